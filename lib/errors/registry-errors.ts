@@ -1,0 +1,40 @@
+import { NotFoundError } from './HttpError.js';
+import { SluiceError } from './SluiceError.js';
+
+/** The registry has no model of that name. */
+export class ModelNotFoundError extends NotFoundError {
+  constructor(readonly model: string) {
+    super(`unknown model "${model}"`);
+  }
+}
+
+/** The model exists but not that version (or the version has no manifest yet). */
+export class VersionNotFoundError extends NotFoundError {
+  constructor(
+    readonly model: string,
+    readonly version: number | string,
+  ) {
+    super(`model "${model}" has no version ${version}`);
+  }
+}
+
+/** The bytes fetched for a version do not match the sha256 or size in its manifest; they are never served. */
+export class ChecksumMismatchError extends SluiceError {
+  constructor(
+    readonly model: string,
+    readonly version: number,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`model "${model}" version ${version}: sha256 mismatch (manifest ${expected}, bytes ${actual}); refusing to load`);
+  }
+}
+
+/** The file given to publish is not a usable ONNX model. */
+export class InvalidModelError extends SluiceError {}
+
+/** A manifest in the store does not parse against the schema. */
+export class InvalidManifestError extends SluiceError {}
+
+/** Publishing gave up after too many races for the next version number. */
+export class VersionConflictError extends SluiceError {}

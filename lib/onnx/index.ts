@@ -1,0 +1,1 @@
+export { type ModelSignature, readModelSignature } from './read-model-signature.js';

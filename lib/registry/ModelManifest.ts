@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { TENSOR_DATATYPES } from '../tensor/datatypes.js';
+
+/** The manifest schema version this code writes and reads. */
+export const MANIFEST_SCHEMA_VERSION = 1 as const;
+
+/** Model names: lowercase letters, digits, `-` and `_`; they appear in S3 keys, URLs and AWS resource names. */
+export const ModelNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,47}$/, 'model names are 1-48 characters: a-z, 0-9, "-" and "_", starting with a letter or digit');
+
+/** Model versions: 1, 2, 3, ... */
+export const ModelVersionSchema = z.number().int().positive();
+
+/** One input or output of the ONNX graph: name, V2 datatype, and shape with -1 for dynamic dimensions. */
+export const TensorSpecSchema = z.object({
+  name: z.string().min(1),
+  datatype: z.enum(TENSOR_DATATYPES),
+  shape: z.array(z.number().int().min(-1)),
+});
+/** One input or output of the ONNX graph. */
+export type TensorSpec = z.infer<typeof TensorSpecSchema>;
+
+/** Tensor data as a V2 client sends it: flat or nested; 64-bit integers may be decimal strings. */
+const TensorDataSchema = z.array(z.unknown());
+
+/** A V2 tensor with data, as used in golden examples. */
+export const GoldenTensorSchema = z.object({
+  name: z.string().min(1),
+  shape: z.array(z.number().int().nonnegative()),
+  datatype: z.enum(TENSOR_DATATYPES).optional(),
+  data: TensorDataSchema,
+});
+/** A tensor of a golden example. */
+export type GoldenTensor = z.infer<typeof GoldenTensorSchema>;
+
+/** The tolerance used when a golden example does not give one. */
+export const DEFAULT_GOLDEN_TOLERANCE = 1e-4;
+
+/**
+ * A known input with its expected outputs; run before a version gets traffic.
+ * Numbers match when |actual - expected| <= tolerance * max(1, |expected|); other types match exactly.
+ */
+export const GoldenExampleSchema = z.object({
+  inputs: z.array(GoldenTensorSchema).min(1),
+  outputs: z.array(GoldenTensorSchema).min(1),
+  tolerance: z.number().nonnegative().default(DEFAULT_GOLDEN_TOLERANCE),
+});
+/** A golden example. */
+export type GoldenExample = z.infer<typeof GoldenExampleSchema>;
+
+/**
+ * The manifest of one immutable model version, stored at `models/NAME/VERSION/manifest.json`.
+ * Written last: a version exists only once its manifest does.
+ */
+export const ModelManifestSchema = z.object({
+  schemaVersion: z.literal(MANIFEST_SCHEMA_VERSION),
+  name: ModelNameSchema,
+  version: ModelVersionSchema,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+  createdAt: z.string().datetime(),
+  inputs: z.array(TensorSpecSchema).min(1),
+  outputs: z.array(TensorSpecSchema).min(1),
+  labels: z.array(z.string()).min(1).optional(),
+  goldenExamples: z.array(GoldenExampleSchema).optional(),
+  description: z.string().max(4096).optional(),
+  /** ONNX metadata kept for operators: producer and opset. */
+  onnx: z
+    .object({
+      irVersion: z.number().int().optional(),
+      producerName: z.string().optional(),
+      producerVersion: z.string().optional(),
+      opsetVersion: z.number().int().optional(),
+    })
+    .optional(),
+});
+/** The manifest of one model version. */
+export type ModelManifest = z.infer<typeof ModelManifestSchema>;
+
+/** The user-supplied extras a publish may carry (labels, golden examples, description). */
+export const PublishExtrasSchema = z.object({
+  labels: z.array(z.string()).min(1).optional(),
+  goldenExamples: z.array(GoldenExampleSchema).optional(),
+  description: z.string().max(4096).optional(),
+});
+/** Labels, golden examples and description given at publish time. */
+export type PublishExtras = z.infer<typeof PublishExtrasSchema>;

@@ -1,0 +1,21 @@
+/** Key prefix under which every model lives in the registry bucket. */
+export const MODELS_PREFIX = 'models/';
+
+/** Object name of the ONNX bytes inside a version folder. */
+export const MODEL_OBJECT = 'model.onnx';
+
+/** Object name of the manifest inside a version folder; written last. */
+export const MANIFEST_OBJECT = 'manifest.json';
+
+/** Object name of the claim that reserves a version number before its bytes are uploaded. */
+export const CLAIM_OBJECT = '.claim';
+
+/** `models/NAME/` */
+export function modelPrefix(name: string): string {
+  return `${MODELS_PREFIX}${name}/`;
+}
+
+/** `models/NAME/VERSION/FILE` */
+export function versionKey(name: string, version: number, file: string): string {
+  return `${MODELS_PREFIX}${name}/${version}/${file}`;
+}

@@ -11,10 +11,14 @@ export class HttpError extends SluiceError {
     /** HTTP status code sent to the client. */
     readonly status: number,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options);
+    this.headers = options?.headers ?? {};
   }
+
+  /** Extra response headers this error calls for (e.g. `allow` on a 405). */
+  readonly headers: Record<string, string>;
 
   /** The JSON body sent to the client: the message only, never a stack. */
   toJSON(): { error: string } {
@@ -38,8 +42,10 @@ export class NotFoundError extends HttpError {
 
 /** 405: the route exists but not for this method. */
 export class MethodNotAllowedError extends HttpError {
-  constructor(message: string) {
-    super(405, message);
+  constructor(method: string, path: string, allowed: readonly string[]) {
+    super(405, `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, {
+      headers: { allow: allowed.join(', ') },
+    });
   }
 }
 
@@ -47,13 +53,6 @@ export class MethodNotAllowedError extends HttpError {
 export class PayloadTooLargeError extends HttpError {
   constructor(message: string) {
     super(413, message);
-  }
-}
-
-/** 415: the body is not JSON. */
-export class UnsupportedMediaTypeError extends HttpError {
-  constructor(message: string) {
-    super(415, message);
   }
 }
 

@@ -5,7 +5,6 @@ export {
   NotFoundError,
   PayloadTooLargeError,
   ServiceUnavailableError,
-  UnsupportedMediaTypeError,
 } from './HttpError.js';
 export {
   ChecksumMismatchError,

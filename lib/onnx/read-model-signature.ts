@@ -39,6 +39,10 @@ export function readModelSignature(bytes: Uint8Array): ModelSignature {
   if (!graph || !model.irVersion || (graph.node?.length ?? 0) === 0) {
     throw new InvalidModelError('not an ONNX model (no graph with nodes and no IR version found)');
   }
+  // ONNX requires an opset import; without one the file is most likely cut short.
+  if ((model.opsetImport?.length ?? 0) === 0) {
+    throw new InvalidModelError('not a complete ONNX model (no opset import); is the file truncated?');
+  }
   const initializers = new Set((graph.initializer ?? []).map((tensor) => tensor.name));
   const inputs = (graph.input ?? []).filter((info) => !initializers.has(info.name ?? '')).map(toTensorSpec);
   const outputs = (graph.output ?? []).map(toTensorSpec);

@@ -7,3 +7,13 @@ export {
   TENSOR_DATATYPES,
   TensorDatatype,
 } from './datatypes.js';
+export {
+  decodeRows,
+  decodeTensor,
+  FLOAT32_MAX,
+  MAX_TENSOR_ELEMENTS,
+  type RequestTensorLike,
+} from './decode-tensor.js';
+export { encodeTensorJson, stringifyJson, tensorToNested } from './encode-tensor.js';
+export { FLOAT16_MAX, fromFloat16Bits, toFloat16Bits } from './float16.js';
+export { MAX_JSON_DEPTH, parseJson } from './parse-json.js';

@@ -1,0 +1,20 @@
+// Reference cold start: load onnxruntime-node, fetch the bytes from S3 with the AWS SDK, create the session, run once.
+import { performance } from 'node:perf_hooks';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import * as ort from 'onnxruntime-node';
+
+const client = new S3Client({
+  region: 'us-east-1',
+  endpoint: process.env.SLUICE_S3_ENDPOINT,
+  forcePathStyle: true,
+  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+});
+const key = `models/${process.env.SLUICE_MODEL}/${process.env.SLUICE_MODEL_VERSION}/model.onnx`;
+const object = await client.send(new GetObjectCommand({ Bucket: process.env.SLUICE_BUCKET, Key: key }));
+const bytes = await object.Body.transformToByteArray();
+const session = await ort.InferenceSession.create(bytes);
+const body = JSON.parse(process.env.BENCH_BODY);
+const input = body.inputs[0];
+const results = await session.run({ [input.name]: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape) });
+JSON.stringify(Object.keys(results));
+process.stderr.write(`${JSON.stringify({ coldStartMs: performance.now() })}\n`);

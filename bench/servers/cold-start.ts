@@ -1,0 +1,13 @@
+// Cold start of the bundled predict handler: process start to first prediction, model from the embedded S3.
+import { performance } from 'node:perf_hooks';
+import { handler } from '../../functions/predict/index.js';
+
+const result = await handler({
+  httpMethod: 'POST',
+  path: `/v2/models/${process.env.SLUICE_MODEL}/infer`,
+  body: process.env.BENCH_BODY ?? '',
+  headers: {},
+  requestContext: { requestId: 'cold-start' },
+} as never);
+if (result.statusCode !== 200) throw new Error(`cold start request failed: ${result.statusCode} ${result.body}`);
+process.stderr.write(`${JSON.stringify({ coldStartMs: performance.now() })}\n`);

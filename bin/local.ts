@@ -1,0 +1,48 @@
+/** `npm start`: the local stack on 127.0.0.1 (PORT, SLUICE_HOME override the defaults). */
+// The SDK warns about Node 20 on every client; the project supports Node >= 20 (Lambda runs a newer one).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+import { DEFAULT_LOCAL_PORT, LocalStack } from '../lib/local/LocalStack.js';
+import { sluiceHome } from '../lib/local/local-home.js';
+
+const port = process.env.PORT ? Number(process.env.PORT) : DEFAULT_LOCAL_PORT;
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`PORT must be a port number (0-65535); got ${JSON.stringify(process.env.PORT)}\n`);
+  process.exit(2);
+}
+const home = sluiceHome();
+const stack = await LocalStack.start({ home, port }).catch((error: Error) => {
+  const hint = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ` (port ${port} is taken: set PORT=...)` : '';
+  process.stderr.write(`sluice: could not start the local stack: ${error.message}${hint}\n`);
+  process.exit(1);
+});
+const url = stack.apiUrl;
+const models = await stack.registry.listModels();
+process.stdout.write(
+  [
+    `sluice local stack on ${url}  (data in ${home}, embedded S3 at ${stack.store.endpoint})`,
+    ...stack.publishedSamples.map((sample) => `published sample model ${sample.model} version ${sample.version}`),
+    `models: ${models.join(', ') || 'none'}`,
+    '',
+    'Endpoints:',
+    `  GET  ${url}/v2                                  server metadata`,
+    `  GET  ${url}/v2/health/live | /v2/health/ready`,
+    `  GET  ${url}/v2/models/{model}[/versions/{v}]     model metadata`,
+    `  POST ${url}/v2/models/{model}[/versions/{v}]/infer   Open Inference Protocol V2`,
+    `  POST ${url}/models/{model}/predict               simple JSON form`,
+    `  GET  ${url}/metrics                              Prometheus metrics`,
+    '',
+    'Try:',
+    `  curl -s ${url}/models/iris/predict -H 'content-type: application/json' -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}'`,
+    `  npx sluice publish model.onnx --model mymodel --local`,
+    '',
+  ].join('\n'),
+);
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,0 +1,3 @@
+export { ExitCode, UsageError } from './exit-codes.js';
+export { type PublishRequest, publishModel } from './publish-model.js';
+export { type CliIo, defaultIo, runCli } from './run-cli.js';

@@ -1,0 +1,53 @@
+import { ModelRegistry } from '../registry/ModelRegistry.js';
+import { readLocalStackInfo, sluiceHome } from '../local/local-home.js';
+import { createS3Client } from '../serving/create-s3-client.js';
+import { SluiceError } from '../errors/SluiceError.js';
+import { UsageError } from './exit-codes.js';
+
+/** Options every registry command accepts. */
+export interface TargetOptions {
+  readonly local?: boolean;
+  readonly bucket?: string;
+  readonly region?: string;
+  readonly endpoint?: string;
+}
+
+/** A registry to talk to, and a phrase naming it for messages. */
+export interface RegistryTarget {
+  readonly registry: ModelRegistry;
+  readonly description: string;
+  /** The local stack's API URL, with `--local`. */
+  readonly apiUrl?: string;
+}
+
+/**
+ * Picks the registry a command works on: the running local stack with `--local`, otherwise the bucket
+ * from `--bucket` or SLUICE_BUCKET (and `--endpoint`/SLUICE_S3_ENDPOINT for S3-compatible stores).
+ */
+export async function resolveRegistryTarget(
+  options: TargetOptions,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RegistryTarget> {
+  if (options.local) {
+    const home = sluiceHome(env);
+    const info = await readLocalStackInfo(home);
+    if (!info) {
+      throw new SluiceError(`the local stack is not running (nothing found in ${home}); start it with \`npm start\` in another terminal`);
+    }
+    return {
+      registry: new ModelRegistry({ client: createS3Client({ region: 'us-east-1', endpoint: info.s3Endpoint }), bucket: info.bucket }),
+      description: `local stack (${info.apiUrl})`,
+      apiUrl: info.apiUrl,
+    };
+  }
+  const bucket = options.bucket ?? env.SLUICE_BUCKET;
+  if (!bucket) {
+    throw new UsageError('no registry given: pass --local for the local stack, or --bucket NAME (or set SLUICE_BUCKET) for S3');
+  }
+  const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const endpoint = options.endpoint ?? env.SLUICE_S3_ENDPOINT;
+  return {
+    registry: new ModelRegistry({ client: createS3Client({ region, endpoint }), bucket }),
+    description: `s3://${bucket}`,
+  };
+}

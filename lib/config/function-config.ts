@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { ModelNameSchema } from '../registry/ModelManifest.js';
+import { SluiceError } from '../errors/SluiceError.js';
+
+/** Share of the function's memory given to the session cache when SLUICE_CACHE_BYTES is not set. */
+export const CACHE_SHARE_OF_MEMORY = 0.4;
+
+/** Cache budget when neither SLUICE_CACHE_BYTES nor the Lambda memory size is known. */
+export const FALLBACK_CACHE_BYTES = 512 * 1024 * 1024;
+
+/** The configuration of the predict function, read once at cold start from its environment. */
+export interface FunctionConfig {
+  /** Registry bucket. */
+  readonly bucket: string;
+  /** The model this function serves. */
+  readonly model: string;
+  /** The version the unversioned routes serve; loaded at cold start. */
+  readonly version: number;
+  /** Expected sha256 of that version, when the deployment pinned it. */
+  readonly sha256: string | undefined;
+  /** Byte budget of the session cache. */
+  readonly cacheBytes: number;
+  /** S3 endpoint override (the embedded store in tests); unset on AWS. */
+  readonly s3Endpoint: string | undefined;
+  /** AWS region of the bucket. */
+  readonly region: string;
+  /** Whether to log one line per request. */
+  readonly logRequests: boolean;
+}
+
+/** Raised at cold start when the environment is missing or has a bad value; names the variable and the value. */
+export class ConfigError extends SluiceError {}
+
+const EnvSchema = z.object({
+  SLUICE_BUCKET: z.string().min(3, 'must name the registry bucket'),
+  SLUICE_MODEL: ModelNameSchema,
+  SLUICE_MODEL_VERSION: z.string().regex(/^[1-9][0-9]*$/, 'must be a version number: 1, 2, 3, ...'),
+  SLUICE_MODEL_SHA256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional(),
+  SLUICE_CACHE_BYTES: z.string().regex(/^[1-9][0-9]*$/, 'must be a positive number of bytes').optional(),
+  SLUICE_S3_ENDPOINT: z.url().optional(),
+  SLUICE_LOG_REQUESTS: z.enum(['true', 'false']).optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.string().regex(/^[0-9]+$/).optional(),
+});
+
+/**
+ * Reads and validates the predict function's environment; fails fast naming the variable and its value.
+ *
+ * @example
+ * const config = readFunctionConfig(process.env);
+ */
+export function readFunctionConfig(env: Record<string, string | undefined>): FunctionConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(
+      `${variable} ${issue?.message ?? 'is invalid'}; got ${JSON.stringify(env[variable] ?? null)}`,
+    );
+  }
+  const values = parsed.data;
+  const memoryMb = values.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ? Number(values.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) : undefined;
+  return {
+    bucket: values.SLUICE_BUCKET,
+    model: values.SLUICE_MODEL,
+    version: Number(values.SLUICE_MODEL_VERSION),
+    sha256: values.SLUICE_MODEL_SHA256,
+    cacheBytes: values.SLUICE_CACHE_BYTES
+      ? Number(values.SLUICE_CACHE_BYTES)
+      : memoryMb
+        ? Math.floor(memoryMb * 1024 * 1024 * CACHE_SHARE_OF_MEMORY)
+        : FALLBACK_CACHE_BYTES,
+    s3Endpoint: values.SLUICE_S3_ENDPOINT,
+    region: values.AWS_REGION ?? 'us-east-1',
+    logRequests: values.SLUICE_LOG_REQUESTS !== 'false',
+  };
+}

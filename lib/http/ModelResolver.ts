@@ -1,0 +1,24 @@
+/**
+ * Decides which models a deployment serves and which version answers the unversioned routes.
+ *
+ * On Lambda the function serves one model at the version its configuration names; locally the
+ * resolver reads the registry and the local aliases. The request pipeline is the same for both.
+ */
+export interface ModelResolver {
+  /** The version that serves `POST /v2/models/{m}/infer`; throws ModelNotFoundError for a model not served here. */
+  resolve(model: string): Promise<number>;
+  /** The published versions of a served model, ascending; throws ModelNotFoundError. */
+  versions(model: string): Promise<number[]>;
+  /** True when the deployment can answer inference requests now. */
+  ready(): Promise<boolean>;
+  /** Called with the version that served a request, so weighted routing can account for it. */
+  served?(model: string, version: number, outcome: ServedOutcome): void;
+}
+
+/** What happened to one inference request, as seen by routing and health checks. */
+export interface ServedOutcome {
+  /** HTTP status returned. */
+  readonly status: number;
+  /** Milliseconds from request to response. */
+  readonly latencyMs: number;
+}

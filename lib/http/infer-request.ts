@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { MAX_INPUT_TENSORS, MAX_REQUEST_ID_LENGTH } from './limits.js';
+
+const ParametersSchema = z.record(z.string(), z.unknown());
+
+/** One input tensor of a V2 inference request; shape, datatype and data are checked against the model. */
+export const RequestTensorSchema = z.strictObject({
+  name: z.string().min(1),
+  shape: z.unknown(),
+  datatype: z.string(),
+  data: z.unknown(),
+  parameters: ParametersSchema.optional(),
+});
+/** One input tensor of a V2 inference request. */
+export type RequestTensor = z.infer<typeof RequestTensorSchema>;
+
+/** A V2 inference request body (`POST /v2/models/{m}/infer`). */
+export const InferRequestSchema = z.strictObject({
+  id: z.string().max(MAX_REQUEST_ID_LENGTH).optional(),
+  parameters: ParametersSchema.optional(),
+  inputs: z.array(RequestTensorSchema).min(1).max(MAX_INPUT_TENSORS),
+  outputs: z
+    .array(z.strictObject({ name: z.string().min(1), parameters: ParametersSchema.optional() }))
+    .optional(),
+});
+/** A V2 inference request body. */
+export type InferRequest = z.infer<typeof InferRequestSchema>;
+
+/** The simple form (`POST /models/{m}/predict`): rows for a single-input model, or named nested arrays. */
+export const PredictRequestSchema = z
+  .strictObject({
+    instances: z.array(z.unknown()).min(1).optional(),
+    inputs: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((body) => (body.instances === undefined) !== (body.inputs === undefined), {
+    message: 'send exactly one of "instances" (rows for a single-input model) or "inputs" ({name: nested array})',
+  });
+/** The simple form request body. */
+export type PredictRequest = z.infer<typeof PredictRequestSchema>;
+
+/** Formats zod issues as one line naming each bad field. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
+      return `${path ? `${path.replace(/^\./, '')}: ` : ''}${issue.message}`;
+    })
+    .join('; ');
+}

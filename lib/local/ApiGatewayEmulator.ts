@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { MAX_REQUEST_BYTES } from '../http/limits.js';
+
+/** A proxy-integration handler, as Lambda runs it behind API Gateway. */
+export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/** A plain route the emulator answers itself (e.g. `GET /metrics`), outside the API contract. */
+export type LocalRoute = (request: IncomingMessage) => { status: number; contentType: string; body: string };
+
+/** Options of {@link ApiGatewayEmulator}. */
+export interface ApiGatewayEmulatorOptions {
+  /** The handler every API request goes to. */
+  readonly handler: ProxyHandler;
+  /** Extra GET routes by exact path. @default none */
+  readonly localRoutes?: Readonly<Record<string, LocalRoute>>;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. @default 3000 */
+  readonly port?: number;
+}
+
+/**
+ * An HTTP server that turns requests into API Gateway REST proxy events for a handler, like API Gateway does.
+ *
+ * Bodies over the payload limit are refused with 413 before the handler sees them, as API Gateway and
+ * Lambda refuse them.
+ *
+ * @example
+ * const api = await ApiGatewayEmulator.start({ handler: (event) => app.handle(event), port: 3000 });
+ */
+export class ApiGatewayEmulator {
+  private constructor(
+    private readonly server: Server,
+    /** The base URL, e.g. `http://127.0.0.1:3000`. */
+    readonly url: string,
+  ) {}
+
+  /** Starts listening; resolves once the port is bound. */
+  static async start(options: ApiGatewayEmulatorOptions): Promise<ApiGatewayEmulator> {
+    const server = createServer((request, response) => {
+      serve(options, request, response).catch(() => {
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+        response.end('{"error":"internal error in the local API emulator"}');
+      });
+    });
+    server.keepAliveTimeout = 65_000;
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 3000, host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    return new ApiGatewayEmulator(server, `http://${host}:${port}`);
+  }
+
+  /** Stops accepting connections and closes idle ones. */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+async function serve(
+  options: ApiGatewayEmulatorOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const local = request.method === 'GET' ? options.localRoutes?.[url.pathname] : undefined;
+  if (local) {
+    const { status, contentType, body } = local(request);
+    response.writeHead(status, { 'content-type': contentType });
+    response.end(body);
+    return;
+  }
+  const body = await readBody(request);
+  if (body === undefined) {
+    response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+    response.end(JSON.stringify({ error: `request body is larger than ${MAX_REQUEST_BYTES} bytes` }));
+    return;
+  }
+  const result = await options.handler(toEvent(request, url, body));
+  const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
+    headers[name] = values.map(String);
+  response.writeHead(result.statusCode, headers);
+  const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
+  response.end(request.method === 'HEAD' ? undefined : payload);
+}
+
+/** Reads the body, or returns undefined once it passes the payload limit (the rest is drained unread). */
+function readBody(request: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) {
+        tooLarge = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function toEvent(request: IncomingMessage, url: URL, body: string): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let index = 0; index < request.rawHeaders.length; index += 2) {
+    const name = request.rawHeaders[index] as string;
+    const value = request.rawHeaders[index + 1] as string;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    (multiQuery[name] ??= []).push(value);
+  }
+  const requestId = randomUUID();
+  const method = request.method ?? 'GET';
+  return {
+    resource: url.pathname,
+    path: url.pathname,
+    httpMethod: method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: url.searchParams.size > 0 ? query : null,
+    multiValueQueryStringParameters: url.searchParams.size > 0 ? multiQuery : null,
+    pathParameters: null,
+    stageVariables: null,
+    body: body === '' ? null : body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${request.httpVersion}`,
+      httpMethod: method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        user: null,
+        userAgent: request.headers['user-agent'] ?? null,
+        userArn: null,
+      },
+      path: `/local${url.pathname}`,
+      stage: 'local',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: url.pathname,
+    },
+  };
+}

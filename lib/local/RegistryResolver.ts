@@ -1,0 +1,42 @@
+import { ModelNotFoundError } from '../errors/registry-errors.js';
+import type { ModelResolver } from '../http/ModelResolver.js';
+import type { ModelRegistry } from '../registry/ModelRegistry.js';
+
+/** How long the local resolver reuses a model's version listing, in milliseconds. */
+export const LOCAL_LISTING_TTL_MS = 1_000;
+
+/**
+ * The local stack's resolver: every model in the registry is served; the unversioned routes answer with
+ * the newest published version. A listing is reused for {@link LOCAL_LISTING_TTL_MS}, so a version
+ * published while the stack runs is served within a second, with no restart.
+ *
+ * @example
+ * const resolver = new RegistryResolver(registry);
+ */
+export class RegistryResolver implements ModelResolver {
+  private readonly listings = new Map<string, { at: number; versions: Promise<number[]> }>();
+
+  constructor(private readonly registry: Pick<ModelRegistry, 'listVersions' | 'listModels'>) {}
+
+  async resolve(model: string): Promise<number> {
+    const versions = await this.versions(model);
+    const newest = versions.at(-1);
+    if (newest === undefined) throw new ModelNotFoundError(model);
+    return newest;
+  }
+
+  versions(model: string): Promise<number[]> {
+    const now = Date.now();
+    const cached = this.listings.get(model);
+    if (cached && now - cached.at <= LOCAL_LISTING_TTL_MS) return cached.versions;
+    const versions = this.registry.listVersions(model);
+    versions.catch(() => this.listings.delete(model));
+    this.listings.set(model, { at: now, versions });
+    return versions;
+  }
+
+  async ready(): Promise<boolean> {
+    await this.registry.listModels();
+    return true;
+  }
+}

@@ -1,0 +1,66 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Folder of the local stack's data when SLUICE_HOME is not set, relative to the working directory. */
+export const DEFAULT_SLUICE_HOME = '.sluice';
+
+/** Name of the file the running local stack writes so the CLI's `--local` can find it. */
+export const LOCAL_STACK_FILE = 'local-stack.json';
+
+/** Where the running local stack listens; written at start, removed at stop. */
+export const LocalStackInfoSchema = z.object({
+  apiUrl: z.url(),
+  s3Endpoint: z.url(),
+  bucket: z.string().min(3),
+  pid: z.number().int().positive(),
+});
+/** Where the running local stack listens. */
+export type LocalStackInfo = z.infer<typeof LocalStackInfoSchema>;
+
+/** The local stack's data folder: SLUICE_HOME, or `.sluice` in the working directory. */
+export function sluiceHome(env: Record<string, string | undefined> = process.env): string {
+  return resolve(env.SLUICE_HOME || DEFAULT_SLUICE_HOME);
+}
+
+/** Records where the local stack listens. */
+export async function writeLocalStackInfo(home: string, info: LocalStackInfo): Promise<void> {
+  await writeFile(join(home, LOCAL_STACK_FILE), `${JSON.stringify(info, null, 2)}\n`);
+}
+
+/** Forgets the local stack's address (at stop). */
+export async function removeLocalStackInfo(home: string): Promise<void> {
+  await rm(join(home, LOCAL_STACK_FILE), { force: true });
+}
+
+/**
+ * Reads where the local stack listens; undefined when it is not running (no file, or its process is gone).
+ */
+export async function readLocalStackInfo(home: string): Promise<LocalStackInfo | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(home, LOCAL_STACK_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const parsed = LocalStackInfoSchema.safeParse(safeJson(text));
+  if (!parsed.success || !isAlive(parsed.data.pid)) return undefined;
+  return parsed.data;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,29 @@
+/** What one inference request did, as the metrics see it. */
+export interface InferenceRecord {
+  readonly model: string;
+  readonly version: number;
+  /** HTTP status returned: 2xx served, 4xx rejected input, 5xx error. */
+  readonly status: number;
+  /** Milliseconds from the event in to the result out. */
+  readonly latencyMs: number;
+  /** Rows predicted (the first dimension of the first input); 0 when refused. */
+  readonly predictions: number;
+  /** Output values that are NaN or infinite: a model that emits them is misbehaving. */
+  readonly invalidOutputs: number;
+  /** Mean of each numeric output over this request, for drift dashboards. */
+  readonly outputMeans: Readonly<Record<string, number>>;
+}
+
+/** Where the serving figures go: CloudWatch EMF on Lambda, a Prometheus registry locally. */
+export interface ServingMetrics {
+  /** Records one inference request (served, rejected or failed). */
+  recordInference(record: InferenceRecord): void;
+  /** Records one model version load; `coldStart` is true for the first load in this process. */
+  recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void;
+}
+
+/** Metrics that go nowhere (tests, and tools that do not serve). */
+export const NO_METRICS: ServingMetrics = {
+  recordInference: () => undefined,
+  recordModelLoad: () => undefined,
+};

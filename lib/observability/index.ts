@@ -1,0 +1,10 @@
+export { EmfServingMetrics, MAX_OUTPUT_MEAN_METRICS } from './EmfServingMetrics.js';
+export {
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  MetricDimension,
+  MetricName,
+  OUTPUT_MEAN_PREFIX,
+} from './metric-names.js';
+export { LATENCY_BUCKETS_SECONDS, PrometheusServingMetrics } from './PrometheusServingMetrics.js';
+export { type InferenceRecord, NO_METRICS, type ServingMetrics } from './ServingMetrics.js';

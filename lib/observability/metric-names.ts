@@ -1,0 +1,42 @@
+/**
+ * Names shared by the function's metrics (EMF), the local Prometheus endpoint and the stack's alarms.
+ * Free of runtime imports so the CDK constructs can use it.
+ */
+
+/** CloudWatch namespace of sluice's own metrics. */
+export const METRICS_NAMESPACE = 'Sluice';
+
+/** Value of the `service` dimension Powertools adds to every metric. */
+export const METRICS_SERVICE = 'sluice';
+
+/** Dimension names on every per-model metric. */
+export const MetricDimension = {
+  MODEL: 'Model',
+  VERSION: 'Version',
+} as const;
+
+/** The per-model, per-version metrics the function emits. */
+export const MetricName = {
+  /** Milliseconds from event in to result out. */
+  LATENCY: 'Latency',
+  /** Milliseconds to fetch, verify and load a model version. */
+  MODEL_LOAD_TIME: 'ModelLoadTime',
+  /** 1 for the first model load of a sandbox. */
+  COLD_START: 'ColdStart',
+  /** Rows predicted. */
+  PREDICTIONS: 'Predictions',
+  /** Requests refused with a 4xx. */
+  REJECTED_INPUTS: 'RejectedInputs',
+  /** Requests that failed with a 5xx. */
+  ERRORS: 'Errors',
+  /** NaN or infinite output values. */
+  INVALID_OUTPUTS: 'InvalidOutputs',
+  /** Requests answered, whatever the status. */
+  REQUESTS: 'Requests',
+} as const;
+
+/** One metric name. */
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/** Prefix of the per-output mean metric (drift): `OutputMean_<output>`. */
+export const OUTPUT_MEAN_PREFIX = 'OutputMean_';

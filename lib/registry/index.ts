@@ -1,0 +1,35 @@
+export {
+  DEFAULT_GOLDEN_TOLERANCE,
+  type GoldenExample,
+  GoldenExampleSchema,
+  type GoldenTensor,
+  GoldenTensorSchema,
+  MANIFEST_SCHEMA_VERSION,
+  type ModelManifest,
+  ModelManifestSchema,
+  ModelNameSchema,
+  ModelVersionSchema,
+  type PublishExtras,
+  PublishExtrasSchema,
+  type TensorSpec,
+  TensorSpecSchema,
+} from './ModelManifest.js';
+export {
+  type FetchedModel,
+  LIST_PAGE_SIZE,
+  MAX_VERSION_CLAIM_ATTEMPTS,
+  ModelRegistry,
+  type ModelRegistryProps,
+  MULTIPART_PART_BYTES,
+  MULTIPART_QUEUE_SIZE,
+  MULTIPART_THRESHOLD_BYTES,
+  type PublishInput,
+} from './ModelRegistry.js';
+export {
+  CLAIM_OBJECT,
+  MANIFEST_OBJECT,
+  MODEL_OBJECT,
+  MODELS_PREFIX,
+  modelPrefix,
+  versionKey,
+} from './registry-layout.js';

@@ -1,0 +1,1 @@
+export { SAMPLE_MODELS, type SampleModel } from './sample-models.js';

@@ -1,0 +1,91 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { FunctionConfig } from '../config/function-config.js';
+import { ChecksumMismatchError } from '../errors/registry-errors.js';
+import { FixedVersionResolver } from '../http/FixedVersionResolver.js';
+import { InferenceApp } from '../http/InferenceApp.js';
+import { InferenceEngine } from '../inference/InferenceEngine.js';
+import { EmfServingMetrics } from '../observability/EmfServingMetrics.js';
+import type { ServingMetrics } from '../observability/ServingMetrics.js';
+import { ModelRegistry } from '../registry/ModelRegistry.js';
+import { METRICS_SERVICE } from '../observability/metric-names.js';
+import { createS3Client } from './create-s3-client.js';
+
+/** The Lambda entry and its cold-start work. */
+export interface PredictHandler {
+  /** The Lambda handler: API Gateway proxy event in, proxy result out. */
+  readonly handler: (event: APIGatewayProxyEvent, context?: Pick<Context, 'awsRequestId'>) => Promise<APIGatewayProxyResult>;
+  /** Settles when the configured version has been loaded (or failed to; requests then retry the load). */
+  readonly warm: Promise<void>;
+  /** The engine, for tests and shutdown. */
+  readonly engine: InferenceEngine;
+}
+
+/**
+ * Wires the predict function: registry, engine, app, metrics and logs from the configuration.
+ *
+ * Loading starts immediately so that it happens during the Lambda init phase; the configured version is
+ * pinned in the cache, and its sha256 must equal both its manifest and the deployed configuration.
+ *
+ * @example
+ * export const { handler } = createPredictHandler(readFunctionConfig(process.env));
+ */
+export function createPredictHandler(
+  config: FunctionConfig,
+  dependencies: { client?: S3Client; metrics?: ServingMetrics; logger?: Logger; serverVersion?: string } = {},
+): PredictHandler {
+  const logger = dependencies.logger ?? new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { model: config.model } });
+  const metrics = dependencies.metrics ?? new EmfServingMetrics();
+  const registry = new ModelRegistry({
+    client: dependencies.client ?? createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
+    bucket: config.bucket,
+  });
+  let coldStart = true;
+  const engine = new InferenceEngine({
+    budgetBytes: config.cacheBytes,
+    registry: {
+      fetchModel: async (model, version) => {
+        const fetched = await registry.fetchModel(model, version);
+        const pinned = model === config.model && version === config.version ? config.sha256 : undefined;
+        if (pinned !== undefined && fetched.manifest.sha256 !== pinned) {
+          throw new ChecksumMismatchError(model, version, pinned, fetched.manifest.sha256);
+        }
+        return fetched;
+      },
+    },
+    onLoad: ({ model, version, loadMs, sizeBytes }) => {
+      metrics.recordModelLoad(model, version, loadMs, coldStart);
+      logger.info('model loaded', { version, loadedModel: model, loadMs: Math.round(loadMs), sizeBytes, coldStart });
+      coldStart = false;
+    },
+  });
+  engine.pin(config.model, config.version);
+  const resolver = new FixedVersionResolver({
+    model: config.model,
+    version: config.version,
+    registry,
+    isReady: async () => {
+      await engine.get(config.model, config.version);
+      return true;
+    },
+  });
+  const app = new InferenceApp({
+    engine,
+    resolver,
+    registry,
+    metrics,
+    logger,
+    logRequests: config.logRequests,
+    serverVersion: dependencies.serverVersion,
+  });
+  const warm = engine.get(config.model, config.version).then(
+    () => undefined,
+    (error: unknown) => logger.error('cold start load failed; requests will retry', { error: error as Error }),
+  );
+  return {
+    handler: (event, context) => app.handle(event, event.requestContext?.requestId ?? context?.awsRequestId),
+    warm,
+    engine,
+  };
+}

@@ -1,0 +1,23 @@
+import { S3Client } from '@aws-sdk/client-s3';
+
+/** Credentials the embedded store accepts (it checks none). */
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+/**
+ * Creates the S3 client for the registry: the default AWS chain, or the embedded store when an endpoint is given.
+ *
+ * @example
+ * const client = createS3Client({ region: 'eu-west-1' });
+ */
+export function createS3Client(options: { region: string; endpoint?: string | undefined }): S3Client {
+  if (!options.endpoint) return new S3Client({ region: options.region });
+  return new S3Client({
+    region: options.region,
+    endpoint: options.endpoint,
+    forcePathStyle: true,
+    credentials: LOCAL_CREDENTIALS,
+    // S3-compatible stores such as the embedded one store aws-chunked framing verbatim; checksum only when S3 requires it.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}

@@ -1,0 +1,213 @@
+import type * as ort from 'onnxruntime-node';
+import { DATATYPE_BY_ORT_TYPE, type OrtTensorType, type TensorDatatype } from './datatypes.js';
+import { fromFloat16Bits } from './float16.js';
+
+/** Deepest nesting stringifyJson writes; it only serialises response values, so hitting it means a cycle. */
+const MAX_STRINGIFY_DEPTH = 256;
+
+/** Smallest and largest int64 that a JS number holds exactly. */
+const MIN_SAFE_BIGINT = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** The numeric typed arrays whose elements are JS numbers. */
+type NumberArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array;
+
+/**
+ * Writes one output tensor as the JSON text of a V2 response tensor: `{"name","datatype","shape","data"}`.
+ *
+ * `data` is flat and row-major. INT64/UINT64 are written as exact integer literals (clients that need them
+ * beyond 2^53 must parse them as such), FP16 as the numbers the halves denote, BOOL as true/false and BYTES
+ * as JSON strings. JSON has no NaN or Infinity, so non-finite floats are written as `null` (as JSON.stringify
+ * does); the invalid-output metric counts them.
+ *
+ * @example
+ * encodeTensorJson('y', new ort.Tensor('float32', new Float32Array([0.5, 2]), [1, 2]));
+ * // '{"name":"y","datatype":"FP32","shape":[1,2],"data":[0.5,2]}'
+ */
+export function encodeTensorJson(name: string, tensor: ort.Tensor): string {
+  const datatype = datatypeOf(tensor);
+  return `{"name":${JSON.stringify(name)},"datatype":"${datatype}","shape":${JSON.stringify(tensor.dims)},"data":${encodeData(datatype, tensor.data)}}`;
+}
+
+/**
+ * Returns a tensor's values nested by its dims, as JSON-safe JS values, for the simple predict form.
+ *
+ * Numbers stay numbers (non-finite floats become `null`, FP16 is decoded); INT64/UINT64 values are numbers
+ * where they are safe integers and bigints beyond (write them with {@link stringifyJson}); BOOL is boolean and
+ * BYTES is string. A rank-0 tensor yields its single value, any other an array nested `dims.length` deep.
+ *
+ * @example
+ * tensorToNested(new ort.Tensor('int64', new BigInt64Array([1n, 2n]), [2, 1])); // [[1], [2]]
+ */
+export function tensorToNested(tensor: ort.Tensor): unknown {
+  const values = flatValues(datatypeOf(tensor), tensor.data);
+  const dims = tensor.dims;
+  if (dims.length === 0) return values[0];
+  // Group the flat values innermost axis first; each pass nests one more level.
+  let level: unknown[] = values;
+  for (let axis = dims.length - 1; axis >= 1; axis--) {
+    const size = dims[axis] as number;
+    let groups = 1;
+    for (let outer = 0; outer < axis; outer++) groups *= dims[outer] as number;
+    const next: unknown[] = new Array(groups);
+    for (let group = 0; group < groups; group++) next[group] = level.slice(group * size, (group + 1) * size);
+    level = next;
+  }
+  return level;
+}
+
+/**
+ * Serialises plain objects and arrays like JSON.stringify, but writes bigints as exact integer literals.
+ *
+ * Values without bigints take JSON.stringify itself; only when it refuses a bigint does a hand-written
+ * writer with JSON.stringify's rules (undefined and functions skipped in objects, null in arrays,
+ * non-finite numbers as null, `toJSON` honoured) take over.
+ *
+ * @example
+ * stringifyJson({ id: 9223372036854775807n }); // '{"id":9223372036854775807}'
+ */
+export function stringifyJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
+  return writeJson(value, 0) ?? 'null';
+}
+
+/** The V2 datatype of an output tensor; an output type sluice cannot write is a fault of the model, not the request. */
+function datatypeOf(tensor: ort.Tensor): TensorDatatype {
+  const type = tensor.type;
+  if (!Object.hasOwn(DATATYPE_BY_ORT_TYPE, type)) {
+    throw new TypeError(`output tensors of type ${type} cannot be written as V2 JSON`);
+  }
+  return DATATYPE_BY_ORT_TYPE[type as OrtTensorType];
+}
+
+/** The JSON array text of a tensor's flat data. */
+function encodeData(datatype: TensorDatatype, data: ort.Tensor['data']): string {
+  switch (datatype) {
+    case 'BYTES':
+      return JSON.stringify(data);
+    case 'BOOL':
+      return encodeBooleans(data as ArrayLike<number | boolean>);
+    case 'INT64':
+    case 'UINT64':
+      // BigInt64Array#join writes every element as its exact decimal literal.
+      return `[${(data as BigInt64Array | BigUint64Array).join(',')}]`;
+    case 'FP16':
+      return encodeNumbers(float16Numbers(data as ArrayLike<number>));
+    default:
+      return encodeNumbers(data as NumberArray);
+  }
+}
+
+/** Writes numbers as a JSON array; typed-array join is several times faster than JSON.stringify on them. */
+function encodeNumbers(data: NumberArray): string {
+  for (let index = 0; index < data.length; index++) {
+    const value = data[index] as number;
+    // value - value is NaN for NaN and ±Infinity, 0 for everything else.
+    if (value - value !== 0) return JSON.stringify(Array.from(data));
+  }
+  return `[${data.join(',')}]`;
+}
+
+function encodeBooleans(data: ArrayLike<number | boolean>): string {
+  let text = '[';
+  for (let index = 0; index < data.length; index++) {
+    if (index > 0) text += ',';
+    text += data[index] ? 'true' : 'false';
+  }
+  return `${text}]`;
+}
+
+/**
+ * FP16 data as numbers: onnxruntime-node hands out bit patterns in a Uint16Array where the runtime has
+ * no Float16Array, and a Float16Array (already numbers) where it has one.
+ */
+function float16Numbers(data: ArrayLike<number>): Float64Array {
+  const numbers = new Float64Array(data.length);
+  const bits = data instanceof Uint16Array;
+  for (let index = 0; index < data.length; index++) {
+    const value = data[index] as number;
+    numbers[index] = bits ? fromFloat16Bits(value) : value;
+  }
+  return numbers;
+}
+
+/** A tensor's flat data as JSON-safe JS values. */
+function flatValues(datatype: TensorDatatype, data: ort.Tensor['data']): unknown[] {
+  switch (datatype) {
+    case 'BYTES':
+      return Array.from(data as readonly string[]);
+    case 'BOOL':
+      return Array.from(data as ArrayLike<number | boolean>, Boolean);
+    case 'INT64':
+    case 'UINT64': {
+      const source = data as BigInt64Array | BigUint64Array;
+      const values: unknown[] = new Array(source.length);
+      for (let index = 0; index < source.length; index++) {
+        const value = source[index] as bigint;
+        values[index] = value >= MIN_SAFE_BIGINT && value <= MAX_SAFE_BIGINT ? Number(value) : value;
+      }
+      return values;
+    }
+    default: {
+      const source = datatype === 'FP16' ? float16Numbers(data as ArrayLike<number>) : (data as NumberArray);
+      const values: unknown[] = new Array(source.length);
+      for (let index = 0; index < source.length; index++) {
+        const value = source[index] as number;
+        values[index] = value - value === 0 ? value : null;
+      }
+      return values;
+    }
+  }
+}
+
+/** JSON.stringify's algorithm plus bigints; returns undefined where JSON.stringify would skip the value. */
+function writeJson(value: unknown, depth: number): string | undefined {
+  if (depth > MAX_STRINGIFY_DEPTH)
+    throw new TypeError(`value nests deeper than ${MAX_STRINGIFY_DEPTH} levels (a cycle?)`);
+  let current = value;
+  if (
+    typeof current === 'object' &&
+    current !== null &&
+    typeof (current as { toJSON?: unknown }).toJSON === 'function'
+  ) {
+    current = (current as { toJSON: () => unknown }).toJSON();
+  }
+  switch (typeof current) {
+    case 'bigint':
+      return current.toString();
+    case 'number':
+      return Number.isFinite(current) ? String(current) : 'null';
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(current);
+    case 'object': {
+      if (current === null) return 'null';
+      if (Array.isArray(current)) {
+        const items: string[] = new Array(current.length);
+        for (let index = 0; index < current.length; index++)
+          items[index] = writeJson(current[index], depth + 1) ?? 'null';
+        return `[${items.join(',')}]`;
+      }
+      const members: string[] = [];
+      for (const [key, item] of Object.entries(current)) {
+        const written = writeJson(item, depth + 1);
+        if (written !== undefined) members.push(`${JSON.stringify(key)}:${written}`);
+      }
+      return `{${members.join(',')}}`;
+    }
+    default:
+      return undefined;
+  }
+}

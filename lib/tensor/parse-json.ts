@@ -1,0 +1,404 @@
+import { BadRequestError } from '../errors/HttpError.js';
+
+/** Deepest nesting of arrays and objects a request body may have; a V2 request needs three levels plus the tensor rank. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Bodies longer than this, in characters, are scanned for nesting depth before the native parser sees them.
+ * The native parser survives millions of levels but spends ~250 ns on each; below this size that stays under ~40 ms.
+ */
+const DEPTH_PRESCAN_MIN_CHARS = 256 * 1024;
+
+/** Longest digit run shown when a number literal is quoted in an error message. */
+const MAX_QUOTED_LITERAL_CHARS = 40;
+
+/**
+ * An integer literal of 16 or more digits: only those can lie beyond 2^53 and be rounded by the native parser.
+ * The look-arounds skip fraction and exponent digits, which the benchmark-style float data is full of,
+ * and digits inside strings that a quote touches (INT64 sent as decimal strings).
+ */
+const LONG_INTEGER_LITERAL = /(?<![\d."])\d{16,}(?![\d.eE"])/;
+
+/** Character codes the parsers compare against. */
+const Char = {
+  TAB: 0x09,
+  LINE_FEED: 0x0a,
+  CARRIAGE_RETURN: 0x0d,
+  SPACE: 0x20,
+  QUOTE: 0x22,
+  PLUS: 0x2b,
+  COMMA: 0x2c,
+  MINUS: 0x2d,
+  DOT: 0x2e,
+  SLASH: 0x2f,
+  DIGIT_0: 0x30,
+  DIGIT_1: 0x31,
+  DIGIT_9: 0x39,
+  COLON: 0x3a,
+  UPPER_E: 0x45,
+  OPEN_BRACKET: 0x5b,
+  BACKSLASH: 0x5c,
+  CLOSE_BRACKET: 0x5d,
+  LOWER_B: 0x62,
+  LOWER_E: 0x65,
+  LOWER_F: 0x66,
+  LOWER_N: 0x6e,
+  LOWER_R: 0x72,
+  LOWER_T: 0x74,
+  LOWER_U: 0x75,
+  OPEN_BRACE: 0x7b,
+  CLOSE_BRACE: 0x7d,
+} as const;
+
+/** The object key refused everywhere: assigning it would replace an object's prototype. */
+const PROTO_KEY = '__proto__';
+
+/**
+ * Parses a JSON request body, keeping integers beyond 2^53 exact and refusing hostile shapes.
+ *
+ * Most bodies take the native `JSON.parse` followed by a walk bounded by {@link MAX_JSON_DEPTH}. A body with an
+ * integer literal of 16+ digits takes a hand-written parser instead that returns integer literals outside
+ * Number's safe range as `bigint` (all other numbers as `number`), so INT64/UINT64 values survive exactly.
+ * Both paths refuse `__proto__` keys (also when escaped), nesting deeper than {@link MAX_JSON_DEPTH} and
+ * numbers that overflow to ±Infinity; every failure is a {@link BadRequestError}.
+ *
+ * @example
+ * parseJson('{"data":[9223372036854775807, 1.5]}'); // { data: [9223372036854775807n, 1.5] }
+ */
+export function parseJson(text: string): unknown {
+  if (LONG_INTEGER_LITERAL.test(text)) return new ExactJsonParser(text).parse();
+  if (text.length > DEPTH_PRESCAN_MIN_CHARS) checkTextDepth(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new BadRequestError(`malformed JSON: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+  if (typeof value === 'object') {
+    if (value !== null) checkParsedTree(value, 1);
+  } else if (value === Number.POSITIVE_INFINITY || value === Number.NEGATIVE_INFINITY) {
+    throw numberOverflow();
+  }
+  return value;
+}
+
+/**
+ * Checks what the native parser does not: depth, `__proto__` keys and overflowed numbers.
+ * Recursion is safe because it stops at MAX_JSON_DEPTH frames.
+ */
+function checkParsedTree(node: object, depth: number): void {
+  if (depth > MAX_JSON_DEPTH) throw tooDeep();
+  if (Array.isArray(node)) {
+    for (let index = 0; index < node.length; index++) {
+      const item: unknown = node[index];
+      if (typeof item === 'object') {
+        if (item !== null) checkParsedTree(item, depth + 1);
+      } else if (item === Number.POSITIVE_INFINITY || item === Number.NEGATIVE_INFINITY) {
+        throw numberOverflow();
+      }
+    }
+    return;
+  }
+  const record = node as Record<string, unknown>;
+  // JSON.parse creates "__proto__" as an own data property (escaped or not), so for-in sees it.
+  for (const key in record) {
+    if (key === PROTO_KEY) throw protoKey();
+    const item = record[key];
+    if (typeof item === 'object') {
+      if (item !== null) checkParsedTree(item, depth + 1);
+    } else if (item === Number.POSITIVE_INFINITY || item === Number.NEGATIVE_INFINITY) {
+      throw numberOverflow();
+    }
+  }
+}
+
+/** Refuses deep nesting of a large body before the native parser spends time on it. */
+function checkTextDepth(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === Char.BACKSLASH) index++;
+      else if (code === Char.QUOTE) inString = false;
+    } else if (code === Char.OPEN_BRACKET || code === Char.OPEN_BRACE) {
+      if (++depth > MAX_JSON_DEPTH) throw tooDeep();
+    } else if (code === Char.CLOSE_BRACKET || code === Char.CLOSE_BRACE) {
+      depth--;
+    } else if (code === Char.QUOTE) {
+      inString = true;
+    }
+  }
+}
+
+/**
+ * A strict RFC 8259 parser that returns integer literals outside Number's safe range as bigint.
+ * It recurses once per nesting level and refuses level MAX_JSON_DEPTH + 1, so the stack stays shallow.
+ */
+class ExactJsonParser {
+  private position = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** Parses the whole text as one JSON value. */
+  parse(): unknown {
+    const value = this.value(1);
+    this.skipWhitespace();
+    if (this.position < this.text.length) throw this.unexpected('the end of the input');
+    return value;
+  }
+
+  private value(depth: number): unknown {
+    this.skipWhitespace();
+    const code = this.text.charCodeAt(this.position);
+    switch (code) {
+      case Char.OPEN_BRACE:
+        return this.object(depth);
+      case Char.OPEN_BRACKET:
+        return this.array(depth);
+      case Char.QUOTE:
+        return this.string();
+      case Char.LOWER_T:
+        return this.literal('true', true);
+      case Char.LOWER_F:
+        return this.literal('false', false);
+      case Char.LOWER_N:
+        return this.literal('null', null);
+      default:
+        if (code === Char.MINUS || (code >= Char.DIGIT_0 && code <= Char.DIGIT_9)) return this.number();
+        throw this.unexpected('a JSON value');
+    }
+  }
+
+  private object(depth: number): Record<string, unknown> {
+    if (depth > MAX_JSON_DEPTH) throw tooDeep();
+    this.position++;
+    const result: Record<string, unknown> = {};
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.position) === Char.CLOSE_BRACE) {
+      this.position++;
+      return result;
+    }
+    for (;;) {
+      this.skipWhitespace();
+      if (this.text.charCodeAt(this.position) !== Char.QUOTE) throw this.unexpected('a string key');
+      const key = this.string();
+      if (key === PROTO_KEY) throw protoKey();
+      this.skipWhitespace();
+      if (this.text.charCodeAt(this.position) !== Char.COLON) throw this.unexpected("':'");
+      this.position++;
+      // Later duplicates win, as with JSON.parse; "__proto__" is refused above, so this is a plain data property.
+      result[key] = this.value(depth + 1);
+      this.skipWhitespace();
+      const code = this.text.charCodeAt(this.position);
+      if (code === Char.COMMA) {
+        this.position++;
+      } else if (code === Char.CLOSE_BRACE) {
+        this.position++;
+        return result;
+      } else {
+        throw this.unexpected("',' or '}'");
+      }
+    }
+  }
+
+  private array(depth: number): unknown[] {
+    if (depth > MAX_JSON_DEPTH) throw tooDeep();
+    this.position++;
+    const result: unknown[] = [];
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.position) === Char.CLOSE_BRACKET) {
+      this.position++;
+      return result;
+    }
+    for (;;) {
+      result.push(this.value(depth + 1));
+      this.skipWhitespace();
+      const code = this.text.charCodeAt(this.position);
+      if (code === Char.COMMA) {
+        this.position++;
+      } else if (code === Char.CLOSE_BRACKET) {
+        this.position++;
+        return result;
+      } else {
+        throw this.unexpected("',' or ']'");
+      }
+    }
+  }
+
+  private string(): string {
+    const text = this.text;
+    let index = this.position + 1;
+    let chunkStart = index;
+    let result = '';
+    for (;;) {
+      if (index >= text.length) {
+        this.position = index;
+        throw this.unexpected("a closing '\"'");
+      }
+      const code = text.charCodeAt(index);
+      if (code === Char.QUOTE) {
+        this.position = index + 1;
+        return result + text.slice(chunkStart, index);
+      }
+      if (code === Char.BACKSLASH) {
+        result += text.slice(chunkStart, index);
+        this.position = index;
+        result += this.escape();
+        index = this.position;
+        chunkStart = index;
+      } else if (code < Char.SPACE) {
+        this.position = index;
+        throw this.unexpected('an escaped control character');
+      } else {
+        index++;
+      }
+    }
+  }
+
+  /** Decodes the escape sequence at the current position (a backslash) and moves past it. */
+  private escape(): string {
+    const code = this.text.charCodeAt(this.position + 1);
+    this.position += 2;
+    switch (code) {
+      case Char.QUOTE:
+        return '"';
+      case Char.BACKSLASH:
+        return '\\';
+      case Char.SLASH:
+        return '/';
+      case Char.LOWER_B:
+        return '\b';
+      case Char.LOWER_F:
+        return '\f';
+      case Char.LOWER_N:
+        return '\n';
+      case Char.LOWER_R:
+        return '\r';
+      case Char.LOWER_T:
+        return '\t';
+      case Char.LOWER_U: {
+        const hex = this.text.slice(this.position, this.position + 4);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw this.unexpected('four hex digits after \\u');
+        this.position += 4;
+        return String.fromCharCode(Number.parseInt(hex, 16));
+      }
+      default:
+        this.position -= 1;
+        throw this.unexpected('a valid escape character');
+    }
+  }
+
+  private number(): number | bigint {
+    const text = this.text;
+    const start = this.position;
+    let index = start;
+    if (text.charCodeAt(index) === Char.MINUS) index++;
+    const first = text.charCodeAt(index);
+    if (first === Char.DIGIT_0) {
+      index++;
+    } else if (first >= Char.DIGIT_1 && first <= Char.DIGIT_9) {
+      index = this.digits(index);
+    } else {
+      this.position = index;
+      throw this.unexpected('a digit');
+    }
+    let integral = true;
+    if (text.charCodeAt(index) === Char.DOT) {
+      integral = false;
+      index = this.requiredDigits(index + 1);
+    }
+    const exponentMark = text.charCodeAt(index);
+    if (exponentMark === Char.LOWER_E || exponentMark === Char.UPPER_E) {
+      integral = false;
+      index++;
+      const sign = text.charCodeAt(index);
+      if (sign === Char.PLUS || sign === Char.MINUS) index++;
+      index = this.requiredDigits(index);
+    }
+    this.position = index;
+    const literal = text.slice(start, index);
+    const value = Number(literal);
+    // Integer literals of up to 15 digits are always safe; longer ones are kept exact when they are not.
+    if (integral && index - start > 15 && !Number.isSafeInteger(value)) return BigInt(literal);
+    if (value === Number.POSITIVE_INFINITY || value === Number.NEGATIVE_INFINITY)
+      throw numberOverflow(literal);
+    return value;
+  }
+
+  /** Moves past a run of digits starting at index (possibly empty) and returns the index after it. */
+  private digits(index: number): number {
+    const text = this.text;
+    let next = index;
+    for (;;) {
+      const code = text.charCodeAt(next);
+      if (!(code >= Char.DIGIT_0 && code <= Char.DIGIT_9)) return next;
+      next++;
+    }
+  }
+
+  /** Like digits, but at least one digit must be there. */
+  private requiredDigits(index: number): number {
+    const next = this.digits(index);
+    if (next === index) {
+      this.position = index;
+      throw this.unexpected('a digit');
+    }
+    return next;
+  }
+
+  private literal<T>(word: string, value: T): T {
+    if (!this.text.startsWith(word, this.position)) throw this.unexpected('a JSON value');
+    this.position += word.length;
+    return value;
+  }
+
+  private skipWhitespace(): void {
+    const text = this.text;
+    let index = this.position;
+    for (;;) {
+      const code = text.charCodeAt(index);
+      if (
+        code !== Char.SPACE &&
+        code !== Char.LINE_FEED &&
+        code !== Char.CARRIAGE_RETURN &&
+        code !== Char.TAB
+      )
+        break;
+      index++;
+    }
+    this.position = index;
+  }
+
+  private unexpected(expected: string): BadRequestError {
+    if (this.position >= this.text.length) {
+      return new BadRequestError(`malformed JSON: unexpected end of input, expected ${expected}`);
+    }
+    const found = JSON.stringify(this.text.charAt(this.position));
+    return new BadRequestError(
+      `malformed JSON: unexpected ${found} at position ${this.position}, expected ${expected}`,
+    );
+  }
+}
+
+function tooDeep(): BadRequestError {
+  return new BadRequestError(`JSON nesting deeper than ${MAX_JSON_DEPTH} levels is not accepted`);
+}
+
+function protoKey(): BadRequestError {
+  return new BadRequestError(`JSON object key "${PROTO_KEY}" is not accepted`);
+}
+
+function numberOverflow(literal?: string): BadRequestError {
+  const shown =
+    literal === undefined
+      ? 'a number'
+      : literal.length > MAX_QUOTED_LITERAL_CHARS
+        ? `${literal.slice(0, MAX_QUOTED_LITERAL_CHARS)}...`
+        : literal;
+  return new BadRequestError(
+    `malformed JSON: ${shown} is beyond the range of a 64-bit float (±1.7976931348623157e308)`,
+  );
+}

@@ -13,6 +13,8 @@ import { build } from 'esbuild';
 import * as ort from 'onnxruntime-node';
 import { readFunctionConfig } from '../lib/config/function-config.js';
 import { LocalObjectStore } from '../lib/local/LocalObjectStore.js';
+import { readLocalStackInfo } from '../lib/local/local-home.js';
+import { createS3Client } from '../lib/serving/create-s3-client.js';
 import { PublishExtrasSchema } from '../lib/registry/ModelManifest.js';
 import { ModelRegistry } from '../lib/registry/ModelRegistry.js';
 import { SAMPLE_MODELS } from '../lib/samples/sample-models.js';
@@ -21,7 +23,7 @@ import { createPredictHandler } from '../lib/serving/create-predict-handler.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '.out');
 const quick = process.env.BENCH_QUICK === '1';
-const IN_PROCESS_MS = quick ? 800 : 3000;
+const IN_PROCESS_MS = quick ? 300 : 1000;
 const HTTP_SECONDS = quick ? 2 : 8;
 const COLD_RUNS = quick ? 3 : 7;
 
@@ -71,18 +73,30 @@ try {
       headers: {},
       requestContext: { requestId: 'bench' },
     } as never;
-    const ours = await throughput(async () => {
+    const handlerCall = async () => {
       const result = await predict.handler(event);
       if (result.statusCode !== 200) throw new Error(result.body);
-    });
-    const least = await throughput(() => leastWork(reference, body));
+    };
+    const referenceCall = () => leastWork(reference, body);
+    // Alternate the two sides and keep each one's best round, so drift on a shared machine hits both.
+    let ours = 0;
+    let least = 0;
+    for (let round = 0; round < 3; round++) {
+      ours = Math.max(ours, await throughput(handlerCall));
+      least = Math.max(least, await throughput(referenceCall));
+    }
     rows.push(ratioRow(label, ours / least, target, `${fmt(ours)} vs ${fmt(least)} req/s`));
   }
 
   // 2. HTTP on loopback, 16 connections: the handler behind the API emulator vs a minimal node:http server.
   await bundle();
   const modelUrl = `${store.endpoint}/${store.bucket}/models/iris/${manifest.version}/model.onnx`;
-  const sluiceServer = await startServer(join(outDir, 'sluice-server.mjs'), [], env);
+  const localHome = join(home, 'local-stack');
+  const sluiceServer = await startServer(join(outDir, 'sluice-server.mjs'), [localHome], env);
+  const localInfo = await readLocalStackInfo(localHome);
+  if (!localInfo) throw new Error('the local stack did not record where it listens');
+  await new ModelRegistry({ client: createS3Client({ region: 'us-east-1', endpoint: localInfo.s3Endpoint }), bucket: localInfo.bucket })
+    .publish({ name: 'iris', model: iris.modelPath, extras });
   const minimalServer = await startServer(join(here, 'servers', 'minimal-server.mjs'), [modelUrl], env);
   try {
     const oursHttp = await load(sluiceServer.port, single);
@@ -138,7 +152,7 @@ async function leastWork(session: ort.InferenceSession, body: string): Promise<v
   });
 }
 
-/** Calls per second of `work`, after a warm-up; the two sides alternate in slices so drift hits both. */
+/** Calls per second of `work`, after a warm-up. */
 async function throughput(work: () => Promise<void>): Promise<number> {
   for (let warm = 0; warm < 200; warm++) await work();
   let calls = 0;
@@ -175,7 +189,7 @@ interface ServerProcess {
 }
 
 async function startServer(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<ServerProcess> {
-  const child = fork(script, args, { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(script, args, { env, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (message: { ready?: number }) => (message.ready ? resolve(message.ready) : reject(new Error('no port'))));
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
@@ -206,7 +220,7 @@ async function load(port: number, body: string): Promise<number> {
 }
 
 async function coldStart(script: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const child = fork(script, [], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = fork(script, [], { env, execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();

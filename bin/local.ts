@@ -10,7 +10,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 const home = sluiceHome();
-const stack = await LocalStack.start({ home, port }).catch((error: Error) => {
+const stack = await LocalStack.start({ home, port, logRequests: process.env.SLUICE_LOG_REQUESTS === 'true' }).catch((error: Error) => {
   const hint = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ` (port ${port} is taken: set PORT=...)` : '';
   process.stderr.write(`sluice: could not start the local stack: ${error.message}${hint}\n`);
   process.exit(1);

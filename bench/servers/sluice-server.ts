@@ -1,13 +1,15 @@
-// The benchmarked sluice server: the Lambda predict handler behind the local API Gateway emulator,
-// with the model fetched from the embedded S3 store the orchestrator runs.
-import { readFunctionConfig } from '../../lib/config/function-config.js';
-import { ApiGatewayEmulator } from '../../lib/local/ApiGatewayEmulator.js';
-import { createPredictHandler } from '../../lib/serving/create-predict-handler.js';
+// The benchmarked sluice server: the local stack as `npm start` runs it (embedded store, the request
+// pipeline Lambda runs, behind the API Gateway emulator). The orchestrator publishes the model into it.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { LocalStack } from '../../lib/local/LocalStack.js';
 
-const predict = createPredictHandler(readFunctionConfig(process.env));
-await predict.warm;
-const api = await ApiGatewayEmulator.start({ handler: (event) => predict.handler(event), port: 0 });
-process.send?.({ ready: Number(new URL(api.url).port) });
+const [home] = process.argv.slice(2);
+if (!home) throw new Error('usage: sluice-server HOME');
+const stack = await LocalStack.start({ home, port: 0, publishSamples: false, logger: new Logger({ serviceName: 'sluice-local' }) });
+process.send?.({ ready: Number(new URL(stack.apiUrl).port) });
 process.on('message', (message) => {
   if (message === 'rss') process.send?.({ maxRssKb: process.resourceUsage().maxRSS });
+});
+process.on('message', (message) => {
+  if (message === 'exit') process.exit(0);
 });

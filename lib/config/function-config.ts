@@ -24,7 +24,7 @@ export interface FunctionConfig {
   readonly s3Endpoint: string | undefined;
   /** AWS region of the bucket. */
   readonly region: string;
-  /** Whether to log one line per request. */
+  /** Whether to log one line per successful request (SLUICE_LOG_REQUESTS=true); refusals and errors are always logged. */
   readonly logRequests: boolean;
 }
 
@@ -72,6 +72,6 @@ export function readFunctionConfig(env: Record<string, string | undefined>): Fun
         : FALLBACK_CACHE_BYTES,
     s3Endpoint: values.SLUICE_S3_ENDPOINT,
     region: values.AWS_REGION ?? 'us-east-1',
-    logRequests: values.SLUICE_LOG_REQUESTS !== 'false',
+    logRequests: values.SLUICE_LOG_REQUESTS === 'true',
   };
 }

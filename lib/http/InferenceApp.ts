@@ -7,7 +7,7 @@ import { BadRequestError, HttpError, PayloadTooLargeError } from '../errors/Http
 import { ModelNotFoundError } from '../errors/registry-errors.js';
 import type { InferenceEngine } from '../inference/InferenceEngine.js';
 import type { LoadedModel } from '../inference/LoadedModel.js';
-import { type ModelManifest, ModelNameSchema, type TensorSpec } from '../registry/ModelManifest.js';
+import { MODEL_NAME_PATTERN, type ModelManifest, type TensorSpec } from '../registry/ModelManifest.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import { NO_METRICS, type ServingMetrics } from '../observability/ServingMetrics.js';
 import { decodeRows, decodeTensor } from '../tensor/decode-tensor.js';
@@ -42,7 +42,7 @@ export interface InferenceAppOptions {
   readonly logger?: AppLogger;
   /** Version reported by `GET /v2`. @default '0.0.0' */
   readonly serverVersion?: string;
-  /** Log one line per request at INFO (no payloads). @default true */
+  /** Log one line per successful request at INFO (no payloads); refusals and errors are always logged. @default false */
   readonly logRequests?: boolean;
 }
 
@@ -81,7 +81,7 @@ export class InferenceApp {
     this.metrics = options.metrics ?? NO_METRICS;
     this.logger = options.logger;
     this.serverVersion = options.serverVersion ?? '0.0.0';
-    this.logRequests = options.logRequests ?? true;
+    this.logRequests = options.logRequests ?? false;
   }
 
   /** Answers one API Gateway proxy event; never throws, never leaks a stack trace. */
@@ -104,9 +104,10 @@ export class InferenceApp {
         this.logger?.error('request failed', { requestId: state.requestId, model: state.model, version: state.version, error: error as Error });
       }
     }
-    result.headers = { ...result.headers, [ResponseHeader.REQUEST_ID]: state.requestId };
-    if (state.model !== undefined) result.headers[ResponseHeader.MODEL] = state.model;
-    if (state.version !== undefined) result.headers[ResponseHeader.MODEL_VERSION] = String(state.version);
+    const headers = (result.headers ??= {});
+    headers[ResponseHeader.REQUEST_ID] = state.requestId;
+    if (state.model !== undefined) headers[ResponseHeader.MODEL] = state.model;
+    if (state.version !== undefined) headers[ResponseHeader.MODEL_VERSION] = String(state.version);
     const latencyMs = performance.now() - started;
     if (route && isInference(route) && state.model !== undefined && state.version !== undefined) {
       this.metrics.recordInference({
@@ -120,8 +121,10 @@ export class InferenceApp {
       });
       this.resolver.served?.(state.model, state.version, { status: result.statusCode, latencyMs });
     }
-    if (this.logRequests) {
-      this.logger?.info('request', {
+    // Successful requests are logged only on request (API Gateway access logs cover them); refusals always,
+    // without the payload, so a client's bad request can be found by its request id.
+    if (this.logRequests || (result.statusCode >= 400 && result.statusCode < 500)) {
+      this.logger?.info(result.statusCode < 400 ? 'request served' : 'request refused', {
         requestId: state.requestId,
         method: event.httpMethod,
         path: event.path,
@@ -160,7 +163,7 @@ export class InferenceApp {
   /** The model and version a route names; neither is recorded in `state` until it is known to exist. */
   private async resolveVersion(route: MatchedRoute, state: RequestState): Promise<{ model: string; version: number }> {
     const model = route.model ?? '';
-    if (!ModelNameSchema.safeParse(model).success) throw new ModelNotFoundError(model);
+    if (!MODEL_NAME_PATTERN.test(model)) throw new ModelNotFoundError(model);
     const servedVersion = await this.resolver.resolve(model);
     state.model = model;
     return { model, version: route.version ?? servedVersion };

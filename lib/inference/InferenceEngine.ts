@@ -72,8 +72,10 @@ export class InferenceEngine {
     const key = cacheKey(model, version);
     const hit = this.cache.get(key);
     if (hit) {
-      this.cache.delete(key);
-      this.cache.set(key, hit);
+      if (this.cache.size > 1) {
+        this.cache.delete(key);
+        this.cache.set(key, hit);
+      }
       return hit.model;
     }
     let pending = this.loading.get(key);

@@ -27,7 +27,7 @@ export interface LocalStackOptions {
   readonly publishSamples?: boolean;
   /** @default a Powertools logger at the level of POWERTOOLS_LOG_LEVEL */
   readonly logger?: AppLogger;
-  /** Log one line per request. @default true */
+  /** Log one line per successful request. @default false */
   readonly logRequests?: boolean;
 }
 
@@ -83,7 +83,7 @@ export class LocalStack {
         registry,
         metrics,
         logger,
-        logRequests: options.logRequests ?? true,
+        logRequests: options.logRequests ?? false,
       });
       const api = await ApiGatewayEmulator.start({
         handler: (event) => app.handle(event),

@@ -4,10 +4,13 @@ import { TENSOR_DATATYPES } from '../tensor/datatypes.js';
 /** The manifest schema version this code writes and reads. */
 export const MANIFEST_SCHEMA_VERSION = 1 as const;
 
+/** The pattern every model name matches (checked on hot paths without zod). */
+export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,47}$/;
+
 /** Model names: lowercase letters, digits, `-` and `_`; they appear in S3 keys, URLs and AWS resource names. */
 export const ModelNameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,47}$/, 'model names are 1-48 characters: a-z, 0-9, "-" and "_", starting with a letter or digit');
+  .regex(MODEL_NAME_PATTERN, 'model names are 1-48 characters: a-z, 0-9, "-" and "_", starting with a letter or digit');
 
 /** Model versions: 1, 2, 3, ... */
 export const ModelVersionSchema = z.number().int().positive();

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { BadRequestError, HttpError, PayloadTooLargeError } from '../errors/HttpError.js';
+import { BadRequestError, HttpError, PayloadTooLargeError, ServiceUnavailableError } from '../errors/HttpError.js';
 import { ModelNotFoundError } from '../errors/registry-errors.js';
 import type { InferenceEngine } from '../inference/InferenceEngine.js';
 import type { LoadedModel } from '../inference/LoadedModel.js';
@@ -164,7 +164,7 @@ export class InferenceApp {
   private async resolveVersion(route: MatchedRoute, state: RequestState): Promise<{ model: string; version: number }> {
     const model = route.model ?? '';
     if (!MODEL_NAME_PATTERN.test(model)) throw new ModelNotFoundError(model);
-    const servedVersion = await this.resolver.resolve(model);
+    const servedVersion = await fromStore(this.resolver.resolve(model), `model "${model}"`);
     state.model = model;
     return { model, version: route.version ?? servedVersion };
   }
@@ -178,9 +178,11 @@ export class InferenceApp {
 
   private async metadata(route: MatchedRoute, state: RequestState): Promise<APIGatewayProxyResult> {
     const { model, version } = await this.resolveVersion(route, state);
-    const manifest = this.engine.peek(model, version)?.manifest ?? (await this.registry.getManifest(model, version));
+    const manifest =
+      this.engine.peek(model, version)?.manifest ??
+      (await fromStore(this.registry.getManifest(model, version), `model "${model}" version ${version}`));
     state.version = version;
-    const versions = await this.resolver.versions(model);
+    const versions = await fromStore(this.resolver.versions(model), `model "${model}"`);
     return jsonResult(
       200,
       JSON.stringify({
@@ -268,6 +270,20 @@ export class InferenceApp {
         predictions: toPredictions(outputs, rows, manifest.labels),
       }),
     );
+  }
+}
+
+/**
+ * Awaits a registry lookup. A failure of the store itself (unreachable, throttled, access denied) is a 503,
+ * as the engine answers for loads; sluice's own errors (unknown model or version) keep their status.
+ */
+async function fromStore<T>(lookup: Promise<T>, what: string): Promise<T> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    const reason = error instanceof Error ? error.message || error.name : String(error);
+    throw new ServiceUnavailableError(`${what} cannot be looked up in the model store: ${reason}`, { cause: error });
   }
 }
 

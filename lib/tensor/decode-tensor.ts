@@ -35,7 +35,7 @@ const BIGINT_RANGE = {
   UINT64: [0n, 2n ** 64n - 1n],
 } as const;
 
-/** One input tensor of a V2 request after {@link parseJson}: shape and data are still unchecked. */
+/** One input tensor of a V2 request after `parseJson`: shape and data are still unchecked. */
 export interface RequestTensorLike {
   readonly name: string;
   readonly datatype: string;

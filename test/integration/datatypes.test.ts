@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TENSOR_DATATYPES, type TensorDatatype } from '../../lib/tensor/datatypes.js';
+import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
+import { identityModel } from '../fixtures/models.js';
+
+/**
+ * One round trip: the JSON literals sent as `data`, exactly as they appear in the raw request body, and
+ * the literals the response must carry (the same ones unless said otherwise). Floats are written in
+ * JavaScript's shortest round-trip form, which is also how the server writes them, so text compares exactly.
+ */
+interface RoundTrip {
+  readonly datatype: TensorDatatype;
+  readonly what: string;
+  readonly literals: readonly string[];
+  readonly echoed?: readonly string[];
+}
+
+const numbers = (...values: number[]): string[] => values.map(String);
+const strings = (...values: string[]): string[] => values.map((value) => JSON.stringify(value));
+
+const ROUND_TRIPS: readonly RoundTrip[] = [
+  { datatype: 'BOOL', what: 'true and false', literals: ['true', 'false', 'false', 'true'] },
+  { datatype: 'UINT8', what: 'the full range', literals: numbers(0, 1, 128, 255) },
+  { datatype: 'UINT16', what: 'the full range', literals: numbers(0, 65535) },
+  { datatype: 'UINT32', what: 'the full range', literals: numbers(0, 2147483648, 4294967295) },
+  {
+    datatype: 'UINT64',
+    what: 'values beyond 2^53 up to 2^64 - 1',
+    literals: ['0', '9007199254740993', '18446744073709551615'],
+  },
+  { datatype: 'INT8', what: 'the full range', literals: numbers(-128, -1, 0, 127) },
+  { datatype: 'INT16', what: 'the full range', literals: numbers(-32768, 32767) },
+  { datatype: 'INT32', what: 'the full range', literals: numbers(-2147483648, 0, 2147483647) },
+  {
+    datatype: 'INT64',
+    what: 'the extremes and integers just past 2^53',
+    literals: [
+      '9223372036854775807',
+      '-9223372036854775808',
+      '9007199254740993',
+      '-9007199254740993',
+      '9007199254740992',
+      '0',
+    ],
+  },
+  {
+    datatype: 'FP16',
+    what: 'values exactly representable in half precision',
+    literals: numbers(
+      0,
+      1,
+      -2,
+      0.5,
+      1.5,
+      3.140625,
+      0.333251953125, // the half nearest to 1/3 (0x3555)
+      0.0999755859375, // the half nearest to 0.1 (0x2e66)
+      65504, // largest finite half
+      -65504,
+      2 ** -14, // smallest normal half
+      2 ** -24, // smallest subnormal half
+    ),
+  },
+  {
+    datatype: 'FP32',
+    what: 'values exactly representable in single precision',
+    literals: numbers(
+      0,
+      0.5,
+      -1.25,
+      Math.fround(0.1),
+      16777216,
+      3.4028234663852886e38, // largest finite float
+      -3.4028234663852886e38,
+      1.401298464324817e-45, // smallest subnormal float
+    ),
+  },
+  {
+    datatype: 'FP64',
+    what: 'full double precision',
+    literals: numbers(
+      0.1,
+      1 / 3,
+      Math.PI,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      Number.EPSILON,
+      123456789.12345679,
+      1e21,
+    ),
+  },
+  {
+    datatype: 'BYTES',
+    what: 'unicode, quotes, backslashes, control characters and the empty string',
+    literals: strings(
+      'hello',
+      'ünïcödé, 日本語, emoji 🚀👩‍💻',
+      'with "double quotes" and \'single\'',
+      'back\\slash and /slash',
+      'line\nbreak\ttab\u0001control',
+      '',
+      'null',
+      '[1,2]',
+    ),
+  },
+];
+
+function modelName(datatype: TensorDatatype): string {
+  return `id-${datatype.toLowerCase()}`;
+}
+
+/** The raw body of a V2 request for the identity model of `datatype`, with `data` spliced in as text. */
+function rawRequest(datatype: TensorDatatype, shape: readonly number[], dataText: string): string {
+  return `{"inputs":[{"name":"x","shape":[${shape.join(',')}],"datatype":"${datatype}","data":${dataText}}]}`;
+}
+
+/** The raw text of the output tensor the identity model must answer with. */
+function rawOutput(datatype: TensorDatatype, shape: readonly number[], literals: readonly string[]): string {
+  return `{"name":"y","datatype":"${datatype}","shape":[${shape.join(',')}],"data":[${literals.join(',')}]}`;
+}
+
+let test: TestStack;
+
+before(async () => {
+  test = await startTestStack({ publishSamples: false });
+  for (const datatype of TENSOR_DATATYPES) {
+    await test.stack.registry.publish({ name: modelName(datatype), model: identityModel(datatype, [-1]) });
+  }
+  await test.stack.registry.publish({ name: 'id-int64-matrix', model: identityModel('INT64', [-1, 2]) });
+});
+
+after(async () => {
+  await test?.stop();
+});
+
+describe('V2 datatypes over HTTP: every datatype round-trips exactly through an identity model', () => {
+  it('covers all 13 V2 datatypes', () => {
+    assert.deepEqual(
+      [...new Set(ROUND_TRIPS.map((trip) => trip.datatype))].sort(),
+      [...TENSOR_DATATYPES].sort(),
+    );
+  });
+
+  for (const trip of ROUND_TRIPS) {
+    it(`${trip.datatype}: ${trip.what}`, async () => {
+      const shape = [trip.literals.length];
+      const reply = await test.request(
+        'POST',
+        `/v2/models/${modelName(trip.datatype)}/infer`,
+        rawRequest(trip.datatype, shape, `[${trip.literals.join(',')}]`),
+      );
+      assert.equal(reply.status, 200, reply.text);
+      // Compared as raw text: JSON.parse would round 64-bit integers beyond 2^53.
+      const expected = rawOutput(trip.datatype, shape, trip.echoed ?? trip.literals);
+      assert.ok(reply.text.includes(expected), `expected ${expected}\n     got ${reply.text}`);
+    });
+  }
+
+  it('INT64: nested data beyond 2^53 comes back flat and exact', async () => {
+    const reply = await test.request(
+      'POST',
+      '/v2/models/id-int64-matrix/infer',
+      rawRequest('INT64', [2, 2], '[[9223372036854775807, -1], [9007199254740993, -9223372036854775808]]'),
+    );
+    assert.equal(reply.status, 200, reply.text);
+    assert.ok(
+      reply.text.includes(
+        rawOutput('INT64', [2, 2], ['9223372036854775807', '-1', '9007199254740993', '-9223372036854775808']),
+      ),
+      reply.text,
+    );
+  });
+
+  it('INT64 and UINT64: decimal strings are taken as exact values and answered as integer literals', async () => {
+    const int64 = await test.request(
+      'POST',
+      '/v2/models/id-int64/infer',
+      rawRequest('INT64', [3], '["9223372036854775807", "-9223372036854775808", "9007199254740993"]'),
+    );
+    assert.equal(int64.status, 200, int64.text);
+    assert.ok(
+      int64.text.includes(rawOutput('INT64', [3], ['9223372036854775807', '-9223372036854775808', '9007199254740993'])),
+      int64.text,
+    );
+    const uint64 = await test.request(
+      'POST',
+      '/v2/models/id-uint64/infer',
+      rawRequest('UINT64', [1], '["18446744073709551615"]'),
+    );
+    assert.equal(uint64.status, 200, uint64.text);
+    assert.ok(uint64.text.includes(rawOutput('UINT64', [1], ['18446744073709551615'])), uint64.text);
+  });
+
+  it('INT64 through the simple form: predictions keep integers beyond 2^53 exact', async () => {
+    const reply = await test.request(
+      'POST',
+      '/models/id-int64/predict',
+      '{"instances": [9223372036854775807, -9223372036854775808, 9007199254740993, 42]}',
+    );
+    assert.equal(reply.status, 200, reply.text);
+    assert.ok(
+      reply.text.includes('"predictions":[9223372036854775807,-9223372036854775808,9007199254740993,42]'),
+      reply.text,
+    );
+  });
+
+  it('FP16: a value between halves is rounded to the nearest half', async () => {
+    const reply = await test.request('POST', '/v2/models/id-fp16/infer', rawRequest('FP16', [2], '[0.1, 1.0004]'));
+    assert.equal(reply.status, 200, reply.text);
+    assert.ok(reply.text.includes(rawOutput('FP16', [2], ['0.0999755859375', '1'])), reply.text);
+  });
+});
+
+describe('V2 datatypes over HTTP: 64-bit integers that a JSON number cannot carry exactly are refused', () => {
+  /** Request data for one INT64 or UINT64 element, and what the 400 must say. */
+  const REFUSALS: readonly { datatype: 'INT64' | 'UINT64'; literal: string; says: RegExp }[] = [
+    { datatype: 'INT64', literal: '9.007199254740993e15', says: /data\[0\].*2\^53.*integer literals or decimal strings/ },
+    { datatype: 'INT64', literal: '9007199254740993.0', says: /data\[0\].*2\^53.*integer literals or decimal strings/ },
+    { datatype: 'INT64', literal: '-9.3e18', says: /data\[0\].*2\^53/ },
+    { datatype: 'UINT64', literal: '1.8e19', says: /data\[0\].*2\^53/ },
+    { datatype: 'INT64', literal: '1.5', says: /data\[0\] is 1\.5: not an integer/ },
+    { datatype: 'INT64', literal: '9223372036854775808', says: /data\[0\].*out of range for INT64/ },
+    { datatype: 'INT64', literal: '-9223372036854775809', says: /data\[0\].*out of range for INT64/ },
+    { datatype: 'INT64', literal: '"92233720368547758070"', says: /data\[0\].*out of range for INT64/ },
+    { datatype: 'INT64', literal: '"12abc"', says: /data\[0\] is "12abc".*expected an integer/ },
+    { datatype: 'INT64', literal: '"1e3"', says: /data\[0\] is "1e3".*expected an integer/ },
+    { datatype: 'INT64', literal: 'true', says: /data\[0\] is true.*expected an integer/ },
+    { datatype: 'UINT64', literal: '-1', says: /data\[0\] is -1: out of range for UINT64/ },
+    { datatype: 'UINT64', literal: '18446744073709551616', says: /data\[0\].*out of range for UINT64/ },
+  ];
+
+  for (const { datatype, literal, says } of REFUSALS) {
+    it(`${datatype} ${literal} → 400 saying why`, async () => {
+      const reply = await test.request(
+        'POST',
+        `/v2/models/${modelName(datatype)}/infer`,
+        rawRequest(datatype, [1], `[${literal}]`),
+      );
+      assert.equal(reply.status, 400, reply.text);
+      const { error } = bodyOf(reply, ErrorBodySchema);
+      assert.match(error, /^input "x": /);
+      assert.match(error, says);
+    });
+  }
+});

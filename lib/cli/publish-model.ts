@@ -4,7 +4,7 @@ import { InvalidModelError } from '../errors/registry-errors.js';
 import { checkGoldenExamples } from '../inference/check-golden-examples.js';
 import { type ModelManifest, type PublishExtras, PublishExtrasSchema } from '../registry/ModelManifest.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
-import { readModelSignature } from '../onnx/read-model-signature.js';
+import { type ModelSignature, readModelSignature } from '../onnx/read-model-signature.js';
 import { UsageError } from './exit-codes.js';
 
 /** What `sluice publish` was asked to do. */
@@ -35,7 +35,14 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
     throw new UsageError(`cannot read ${request.file}: ${(error as Error).message}`);
   }
   const extras = await readExtras(request);
-  const signature = readModelSignature(bytes);
+  let signature: ModelSignature;
+  try {
+    signature = readModelSignature(bytes);
+  } catch (error) {
+    // The reader's message says what is wrong; the user also needs to know which file it is about.
+    if (!(error instanceof InvalidModelError)) throw error;
+    throw new InvalidModelError(`${request.file}: ${error.message}`, { cause: error });
+  }
   let session: InferenceSession;
   try {
     session = await InferenceSession.create(bytes);

@@ -1,4 +1,21 @@
 export {
+  type AlarmThresholds,
+  AlarmThresholdsSchema,
+  Architecture,
+  AuthMode,
+  DEFAULT_DEPLOY_CONFIG_FILE,
+  type DeployConfig,
+  DeployConfigError,
+  DeployConfigSchema,
+  type ModelDeployment,
+  ModelDeploymentSchema,
+  parseDeployConfig,
+  readDeployConfig,
+  type Rollout,
+  RolloutPreset,
+  RolloutSchema,
+} from './deploy-config.js';
+export {
   CACHE_SHARE_OF_MEMORY,
   ConfigError,
   FALLBACK_CACHE_BYTES,

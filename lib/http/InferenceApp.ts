@@ -104,7 +104,8 @@ export class InferenceApp {
         this.logger?.error('request failed', { requestId: state.requestId, model: state.model, version: state.version, error: error as Error });
       }
     }
-    const headers = (result.headers ??= {});
+    const headers = result.headers ?? {};
+    result.headers = headers;
     headers[ResponseHeader.REQUEST_ID] = state.requestId;
     if (state.model !== undefined) headers[ResponseHeader.MODEL] = state.model;
     if (state.version !== undefined) headers[ResponseHeader.MODEL_VERSION] = String(state.version);

@@ -32,7 +32,10 @@ const IRIS_INFER = '/v2/models/iris/infer';
 
 /** A V2 request for iris with one `features` tensor; `tensor` overrides its fields. */
 function iris(tensor: Record<string, unknown> = {}, request: Record<string, unknown> = {}): object {
-  return { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [SETOSA], ...tensor }], ...request };
+  return {
+    inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [SETOSA], ...tensor }],
+    ...request,
+  };
 }
 
 /** The raw text of an iris request whose `data` is the given JSON text. */
@@ -48,7 +51,13 @@ function single(datatype: string, dataText: string): string {
 const CASES: readonly BadRequestCase[] = [
   // The body is not JSON, or not JSON we take.
   { title: 'malformed JSON', body: '{"inputs": [', status: 400, says: /malformed JSON/, counts: 'iris' },
-  { title: 'JSON with a trailing comma', body: '{"inputs": [],}', status: 400, says: /malformed JSON/, counts: 'iris' },
+  {
+    title: 'JSON with a trailing comma',
+    body: '{"inputs": [],}',
+    status: 400,
+    says: /malformed JSON/,
+    counts: 'iris',
+  },
   { title: 'an empty body', body: '', status: 400, says: /body is required/, counts: 'iris' },
   { title: 'a JSON array instead of an object', body: '[1, 2]', status: 400, says: /object/, counts: 'iris' },
   { title: 'JSON null', body: 'null', status: 400, says: /object/, counts: 'iris' },
@@ -152,11 +161,23 @@ const CASES: readonly BadRequestCase[] = [
   },
 
   // The request does not follow the V2 schema.
-  { title: 'an unknown top-level field', body: iris({}, { foo: 1 }), status: 400, says: /foo/, counts: 'iris' },
+  {
+    title: 'an unknown top-level field',
+    body: iris({}, { foo: 1 }),
+    status: 400,
+    says: /foo/,
+    counts: 'iris',
+  },
   { title: 'no "inputs"', body: { id: 'r' }, status: 400, says: /inputs/, counts: 'iris' },
   { title: 'an empty "inputs"', body: { inputs: [] }, status: 400, says: /inputs/, counts: 'iris' },
   { title: 'a numeric "id"', body: iris({}, { id: 7 }), status: 400, says: /id/, counts: 'iris' },
-  { title: 'an unknown tensor field', body: iris({ dtype: 'FP32' }), status: 400, says: /dtype/, counts: 'iris' },
+  {
+    title: 'an unknown tensor field',
+    body: iris({ dtype: 'FP32' }),
+    status: 400,
+    says: /dtype/,
+    counts: 'iris',
+  },
   {
     title: 'an unknown output requested',
     body: iris({}, { outputs: [{ name: 'logits' }] }),
@@ -193,7 +214,9 @@ const CASES: readonly BadRequestCase[] = [
   },
   {
     title: 'a duplicate input',
-    body: { inputs: [...(iris() as { inputs: unknown[] }).inputs, ...(iris() as { inputs: unknown[] }).inputs] },
+    body: {
+      inputs: [...(iris() as { inputs: unknown[] }).inputs, ...(iris() as { inputs: unknown[] }).inputs],
+    },
     status: 400,
     says: /input "features" is given more than once/,
     counts: 'iris',
@@ -348,6 +371,14 @@ const CASES: readonly BadRequestCase[] = [
     counts: 'iris',
   },
   {
+    title: 'simple form: no value for the input',
+    path: '/models/iris/predict',
+    body: { inputs: {} },
+    status: 400,
+    says: /missing input "features"/,
+    counts: 'iris',
+  },
+  {
     title: 'simple form: rows of the wrong width',
     path: '/models/iris/predict',
     body: { instances: [[1, 2, 3]] },
@@ -373,7 +404,13 @@ const CASES: readonly BadRequestCase[] = [
   },
 
   // The route names no model, version or operation.
-  { title: 'an unknown model', path: '/v2/models/nope/infer', body: iris(), status: 404, says: /unknown model "nope"/ },
+  {
+    title: 'an unknown model',
+    path: '/v2/models/nope/infer',
+    body: iris(),
+    status: 404,
+    says: /unknown model "nope"/,
+  },
   {
     title: 'an unknown model (name not allowed in the registry)',
     path: '/v2/models/IRIS/infer',
@@ -385,6 +422,13 @@ const CASES: readonly BadRequestCase[] = [
     title: 'an unknown model in the simple form',
     path: '/models/nope/predict',
     body: { instances: [SETOSA] },
+    status: 404,
+    says: /unknown model "nope"/,
+  },
+  {
+    title: 'metadata of an unknown model',
+    method: 'GET',
+    path: '/v2/models/nope',
     status: 404,
     says: /unknown model "nope"/,
   },
@@ -430,7 +474,13 @@ const CASES: readonly BadRequestCase[] = [
     status: 400,
     says: /percent-encoding/,
   },
-  { title: 'an unknown path', method: 'GET', path: '/v3/models', status: 404, says: /no route for GET \/v3\/models/ },
+  {
+    title: 'an unknown path',
+    method: 'GET',
+    path: '/v3/models',
+    status: 404,
+    says: /no route for GET \/v3\/models/,
+  },
   {
     title: 'an unknown operation on a model',
     path: '/v2/models/iris/explain',
@@ -490,7 +540,11 @@ describe('Bad input over HTTP: every malformed request gets a 4xx JSON error tha
 
   it('a body just under 6 MB is read and answered', async () => {
     const text = JSON.stringify(iris());
-    const reply = await test.request('POST', IRIS_INFER, `${text}${' '.repeat(MAX_REQUEST_BYTES - text.length - 1)}`);
+    const reply = await test.request(
+      'POST',
+      IRIS_INFER,
+      `${text}${' '.repeat(MAX_REQUEST_BYTES - text.length - 1)}`,
+    );
     assert.equal(reply.status, 200, reply.text.slice(0, 300));
   });
 
@@ -507,7 +561,7 @@ describe('Bad input over HTTP: every malformed request gets a 4xx JSON error tha
     await assertStillServing();
   });
 
-  it('a "__proto__" key pollutes nothing', () => {
+  it('no "__proto__" key reached Object.prototype', () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 });

@@ -181,7 +181,9 @@ describe('V2 datatypes over HTTP: every datatype round-trips exactly through an 
     );
     assert.equal(int64.status, 200, int64.text);
     assert.ok(
-      int64.text.includes(rawOutput('INT64', [3], ['9223372036854775807', '-9223372036854775808', '9007199254740993'])),
+      int64.text.includes(
+        rawOutput('INT64', [3], ['9223372036854775807', '-9223372036854775808', '9007199254740993']),
+      ),
       int64.text,
     );
     const uint64 = await test.request(
@@ -207,7 +209,11 @@ describe('V2 datatypes over HTTP: every datatype round-trips exactly through an 
   });
 
   it('FP16: a value between halves is rounded to the nearest half', async () => {
-    const reply = await test.request('POST', '/v2/models/id-fp16/infer', rawRequest('FP16', [2], '[0.1, 1.0004]'));
+    const reply = await test.request(
+      'POST',
+      '/v2/models/id-fp16/infer',
+      rawRequest('FP16', [2], '[0.1, 1.0004]'),
+    );
     assert.equal(reply.status, 200, reply.text);
     assert.ok(reply.text.includes(rawOutput('FP16', [2], ['0.0999755859375', '1'])), reply.text);
   });
@@ -216,8 +222,16 @@ describe('V2 datatypes over HTTP: every datatype round-trips exactly through an 
 describe('V2 datatypes over HTTP: 64-bit integers that a JSON number cannot carry exactly are refused', () => {
   /** Request data for one INT64 or UINT64 element, and what the 400 must say. */
   const REFUSALS: readonly { datatype: 'INT64' | 'UINT64'; literal: string; says: RegExp }[] = [
-    { datatype: 'INT64', literal: '9.007199254740993e15', says: /data\[0\].*2\^53.*integer literals or decimal strings/ },
-    { datatype: 'INT64', literal: '9007199254740993.0', says: /data\[0\].*2\^53.*integer literals or decimal strings/ },
+    {
+      datatype: 'INT64',
+      literal: '9.007199254740993e15',
+      says: /data\[0\].*2\^53.*integer literals or decimal strings/,
+    },
+    {
+      datatype: 'INT64',
+      literal: '9007199254740993.0',
+      says: /data\[0\].*2\^53.*integer literals or decimal strings/,
+    },
     { datatype: 'INT64', literal: '-9.3e18', says: /data\[0\].*2\^53/ },
     { datatype: 'UINT64', literal: '1.8e19', says: /data\[0\].*2\^53/ },
     { datatype: 'INT64', literal: '1.5', says: /data\[0\] is 1\.5: not an integer/ },

@@ -4,6 +4,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ConfigError, readFunctionConfig } from '../../lib/config/function-config.js';
 import { ResponseHeader } from '../../lib/http/headers.js';
+import { MAX_REQUEST_BYTES } from '../../lib/http/limits.js';
 import { LOCAL_LISTING_TTL_MS } from '../../lib/local/RegistryResolver.js';
 import { PrometheusServingMetrics } from '../../lib/observability/PrometheusServingMetrics.js';
 import { MODEL_OBJECT, versionKey } from '../../lib/registry/registry-layout.js';
@@ -25,9 +26,9 @@ const IRIS_REQUEST = { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP
 const X_REQUEST = { inputs: [{ name: 'x', shape: [2], datatype: 'FP32', data: [1, 2] }] };
 
 /** Asserts a JSON `{"error"}` answer with this status whose message matches, and no stack trace. */
-function assertError(reply: { status: number; text: string }, status: number, says: RegExp): string {
+function assertError(reply: Pick<HttpReply, 'status' | 'text'>, status: number, says: RegExp): string {
   assert.equal(reply.status, status, reply.text);
-  const { error } = bodyOf(reply as HttpReply, ErrorBodySchema);
+  const { error } = bodyOf(reply, ErrorBodySchema);
   assert.match(error, says);
   assert.doesNotMatch(error, /\n\s+at |\.ts:\d+|node_modules/, 'no stack trace');
   return error;
@@ -98,14 +99,22 @@ describe('Faults: the model store becomes unreachable and comes back', () => {
     await assertIrisServes(test, '/v2/models/iris/versions/1/infer');
     const predict = await test.request('POST', '/models/iris/predict', { instances: [SETOSA] });
     assert.equal(predict.status, 200, predict.text);
+    const metadata = await test.request('GET', '/v2/models/iris');
+    assert.equal(metadata.status, 200, metadata.text);
   });
 
   it('answers 503 for a version that is not loaded yet, and reports not ready', async () => {
     assert.equal(test.stack.store.running, false);
     for (const path of ['/v2/models/late/infer', '/v2/models/late/versions/1/infer']) {
       const reply = await test.request('POST', path, X_REQUEST);
-      assertError(reply, 503, /late|store|registry/);
+      assertError(
+        reply,
+        503,
+        /model "late" .*(cannot be loaded|cannot be looked up in the model store): connect ECONNREFUSED/,
+      );
     }
+    const metadata = await test.request('GET', '/v2/models/late/versions/1');
+    assertError(metadata, 503, /model "late" .*cannot be/);
     const health = await test.request('GET', '/v2/health/ready');
     assert.equal(health.status, 503, health.text);
     assert.match(health.text, /"ready":false/);
@@ -236,6 +245,22 @@ describe('Lambda wiring: createPredictHandler serves its configured version from
     assertError({ status: other.statusCode, text: other.body }, 404, /unknown model "late"/);
   });
 
+  it('reads base64-encoded bodies, and refuses bodies over the payload limit with 413', async () => {
+    const predict = handlers[0] ?? startFunction(functionEnv());
+    const event = proxyEvent('POST', '/v2/models/iris/infer', IRIS_REQUEST);
+    const encoded = await predict.handler({
+      ...event,
+      body: Buffer.from(event.body ?? '').toString('base64'),
+      isBase64Encoded: true,
+    });
+    assert.equal(encoded.statusCode, 200, encoded.body);
+    const tooLarge = await predict.handler({
+      ...event,
+      body: `${event.body}${' '.repeat(MAX_REQUEST_BYTES)}`,
+    });
+    assertError({ status: tooLarge.statusCode, text: tooLarge.body }, 413, /larger than/);
+  });
+
   it('serves the version when SLUICE_MODEL_SHA256 equals its manifest', async () => {
     const { sha256 } = await test.stack.registry.getManifest('iris', 1);
     const predict = startFunction(functionEnv({ SLUICE_MODEL_SHA256: sha256 }));
@@ -276,7 +301,10 @@ describe('Lambda wiring: readFunctionConfig fails fast naming the variable and t
         (error: unknown) => {
           assert.ok(error instanceof ConfigError, String(error));
           assert.ok(error.message.includes(variable), error.message);
-          assert.ok(error.message.includes(value === undefined ? 'null' : JSON.stringify(value)), error.message);
+          assert.ok(
+            error.message.includes(value === undefined ? 'null' : JSON.stringify(value)),
+            error.message,
+          );
           return true;
         },
       );

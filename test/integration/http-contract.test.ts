@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { ResponseHeader } from '../../lib/http/headers.js';
 import { ONNX_PLATFORM } from '../../lib/http/InferenceApp.js';
-import { identityModel, twoInputModel } from '../fixtures/models.js';
 import {
   bodyOf,
   ErrorBodySchema,
@@ -13,6 +12,7 @@ import {
   startTestStack,
   type TestStack,
 } from '../fixtures/local-stack.js';
+import { identityModel, twoInputModel } from '../fixtures/models.js';
 
 /** Iris rows with a clear species each: setosa, versicolor, virginica. */
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
@@ -20,7 +20,11 @@ const VERSICOLOR = [5.9, 3.0, 4.2, 1.5];
 const VIRGINICA = [6.7, 3.0, 5.2, 2.3];
 const IRIS_LABELS = ['setosa', 'versicolor', 'virginica'];
 
-const TensorSpecSchema = z.strictObject({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) });
+const TensorSpecSchema = z.strictObject({
+  name: z.string(),
+  datatype: z.string(),
+  shape: z.array(z.number()),
+});
 
 const ModelMetadataSchema = z.object({
   name: z.string(),
@@ -67,7 +71,11 @@ function output(response: InferResponse, name: string) {
 }
 
 function assertServedBy(reply: HttpReply, version: number): void {
-  assert.equal(reply.headers.get(ResponseHeader.MODEL_VERSION), String(version), `version header on ${reply.text.slice(0, 200)}`);
+  assert.equal(
+    reply.headers.get(ResponseHeader.MODEL_VERSION),
+    String(version),
+    `version header on ${reply.text.slice(0, 200)}`,
+  );
 }
 
 function assertOk(reply: HttpReply): void {
@@ -102,7 +110,10 @@ describe('V2 inference over HTTP: server health and metadata', () => {
   it('describes the server at GET /v2', async () => {
     const reply = await test.request('GET', '/v2');
     assertOk(reply);
-    const body = bodyOf(reply, z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }));
+    const body = bodyOf(
+      reply,
+      z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }),
+    );
     assert.equal(body.name, 'sluice');
   });
 
@@ -176,8 +187,16 @@ describe('V2 inference over HTTP: iris through the Open Inference Protocol', () 
   });
 
   it('answers flat data exactly as it answers the same data nested', async () => {
-    const nested = await test.request('POST', '/v2/models/iris/infer', irisRequest([SETOSA, VIRGINICA], [2, 4]));
-    const flat = await test.request('POST', '/v2/models/iris/infer', irisRequest([...SETOSA, ...VIRGINICA], [2, 4]));
+    const nested = await test.request(
+      'POST',
+      '/v2/models/iris/infer',
+      irisRequest([SETOSA, VIRGINICA], [2, 4]),
+    );
+    const flat = await test.request(
+      'POST',
+      '/v2/models/iris/infer',
+      irisRequest([...SETOSA, ...VIRGINICA], [2, 4]),
+    );
     assertOk(nested);
     assertOk(flat);
     assert.deepEqual(bodyOf(flat, InferResponseSchema), bodyOf(nested, InferResponseSchema));
@@ -209,7 +228,11 @@ describe('V2 inference over HTTP: iris through the Open Inference Protocol', () 
   });
 
   it('serves an explicit version at /v2/models/{m}/versions/{v}/infer', async () => {
-    const reply = await test.request('POST', '/v2/models/iris/versions/1/infer', irisRequest([VIRGINICA], [1, 4]));
+    const reply = await test.request(
+      'POST',
+      '/v2/models/iris/versions/1/infer',
+      irisRequest([VIRGINICA], [1, 4]),
+    );
     assertOk(reply);
     assertServedBy(reply, 1);
     assert.deepEqual(output(bodyOf(reply, InferResponseSchema), 'label').data, [2]);
@@ -218,7 +241,9 @@ describe('V2 inference over HTTP: iris through the Open Inference Protocol', () 
 
 describe('V2 inference over HTTP: the simple form maps class labels to names', () => {
   it('predicts rows sent as "instances"', async () => {
-    const reply = await test.request('POST', '/models/iris/predict', { instances: [SETOSA, VERSICOLOR, VIRGINICA] });
+    const reply = await test.request('POST', '/models/iris/predict', {
+      instances: [SETOSA, VERSICOLOR, VIRGINICA],
+    });
     assertOk(reply);
     assertServedBy(reply, 1);
     const body = bodyOf(reply, PredictResponseSchema);
@@ -317,6 +342,29 @@ describe('V2 inference over HTTP: a version published while the stack runs is se
   });
 });
 
+describe('V2 inference over HTTP: concurrent first requests share one load', () => {
+  it('answers a burst of requests to a version never loaded, loading it once', async () => {
+    await test.stack.registry.publish({ name: 'burst', model: identityModel('FP64', [-1]) });
+    const replies = await Promise.all(
+      Array.from({ length: 16 }, (_, index) =>
+        test.request('POST', '/v2/models/burst/versions/1/infer', {
+          id: `burst-${index}`,
+          inputs: [{ name: 'x', shape: [1], datatype: 'FP64', data: [index / 3] }],
+        }),
+      ),
+    );
+    replies.forEach((reply, index) => {
+      assertOk(reply);
+      const body = bodyOf(reply, InferResponseSchema);
+      assert.equal(body.id, `burst-${index}`);
+      assert.deepEqual(output(body, 'y').data, [index / 3]);
+    });
+    const metrics = await readMetrics(test);
+    assert.equal(metrics.get(sample('sluice_model_load_seconds_count', 'burst', 1)), 1);
+    assert.equal(metrics.get(sample('sluice_requests_total', 'burst', 1)), 16);
+  });
+});
+
 describe('V2 inference over HTTP: a model with two inputs', () => {
   it('takes both inputs by name, in any order', async () => {
     const a = [
@@ -350,7 +398,9 @@ describe('V2 inference over HTTP: a model with two inputs', () => {
   });
 
   it('takes named inputs in the simple form, and refuses "instances" naming the inputs it needs', async () => {
-    const reply = await test.request('POST', '/models/adder/predict', { inputs: { a: [[1, 2, 3]], b: [[3, 2, 1]] } });
+    const reply = await test.request('POST', '/models/adder/predict', {
+      inputs: { a: [[1, 2, 3]], b: [[3, 2, 1]] },
+    });
     assertOk(reply);
     assert.deepEqual(bodyOf(reply, PredictResponseSchema).predictions, [[4, 4, 4]]);
 
@@ -376,7 +426,11 @@ describe('V2 inference over HTTP: GET /metrics shows per-model, per-version figu
     assert.ok(figure('sluice_predictions_total', 'iris', 1) >= 10);
     assert.ok(figure('sluice_rejected_inputs_total', 'iris', 1) >= 2);
     assert.equal(figure('sluice_errors_total', 'iris', 1), 0);
-    assert.equal(figure('sluice_model_load_seconds_count', 'iris', 1), 1, 'a version is loaded once and reused');
+    assert.equal(
+      figure('sluice_model_load_seconds_count', 'iris', 1),
+      1,
+      'a version is loaded once and reused',
+    );
     assert.ok(figure('sluice_request_duration_seconds_sum', 'iris', 1) > 0);
     assert.equal(
       metrics.get(`sluice_request_duration_seconds_bucket{model="iris",version="1",le="+Inf"}`),

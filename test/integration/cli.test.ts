@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ResponseHeader } from '../../lib/http/headers.js';
+import { bodyOf, startTestStack, type TestStack } from '../fixtures/local-stack.js';
+import { classifierModel, identityModel } from '../fixtures/models.js';
+
+/** The project root: the CLI runs from there, as `npx sluice` does. */
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Longest a single CLI run may take before the test gives up on it. */
+const CLI_TIMEOUT_MS = 30_000;
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real `sluice` process (`node --import tsx bin/sluice.ts ...`) against a SLUICE_HOME. */
+function sluice(args: readonly string[], home: string): Promise<CliRun> {
+  const env: Record<string, string | undefined> = { ...process.env, SLUICE_HOME: home };
+  // Only the local stack is targeted here; an S3 registry from the caller's environment must not leak in.
+  for (const name of ['SLUICE_BUCKET', 'SLUICE_S3_ENDPOINT', 'SLUICE_DEBUG', 'NODE_TEST_CONTEXT'])
+    delete env[name];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/sluice.ts', ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: CLI_TIMEOUT_MS,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function describeRun(run: CliRun): string {
+  return `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+}
+
+const PublishSummarySchema = z.object({
+  model: z.string(),
+  version: z.number(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number(),
+  createdAt: z.string(),
+  inputs: z.array(z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) })),
+  outputs: z.array(z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) })),
+});
+
+let test: TestStack;
+let files: string;
+let noStackHome: string;
+const modelBytes = identityModel('FP32', [-1]);
+
+before(async () => {
+  test = await startTestStack();
+  files = await mkdtemp(join(tmpdir(), 'sluice-cli-files-'));
+  noStackHome = await mkdtemp(join(tmpdir(), 'sluice-cli-nostack-'));
+  await writeFile(join(files, 'identity.onnx'), modelBytes);
+  await writeFile(join(files, 'notes.onnx'), 'these are my notes, not a model\n');
+  const classifier = classifierModel({ features: 64, classes: 16 });
+  await writeFile(join(files, 'truncated.onnx'), classifier.subarray(0, Math.floor(classifier.length / 2)));
+  const golden = (expected: number[]) => ({
+    goldenExamples: [
+      {
+        inputs: [{ name: 'x', shape: [2], datatype: 'FP32', data: [1, 2] }],
+        outputs: [{ name: 'y', shape: [2], datatype: 'FP32', data: expected }],
+      },
+    ],
+  });
+  await writeFile(join(files, 'wrong-golden.json'), JSON.stringify(golden([1, 3])));
+});
+
+after(async () => {
+  await test?.stop();
+  await rm(files, { recursive: true, force: true });
+  await rm(noStackHome, { recursive: true, force: true });
+});
+
+describe('sluice CLI: help and usage', () => {
+  it('prints help for the program and for every command, exiting 0', async () => {
+    const root = await sluice(['--help'], test.home);
+    assert.equal(root.code, 0, describeRun(root));
+    assert.match(root.stdout, /Usage: sluice/);
+    const commandsSection = root.stdout.split(/^Commands:$/m)[1] ?? '';
+    const commands = [...commandsSection.matchAll(/^ {2}([a-z][a-z-]*)/gm)]
+      .map((match) => match[1] as string)
+      .filter((command) => command !== 'help');
+    for (const expected of ['publish', 'models', 'versions', 'show'])
+      assert.ok(commands.includes(expected), expected);
+    const runs = await Promise.all(commands.map((command) => sluice([command, '--help'], test.home)));
+    runs.forEach((run, index) => {
+      assert.equal(run.code, 0, `${commands[index]} --help: ${describeRun(run)}`);
+      assert.match(run.stdout, new RegExp(`Usage: sluice ${commands[index]}`));
+    });
+  });
+
+  it('exits 2 for an unknown command and for missing arguments', async () => {
+    const [unknown, missing] = await Promise.all([
+      sluice(['frobnicate'], test.home),
+      sluice(['versions', '--local'], test.home),
+    ]);
+    assert.equal(unknown.code, 2, describeRun(unknown));
+    assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+    assert.equal(missing.code, 2, describeRun(missing));
+    assert.match(missing.stderr, /missing required argument 'model'/);
+  });
+});
+
+describe('sluice CLI: publish to the running local stack', () => {
+  it('publishes a model with --local --json and prints its summary', async () => {
+    const run = await sluice(
+      ['publish', join(files, 'identity.onnx'), '--model', 'cli-model', '--local', '--json'],
+      test.home,
+    );
+    assert.equal(run.code, 0, describeRun(run));
+    const summary = PublishSummarySchema.parse(JSON.parse(run.stdout));
+    assert.equal(summary.model, 'cli-model');
+    assert.equal(summary.version, 1);
+    assert.equal(summary.sha256, createHash('sha256').update(modelBytes).digest('hex'));
+    assert.equal(summary.size, modelBytes.byteLength);
+    assert.deepEqual(summary.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1] }]);
+  });
+
+  it('serves the published version over HTTP without a restart', async () => {
+    const reply = await test.request('POST', '/v2/models/cli-model/versions/1/infer', {
+      inputs: [{ name: 'x', shape: [3], datatype: 'FP32', data: [0.5, -1, 2] }],
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.headers.get(ResponseHeader.MODEL_VERSION), '1');
+    assert.match(reply.text, /"name":"y","datatype":"FP32","shape":\[3\],"data":\[0.5,-1,2\]/);
+  });
+
+  it('lists models and versions and shows a manifest with --json', async () => {
+    const [models, versions, show] = await Promise.all([
+      sluice(['models', '--local', '--json'], test.home),
+      sluice(['versions', 'cli-model', '--local', '--json'], test.home),
+      sluice(['show', 'cli-model', '--local', '--json'], test.home),
+    ]);
+    assert.equal(models.code, 0, describeRun(models));
+    assert.deepEqual(JSON.parse(models.stdout), { models: ['cli-model', 'iris'] });
+
+    assert.equal(versions.code, 0, describeRun(versions));
+    const listed = z
+      .object({ model: z.string(), versions: z.array(z.object({ version: z.number(), sha256: z.string() })) })
+      .parse(JSON.parse(versions.stdout));
+    assert.equal(listed.model, 'cli-model');
+    assert.deepEqual(
+      listed.versions.map((entry) => entry.version),
+      [1],
+    );
+
+    assert.equal(show.code, 0, describeRun(show));
+    const manifest = z
+      .object({ name: z.string(), version: z.number(), sha256: z.string(), outputs: z.array(z.unknown()) })
+      .parse(JSON.parse(show.stdout));
+    assert.equal(manifest.name, 'cli-model');
+    assert.equal(manifest.version, 1);
+    assert.equal(manifest.sha256, listed.versions[0]?.sha256);
+  });
+
+  it('refuses a file that is not ONNX and a truncated ONNX file, exiting 1 and creating no version', async () => {
+    const [notes, truncated] = await Promise.all([
+      sluice(['publish', join(files, 'notes.onnx'), '--model', 'junk', '--local'], test.home),
+      sluice(['publish', join(files, 'truncated.onnx'), '--model', 'junk', '--local'], test.home),
+    ]);
+    for (const [run, file] of [
+      [notes, 'notes.onnx'],
+      [truncated, 'truncated.onnx'],
+    ] as const) {
+      assert.equal(run.code, 1, describeRun(run));
+      assert.match(run.stderr, /^sluice: /);
+      assert.ok(run.stderr.includes(file), `the message names the file: ${run.stderr}`);
+      assert.match(run.stderr, /not (an|a complete) ONNX model|does not load/);
+      assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+      assert.equal(run.stdout, '');
+    }
+    assert.deepEqual(await test.stack.registry.listModels(), ['cli-model', 'iris']);
+  });
+
+  it('refuses a model whose golden examples do not match (exit 1), and publishes it with --skip-golden-check', async () => {
+    const args = [
+      'publish',
+      join(files, 'identity.onnx'),
+      '--model',
+      'golden',
+      '--extras',
+      join(files, 'wrong-golden.json'),
+      '--local',
+    ];
+    const refused = await sluice(args, test.home);
+    assert.equal(refused.code, 1, describeRun(refused));
+    assert.match(refused.stderr, /golden examples do not match/);
+    assert.match(refused.stderr, /output "y"\[1\]: expected 3, got 2/);
+    assert.match(refused.stderr, /--skip-golden-check/);
+    assert.ok(!(await test.stack.registry.listModels()).includes('golden'), 'no version was created');
+
+    const forced = await sluice([...args, '--skip-golden-check', '--json'], test.home);
+    assert.equal(forced.code, 0, describeRun(forced));
+    const summary = PublishSummarySchema.parse(JSON.parse(forced.stdout));
+    assert.equal(summary.model, 'golden');
+    assert.equal(summary.version, 1);
+    const metadata = await test.request('GET', '/v2/models/golden/versions/1');
+    assert.equal(metadata.status, 200, metadata.text);
+    assert.equal(bodyOf(metadata, z.object({ name: z.string() })).name, 'golden');
+  });
+
+  it('exits 1 saying to run npm start when no local stack is running', async () => {
+    const [text, json] = await Promise.all([
+      sluice(['models', '--local'], noStackHome),
+      sluice(
+        ['publish', join(files, 'identity.onnx'), '--model', 'nowhere', '--local', '--json'],
+        noStackHome,
+      ),
+    ]);
+    assert.equal(text.code, 1, describeRun(text));
+    assert.match(text.stderr, /local stack is not running.*npm start/);
+    assert.equal(json.code, 1, describeRun(json));
+    assert.match(
+      z.object({ error: z.string() }).parse(JSON.parse(json.stdout)).error,
+      /not running.*npm start/,
+    );
+  });
+});

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Tensor } from 'onnxruntime-node';
+import { NotFoundError, ServiceUnavailableError } from '../../lib/errors/HttpError.js';
+import { InferenceEngine } from '../../lib/inference/InferenceEngine.js';
+import { lambdaSessionOptions } from '../../lib/inference/session-options.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
+import { classifierModel } from '../fixtures/models.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+describe('InferenceEngine: one session per version, reused, bounded by a byte budget with LRU eviction', () => {
+  let home: string;
+  let store: LocalObjectStore;
+  let registry: ModelRegistry;
+  let sizeBytes: number;
+  const fetches: string[] = [];
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'sluice-engine-'));
+    store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
+    registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
+    for (const seed of [1, 2, 3]) {
+      const manifest = await registry.publish({ name: 'clf', model: classifierModel({ seed }) });
+      sizeBytes = manifest.size;
+    }
+  });
+  after(async () => {
+    await store.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  const counting = () => ({
+    fetchModel: (model: string, version: number) => {
+      fetches.push(`${model}@${version}`);
+      return registry.fetchModel(model, version);
+    },
+  });
+
+  it('creates a session once and reuses it; concurrent first requests share one load', async () => {
+    fetches.length = 0;
+    const loads: number[] = [];
+    const engine = new InferenceEngine({ registry: counting(), onLoad: ({ version }) => loads.push(version) });
+    const [a, b, c] = await Promise.all([engine.get('clf', 1), engine.get('clf', 1), engine.get('clf', 1)]);
+    assert.equal(a, b);
+    assert.equal(b, c);
+    assert.equal(await engine.get('clf', 1), a);
+    assert.deepEqual(fetches, ['clf@1']);
+    assert.deepEqual(loads, [1]);
+    const result = await a.session.run({ features: new Tensor('float32', new Float32Array([1, 2, 3, 4]), [1, 4]) });
+    assert.equal(result.probabilities?.dims[1], 3);
+    await engine.close();
+  });
+
+  it('evicts the least recently used version past the budget, but never the pinned one', async () => {
+    fetches.length = 0;
+    const engine = new InferenceEngine({ registry: counting(), budgetBytes: sizeBytes * 2 });
+    engine.pin('clf', 1);
+    await engine.get('clf', 1);
+    await engine.get('clf', 2);
+    await engine.get('clf', 3); // over budget: 2 is the least recently used unpinned version
+    assert.deepEqual(
+      engine.loaded().map((entry) => entry.version),
+      [1, 3],
+    );
+    await engine.get('clf', 2); // loads again; now 3 is the oldest unpinned
+    assert.deepEqual(
+      engine.loaded().map((entry) => entry.version),
+      [1, 2],
+    );
+    assert.deepEqual(fetches, ['clf@1', 'clf@2', 'clf@3', 'clf@2']);
+    await engine.close();
+  });
+
+  it('answers 404 for a version that does not exist and 503 while the store is down, then recovers', async () => {
+    const engine = new InferenceEngine({ registry });
+    await assert.rejects(engine.get('clf', 99), NotFoundError);
+    await store.stop();
+    try {
+      await assert.rejects(engine.get('clf', 2), (error: unknown) => {
+        assert.ok(error instanceof ServiceUnavailableError);
+        assert.match(error.message, /model "clf" version 2 cannot be loaded/);
+        return true;
+      });
+    } finally {
+      await store.start();
+    }
+    const loaded = await engine.get('clf', 2);
+    assert.equal(loaded.manifest.version, 2);
+    await engine.close();
+  });
+
+  it('chooses Lambda-friendly session options: threads from the CPUs available, full optimisation', () => {
+    assert.deepEqual(lambdaSessionOptions(3), {
+      intraOpNumThreads: 3,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: true,
+      enableMemPattern: true,
+      logSeverityLevel: 3,
+    });
+    assert.equal(lambdaSessionOptions(0).intraOpNumThreads, 1);
+  });
+});

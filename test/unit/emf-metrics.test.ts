@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { EmfServingMetrics } from '../../lib/observability/EmfServingMetrics.js';
+
+const EmfDocumentSchema = z.object({
+  _aws: z.object({
+    Timestamp: z.number().int(),
+    CloudWatchMetrics: z
+      .array(
+        z.object({
+          Namespace: z.literal('Sluice'),
+          Dimensions: z.array(z.array(z.string())),
+          Metrics: z.array(z.object({ Name: z.string(), Unit: z.string() })),
+        }),
+      )
+      .length(1),
+  }),
+  service: z.literal('sluice'),
+  Model: z.string(),
+  Version: z.string(),
+});
+
+function capture(): { lines: string[]; metrics: EmfServingMetrics } {
+  const lines: string[] = [];
+  return { lines, metrics: new EmfServingMetrics((line) => lines.push(line)) };
+}
+
+describe('EmfServingMetrics: one valid EMF document per request, per model and version', () => {
+  it('writes every inference metric with its unit and the model/version dimensions', () => {
+    const { lines, metrics } = capture();
+    metrics.recordInference({
+      model: 'iris',
+      version: 3,
+      status: 200,
+      latencyMs: 1.23456,
+      predictions: 4,
+      invalidOutputs: 0,
+      outputMeans: { probabilities: 0.25 },
+    });
+    assert.equal(lines.length, 1);
+    assert.ok(lines[0]?.endsWith('\n'));
+    const document = JSON.parse(lines[0] ?? '');
+    const parsed = EmfDocumentSchema.parse(document);
+    assert.equal(parsed.Model, 'iris');
+    assert.equal(parsed.Version, '3');
+    const [directive] = parsed._aws.CloudWatchMetrics;
+    assert.deepEqual(directive?.Dimensions, [['service', 'Model', 'Version']]);
+    const units = Object.fromEntries(directive?.Metrics.map((metric) => [metric.Name, metric.Unit]) ?? []);
+    assert.deepEqual(units, {
+      Requests: 'Count',
+      Latency: 'Milliseconds',
+      Predictions: 'Count',
+      RejectedInputs: 'Count',
+      Errors: 'Count',
+      InvalidOutputs: 'Count',
+      OutputMean_probabilities: 'None',
+    });
+    for (const name of Object.keys(units)) assert.equal(typeof document[name], 'number', `${name} has a value`);
+    assert.equal(document.Latency, 1.235);
+    assert.equal(document.Predictions, 4);
+    assert.equal(document.Errors, 0);
+    assert.equal(document.OutputMean_probabilities, 0.25);
+  });
+
+  it('counts a 4xx as a rejected input and a 5xx as an error', () => {
+    const { lines, metrics } = capture();
+    const record = { model: 'iris', version: 1, latencyMs: 1, predictions: 0, invalidOutputs: 0, outputMeans: {} };
+    metrics.recordInference({ ...record, status: 400 });
+    metrics.recordInference({ ...record, status: 503 });
+    const [rejected, failed] = lines.map((line) => JSON.parse(line));
+    assert.equal(rejected.RejectedInputs, 1);
+    assert.equal(rejected.Errors, 0);
+    assert.equal(failed.RejectedInputs, 0);
+    assert.equal(failed.Errors, 1);
+  });
+
+  it('writes model load time and cold start on a load', () => {
+    const { lines, metrics } = capture();
+    metrics.recordModelLoad('iris', 2, 123.4, true);
+    const document = JSON.parse(lines[0] ?? '');
+    EmfDocumentSchema.parse(document);
+    assert.equal(document.ModelLoadTime, 123.4);
+    assert.equal(document.ColdStart, 1);
+  });
+});

@@ -65,13 +65,9 @@ export class ApiGatewayEmulator {
   }
 }
 
-async function serve(
-  options: ApiGatewayEmulatorOptions,
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://localhost');
-  const local = request.method === 'GET' ? options.localRoutes?.[url.pathname] : undefined;
+async function serve(options: ApiGatewayEmulatorOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const target = splitTarget(request.url ?? '/');
+  const local = request.method === 'GET' ? options.localRoutes?.[target.path] : undefined;
   if (local) {
     const { status, contentType, body } = local(request);
     response.writeHead(status, { 'content-type': contentType });
@@ -84,13 +80,24 @@ async function serve(
     response.end(JSON.stringify({ error: `request body is larger than ${MAX_REQUEST_BYTES} bytes` }));
     return;
   }
-  const result = await options.handler(toEvent(request, url, body));
+  const result = await options.handler(toEvent(request, target, body));
   const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
-  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
-    headers[name] = values.map(String);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) headers[name] = values.map(String);
   response.writeHead(result.statusCode, headers);
   const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   response.end(request.method === 'HEAD' ? undefined : payload);
+}
+
+/** A request target split into path and query, without a URL object per request. */
+interface RequestTarget {
+  readonly path: string;
+  readonly query: URLSearchParams | undefined;
+}
+
+function splitTarget(url: string): RequestTarget {
+  const mark = url.indexOf('?');
+  if (mark < 0) return { path: url, query: undefined };
+  return { path: url.slice(0, mark), query: new URLSearchParams(url.slice(mark + 1)) };
 }
 
 /** Reads the body, or returns undefined once it passes the payload limit (the rest is drained unread). */
@@ -114,31 +121,30 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
   });
 }
 
-function toEvent(request: IncomingMessage, url: URL, body: string): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let index = 0; index < request.rawHeaders.length; index += 2) {
-    const name = request.rawHeaders[index] as string;
-    const value = request.rawHeaders[index + 1] as string;
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+function toEvent(request: IncomingMessage, target: RequestTarget, body: string): APIGatewayProxyEvent {
+  // Node has parsed the headers already; API Gateway gives both single- and multi-value forms.
+  const headers = request.headers as Record<string, string>;
+  const multiValueHeaders = request.headersDistinct as Record<string, string[]>;
+  let query: Record<string, string> | null = null;
+  let multiQuery: Record<string, string[]> | null = null;
+  if (target.query && target.query.size > 0) {
+    query = {};
+    multiQuery = {};
+    for (const [name, value] of target.query) {
+      query[name] = value;
+      (multiQuery[name] ??= []).push(value);
+    }
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    (multiQuery[name] ??= []).push(value);
-  }
-  const requestId = randomUUID();
   const method = request.method ?? 'GET';
+  const path = target.path;
   return {
-    resource: url.pathname,
-    path: url.pathname,
+    resource: path,
+    path,
     httpMethod: method,
     headers,
     multiValueHeaders,
-    queryStringParameters: url.searchParams.size > 0 ? query : null,
-    multiValueQueryStringParameters: url.searchParams.size > 0 ? multiQuery : null,
+    queryStringParameters: query,
+    multiValueQueryStringParameters: multiQuery,
     pathParameters: null,
     stageVariables: null,
     body: body === '' ? null : body,
@@ -163,15 +169,15 @@ function toEvent(request: IncomingMessage, url: URL, body: string): APIGatewayPr
         principalOrgId: null,
         sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
         user: null,
-        userAgent: request.headers['user-agent'] ?? null,
+        userAgent: headers['user-agent'] ?? null,
         userArn: null,
       },
-      path: `/local${url.pathname}`,
+      path: `/local${path}`,
       stage: 'local',
-      requestId,
+      requestId: randomUUID(),
       requestTimeEpoch: Date.now(),
       resourceId: 'local',
-      resourcePath: url.pathname,
+      resourcePath: path,
     },
   };
 }

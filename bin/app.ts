@@ -1,8 +1,16 @@
 /**
- * The CDK app (`cdk.json` points here). Deploying models arrives with the deploy work (issue 3);
- * until then the app synthesizes an empty assembly so `npx cdk synth` runs offline.
+ * The CDK app (`cdk.json` points here): reads the deployment config and wires the stack.
+ * `-c sluiceConfig=path.json` picks another config file.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_DEPLOY_CONFIG_FILE, readDeployConfig } from '../lib/config/deploy-config.js';
+import { SluiceStack } from '../lib/cdk/sluice-stack.js';
 
 const app = new App();
+const configPath: unknown = app.node.tryGetContext('sluiceConfig') ?? DEFAULT_DEPLOY_CONFIG_FILE;
+if (typeof configPath !== 'string') throw new Error(`context sluiceConfig must be a file path; got ${JSON.stringify(configPath)}`);
+const config = readDeployConfig(configPath);
+new SluiceStack(app, config.stackName, { config, description: 'sluice: serverless ONNX inference' });
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 app.synth();

@@ -148,7 +148,7 @@ export function readDeployConfig(path: string): DeployConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new DeployConfigError(`cannot read the deployment config ${path}: ${(error as Error).message}; copy sluice.config.example.json to start one`);
+    throw new DeployConfigError(`cannot read the deployment config ${path}: ${(error as Error).message}; see "Configuring models and rollouts" in the README`);
   }
   let raw: unknown;
   try {

@@ -1,0 +1,179 @@
+import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { type AuthMode, AuthMode as Auth } from '../config/deploy-config.js';
+import type { ModelEndpoint } from './model-endpoint.js';
+import { acceptFindings, NagReason } from './nag-suppressions.js';
+
+/** Stage name in the API URL: `https://ID.execute-api.REGION.amazonaws.com/prod/v2/...`. */
+export const API_STAGE = 'prod';
+
+/** Properties of {@link InferenceApi}. */
+export interface InferenceApiProps {
+  /**
+   * How clients authenticate: API keys with a usage plan, IAM (SigV4), or none.
+   * @default 'api-key'
+   */
+  readonly auth?: AuthMode;
+  /**
+   * Steady-state requests per second for the stage (and the usage plan).
+   * @default 100
+   */
+  readonly throttleRateLimit?: number;
+  /**
+   * Burst requests for the stage (and the usage plan).
+   * @default 200
+   */
+  readonly throttleBurstLimit?: number;
+  /**
+   * Version string `GET /v2` reports.
+   * @default '0.0.0'
+   */
+  readonly serverVersion?: string;
+}
+
+const JSON_TYPE = 'application/json';
+
+/**
+ * The REST API of the HTTP contract: server routes answered by API Gateway itself, and each model's
+ * `/v2/models/{m}/...` and `/models/{m}/...` routes proxied to that model's `live` alias.
+ *
+ * @example
+ * const api = new InferenceApi(this, 'Api', { auth: 'api-key' });
+ * api.addModel(irisEndpoint);
+ */
+export class InferenceApi extends Construct {
+  readonly api: apigateway.RestApi;
+  /** The API key, with `api-key` auth. */
+  readonly apiKey?: apigateway.IApiKey;
+  private readonly v2Models: apigateway.Resource;
+  private readonly simpleModels: apigateway.Resource;
+
+  constructor(scope: Construct, id: string, props: InferenceApiProps = {}) {
+    super(scope, id);
+    const auth = props.auth ?? Auth.API_KEY;
+    const rateLimit = props.throttleRateLimit ?? 100;
+    const burstLimit = props.throttleBurstLimit ?? 200;
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api = new apigateway.RestApi(this, 'Api', {
+      description: 'sluice inference API (Open Inference Protocol V2 and the simple predict form)',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      deployOptions: {
+        stageName: API_STAGE,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+        throttlingRateLimit: rateLimit,
+        throttlingBurstLimit: burstLimit,
+      },
+      defaultMethodOptions: {
+        ...(auth === Auth.API_KEY ? { apiKeyRequired: true } : {}),
+        ...(auth === Auth.IAM ? { authorizationType: apigateway.AuthorizationType.IAM } : {}),
+      },
+    });
+    // Every error API Gateway itself answers is JSON `{"error": ...}`, like the function's own.
+    const gatewayResponses: [apigateway.ResponseType, string | undefined][] = [
+      [apigateway.ResponseType.DEFAULT_4XX, undefined],
+      [apigateway.ResponseType.DEFAULT_5XX, undefined],
+    ];
+    // Without IAM auth, a missing token can only mean an unknown path: answer it as the 404 it is.
+    if (auth !== Auth.IAM) gatewayResponses.push([apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404']);
+    for (const [type, status] of gatewayResponses) {
+      this.api.addGatewayResponse(`${type.responseType}Response`, {
+        type,
+        ...(status ? { statusCode: status } : {}),
+        templates: {
+          [JSON_TYPE]:
+            status === '404'
+              ? '{"error":"no route for $context.httpMethod $context.path; unknown model or path"}'
+              : '{"error":$context.error.messageString}',
+        },
+      });
+    }
+
+    const v2 = this.api.root.addResource('v2');
+    mockJson(v2, JSON.stringify({ name: 'sluice', version: props.serverVersion ?? '0.0.0', extensions: [] }));
+    const health = v2.addResource('health');
+    mockJson(health.addResource('live'), '{"live":true}');
+    mockJson(health.addResource('ready'), '{"ready":true}');
+    this.v2Models = v2.addResource('models');
+    this.simpleModels = this.api.root.addResource('models');
+
+    if (auth === Auth.API_KEY) {
+      const plan = this.api.addUsagePlan('UsagePlan', {
+        description: 'sluice clients',
+        throttle: { rateLimit, burstLimit },
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+      });
+      this.apiKey = this.api.addApiKey('ApiKey', { description: 'sluice client key' });
+      plan.addApiKey(this.apiKey);
+      new CfnOutput(this, 'ApiKeyId', {
+        value: this.apiKey.keyId,
+        description: 'aws apigateway get-api-key --include-value --api-key <id> prints the key; send it as x-api-key',
+      });
+    }
+    new CfnOutput(this, 'Url', { value: this.api.url, description: 'base URL of the inference API' });
+    this.auth = auth;
+    acceptFindings(this.api, {
+      id: 'AwsSolutions-APIG2',
+      reason: 'The function validates every body against the model signature (names, datatypes, shapes, size) and answers 4xx; an API Gateway model cannot express per-model tensor shapes.',
+    });
+    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      acceptFindings(cloudWatchRole, {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'API Gateway\'s account-level logging role uses the AWS managed policy made for it; it can only write logs.',
+      });
+    }
+    acceptFindings(this.api.deploymentStage, {
+      id: 'AwsSolutions-APIG3',
+      reason: 'No WAF by default (it has a monthly cost); the stage is throttled and, by default, keyed. Associate a web ACL with the stage where the threat model calls for one.',
+    });
+  }
+
+  private readonly auth: AuthMode;
+
+  /** Routes a model's V2 and simple-form paths to its `live` alias (invoke permission on the alias-qualified ARN). */
+  addModel(endpoint: ModelEndpoint): void {
+    const integration = new apigateway.LambdaIntegration(endpoint.alias, { proxy: true });
+    for (const parent of [this.v2Models, this.simpleModels]) {
+      const resource = parent.addResource(endpoint.modelName);
+      const methods = [resource.addMethod('ANY', integration), resource.addProxy({ defaultIntegration: integration, anyMethod: true }).anyMethod];
+      for (const method of methods) {
+        if (!method) continue;
+        acceptFindings(method, { id: 'AwsSolutions-COG4', reason: NagReason.NO_COGNITO });
+        if (this.auth !== Auth.IAM) {
+          acceptFindings(method, {
+            id: 'AwsSolutions-APIG4',
+            reason: this.auth === Auth.API_KEY
+              ? 'Clients authenticate with an API key bound to a usage plan (config api.auth = "api-key"); set api.auth to "iam" for SigV4 authorization.'
+              : 'The config sets api.auth to "none": this API is open on purpose.',
+          });
+        }
+      }
+    }
+  }
+}
+
+function mockJson(resource: apigateway.Resource, body: string): void {
+  const method = resource.addMethod(
+    'GET',
+    new apigateway.MockIntegration({
+      requestTemplates: { [JSON_TYPE]: '{"statusCode": 200}' },
+      integrationResponses: [{ statusCode: '200', responseTemplates: { [JSON_TYPE]: body } }],
+    }),
+    // Health and server metadata are constants answered by API Gateway: open, so probes need no credentials.
+    { methodResponses: [{ statusCode: '200' }], apiKeyRequired: false, authorizationType: apigateway.AuthorizationType.NONE },
+  );
+  const reason = 'Health and server metadata are constants answered by API Gateway itself (mock integration), open so probes need no credentials.';
+  acceptFindings(method, { id: 'AwsSolutions-APIG4', reason }, { id: 'AwsSolutions-COG4', reason });
+}

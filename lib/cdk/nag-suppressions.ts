@@ -1,0 +1,35 @@
+import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+
+/** One accepted cdk-nag finding and why it is accepted. */
+export interface Acceptance {
+  /** Rule id, with the finding in brackets for rules that report several (e.g. `AwsSolutions-IAM5[Resource::*]`). */
+  readonly id: string;
+  readonly reason: string;
+}
+
+/**
+ * Records cdk-nag (AwsSolutions) findings sluice accepts on a construct, each with its reason.
+ * cdk-nag 3 acknowledges findings one by one (no prefix matching), so every wildcard is named.
+ */
+export function acceptFindings(scope: IConstruct, ...findings: Acceptance[]): void {
+  Validations.of(scope).acknowledge(...findings.map((finding) => ({ ...finding, id: `AwsSolutions::${finding.id}` })));
+}
+
+/** The `<LogicalId.Arn>` form cdk-nag uses to name a resource's ARN inside a finding. */
+export function nagArn(resource: IConstruct): string {
+  const cfn = resource instanceof CfnResource ? resource : resource.node.defaultChild;
+  if (!(cfn instanceof CfnResource)) throw new Error(`${resource.node.path} has no CloudFormation resource`);
+  const stack = Stack.of(cfn);
+  return `<${stack.resolve(stack.getLogicalId(cfn))}.Arn>`;
+}
+
+/** Reasons that several constructs share, written once. */
+export const NagReason = {
+  BASIC_EXECUTION_ROLE:
+    'AWSLambdaBasicExecutionRole lets the function write its own CloudWatch logs and nothing else; it is the AWS managed policy made for that.',
+  XRAY: 'Active tracing: X-Ray PutTraceSegments/PutTelemetryRecords have no resource ARN, so they take Resource "*".',
+  MODEL_OBJECTS: 'Reads objects of one model only: the models/<model>/ prefix of the registry bucket, where every version of that model lives.',
+  QUALIFIED_ARNS: 'Scoped to one function; ":*" covers its versions, because the version under test is only known at deployment time.',
+  NO_COGNITO: 'sluice authenticates clients with API keys and a usage plan or with IAM (SigV4), per the config; it has no Cognito user pool.',
+} as const;

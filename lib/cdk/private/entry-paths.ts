@@ -1,0 +1,7 @@
+import { fileURLToPath } from 'node:url';
+
+/** Absolute paths of the Lambda entries in functions/. */
+export const FunctionEntry = {
+  PREDICT: fileURLToPath(new URL('../../../functions/predict/index.ts', import.meta.url)),
+  PRE_TRAFFIC: fileURLToPath(new URL('../../../functions/pre-traffic/index.ts', import.meta.url)),
+} as const;

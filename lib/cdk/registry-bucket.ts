@@ -1,0 +1,106 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { MODELS_PREFIX } from '../registry/registry-layout.js';
+
+/** Properties of {@link RegistryBucket}. */
+export interface RegistryBucketProps {
+  /**
+   * Days S3 keeps noncurrent object versions (overwritten or deleted objects) before deleting them.
+   * @default 30
+   */
+  readonly noncurrentVersionDays?: number;
+  /**
+   * Keep the bucket, its key and its logs when the stack is deleted.
+   * @default true
+   */
+  readonly retainOnDelete?: boolean;
+}
+
+/**
+ * The model registry: a versioned S3 bucket encrypted with a customer managed KMS key, TLS only,
+ * never public, with server access logs and a lifecycle for noncurrent versions.
+ *
+ * @example
+ * const registry = new RegistryBucket(this, 'Registry');
+ * registry.grantReadModel(fn, 'iris');
+ */
+export class RegistryBucket extends Construct {
+  /** The bucket holding `models/NAME/VERSION/...`. */
+  readonly bucket: s3.Bucket;
+  /** The key that encrypts every model and manifest. */
+  readonly key: kms.Key;
+  /** Where S3 server access logs go. */
+  readonly accessLogs: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: RegistryBucketProps = {}) {
+    super(scope, id);
+    const noncurrentVersionDays = props.noncurrentVersionDays ?? 30;
+    const removalPolicy = (props.retainOnDelete ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const autoDeleteObjects = removalPolicy === RemovalPolicy.DESTROY;
+
+    this.key = new kms.Key(this, 'Key', {
+      description: 'sluice model registry',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    // Server access logs cannot be delivered to a bucket encrypted with a customer managed key.
+    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(365) }],
+      removalPolicy,
+      autoDeleteObjects,
+    });
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      versioned: true,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'registry/',
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(noncurrentVersionDays), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      removalPolicy,
+      autoDeleteObjects,
+    });
+  }
+
+  /**
+   * Lets a principal read one model's objects, list that model's prefix, and decrypt with the registry key.
+   * Actions are named one by one (no wildcards) and scoped to `models/<model>/`.
+   */
+  grantReadModel(grantee: iam.IGrantable, model: string): iam.Grant {
+    const prefix = `${MODELS_PREFIX}${model}/`;
+    this.key.grant(grantee, 'kms:Decrypt');
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+    });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
+    });
+  }
+
+  /** Lets a principal publish versions of any model and read the registry (a CI publisher, or the CLI's role). */
+  grantPublish(grantee: iam.IGrantable): iam.Grant {
+    this.key.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+      resourceArns: [this.bucket.arnForObjects(`${MODELS_PREFIX}*`)],
+    });
+  }
+}

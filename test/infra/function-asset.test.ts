@@ -1,0 +1,394 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { z } from 'zod';
+import { directorySize } from '../../lib/cdk/private/directory-size.js';
+import { FunctionEntry } from '../../lib/cdk/private/entry-paths.js';
+import {
+  BUNDLE_FILE,
+  type FunctionCodeProps,
+  functionCode,
+  MAX_FUNCTION_ASSET_BYTES,
+} from '../../lib/cdk/private/function-code.js';
+import type { Architecture } from '../../lib/config/deploy-config.js';
+import { ResponseHeader } from '../../lib/http/headers.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import type { ModelManifest } from '../../lib/registry/ModelManifest.js';
+import { PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
+import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
+import { SAMPLE_MODELS } from '../../lib/samples/sample-models.js';
+
+// Any attempt to bundle in Docker fails loudly instead of finding a docker binary by chance.
+process.env.CDK_DOCKER = '/nonexistent/docker';
+// The embedded store's client runs in this process on the developer's Node; its support notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+/** How long the Lambda-like child process may take to cold start and answer both requests. */
+const INVOKE_TIMEOUT_MS = 30_000;
+
+/** Marks the child's result line among the function's own log lines on stdout. */
+const RESULT_MARKER = 'SLUICE_ASSET_TEST_RESULT ';
+
+/** Where the App of each synth writes its cloud assembly; removed at the end. */
+const scratch = mkdtempSync(join(tmpdir(), 'sluice-function-asset-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface SynthesizedAsset {
+  /** The staged asset folder that CDK zips and uploads. */
+  readonly directory: string;
+  /** The asset hash, also the function's Code.S3Key without `.zip`. */
+  readonly hash: string;
+}
+
+let synths = 0;
+
+/** Synthesizes an App holding one function with this code, and finds its staged asset through the template and asset manifest. */
+function synthFunctionAsset(props: FunctionCodeProps): SynthesizedAsset {
+  const app = new App({ outdir: join(scratch, `assembly-${synths++}`) });
+  const stack = new Stack(app, 'FunctionAsset');
+  new lambda.Function(stack, 'Function', {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: props.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+    handler: 'index.handler',
+    code: functionCode(props),
+  });
+  const assembly = app.synth();
+  const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+  assert.equal(functions.length, 1);
+  const key = z
+    .object({ Properties: z.object({ Code: z.object({ S3Key: z.string().regex(/^[0-9a-f]{64}\.zip$/) }) }) })
+    .parse(functions[0]).Properties.Code.S3Key;
+  const hash = key.slice(0, -'.zip'.length);
+  const assetManifest = z
+    .object({
+      files: z.record(
+        z.string(),
+        z.object({ source: z.object({ path: z.string(), packaging: z.string() }) }),
+      ),
+    })
+    .parse(JSON.parse(readFileSync(join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8')));
+  const source = assetManifest.files[hash]?.source;
+  assert.deepEqual(
+    source,
+    { path: `asset.${hash}`, packaging: 'zip' },
+    'the function code is uploaded as a zip of the staged folder',
+  );
+  return { directory: join(assembly.directory, source.path), hash };
+}
+
+/** The predict function's asset for one architecture. */
+function predictAsset(architecture: Architecture): SynthesizedAsset {
+  return synthFunctionAsset({ entry: FunctionEntry.PREDICT, architecture, includeOnnxRuntime: true });
+}
+
+/** Every file under a directory, relative to it, with `/` separators. */
+function filesUnder(directory: string): string[] {
+  return readdirSync(directory, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(directory, join(entry.parentPath, entry.name)).split(sep).join('/'))
+    .sort();
+}
+
+const ONNXRUNTIME_BINARIES = 'node_modules/onnxruntime-node/bin/napi-v6/';
+
+// Bundled once per architecture and shared by the tests below.
+const x64 = predictAsset('x86_64');
+const arm64 = predictAsset('arm64');
+
+describe('predict function asset: bundled locally into index.mjs with only its architecture’s onnxruntime binaries', () => {
+  it('x86_64 carries index.mjs, onnxruntime-node and onnxruntime-common, and only the linux/x64 binaries', () => {
+    const files = filesUnder(x64.directory);
+    assert.ok(files.includes(BUNDLE_FILE));
+    assert.ok(files.includes('node_modules/onnxruntime-node/package.json'));
+    assert.ok(files.includes('node_modules/onnxruntime-node/dist/index.js'));
+    assert.ok(files.includes('node_modules/onnxruntime-common/package.json'));
+    assert.ok(files.includes('node_modules/onnxruntime-common/dist/cjs/index.js'));
+    assert.deepEqual(
+      files.filter((file) => file.startsWith(ONNXRUNTIME_BINARIES)),
+      [
+        `${ONNXRUNTIME_BINARIES}linux/x64/libonnxruntime.so.1`,
+        `${ONNXRUNTIME_BINARIES}linux/x64/onnxruntime_binding.node`,
+      ],
+    );
+    for (const file of files) {
+      assert.doesNotMatch(
+        file,
+        /darwin|win32|linux\/arm64|providers_(cuda|tensorrt|shared)|\.dll$|\.dylib$/,
+        file,
+      );
+      assert.doesNotMatch(file, /\.d\.[cm]?ts$/, `type declarations are of no use at run time: ${file}`);
+    }
+  });
+
+  it(`x86_64 is at most MAX_FUNCTION_ASSET_BYTES (${MAX_FUNCTION_ASSET_BYTES}) unzipped`, () => {
+    const size = directorySize(x64.directory);
+    assert.ok(size <= MAX_FUNCTION_ASSET_BYTES, `${size} bytes`);
+    // The onnxruntime library alone is about 45 MB: anything much smaller means the binaries are missing.
+    assert.ok(size > 40 * 1024 * 1024, `${size} bytes`);
+  });
+
+  it('arm64 carries only the linux/arm64 binaries', () => {
+    const files = filesUnder(arm64.directory);
+    assert.ok(files.includes(BUNDLE_FILE));
+    assert.deepEqual(
+      files.filter((file) => file.startsWith(ONNXRUNTIME_BINARIES)),
+      [
+        `${ONNXRUNTIME_BINARIES}linux/arm64/libonnxruntime.so.1`,
+        `${ONNXRUNTIME_BINARIES}linux/arm64/onnxruntime_binding.node`,
+      ],
+    );
+    assert.ok(directorySize(arm64.directory) <= MAX_FUNCTION_ASSET_BYTES);
+    assert.notEqual(arm64.hash, x64.hash);
+  });
+
+  it('bundles the function code only: no aws-cdk-lib, and onnxruntime-node imported from node_modules, not inlined', () => {
+    const bundle = readFileSync(join(x64.directory, BUNDLE_FILE), 'utf8');
+    assert.doesNotMatch(bundle, /aws-cdk-lib|@aws-cdk\/|jsii/, 'the CDK must not reach the function');
+    assert.match(bundle, /from\s*["']onnxruntime-node["']/, 'onnxruntime-node stays an import');
+    assert.doesNotMatch(
+      bundle,
+      /onnxruntime_binding\.node|initOrtOnce|listSupportedBackends/,
+      'onnxruntime-node JavaScript inlined',
+    );
+  });
+});
+
+describe('function asset hash: the same for identical synths, different when the code changes', () => {
+  it('is the same when the predict function is synthesized again', () => {
+    assert.equal(predictAsset('x86_64').hash, x64.hash);
+  });
+
+  it('changes when the bundled code changes', () => {
+    const entry = join(scratch, 'changing', 'index.ts');
+    mkdirSync(join(scratch, 'changing'));
+    writeFileSync(entry, "export const handler = async () => 'one';\n");
+    const one = synthFunctionAsset({ entry, architecture: 'x86_64', includeOnnxRuntime: false });
+    const oneAgain = synthFunctionAsset({ entry, architecture: 'x86_64', includeOnnxRuntime: false });
+    writeFileSync(entry, "export const handler = async () => 'two';\n");
+    const two = synthFunctionAsset({ entry, architecture: 'x86_64', includeOnnxRuntime: false });
+    assert.equal(oneAgain.hash, one.hash);
+    assert.notEqual(two.hash, one.hash);
+    assert.deepEqual(
+      filesUnder(two.directory),
+      [BUNDLE_FILE, `${BUNDLE_FILE}.map`],
+      'no onnxruntime when not asked for',
+    );
+  });
+});
+
+describe('function code: fails at synth, never falling back to Docker', () => {
+  it('refuses an entry that imports onnxruntime-node when includeOnnxRuntime is false', () => {
+    const entry = join(scratch, 'needs-ort', 'index.ts');
+    mkdirSync(join(scratch, 'needs-ort'));
+    writeFileSync(
+      entry,
+      "import { env } from 'onnxruntime-node';\nexport const handler = async () => env.logLevel;\n",
+    );
+    assert.throws(
+      () => synthFunctionAsset({ entry, architecture: 'x86_64', includeOnnxRuntime: false }),
+      /imports onnxruntime-node at run time.*includeOnnxRuntime: true/,
+    );
+  });
+
+  it('refuses an entry that does not exist, naming it', () => {
+    const entry = join(scratch, 'missing', 'index.ts');
+    assert.throws(
+      () => functionCode({ entry, architecture: 'x86_64', includeOnnxRuntime: false }),
+      new RegExp(`${entry} does not exist`),
+    );
+  });
+
+  it('reports an esbuild failure with the entry', () => {
+    const entry = join(scratch, 'broken', 'index.ts');
+    mkdirSync(join(scratch, 'broken'));
+    writeFileSync(entry, "import { nothing } from './nowhere.js';\nexport const handler = nothing;\n");
+    assert.throws(
+      () => synthFunctionAsset({ entry, architecture: 'x86_64', includeOnnxRuntime: false }),
+      /esbuild could not bundle .*broken.*nowhere/s,
+    );
+  });
+});
+
+const ProxyResultSchema = z.object({
+  statusCode: z.number(),
+  headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  body: z.string(),
+});
+type ProxyResult = z.infer<typeof ProxyResultSchema>;
+
+const InferResponseSchema = z.object({
+  model_name: z.string(),
+  model_version: z.string(),
+  outputs: z.array(
+    z.object({
+      name: z.string(),
+      shape: z.array(z.number()),
+      datatype: z.string(),
+      data: z.array(z.coerce.number()),
+    }),
+  ),
+});
+
+const PredictResponseSchema = z.object({
+  predictions: z.array(z.object({ label: z.string(), probabilities: z.record(z.string(), z.number()) })),
+});
+
+/** An API Gateway REST proxy event, as Lambda delivers it to the function. */
+function proxyEvent(path: string, body: unknown): Record<string, unknown> {
+  return {
+    resource: path,
+    path,
+    httpMethod: 'POST',
+    headers: { 'content-type': 'application/json' },
+    multiValueHeaders: { 'content-type': ['application/json'] },
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    requestContext: { requestId: `asset-test-${path}`, httpMethod: 'POST', path, stage: 'prod' },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}
+
+/**
+ * What Lambda's Node.js runtime does with the asset: import index.mjs from the task root by file URL,
+ * then call `handler(event, context)` for each event in turn, in one process (one cold start).
+ */
+const LAMBDA_LIKE_RUNTIME = `
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+const { handler } = await import(pathToFileURL(join(process.cwd(), 'index.mjs')).href);
+const events = JSON.parse(process.env.ASSET_TEST_EVENTS);
+const results = [];
+for (const [index, event] of events.entries()) {
+  const context = {
+    awsRequestId: 'asset-test-' + index,
+    functionName: 'sluice-iris',
+    functionVersion: '1',
+    memoryLimitInMB: '1024',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 29000,
+  };
+  results.push(await handler(event, context));
+}
+process.stdout.write(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(results) + '\\n', () => process.exit(0));
+`;
+
+/** Runs the Lambda-like runtime in a fresh `node` with only the given environment; returns the handler results. */
+async function invokeInChild(
+  taskRoot: string,
+  env: Record<string, string>,
+  events: unknown[],
+): Promise<ProxyResult[]> {
+  const child = spawn(process.execPath, ['--input-type=module', '--eval', LAMBDA_LIKE_RUNTIME], {
+    cwd: taskRoot,
+    env: { ...env, ASSET_TEST_EVENTS: JSON.stringify(events) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: INVOKE_TIMEOUT_MS,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  const line = stdout.split('\n').find((candidate) => candidate.startsWith(RESULT_MARKER));
+  assert.ok(
+    code === 0 && line,
+    `the function process exited with ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+  );
+  return z.array(ProxyResultSchema).parse(JSON.parse(line.slice(RESULT_MARKER.length)));
+}
+
+describe('predict function asset: answers on its own, copied out of the repository, loaded as Lambda loads it', () => {
+  let home: string;
+  let taskRoot: string;
+  let store: LocalObjectStore;
+  let manifest: ModelManifest;
+  let results: ProxyResult[];
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'sluice-lambda-task-'));
+    taskRoot = join(home, 'task');
+    mkdirSync(taskRoot);
+    const resolveFrom = (directory: string) =>
+      createRequire(import.meta.url).resolve('onnxruntime-node', { paths: [directory] });
+    assert.throws(
+      () => resolveFrom(taskRoot),
+      /Cannot find module/,
+      'the repository node_modules must be out of reach',
+    );
+    cpSync(x64.directory, taskRoot, { recursive: true });
+    assert.equal(
+      resolveFrom(taskRoot),
+      join(taskRoot, 'node_modules', 'onnxruntime-node', 'dist', 'index.js'),
+    );
+
+    store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
+    const [iris] = SAMPLE_MODELS;
+    const extras = PublishExtrasSchema.parse(JSON.parse(readFileSync(iris.extrasPath, 'utf8')));
+    manifest = await new ModelRegistry({ client: store.createClient(), bucket: store.bucket }).publish({
+      name: 'iris',
+      model: iris.modelPath,
+      extras,
+    });
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      // As the deployed function runs: stack traces go through the shipped source map.
+      NODE_OPTIONS: '--enable-source-maps',
+      SLUICE_BUCKET: store.bucket,
+      SLUICE_MODEL: 'iris',
+      SLUICE_MODEL_VERSION: String(manifest.version),
+      SLUICE_MODEL_SHA256: manifest.sha256,
+      SLUICE_S3_ENDPOINT: store.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    results = await invokeInChild(taskRoot, env, [
+      proxyEvent('/v2/models/iris/infer', {
+        inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+      }),
+      proxyEvent('/models/iris/predict', { instances: [[5.1, 3.5, 1.4, 0.2]] }),
+    ]);
+  });
+
+  after(async () => {
+    await store?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('answers POST /v2/models/iris/infer with 200, the served version, label 0 (setosa) and probabilities summing to 1', () => {
+    const [infer] = results;
+    assert.ok(infer);
+    assert.equal(infer.statusCode, 200, infer.body);
+    assert.equal(String(infer.headers[ResponseHeader.MODEL_VERSION]), String(manifest.version));
+    const body = InferResponseSchema.parse(JSON.parse(infer.body));
+    assert.equal(body.model_version, String(manifest.version));
+    const output = (name: string) => body.outputs.find((candidate) => candidate.name === name)?.data ?? [];
+    assert.deepEqual(output('label'), [0]);
+    const probabilities = output('probabilities');
+    assert.equal(probabilities.length, 3);
+    assert.ok(Math.abs(probabilities.reduce((sum, p) => sum + p, 0) - 1) < 1e-4, `${probabilities}`);
+  });
+
+  it("answers POST /models/iris/predict (the simple form) with 'setosa'", () => {
+    const [, predict] = results;
+    assert.ok(predict);
+    assert.equal(predict.statusCode, 200, predict.body);
+    assert.equal(String(predict.headers[ResponseHeader.MODEL_VERSION]), String(manifest.version));
+    const [prediction] = PredictResponseSchema.parse(JSON.parse(predict.body)).predictions;
+    assert.equal(prediction?.label, 'setosa');
+  });
+});

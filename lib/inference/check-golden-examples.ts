@@ -2,6 +2,10 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { GoldenExample, ModelManifest, TensorSpec } from '../registry/ModelManifest.js';
 import { decodeTensor } from '../tensor/decode-tensor.js';
 import { tensorToNested } from '../tensor/encode-tensor.js';
+import { compareGoldenOutputs, MAX_GOLDEN_FAILURES_REPORTED } from './compare-golden-outputs.js';
+
+// Kept importable from here, where it was first defined; it lives with the comparison, which has no onnxruntime import.
+export { MAX_GOLDEN_FAILURES_REPORTED };
 
 /** The outcome of running a version's golden examples. */
 export interface GoldenCheckResult {
@@ -12,9 +16,6 @@ export interface GoldenCheckResult {
   /** One line per mismatch or failure, naming the example, output and index. */
   readonly failures: string[];
 }
-
-/** Most mismatches listed per check, so a badly broken model gives a readable report. */
-export const MAX_GOLDEN_FAILURES_REPORTED = 10;
 
 /**
  * Runs a manifest's golden examples on a session and compares outputs: numbers within
@@ -36,7 +37,11 @@ export async function checkGoldenExamples(
       failures.push(`example ${index + 1}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  return { passed: failures.length === 0, examples: examples.length, failures: failures.slice(0, MAX_GOLDEN_FAILURES_REPORTED) };
+  return {
+    passed: failures.length === 0,
+    examples: examples.length,
+    failures: failures.slice(0, MAX_GOLDEN_FAILURES_REPORTED),
+  };
 }
 
 async function checkExample(
@@ -50,43 +55,20 @@ async function checkExample(
     const spec = findSpec(manifest.inputs, input.name, label);
     feeds[input.name] = decodeTensor({ ...input, datatype: input.datatype ?? spec.datatype }, spec);
   }
-  const results = await session.run(feeds, example.outputs.map((output) => output.name));
-  const failures: string[] = [];
-  for (const expected of example.outputs) {
-    findSpec(manifest.outputs, expected.name, label);
-    const actual = flatten(tensorToNested(results[expected.name] as Tensor));
-    const wanted = flatten(expected.data);
-    if (actual.length !== wanted.length) {
-      failures.push(`${label}, output "${expected.name}": expected ${wanted.length} values, got ${actual.length}`);
-      continue;
-    }
-    for (let at = 0; at < wanted.length; at++) {
-      if (!matches(actual[at], wanted[at], example.tolerance)) {
-        failures.push(`${label}, output "${expected.name}"[${at}]: expected ${String(wanted[at])}, got ${String(actual[at])}`);
-        break;
-      }
-    }
-  }
-  return failures;
+  const results = await session.run(
+    feeds,
+    example.outputs.map((output) => output.name),
+  );
+  for (const expected of example.outputs) findSpec(manifest.outputs, expected.name, label);
+  const actual = example.outputs.map((expected) => ({
+    name: expected.name,
+    data: tensorToNested(results[expected.name] as Tensor),
+  }));
+  return compareGoldenOutputs(example.outputs, actual, example.tolerance, label);
 }
 
 function findSpec(specs: readonly TensorSpec[], name: string, label: string): TensorSpec {
   const spec = specs.find((candidate) => candidate.name === name);
   if (!spec) throw new Error(`${label} names "${name}", which the model does not have`);
   return spec;
-}
-
-function flatten(value: unknown): unknown[] {
-  return Array.isArray(value) ? value.flat(Number.POSITIVE_INFINITY) : [value];
-}
-
-function matches(actual: unknown, expected: unknown, tolerance: number): boolean {
-  if (typeof actual === 'bigint' || typeof expected === 'bigint' || typeof expected === 'string') {
-    return String(actual) === String(expected);
-  }
-  if (typeof actual === 'number' && typeof expected === 'number') {
-    if (Number.isNaN(expected)) return Number.isNaN(actual);
-    return Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected));
-  }
-  return actual === expected;
 }

@@ -1,3 +1,4 @@
+export { type ActualOutput, compareGoldenOutputs } from './compare-golden-outputs.js';
 export {
   checkGoldenExamples,
   type GoldenCheckResult,

@@ -226,6 +226,7 @@ describe('API Gateway: the HTTP contract, routed per model to its alias, throttl
     const outputs = Object.keys(template.findOutputs('*'));
     assert.ok(outputs.some((name) => name.includes('Url')));
     assert.ok(outputs.some((name) => name.includes('ApiKeyId')));
+    assert.ok(outputs.some((name) => name.includes('BucketName')));
   });
 
   it('uses IAM authorization when the config says iam', () => {

@@ -14,11 +14,11 @@ import * as ort from 'onnxruntime-node';
 import { readFunctionConfig } from '../lib/config/function-config.js';
 import { LocalObjectStore } from '../lib/local/LocalObjectStore.js';
 import { readLocalStackInfo } from '../lib/local/local-home.js';
-import { createS3Client } from '../lib/serving/create-s3-client.js';
 import { PublishExtrasSchema } from '../lib/registry/ModelManifest.js';
 import { ModelRegistry } from '../lib/registry/ModelRegistry.js';
 import { SAMPLE_MODELS } from '../lib/samples/sample-models.js';
 import { createPredictHandler } from '../lib/serving/create-predict-handler.js';
+import { createS3Client } from '../lib/serving/create-s3-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '.out');
@@ -95,16 +95,27 @@ try {
   const sluiceServer = await startServer(join(outDir, 'sluice-server.mjs'), [localHome], env);
   const localInfo = await readLocalStackInfo(localHome);
   if (!localInfo) throw new Error('the local stack did not record where it listens');
-  await new ModelRegistry({ client: createS3Client({ region: 'us-east-1', endpoint: localInfo.s3Endpoint }), bucket: localInfo.bucket })
-    .publish({ name: 'iris', model: iris.modelPath, extras });
+  await new ModelRegistry({
+    client: createS3Client({ region: 'us-east-1', endpoint: localInfo.s3Endpoint }),
+    bucket: localInfo.bucket,
+  }).publish({ name: 'iris', model: iris.modelPath, extras });
   const minimalServer = await startServer(join(here, 'servers', 'minimal-server.mjs'), [modelUrl], env);
   try {
     const oursHttp = await load(sluiceServer.port, single);
     const leastHttp = await load(minimalServer.port, single);
-    rows.push(ratioRow('HTTP server, 16 connections', oursHttp / leastHttp, 0.8, `${fmt(oursHttp)} vs ${fmt(leastHttp)} req/s`));
+    rows.push(
+      ratioRow(
+        'HTTP server, 16 connections',
+        oursHttp / leastHttp,
+        0.8,
+        `${fmt(oursHttp)} vs ${fmt(leastHttp)} req/s`,
+      ),
+    );
     const oursRss = await sluiceServer.maxRssKb();
     const leastRss = await minimalServer.maxRssKb();
-    rows.push(ratioRow('peak RSS while serving', oursRss / leastRss, -1.3, `${mb(oursRss)} vs ${mb(leastRss)} MB`));
+    rows.push(
+      ratioRow('peak RSS while serving', oursRss / leastRss, -1.3, `${mb(oursRss)} vs ${mb(leastRss)} MB`),
+    );
   } finally {
     sluiceServer.kill();
     minimalServer.kill();
@@ -120,7 +131,14 @@ try {
   }
   const oursMedian = median(oursCold);
   const leastMedian = median(leastCold);
-  rows.push(ratioRow('cold start (median)', oursMedian / leastMedian, -1.3, `${oursMedian.toFixed(0)} vs ${leastMedian.toFixed(0)} ms`));
+  rows.push(
+    ratioRow(
+      'cold start (median)',
+      oursMedian / leastMedian,
+      -1.3,
+      `${oursMedian.toFixed(0)} vs ${leastMedian.toFixed(0)} ms`,
+    ),
+  );
   await predict.engine.close();
 } finally {
   silence.restore();
@@ -128,7 +146,9 @@ try {
   await rm(home, { recursive: true, force: true });
 }
 
-process.stdout.write(`\nsluice benchmark (${quick ? 'quick' : 'full'}; ratios against references measured in this run)\n\n`);
+process.stdout.write(
+  `\nsluice benchmark (${quick ? 'quick' : 'full'}; ratios against references measured in this run)\n\n`,
+);
 for (const row of rows) {
   process.stdout.write(
     `${row.met ? 'met   ' : 'MISSED'}  ${row.name.padEnd(48)} ${row.ratio.toFixed(2).padStart(6)}  target ${row.target.padEnd(7)} ${row.detail}\n`,
@@ -139,16 +159,26 @@ process.stdout.write(`\n${rows.length - missed} of ${rows.length} targets met\n`
 
 function v2Body(rows: number): string {
   const data: number[][] = [];
-  for (let row = 0; row < rows; row++) data.push([5.1 + (row % 7) * 0.2, 3.5 - (row % 3) * 0.3, 1.4 + (row % 5) * 0.9, 0.2 + (row % 4) * 0.5]);
-  return JSON.stringify({ id: 'bench', inputs: [{ name: 'features', shape: [rows, 4], datatype: 'FP32', data }] });
+  for (let row = 0; row < rows; row++)
+    data.push([5.1 + (row % 7) * 0.2, 3.5 - (row % 3) * 0.3, 1.4 + (row % 5) * 0.9, 0.2 + (row % 4) * 0.5]);
+  return JSON.stringify({
+    id: 'bench',
+    inputs: [{ name: 'features', shape: [rows, 4], datatype: 'FP32', data }],
+  });
 }
 
 async function leastWork(session: ort.InferenceSession, body: string): Promise<void> {
   const request = JSON.parse(body);
   const input = request.inputs[0];
-  const results = await session.run({ [input.name]: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape) });
+  const results = await session.run({
+    [input.name]: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape),
+  });
   JSON.stringify({
-    outputs: Object.entries(results).map(([name, tensor]) => ({ name, shape: tensor.dims, data: Array.from(tensor.data as ArrayLike<number>, Number) })),
+    outputs: Object.entries(results).map(([name, tensor]) => ({
+      name,
+      shape: tensor.dims,
+      data: Array.from(tensor.data as ArrayLike<number>, Number),
+    })),
   });
 }
 
@@ -177,7 +207,9 @@ async function bundle(): Promise<void> {
     format: 'esm',
     target: 'node20',
     external: ['onnxruntime-node'],
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
     logLevel: 'error',
   });
 }
@@ -191,7 +223,9 @@ interface ServerProcess {
 async function startServer(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<ServerProcess> {
   const child = fork(script, args, { env, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (message: { ready?: number }) => (message.ready ? resolve(message.ready) : reject(new Error('no port'))));
+    child.once('message', (message: { ready?: number }) =>
+      message.ready ? resolve(message.ready) : reject(new Error('no port')),
+    );
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   return {
@@ -215,7 +249,8 @@ async function load(port: number, body: string): Promise<number> {
   };
   await autocannon({ ...options, duration: 1 });
   const result = await autocannon({ ...options, duration: HTTP_SECONDS });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`HTTP load on port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`HTTP load on port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return result.requests.average;
 }
 
@@ -235,7 +270,13 @@ async function coldStart(script: string, env: NodeJS.ProcessEnv): Promise<number
 function ratioRow(name: string, ratio: number, target: number, detail: string): Row {
   const atMost = target < 0;
   const bound = Math.abs(target);
-  return { name, ratio, target: `${atMost ? '<=' : '>='} ${bound}`, met: atMost ? ratio <= bound : ratio >= bound, detail };
+  return {
+    name,
+    ratio,
+    target: `${atMost ? '<=' : '>='} ${bound}`,
+    met: atMost ? ratio <= bound : ratio >= bound,
+    detail,
+  };
 }
 
 function median(values: number[]): number {

@@ -4,12 +4,13 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULT_DEPLOY_CONFIG_FILE, readDeployConfig } from '../lib/config/deploy-config.js';
 import { SluiceStack } from '../lib/cdk/sluice-stack.js';
+import { DEFAULT_DEPLOY_CONFIG_FILE, readDeployConfig } from '../lib/config/deploy-config.js';
 
 const app = new App();
 const configPath: unknown = app.node.tryGetContext('sluiceConfig') ?? DEFAULT_DEPLOY_CONFIG_FILE;
-if (typeof configPath !== 'string') throw new Error(`context sluiceConfig must be a file path; got ${JSON.stringify(configPath)}`);
+if (typeof configPath !== 'string')
+  throw new Error(`context sluiceConfig must be a file path; got ${JSON.stringify(configPath)}`);
 const config = readDeployConfig(configPath);
 new SluiceStack(app, config.stackName, { config, description: 'sluice: serverless ONNX inference' });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -15,6 +15,8 @@ const bytes = await object.Body.transformToByteArray();
 const session = await ort.InferenceSession.create(bytes);
 const body = JSON.parse(process.env.BENCH_BODY);
 const input = body.inputs[0];
-const results = await session.run({ [input.name]: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape) });
+const results = await session.run({
+  [input.name]: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape),
+});
 JSON.stringify(Object.keys(results));
 process.stderr.write(`${JSON.stringify({ coldStartMs: performance.now() })}\n`);

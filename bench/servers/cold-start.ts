@@ -9,5 +9,6 @@ const result = await handler({
   headers: {},
   requestContext: { requestId: 'cold-start' },
 } as never);
-if (result.statusCode !== 200) throw new Error(`cold start request failed: ${result.statusCode} ${result.body}`);
+if (result.statusCode !== 200)
+  throw new Error(`cold start request failed: ${result.statusCode} ${result.body}`);
 process.stderr.write(`${JSON.stringify({ coldStartMs: performance.now() })}\n`);

@@ -13,7 +13,9 @@ const server = createServer((request, response) => {
   request.on('end', async () => {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     const input = body.inputs[0];
-    const feeds = { [input.name]: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape) };
+    const feeds = {
+      [input.name]: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape),
+    };
     const results = await session.run(feeds);
     const outputs = Object.entries(results).map(([name, tensor]) => ({
       name,

@@ -5,7 +5,12 @@ import { LocalStack } from '../../lib/local/LocalStack.js';
 
 const [home] = process.argv.slice(2);
 if (!home) throw new Error('usage: sluice-server HOME');
-const stack = await LocalStack.start({ home, port: 0, publishSamples: false, logger: new Logger({ serviceName: 'sluice-local' }) });
+const stack = await LocalStack.start({
+  home,
+  port: 0,
+  publishSamples: false,
+  logger: new Logger({ serviceName: 'sluice-local' }),
+});
 process.send?.({ ready: Number(new URL(stack.apiUrl).port) });
 process.on('message', (message) => {
   if (message === 'rss') process.send?.({ maxRssKb: process.resourceUsage().maxRSS });

@@ -2,7 +2,7 @@ import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type AuthMode, AuthMode as Auth } from '../config/deploy-config.js';
+import { AuthMode as Auth, type AuthMode } from '../config/deploy-config.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason } from './nag-suppressions.js';
 
@@ -86,7 +86,8 @@ export class InferenceApi extends Construct {
       [apigateway.ResponseType.DEFAULT_5XX, undefined],
     ];
     // Without IAM auth, a missing token can only mean an unknown path: answer it as the 404 it is.
-    if (auth !== Auth.IAM) gatewayResponses.push([apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404']);
+    if (auth !== Auth.IAM)
+      gatewayResponses.push([apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404']);
     for (const [type, status] of gatewayResponses) {
       this.api.addGatewayResponse(`${type.responseType}Response`, {
         type,
@@ -118,25 +119,29 @@ export class InferenceApi extends Construct {
       plan.addApiKey(this.apiKey);
       new CfnOutput(this, 'ApiKeyId', {
         value: this.apiKey.keyId,
-        description: 'aws apigateway get-api-key --include-value --api-key <id> prints the key; send it as x-api-key',
+        description:
+          'aws apigateway get-api-key --include-value --api-key <id> prints the key; send it as x-api-key',
       });
     }
     new CfnOutput(this, 'Url', { value: this.api.url, description: 'base URL of the inference API' });
     this.auth = auth;
     acceptFindings(this.api, {
       id: 'AwsSolutions-APIG2',
-      reason: 'The function validates every body against the model signature (names, datatypes, shapes, size) and answers 4xx; an API Gateway model cannot express per-model tensor shapes.',
+      reason:
+        'The function validates every body against the model signature (names, datatypes, shapes, size) and answers 4xx; an API Gateway model cannot express per-model tensor shapes.',
     });
     const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole) {
       acceptFindings(cloudWatchRole, {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason: 'API Gateway\'s account-level logging role uses the AWS managed policy made for it; it can only write logs.',
+        reason:
+          "API Gateway's account-level logging role uses the AWS managed policy made for it; it can only write logs.",
       });
     }
     acceptFindings(this.api.deploymentStage, {
       id: 'AwsSolutions-APIG3',
-      reason: 'No WAF by default (it has a monthly cost); the stage is throttled and, by default, keyed. Associate a web ACL with the stage where the threat model calls for one.',
+      reason:
+        'No WAF by default (it has a monthly cost); the stage is throttled and, by default, keyed. Associate a web ACL with the stage where the threat model calls for one.',
     });
   }
 
@@ -147,16 +152,20 @@ export class InferenceApi extends Construct {
     const integration = new apigateway.LambdaIntegration(endpoint.alias, { proxy: true });
     for (const parent of [this.v2Models, this.simpleModels]) {
       const resource = parent.addResource(endpoint.modelName);
-      const methods = [resource.addMethod('ANY', integration), resource.addProxy({ defaultIntegration: integration, anyMethod: true }).anyMethod];
+      const methods = [
+        resource.addMethod('ANY', integration),
+        resource.addProxy({ defaultIntegration: integration, anyMethod: true }).anyMethod,
+      ];
       for (const method of methods) {
         if (!method) continue;
         acceptFindings(method, { id: 'AwsSolutions-COG4', reason: NagReason.NO_COGNITO });
         if (this.auth !== Auth.IAM) {
           acceptFindings(method, {
             id: 'AwsSolutions-APIG4',
-            reason: this.auth === Auth.API_KEY
-              ? 'Clients authenticate with an API key bound to a usage plan (config api.auth = "api-key"); set api.auth to "iam" for SigV4 authorization.'
-              : 'The config sets api.auth to "none": this API is open on purpose.',
+            reason:
+              this.auth === Auth.API_KEY
+                ? 'Clients authenticate with an API key bound to a usage plan (config api.auth = "api-key"); set api.auth to "iam" for SigV4 authorization.'
+                : 'The config sets api.auth to "none": this API is open on purpose.',
           });
         }
       }
@@ -172,8 +181,13 @@ function mockJson(resource: apigateway.Resource, body: string): void {
       integrationResponses: [{ statusCode: '200', responseTemplates: { [JSON_TYPE]: body } }],
     }),
     // Health and server metadata are constants answered by API Gateway: open, so probes need no credentials.
-    { methodResponses: [{ statusCode: '200' }], apiKeyRequired: false, authorizationType: apigateway.AuthorizationType.NONE },
+    {
+      methodResponses: [{ statusCode: '200' }],
+      apiKeyRequired: false,
+      authorizationType: apigateway.AuthorizationType.NONE,
+    },
   );
-  const reason = 'Health and server metadata are constants answered by API Gateway itself (mock integration), open so probes need no credentials.';
+  const reason =
+    'Health and server metadata are constants answered by API Gateway itself (mock integration), open so probes need no credentials.';
   acceptFindings(method, { id: 'AwsSolutions-APIG4', reason }, { id: 'AwsSolutions-COG4', reason });
 }

@@ -51,13 +51,25 @@ export class ModelDashboard extends Construct {
           usingMetrics: {},
         });
       this.dashboard.addWidgets(
-        new cloudwatch.TextWidget({ markdown: `## ${model}\nServing version ${endpoint.modelVersion} on alias \`live\`.`, width: 24, height: 2 }),
+        new cloudwatch.TextWidget({
+          markdown: `## ${model}\nServing version ${endpoint.modelVersion} on alias \`live\`.`,
+          width: 24,
+          height: 2,
+        }),
       );
       this.dashboard.addWidgets(
-        new cloudwatch.GraphWidget({ title: `${model}: invocations per Lambda version`, left: [lambdaSearch('Invocations', 'Sum', '')], width: 8 }),
+        new cloudwatch.GraphWidget({
+          title: `${model}: invocations per Lambda version`,
+          left: [lambdaSearch('Invocations', 'Sum', '')],
+          width: 8,
+        }),
         new cloudwatch.GraphWidget({
           title: `${model}: latency per model version (ms)`,
-          left: [sluiceSearch(MetricName.LATENCY, 'p50', 'p50'), sluiceSearch(MetricName.LATENCY, 'p90', 'p90'), sluiceSearch(MetricName.LATENCY, 'p99', 'p99')],
+          left: [
+            sluiceSearch(MetricName.LATENCY, 'p50', 'p50'),
+            sluiceSearch(MetricName.LATENCY, 'p90', 'p90'),
+            sluiceSearch(MetricName.LATENCY, 'p99', 'p99'),
+          ],
           width: 8,
         }),
         new cloudwatch.GraphWidget({
@@ -72,9 +84,21 @@ export class ModelDashboard extends Construct {
         }),
       );
       this.dashboard.addWidgets(
-        new cloudwatch.GraphWidget({ title: `${model}: predictions per model version`, left: [sluiceSearch(MetricName.PREDICTIONS, 'Sum', '')], width: 8 }),
-        new cloudwatch.GraphWidget({ title: `${model}: model load time (ms)`, left: [sluiceSearch(MetricName.MODEL_LOAD_TIME, 'Maximum', '')], width: 8 }),
-        new cloudwatch.GraphWidget({ title: `${model}: cold starts`, left: [sluiceSearch(MetricName.COLD_START, 'Sum', '')], width: 8 }),
+        new cloudwatch.GraphWidget({
+          title: `${model}: predictions per model version`,
+          left: [sluiceSearch(MetricName.PREDICTIONS, 'Sum', '')],
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${model}: model load time (ms)`,
+          left: [sluiceSearch(MetricName.MODEL_LOAD_TIME, 'Maximum', '')],
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${model}: cold starts`,
+          left: [sluiceSearch(MetricName.COLD_START, 'Sum', '')],
+          width: 8,
+        }),
       );
     }
   }

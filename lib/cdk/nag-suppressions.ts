@@ -13,7 +13,9 @@ export interface Acceptance {
  * cdk-nag 3 acknowledges findings one by one (no prefix matching), so every wildcard is named.
  */
 export function acceptFindings(scope: IConstruct, ...findings: Acceptance[]): void {
-  Validations.of(scope).acknowledge(...findings.map((finding) => ({ ...finding, id: `AwsSolutions::${finding.id}` })));
+  Validations.of(scope).acknowledge(
+    ...findings.map((finding) => ({ ...finding, id: `AwsSolutions::${finding.id}` })),
+  );
 }
 
 /** The `<LogicalId.Arn>` form cdk-nag uses to name a resource's ARN inside a finding. */
@@ -29,7 +31,10 @@ export const NagReason = {
   BASIC_EXECUTION_ROLE:
     'AWSLambdaBasicExecutionRole lets the function write its own CloudWatch logs and nothing else; it is the AWS managed policy made for that.',
   XRAY: 'Active tracing: X-Ray PutTraceSegments/PutTelemetryRecords have no resource ARN, so they take Resource "*".',
-  MODEL_OBJECTS: 'Reads objects of one model only: the models/<model>/ prefix of the registry bucket, where every version of that model lives.',
-  QUALIFIED_ARNS: 'Scoped to one function; ":*" covers its versions, because the version under test is only known at deployment time.',
-  NO_COGNITO: 'sluice authenticates clients with API keys and a usage plan or with IAM (SigV4), per the config; it has no Cognito user pool.',
+  MODEL_OBJECTS:
+    'Reads objects of one model only: the models/<model>/ prefix of the registry bucket, where every version of that model lives.',
+  QUALIFIED_ARNS:
+    'Scoped to one function; ":*" covers its versions, because the version under test is only known at deployment time.',
+  NO_COGNITO:
+    'sluice authenticates clients with API keys and a usage plan or with IAM (SigV4), per the config; it has no Cognito user pool.',
 } as const;

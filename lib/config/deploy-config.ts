@@ -93,7 +93,10 @@ export type AuthMode = (typeof AuthMode)[keyof typeof AuthMode];
 /** The whole deployment: registry, API and the models. */
 export const DeployConfigSchema = z.strictObject({
   /** Stack name. */
-  stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/).default('Sluice'),
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/)
+    .default('Sluice'),
   registry: z
     .strictObject({
       /** Days noncurrent object versions are kept before S3 deletes them. */
@@ -131,14 +134,20 @@ export function parseDeployConfig(raw: unknown, source: string): DeployConfig {
   const parsed = DeployConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.slice(0, 5).map((issue) => {
-      const field = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '');
+      const field = issue.path
+        .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
+        .join('')
+        .replace(/^\./, '');
       return `${field || '(root)'}: ${issue.message}; got ${JSON.stringify(valueAt(raw, issue.path))}`;
     });
     throw new DeployConfigError(`${source} is invalid:\n  ${lines.join('\n  ')}`);
   }
   const names = parsed.data.models.map((model) => model.name);
   const duplicate = names.find((name, index) => names.indexOf(name) !== index);
-  if (duplicate) throw new DeployConfigError(`${source} is invalid:\n  models: "${duplicate}" is listed twice; got ${JSON.stringify(names)}`);
+  if (duplicate)
+    throw new DeployConfigError(
+      `${source} is invalid:\n  models: "${duplicate}" is listed twice; got ${JSON.stringify(names)}`,
+    );
   return parsed.data;
 }
 
@@ -148,7 +157,9 @@ export function readDeployConfig(path: string): DeployConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new DeployConfigError(`cannot read the deployment config ${path}: ${(error as Error).message}; see "Configuring models and rollouts" in the README`);
+    throw new DeployConfigError(
+      `cannot read the deployment config ${path}: ${(error as Error).message}; see "Configuring models and rollouts" in the README`,
+    );
   }
   let raw: unknown;
   try {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ModelNameSchema } from '../registry/ModelManifest.js';
 import { SluiceError } from '../errors/SluiceError.js';
+import { ModelNameSchema } from '../registry/ModelManifest.js';
 
 /** Share of the function's memory given to the session cache when SLUICE_CACHE_BYTES is not set. */
 export const CACHE_SHARE_OF_MEMORY = 0.4;
@@ -35,12 +35,21 @@ const EnvSchema = z.object({
   SLUICE_BUCKET: z.string().min(3, 'must name the registry bucket'),
   SLUICE_MODEL: ModelNameSchema,
   SLUICE_MODEL_VERSION: z.string().regex(/^[1-9][0-9]*$/, 'must be a version number: 1, 2, 3, ...'),
-  SLUICE_MODEL_SHA256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional(),
-  SLUICE_CACHE_BYTES: z.string().regex(/^[1-9][0-9]*$/, 'must be a positive number of bytes').optional(),
+  SLUICE_MODEL_SHA256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
+    .optional(),
+  SLUICE_CACHE_BYTES: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, 'must be a positive number of bytes')
+    .optional(),
   SLUICE_S3_ENDPOINT: z.url().optional(),
   SLUICE_LOG_REQUESTS: z.enum(['true', 'false']).optional(),
   AWS_REGION: z.string().min(1).optional(),
-  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.string().regex(/^[0-9]+$/).optional(),
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z
+    .string()
+    .regex(/^[0-9]+$/)
+    .optional(),
 });
 
 /**
@@ -59,7 +68,9 @@ export function readFunctionConfig(env: Record<string, string | undefined>): Fun
     );
   }
   const values = parsed.data;
-  const memoryMb = values.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ? Number(values.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) : undefined;
+  const memoryMb = values.AWS_LAMBDA_FUNCTION_MEMORY_SIZE
+    ? Number(values.AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
+    : undefined;
   return {
     bucket: values.SLUICE_BUCKET,
     model: values.SLUICE_MODEL,

@@ -10,10 +10,10 @@ export {
   type ModelDeployment,
   ModelDeploymentSchema,
   parseDeployConfig,
-  readDeployConfig,
   type Rollout,
   RolloutPreset,
   RolloutSchema,
+  readDeployConfig,
 } from './deploy-config.js';
 export {
   CACHE_SHARE_OF_MEMORY,

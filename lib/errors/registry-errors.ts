@@ -26,7 +26,9 @@ export class ChecksumMismatchError extends SluiceError {
     readonly expected: string,
     readonly actual: string,
   ) {
-    super(`model "${model}" version ${version}: sha256 mismatch (manifest ${expected}, bytes ${actual}); refusing to load`);
+    super(
+      `model "${model}" version ${version}: sha256 mismatch (manifest ${expected}, bytes ${actual}); refusing to load`,
+    );
   }
 }
 

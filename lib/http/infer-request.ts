@@ -33,7 +33,8 @@ export const PredictRequestSchema = z
     inputs: z.record(z.string(), z.unknown()).optional(),
   })
   .refine((body) => (body.instances === undefined) !== (body.inputs === undefined), {
-    message: 'send exactly one of "instances" (rows for a single-input model) or "inputs" ({name: nested array})',
+    message:
+      'send exactly one of "instances" (rows for a single-input model) or "inputs" ({name: nested array})',
   });
 /** The simple form request body. */
 export type PredictRequest = z.infer<typeof PredictRequestSchema>;
@@ -43,7 +44,9 @@ export function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
-      const path = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
+      const path = issue.path
+        .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
+        .join('');
       return `${path ? `${path.replace(/^\./, '')}: ` : ''}${issue.message}`;
     })
     .join('; ');

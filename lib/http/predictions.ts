@@ -30,7 +30,11 @@ const INTEGER_DATATYPES: ReadonlySet<TensorDatatype> = new Set([
  * @example
  * toPredictions([{ name: 'label', datatype: 'INT64', shape: [1], nested: [0] }], 1, ['setosa']); // ['setosa']
  */
-export function toPredictions(outputs: readonly NestedOutput[], rows: number, labels?: readonly string[]): unknown {
+export function toPredictions(
+  outputs: readonly NestedOutput[],
+  rows: number,
+  labels?: readonly string[],
+): unknown {
   const perRow = outputs.every((output) => output.shape[0] === rows && Array.isArray(output.nested));
   if (!perRow) {
     return Object.fromEntries(outputs.map((output) => [output.name, output.nested]));
@@ -42,7 +46,8 @@ export function toPredictions(outputs: readonly NestedOutput[], rows: number, la
       predictions[row] = labelled(only, (only.nested as unknown[])[row], labels);
     } else {
       const entry: Record<string, unknown> = {};
-      for (const output of outputs) entry[output.name] = labelled(output, (output.nested as unknown[])[row], labels);
+      for (const output of outputs)
+        entry[output.name] = labelled(output, (output.nested as unknown[])[row], labels);
       predictions[row] = entry;
     }
   }
@@ -56,7 +61,11 @@ function labelled(output: NestedOutput, value: unknown, labels: readonly string[
     const index = Number(scalar);
     return Number.isInteger(index) && index >= 0 && index < labels.length ? labels[index] : scalar;
   }
-  if (Array.isArray(value) && value.length === labels.length && value.every((item) => typeof item === 'number')) {
+  if (
+    Array.isArray(value) &&
+    value.length === labels.length &&
+    value.every((item) => typeof item === 'number')
+  ) {
     return Object.fromEntries(labels.map((label, index) => [label, value[index]]));
   }
   return value;

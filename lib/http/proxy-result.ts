@@ -20,5 +20,9 @@ export function errorResult(error: unknown, headers: Record<string, string> = {}
   if (error instanceof HttpError) {
     return jsonResult(error.status, JSON.stringify(error.toJSON()), { ...headers, ...error.headers });
   }
-  return jsonResult(500, JSON.stringify({ error: 'internal error; see the function logs for the request id' }), headers);
+  return jsonResult(
+    500,
+    JSON.stringify({ error: 'internal error; see the function logs for the request id' }),
+    headers,
+  );
 }

@@ -35,10 +35,26 @@ const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', pattern: /^\/v2$/, operation: Operation.SERVER_METADATA },
   { method: 'GET', pattern: /^\/v2\/health\/live$/, operation: Operation.SERVER_LIVE },
   { method: 'GET', pattern: /^\/v2\/health\/ready$/, operation: Operation.SERVER_READY },
-  { method: 'GET', pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?$`), operation: Operation.MODEL_METADATA },
-  { method: 'GET', pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?/ready$`), operation: Operation.MODEL_READY },
-  { method: 'POST', pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?/infer$`), operation: Operation.MODEL_INFER },
-  { method: 'POST', pattern: new RegExp(`^/models/${SEGMENT}(?:/versions/${SEGMENT})?/predict$`), operation: Operation.SIMPLE_PREDICT },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?$`),
+    operation: Operation.MODEL_METADATA,
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?/ready$`),
+    operation: Operation.MODEL_READY,
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?/infer$`),
+    operation: Operation.MODEL_INFER,
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/models/${SEGMENT}(?:/versions/${SEGMENT})?/predict$`),
+    operation: Operation.SIMPLE_PREDICT,
+  },
 ];
 
 /**

@@ -12,7 +12,12 @@ export const DEFAULT_CACHE_BUDGET_BYTES = 512 * 1024 * 1024;
 export const EVICTED_SESSION_GRACE_MS = 60_000;
 
 /** Called once for every model version the engine loads. */
-export type ModelLoadListener = (event: { model: string; version: number; loadMs: number; sizeBytes: number }) => void;
+export type ModelLoadListener = (event: {
+  model: string;
+  version: number;
+  loadMs: number;
+  sizeBytes: number;
+}) => void;
 
 /** Options of {@link InferenceEngine}. */
 export interface InferenceEngineOptions {
@@ -147,7 +152,10 @@ export class InferenceEngine {
       this.cache.delete(key);
       total -= entry.sizeBytes;
       // A request may still be running on the evicted session: free its native memory only after a grace period.
-      setTimeout(() => void entry.model.session.release().catch(() => undefined), EVICTED_SESSION_GRACE_MS).unref();
+      setTimeout(
+        () => void entry.model.session.release().catch(() => undefined),
+        EVICTED_SESSION_GRACE_MS,
+      ).unref();
     }
   }
 }

@@ -1,9 +1,9 @@
-export { type ActualOutput, compareGoldenOutputs } from './compare-golden-outputs.js';
 export {
   checkGoldenExamples,
   type GoldenCheckResult,
   MAX_GOLDEN_FAILURES_REPORTED,
 } from './check-golden-examples.js';
+export { type ActualOutput, compareGoldenOutputs } from './compare-golden-outputs.js';
 export {
   DEFAULT_CACHE_BUDGET_BYTES,
   EVICTED_SESSION_GRACE_MS,

@@ -1,4 +1,10 @@
-import { METRICS_NAMESPACE, METRICS_SERVICE, MetricDimension, MetricName, OUTPUT_MEAN_PREFIX } from './metric-names.js';
+import {
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  MetricDimension,
+  MetricName,
+  OUTPUT_MEAN_PREFIX,
+} from './metric-names.js';
 import type { InferenceRecord, ServingMetrics } from './ServingMetrics.js';
 
 /** Most output means emitted per request, so a model with many outputs cannot flood CloudWatch. */
@@ -43,14 +49,20 @@ export class EmfServingMetrics implements ServingMetrics {
 
   recordInference(record: InferenceRecord): void {
     const means = Object.entries(record.outputMeans).slice(0, MAX_OUTPUT_MEAN_METRICS);
-    const prefix = this.prefix(record.model, record.version, means.map(([output]) => output));
+    const prefix = this.prefix(
+      record.model,
+      record.version,
+      means.map(([output]) => output),
+    );
     const rejected = record.status >= 400 && record.status < 500 ? 1 : 0;
     const error = record.status >= 500 ? 1 : 0;
-    let line = `${prefix}${Date.now()}}` +
+    let line =
+      `${prefix}${Date.now()}}` +
       `,"${MetricName.REQUESTS}":1,"${MetricName.LATENCY}":${round(record.latencyMs)}` +
       `,"${MetricName.PREDICTIONS}":${record.predictions},"${MetricName.REJECTED_INPUTS}":${rejected}` +
       `,"${MetricName.ERRORS}":${error},"${MetricName.INVALID_OUTPUTS}":${record.invalidOutputs}`;
-    for (const [output, mean] of means) line += `,${JSON.stringify(OUTPUT_MEAN_PREFIX + output)}:${finite(mean)}`;
+    for (const [output, mean] of means)
+      line += `,${JSON.stringify(OUTPUT_MEAN_PREFIX + output)}:${finite(mean)}`;
     this.write(`${line}}\n`);
   }
 
@@ -90,7 +102,11 @@ export class EmfServingMetrics implements ServingMetrics {
         [MetricDimension.VERSION]: String(version),
         _aws: {
           CloudWatchMetrics: [
-            { Namespace: METRICS_NAMESPACE, Dimensions: [['service', MetricDimension.MODEL, MetricDimension.VERSION]], Metrics: metrics },
+            {
+              Namespace: METRICS_NAMESPACE,
+              Dimensions: [['service', MetricDimension.MODEL, MetricDimension.VERSION]],
+              Metrics: metrics,
+            },
           ],
         },
       });

@@ -64,11 +64,15 @@ function toTensorSpec(info: onnxProto.onnx.IValueInfoProto): TensorSpec {
   const name = info.name ?? '';
   const tensorType = info.type?.tensorType;
   if (!name || !tensorType) {
-    throw new InvalidModelError(`graph value "${name}" is not a tensor; sluice serves tensor inputs and outputs only`);
+    throw new InvalidModelError(
+      `graph value "${name}" is not a tensor; sluice serves tensor inputs and outputs only`,
+    );
   }
   const datatype = datatypeOfOnnxElemType(tensorType.elemType ?? 0);
   if (!datatype) {
-    throw new InvalidModelError(`graph value "${name}" has ONNX element type ${tensorType.elemType}, which sluice cannot serve`);
+    throw new InvalidModelError(
+      `graph value "${name}" has ONNX element type ${tensorType.elemType}, which sluice cannot serve`,
+    );
   }
   const dims = tensorType.shape?.dim ?? [];
   const shape = dims.map((dim) => {

@@ -10,7 +10,10 @@ export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,47}$/;
 /** Model names: lowercase letters, digits, `-` and `_`; they appear in S3 keys, URLs and AWS resource names. */
 export const ModelNameSchema = z
   .string()
-  .regex(MODEL_NAME_PATTERN, 'model names are 1-48 characters: a-z, 0-9, "-" and "_", starting with a letter or digit');
+  .regex(
+    MODEL_NAME_PATTERN,
+    'model names are 1-48 characters: a-z, 0-9, "-" and "_", starting with a letter or digit',
+  );
 
 /** Model versions: 1, 2, 3, ... */
 export const ModelVersionSchema = z.number().int().positive();

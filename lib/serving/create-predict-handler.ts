@@ -7,15 +7,18 @@ import { FixedVersionResolver } from '../http/FixedVersionResolver.js';
 import { InferenceApp } from '../http/InferenceApp.js';
 import { InferenceEngine } from '../inference/InferenceEngine.js';
 import { EmfServingMetrics } from '../observability/EmfServingMetrics.js';
+import { METRICS_SERVICE } from '../observability/metric-names.js';
 import type { ServingMetrics } from '../observability/ServingMetrics.js';
 import { ModelRegistry } from '../registry/ModelRegistry.js';
-import { METRICS_SERVICE } from '../observability/metric-names.js';
 import { createS3Client } from './create-s3-client.js';
 
 /** The Lambda entry and its cold-start work. */
 export interface PredictHandler {
   /** The Lambda handler: API Gateway proxy event in, proxy result out. */
-  readonly handler: (event: APIGatewayProxyEvent, context?: Pick<Context, 'awsRequestId'>) => Promise<APIGatewayProxyResult>;
+  readonly handler: (
+    event: APIGatewayProxyEvent,
+    context?: Pick<Context, 'awsRequestId'>,
+  ) => Promise<APIGatewayProxyResult>;
   /** Settles when the configured version has been loaded (or failed to; requests then retry the load). */
   readonly warm: Promise<void>;
   /** The engine, for tests and shutdown. */
@@ -35,7 +38,9 @@ export function createPredictHandler(
   config: FunctionConfig,
   dependencies: { client?: S3Client; metrics?: ServingMetrics; logger?: Logger; serverVersion?: string } = {},
 ): PredictHandler {
-  const logger = dependencies.logger ?? new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { model: config.model } });
+  const logger =
+    dependencies.logger ??
+    new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { model: config.model } });
   const metrics = dependencies.metrics ?? new EmfServingMetrics();
   const registry = new ModelRegistry({
     client: dependencies.client ?? createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
@@ -56,7 +61,13 @@ export function createPredictHandler(
     },
     onLoad: ({ model, version, loadMs, sizeBytes }) => {
       metrics.recordModelLoad(model, version, loadMs, coldStart);
-      logger.info('model loaded', { version, loadedModel: model, loadMs: Math.round(loadMs), sizeBytes, coldStart });
+      logger.info('model loaded', {
+        version,
+        loadedModel: model,
+        loadMs: Math.round(loadMs),
+        sizeBytes,
+        coldStart,
+      });
       coldStart = false;
     },
   });
@@ -81,7 +92,8 @@ export function createPredictHandler(
   });
   const warm = engine.get(config.model, config.version).then(
     () => undefined,
-    (error: unknown) => logger.error('cold start load failed; requests will retry', { error: error as Error }),
+    (error: unknown) =>
+      logger.error('cold start load failed; requests will retry', { error: error as Error }),
   );
   return {
     handler: (event, context) => app.handle(event, event.requestContext?.requestId ?? context?.awsRequestId),

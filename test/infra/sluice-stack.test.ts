@@ -9,8 +9,14 @@ import { configWith, SHA_A, SHA_B, synth } from './stack-fixture.js';
 const base = synth(configWith());
 const template = base.template;
 
-function resourcesOf(type: string, from = template): Record<string, { Properties: Record<string, unknown>; UpdatePolicy?: unknown }> {
-  return from.findResources(type) as Record<string, { Properties: Record<string, unknown>; UpdatePolicy?: unknown }>;
+function resourcesOf(
+  type: string,
+  from = template,
+): Record<string, { Properties: Record<string, unknown>; UpdatePolicy?: unknown }> {
+  return from.findResources(type) as Record<
+    string,
+    { Properties: Record<string, unknown>; UpdatePolicy?: unknown }
+  >;
 }
 
 function only<T>(record: Record<string, T>): [string, T] {
@@ -26,14 +32,24 @@ describe('registry bucket: versioned, KMS with a customer managed key, TLS only,
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
           {
-            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.objectLike({ 'Fn::GetAtt': Match.anyValue() }) },
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: 'aws:kms',
+              KMSMasterKeyID: Match.objectLike({ 'Fn::GetAtt': Match.anyValue() }),
+            },
             BucketKeyEnabled: true,
           },
         ],
       },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'registry/' }),
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]) },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]),
+      },
     });
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
@@ -52,7 +68,8 @@ describe('registry bucket: versioned, KMS with a customer managed key, TLS only,
 describe('predict function: newest Node runtime, config-driven size and architecture, model identity in its environment', () => {
   const predictFunctions = () =>
     Object.values(resourcesOf('AWS::Lambda::Function')).filter((fn) => {
-      const variables = (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables;
+      const variables = (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
       return variables?.SLUICE_MODEL !== undefined;
     });
 
@@ -71,27 +88,46 @@ describe('predict function: newest Node runtime, config-driven size and architec
 
   it('uses arm64 and the memory the config asks for', () => {
     const { template: arm } = synth(configWith({}, { architecture: 'arm64', memoryMb: 2048 }));
-    arm.hasResourceProperties('AWS::Lambda::Function', { Architectures: ['arm64'], MemorySize: 2048, Runtime: 'nodejs24.x' });
+    arm.hasResourceProperties('AWS::Lambda::Function', {
+      Architectures: ['arm64'],
+      MemorySize: 2048,
+      Runtime: 'nodejs24.x',
+    });
   });
 
   it('publishes a new Lambda version whenever the model version or sha256 changes (aws/aws-cdk#25997)', () => {
-    const versionId = (config: ReturnType<typeof configWith>) => only(resourcesOf('AWS::Lambda::Version', synth(config).template))[0];
+    const versionId = (config: ReturnType<typeof configWith>) =>
+      only(resourcesOf('AWS::Lambda::Version', synth(config).template))[0];
     const v1 = versionId(configWith());
     assert.equal(versionId(configWith()), v1, 'the same config yields the same version');
-    assert.notEqual(versionId(configWith({}, { version: 2 })), v1, 'model version 2 needs a new Lambda version');
-    assert.notEqual(versionId(configWith({}, { sha256: SHA_B })), v1, 'other bytes need a new Lambda version');
+    assert.notEqual(
+      versionId(configWith({}, { version: 2 })),
+      v1,
+      'model version 2 needs a new Lambda version',
+    );
+    assert.notEqual(
+      versionId(configWith({}, { sha256: SHA_B })),
+      v1,
+      'other bytes need a new Lambda version',
+    );
   });
 });
 
 describe('IAM: least privilege, no wildcard actions, no hand-built ARNs', () => {
   const statements = () =>
     Object.values(resourcesOf('AWS::IAM::Policy')).flatMap(
-      (policy) => (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement,
+      (policy) =>
+        (
+          policy.Properties.PolicyDocument as {
+            Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[];
+          }
+        ).Statement,
     );
 
   it('grants no action with a wildcard', () => {
     for (const statement of statements()) {
-      for (const action of [statement.Action].flat()) assert.ok(!action.includes('*'), `wildcard action ${action}`);
+      for (const action of [statement.Action].flat())
+        assert.ok(!action.includes('*'), `wildcard action ${action}`);
     }
   });
 
@@ -114,7 +150,10 @@ describe('alias and CodeDeploy: live alias shifted by a deployment group with al
     const [, alias] = only(resourcesOf('AWS::Lambda::Alias'));
     assert.equal(alias.Properties.Name, 'live');
     const policy = alias.UpdatePolicy as { CodeDeployLambdaAliasUpdate: { BeforeAllowTrafficHook: unknown } };
-    assert.ok(policy.CodeDeployLambdaAliasUpdate.BeforeAllowTrafficHook, 'the hook runs before traffic shifts');
+    assert.ok(
+      policy.CodeDeployLambdaAliasUpdate.BeforeAllowTrafficHook,
+      'the hook runs before traffic shifts',
+    );
   });
 
   it('uses the canary preset by default and rolls back on failure, stop and alarm', () => {
@@ -122,39 +161,65 @@ describe('alias and CodeDeploy: live alias shifted by a deployment group with al
       DeploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
       AutoRollbackConfiguration: {
         Enabled: true,
-        Events: Match.arrayWith(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM']),
+        Events: Match.arrayWith([
+          'DEPLOYMENT_FAILURE',
+          'DEPLOYMENT_STOP_ON_REQUEST',
+          'DEPLOYMENT_STOP_ON_ALARM',
+        ]),
       },
       AlarmConfiguration: { Enabled: true, Alarms: Match.anyValue() },
     });
     const [, group] = only(resourcesOf('AWS::CodeDeploy::DeploymentGroup'));
-    assert.equal((group.Properties.AlarmConfiguration as { Alarms: unknown[] }).Alarms.length, 5, 'every version alarm gates the deployment');
+    assert.equal(
+      (group.Properties.AlarmConfiguration as { Alarms: unknown[] }).Alarms.length,
+      5,
+      'every version alarm gates the deployment',
+    );
   });
 
   it('maps linear and all-at-once presets and builds custom canary and linear configs', () => {
-    synth(configWith({}, { rollout: { strategy: 'preset', preset: 'linear-10-percent-every-1-minute' } })).template.hasResourceProperties(
-      'AWS::CodeDeploy::DeploymentGroup',
-      { DeploymentConfigName: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute' },
-    );
-    synth(configWith({}, { rollout: { strategy: 'all-at-once' } })).template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
-      DeploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+    synth(
+      configWith({}, { rollout: { strategy: 'preset', preset: 'linear-10-percent-every-1-minute' } }),
+    ).template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      DeploymentConfigName: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
     });
-    synth(configWith({}, { rollout: { strategy: 'canary', percentage: 25, intervalMinutes: 7 } })).template.hasResourceProperties(
-      'AWS::CodeDeploy::DeploymentConfig',
-      { ComputePlatform: 'Lambda', TrafficRoutingConfig: { Type: 'TimeBasedCanary', TimeBasedCanary: { CanaryPercentage: 25, CanaryInterval: 7 } } },
+    synth(configWith({}, { rollout: { strategy: 'all-at-once' } })).template.hasResourceProperties(
+      'AWS::CodeDeploy::DeploymentGroup',
+      {
+        DeploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+      },
     );
-    synth(configWith({}, { rollout: { strategy: 'linear', percentage: 20, intervalMinutes: 3 } })).template.hasResourceProperties(
-      'AWS::CodeDeploy::DeploymentConfig',
-      { TrafficRoutingConfig: { Type: 'TimeBasedLinear', TimeBasedLinear: { LinearPercentage: 20, LinearInterval: 3 } } },
-    );
+    synth(
+      configWith({}, { rollout: { strategy: 'canary', percentage: 25, intervalMinutes: 7 } }),
+    ).template.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
+      ComputePlatform: 'Lambda',
+      TrafficRoutingConfig: {
+        Type: 'TimeBasedCanary',
+        TimeBasedCanary: { CanaryPercentage: 25, CanaryInterval: 7 },
+      },
+    });
+    synth(
+      configWith({}, { rollout: { strategy: 'linear', percentage: 20, intervalMinutes: 3 } }),
+    ).template.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
+      TrafficRoutingConfig: {
+        Type: 'TimeBasedLinear',
+        TimeBasedLinear: { LinearPercentage: 20, LinearInterval: 3 },
+      },
+    });
   });
 
   it('puts provisioned concurrency on the alias, never on a version, so weighted shifting keeps working', () => {
     const { template: provisioned } = synth(configWith({}, { provisionedConcurrency: 3 }));
-    provisioned.hasResourceProperties('AWS::Lambda::Alias', { ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 3 } });
+    provisioned.hasResourceProperties('AWS::Lambda::Alias', {
+      ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 3 },
+    });
     for (const version of Object.values(resourcesOf('AWS::Lambda::Version', provisioned))) {
       assert.equal(version.Properties.ProvisionedConcurrencyConfig, undefined);
     }
-    assert.equal(only(resourcesOf('AWS::Lambda::Alias'))[1].Properties.ProvisionedConcurrencyConfig, undefined);
+    assert.equal(
+      only(resourcesOf('AWS::Lambda::Alias'))[1].Properties.ProvisionedConcurrencyConfig,
+      undefined,
+    );
   });
 });
 
@@ -163,11 +228,18 @@ describe('alarms: scoped to the new version, missing data neither blocks nor rol
 
   it('watches Lambda Errors and p99 Duration with FunctionName, Resource=function:live and ExecutedVersion (aws/aws-cdk#14248)', () => {
     for (const metricName of ['Errors', 'Duration']) {
-      const alarm = alarms().find((candidate) => candidate.Properties.Namespace === 'AWS/Lambda' && candidate.Properties.MetricName === metricName);
+      const alarm = alarms().find(
+        (candidate) =>
+          candidate.Properties.Namespace === 'AWS/Lambda' && candidate.Properties.MetricName === metricName,
+      );
       assert.ok(alarm, `no ${metricName} alarm`);
-      const names = (alarm.Properties.Dimensions as { Name: string }[]).map((dimension) => dimension.Name).sort();
+      const names = (alarm.Properties.Dimensions as { Name: string }[])
+        .map((dimension) => dimension.Name)
+        .sort();
       assert.deepEqual(names, ['ExecutedVersion', 'FunctionName', 'Resource']);
-      const executed = (alarm.Properties.Dimensions as { Name: string; Value: unknown }[]).find((d) => d.Name === 'ExecutedVersion');
+      const executed = (alarm.Properties.Dimensions as { Name: string; Value: unknown }[]).find(
+        (d) => d.Name === 'ExecutedVersion',
+      );
       assert.match(JSON.stringify(executed?.Value), /Fn::GetAtt.*Version/);
     }
     const duration = alarms().find((candidate) => candidate.Properties.MetricName === 'Duration');
@@ -175,11 +247,16 @@ describe('alarms: scoped to the new version, missing data neither blocks nor rol
     assert.equal(duration?.Properties.Threshold, 1000);
   });
 
-  it('watches the function\'s own metrics for the model version: errors, invalid outputs, rejected inputs', () => {
+  it("watches the function's own metrics for the model version: errors, invalid outputs, rejected inputs", () => {
     for (const metricName of ['Errors', 'InvalidOutputs', 'RejectedInputs']) {
-      const alarm = alarms().find((candidate) => candidate.Properties.Namespace === 'Sluice' && candidate.Properties.MetricName === metricName);
+      const alarm = alarms().find(
+        (candidate) =>
+          candidate.Properties.Namespace === 'Sluice' && candidate.Properties.MetricName === metricName,
+      );
       assert.ok(alarm, `no Sluice ${metricName} alarm`);
-      const dimensions = [...(alarm.Properties.Dimensions as { Name: string; Value: string }[])].sort((a, b) => a.Name.localeCompare(b.Name));
+      const dimensions = [...(alarm.Properties.Dimensions as { Name: string; Value: string }[])].sort(
+        (a, b) => a.Name.localeCompare(b.Name),
+      );
       assert.deepEqual(dimensions, [
         { Name: 'Model', Value: 'iris' },
         { Name: 'service', Value: 'sluice' },
@@ -199,12 +276,19 @@ describe('alarms: scoped to the new version, missing data neither blocks nor rol
 
 describe('API Gateway: the HTTP contract, routed per model to its alias, throttled, logged, authenticated', () => {
   it('proxies /v2/models/iris/{proxy+} and /models/iris/{proxy+} to the live alias', () => {
-    const paths = Object.values(resourcesOf('AWS::ApiGateway::Resource')).map((resource) => resource.Properties.PathPart);
-    for (const part of ['v2', 'models', 'iris', '{proxy+}', 'health', 'live', 'ready']) assert.ok(paths.includes(part), `missing ${part}`);
+    const paths = Object.values(resourcesOf('AWS::ApiGateway::Resource')).map(
+      (resource) => resource.Properties.PathPart,
+    );
+    for (const part of ['v2', 'models', 'iris', '{proxy+}', 'health', 'live', 'ready'])
+      assert.ok(paths.includes(part), `missing ${part}`);
     const permissions = Object.values(resourcesOf('AWS::Lambda::Permission'));
     assert.ok(permissions.length > 0);
     for (const permission of permissions) {
-      assert.match(JSON.stringify(permission.Properties.FunctionName), /Live/, 'invoke permission is on the alias-qualified ARN');
+      assert.match(
+        JSON.stringify(permission.Properties.FunctionName),
+        /Live/,
+        'invoke permission is on the alias-qualified ARN',
+      );
     }
   });
 
@@ -212,13 +296,17 @@ describe('API Gateway: the HTTP contract, routed per model to its alias, throttl
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'prod',
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
-      MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 })]),
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }),
+      ]),
     });
   });
 
   it('requires an API key on model routes by default, with a usage plan and outputs for the URL and key', () => {
     const methods = Object.values(resourcesOf('AWS::ApiGateway::Method'));
-    const proxied = methods.filter((method) => (method.Properties.Integration as { Type?: string }).Type === 'AWS_PROXY');
+    const proxied = methods.filter(
+      (method) => (method.Properties.Integration as { Type?: string }).Type === 'AWS_PROXY',
+    );
     assert.ok(proxied.length >= 4);
     for (const method of proxied) assert.equal(method.Properties.ApiKeyRequired, true);
     template.resourceCountIs('AWS::ApiGateway::UsagePlan', 1);
@@ -246,18 +334,29 @@ describe('API Gateway: the HTTP contract, routed per model to its alias, throttl
   });
 });
 
-describe('dashboard: per model, every version\'s traffic, latency percentiles, errors and load time', () => {
+describe("dashboard: per model, every version's traffic, latency percentiles, errors and load time", () => {
   it('has SEARCH widgets over Lambda and sluice metrics for iris', () => {
     const [, dashboard] = only(resourcesOf('AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
-    for (const needle of ['Invocations', 'Latency', 'p99', 'Errors', 'ModelLoadTime', 'iris']) assert.ok(body.includes(needle), needle);
+    for (const needle of ['Invocations', 'Latency', 'p99', 'Errors', 'ModelLoadTime', 'iris'])
+      assert.ok(body.includes(needle), needle);
   });
 });
 
 describe('cdk-nag AwsSolutions: zero unacknowledged findings, every acknowledgement with a reason', () => {
   for (const [label, config] of [
     ['api-key auth', configWith()],
-    ['iam auth, arm64, provisioned concurrency, custom canary', configWith({ api: { auth: 'iam' } }, { architecture: 'arm64', provisionedConcurrency: 2, rollout: { strategy: 'canary', percentage: 20, intervalMinutes: 4 } })],
+    [
+      'iam auth, arm64, provisioned concurrency, custom canary',
+      configWith(
+        { api: { auth: 'iam' } },
+        {
+          architecture: 'arm64',
+          provisionedConcurrency: 2,
+          rollout: { strategy: 'canary', percentage: 20, intervalMinutes: 4 },
+        },
+      ),
+    ],
     ['no auth', configWith({ api: { auth: 'none' } })],
   ] as const) {
     it(`synthesizes with the AwsSolutions checks and ${label}`, () => {
@@ -277,7 +376,9 @@ describe('cdk-nag AwsSolutions: zero unacknowledged findings, every acknowledgem
     const { stack } = synth(configWith(), { nag: true });
     const acknowledged = stack.node
       .findAll()
-      .flatMap((construct) => construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((construct) =>
+        construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY),
+      )
       .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
       .filter(([id]) => id.startsWith('AwsSolutions::'));
     assert.ok(acknowledged.length > 5);
@@ -287,22 +388,50 @@ describe('cdk-nag AwsSolutions: zero unacknowledged findings, every acknowledgem
 
 describe('deployment config: a bad value fails synth naming the field and the value', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['a bad sha256', { models: [{ name: 'iris', version: 1, sha256: 'abc' }] }, /models\[0\]\.sha256: .*got "abc"/],
-    ['a model name with capitals', { models: [{ name: 'Iris', version: 1, sha256: SHA_A }] }, /models\[0\]\.name: .*got "Iris"/],
-    ['memory below Lambda\'s minimum', { models: [{ name: 'iris', version: 1, sha256: SHA_A, memoryMb: 64 }] }, /memoryMb: .*got 64/],
-    ['an unknown strategy', { models: [{ name: 'iris', version: 1, sha256: SHA_A, rollout: { strategy: 'blue-green' } }] }, /rollout\.strategy: .*got "blue-green"/],
+    [
+      'a bad sha256',
+      { models: [{ name: 'iris', version: 1, sha256: 'abc' }] },
+      /models\[0\]\.sha256: .*got "abc"/,
+    ],
+    [
+      'a model name with capitals',
+      { models: [{ name: 'Iris', version: 1, sha256: SHA_A }] },
+      /models\[0\]\.name: .*got "Iris"/,
+    ],
+    [
+      "memory below Lambda's minimum",
+      { models: [{ name: 'iris', version: 1, sha256: SHA_A, memoryMb: 64 }] },
+      /memoryMb: .*got 64/,
+    ],
+    [
+      'an unknown strategy',
+      { models: [{ name: 'iris', version: 1, sha256: SHA_A, rollout: { strategy: 'blue-green' } }] },
+      /rollout\.strategy: .*got "blue-green"/,
+    ],
     ['an unknown auth mode', { api: { auth: 'cognito' } }, /api\.auth: .*got "cognito"/],
     ['an unknown field', { modles: [] }, /modles|unrecognized/i],
-    ['a model listed twice', { models: [{ name: 'iris', version: 1, sha256: SHA_A }, { name: 'iris', version: 2, sha256: SHA_B }] }, /"iris" is listed twice/],
+    [
+      'a model listed twice',
+      {
+        models: [
+          { name: 'iris', version: 1, sha256: SHA_A },
+          { name: 'iris', version: 2, sha256: SHA_B },
+        ],
+      },
+      /"iris" is listed twice/,
+    ],
   ];
   for (const [label, raw, message] of cases) {
     it(`refuses ${label}`, () => {
-      assert.throws(() => parseDeployConfig(raw, 'sluice.config.json'), (error: unknown) => {
-        assert.ok(error instanceof DeployConfigError);
-        assert.match(error.message, message);
-        assert.match(error.message, /sluice\.config\.json/);
-        return true;
-      });
+      assert.throws(
+        () => parseDeployConfig(raw, 'sluice.config.json'),
+        (error: unknown) => {
+          assert.ok(error instanceof DeployConfigError);
+          assert.match(error.message, message);
+          assert.match(error.message, /sluice\.config\.json/);
+          return true;
+        },
+      );
     });
   }
 

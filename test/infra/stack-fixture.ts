@@ -1,8 +1,8 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type DeployConfig, parseDeployConfig } from '../../lib/config/deploy-config.js';
 import { SluiceStack } from '../../lib/cdk/sluice-stack.js';
+import { type DeployConfig, parseDeployConfig } from '../../lib/config/deploy-config.js';
 
 /** A valid sha256 for configs in tests. */
 export const SHA_A = 'a'.repeat(64);
@@ -10,7 +10,10 @@ export const SHA_A = 'a'.repeat(64);
 export const SHA_B = 'b'.repeat(64);
 
 /** A config with one model, overridable field by field. */
-export function configWith(overrides: Record<string, unknown> = {}, model: Record<string, unknown> = {}): DeployConfig {
+export function configWith(
+  overrides: Record<string, unknown> = {},
+  model: Record<string, unknown> = {},
+): DeployConfig {
   return parseDeployConfig(
     { ...overrides, models: [{ name: 'iris', version: 1, sha256: SHA_A, ...model }] },
     'test config',
@@ -26,7 +29,10 @@ export function synth(
   options: { nag?: boolean; extend?: (stack: SluiceStack) => void } = {},
 ): { stack: SluiceStack; template: Template } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new SluiceStack(app, 'Test', { config, env: { account: '123456789012', region: 'eu-west-1' } });
+  const stack = new SluiceStack(app, 'Test', {
+    config,
+    env: { account: '123456789012', region: 'eu-west-1' },
+  });
   options.extend?.(stack);
   if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   const template = Template.fromStack(stack);

@@ -44,14 +44,19 @@ describe('InferenceEngine: one session per version, reused, bounded by a byte bu
   it('creates a session once and reuses it; concurrent first requests share one load', async () => {
     fetches.length = 0;
     const loads: number[] = [];
-    const engine = new InferenceEngine({ registry: counting(), onLoad: ({ version }) => loads.push(version) });
+    const engine = new InferenceEngine({
+      registry: counting(),
+      onLoad: ({ version }) => loads.push(version),
+    });
     const [a, b, c] = await Promise.all([engine.get('clf', 1), engine.get('clf', 1), engine.get('clf', 1)]);
     assert.equal(a, b);
     assert.equal(b, c);
     assert.equal(await engine.get('clf', 1), a);
     assert.deepEqual(fetches, ['clf@1']);
     assert.deepEqual(loads, [1]);
-    const result = await a.session.run({ features: new Tensor('float32', new Float32Array([1, 2, 3, 4]), [1, 4]) });
+    const result = await a.session.run({
+      features: new Tensor('float32', new Float32Array([1, 2, 3, 4]), [1, 4]),
+    });
     assert.equal(result.probabilities?.dims[1], 3);
     await engine.close();
   });

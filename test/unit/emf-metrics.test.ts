@@ -56,7 +56,8 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
       InvalidOutputs: 'Count',
       OutputMean_probabilities: 'None',
     });
-    for (const name of Object.keys(units)) assert.equal(typeof document[name], 'number', `${name} has a value`);
+    for (const name of Object.keys(units))
+      assert.equal(typeof document[name], 'number', `${name} has a value`);
     assert.equal(document.Latency, 1.235);
     assert.equal(document.Predictions, 4);
     assert.equal(document.Errors, 0);
@@ -65,7 +66,14 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
 
   it('counts a 4xx as a rejected input and a 5xx as an error', () => {
     const { lines, metrics } = capture();
-    const record = { model: 'iris', version: 1, latencyMs: 1, predictions: 0, invalidOutputs: 0, outputMeans: {} };
+    const record = {
+      model: 'iris',
+      version: 1,
+      latencyMs: 1,
+      predictions: 0,
+      invalidOutputs: 0,
+      outputMeans: {},
+    };
     metrics.recordInference({ ...record, status: 400 });
     metrics.recordInference({ ...record, status: 503 });
     const [rejected, failed] = lines.map((line) => JSON.parse(line));

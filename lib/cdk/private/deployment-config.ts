@@ -9,10 +9,14 @@ const PRESETS: Record<RolloutPreset, codedeploy.ILambdaDeploymentConfig> = {
   [RolloutPreset.CANARY_10_PERCENT_10_MINUTES]: codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_10MINUTES,
   [RolloutPreset.CANARY_10_PERCENT_15_MINUTES]: codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_15MINUTES,
   [RolloutPreset.CANARY_10_PERCENT_30_MINUTES]: codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_30MINUTES,
-  [RolloutPreset.LINEAR_10_PERCENT_EVERY_1_MINUTE]: codedeploy.LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_1MINUTE,
-  [RolloutPreset.LINEAR_10_PERCENT_EVERY_2_MINUTES]: codedeploy.LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_2MINUTES,
-  [RolloutPreset.LINEAR_10_PERCENT_EVERY_3_MINUTES]: codedeploy.LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_3MINUTES,
-  [RolloutPreset.LINEAR_10_PERCENT_EVERY_10_MINUTES]: codedeploy.LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_10MINUTES,
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_1_MINUTE]:
+    codedeploy.LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_1MINUTE,
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_2_MINUTES]:
+    codedeploy.LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_2MINUTES,
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_3_MINUTES]:
+    codedeploy.LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_3MINUTES,
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_10_MINUTES]:
+    codedeploy.LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_10MINUTES,
 };
 
 /** Maps a configured rollout to a CodeDeploy Lambda deployment config: a preset, or a custom one created in `scope`. */

@@ -1,0 +1,356 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ModelRegistry } from '../registry/ModelRegistry.js';
+import { type Decision, decide } from './decide.js';
+import { assertValidPlan } from './plan-rollout.js';
+import { RolloutConflictError } from './RolloutConflictError.js';
+import { RolloutError } from './RolloutError.js';
+import type { RolloutPlan } from './RolloutPlan.js';
+import { type RolloutEvent, type RolloutState, RolloutStatus } from './RolloutState.js';
+import type { RolloutStore } from './RolloutStore.js';
+import type { HealthReport, RolloutTarget } from './RolloutTarget.js';
+import {
+  applyDecision,
+  firstDeploy,
+  initialState,
+  promote as promoteState,
+  recordGoldenFailure,
+  rollback as rollbackState,
+  startRollout,
+} from './rollout-transitions.js';
+import { routingOf } from './routing-of.js';
+
+/**
+ * How often {@link RolloutEngine.run} checks health while a step bakes: an unhealthy candidate is rolled back
+ * within this time, not at the end of a long bake.
+ */
+export const HEALTH_POLL_INTERVAL_MS = 15_000;
+
+/** Write conflicts in a row after which {@link RolloutEngine.run} gives up; each one means another command acted. */
+export const MAX_RUN_CONFLICT_RETRIES = 5;
+
+/** Options of {@link RolloutEngine}. */
+export interface RolloutEngineProps {
+  /** Where states are kept; a {@link RolloutStore}. */
+  readonly store: Pick<RolloutStore, 'current' | 'write'>;
+  /** Where routing is applied and health read: the local stack or AWS. */
+  readonly target: RolloutTarget;
+  /** The model registry, to check that versions exist and find the stable one. */
+  readonly registry: Pick<ModelRegistry, 'latestVersion' | 'listVersions' | 'getManifest'>;
+  /** Who acts, recorded in every event: `cli`, `local-stack`, `alarm`, ... */
+  readonly actor: string;
+  /**
+   * The clock, epoch milliseconds.
+   * @default Date.now
+   */
+  readonly now?: () => number;
+  /**
+   * How {@link RolloutEngine.run} waits.
+   * @default a timer
+   */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Longest wait of {@link RolloutEngine.run} between health checks.
+   * @default HEALTH_POLL_INTERVAL_MS
+   */
+  readonly pollIntervalMs?: number;
+}
+
+/** What {@link RolloutEngine.deploy} takes. */
+export interface DeployOptions {
+  /** The version to roll out; it must be published. */
+  readonly version: number;
+  /** How traffic moves; see `planRollout`. */
+  readonly plan: RolloutPlan;
+}
+
+/** One step of a rollout: the decision made and the state after it. */
+export interface StepResult {
+  /** The current state, after the decision was applied. */
+  readonly state: RolloutState;
+  /** What was decided. */
+  readonly decision: Decision;
+  /** The health the decision was made on; absent while idle. */
+  readonly health?: HealthReport;
+}
+
+/** What {@link RolloutEngine.run} takes. */
+export interface RunOptions {
+  /** Called after every step, including waits; for progress output. */
+  readonly onStep?: (step: StepResult) => void;
+}
+
+/** What {@link RolloutEngine.status} takes. */
+export interface StatusOptions {
+  /**
+   * Only look: neither repair the routing nor apply a step that is due.
+   * @default false
+   */
+  readonly readOnly?: boolean;
+}
+
+/** A model's rollout as {@link RolloutEngine.status} reports it. */
+export interface RolloutStatusReport {
+  /** The current state; absent when sluice never deployed the model. */
+  readonly state?: RolloutState;
+  /** The candidate's health, while rolling. */
+  readonly health?: HealthReport;
+  /** What the engine decided (and, unless read-only, applied). */
+  readonly decision: Decision;
+  /** Every recorded event, oldest first. */
+  readonly history: RolloutEvent[];
+  /** Why the engine may not act on this model now (e.g. a CodeDeploy deployment moves the alias). */
+  readonly blockedBy?: string;
+}
+
+/**
+ * The rollout engine: plans, steps, gates on health, promotes and rolls back one model at a time, the same on
+ * AWS and on the local stack; only the {@link RolloutTarget} differs.
+ *
+ * Every change is written to the store first (a conditional write: a concurrent command gets
+ * {@link RolloutConflictError} and nothing of it is applied) and routed second. Every command starts by
+ * checking that no other path moves the alias and re-applying the stored routing, so a command killed between
+ * write and route is repaired by the next one.
+ *
+ * @example
+ * const engine = new RolloutEngine({ store, target, registry, actor: 'cli' });
+ * await engine.deploy('iris', { version: 2, plan: planRollout({ strategy: 'canary' }) });
+ * const state = await engine.run('iris', { onStep: ({ decision }) => console.log(decision.kind) });
+ */
+export class RolloutEngine {
+  readonly #store: RolloutEngineProps['store'];
+  readonly #target: RolloutTarget;
+  readonly #registry: RolloutEngineProps['registry'];
+  readonly #actor: string;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #pollIntervalMs: number;
+
+  constructor(props: RolloutEngineProps) {
+    this.#store = props.store;
+    this.#target = props.target;
+    this.#registry = props.registry;
+    this.#actor = props.actor;
+    this.#now = props.now ?? Date.now;
+    this.#sleep = props.sleep ?? ((ms) => delay(ms));
+    this.#pollIntervalMs = props.pollIntervalMs ?? HEALTH_POLL_INTERVAL_MS;
+  }
+
+  /**
+   * Starts rolling `version` out and routes the plan's first weight to it; returns the state written.
+   *
+   * The stable version is the current one, or, for a model sluice never deployed, the newest other published
+   * version; a model with no other version gets `version` as stable at once. Before any traffic moves the
+   * version is prepared and its golden examples run: a failure is recorded in the history and throws
+   * {@link RolloutError}, and the version gets no traffic.
+   *
+   * Deploying the version whose rollout is in progress resumes it: the current state is returned unchanged
+   * (follow with {@link run}). Throws {@link RolloutError} while another version is rolling out, and
+   * `ModelNotFoundError` or `VersionNotFoundError` when the version is not published.
+   */
+  async deploy(model: string, options: DeployOptions): Promise<RolloutState> {
+    const current = await this.reconcile(model);
+    const { version } = options;
+    if (current?.status === RolloutStatus.ROLLING && current.candidate === version) {
+      return current;
+    }
+    const plan = assertValidPlan(options.plan);
+    await this.#registry.getManifest(model, version);
+    const stable = current?.stable ?? (await this.#newestOtherVersion(model, version));
+    const start = (now: number): RolloutState =>
+      stable === undefined
+        ? firstDeploy({ model, version, actor: this.#actor, now })
+        : startRollout(current, { model, candidate: version, stable, plan, actor: this.#actor, now });
+    // Refuse (a rollout in progress, the stable version again) before the slow work; checked again at the end.
+    start(this.#now());
+    await this.#target.prepare(model, version);
+    const golden = await this.#target.checkGolden(model, version);
+    if (!golden.passed) {
+      const base = current ?? (stable === undefined ? undefined : initialState(model, stable, this.#now()));
+      await this.#recordGoldenFailure(base, version, golden.failures);
+      throw new RolloutError(
+        `v${version} of ${model} failed its golden examples and gets no traffic:\n` +
+          golden.failures.map((failure) => `  - ${failure}`).join('\n'),
+      );
+    }
+    // Bake time counts from here, when traffic moves, not from before the golden check.
+    return this.#apply(start(this.#now()));
+  }
+
+  /**
+   * Makes one decision on the current state and the candidate's health, and applies it: advance, promote or
+   * roll back, written then routed. Changes nothing when nothing is due. Throws {@link RolloutError} when
+   * sluice never deployed the model.
+   */
+  async step(model: string): Promise<StepResult> {
+    return this.#stepFrom(this.#requireState(model, await this.reconcile(model)));
+  }
+
+  /**
+   * Steps the rollout until it is promoted or rolled back, waiting out each bake and checking health at least
+   * every `pollIntervalMs`; returns the final state. Returns at once, still rolling, for a manual plan.
+   * Killing it loses nothing: the state is durable, and the next command carries on from it.
+   */
+  async run(model: string, options: RunOptions = {}): Promise<RolloutState> {
+    let state = this.#requireState(model, await this.reconcile(model));
+    let conflicts = 0;
+    for (;;) {
+      let result: StepResult;
+      try {
+        result = await this.#stepFrom(state);
+        conflicts = 0;
+      } catch (error) {
+        // Another command moved the rollout; decide again on what it wrote.
+        if (!(error instanceof RolloutConflictError) || ++conflicts > MAX_RUN_CONFLICT_RETRIES) {
+          throw error;
+        }
+        state = this.#requireState(model, await this.#store.current(model));
+        continue;
+      }
+      options.onStep?.(result);
+      state = result.state;
+      if (state.status === RolloutStatus.IDLE) {
+        return state;
+      }
+      if (result.decision.kind === 'wait') {
+        if (!Number.isFinite(result.decision.untilMs)) {
+          return state;
+        }
+        await this.#sleep(Math.max(0, Math.min(result.decision.untilMs - this.#now(), this.#pollIntervalMs)));
+        state = this.#requireState(model, await this.#store.current(model));
+      }
+    }
+  }
+
+  /**
+   * Moves the candidate to `weight` percent (100 makes it the stable version), or to its plan's next step.
+   * Throws {@link RolloutError} when no rollout is in progress or the weight is not above the current one.
+   */
+  async promote(model: string, options: { readonly weight?: number } = {}): Promise<RolloutState> {
+    const state = this.#requireState(model, await this.reconcile(model));
+    return this.#apply(promoteState(state, { weight: options.weight, actor: this.#actor, now: this.#now() }));
+  }
+
+  /**
+   * Sends the candidate's weight back to 0; the stable version serves everything. Throws {@link RolloutError}
+   * when no rollout is in progress.
+   */
+  async rollback(model: string, reason: string): Promise<RolloutState> {
+    const state = this.#requireState(model, await this.reconcile(model));
+    return this.#apply(rollbackState(state, { reason, actor: this.#actor, now: this.#now() }));
+  }
+
+  /**
+   * The model's state, the candidate's health, the decision and the history. Unless `readOnly`, it also
+   * repairs the routing and applies the step that is due, so a rollout whose CLI was killed carries on.
+   * When the target refuses to act (another path moves the alias) it only reports, with `blockedBy`.
+   */
+  async status(model: string, options: StatusOptions = {}): Promise<RolloutStatusReport> {
+    let blockedBy: string | undefined;
+    if (!options.readOnly) {
+      try {
+        await this.#target.assertExclusive(model);
+      } catch (error) {
+        // A refusal is an answer worth reporting; anything else (the network, credentials) is not.
+        if (!(error instanceof RolloutError)) {
+          throw error;
+        }
+        blockedBy = error.message;
+      }
+    }
+    const acting = !options.readOnly && blockedBy === undefined;
+    const state = acting ? await this.#reconcileRouting(model) : await this.#store.current(model);
+    const blocked = blockedBy === undefined ? {} : { blockedBy };
+    if (!state) {
+      return { decision: { kind: 'idle' }, history: [], ...blocked };
+    }
+    const result = acting ? await this.#stepFrom(state) : await this.#look(state);
+    return { ...result, history: result.state.history, ...blocked };
+  }
+
+  /**
+   * Checks that no other path moves the model's alias, and applies the current state's routing to the target;
+   * returns that state (undefined when sluice never deployed the model). Every command starts with it, so a
+   * command killed between writing a state and routing it is repaired by the next one.
+   */
+  async reconcile(model: string): Promise<RolloutState | undefined> {
+    await this.#target.assertExclusive(model);
+    return this.#reconcileRouting(model);
+  }
+
+  async #reconcileRouting(model: string): Promise<RolloutState | undefined> {
+    const state = await this.#store.current(model);
+    if (state) {
+      await this.#target.route(model, routingOf(state));
+    }
+    return state;
+  }
+
+  /** The decision on a state, without applying it. */
+  async #look(state: RolloutState): Promise<StepResult> {
+    if (state.status !== RolloutStatus.ROLLING || state.candidate === undefined) {
+      return { state, decision: { kind: 'idle' } };
+    }
+    const health = await this.#target.health(state.model, state.candidate);
+    return { state, decision: decide(state, health, this.#now()), health };
+  }
+
+  async #stepFrom(state: RolloutState): Promise<StepResult> {
+    const look = await this.#look(state);
+    if (!look.health) {
+      return look;
+    }
+    const next = applyDecision(state, look.decision, {
+      actor: this.#actor,
+      now: this.#now(),
+      reason: describeHealth(look.health),
+    });
+    return next === state ? look : { ...look, state: await this.#apply(next) };
+  }
+
+  /** Writes a state, then routes it: a crash in between leaves a state that {@link reconcile} routes later. */
+  async #apply(next: RolloutState): Promise<RolloutState> {
+    const written = await this.#store.write(next);
+    await this.#target.route(written.model, routingOf(written));
+    return written;
+  }
+
+  async #recordGoldenFailure(
+    state: RolloutState | undefined,
+    candidate: number,
+    failures: readonly string[],
+  ): Promise<void> {
+    // A model's very first version has no state to record in; the thrown error is the whole record.
+    if (!state) {
+      return;
+    }
+    try {
+      await this.#store.write(
+        recordGoldenFailure(state, { candidate, failures, actor: this.#actor, now: this.#now() }),
+      );
+    } catch (error) {
+      // Losing the race only loses a history line; the golden failure itself is what the caller must see.
+      if (!(error instanceof RolloutConflictError)) {
+        throw error;
+      }
+    }
+  }
+
+  async #newestOtherVersion(model: string, version: number): Promise<number | undefined> {
+    const others = (await this.#registry.listVersions(model)).filter((other) => other !== version);
+    return others.length === 0 ? undefined : Math.max(...others);
+  }
+
+  #requireState(model: string, state: RolloutState | undefined): RolloutState {
+    if (!state) {
+      throw new RolloutError(
+        `sluice has not deployed ${model} yet; run \`sluice deploy ${model} --version N\` first`,
+      );
+    }
+    return state;
+  }
+}
+
+function describeHealth(health: HealthReport): string {
+  const verdict = health.verdict === 'unknown' ? 'unknown (too little traffic to judge)' : health.verdict;
+  return health.reasons.length > 0 ? `health ${verdict}: ${health.reasons.join('; ')}` : `health ${verdict}`;
+}

@@ -1,0 +1,188 @@
+import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { ModelNameSchema } from '../registry/ModelManifest.js';
+import { isKeyTaken, isNoSuchKey } from './private/s3-conditions.js';
+import { RolloutConflictError } from './RolloutConflictError.js';
+import { RolloutError } from './RolloutError.js';
+import { type RolloutEvent, type RolloutState, RolloutStateSchema } from './RolloutState.js';
+import { MAX_REVISION, REVISION_DIGITS, rolloutKey, rolloutPrefix } from './rollout-layout.js';
+
+/** Keys per ListObjectsV2 page; S3 returns at most 1000. */
+export const ROLLOUT_LIST_PAGE_SIZE = 1000;
+
+/** Content type of stored states. */
+const JSON_CONTENT_TYPE = 'application/json';
+
+/** The name of a revision object inside `rollouts/NAME/`. */
+const REVISION_OBJECT_PATTERN = new RegExp(`^(\\d{${REVISION_DIGITS}})\\.json$`);
+
+/** Options of {@link RolloutStore}. */
+export interface RolloutStoreProps {
+  /** Client for the registry bucket's region (or the local store). */
+  readonly client: S3Client;
+  /** The registry bucket; states live under `rollouts/NAME/`. */
+  readonly bucket: string;
+  /**
+   * Keys asked for per listing page.
+   * @default ROLLOUT_LIST_PAGE_SIZE
+   */
+  readonly listPageSize?: number;
+}
+
+/**
+ * Durable rollout state: every model's states as an append-only series of revisions in the registry bucket,
+ * `rollouts/NAME/NNNNNNNNNN.json`; the highest revision is the current state.
+ *
+ * Revisions are never overwritten or deleted: each is written with `If-None-Match: *`, so of two commands that
+ * read the same revision and write the next, exactly one succeeds and the other gets {@link RolloutConflictError}.
+ *
+ * @example
+ * const store = new RolloutStore({ client: new S3Client({}), bucket: 'my-models' });
+ * const current = await store.current('iris');
+ * await store.write(rollback(current, { reason: 'by hand', actor: 'cli', now: Date.now() }));
+ */
+export class RolloutStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #listPageSize: number;
+
+  constructor(props: RolloutStoreProps) {
+    this.#client = props.client;
+    this.#bucket = props.bucket;
+    this.#listPageSize = props.listPageSize ?? ROLLOUT_LIST_PAGE_SIZE;
+  }
+
+  /** Name of the bucket the states live in. */
+  get bucket(): string {
+    return this.#bucket;
+  }
+
+  /**
+   * A model's current state (its highest revision), parsed against the schema; undefined when sluice never
+   * deployed it. Throws {@link RolloutError} when the stored state does not parse or belongs elsewhere.
+   */
+  async current(model: string): Promise<RolloutState | undefined> {
+    const name = parseModelName(model);
+    let newest: { key: string; revision: number } | undefined;
+    // Keys list in ascending order, but taking the maximum does not depend on it; thousands of keys are a few pages.
+    for await (const key of this.#listKeys(rolloutPrefix(name))) {
+      const match = REVISION_OBJECT_PATTERN.exec(key.slice(rolloutPrefix(name).length));
+      const revision = Number(match?.[1]);
+      if (match && revision > (newest?.revision ?? -1)) {
+        newest = { key, revision };
+      }
+    }
+    if (!newest) {
+      return undefined;
+    }
+    return this.#read(name, newest.key, newest.revision);
+  }
+
+  /**
+   * Stores `next` as revision `next.revision` (the transitions set it to the revision they started from plus one)
+   * and returns it as stored. Throws {@link RolloutConflictError} when that revision exists: another command
+   * wrote it first, and nothing of this one was stored.
+   */
+  async write(next: RolloutState): Promise<RolloutState> {
+    const parsed = RolloutStateSchema.safeParse(next);
+    if (!parsed.success) {
+      throw new RolloutError(`refusing to store an invalid rollout state: ${z.prettifyError(parsed.error)}`, {
+        cause: parsed.error,
+      });
+    }
+    const state = parsed.data;
+    if (state.revision < 1 || state.revision > MAX_REVISION) {
+      throw new RolloutError(
+        `rollout revisions run from 1 to ${MAX_REVISION}; got ${state.revision} for ${state.model}`,
+      );
+    }
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: rolloutKey(state.model, state.revision),
+          // A string body: the local store cannot take streamed bodies with checksums.
+          Body: JSON.stringify(state, null, 2),
+          ContentType: JSON_CONTENT_TYPE,
+          IfNoneMatch: '*',
+        }),
+      );
+    } catch (error) {
+      if (isKeyTaken(error)) {
+        throw new RolloutConflictError(state.model, state.revision, { cause: error });
+      }
+      throw error;
+    }
+    return state;
+  }
+
+  /** Every recorded event of a model's routing, oldest first (bounded; see `MAX_HISTORY_EVENTS`). */
+  async history(model: string): Promise<RolloutEvent[]> {
+    return (await this.current(model))?.history ?? [];
+  }
+
+  async #read(model: string, key: string, revision: number): Promise<RolloutState> {
+    const location = `s3://${this.#bucket}/${key}`;
+    const text = await this.#getText(key);
+    if (text === undefined) {
+      // Revisions are never deleted; a listed key that vanished means someone edited the bucket by hand.
+      throw new RolloutError(
+        `${location} was listed but cannot be read; rollout revisions must never be deleted`,
+      );
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new RolloutError(`${location} is not JSON`, { cause: error });
+    }
+    const parsed = RolloutStateSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new RolloutError(
+        `${location} does not match the rollout state schema: ${z.prettifyError(parsed.error)}`,
+        { cause: parsed.error },
+      );
+    }
+    if (parsed.data.model !== model || parsed.data.revision !== revision) {
+      throw new RolloutError(
+        `${location} holds revision ${parsed.data.revision} of ${parsed.data.model}, not revision ${revision} of ${model}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  async #getText(key: string): Promise<string | undefined> {
+    try {
+      const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      return (await response.Body?.transformToString('utf-8')) ?? '';
+    } catch (error) {
+      if (isNoSuchKey(error)) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /** Every key under a prefix, following continuation tokens. */
+  async *#listKeys(prefix: string): AsyncGenerator<string> {
+    const pages = paginateListObjectsV2(
+      { client: this.#client, pageSize: this.#listPageSize },
+      { Bucket: this.#bucket, Prefix: prefix },
+    );
+    for await (const page of pages) {
+      for (const object of page.Contents ?? []) {
+        if (object.Key) {
+          yield object.Key;
+        }
+      }
+    }
+  }
+}
+
+function parseModelName(model: string): string {
+  const parsed = ModelNameSchema.safeParse(model);
+  if (!parsed.success) {
+    throw new RolloutError(`"${model}" is not a model name: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}

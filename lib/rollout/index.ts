@@ -1,0 +1,60 @@
+export { type Decision, decide } from './decide.js';
+export {
+  assertValidPlan,
+  DEFAULT_ALL_AT_ONCE_INTERVAL_MS,
+  DEFAULT_CANARY_INTERVAL_MS,
+  DEFAULT_LINEAR_INTERVAL_MS,
+  DEFAULT_STEP_WEIGHT,
+  FULL_WEIGHT,
+  MAX_STEP_WEIGHT,
+  MIN_STEP_WEIGHT,
+  type PlanRolloutInput,
+  parseDuration,
+  planRollout,
+} from './plan-rollout.js';
+export { RolloutConflictError } from './RolloutConflictError.js';
+export {
+  type DeployOptions,
+  HEALTH_POLL_INTERVAL_MS,
+  MAX_RUN_CONFLICT_RETRIES,
+  RolloutEngine,
+  type RolloutEngineProps,
+  type RolloutStatusReport,
+  type RunOptions,
+  type StatusOptions,
+  type StepResult,
+} from './RolloutEngine.js';
+export { RolloutError } from './RolloutError.js';
+export { type RolloutPlan, RolloutPlanSchema, RolloutStrategy } from './RolloutPlan.js';
+export {
+  RolloutAction,
+  type RolloutEvent,
+  RolloutEventSchema,
+  type RolloutState,
+  RolloutStateSchema,
+  RolloutStatus,
+} from './RolloutState.js';
+export { ROLLOUT_LIST_PAGE_SIZE, RolloutStore, type RolloutStoreProps } from './RolloutStore.js';
+export type { HealthReport, RolloutTarget, Routing } from './RolloutTarget.js';
+export {
+  MAX_REVISION,
+  REVISION_DIGITS,
+  ROLLOUTS_PREFIX,
+  rolloutKey,
+  rolloutPrefix,
+} from './rollout-layout.js';
+export {
+  advance,
+  applyDecision,
+  firstDeploy,
+  initialState,
+  MAX_EVENT_REASON_CHARS,
+  MAX_HISTORY_EVENTS,
+  promote,
+  recordGoldenFailure,
+  rollback,
+  type StartRolloutInput,
+  startRollout,
+  type TransitionContext,
+} from './rollout-transitions.js';
+export { routingOf } from './routing-of.js';

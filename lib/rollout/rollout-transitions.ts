@@ -1,0 +1,354 @@
+import type { Decision } from './decide.js';
+import { assertValidPlan, FULL_WEIGHT } from './plan-rollout.js';
+import { nextStep } from './private/next-step.js';
+import { RolloutError } from './RolloutError.js';
+import type { RolloutPlan } from './RolloutPlan.js';
+import { RolloutAction, type RolloutEvent, type RolloutState, RolloutStatus } from './RolloutState.js';
+
+/** Events kept in a state's history; the oldest are dropped first, so a state object stays small. */
+export const MAX_HISTORY_EVENTS = 200;
+
+/** Characters of an event's reason kept (golden failures and alarm reasons can be long). */
+export const MAX_EVENT_REASON_CHARS = 1_000;
+
+/** The version of the state schema these transitions write. */
+const STATE_SCHEMA_VERSION = 1;
+
+/** Who acts and when; every transition records both in the event it appends. */
+export interface TransitionContext {
+  /** Who acts: `cli`, `local-stack`, `alarm`, ... */
+  readonly actor: string;
+  /** The time of the transition, epoch milliseconds (passed in: the transitions never read a clock). */
+  readonly now: number;
+}
+
+/** What {@link startRollout} takes. */
+export interface StartRolloutInput extends TransitionContext {
+  /** The model being rolled out. */
+  readonly model: string;
+  /** The version to roll out. */
+  readonly candidate: number;
+  /**
+   * The version serving everything else; required when the model has no state yet.
+   * @default the state's stable version
+   */
+  readonly stable?: number;
+  /** How traffic moves; see `planRollout`. */
+  readonly plan: RolloutPlan;
+}
+
+/** The routing part of a state: everything a transition replaces. */
+type Routing = Pick<
+  RolloutState,
+  'status' | 'stable' | 'candidate' | 'weight' | 'plan' | 'stepIndex' | 'stepStartedAt'
+>;
+
+/** What an event records besides its time, actor and stable version. */
+type EventDetails = Pick<RolloutEvent, 'action' | 'candidate' | 'weight' | 'reason'>;
+
+/**
+ * The state of a model before anything was stored: its stable version takes all traffic, revision 0.
+ *
+ * @param now epoch milliseconds recorded as `updatedAt`. @default 0
+ * @example
+ * const state = initialState('iris', 1);
+ */
+export function initialState(model: string, stable: number, now = 0): RolloutState {
+  return {
+    schemaVersion: STATE_SCHEMA_VERSION,
+    model,
+    revision: 0,
+    status: RolloutStatus.IDLE,
+    stable,
+    weight: 0,
+    updatedAt: isoTime(now),
+    history: [],
+  };
+}
+
+/**
+ * The state after a model's first version is deployed: there is nothing to roll out from, so it is stable at once.
+ *
+ * @example
+ * const state = firstDeploy({ model: 'iris', version: 1, actor: 'cli', now: Date.now() });
+ */
+export function firstDeploy(
+  input: TransitionContext & { readonly model: string; readonly version: number },
+): RolloutState {
+  return commit(
+    initialState(input.model, input.version, input.now),
+    idle(input.version),
+    {
+      action: RolloutAction.DEPLOY,
+      candidate: input.version,
+      weight: FULL_WEIGHT,
+      reason: `first version of ${input.model}: it takes all traffic`,
+    },
+    input,
+  );
+}
+
+/**
+ * The state after a rollout starts: the candidate at the plan's first weight, its bake time counting from `now`.
+ *
+ * Throws {@link RolloutError} while another rollout of the model is in progress, when the candidate is already
+ * the stable version, and when there is no stable version to roll out from.
+ *
+ * @example
+ * const next = startRollout(current, { model: 'iris', candidate: 2, plan: planRollout({ strategy: 'canary' }), actor: 'cli', now: Date.now() });
+ */
+export function startRollout(state: RolloutState | undefined, input: StartRolloutInput): RolloutState {
+  const { model, candidate } = input;
+  if (state && state.model !== model) {
+    throw new RolloutError(`the state given is the rollout of ${state.model}, not ${model}`);
+  }
+  if (state?.status === RolloutStatus.ROLLING) {
+    throw new RolloutError(
+      `a rollout of ${model} (v${state.stable} -> v${state.candidate}) is in progress; ` +
+        `run \`sluice promote ${model}\`, \`sluice rollback ${model}\`, or wait`,
+    );
+  }
+  if (state && input.stable !== undefined && input.stable !== state.stable) {
+    throw new RolloutError(`the stable version of ${model} is v${state.stable}, not v${input.stable}`);
+  }
+  const stable = state?.stable ?? input.stable;
+  if (stable === undefined) {
+    throw new RolloutError(
+      `${model} has no stable version to roll out v${candidate} from; deploy it directly`,
+    );
+  }
+  if (candidate === stable) {
+    throw new RolloutError(
+      `v${candidate} is already the stable version of ${model}; there is nothing to roll out`,
+    );
+  }
+  const plan = assertValidPlan(input.plan);
+  const weight = plan.steps[0] ?? FULL_WEIGHT;
+  return commit(
+    state ?? initialState(model, stable, input.now),
+    rolling(stable, candidate, weight, plan, 0, input.now),
+    {
+      action: RolloutAction.DEPLOY,
+      candidate,
+      weight,
+      reason: `${plan.strategy} plan: [${plan.steps.join(', ')}]%, ${plan.intervalMs} ms per step`,
+    },
+    input,
+  );
+}
+
+/**
+ * The state after the candidate moves to its plan's next step; promoted when that step is 100.
+ * Throws {@link RolloutError} when no rollout is in progress.
+ *
+ * @param input.reason why it moves, kept in the event (e.g. the health verdict it moved on)
+ */
+export function advance(
+  state: RolloutState,
+  input: TransitionContext & { readonly reason?: string },
+): RolloutState {
+  const { candidate, plan } = requireRolling(state, 'advance');
+  const next = nextStep(plan, state.stepIndex ?? 0, state.weight);
+  if (next.kind === 'promote') {
+    return promoted(state, candidate, input, input.reason);
+  }
+  return commit(
+    state,
+    rolling(state.stable, candidate, next.weight, plan, next.stepIndex, input.now),
+    { action: RolloutAction.STEP, candidate, weight: next.weight, reason: input.reason },
+    input,
+  );
+}
+
+/**
+ * The state after a person promotes the candidate: to `weight` when given (100 promotes it to stable), else to
+ * the plan's next step. The plan resumes from the new weight. Throws {@link RolloutError} when no rollout is in
+ * progress, or for a weight that is not a whole percent above the current one.
+ *
+ * @example
+ * promote(state, { weight: 50, actor: 'cli', now: Date.now() });
+ */
+export function promote(
+  state: RolloutState,
+  input: TransitionContext & { readonly weight?: number },
+): RolloutState {
+  const { candidate, plan } = requireRolling(state, 'promote');
+  const { weight } = input;
+  if (weight === undefined) {
+    return advance(state, { ...input, reason: 'promoted by hand to the next step' });
+  }
+  if (weight === FULL_WEIGHT) {
+    return promoted(state, candidate, input, 'promoted by hand');
+  }
+  if (!Number.isInteger(weight) || weight <= state.weight || weight > FULL_WEIGHT) {
+    throw new RolloutError(
+      `cannot promote v${candidate} of ${state.model} to ${weight}%: it takes ${state.weight}% now, and promote ` +
+        `moves it to a whole percent above that, up to ${FULL_WEIGHT}; \`sluice rollback ${state.model}\` takes it back to 0`,
+    );
+  }
+  const stepIndex = Math.max(
+    0,
+    plan.steps.findLastIndex((step) => step <= weight),
+  );
+  return commit(
+    state,
+    rolling(state.stable, candidate, weight, plan, stepIndex, input.now),
+    { action: RolloutAction.STEP, candidate, weight, reason: 'promoted by hand' },
+    input,
+  );
+}
+
+/**
+ * The state after the candidate is rolled back: weight 0, no candidate, the stable version unchanged.
+ * Throws {@link RolloutError} when no rollout is in progress.
+ *
+ * @example
+ * rollback(state, { reason: 'p99 latency alarm', actor: 'alarm', now: Date.now() });
+ */
+export function rollback(
+  state: RolloutState,
+  input: TransitionContext & { readonly reason: string },
+): RolloutState {
+  const { candidate } = requireRolling(state, 'roll back');
+  return commit(
+    state,
+    idle(state.stable),
+    { action: RolloutAction.ROLLBACK, candidate, weight: 0, reason: input.reason },
+    input,
+  );
+}
+
+/**
+ * The state after a version failed its golden examples: routing unchanged, the failures in the history.
+ */
+export function recordGoldenFailure(
+  state: RolloutState,
+  input: TransitionContext & { readonly candidate: number; readonly failures: readonly string[] },
+): RolloutState {
+  return commit(
+    state,
+    routingFields(state),
+    {
+      action: RolloutAction.GOLDEN_FAILED,
+      candidate: input.candidate,
+      weight: 0,
+      reason: input.failures.join('; ') || 'golden examples failed',
+    },
+    input,
+  );
+}
+
+/**
+ * The state a decision leads to; the same state (same object) for `idle` and `wait`, which change nothing.
+ *
+ * @param input.reason kept in the event of an advance or promotion (e.g. the health verdict)
+ */
+export function applyDecision(
+  state: RolloutState,
+  decision: Decision,
+  input: TransitionContext & { readonly reason?: string },
+): RolloutState {
+  switch (decision.kind) {
+    case 'idle':
+    case 'wait':
+      return state;
+    case 'advance':
+      return advance(state, input);
+    case 'promote': {
+      const { candidate } = requireRolling(state, 'promote');
+      return promoted(state, candidate, input, input.reason);
+    }
+    case 'rollback':
+      return rollback(state, { ...input, reason: decision.reason });
+  }
+}
+
+function promoted(
+  state: RolloutState,
+  candidate: number,
+  context: TransitionContext,
+  reason: string | undefined,
+): RolloutState {
+  return commit(
+    state,
+    idle(candidate),
+    { action: RolloutAction.PROMOTE, candidate, weight: FULL_WEIGHT, reason },
+    context,
+  );
+}
+
+function requireRolling(state: RolloutState, verb: string): { candidate: number; plan: RolloutPlan } {
+  if (state.status !== RolloutStatus.ROLLING || state.candidate === undefined || !state.plan) {
+    throw new RolloutError(
+      `cannot ${verb}: no rollout of ${state.model} is in progress; v${state.stable} takes all traffic`,
+    );
+  }
+  return { candidate: state.candidate, plan: state.plan };
+}
+
+/** The next revision: new routing, one more event, the previous state untouched. */
+function commit(
+  state: RolloutState,
+  routing: Routing,
+  details: EventDetails,
+  context: TransitionContext,
+): RolloutState {
+  const at = isoTime(context.now);
+  const event: RolloutEvent = {
+    at,
+    action: details.action,
+    actor: context.actor,
+    stable: state.stable,
+    ...(details.candidate === undefined ? {} : { candidate: details.candidate }),
+    weight: details.weight,
+    ...(details.reason === undefined ? {} : { reason: details.reason.slice(0, MAX_EVENT_REASON_CHARS) }),
+  };
+  return {
+    schemaVersion: STATE_SCHEMA_VERSION,
+    model: state.model,
+    revision: state.revision + 1,
+    ...routing,
+    updatedAt: at,
+    history: [...state.history, event].slice(-MAX_HISTORY_EVENTS),
+  };
+}
+
+function idle(stable: number): Routing {
+  return { status: RolloutStatus.IDLE, stable, weight: 0 };
+}
+
+function rolling(
+  stable: number,
+  candidate: number,
+  weight: number,
+  plan: RolloutPlan,
+  stepIndex: number,
+  now: number,
+): Routing {
+  return {
+    status: RolloutStatus.ROLLING,
+    stable,
+    candidate,
+    weight,
+    plan,
+    stepIndex,
+    stepStartedAt: isoTime(now),
+  };
+}
+
+/** The routing fields of a state, without keys for absent values (states compare and serialise cleanly). */
+function routingFields(state: RolloutState): Routing {
+  return {
+    status: state.status,
+    stable: state.stable,
+    weight: state.weight,
+    ...(state.candidate === undefined ? {} : { candidate: state.candidate }),
+    ...(state.plan === undefined ? {} : { plan: state.plan }),
+    ...(state.stepIndex === undefined ? {} : { stepIndex: state.stepIndex }),
+    ...(state.stepStartedAt === undefined ? {} : { stepStartedAt: state.stepStartedAt }),
+  };
+}
+
+function isoTime(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}

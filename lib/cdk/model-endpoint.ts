@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
@@ -8,15 +8,22 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Architecture, type ModelDeployment, ModelDeploymentSchema } from '../config/deploy-config.js';
+import {
+  type CodeDeployNames,
+  codeDeployNames,
+  LIVE_ALIAS,
+  MAX_CODEDEPLOY_NAME_LENGTH,
+} from '../rollout/aws/stack-names.js';
+import { ALARM_THRESHOLDS_VARIABLE } from '../rollout/aws/version-alarm-specs.js';
+import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
 import { deploymentConfigFor } from './private/deployment-config.js';
 import { FunctionEntry } from './private/entry-paths.js';
 import { functionCode } from './private/function-code.js';
 import { VersionAlarms } from './private/version-alarms.js';
-import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
 import type { RegistryBucket } from './registry-bucket.js';
 
-/** Name of the alias API Gateway invokes and CodeDeploy shifts. */
-export const LIVE_ALIAS = 'live';
+// Defined beside the other names the CLI finds again; still importable from here, where it was first defined.
+export { LIVE_ALIAS };
 
 /** Properties of {@link ModelEndpoint}. */
 export interface ModelEndpointProps {
@@ -40,6 +47,17 @@ export interface ModelEndpointProps {
  * One model behind an alias: its function, the Lambda version of the configured model version, the
  * `live` alias, the CodeDeploy deployment group that shifts the alias, and the version's rollback alarms.
  *
+ * Two paths move the alias, never at the same time:
+ * - `cdk deploy` of a changed model version publishes a new Lambda version, and CodeDeploy shifts the alias to
+ *   it under the alarms and the pre-traffic hook. The CodeDeploy application and deployment group are both named
+ *   `<stackName>-<model>` ({@link codeDeployNames}), so the CLI finds them without reading the stack.
+ * - `sluice deploy/promote/rollback` (lib/rollout/aws/LambdaRolloutTarget.ts) publish versions themselves and
+ *   weight the alias with UpdateAlias; they refuse while a deployment of that group is created, queued, in
+ *   progress or ready. Their version alarms are named like the ones here (`sluice-<function>-<version>-<kind>`),
+ *   and the alarm-rollback function (lib/cdk/alarm-rollback.ts) sets the candidate's weight to 0 when one fires.
+ * A later `cdk deploy` that changes the model version resets the function's environment and, through CodeDeploy,
+ * the alias; one that changes nothing of the function leaves the alias where sluice put it.
+ *
  * @example
  * const iris = new ModelEndpoint(this, 'Iris', { registry, model: ModelDeploymentSchema.parse({ name: 'iris', version: 3, sha256 }) });
  * api.addModel(iris);
@@ -54,6 +72,8 @@ export class ModelEndpoint extends Construct {
   /** The alias API Gateway invokes. */
   readonly alias: lambda.Alias;
   readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
+  /** The names of the CodeDeploy application and deployment group, `<stackName>-<model>`. */
+  readonly codeDeployNames: CodeDeployNames;
   /** Alarms scoped to the new version; any of them rolls the deployment back. */
   readonly alarms: cloudwatch.Alarm[];
   /** The BeforeAllowTraffic hook, when enabled. */
@@ -64,13 +84,18 @@ export class ModelEndpoint extends Construct {
     const model = ModelDeploymentSchema.parse(props.model);
     this.modelName = model.name;
     this.modelVersion = model.version;
-    const architecture = model.architecture === Architecture.ARM64 ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+    const architecture =
+      model.architecture === Architecture.ARM64 ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
 
     this.fn = new lambda.Function(this, 'Function', {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture,
       handler: 'index.handler',
-      code: functionCode({ entry: FunctionEntry.PREDICT, architecture: model.architecture, includeOnnxRuntime: true }),
+      code: functionCode({
+        entry: FunctionEntry.PREDICT,
+        architecture: model.architecture,
+        includeOnnxRuntime: true,
+      }),
       memorySize: model.memoryMb,
       timeout: Duration.seconds(model.timeoutSeconds),
       // The model identity lives in the environment, so a new model version always changes the function
@@ -80,10 +105,15 @@ export class ModelEndpoint extends Construct {
         SLUICE_MODEL: model.name,
         SLUICE_MODEL_VERSION: String(model.version),
         SLUICE_MODEL_SHA256: model.sha256,
+        // The thresholds of the version alarms, for the alarms `sluice deploy` creates for versions it publishes.
+        [ALARM_THRESHOLDS_VARIABLE]: JSON.stringify(model.alarms),
         NODE_OPTIONS: '--enable-source-maps',
       },
       description: `sluice ${model.name} v${model.version} sha256:${model.sha256.slice(0, 12)}`,
-      logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      logGroup: new logs.LogGroup(this, 'Logs', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
       tracing: lambda.Tracing.ACTIVE,
     });
     props.registry.grantReadModel(this.fn, model.name);
@@ -94,7 +124,9 @@ export class ModelEndpoint extends Construct {
       version: this.version,
       // On the alias, not the version: CodeDeploy's weighted shifting then splits it across both versions.
       // Changing this number while a deployment shifts the alias fails in Lambda; see the README.
-      ...(model.provisionedConcurrency > 0 ? { provisionedConcurrentExecutions: model.provisionedConcurrency } : {}),
+      ...(model.provisionedConcurrency > 0
+        ? { provisionedConcurrentExecutions: model.provisionedConcurrency }
+        : {}),
     });
 
     this.alarms = new VersionAlarms(this, 'Alarms', {
@@ -115,12 +147,19 @@ export class ModelEndpoint extends Construct {
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.X86_64,
         handler: 'index.handler',
-        code: functionCode({ entry: FunctionEntry.PRE_TRAFFIC, architecture: Architecture.X86_64, includeOnnxRuntime: false }),
+        code: functionCode({
+          entry: FunctionEntry.PRE_TRAFFIC,
+          architecture: Architecture.X86_64,
+          includeOnnxRuntime: false,
+        }),
         memorySize: 256,
         timeout: Duration.minutes(5),
         environment: { SLUICE_BUCKET: props.registry.bucket.bucketName },
         description: `sluice ${model.name}: golden examples before traffic`,
-        logGroup: new logs.LogGroup(this, 'PreTrafficLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+        logGroup: new logs.LogGroup(this, 'PreTrafficLogs', {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
       });
       props.registry.grantReadModel(this.preTrafficHook, model.name);
       this.fn.grantInvoke(this.preTrafficHook);
@@ -132,7 +171,12 @@ export class ModelEndpoint extends Construct {
       );
     }
 
+    this.codeDeployNames = endpointCodeDeployNames(this, model.name);
     this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'Deployment', {
+      application: new codedeploy.LambdaApplication(this, 'Application', {
+        applicationName: this.codeDeployNames.applicationName,
+      }),
+      deploymentGroupName: this.codeDeployNames.deploymentGroupName,
       alias: this.alias,
       deploymentConfig: deploymentConfigFor(this, model.rollout),
       alarms: this.alarms,
@@ -152,26 +196,64 @@ export class ModelEndpoint extends Construct {
 
   private acceptNagFindings(registry: RegistryBucket): void {
     const modelObjects = `Resource::${nagArn(registry.bucket)}/models/${this.modelName}/*`;
-    const basicRole = { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: NagReason.BASIC_EXECUTION_ROLE };
-    acceptFindings(this.fn, basicRole, { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.XRAY }, {
-      id: `AwsSolutions-IAM5[${modelObjects}]`,
-      reason: NagReason.MODEL_OBJECTS,
-    });
+    const basicRole = {
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: NagReason.BASIC_EXECUTION_ROLE,
+    };
+    acceptFindings(
+      this.fn,
+      basicRole,
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.XRAY },
+      {
+        id: `AwsSolutions-IAM5[${modelObjects}]`,
+        reason: NagReason.MODEL_OBJECTS,
+      },
+    );
     if (this.preTrafficHook) {
-      acceptFindings(this.preTrafficHook, basicRole, { id: `AwsSolutions-IAM5[${modelObjects}]`, reason: NagReason.MODEL_OBJECTS }, {
-        id: `AwsSolutions-IAM5[Resource::${nagArn(this.fn)}:*]`,
-        reason: `The hook invokes and reads the configuration of the new version of this model's function. ${NagReason.QUALIFIED_ARNS}`,
-      });
+      acceptFindings(
+        this.preTrafficHook,
+        basicRole,
+        { id: `AwsSolutions-IAM5[${modelObjects}]`, reason: NagReason.MODEL_OBJECTS },
+        {
+          id: `AwsSolutions-IAM5[Resource::${nagArn(this.fn)}:*]`,
+          reason: `The hook invokes and reads the configuration of the new version of this model's function. ${NagReason.QUALIFIED_ARNS}`,
+        },
+      );
     }
     acceptFindings(
       this.deploymentGroup,
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
-        reason: 'CodeDeploy\'s service role for Lambda deployments: the AWS managed policy CDK attaches for exactly that (alias updates, alarm reads).',
+        reason:
+          "CodeDeploy's service role for Lambda deployments: the AWS managed policy CDK attaches for exactly that (alias updates, alarm reads).",
       },
       ...(this.preTrafficHook
-        ? [{ id: `AwsSolutions-IAM5[Resource::${nagArn(this.preTrafficHook)}:*]`, reason: `CodeDeploy invokes this model's pre-traffic hook. ${NagReason.QUALIFIED_ARNS}` }]
+        ? [
+            {
+              id: `AwsSolutions-IAM5[Resource::${nagArn(this.preTrafficHook)}:*]`,
+              reason: `CodeDeploy invokes this model's pre-traffic hook. ${NagReason.QUALIFIED_ARNS}`,
+            },
+          ]
         : []),
     );
   }
+}
+
+/** The CodeDeploy names of an endpoint; throws at synth when the stack name makes them too long for CodeDeploy. */
+function endpointCodeDeployNames(scope: Construct, model: string): CodeDeployNames {
+  const { stackName } = Stack.of(scope);
+  if (Token.isUnresolved(stackName)) {
+    throw new Error(
+      `${scope.node.path}: the stack name must be known at synth (got a token); pass a stackName to the stack`,
+    );
+  }
+  const names = codeDeployNames(stackName, model);
+  const longest = Math.max(names.applicationName.length, names.deploymentGroupName.length);
+  if (longest > MAX_CODEDEPLOY_NAME_LENGTH) {
+    throw new Error(
+      `${scope.node.path}: the CodeDeploy names of model "${model}" in stack "${stackName}" would be ${longest} characters ` +
+        `(${names.applicationName}); CodeDeploy allows ${MAX_CODEDEPLOY_NAME_LENGTH}: use a shorter stackName in the config`,
+    );
+  }
+  return names;
 }

@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { MODELS_PREFIX } from '../registry/registry-layout.js';
+import { ROLLOUTS_PREFIX } from '../rollout/rollout-layout.js';
 
 /** Properties of {@link RegistryBucket}. */
 export interface RegistryBucketProps {
@@ -105,6 +106,25 @@ export class RegistryBucket extends Construct {
       grantee,
       actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
       resourceArns: [this.bucket.arnForObjects(`${MODELS_PREFIX}*`)],
+    });
+  }
+
+  /**
+   * Lets a principal read and write rollout states (`rollouts/NAME/NNNNNNNNNN.json`): list that prefix, get and put
+   * its objects, and encrypt and decrypt with the registry key. Nothing under `models/` is granted.
+   */
+  grantRollouts(grantee: iam.IGrantable): iam.Grant {
+    this.key.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${ROLLOUTS_PREFIX}*`] } },
+    });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:PutObject'],
+      resourceArns: [this.bucket.arnForObjects(`${ROLLOUTS_PREFIX}*`)],
     });
   }
 }

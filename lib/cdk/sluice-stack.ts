@@ -4,6 +4,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { DeployConfig } from '../config/deploy-config.js';
+import { AlarmRollback } from './alarm-rollback.js';
 import { InferenceApi } from './inference-api.js';
 import { ModelDashboard } from './model-dashboard.js';
 import { ModelEndpoint } from './model-endpoint.js';
@@ -22,7 +23,8 @@ export interface SluiceStackProps extends StackProps {
 
 /**
  * The sluice deployment: the registry bucket, one endpoint per configured model, the API, the
- * dashboard, and the topic every rollback alarm notifies.
+ * dashboard, the topic every rollback alarm notifies, and the function that rolls manual rollouts back
+ * when their candidate's alarms fire.
  *
  * @example
  * new SluiceStack(app, 'Sluice', { config: readDeployConfig('sluice.config.json') });
@@ -32,6 +34,8 @@ export class SluiceStack extends Stack {
   readonly api: InferenceApi;
   readonly endpoints: ModelEndpoint[];
   readonly alarmTopic: sns.Topic;
+  /** Rolls `sluice deploy` rollouts back on alarm; absent when the config has no models. */
+  readonly alarmRollback?: AlarmRollback;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps) {
     super(scope, id, props);
@@ -45,7 +49,8 @@ export class SluiceStack extends Stack {
       masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
       enforceSSL: true,
     });
-    if (config.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
+    if (config.alarmEmail)
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
     this.api = new InferenceApi(this, 'Api', {
       auth: config.api.auth,
       throttleRateLimit: config.api.throttleRateLimit,
@@ -62,5 +67,11 @@ export class SluiceStack extends Stack {
       return endpoint;
     });
     new ModelDashboard(this, 'Dashboard', { endpoints: this.endpoints });
+    if (this.endpoints.length > 0) {
+      this.alarmRollback = new AlarmRollback(this, 'AlarmRollback', {
+        registry: this.registry,
+        endpoints: this.endpoints,
+      });
+    }
   }
 }

@@ -4,4 +4,5 @@ import { fileURLToPath } from 'node:url';
 export const FunctionEntry = {
   PREDICT: fileURLToPath(new URL('../../../functions/predict/index.ts', import.meta.url)),
   PRE_TRAFFIC: fileURLToPath(new URL('../../../functions/pre-traffic/index.ts', import.meta.url)),
+  ALARM_ROLLBACK: fileURLToPath(new URL('../../../functions/alarm-rollback/index.ts', import.meta.url)),
 } as const;

@@ -3,10 +3,20 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import type { AlarmThresholds } from '../../config/deploy-config.js';
-import { METRICS_NAMESPACE, METRICS_SERVICE, MetricDimension, MetricName } from '../../observability/metric-names.js';
+import { VersionAlarmKind } from '../../rollout/aws/version-alarm-name.js';
+import { VERSION_ALARM_PERIOD_SECONDS, versionAlarmSpecs } from '../../rollout/aws/version-alarm-specs.js';
 
 /** Period of every rollback alarm: CodeDeploy polls alarms while it shifts, so react within a minute. */
-export const ALARM_PERIOD = Duration.minutes(1);
+export const ALARM_PERIOD = Duration.seconds(VERSION_ALARM_PERIOD_SECONDS);
+
+/** Construct ids of the alarms, kept from before the alarms were described as data so their logical ids stay. */
+const ALARM_IDS: Record<VersionAlarmKind, string> = {
+  [VersionAlarmKind.ERRORS]: 'LambdaErrors',
+  [VersionAlarmKind.P99]: 'LatencyP99',
+  [VersionAlarmKind.MODEL_ERRORS]: 'ModelErrors',
+  [VersionAlarmKind.INVALID_OUTPUTS]: 'InvalidOutputs',
+  [VersionAlarmKind.REJECTED_INPUTS]: 'RejectedInputs',
+};
 
 /** Properties of {@link VersionAlarms}. */
 export interface VersionAlarmsProps {
@@ -19,12 +29,12 @@ export interface VersionAlarmsProps {
 }
 
 /**
- * Alarms scoped to one new version, for CodeDeploy to roll it back.
+ * Alarms scoped to one new version, for CodeDeploy to roll it back, named `sluice-<function>-<version>-<kind>`
+ * so the alarm-rollback rule sees them too.
  *
- * Lambda's own metrics are read with the dimensions Lambda publishes for alias traffic (FunctionName,
- * Resource = function:alias, ExecutedVersion), not `Version.metric*()`, whose dimensions match nothing
- * for alias invocations (aws/aws-cdk#14248). sluice's EMF metrics carry the model version. Missing data is
- * not breaching: a canary with little traffic neither blocks a release nor rolls back a good one.
+ * What they watch is shared with the alarms `sluice deploy` creates (lib/rollout/aws/version-alarm-specs.ts):
+ * Lambda's own metrics with the dimensions Lambda publishes for alias traffic, and sluice's EMF metrics of
+ * the model version; missing data is not breaching.
  */
 export class VersionAlarms extends Construct {
   /** Every alarm, for the deployment group and the alarm topic. */
@@ -32,36 +42,33 @@ export class VersionAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: VersionAlarmsProps) {
     super(scope, id);
-    const { thresholds } = props;
-    const lambdaDimensions = {
-      FunctionName: props.fn.functionName,
-      Resource: `${props.fn.functionName}:${props.alias.aliasName}`,
-      ExecutedVersion: props.version.version,
-    };
-    const sluiceDimensions = {
-      service: METRICS_SERVICE,
-      [MetricDimension.MODEL]: props.model,
-      [MetricDimension.VERSION]: String(props.modelVersion),
-    };
-    const lambdaMetric = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap: lambdaDimensions, statistic, period: ALARM_PERIOD });
-    const sluiceMetric = (metricName: string) =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: sluiceDimensions, statistic: 'Sum', period: ALARM_PERIOD });
-    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, what: string) =>
-      new cloudwatch.Alarm(this, id, {
-        metric,
-        threshold,
-        evaluationPeriods: thresholds.evaluationPeriods,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `sluice ${props.model} version ${props.modelVersion}: ${what}; rolls the deployment back`,
-      });
-    this.alarms = [
-      alarm('LambdaErrors', lambdaMetric('Errors', 'Sum'), thresholds.errors, `Lambda errors >= ${thresholds.errors}/min`),
-      alarm('LatencyP99', lambdaMetric('Duration', 'p99'), thresholds.p99LatencyMs, `p99 duration >= ${thresholds.p99LatencyMs} ms`),
-      alarm('ModelErrors', sluiceMetric(MetricName.ERRORS), thresholds.errors, `5xx answers >= ${thresholds.errors}/min`),
-      alarm('InvalidOutputs', sluiceMetric(MetricName.INVALID_OUTPUTS), thresholds.invalidOutputs, `NaN/Inf outputs >= ${thresholds.invalidOutputs}/min`),
-      alarm('RejectedInputs', sluiceMetric(MetricName.REJECTED_INPUTS), thresholds.rejectedInputs, `rejected inputs >= ${thresholds.rejectedInputs}/min`),
-    ];
+    const specs = versionAlarmSpecs(
+      {
+        functionName: props.fn.functionName,
+        alias: props.alias.aliasName,
+        lambdaVersion: props.version.version,
+        model: props.model,
+        modelVersion: props.modelVersion,
+      },
+      props.thresholds,
+    );
+    this.alarms = specs.map(
+      (spec) =>
+        new cloudwatch.Alarm(this, ALARM_IDS[spec.kind], {
+          alarmName: spec.alarmName,
+          metric: new cloudwatch.Metric({
+            namespace: spec.namespace,
+            metricName: spec.metricName,
+            dimensionsMap: { ...spec.dimensions },
+            statistic: spec.statistic,
+            period: Duration.seconds(spec.periodSeconds),
+          }),
+          threshold: spec.threshold,
+          evaluationPeriods: spec.evaluationPeriods,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescription: spec.description,
+        }),
+    );
   }
 }

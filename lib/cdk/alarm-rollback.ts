@@ -1,0 +1,137 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { Architecture } from '../config/deploy-config.js';
+import {
+  ALARM_EVENT_SOURCE,
+  ALARM_STATE_CHANGE,
+  AlarmState,
+} from '../rollout/aws/alarm-state-change-event.js';
+import { VERSION_ALARM_PREFIX } from '../rollout/aws/version-alarm-name.js';
+import { ROLLOUTS_PREFIX } from '../rollout/rollout-layout.js';
+import type { ModelEndpoint } from './model-endpoint.js';
+import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
+import { FunctionEntry } from './private/entry-paths.js';
+import { functionCode } from './private/function-code.js';
+import type { RegistryBucket } from './registry-bucket.js';
+
+/** Properties of {@link AlarmRollback}. */
+export interface AlarmRollbackProps {
+  /** The registry whose `rollouts/` prefix holds the rollout states. */
+  readonly registry: RegistryBucket;
+  /** The endpoints whose version alarms roll their manual rollouts back; at least one. */
+  readonly endpoints: readonly ModelEndpoint[];
+  /**
+   * Times Lambda retries an event whose handling failed (a throttled UpdateAlias, an S3 error).
+   * @default 2
+   */
+  readonly retryAttempts?: number;
+}
+
+/**
+ * Rolls manual rollouts back without anyone watching: an EventBridge rule sends every version alarm of the
+ * endpoints' functions entering ALARM (names `sluice-<function>-...`) to a function that, when the alarm is of
+ * the model's current candidate, clears the `live` alias's additional weight and records the rollback in the
+ * model's rollout state (lib/rollout/aws/alarm-rollback.ts).
+ *
+ * The alarms of a `cdk deploy` reach it too and change nothing: while CodeDeploy shifts the alias, no manual
+ * rollout is in progress (the CLI refuses to start one), and CodeDeploy rolls its own deployment back.
+ *
+ * @example
+ * new AlarmRollback(this, 'AlarmRollback', { registry, endpoints });
+ */
+export class AlarmRollback extends Construct {
+  /** The function that rolls back. */
+  readonly fn: lambda.Function;
+  /** The rule delivering the alarms' state changes. */
+  readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: AlarmRollbackProps) {
+    super(scope, id);
+    const retryAttempts = props.retryAttempts ?? 2;
+    if (props.endpoints.length === 0) {
+      throw new Error(`${this.node.path}: an alarm rollback needs at least one endpoint; got none`);
+    }
+
+    this.fn = new lambda.Function(this, 'Function', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.X86_64,
+      handler: 'index.handler',
+      code: functionCode({
+        entry: FunctionEntry.ALARM_ROLLBACK,
+        architecture: Architecture.X86_64,
+        includeOnnxRuntime: false,
+      }),
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      environment: { SLUICE_BUCKET: props.registry.bucket.bucketName, NODE_OPTIONS: '--enable-source-maps' },
+      description: "sluice: sets a rollout candidate's weight to 0 when one of its alarms fires",
+      logGroup: new logs.LogGroup(this, 'Logs', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      retryAttempts,
+    });
+    props.registry.grantRollouts(this.fn);
+    // Reads which model version an alarmed Lambda version serves (its environment), then clears the alias's routing.
+    this.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:GetFunctionConfiguration'],
+        resources: props.endpoints.flatMap((endpoint) => [
+          endpoint.fn.functionArn,
+          `${endpoint.fn.functionArn}:*`,
+        ]),
+      }),
+    );
+    this.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:UpdateAlias'],
+        resources: props.endpoints.flatMap((endpoint) => [
+          endpoint.fn.functionArn,
+          endpoint.alias.functionArn,
+        ]),
+      }),
+    );
+
+    this.rule = new events.Rule(this, 'Rule', {
+      description: 'sluice: version alarms entering ALARM roll the manual rollout of their candidate back',
+      eventPattern: {
+        source: [ALARM_EVENT_SOURCE],
+        detailType: [ALARM_STATE_CHANGE],
+        detail: {
+          state: { value: [AlarmState.ALARM] },
+          alarmName: props.endpoints.map((endpoint) => ({
+            prefix: `${VERSION_ALARM_PREFIX}${endpoint.fn.functionName}-`,
+          })),
+        },
+      },
+      // EventBridge's own delivery retries (throttled invokes) keep their default; failed handling retries above.
+      targets: [new targets.LambdaFunction(this.fn)],
+    });
+
+    this.acceptNagFindings(props);
+  }
+
+  private acceptNagFindings(props: AlarmRollbackProps): void {
+    acceptFindings(
+      this.fn,
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: NagReason.BASIC_EXECUTION_ROLE,
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/${ROLLOUTS_PREFIX}*]`,
+        reason:
+          'Reads and writes rollout states only: the rollouts/ prefix of the registry bucket, one object per revision of each model.',
+      },
+      ...props.endpoints.map((endpoint) => ({
+        id: `AwsSolutions-IAM5[Resource::${nagArn(endpoint.fn)}:*]`,
+        reason: `Reads the configuration of the alarmed version of ${endpoint.modelName}'s function to learn the model version it serves. ${NagReason.QUALIFIED_ARNS}`,
+      })),
+    );
+  }
+}

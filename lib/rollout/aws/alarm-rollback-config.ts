@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { ConfigError } from '../../config/function-config.js';
+
+/** The configuration of the alarm-rollback function, read once at cold start from its environment. */
+export interface AlarmRollbackConfig {
+  /** Registry bucket holding the rollout states (`rollouts/NAME/`). */
+  readonly bucket: string;
+  /** S3 endpoint override (the embedded store in tests); unset on AWS. */
+  readonly s3Endpoint: string | undefined;
+  /** Region of the bucket and the functions (Lambda sets AWS_REGION). */
+  readonly region: string;
+}
+
+const AlarmRollbackEnvSchema = z.object({
+  SLUICE_BUCKET: z.string({ error: 'is required' }).min(3, 'must name the registry bucket'),
+  SLUICE_S3_ENDPOINT: z.url().optional(),
+  AWS_REGION: z
+    .string({ error: 'is required (Lambda sets it)' })
+    .regex(/^[a-z0-9-]+$/, 'must name an AWS region'),
+});
+
+/**
+ * Reads and validates the alarm-rollback function's environment; fails fast naming the variable and its value.
+ *
+ * @example
+ * const config = readAlarmRollbackConfig(process.env);
+ */
+export function readAlarmRollbackConfig(env: Record<string, string | undefined>): AlarmRollbackConfig {
+  const parsed = AlarmRollbackEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(
+      `${variable} ${issue?.message ?? 'is invalid'}; got ${JSON.stringify(env[variable] ?? null)}`,
+      { cause: parsed.error },
+    );
+  }
+  return {
+    bucket: parsed.data.SLUICE_BUCKET,
+    s3Endpoint: parsed.data.SLUICE_S3_ENDPOINT,
+    region: parsed.data.AWS_REGION,
+  };
+}

@@ -1,0 +1,125 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import {
+  GetFunctionConfigurationCommand,
+  type LambdaClient,
+  UpdateAliasCommand,
+} from '@aws-sdk/client-lambda';
+import { readTargetModel } from '../../deploy/target-model.js';
+import { RolloutConflictError } from '../RolloutConflictError.js';
+import { type RolloutState, RolloutStatus } from '../RolloutState.js';
+import type { RolloutStore } from '../RolloutStore.js';
+import { rollback } from '../rollout-transitions.js';
+import { AlarmState, type AlarmStateChangeEvent } from './alarm-state-change-event.js';
+import { LIVE_ALIAS } from './stack-names.js';
+import { parseVersionAlarmName } from './version-alarm-name.js';
+
+/** The actor the rollback event records. */
+export const ALARM_ACTOR = 'alarm';
+
+/** Rollbacks tried when a CLI writes the model's next state at the same moment; each try re-reads the state. */
+export const MAX_ALARM_ROLLBACK_ATTEMPTS = 3;
+
+/** What the alarm-rollback function needs. */
+export interface AlarmRollbackDeps {
+  /** Reads which model version the alarmed Lambda version serves, and clears the alias's routing. */
+  readonly lambda: LambdaClient;
+  /** The rollout states in the registry bucket. */
+  readonly store: Pick<RolloutStore, 'current' | 'write'>;
+  /**
+   * The alias whose routing is cleared.
+   * @default LIVE_ALIAS
+   */
+  readonly alias?: string;
+  /** @default no logging */
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
+  /**
+   * Clock for the rollback event.
+   * @default Date.now
+   */
+  readonly now?: () => number;
+}
+
+/** What the function did with one alarm event. */
+export type AlarmRollbackOutcome =
+  /** The candidate's weight went to 0 and the state recording it was written. */
+  | {
+      readonly action: 'rolled-back';
+      readonly model: string;
+      readonly candidate: number;
+      readonly state: RolloutState;
+    }
+  /** Nothing was changed, and why. */
+  | { readonly action: 'ignored'; readonly reason: string };
+
+/**
+ * Rolls a manual rollout back when an alarm of its candidate fires: the alias's additional weight goes to 0
+ * (UpdateAlias with an empty routing configuration) and the next rollout state (idle, candidate cleared, a
+ * `rollback` event by `alarm`) is written to the registry bucket.
+ *
+ * The alarm's name (`sluice-<function>-<lambdaVersion>-<kind>`) says which Lambda version fired; that version's
+ * environment says which model version it serves. Only the current candidate of a rolling state is rolled back:
+ * alarms of other versions, of idle models, and of CodeDeploy deployments (which roll themselves back) change
+ * nothing. The alias is cleared before the state is written, so traffic stops even when S3 fails, and a failed
+ * write leaves a rolling state for the retried invocation to act on again.
+ *
+ * @example
+ * const outcome = await rollbackOnAlarm(parseAlarmStateChangeEvent(event), { lambda, store });
+ */
+export async function rollbackOnAlarm(
+  event: AlarmStateChangeEvent,
+  deps: AlarmRollbackDeps,
+): Promise<AlarmRollbackOutcome> {
+  const { alarmName, state: alarmState } = event.detail;
+  const ignore = (reason: string): AlarmRollbackOutcome => {
+    deps.logger?.info('alarm ignored', { alarmName, reason });
+    return { action: 'ignored', reason };
+  };
+  if (alarmState.value !== AlarmState.ALARM) return ignore(`the alarm is ${alarmState.value}, not ALARM`);
+  const subject = parseVersionAlarmName(alarmName);
+  if (subject === undefined) return ignore('not a sluice version alarm (sluice-<function>-<version>-<kind>)');
+
+  const version = `${subject.functionName}:${subject.lambdaVersion}`;
+  const configuration = await deps.lambda.send(
+    new GetFunctionConfigurationCommand({
+      FunctionName: subject.functionName,
+      Qualifier: subject.lambdaVersion,
+    }),
+  );
+  const target = readTargetModel(configuration.Environment?.Variables, version);
+  const reason = `${alarmName} in ALARM: ${alarmState.reason}`;
+  const alias = deps.alias ?? LIVE_ALIAS;
+  const now = deps.now ?? Date.now;
+
+  for (let attempt = 1; ; attempt++) {
+    const state = await deps.store.current(target.model);
+    if (state?.status !== RolloutStatus.ROLLING || state.candidate !== target.version) {
+      const where = state === undefined ? 'has no rollout state' : describe(state);
+      return ignore(
+        `${version} serves ${target.model} v${target.version}, which is not the candidate: ${target.model} ${where}`,
+      );
+    }
+    await deps.lambda.send(
+      new UpdateAliasCommand({ FunctionName: subject.functionName, Name: alias, RoutingConfig: {} }),
+    );
+    try {
+      const written = await deps.store.write(rollback(state, { reason, actor: ALARM_ACTOR, now: now() }));
+      deps.logger?.warn('rolled the candidate back', {
+        alarmName,
+        model: target.model,
+        candidate: target.version,
+        stable: written.stable,
+        revision: written.revision,
+      });
+      return { action: 'rolled-back', model: target.model, candidate: target.version, state: written };
+    } catch (error) {
+      // A CLI wrote the next state in between (a step, a promote, a rollback): decide again on what it wrote.
+      if (!(error instanceof RolloutConflictError) || attempt >= MAX_ALARM_ROLLBACK_ATTEMPTS) throw error;
+    }
+  }
+}
+
+function describe(state: RolloutState): string {
+  return state.status === RolloutStatus.ROLLING
+    ? `is rolling v${state.candidate} out at ${state.weight}%`
+    : `is idle on v${state.stable}`;
+}

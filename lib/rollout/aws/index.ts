@@ -1,0 +1,53 @@
+export { AliasBusyError } from './AliasBusyError.js';
+export { healthFromAlarms } from './alarm-health.js';
+export {
+  ALARM_ACTOR,
+  type AlarmRollbackDeps,
+  type AlarmRollbackOutcome,
+  MAX_ALARM_ROLLBACK_ATTEMPTS,
+  rollbackOnAlarm,
+} from './alarm-rollback.js';
+export { type AlarmRollbackConfig, readAlarmRollbackConfig } from './alarm-rollback-config.js';
+export {
+  ALARM_EVENT_SOURCE,
+  ALARM_STATE_CHANGE,
+  AlarmState,
+  type AlarmStateChangeEvent,
+  AlarmStateChangeEventSchema,
+  InvalidAlarmEventError,
+  parseAlarmStateChangeEvent,
+} from './alarm-state-change-event.js';
+export {
+  ACTIVE_DEPLOYMENT_STATUSES,
+  LambdaRolloutTarget,
+  type LambdaRolloutTargetProps,
+  MAX_UPDATE_POLLS,
+  UPDATE_POLL_INTERVAL_MS,
+} from './LambdaRolloutTarget.js';
+export {
+  findPublishedVersion,
+  publishedVersionDescription,
+  servesModelVersion,
+} from './published-version.js';
+export {
+  type CodeDeployNames,
+  codeDeployNames,
+  LIVE_ALIAS,
+  MAX_CODEDEPLOY_NAME_LENGTH,
+} from './stack-names.js';
+export {
+  parseVersionAlarmName,
+  VERSION_ALARM_PREFIX,
+  VersionAlarmKind,
+  type VersionAlarmSubject,
+  versionAlarmName,
+} from './version-alarm-name.js';
+export {
+  ALARM_THRESHOLDS_VARIABLE,
+  alarmThresholdsOf,
+  LAMBDA_NAMESPACE,
+  VERSION_ALARM_PERIOD_SECONDS,
+  type VersionAlarmSpec,
+  type VersionAlarmTarget,
+  versionAlarmSpecs,
+} from './version-alarm-specs.js';

@@ -1,0 +1,838 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  type MetricAlarm,
+  PutMetricAlarmCommand,
+  type PutMetricAlarmCommandInput,
+} from '@aws-sdk/client-cloudwatch';
+import {
+  CodeDeployClient,
+  DeploymentGroupDoesNotExistException,
+  ListDeploymentsCommand,
+} from '@aws-sdk/client-codedeploy';
+import {
+  type FunctionConfiguration,
+  GetAliasCommand,
+  GetFunctionConfigurationCommand,
+  type GetFunctionConfigurationCommandInput,
+  InvokeCommand,
+  type InvokeCommandInput,
+  LambdaClient,
+  ListVersionsByFunctionCommand,
+  type ListVersionsByFunctionCommandInput,
+  PublishVersionCommand,
+  type PublishVersionCommandInput,
+  UpdateAliasCommand,
+  UpdateFunctionConfigurationCommand,
+  type UpdateFunctionConfigurationCommandInput,
+} from '@aws-sdk/client-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { type ModelManifest, PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
+import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
+import { AliasBusyError } from '../../lib/rollout/aws/AliasBusyError.js';
+import { healthFromAlarms } from '../../lib/rollout/aws/alarm-health.js';
+import {
+  LambdaRolloutTarget,
+  type LambdaRolloutTargetProps,
+} from '../../lib/rollout/aws/LambdaRolloutTarget.js';
+import {
+  findPublishedVersion,
+  publishedVersionDescription,
+} from '../../lib/rollout/aws/published-version.js';
+import { codeDeployNames } from '../../lib/rollout/aws/stack-names.js';
+import {
+  parseVersionAlarmName,
+  VersionAlarmKind,
+  versionAlarmName,
+} from '../../lib/rollout/aws/version-alarm-name.js';
+import { alarmThresholdsOf } from '../../lib/rollout/aws/version-alarm-specs.js';
+import { RolloutError } from '../../lib/rollout/RolloutError.js';
+import { SAMPLE_MODELS } from '../../lib/samples/sample-models.js';
+import { parseJson } from '../../lib/tensor/parse-json.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const REGION = 'eu-west-1';
+const STACK = 'Sluice';
+const FUNCTION = 'Sluice-ModelirisFunction426CCFF9-AbCdEf123456';
+const THRESHOLDS =
+  '{"errors":2,"p99LatencyMs":750,"invalidOutputs":1,"rejectedInputs":50,"evaluationPeriods":3}';
+const INTERVAL_MS = 2_000;
+const NOW = 1_700_000_000_000;
+
+const iris = SAMPLE_MODELS.find((sample) => sample.name === 'iris');
+assert.ok(iris, 'SAMPLE_MODELS lists iris');
+const irisExtras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** One recorded control-plane call: the command's name and its exact input. */
+type Call = [string, unknown];
+
+/**
+ * Lambda, CloudWatch and CodeDeploy for one predict function, behind aws-sdk-client-mock: `$LATEST` with its
+ * environment and update status, the published versions, the alarms, the deployments. Every call is journaled.
+ */
+class FakeAws {
+  readonly journal: Call[] = [];
+  readonly lambda = new LambdaClient({ region: REGION });
+  readonly cloudwatch = new CloudWatchClient({ region: REGION });
+  readonly codedeploy = new CodeDeployClient({ region: REGION });
+  latest: FunctionConfiguration;
+  versions: FunctionConfiguration[] = [];
+  /** LastUpdateStatus of the reads after an update, one per read; the last one stays. */
+  statusesAfterUpdate: string[] = ['Successful'];
+  /** LastUpdateStatus of the reads before any update. */
+  statusBeforeUpdate = 'Successful';
+  alarms: MetricAlarm[] = [];
+  deployments: string[] = [];
+  listPageSize = 50;
+  deploymentGroupMissing = false;
+  /** Answers a golden example's request: the outputs to return, given the example's expected ones. */
+  answer: (expected: { name: string; datatype: string; shape: number[]; data: unknown }[]) => unknown[] = (
+    outputs,
+  ) => outputs;
+  aliasVersion = '5';
+  #revision = 1;
+  #reads = 0;
+  #updated = false;
+
+  constructor(environment: Record<string, string>) {
+    this.latest = {
+      FunctionName: FUNCTION,
+      Version: '$LATEST',
+      RevisionId: 'rev-1',
+      Environment: { Variables: environment },
+      Description: 'sluice iris v1 sha256:aaaaaaaaaaaa',
+    };
+    const lambda = mockClient(this.lambda);
+    const cloudwatch = mockClient(this.cloudwatch);
+    const codedeploy = mockClient(this.codedeploy);
+    lambda.on(GetFunctionConfigurationCommand).callsFake((input: GetFunctionConfigurationCommandInput) => {
+      this.journal.push(['GetFunctionConfiguration', input]);
+      if (input.Qualifier !== undefined) {
+        const found = this.versions.find((version) => version.Version === input.Qualifier);
+        if (!found) throw new Error(`ResourceNotFoundException: ${input.FunctionName}:${input.Qualifier}`);
+        return found;
+      }
+      this.#reads++;
+      const status = this.#updated
+        ? (this.statusesAfterUpdate[Math.min(this.#reads - 1, this.statusesAfterUpdate.length - 1)] ??
+          'Successful')
+        : this.statusBeforeUpdate;
+      this.latest = { ...this.latest, LastUpdateStatus: status as FunctionConfiguration['LastUpdateStatus'] };
+      if (status === 'Failed')
+        this.latest = {
+          ...this.latest,
+          LastUpdateStatusReason: 'KMS key is disabled',
+          LastUpdateStatusReasonCode: 'KMSKeyAccessDenied',
+        };
+      return this.latest;
+    });
+    lambda.on(ListVersionsByFunctionCommand).callsFake((input: ListVersionsByFunctionCommandInput) => {
+      this.journal.push(['ListVersionsByFunction', input]);
+      const all = [{ ...this.latest }, ...this.versions];
+      const start = input.Marker === undefined ? 0 : Number(input.Marker);
+      const end = start + this.listPageSize;
+      return { Versions: all.slice(start, end), ...(end < all.length ? { NextMarker: String(end) } : {}) };
+    });
+    lambda
+      .on(UpdateFunctionConfigurationCommand)
+      .callsFake((input: UpdateFunctionConfigurationCommandInput) => {
+        this.journal.push(['UpdateFunctionConfiguration', input]);
+        this.#updated = true;
+        this.#reads = 0;
+        this.#revision++;
+        this.latest = {
+          ...this.latest,
+          Environment: input.Environment,
+          RevisionId: `rev-${this.#revision}`,
+          LastUpdateStatus: 'InProgress',
+        };
+        return this.latest;
+      });
+    lambda.on(PublishVersionCommand).callsFake((input: PublishVersionCommandInput) => {
+      this.journal.push(['PublishVersion', input]);
+      const number = String(Math.max(0, ...this.versions.map((version) => Number(version.Version))) + 1);
+      const published = {
+        ...this.latest,
+        Version: number,
+        Description: input.Description,
+        LastUpdateStatus: 'Successful' as const,
+      };
+      this.versions.push(published);
+      return published;
+    });
+    lambda.on(UpdateAliasCommand).callsFake((input) => {
+      this.journal.push(['UpdateAlias', input]);
+      return { Name: input.Name, FunctionVersion: input.FunctionVersion };
+    });
+    lambda.on(GetAliasCommand).callsFake((input) => {
+      this.journal.push(['GetAlias', input]);
+      return { Name: input.Name, FunctionVersion: this.aliasVersion };
+    });
+    lambda.on(InvokeCommand).callsFake((input: InvokeCommandInput) => {
+      this.journal.push([
+        'Invoke',
+        {
+          FunctionName: input.FunctionName,
+          Qualifier: input.Qualifier,
+          InvocationType: input.InvocationType,
+        },
+      ]);
+      return this.#invoke(input);
+    });
+    cloudwatch.on(DescribeAlarmsCommand).callsFake((input) => {
+      this.journal.push(['DescribeAlarms', input]);
+      return {
+        MetricAlarms: this.alarms.filter((alarm) => input.AlarmNames?.includes(alarm.AlarmName ?? '')),
+      };
+    });
+    cloudwatch.on(PutMetricAlarmCommand).callsFake((input: PutMetricAlarmCommandInput) => {
+      this.journal.push(['PutMetricAlarm', input]);
+      this.alarms.push({ AlarmName: input.AlarmName, StateValue: 'INSUFFICIENT_DATA' });
+      return {};
+    });
+    codedeploy.on(ListDeploymentsCommand).callsFake((input) => {
+      this.journal.push(['ListDeployments', input]);
+      if (this.deploymentGroupMissing) {
+        throw new DeploymentGroupDoesNotExistException({
+          message: 'No Deployment Group found for name: Sluice-iris',
+          $metadata: {},
+        });
+      }
+      return { deployments: this.deployments };
+    });
+  }
+
+  /** The calls of one command, in order. */
+  calls(command: string): unknown[] {
+    return this.journal.filter(([name]) => name === command).map(([, input]) => input);
+  }
+
+  /** The command names, in order. */
+  sequence(): string[] {
+    return this.journal.map(([name]) => name);
+  }
+
+  publishedVersion(version: string, environment: Record<string, string>, description?: string): void {
+    this.versions.push({
+      FunctionName: FUNCTION,
+      Version: version,
+      Environment: { Variables: environment },
+      Description: description,
+    });
+  }
+
+  #invoke(input: InvokeCommandInput) {
+    assert.ok(input.Payload instanceof Uint8Array);
+    const event: APIGatewayProxyEvent = JSON.parse(decoder.decode(input.Payload));
+    const served =
+      this.versions.find((version) => version.Version === input.Qualifier)?.Environment?.Variables ?? {};
+    const proxy = (statusCode: number, body: unknown) => ({
+      StatusCode: 200,
+      ExecutedVersion: input.Qualifier,
+      Payload: encoder.encode(JSON.stringify({ statusCode, body: JSON.stringify(body) })),
+    });
+    if (event.httpMethod === 'GET') {
+      return proxy(200, { name: served.SLUICE_MODEL, version: served.SLUICE_MODEL_VERSION, ready: true });
+    }
+    const request = parseJson(event.body ?? '') as { id: string };
+    const index = Number(/example-(\d+)$/.exec(request.id)?.[1]) - 1;
+    const example = irisExtras.goldenExamples?.[index];
+    assert.ok(example, `no golden example for request ${request.id}`);
+    const outputs = example.outputs.map((output) => ({
+      name: output.name,
+      datatype: output.datatype ?? 'FP32',
+      shape: output.shape,
+      data: [output.data].flat(Number.POSITIVE_INFINITY),
+    }));
+    return proxy(200, {
+      model_name: served.SLUICE_MODEL,
+      model_version: served.SLUICE_MODEL_VERSION,
+      id: request.id,
+      outputs: this.answer(outputs),
+    });
+  }
+}
+
+describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambda, CloudWatch and CodeDeploy', () => {
+  let home: string;
+  let store: LocalObjectStore;
+  let registry: ModelRegistry;
+  let v1: ModelManifest;
+  let v2: ModelManifest;
+  let v3: ModelManifest;
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'sluice-aws-target-'));
+    store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
+    registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
+    v1 = await registry.publish({ name: 'iris', model: iris.modelPath, extras: irisExtras });
+    v2 = await registry.publish({ name: 'iris', model: iris.modelPath, extras: irisExtras });
+    const { goldenExamples: _, ...withoutGoldens } = irisExtras;
+    v3 = await registry.publish({ name: 'iris', model: iris.modelPath, extras: withoutGoldens });
+  });
+
+  after(async () => {
+    await store.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  /** The environment CDK gives the predict function, serving `manifest`. */
+  const environmentOf = (manifest: ModelManifest): Record<string, string> => ({
+    SLUICE_BUCKET: 'registry-bucket',
+    SLUICE_MODEL: 'iris',
+    SLUICE_MODEL_VERSION: String(manifest.version),
+    SLUICE_MODEL_SHA256: manifest.sha256,
+    SLUICE_ALARM_THRESHOLDS: THRESHOLDS,
+    NODE_OPTIONS: '--enable-source-maps',
+  });
+
+  const setUp = (overrides: Partial<LambdaRolloutTargetProps> = {}) => {
+    const aws = new FakeAws(environmentOf(v1));
+    const sleeps: number[] = [];
+    const props: LambdaRolloutTargetProps = {
+      lambda: aws.lambda,
+      cloudwatch: aws.cloudwatch,
+      codedeploy: aws.codedeploy,
+      registry,
+      stackName: STACK,
+      functionName: (model) => (model === 'iris' ? FUNCTION : `unknown-${model}`),
+      updatePollIntervalMs: INTERVAL_MS,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      now: () => NOW,
+      ...overrides,
+    };
+    return {
+      aws,
+      sleeps,
+      target: new LambdaRolloutTarget(props),
+      another: () => new LambdaRolloutTarget(props),
+    };
+  };
+
+  const alarmNamesOf = (lambdaVersion: string) =>
+    Object.values(VersionAlarmKind).map((kind) => versionAlarmName(FUNCTION, lambdaVersion, kind));
+
+  describe('assertExclusive: refuses while a CodeDeploy deployment shifts the alias', () => {
+    it("asks CodeDeploy for the active deployments of the model's group, <stack>-<model>, and lets the command go on when there are none", async () => {
+      const { aws, target } = setUp();
+      await target.assertExclusive('iris');
+      assert.deepEqual(aws.journal, [
+        [
+          'ListDeployments',
+          {
+            applicationName: 'Sluice-iris',
+            deploymentGroupName: 'Sluice-iris',
+            includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Ready'],
+          },
+        ],
+      ]);
+    });
+
+    it('refuses naming the deployment, saying to wait or stop it, and that cdk deploy and sluice must not move the alias together', async () => {
+      const { aws, target } = setUp();
+      aws.deployments = ['d-ABCDEF123'];
+      await assert.rejects(target.assertExclusive('iris'), (error: unknown) => {
+        assert.ok(error instanceof AliasBusyError);
+        assert.ok(error instanceof RolloutError, 'the engine reports refusals it recognises as RolloutError');
+        assert.equal(error.deploymentId, 'd-ABCDEF123');
+        assert.equal(
+          error.message,
+          'CodeDeploy deployment d-ABCDEF123 is shifting the live alias of iris (application Sluice-iris, deployment group Sluice-iris); ' +
+            'wait for it to finish, or stop it with `aws deploy stop-deployment --deployment-id d-ABCDEF123 --auto-rollback-enabled`, then retry. ' +
+            'cdk deploy and sluice must not move the alias at the same time.',
+        );
+        return true;
+      });
+      assert.deepEqual(aws.sequence(), ['ListDeployments'], 'nothing else is touched');
+    });
+
+    it('refuses when the deployment group does not exist, rather than guessing that nothing shifts the alias', async () => {
+      const { aws, target } = setUp();
+      aws.deploymentGroupMissing = true;
+      await assert.rejects(target.assertExclusive('iris'), (error: unknown) => {
+        assert.ok(error instanceof RolloutError);
+        assert.match(
+          error.message,
+          /cannot tell whether CodeDeploy is shifting the live alias of iris: DeploymentGroupDoesNotExistException/,
+        );
+        assert.match(error.message, /stack name \(Sluice\)/);
+        return true;
+      });
+    });
+  });
+
+  describe('prepare: a Lambda version bound to the model version, with its alarms', () => {
+    it('changes only the model version and sha256 in $LATEST, waits for the update, publishes "sluice iris v2" and creates the five alarms', async () => {
+      const { aws, sleeps, target } = setUp();
+      aws.publishedVersion('5', environmentOf(v1), 'sluice iris v1 sha256:aaaaaaaaaaaa');
+      aws.statusesAfterUpdate = ['InProgress', 'InProgress', 'Successful'];
+      await target.prepare('iris', 2);
+
+      assert.deepEqual(aws.sequence(), [
+        'GetFunctionConfiguration',
+        'ListVersionsByFunction',
+        'UpdateFunctionConfiguration',
+        'GetFunctionConfiguration',
+        'GetFunctionConfiguration',
+        'GetFunctionConfiguration',
+        'PublishVersion',
+        'DescribeAlarms',
+        ...Array(5).fill('PutMetricAlarm'),
+      ]);
+      assert.deepEqual(aws.calls('GetFunctionConfiguration'), Array(4).fill({ FunctionName: FUNCTION }));
+      assert.deepEqual(aws.calls('ListVersionsByFunction'), [{ FunctionName: FUNCTION }]);
+      assert.deepEqual(aws.calls('UpdateFunctionConfiguration'), [
+        {
+          FunctionName: FUNCTION,
+          RevisionId: 'rev-1',
+          Environment: {
+            Variables: { ...environmentOf(v1), SLUICE_MODEL_VERSION: '2', SLUICE_MODEL_SHA256: v2.sha256 },
+          },
+        },
+      ]);
+      assert.deepEqual(
+        sleeps,
+        [INTERVAL_MS, INTERVAL_MS],
+        'waits between reads while the update is in progress',
+      );
+      assert.deepEqual(aws.calls('PublishVersion'), [
+        { FunctionName: FUNCTION, Description: 'sluice iris v2', RevisionId: 'rev-2' },
+      ]);
+      assert.deepEqual(aws.calls('DescribeAlarms'), [{ AlarmNames: alarmNamesOf('6') }]);
+
+      const lambdaDimensions = [
+        { Name: 'FunctionName', Value: FUNCTION },
+        { Name: 'Resource', Value: `${FUNCTION}:live` },
+        { Name: 'ExecutedVersion', Value: '6' },
+      ];
+      const sluiceDimensions = [
+        { Name: 'service', Value: 'sluice' },
+        { Name: 'Model', Value: 'iris' },
+        { Name: 'Version', Value: '2' },
+      ];
+      const common = {
+        Period: 60,
+        EvaluationPeriods: 3,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      };
+      assert.deepEqual(aws.calls('PutMetricAlarm'), [
+        {
+          AlarmName: `sluice-${FUNCTION}-6-errors`,
+          AlarmDescription: 'sluice iris version 2: Lambda errors >= 2/min; rolls the version back',
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Errors',
+          Dimensions: lambdaDimensions,
+          Statistic: 'Sum',
+          Threshold: 2,
+          ...common,
+        },
+        {
+          AlarmName: `sluice-${FUNCTION}-6-p99`,
+          AlarmDescription: 'sluice iris version 2: p99 duration >= 750 ms; rolls the version back',
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Duration',
+          Dimensions: lambdaDimensions,
+          ExtendedStatistic: 'p99',
+          Threshold: 750,
+          ...common,
+        },
+        {
+          AlarmName: `sluice-${FUNCTION}-6-model-errors`,
+          AlarmDescription: 'sluice iris version 2: 5xx answers >= 2/min; rolls the version back',
+          Namespace: 'Sluice',
+          MetricName: 'Errors',
+          Dimensions: sluiceDimensions,
+          Statistic: 'Sum',
+          Threshold: 2,
+          ...common,
+        },
+        {
+          AlarmName: `sluice-${FUNCTION}-6-invalid-outputs`,
+          AlarmDescription: 'sluice iris version 2: NaN/Inf outputs >= 1/min; rolls the version back',
+          Namespace: 'Sluice',
+          MetricName: 'InvalidOutputs',
+          Dimensions: sluiceDimensions,
+          Statistic: 'Sum',
+          Threshold: 1,
+          ...common,
+        },
+        {
+          AlarmName: `sluice-${FUNCTION}-6-rejected-inputs`,
+          AlarmDescription: 'sluice iris version 2: rejected inputs >= 50/min; rolls the version back',
+          Namespace: 'Sluice',
+          MetricName: 'RejectedInputs',
+          Dimensions: sluiceDimensions,
+          Statistic: 'Sum',
+          Threshold: 50,
+          ...common,
+        },
+      ]);
+    });
+
+    it('gives up after a bounded number of reads while the update stays in progress, and publishes nothing', async () => {
+      const { aws, sleeps, target } = setUp({ maxUpdatePolls: 3 });
+      aws.statusesAfterUpdate = ['InProgress'];
+      await assert.rejects(target.prepare('iris', 2), (error: unknown) => {
+        assert.ok(error instanceof RolloutError);
+        assert.equal(
+          error.message,
+          `${FUNCTION} was still updating after 3 reads 2000 ms apart; look at its LastUpdateStatus ` +
+            `(aws lambda get-function-configuration --function-name ${FUNCTION}) and retry`,
+        );
+        return true;
+      });
+      assert.deepEqual(aws.sequence(), [
+        'GetFunctionConfiguration',
+        'ListVersionsByFunction',
+        'UpdateFunctionConfiguration',
+        'GetFunctionConfiguration',
+        'GetFunctionConfiguration',
+        'GetFunctionConfiguration',
+      ]);
+      assert.deepEqual(sleeps, [INTERVAL_MS, INTERVAL_MS], 'no wait after the last read');
+    });
+
+    it("stops when Lambda reports the update failed, with Lambda's reason", async () => {
+      const { aws, target } = setUp();
+      aws.statusesAfterUpdate = ['InProgress', 'Failed'];
+      await assert.rejects(
+        target.prepare('iris', 2),
+        new RolloutError(
+          `updating the environment of ${FUNCTION} failed: KMS key is disabled (KMSKeyAccessDenied)`,
+        ),
+      );
+      assert.equal(aws.calls('PublishVersion').length, 0);
+    });
+
+    it("waits for an update someone else started before reading $LATEST's environment", async () => {
+      const { aws, sleeps, target } = setUp({ maxUpdatePolls: 2 });
+      aws.statusBeforeUpdate = 'InProgress';
+      await assert.rejects(target.prepare('iris', 2), /still updating after 2 reads/);
+      assert.deepEqual(aws.sequence(), ['GetFunctionConfiguration', 'GetFunctionConfiguration']);
+      assert.deepEqual(sleeps, [INTERVAL_MS]);
+    });
+
+    it('reuses the published version serving the model version (found over several pages), and leaves existing alarms alone', async () => {
+      const { aws, target } = setUp();
+      aws.listPageSize = 2;
+      aws.publishedVersion('5', environmentOf(v1));
+      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
+      aws.publishedVersion(
+        '7',
+        { ...environmentOf(v2), SLUICE_MODEL_SHA256: 'f'.repeat(64) },
+        'pinned to other bytes',
+      );
+      aws.alarms = alarmNamesOf('6').map((AlarmName) => ({ AlarmName, StateValue: 'OK' }));
+      await target.prepare('iris', 2);
+      assert.deepEqual(aws.journal, [
+        ['GetFunctionConfiguration', { FunctionName: FUNCTION }],
+        ['ListVersionsByFunction', { FunctionName: FUNCTION }],
+        ['ListVersionsByFunction', { FunctionName: FUNCTION, Marker: '2' }],
+        ['DescribeAlarms', { AlarmNames: alarmNamesOf('6') }],
+      ]);
+    });
+
+    it('publishes $LATEST as it is when it already serves the model version', async () => {
+      const { aws, target } = setUp();
+      aws.latest = { ...aws.latest, Environment: { Variables: environmentOf(v2) } };
+      aws.alarms = alarmNamesOf('1').map((AlarmName) => ({ AlarmName, StateValue: 'OK' }));
+      await target.prepare('iris', 2);
+      assert.deepEqual(aws.sequence(), [
+        'GetFunctionConfiguration',
+        'ListVersionsByFunction',
+        'PublishVersion',
+        'DescribeAlarms',
+      ]);
+      assert.deepEqual(aws.calls('PublishVersion'), [
+        { FunctionName: FUNCTION, Description: 'sluice iris v2', RevisionId: 'rev-1' },
+      ]);
+    });
+
+    it('refuses a function that serves another model (a wrong function name resolver)', async () => {
+      const { aws, target } = setUp();
+      aws.latest = {
+        ...aws.latest,
+        Environment: { Variables: { ...environmentOf(v1), SLUICE_MODEL: 'mnist' } },
+      };
+      await assert.rejects(target.prepare('iris', 2), /serves model "mnist", not iris/);
+      assert.deepEqual(aws.sequence(), ['GetFunctionConfiguration']);
+    });
+  });
+
+  describe('route: the live alias weights', () => {
+    it('points the alias at the stable version and gives the candidate its weight, finding both by listing (a new CLI process)', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('5', environmentOf(v1), 'sluice iris v1 sha256:aaaaaaaaaaaa');
+      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
+      await target.route('iris', { stable: 1, candidate: 2, weight: 10 });
+      assert.deepEqual(aws.journal, [
+        ['ListVersionsByFunction', { FunctionName: FUNCTION }],
+        [
+          'UpdateAlias',
+          {
+            FunctionName: FUNCTION,
+            Name: 'live',
+            FunctionVersion: '5',
+            RoutingConfig: { AdditionalVersionWeights: { '6': 0.1 } },
+          },
+        ],
+      ]);
+      await target.route('iris', { stable: 1, candidate: 2, weight: 55 });
+      assert.deepEqual(aws.calls('UpdateAlias').at(-1), {
+        FunctionName: FUNCTION,
+        Name: 'live',
+        FunctionVersion: '5',
+        RoutingConfig: { AdditionalVersionWeights: { '6': 0.55 } },
+      });
+      assert.equal(
+        aws.calls('ListVersionsByFunction').length,
+        1,
+        'versions are immutable: one listing serves later steps',
+      );
+    });
+
+    it('clears the routing (RoutingConfig {}) for weight 0 and for no candidate', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('5', environmentOf(v1));
+      aws.publishedVersion('6', environmentOf(v2));
+      await target.route('iris', { stable: 1, candidate: 2, weight: 0 });
+      await target.route('iris', { stable: 1, weight: 0 });
+      assert.deepEqual(aws.calls('UpdateAlias'), [
+        { FunctionName: FUNCTION, Name: 'live', FunctionVersion: '5', RoutingConfig: {} },
+        { FunctionName: FUNCTION, Name: 'live', FunctionVersion: '5', RoutingConfig: {} },
+      ]);
+    });
+
+    it('makes the candidate the primary version at weight 100 (Lambda takes additional weights below 1 only)', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('5', environmentOf(v1));
+      aws.publishedVersion('6', environmentOf(v2));
+      await target.route('iris', { stable: 1, candidate: 2, weight: 100 });
+      assert.deepEqual(aws.calls('UpdateAlias'), [
+        { FunctionName: FUNCTION, Name: 'live', FunctionVersion: '6', RoutingConfig: {} },
+      ]);
+    });
+
+    it('uses the version prepare() published without listing again', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('5', environmentOf(v1));
+      await target.prepare('iris', 2);
+      const before = aws.calls('ListVersionsByFunction').length;
+      await target.route('iris', { stable: 1, candidate: 2, weight: 20 });
+      assert.equal(aws.calls('ListVersionsByFunction').length, before);
+      assert.deepEqual(aws.calls('UpdateAlias'), [
+        {
+          FunctionName: FUNCTION,
+          Name: 'live',
+          FunctionVersion: '5',
+          RoutingConfig: { AdditionalVersionWeights: { '6': 0.2 } },
+        },
+      ]);
+    });
+
+    it('refuses to route to a model version no Lambda version serves, saying how to publish one, and moves nothing', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('5', environmentOf(v1));
+      await assert.rejects(
+        target.route('iris', { stable: 1, candidate: 3, weight: 10 }),
+        new RolloutError(
+          `iris version 3 has no published Lambda version of ${FUNCTION}; \`sluice deploy iris --version 3\` publishes one`,
+        ),
+      );
+      assert.equal(aws.calls('UpdateAlias').length, 0);
+      assert.deepEqual(
+        aws.sequence(),
+        ['ListVersionsByFunction', 'ListVersionsByFunction'],
+        'listed again on a miss',
+      );
+    });
+  });
+
+  describe("health: the candidate's alarms decide", () => {
+    const withAlarms = (states: Record<string, string>) => {
+      const setup = setUp();
+      setup.aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
+      setup.aws.alarms = alarmNamesOf('6').map((AlarmName) => {
+        const kind = AlarmName.split('-6-')[1] ?? '';
+        return {
+          AlarmName,
+          StateValue: (states[kind] ?? 'OK') as MetricAlarm['StateValue'],
+          StateReason: `reason of ${kind}`,
+        };
+      });
+      return setup;
+    };
+
+    it('is unhealthy with the names of the alarms in ALARM and their reasons', async () => {
+      const { aws, target } = withAlarms({
+        p99: 'ALARM',
+        'invalid-outputs': 'ALARM',
+        errors: 'INSUFFICIENT_DATA',
+      });
+      assert.deepEqual(await target.health('iris', 2), {
+        verdict: 'unhealthy',
+        reasons: [
+          `sluice-${FUNCTION}-6-p99 is ALARM: reason of p99`,
+          `sluice-${FUNCTION}-6-invalid-outputs is ALARM: reason of invalid-outputs`,
+        ],
+      });
+      assert.deepEqual(aws.journal, [
+        ['ListVersionsByFunction', { FunctionName: FUNCTION }],
+        ['DescribeAlarms', { AlarmNames: alarmNamesOf('6') }],
+      ]);
+    });
+
+    it('is healthy when every alarm is OK', async () => {
+      const { target } = withAlarms({});
+      const health = await target.health('iris', 2);
+      assert.equal(health.verdict, 'healthy');
+      assert.equal(health.reasons.length, 5);
+    });
+
+    it('is unknown while an alarm has insufficient data or does not exist', async () => {
+      const { aws, target } = withAlarms({ 'model-errors': 'INSUFFICIENT_DATA' });
+      assert.deepEqual(await target.health('iris', 2), {
+        verdict: 'unknown',
+        reasons: [`sluice-${FUNCTION}-6-model-errors is INSUFFICIENT_DATA`],
+      });
+      aws.alarms = aws.alarms.filter((alarm) => !alarm.AlarmName?.endsWith('-errors'));
+      const missing = await target.health('iris', 2);
+      assert.equal(missing.verdict, 'unknown');
+      assert.match(missing.reasons.join('\n'), new RegExp(`sluice-${FUNCTION}-6-errors does not exist`));
+    });
+  });
+
+  describe('checkGolden: the golden examples through the candidate version, as API Gateway would send them', () => {
+    it('invokes the published version (Qualifier) once per example with POST /v2/models/iris/infer and passes on matching outputs', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
+      const result = await target.checkGolden('iris', 2);
+      assert.deepEqual(result, { passed: true, examples: 3, failures: [] });
+      assert.deepEqual(aws.journal, [
+        ['ListVersionsByFunction', { FunctionName: FUNCTION }],
+        ...Array(3).fill([
+          'Invoke',
+          { FunctionName: FUNCTION, Qualifier: '6', InvocationType: 'RequestResponse' },
+        ]),
+      ]);
+    });
+
+    it('fails naming the example and output that does not match', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('6', environmentOf(v2));
+      aws.answer = (outputs) =>
+        outputs.map((output) => (output.name === 'label' ? { ...output, data: [2] } : output));
+      const result = await target.checkGolden('iris', 2);
+      assert.equal(result.passed, false);
+      assert.equal(result.examples, 3);
+      assert.deepEqual(result.failures, [
+        'example 1, output "label"[0]: expected 0, got 2',
+        'example 2, output "label"[0]: expected 1, got 2',
+      ]);
+    });
+
+    it('asks a version without golden examples only whether it is ready', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('7', environmentOf(v3));
+      assert.deepEqual(await target.checkGolden('iris', 3), { passed: true, examples: 0, failures: [] });
+      assert.deepEqual(aws.calls('Invoke'), [
+        { FunctionName: FUNCTION, Qualifier: '7', InvocationType: 'RequestResponse' },
+      ]);
+    });
+  });
+
+  describe('servedVersion: what the alias serves before sluice ever moved it', () => {
+    it('reads the alias and the environment of its version', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('5', environmentOf(v1));
+      assert.equal(await target.servedVersion('iris'), 1);
+      assert.deepEqual(aws.journal, [
+        ['GetAlias', { FunctionName: FUNCTION, Name: 'live' }],
+        ['GetFunctionConfiguration', { FunctionName: FUNCTION, Qualifier: '5' }],
+      ]);
+    });
+  });
+});
+
+describe('naming conventions shared by the stack, the CLI and the alarm-rollback function', () => {
+  it('names CodeDeploy application and group <stack>-<model>', () => {
+    assert.deepEqual(codeDeployNames('Prod', 'iris'), {
+      applicationName: 'Prod-iris',
+      deploymentGroupName: 'Prod-iris',
+    });
+  });
+
+  it('reads a version alarm name back: function (with dashes and digits), Lambda version, kind', () => {
+    for (const kind of Object.values(VersionAlarmKind)) {
+      const name = versionAlarmName('Sluice-iris-2-Fn_x', '17', kind);
+      assert.deepEqual(parseVersionAlarmName(name), {
+        functionName: 'Sluice-iris-2-Fn_x',
+        lambdaVersion: '17',
+        kind,
+      });
+    }
+    for (const other of [
+      'sluice-fn-latest-errors',
+      'sluice-fn-7-latency',
+      'other-fn-7-errors',
+      'sluice--7-errors',
+      'sluice-fn-07-p99',
+    ]) {
+      assert.equal(parseVersionAlarmName(other), undefined, other);
+    }
+  });
+
+  it('finds the newest published version serving a model version by its environment, or by its description without one', () => {
+    const env = (version: string, sha = 'a'.repeat(64)) => ({
+      Variables: { SLUICE_MODEL: 'iris', SLUICE_MODEL_VERSION: version, SLUICE_MODEL_SHA256: sha },
+    });
+    const versions: FunctionConfiguration[] = [
+      { Version: '$LATEST', Environment: env('4') },
+      { Version: '3', Environment: env('4') },
+      { Version: '9', Environment: env('4') },
+      { Version: '10', Environment: env('4', 'b'.repeat(64)) },
+      { Version: '11', Description: publishedVersionDescription('iris', 5) },
+      { Version: '12', Description: 'sluice iris v5 sha256:abcdefabcdef' },
+      { Version: '13', Description: 'sluice iris v50' },
+    ];
+    assert.equal(findPublishedVersion(versions, 'iris', 4, 'a'.repeat(64))?.Version, '9');
+    assert.equal(findPublishedVersion(versions, 'iris', 4)?.Version, '10');
+    assert.equal(findPublishedVersion(versions, 'iris', 5)?.Version, '12');
+    assert.equal(findPublishedVersion(versions, 'mnist', 4), undefined);
+  });
+
+  it('reads alarm thresholds from the function environment, with the config defaults, and names a bad value', () => {
+    assert.equal(alarmThresholdsOf(undefined, 'fn:1').p99LatencyMs, 1000);
+    assert.equal(alarmThresholdsOf({ SLUICE_ALARM_THRESHOLDS: '{"p99LatencyMs":500}' }, 'fn:1').errors, 1);
+    assert.throws(
+      () => alarmThresholdsOf({ SLUICE_ALARM_THRESHOLDS: '{"errors":0}' }, 'fn:1'),
+      /SLUICE_ALARM_THRESHOLDS of fn:1 is invalid: errors: .*got \{"errors":0\}/,
+    );
+    assert.throws(
+      () => alarmThresholdsOf({ SLUICE_ALARM_THRESHOLDS: 'high' }, 'fn:1'),
+      /is not JSON; got "high"/,
+    );
+  });
+
+  it('judges health: ALARM beats everything, then unknown, then OK', () => {
+    assert.equal(
+      healthFromAlarms(['a', 'b'], [{ AlarmName: 'a', StateValue: 'ALARM' }]).verdict,
+      'unhealthy',
+    );
+    assert.equal(healthFromAlarms(['a', 'b'], [{ AlarmName: 'a', StateValue: 'OK' }]).verdict, 'unknown');
+    assert.equal(healthFromAlarms(['a'], [{ AlarmName: 'a', StateValue: 'OK' }]).verdict, 'healthy');
+  });
+});

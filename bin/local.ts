@@ -1,7 +1,9 @@
 /** `npm start`: the local stack on 127.0.0.1 (PORT, SLUICE_HOME override the defaults). */
 // The SDK warns about Node 20 on every client; the project supports Node >= 20 (Lambda runs a newer one).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { DEFAULT_LOCAL_PORT, LocalStack } from '../lib/local/LocalStack.js';
+import { readLocalConfig } from '../lib/local/local-config.js';
 import { sluiceHome } from '../lib/local/local-home.js';
 
 const port = process.env.PORT ? Number(process.env.PORT) : DEFAULT_LOCAL_PORT;
@@ -9,9 +11,22 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`PORT must be a port number (0-65535); got ${JSON.stringify(process.env.PORT)}\n`);
   process.exit(2);
 }
+let config: ReturnType<typeof readLocalConfig>;
+try {
+  config = readLocalConfig(process.env);
+} catch (error) {
+  process.stderr.write(`sluice: ${(error as Error).message}\n`);
+  process.exit(2);
+}
 const home = sluiceHome();
-const stack = await LocalStack.start({ home, port, logRequests: process.env.SLUICE_LOG_REQUESTS === 'true' }).catch((error: Error) => {
-  const hint = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ` (port ${port} is taken: set PORT=...)` : '';
+const stack = await LocalStack.start({
+  home,
+  port,
+  config,
+  logRequests: process.env.SLUICE_LOG_REQUESTS === 'true',
+}).catch((error: Error) => {
+  const hint =
+    (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ` (port ${port} is taken: set PORT=...)` : '';
   process.stderr.write(`sluice: could not start the local stack: ${error.message}${hint}\n`);
   process.exit(1);
 });
@@ -20,7 +35,9 @@ const models = await stack.registry.listModels();
 process.stdout.write(
   [
     `sluice local stack on ${url}  (data in ${home}, embedded S3 at ${stack.store.endpoint})`,
-    ...stack.publishedSamples.map((sample) => `published sample model ${sample.model} version ${sample.version}`),
+    ...stack.publishedSamples.map(
+      (sample) => `published sample model ${sample.model} version ${sample.version}`,
+    ),
     `models: ${models.join(', ') || 'none'}`,
     '',
     'Endpoints:',
@@ -30,10 +47,16 @@ process.stdout.write(
     `  POST ${url}/v2/models/{model}[/versions/{v}]/infer   Open Inference Protocol V2`,
     `  POST ${url}/models/{model}/predict               simple JSON form`,
     `  GET  ${url}/metrics                              Prometheus metrics`,
+    `  GET  ${url}/_sluice/health/{model}?version=N     local health window (what rollouts gate on)`,
+    '',
+    `Rollouts: unversioned routes follow each model's local alias (sluice deploy/promote/rollback/status --local);`,
+    `a candidate above ${config.health.maxErrorRate * 100}% errors or ${config.health.maxP99Ms} ms p99 is rolled back automatically`,
+    '(SLUICE_LOCAL_MAX_ERROR_RATE, SLUICE_LOCAL_MAX_P99_MS).',
     '',
     'Try:',
     `  curl -s ${url}/models/iris/predict -H 'content-type: application/json' -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}'`,
     `  npx sluice publish model.onnx --model mymodel --local`,
+    `  npx sluice deploy mymodel --version 2 --strategy canary --interval 30s --local`,
     '',
   ].join('\n'),
 );

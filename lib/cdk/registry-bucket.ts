@@ -67,7 +67,10 @@ export class RegistryBucket extends Construct {
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'registry/',
       lifecycleRules: [
-        { noncurrentVersionExpiration: Duration.days(noncurrentVersionDays), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        {
+          noncurrentVersionExpiration: Duration.days(noncurrentVersionDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
       ],
       removalPolicy,
       autoDeleteObjects,

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { InferenceSession } from 'onnxruntime-node';
 import { InvalidModelError } from '../errors/registry-errors.js';
 import { checkGoldenExamples } from '../inference/check-golden-examples.js';
+import { type ModelSignature, readModelSignature } from '../onnx/read-model-signature.js';
 import { type ModelManifest, type PublishExtras, PublishExtrasSchema } from '../registry/ModelManifest.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
-import { type ModelSignature, readModelSignature } from '../onnx/read-model-signature.js';
 import { UsageError } from './exit-codes.js';
 
 /** What `sluice publish` was asked to do. */
@@ -47,11 +47,16 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
   try {
     session = await InferenceSession.create(bytes);
   } catch (error) {
-    throw new InvalidModelError(`${request.file} does not load in onnxruntime: ${(error as Error).message}`, { cause: error });
+    throw new InvalidModelError(`${request.file} does not load in onnxruntime: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   try {
     if (extras.goldenExamples?.length && !request.skipGoldenCheck) {
-      const result = await checkGoldenExamples(session, { ...signature, goldenExamples: extras.goldenExamples });
+      const result = await checkGoldenExamples(session, {
+        ...signature,
+        goldenExamples: extras.goldenExamples,
+      });
       if (!result.passed) {
         throw new InvalidModelError(
           `golden examples do not match the model:\n  ${result.failures.join('\n  ')}\nfix the examples, or pass --skip-golden-check to publish anyway`,
@@ -75,9 +80,14 @@ async function readExtras(request: PublishRequest): Promise<PublishExtras> {
   }
   const parsed = PublishExtrasSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new UsageError(`${request.extrasFile}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    throw new UsageError(
+      `${request.extrasFile}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+    );
   }
-  const labels = request.labels?.split(',').map((label) => label.trim()).filter(Boolean);
+  const labels = request.labels
+    ?.split(',')
+    .map((label) => label.trim())
+    .filter(Boolean);
   return {
     ...parsed.data,
     ...(labels?.length ? { labels } : {}),

@@ -1,8 +1,12 @@
-import { ModelRegistry } from '../registry/ModelRegistry.js';
-import { readLocalStackInfo, sluiceHome } from '../local/local-home.js';
-import { createS3Client } from '../serving/create-s3-client.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SluiceError } from '../errors/SluiceError.js';
+import { readLocalStackInfo, sluiceHome } from '../local/local-home.js';
+import { ModelRegistry } from '../registry/ModelRegistry.js';
+import { createS3Client } from '../serving/create-s3-client.js';
 import { UsageError } from './exit-codes.js';
+
+/** Region the clients of the local store sign for; the embedded store accepts any. */
+const LOCAL_REGION = 'us-east-1';
 
 /** Options every registry command accepts. */
 export interface TargetOptions {
@@ -15,6 +19,12 @@ export interface TargetOptions {
 /** A registry to talk to, and a phrase naming it for messages. */
 export interface RegistryTarget {
   readonly registry: ModelRegistry;
+  /** The client the registry uses; rollout states live in the same bucket. */
+  readonly client: S3Client;
+  /** The registry bucket. */
+  readonly bucket: string;
+  /** AWS region of the bucket (the local store's dummy region with `--local`). */
+  readonly region: string;
   readonly description: string;
   /** The local stack's API URL, with `--local`. */
   readonly apiUrl?: string;
@@ -32,22 +42,34 @@ export async function resolveRegistryTarget(
     const home = sluiceHome(env);
     const info = await readLocalStackInfo(home);
     if (!info) {
-      throw new SluiceError(`the local stack is not running (nothing found in ${home}); start it with \`npm start\` in another terminal`);
+      throw new SluiceError(
+        `the local stack is not running (nothing found in ${home}); start it with \`npm start\` in another terminal`,
+      );
     }
+    const client = createS3Client({ region: LOCAL_REGION, endpoint: info.s3Endpoint });
     return {
-      registry: new ModelRegistry({ client: createS3Client({ region: 'us-east-1', endpoint: info.s3Endpoint }), bucket: info.bucket }),
+      registry: new ModelRegistry({ client, bucket: info.bucket }),
+      client,
+      bucket: info.bucket,
+      region: LOCAL_REGION,
       description: `local stack (${info.apiUrl})`,
       apiUrl: info.apiUrl,
     };
   }
   const bucket = options.bucket ?? env.SLUICE_BUCKET;
   if (!bucket) {
-    throw new UsageError('no registry given: pass --local for the local stack, or --bucket NAME (or set SLUICE_BUCKET) for S3');
+    throw new UsageError(
+      'no registry given: pass --local for the local stack, or --bucket NAME (or set SLUICE_BUCKET) for S3',
+    );
   }
   const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const endpoint = options.endpoint ?? env.SLUICE_S3_ENDPOINT;
+  const client = createS3Client({ region, endpoint });
   return {
-    registry: new ModelRegistry({ client: createS3Client({ region, endpoint }), bucket }),
+    registry: new ModelRegistry({ client, bucket }),
+    client,
+    bucket,
+    region,
     description: `s3://${bucket}`,
   };
 }

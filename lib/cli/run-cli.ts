@@ -1,9 +1,14 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { SluiceError } from '../errors/SluiceError.js';
+import { registerDeployCommand } from './deploy-command.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { createProgressReporter } from './progress.js';
+import { registerPromoteCommand } from './promote-command.js';
 import { publishModel } from './publish-model.js';
-import { resolveRegistryTarget, type TargetOptions } from './registry-target.js';
+import { resolveRegistryTarget } from './registry-target.js';
+import { registerRollbackCommand } from './rollback-command.js';
+import { registerStatusCommand } from './status-command.js';
+import { type GlobalOptions, withTargetOptions } from './target-options.js';
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -12,10 +17,6 @@ export interface CliIo {
   /** True when stderr is a terminal: progress bars are drawn only then. */
   readonly interactive: boolean;
   readonly env: Record<string, string | undefined>;
-}
-
-interface GlobalOptions extends TargetOptions {
-  readonly json?: boolean;
 }
 
 /**
@@ -56,7 +57,9 @@ export function defaultIo(): CliIo {
 
 function buildProgram(io: CliIo): Command {
   const program = new Command('sluice')
-    .description('Serverless inference for ONNX models: publish versions to the registry, inspect them.')
+    .description(
+      'Serverless inference for ONNX models: publish versions to the registry, inspect them, roll them out.',
+    )
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showSuggestionAfterError()
@@ -65,15 +68,7 @@ function buildProgram(io: CliIo): Command {
       '\nExit codes: 0 ok, 1 failure, 2 usage.\nTarget: --local for the running local stack (npm start), or --bucket / SLUICE_BUCKET for S3.',
     );
 
-  const withTarget = (command: Command): Command =>
-    command
-      .option('--local', 'use the running local stack (npm start)')
-      .option('--bucket <name>', 'registry bucket on S3 (default: $SLUICE_BUCKET)')
-      .option('--region <region>', 'AWS region of the bucket (default: $AWS_REGION)')
-      .addOption(new Option('--endpoint <url>', 'S3-compatible endpoint (default: $SLUICE_S3_ENDPOINT)').hideHelp())
-      .option('--json', 'print JSON instead of text')
-      .exitOverride()
-      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  const withTarget = (command: Command): Command => withTargetOptions(command, io);
 
   withTarget(program.command('publish'))
     .description('publish an ONNX file as the next version of a model')
@@ -83,47 +78,65 @@ function buildProgram(io: CliIo): Command {
     .option('--labels <list>', 'comma-separated class labels, in output index order')
     .option('--description <text>', 'one line describing this version')
     .option('--skip-golden-check', 'publish even if the golden examples do not match here')
-    .addHelpText('after', '\nExample:\n  npx sluice publish model.onnx --model iris --extras iris.json --local')
-    .action(async (file: string, options: GlobalOptions & { model: string; extras?: string; labels?: string; description?: string; skipGoldenCheck?: boolean }) => {
-      const target = await resolveRegistryTarget(options, io.env);
-      const progress = createProgressReporter(io, !options.json);
-      let manifest: Awaited<ReturnType<typeof publishModel>>;
-      try {
-        manifest = await publishModel(target.registry, {
-          file,
-          model: options.model,
-          extrasFile: options.extras,
-          labels: options.labels,
-          description: options.description,
-          skipGoldenCheck: options.skipGoldenCheck,
-          onProgress: progress.update,
-        });
-      } finally {
-        progress.stop();
-      }
-      const summary = {
-        model: manifest.name,
-        version: manifest.version,
-        sha256: manifest.sha256,
-        size: manifest.size,
-        createdAt: manifest.createdAt,
-        inputs: manifest.inputs,
-        outputs: manifest.outputs,
-        labels: manifest.labels,
-        goldenExamples: manifest.goldenExamples?.length ?? 0,
-        registry: target.description,
-      };
-      if (options.json) {
-        io.stdout(`${JSON.stringify(summary)}\n`);
-        return;
-      }
-      io.stdout(`published ${manifest.name} version ${manifest.version} to ${target.description}\n`);
-      io.stdout(`  sha256 ${manifest.sha256}, ${manifest.size} bytes\n`);
-      io.stdout(`  inputs  ${describeSpecs(manifest.inputs)}\n  outputs ${describeSpecs(manifest.outputs)}\n`);
-      if (target.apiUrl) {
-        io.stdout(`  try: curl -s ${target.apiUrl}/v2/models/${manifest.name}/versions/${manifest.version}\n`);
-      }
-    });
+    .addHelpText(
+      'after',
+      '\nExample:\n  npx sluice publish model.onnx --model iris --extras iris.json --local',
+    )
+    .action(
+      async (
+        file: string,
+        options: GlobalOptions & {
+          model: string;
+          extras?: string;
+          labels?: string;
+          description?: string;
+          skipGoldenCheck?: boolean;
+        },
+      ) => {
+        const target = await resolveRegistryTarget(options, io.env);
+        const progress = createProgressReporter(io, !options.json);
+        let manifest: Awaited<ReturnType<typeof publishModel>>;
+        try {
+          manifest = await publishModel(target.registry, {
+            file,
+            model: options.model,
+            extrasFile: options.extras,
+            labels: options.labels,
+            description: options.description,
+            skipGoldenCheck: options.skipGoldenCheck,
+            onProgress: progress.update,
+          });
+        } finally {
+          progress.stop();
+        }
+        const summary = {
+          model: manifest.name,
+          version: manifest.version,
+          sha256: manifest.sha256,
+          size: manifest.size,
+          createdAt: manifest.createdAt,
+          inputs: manifest.inputs,
+          outputs: manifest.outputs,
+          labels: manifest.labels,
+          goldenExamples: manifest.goldenExamples?.length ?? 0,
+          registry: target.description,
+        };
+        if (options.json) {
+          io.stdout(`${JSON.stringify(summary)}\n`);
+          return;
+        }
+        io.stdout(`published ${manifest.name} version ${manifest.version} to ${target.description}\n`);
+        io.stdout(`  sha256 ${manifest.sha256}, ${manifest.size} bytes\n`);
+        io.stdout(
+          `  inputs  ${describeSpecs(manifest.inputs)}\n  outputs ${describeSpecs(manifest.outputs)}\n`,
+        );
+        if (target.apiUrl) {
+          io.stdout(
+            `  try: curl -s ${target.apiUrl}/v2/models/${manifest.name}/versions/${manifest.version}\n`,
+          );
+        }
+      },
+    );
 
   withTarget(program.command('models'))
     .description('list the models in the registry')
@@ -145,13 +158,21 @@ function buildProgram(io: CliIo): Command {
         io.stdout(
           `${JSON.stringify({
             model,
-            versions: manifests.map((m) => ({ version: m.version, sha256: m.sha256, size: m.size, createdAt: m.createdAt, description: m.description })),
+            versions: manifests.map((m) => ({
+              version: m.version,
+              sha256: m.sha256,
+              size: m.size,
+              createdAt: m.createdAt,
+              description: m.description,
+            })),
           })}\n`,
         );
         return;
       }
       for (const m of manifests) {
-        io.stdout(`${String(m.version).padStart(4)}  ${m.createdAt}  ${m.sha256.slice(0, 12)}  ${String(m.size).padStart(10)} B  ${m.description ?? ''}\n`);
+        io.stdout(
+          `${String(m.version).padStart(4)}  ${m.createdAt}  ${m.sha256.slice(0, 12)}  ${String(m.size).padStart(10)} B  ${m.description ?? ''}\n`,
+        );
       }
     });
 
@@ -168,6 +189,11 @@ function buildProgram(io: CliIo): Command {
       const manifest = await registry.getManifest(model, version);
       io.stdout(`${JSON.stringify(manifest, null, options.json ? undefined : 2)}\n`);
     });
+
+  registerDeployCommand(program, io);
+  registerPromoteCommand(program, io);
+  registerRollbackCommand(program, io);
+  registerStatusCommand(program, io);
 
   return program;
 }

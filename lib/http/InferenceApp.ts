@@ -3,17 +3,22 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { BadRequestError, HttpError, PayloadTooLargeError, ServiceUnavailableError } from '../errors/HttpError.js';
+import {
+  BadRequestError,
+  HttpError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+} from '../errors/HttpError.js';
 import { ModelNotFoundError } from '../errors/registry-errors.js';
 import type { InferenceEngine } from '../inference/InferenceEngine.js';
 import type { LoadedModel } from '../inference/LoadedModel.js';
+import { NO_METRICS, type ServingMetrics } from '../observability/ServingMetrics.js';
 import { MODEL_NAME_PATTERN, type ModelManifest, type TensorSpec } from '../registry/ModelManifest.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
-import { NO_METRICS, type ServingMetrics } from '../observability/ServingMetrics.js';
+import { DATATYPE_BY_ORT_TYPE, type OrtTensorType } from '../tensor/datatypes.js';
 import { decodeRows, decodeTensor } from '../tensor/decode-tensor.js';
 import { encodeTensorJson, stringifyJson, tensorToNested } from '../tensor/encode-tensor.js';
 import { parseJson } from '../tensor/parse-json.js';
-import { DATATYPE_BY_ORT_TYPE, type OrtTensorType } from '../tensor/datatypes.js';
 import { ResponseHeader } from './headers.js';
 import { describeIssues, InferRequestSchema, PredictRequestSchema } from './infer-request.js';
 import { MAX_REQUEST_BYTES } from './limits.js';
@@ -101,7 +106,12 @@ export class InferenceApp {
     } catch (error) {
       result = errorResult(error);
       if (!(error instanceof HttpError) || error.status >= 500) {
-        this.logger?.error('request failed', { requestId: state.requestId, model: state.model, version: state.version, error: error as Error });
+        this.logger?.error('request failed', {
+          requestId: state.requestId,
+          model: state.model,
+          version: state.version,
+          error: error as Error,
+        });
       }
     }
     const headers = result.headers ?? {};
@@ -120,7 +130,11 @@ export class InferenceApp {
         invalidOutputs: state.invalidOutputs,
         outputMeans: state.outputMeans,
       });
-      this.resolver.served?.(state.model, state.version, { status: result.statusCode, latencyMs });
+      this.resolver.served?.(state.model, state.version, {
+        status: result.statusCode,
+        latencyMs,
+        routed: route.version === undefined,
+      });
     }
     // Successful requests are logged only on request (API Gateway access logs cover them); refusals always,
     // without the payload, so a client's bad request can be found by its request id.
@@ -138,21 +152,36 @@ export class InferenceApp {
     return result;
   }
 
-  private async dispatch(route: MatchedRoute, event: APIGatewayProxyEvent, state: RequestState): Promise<APIGatewayProxyResult> {
+  private async dispatch(
+    route: MatchedRoute,
+    event: APIGatewayProxyEvent,
+    state: RequestState,
+  ): Promise<APIGatewayProxyResult> {
     switch (route.operation) {
       case Operation.SERVER_METADATA:
-        return jsonResult(200, JSON.stringify({ name: 'sluice', version: this.serverVersion, extensions: [] }));
+        return jsonResult(
+          200,
+          JSON.stringify({ name: 'sluice', version: this.serverVersion, extensions: [] }),
+        );
       case Operation.SERVER_LIVE:
         return jsonResult(200, '{"live":true}');
       case Operation.SERVER_READY: {
         const ready = await this.resolver.ready().catch(() => false);
-        return ready ? jsonResult(200, '{"ready":true}') : jsonResult(503, '{"error":"not ready: the model store or the served models cannot be reached","ready":false}');
+        return ready
+          ? jsonResult(200, '{"ready":true}')
+          : jsonResult(
+              503,
+              '{"error":"not ready: the model store or the served models cannot be reached","ready":false}',
+            );
       }
       case Operation.MODEL_METADATA:
         return this.metadata(route, state);
       case Operation.MODEL_READY: {
         await this.load(route, state);
-        return jsonResult(200, JSON.stringify({ name: state.model, version: String(state.version), ready: true }));
+        return jsonResult(
+          200,
+          JSON.stringify({ name: state.model, version: String(state.version), ready: true }),
+        );
       }
       case Operation.MODEL_INFER:
         return this.infer(route, event, state);
@@ -162,7 +191,10 @@ export class InferenceApp {
   }
 
   /** The model and version a route names; neither is recorded in `state` until it is known to exist. */
-  private async resolveVersion(route: MatchedRoute, state: RequestState): Promise<{ model: string; version: number }> {
+  private async resolveVersion(
+    route: MatchedRoute,
+    state: RequestState,
+  ): Promise<{ model: string; version: number }> {
     const model = route.model ?? '';
     if (!MODEL_NAME_PATTERN.test(model)) throw new ModelNotFoundError(model);
     const servedVersion = await fromStore(this.resolver.resolve(model), `model "${model}"`);
@@ -205,19 +237,28 @@ export class InferenceApp {
     );
   }
 
-  private async infer(route: MatchedRoute, event: APIGatewayProxyEvent, state: RequestState): Promise<APIGatewayProxyResult> {
+  private async infer(
+    route: MatchedRoute,
+    event: APIGatewayProxyEvent,
+    state: RequestState,
+  ): Promise<APIGatewayProxyResult> {
     const loaded = await this.load(route, state);
     const parsed = InferRequestSchema.safeParse(parseJson(readBody(event)));
-    if (!parsed.success) throw new BadRequestError(`invalid inference request: ${describeIssues(parsed.error)}`);
+    if (!parsed.success)
+      throw new BadRequestError(`invalid inference request: ${describeIssues(parsed.error)}`);
     const request = parsed.data;
     const { manifest, session } = loaded;
     const provided = new Map<string, (typeof request.inputs)[number]>();
     for (const tensor of request.inputs) {
-      if (provided.has(tensor.name)) throw new BadRequestError(`input "${tensor.name}" is given more than once`);
+      if (provided.has(tensor.name))
+        throw new BadRequestError(`input "${tensor.name}" is given more than once`);
       provided.set(tensor.name, tensor);
     }
     const feeds = collectFeeds(manifest, provided, (tensor, spec) => decodeTensor(tensor, spec));
-    const fetches = selectOutputs(manifest, request.outputs?.map((output) => output.name));
+    const fetches = selectOutputs(
+      manifest,
+      request.outputs?.map((output) => output.name),
+    );
     const results = await run(session, feeds, fetches, manifest);
     state.predictions = firstDim(feeds, manifest);
     summarise(results, fetches, state);
@@ -233,16 +274,23 @@ export class InferenceApp {
     return jsonResult(200, body);
   }
 
-  private async predict(route: MatchedRoute, event: APIGatewayProxyEvent, state: RequestState): Promise<APIGatewayProxyResult> {
+  private async predict(
+    route: MatchedRoute,
+    event: APIGatewayProxyEvent,
+    state: RequestState,
+  ): Promise<APIGatewayProxyResult> {
     const loaded = await this.load(route, state);
     const parsed = PredictRequestSchema.safeParse(parseJson(readBody(event)));
-    if (!parsed.success) throw new BadRequestError(`invalid predict request: ${describeIssues(parsed.error)}`);
+    if (!parsed.success)
+      throw new BadRequestError(`invalid predict request: ${describeIssues(parsed.error)}`);
     const { manifest, session } = loaded;
     const provided = new Map<string, unknown>();
     if (parsed.data.instances !== undefined) {
       if (manifest.inputs.length !== 1) {
         const names = manifest.inputs.map((spec) => spec.name).join(', ');
-        throw new BadRequestError(`"instances" works for single-input models; this one has inputs ${names}: send {"inputs": {name: nested array}}`);
+        throw new BadRequestError(
+          `"instances" works for single-input models; this one has inputs ${names}: send {"inputs": {name: nested array}}`,
+        );
       }
       provided.set((manifest.inputs[0] as TensorSpec).name, parsed.data.instances);
     } else {
@@ -284,7 +332,9 @@ async function fromStore<T>(lookup: Promise<T>, what: string): Promise<T> {
   } catch (error) {
     if (error instanceof HttpError) throw error;
     const reason = error instanceof Error ? error.message || error.name : String(error);
-    throw new ServiceUnavailableError(`${what} cannot be looked up in the model store: ${reason}`, { cause: error });
+    throw new ServiceUnavailableError(`${what} cannot be looked up in the model store: ${reason}`, {
+      cause: error,
+    });
   }
 }
 
@@ -295,11 +345,13 @@ function isInference(route: MatchedRoute): boolean {
 /** Reads the body as text, refusing it when absent or over the limit. */
 function readBody(event: APIGatewayProxyEvent): string {
   const raw = event.body;
-  if (raw === null || raw === undefined || raw === '') throw new BadRequestError('request body is required: a JSON object');
+  if (raw === null || raw === undefined || raw === '')
+    throw new BadRequestError('request body is required: a JSON object');
   if (raw.length > MAX_REQUEST_BYTES * (event.isBase64Encoded ? 4 / 3 : 1) + 4) throw tooLarge();
   const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   // Byte length is only worth measuring when the character count is close to the limit.
-  if (text.length * 3 > MAX_REQUEST_BYTES && Buffer.byteLength(text, 'utf8') > MAX_REQUEST_BYTES) throw tooLarge();
+  if (text.length * 3 > MAX_REQUEST_BYTES && Buffer.byteLength(text, 'utf8') > MAX_REQUEST_BYTES)
+    throw tooLarge();
   return text;
 }
 
@@ -316,14 +368,18 @@ function collectFeeds<T>(
   const expected = manifest.inputs.map((spec) => spec.name);
   for (const name of provided.keys()) {
     if (!expected.includes(name)) {
-      throw new BadRequestError(`unknown input "${name}"; model "${manifest.name}" takes ${quoteList(expected)}`);
+      throw new BadRequestError(
+        `unknown input "${name}"; model "${manifest.name}" takes ${quoteList(expected)}`,
+      );
     }
   }
   const feeds: Record<string, Tensor> = {};
   for (const spec of manifest.inputs) {
     const value = provided.get(spec.name);
     if (value === undefined) {
-      throw new BadRequestError(`missing input "${spec.name}"; model "${manifest.name}" takes ${quoteList(expected)}`);
+      throw new BadRequestError(
+        `missing input "${spec.name}"; model "${manifest.name}" takes ${quoteList(expected)}`,
+      );
     }
     feeds[spec.name] = decode(value, spec);
   }
@@ -335,7 +391,9 @@ function selectOutputs(manifest: ModelManifest, requested: string[] | undefined)
   if (requested === undefined || requested.length === 0) return available;
   for (const name of requested) {
     if (!available.includes(name)) {
-      throw new BadRequestError(`unknown output "${name}"; model "${manifest.name}" has ${quoteList(available)}`);
+      throw new BadRequestError(
+        `unknown output "${name}"; model "${manifest.name}" has ${quoteList(available)}`,
+      );
     }
   }
   return [...new Set(requested)];
@@ -371,7 +429,8 @@ function summarise(results: InferenceSession.OnnxValueMapType, fetches: string[]
   for (const name of fetches) {
     const tensor = results[name] as Tensor;
     const data = tensor.data;
-    if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array)) continue;
+    if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array))
+      continue;
     let sum = 0;
     let finite = 0;
     for (let index = 0; index < data.length; index++) {

@@ -21,4 +21,9 @@ export interface ServedOutcome {
   readonly status: number;
   /** Milliseconds from request to response. */
   readonly latencyMs: number;
+  /**
+   * True when the resolver chose the version (an unversioned route), false for a `/versions/{v}` route;
+   * only the former show how an alias splits traffic. Absent from callers that do not tell.
+   */
+  readonly routed?: boolean;
 }

@@ -7,14 +7,31 @@ import { MAX_REQUEST_BYTES } from '../http/limits.js';
 /** A proxy-integration handler, as Lambda runs it behind API Gateway. */
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
-/** A plain route the emulator answers itself (e.g. `GET /metrics`), outside the API contract. */
-export type LocalRoute = (request: IncomingMessage) => { status: number; contentType: string; body: string };
+/** What a {@link LocalRoute} answers. */
+export interface LocalReply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/**
+ * A plain route the emulator answers itself (e.g. `GET /metrics`), outside the API contract. It gets the
+ * request, its path and its query string.
+ */
+export type LocalRoute = (
+  request: IncomingMessage,
+  path: string,
+  query: URLSearchParams,
+) => LocalReply | Promise<LocalReply>;
 
 /** Options of {@link ApiGatewayEmulator}. */
 export interface ApiGatewayEmulatorOptions {
   /** The handler every API request goes to. */
   readonly handler: ProxyHandler;
-  /** Extra GET routes by exact path. @default none */
+  /**
+   * Extra GET routes by exact path, or by prefix when the key ends in `/*` (`/_sluice/health/*` answers
+   * `/_sluice/health/iris`). @default none
+   */
   readonly localRoutes?: Readonly<Record<string, LocalRoute>>;
   /** @default '127.0.0.1' */
   readonly host?: string;
@@ -65,11 +82,19 @@ export class ApiGatewayEmulator {
   }
 }
 
-async function serve(options: ApiGatewayEmulatorOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serve(
+  options: ApiGatewayEmulatorOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const target = splitTarget(request.url ?? '/');
-  const local = request.method === 'GET' ? options.localRoutes?.[target.path] : undefined;
+  const local = request.method === 'GET' ? findLocalRoute(options.localRoutes, target.path) : undefined;
   if (local) {
-    const { status, contentType, body } = local(request);
+    const { status, contentType, body } = await local(
+      request,
+      target.path,
+      target.query ?? new URLSearchParams(),
+    );
     response.writeHead(status, { 'content-type': contentType });
     response.end(body);
     return;
@@ -82,10 +107,30 @@ async function serve(options: ApiGatewayEmulatorOptions, request: IncomingMessag
   }
   const result = await options.handler(toEvent(request, target, body));
   const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
-  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) headers[name] = values.map(String);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
+    headers[name] = values.map(String);
   response.writeHead(result.statusCode, headers);
   const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   response.end(request.method === 'HEAD' ? undefined : payload);
+}
+
+/** The local route for a path: an exact key first, then the longest `/*` prefix key that covers it. */
+function findLocalRoute(
+  routes: Readonly<Record<string, LocalRoute>> | undefined,
+  path: string,
+): LocalRoute | undefined {
+  if (!routes) return undefined;
+  const exact = routes[path];
+  if (exact) return exact;
+  let best: { length: number; route: LocalRoute } | undefined;
+  for (const [key, route] of Object.entries(routes)) {
+    if (!key.endsWith('/*')) continue;
+    const prefix = key.slice(0, -1);
+    if (path.startsWith(prefix) && path.length > prefix.length && (!best || prefix.length > best.length)) {
+      best = { length: prefix.length, route };
+    }
+  }
+  return best?.route;
 }
 
 /** A request target split into path and query, without a URL object per request. */
@@ -132,7 +177,9 @@ function toEvent(request: IncomingMessage, target: RequestTarget, body: string):
     multiQuery = {};
     for (const [name, value] of target.query) {
       query[name] = value;
-      (multiQuery[name] ??= []).push(value);
+      const values = multiQuery[name] ?? [];
+      values.push(value);
+      multiQuery[name] = values;
     }
   }
   const method = request.method ?? 'GET';

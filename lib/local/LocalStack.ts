@@ -5,12 +5,20 @@ import type { AppLogger } from '../http/InferenceApp.js';
 import { InferenceApp } from '../http/InferenceApp.js';
 import { InferenceEngine } from '../inference/InferenceEngine.js';
 import { PrometheusServingMetrics } from '../observability/PrometheusServingMetrics.js';
+import { MODEL_NAME_PATTERN } from '../registry/ModelManifest.js';
 import { ModelRegistry } from '../registry/ModelRegistry.js';
-import { ApiGatewayEmulator } from './ApiGatewayEmulator.js';
+import { RolloutStore } from '../rollout/RolloutStore.js';
+import { routingOf } from '../rollout/routing-of.js';
+import { ApiGatewayEmulator, type LocalReply } from './ApiGatewayEmulator.js';
+import { HealthWindow } from './HealthWindow.js';
+import { LocalAliasResolver } from './LocalAliasResolver.js';
 import { LocalObjectStore } from './LocalObjectStore.js';
+import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { removeLocalStackInfo, writeLocalStackInfo } from './local-home.js';
+import { type LocalHealthResponse, type LocalRefreshResponse, LocalRoutePath } from './local-routes.js';
 import { publishSamples } from './publish-samples.js';
 import { RegistryResolver } from './RegistryResolver.js';
+import { RollbackWatchdog } from './RollbackWatchdog.js';
 
 /** Port of the local API when PORT is not set. */
 export const DEFAULT_LOCAL_PORT = 3000;
@@ -29,11 +37,18 @@ export interface LocalStackOptions {
   readonly logger?: AppLogger;
   /** Log one line per successful request. @default false */
   readonly logRequests?: boolean;
+  /** Health thresholds of local rollouts. @default readLocalConfig(process.env) */
+  readonly config?: LocalConfig;
 }
 
 /**
  * Everything sluice runs on AWS, on one machine: the embedded S3-compatible registry, the same
  * request pipeline Lambda runs, and an API Gateway emulator in front of it, plus `GET /metrics`.
+ *
+ * Local aliases: the unversioned routes follow each model's rollout state (see {@link LocalAliasResolver});
+ * a {@link HealthWindow} of every inference outcome judges candidates, and a {@link RollbackWatchdog} rolls
+ * back the unhealthy ones with nobody watching. `sluice` in another process reaches both through the local
+ * routes `GET /_sluice/health/{model}?version=N` and `GET /_sluice/refresh?model=M`.
  *
  * @example
  * const stack = await LocalStack.start({ home: '.sluice', port: 3000 });
@@ -47,6 +62,12 @@ export class LocalStack {
     readonly engine: InferenceEngine,
     readonly metrics: PrometheusServingMetrics,
     readonly app: InferenceApp,
+    /** Outcomes of every inference, per model and version. */
+    readonly health: HealthWindow,
+    /** The local aliases. */
+    readonly resolver: LocalAliasResolver,
+    /** Rolls back unhealthy candidates. */
+    readonly watchdog: RollbackWatchdog,
     private readonly api: ApiGatewayEmulator,
     /** Sample models published by this start (empty when they were already there). */
     readonly publishedSamples: { model: string; version: number }[],
@@ -59,6 +80,7 @@ export class LocalStack {
 
   /** Starts the store, publishes the samples on first start, and serves the API. */
   static async start(options: LocalStackOptions): Promise<LocalStack> {
+    const config = options.config ?? readLocalConfig(process.env);
     await mkdir(options.home, { recursive: true });
     const logger = options.logger ?? new Logger({ serviceName: 'sluice-local' });
     const store = await LocalObjectStore.start({
@@ -77,9 +99,23 @@ export class LocalStack {
           coldStart = false;
         },
       });
+      const rollouts = new RolloutStore({ client: store.createClient(), bucket: store.bucket });
+      const health = new HealthWindow();
+      const resolver = new LocalAliasResolver({
+        registry: new RegistryResolver(registry),
+        states: rollouts,
+        health,
+      });
+      const watchdog = new RollbackWatchdog({
+        health,
+        thresholds: config.health,
+        store: rollouts,
+        routing: resolver,
+        logger,
+      });
       const app = new InferenceApp({
         engine,
-        resolver: new RegistryResolver(registry),
+        resolver,
         registry,
         metrics,
         logger,
@@ -94,6 +130,9 @@ export class LocalStack {
             contentType: 'text/plain; version=0.0.4',
             body: metrics.render(),
           }),
+          [`${LocalRoutePath.HEALTH}*`]: (_request, path, query) =>
+            healthRoute(health, watchdog, config, path.slice(LocalRoutePath.HEALTH.length), query),
+          [LocalRoutePath.REFRESH]: (_request, _path, query) => refreshRoute(resolver, query),
         },
       });
       await writeLocalStackInfo(options.home, {
@@ -102,7 +141,20 @@ export class LocalStack {
         bucket: store.bucket,
         pid: process.pid,
       });
-      return new LocalStack(options.home, store, registry, engine, metrics, app, api, published);
+      watchdog.start();
+      return new LocalStack(
+        options.home,
+        store,
+        registry,
+        engine,
+        metrics,
+        app,
+        health,
+        resolver,
+        watchdog,
+        api,
+        published,
+      );
     } catch (error) {
       await store.stop();
       throw error;
@@ -112,8 +164,85 @@ export class LocalStack {
   /** Stops the API and the store; the data stays in the home folder. */
   async stop(): Promise<void> {
     await removeLocalStackInfo(this.home);
+    await this.watchdog.stop();
     await this.api.stop();
     await this.engine.close();
     await this.store.stop();
   }
+}
+
+/** Version numbers in the local routes' query strings. */
+const VERSION_PATTERN = /^[1-9][0-9]{0,15}$/;
+
+/** `GET /_sluice/health/{model}?version=N`: the health window's verdict on one version. */
+function healthRoute(
+  health: HealthWindow,
+  watchdog: RollbackWatchdog,
+  config: LocalConfig,
+  encodedModel: string,
+  query: URLSearchParams,
+): LocalReply {
+  const model = safeDecode(encodedModel);
+  if (model === undefined || !MODEL_NAME_PATTERN.test(model)) {
+    return jsonReply(400, { error: `not a model name: "${encodedModel}"` });
+  }
+  const version = query.get('version') ?? '';
+  if (!VERSION_PATTERN.test(version)) {
+    return jsonReply(400, { error: `version must be a version number (1, 2, 3, ...); got "${version}"` });
+  }
+  const now = Date.now();
+  const report = health.judge(model, Number(version), config.health, now);
+  const lastRollback = watchdog.lastRollback(model);
+  const body: LocalHealthResponse = {
+    model,
+    version: Number(version),
+    verdict: report.verdict,
+    reasons: report.reasons,
+    requests: { ...report.requests },
+    windowMs: health.windowMs,
+    ...(lastRollback
+      ? {
+          lastRollback: {
+            at: lastRollback.at,
+            candidate: lastRollback.candidate,
+            reason: lastRollback.reason,
+          },
+        }
+      : {}),
+  };
+  return jsonReply(200, body);
+}
+
+/** `GET /_sluice/refresh?model=M`: re-reads the model's rollout state now and answers the routing it applies. */
+async function refreshRoute(resolver: LocalAliasResolver, query: URLSearchParams): Promise<LocalReply> {
+  const model = query.get('model') ?? '';
+  if (!MODEL_NAME_PATTERN.test(model))
+    return jsonReply(400, { error: `model must be a model name; got "${model}"` });
+  resolver.invalidate(model);
+  try {
+    const state = await resolver.state(model);
+    const routing = state ? routingOf(state) : undefined;
+    const body: LocalRefreshResponse = {
+      model,
+      ...(routing ? { stable: routing.stable, weight: routing.weight } : { weight: 0 }),
+      ...(routing?.candidate === undefined ? {} : { candidate: routing.candidate }),
+    };
+    return jsonReply(200, body);
+  } catch (error) {
+    return jsonReply(503, {
+      error: `the rollout state of "${model}" cannot be read: ${(error as Error).message}`,
+    });
+  }
+}
+
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function jsonReply(status: number, body: object): LocalReply {
+  return { status, contentType: 'application/json', body: JSON.stringify(body) };
 }

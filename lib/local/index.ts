@@ -1,1 +1,53 @@
+export {
+  ApiGatewayEmulator,
+  type ApiGatewayEmulatorOptions,
+  type LocalReply,
+  type LocalRoute,
+} from './ApiGatewayEmulator.js';
+export {
+  HEALTH_LATENCY_PERCENTILE,
+  HEALTH_MAX_SAMPLES,
+  HEALTH_MIN_SAMPLES,
+  HEALTH_WINDOW_MS,
+  HealthWindow,
+  type HealthWindowOptions,
+  type VersionFigures,
+} from './HealthWindow.js';
+export {
+  LOCAL_ROUTING_TTL_MS,
+  LocalAliasResolver,
+  type LocalAliasResolverOptions,
+  type RolloutStateReader,
+} from './LocalAliasResolver.js';
 export { DEFAULT_LOCAL_BUCKET, LocalObjectStore, type LocalObjectStoreProps } from './LocalObjectStore.js';
+export {
+  LOCAL_TARGET_TIMEOUT_MS,
+  LocalRolloutTarget,
+  type LocalRolloutTargetOptions,
+} from './LocalRolloutTarget.js';
+export { DEFAULT_LOCAL_PORT, LocalStack, type LocalStackOptions } from './LocalStack.js';
+export {
+  DEFAULT_LOCAL_MAX_ERROR_RATE,
+  DEFAULT_LOCAL_MAX_P99_MS,
+  type HealthThresholds,
+  type LocalConfig,
+  LocalConfigError,
+  readLocalConfig,
+} from './local-config.js';
+export {
+  LocalHealthResponseSchema,
+  LocalRefreshResponseSchema,
+  LocalRoutePath,
+  localHealthPath,
+  localRefreshPath,
+} from './local-routes.js';
+export { pickVersion } from './pick-version.js';
+export {
+  LOCAL_STACK_ACTOR,
+  RollbackWatchdog,
+  type RollbackWatchdogOptions,
+  type RolloutStateStore,
+  type RoutingCache,
+  WATCHDOG_INTERVAL_MS,
+  type WatchdogRollback,
+} from './RollbackWatchdog.js';

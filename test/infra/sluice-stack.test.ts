@@ -137,8 +137,14 @@ describe('IAM: least privilege, no wildcard actions, no hand-built ARNs', () => 
     assert.match(json, /\/models\/iris\/\*/);
     assert.match(json, /"s3:prefix":\["models\/iris\/\*"\]/);
     assert.match(json, /"kms:Decrypt"/);
-    for (const statement of statements().filter((candidate) => [candidate.Action].flat().includes('s3:PutObject'))) {
-      assert.match(JSON.stringify(statement.Resource), /"\/rollouts\/\*"\]\]\}$/, 'nothing deployed may write models, only rollout states');
+    for (const statement of statements().filter((candidate) =>
+      [candidate.Action].flat().includes('s3:PutObject'),
+    )) {
+      assert.match(
+        JSON.stringify(statement.Resource),
+        /"\/rollouts\/\*"\]\]\}$/,
+        'nothing deployed may write models, only rollout states',
+      );
     }
   });
 

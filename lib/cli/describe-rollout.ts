@@ -1,0 +1,130 @@
+import type { Decision } from '../rollout/decide.js';
+import type { StepResult } from '../rollout/RolloutEngine.js';
+import { type RolloutPlan, RolloutStrategy } from '../rollout/RolloutPlan.js';
+import { type RolloutEvent, type RolloutState, RolloutStatus } from '../rollout/RolloutState.js';
+import type { HealthReport } from '../rollout/RolloutTarget.js';
+
+/**
+ * A plan in one phrase: `canary [10, 100]%, 300ms per step`.
+ *
+ * @example
+ * describePlan({ strategy: 'linear', steps: [50, 100], intervalMs: 60000 }); // 'linear [50, 100]%, 1m per step'
+ */
+export function describePlan(plan: RolloutPlan): string {
+  if (plan.strategy === RolloutStrategy.MANUAL)
+    return `manual [${plan.steps.join(', ')}]%, moved by \`sluice promote\``;
+  if (plan.strategy === RolloutStrategy.ALL_AT_ONCE) {
+    return plan.intervalMs === 0
+      ? 'all-at-once [100]%'
+      : `all-at-once [100]%, ${formatDuration(plan.intervalMs)} bake`;
+  }
+  return `${plan.strategy} [${plan.steps.join(', ')}]%, ${formatDuration(plan.intervalMs)} per step`;
+}
+
+/** A duration as the CLI's `--interval` takes it: `300ms`, `2s`, `1.5m`, `1h`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${ms}ms`;
+  if (ms < 60_000) return `${round(ms / 1_000)}s`;
+  if (ms < 3_600_000) return `${round(ms / 60_000)}m`;
+  return `${round(ms / 3_600_000)}h`;
+}
+
+/** The routing of a state in one phrase: `v1 100%` or `v1 90% / v2 10%`. */
+export function describeRouting(state: RolloutState): string {
+  if (state.status !== RolloutStatus.ROLLING || state.candidate === undefined) return `v${state.stable} 100%`;
+  return `v${state.stable} ${round(100 - state.weight)}% / v${state.candidate} ${round(state.weight)}%`;
+}
+
+/** A health report in one line: the verdict and its reasons. */
+export function describeHealth(health: HealthReport): string {
+  return health.reasons.length > 0 ? `${health.verdict}: ${health.reasons.join('; ')}` : health.verdict;
+}
+
+/** Requests per version in one phrase: `v1 180, v2 20`. */
+export function describeRequests(requests: Readonly<Record<string, number>> | undefined): string {
+  const entries = Object.entries(requests ?? {}).sort(([a], [b]) => Number(a) - Number(b));
+  return entries.length === 0
+    ? 'none observed'
+    : entries.map(([version, count]) => `v${version} ${count}`).join(', ');
+}
+
+/** One history event in one line: time, action, actor, versions, weight and reason. */
+export function describeEvent(event: RolloutEvent): string {
+  const versions =
+    event.candidate === undefined || event.candidate === event.stable
+      ? `v${event.stable ?? event.candidate ?? '?'}`
+      : `v${event.stable ?? '?'} -> v${event.candidate}`;
+  const reason = event.reason ? `  ${event.reason}` : '';
+  return `${event.at}  ${event.action.padEnd(13)} ${event.actor.padEnd(11)} ${versions.padEnd(12)} ${String(event.weight).padStart(3)}%${reason}`;
+}
+
+/** What happens next, in one phrase. */
+export function describeDecision(decision: Decision, now: number): string {
+  switch (decision.kind) {
+    case 'idle':
+      return 'nothing: no rollout in progress';
+    case 'wait':
+      return Number.isFinite(decision.untilMs)
+        ? `next step in ${formatDuration(Math.max(0, Math.round(decision.untilMs - now)))}`
+        : 'waiting for `sluice promote` (manual plan)';
+    case 'advance':
+      return `move to ${decision.weight}%`;
+    case 'promote':
+      return 'promote the candidate to stable';
+    case 'rollback':
+      return `roll back: ${decision.reason}`;
+  }
+}
+
+/**
+ * A progress line for one step of `engine.run`, or undefined when it adds nothing to the previous one (a wait
+ * on the revision just printed, with the same verdict).
+ */
+export function describeStep(
+  step: StepResult,
+  previous: StepResult | undefined,
+  now: number,
+): string | undefined {
+  const { state, decision, health } = step;
+  const verdict = health ? `health ${describeHealth(health)}` : '';
+  switch (decision.kind) {
+    case 'wait':
+      if (previous?.state.revision === state.revision && previous.health?.verdict === health?.verdict) {
+        return undefined;
+      }
+      return `  ${describeRouting(state)}; ${verdict}; ${describeDecision(decision, now)}`;
+    case 'advance':
+      return `  step: ${describeRouting(state)}; ${verdict}`;
+    case 'promote':
+      return `  promote: v${state.stable} takes all traffic; ${verdict}`;
+    case 'rollback':
+      return `  rollback: v${state.stable} takes all traffic again; ${decision.reason}`;
+    case 'idle':
+      return undefined;
+  }
+}
+
+/** The newest rollback event of a candidate, if it was rolled back. */
+export function lastRollbackOf(state: RolloutState, candidate: number): RolloutEvent | undefined {
+  return state.history.findLast((event) => event.action === 'rollback' && event.candidate === candidate);
+}
+
+/** A state as the commands print it with `--json`. */
+export function stateSummary(state: RolloutState): Record<string, unknown> {
+  return {
+    model: state.model,
+    revision: state.revision,
+    status: state.status,
+    stable: state.stable,
+    candidate: state.candidate,
+    weight: state.weight,
+    plan: state.plan,
+    stepIndex: state.stepIndex,
+    stepStartedAt: state.stepStartedAt,
+    updatedAt: state.updatedAt,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { stateSummary } from './describe-rollout.js';
+import { resolveRolloutContext } from './rollout-context.js';
+import type { CliIo } from './run-cli.js';
+import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-options.js';
+
+/** Reason recorded for a rollback when `--reason` is not given. */
+export const DEFAULT_ROLLBACK_REASON = 'rolled back by hand';
+
+/** `sluice rollback <model>`: the candidate's weight goes back to 0; the stable version serves everything. */
+export function registerRollbackCommand(program: Command, io: CliIo): void {
+  withRolloutTargetOptions(program.command('rollback'), io)
+    .description("send the candidate's traffic back to the stable version")
+    .argument('<model>', 'model name')
+    .option('--reason <text>', 'why, kept in the rollout history', DEFAULT_ROLLBACK_REASON)
+    .addHelpText('after', '\nExample:\n  npx sluice rollback iris --reason "wrong labels" --local')
+    .action(async (model: string, options: RolloutCommandOptions & { reason: string }) => {
+      const context = await resolveRolloutContext(options, io.env);
+      const before = await context.store.current(model);
+      const state = await context.engine.rollback(model, options.reason);
+      if (options.json) {
+        io.stdout(`${JSON.stringify({ result: 'rolled-back', ...stateSummary(state) })}\n`);
+        return;
+      }
+      io.stdout(`rolled back ${model} v${before?.candidate ?? '?'}: v${state.stable} takes all traffic\n`);
+    });
+}

@@ -1,0 +1,54 @@
+import { parseDuration, planRollout } from '../rollout/plan-rollout.js';
+import { RolloutError } from '../rollout/RolloutError.js';
+import { type RolloutPlan, RolloutStrategy } from '../rollout/RolloutPlan.js';
+import { UsageError } from './exit-codes.js';
+
+/** Whole numbers as the CLI takes them for versions and weights: no sign, no leading zeros, no fraction. */
+const WHOLE_NUMBER_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
+
+/** The strategies `sluice deploy --strategy` accepts. */
+export const STRATEGY_CHOICES: readonly string[] = Object.values(RolloutStrategy);
+
+/** Reads `--version`: a published version number; a usage error otherwise. */
+export function parseVersionOption(text: string | undefined): number {
+  if (text === undefined || !WHOLE_NUMBER_PATTERN.test(text) || Number(text) < 1) {
+    throw new UsageError(
+      `--version must be a version number (1, 2, 3, ...); got ${JSON.stringify(text ?? null)}`,
+    );
+  }
+  return Number(text);
+}
+
+/** Reads `--weight`: a whole percent; a usage error otherwise (the range is checked where it is used). */
+export function parseWeightOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!WHOLE_NUMBER_PATTERN.test(text) || Number(text) > 100) {
+    throw new UsageError(`--weight must be a whole percent from 1 to 100; got "${text}"`);
+  }
+  return Number(text);
+}
+
+/** Builds the plan of `sluice deploy` from its options; a bad strategy, weight or interval is a usage error. */
+export function parsePlanOptions(options: {
+  strategy: string;
+  weight?: string;
+  interval?: string;
+}): RolloutPlan {
+  try {
+    const strategy = Object.values(RolloutStrategy).find((choice) => choice === options.strategy);
+    if (strategy === undefined) {
+      throw new UsageError(
+        `--strategy must be one of ${STRATEGY_CHOICES.join(', ')}; got "${options.strategy}"`,
+      );
+    }
+    return planRollout({
+      strategy,
+      weight: parseWeightOption(options.weight),
+      intervalMs: options.interval === undefined ? undefined : parseDuration(options.interval),
+    });
+  } catch (error) {
+    // The planner's refusals are about what was typed: the command line is wrong.
+    if (error instanceof RolloutError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+}

@@ -1,0 +1,107 @@
+import { existsSync } from 'node:fs';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { DEFAULT_DEPLOY_CONFIG_FILE, readDeployConfig } from '../config/deploy-config.js';
+import { SluiceError } from '../errors/SluiceError.js';
+import { LocalRolloutTarget } from '../local/LocalRolloutTarget.js';
+import { LambdaRolloutTarget } from '../rollout/aws/LambdaRolloutTarget.js';
+import { RolloutEngine } from '../rollout/RolloutEngine.js';
+import { RolloutStore } from '../rollout/RolloutStore.js';
+import type { RolloutTarget } from '../rollout/RolloutTarget.js';
+import { UsageError } from './exit-codes.js';
+import { type RegistryTarget, resolveRegistryTarget, type TargetOptions } from './registry-target.js';
+
+/** Who the CLI's rollout commands name as their actor in the rollout history. */
+export const CLI_ACTOR = 'cli';
+
+/**
+ * How often `sluice deploy --local` re-reads the rollout and the candidate's health while a step bakes: asking the
+ * local stack is cheap, and a rollback by its watchdog should end the command within a second.
+ */
+export const LOCAL_HEALTH_POLL_INTERVAL_MS = 1_000;
+
+/** Options of the rollout commands: the registry target, and on AWS the stack and the model's function. */
+export interface RolloutTargetOptions extends TargetOptions {
+  /** The CDK stack's name (AWS only). */
+  readonly stack?: string;
+  /** The model's predict function, name or ARN (AWS only). */
+  readonly function?: string;
+}
+
+/** What a rollout command acts through. */
+export interface RolloutContext {
+  /** The engine, wired to the store and the target. */
+  readonly engine: RolloutEngine;
+  /** Where the rollout states are kept. */
+  readonly store: RolloutStore;
+  /** Where routing is applied and health read. */
+  readonly target: RolloutTarget;
+  /** The registry (and the bucket the rollout states live in). */
+  readonly registry: RegistryTarget;
+  /** True for the local stack. */
+  readonly local: boolean;
+}
+
+/**
+ * Wires the rollout engine for a command: with `--local`, the running local stack's store and its local aliases;
+ * otherwise the registry bucket's store and the deployed stack's Lambda alias and alarms (LambdaRolloutTarget).
+ */
+export async function resolveRolloutContext(
+  options: RolloutTargetOptions,
+  env: Record<string, string | undefined>,
+  cwd: string = process.cwd(),
+): Promise<RolloutContext> {
+  const registry = await resolveRegistryTarget(options, env);
+  const target = options.local ? localTarget(registry) : lambdaTarget(registry, options, env, cwd);
+  const store = new RolloutStore({ client: registry.client, bucket: registry.bucket });
+  const engine = new RolloutEngine({
+    store,
+    target,
+    registry: registry.registry,
+    actor: CLI_ACTOR,
+    ...(options.local ? { pollIntervalMs: LOCAL_HEALTH_POLL_INTERVAL_MS } : {}),
+  });
+  return { engine, store, target, registry, local: options.local === true };
+}
+
+function localTarget(registry: RegistryTarget): RolloutTarget {
+  if (!registry.apiUrl) throw new SluiceError('the local stack did not say where its API listens');
+  return new LocalRolloutTarget({ apiUrl: registry.apiUrl, registry: registry.registry });
+}
+
+function lambdaTarget(
+  registry: RegistryTarget,
+  options: RolloutTargetOptions,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): RolloutTarget {
+  const functionName = options.function ?? env.SLUICE_FUNCTION;
+  if (!functionName) {
+    throw new UsageError(
+      "on AWS, pass --function NAME (or set SLUICE_FUNCTION): the model's predict function, as listed by " +
+        '`aws cloudformation describe-stack-resources --stack-name STACK`; or use --local for the local stack',
+    );
+  }
+  const stackName = options.stack ?? env.SLUICE_STACK ?? stackNameFromConfig(cwd);
+  const clientConfig = { region: registry.region };
+  return new LambdaRolloutTarget({
+    lambda: new LambdaClient(clientConfig),
+    cloudwatch: new CloudWatchClient(clientConfig),
+    codedeploy: new CodeDeployClient(clientConfig),
+    registry: registry.registry,
+    functionName: () => functionName,
+    stackName,
+  });
+}
+
+/** The stack name of the project's deployment config, when there is one in the working directory. */
+function stackNameFromConfig(cwd: string): string {
+  const path = `${cwd}/${DEFAULT_DEPLOY_CONFIG_FILE}`;
+  if (!existsSync(path)) {
+    throw new UsageError(
+      `on AWS, pass --stack NAME (or set SLUICE_STACK): no ${DEFAULT_DEPLOY_CONFIG_FILE} here to read the stack name from`,
+    );
+  }
+  return readDeployConfig(path).stackName;
+}

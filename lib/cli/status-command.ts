@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
+import { RolloutStatus } from '../rollout/RolloutState.js';
+import type { HealthReport } from '../rollout/RolloutTarget.js';
+import {
+  describeDecision,
+  describeEvent,
+  describeHealth,
+  describePlan,
+  describeRequests,
+  stateSummary,
+} from './describe-rollout.js';
+import { type RolloutContext, resolveRolloutContext } from './rollout-context.js';
+import type { CliIo } from './run-cli.js';
+import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-options.js';
+
+/**
+ * `sluice status <model>`: the stable and candidate versions and weights, the candidate's health and its
+ * reasons, the requests per version observed, and the history. Unless `--read-only`, it also carries a rollout
+ * on by one step when one is due (a `sluice deploy` that was stopped), as every rollout command does.
+ */
+export function registerStatusCommand(program: Command, io: CliIo): void {
+  withRolloutTargetOptions(program.command('status'), io)
+    .description("show a model's routing, the candidate's health, the observed traffic split and the history")
+    .argument('<model>', 'model name')
+    .option('--read-only', 'only look: do not carry a stopped rollout on')
+    .addHelpText('after', '\nExample:\n  npx sluice status iris --local --json')
+    .action(async (model: string, options: RolloutCommandOptions & { readOnly?: boolean }) => {
+      const context = await resolveRolloutContext(options, io.env);
+      const report = await context.engine.status(model, { readOnly: options.readOnly ?? false });
+      const { state } = report;
+      // Without a rollout there is no alias yet: the newest version answers (this also refuses unknown models).
+      const newest = state ? undefined : await context.registry.registry.latestVersion(model);
+      const observed = report.health ?? (await observedTraffic(context, model, state?.stable ?? newest));
+      if (options.json) {
+        io.stdout(
+          `${JSON.stringify({
+            ...(state ? stateSummary(state) : { model, status: 'none', stable: newest, weight: 0 }),
+            health: report.health
+              ? { verdict: report.health.verdict, reasons: report.health.reasons }
+              : undefined,
+            requests: observed?.requests ?? {},
+            decision: report.decision,
+            blockedBy: report.blockedBy,
+            history: report.history,
+          })}\n`,
+        );
+        return;
+      }
+      io.stdout(describeReport(model, report, newest, observed));
+    });
+}
+
+/** The requests per version the target observed, for a model that is not rolling (no health report). */
+async function observedTraffic(
+  context: RolloutContext,
+  model: string,
+  version: number | undefined,
+): Promise<HealthReport | undefined> {
+  if (!context.local || version === undefined) return undefined;
+  return context.target.health(model, version).catch(() => undefined);
+}
+
+function describeReport(
+  model: string,
+  report: RolloutStatusReport,
+  newest: number | undefined,
+  observed: HealthReport | undefined,
+): string {
+  const { state } = report;
+  const lines: string[] = [];
+  if (!state) {
+    lines.push(
+      `${model}: never deployed; the newest published version (v${newest}) answers unversioned requests`,
+    );
+    lines.push(`  requests   ${describeRequests(observed?.requests)}`);
+    lines.push(`  deploy one with \`sluice deploy ${model} --version N\``);
+    return `${lines.join('\n')}\n`;
+  }
+  if (state.status === RolloutStatus.ROLLING && state.candidate !== undefined) {
+    lines.push(`${model}: rolling v${state.stable} -> v${state.candidate}`);
+    lines.push(`  stable     v${state.stable}  ${100 - state.weight}%`);
+    lines.push(`  candidate  v${state.candidate}  ${state.weight}%`);
+    if (state.plan) {
+      const step = (state.stepIndex ?? 0) + 1;
+      lines.push(`  plan       ${describePlan(state.plan)}; step ${step} of ${state.plan.steps.length}`);
+    }
+    if (report.health) lines.push(`  health     ${describeHealth(report.health)}`);
+  } else {
+    lines.push(`${model}: idle; v${state.stable} takes all traffic`);
+  }
+  lines.push(`  requests   ${describeRequests(observed?.requests)}`);
+  lines.push(`  next       ${describeDecision(report.decision, Date.now())}`);
+  if (report.blockedBy) lines.push(`  blocked    ${report.blockedBy}`);
+  lines.push('history:');
+  for (const event of report.history) lines.push(`  ${describeEvent(event)}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,42 @@
+import { type Command, Option } from 'commander';
+import type { TargetOptions } from './registry-target.js';
+import type { RolloutTargetOptions } from './rollout-context.js';
+import type { CliIo } from './run-cli.js';
+
+/** Options every command that reads or writes the registry accepts. */
+export interface GlobalOptions extends TargetOptions {
+  readonly json?: boolean;
+}
+
+/** Options every rollout command accepts. */
+export interface RolloutCommandOptions extends GlobalOptions, RolloutTargetOptions {}
+
+/**
+ * Adds the target options (`--local`, `--bucket`, `--region`, `--endpoint`) and `--json` to a command, and
+ * routes its output and exits through the CLI's own.
+ */
+export function withTargetOptions(command: Command, io: CliIo): Command {
+  return command
+    .option('--local', 'use the running local stack (npm start)')
+    .option('--bucket <name>', 'registry bucket on S3 (default: $SLUICE_BUCKET)')
+    .option('--region <region>', 'AWS region of the bucket (default: $AWS_REGION)')
+    .addOption(
+      new Option('--endpoint <url>', 'S3-compatible endpoint (default: $SLUICE_S3_ENDPOINT)').hideHelp(),
+    )
+    .option('--json', 'print JSON instead of text')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+}
+
+/** Adds the options the rollout commands need on AWS: the stack and the model's predict function. */
+export function withRolloutTargetOptions(command: Command, io: CliIo): Command {
+  return withTargetOptions(command, io)
+    .option(
+      '--stack <name>',
+      `AWS: the CDK stack's name (default: $SLUICE_STACK, or stackName in sluice.config.json)`,
+    )
+    .option(
+      '--function <name>',
+      "AWS: the model's predict function, name or ARN (default: $SLUICE_FUNCTION)",
+    );
+}

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
 import { RolloutStatus } from '../rollout/RolloutState.js';
-import type { HealthReport } from '../rollout/RolloutTarget.js';
+import type { ObservedTraffic } from '../rollout/RolloutTarget.js';
 import {
   describeDecision,
   describeEvent,
   describeHealth,
   describePlan,
   describeRequests,
+  formatDuration,
   stateSummary,
 } from './describe-rollout.js';
 import { type RolloutContext, resolveRolloutContext } from './rollout-context.js';
@@ -31,7 +32,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
       const { state } = report;
       // Without a rollout there is no alias yet: the newest version answers (this also refuses unknown models).
       const newest = state ? undefined : await context.registry.registry.latestVersion(model);
-      const observed = report.health ?? (await observedTraffic(context, model, state?.stable ?? newest));
+      const observed = await observedTraffic(context, model);
       if (options.json) {
         io.stdout(
           `${JSON.stringify({
@@ -39,7 +40,9 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
             health: report.health
               ? { verdict: report.health.verdict, reasons: report.health.reasons }
               : undefined,
-            requests: observed?.requests ?? {},
+            requests: observed.traffic?.requests ?? {},
+            ...(observed.traffic ? { requestsWindowMs: observed.traffic.windowMs } : {}),
+            ...(observed.error === undefined ? {} : { requestsError: observed.error }),
             decision: report.decision,
             blockedBy: report.blockedBy,
             history: report.history,
@@ -51,21 +54,23 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
     });
 }
 
-/** The requests per version the target observed, for a model that is not rolling (no health report). */
+/** The traffic split the target observed, or why it could not be read: status still shows the rest. */
 async function observedTraffic(
   context: RolloutContext,
   model: string,
-  version: number | undefined,
-): Promise<HealthReport | undefined> {
-  if (!context.local || version === undefined) return undefined;
-  return context.target.health(model, version).catch(() => undefined);
+): Promise<{ traffic?: ObservedTraffic; error?: string }> {
+  try {
+    return { traffic: await context.target.traffic(model) };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 function describeReport(
   model: string,
   report: RolloutStatusReport,
   newest: number | undefined,
-  observed: HealthReport | undefined,
+  observed: { traffic?: ObservedTraffic; error?: string },
 ): string {
   const { state } = report;
   const lines: string[] = [];
@@ -73,7 +78,7 @@ function describeReport(
     lines.push(
       `${model}: never deployed; the newest published version (v${newest}) answers unversioned requests`,
     );
-    lines.push(`  requests   ${describeRequests(observed?.requests)}`);
+    lines.push(`  requests   ${describeObserved(observed)}`);
     lines.push(`  deploy one with \`sluice deploy ${model} --version N\``);
     return `${lines.join('\n')}\n`;
   }
@@ -89,10 +94,15 @@ function describeReport(
   } else {
     lines.push(`${model}: idle; v${state.stable} takes all traffic`);
   }
-  lines.push(`  requests   ${describeRequests(observed?.requests)}`);
+  lines.push(`  requests   ${describeObserved(observed)}`);
   lines.push(`  next       ${describeDecision(report.decision, Date.now())}`);
   if (report.blockedBy) lines.push(`  blocked    ${report.blockedBy}`);
   lines.push('history:');
   for (const event of report.history) lines.push(`  ${describeEvent(event)}`);
   return `${lines.join('\n')}\n`;
+}
+
+function describeObserved(observed: { traffic?: ObservedTraffic; error?: string }): string {
+  if (!observed.traffic) return `unavailable: ${observed.error ?? 'no answer'}`;
+  return `${describeRequests(observed.traffic.requests)} (last ${formatDuration(observed.traffic.windowMs)})`;
 }

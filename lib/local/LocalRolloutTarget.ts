@@ -6,12 +6,14 @@ import type { GoldenCheckResult } from '../inference/check-golden-examples.js';
 import { MAX_GOLDEN_FAILURES_REPORTED } from '../inference/compare-golden-outputs.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import { RolloutError } from '../rollout/RolloutError.js';
-import type { HealthReport, RolloutTarget, Routing } from '../rollout/RolloutTarget.js';
+import type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../rollout/RolloutTarget.js';
 import {
   LocalHealthResponseSchema,
   LocalRefreshResponseSchema,
+  LocalTrafficResponseSchema,
   localHealthPath,
   localRefreshPath,
+  localTrafficPath,
 } from './local-routes.js';
 
 /** Longest one request to the local stack may take: the first request to a version loads it. */
@@ -119,6 +121,12 @@ export class LocalRolloutTarget implements RolloutTarget {
   async health(model: string, candidate: number): Promise<HealthReport> {
     const report = await this.#json('GET', localHealthPath(model, candidate), LocalHealthResponseSchema);
     return { verdict: report.verdict, reasons: report.reasons, requests: report.requests };
+  }
+
+  /** Requests per version the stack's local alias routed in its health window. */
+  async traffic(model: string): Promise<ObservedTraffic> {
+    const report = await this.#json('GET', localTrafficPath(model), LocalTrafficResponseSchema);
+    return { requests: report.requests, windowMs: report.windowMs };
   }
 
   async #json<T>(method: 'GET', path: string, schema: z.ZodType<T>): Promise<T> {

@@ -15,7 +15,12 @@ import { LocalAliasResolver } from './LocalAliasResolver.js';
 import { LocalObjectStore } from './LocalObjectStore.js';
 import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { removeLocalStackInfo, writeLocalStackInfo } from './local-home.js';
-import { type LocalHealthResponse, type LocalRefreshResponse, LocalRoutePath } from './local-routes.js';
+import {
+  type LocalHealthResponse,
+  type LocalRefreshResponse,
+  LocalRoutePath,
+  type LocalTrafficResponse,
+} from './local-routes.js';
 import { publishSamples } from './publish-samples.js';
 import { RegistryResolver } from './RegistryResolver.js';
 import { RollbackWatchdog } from './RollbackWatchdog.js';
@@ -133,6 +138,7 @@ export class LocalStack {
           [`${LocalRoutePath.HEALTH}*`]: (_request, path, query) =>
             healthRoute(health, watchdog, config, path.slice(LocalRoutePath.HEALTH.length), query),
           [LocalRoutePath.REFRESH]: (_request, _path, query) => refreshRoute(resolver, query),
+          [LocalRoutePath.TRAFFIC]: (_request, _path, query) => trafficRoute(health, query),
         },
       });
       await writeLocalStackInfo(options.home, {
@@ -233,6 +239,19 @@ async function refreshRoute(resolver: LocalAliasResolver, query: URLSearchParams
       error: `the rollout state of "${model}" cannot be read: ${(error as Error).message}`,
     });
   }
+}
+
+/** `GET /_sluice/traffic?model=M`: requests per version the local alias routed in the health window. */
+function trafficRoute(health: HealthWindow, query: URLSearchParams): LocalReply {
+  const model = query.get('model') ?? '';
+  if (!MODEL_NAME_PATTERN.test(model))
+    return jsonReply(400, { error: `model must be a model name; got "${model}"` });
+  const body: LocalTrafficResponse = {
+    model,
+    requests: health.requests(model, Date.now()),
+    windowMs: health.windowMs,
+  };
+  return jsonReply(200, body);
 }
 
 function safeDecode(text: string): string | undefined {

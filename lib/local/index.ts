@@ -38,8 +38,10 @@ export {
   LocalHealthResponseSchema,
   LocalRefreshResponseSchema,
   LocalRoutePath,
+  LocalTrafficResponseSchema,
   localHealthPath,
   localRefreshPath,
+  localTrafficPath,
 } from './local-routes.js';
 export { pickVersion } from './pick-version.js';
 export {

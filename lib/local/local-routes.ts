@@ -9,6 +9,8 @@ export const LocalRoutePath = {
   HEALTH: '/_sluice/health/',
   /** `GET /_sluice/refresh?model=M`: re-read the model's rollout state now, instead of within the routing TTL. */
   REFRESH: '/_sluice/refresh',
+  /** `GET /_sluice/traffic?model=M`: requests per version the unversioned routes served in the health window. */
+  TRAFFIC: '/_sluice/traffic',
 } as const;
 /** One local route path. */
 export type LocalRoutePath = (typeof LocalRoutePath)[keyof typeof LocalRoutePath];
@@ -42,6 +44,17 @@ export const LocalRefreshResponseSchema = z.object({
 /** The body of the local refresh route. */
 export type LocalRefreshResponse = z.infer<typeof LocalRefreshResponseSchema>;
 
+/** `GET /_sluice/traffic?model=M`: the traffic split the local alias produced, as the health window saw it. */
+export const LocalTrafficResponseSchema = z.object({
+  model: z.string(),
+  /** Requests per version routed by the alias in the window, keyed by the version number. */
+  requests: z.record(z.string(), z.number().int().nonnegative()),
+  /** Length of the window, in milliseconds. */
+  windowMs: z.number().int().positive(),
+});
+/** The body of the local traffic route. */
+export type LocalTrafficResponse = z.infer<typeof LocalTrafficResponseSchema>;
+
 /** The path of the health route for one model. */
 export function localHealthPath(model: string, version: number): string {
   return `${LocalRoutePath.HEALTH}${encodeURIComponent(model)}?version=${version}`;
@@ -50,4 +63,9 @@ export function localHealthPath(model: string, version: number): string {
 /** The path of the refresh route for one model. */
 export function localRefreshPath(model: string): string {
   return `${LocalRoutePath.REFRESH}?model=${encodeURIComponent(model)}`;
+}
+
+/** The path of the traffic route for one model. */
+export function localTrafficPath(model: string): string {
+  return `${LocalRoutePath.TRAFFIC}?model=${encodeURIComponent(model)}`;
 }

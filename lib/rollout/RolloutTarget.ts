@@ -34,4 +34,17 @@ export interface RolloutTarget {
   route(model: string, routing: Routing): Promise<void>;
   /** Health of the candidate version. */
   health(model: string, candidate: number): Promise<HealthReport>;
+  /**
+   * Requests per model version (keyed by the version number) that the model's unversioned routes sent to each
+   * version recently: the traffic split actually observed, which `sluice status` shows next to the weights.
+   */
+  traffic(model: string): Promise<ObservedTraffic>;
+}
+
+/** The traffic split a target observed: requests per model version over a recent window. */
+export interface ObservedTraffic {
+  /** Requests per model version, keyed by the version number. */
+  readonly requests: Readonly<Record<string, number>>;
+  /** How far back the count goes, in milliseconds. */
+  readonly windowMs: number;
 }

@@ -35,7 +35,7 @@ export {
   RolloutStatus,
 } from './RolloutState.js';
 export { ROLLOUT_LIST_PAGE_SIZE, RolloutStore, type RolloutStoreProps } from './RolloutStore.js';
-export type { HealthReport, RolloutTarget, Routing } from './RolloutTarget.js';
+export type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from './RolloutTarget.js';
 export {
   MAX_REVISION,
   REVISION_DIGITS,

@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import {
   CloudWatchClient,
   DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  type GetMetricDataCommandInput,
   type MetricAlarm,
   PutMetricAlarmCommand,
   type PutMetricAlarmCommandInput,
@@ -41,6 +43,7 @@ import { healthFromAlarms } from '../../lib/rollout/aws/alarm-health.js';
 import {
   LambdaRolloutTarget,
   type LambdaRolloutTargetProps,
+  OBSERVED_TRAFFIC_WINDOW_MS,
 } from '../../lib/rollout/aws/LambdaRolloutTarget.js';
 import {
   findPublishedVersion,
@@ -100,6 +103,10 @@ class FakeAws {
     outputs,
   ) => outputs;
   aliasVersion = '5';
+  /** The alias's additional version weights, when it is weighted. */
+  aliasWeights: Record<string, number> | undefined;
+  /** Datapoints of the alias's `Invocations` per ExecutedVersion, as GetMetricData returns them. */
+  invocations: Record<string, number[]> = {};
   #revision = 1;
   #reads = 0;
   #updated = false;
@@ -176,7 +183,11 @@ class FakeAws {
     });
     lambda.on(GetAliasCommand).callsFake((input) => {
       this.journal.push(['GetAlias', input]);
-      return { Name: input.Name, FunctionVersion: this.aliasVersion };
+      return {
+        Name: input.Name,
+        FunctionVersion: this.aliasVersion,
+        ...(this.aliasWeights ? { RoutingConfig: { AdditionalVersionWeights: this.aliasWeights } } : {}),
+      };
     });
     lambda.on(InvokeCommand).callsFake((input: InvokeCommandInput) => {
       this.journal.push([
@@ -193,6 +204,17 @@ class FakeAws {
       this.journal.push(['DescribeAlarms', input]);
       return {
         MetricAlarms: this.alarms.filter((alarm) => input.AlarmNames?.includes(alarm.AlarmName ?? '')),
+      };
+    });
+    cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
+      this.journal.push(['GetMetricData', input]);
+      return {
+        MetricDataResults: (input.MetricDataQueries ?? []).map((query) => {
+          const executed = query.MetricStat?.Metric?.Dimensions?.find(
+            (dimension) => dimension.Name === 'ExecutedVersion',
+          )?.Value;
+          return { Id: query.Id, Values: this.invocations[executed ?? ''] ?? [] };
+        }),
       };
     });
     cloudwatch.on(PutMetricAlarmCommand).callsFake((input: PutMetricAlarmCommandInput) => {
@@ -751,6 +773,64 @@ describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambd
       assert.deepEqual(aws.calls('Invoke'), [
         { FunctionName: FUNCTION, Qualifier: '7', InvocationType: 'RequestResponse' },
       ]);
+    });
+  });
+
+  describe('traffic: the split the alias actually served, from Lambda metrics per executed version', () => {
+    const invocationsQuery = (id: string, lambdaVersion: string) => ({
+      Id: id,
+      Label: lambdaVersion,
+      ReturnData: true,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Invocations',
+          Dimensions: [
+            { Name: 'FunctionName', Value: FUNCTION },
+            { Name: 'Resource', Value: `${FUNCTION}:live` },
+            { Name: 'ExecutedVersion', Value: lambdaVersion },
+          ],
+        },
+        Period: 900,
+        Stat: 'Sum',
+      },
+    });
+
+    it('sums the last 15 minutes of Invocations of each version on the weighted alias, keyed by the model version it serves', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('5', environmentOf(v1));
+      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
+      aws.aliasWeights = { '6': 0.1 };
+      aws.invocations = { '5': [700, 200], '6': [95, 5] };
+      assert.deepEqual(await target.traffic('iris'), {
+        requests: { '1': 900, '2': 100 },
+        windowMs: OBSERVED_TRAFFIC_WINDOW_MS,
+      });
+      assert.deepEqual(aws.journal, [
+        ['GetAlias', { FunctionName: FUNCTION, Name: 'live' }],
+        ['GetFunctionConfiguration', { FunctionName: FUNCTION, Qualifier: '5' }],
+        ['GetFunctionConfiguration', { FunctionName: FUNCTION, Qualifier: '6' }],
+        [
+          'GetMetricData',
+          {
+            StartTime: new Date(NOW - OBSERVED_TRAFFIC_WINDOW_MS),
+            EndTime: new Date(NOW),
+            MetricDataQueries: [invocationsQuery('v0', '5'), invocationsQuery('v1', '6')],
+          },
+        ],
+      ]);
+    });
+
+    it('counts 0 for a version on the alias without datapoints, and reuses a listing instead of reading each version', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('5', environmentOf(v1));
+      await target.route('iris', { stable: 1, weight: 0 });
+      aws.journal.length = 0;
+      assert.deepEqual(await target.traffic('iris'), {
+        requests: { '1': 0 },
+        windowMs: OBSERVED_TRAFFIC_WINDOW_MS,
+      });
+      assert.deepEqual(aws.sequence(), ['GetAlias', 'GetMetricData']);
     });
   });
 

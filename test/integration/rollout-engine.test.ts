@@ -11,6 +11,7 @@ import { ModelRegistry } from '../../lib/registry/index.js';
 import {
   type HealthReport,
   initialState,
+  type ObservedTraffic,
   planRollout,
   RolloutAction,
   RolloutConflictError,
@@ -94,6 +95,11 @@ class RecordingTarget implements RolloutTarget {
   async health(model: string): Promise<HealthReport> {
     this.calls.push({ method: 'health', model });
     return this.reportedHealth;
+  }
+
+  /** The engine never asks for the observed split (only `sluice status` does): a call fails the test. */
+  async traffic(model: string): Promise<ObservedTraffic> {
+    throw new Error(`the engine asked for the traffic of ${model}`);
   }
 
   /** Every weight the candidate was routed, in order, dropping repeats (reconcile re-routes the same). */

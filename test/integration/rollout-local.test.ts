@@ -191,6 +191,12 @@ describe('Local aliases: the unversioned routes follow the rollout state, by wei
     const health = bodyOf(await test.request('GET', localHealthPath('split', 2)), LocalHealthResponseSchema);
     assert.deepEqual(health.requests, countByVersion(outcomes), 'the stack saw exactly what the client saw');
     assert.equal(health.verdict, 'healthy', health.reasons.join('; '));
+    const target = new LocalRolloutTarget({ apiUrl: test.url, registry: test.stack.registry });
+    assert.deepEqual(
+      await target.traffic('split'),
+      { requests: countByVersion(outcomes), windowMs: HEALTH_WINDOW_MS },
+      'the observed split sluice status shows',
+    );
 
     // The target asks the stack to re-read the state: no request after the rollback reaches the candidate.
     await engine.rollback('split', 'test is over');
@@ -213,6 +219,7 @@ describe('Local routes: /_sluice/health and /_sluice/refresh answer JSON, 400 fo
       '/_sluice/health/routes?version=abc',
       '/_sluice/health/%zz?version=1',
       '/_sluice/refresh',
+      '/_sluice/traffic?model=Not%20A%20Name',
     ]) {
       const reply = await test.request('GET', path);
       assert.equal(reply.status, 400, `${path}: ${reply.text}`);

@@ -2,6 +2,7 @@ import {
   type CloudWatchClient,
   ComparisonOperator,
   DescribeAlarmsCommand,
+  GetMetricDataCommand,
   PutMetricAlarmCommand,
 } from '@aws-sdk/client-cloudwatch';
 import {
@@ -37,19 +38,25 @@ import type { GoldenCheckResult } from '../../inference/check-golden-examples.js
 import { MAX_GOLDEN_FAILURES_REPORTED } from '../../inference/compare-golden-outputs.js';
 import type { ModelRegistry } from '../../registry/ModelRegistry.js';
 import { RolloutError } from '../RolloutError.js';
-import type { HealthReport, RolloutTarget, Routing } from '../RolloutTarget.js';
+import type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../RolloutTarget.js';
 import { AliasBusyError } from './AliasBusyError.js';
 import { healthFromAlarms } from './alarm-health.js';
 import { findPublishedVersion, publishedVersionDescription } from './published-version.js';
 import { codeDeployNames, LIVE_ALIAS } from './stack-names.js';
 import { VersionAlarmKind, versionAlarmName } from './version-alarm-name.js';
-import { alarmThresholdsOf, versionAlarmSpecs } from './version-alarm-specs.js';
+import { alarmThresholdsOf, LAMBDA_NAMESPACE, versionAlarmSpecs } from './version-alarm-specs.js';
 
 /** Milliseconds between two reads of a function whose configuration is being updated. */
 export const UPDATE_POLL_INTERVAL_MS = 2_000;
 
 /** Reads of an updating function before giving up: an environment-only update takes seconds, so a minute is plenty. */
 export const MAX_UPDATE_POLLS = 30;
+
+/**
+ * How far back `traffic()` counts the alias's invocations per version: 15 minutes, a few of CloudWatch's
+ * one-minute periods more than a canary's usual bake, short enough to show the current split.
+ */
+export const OBSERVED_TRAFFIC_WINDOW_MS = 15 * 60_000;
 
 /** Deployment statuses during which CodeDeploy owns the alias (Lambda deployments never bake). */
 export const ACTIVE_DEPLOYMENT_STATUSES = [
@@ -358,6 +365,70 @@ export class LambdaRolloutTarget implements RolloutTarget {
   }
 
   /**
+   * Invocations of the alias per model version over the last {@link OBSERVED_TRAFFIC_WINDOW_MS}: Lambda's
+   * `Invocations` with FunctionName, Resource = function:alias and ExecutedVersion, for each Lambda version the
+   * alias routes to now (GetAlias), keyed by the model version that Lambda version serves. A version the alias
+   * routes to without any invocation in the window counts 0.
+   */
+  async traffic(model: string): Promise<ObservedTraffic> {
+    const functionName = this.#functionName(model);
+    const alias = await this.#lambda.send(
+      new GetAliasCommand({ FunctionName: functionName, Name: this.#alias }),
+    );
+    const lambdaVersions = [
+      ...new Set([
+        ...(alias.FunctionVersion === undefined ? [] : [alias.FunctionVersion]),
+        ...Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}),
+      ]),
+    ];
+    if (lambdaVersions.length === 0) return { requests: {}, windowMs: OBSERVED_TRAFFIC_WINDOW_MS };
+    const served = await Promise.all(
+      lambdaVersions.map(async (lambdaVersion) => ({
+        lambdaVersion,
+        configuration: await this.#versionConfiguration(functionName, lambdaVersion),
+      })),
+    );
+    const bareName = bareNameOf(served[0]?.configuration ?? {}, functionName);
+    const end = this.#now();
+    const metrics = await this.#cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(end - OBSERVED_TRAFFIC_WINDOW_MS),
+        EndTime: new Date(end),
+        MetricDataQueries: lambdaVersions.map((lambdaVersion, index) => ({
+          Id: `v${index}`,
+          Label: lambdaVersion,
+          ReturnData: true,
+          MetricStat: {
+            Metric: {
+              Namespace: LAMBDA_NAMESPACE,
+              MetricName: 'Invocations',
+              Dimensions: [
+                { Name: 'FunctionName', Value: bareName },
+                { Name: 'Resource', Value: `${bareName}:${this.#alias}` },
+                { Name: 'ExecutedVersion', Value: lambdaVersion },
+              ],
+            },
+            Period: OBSERVED_TRAFFIC_WINDOW_MS / 1000,
+            Stat: 'Sum',
+          },
+        })),
+      }),
+    );
+    const requests: Record<string, number> = {};
+    for (const [index, { lambdaVersion, configuration }] of served.entries()) {
+      const target = readTargetModel(
+        configuration.Environment?.Variables,
+        `${functionName}:${lambdaVersion}`,
+      );
+      const result = metrics.MetricDataResults?.find((candidate) => candidate.Id === `v${index}`);
+      const count = (result?.Values ?? []).reduce((sum, value) => sum + value, 0);
+      const key = String(target.version);
+      requests[key] = (requests[key] ?? 0) + Math.round(count);
+    }
+    return { requests, windowMs: OBSERVED_TRAFFIC_WINDOW_MS };
+  }
+
+  /**
    * The model version the alias's primary Lambda version serves (its environment says which): the stable
    * version of a model whose alias only `cdk deploy` has moved so far.
    *
@@ -395,6 +466,17 @@ export class LambdaRolloutTarget implements RolloutTarget {
       );
     }
     return found;
+  }
+
+  /** A published Lambda version's configuration, from the last listing or, when it is newer, read directly. */
+  async #versionConfiguration(functionName: string, lambdaVersion: string): Promise<FunctionConfiguration> {
+    const listed = this.#listings.get(functionName)?.find((config) => config.Version === lambdaVersion);
+    return (
+      listed ??
+      (await this.#lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: lambdaVersion }),
+      ))
+    );
   }
 
   async #listVersions(functionName: string): Promise<FunctionConfiguration[]> {

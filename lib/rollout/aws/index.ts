@@ -22,6 +22,7 @@ export {
   LambdaRolloutTarget,
   type LambdaRolloutTargetProps,
   MAX_UPDATE_POLLS,
+  OBSERVED_TRAFFIC_WINDOW_MS,
   UPDATE_POLL_INTERVAL_MS,
 } from './LambdaRolloutTarget.js';
 export {

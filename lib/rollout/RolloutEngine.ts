@@ -138,8 +138,10 @@ export class RolloutEngine {
   /**
    * Starts rolling `version` out and routes the plan's first weight to it; returns the state written.
    *
-   * The stable version is the current one, or, for a model sluice never deployed, the newest other published
-   * version; a model with no other version gets `version` as stable at once. Before any traffic moves the
+   * The stable version is the current one, or, for a model sluice never deployed, the version the target serves
+   * now (`servedVersion`, e.g. what `cdk deploy` put on the alias) or, for targets without one, the newest other
+   * published version. When that is `version` itself, or there is no other version, `version` becomes the stable
+   * version at once. Before any traffic moves the
    * version is prepared and its golden examples run: a failure is recorded in the history and throws
    * {@link RolloutError}, and the version gets no traffic.
    *
@@ -155,7 +157,7 @@ export class RolloutEngine {
     }
     const plan = assertValidPlan(options.plan);
     await this.#registry.getManifest(model, version);
-    const stable = current?.stable ?? (await this.#newestOtherVersion(model, version));
+    const stable = current?.stable ?? (await this.#initialStable(model, version));
     const start = (now: number): RolloutState =>
       stable === undefined
         ? firstDeploy({ model, version, actor: this.#actor, now })
@@ -333,6 +335,15 @@ export class RolloutEngine {
         throw error;
       }
     }
+  }
+
+  /** The stable version of a model sluice never deployed; undefined when `version` is to become it. */
+  async #initialStable(model: string, version: number): Promise<number | undefined> {
+    if (this.#target.servedVersion) {
+      const served = await this.#target.servedVersion(model);
+      return served === version ? undefined : served;
+    }
+    return this.#newestOtherVersion(model, version);
   }
 
   async #newestOtherVersion(model: string, version: number): Promise<number | undefined> {

@@ -32,6 +32,13 @@ export interface RolloutTarget {
   checkGolden(model: string, version: number): Promise<GoldenCheckResult>;
   /** Applies the routing. */
   route(model: string, routing: Routing): Promise<void>;
+  /**
+   * The model version the unversioned routes serve while sluice holds no rollout state of the model (AWS: the
+   * version `cdk deploy` put on the alias); the engine rolls out from it. Targets without one of their own
+   * (the local stack, whose never-deployed models serve their newest version) leave it out, and the engine
+   * takes the newest other published version.
+   */
+  servedVersion?(model: string): Promise<number>;
   /** Health of the candidate version. */
   health(model: string, candidate: number): Promise<HealthReport>;
   /**

@@ -259,6 +259,32 @@ describe('Rollouts against the embedded S3 store', () => {
       assert.equal(state.revision, 1);
     });
 
+    it('rolls out from the version the target serves when it knows one (the alias cdk deploy set), not the newest', async () => {
+      await publishVersions('on-aws', 3);
+      const target = Object.assign(new RecordingTarget(), {
+        servedVersion: async (model: string) => {
+          assert.equal(model, 'on-aws');
+          return 1;
+        },
+      });
+      const engine = engineFor(target, new FakeClock());
+      const state = await engine.deploy('on-aws', { version: 2, plan: planRollout({ strategy: 'canary' }) });
+      assert.deepEqual(target.routing.get('on-aws'), { stable: 1, candidate: 2, weight: 10 });
+      assert.equal(state.stable, 1);
+    });
+
+    it('takes the served version as stable at once when it is the version being deployed', async () => {
+      await publishVersions('already-served', 2);
+      const target = Object.assign(new RecordingTarget(), { servedVersion: async () => 2 });
+      const state = await engineFor(target, new FakeClock()).deploy('already-served', {
+        version: 2,
+        plan: planRollout({ strategy: 'canary' }),
+      });
+      assert.equal(state.status, RolloutStatus.IDLE);
+      assert.equal(state.stable, 2);
+      assert.deepEqual(target.routing.get('already-served'), { stable: 2, weight: 0 });
+    });
+
     it('a canary takes 10%, bakes 5 minutes, and is promoted', async () => {
       const { target, clock, engine } = await modelWithStableV1('canary-promotes');
       const deployed = await engine.deploy('canary-promotes', {

@@ -2,8 +2,10 @@
  * The CDK app (`cdk.json` points here): reads the deployment config and wires the stack.
  * `-c sluiceConfig=path.json` picks another config file.
  */
+import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { z } from 'zod';
 import { SluiceStack } from '../lib/cdk/sluice-stack.js';
 import { DEFAULT_DEPLOY_CONFIG_FILE, readDeployConfig } from '../lib/config/deploy-config.js';
 
@@ -12,6 +14,14 @@ const configPath: unknown = app.node.tryGetContext('sluiceConfig') ?? DEFAULT_DE
 if (typeof configPath !== 'string')
   throw new Error(`context sluiceConfig must be a file path; got ${JSON.stringify(configPath)}`);
 const config = readDeployConfig(configPath);
-new SluiceStack(app, config.stackName, { config, description: 'sluice: serverless ONNX inference' });
+// `GET /v2` reports the sluice version that was deployed.
+const { version: serverVersion } = z
+  .object({ version: z.string() })
+  .parse(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')));
+new SluiceStack(app, config.stackName, {
+  config,
+  serverVersion,
+  description: 'sluice: serverless ONNX inference',
+});
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 app.synth();

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
@@ -117,6 +117,11 @@ export class ModelEndpoint extends Construct {
       tracing: lambda.Tracing.ACTIVE,
     });
     props.registry.grantReadModel(this.fn, model.name);
+
+    new CfnOutput(this, 'FunctionName', {
+      value: this.fn.functionName,
+      description: `${model.name}'s predict function: \`sluice deploy|promote|rollback|status ${model.name} --function <this>\``,
+    });
 
     this.version = this.fn.currentVersion;
     this.alias = new lambda.Alias(this, 'Live', {

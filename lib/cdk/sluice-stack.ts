@@ -1,4 +1,5 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -44,11 +45,7 @@ export class SluiceStack extends Stack {
       noncurrentVersionDays: config.registry.noncurrentVersionDays,
       retainOnDelete: config.registry.retainOnDelete,
     });
-    this.alarmTopic = new sns.Topic(this, 'Alarms', {
-      displayName: 'sluice rollback alarms',
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
-      enforceSSL: true,
-    });
+    this.alarmTopic = this.createAlarmTopic();
     if (config.alarmEmail)
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
     this.api = new InferenceApi(this, 'Api', {
@@ -73,5 +70,43 @@ export class SluiceStack extends Stack {
         endpoints: this.endpoints,
       });
     }
+  }
+
+  /**
+   * The topic every alarm notifies. Encrypted with a customer managed key, because CloudWatch can publish to an
+   * encrypted topic only when the key's policy lets it use the key (the AWS managed `aws/sns` key's policy
+   * cannot be changed, so alarms would fail to notify); and allowing CloudWatch to publish explicitly, because
+   * the TLS-only topic policy replaces the default one.
+   */
+  private createAlarmTopic(): sns.Topic {
+    const cloudwatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    const sameAccount = { StringEquals: { 'aws:SourceAccount': this.account } };
+    const key = new kms.Key(this, 'AlarmsKey', {
+      description: 'sluice: encrypts the alarm topic; CloudWatch alarms may use it to publish',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [cloudwatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: sameAccount,
+      }),
+    );
+    const topic = new sns.Topic(this, 'Alarms', {
+      displayName: 'sluice rollback alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [cloudwatch],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: sameAccount,
+      }),
+    );
+    return topic;
   }
 }

@@ -280,6 +280,54 @@ describe('alarms: scoped to the new version, missing data neither blocks nor rol
     }
     template.resourceCountIs('AWS::SNS::Topic', 1);
   });
+
+  it('lets CloudWatch publish to the encrypted topic: a customer managed key CloudWatch may use, and a publish allow', () => {
+    const [topicId, topic] = Object.entries(resourcesOf('AWS::SNS::Topic'))[0] ?? [];
+    assert.ok(topicId && topic);
+    const keyRef = (topic.Properties.KmsMasterKeyId as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+    assert.ok(
+      keyRef,
+      `the topic key is one of the stack's keys, not aws/sns: ${JSON.stringify(topic.Properties)}`,
+    );
+    const key = resourcesOf('AWS::KMS::Key')[keyRef[0]];
+    assert.ok(key, 'the topic key is defined in the stack');
+    assert.equal(key.Properties.EnableKeyRotation, true);
+    const keyStatements = (key.Properties.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
+    assert.ok(
+      keyStatements.some(
+        (statement) =>
+          JSON.stringify(statement.Principal) === '{"Service":"cloudwatch.amazonaws.com"}' &&
+          JSON.stringify(statement.Action) === '["kms:Decrypt","kms:GenerateDataKey"]',
+      ),
+      'the key policy lets CloudWatch encrypt messages for the topic',
+    );
+    const topicPolicies = Object.values(resourcesOf('AWS::SNS::TopicPolicy'));
+    const topicStatements = topicPolicies.flatMap(
+      (policy) => (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+    );
+    assert.ok(
+      topicStatements.some(
+        (statement) =>
+          statement.Effect === 'Allow' &&
+          statement.Action === 'sns:Publish' &&
+          JSON.stringify(statement.Principal) === '{"Service":"cloudwatch.amazonaws.com"}',
+      ),
+      'CloudWatch may publish',
+    );
+    assert.ok(
+      topicStatements.some((statement) => statement.Effect === 'Deny'),
+      'and the topic still refuses anything but TLS',
+    );
+  });
+
+  it("outputs each model's predict function name, which the rollout commands take as --function", () => {
+    const outputs = template.findOutputs('*');
+    const name = Object.keys(outputs).find(
+      (output) => output.includes('iris') && output.includes('FunctionName'),
+    );
+    assert.ok(name, Object.keys(outputs).join(', '));
+    assert.deepEqual(Object.keys(outputs[name]?.Value ?? {}), ['Ref']);
+  });
 });
 
 describe('API Gateway: the HTTP contract, routed per model to its alias, throttled, logged, authenticated', () => {

@@ -135,6 +135,12 @@ function buildProgram(io: CliIo): Command {
             `  try: curl -s ${target.apiUrl}/v2/models/${manifest.name}/versions/${manifest.version}\n`,
           );
         }
+        if (manifest.version > 1) {
+          // Publishing never moves traffic, on AWS or locally; say how this version gets some.
+          io.stdout(
+            `  roll it out: npx sluice deploy ${manifest.name} --version ${manifest.version}${options.local ? ' --local' : ''}\n`,
+          );
+        }
       },
     );
 

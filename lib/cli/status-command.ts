@@ -50,7 +50,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
         );
         return;
       }
-      io.stdout(describeReport(model, report, newest, observed));
+      io.stdout(describeReport(context, model, report, newest, observed));
     });
 }
 
@@ -67,6 +67,7 @@ async function observedTraffic(
 }
 
 function describeReport(
+  context: RolloutContext,
   model: string,
   report: RolloutStatusReport,
   newest: number | undefined,
@@ -76,7 +77,8 @@ function describeReport(
   const lines: string[] = [];
   if (!state) {
     lines.push(
-      `${model}: never deployed; the newest published version (v${newest}) answers unversioned requests`,
+      `${model}: never deployed; the newest published version (v${newest}) answers unversioned requests` +
+        (context.local ? ' (the local stack pins it as stable at the first such request)' : ''),
     );
     lines.push(`  requests   ${describeObserved(observed)}`);
     lines.push(`  deploy one with \`sluice deploy ${model} --version N\``);

@@ -197,7 +197,10 @@ export class InferenceApp {
   ): Promise<{ model: string; version: number }> {
     const model = route.model ?? '';
     if (!MODEL_NAME_PATTERN.test(model)) throw new ModelNotFoundError(model);
-    const servedVersion = await fromStore(this.resolver.resolve(model), `model "${model}"`);
+    const servedVersion = await fromStore(
+      this.resolver.resolve(model, { explicitVersion: route.version !== undefined }),
+      `model "${model}"`,
+    );
     state.model = model;
     return { model, version: route.version ?? servedVersion };
   }

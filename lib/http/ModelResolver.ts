@@ -6,13 +6,23 @@
  */
 export interface ModelResolver {
   /** The version that serves `POST /v2/models/{m}/infer`; throws ModelNotFoundError for a model not served here. */
-  resolve(model: string): Promise<number>;
+  resolve(model: string, options?: ResolveOptions): Promise<number>;
   /** The published versions of a served model, ascending; throws ModelNotFoundError. */
   versions(model: string): Promise<number[]>;
   /** True when the deployment can answer inference requests now. */
   ready(): Promise<boolean>;
   /** Called with the version that served a request, so weighted routing can account for it. */
   served?(model: string, version: number, outcome: ServedOutcome): void;
+}
+
+/** What {@link ModelResolver.resolve} is asked for. */
+export interface ResolveOptions {
+  /**
+   * The request names its version: the resolver only confirms the model is served, and skips what routing a
+   * request does (the local alias pins a never-deployed model at its first routed request).
+   * @default false
+   */
+  readonly explicitVersion?: boolean;
 }
 
 /** What happened to one inference request, as seen by routing and health checks. */

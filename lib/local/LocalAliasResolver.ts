@@ -1,5 +1,7 @@
-import type { ModelResolver, ServedOutcome } from '../http/ModelResolver.js';
+import type { ModelResolver, ResolveOptions, ServedOutcome } from '../http/ModelResolver.js';
+import { RolloutConflictError } from '../rollout/RolloutConflictError.js';
 import type { RolloutState } from '../rollout/RolloutState.js';
+import { firstDeploy } from '../rollout/rollout-transitions.js';
 import { routingOf } from '../rollout/routing-of.js';
 import type { HealthWindow } from './HealthWindow.js';
 import { pickVersion } from './pick-version.js';
@@ -12,18 +14,27 @@ import type { RegistryResolver } from './RegistryResolver.js';
  */
 export const LOCAL_ROUTING_TTL_MS = 250;
 
+/** Who the local stack's own rollout events (pins, rollbacks) name as their actor. */
+export const LOCAL_STACK_ACTOR = 'local-stack';
+
 /** Reads a model's current rollout state; `RolloutStore` is one. */
 export interface RolloutStateReader {
   /** The model's newest rollout state, or undefined when it never had one. */
   current(model: string): Promise<RolloutState | undefined>;
 }
 
+/** Reads and writes rollout states; `RolloutStore` is one. */
+export interface RolloutStateStore extends RolloutStateReader {
+  /** Stores the next revision; throws RolloutConflictError when another writer took it first. */
+  write(next: RolloutState): Promise<RolloutState>;
+}
+
 /** Options of {@link LocalAliasResolver}. */
 export interface LocalAliasResolverOptions {
   /** Lists versions and answers for models without a rollout state (the newest version). */
   readonly registry: Pick<RegistryResolver, 'resolve' | 'versions' | 'ready'>;
-  /** Where the rollout state (the alias) is read from. */
-  readonly states: RolloutStateReader;
+  /** Where the rollout state (the alias) is read from, and where a model's first pin is written. */
+  readonly states: RolloutStateStore;
   /** Fed with every inference outcome. */
   readonly health: HealthWindow;
   /** @default Math.random */
@@ -45,9 +56,10 @@ interface CachedState {
  * weighted routing. While a rollout is rolling, each request goes to the candidate with probability
  * `weight / 100` and to the stable version otherwise; while idle, the stable version serves everything.
  *
- * A model that never had a rollout has no alias yet: its newest published version serves, as the local stack
- * always did, so `sluice publish` alone is enough to try a model locally. Once a model has been deployed, the
- * alias pins it: publishing a newer version changes nothing until `sluice deploy` rolls it out.
+ * A model that never had a rollout has no alias yet: the first request to its unversioned routes pins its newest
+ * published version as the stable one (a `deploy` event by `local-stack` in its history), so `sluice publish`
+ * alone is enough to try a model locally. From then on the alias holds, as a Lambda alias does on AWS:
+ * publishing a newer version changes nothing until `sluice deploy` rolls it out.
  *
  * Every inference outcome is recorded in the {@link HealthWindow}, which the watchdog and the health route read.
  * While the store cannot be read, the last state read keeps routing.
@@ -57,7 +69,7 @@ interface CachedState {
  */
 export class LocalAliasResolver implements ModelResolver {
   readonly #registry: Pick<RegistryResolver, 'resolve' | 'versions' | 'ready'>;
-  readonly #states: RolloutStateReader;
+  readonly #states: RolloutStateStore;
   readonly #health: HealthWindow;
   readonly #random: () => number;
   readonly #now: () => number;
@@ -74,11 +86,12 @@ export class LocalAliasResolver implements ModelResolver {
     this.#ttlMs = options.ttlMs ?? LOCAL_ROUTING_TTL_MS;
   }
 
-  async resolve(model: string): Promise<number> {
+  async resolve(model: string, options: ResolveOptions = {}): Promise<number> {
     // The listing also answers "is there such a model" (ModelNotFoundError) before any state is read.
     const newest = await this.#registry.resolve(model);
-    const state = await this.state(model);
-    if (!state) return newest;
+    // A request naming its version (a golden check among them) neither routes nor pins.
+    if (options.explicitVersion) return newest;
+    const state = (await this.state(model)) ?? (await this.#pin(model, newest));
     const routing = routingOf(state);
     return pickVersion(routing, this.#random());
   }
@@ -114,6 +127,30 @@ export class LocalAliasResolver implements ModelResolver {
   invalidate(model?: string): void {
     if (model === undefined) this.#cache.clear();
     else this.#cache.delete(model);
+  }
+
+  /** Writes the first state of a model that has none: its newest version, stable. Losing a race is fine. */
+  async #pin(model: string, version: number): Promise<RolloutState> {
+    const pinned = firstDeploy({
+      model,
+      version,
+      actor: LOCAL_STACK_ACTOR,
+      now: this.#now(),
+      reason: `pinned by the first request to ${model}: v${version} was its newest version; \`sluice deploy\` rolls out others`,
+    });
+    try {
+      await this.#states.write(pinned);
+    } catch (error) {
+      // Another request (or a `sluice deploy`) wrote the first state: route by that one.
+      if (!(error instanceof RolloutConflictError)) throw error;
+      this.invalidate(model);
+      const winner = await this.state(model);
+      if (winner) return winner;
+      throw error;
+    }
+    this.invalidate(model);
+    this.#lastRead.set(model, pinned);
+    return pinned;
   }
 
   async #read(model: string): Promise<RolloutState | undefined> {

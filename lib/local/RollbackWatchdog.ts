@@ -4,20 +4,11 @@ import { RolloutConflictError } from '../rollout/RolloutConflictError.js';
 import { type RolloutState, RolloutStatus } from '../rollout/RolloutState.js';
 import { applyDecision } from '../rollout/rollout-transitions.js';
 import type { HealthWindow } from './HealthWindow.js';
-import type { RolloutStateReader } from './LocalAliasResolver.js';
+import { LOCAL_STACK_ACTOR, type RolloutStateStore } from './LocalAliasResolver.js';
 import type { HealthThresholds } from './local-config.js';
 
 /** How often the local stack judges the candidates being rolled out, in milliseconds. */
 export const WATCHDOG_INTERVAL_MS = 500;
-
-/** Who the rollbacks of the local stack name as their actor in the rollout history. */
-export const LOCAL_STACK_ACTOR = 'local-stack';
-
-/** Reads and writes rollout states; `RolloutStore` is one. */
-export interface RolloutStateStore extends RolloutStateReader {
-  /** Stores the next revision; throws RolloutConflictError when another writer took it first. */
-  write(next: RolloutState): Promise<RolloutState>;
-}
 
 /** The routing the watchdog reads (cached) and invalidates once it has rolled back; the local alias. */
 export interface RoutingCache {

@@ -15,9 +15,11 @@ export {
 } from './HealthWindow.js';
 export {
   LOCAL_ROUTING_TTL_MS,
+  LOCAL_STACK_ACTOR,
   LocalAliasResolver,
   type LocalAliasResolverOptions,
   type RolloutStateReader,
+  type RolloutStateStore,
 } from './LocalAliasResolver.js';
 export { DEFAULT_LOCAL_BUCKET, LocalObjectStore, type LocalObjectStoreProps } from './LocalObjectStore.js';
 export {
@@ -45,10 +47,8 @@ export {
 } from './local-routes.js';
 export { pickVersion } from './pick-version.js';
 export {
-  LOCAL_STACK_ACTOR,
   RollbackWatchdog,
   type RollbackWatchdogOptions,
-  type RolloutStateStore,
   type RoutingCache,
   WATCHDOG_INTERVAL_MS,
   type WatchdogRollback,

@@ -73,7 +73,12 @@ export function initialState(model: string, stable: number, now = 0): RolloutSta
  * const state = firstDeploy({ model: 'iris', version: 1, actor: 'cli', now: Date.now() });
  */
 export function firstDeploy(
-  input: TransitionContext & { readonly model: string; readonly version: number },
+  input: TransitionContext & {
+    readonly model: string;
+    readonly version: number;
+    /** Why, for the history. @default "first version of MODEL: it takes all traffic" */
+    readonly reason?: string;
+  },
 ): RolloutState {
   return commit(
     initialState(input.model, input.version, input.now),
@@ -82,7 +87,7 @@ export function firstDeploy(
       action: RolloutAction.DEPLOY,
       candidate: input.version,
       weight: FULL_WEIGHT,
-      reason: `first version of ${input.model}: it takes all traffic`,
+      reason: input.reason ?? `first version of ${input.model}: it takes all traffic`,
     },
     input,
   );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { HEALTH_MIN_SAMPLES, HEALTH_WINDOW_MS, HealthWindow } from '../../lib/local/HealthWindow.js';
-import { LOCAL_ROUTING_TTL_MS } from '../../lib/local/LocalAliasResolver.js';
+import { LOCAL_ROUTING_TTL_MS, LOCAL_STACK_ACTOR } from '../../lib/local/LocalAliasResolver.js';
 import { LocalRolloutTarget } from '../../lib/local/LocalRolloutTarget.js';
 import {
   DEFAULT_LOCAL_MAX_ERROR_RATE,
@@ -16,12 +16,12 @@ import {
   localRefreshPath,
 } from '../../lib/local/local-routes.js';
 import { pickVersion } from '../../lib/local/pick-version.js';
-import { LOCAL_STACK_ACTOR } from '../../lib/local/RollbackWatchdog.js';
 import { planRollout } from '../../lib/rollout/plan-rollout.js';
 import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { runtimeFailureModel } from '../fixtures/models.js';
 import {
   countByVersion,
+  IRIS_INFER_REQUEST,
   irisSample,
   localEngine,
   publishIrisAs,
@@ -164,11 +164,26 @@ after(async () => {
 });
 
 describe('Local aliases: the unversioned routes follow the rollout state, by weight', () => {
-  it('serves the newest published version of a model that was never deployed', async () => {
+  it('pins the newest version of a model never deployed at its first requests, once, and holds it like an alias', async () => {
     await publishIrisAs(test, 'fresh');
     await publishIrisAs(test, 'fresh');
-    const outcomes = await sendTraffic(test, 'fresh', { count: 10 });
-    assert.deepEqual(countByVersion(outcomes), { '2': 10 });
+    // Concurrent first requests race to pin: one write wins, every request is served by the pinned version.
+    const first = await Promise.all(
+      Array.from({ length: 8 }, () => sendTraffic(test, 'fresh', { count: 1 })),
+    );
+    assert.deepEqual(countByVersion(first.flat()), { '2': 8 });
+    const pinned = await rolloutStoreOf(test).current('fresh');
+    assert.equal(pinned?.revision, 1, 'exactly one pin was written');
+    assert.equal(pinned?.stable, 2);
+    assert.equal(pinned?.history[0]?.actor, LOCAL_STACK_ACTOR);
+    assert.match(pinned?.history[0]?.reason ?? '', /pinned by the first request to fresh: v2/);
+
+    // As on AWS, publishing does not move the alias; `sluice deploy` does.
+    await publishIrisAs(test, 'fresh');
+    await new Promise((resolve) => setTimeout(resolve, LOCAL_ROUTING_TTL_MS));
+    assert.deepEqual(countByVersion(await sendTraffic(test, 'fresh', { count: 10 })), { '2': 10 });
+    const explicit = await test.request('POST', '/v2/models/fresh/versions/3/infer', IRIS_INFER_REQUEST);
+    assert.equal(explicit.status, 200, 'the new version answers on its own route at once');
   });
 
   it('splits traffic by the candidate weight, reports the split it observed, and stops at once on rollback', async () => {

@@ -3,6 +3,7 @@
  * A missed target is printed as MISSED, never hidden; the exit code is 0 either way (this is a report).
  */
 import { fork } from 'node:child_process';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,6 +13,7 @@ import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import * as ort from 'onnxruntime-node';
 import { readFunctionConfig } from '../lib/config/function-config.js';
+import { lambdaSessionOptions } from '../lib/inference/session-options.js';
 import { LocalObjectStore } from '../lib/local/LocalObjectStore.js';
 import { readLocalStackInfo } from '../lib/local/local-home.js';
 import { PublishExtrasSchema } from '../lib/registry/ModelManifest.js';
@@ -53,6 +55,7 @@ try {
     SLUICE_MODEL_SHA256: manifest.sha256,
     SLUICE_S3_ENDPOINT: store.endpoint,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+    BENCH_SESSION_OPTIONS: JSON.stringify(lambdaSessionOptions()),
   };
   const modelBytes = await readFile(iris.modelPath);
   const single = v2Body(1);
@@ -61,7 +64,8 @@ try {
   // 1. In-process: API Gateway event in, result out, against JSON.parse + run + JSON.stringify.
   const predict = createPredictHandler(readFunctionConfig(env));
   await predict.warm;
-  const reference = await ort.InferenceSession.create(modelBytes);
+  // The same session options as the handler's, so the ratio measures the pipeline, not the options.
+  const reference = await ort.InferenceSession.create(modelBytes, lambdaSessionOptions());
   for (const [label, body, target] of [
     ['in-process handler, 1 row (4-feature classifier)', single, 0.7],
     ['in-process handler, 256-row batch', batch, 0.9],
@@ -292,13 +296,25 @@ function mb(kb: number): string {
   return (kb / 1024).toFixed(0);
 }
 
-/** The handler prints EMF and log lines on stdout, as on Lambda; the report should not drown in them. */
+/**
+ * The handler prints EMF and log lines on stdout, as on Lambda; the report should not drown in them. They are
+ * still written, synchronously to /dev/null (on Lambda stdout is a pipe, written synchronously), so their cost
+ * stays in the measurement.
+ */
 function silenceStdout(): { restore: () => void } {
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((_chunk: unknown, ...rest: unknown[]) => {
+  const devNull = openSync('/dev/null', 'w');
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof chunk === 'string') writeSync(devNull, chunk);
+    else writeSync(devNull, chunk);
     const callback = rest.find((item) => typeof item === 'function') as (() => void) | undefined;
     callback?.();
     return true;
   }) as typeof process.stdout.write;
-  return { restore: () => (process.stdout.write = write) };
+  return {
+    restore: () => {
+      process.stdout.write = write;
+      closeSync(devNull);
+    },
+  };
 }

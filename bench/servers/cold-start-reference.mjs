@@ -12,7 +12,11 @@ const client = new S3Client({
 const key = `models/${process.env.SLUICE_MODEL}/${process.env.SLUICE_MODEL_VERSION}/model.onnx`;
 const object = await client.send(new GetObjectCommand({ Bucket: process.env.SLUICE_BUCKET, Key: key }));
 const bytes = await object.Body.transformToByteArray();
-const session = await ort.InferenceSession.create(bytes);
+// The handler's session options (passed by bench/run.ts), so only the work around the session differs.
+const session = await ort.InferenceSession.create(
+  bytes,
+  JSON.parse(process.env.BENCH_SESSION_OPTIONS ?? '{}'),
+);
 const body = JSON.parse(process.env.BENCH_BODY);
 const input = body.inputs[0];
 const results = await session.run({

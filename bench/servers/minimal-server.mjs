@@ -5,7 +5,11 @@ import * as ort from 'onnxruntime-node';
 
 const [modelUrl] = process.argv.slice(2);
 const bytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
-const session = await ort.InferenceSession.create(bytes);
+// The handler's session options (passed by bench/run.ts), so only the work around the session differs.
+const session = await ort.InferenceSession.create(
+  bytes,
+  JSON.parse(process.env.BENCH_SESSION_OPTIONS ?? '{}'),
+);
 
 const server = createServer((request, response) => {
   const chunks = [];

@@ -20,8 +20,5 @@ export function lambdaSessionOptions(cpus: number = availableParallelism()): Inf
     enableCpuMemArena: true,
     enableMemPattern: true,
     logSeverityLevel: 3,
-    // Idle intra-op threads would otherwise spin after each run and take the CPU from the JavaScript thread
-    // (JSON, validation, other requests): on a small model that costs more than the threads save.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }

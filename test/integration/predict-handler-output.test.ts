@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { readFunctionConfig } from '../../lib/config/function-config.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
+import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
+import { SAMPLE_MODELS } from '../../lib/samples/sample-models.js';
+import { createPredictHandler } from '../../lib/serving/create-predict-handler.js';
+
+/** A value no log or metric line may contain: it only appears in a request body. */
+const PAYLOAD_MARKER = 'do-not-log-this-payload';
+
+/** The EMF fields every document of the function carries. */
+const EmfSchema = z.looseObject({
+  _aws: z.object({
+    Timestamp: z.number(),
+    CloudWatchMetrics: z.array(
+      z.object({
+        Namespace: z.literal('Sluice'),
+        Dimensions: z.array(z.array(z.string())),
+        Metrics: z.array(z.object({ Name: z.string(), Unit: z.string() })),
+      }),
+    ),
+  }),
+  service: z.literal('sluice'),
+  Model: z.string(),
+  Version: z.string(),
+  ModelLoadTime: z.number().optional(),
+  ColdStart: z.number().optional(),
+  Requests: z.number().optional(),
+  Latency: z.number().optional(),
+  Predictions: z.number().optional(),
+  RejectedInputs: z.number().optional(),
+  Errors: z.number().optional(),
+});
+
+/**
+ * What the Lambda runtime would ship to CloudWatch: every JSON line the function writes to stdout and stderr.
+ * Anything else (the test runner's own messages share this process's stdout) goes through untouched.
+ */
+function captureOutput(): { lines: () => unknown[]; raw: () => string; restore: () => void } {
+  let text = '';
+  const originals = { out: process.stdout.write, err: process.stderr.write };
+  const collecting =
+    (stream: NodeJS.WriteStream, original: typeof process.stdout.write) =>
+    (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+      const line = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      if (!line.startsWith('{')) return Reflect.apply(original, stream, [chunk, ...rest]);
+      text += line.endsWith('\n') ? line : `${line}\n`;
+      const callback = rest.find((item) => typeof item === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    };
+  process.stdout.write = collecting(process.stdout, originals.out) as typeof process.stdout.write;
+  process.stderr.write = collecting(process.stderr, originals.err) as typeof process.stderr.write;
+  return {
+    raw: () => text,
+    lines: () =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as unknown),
+    restore: () => {
+      process.stdout.write = originals.out;
+      process.stderr.write = originals.err;
+    },
+  };
+}
+
+function event(body: unknown, requestId: string): APIGatewayProxyEvent {
+  return {
+    httpMethod: 'POST',
+    path: '/v2/models/iris/infer',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+    requestContext: { requestId },
+  } as unknown as APIGatewayProxyEvent;
+}
+
+let home: string;
+let store: LocalObjectStore;
+let sha256: string;
+
+before(async () => {
+  home = await mkdtemp(join(tmpdir(), 'sluice-handler-output-'));
+  store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
+  const iris = SAMPLE_MODELS[0];
+  const extras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
+  const registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
+  sha256 = (await registry.publish({ name: 'iris', model: iris.modelPath, extras })).sha256;
+});
+
+after(async () => {
+  await store.stop();
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('functions/predict wiring: what the Lambda function writes for CloudWatch', () => {
+  it('emits EMF per model and version (load, cold start, latency, predictions, rejections) and JSON logs with the request id, never the payload', async () => {
+    const output = captureOutput();
+    let lines: unknown[];
+    let raw: string;
+    try {
+      const predict = createPredictHandler(
+        readFunctionConfig({
+          SLUICE_BUCKET: store.bucket,
+          SLUICE_MODEL: 'iris',
+          SLUICE_MODEL_VERSION: '1',
+          SLUICE_MODEL_SHA256: sha256,
+          SLUICE_S3_ENDPOINT: store.endpoint,
+          AWS_REGION: 'us-east-1',
+        }),
+      );
+      await predict.warm;
+      const good = {
+        id: PAYLOAD_MARKER,
+        inputs: [
+          { name: 'features', shape: [2, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2, 6.7, 3, 5.2, 2.3] },
+        ],
+      };
+      assert.equal((await predict.handler(event(good, 'req-good'))).statusCode, 200);
+      const bad = { inputs: [{ name: PAYLOAD_MARKER, shape: [1], datatype: 'FP32', data: [1] }] };
+      assert.equal((await predict.handler(event(bad, 'req-bad'))).statusCode, 400);
+      await predict.engine.close();
+    } finally {
+      lines = output.lines();
+      raw = output.raw();
+      output.restore();
+    }
+
+    const emf = lines.flatMap((line) => {
+      const parsed = EmfSchema.safeParse(line);
+      return parsed.success ? [parsed.data] : [];
+    });
+    const load = emf.filter((document) => document.ModelLoadTime !== undefined);
+    assert.equal(load.length, 1, `one model load at cold start: ${raw}`);
+    assert.equal(load[0]?.ColdStart, 1);
+    assert.ok((load[0]?.ModelLoadTime ?? 0) > 0);
+    const requests = emf.filter((document) => document.Requests !== undefined);
+    assert.equal(requests.length, 2, 'one EMF document per request');
+    for (const document of requests) {
+      assert.deepEqual([document.Model, document.Version], ['iris', '1']);
+      assert.deepEqual(document._aws.CloudWatchMetrics[0]?.Dimensions, [['service', 'Model', 'Version']]);
+      assert.ok((document.Latency ?? 0) > 0);
+    }
+    assert.deepEqual(
+      requests.map((document) => [document.Predictions, document.RejectedInputs, document.Errors]),
+      [
+        [2, 0, 0],
+        [0, 1, 0],
+      ],
+    );
+
+    const logs = lines.filter(
+      (line): line is Record<string, unknown> =>
+        typeof line === 'object' && line !== null && 'message' in line && 'level' in line,
+    );
+    const loaded = logs.find((log) => log.message === 'model loaded');
+    assert.equal(loaded?.coldStart, true);
+    const refused = logs.find((log) => log.message === 'request refused');
+    assert.ok(refused, `a refusal is logged: ${JSON.stringify(logs)}`);
+    assert.equal(refused.requestId, 'req-bad');
+    assert.equal(refused.status, 400);
+    assert.equal(refused.model, 'iris');
+    assert.equal(
+      logs.some((log) => log.requestId === 'req-good'),
+      false,
+      'successful requests are not logged by default',
+    );
+    assert.equal(raw.includes(PAYLOAD_MARKER), false, 'no payload in any log or metric line');
+  });
+});

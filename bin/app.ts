@@ -7,13 +7,26 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { z } from 'zod';
 import { SluiceStack } from '../lib/cdk/sluice-stack.js';
-import { DEFAULT_DEPLOY_CONFIG_FILE, readDeployConfig } from '../lib/config/deploy-config.js';
+import {
+  DEFAULT_DEPLOY_CONFIG_FILE,
+  type DeployConfig,
+  DeployConfigError,
+  readDeployConfig,
+} from '../lib/config/deploy-config.js';
 
 const app = new App();
 const configPath: unknown = app.node.tryGetContext('sluiceConfig') ?? DEFAULT_DEPLOY_CONFIG_FILE;
 if (typeof configPath !== 'string')
   throw new Error(`context sluiceConfig must be a file path; got ${JSON.stringify(configPath)}`);
-const config = readDeployConfig(configPath);
+let config: DeployConfig;
+try {
+  config = readDeployConfig(configPath);
+} catch (error) {
+  // A bad config is the user's to fix: say what is wrong, without a stack trace.
+  if (!(error instanceof DeployConfigError)) throw error;
+  process.stderr.write(`sluice: ${error.message}\n`);
+  process.exit(1);
+}
 // `GET /v2` reports the sluice version that was deployed.
 const { version: serverVersion } = z
   .object({ version: z.string() })

@@ -88,7 +88,8 @@ export class HealthWindow {
       latencyMs: outcome.latencyMs,
       routed: outcome.routed ?? true,
     });
-    if (samples.length > this.maxSamples) samples.splice(0, samples.length - this.maxSamples);
+    // Trimmed in batches: a splice of thousands of samples on every request would cost more than the request.
+    if (samples.length >= 2 * this.maxSamples) samples.splice(0, samples.length - this.maxSamples);
   }
 
   /** Models with at least one outcome in the window at `at`. */
@@ -159,10 +160,10 @@ export class HealthWindow {
     return { verdict: errorBreached || latencyBreached ? 'unhealthy' : 'healthy', reasons, requests };
   }
 
-  /** Drops the samples older than the window, in place, and returns what is left. */
+  /** Drops the samples older than the window, and all but the newest `maxSamples`, in place; returns what is left. */
   #prune(samples: Sample[], at: number): Sample[] {
     const since = at - this.windowMs;
-    let stale = 0;
+    let stale = Math.max(0, samples.length - this.maxSamples);
     while (stale < samples.length && (samples[stale] as Sample).at < since) stale++;
     if (stale > 0) samples.splice(0, stale);
     return samples;

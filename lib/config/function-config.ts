@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SluiceError } from '../errors/SluiceError.js';
 import { ModelNameSchema } from '../registry/ModelManifest.js';
+import { parseEnvironment } from './parse-environment.js';
 
 /** Share of the function's memory given to the session cache when SLUICE_CACHE_BYTES is not set. */
 export const CACHE_SHARE_OF_MEMORY = 0.4;
@@ -59,15 +60,7 @@ const EnvSchema = z.object({
  * const config = readFunctionConfig(process.env);
  */
 export function readFunctionConfig(env: Record<string, string | undefined>): FunctionConfig {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(
-      `${variable} ${issue?.message ?? 'is invalid'}; got ${JSON.stringify(env[variable] ?? null)}`,
-    );
-  }
-  const values = parsed.data;
+  const values = parseEnvironment(EnvSchema, env, (message, options) => new ConfigError(message, options));
   const memoryMb = values.AWS_LAMBDA_FUNCTION_MEMORY_SIZE
     ? Number(values.AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
     : undefined;

@@ -22,3 +22,4 @@ export {
   type FunctionConfig,
   readFunctionConfig,
 } from './function-config.js';
+export { parseEnvironment } from './parse-environment.js';

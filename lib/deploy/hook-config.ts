@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../config/function-config.js';
+import { parseEnvironment } from '../config/parse-environment.js';
 
 /** The configuration of the pre-traffic hook function, read once at cold start from its environment. */
 export interface HookConfig {
@@ -26,20 +27,14 @@ const HookEnvSchema = z.object({
  * const config = readHookConfig(process.env);
  */
 export function readHookConfig(env: Record<string, string | undefined>): HookConfig {
-  const parsed = HookEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(
-      `${variable} ${issue?.message ?? 'is invalid'}; got ${JSON.stringify(env[variable] ?? null)}`,
-      {
-        cause: parsed.error,
-      },
-    );
-  }
+  const values = parseEnvironment(
+    HookEnvSchema,
+    env,
+    (message, options) => new ConfigError(message, options),
+  );
   return {
-    bucket: parsed.data.SLUICE_BUCKET,
-    s3Endpoint: parsed.data.SLUICE_S3_ENDPOINT,
-    region: parsed.data.AWS_REGION,
+    bucket: values.SLUICE_BUCKET,
+    s3Endpoint: values.SLUICE_S3_ENDPOINT,
+    region: values.AWS_REGION,
   };
 }

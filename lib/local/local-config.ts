@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnvironment } from '../config/parse-environment.js';
 import { SluiceError } from '../errors/SluiceError.js';
 
 /** Highest share of 5xx answers a candidate may give in the health window before the local stack rolls it back. */
@@ -43,15 +44,11 @@ const EnvSchema = z.object({
  * const config = readLocalConfig(process.env); // { health: { maxErrorRate: 0.05, maxP99Ms: 1000 } }
  */
 export function readLocalConfig(env: Record<string, string | undefined>): LocalConfig {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = String(issue?.path[0] ?? 'environment');
-    throw new LocalConfigError(
-      `${variable} ${issue?.message ?? 'is invalid'}; got ${JSON.stringify(env[variable] ?? null)}`,
-    );
-  }
-  const values = parsed.data;
+  const values = parseEnvironment(
+    EnvSchema,
+    env,
+    (message, options) => new LocalConfigError(message, options),
+  );
   return {
     health: {
       maxErrorRate:

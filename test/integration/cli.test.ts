@@ -1,57 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ResponseHeader } from '../../lib/http/headers.js';
 import { bodyOf, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { classifierModel, identityModel } from '../fixtures/models.js';
-
-/** The project root: the CLI runs from there, as `npx sluice` does. */
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Longest a single CLI run may take before the test gives up on it. */
-const CLI_TIMEOUT_MS = 30_000;
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { describeRun, runSluice } from '../fixtures/sluice-cli.js';
 
 /** Runs the real `sluice` process (`node --import tsx bin/sluice.ts ...`) against a SLUICE_HOME. */
-function sluice(args: readonly string[], home: string): Promise<CliRun> {
-  const env: Record<string, string | undefined> = { ...process.env, SLUICE_HOME: home };
-  // Only the local stack is targeted here; an S3 registry from the caller's environment must not leak in.
-  for (const name of ['SLUICE_BUCKET', 'SLUICE_S3_ENDPOINT', 'SLUICE_DEBUG', 'NODE_TEST_CONTEXT'])
-    delete env[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/sluice.ts', ...args], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: CLI_TIMEOUT_MS,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function describeRun(run: CliRun): string {
-  return `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
-}
+const sluice = runSluice;
 
 const PublishSummarySchema = z.object({
   model: z.string(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../../config/function-config.js';
+import { parseEnvironment } from '../../config/parse-environment.js';
 
 /** The configuration of the alarm-rollback function, read once at cold start from its environment. */
 export interface AlarmRollbackConfig {
@@ -26,18 +27,14 @@ const AlarmRollbackEnvSchema = z.object({
  * const config = readAlarmRollbackConfig(process.env);
  */
 export function readAlarmRollbackConfig(env: Record<string, string | undefined>): AlarmRollbackConfig {
-  const parsed = AlarmRollbackEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(
-      `${variable} ${issue?.message ?? 'is invalid'}; got ${JSON.stringify(env[variable] ?? null)}`,
-      { cause: parsed.error },
-    );
-  }
+  const values = parseEnvironment(
+    AlarmRollbackEnvSchema,
+    env,
+    (message, options) => new ConfigError(message, options),
+  );
   return {
-    bucket: parsed.data.SLUICE_BUCKET,
-    s3Endpoint: parsed.data.SLUICE_S3_ENDPOINT,
-    region: parsed.data.AWS_REGION,
+    bucket: values.SLUICE_BUCKET,
+    s3Endpoint: values.SLUICE_S3_ENDPOINT,
+    region: values.AWS_REGION,
   };
 }

@@ -77,10 +77,11 @@ export class AlarmRollback extends Construct {
       retryAttempts,
     });
     props.registry.grantRollouts(this.fn);
-    // Reads which model version an alarmed Lambda version serves (its environment), then clears the alias's routing.
+    // Reads which model version an alarmed Lambda version serves (its environment) and which Lambda version
+    // serves the stable one (the listing), then points the alias at that one alone.
     this.fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['lambda:GetFunctionConfiguration'],
+        actions: ['lambda:GetFunctionConfiguration', 'lambda:ListVersionsByFunction'],
         resources: props.endpoints.flatMap((endpoint) => [
           endpoint.fn.functionArn,
           `${endpoint.fn.functionArn}:*`,

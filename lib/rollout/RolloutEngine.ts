@@ -9,6 +9,7 @@ import { type RolloutEvent, type RolloutState, RolloutStatus } from './RolloutSt
 import type { RolloutStore } from './RolloutStore.js';
 import type { HealthReport, RolloutTarget } from './RolloutTarget.js';
 import {
+  adopt,
   applyDecision,
   firstDeploy,
   initialState,
@@ -27,6 +28,12 @@ export const HEALTH_POLL_INTERVAL_MS = 15_000;
 
 /** Write conflicts in a row after which {@link RolloutEngine.run} gives up; each one means another command acted. */
 export const MAX_RUN_CONFLICT_RETRIES = 5;
+
+/**
+ * Times a command re-applies the routing when the state moved on while it was routing (another command, the
+ * alarm-driven rollback): the alias must end on the newest state's routing, not on the one this command wrote.
+ */
+export const MAX_ROUTE_PASSES = 3;
 
 /** Options of {@link RolloutEngine}. */
 export interface RolloutEngineProps {
@@ -174,6 +181,14 @@ export class RolloutEngine {
           golden.failures.map((failure) => `  - ${failure}`).join('\n'),
       );
     }
+    // An alarm left in ALARM by an earlier rollout of this version would not fire again: refuse up front.
+    const health = await this.#target.health(model, version);
+    if (health.verdict === 'unhealthy') {
+      throw new RolloutError(
+        `v${version} of ${model} is unhealthy before getting any traffic (${health.reasons.join('; ')}); ` +
+          'it gets none. Wait until its health recovers (alarms back to OK), then deploy again',
+      );
+    }
     // Bake time counts from here, when traffic moves, not from before the golden check.
     return this.#apply(start(this.#now()));
   }
@@ -205,7 +220,8 @@ export class RolloutEngine {
         if (!(error instanceof RolloutConflictError) || ++conflicts > MAX_RUN_CONFLICT_RETRIES) {
           throw error;
         }
-        state = this.#requireState(model, await this.#store.current(model));
+        // Route what it wrote: this command may have routed its own state after the other one did.
+        state = this.#requireState(model, await this.#reconcileRouting(model));
         continue;
       }
       options.onStep?.(result);
@@ -280,11 +296,51 @@ export class RolloutEngine {
   }
 
   async #reconcileRouting(model: string): Promise<RolloutState | undefined> {
-    const state = await this.#store.current(model);
-    if (state) {
-      await this.#target.route(model, routingOf(state));
+    let state = await this.#store.current(model);
+    if (!state) return undefined;
+    state = await this.#adoptExternalMove(state);
+    return this.#routeLatest(state);
+  }
+
+  /**
+   * Routes a state, then makes sure the alias ends on the newest state's routing: when another command or the
+   * alarm-driven rollback wrote a newer revision meanwhile, its routing is applied again (its own route may have
+   * landed before this one). Returns the newest state routed.
+   */
+  async #routeLatest(state: RolloutState): Promise<RolloutState> {
+    let routed = state;
+    for (let pass = 1; ; pass++) {
+      await this.#target.route(routed.model, routingOf(routed));
+      const latest = await this.#store.current(routed.model);
+      if (!latest || latest.revision === routed.revision || pass >= MAX_ROUTE_PASSES) return routed;
+      routed = latest;
     }
-    return state;
+  }
+
+  /**
+   * When the alias serves a version no recent state of sluice routed there (`cdk deploy` moved it through
+   * CodeDeploy), records that version as the stable one instead of routing the alias back. A version of the
+   * current state or of the transition that led to it is sluice's own: a command killed between writing a state
+   * and routing it left it there, and routing the state repairs it.
+   */
+  async #adoptExternalMove(state: RolloutState): Promise<RolloutState> {
+    if (!this.#target.servedVersion) return state;
+    const served = await this.#target.servedVersion(state.model);
+    const last = state.history.at(-1);
+    const ours = [state.stable, state.candidate, last?.stable, last?.candidate];
+    if (ours.includes(served)) return state;
+    const where =
+      state.status === RolloutStatus.ROLLING
+        ? `the rollout of v${state.candidate} at ${state.weight}% is abandoned`
+        : `v${state.stable} is no longer stable`;
+    return this.#store.write(
+      adopt(state, {
+        version: served,
+        actor: this.#actor,
+        now: this.#now(),
+        reason: `the alias serves v${served}, which sluice did not route there (a cdk deploy?); adopted as stable, ${where}`,
+      }),
+    );
   }
 
   /** The decision on a state, without applying it. */
@@ -312,7 +368,7 @@ export class RolloutEngine {
   /** Writes a state, then routes it: a crash in between leaves a state that {@link reconcile} routes later. */
   async #apply(next: RolloutState): Promise<RolloutState> {
     const written = await this.#store.write(next);
-    await this.#target.route(written.model, routingOf(written));
+    await this.#routeLatest(written);
     return written;
   }
 

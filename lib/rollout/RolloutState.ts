@@ -24,6 +24,8 @@ export const RolloutAction = {
   ROLLBACK: 'rollback',
   /** A version failed its golden examples and got no traffic. */
   GOLDEN_FAILED: 'golden-failed',
+  /** Another path (e.g. `cdk deploy` through CodeDeploy) moved the alias; its version became the stable one. */
+  ADOPT: 'adopt',
 } as const;
 /** One rollout action. */
 export type RolloutAction = (typeof RolloutAction)[keyof typeof RolloutAction];

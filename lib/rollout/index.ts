@@ -44,6 +44,7 @@ export {
   rolloutPrefix,
 } from './rollout-layout.js';
 export {
+  adopt,
   advance,
   applyDecision,
   firstDeploy,

@@ -244,6 +244,25 @@ export function recordGoldenFailure(
 }
 
 /**
+ * The state after sluice finds the alias serving a version it did not route there (`cdk deploy` moved it through
+ * CodeDeploy): that version becomes the stable one, idle, and any rollout in progress ends.
+ *
+ * @example
+ * adopt(state, { version: 7, actor: 'cli', now: Date.now(), reason: 'the live alias serves v7' });
+ */
+export function adopt(
+  state: RolloutState,
+  input: TransitionContext & { readonly version: number; readonly reason: string },
+): RolloutState {
+  return commit(
+    state,
+    idle(input.version),
+    { action: RolloutAction.ADOPT, candidate: input.version, weight: FULL_WEIGHT, reason: input.reason },
+    input,
+  );
+}
+
+/**
  * The state a decision leads to; the same state (same object) for `idle` and `wait`, which change nothing.
  *
  * @param input.reason kept in the event of an advance or promotion (e.g. the health verdict)

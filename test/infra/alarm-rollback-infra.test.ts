@@ -171,6 +171,7 @@ describe('alarm rollback function: least privilege, no wildcard actions, no hand
       'kms:Decrypt',
       'kms:GenerateDataKey',
       'lambda:GetFunctionConfiguration',
+      'lambda:ListVersionsByFunction',
       'lambda:UpdateAlias',
       's3:GetObject',
       's3:ListBucket',

@@ -7,6 +7,8 @@ import {
   GetFunctionConfigurationCommand,
   type GetFunctionConfigurationCommandInput,
   LambdaClient,
+  ListVersionsByFunctionCommand,
+  type ListVersionsByFunctionCommandInput,
   UpdateAliasCommand,
 } from '@aws-sdk/client-lambda';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -98,6 +100,24 @@ function fakeLambda(model: string) {
       },
     };
   });
+  mock.on(ListVersionsByFunctionCommand).callsFake((input: ListVersionsByFunctionCommandInput) => {
+    journal.push(['ListVersionsByFunction', input]);
+    // Two pages, as Lambda pages long listings: $LATEST and 5, then 6 and 7.
+    const versions = ['$LATEST', ...Object.keys(LAMBDA_VERSIONS)].map((version) => ({
+      FunctionName: FUNCTION,
+      Version: version,
+      Environment: {
+        Variables: {
+          SLUICE_MODEL: model,
+          SLUICE_MODEL_VERSION: LAMBDA_VERSIONS[version] ?? '3',
+          SLUICE_MODEL_SHA256: SHA,
+        },
+      },
+    }));
+    return input.Marker === undefined
+      ? { Versions: versions.slice(0, 2), NextMarker: 'page-2' }
+      : { Versions: versions.slice(2) };
+  });
   mock.on(UpdateAliasCommand).callsFake((input) => {
     journal.push(['UpdateAlias', input]);
     return { Name: input.Name, FunctionVersion: '5' };
@@ -146,7 +166,7 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
   const event = (alarmName: string, value?: string) =>
     parseAlarmStateChangeEvent(alarmEvent(alarmName, value));
 
-  it('clears the alias routing (RoutingConfig {}) and writes the next revision: idle, weight 0, candidate cleared, a rollback by alarm', async () => {
+  it('points the alias at the stable version alone and writes the next revision: idle, weight 0, candidate cleared, a rollback by alarm', async () => {
     await rolling();
     const lambda = lambdaFor();
     const alarmName = `sluice-${FUNCTION}-6-p99`;
@@ -156,9 +176,14 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
       now: () => NOW,
     });
 
+    const toStable = { FunctionName: FUNCTION, Name: 'live', FunctionVersion: '5', RoutingConfig: {} };
     assert.deepEqual(lambda.journal, [
       ['GetFunctionConfiguration', { FunctionName: FUNCTION, Qualifier: '6' }],
-      ['UpdateAlias', { FunctionName: FUNCTION, Name: 'live', RoutingConfig: {} }],
+      ['ListVersionsByFunction', { FunctionName: FUNCTION }],
+      ['ListVersionsByFunction', { FunctionName: FUNCTION, Marker: 'page-2' }],
+      ['UpdateAlias', toStable],
+      // Again after the write: a CLI routing its older state in between must not have the last word.
+      ['UpdateAlias', toStable],
     ]);
     assert.equal(outcome.action, 'rolled-back');
 
@@ -187,6 +212,34 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
       new GetObjectCommand({ Bucket: store.bucket, Key: rolloutKey(model, 2) }),
     );
     assert.equal(JSON.parse((await stored.Body?.transformToString()) ?? '').status, 'idle');
+  });
+
+  it('takes the alias back from a candidate at 100 % (all-at-once, or a step to 100 not yet promoted): the stable version becomes the primary again', async () => {
+    await rollouts.write(
+      startRollout(undefined, {
+        model,
+        candidate: 3,
+        stable: 1,
+        plan: planRollout({ strategy: 'all-at-once', intervalMs: 10 * 60_000 }),
+        actor: 'cli',
+        now: STARTED,
+      }),
+    );
+    const lambda = lambdaFor();
+    const outcome = await rollbackOnAlarm(event(`sluice-${FUNCTION}-7-errors`), {
+      lambda: lambda.client,
+      store: rollouts,
+      now: () => NOW,
+    });
+    assert.equal(outcome.action, 'rolled-back');
+    const updates = lambda.journal.filter(([name]) => name === 'UpdateAlias').map(([, input]) => input);
+    assert.deepEqual(updates.at(-1), {
+      FunctionName: FUNCTION,
+      Name: 'live',
+      FunctionVersion: '5',
+      RoutingConfig: {},
+    });
+    assert.equal((await rollouts.current(model))?.stable, 1);
   });
 
   it('ignores an alarm of a version that is not the current candidate (the stable one): no UpdateAlias, no state written', async () => {
@@ -230,7 +283,15 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
     assert.match(again.action === 'ignored' ? again.reason : '', /is idle on v1/);
     assert.deepEqual(
       lambda.journal.map(([name]) => name),
-      ['GetFunctionConfiguration', 'GetFunctionConfiguration', 'UpdateAlias', 'GetFunctionConfiguration'],
+      [
+        'GetFunctionConfiguration',
+        'GetFunctionConfiguration',
+        'ListVersionsByFunction',
+        'ListVersionsByFunction',
+        'UpdateAlias',
+        'UpdateAlias',
+        'GetFunctionConfiguration',
+      ],
       'one rollback only',
     );
   });
@@ -284,8 +345,17 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
     );
     assert.deepEqual(
       lambda.journal.map(([name]) => name),
-      ['GetFunctionConfiguration', 'UpdateAlias', 'UpdateAlias'],
-      'the routing is cleared again after re-reading: the CLI may have routed its step in between',
+      [
+        'GetFunctionConfiguration',
+        'ListVersionsByFunction',
+        'ListVersionsByFunction',
+        'UpdateAlias',
+        'ListVersionsByFunction',
+        'ListVersionsByFunction',
+        'UpdateAlias',
+        'UpdateAlias',
+      ],
+      'the routing is set again after re-reading: the CLI may have routed its step in between',
     );
   });
 });
@@ -329,6 +399,16 @@ describe('functions/alarm-rollback: the Lambda entry, wired from its environment
         Variables: { SLUICE_MODEL: 'iris', SLUICE_MODEL_VERSION: '2', SLUICE_MODEL_SHA256: SHA },
       },
     });
+    classMock.on(ListVersionsByFunctionCommand).resolves({
+      Versions: [
+        {
+          Version: '5',
+          Environment: {
+            Variables: { SLUICE_MODEL: 'iris', SLUICE_MODEL_VERSION: '1', SLUICE_MODEL_SHA256: SHA },
+          },
+        },
+      ],
+    });
     classMock.on(UpdateAliasCommand).resolves({ Name: 'live', FunctionVersion: '5' });
     try {
       const { handler } = await import('../../functions/alarm-rollback/index.js');
@@ -340,7 +420,7 @@ describe('functions/alarm-rollback: the Lambda entry, wired from its environment
       );
       assert.deepEqual(
         classMock.commandCalls(UpdateAliasCommand).map((call) => call.args[0].input),
-        [{ FunctionName: FUNCTION, Name: 'live', RoutingConfig: {} }],
+        Array(2).fill({ FunctionName: FUNCTION, Name: 'live', FunctionVersion: '5', RoutingConfig: {} }),
       );
       const state = await rollouts.current('iris');
       assert.equal(state?.status, 'idle');

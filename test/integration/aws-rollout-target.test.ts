@@ -27,6 +27,7 @@ import {
   LambdaClient,
   ListVersionsByFunctionCommand,
   type ListVersionsByFunctionCommandInput,
+  PreconditionFailedException,
   PublishVersionCommand,
   type PublishVersionCommandInput,
   UpdateAliasCommand,
@@ -103,6 +104,8 @@ class FakeAws {
     outputs,
   ) => outputs;
   aliasVersion = '5';
+  /** When set, PublishVersion fails as when the function's revision changed since it was read. */
+  publishConflict = false;
   /** The alias's additional version weights, when it is weighted. */
   aliasWeights: Record<string, number> | undefined;
   /** Datapoints of the alias's `Invocations` per ExecutedVersion, as GetMetricData returns them. */
@@ -167,6 +170,12 @@ class FakeAws {
       });
     lambda.on(PublishVersionCommand).callsFake((input: PublishVersionCommandInput) => {
       this.journal.push(['PublishVersion', input]);
+      if (this.publishConflict) {
+        throw new PreconditionFailedException({
+          message: 'The Revision Id provided does not match the latest Revision Id.',
+          $metadata: {},
+        });
+      }
       const number = String(Math.max(0, ...this.versions.map((version) => Number(version.Version))) + 1);
       const published = {
         ...this.latest,
@@ -591,6 +600,23 @@ describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambd
       };
       await assert.rejects(target.prepare('iris', 2), /serves model "mnist", not iris/);
       assert.deepEqual(aws.sequence(), ['GetFunctionConfiguration']);
+    });
+  });
+
+  describe('prepare: a concurrent change of the function', () => {
+    it("turns Lambda's PreconditionFailedException (another deploy changed the function) into a message saying what to do, and publishes nothing", async () => {
+      const { aws, target } = setUp();
+      aws.publishConflict = true;
+      await assert.rejects(
+        target.prepare('iris', 2),
+        (error: unknown) =>
+          error instanceof RolloutError &&
+          /changed while sluice was publishing iris v2 .* nothing was published or routed: retry/.test(
+            error.message,
+          ),
+      );
+      assert.deepEqual(aws.versions, []);
+      assert.equal(aws.calls('UpdateAlias').length, 0);
     });
   });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { ResponseHeader } from '../../lib/http/headers.js';
 import { bodyOf, startTestStack, type TestStack } from '../fixtures/local-stack.js';
-import { classifierModel, identityModel } from '../fixtures/models.js';
-import { describeRun, runSluice } from '../fixtures/sluice-cli.js';
+import { classifierModel, identityModel, paddedIdentityModel } from '../fixtures/models.js';
+import { CLI_TIMEOUT_MS, describeRun, PROJECT_ROOT, runSluice } from '../fixtures/sluice-cli.js';
 
 /** Runs the real `sluice` process (`node --import tsx bin/sluice.ts ...`) against a SLUICE_HOME. */
 const sluice = runSluice;
@@ -96,6 +97,34 @@ describe('sluice CLI: publish to the running local stack', () => {
     assert.equal(summary.sha256, createHash('sha256').update(modelBytes).digest('hex'));
     assert.equal(summary.size, modelBytes.byteLength);
     assert.deepEqual(summary.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1] }]);
+  });
+
+  it('draws an upload progress bar on a terminal (a pseudo-terminal from script(1)), and none when piped', async () => {
+    const big = join(files, 'big.onnx');
+    await writeFile(big, paddedIdentityModel({ graphName: 'big', paddingBytes: 10 * 1024 * 1024 }));
+    const command = `${process.execPath} --import tsx bin/sluice.ts publish ${big} --model big-model --local`;
+    const onTerminal = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, SLUICE_HOME: test.home, NODE_TEST_CONTEXT: undefined },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: CLI_TIMEOUT_MS,
+      });
+      let output = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        output += chunk;
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, output }));
+    });
+    assert.equal(onTerminal.code, 0, onTerminal.output);
+    assert.match(onTerminal.output, /uploading \[[^\]]*\] 100% 10(\.0)?\/10(\.0)? MiB/);
+    assert.match(onTerminal.output, /published big-model version 1/);
+
+    const piped = await sluice(['publish', big, '--model', 'big-model', '--local'], test.home);
+    assert.equal(piped.code, 0, describeRun(piped));
+    assert.doesNotMatch(piped.stdout + piped.stderr, /uploading/);
+    assert.match(piped.stdout, /published big-model version 2/);
   });
 
   it('serves the published version over HTTP without a restart', async () => {

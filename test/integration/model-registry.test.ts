@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import onnxProto from 'onnx-proto';
 import {
   ChecksumMismatchError,
   InvalidManifestError,
@@ -25,53 +24,7 @@ import {
   type PublishExtras,
   versionKey,
 } from '../../lib/registry/index.js';
-
-const { onnx } = onnxProto;
-
-/** An FP32 [batch, 4] tensor value with a symbolic batch dimension. */
-function floatBatchOf4(name: string) {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
-        shape: { dim: [{ dimParam: 'batch' }, { dimValue: 4 }] },
-      },
-    },
-  };
-}
-
-/**
- * An Identity model, x FP32 [-1, 4] -> y FP32 [-1, 4]. `graphName` makes the bytes of otherwise equal
- * models differ; `paddingBytes` adds an unused initializer to make the file large.
- */
-function identityModel(options: { graphName?: string; paddingBytes?: number } = {}): Uint8Array {
-  const paddingBytes = options.paddingBytes ?? 0;
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'sluice-tests',
-    producerVersion: '1.0',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: options.graphName ?? 'identity',
-      node: [{ opType: 'Identity', input: ['x'], output: ['y'], name: 'identity' }],
-      input: [floatBatchOf4('x')],
-      output: [floatBatchOf4('y')],
-      initializer:
-        paddingBytes > 0
-          ? [
-              {
-                name: 'padding',
-                dataType: onnx.TensorProto.DataType.FLOAT,
-                dims: [paddingBytes / 4],
-                rawData: new Uint8Array(paddingBytes).fill(1),
-              },
-            ]
-          : [],
-    },
-  });
-  return onnx.ModelProto.encode(model).finish();
-}
+import { paddedIdentityModel as identityModel } from '../fixtures/models.js';
 
 const GOLDEN: PublishExtras = {
   labels: ['a', 'b', 'c', 'd'],

@@ -13,6 +13,7 @@ import {
   initialState,
   type ObservedTraffic,
   planRollout,
+  promote as promoteState,
   RolloutAction,
   RolloutConflictError,
   RolloutEngine,
@@ -23,6 +24,7 @@ import {
   RolloutStore,
   type RolloutTarget,
   type Routing,
+  rollback as rollbackState,
   rolloutKey,
   startRollout,
 } from '../../lib/rollout/index.js';
@@ -55,6 +57,8 @@ class RecordingTarget implements RolloutTarget {
   busy: string | undefined;
   /** When set, routes wait until this many are waiting: racing commands then act on the same state. */
   routeBarrier: number | undefined;
+  /** When set, runs once inside the next route to this candidate, before it lands: another writer mid-route. */
+  duringRouteTo: { readonly candidate: number; readonly run: () => Promise<void> } | undefined;
   readonly #waitingRoutes: Array<() => void> = [];
 
   async assertExclusive(model: string): Promise<void> {
@@ -83,6 +87,11 @@ class RecordingTarget implements RolloutTarget {
           for (const release of this.#waitingRoutes.splice(0)) release();
         }
       });
+    }
+    const during = this.duringRouteTo;
+    if (during && routing.candidate === during.candidate) {
+      this.duringRouteTo = undefined;
+      await during.run();
     }
     if (routing.candidate !== undefined && routing.candidate === this.crashBeforeRoutingTo) {
       this.crashBeforeRoutingTo = undefined;
@@ -394,6 +403,70 @@ describe('Rollouts against the embedded S3 store', () => {
       const report = await engineFor(target, clock).status('crash-recovery');
       assert.deepEqual(target.routing.get('crash-recovery'), { stable: 1, candidate: 2, weight: 10 });
       assert.equal(report.decision.kind, 'wait');
+    });
+
+    it('ends on the newest routing when another writer (the alarm rollback) acts while this command routes', async () => {
+      const { target, engine } = await modelWithStableV1('routed-late');
+      // The alarm function reads the rolling state, clears the alias and writes the rollback while the deploy's
+      // own route is still on its way: the deploy's route lands last.
+      target.duringRouteTo = {
+        candidate: 2,
+        run: async () => {
+          const rolling = await store.current('routed-late');
+          assert.equal(rolling?.status, RolloutStatus.ROLLING);
+          if (!rolling) return;
+          await store.write(rollbackState(rolling, { reason: 'alarm', actor: 'alarm', now: T0 }));
+          target.routing.set('routed-late', { stable: 1, weight: 0 });
+        },
+      };
+      await engine.deploy('routed-late', { version: 2, plan: planRollout({ strategy: 'canary' }) });
+      assert.deepEqual(
+        target.routing.get('routed-late'),
+        { stable: 1, weight: 0 },
+        'the rollback routing stands',
+      );
+      assert.equal((await store.current('routed-late'))?.status, RolloutStatus.IDLE);
+    });
+
+    it('refuses a candidate that is unhealthy before getting any traffic (an alarm still in ALARM)', async () => {
+      const { target, engine } = await modelWithStableV1('still-alarming');
+      target.reportedHealth = { verdict: 'unhealthy', reasons: ['sluice-fn-6-errors is ALARM: 3 errors'] };
+      await assert.rejects(
+        engine.deploy('still-alarming', { version: 2, plan: planRollout({ strategy: 'canary' }) }),
+        /v2 of still-alarming is unhealthy before getting any traffic \(sluice-fn-6-errors is ALARM: 3 errors\); it gets none/,
+      );
+      assert.deepEqual(target.routing.get('still-alarming'), { stable: 1, weight: 0 });
+      assert.equal((await store.current('still-alarming'))?.status, RolloutStatus.IDLE);
+    });
+
+    it('adopts a version another path put on the alias (cdk deploy) instead of routing it back', async () => {
+      const { target, clock } = await modelWithStableV1('moved-by-cdk', 3);
+      const aws = Object.assign(target, { servedVersion: async () => 3 });
+      const report = await engineFor(aws, clock).status('moved-by-cdk');
+      assert.equal(report.state?.stable, 3);
+      assert.equal(report.state?.history.at(-1)?.action, RolloutAction.ADOPT);
+      assert.match(
+        report.state?.history.at(-1)?.reason ?? '',
+        /the alias serves v3, which sluice did not route there/,
+      );
+      assert.deepEqual(
+        target.routing.get('moved-by-cdk'),
+        { stable: 3, weight: 0 },
+        'v1 was not routed back',
+      );
+
+      // A command killed after writing a promotion, before routing it: the alias still serves the old stable
+      // version, which is sluice's own, so the next command repairs the routing rather than adopting.
+      const rolling = await engineFor(aws, clock).deploy('moved-by-cdk', {
+        version: 2,
+        plan: planRollout({ strategy: 'manual', weight: 50 }),
+      });
+      await store.write(promoteState(rolling, { weight: 100, actor: 'killed-cli', now: T0 }));
+      assert.deepEqual(target.routing.get('moved-by-cdk'), { stable: 3, candidate: 2, weight: 50 });
+      const repaired = await engineFor(aws, clock).status('moved-by-cdk');
+      assert.equal(repaired.state?.stable, 2);
+      assert.equal(repaired.state?.history.at(-1)?.action, RolloutAction.PROMOTE);
+      assert.deepEqual(target.routing.get('moved-by-cdk'), { stable: 2, weight: 0 });
     });
 
     it('refuses a second rollout while one is in progress; deploying the same version resumes it', async () => {

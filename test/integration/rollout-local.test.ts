@@ -16,6 +16,7 @@ import {
   localRefreshPath,
 } from '../../lib/local/local-routes.js';
 import { pickVersion } from '../../lib/local/pick-version.js';
+import { WATCHDOG_INTERVAL_MS } from '../../lib/local/RollbackWatchdog.js';
 import { planRollout } from '../../lib/rollout/plan-rollout.js';
 import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { runtimeFailureModel } from '../fixtures/models.js';
@@ -322,6 +323,16 @@ describe('Rollback watchdog: a failing canary is rolled back with nobody watchin
     // 0.10 + 3 * 0.015 + 20 / 400 = 0.195.
     const bound = weight / 100 + 3 * Math.sqrt((0.1 * 0.9) / n) + HEALTH_MIN_SAMPLES / n;
     assert.ok(failed.length / n <= bound, `failed share ${failed.length / n} should be <= ${bound}`);
+
+    // The watchdog acted promptly: within one of its intervals (plus a store round trip and scheduling slack on a
+    // busy machine) of the request that gave the window its minimum sample count.
+    const judgeable = failed[HEALTH_MIN_SAMPLES - 1];
+    assert.ok(judgeable);
+    const reaction = Date.parse(state?.history.at(-1)?.at ?? '') - judgeable.startedAt;
+    assert.ok(
+      reaction <= WATCHDOG_INTERVAL_MS + 1_500,
+      `rolled back ${reaction} ms after the ${HEALTH_MIN_SAMPLES}th failure`,
+    );
 
     // The candidate's traffic stopped at once: nothing sent after the rollback (plus the routing TTL, the
     // longest any cache could lag) reached it, and requests sent now all succeed.

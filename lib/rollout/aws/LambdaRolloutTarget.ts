@@ -229,31 +229,55 @@ export class LambdaRolloutTarget implements RolloutTarget {
         variables.SLUICE_MODEL_VERSION === String(version) &&
         variables.SLUICE_MODEL_SHA256 === manifest.sha256;
       if (!bound) {
-        await this.#lambda.send(
-          new UpdateFunctionConfigurationCommand({
-            FunctionName: functionName,
-            RevisionId: latest.RevisionId,
-            Environment: {
-              Variables: {
-                ...variables,
-                SLUICE_MODEL_VERSION: String(version),
-                SLUICE_MODEL_SHA256: manifest.sha256,
+        await this.#conditional(functionName, model, version, () =>
+          this.#lambda.send(
+            new UpdateFunctionConfigurationCommand({
+              FunctionName: functionName,
+              RevisionId: latest.RevisionId,
+              Environment: {
+                Variables: {
+                  ...variables,
+                  SLUICE_MODEL_VERSION: String(version),
+                  SLUICE_MODEL_SHA256: manifest.sha256,
+                },
               },
-            },
-          }),
+            }),
+          ),
         );
         latest = await this.#settledConfiguration(functionName, true);
       }
-      published = await this.#lambda.send(
-        new PublishVersionCommand({
-          FunctionName: functionName,
-          Description: publishedVersionDescription(model, version),
-          RevisionId: latest.RevisionId,
-        }),
+      const revision = latest.RevisionId;
+      published = await this.#conditional(functionName, model, version, () =>
+        this.#lambda.send(
+          new PublishVersionCommand({
+            FunctionName: functionName,
+            Description: publishedVersionDescription(model, version),
+            RevisionId: revision,
+          }),
+        ),
       );
     }
     this.#listings.get(functionName)?.push(published);
     await this.#ensureAlarms(model, version, published);
+  }
+
+  /** Runs a change conditional on the function's revision; a lost race becomes a message saying what to do. */
+  async #conditional<T>(
+    functionName: string,
+    model: string,
+    version: number,
+    send: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      if (!(error instanceof Error) || error.name !== 'PreconditionFailedException') throw error;
+      throw new RolloutError(
+        `${functionName} changed while sluice was publishing ${model} v${version} for it (another sluice deploy, or a ` +
+          'cdk deploy, updated the function at the same time); nothing was published or routed: retry once that has finished',
+        { cause: error },
+      );
+    }
   }
 
   /**

@@ -1,8 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import {
+  type FunctionConfiguration,
   GetFunctionConfigurationCommand,
   type LambdaClient,
+  ListVersionsByFunctionCommand,
   UpdateAliasCommand,
+  type UpdateAliasCommandInput,
 } from '@aws-sdk/client-lambda';
 import { readTargetModel } from '../../deploy/target-model.js';
 import { RolloutConflictError } from '../RolloutConflictError.js';
@@ -10,6 +13,7 @@ import { type RolloutState, RolloutStatus } from '../RolloutState.js';
 import type { RolloutStore } from '../RolloutStore.js';
 import { rollback } from '../rollout-transitions.js';
 import { AlarmState, type AlarmStateChangeEvent } from './alarm-state-change-event.js';
+import { findPublishedVersion } from './published-version.js';
 import { LIVE_ALIAS } from './stack-names.js';
 import { parseVersionAlarmName } from './version-alarm-name.js';
 
@@ -52,9 +56,11 @@ export type AlarmRollbackOutcome =
   | { readonly action: 'ignored'; readonly reason: string };
 
 /**
- * Rolls a manual rollout back when an alarm of its candidate fires: the alias's additional weight goes to 0
- * (UpdateAlias with an empty routing configuration) and the next rollout state (idle, candidate cleared, a
- * `rollback` event by `alarm`) is written to the registry bucket.
+ * Rolls a manual rollout back when an alarm of its candidate fires: the alias goes back to the stable version's
+ * Lambda version with no additional weight (UpdateAlias; also when the candidate had become the primary version
+ * at 100 %), and the next rollout state (idle, candidate cleared, a `rollback` event by `alarm`) is written to
+ * the registry bucket. The alias is updated again after the write: a CLI may have routed its older state in
+ * between, and it re-reads the state after routing, so whichever lands last, the alias ends rolled back.
  *
  * The alarm's name (`sluice-<function>-<lambdaVersion>-<kind>`) says which Lambda version fired; that version's
  * environment says which model version it serves. Only the current candidate of a rolling state is rolled back:
@@ -98,11 +104,17 @@ export async function rollbackOnAlarm(
         `${version} serves ${target.model} v${target.version}, which is not the candidate: ${target.model} ${where}`,
       );
     }
-    await deps.lambda.send(
-      new UpdateAliasCommand({ FunctionName: subject.functionName, Name: alias, RoutingConfig: {} }),
+    const stableRouting = await routingToStable(
+      deps,
+      subject.functionName,
+      alias,
+      target.model,
+      state.stable,
     );
+    await deps.lambda.send(new UpdateAliasCommand(stableRouting));
     try {
       const written = await deps.store.write(rollback(state, { reason, actor: ALARM_ACTOR, now: now() }));
+      await deps.lambda.send(new UpdateAliasCommand(stableRouting));
       deps.logger?.warn('rolled the candidate back', {
         alarmName,
         model: target.model,
@@ -116,6 +128,45 @@ export async function rollbackOnAlarm(
       if (!(error instanceof RolloutConflictError) || attempt >= MAX_ALARM_ROLLBACK_ATTEMPTS) throw error;
     }
   }
+}
+
+/**
+ * The alias update that sends everything to the stable model version: its newest published Lambda version as
+ * the primary, no additional weight. When no Lambda version serves it (versions deleted by hand), only the
+ * weight is cleared, which still stops the candidate's traffic unless it had become the primary.
+ */
+async function routingToStable(
+  deps: AlarmRollbackDeps,
+  functionName: string,
+  alias: string,
+  model: string,
+  stable: number,
+): Promise<UpdateAliasCommandInput> {
+  const versions: FunctionConfiguration[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await deps.lambda.send(
+      new ListVersionsByFunctionCommand({
+        FunctionName: functionName,
+        ...(marker === undefined ? {} : { Marker: marker }),
+      }),
+    );
+    versions.push(...(page.Versions ?? []));
+    marker = page.NextMarker;
+  } while (marker !== undefined);
+  const primary = findPublishedVersion(versions, model, stable)?.Version;
+  if (primary === undefined) {
+    deps.logger?.warn('no Lambda version serves the stable model version; clearing the weight only', {
+      model,
+      stable,
+    });
+  }
+  return {
+    FunctionName: functionName,
+    Name: alias,
+    ...(primary === undefined ? {} : { FunctionVersion: primary }),
+    RoutingConfig: {},
+  };
 }
 
 function describe(state: RolloutState): string {

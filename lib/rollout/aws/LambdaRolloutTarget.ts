@@ -21,7 +21,6 @@ import {
   InvokeCommand,
   type LambdaClient,
   LastUpdateStatus,
-  ListVersionsByFunctionCommand,
   PublishVersionCommand,
   UpdateAliasCommand,
   UpdateFunctionConfigurationCommand,
@@ -41,6 +40,7 @@ import { RolloutError } from '../RolloutError.js';
 import type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../RolloutTarget.js';
 import { AliasBusyError } from './AliasBusyError.js';
 import { healthFromAlarms } from './alarm-health.js';
+import { listFunctionVersions } from './list-function-versions.js';
 import { findPublishedVersion, publishedVersionDescription } from './published-version.js';
 import { codeDeployNames, LIVE_ALIAS } from './stack-names.js';
 import { VersionAlarmKind, versionAlarmName } from './version-alarm-name.js';
@@ -504,18 +504,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
   }
 
   async #listVersions(functionName: string): Promise<FunctionConfiguration[]> {
-    const versions: FunctionConfiguration[] = [];
-    let marker: string | undefined;
-    do {
-      const page = await this.#lambda.send(
-        new ListVersionsByFunctionCommand({
-          FunctionName: functionName,
-          ...(marker === undefined ? {} : { Marker: marker }),
-        }),
-      );
-      versions.push(...(page.Versions ?? []));
-      marker = page.NextMarker;
-    } while (marker !== undefined);
+    const versions = await listFunctionVersions(this.#lambda, functionName);
     this.#listings.set(functionName, versions);
     return versions;
   }

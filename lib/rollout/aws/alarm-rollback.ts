@@ -1,9 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import {
-  type FunctionConfiguration,
   GetFunctionConfigurationCommand,
   type LambdaClient,
-  ListVersionsByFunctionCommand,
   UpdateAliasCommand,
   type UpdateAliasCommandInput,
 } from '@aws-sdk/client-lambda';
@@ -13,6 +11,7 @@ import { type RolloutState, RolloutStatus } from '../RolloutState.js';
 import type { RolloutStore } from '../RolloutStore.js';
 import { rollback } from '../rollout-transitions.js';
 import { AlarmState, type AlarmStateChangeEvent } from './alarm-state-change-event.js';
+import { listFunctionVersions } from './list-function-versions.js';
 import { findPublishedVersion } from './published-version.js';
 import { LIVE_ALIAS } from './stack-names.js';
 import { parseVersionAlarmName } from './version-alarm-name.js';
@@ -142,18 +141,7 @@ async function routingToStable(
   model: string,
   stable: number,
 ): Promise<UpdateAliasCommandInput> {
-  const versions: FunctionConfiguration[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await deps.lambda.send(
-      new ListVersionsByFunctionCommand({
-        FunctionName: functionName,
-        ...(marker === undefined ? {} : { Marker: marker }),
-      }),
-    );
-    versions.push(...(page.Versions ?? []));
-    marker = page.NextMarker;
-  } while (marker !== undefined);
+  const versions = await listFunctionVersions(deps.lambda, functionName);
   const primary = findPublishedVersion(versions, model, stable)?.Version;
   if (primary === undefined) {
     deps.logger?.warn('no Lambda version serves the stable model version; clearing the weight only', {

@@ -25,6 +25,7 @@ export {
   OBSERVED_TRAFFIC_WINDOW_MS,
   UPDATE_POLL_INTERVAL_MS,
 } from './LambdaRolloutTarget.js';
+export { listFunctionVersions } from './list-function-versions.js';
 export {
   findPublishedVersion,
   publishedVersionDescription,

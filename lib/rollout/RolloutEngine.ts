@@ -186,7 +186,7 @@ export class RolloutEngine {
     if (health.verdict === 'unhealthy') {
       throw new RolloutError(
         `v${version} of ${model} is unhealthy before getting any traffic (${health.reasons.join('; ')}); ` +
-          'it gets none. Wait until its health recovers (alarms back to OK), then deploy again',
+          'it gets none. Deploy it again once its health has recovered (see `sluice status`)',
       );
     }
     // Bake time counts from here, when traffic moves, not from before the golden check.
@@ -234,7 +234,9 @@ export class RolloutEngine {
           return state;
         }
         await this.#sleep(Math.max(0, Math.min(result.decision.untilMs - this.#now(), this.#pollIntervalMs)));
-        state = this.#requireState(model, await this.#store.current(model));
+        // As at the start of every command: refuse while another path moves the alias (a cdk deploy started
+        // during the bake), adopt what it put there, and repair the routing, before deciding anything.
+        state = this.#requireState(model, await this.reconcile(model));
       }
     }
   }

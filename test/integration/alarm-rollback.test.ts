@@ -25,7 +25,7 @@ import {
 import { planRollout } from '../../lib/rollout/plan-rollout.js';
 import { RolloutStore } from '../../lib/rollout/RolloutStore.js';
 import { rolloutKey } from '../../lib/rollout/rollout-layout.js';
-import { advance, startRollout } from '../../lib/rollout/rollout-transitions.js';
+import { advance, promote, startRollout } from '../../lib/rollout/rollout-transitions.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -357,6 +357,66 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
       ],
       'the routing is set again after re-reading: the CLI may have routed its step in between',
     );
+  });
+});
+
+describe('alarm rollback: losing the race to a promotion', () => {
+  let home: string;
+  let store: LocalObjectStore;
+  let rollouts: RolloutStore;
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'sluice-alarm-race-'));
+    store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
+    rollouts = new RolloutStore({ client: store.createClient(), bucket: store.bucket });
+  });
+
+  after(async () => {
+    await store.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('puts the alias back on what the promotion wrote when its own write loses, instead of leaving it on the old stable version', async () => {
+    const model = 'iris-race';
+    await rollouts.write(
+      startRollout(undefined, {
+        model,
+        candidate: 2,
+        stable: 1,
+        plan: planRollout({ strategy: 'manual', weight: 50 }),
+        actor: 'cli',
+        now: STARTED,
+      }),
+    );
+    const lambda = fakeLambda(model);
+    let raced = false;
+    const racing = {
+      current: async (name: string) => {
+        const state = await rollouts.current(name);
+        if (!raced && state) {
+          raced = true;
+          // A CLI promotes v2 (and routes it) between the alarm's read and its write.
+          await rollouts.write(promote(state, { weight: 100, actor: 'cli', now: NOW - 1_000 }));
+        }
+        return state;
+      },
+      write: rollouts.write.bind(rollouts),
+    };
+    const outcome = await rollbackOnAlarm(
+      parseAlarmStateChangeEvent(alarmEvent(`sluice-${FUNCTION}-6-errors`)),
+      {
+        lambda: lambda.client,
+        store: racing,
+        now: () => NOW,
+      },
+    );
+    assert.equal(outcome.action, 'ignored');
+    const updates = lambda.journal.filter(([name]) => name === 'UpdateAlias').map(([, input]) => input);
+    assert.deepEqual(updates, [
+      { FunctionName: FUNCTION, Name: 'live', FunctionVersion: '5', RoutingConfig: {} },
+      { FunctionName: FUNCTION, Name: 'live', FunctionVersion: '6', RoutingConfig: {} },
+    ]);
+    assert.equal((await rollouts.current(model))?.stable, 2);
   });
 });
 

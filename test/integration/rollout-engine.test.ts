@@ -469,6 +469,35 @@ describe('Rollouts against the embedded S3 store', () => {
       assert.deepEqual(target.routing.get('moved-by-cdk'), { stable: 2, weight: 0 });
     });
 
+    it('notices a cdk deploy during a bake: refuses while CodeDeploy shifts the alias, then adopts what it deployed', async () => {
+      await publishVersions('cdk-during-bake', 3);
+      let served = 1;
+      const target = Object.assign(new RecordingTarget(), { servedVersion: async () => served });
+      const clock = new FakeClock();
+      const engine = engineFor(target, clock);
+      await engine.deploy('cdk-during-bake', { version: 1, plan: planRollout({ strategy: 'canary' }) });
+      await engine.deploy('cdk-during-bake', { version: 2, plan: planRollout({ strategy: 'canary' }) });
+      // During the first wait, CodeDeploy starts shifting the alias: the run stops rather than route over it.
+      const busyClock = new FakeClock();
+      busyClock.nowMs = clock.nowMs;
+      const tick = busyClock.sleep;
+      Object.assign(busyClock, {
+        sleep: async (ms: number) => {
+          await tick(ms);
+          target.busy = 'CodeDeploy deployment d-1 is shifting the live alias of cdk-during-bake';
+        },
+      });
+      await assert.rejects(engineFor(target, busyClock).run('cdk-during-bake'), /CodeDeploy deployment d-1/);
+      // Once it is done the alias serves v3; the next command adopts it instead of routing v1/v2 back.
+      target.busy = undefined;
+      served = 3;
+      const final = await engineFor(target, new FakeClock()).run('cdk-during-bake');
+      assert.equal(final.status, RolloutStatus.IDLE);
+      assert.equal(final.stable, 3);
+      assert.equal(final.history.at(-1)?.action, RolloutAction.ADOPT);
+      assert.deepEqual(target.routing.get('cdk-during-bake'), { stable: 3, weight: 0 });
+    });
+
     it('refuses a second rollout while one is in progress; deploying the same version resumes it', async () => {
       const { engine } = await modelWithStableV1('one-at-a-time', 3);
       const plan = planRollout({ strategy: 'canary' });

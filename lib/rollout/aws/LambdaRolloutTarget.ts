@@ -271,7 +271,9 @@ export class LambdaRolloutTarget implements RolloutTarget {
     try {
       return await send();
     } catch (error) {
-      if (!(error instanceof Error) || error.name !== 'PreconditionFailedException') throw error;
+      // A changed revision, or an update of the function still in progress (a cdk deploy at the same time).
+      const raced = ['PreconditionFailedException', 'ResourceConflictException'];
+      if (!(error instanceof Error) || !raced.includes(error.name)) throw error;
       throw new RolloutError(
         `${functionName} changed while sluice was publishing ${model} v${version} for it (another sluice deploy, or a ` +
           'cdk deploy, updated the function at the same time); nothing was published or routed: retry once that has finished',

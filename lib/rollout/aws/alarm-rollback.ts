@@ -9,7 +9,9 @@ import { readTargetModel } from '../../deploy/target-model.js';
 import { RolloutConflictError } from '../RolloutConflictError.js';
 import { type RolloutState, RolloutStatus } from '../RolloutState.js';
 import type { RolloutStore } from '../RolloutStore.js';
+import type { Routing } from '../RolloutTarget.js';
 import { rollback } from '../rollout-transitions.js';
+import { routingOf } from '../routing-of.js';
 import { AlarmState, type AlarmStateChangeEvent } from './alarm-state-change-event.js';
 import { listFunctionVersions } from './list-function-versions.js';
 import { findPublishedVersion } from './published-version.js';
@@ -95,22 +97,30 @@ export async function rollbackOnAlarm(
   const alias = deps.alias ?? LIVE_ALIAS;
   const now = deps.now ?? Date.now;
 
+  let movedAlias = false;
   for (let attempt = 1; ; attempt++) {
     const state = await deps.store.current(target.model);
     if (state?.status !== RolloutStatus.ROLLING || state.candidate !== target.version) {
       const where = state === undefined ? 'has no rollout state' : describe(state);
+      if (state && movedAlias) {
+        // This invocation moved the alias, then lost the write to a command that had already routed its own
+        // state: put the alias back on what that command wrote, or it would stay on ours.
+        await deps.lambda.send(
+          new UpdateAliasCommand(
+            await aliasUpdate(deps, subject.functionName, alias, target.model, routingOf(state)),
+          ),
+        );
+      }
       return ignore(
         `${version} serves ${target.model} v${target.version}, which is not the candidate: ${target.model} ${where}`,
       );
     }
-    const stableRouting = await routingToStable(
-      deps,
-      subject.functionName,
-      alias,
-      target.model,
-      state.stable,
-    );
+    const stableRouting = await aliasUpdate(deps, subject.functionName, alias, target.model, {
+      stable: state.stable,
+      weight: 0,
+    });
     await deps.lambda.send(new UpdateAliasCommand(stableRouting));
+    movedAlias = true;
     try {
       const written = await deps.store.write(rollback(state, { reason, actor: ALARM_ACTOR, now: now() }));
       await deps.lambda.send(new UpdateAliasCommand(stableRouting));
@@ -130,30 +140,37 @@ export async function rollbackOnAlarm(
 }
 
 /**
- * The alias update that sends everything to the stable model version: its newest published Lambda version as
- * the primary, no additional weight. When no Lambda version serves it (versions deleted by hand), only the
- * weight is cleared, which still stops the candidate's traffic unless it had become the primary.
+ * The alias update for a routing, as the CLI applies it: the stable model version's newest published Lambda
+ * version as the primary (the candidate's at 100 %) and the candidate's at its weight. When no Lambda version
+ * serves the stable version (versions deleted by hand), the primary is left as it is and only the weights are set.
  */
-async function routingToStable(
+async function aliasUpdate(
   deps: AlarmRollbackDeps,
   functionName: string,
   alias: string,
   model: string,
-  stable: number,
+  routing: Routing,
 ): Promise<UpdateAliasCommandInput> {
   const versions = await listFunctionVersions(deps.lambda, functionName);
-  const primary = findPublishedVersion(versions, model, stable)?.Version;
-  if (primary === undefined) {
-    deps.logger?.warn('no Lambda version serves the stable model version; clearing the weight only', {
+  const lambdaVersionOf = (modelVersion: number) =>
+    findPublishedVersion(versions, model, modelVersion)?.Version;
+  const stable = lambdaVersionOf(routing.stable);
+  const candidate =
+    routing.candidate === undefined || routing.weight <= 0 ? undefined : lambdaVersionOf(routing.candidate);
+  if (stable === undefined) {
+    deps.logger?.warn('no Lambda version serves the stable model version; setting the weights only', {
       model,
-      stable,
+      stable: routing.stable,
     });
   }
+  const primary = candidate !== undefined && routing.weight >= 100 ? candidate : stable;
+  const additional =
+    candidate !== undefined && primary !== candidate ? { [candidate]: routing.weight / 100 } : undefined;
   return {
     FunctionName: functionName,
     Name: alias,
     ...(primary === undefined ? {} : { FunctionVersion: primary }),
-    RoutingConfig: {},
+    RoutingConfig: additional === undefined ? {} : { AdditionalVersionWeights: additional },
   };
 }
 

@@ -23,6 +23,7 @@ import {
   parseAlarmStateChangeEvent,
 } from '../../lib/rollout/aws/alarm-state-change-event.js';
 import { planRollout } from '../../lib/rollout/plan-rollout.js';
+import type { RolloutState } from '../../lib/rollout/RolloutState.js';
 import { RolloutStore } from '../../lib/rollout/RolloutStore.js';
 import { rolloutKey } from '../../lib/rollout/rollout-layout.js';
 import { advance, promote, startRollout } from '../../lib/rollout/rollout-transitions.js';
@@ -162,6 +163,22 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
     );
 
   const lambdaFor = () => fakeLambda(model);
+
+  /** The rollout store, but a CLI writes `next(state)` right after the first read: the write race. */
+  const racingStore = (next: (state: RolloutState) => RolloutState) => {
+    let raced = false;
+    return {
+      current: async (name: string) => {
+        const state = await rollouts.current(name);
+        if (!raced && state) {
+          raced = true;
+          await rollouts.write(next(state));
+        }
+        return state;
+      },
+      write: rollouts.write.bind(rollouts),
+    };
+  };
 
   const event = (alarmName: string, value?: string) =>
     parseAlarmStateChangeEvent(alarmEvent(alarmName, value));
@@ -315,19 +332,8 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
   it('decides again when a CLI writes the next revision at the same moment, and still rolls back', async () => {
     await rolling('linear');
     const lambda = lambdaFor();
-    let raced = false;
-    const racing = {
-      current: async (name: string) => {
-        const state = await rollouts.current(name);
-        if (!raced && state) {
-          raced = true;
-          // The CLI's next step (10% -> 20%) lands between this read and the rollback's write.
-          await rollouts.write(advance(state, { actor: 'cli', now: NOW - 1_000 }));
-        }
-        return state;
-      },
-      write: rollouts.write.bind(rollouts),
-    };
+    // The CLI's next step (10% -> 20%) lands between this read and the rollback's write.
+    const racing = racingStore((state) => advance(state, { actor: 'cli', now: NOW - 1_000 }));
     const outcome = await rollbackOnAlarm(event(`sluice-${FUNCTION}-6-invalid-outputs`), {
       lambda: lambda.client,
       store: racing,
@@ -358,58 +364,17 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
       'the routing is set again after re-reading: the CLI may have routed its step in between',
     );
   });
-});
-
-describe('alarm rollback: losing the race to a promotion', () => {
-  let home: string;
-  let store: LocalObjectStore;
-  let rollouts: RolloutStore;
-
-  before(async () => {
-    home = await mkdtemp(join(tmpdir(), 'sluice-alarm-race-'));
-    store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
-    rollouts = new RolloutStore({ client: store.createClient(), bucket: store.bucket });
-  });
-
-  after(async () => {
-    await store.stop();
-    await rm(home, { recursive: true, force: true });
-  });
 
   it('puts the alias back on what the promotion wrote when its own write loses, instead of leaving it on the old stable version', async () => {
-    const model = 'iris-race';
-    await rollouts.write(
-      startRollout(undefined, {
-        model,
-        candidate: 2,
-        stable: 1,
-        plan: planRollout({ strategy: 'manual', weight: 50 }),
-        actor: 'cli',
-        now: STARTED,
-      }),
-    );
-    const lambda = fakeLambda(model);
-    let raced = false;
-    const racing = {
-      current: async (name: string) => {
-        const state = await rollouts.current(name);
-        if (!raced && state) {
-          raced = true;
-          // A CLI promotes v2 (and routes it) between the alarm's read and its write.
-          await rollouts.write(promote(state, { weight: 100, actor: 'cli', now: NOW - 1_000 }));
-        }
-        return state;
-      },
-      write: rollouts.write.bind(rollouts),
-    };
-    const outcome = await rollbackOnAlarm(
-      parseAlarmStateChangeEvent(alarmEvent(`sluice-${FUNCTION}-6-errors`)),
-      {
-        lambda: lambda.client,
-        store: racing,
-        now: () => NOW,
-      },
-    );
+    await rolling();
+    const lambda = lambdaFor();
+    // A CLI promotes v2 (and routes it) between the alarm's read and its write.
+    const racing = racingStore((state) => promote(state, { weight: 100, actor: 'cli', now: NOW - 1_000 }));
+    const outcome = await rollbackOnAlarm(event(`sluice-${FUNCTION}-6-errors`), {
+      lambda: lambda.client,
+      store: racing,
+      now: () => NOW,
+    });
     assert.equal(outcome.action, 'ignored');
     const updates = lambda.journal.filter(([name]) => name === 'UpdateAlias').map(([, input]) => input);
     assert.deepEqual(updates, [

@@ -15,6 +15,7 @@ import {
   initialState,
   promote as promoteState,
   recordGoldenFailure,
+  recordRefusal,
   rollback as rollbackState,
   startRollout,
 } from './rollout-transitions.js';
@@ -184,6 +185,16 @@ export class RolloutEngine {
     // An alarm left in ALARM by an earlier rollout of this version would not fire again: refuse up front.
     const health = await this.#target.health(model, version);
     if (health.verdict === 'unhealthy') {
+      const base = current ?? (stable === undefined ? undefined : initialState(model, stable, this.#now()));
+      await this.#record(
+        base &&
+          recordRefusal(base, {
+            candidate: version,
+            reason: `unhealthy before any traffic: ${health.reasons.join('; ')}`,
+            actor: this.#actor,
+            now: this.#now(),
+          }),
+      );
       throw new RolloutError(
         `v${version} of ${model} is unhealthy before getting any traffic (${health.reasons.join('; ')}); ` +
           'it gets none. Deploy it again once its health has recovered (see `sluice status`)',
@@ -220,8 +231,13 @@ export class RolloutEngine {
         if (!(error instanceof RolloutConflictError) || ++conflicts > MAX_RUN_CONFLICT_RETRIES) {
           throw error;
         }
-        // Route what it wrote: this command may have routed its own state after the other one did.
-        state = this.#requireState(model, await this.#reconcileRouting(model));
+        // Route what it wrote: this command may have routed its own state after the other one did. (Losing
+        // that race too, e.g. an adoption written by another command, just means deciding on the store's state.)
+        const current = await this.#reconcileRouting(model).catch((raced: unknown) => {
+          if (raced instanceof RolloutConflictError) return this.#store.current(model);
+          throw raced;
+        });
+        state = this.#requireState(model, current);
         continue;
       }
       options.onStep?.(result);
@@ -379,16 +395,19 @@ export class RolloutEngine {
     candidate: number,
     failures: readonly string[],
   ): Promise<void> {
+    await this.#record(
+      state && recordGoldenFailure(state, { candidate, failures, actor: this.#actor, now: this.#now() }),
+    );
+  }
+
+  /** Writes a history-only state (a refusal); losing the race only loses that line. */
+  async #record(next: RolloutState | undefined): Promise<void> {
     // A model's very first version has no state to record in; the thrown error is the whole record.
-    if (!state) {
-      return;
-    }
+    if (!next) return;
     try {
-      await this.#store.write(
-        recordGoldenFailure(state, { candidate, failures, actor: this.#actor, now: this.#now() }),
-      );
+      await this.#store.write(next);
     } catch (error) {
-      // Losing the race only loses a history line; the golden failure itself is what the caller must see.
+      // The refusal itself is what the caller must see, not the lost history line.
       if (!(error instanceof RolloutConflictError)) {
         throw error;
       }

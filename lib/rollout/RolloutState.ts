@@ -26,6 +26,8 @@ export const RolloutAction = {
   GOLDEN_FAILED: 'golden-failed',
   /** Another path (e.g. `cdk deploy` through CodeDeploy) moved the alias; its version became the stable one. */
   ADOPT: 'adopt',
+  /** A version was refused before getting any traffic because it was unhealthy already. */
+  REFUSED: 'refused',
 } as const;
 /** One rollout action. */
 export type RolloutAction = (typeof RolloutAction)[keyof typeof RolloutAction];

@@ -53,6 +53,7 @@ export {
   MAX_HISTORY_EVENTS,
   promote,
   recordGoldenFailure,
+  recordRefusal,
   rollback,
   type StartRolloutInput,
   startRollout,

@@ -244,6 +244,22 @@ export function recordGoldenFailure(
 }
 
 /**
+ * The state after a version was refused before getting any traffic (it was unhealthy already): routing
+ * unchanged, the refusal and its reason in the history.
+ */
+export function recordRefusal(
+  state: RolloutState,
+  input: TransitionContext & { readonly candidate: number; readonly reason: string },
+): RolloutState {
+  return commit(
+    state,
+    routingFields(state),
+    { action: RolloutAction.REFUSED, candidate: input.candidate, weight: 0, reason: input.reason },
+    input,
+  );
+}
+
+/**
  * The state after sluice finds the alias serving a version it did not route there (`cdk deploy` moved it through
  * CodeDeploy): that version becomes the stable one, idle, and any rollout in progress ends.
  *

@@ -436,7 +436,17 @@ describe('Rollouts against the embedded S3 store', () => {
         /v2 of still-alarming is unhealthy before getting any traffic \(sluice-fn-6-errors is ALARM: 3 errors\); it gets none/,
       );
       assert.deepEqual(target.routing.get('still-alarming'), { stable: 1, weight: 0 });
-      assert.equal((await store.current('still-alarming'))?.status, RolloutStatus.IDLE);
+      const state = await store.current('still-alarming');
+      assert.equal(state?.status, RolloutStatus.IDLE);
+      assert.deepEqual(
+        [state?.history.at(-1)?.action, state?.history.at(-1)?.candidate, state?.history.at(-1)?.weight],
+        [RolloutAction.REFUSED, 2, 0],
+        'the refusal is in the history',
+      );
+      assert.match(
+        state?.history.at(-1)?.reason ?? '',
+        /unhealthy before any traffic: sluice-fn-6-errors is ALARM/,
+      );
     });
 
     it('adopts a version another path put on the alias (cdk deploy) instead of routing it back', async () => {

@@ -691,21 +691,32 @@ describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambd
       ]);
     });
 
-    it('refuses to route to a model version no Lambda version serves, saying how to publish one, and moves nothing', async () => {
+    it('publishes a Lambda version for a model version that has none (deleted, or a re-created stack), then routes', async () => {
       const { aws, target } = setUp();
       aws.publishedVersion('5', environmentOf(v1));
-      await assert.rejects(
-        target.route('iris', { stable: 1, candidate: 3, weight: 10 }),
-        new RolloutError(
-          `iris version 3 has no published Lambda version of ${FUNCTION}; \`sluice deploy iris --version 3\` publishes one`,
-        ),
-      );
-      assert.equal(aws.calls('UpdateAlias').length, 0);
+      await target.route('iris', { stable: 1, candidate: 3, weight: 10 });
       assert.deepEqual(
-        aws.sequence(),
-        ['ListVersionsByFunction', 'ListVersionsByFunction'],
-        'listed again on a miss',
+        aws.calls('PublishVersion'),
+        [{ FunctionName: FUNCTION, Description: 'sluice iris v3', RevisionId: 'rev-2' }],
+        'published from $LATEST with v3 in its environment',
       );
+      assert.equal(aws.calls('PutMetricAlarm').length, 5, 'with its version alarms');
+      assert.deepEqual(aws.calls('UpdateAlias'), [
+        {
+          FunctionName: FUNCTION,
+          Name: 'live',
+          FunctionVersion: '5',
+          RoutingConfig: { AdditionalVersionWeights: { '6': 0.1 } },
+        },
+      ]);
+    });
+
+    it('refuses to route to a model version the registry does not have, and moves nothing', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('5', environmentOf(v1));
+      await assert.rejects(target.route('iris', { stable: 1, candidate: 9, weight: 10 }), /no version 9/);
+      assert.equal(aws.calls('UpdateAlias').length, 0);
+      assert.equal(aws.calls('PublishVersion').length, 0);
     });
   });
 

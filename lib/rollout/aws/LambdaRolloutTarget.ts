@@ -357,14 +357,16 @@ export class LambdaRolloutTarget implements RolloutTarget {
   /**
    * Points the alias at the stable version's Lambda version and gives the candidate's Lambda version
    * `weight` percent; weight 0 (or no candidate) clears the routing, weight 100 makes the candidate primary.
+   * A model version whose Lambda version is gone (deleted by hand, or a re-created stack) is published again
+   * first, as {@link prepare} does, so no stored state can leave a model that no command can route.
    */
   async route(model: string, routing: Routing): Promise<void> {
     const functionName = this.#functionName(model);
-    const stable = versionOf(await this.#publishedVersion(model, routing.stable));
+    const stable = versionOf(await this.#routableVersion(model, routing.stable));
     const candidate =
       routing.candidate === undefined || routing.candidate === routing.stable || routing.weight <= 0
         ? undefined
-        : versionOf(await this.#publishedVersion(model, routing.candidate));
+        : versionOf(await this.#routableVersion(model, routing.candidate));
     // Lambda takes additional weights in [0, 1); all of the traffic to the candidate means it is the primary.
     const primary = candidate !== undefined && routing.weight >= 100 ? candidate : stable;
     const additional =
@@ -474,6 +476,17 @@ export class LambdaRolloutTarget implements RolloutTarget {
     );
     return readTargetModel(configuration.Environment?.Variables, `${functionName}:${alias.FunctionVersion}`)
       .version;
+  }
+
+  /** The published Lambda version serving a model version, published now when there is none. */
+  async #routableVersion(model: string, version: number): Promise<FunctionConfiguration> {
+    try {
+      return await this.#publishedVersion(model, version);
+    } catch (error) {
+      if (!(error instanceof RolloutError)) throw error;
+      await this.prepare(model, version);
+      return this.#publishedVersion(model, version);
+    }
   }
 
   /**

@@ -27,6 +27,8 @@ export interface FunctionConfig {
   readonly region: string;
   /** Whether to log one line per successful request (SLUICE_LOG_REQUESTS=true); refusals and errors are always logged. */
   readonly logRequests: boolean;
+  /** The published Lambda version running this code (AWS_LAMBDA_FUNCTION_VERSION), unset for `$LATEST` and off Lambda. */
+  readonly functionVersion: string | undefined;
 }
 
 /** Raised at cold start when the environment is missing or has a bad value; names the variable and the value. */
@@ -51,7 +53,11 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[0-9]+$/)
     .optional(),
+  AWS_LAMBDA_FUNCTION_VERSION: z.string().optional(),
 });
+
+/** Published Lambda versions are numbers; `$LATEST` is not one. */
+const PUBLISHED_VERSION_PATTERN = /^[1-9][0-9]*$/;
 
 /**
  * Reads and validates the predict function's environment; fails fast naming the variable and its value.
@@ -77,5 +83,8 @@ export function readFunctionConfig(env: Record<string, string | undefined>): Fun
     s3Endpoint: values.SLUICE_S3_ENDPOINT,
     region: values.AWS_REGION ?? 'us-east-1',
     logRequests: values.SLUICE_LOG_REQUESTS === 'true',
+    functionVersion: PUBLISHED_VERSION_PATTERN.test(values.AWS_LAMBDA_FUNCTION_VERSION ?? '')
+      ? values.AWS_LAMBDA_FUNCTION_VERSION
+      : undefined,
   };
 }

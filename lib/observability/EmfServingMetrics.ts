@@ -42,9 +42,22 @@ const LOAD_METRICS = [
 export class EmfServingMetrics implements ServingMetrics {
   private readonly write: LineWriter;
   private readonly prefixes = new Map<string, string>();
+  /** The dimension sets of every document, and the FunctionVersion field when there is one. */
+  private readonly dimensions: string[][];
+  private readonly functionVersion: Record<string, string>;
 
-  constructor(write: LineWriter = (line) => process.stdout.write(line)) {
+  /**
+   * @param write where the lines go. @default stdout
+   * @param functionVersion the published Lambda version emitting; adds the dimension set
+   *   `service, Model, Version, FunctionVersion`, which the alarms of that Lambda version watch. @default none
+   */
+  constructor(write: LineWriter = (line) => process.stdout.write(line), functionVersion?: string) {
     this.write = write;
+    const base = ['service', MetricDimension.MODEL, MetricDimension.VERSION];
+    this.dimensions =
+      functionVersion === undefined ? [base] : [base, [...base, MetricDimension.FUNCTION_VERSION]];
+    this.functionVersion =
+      functionVersion === undefined ? {} : { [MetricDimension.FUNCTION_VERSION]: functionVersion };
   }
 
   recordInference(record: InferenceRecord): void {
@@ -73,7 +86,7 @@ export class EmfServingMetrics implements ServingMetrics {
         CloudWatchMetrics: [
           {
             Namespace: METRICS_NAMESPACE,
-            Dimensions: [['service', MetricDimension.MODEL, MetricDimension.VERSION]],
+            Dimensions: this.dimensions,
             Metrics: LOAD_METRICS.map(([Name, Unit]) => ({ Name, Unit })),
           },
         ],
@@ -81,6 +94,7 @@ export class EmfServingMetrics implements ServingMetrics {
       service: METRICS_SERVICE,
       [MetricDimension.MODEL]: model,
       [MetricDimension.VERSION]: String(version),
+      ...this.functionVersion,
       [MetricName.MODEL_LOAD_TIME]: round(loadMs),
       [MetricName.COLD_START]: coldStart ? 1 : 0,
     };
@@ -100,11 +114,12 @@ export class EmfServingMetrics implements ServingMetrics {
         service: METRICS_SERVICE,
         [MetricDimension.MODEL]: model,
         [MetricDimension.VERSION]: String(version),
+        ...this.functionVersion,
         _aws: {
           CloudWatchMetrics: [
             {
               Namespace: METRICS_NAMESPACE,
-              Dimensions: [['service', MetricDimension.MODEL, MetricDimension.VERSION]],
+              Dimensions: this.dimensions,
               Metrics: metrics,
             },
           ],

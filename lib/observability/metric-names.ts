@@ -13,6 +13,11 @@ export const METRICS_SERVICE = 'sluice';
 export const MetricDimension = {
   MODEL: 'Model',
   VERSION: 'Version',
+  /**
+   * The Lambda version that emitted, in a second dimension set: the alarms of a new Lambda version watch only
+   * its own requests, also when it serves the same model version as the one before (a change of sluice's code).
+   */
+  FUNCTION_VERSION: 'FunctionVersion',
 } as const;
 
 /** The per-model, per-version metrics the function emits. */

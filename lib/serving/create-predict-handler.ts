@@ -41,7 +41,7 @@ export function createPredictHandler(
   const logger =
     dependencies.logger ??
     new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { model: config.model } });
-  const metrics = dependencies.metrics ?? new EmfServingMetrics();
+  const metrics = dependencies.metrics ?? new EmfServingMetrics(undefined, config.functionVersion);
   const registry = new ModelRegistry({
     client: dependencies.client ?? createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
     bucket: config.bucket,

@@ -255,21 +255,33 @@ describe('alarms: scoped to the new version, missing data neither blocks nor rol
     assert.equal(duration?.Properties.Threshold, 1000);
   });
 
-  it("watches the function's own metrics for the model version: errors, invalid outputs, rejected inputs", () => {
+  it("watches the function's own metrics of the new Lambda version: errors, invalid outputs, rejected inputs", () => {
     for (const metricName of ['Errors', 'InvalidOutputs', 'RejectedInputs']) {
       const alarm = alarms().find(
         (candidate) =>
           candidate.Properties.Namespace === 'Sluice' && candidate.Properties.MetricName === metricName,
       );
       assert.ok(alarm, `no Sluice ${metricName} alarm`);
-      const dimensions = [...(alarm.Properties.Dimensions as { Name: string; Value: string }[])].sort(
+      const dimensions = [...(alarm.Properties.Dimensions as { Name: string; Value: unknown }[])].sort(
         (a, b) => a.Name.localeCompare(b.Name),
       );
-      assert.deepEqual(dimensions, [
-        { Name: 'Model', Value: 'iris' },
-        { Name: 'service', Value: 'sluice' },
-        { Name: 'Version', Value: '1' },
-      ]);
+      const functionVersion = dimensions.find((dimension) => dimension.Name === 'FunctionVersion');
+      const [versionId, attribute] =
+        (functionVersion?.Value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'] ?? [];
+      assert.match(
+        versionId ?? '',
+        /^ModelirisFunctionCurrentVersion/,
+        'the Lambda version CloudFormation publishes',
+      );
+      assert.equal(attribute, 'Version');
+      assert.deepEqual(
+        dimensions.filter((dimension) => dimension !== functionVersion),
+        [
+          { Name: 'Model', Value: 'iris' },
+          { Name: 'service', Value: 'sluice' },
+          { Name: 'Version', Value: '1' },
+        ],
+      );
     }
   });
 

@@ -452,6 +452,7 @@ describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambd
         { Name: 'service', Value: 'sluice' },
         { Name: 'Model', Value: 'iris' },
         { Name: 'Version', Value: '2' },
+        { Name: 'FunctionVersion', Value: '6' },
       ];
       const common = {
         Period: 60,

@@ -37,6 +37,7 @@ const EmfSchema = z.looseObject({
   Predictions: z.number().optional(),
   RejectedInputs: z.number().optional(),
   Errors: z.number().optional(),
+  FunctionVersion: z.string().optional(),
 });
 
 /**
@@ -114,6 +115,7 @@ describe('functions/predict wiring: what the Lambda function writes for CloudWat
           SLUICE_MODEL_SHA256: sha256,
           SLUICE_S3_ENDPOINT: store.endpoint,
           AWS_REGION: 'us-east-1',
+          AWS_LAMBDA_FUNCTION_VERSION: '7',
         }),
       );
       await predict.warm;
@@ -145,7 +147,11 @@ describe('functions/predict wiring: what the Lambda function writes for CloudWat
     assert.equal(requests.length, 2, 'one EMF document per request');
     for (const document of requests) {
       assert.deepEqual([document.Model, document.Version], ['iris', '1']);
-      assert.deepEqual(document._aws.CloudWatchMetrics[0]?.Dimensions, [['service', 'Model', 'Version']]);
+      assert.deepEqual(document._aws.CloudWatchMetrics[0]?.Dimensions, [
+        ['service', 'Model', 'Version'],
+        ['service', 'Model', 'Version', 'FunctionVersion'],
+      ]);
+      assert.equal(document.FunctionVersion, '7', 'the Lambda version, which its alarms watch');
       assert.ok((document.Latency ?? 0) > 0);
     }
     assert.deepEqual(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
+import { readFunctionConfig } from '../../lib/config/function-config.js';
 import { EmfServingMetrics } from '../../lib/observability/EmfServingMetrics.js';
 
 const EmfDocumentSchema = z.object({
@@ -90,5 +91,43 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
     EmfDocumentSchema.parse(document);
     assert.equal(document.ModelLoadTime, 123.4);
     assert.equal(document.ColdStart, 1);
+  });
+
+  it('adds a FunctionVersion dimension set when it knows the Lambda version, keeping the model-version one', () => {
+    const lines: string[] = [];
+    const metrics = new EmfServingMetrics((line) => lines.push(line), '7');
+    metrics.recordInference({
+      model: 'iris',
+      version: 3,
+      status: 200,
+      latencyMs: 1,
+      predictions: 1,
+      invalidOutputs: 0,
+      outputMeans: {},
+    });
+    metrics.recordModelLoad('iris', 3, 10, false);
+    for (const line of lines) {
+      const document = JSON.parse(line);
+      const parsed = EmfDocumentSchema.parse(document);
+      assert.deepEqual(parsed._aws.CloudWatchMetrics[0]?.Dimensions, [
+        ['service', 'Model', 'Version'],
+        ['service', 'Model', 'Version', 'FunctionVersion'],
+      ]);
+      assert.equal(document.FunctionVersion, '7');
+    }
+    assert.equal(lines.length, 2);
+  });
+});
+
+describe('readFunctionConfig: the Lambda version the function runs as', () => {
+  const env = { SLUICE_BUCKET: 'models', SLUICE_MODEL: 'iris', SLUICE_MODEL_VERSION: '3' };
+
+  it('takes a published version number and ignores $LATEST and its absence', () => {
+    assert.equal(readFunctionConfig({ ...env, AWS_LAMBDA_FUNCTION_VERSION: '7' }).functionVersion, '7');
+    assert.equal(
+      readFunctionConfig({ ...env, AWS_LAMBDA_FUNCTION_VERSION: '$LATEST' }).functionVersion,
+      undefined,
+    );
+    assert.equal(readFunctionConfig(env).functionVersion, undefined);
   });
 });

@@ -75,6 +75,8 @@ export function versionAlarmSpecs(
     service: METRICS_SERVICE,
     [MetricDimension.MODEL]: target.model,
     [MetricDimension.VERSION]: String(target.modelVersion),
+    // Only this Lambda version's requests, also when the one before served the same model version.
+    [MetricDimension.FUNCTION_VERSION]: target.lambdaVersion,
   };
   const spec = (
     kind: VersionAlarmKind,

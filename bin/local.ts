@@ -3,7 +3,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { DEFAULT_LOCAL_PORT, LocalStack } from '../lib/local/LocalStack.js';
-import { readLocalConfig } from '../lib/local/local-config.js';
+import { type LocalConfig, readLocalConfig } from '../lib/local/local-config.js';
 import { sluiceHome } from '../lib/local/local-home.js';
 
 const port = process.env.PORT ? Number(process.env.PORT) : DEFAULT_LOCAL_PORT;
@@ -11,7 +11,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`PORT must be a port number (0-65535); got ${JSON.stringify(process.env.PORT)}\n`);
   process.exit(2);
 }
-let config: ReturnType<typeof readLocalConfig>;
+let config: LocalConfig;
 try {
   config = readLocalConfig(process.env);
 } catch (error) {

@@ -54,11 +54,14 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
     });
 }
 
-/** The traffic split the target observed, or why it could not be read: status still shows the rest. */
-async function observedTraffic(
-  context: RolloutContext,
-  model: string,
-): Promise<{ traffic?: ObservedTraffic; error?: string }> {
+/** The traffic split the target observed, or why it could not be read. */
+interface Observed {
+  readonly traffic?: ObservedTraffic;
+  readonly error?: string;
+}
+
+/** Reads the observed split; a failure is reported, not thrown: status still shows the rest. */
+async function observedTraffic(context: RolloutContext, model: string): Promise<Observed> {
   try {
     return { traffic: await context.target.traffic(model) };
   } catch (error) {
@@ -71,7 +74,7 @@ function describeReport(
   model: string,
   report: RolloutStatusReport,
   newest: number | undefined,
-  observed: { traffic?: ObservedTraffic; error?: string },
+  observed: Observed,
 ): string {
   const { state } = report;
   const lines: string[] = [];
@@ -104,7 +107,7 @@ function describeReport(
   return `${lines.join('\n')}\n`;
 }
 
-function describeObserved(observed: { traffic?: ObservedTraffic; error?: string }): string {
+function describeObserved(observed: Observed): string {
   if (!observed.traffic) return `unavailable: ${observed.error ?? 'no answer'}`;
   return `${describeRequests(observed.traffic.requests)} (last ${formatDuration(observed.traffic.windowMs)})`;
 }

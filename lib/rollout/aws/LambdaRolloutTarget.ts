@@ -40,6 +40,7 @@ import { RolloutError } from '../RolloutError.js';
 import type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../RolloutTarget.js';
 import { AliasBusyError } from './AliasBusyError.js';
 import { healthFromAlarms } from './alarm-health.js';
+import { aliasRouting } from './alias-routing.js';
 import { listFunctionVersions } from './list-function-versions.js';
 import { findPublishedVersion, publishedVersionDescription } from './published-version.js';
 import { codeDeployNames, LIVE_ALIAS } from './stack-names.js';
@@ -367,16 +368,11 @@ export class LambdaRolloutTarget implements RolloutTarget {
       routing.candidate === undefined || routing.candidate === routing.stable || routing.weight <= 0
         ? undefined
         : versionOf(await this.#routableVersion(model, routing.candidate));
-    // Lambda takes additional weights in [0, 1); all of the traffic to the candidate means it is the primary.
-    const primary = candidate !== undefined && routing.weight >= 100 ? candidate : stable;
-    const additional =
-      candidate !== undefined && primary !== candidate ? { [candidate]: routing.weight / 100 } : undefined;
     await this.#lambda.send(
       new UpdateAliasCommand({
         FunctionName: functionName,
         Name: this.#alias,
-        FunctionVersion: primary,
-        RoutingConfig: additional === undefined ? {} : { AdditionalVersionWeights: additional },
+        ...aliasRouting(stable, candidate, routing.weight),
       }),
     );
   }
@@ -471,9 +467,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
     if (alias.FunctionVersion === undefined) {
       throw new RolloutError(`the ${this.#alias} alias of ${functionName} names no version`);
     }
-    const configuration = await this.#lambda.send(
-      new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: alias.FunctionVersion }),
-    );
+    const configuration = await this.#versionConfiguration(functionName, alias.FunctionVersion);
     return readTargetModel(configuration.Environment?.Variables, `${functionName}:${alias.FunctionVersion}`)
       .version;
   }

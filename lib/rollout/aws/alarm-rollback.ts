@@ -13,6 +13,7 @@ import type { Routing } from '../RolloutTarget.js';
 import { rollback } from '../rollout-transitions.js';
 import { routingOf } from '../routing-of.js';
 import { AlarmState, type AlarmStateChangeEvent } from './alarm-state-change-event.js';
+import { aliasRouting } from './alias-routing.js';
 import { listFunctionVersions } from './list-function-versions.js';
 import { findPublishedVersion } from './published-version.js';
 import { LIVE_ALIAS } from './stack-names.js';
@@ -163,15 +164,7 @@ async function aliasUpdate(
       stable: routing.stable,
     });
   }
-  const primary = candidate !== undefined && routing.weight >= 100 ? candidate : stable;
-  const additional =
-    candidate !== undefined && primary !== candidate ? { [candidate]: routing.weight / 100 } : undefined;
-  return {
-    FunctionName: functionName,
-    Name: alias,
-    ...(primary === undefined ? {} : { FunctionVersion: primary }),
-    RoutingConfig: additional === undefined ? {} : { AdditionalVersionWeights: additional },
-  };
+  return { FunctionName: functionName, Name: alias, ...aliasRouting(stable, candidate, routing.weight) };
 }
 
 function describe(state: RolloutState): string {

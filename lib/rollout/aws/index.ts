@@ -17,6 +17,7 @@ export {
   InvalidAlarmEventError,
   parseAlarmStateChangeEvent,
 } from './alarm-state-change-event.js';
+export { aliasRouting } from './alias-routing.js';
 export {
   ACTIVE_DEPLOYMENT_STATUSES,
   LambdaRolloutTarget,

@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { SluiceError } from '../errors/SluiceError.js';
-import { ModelNameSchema } from '../registry/ModelManifest.js';
+import { ConfigError } from './ConfigError.js';
+import { FunctionVariable, ModelIdentityEnvSchema } from './function-environment.js';
 import { parseEnvironment } from './parse-environment.js';
+
+// Defined in its own module (the environment contract uses it too); still importable from here.
+export { ConfigError };
 
 /** Share of the function's memory given to the session cache when SLUICE_CACHE_BYTES is not set. */
 export const CACHE_SHARE_OF_MEMORY = 0.4;
@@ -31,23 +34,16 @@ export interface FunctionConfig {
   readonly functionVersion: string | undefined;
 }
 
-/** Raised at cold start when the environment is missing or has a bad value; names the variable and the value. */
-export class ConfigError extends SluiceError {}
-
+/** The predict function's environment (the contract in function-environment.ts) plus what Lambda sets. */
 const EnvSchema = z.object({
-  SLUICE_BUCKET: z.string().min(3, 'must name the registry bucket'),
-  SLUICE_MODEL: ModelNameSchema,
-  SLUICE_MODEL_VERSION: z.string().regex(/^[1-9][0-9]*$/, 'must be a version number: 1, 2, 3, ...'),
-  SLUICE_MODEL_SHA256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
-    .optional(),
-  SLUICE_CACHE_BYTES: z
+  [FunctionVariable.BUCKET]: z.string().min(3, 'must name the registry bucket'),
+  ...ModelIdentityEnvSchema.shape,
+  [FunctionVariable.CACHE_BYTES]: z
     .string()
     .regex(/^[1-9][0-9]*$/, 'must be a positive number of bytes')
     .optional(),
-  SLUICE_S3_ENDPOINT: z.url().optional(),
-  SLUICE_LOG_REQUESTS: z.enum(['true', 'false']).optional(),
+  [FunctionVariable.S3_ENDPOINT]: z.url().optional(),
+  [FunctionVariable.LOG_REQUESTS]: z.enum(['true', 'false']).optional(),
   AWS_REGION: z.string().min(1).optional(),
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z
     .string()

@@ -1,12 +1,10 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { GoldenExample, TensorSpec } from '../registry/ModelManifest.js';
-import { stringifyJson } from '../tensor/encode-tensor.js';
 
-/** Stage name the check's events carry, so the target's logs tell them from API Gateway traffic. */
-export const PRE_TRAFFIC_STAGE = 'pre-traffic';
+/** Stage name the golden check's events carry, so the target's logs tell them from API Gateway traffic. */
+export const GOLDEN_CHECK_STAGE = 'golden-check';
 
-/** User agent the check's events carry. */
-export const PRE_TRAFFIC_USER_AGENT = 'sluice-pre-traffic-check';
+/** User agent the golden check's events carry. */
+export const GOLDEN_CHECK_USER_AGENT = 'sluice-golden-check';
 
 /** What one request of the check says: method, path, optional JSON body and a request id for the logs. */
 export interface CheckRequest {
@@ -28,7 +26,7 @@ export interface CheckRequest {
  * buildProxyEvent({ method: 'GET', path: '/v2/models/iris/ready', requestId: 'check-1', requestTimeEpoch: 0 });
  */
 export function buildProxyEvent(request: CheckRequest): APIGatewayProxyEvent {
-  const headers: Record<string, string> = { 'user-agent': PRE_TRAFFIC_USER_AGENT };
+  const headers: Record<string, string> = { 'user-agent': GOLDEN_CHECK_USER_AGENT };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
   return {
     resource: request.path,
@@ -44,7 +42,7 @@ export function buildProxyEvent(request: CheckRequest): APIGatewayProxyEvent {
     isBase64Encoded: false,
     requestContext: {
       accountId: '',
-      apiId: PRE_TRAFFIC_STAGE,
+      apiId: GOLDEN_CHECK_STAGE,
       authorizer: undefined,
       protocol: 'HTTP/1.1',
       httpMethod: request.method,
@@ -62,14 +60,14 @@ export function buildProxyEvent(request: CheckRequest): APIGatewayProxyEvent {
         principalOrgId: null,
         sourceIp: '127.0.0.1',
         user: null,
-        userAgent: PRE_TRAFFIC_USER_AGENT,
+        userAgent: GOLDEN_CHECK_USER_AGENT,
         userArn: null,
       },
       path: request.path,
-      stage: PRE_TRAFFIC_STAGE,
+      stage: GOLDEN_CHECK_STAGE,
       requestId: request.requestId,
       requestTimeEpoch: request.requestTimeEpoch,
-      resourceId: PRE_TRAFFIC_STAGE,
+      resourceId: GOLDEN_CHECK_STAGE,
       resourcePath: request.path,
     },
   };
@@ -83,29 +81,4 @@ export function readyPath(model: string): string {
 /** `/v2/models/{m}/infer`: the route the alias's clients use, served by the function's configured version. */
 export function inferPath(model: string): string {
   return `/v2/models/${encodeURIComponent(model)}/infer`;
-}
-
-/**
- * The V2 inference request body for a golden example: its inputs (datatype filled in from the model's
- * signature where the example leaves it out, as the in-process check does) and only the outputs it
- * expects. 64-bit integers given as bigint are written as exact integer literals.
- *
- * Throws when the example names an input the model does not have and gives no datatype for it.
- *
- * @example
- * goldenInferBody(manifest.goldenExamples[0], manifest.inputs, 'pre-traffic-1');
- */
-export function goldenInferBody(
-  example: GoldenExample,
-  inputSpecs: readonly TensorSpec[],
-  id: string,
-): string {
-  const inputs = example.inputs.map((input) => {
-    const datatype = input.datatype ?? inputSpecs.find((spec) => spec.name === input.name)?.datatype;
-    if (datatype === undefined) {
-      throw new Error(`input "${input.name}" is not an input of the model and gives no datatype`);
-    }
-    return { name: input.name, shape: input.shape, datatype, data: input.data };
-  });
-  return stringifyJson({ id, inputs, outputs: example.outputs.map((output) => ({ name: output.name })) });
 }

@@ -1,9 +1,7 @@
 import type { z } from 'zod';
-import { judgeInferInvocation } from '../deploy/judge-invocation.js';
-import { goldenInferBody } from '../deploy/proxy-event.js';
 import { describeIssues } from '../http/infer-request.js';
-import type { GoldenCheckResult } from '../inference/check-golden-examples.js';
-import { MAX_GOLDEN_FAILURES_REPORTED } from '../inference/compare-golden-outputs.js';
+import { httpGoldenTransport } from '../inference/http-golden-transport.js';
+import { type GoldenCheckResult, runGoldenCheck } from '../inference/run-golden-check.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import { RolloutError } from '../rollout/RolloutError.js';
 import type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../rollout/RolloutTarget.js';
@@ -74,42 +72,24 @@ export class LocalRolloutTarget implements RolloutTarget {
     }
   }
 
-  /** Posts each golden example of the manifest to the version's own route and compares the outputs. */
+  /**
+   * The release check over the local stack's HTTP API: each golden example posted to the version's own route,
+   * `/v2/models/{m}/versions/{v}/infer` (its readiness without examples), judged as on AWS (runGoldenCheck).
+   */
   async checkGolden(model: string, version: number): Promise<GoldenCheckResult> {
     const manifest = await this.#registry.getManifest(model, version);
-    const examples = manifest.goldenExamples ?? [];
-    const failures: string[] = [];
-    for (const [index, example] of examples.entries()) {
-      const label = `example ${index + 1}`;
-      let body: string;
-      try {
-        body = goldenInferBody(example, manifest.inputs, `sluice-golden-${index + 1}`);
-      } catch (error) {
-        failures.push(`${label}: ${error instanceof Error ? error.message : String(error)}`);
-        continue;
-      }
-      const reply = await this.#send(
-        'POST',
-        `/v2/models/${encodeURIComponent(model)}/versions/${version}/infer`,
-        body,
-      );
-      // The local API answers what the Lambda function returns, so its answer is judged as a proxy result.
-      const invocation = {
-        Payload: new TextEncoder().encode(JSON.stringify({ statusCode: reply.status, body: reply.body })),
-      };
-      failures.push(
-        ...judgeInferInvocation(invocation, {
-          label,
-          target: { model, version, sha256: manifest.sha256 },
-          example,
-        }),
-      );
-    }
-    return {
-      passed: failures.length === 0,
-      examples: examples.length,
-      failures: failures.slice(0, MAX_GOLDEN_FAILURES_REPORTED),
-    };
+    const versionPath = `/v2/models/${encodeURIComponent(model)}/versions/${version}`;
+    return runGoldenCheck({
+      manifest,
+      expected: { model, version },
+      transport: httpGoldenTransport({
+        send: ({ method, path, body }) => this.#send(method, path, body),
+        inferPath: `${versionPath}/infer`,
+        readyPath: `${versionPath}/ready`,
+        inputs: manifest.inputs,
+        expected: { model, version },
+      }),
+    });
   }
 
   /** The stack routes by the stored state; this makes it re-read the state now. */

@@ -8,6 +8,18 @@ export interface HealthReport {
   readonly reasons: string[];
   /** Requests seen per version in the window (observed split), when the target measures it. */
   readonly requests?: Readonly<Record<string, number>>;
+  /** Requests the candidate served since `sinceMs`; undefined = the target cannot tell (no evidence). */
+  readonly candidateRequests?: number;
+  /** The data is complete up to here (epoch ms). @default now */
+  readonly settledUntilMs?: number;
+}
+
+/** What {@link RolloutTarget.health} is asked. */
+export interface HealthQuery {
+  /** The candidate's build, when the rollout has one. */
+  readonly build?: string;
+  /** Count the candidate's requests from here (epoch ms). */
+  readonly sinceMs: number;
 }
 
 /** The routing the alias (AWS) or the local alias should have. */
@@ -17,6 +29,10 @@ export interface Routing {
   readonly candidate?: number;
   /** Percent of traffic to the candidate. */
   readonly weight: number;
+  /** The build serving the stable version. */
+  readonly stableBuild?: string;
+  /** The build serving the candidate. */
+  readonly candidateBuild?: string;
 }
 
 /**
@@ -24,12 +40,10 @@ export interface Routing {
  * and the local stack (local alias weights, its own health window). The engine and its decisions are shared.
  */
 export interface RolloutTarget {
-  /** Refuses (throws with a clear message) when another path is moving this model's alias, e.g. a CodeDeploy deployment. */
-  assertExclusive(model: string): Promise<void>;
-  /** Makes the version routable (AWS: publishes a Lambda version bound to the model version) and returns nothing. */
-  prepare(model: string, version: number): Promise<void>;
+  /** Makes the version routable (AWS: publishes a Lambda version bound to the model version) and returns its build. */
+  prepare(model: string, version: number, options?: { readonly build?: string }): Promise<{ build?: string }>;
   /** Runs the manifest's golden examples against the version before it gets any traffic. */
-  checkGolden(model: string, version: number): Promise<GoldenCheckResult>;
+  checkGolden(model: string, version: number, build?: string): Promise<GoldenCheckResult>;
   /** Applies the routing. */
   route(model: string, routing: Routing): Promise<void>;
   /**
@@ -38,9 +52,9 @@ export interface RolloutTarget {
    * (the local stack, whose never-deployed models serve their newest version) leave it out, and the engine
    * takes the newest other published version.
    */
-  servedVersion?(model: string): Promise<number>;
+  servedVersion?(model: string): Promise<{ version: number; build?: string }>;
   /** Health of the candidate version. */
-  health(model: string, candidate: number): Promise<HealthReport>;
+  health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport>;
   /**
    * Requests per model version (keyed by the version number) that the model's unversioned routes sent to each
    * version recently: the traffic split actually observed, which `sluice status` shows next to the weights.

@@ -6,46 +6,35 @@ import {
   PutMetricAlarmCommand,
 } from '@aws-sdk/client-cloudwatch';
 import {
-  ApplicationDoesNotExistException,
-  type CodeDeployClient,
-  DeploymentGroupDoesNotExistException,
-  DeploymentStatus,
-  ListDeploymentsCommand,
-  type ListDeploymentsCommandOutput,
-} from '@aws-sdk/client-codedeploy';
-import {
   type FunctionConfiguration,
   GetAliasCommand,
   GetFunctionConfigurationCommand,
-  InvocationType,
-  InvokeCommand,
   type LambdaClient,
   LastUpdateStatus,
   PublishVersionCommand,
   UpdateAliasCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import {
-  type Invocation,
-  judgeInferInvocation,
-  judgeReadyInvocation,
-} from '../../deploy/judge-invocation.js';
-import { buildProxyEvent, goldenInferBody, inferPath, readyPath } from '../../deploy/proxy-event.js';
-import { readTargetModel, type TargetModel } from '../../deploy/target-model.js';
-import type { GoldenCheckResult } from '../../inference/check-golden-examples.js';
-import { MAX_GOLDEN_FAILURES_REPORTED } from '../../inference/compare-golden-outputs.js';
+  readAlarmThresholds,
+  readAlarmTopicArn,
+  readModelIdentity,
+  withModelVersion,
+} from '../../config/function-environment.js';
+import { lambdaGoldenSend } from '../../deploy/lambda-golden-send.js';
+import { inferPath, readyPath } from '../../deploy/proxy-event.js';
+import { httpGoldenTransport } from '../../inference/http-golden-transport.js';
+import { type GoldenCheckResult, runGoldenCheck } from '../../inference/run-golden-check.js';
 import type { ModelRegistry } from '../../registry/ModelRegistry.js';
 import { RolloutError } from '../RolloutError.js';
-import type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../RolloutTarget.js';
-import { AliasBusyError } from './AliasBusyError.js';
+import type { HealthQuery, HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../RolloutTarget.js';
 import { healthFromAlarms } from './alarm-health.js';
 import { aliasRouting } from './alias-routing.js';
 import { listFunctionVersions } from './list-function-versions.js';
 import { findPublishedVersion, publishedVersionDescription } from './published-version.js';
-import { codeDeployNames, LIVE_ALIAS } from './stack-names.js';
+import { LIVE_ALIAS } from './stack-names.js';
 import { VersionAlarmKind, versionAlarmName } from './version-alarm-name.js';
-import { alarmThresholdsOf, LAMBDA_NAMESPACE, versionAlarmSpecs } from './version-alarm-specs.js';
+import { LAMBDA_NAMESPACE, VERSION_ALARM_PERIOD_SECONDS, versionAlarmSpecs } from './version-alarm-specs.js';
 
 /** Milliseconds between two reads of a function whose configuration is being updated. */
 export const UPDATE_POLL_INTERVAL_MS = 2_000;
@@ -59,13 +48,18 @@ export const MAX_UPDATE_POLLS = 30;
  */
 export const OBSERVED_TRAFFIC_WINDOW_MS = 15 * 60_000;
 
-/** Deployment statuses during which CodeDeploy owns the alias (Lambda deployments never bake). */
-export const ACTIVE_DEPLOYMENT_STATUSES = [
-  DeploymentStatus.CREATED,
-  DeploymentStatus.QUEUED,
-  DeploymentStatus.IN_PROGRESS,
-  DeploymentStatus.READY,
-] as const;
+/**
+ * How long Lambda's metrics (and the function's EMF metrics) may take to be complete in CloudWatch: 3 minutes.
+ * Lambda sends metric data to CloudWatch in 1-minute intervals
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html), so the minute being served is never
+ * complete; AWS documents no upper bound for the delay after that, and two more minutes are sluice's margin.
+ * {@link LambdaRolloutTarget.health} reports data as settled only up to now minus this, so the engine never
+ * promotes on requests whose errors have not arrived yet.
+ */
+export const METRICS_SETTLE_MS = 3 * 60_000;
+
+/** CloudWatch's metric period, in milliseconds: evidence is counted in whole minutes. */
+const MINUTE_MS = VERSION_ALARM_PERIOD_SECONDS * 1_000;
 
 /** Properties of {@link LambdaRolloutTarget}. */
 export interface LambdaRolloutTargetProps {
@@ -73,14 +67,10 @@ export interface LambdaRolloutTargetProps {
   readonly lambda: LambdaClient;
   /** Creates and reads the candidate's alarms. */
   readonly cloudwatch: CloudWatchClient;
-  /** Lists the deployments of a model's deployment group. */
-  readonly codedeploy: CodeDeployClient;
   /** The manifests: sha256 and golden examples of a model version. */
   readonly registry: Pick<ModelRegistry, 'getManifest'>;
   /** The predict function of a model in this stack: its name or ARN. */
   readonly functionName: (model: string) => string;
-  /** The CDK stack's name: each model's CodeDeploy application and deployment group are named from it ({@link codeDeployNames}). */
-  readonly stackName: string;
   /**
    * The alias clients invoke.
    * @default LIVE_ALIAS
@@ -102,116 +92,99 @@ export interface LambdaRolloutTargetProps {
    */
   readonly sleep?: (ms: number) => Promise<void>;
   /**
-   * Clock for the golden examples' request time.
+   * Clock for the golden examples' request time and the metrics' windows.
    * @default Date.now
    */
   readonly now?: () => number;
+  /**
+   * How long metrics take to be complete; see {@link METRICS_SETTLE_MS}.
+   * @default METRICS_SETTLE_MS
+   */
+  readonly metricsSettleMs?: number;
 }
 
 /**
- * The rollout target of one deployed sluice stack: model versions become published Lambda versions of the
- * model's predict function, routing is the weights of its `live` alias, health is the candidate's alarms.
+ * The rollout target of one deployed sluice stack: a model version's build is a published Lambda version of the
+ * model's predict function, routing is the weights of its `live` alias, health is the candidate's version alarms
+ * plus the requests it served through the alias (CloudWatch), settled up to {@link METRICS_SETTLE_MS} ago.
  *
- * How this (manual) path and the CDK (CodeDeploy) path share the alias:
- * - `cdk deploy` of a changed model version publishes a Lambda version and CodeDeploy shifts the alias to it
- *   (the deployment group named by {@link codeDeployNames}); its alarms and pre-traffic hook gate the shift.
- * - `sluice deploy/promote/rollback` call {@link assertExclusive} first and refuse while such a deployment is
- *   created, queued, in progress or ready; then they move the alias with UpdateAlias.
- * - {@link prepare} changes the model version in `$LATEST`'s environment before publishing, which CloudFormation
- *   does not see: a later `cdk deploy` that changes the model version in the config writes the configured
- *   environment back, publishes its version and resets the alias through CodeDeploy (the rollout state sluice
- *   keeps then describes the alias as it was before that deploy). A `cdk deploy` that changes nothing of the
- *   function leaves the alias where sluice put it.
- *
- * Which Lambda version serves a model version is found by listing the function's versions (their environment,
- * or the description `sluice <model> v<version>` given at publish), so any process finds what another published.
+ * sluice's engine is the only mover of the alias: CloudFormation creates it (through the rollout custom
+ * resource) and never shifts it, so there is nothing to coordinate with. A build comes from one of two places:
+ * - `cdk deploy` publishes one (CloudFormation's `AWS::Lambda::Version` of the function's new configuration) and
+ *   the rollout custom resource passes its number as `build`: {@link prepare} verifies it serves the model version.
+ * - `sluice deploy` asks {@link prepare} without a build: the model version is bound in `$LATEST`'s environment
+ *   (CloudFormation does not track it) and published, unless a published version already serves exactly that code
+ *   (CodeSha256) and environment.
  *
  * @example
  * const target = new LambdaRolloutTarget({
- *   lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), codedeploy: new CodeDeployClient({}),
- *   registry, stackName: 'Sluice', functionName: (model) => functionNames[model],
+ *   lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), registry,
+ *   functionName: (model) => functionNames[model],
  * });
- * await target.assertExclusive('iris');
- * await target.prepare('iris', 4);
- * await target.route('iris', { stable: 3, candidate: 4, weight: 10 });
+ * const { build } = await target.prepare('iris', 4);
+ * await target.route('iris', { stable: 3, candidate: 4, weight: 10, candidateBuild: build });
  */
 export class LambdaRolloutTarget implements RolloutTarget {
   readonly #lambda: LambdaClient;
   readonly #cloudwatch: CloudWatchClient;
-  readonly #codedeploy: CodeDeployClient;
   readonly #registry: Pick<ModelRegistry, 'getManifest'>;
   readonly #functionName: (model: string) => string;
-  readonly #stackName: string;
   readonly #alias: string;
   readonly #maxUpdatePolls: number;
   readonly #updatePollIntervalMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #now: () => number;
+  readonly #metricsSettleMs: number;
   /** Function name -> its published versions as last listed; versions are immutable, so only new ones can be missing. */
   readonly #listings = new Map<string, FunctionConfiguration[]>();
 
   constructor(props: LambdaRolloutTargetProps) {
     this.#lambda = props.lambda;
     this.#cloudwatch = props.cloudwatch;
-    this.#codedeploy = props.codedeploy;
     this.#registry = props.registry;
     this.#functionName = props.functionName;
-    this.#stackName = props.stackName;
     this.#alias = props.alias ?? LIVE_ALIAS;
     this.#maxUpdatePolls = props.maxUpdatePolls ?? MAX_UPDATE_POLLS;
     this.#updatePollIntervalMs = props.updatePollIntervalMs ?? UPDATE_POLL_INTERVAL_MS;
     this.#sleep = props.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#now = props.now ?? Date.now;
-  }
-
-  /** Refuses with {@link AliasBusyError} while a CodeDeploy deployment of the model's deployment group may move the alias. */
-  async assertExclusive(model: string): Promise<void> {
-    const names = codeDeployNames(this.#stackName, model);
-    let nextToken: string | undefined;
-    do {
-      let page: ListDeploymentsCommandOutput;
-      try {
-        page = await this.#codedeploy.send(
-          new ListDeploymentsCommand({
-            applicationName: names.applicationName,
-            deploymentGroupName: names.deploymentGroupName,
-            includeOnlyStatuses: [...ACTIVE_DEPLOYMENT_STATUSES],
-            ...(nextToken === undefined ? {} : { nextToken }),
-          }),
-        );
-      } catch (error) {
-        if (
-          error instanceof ApplicationDoesNotExistException ||
-          error instanceof DeploymentGroupDoesNotExistException
-        ) {
-          // Without the group there is no telling whether CodeDeploy owns the alias; guessing "no" could fight it.
-          throw new RolloutError(
-            `cannot tell whether CodeDeploy is shifting the ${this.#alias} alias of ${model}: ${error.name} ` +
-              `(application ${names.applicationName}, deployment group ${names.deploymentGroupName}); ` +
-              `check the stack name (${this.#stackName}) and that the stack was deployed with this version of sluice`,
-            { cause: error },
-          );
-        }
-        throw error;
-      }
-      const [deploymentId] = page.deployments ?? [];
-      if (deploymentId !== undefined) {
-        throw new AliasBusyError(model, deploymentId, { alias: this.#alias, ...names });
-      }
-      nextToken = page.nextToken;
-    } while (nextToken !== undefined);
+    this.#metricsSettleMs = props.metricsSettleMs ?? METRICS_SETTLE_MS;
   }
 
   /**
-   * Publishes a Lambda version serving the model version (or finds the one already published), and creates
-   * its version alarms where missing. Publishing sets SLUICE_MODEL_VERSION and SLUICE_MODEL_SHA256 (from the
-   * manifest) in `$LATEST`'s environment, keeping every other variable, waits for the update to finish, and
-   * publishes with the description `sluice <model> v<version>`; both steps are conditional on the revision
-   * read, so a concurrent change of the function fails instead of being published.
+   * Makes a model version routable and returns its build, the Lambda version number, with its version alarms
+   * created where missing.
+   *
+   * With a `build` (the Lambda version `cdk deploy` published), checks that it serves the model version (its
+   * environment names the model, the version and the manifest's sha256) and returns it. Without one, finds a
+   * published version serving exactly what `$LATEST` would serve with the model version bound (same CodeSha256 and
+   * environment), or publishes one: SLUICE_MODEL_VERSION and SLUICE_MODEL_SHA256 are set in `$LATEST`'s
+   * environment, keeping every other variable, and the update awaited; both the update and PublishVersion are
+   * conditional on the revision read, so a concurrent change of the function fails instead of being published.
    */
-  async prepare(model: string, version: number): Promise<void> {
+  async prepare(
+    model: string,
+    version: number,
+    options: { readonly build?: string } = {},
+  ): Promise<{ build: string }> {
     const functionName = this.#functionName(model);
     const manifest = await this.#registry.getManifest(model, version);
+    if (options.build !== undefined) {
+      const configuration = await this.#versionConfiguration(functionName, options.build);
+      const label = `${functionName}:${options.build}`;
+      const served = readModelIdentity(configuration.Environment?.Variables, label);
+      if (served.model !== model || served.version !== version) {
+        throw new RolloutError(`${label} serves ${served.model} v${served.version}, not ${model} v${version}`);
+      }
+      if (served.sha256 !== undefined && served.sha256 !== manifest.sha256) {
+        throw new RolloutError(
+          `${label} pins SLUICE_MODEL_SHA256 ${served.sha256}, but ${model} v${version} has sha256 ${manifest.sha256}; ` +
+            'fix the sha256 in sluice.config.json (`sluice show` prints it)',
+        );
+      }
+      await this.ensureVersionAlarms(model, version, configuration);
+      return { build: versionOf(configuration) };
+    }
     let latest = await this.#settledConfiguration(functionName, false);
     const variables = latest.Environment?.Variables ?? {};
     if (variables.SLUICE_MODEL !== model) {
@@ -219,29 +192,16 @@ export class LambdaRolloutTarget implements RolloutTarget {
         `${functionName} serves model ${JSON.stringify(variables.SLUICE_MODEL ?? null)}, not ${model}; check which function the CLI resolves for ${model}`,
       );
     }
-    let published = findPublishedVersion(
-      await this.#listVersions(functionName),
-      model,
-      version,
-      manifest.sha256,
-    );
+    const wanted = withModelVersion(variables, version, manifest.sha256);
+    let published = newestMatching(await this.#listVersions(functionName), latest.CodeSha256, wanted);
     if (published === undefined) {
-      const bound =
-        variables.SLUICE_MODEL_VERSION === String(version) &&
-        variables.SLUICE_MODEL_SHA256 === manifest.sha256;
-      if (!bound) {
+      if (!sameVariables(variables, wanted)) {
         await this.#conditional(functionName, model, version, () =>
           this.#lambda.send(
             new UpdateFunctionConfigurationCommand({
               FunctionName: functionName,
               RevisionId: latest.RevisionId,
-              Environment: {
-                Variables: {
-                  ...variables,
-                  SLUICE_MODEL_VERSION: String(version),
-                  SLUICE_MODEL_SHA256: manifest.sha256,
-                },
-              },
+              Environment: { Variables: wanted },
             }),
           ),
         );
@@ -257,9 +217,10 @@ export class LambdaRolloutTarget implements RolloutTarget {
           }),
         ),
       );
+      this.#remember(functionName, published);
     }
-    this.#listings.get(functionName)?.push(published);
-    await this.#ensureAlarms(model, version, published);
+    await this.ensureVersionAlarms(model, version, published);
+    return { build: versionOf(published) };
   }
 
   /** Runs a change conditional on the function's revision; a lost race becomes a message saying what to do. */
@@ -284,108 +245,138 @@ export class LambdaRolloutTarget implements RolloutTarget {
   }
 
   /**
-   * Runs the manifest's golden examples against the published version (Invoke with its number as `Qualifier`),
-   * each as the API Gateway event `POST /v2/models/{m}/infer`, judged as the CodeDeploy pre-traffic hook judges
-   * them; a version without golden examples must answer `GET /v2/models/{m}/ready`.
+   * Runs the manifest's golden examples against the build (or the model version's newest published Lambda
+   * version): Invoke with the version as `Qualifier`, each example as the API Gateway event
+   * `POST /v2/models/{m}/infer`, judged by the one release check (runGoldenCheck over the HTTP contract); a version
+   * without golden examples must answer `GET /v2/models/{m}/ready`.
    */
-  async checkGolden(model: string, version: number): Promise<GoldenCheckResult> {
+  async checkGolden(model: string, version: number, build?: string): Promise<GoldenCheckResult> {
     const functionName = this.#functionName(model);
-    const published = await this.#publishedVersion(model, version);
+    const published =
+      build === undefined
+        ? await this.#publishedVersion(model, version)
+        : await this.#versionConfiguration(functionName, build);
     const qualifier = versionOf(published);
     const manifest = await this.#registry.getManifest(model, version);
-    const target: TargetModel =
+    const served =
       published.Environment?.Variables === undefined
-        ? { model, version, sha256: undefined }
-        : readTargetModel(published.Environment.Variables, `${functionName}:${qualifier}`);
-    const examples = manifest.goldenExamples ?? [];
-    if (target.sha256 !== undefined && target.sha256 !== manifest.sha256) {
+        ? undefined
+        : readModelIdentity(published.Environment.Variables, `${functionName}:${qualifier}`);
+    if (served?.sha256 !== undefined && served.sha256 !== manifest.sha256) {
       return {
         passed: false,
-        examples: examples.length,
+        examples: manifest.goldenExamples?.length ?? 0,
         failures: [
-          `${functionName}:${qualifier} pins SLUICE_MODEL_SHA256 ${target.sha256}, but model "${model}" version ${version} has sha256 ${manifest.sha256}`,
+          `${functionName}:${qualifier} pins SLUICE_MODEL_SHA256 ${served.sha256}, but model "${model}" version ${version} has sha256 ${manifest.sha256}`,
         ],
       };
     }
-    const invoke = (event: APIGatewayProxyEvent): Promise<Invocation> =>
-      this.#lambda.send(
-        new InvokeCommand({
-          FunctionName: functionName,
-          Qualifier: qualifier,
-          InvocationType: InvocationType.RequestResponse,
-          Payload: new TextEncoder().encode(JSON.stringify(event)),
-        }),
-      );
-    const requestId = (step: string) => `sluice-golden-${model}-v${version}-${step}`;
-
-    if (examples.length === 0) {
-      const event = buildProxyEvent({
-        method: 'GET',
-        path: readyPath(model),
-        requestId: requestId('ready'),
-        requestTimeEpoch: this.#now(),
-      });
-      const failures = judgeReadyInvocation(await invoke(event), target);
-      return { passed: failures.length === 0, examples: 0, failures };
-    }
-    const failures: string[] = [];
-    for (const [index, example] of examples.entries()) {
-      const label = `example ${index + 1}`;
-      const id = requestId(`example-${index + 1}`);
-      let body: string;
-      try {
-        body = goldenInferBody(example, manifest.inputs, id);
-      } catch (error) {
-        failures.push(`${label}: ${error instanceof Error ? error.message : String(error)}`);
-        continue;
-      }
-      const event = buildProxyEvent({
-        method: 'POST',
-        path: inferPath(model),
-        body,
-        requestId: id,
-        requestTimeEpoch: this.#now(),
-      });
-      failures.push(...judgeInferInvocation(await invoke(event), { label, target, example }));
-    }
-    return {
-      passed: failures.length === 0,
-      examples: examples.length,
-      failures: failures.slice(0, MAX_GOLDEN_FAILURES_REPORTED),
-    };
+    return runGoldenCheck({
+      manifest,
+      expected: { model, version },
+      idPrefix: `sluice-golden-${model}-v${version}-example`,
+      transport: httpGoldenTransport({
+        send: lambdaGoldenSend({ lambda: this.#lambda, functionName, qualifier, now: this.#now }),
+        inferPath: inferPath(model),
+        readyPath: readyPath(model),
+        inputs: manifest.inputs,
+        expected: { model, version },
+      }),
+    });
   }
 
   /**
-   * Points the alias at the stable version's Lambda version and gives the candidate's Lambda version
-   * `weight` percent; weight 0 (or no candidate) clears the routing, weight 100 makes the candidate primary.
-   * A model version whose Lambda version is gone (deleted by hand, or a re-created stack) is published again
-   * first, as {@link prepare} does, so no stored state can leave a model that no command can route.
+   * Points the alias at the stable build and gives the candidate's build `weight` percent; weight 0 (or no
+   * candidate, or a candidate build equal to the stable one) clears the routing, weight 100 makes the candidate
+   * primary. Without builds, a model version's newest published Lambda version serves it; one whose Lambda version
+   * is gone (deleted by hand, or a re-created stack) is published again first, as {@link prepare} does, so no
+   * stored state can leave a model that no command can route.
    */
   async route(model: string, routing: Routing): Promise<void> {
     const functionName = this.#functionName(model);
-    const stable = versionOf(await this.#routableVersion(model, routing.stable));
+    const stable = routing.stableBuild ?? versionOf(await this.#routableVersion(model, routing.stable));
     const candidate =
-      routing.candidate === undefined || routing.candidate === routing.stable || routing.weight <= 0
+      routing.candidate === undefined || routing.weight <= 0
         ? undefined
-        : versionOf(await this.#routableVersion(model, routing.candidate));
+        : (routing.candidateBuild ??
+          (routing.candidate === routing.stable
+            ? undefined
+            : versionOf(await this.#routableVersion(model, routing.candidate))));
     await this.#lambda.send(
       new UpdateAliasCommand({
         FunctionName: functionName,
         Name: this.#alias,
-        ...aliasRouting(stable, candidate, routing.weight),
+        ...aliasRouting(stable, candidate === stable ? undefined : candidate, routing.weight),
       }),
     );
   }
 
-  /** The candidate's health from its version alarms ({@link healthFromAlarms}). */
-  async health(model: string, candidate: number): Promise<HealthReport> {
-    const published = await this.#publishedVersion(model, candidate);
-    const functionName = bareNameOf(published, this.#functionName(model));
-    const names = Object.values(VersionAlarmKind).map((kind) =>
-      versionAlarmName(functionName, versionOf(published), kind),
-    );
+  /**
+   * The candidate's health: its version alarms ({@link healthFromAlarms}: any ALARM is unhealthy, INSUFFICIENT_DATA
+   * is no evidence), the requests it served through the alias since `sinceMs` (Lambda's `Invocations` with
+   * FunctionName, Resource = function:alias and ExecutedVersion, whole minutes from `sinceMs` up to the settled
+   * time), and `settledUntilMs`, now minus {@link METRICS_SETTLE_MS}.
+   */
+  async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {
+    const functionName = this.#functionName(model);
+    const published =
+      query.build === undefined
+        ? await this.#publishedVersion(model, candidate)
+        : await this.#versionConfiguration(functionName, query.build);
+    const lambdaVersion = versionOf(published);
+    const bareName = bareNameOf(published, functionName);
+    const names = Object.values(VersionAlarmKind).map((kind) => versionAlarmName(bareName, lambdaVersion, kind));
     const described = await this.#cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names }));
-    return healthFromAlarms(names, described.MetricAlarms ?? []);
+    const alarms = healthFromAlarms(names, described.MetricAlarms ?? []);
+    const settledUntilMs = this.#now() - this.#metricsSettleMs;
+    const candidateRequests = await this.#invocationsSince(bareName, lambdaVersion, query.sinceMs, settledUntilMs);
+    return { ...alarms, candidateRequests, settledUntilMs };
+  }
+
+  /**
+   * Invocations of one Lambda version through the alias in the whole minutes from `sinceMs` (rounded up: a request
+   * before the step began is never counted) to `untilMs` (rounded down: a minute still filling is never counted).
+   */
+  async #invocationsSince(
+    bareName: string,
+    lambdaVersion: string,
+    sinceMs: number,
+    untilMs: number,
+  ): Promise<number> {
+    const start = Math.ceil(sinceMs / MINUTE_MS) * MINUTE_MS;
+    const end = Math.floor(untilMs / MINUTE_MS) * MINUTE_MS;
+    if (end <= start) return 0;
+    const metrics = await this.#cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(start),
+        EndTime: new Date(end),
+        MetricDataQueries: [
+          {
+            Id: 'candidate',
+            ReturnData: true,
+            MetricStat: {
+              Metric: {
+                Namespace: LAMBDA_NAMESPACE,
+                MetricName: 'Invocations',
+                Dimensions: this.#aliasDimensions(bareName, lambdaVersion),
+              },
+              Period: VERSION_ALARM_PERIOD_SECONDS,
+              Stat: 'Sum',
+            },
+          },
+        ],
+      }),
+    );
+    const values = metrics.MetricDataResults?.find((result) => result.Id === 'candidate')?.Values ?? [];
+    return Math.round(values.reduce((sum, value) => sum + value, 0));
+  }
+
+  #aliasDimensions(bareName: string, lambdaVersion: string) {
+    return [
+      { Name: 'FunctionName', Value: bareName },
+      { Name: 'Resource', Value: `${bareName}:${this.#alias}` },
+      { Name: 'ExecutedVersion', Value: lambdaVersion },
+    ];
   }
 
   /**
@@ -426,11 +417,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
             Metric: {
               Namespace: LAMBDA_NAMESPACE,
               MetricName: 'Invocations',
-              Dimensions: [
-                { Name: 'FunctionName', Value: bareName },
-                { Name: 'Resource', Value: `${bareName}:${this.#alias}` },
-                { Name: 'ExecutedVersion', Value: lambdaVersion },
-              ],
+              Dimensions: this.#aliasDimensions(bareName, lambdaVersion),
             },
             Period: OBSERVED_TRAFFIC_WINDOW_MS / 1000,
             Stat: 'Sum',
@@ -440,10 +427,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
     );
     const requests: Record<string, number> = {};
     for (const [index, { lambdaVersion, configuration }] of served.entries()) {
-      const target = readTargetModel(
-        configuration.Environment?.Variables,
-        `${functionName}:${lambdaVersion}`,
-      );
+      const target = readModelIdentity(configuration.Environment?.Variables, `${functionName}:${lambdaVersion}`);
       const result = metrics.MetricDataResults?.find((candidate) => candidate.Id === `v${index}`);
       const count = (result?.Values ?? []).reduce((sum, value) => sum + value, 0);
       const key = String(target.version);
@@ -453,23 +437,24 @@ export class LambdaRolloutTarget implements RolloutTarget {
   }
 
   /**
-   * The model version the alias's primary Lambda version serves (its environment says which): the stable
-   * version of a model whose alias only `cdk deploy` has moved so far.
+   * The model version the alias's primary Lambda version serves (its environment says which) and that Lambda
+   * version as its build: the stable version of a model whose alias only `cdk deploy` has set so far.
    *
    * @example
-   * const stable = await target.servedVersion('iris'); // 3
+   * const { version, build } = await target.servedVersion('iris'); // { version: 3, build: '7' }
    */
-  async servedVersion(model: string): Promise<number> {
+  async servedVersion(model: string): Promise<{ version: number; build: string }> {
     const functionName = this.#functionName(model);
-    const alias = await this.#lambda.send(
-      new GetAliasCommand({ FunctionName: functionName, Name: this.#alias }),
-    );
+    const alias = await this.#lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: this.#alias }));
     if (alias.FunctionVersion === undefined) {
       throw new RolloutError(`the ${this.#alias} alias of ${functionName} names no version`);
     }
     const configuration = await this.#versionConfiguration(functionName, alias.FunctionVersion);
-    return readTargetModel(configuration.Environment?.Variables, `${functionName}:${alias.FunctionVersion}`)
-      .version;
+    const { version } = readModelIdentity(
+      configuration.Environment?.Variables,
+      `${functionName}:${alias.FunctionVersion}`,
+    );
+    return { version, build: alias.FunctionVersion };
   }
 
   /** The published Lambda version serving a model version, published now when there is none. */
@@ -478,8 +463,8 @@ export class LambdaRolloutTarget implements RolloutTarget {
       return await this.#publishedVersion(model, version);
     } catch (error) {
       if (!(error instanceof RolloutError)) throw error;
-      await this.prepare(model, version);
-      return this.#publishedVersion(model, version);
+      const { build } = await this.prepare(model, version);
+      return this.#versionConfiguration(this.#functionName(model), build);
     }
   }
 
@@ -504,12 +489,20 @@ export class LambdaRolloutTarget implements RolloutTarget {
   /** A published Lambda version's configuration, from the last listing or, when it is newer, read directly. */
   async #versionConfiguration(functionName: string, lambdaVersion: string): Promise<FunctionConfiguration> {
     const listed = this.#listings.get(functionName)?.find((config) => config.Version === lambdaVersion);
-    return (
-      listed ??
-      (await this.#lambda.send(
-        new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: lambdaVersion }),
-      ))
+    if (listed !== undefined) return listed;
+    const read = await this.#lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: lambdaVersion }),
     );
+    this.#remember(functionName, read);
+    return read;
+  }
+
+  /** Adds a version to the cached listing (versions are immutable; only new ones can be missing). */
+  #remember(functionName: string, configuration: FunctionConfiguration): void {
+    const listed = this.#listings.get(functionName);
+    if (listed !== undefined && !listed.some((config) => config.Version === configuration.Version)) {
+      listed.push(configuration);
+    }
   }
 
   async #listVersions(functionName: string): Promise<FunctionConfiguration[]> {
@@ -546,16 +539,20 @@ export class LambdaRolloutTarget implements RolloutTarget {
   }
 
   /**
-   * Creates the version alarms that do not exist yet. Existing ones are left alone: re-creating an alarm resets
-   * its state, and one of the same name made by the CDK for a version it published carries the stack's actions.
+   * Creates the version alarms of a published Lambda version that do not exist yet, with the thresholds and the
+   * alarm topic its environment names. Existing ones are left alone: re-creating an alarm resets its state.
+   * Every version's alarms are made here, also for the versions `cdk deploy` publishes, so one owner creates
+   * and deletes them (see pruneFunctionVersions).
    */
-  async #ensureAlarms(model: string, version: number, published: FunctionConfiguration): Promise<void> {
+  async ensureVersionAlarms(model: string, version: number, published: FunctionConfiguration): Promise<void> {
     const functionName = bareNameOf(published, this.#functionName(model));
     const lambdaVersion = versionOf(published);
+    const variables = published.Environment?.Variables;
     const specs = versionAlarmSpecs(
       { functionName, alias: this.#alias, lambdaVersion, model, modelVersion: version },
-      alarmThresholdsOf(published.Environment?.Variables, `${functionName}:${lambdaVersion}`),
+      readAlarmThresholds(variables, `${functionName}:${lambdaVersion}`),
     );
+    const topic = readAlarmTopicArn(variables);
     const described = await this.#cloudwatch.send(
       new DescribeAlarmsCommand({ AlarmNames: specs.map((spec) => spec.alarmName) }),
     );
@@ -577,6 +574,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
           Threshold: spec.threshold,
           ComparisonOperator: ComparisonOperator.GreaterThanOrEqualToThreshold,
           TreatMissingData: 'notBreaching',
+          ...(topic === undefined ? {} : { AlarmActions: [topic] }),
         }),
       );
     }
@@ -592,4 +590,24 @@ function versionOf(config: FunctionConfiguration): string {
 /** The function's name as alarms and metrics carry it (never an ARN), from Lambda's answer when it has one. */
 function bareNameOf(config: FunctionConfiguration, resolved: string): string {
   return config.FunctionName ?? resolved.split(':function:').pop()?.split(':')[0] ?? resolved;
+}
+
+/** The newest published version serving exactly this code and environment, if any. */
+function newestMatching(
+  versions: readonly FunctionConfiguration[],
+  codeSha256: string | undefined,
+  variables: Readonly<Record<string, string>>,
+): FunctionConfiguration | undefined {
+  let newest: FunctionConfiguration | undefined;
+  for (const config of versions) {
+    if (config.Version === undefined || config.Version === '$LATEST') continue;
+    if (config.CodeSha256 !== codeSha256 || !sameVariables(config.Environment?.Variables ?? {}, variables)) continue;
+    if (newest === undefined || Number(config.Version) > Number(newest.Version)) newest = config;
+  }
+  return newest;
+}
+
+function sameVariables(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }

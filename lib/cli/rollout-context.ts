@@ -16,10 +16,16 @@ import { type RegistryTarget, resolveRegistryTarget, type TargetOptions } from '
 export const CLI_ACTOR = 'cli';
 
 /**
- * How often `sluice deploy --local` re-reads the rollout and the candidate's health while a step bakes: asking the
- * local stack is cheap, and a rollback by its watchdog should end the command within a second.
+ * How often `sluice deploy --local` re-reads the rollout it follows: asking the local stack is cheap, and a
+ * rollback by its driver should end the command within a second.
  */
-export const LOCAL_HEALTH_POLL_INTERVAL_MS = 1_000;
+export const LOCAL_FOLLOW_INTERVAL_MS = 1_000;
+
+/**
+ * How often `sluice deploy` re-reads a rollout on AWS it follows: every read costs a few CloudWatch and S3
+ * requests, and the scheduler steps rollouts once a minute.
+ */
+export const AWS_FOLLOW_INTERVAL_MS = 15_000;
 
 /** Options of the rollout commands: the registry target, and on AWS the stack and the model's function. */
 export interface RolloutTargetOptions extends TargetOptions {
@@ -41,6 +47,8 @@ export interface RolloutContext {
   readonly registry: RegistryTarget;
   /** True for the local stack. */
   readonly local: boolean;
+  /** How often `sluice deploy` re-reads the rollout it follows. */
+  readonly pollIntervalMs: number;
 }
 
 /**
@@ -60,9 +68,16 @@ export async function resolveRolloutContext(
     target,
     registry: registry.registry,
     actor: CLI_ACTOR,
-    ...(options.local ? { pollIntervalMs: LOCAL_HEALTH_POLL_INTERVAL_MS } : {}),
   });
-  return { engine, store, target, registry, local: options.local === true };
+  const local = options.local === true;
+  return {
+    engine,
+    store,
+    target,
+    registry,
+    local,
+    pollIntervalMs: local ? LOCAL_FOLLOW_INTERVAL_MS : AWS_FOLLOW_INTERVAL_MS,
+  };
 }
 
 function localTarget(registry: RegistryTarget): RolloutTarget {

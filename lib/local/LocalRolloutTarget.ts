@@ -6,7 +6,14 @@ import type { GoldenCheckResult } from '../inference/check-golden-examples.js';
 import { MAX_GOLDEN_FAILURES_REPORTED } from '../inference/compare-golden-outputs.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import { RolloutError } from '../rollout/RolloutError.js';
-import type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../rollout/RolloutTarget.js';
+import type {
+  HealthQuery,
+  HealthReport,
+  ObservedTraffic,
+  PreparedVersion,
+  RolloutTarget,
+  Routing,
+} from '../rollout/RolloutTarget.js';
 import {
   LocalHealthResponseSchema,
   LocalRefreshResponseSchema,
@@ -58,11 +65,8 @@ export class LocalRolloutTarget implements RolloutTarget {
     this.#timeoutMs = options.timeoutMs ?? LOCAL_TARGET_TIMEOUT_MS;
   }
 
-  /** Nothing else moves a local alias: there is no CodeDeploy locally. */
-  async assertExclusive(_model: string): Promise<void> {}
-
   /** Loads the version in the stack; it must answer ready. */
-  async prepare(model: string, version: number): Promise<void> {
+  async prepare(model: string, version: number): Promise<PreparedVersion> {
     const reply = await this.#send(
       'GET',
       `/v2/models/${encodeURIComponent(model)}/versions/${version}/ready`,
@@ -72,6 +76,7 @@ export class LocalRolloutTarget implements RolloutTarget {
         `${model} version ${version} is not ready in the local stack: answered ${reply.status}: ${quote(reply.body)}`,
       );
     }
+    return { version };
   }
 
   /** Posts each golden example of the manifest to the version's own route and compares the outputs. */
@@ -118,9 +123,18 @@ export class LocalRolloutTarget implements RolloutTarget {
   }
 
   /** The stack's health window's verdict on the candidate, with the requests per version it observed. */
-  async health(model: string, candidate: number): Promise<HealthReport> {
-    const report = await this.#json('GET', localHealthPath(model, candidate), LocalHealthResponseSchema);
-    return { verdict: report.verdict, reasons: report.reasons, requests: report.requests };
+  async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {
+    const report = await this.#json(
+      'GET',
+      localHealthPath(model, candidate, { sinceMs: query.sinceMs, stable: query.stable }),
+      LocalHealthResponseSchema,
+    );
+    return {
+      verdict: report.verdict,
+      reasons: report.reasons,
+      requests: report.requests,
+      ...(report.candidateRequests === undefined ? {} : { candidateRequests: report.candidateRequests }),
+    };
   }
 
   /** Requests per version the stack's local alias routed in its health window. */

@@ -8,9 +8,11 @@ export {
   HEALTH_LATENCY_PERCENTILE,
   HEALTH_MAX_SAMPLES,
   HEALTH_MIN_SAMPLES,
+  HEALTH_RETENTION_MS,
   HEALTH_WINDOW_MS,
   HealthWindow,
   type HealthWindowOptions,
+  type JudgeOptions,
   type VersionFigures,
 } from './HealthWindow.js';
 export {
@@ -31,6 +33,7 @@ export { DEFAULT_LOCAL_PORT, LocalStack, type LocalStackOptions } from './LocalS
 export {
   DEFAULT_LOCAL_MAX_ERROR_RATE,
   DEFAULT_LOCAL_MAX_P99_MS,
+  DEFAULT_LOCAL_MAX_REJECTED_INCREASE,
   type HealthThresholds,
   type LocalConfig,
   LocalConfigError,
@@ -47,9 +50,12 @@ export {
 } from './local-routes.js';
 export { pickVersion } from './pick-version.js';
 export {
-  RollbackWatchdog,
-  type RollbackWatchdogOptions,
+  LOCAL_DRIVER_INTERVAL_MS,
+  LocalRolloutDriver,
+  type LocalRolloutDriverOptions,
+} from './LocalRolloutDriver.js';
+export {
   type RoutingCache,
-  WATCHDOG_INTERVAL_MS,
-  type WatchdogRollback,
-} from './RollbackWatchdog.js';
+  StackRolloutTarget,
+  type StackRolloutTargetOptions,
+} from './StackRolloutTarget.js';

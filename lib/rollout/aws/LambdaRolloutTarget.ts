@@ -37,7 +37,13 @@ import type { GoldenCheckResult } from '../../inference/check-golden-examples.js
 import { MAX_GOLDEN_FAILURES_REPORTED } from '../../inference/compare-golden-outputs.js';
 import type { ModelRegistry } from '../../registry/ModelRegistry.js';
 import { RolloutError } from '../RolloutError.js';
-import type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../RolloutTarget.js';
+import type {
+  HealthReport,
+  ObservedTraffic,
+  PreparedVersion,
+  RolloutTarget,
+  Routing,
+} from '../RolloutTarget.js';
 import { AliasBusyError } from './AliasBusyError.js';
 import { healthFromAlarms } from './alarm-health.js';
 import { aliasRouting } from './alias-routing.js';
@@ -209,7 +215,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
    * publishes with the description `sluice <model> v<version>`; both steps are conditional on the revision
    * read, so a concurrent change of the function fails instead of being published.
    */
-  async prepare(model: string, version: number): Promise<void> {
+  async prepare(model: string, version: number): Promise<PreparedVersion> {
     const functionName = this.#functionName(model);
     const manifest = await this.#registry.getManifest(model, version);
     let latest = await this.#settledConfiguration(functionName, false);
@@ -260,6 +266,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
     }
     this.#listings.get(functionName)?.push(published);
     await this.#ensureAlarms(model, version, published);
+    return { version, build: versionOf(published) };
   }
 
   /** Runs a change conditional on the function's revision; a lost race becomes a message saying what to do. */
@@ -459,7 +466,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
    * @example
    * const stable = await target.servedVersion('iris'); // 3
    */
-  async servedVersion(model: string): Promise<number> {
+  async servedVersion(model: string): Promise<PreparedVersion> {
     const functionName = this.#functionName(model);
     const alias = await this.#lambda.send(
       new GetAliasCommand({ FunctionName: functionName, Name: this.#alias }),
@@ -468,8 +475,11 @@ export class LambdaRolloutTarget implements RolloutTarget {
       throw new RolloutError(`the ${this.#alias} alias of ${functionName} names no version`);
     }
     const configuration = await this.#versionConfiguration(functionName, alias.FunctionVersion);
-    return readTargetModel(configuration.Environment?.Variables, `${functionName}:${alias.FunctionVersion}`)
-      .version;
+    const served = readTargetModel(
+      configuration.Environment?.Variables,
+      `${functionName}:${alias.FunctionVersion}`,
+    );
+    return { version: served.version, build: alias.FunctionVersion };
   }
 
   /** The published Lambda version serving a model version, published now when there is none. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
 import { DEFAULT_MIN_REQUESTS } from '../rollout/plan-rollout.js';
+import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
 import { RolloutStatus } from '../rollout/RolloutState.js';
 import type { ObservedTraffic } from '../rollout/RolloutTarget.js';
 import {

@@ -13,8 +13,8 @@ import { routingOf } from '../rollout/routing-of.js';
 import { ApiGatewayEmulator, type LocalReply } from './ApiGatewayEmulator.js';
 import { HealthWindow } from './HealthWindow.js';
 import { LOCAL_STACK_ACTOR, LocalAliasResolver } from './LocalAliasResolver.js';
-import { LocalRolloutDriver } from './LocalRolloutDriver.js';
 import { LocalObjectStore } from './LocalObjectStore.js';
+import { LocalRolloutDriver } from './LocalRolloutDriver.js';
 import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { removeLocalStackInfo, writeLocalStackInfo } from './local-home.js';
 import {

@@ -25,6 +25,11 @@ export {
 } from './LocalAliasResolver.js';
 export { DEFAULT_LOCAL_BUCKET, LocalObjectStore, type LocalObjectStoreProps } from './LocalObjectStore.js';
 export {
+  LOCAL_DRIVER_INTERVAL_MS,
+  LocalRolloutDriver,
+  type LocalRolloutDriverOptions,
+} from './LocalRolloutDriver.js';
+export {
   LOCAL_TARGET_TIMEOUT_MS,
   LocalRolloutTarget,
   type LocalRolloutTargetOptions,
@@ -49,11 +54,6 @@ export {
   localTrafficPath,
 } from './local-routes.js';
 export { pickVersion } from './pick-version.js';
-export {
-  LOCAL_DRIVER_INTERVAL_MS,
-  LocalRolloutDriver,
-  type LocalRolloutDriverOptions,
-} from './LocalRolloutDriver.js';
 export {
   type RoutingCache,
   StackRolloutTarget,

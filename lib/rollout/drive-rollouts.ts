@@ -1,6 +1,6 @@
 import type { Decision } from './decide.js';
-import type { RolloutEngine } from './RolloutEngine.js';
 import { RolloutConflictError } from './RolloutConflictError.js';
+import type { RolloutEngine } from './RolloutEngine.js';
 import { type RolloutState, RolloutStatus } from './RolloutState.js';
 import type { RolloutStore } from './RolloutStore.js';
 

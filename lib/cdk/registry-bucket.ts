@@ -126,7 +126,7 @@ export class RegistryBucket extends Construct {
     });
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['s3:GetObject', 's3:PutObject'],
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
       resourceArns: [this.bucket.arnForObjects(`${ROLLOUTS_PREFIX}*`)],
     });
   }

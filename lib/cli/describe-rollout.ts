@@ -1,5 +1,4 @@
-import type { Decision } from '../rollout/decide.js';
-import type { StepResult } from '../rollout/RolloutEngine.js';
+import { type Decision, WaitReason } from '../rollout/decide.js';
 import { type RolloutPlan, RolloutStrategy } from '../rollout/RolloutPlan.js';
 import { type RolloutEvent, type RolloutState, RolloutStatus } from '../rollout/RolloutState.js';
 import type { HealthReport } from '../rollout/RolloutTarget.js';
@@ -48,14 +47,35 @@ export function describeRequests(requests: Readonly<Record<string, number>> | un
     : entries.map(([version, count]) => `v${version} ${count}`).join(', ');
 }
 
+/** What a waiting rollout waits for, in one phrase. */
+export function describeWait(decision: Extract<Decision, { kind: 'wait' }>, now: number): string {
+  const inTime = `${formatDuration(Math.max(0, Math.round(decision.untilMs - now)))}`;
+  switch (decision.why) {
+    case WaitReason.MANUAL:
+      return 'waiting for `sluice promote` (manual plan)';
+    case WaitReason.BAKING:
+      return `next step in ${inTime}, if healthy with enough requests`;
+    case WaitReason.SETTLING:
+    case WaitReason.EVIDENCE:
+    case WaitReason.UNKNOWN_HEALTH:
+      return `${decision.detail ?? decision.why}; checked again in ${inTime}`;
+  }
+}
+
+/** Text as one printable line: control characters (a terminal's escape sequences among them) become `?`. */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced.
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
 /** One history event in one line: time, action, actor, versions, weight and reason. */
 export function describeEvent(event: RolloutEvent): string {
   const versions =
     event.candidate === undefined || event.candidate === event.stable
       ? `v${event.stable ?? event.candidate ?? '?'}`
       : `v${event.stable ?? '?'} -> v${event.candidate}`;
-  const reason = event.reason ? `  ${event.reason}` : '';
-  return `${event.at}  ${event.action.padEnd(13)} ${event.actor.padEnd(11)} ${versions.padEnd(12)} ${String(event.weight).padStart(3)}%${reason}`;
+  const reason = event.reason ? `  ${printable(event.reason)}` : '';
+  return `${event.at}  ${printable(event.action).padEnd(13)} ${printable(event.actor).padEnd(11)} ${versions.padEnd(12)} ${String(event.weight).padStart(3)}%${reason}`;
 }
 
 /** What happens next, in one phrase. */
@@ -64,43 +84,13 @@ export function describeDecision(decision: Decision, now: number): string {
     case 'idle':
       return 'nothing: no rollout in progress';
     case 'wait':
-      return Number.isFinite(decision.untilMs)
-        ? `next step in ${formatDuration(Math.max(0, Math.round(decision.untilMs - now)))}`
-        : 'waiting for `sluice promote` (manual plan)';
+      return describeWait(decision, now);
     case 'advance':
       return `move to ${decision.weight}%`;
     case 'promote':
       return 'promote the candidate to stable';
     case 'rollback':
       return `roll back: ${decision.reason}`;
-  }
-}
-
-/**
- * A progress line for one step of `engine.run`, or undefined when it adds nothing to the previous one (a wait
- * on the revision just printed, with the same verdict).
- */
-export function describeStep(
-  step: StepResult,
-  previous: StepResult | undefined,
-  now: number,
-): string | undefined {
-  const { state, decision, health } = step;
-  const verdict = health ? `health ${describeHealth(health)}` : '';
-  switch (decision.kind) {
-    case 'wait':
-      if (previous?.state.revision === state.revision && previous.health?.verdict === health?.verdict) {
-        return undefined;
-      }
-      return `  ${describeRouting(state)}; ${verdict}; ${describeDecision(decision, now)}`;
-    case 'advance':
-      return `  step: ${describeRouting(state)}; ${verdict}`;
-    case 'promote':
-      return `  promote: v${state.stable} takes all traffic; ${verdict}`;
-    case 'rollback':
-      return `  rollback: v${state.stable} takes all traffic again; ${decision.reason}`;
-    case 'idle':
-      return undefined;
   }
 }
 

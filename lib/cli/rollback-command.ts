@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { stateSummary } from './describe-rollout.js';
+import { MAX_REASON_CHARS, parseReasonOption } from './rollout-arguments.js';
 import { resolveRolloutContext } from './rollout-context.js';
 import type { CliIo } from './run-cli.js';
 import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-options.js';
@@ -12,12 +13,17 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
   withRolloutTargetOptions(program.command('rollback'), io)
     .description("send the candidate's traffic back to the stable version")
     .argument('<model>', 'model name')
-    .option('--reason <text>', 'why, kept in the rollout history', DEFAULT_ROLLBACK_REASON)
+    .option(
+      '--reason <text>',
+      `why, kept in the rollout history (one line, at most ${MAX_REASON_CHARS} characters)`,
+      DEFAULT_ROLLBACK_REASON,
+    )
     .addHelpText('after', '\nExample:\n  npx sluice rollback iris --reason "wrong labels" --local')
     .action(async (model: string, options: RolloutCommandOptions & { reason: string }) => {
+      const reason = parseReasonOption(options.reason);
       const context = await resolveRolloutContext(options, io.env);
       const before = await context.store.current(model);
-      const state = await context.engine.rollback(model, options.reason);
+      const state = await context.engine.rollback(model, reason);
       if (options.json) {
         io.stdout(`${JSON.stringify({ result: 'rolled-back', ...stateSummary(state) })}\n`);
         return;

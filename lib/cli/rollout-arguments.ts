@@ -19,6 +19,30 @@ export function parseVersionOption(text: string | undefined): number {
   return Number(text);
 }
 
+/** Longest `--reason` kept: one readable line in the history. */
+export const MAX_REASON_CHARS = 500;
+
+/** Reads `--reason`: at most {@link MAX_REASON_CHARS} characters, no control characters; a usage error otherwise. */
+export function parseReasonOption(text: string): string {
+  if (text.length > MAX_REASON_CHARS) {
+    throw new UsageError(`--reason must be at most ${MAX_REASON_CHARS} characters; got ${text.length}`);
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
+  if (/[\u0000-\u001f\u007f]/.test(text)) {
+    throw new UsageError('--reason must be plain text on one line: no control characters or line breaks');
+  }
+  return text;
+}
+
+/** Reads `--min-requests`: a whole number, 0 or more; a usage error otherwise. */
+export function parseMinRequestsOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!WHOLE_NUMBER_PATTERN.test(text)) {
+    throw new UsageError(`--min-requests must be a whole number, 0 or more; got "${text}"`);
+  }
+  return Number(text);
+}
+
 /** Reads `--weight`: a whole percent; a usage error otherwise (the range is checked where it is used). */
 export function parseWeightOption(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -33,6 +57,7 @@ export function parsePlanOptions(options: {
   strategy: string;
   weight?: string;
   interval?: string;
+  minRequests?: string;
 }): RolloutPlan {
   try {
     const strategy = Object.values(RolloutStrategy).find((choice) => choice === options.strategy);
@@ -45,6 +70,7 @@ export function parsePlanOptions(options: {
       strategy,
       weight: parseWeightOption(options.weight),
       intervalMs: options.interval === undefined ? undefined : parseDuration(options.interval),
+      minRequests: parseMinRequestsOption(options.minRequests),
     });
   } catch (error) {
     // The planner's refusals are about what was typed: the command line is wrong.

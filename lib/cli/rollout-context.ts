@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { DEFAULT_DEPLOY_CONFIG_FILE, readDeployConfig } from '../config/deploy-config.js';
 import { SluiceError } from '../errors/SluiceError.js';
 import { LocalRolloutTarget } from '../local/LocalRolloutTarget.js';
 import { LambdaRolloutTarget } from '../rollout/aws/LambdaRolloutTarget.js';
@@ -16,14 +13,20 @@ import { type RegistryTarget, resolveRegistryTarget, type TargetOptions } from '
 export const CLI_ACTOR = 'cli';
 
 /**
- * How often `sluice deploy --local` re-reads the rollout and the candidate's health while a step bakes: asking the
- * local stack is cheap, and a rollback by its watchdog should end the command within a second.
+ * How often `sluice deploy --local` re-reads the rollout it follows: asking the local stack is cheap, and a
+ * rollback by its driver should end the command within a second.
  */
-export const LOCAL_HEALTH_POLL_INTERVAL_MS = 1_000;
+export const LOCAL_FOLLOW_INTERVAL_MS = 1_000;
+
+/**
+ * How often `sluice deploy` re-reads a rollout on AWS it follows: every read costs a few CloudWatch and S3
+ * requests, and the scheduler steps rollouts once a minute.
+ */
+export const AWS_FOLLOW_INTERVAL_MS = 15_000;
 
 /** Options of the rollout commands: the registry target, and on AWS the stack and the model's function. */
 export interface RolloutTargetOptions extends TargetOptions {
-  /** The CDK stack's name (AWS only). */
+  /** The CDK stack's name (AWS only); accepted for older scripts, unused since no CodeDeploy names derive from it. */
   readonly stack?: string;
   /** The model's predict function, name or ARN (AWS only). */
   readonly function?: string;
@@ -41,6 +44,8 @@ export interface RolloutContext {
   readonly registry: RegistryTarget;
   /** True for the local stack. */
   readonly local: boolean;
+  /** How often `sluice deploy` re-reads the rollout it follows. */
+  readonly pollIntervalMs: number;
 }
 
 /**
@@ -50,19 +55,25 @@ export interface RolloutContext {
 export async function resolveRolloutContext(
   options: RolloutTargetOptions,
   env: Record<string, string | undefined>,
-  cwd: string = process.cwd(),
 ): Promise<RolloutContext> {
   const registry = await resolveRegistryTarget(options, env);
-  const target = options.local ? localTarget(registry) : lambdaTarget(registry, options, env, cwd);
+  const target = options.local ? localTarget(registry) : lambdaTarget(registry, options, env);
   const store = new RolloutStore({ client: registry.client, bucket: registry.bucket });
   const engine = new RolloutEngine({
     store,
     target,
     registry: registry.registry,
     actor: CLI_ACTOR,
-    ...(options.local ? { pollIntervalMs: LOCAL_HEALTH_POLL_INTERVAL_MS } : {}),
   });
-  return { engine, store, target, registry, local: options.local === true };
+  const local = options.local === true;
+  return {
+    engine,
+    store,
+    target,
+    registry,
+    local,
+    pollIntervalMs: local ? LOCAL_FOLLOW_INTERVAL_MS : AWS_FOLLOW_INTERVAL_MS,
+  };
 }
 
 function localTarget(registry: RegistryTarget): RolloutTarget {
@@ -74,7 +85,6 @@ function lambdaTarget(
   registry: RegistryTarget,
   options: RolloutTargetOptions,
   env: Record<string, string | undefined>,
-  cwd: string,
 ): RolloutTarget {
   const functionName = options.function ?? env.SLUICE_FUNCTION;
   if (!functionName) {
@@ -83,25 +93,11 @@ function lambdaTarget(
         '`aws cloudformation describe-stack-resources --stack-name STACK`; or use --local for the local stack',
     );
   }
-  const stackName = options.stack ?? env.SLUICE_STACK ?? stackNameFromConfig(cwd);
   const clientConfig = { region: registry.region };
   return new LambdaRolloutTarget({
     lambda: new LambdaClient(clientConfig),
     cloudwatch: new CloudWatchClient(clientConfig),
-    codedeploy: new CodeDeployClient(clientConfig),
     registry: registry.registry,
     functionName: () => functionName,
-    stackName,
   });
-}
-
-/** The stack name of the project's deployment config, when there is one in the working directory. */
-function stackNameFromConfig(cwd: string): string {
-  const path = `${cwd}/${DEFAULT_DEPLOY_CONFIG_FILE}`;
-  if (!existsSync(path)) {
-    throw new UsageError(
-      `on AWS, pass --stack NAME (or set SLUICE_STACK): no ${DEFAULT_DEPLOY_CONFIG_FILE} here to read the stack name from`,
-    );
-  }
-  return readDeployConfig(path).stackName;
 }

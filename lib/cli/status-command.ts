@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_MIN_REQUESTS } from '../rollout/plan-rollout.js';
 import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
 import { RolloutStatus } from '../rollout/RolloutState.js';
 import type { ObservedTraffic } from '../rollout/RolloutTarget.js';
@@ -17,18 +18,17 @@ import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-o
 
 /**
  * `sluice status <model>`: the stable and candidate versions and weights, the candidate's health and its
- * reasons, the requests per version observed, and the history. Unless `--read-only`, it also carries a rollout
- * on by one step when one is due (a `sluice deploy` that was stopped), as every rollout command does.
+ * reasons, the requests per version observed, what the driver does next (and why a bake is extended), and the
+ * history. It only reads: the local stack or the scheduler carries rollouts on.
  */
 export function registerStatusCommand(program: Command, io: CliIo): void {
   withRolloutTargetOptions(program.command('status'), io)
     .description("show a model's routing, the candidate's health, the observed traffic split and the history")
     .argument('<model>', 'model name')
-    .option('--read-only', 'only look: do not carry a stopped rollout on')
     .addHelpText('after', '\nExample:\n  npx sluice status iris --local --json')
-    .action(async (model: string, options: RolloutCommandOptions & { readOnly?: boolean }) => {
+    .action(async (model: string, options: RolloutCommandOptions) => {
       const context = await resolveRolloutContext(options, io.env);
-      const report = await context.engine.status(model, { readOnly: options.readOnly ?? false });
+      const report = await context.engine.status(model);
       const { state } = report;
       // Without a rollout there is no alias yet: the newest version answers (this also refuses unknown models).
       const newest = state ? undefined : await context.registry.registry.latestVersion(model);
@@ -38,13 +38,16 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
           `${JSON.stringify({
             ...(state ? stateSummary(state) : { model, status: 'none', stable: newest, weight: 0 }),
             health: report.health
-              ? { verdict: report.health.verdict, reasons: report.health.reasons }
+              ? {
+                  verdict: report.health.verdict,
+                  reasons: report.health.reasons,
+                  candidateRequests: report.health.candidateRequests,
+                }
               : undefined,
             requests: observed.traffic?.requests ?? {},
             ...(observed.traffic ? { requestsWindowMs: observed.traffic.windowMs } : {}),
             ...(observed.error === undefined ? {} : { requestsError: observed.error }),
             decision: report.decision,
-            blockedBy: report.blockedBy,
             history: report.history,
           })}\n`,
         );
@@ -96,12 +99,17 @@ function describeReport(
       lines.push(`  plan       ${describePlan(state.plan)}; step ${step} of ${state.plan.steps.length}`);
     }
     if (report.health) lines.push(`  health     ${describeHealth(report.health)}`);
+    if (report.health?.candidateRequests !== undefined) {
+      lines.push(
+        `  evidence   v${state.candidate} answered ${report.health.candidateRequests} requests in this step; ` +
+          `a step needs ${state.plan?.minRequests ?? DEFAULT_MIN_REQUESTS}`,
+      );
+    }
   } else {
     lines.push(`${model}: idle; v${state.stable} takes all traffic`);
   }
   lines.push(`  requests   ${describeObserved(observed)}`);
   lines.push(`  next       ${describeDecision(report.decision, Date.now())}`);
-  if (report.blockedBy) lines.push(`  blocked    ${report.blockedBy}`);
   lines.push('history:');
   for (const event of report.history) lines.push(`  ${describeEvent(event)}`);
   return `${lines.join('\n')}\n`;

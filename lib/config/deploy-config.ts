@@ -6,7 +6,7 @@ import { ModelNameSchema } from '../registry/ModelManifest.js';
 /** The config file the CDK app reads when the `sluiceConfig` context value does not name another. */
 export const DEFAULT_DEPLOY_CONFIG_FILE = 'sluice.config.json';
 
-/** CodeDeploy's predefined Lambda deployment configurations, by the names sluice accepts. */
+/** Named rollouts (the names CodeDeploy gave its predefined Lambda configurations), run by sluice's engine. */
 export const RolloutPreset = {
   ALL_AT_ONCE: 'all-at-once',
   CANARY_10_PERCENT_5_MINUTES: 'canary-10-percent-5-minutes',
@@ -21,11 +21,18 @@ export const RolloutPreset = {
 /** A predefined rollout. */
 export type RolloutPreset = (typeof RolloutPreset)[keyof typeof RolloutPreset];
 
-/** How CodeDeploy shifts the `live` alias to a new version: a preset, or a custom canary or linear shift. */
+/** Requests the candidate must answer in each step before the clock takes the next one (evidence). */
+const MinRequestsSchema = z.number().int().min(0).max(1_000_000).optional();
+
+/**
+ * How `cdk deploy` rolls a changed model out through sluice's engine: a preset, or a custom canary or linear
+ * plan; `minRequests` (default 20) is the evidence each step needs before the clock takes the next one.
+ */
 export const RolloutSchema = z.discriminatedUnion('strategy', [
   z.strictObject({
     strategy: z.literal('preset'),
     preset: z.enum(Object.values(RolloutPreset) as [RolloutPreset, ...RolloutPreset[]]),
+    minRequests: MinRequestsSchema,
   }),
   z.strictObject({
     strategy: z.literal('canary'),
@@ -33,6 +40,7 @@ export const RolloutSchema = z.discriminatedUnion('strategy', [
     percentage: z.number().int().min(1).max(99),
     /** Minutes before the rest shifts. */
     intervalMinutes: z.number().int().min(1).max(2880),
+    minRequests: MinRequestsSchema,
   }),
   z.strictObject({
     strategy: z.literal('linear'),
@@ -40,13 +48,19 @@ export const RolloutSchema = z.discriminatedUnion('strategy', [
     percentage: z.number().int().min(1).max(99),
     /** Minutes between steps. */
     intervalMinutes: z.number().int().min(1).max(2880),
+    minRequests: MinRequestsSchema,
   }),
-  z.strictObject({ strategy: z.literal('all-at-once') }),
+  z.strictObject({
+    strategy: z.literal('all-at-once'),
+    /** Minutes the candidate bakes at 100 % before it is promoted. */
+    intervalMinutes: z.number().int().min(0).max(2880).optional(),
+    minRequests: MinRequestsSchema,
+  }),
 ]);
 /** A rollout policy. */
 export type Rollout = z.infer<typeof RolloutSchema>;
 
-/** Alarm thresholds on the new version; any alarm rolls the deployment back. */
+/** Alarm thresholds on a rollout's candidate version; any alarm rolls it back. */
 export const AlarmThresholdsSchema = z.strictObject({
   /** Lambda errors (invocation failures) plus sluice 5xx, per minute, at or above which the version is bad. */
   errors: z.number().int().min(1).default(1),

@@ -207,6 +207,11 @@ export class InferenceApp {
 
   private async load(route: MatchedRoute, state: RequestState): Promise<LoadedModel> {
     const { model, version } = await this.resolveVersion(route, state);
+    // A version the alias routed to exists (the alias only routes published versions), so whatever its answer,
+    // a 503 because it cannot load included, it counts against it in metrics and health: a candidate that cannot
+    // load must fail its rollout. A version named in the path is recorded only once it loaded, so probing
+    // `/versions/99999` cannot create metric series.
+    if (route.version === undefined) state.version = version;
     const loaded = await this.engine.get(model, version);
     state.version = version;
     return loaded;

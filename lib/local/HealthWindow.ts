@@ -2,14 +2,26 @@ import type { ServedOutcome } from '../http/ModelResolver.js';
 import type { HealthReport } from '../rollout/RolloutTarget.js';
 import type { HealthThresholds } from './local-config.js';
 
-/** How far back the health window looks, in milliseconds: long enough for a few dozen requests, short enough to react. */
+/** How far back the recent health window looks, in milliseconds: long enough for a few dozen requests, short enough to react. */
 export const HEALTH_WINDOW_MS = 30_000;
 
-/** Fewest requests of a version in the window before it is judged; below this the verdict is `unknown`. */
+/** Fewest requests of a version before a period is judged; below this the verdict is `unknown`. */
 export const HEALTH_MIN_SAMPLES = 20;
 
-/** Most outcomes kept per version; the oldest are dropped first, so a flood of requests cannot exhaust memory. */
+/**
+ * Most latencies kept per version for the p99; the oldest are dropped first, so a flood of requests cannot
+ * exhaust memory. Counts are never capped: they live in per-second buckets.
+ */
 export const HEALTH_MAX_SAMPLES = 10_000;
+
+/**
+ * How long per-second counts are kept, in milliseconds: the longest step whose evidence the local stack can count
+ * (6 hours, far beyond any local bake). Older buckets are dropped.
+ */
+export const HEALTH_RETENTION_MS = 6 * 3_600_000;
+
+/** Width of one count bucket, in milliseconds. */
+const BUCKET_MS = 1_000;
 
 /** The percentile of latency judged against the threshold. */
 export const HEALTH_LATENCY_PERCENTILE = 0.99;
@@ -22,35 +34,59 @@ export interface HealthWindowOptions {
   readonly minSamples?: number;
   /** @default HEALTH_MAX_SAMPLES */
   readonly maxSamples?: number;
+  /** @default HEALTH_RETENTION_MS */
+  readonly retentionMs?: number;
 }
 
-/** Error rate and latency of one version over the window. */
+/** Error rate, refusals and latency of one version over a period. */
 export interface VersionFigures {
-  /** Requests in the window. */
+  /** Requests in the period (all of them: routed, golden checks, explicit versions). */
   readonly requests: number;
-  /** Of which answered 5xx. */
+  /** Of which the alias routed (unversioned routes): the traffic it was given. */
+  readonly routed: number;
+  /** Of which answered 5xx (a version that cannot load answers 503: it counts). */
   readonly errors: number;
+  /** Of which answered 4xx: input the version refused. */
+  readonly rejected: number;
   /** errors / requests (0 with no requests). */
   readonly errorRate: number;
-  /** p99 latency in milliseconds (0 with no requests). */
+  /** rejected / requests (0 with no requests). */
+  readonly rejectedRate: number;
+  /** p99 latency in milliseconds of the latencies kept in the period (0 with none). */
   readonly p99Ms: number;
 }
 
-/** One outcome: when it happened (ms since the epoch), whether it was a 5xx, how long it took. */
-interface Sample {
-  readonly at: number;
-  readonly failed: boolean;
-  readonly latencyMs: number;
-  /** Routed by the alias (not a `/versions/{v}` request). */
-  readonly routed: boolean;
+/** What {@link HealthWindow.judge} judges besides the recent window. */
+export interface JudgeOptions {
+  /** The current step's start (epoch ms): evidence and the step's own figures count from here. */
+  readonly sinceMs?: number;
+  /** The stable version, whose share of refused inputs the candidate's is compared with. */
+  readonly stable?: number;
+}
+
+/** Counts of one second. */
+interface Bucket {
+  readonly second: number;
+  requests: number;
+  routed: number;
+  errors: number;
+  rejected: number;
+}
+
+/** Everything kept of one version. */
+interface VersionRecord {
+  /** Per-second counts, oldest first. */
+  readonly buckets: Bucket[];
+  /** Latencies with their time, oldest first, at most `maxSamples` (trimmed in batches). */
+  readonly latencies: { at: number; ms: number }[];
 }
 
 /**
- * A sliding, time-based window of inference outcomes per model and version: the local stack's health signal,
- * what CloudWatch metrics and alarms are on AWS.
+ * Inference outcomes per model and version: the local stack's health signal, what CloudWatch metrics and alarms
+ * are on AWS. Counts are exact (per-second buckets, kept for `retentionMs`); latencies are a bounded sample.
  *
- * Pure data: fed by the resolver's `served()` hook, judged by the watchdog and the `/_sluice/health` route; the
- * caller passes the clock reading, so it is tested without timers.
+ * Pure data: fed by the resolver's `served()` hook, judged by the local rollout driver and the `/_sluice/health`
+ * route; the caller passes the clock reading, so it is tested without timers.
  *
  * @example
  * const window = new HealthWindow();
@@ -61,112 +97,200 @@ export class HealthWindow {
   readonly windowMs: number;
   readonly minSamples: number;
   readonly maxSamples: number;
-  /** Samples by model, then by version, oldest first. */
-  readonly #samples = new Map<string, Map<number, Sample[]>>();
+  readonly retentionMs: number;
+  /** Records by model, then by version. */
+  readonly #records = new Map<string, Map<number, VersionRecord>>();
 
   constructor(options: HealthWindowOptions = {}) {
     this.windowMs = options.windowMs ?? HEALTH_WINDOW_MS;
     this.minSamples = options.minSamples ?? HEALTH_MIN_SAMPLES;
     this.maxSamples = options.maxSamples ?? HEALTH_MAX_SAMPLES;
+    this.retentionMs = options.retentionMs ?? HEALTH_RETENTION_MS;
   }
 
   /** Records one inference answered by `version` of `model` at `at` (ms since the epoch). */
   record(model: string, version: number, outcome: ServedOutcome, at: number): void {
-    let versions = this.#samples.get(model);
+    let versions = this.#records.get(model);
     if (!versions) {
       versions = new Map();
-      this.#samples.set(model, versions);
+      this.#records.set(model, versions);
     }
-    let samples = versions.get(version);
-    if (!samples) {
-      samples = [];
-      versions.set(version, samples);
+    let record = versions.get(version);
+    if (!record) {
+      record = { buckets: [], latencies: [] };
+      versions.set(version, record);
     }
-    samples.push({
-      at,
-      failed: outcome.status >= 500,
-      latencyMs: outcome.latencyMs,
-      routed: outcome.routed ?? true,
-    });
+    const second = Math.floor(at / BUCKET_MS);
+    let bucket = record.buckets.at(-1);
+    if (!bucket || bucket.second !== second) {
+      bucket = { second, requests: 0, routed: 0, errors: 0, rejected: 0 };
+      record.buckets.push(bucket);
+      this.#prune(record, at);
+    }
+    bucket.requests++;
+    if (outcome.routed ?? true) bucket.routed++;
+    if (outcome.status >= 500) bucket.errors++;
+    else if (outcome.status >= 400) bucket.rejected++;
+    record.latencies.push({ at, ms: outcome.latencyMs });
     // Trimmed in batches: a splice of thousands of samples on every request would cost more than the request.
-    if (samples.length >= 2 * this.maxSamples) samples.splice(0, samples.length - this.maxSamples);
+    if (record.latencies.length >= 2 * this.maxSamples) {
+      record.latencies.splice(0, record.latencies.length - this.maxSamples);
+    }
   }
 
-  /** Models with at least one outcome in the window at `at`. */
+  /** Models with at least one outcome in the recent window at `at`. */
   models(at: number): string[] {
-    return [...this.#samples.keys()].filter((model) =>
-      [...(this.#samples.get(model)?.values() ?? [])].some((samples) => this.#prune(samples, at).length > 0),
+    return [...this.#records.keys()].filter((model) =>
+      [...(this.#records.get(model)?.keys() ?? [])].some(
+        (version) => this.figures(model, version, at - this.windowMs, at).requests > 0,
+      ),
     );
   }
 
   /**
-   * Requests per version of `model` that the alias routed (unversioned routes) in the window at `at`: the
-   * observed traffic split. Requests naming a version (golden checks among them) are judged but not counted here.
+   * Requests per version of `model` that the alias routed (unversioned routes) in the recent window at `at`: the
+   * observed traffic split, exact. Requests naming a version (golden checks among them) are judged but not
+   * counted here.
    */
   requests(model: string, at: number): Record<string, number> {
     const split: Record<string, number> = {};
-    for (const [version, samples] of this.#samples.get(model) ?? []) {
-      const count = this.#prune(samples, at).filter((sample) => sample.routed).length;
-      if (count > 0) split[String(version)] = count;
+    for (const version of this.#records.get(model)?.keys() ?? []) {
+      const { routed } = this.figures(model, version, at - this.windowMs, at);
+      if (routed > 0) split[String(version)] = routed;
     }
     return split;
   }
 
-  /** Error rate and p99 latency of one version in the window at `at`, over all its requests. */
-  figures(model: string, version: number, at: number): VersionFigures {
-    const samples = this.#prune(this.#samples.get(model)?.get(version) ?? [], at);
-    const requests = samples.length;
-    const errors = samples.filter((sample) => sample.failed).length;
+  /** Figures of one version over `(from, to]` (epoch ms); by default the recent window ending at `to`. */
+  figures(model: string, version: number, from: number, to: number): VersionFigures {
+    const record = this.#records.get(model)?.get(version);
+    let requests = 0;
+    let routed = 0;
+    let errors = 0;
+    let rejected = 0;
+    const fromSecond = Math.floor(from / BUCKET_MS);
+    const toSecond = Math.floor(to / BUCKET_MS);
+    for (const bucket of record?.buckets ?? []) {
+      // A bucket counts when its second is inside the period; the edges are whole seconds.
+      if (bucket.second < fromSecond || bucket.second > toSecond) continue;
+      requests += bucket.requests;
+      routed += bucket.routed;
+      errors += bucket.errors;
+      rejected += bucket.rejected;
+    }
+    const latencies = (record?.latencies ?? [])
+      .filter((sample) => sample.at >= from && sample.at <= to)
+      .map((sample) => sample.ms);
     return {
       requests,
+      routed,
       errors,
+      rejected,
       errorRate: requests === 0 ? 0 : errors / requests,
-      p99Ms: percentile(
-        samples.map((sample) => sample.latencyMs),
-        HEALTH_LATENCY_PERCENTILE,
-      ),
+      rejectedRate: requests === 0 ? 0 : rejected / requests,
+      p99Ms: percentile(latencies, HEALTH_LATENCY_PERCENTILE),
     };
   }
 
   /**
-   * Judges one version against the thresholds: `unknown` below the minimum sample count, `unhealthy` when the
-   * error rate or the p99 latency is above its limit, otherwise `healthy`. The report carries the observed
-   * requests per version of the model.
+   * Judges one version against the thresholds, on the recent window and on the current step (`sinceMs`):
+   * - `unhealthy` when either has at least `minSamples` requests and its error rate or p99 latency is above its
+   *   limit, or when the version refuses a larger share of its inputs in the step than the stable version did in
+   *   the same period, by more than `maxRejectedIncrease` (a new version that renamed an input refuses existing
+   *   clients: that is the candidate's failure, not theirs);
+   * - `healthy` when the step (or, without one, the window) has at least `minSamples` requests and is within;
+   * - `unknown` otherwise.
+   * The report carries the observed split and, as evidence, the requests the alias routed to the version in the
+   * step.
    */
-  judge(model: string, version: number, thresholds: HealthThresholds, at: number): HealthReport {
-    const figures = this.figures(model, version, at);
+  judge(
+    model: string,
+    version: number,
+    thresholds: HealthThresholds,
+    at: number,
+    options: JudgeOptions = {},
+  ): HealthReport {
     const requests = this.requests(model, at);
     const seconds = Math.round(this.windowMs / 1000);
-    if (figures.requests < this.minSamples) {
+    const recent = this.figures(model, version, at - this.windowMs, at);
+    const sinceMs = options.sinceMs ?? at - this.windowMs;
+    const step = this.figures(model, version, sinceMs, at);
+    const evidence = { requests, candidateRequests: step.routed, settledUntilMs: at };
+    const stepLabel = options.sinceMs === undefined ? `in the last ${seconds} s` : 'since the step began';
+
+    const breaches: string[] = [];
+    if (recent.requests >= this.minSamples)
+      breaches.push(...this.#breaches(recent, thresholds, `in the last ${seconds} s`));
+    if (options.sinceMs !== undefined && step.requests >= this.minSamples) {
+      breaches.push(...this.#breaches(step, thresholds, stepLabel));
+    }
+    const rejection = this.#rejectionJump(model, version, step, sinceMs, at, thresholds, options.stable);
+    if (rejection) breaches.push(rejection);
+    if (breaches.length > 0) return { verdict: 'unhealthy', reasons: breaches, ...evidence };
+
+    if (step.requests < this.minSamples) {
       return {
         verdict: 'unknown',
         reasons: [
-          `${figures.requests} ${figures.requests === 1 ? 'request' : 'requests'} to version ${version} in the last ${seconds} s; ` +
+          `${step.requests} ${step.requests === 1 ? 'request' : 'requests'} to version ${version} ${stepLabel}; ` +
             `at least ${this.minSamples} are needed to judge`,
         ],
-        requests,
+        ...evidence,
       };
     }
-    const errorBreached = figures.errorRate > thresholds.maxErrorRate;
-    const latencyBreached = figures.p99Ms > thresholds.maxP99Ms;
     const reasons = [
-      `error rate ${percent(figures.errorRate)} (${figures.errors} of ${figures.requests} requests in the last ${seconds} s) ${
-        errorBreached ? 'is above' : 'is within'
-      } the limit of ${percent(thresholds.maxErrorRate)}`,
-      `p99 latency ${Math.round(figures.p99Ms)} ms ${latencyBreached ? 'is above' : 'is within'} the limit of ${
-        thresholds.maxP99Ms
-      } ms`,
+      `error rate ${percent(step.errorRate)} (${step.errors} of ${step.requests} requests ${stepLabel}) is within the limit of ${percent(thresholds.maxErrorRate)}`,
+      `p99 latency ${Math.round(step.p99Ms)} ms is within the limit of ${thresholds.maxP99Ms} ms`,
     ];
-    return { verdict: errorBreached || latencyBreached ? 'unhealthy' : 'healthy', reasons, requests };
+    if (options.stable !== undefined && options.stable !== version) {
+      reasons.push(`refused inputs ${percent(step.rejectedRate)} (${step.rejected} of ${step.requests})`);
+    }
+    return { verdict: 'healthy', reasons, ...evidence };
   }
 
-  /** Drops the samples older than the window, and all but the newest `maxSamples`, in place; returns what is left. */
-  #prune(samples: Sample[], at: number): Sample[] {
-    const since = at - this.windowMs;
-    let stale = Math.max(0, samples.length - this.maxSamples);
-    while (stale < samples.length && (samples[stale] as Sample).at < since) stale++;
-    if (stale > 0) samples.splice(0, stale);
-    return samples;
+  #breaches(figures: VersionFigures, thresholds: HealthThresholds, label: string): string[] {
+    const found: string[] = [];
+    if (figures.errorRate > thresholds.maxErrorRate) {
+      found.push(
+        `error rate ${percent(figures.errorRate)} (${figures.errors} of ${figures.requests} requests ${label}) is above the limit of ${percent(thresholds.maxErrorRate)}`,
+      );
+    }
+    if (figures.p99Ms > thresholds.maxP99Ms) {
+      found.push(
+        `p99 latency ${Math.round(figures.p99Ms)} ms ${label} is above the limit of ${thresholds.maxP99Ms} ms`,
+      );
+    }
+    return found;
+  }
+
+  /** A reason when the candidate refuses clearly more of its inputs than the stable version; undefined otherwise. */
+  #rejectionJump(
+    model: string,
+    version: number,
+    step: VersionFigures,
+    sinceMs: number,
+    at: number,
+    thresholds: HealthThresholds,
+    stable: number | undefined,
+  ): string | undefined {
+    if (stable === undefined || stable === version || step.requests < this.minSamples) return undefined;
+    const baseline = this.figures(model, stable, sinceMs, at);
+    // Without the stable version's traffic to compare with, any refusal share counts against the limit alone.
+    const increase = step.rejectedRate - baseline.rejectedRate;
+    if (increase <= thresholds.maxRejectedIncrease) return undefined;
+    return (
+      `refused inputs ${percent(step.rejectedRate)} (${step.rejected} of ${step.requests}) against ` +
+      `${percent(baseline.rejectedRate)} for stable v${stable} (${baseline.rejected} of ${baseline.requests}) in the same period: ` +
+      `more than ${percent(thresholds.maxRejectedIncrease)} above it; clients' inputs that the stable version accepts are refused`
+    );
+  }
+
+  /** Drops buckets older than the retention and latencies older than the window's longest useful period. */
+  #prune(record: VersionRecord, at: number): void {
+    const oldestSecond = Math.floor((at - this.retentionMs) / BUCKET_MS);
+    let stale = 0;
+    while (stale < record.buckets.length && (record.buckets[stale] as Bucket).second < oldestSecond) stale++;
+    if (stale > 0) record.buckets.splice(0, stale);
   }
 }
 

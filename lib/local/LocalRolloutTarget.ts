@@ -4,7 +4,14 @@ import { httpGoldenTransport } from '../inference/http-golden-transport.js';
 import { type GoldenCheckResult, runGoldenCheck } from '../inference/run-golden-check.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import { RolloutError } from '../rollout/RolloutError.js';
-import type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../rollout/RolloutTarget.js';
+import type {
+  HealthQuery,
+  HealthReport,
+  ObservedTraffic,
+  PreparedVersion,
+  RolloutTarget,
+  Routing,
+} from '../rollout/RolloutTarget.js';
 import {
   LocalHealthResponseSchema,
   LocalRefreshResponseSchema,
@@ -56,11 +63,8 @@ export class LocalRolloutTarget implements RolloutTarget {
     this.#timeoutMs = options.timeoutMs ?? LOCAL_TARGET_TIMEOUT_MS;
   }
 
-  /** Nothing else moves a local alias: there is no CodeDeploy locally. */
-  async assertExclusive(_model: string): Promise<void> {}
-
   /** Loads the version in the stack; it must answer ready. */
-  async prepare(model: string, version: number): Promise<void> {
+  async prepare(model: string, version: number): Promise<PreparedVersion> {
     const reply = await this.#send(
       'GET',
       `/v2/models/${encodeURIComponent(model)}/versions/${version}/ready`,
@@ -70,6 +74,7 @@ export class LocalRolloutTarget implements RolloutTarget {
         `${model} version ${version} is not ready in the local stack: answered ${reply.status}: ${quote(reply.body)}`,
       );
     }
+    return { version };
   }
 
   /**
@@ -98,9 +103,18 @@ export class LocalRolloutTarget implements RolloutTarget {
   }
 
   /** The stack's health window's verdict on the candidate, with the requests per version it observed. */
-  async health(model: string, candidate: number): Promise<HealthReport> {
-    const report = await this.#json('GET', localHealthPath(model, candidate), LocalHealthResponseSchema);
-    return { verdict: report.verdict, reasons: report.reasons, requests: report.requests };
+  async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {
+    const report = await this.#json(
+      'GET',
+      localHealthPath(model, candidate, { sinceMs: query.sinceMs, stable: query.stable }),
+      LocalHealthResponseSchema,
+    );
+    return {
+      verdict: report.verdict,
+      reasons: report.reasons,
+      requests: report.requests,
+      ...(report.candidateRequests === undefined ? {} : { candidateRequests: report.candidateRequests }),
+    };
   }
 
   /** Requests per version the stack's local alias routed in its health window. */

@@ -7,12 +7,14 @@ import { InferenceEngine } from '../inference/InferenceEngine.js';
 import { PrometheusServingMetrics } from '../observability/PrometheusServingMetrics.js';
 import { MODEL_NAME_PATTERN } from '../registry/ModelManifest.js';
 import { ModelRegistry } from '../registry/ModelRegistry.js';
+import { RolloutEngine } from '../rollout/RolloutEngine.js';
 import { RolloutStore } from '../rollout/RolloutStore.js';
 import { routingOf } from '../rollout/routing-of.js';
 import { ApiGatewayEmulator, type LocalReply } from './ApiGatewayEmulator.js';
 import { HealthWindow } from './HealthWindow.js';
-import { LocalAliasResolver } from './LocalAliasResolver.js';
+import { LOCAL_STACK_ACTOR, LocalAliasResolver } from './LocalAliasResolver.js';
 import { LocalObjectStore } from './LocalObjectStore.js';
+import { LocalRolloutDriver } from './LocalRolloutDriver.js';
 import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { removeLocalStackInfo, writeLocalStackInfo } from './local-home.js';
 import {
@@ -23,7 +25,7 @@ import {
 } from './local-routes.js';
 import { publishSamples } from './publish-samples.js';
 import { RegistryResolver } from './RegistryResolver.js';
-import { RollbackWatchdog } from './RollbackWatchdog.js';
+import { StackRolloutTarget } from './StackRolloutTarget.js';
 
 /** Port of the local API when PORT is not set. */
 export const DEFAULT_LOCAL_PORT = 3000;
@@ -51,9 +53,10 @@ export interface LocalStackOptions {
  * request pipeline Lambda runs, and an API Gateway emulator in front of it, plus `GET /metrics`.
  *
  * Local aliases: the unversioned routes follow each model's rollout state (see {@link LocalAliasResolver});
- * a {@link HealthWindow} of every inference outcome judges candidates, and a {@link RollbackWatchdog} rolls
- * back the unhealthy ones with nobody watching. `sluice` in another process reaches both through the local
- * routes `GET /_sluice/health/{model}?version=N` and `GET /_sluice/refresh?model=M`.
+ * a {@link HealthWindow} of every inference outcome judges candidates, and a {@link LocalRolloutDriver} carries
+ * every rollout in progress through its bakes with the rollout engine (promote, advance, roll back) with nobody
+ * watching, as the scheduler does on AWS. `sluice` in another process reaches both through the local routes
+ * `GET /_sluice/health/{model}?version=N&since=MS&stable=N` and `GET /_sluice/refresh?model=M`.
  *
  * @example
  * const stack = await LocalStack.start({ home: '.sluice', port: 3000 });
@@ -71,8 +74,8 @@ export class LocalStack {
     readonly health: HealthWindow,
     /** The local aliases. */
     readonly resolver: LocalAliasResolver,
-    /** Rolls back unhealthy candidates. */
-    readonly watchdog: RollbackWatchdog,
+    /** Carries rollouts through their bakes. */
+    readonly driver: LocalRolloutDriver,
     private readonly api: ApiGatewayEmulator,
     /** Sample models published by this start (empty when they were already there). */
     readonly publishedSamples: { model: string; version: number }[],
@@ -111,11 +114,15 @@ export class LocalStack {
         states: rollouts,
         health,
       });
-      const watchdog = new RollbackWatchdog({
-        health,
-        thresholds: config.health,
-        store: rollouts,
-        routing: resolver,
+      const driver = new LocalRolloutDriver({
+        engine: new RolloutEngine({
+          store: rollouts,
+          registry,
+          actor: LOCAL_STACK_ACTOR,
+          target: new StackRolloutTarget({ health, thresholds: config.health, routing: resolver, engine }),
+        }),
+        models: () => registry.listModels(),
+        state: (model) => resolver.state(model),
         logger,
       });
       const app = new InferenceApp({
@@ -136,7 +143,7 @@ export class LocalStack {
             body: metrics.render(),
           }),
           [`${LocalRoutePath.HEALTH}*`]: (_request, path, query) =>
-            healthRoute(health, watchdog, config, path.slice(LocalRoutePath.HEALTH.length), query),
+            healthRoute(health, config, path.slice(LocalRoutePath.HEALTH.length), query),
           [LocalRoutePath.REFRESH]: (_request, _path, query) => refreshRoute(resolver, query),
           [LocalRoutePath.TRAFFIC]: (_request, _path, query) => trafficRoute(health, query),
         },
@@ -147,7 +154,7 @@ export class LocalStack {
         bucket: store.bucket,
         pid: process.pid,
       });
-      watchdog.start();
+      driver.start();
       return new LocalStack(
         options.home,
         store,
@@ -157,7 +164,7 @@ export class LocalStack {
         app,
         health,
         resolver,
-        watchdog,
+        driver,
         api,
         published,
       );
@@ -170,7 +177,7 @@ export class LocalStack {
   /** Stops the API and the store; the data stays in the home folder. */
   async stop(): Promise<void> {
     await removeLocalStackInfo(this.home);
-    await this.watchdog.stop();
+    await this.driver.stop();
     await this.api.stop();
     await this.engine.close();
     await this.store.stop();
@@ -180,10 +187,15 @@ export class LocalStack {
 /** Version numbers in the local routes' query strings. */
 const VERSION_PATTERN = /^[1-9][0-9]{0,15}$/;
 
-/** `GET /_sluice/health/{model}?version=N`: the health window's verdict on one version. */
+/** Epoch milliseconds in the health route's `since`. */
+const EPOCH_MS_PATTERN = /^[0-9]{1,16}$/;
+
+/**
+ * `GET /_sluice/health/{model}?version=N[&since=MS][&stable=N]`: the health window's verdict on one version, with
+ * the evidence since `since` (the step's start) and its refused inputs compared with `stable`'s.
+ */
 function healthRoute(
   health: HealthWindow,
-  watchdog: RollbackWatchdog,
   config: LocalConfig,
   encodedModel: string,
   query: URLSearchParams,
@@ -196,25 +208,27 @@ function healthRoute(
   if (!VERSION_PATTERN.test(version)) {
     return jsonReply(400, { error: `version must be a version number (1, 2, 3, ...); got "${version}"` });
   }
+  const since = query.get('since');
+  if (since !== null && !EPOCH_MS_PATTERN.test(since)) {
+    return jsonReply(400, { error: `since must be epoch milliseconds; got "${since}"` });
+  }
+  const stable = query.get('stable');
+  if (stable !== null && !VERSION_PATTERN.test(stable)) {
+    return jsonReply(400, { error: `stable must be a version number (1, 2, 3, ...); got "${stable}"` });
+  }
   const now = Date.now();
-  const report = health.judge(model, Number(version), config.health, now);
-  const lastRollback = watchdog.lastRollback(model);
+  const report = health.judge(model, Number(version), config.health, now, {
+    ...(since === null ? {} : { sinceMs: Number(since) }),
+    ...(stable === null ? {} : { stable: Number(stable) }),
+  });
   const body: LocalHealthResponse = {
     model,
     version: Number(version),
     verdict: report.verdict,
     reasons: report.reasons,
     requests: { ...report.requests },
+    ...(report.candidateRequests === undefined ? {} : { candidateRequests: report.candidateRequests }),
     windowMs: health.windowMs,
-    ...(lastRollback
-      ? {
-          lastRollback: {
-            at: lastRollback.at,
-            candidate: lastRollback.candidate,
-            reason: lastRollback.reason,
-          },
-        }
-      : {}),
   };
   return jsonReply(200, body);
 }

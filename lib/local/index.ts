@@ -8,9 +8,11 @@ export {
   HEALTH_LATENCY_PERCENTILE,
   HEALTH_MAX_SAMPLES,
   HEALTH_MIN_SAMPLES,
+  HEALTH_RETENTION_MS,
   HEALTH_WINDOW_MS,
   HealthWindow,
   type HealthWindowOptions,
+  type JudgeOptions,
   type VersionFigures,
 } from './HealthWindow.js';
 export {
@@ -23,6 +25,11 @@ export {
 } from './LocalAliasResolver.js';
 export { DEFAULT_LOCAL_BUCKET, LocalObjectStore, type LocalObjectStoreProps } from './LocalObjectStore.js';
 export {
+  LOCAL_DRIVER_INTERVAL_MS,
+  LocalRolloutDriver,
+  type LocalRolloutDriverOptions,
+} from './LocalRolloutDriver.js';
+export {
   LOCAL_TARGET_TIMEOUT_MS,
   LocalRolloutTarget,
   type LocalRolloutTargetOptions,
@@ -31,6 +38,7 @@ export { DEFAULT_LOCAL_PORT, LocalStack, type LocalStackOptions } from './LocalS
 export {
   DEFAULT_LOCAL_MAX_ERROR_RATE,
   DEFAULT_LOCAL_MAX_P99_MS,
+  DEFAULT_LOCAL_MAX_REJECTED_INCREASE,
   type HealthThresholds,
   type LocalConfig,
   LocalConfigError,
@@ -47,9 +55,7 @@ export {
 } from './local-routes.js';
 export { pickVersion } from './pick-version.js';
 export {
-  RollbackWatchdog,
-  type RollbackWatchdogOptions,
   type RoutingCache,
-  WATCHDOG_INTERVAL_MS,
-  type WatchdogRollback,
-} from './RollbackWatchdog.js';
+  StackRolloutTarget,
+  type StackRolloutTargetOptions,
+} from './StackRolloutTarget.js';

@@ -8,12 +8,20 @@ export const DEFAULT_LOCAL_MAX_ERROR_RATE = 0.05;
 /** Highest p99 latency, in milliseconds, a candidate may show in the health window before it is rolled back. */
 export const DEFAULT_LOCAL_MAX_P99_MS = 1_000;
 
+/**
+ * Largest amount by which a candidate's share of refused inputs (4xx) may exceed the stable version's over the
+ * same period (0.10 = ten percentage points) before the candidate is unhealthy.
+ */
+export const DEFAULT_LOCAL_MAX_REJECTED_INCREASE = 0.1;
+
 /** The thresholds the local stack judges a candidate version against. */
 export interface HealthThresholds {
   /** Share of 5xx answers above which the version is unhealthy (0..1). */
   readonly maxErrorRate: number;
   /** p99 latency in milliseconds above which the version is unhealthy. */
   readonly maxP99Ms: number;
+  /** How much more of its inputs (a share, 0..1) the candidate may refuse than the stable version. */
+  readonly maxRejectedIncrease: number;
 }
 
 /** The local stack's own configuration, read once at start from its environment. */
@@ -34,10 +42,15 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[1-9][0-9]*$/, 'must be a positive number of milliseconds, e.g. 1000')
     .optional(),
+  SLUICE_LOCAL_MAX_REJECTED_INCREASE: z
+    .string()
+    .regex(/^(0(\.[0-9]+)?|1(\.0+)?)$/, 'must be a share between 0 and 1, e.g. 0.1')
+    .optional(),
 });
 
 /**
- * Reads the local stack's settings (`SLUICE_LOCAL_MAX_ERROR_RATE`, `SLUICE_LOCAL_MAX_P99_MS`); fails fast naming
+ * Reads the local stack's settings (`SLUICE_LOCAL_MAX_ERROR_RATE`, `SLUICE_LOCAL_MAX_P99_MS`,
+ * `SLUICE_LOCAL_MAX_REJECTED_INCREASE`); fails fast naming
  * the variable and the value it got.
  *
  * @example
@@ -59,6 +72,10 @@ export function readLocalConfig(env: Record<string, string | undefined>): LocalC
         values.SLUICE_LOCAL_MAX_P99_MS === undefined
           ? DEFAULT_LOCAL_MAX_P99_MS
           : Number(values.SLUICE_LOCAL_MAX_P99_MS),
+      maxRejectedIncrease:
+        values.SLUICE_LOCAL_MAX_REJECTED_INCREASE === undefined
+          ? DEFAULT_LOCAL_MAX_REJECTED_INCREASE
+          : Number(values.SLUICE_LOCAL_MAX_REJECTED_INCREASE),
     },
   };
 }

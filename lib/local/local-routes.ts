@@ -5,7 +5,7 @@ import { z } from 'zod';
  * process talks to the local alias it cannot reach in memory.
  */
 export const LocalRoutePath = {
-  /** `GET /_sluice/health/{model}?version=N`: the health window's verdict on one version. */
+  /** `GET /_sluice/health/{model}?version=N&since=MS&stable=N`: the health window's verdict on one version. */
   HEALTH: '/_sluice/health/',
   /** `GET /_sluice/refresh?model=M`: re-read the model's rollout state now, instead of within the routing TTL. */
   REFRESH: '/_sluice/refresh',
@@ -23,12 +23,10 @@ export const LocalHealthResponseSchema = z.object({
   reasons: z.array(z.string()),
   /** Requests per version of the model in the window: the observed traffic split. */
   requests: z.record(z.string(), z.number().int().nonnegative()),
+  /** Requests the alias routed to the version since `since`: the evidence a step needs. */
+  candidateRequests: z.number().int().nonnegative().optional(),
   /** Length of the window, in milliseconds. */
   windowMs: z.number().int().positive(),
-  /** The latest rollback the local stack made on its own, if any since it started. */
-  lastRollback: z
-    .object({ at: z.string(), candidate: z.number().int().positive(), reason: z.string() })
-    .optional(),
 });
 /** The body of the local health route. */
 export type LocalHealthResponse = z.infer<typeof LocalHealthResponseSchema>;
@@ -55,9 +53,15 @@ export const LocalTrafficResponseSchema = z.object({
 /** The body of the local traffic route. */
 export type LocalTrafficResponse = z.infer<typeof LocalTrafficResponseSchema>;
 
-/** The path of the health route for one model. */
-export function localHealthPath(model: string, version: number): string {
-  return `${LocalRoutePath.HEALTH}${encodeURIComponent(model)}?version=${version}`;
+/** The path of the health route for one version, with the evidence since `sinceMs` and `stable` to compare with. */
+export function localHealthPath(
+  model: string,
+  version: number,
+  options: { readonly sinceMs?: number; readonly stable?: number } = {},
+): string {
+  const since = options.sinceMs === undefined ? '' : `&since=${Math.floor(options.sinceMs)}`;
+  const stable = options.stable === undefined ? '' : `&stable=${options.stable}`;
+  return `${LocalRoutePath.HEALTH}${encodeURIComponent(model)}?version=${version}${since}${stable}`;
 }
 
 /** The path of the refresh route for one model. */

@@ -25,6 +25,11 @@ export const RolloutPlanSchema = z.object({
   steps: z.array(z.number().min(0).max(100)).min(1),
   /** Milliseconds each step bakes before the next (ignored by manual plans). */
   intervalMs: z.number().int().nonnegative(),
+  /**
+   * Evidence: requests the candidate must have answered in a step before the clock may take the next one; until
+   * then the bake is extended. Absent in states written before it existed, read as `DEFAULT_MIN_REQUESTS`.
+   */
+  minRequests: z.number().int().nonnegative().optional(),
 });
 /** A rollout plan. */
 export type RolloutPlan = z.infer<typeof RolloutPlanSchema>;

@@ -24,8 +24,6 @@ export const RolloutAction = {
   ROLLBACK: 'rollback',
   /** A version failed its golden examples and got no traffic. */
   GOLDEN_FAILED: 'golden-failed',
-  /** Another path (e.g. `cdk deploy` through CodeDeploy) moved the alias; its version became the stable one. */
-  ADOPT: 'adopt',
   /** A version was refused before getting any traffic because it was unhealthy already. */
   REFUSED: 'refused',
 } as const;
@@ -63,8 +61,15 @@ export const RolloutStateSchema = z.object({
   status: z.enum([RolloutStatus.IDLE, RolloutStatus.ROLLING]),
   /** The version serving everything not routed to the candidate. */
   stable: z.number().int().positive(),
+  /** The target's build of the stable version (AWS: its Lambda version), when the target has builds. */
+  stableBuild: z.string().min(1).optional(),
   /** The version being rolled out, while rolling. */
   candidate: z.number().int().positive().optional(),
+  /**
+   * The candidate's build, when the target has builds. A candidate may be the stable model version in another
+   * build: a change of sluice's code or the function's configuration rolled out like a new model version.
+   */
+  candidateBuild: z.string().min(1).optional(),
   /** Percent of traffic the candidate takes (0 while idle). */
   weight: z.number().min(0).max(100),
   plan: RolloutPlanSchema.optional(),

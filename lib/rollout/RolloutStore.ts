@@ -1,4 +1,10 @@
-import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { ModelNameSchema } from '../registry/ModelManifest.js';
 import { isKeyTaken, isNoSuchKey } from './private/s3-conditions.js';
@@ -9,6 +15,13 @@ import { MAX_REVISION, REVISION_DIGITS, rolloutKey, rolloutPrefix } from './roll
 
 /** Keys per ListObjectsV2 page; S3 returns at most 1000. */
 export const ROLLOUT_LIST_PAGE_SIZE = 1000;
+
+/**
+ * Revisions kept per model: each state carries the history of events (up to `MAX_HISTORY_EVENTS`), so older
+ * revisions hold nothing the current one lacks; keeping a few dozen lets a person see recent states in the bucket
+ * while a listing of the model's prefix stays one short page.
+ */
+export const KEPT_REVISIONS = 50;
 
 /** Content type of stored states. */
 const JSON_CONTENT_TYPE = 'application/json';
@@ -27,14 +40,23 @@ export interface RolloutStoreProps {
    * @default ROLLOUT_LIST_PAGE_SIZE
    */
   readonly listPageSize?: number;
+  /**
+   * Revisions kept per model; older ones are deleted as new ones are written.
+   * @default KEPT_REVISIONS
+   */
+  readonly keptRevisions?: number;
 }
 
 /**
  * Durable rollout state: every model's states as an append-only series of revisions in the registry bucket,
  * `rollouts/NAME/NNNNNNNNNN.json`; the highest revision is the current state.
  *
- * Revisions are never overwritten or deleted: each is written with `If-None-Match: *`, so of two commands that
- * read the same revision and write the next, exactly one succeeds and the other gets {@link RolloutConflictError}.
+ * Revisions are never overwritten: each is written with `If-None-Match: *`, so of two writers that read the same
+ * revision and write the next, exactly one succeeds and the other gets {@link RolloutConflictError}. Only the last
+ * `keptRevisions` are kept: writing revision r deletes revision r - keptRevisions, so reading the current state
+ * lists a bounded prefix, never every revision ever written. (A writer that read a revision so old that its
+ * successor was deleted could still write it, but as a revision below the current one it is never read; the engine
+ * re-reads the current state after routing and routes that.)
  *
  * @example
  * const store = new RolloutStore({ client: new S3Client({}), bucket: 'my-models' });
@@ -45,11 +67,16 @@ export class RolloutStore {
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #listPageSize: number;
+  readonly #keptRevisions: number;
 
   constructor(props: RolloutStoreProps) {
     this.#client = props.client;
     this.#bucket = props.bucket;
     this.#listPageSize = props.listPageSize ?? ROLLOUT_LIST_PAGE_SIZE;
+    this.#keptRevisions = props.keptRevisions ?? KEPT_REVISIONS;
+    if (!Number.isSafeInteger(this.#keptRevisions) || this.#keptRevisions < 1) {
+      throw new RolloutError(`keptRevisions must be a whole number, 1 or more; got ${this.#keptRevisions}`);
+    }
   }
 
   /** Name of the bucket the states live in. */
@@ -63,19 +90,15 @@ export class RolloutStore {
    */
   async current(model: string): Promise<RolloutState | undefined> {
     const name = parseModelName(model);
-    let newest: { key: string; revision: number } | undefined;
-    // Keys list in ascending order, but taking the maximum does not depend on it; thousands of keys are a few pages.
-    for await (const key of this.#listKeys(rolloutPrefix(name))) {
-      const match = REVISION_OBJECT_PATTERN.exec(key.slice(rolloutPrefix(name).length));
-      const revision = Number(match?.[1]);
-      if (match && revision > (newest?.revision ?? -1)) {
-        newest = { key, revision };
-      }
-    }
-    if (!newest) {
+    const revisions = await this.#listRevisions(name);
+    const newest = revisions.at(-1);
+    if (newest === undefined) {
       return undefined;
     }
-    return this.#read(name, newest.key, newest.revision);
+    // Revisions a failed delete left behind (or written before retention existed) are swept here, best effort.
+    const stale = revisions.filter((revision) => revision <= newest - this.#keptRevisions);
+    if (stale.length > 0) await Promise.all(stale.map((revision) => this.#delete(name, revision)));
+    return this.#read(name, rolloutKey(name, newest), newest);
   }
 
   /**
@@ -113,7 +136,31 @@ export class RolloutStore {
       }
       throw error;
     }
+    const expired = state.revision - this.#keptRevisions;
+    if (expired >= 1) await this.#delete(state.model, expired);
     return state;
+  }
+
+  /** The stored revision numbers of a model, ascending. */
+  async #listRevisions(model: string): Promise<number[]> {
+    const prefix = rolloutPrefix(model);
+    const revisions: number[] = [];
+    for await (const key of this.#listKeys(prefix)) {
+      const match = REVISION_OBJECT_PATTERN.exec(key.slice(prefix.length));
+      if (match) revisions.push(Number(match[1]));
+    }
+    return revisions.sort((a, b) => a - b);
+  }
+
+  /** Deletes one revision past the retention; a failure only leaves it for the next sweep. */
+  async #delete(model: string, revision: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new DeleteObjectCommand({ Bucket: this.#bucket, Key: rolloutKey(model, revision) }),
+      );
+    } catch {
+      // Retention is housekeeping: the state written is what matters, and `current` sweeps what is left.
+    }
   }
 
   /** Every recorded event of a model's routing, oldest first (bounded; see `MAX_HISTORY_EVENTS`). */
@@ -125,9 +172,9 @@ export class RolloutStore {
     const location = `s3://${this.#bucket}/${key}`;
     const text = await this.#getText(key);
     if (text === undefined) {
-      // Revisions are never deleted; a listed key that vanished means someone edited the bucket by hand.
+      // Retention never deletes the newest revision; a listed newest key that vanished was deleted by hand.
       throw new RolloutError(
-        `${location} was listed but cannot be read; rollout revisions must never be deleted`,
+        `${location} was listed but cannot be read; the newest rollout revision must never be deleted`,
       );
     }
     let json: unknown;

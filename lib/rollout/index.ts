@@ -1,9 +1,16 @@
-export { type Decision, decide } from './decide.js';
+export { type Decision, decide, EVIDENCE_RECHECK_MS, WaitReason } from './decide.js';
+export {
+  type DriveLogger,
+  type DriveOutcome,
+  type DriveRolloutsInput,
+  driveRollouts,
+} from './drive-rollouts.js';
 export {
   assertValidPlan,
   DEFAULT_ALL_AT_ONCE_INTERVAL_MS,
   DEFAULT_CANARY_INTERVAL_MS,
   DEFAULT_LINEAR_INTERVAL_MS,
+  DEFAULT_MIN_REQUESTS,
   DEFAULT_STEP_WEIGHT,
   FULL_WEIGHT,
   MAX_STEP_WEIGHT,
@@ -15,13 +22,10 @@ export {
 export { RolloutConflictError } from './RolloutConflictError.js';
 export {
   type DeployOptions,
-  HEALTH_POLL_INTERVAL_MS,
-  MAX_RUN_CONFLICT_RETRIES,
+  MAX_ROUTE_PASSES,
   RolloutEngine,
   type RolloutEngineProps,
   type RolloutStatusReport,
-  type RunOptions,
-  type StatusOptions,
   type StepResult,
 } from './RolloutEngine.js';
 export { RolloutError } from './RolloutError.js';
@@ -35,7 +39,15 @@ export {
   RolloutStatus,
 } from './RolloutState.js';
 export { ROLLOUT_LIST_PAGE_SIZE, RolloutStore, type RolloutStoreProps } from './RolloutStore.js';
-export type { HealthReport, ObservedTraffic, RolloutTarget, Routing } from './RolloutTarget.js';
+export type {
+  HealthQuery,
+  HealthReport,
+  ObservedTraffic,
+  PreparedVersion,
+  PrepareOptions,
+  RolloutTarget,
+  Routing,
+} from './RolloutTarget.js';
 export {
   MAX_REVISION,
   REVISION_DIGITS,
@@ -44,7 +56,6 @@ export {
   rolloutPrefix,
 } from './rollout-layout.js';
 export {
-  adopt,
   advance,
   applyDecision,
   firstDeploy,

@@ -22,6 +22,12 @@ export const MAX_STEP_WEIGHT = 99;
 /** The weight at which a candidate takes all traffic and is promoted. */
 export const FULL_WEIGHT = 100;
 
+/**
+ * Requests the candidate must answer in a step before the clock may take the next one (evidence): enough to
+ * judge an error rate at the 5 % default limit, few enough for a 10 % canary of a quiet model.
+ */
+export const DEFAULT_MIN_REQUESTS = 20;
+
 /** What {@link planRollout} takes; the CLI's `--strategy`, `--weight` and `--interval`. */
 export interface PlanRolloutInput {
   /** How traffic moves to the candidate. */
@@ -36,6 +42,11 @@ export interface PlanRolloutInput {
    * @default DEFAULT_CANARY_INTERVAL_MS (canary), DEFAULT_LINEAR_INTERVAL_MS (linear), 0 (all-at-once, manual)
    */
   readonly intervalMs?: number;
+  /**
+   * Requests the candidate must answer in each step before the clock takes the next one.
+   * @default DEFAULT_MIN_REQUESTS
+   */
+  readonly minRequests?: number;
 }
 
 const DEFAULT_INTERVAL_MS: Record<RolloutStrategy, number> = {
@@ -54,10 +65,11 @@ const DEFAULT_INTERVAL_MS: Record<RolloutStrategy, number> = {
  * - all-at-once: `[100]`;
  * - manual: `[weight, 100]`, moved on only by `sluice promote`.
  *
- * Throws {@link RolloutError} for an unknown strategy, a weight outside 1..99 or a negative interval.
+ * Every step also needs evidence: `minRequests` answered by the candidate before the clock takes the next one.
+ * Throws {@link RolloutError} for an unknown strategy, a weight outside 1..99 or a negative interval or minimum.
  *
  * @example
- * planRollout({ strategy: 'linear', weight: 25 }); // { strategy: 'linear', steps: [25, 50, 75, 100], intervalMs: 60000 }
+ * planRollout({ strategy: 'linear', weight: 25 }); // { strategy: 'linear', steps: [25, 50, 75, 100], intervalMs: 60000, minRequests: 20 }
  */
 export function planRollout(input: PlanRolloutInput): RolloutPlan {
   const { strategy } = input;
@@ -72,8 +84,14 @@ export function planRollout(input: PlanRolloutInput): RolloutPlan {
       `the interval must be a whole number of milliseconds, 0 or more; got ${intervalMs}`,
     );
   }
+  const minRequests = input.minRequests ?? DEFAULT_MIN_REQUESTS;
+  if (!Number.isSafeInteger(minRequests) || minRequests < 0) {
+    throw new RolloutError(
+      `the minimum requests per step must be a whole number, 0 or more; got ${minRequests}`,
+    );
+  }
   if (strategy === RolloutStrategy.ALL_AT_ONCE) {
-    return { strategy, steps: [FULL_WEIGHT], intervalMs };
+    return { strategy, steps: [FULL_WEIGHT], intervalMs, minRequests };
   }
   const weight = input.weight ?? DEFAULT_STEP_WEIGHT;
   if (!Number.isInteger(weight) || weight < MIN_STEP_WEIGHT || weight > MAX_STEP_WEIGHT) {
@@ -87,9 +105,9 @@ export function planRollout(input: PlanRolloutInput): RolloutPlan {
     for (let step = weight; step < FULL_WEIGHT; step += weight) {
       steps.push(step);
     }
-    return { strategy, steps: [...steps, FULL_WEIGHT], intervalMs };
+    return { strategy, steps: [...steps, FULL_WEIGHT], intervalMs, minRequests };
   }
-  return { strategy, steps: [weight, FULL_WEIGHT], intervalMs };
+  return { strategy, steps: [weight, FULL_WEIGHT], intervalMs, minRequests };
 }
 
 /**

@@ -29,10 +29,20 @@ export interface StartRolloutInput extends TransitionContext {
   /** The version to roll out. */
   readonly candidate: number;
   /**
+   * The target's build of the candidate (AWS: its Lambda version).
+   * @default none (targets without builds)
+   */
+  readonly candidateBuild?: string;
+  /**
    * The version serving everything else; required when the model has no state yet.
    * @default the state's stable version
    */
   readonly stable?: number;
+  /**
+   * The stable version's build, when the model has no state yet.
+   * @default the state's stable build
+   */
+  readonly stableBuild?: string;
   /** How traffic moves; see `planRollout`. */
   readonly plan: RolloutPlan;
 }
@@ -40,7 +50,15 @@ export interface StartRolloutInput extends TransitionContext {
 /** The routing part of a state: everything a transition replaces. */
 type Routing = Pick<
   RolloutState,
-  'status' | 'stable' | 'candidate' | 'weight' | 'plan' | 'stepIndex' | 'stepStartedAt'
+  | 'status'
+  | 'stable'
+  | 'stableBuild'
+  | 'candidate'
+  | 'candidateBuild'
+  | 'weight'
+  | 'plan'
+  | 'stepIndex'
+  | 'stepStartedAt'
 >;
 
 /** What an event records besides its time, actor and stable version. */
@@ -53,13 +71,14 @@ type EventDetails = Pick<RolloutEvent, 'action' | 'candidate' | 'weight' | 'reas
  * @example
  * const state = initialState('iris', 1);
  */
-export function initialState(model: string, stable: number, now = 0): RolloutState {
+export function initialState(model: string, stable: number, now = 0, stableBuild?: string): RolloutState {
   return {
     schemaVersion: STATE_SCHEMA_VERSION,
     model,
     revision: 0,
     status: RolloutStatus.IDLE,
     stable,
+    ...(stableBuild === undefined ? {} : { stableBuild }),
     weight: 0,
     updatedAt: isoTime(now),
     history: [],
@@ -76,13 +95,15 @@ export function firstDeploy(
   input: TransitionContext & {
     readonly model: string;
     readonly version: number;
+    /** The target's build of the version. @default none */
+    readonly build?: string;
     /** Why, for the history. @default "first version of MODEL: it takes all traffic" */
     readonly reason?: string;
   },
 ): RolloutState {
   return commit(
-    initialState(input.model, input.version, input.now),
-    idle(input.version),
+    initialState(input.model, input.version, input.now, input.build),
+    idle(input.version, input.build),
     {
       action: RolloutAction.DEPLOY,
       candidate: input.version,
@@ -97,7 +118,8 @@ export function firstDeploy(
  * The state after a rollout starts: the candidate at the plan's first weight, its bake time counting from `now`.
  *
  * Throws {@link RolloutError} while another rollout of the model is in progress, when the candidate is already
- * the stable version, and when there is no stable version to roll out from.
+ * the stable version in the same build, and when there is no stable version to roll out from. The stable model
+ * version in another build (new code or configuration on AWS) is a candidate like any other.
  *
  * @example
  * const next = startRollout(current, { model: 'iris', candidate: 2, plan: planRollout({ strategy: 'canary' }), actor: 'cli', now: Date.now() });
@@ -117,21 +139,24 @@ export function startRollout(state: RolloutState | undefined, input: StartRollou
     throw new RolloutError(`the stable version of ${model} is v${state.stable}, not v${input.stable}`);
   }
   const stable = state?.stable ?? input.stable;
+  const stableBuild = state ? state.stableBuild : input.stableBuild;
   if (stable === undefined) {
     throw new RolloutError(
       `${model} has no stable version to roll out v${candidate} from; deploy it directly`,
     );
   }
-  if (candidate === stable) {
+  if (candidate === stable && input.candidateBuild === stableBuild) {
     throw new RolloutError(
-      `v${candidate} is already the stable version of ${model}; there is nothing to roll out`,
+      `v${candidate}${input.candidateBuild === undefined ? '' : ` (build ${input.candidateBuild})`} is already the ` +
+        `stable version of ${model}; there is nothing to roll out`,
     );
   }
   const plan = assertValidPlan(input.plan);
   const weight = plan.steps[0] ?? FULL_WEIGHT;
+  const builds = { stableBuild, candidateBuild: input.candidateBuild };
   return commit(
-    state ?? initialState(model, stable, input.now),
-    rolling(stable, candidate, weight, plan, 0, input.now),
+    state ?? initialState(model, stable, input.now, stableBuild),
+    rolling(stable, candidate, weight, plan, 0, input.now, builds),
     {
       action: RolloutAction.DEPLOY,
       candidate,
@@ -159,7 +184,7 @@ export function advance(
   }
   return commit(
     state,
-    rolling(state.stable, candidate, next.weight, plan, next.stepIndex, input.now),
+    rolling(state.stable, candidate, next.weight, plan, next.stepIndex, input.now, buildsOf(state)),
     { action: RolloutAction.STEP, candidate, weight: next.weight, reason: input.reason },
     input,
   );
@@ -197,7 +222,7 @@ export function promote(
   );
   return commit(
     state,
-    rolling(state.stable, candidate, weight, plan, stepIndex, input.now),
+    rolling(state.stable, candidate, weight, plan, stepIndex, input.now, buildsOf(state)),
     { action: RolloutAction.STEP, candidate, weight, reason: 'promoted by hand' },
     input,
   );
@@ -217,7 +242,7 @@ export function rollback(
   const { candidate } = requireRolling(state, 'roll back');
   return commit(
     state,
-    idle(state.stable),
+    idle(state.stable, state.stableBuild),
     { action: RolloutAction.ROLLBACK, candidate, weight: 0, reason: input.reason },
     input,
   );
@@ -260,25 +285,6 @@ export function recordRefusal(
 }
 
 /**
- * The state after sluice finds the alias serving a version it did not route there (`cdk deploy` moved it through
- * CodeDeploy): that version becomes the stable one, idle, and any rollout in progress ends.
- *
- * @example
- * adopt(state, { version: 7, actor: 'cli', now: Date.now(), reason: 'the live alias serves v7' });
- */
-export function adopt(
-  state: RolloutState,
-  input: TransitionContext & { readonly version: number; readonly reason: string },
-): RolloutState {
-  return commit(
-    state,
-    idle(input.version),
-    { action: RolloutAction.ADOPT, candidate: input.version, weight: FULL_WEIGHT, reason: input.reason },
-    input,
-  );
-}
-
-/**
  * The state a decision leads to; the same state (same object) for `idle` and `wait`, which change nothing.
  *
  * @param input.reason kept in the event of an advance or promotion (e.g. the health verdict)
@@ -311,7 +317,7 @@ function promoted(
 ): RolloutState {
   return commit(
     state,
-    idle(candidate),
+    idle(candidate, state.candidateBuild),
     { action: RolloutAction.PROMOTE, candidate, weight: FULL_WEIGHT, reason },
     context,
   );
@@ -353,8 +359,24 @@ function commit(
   };
 }
 
-function idle(stable: number): Routing {
-  return { status: RolloutStatus.IDLE, stable, weight: 0 };
+function idle(stable: number, stableBuild: string | undefined): Routing {
+  return {
+    status: RolloutStatus.IDLE,
+    stable,
+    ...(stableBuild === undefined ? {} : { stableBuild }),
+    weight: 0,
+  };
+}
+
+/** The builds of a rolling state, carried from step to step. */
+function buildsOf(state: RolloutState): Builds {
+  return { stableBuild: state.stableBuild, candidateBuild: state.candidateBuild };
+}
+
+/** The builds of the stable version and the candidate, where the target has builds. */
+interface Builds {
+  readonly stableBuild: string | undefined;
+  readonly candidateBuild: string | undefined;
 }
 
 function rolling(
@@ -364,11 +386,14 @@ function rolling(
   plan: RolloutPlan,
   stepIndex: number,
   now: number,
+  builds: Builds,
 ): Routing {
   return {
     status: RolloutStatus.ROLLING,
     stable,
+    ...(builds.stableBuild === undefined ? {} : { stableBuild: builds.stableBuild }),
     candidate,
+    ...(builds.candidateBuild === undefined ? {} : { candidateBuild: builds.candidateBuild }),
     weight,
     plan,
     stepIndex,
@@ -381,8 +406,10 @@ function routingFields(state: RolloutState): Routing {
   return {
     status: state.status,
     stable: state.stable,
+    ...(state.stableBuild === undefined ? {} : { stableBuild: state.stableBuild }),
     weight: state.weight,
     ...(state.candidate === undefined ? {} : { candidate: state.candidate }),
+    ...(state.candidateBuild === undefined ? {} : { candidateBuild: state.candidateBuild }),
     ...(state.plan === undefined ? {} : { plan: state.plan }),
     ...(state.stepIndex === undefined ? {} : { stepIndex: state.stepIndex }),
     ...(state.stepStartedAt === undefined ? {} : { stepStartedAt: state.stepStartedAt }),

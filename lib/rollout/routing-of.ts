@@ -8,8 +8,15 @@ import type { Routing } from './RolloutTarget.js';
  * await target.route(state.model, routingOf(state));
  */
 export function routingOf(state: RolloutState): Routing {
+  const stableBuild = state.stableBuild === undefined ? {} : { stableBuild: state.stableBuild };
   if (state.status === RolloutStatus.ROLLING && state.candidate !== undefined) {
-    return { stable: state.stable, candidate: state.candidate, weight: state.weight };
+    return {
+      stable: state.stable,
+      ...stableBuild,
+      candidate: state.candidate,
+      ...(state.candidateBuild === undefined ? {} : { candidateBuild: state.candidateBuild }),
+      weight: state.weight,
+    };
   }
-  return { stable: state.stable, weight: 0 };
+  return { stable: state.stable, ...stableBuild, weight: 0 };
 }

@@ -27,10 +27,19 @@ import { httpGoldenTransport } from '../../inference/http-golden-transport.js';
 import { type GoldenCheckResult, runGoldenCheck } from '../../inference/run-golden-check.js';
 import type { ModelRegistry } from '../../registry/ModelRegistry.js';
 import { RolloutError } from '../RolloutError.js';
-import type { HealthQuery, HealthReport, ObservedTraffic, RolloutTarget, Routing } from '../RolloutTarget.js';
+import type {
+  HealthQuery,
+  HealthReport,
+  ObservedTraffic,
+  PrepareOptions,
+  PreparedVersion,
+  RolloutTarget,
+  Routing,
+} from '../RolloutTarget.js';
 import { healthFromAlarms } from './alarm-health.js';
 import { aliasRouting } from './alias-routing.js';
 import { listFunctionVersions } from './list-function-versions.js';
+import { METRICS_SETTLE_MS } from './rollout-wait.js';
 import { findPublishedVersion, publishedVersionDescription } from './published-version.js';
 import { LIVE_ALIAS } from './stack-names.js';
 import { VersionAlarmKind, versionAlarmName } from './version-alarm-name.js';
@@ -48,15 +57,8 @@ export const MAX_UPDATE_POLLS = 30;
  */
 export const OBSERVED_TRAFFIC_WINDOW_MS = 15 * 60_000;
 
-/**
- * How long Lambda's metrics (and the function's EMF metrics) may take to be complete in CloudWatch: 3 minutes.
- * Lambda sends metric data to CloudWatch in 1-minute intervals
- * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html), so the minute being served is never
- * complete; AWS documents no upper bound for the delay after that, and two more minutes are sluice's margin.
- * {@link LambdaRolloutTarget.health} reports data as settled only up to now minus this, so the engine never
- * promotes on requests whose errors have not arrived yet.
- */
-export const METRICS_SETTLE_MS = 3 * 60_000;
+// Defined with the other AWS timings; still importable from here.
+export { METRICS_SETTLE_MS };
 
 /** CloudWatch's metric period, in milliseconds: evidence is counted in whole minutes. */
 const MINUTE_MS = VERSION_ALARM_PERIOD_SECONDS * 1_000;
@@ -165,8 +167,8 @@ export class LambdaRolloutTarget implements RolloutTarget {
   async prepare(
     model: string,
     version: number,
-    options: { readonly build?: string } = {},
-  ): Promise<{ build: string }> {
+    options: PrepareOptions = {},
+  ): Promise<PreparedVersion & { readonly build: string }> {
     const functionName = this.#functionName(model);
     const manifest = await this.#registry.getManifest(model, version);
     if (options.build !== undefined) {
@@ -183,7 +185,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
         );
       }
       await this.ensureVersionAlarms(model, version, configuration);
-      return { build: versionOf(configuration) };
+      return { version, build: versionOf(configuration) };
     }
     let latest = await this.#settledConfiguration(functionName, false);
     const variables = latest.Environment?.Variables ?? {};
@@ -220,7 +222,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
       this.#remember(functionName, published);
     }
     await this.ensureVersionAlarms(model, version, published);
-    return { build: versionOf(published) };
+    return { version, build: versionOf(published) };
   }
 
   /** Runs a change conditional on the function's revision; a lost race becomes a message saying what to do. */

@@ -5,7 +5,7 @@ import {
   UpdateAliasCommand,
   type UpdateAliasCommandInput,
 } from '@aws-sdk/client-lambda';
-import { readTargetModel } from '../../deploy/target-model.js';
+import { readModelIdentity } from '../../config/function-environment.js';
 import { RolloutConflictError } from '../RolloutConflictError.js';
 import { type RolloutState, RolloutStatus } from '../RolloutState.js';
 import type { RolloutStore } from '../RolloutStore.js';
@@ -58,16 +58,15 @@ export type AlarmRollbackOutcome =
   | { readonly action: 'ignored'; readonly reason: string };
 
 /**
- * Rolls a manual rollout back when an alarm of its candidate fires: the alias goes back to the stable version's
+ * Rolls a rollout back when an alarm of its candidate fires: the alias goes back to the stable version's
  * Lambda version with no additional weight (UpdateAlias; also when the candidate had become the primary version
  * at 100 %), and the next rollout state (idle, candidate cleared, a `rollback` event by `alarm`) is written to
  * the registry bucket. The alias is updated again after the write: a CLI may have routed its older state in
  * between, and it re-reads the state after routing, so whichever lands last, the alias ends rolled back.
  *
  * The alarm's name (`sluice-<function>-<lambdaVersion>-<kind>`) says which Lambda version fired; that version's
- * environment says which model version it serves. Only the current candidate of a rolling state is rolled back:
- * alarms of other versions, of idle models, and of CodeDeploy deployments (which roll themselves back) change
- * nothing. The alias is cleared before the state is written, so traffic stops even when S3 fails, and a failed
+ * environment says which model version it serves. Only the current candidate of a rolling state (its build, when
+ * the state names one) is rolled back: alarms of other versions and of idle models change nothing. The alias is cleared before the state is written, so traffic stops even when S3 fails, and a failed
  * write leaves a rolling state for the retried invocation to act on again.
  *
  * @example
@@ -93,7 +92,7 @@ export async function rollbackOnAlarm(
       Qualifier: subject.lambdaVersion,
     }),
   );
-  const target = readTargetModel(configuration.Environment?.Variables, version);
+  const target = readModelIdentity(configuration.Environment?.Variables, version);
   const reason = `${alarmName} in ALARM: ${alarmState.reason}`;
   const alias = deps.alias ?? LIVE_ALIAS;
   const now = deps.now ?? Date.now;
@@ -101,7 +100,13 @@ export async function rollbackOnAlarm(
   let movedAlias = false;
   for (let attempt = 1; ; attempt++) {
     const state = await deps.store.current(target.model);
-    if (state?.status !== RolloutStatus.ROLLING || state.candidate !== target.version) {
+    // With builds (Lambda versions) in the state, the alarm must be of the candidate's build: a code-only rollout
+    // has the stable model version as its candidate, and the stable build's alarms are not the candidate's.
+    const isCandidate =
+      state?.status === RolloutStatus.ROLLING &&
+      state.candidate === target.version &&
+      (state.candidateBuild === undefined || state.candidateBuild === subject.lambdaVersion);
+    if (!state || !isCandidate) {
       const where = state === undefined ? 'has no rollout state' : describe(state);
       if (state && movedAlias) {
         // This invocation moved the alias, then lost the write to a command that had already routed its own
@@ -118,6 +123,7 @@ export async function rollbackOnAlarm(
     }
     const stableRouting = await aliasUpdate(deps, subject.functionName, alias, target.model, {
       stable: state.stable,
+      ...(state.stableBuild === undefined ? {} : { stableBuild: state.stableBuild }),
       weight: 0,
     });
     await deps.lambda.send(new UpdateAliasCommand(stableRouting));
@@ -155,16 +161,22 @@ async function aliasUpdate(
   const versions = await listFunctionVersions(deps.lambda, functionName);
   const lambdaVersionOf = (modelVersion: number) =>
     findPublishedVersion(versions, model, modelVersion)?.Version;
-  const stable = lambdaVersionOf(routing.stable);
+  const stable = routing.stableBuild ?? lambdaVersionOf(routing.stable);
   const candidate =
-    routing.candidate === undefined || routing.weight <= 0 ? undefined : lambdaVersionOf(routing.candidate);
+    routing.candidate === undefined || routing.weight <= 0
+      ? undefined
+      : (routing.candidateBuild ?? lambdaVersionOf(routing.candidate));
   if (stable === undefined) {
     deps.logger?.warn('no Lambda version serves the stable model version; setting the weights only', {
       model,
       stable: routing.stable,
     });
   }
-  return { FunctionName: functionName, Name: alias, ...aliasRouting(stable, candidate, routing.weight) };
+  return {
+    FunctionName: functionName,
+    Name: alias,
+    ...aliasRouting(stable, candidate === stable ? undefined : candidate, routing.weight),
+  };
 }
 
 function describe(state: RolloutState): string {

@@ -1,4 +1,3 @@
-export { AliasBusyError } from './AliasBusyError.js';
 export { healthFromAlarms } from './alarm-health.js';
 export {
   ALARM_ACTOR,
@@ -19,10 +18,10 @@ export {
 } from './alarm-state-change-event.js';
 export { aliasRouting } from './alias-routing.js';
 export {
-  ACTIVE_DEPLOYMENT_STATUSES,
   LambdaRolloutTarget,
   type LambdaRolloutTargetProps,
   MAX_UPDATE_POLLS,
+  METRICS_SETTLE_MS,
   OBSERVED_TRAFFIC_WINDOW_MS,
   UPDATE_POLL_INTERVAL_MS,
 } from './LambdaRolloutTarget.js';
@@ -32,12 +31,7 @@ export {
   publishedVersionDescription,
   servesModelVersion,
 } from './published-version.js';
-export {
-  type CodeDeployNames,
-  codeDeployNames,
-  LIVE_ALIAS,
-  MAX_CODEDEPLOY_NAME_LENGTH,
-} from './stack-names.js';
+export { LIVE_ALIAS } from './stack-names.js';
 export {
   parseVersionAlarmName,
   VERSION_ALARM_PREFIX,

@@ -1,0 +1,54 @@
+/**
+ * Lambda entries of the release custom resource (`Custom::SluiceRelease`, one per model) behind CDK's Provider
+ * framework: `onEvent` creates the alias or starts a rollout through the engine, `isComplete` waits for its
+ * outcome (see lib/rollout/aws/release-resource.ts). This is how `cdk deploy` moves a model's traffic.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { z } from 'zod';
+import { METRICS_SERVICE } from '../../lib/observability/metric-names.js';
+import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
+import { readControlPlaneConfig } from '../../lib/rollout/aws/control-plane-config.js';
+import { LambdaRolloutTarget } from '../../lib/rollout/aws/LambdaRolloutTarget.js';
+import {
+  CDK_ACTOR,
+  isReleaseComplete,
+  onReleaseEvent,
+  type ReleaseDeps,
+  type ReleaseResponse,
+} from '../../lib/rollout/aws/release-resource.js';
+import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
+import { RolloutStore } from '../../lib/rollout/RolloutStore.js';
+import { createS3Client } from '../../lib/serving/create-s3-client.js';
+
+const config = readControlPlaneConfig(process.env);
+const s3 = createS3Client({ region: config.region, endpoint: config.s3Endpoint });
+const lambda = new LambdaClient({ region: config.region });
+const registry = new ModelRegistry({ client: s3, bucket: config.bucket });
+const store = new RolloutStore({ client: s3, bucket: config.bucket });
+const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { handler: 'release' } });
+
+/** The request names the function; the target acts on it for this one model. */
+const FunctionOfEvent = z.object({ ResourceProperties: z.object({ FunctionName: z.string().min(1) }) });
+
+function depsFor(event: unknown): ReleaseDeps {
+  const functionName = FunctionOfEvent.parse(event).ResourceProperties.FunctionName;
+  const target = new LambdaRolloutTarget({
+    lambda,
+    cloudwatch: new CloudWatchClient({ region: config.region }),
+    registry,
+    functionName: () => functionName,
+  });
+  return { lambda, store, target, engine: new RolloutEngine({ store, target, registry, actor: CDK_ACTOR }), logger };
+}
+
+/** The Provider framework's `onEvent`: Create, Update, Delete of a model's release. */
+export async function onEvent(event: unknown): Promise<ReleaseResponse> {
+  return onReleaseEvent(event, depsFor(event));
+}
+
+/** The Provider framework's `isComplete`, called every minute after `onEvent` until true or thrown. */
+export async function isComplete(event: unknown): Promise<{ IsComplete: boolean }> {
+  return isReleaseComplete(event, depsFor(event));
+}

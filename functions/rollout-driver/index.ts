@@ -1,0 +1,51 @@
+/**
+ * Lambda entry of the rollout driver: EventBridge Scheduler invokes it every minute, and it carries every rollout
+ * of the stack's models on by one engine step, then removes old Lambda versions and their alarms
+ * (see lib/rollout/aws/drive-stack-rollouts.ts). No CLI has to run for a rollout to finish.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { METRICS_SERVICE } from '../../lib/observability/metric-names.js';
+import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
+import { readControlPlaneConfig } from '../../lib/rollout/aws/control-plane-config.js';
+import { type DriveStackResult, driveStackRollouts } from '../../lib/rollout/aws/drive-stack-rollouts.js';
+import { LambdaRolloutTarget } from '../../lib/rollout/aws/LambdaRolloutTarget.js';
+import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
+import { RolloutStore } from '../../lib/rollout/RolloutStore.js';
+import { createS3Client } from '../../lib/serving/create-s3-client.js';
+
+/** The actor the driver's steps record in the history. */
+const SCHEDULER_ACTOR = 'scheduler';
+
+const config = readControlPlaneConfig(process.env);
+const s3 = createS3Client({ region: config.region, endpoint: config.s3Endpoint });
+const lambda = new LambdaClient({ region: config.region });
+const cloudwatch = new CloudWatchClient({ region: config.region });
+const registry = new ModelRegistry({ client: s3, bucket: config.bucket });
+const store = new RolloutStore({ client: s3, bucket: config.bucket });
+const target = new LambdaRolloutTarget({
+  lambda,
+  cloudwatch,
+  registry,
+  functionName: (model) => {
+    const name = config.modelFunctions[model];
+    if (name === undefined) throw new Error(`the rollout driver knows no function of model ${model}`);
+    return name;
+  },
+});
+const engine = new RolloutEngine({ store, target, registry, actor: SCHEDULER_ACTOR });
+const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { handler: 'rollout-driver' } });
+
+/** The handler EventBridge Scheduler invokes (asynchronously); its event carries nothing the driver needs. */
+export async function handler(): Promise<DriveStackResult> {
+  return driveStackRollouts({
+    engine,
+    store,
+    lambda,
+    cloudwatch,
+    modelFunctions: config.modelFunctions,
+    keepVersions: config.keepVersions,
+    logger: { info: (message, extra) => logger.info(message, extra ?? {}), warn: (message, extra) => logger.warn(message, extra ?? {}) },
+  });
+}

@@ -1,0 +1,48 @@
+import { planRollout } from '../rollout/plan-rollout.js';
+import { type RolloutPlan, RolloutStrategy } from '../rollout/RolloutPlan.js';
+import { type Rollout, RolloutPreset } from './deploy-config.js';
+
+const MINUTE_MS = 60_000;
+
+/** Each preset as the canary, linear or all-at-once plan it names. */
+const PRESET_PLANS: Record<RolloutPreset, { strategy: RolloutStrategy; weight?: number; intervalMs: number }> = {
+  [RolloutPreset.ALL_AT_ONCE]: { strategy: RolloutStrategy.ALL_AT_ONCE, intervalMs: 0 },
+  [RolloutPreset.CANARY_10_PERCENT_5_MINUTES]: { strategy: RolloutStrategy.CANARY, weight: 10, intervalMs: 5 * MINUTE_MS },
+  [RolloutPreset.CANARY_10_PERCENT_10_MINUTES]: { strategy: RolloutStrategy.CANARY, weight: 10, intervalMs: 10 * MINUTE_MS },
+  [RolloutPreset.CANARY_10_PERCENT_15_MINUTES]: { strategy: RolloutStrategy.CANARY, weight: 10, intervalMs: 15 * MINUTE_MS },
+  [RolloutPreset.CANARY_10_PERCENT_30_MINUTES]: { strategy: RolloutStrategy.CANARY, weight: 10, intervalMs: 30 * MINUTE_MS },
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_1_MINUTE]: { strategy: RolloutStrategy.LINEAR, weight: 10, intervalMs: MINUTE_MS },
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_2_MINUTES]: { strategy: RolloutStrategy.LINEAR, weight: 10, intervalMs: 2 * MINUTE_MS },
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_3_MINUTES]: { strategy: RolloutStrategy.LINEAR, weight: 10, intervalMs: 3 * MINUTE_MS },
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_10_MINUTES]: { strategy: RolloutStrategy.LINEAR, weight: 10, intervalMs: 10 * MINUTE_MS },
+};
+
+/**
+ * The engine's plan for a model's configured rollout: presets are canary or linear plans by name
+ * (`canary-10-percent-5-minutes` is `[10, 100]`, 5 minutes per step), custom ones map field by field.
+ *
+ * @example
+ * rolloutPlanOf({ strategy: 'preset', preset: 'canary-10-percent-5-minutes' });
+ * // { strategy: 'canary', steps: [10, 100], intervalMs: 300000, minRequests: 20 }
+ */
+export function rolloutPlanOf(rollout: Rollout): RolloutPlan {
+  const minRequests = rollout.minRequests === undefined ? {} : { minRequests: rollout.minRequests };
+  switch (rollout.strategy) {
+    case 'preset':
+      return planRollout({ ...PRESET_PLANS[rollout.preset], ...minRequests });
+    case 'canary':
+    case 'linear':
+      return planRollout({
+        strategy: rollout.strategy,
+        weight: rollout.percentage,
+        intervalMs: rollout.intervalMinutes * MINUTE_MS,
+        ...minRequests,
+      });
+    case 'all-at-once':
+      return planRollout({
+        strategy: RolloutStrategy.ALL_AT_ONCE,
+        intervalMs: (rollout.intervalMinutes ?? 0) * MINUTE_MS,
+        ...minRequests,
+      });
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * Lambda entry of the alarm-driven rollback: EventBridge delivers the state changes of sluice's version alarms,
- * and an alarm of a manual rollout's candidate sends its weight to 0 (see lib/rollout/aws/alarm-rollback.ts).
+ * and an alarm of a rollout's candidate sends its weight to 0 (see lib/rollout/aws/alarm-rollback.ts).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';

@@ -23,7 +23,7 @@ import type { RegistryBucket } from './registry-bucket.js';
 export interface AlarmRollbackProps {
   /** The registry whose `rollouts/` prefix holds the rollout states. */
   readonly registry: RegistryBucket;
-  /** The endpoints whose version alarms roll their manual rollouts back; at least one. */
+  /** The endpoints whose version alarms roll their rollouts back; at least one. */
   readonly endpoints: readonly ModelEndpoint[];
   /**
    * Times Lambda retries an event whose handling failed (a throttled UpdateAlias, an S3 error).
@@ -33,13 +33,13 @@ export interface AlarmRollbackProps {
 }
 
 /**
- * Rolls manual rollouts back without anyone watching: an EventBridge rule sends every version alarm of the
+ * Rolls rollouts back without anyone watching, at once rather than at the driver's next tick: an EventBridge rule sends every version alarm of the
  * endpoints' functions entering ALARM (names `sluice-<function>-...`) to a function that, when the alarm is of
  * the model's current candidate, clears the `live` alias's additional weight and records the rollback in the
  * model's rollout state (lib/rollout/aws/alarm-rollback.ts).
  *
- * The alarms of a `cdk deploy` reach it too and change nothing: while CodeDeploy shifts the alias, no manual
- * rollout is in progress (the CLI refuses to start one), and CodeDeploy rolls its own deployment back.
+ * Rollouts started by `cdk deploy` (the release custom resource) and by `sluice deploy` are the same engine's
+ * rollouts, so one function rolls back both; a `cdk deploy` waiting for the rollout then fails.
  *
  * @example
  * new AlarmRollback(this, 'AlarmRollback', { registry, endpoints });
@@ -93,13 +93,13 @@ export class AlarmRollback extends Construct {
         actions: ['lambda:UpdateAlias'],
         resources: props.endpoints.flatMap((endpoint) => [
           endpoint.fn.functionArn,
-          endpoint.alias.functionArn,
+          endpoint.liveAlias.functionArn,
         ]),
       }),
     );
 
     this.rule = new events.Rule(this, 'Rule', {
-      description: 'sluice: version alarms entering ALARM roll the manual rollout of their candidate back',
+      description: 'sluice: version alarms entering ALARM roll the rollout of their candidate back',
       eventPattern: {
         source: [ALARM_EVENT_SOURCE],
         detailType: [ALARM_STATE_CHANGE],

@@ -149,7 +149,7 @@ export class InferenceApi extends Construct {
 
   /** Routes a model's V2 and simple-form paths to its `live` alias (invoke permission on the alias-qualified ARN). */
   addModel(endpoint: ModelEndpoint): void {
-    const integration = new apigateway.LambdaIntegration(endpoint.alias, { proxy: true });
+    const integration = new apigateway.LambdaIntegration(endpoint.liveAlias, { proxy: true });
     for (const parent of [this.v2Models, this.simpleModels]) {
       const resource = parent.addResource(endpoint.modelName);
       const methods = [
@@ -158,6 +158,8 @@ export class InferenceApi extends Construct {
       ];
       for (const method of methods) {
         if (!method) continue;
+        // The method and its invoke permission (created in its scope) name the alias: the release creates it.
+        method.node.addDependency(endpoint.release);
         acceptFindings(method, { id: 'AwsSolutions-COG4', reason: NagReason.NO_COGNITO });
         if (this.auth !== Auth.IAM) {
           acceptFindings(method, {

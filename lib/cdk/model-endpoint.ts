@@ -1,29 +1,32 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { CfnOutput, CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Architecture, type ModelDeployment, ModelDeploymentSchema } from '../config/deploy-config.js';
+import { predictEnvironment } from '../config/function-environment.js';
+import { rolloutPlanOf } from '../config/rollout-plan-of.js';
+import type { ReleaseProperties } from '../rollout/aws/release-event.js';
 import {
-  type CodeDeployNames,
-  codeDeployNames,
-  LIVE_ALIAS,
-  MAX_CODEDEPLOY_NAME_LENGTH,
-} from '../rollout/aws/stack-names.js';
-import { ALARM_THRESHOLDS_VARIABLE } from '../rollout/aws/version-alarm-specs.js';
+  CUSTOM_RESOURCE_SERVICE_TIMEOUT_SECONDS,
+  METRICS_SETTLE_MS,
+  DRIVER_INTERVAL_MS,
+  ROLLOUT_WAIT_MS,
+  rolloutDurationMs,
+} from '../rollout/aws/rollout-wait.js';
+import { LIVE_ALIAS } from '../rollout/aws/stack-names.js';
+import type { RolloutPlan } from '../rollout/RolloutPlan.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
-import { deploymentConfigFor } from './private/deployment-config.js';
 import { FunctionEntry } from './private/entry-paths.js';
 import { functionCode } from './private/function-code.js';
-import { VersionAlarms } from './private/version-alarms.js';
 import type { RegistryBucket } from './registry-bucket.js';
+import type { ReleaseProvider } from './release-provider.js';
 
 // Defined beside the other names the CLI finds again; still importable from here, where it was first defined.
 export { LIVE_ALIAS };
+
+/** CloudFormation type of a model's release custom resource. */
+export const RELEASE_RESOURCE_TYPE = 'Custom::SluiceRelease';
 
 /** Properties of {@link ModelEndpoint}. */
 export interface ModelEndpointProps {
@@ -31,59 +34,58 @@ export interface ModelEndpointProps {
   readonly registry: RegistryBucket;
   /** The model, its version and sha256, sizing and rollout policy (defaults filled by the config schema). */
   readonly model: ModelDeployment;
+  /** The provider of the release custom resource through which `cdk deploy` creates the alias and starts rollouts. */
+  readonly releases: ReleaseProvider;
   /**
-   * Topic notified by every alarm of the new version.
+   * Topic notified by every version alarm (the control plane creates them with this action).
    * @default no notifications
    */
   readonly alarmTopic?: sns.ITopic;
-  /**
-   * Run the manifest's golden examples against a new version before CodeDeploy shifts any traffic.
-   * @default true
-   */
-  readonly preTrafficCheck?: boolean;
 }
 
 /**
- * One model behind an alias: its function, the Lambda version of the configured model version, the
- * `live` alias, the CodeDeploy deployment group that shifts the alias, and the version's rollback alarms.
+ * One model behind an alias: its function, the Lambda version CloudFormation publishes for the function's current
+ * code and configuration, and the model's release: a custom resource (`Custom::SluiceRelease`) that owns the
+ * `live` alias.
  *
- * Two paths move the alias, never at the same time:
- * - `cdk deploy` of a changed model version publishes a new Lambda version, and CodeDeploy shifts the alias to
- *   it under the alarms and the pre-traffic hook. The CodeDeploy application and deployment group are both named
- *   `<stackName>-<model>` ({@link codeDeployNames}), so the CLI finds them without reading the stack.
- * - `sluice deploy/promote/rollback` (lib/rollout/aws/LambdaRolloutTarget.ts) publish versions themselves and
- *   weight the alias with UpdateAlias; they refuse while a deployment of that group is created, queued, in
- *   progress or ready. Their version alarms are named like the ones here (`sluice-<function>-<version>-<kind>`),
- *   and the alarm-rollback function (lib/cdk/alarm-rollback.ts) sets the candidate's weight to 0 when one fires.
- * A later `cdk deploy` that changes the model version resets the function's environment and, through CodeDeploy,
- * the alias; one that changes nothing of the function leaves the alias where sluice put it.
+ * CloudFormation never moves the alias. There is no `AWS::Lambda::Alias` in the template: an alias whose
+ * `FunctionVersion` is the current version would be shifted by CloudFormation on every model change, and even an
+ * alias on a fixed version is reset whenever one of its properties changes. Instead the release's `onEvent`
+ * creates the alias on the first deploy (on the configured version, no rollout) and, on a later deploy that
+ * changes what the model serves (model version, sha256, or the Lambda version: sluice's code or the function's
+ * configuration), starts a rollout through sluice's engine, which is the only mover of the alias; `isComplete`
+ * waits for it, and a rollback fails the deploy (lib/rollout/aws/release-resource.ts). API Gateway invokes the
+ * alias-qualified ARN ({@link liveAlias}), and its invoke permissions wait for the release to exist.
+ *
+ * Synth refuses a rollout plan that cannot finish within the wait (`ROLLOUT_WAIT_MS`), naming the model.
  *
  * @example
- * const iris = new ModelEndpoint(this, 'Iris', { registry, model: ModelDeploymentSchema.parse({ name: 'iris', version: 3, sha256 }) });
+ * const iris = new ModelEndpoint(this, 'Iris', { registry, releases, model: ModelDeploymentSchema.parse({ name: 'iris', version: 3, sha256 }) });
  * api.addModel(iris);
  */
 export class ModelEndpoint extends Construct {
   /** The model's name. */
   readonly modelName: string;
-  /** The registry version the new Lambda version serves. */
+  /** The model version the configuration names. */
   readonly modelVersion: number;
+  /** The predict function. */
   readonly fn: lambda.Function;
+  /** The Lambda version CloudFormation publishes for the current code and configuration. */
   readonly version: lambda.Version;
-  /** The alias API Gateway invokes. */
-  readonly alias: lambda.Alias;
-  readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
-  /** The names of the CodeDeploy application and deployment group, `<stackName>-<model>`. */
-  readonly codeDeployNames: CodeDeployNames;
-  /** Alarms scoped to the new version; any of them rolls the deployment back. */
-  readonly alarms: cloudwatch.Alarm[];
-  /** The BeforeAllowTraffic hook, when enabled. */
-  readonly preTrafficHook?: lambda.Function;
+  /** The `live` alias as API Gateway invokes it (alias-qualified ARN); created and moved only by sluice. */
+  readonly liveAlias: lambda.IFunction;
+  /** The release custom resource that owns the alias and starts rollouts. */
+  readonly release: CustomResource;
+  /** The plan `cdk deploy` rolls a change out with. */
+  readonly plan: RolloutPlan;
 
   constructor(scope: Construct, id: string, props: ModelEndpointProps) {
     super(scope, id);
     const model = ModelDeploymentSchema.parse(props.model);
     this.modelName = model.name;
     this.modelVersion = model.version;
+    this.plan = rolloutPlanOf(model.rollout);
+    this.assertPlanFitsTheWait();
     const architecture =
       model.architecture === Architecture.ARM64 ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
 
@@ -101,12 +103,14 @@ export class ModelEndpoint extends Construct {
       // The model identity lives in the environment, so a new model version always changes the function
       // configuration and with it the hash behind `currentVersion` (tested: aws/aws-cdk#25997).
       environment: {
-        SLUICE_BUCKET: props.registry.bucket.bucketName,
-        SLUICE_MODEL: model.name,
-        SLUICE_MODEL_VERSION: String(model.version),
-        SLUICE_MODEL_SHA256: model.sha256,
-        // The thresholds of the version alarms, for the alarms `sluice deploy` creates for versions it publishes.
-        [ALARM_THRESHOLDS_VARIABLE]: JSON.stringify(model.alarms),
+        ...predictEnvironment({
+          bucket: props.registry.bucket.bucketName,
+          model: model.name,
+          version: model.version,
+          sha256: model.sha256,
+          alarms: model.alarms,
+          ...(props.alarmTopic ? { alarmTopicArn: props.alarmTopic.topicArn } : {}),
+        }),
         NODE_OPTIONS: '--enable-source-maps',
       },
       description: `sluice ${model.name} v${model.version} sha256:${model.sha256.slice(0, 12)}`,
@@ -123,142 +127,58 @@ export class ModelEndpoint extends Construct {
       description: `${model.name}'s predict function: \`sluice deploy|promote|rollback|status ${model.name} --function <this>\``,
     });
 
+    // Kept when replaced: the engine may route to an older version, and sluice's retention deletes old ones.
     this.version = this.fn.currentVersion;
-    this.alias = new lambda.Alias(this, 'Live', {
-      aliasName: LIVE_ALIAS,
-      version: this.version,
-      // On the alias, not the version: CodeDeploy's weighted shifting then splits it across both versions.
-      // Changing this number while a deployment shifts the alias fails in Lambda; see the README.
-      ...(model.provisionedConcurrency > 0
-        ? { provisionedConcurrentExecutions: model.provisionedConcurrency }
-        : {}),
+    props.releases.grantModel(model.name, this.fn);
+    const properties: Record<keyof ReleaseProperties, string> = {
+      FunctionName: this.fn.functionName,
+      Model: model.name,
+      ModelVersion: String(model.version),
+      Sha256: model.sha256,
+      LambdaVersion: this.version.version,
+      Plan: JSON.stringify(this.plan),
+      ProvisionedConcurrency: String(model.provisionedConcurrency),
+    };
+    this.release = new CustomResource(this, 'Release', {
+      serviceToken: props.releases.serviceToken,
+      resourceType: RELEASE_RESOURCE_TYPE,
+      serviceTimeout: Duration.seconds(CUSTOM_RESOURCE_SERVICE_TIMEOUT_SECONDS),
+      properties,
     });
-
-    this.alarms = new VersionAlarms(this, 'Alarms', {
-      fn: this.fn,
-      alias: this.alias,
-      version: this.version,
-      model: model.name,
-      modelVersion: model.version,
-      thresholds: model.alarms,
-    }).alarms;
-    if (props.alarmTopic) {
-      const action = new cloudwatchActions.SnsAction(props.alarmTopic);
-      for (const alarm of this.alarms) alarm.addAlarmAction(action);
-    }
-
-    if (props.preTrafficCheck ?? true) {
-      this.preTrafficHook = new lambda.Function(this, 'PreTrafficHook', {
-        runtime: lambda.Runtime.NODEJS_24_X,
-        architecture: lambda.Architecture.X86_64,
-        handler: 'index.handler',
-        code: functionCode({
-          entry: FunctionEntry.PRE_TRAFFIC,
-          architecture: Architecture.X86_64,
-          includeOnnxRuntime: false,
-        }),
-        memorySize: 256,
-        timeout: Duration.minutes(5),
-        environment: { SLUICE_BUCKET: props.registry.bucket.bucketName },
-        description: `sluice ${model.name}: golden examples before traffic`,
-        logGroup: new logs.LogGroup(this, 'PreTrafficLogs', {
-          retention: logs.RetentionDays.ONE_MONTH,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
-      });
-      props.registry.grantReadModel(this.preTrafficHook, model.name);
-      this.fn.grantInvoke(this.preTrafficHook);
-      this.preTrafficHook.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['lambda:GetFunctionConfiguration'],
-          resources: [this.fn.functionArn, `${this.fn.functionArn}:*`],
-        }),
-      );
-    }
-
-    this.codeDeployNames = endpointCodeDeployNames(this, model.name);
-    this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'Deployment', {
-      application: new codedeploy.LambdaApplication(this, 'Application', {
-        applicationName: this.codeDeployNames.applicationName,
-      }),
-      deploymentGroupName: this.codeDeployNames.deploymentGroupName,
-      alias: this.alias,
-      deploymentConfig: deploymentConfigFor(this, model.rollout),
-      alarms: this.alarms,
-      ...(this.preTrafficHook ? { preHook: this.preTrafficHook } : {}),
-      autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+    // Imported by its alias-qualified ARN (not Alias.fromAliasAttributes, whose permissions need a concrete
+    // account): API Gateway's invoke permissions then name the alias.
+    this.liveAlias = lambda.Function.fromFunctionAttributes(this, 'Live', {
+      functionArn: `${this.fn.functionArn}:${LIVE_ALIAS}`,
+      sameEnvironment: true,
     });
-    if (this.preTrafficHook) {
-      this.preTrafficHook.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['codedeploy:GetDeployment'],
-          resources: [this.deploymentGroup.deploymentGroupArn],
-        }),
-      );
-    }
     this.acceptNagFindings(props.registry);
   }
 
+  private assertPlanFitsTheWait(): void {
+    const needed = rolloutDurationMs(this.plan);
+    if (needed <= ROLLOUT_WAIT_MS) return;
+    const minutes = (ms: number) => Math.round(ms / 60_000);
+    throw new Error(
+      `${this.node.path}: the rollout of model "${this.modelName}" (${this.plan.strategy}, steps [${this.plan.steps.join(', ')}]%, ` +
+        `${minutes(this.plan.intervalMs)} min per step) takes at least ${Number.isFinite(needed) ? `${minutes(needed)} minutes` : 'forever (manual)'} on AWS ` +
+        `(${this.plan.steps.length} steps x (bake + ${minutes(METRICS_SETTLE_MS)} min for metrics to settle + ${minutes(DRIVER_INTERVAL_MS)} min driver tick)), ` +
+        `longer than the ${minutes(ROLLOUT_WAIT_MS)} minutes cdk deploy can wait for it (CloudFormation's custom resource timeout is one hour); ` +
+        'use fewer or shorter steps in sluice.config.json, or roll longer plans out with `sluice deploy`',
+    );
+  }
+
   private acceptNagFindings(registry: RegistryBucket): void {
-    const modelObjects = `Resource::${nagArn(registry.bucket)}/models/${this.modelName}/*`;
-    const basicRole = {
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: NagReason.BASIC_EXECUTION_ROLE,
-    };
     acceptFindings(
       this.fn,
-      basicRole,
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: NagReason.BASIC_EXECUTION_ROLE,
+      },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.XRAY },
       {
-        id: `AwsSolutions-IAM5[${modelObjects}]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArn(registry.bucket)}/models/${this.modelName}/*]`,
         reason: NagReason.MODEL_OBJECTS,
       },
     );
-    if (this.preTrafficHook) {
-      acceptFindings(
-        this.preTrafficHook,
-        basicRole,
-        { id: `AwsSolutions-IAM5[${modelObjects}]`, reason: NagReason.MODEL_OBJECTS },
-        {
-          id: `AwsSolutions-IAM5[Resource::${nagArn(this.fn)}:*]`,
-          reason: `The hook invokes and reads the configuration of the new version of this model's function. ${NagReason.QUALIFIED_ARNS}`,
-        },
-      );
-    }
-    acceptFindings(
-      this.deploymentGroup,
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
-        reason:
-          "CodeDeploy's service role for Lambda deployments: the AWS managed policy CDK attaches for exactly that (alias updates, alarm reads).",
-      },
-      ...(this.preTrafficHook
-        ? [
-            {
-              id: `AwsSolutions-IAM5[Resource::${nagArn(this.preTrafficHook)}:*]`,
-              reason: `CodeDeploy invokes this model's pre-traffic hook. ${NagReason.QUALIFIED_ARNS}`,
-            },
-          ]
-        : []),
-    );
   }
-}
-
-/** The CodeDeploy names of an endpoint; throws at synth when the stack name makes them too long for CodeDeploy. */
-function endpointCodeDeployNames(scope: Construct, model: string): CodeDeployNames {
-  const { stackName } = Stack.of(scope);
-  if (Token.isUnresolved(stackName)) {
-    throw new Error(
-      `${scope.node.path}: the stack name must be known at synth (got a token); pass a stackName to the stack`,
-    );
-  }
-  const names = codeDeployNames(stackName, model);
-  const longest = Math.max(names.applicationName.length, names.deploymentGroupName.length);
-  if (longest > MAX_CODEDEPLOY_NAME_LENGTH) {
-    throw new Error(
-      `${scope.node.path}: the CodeDeploy names of model "${model}" in stack "${stackName}" would be ${longest} characters ` +
-        `(${names.applicationName}); CodeDeploy allows ${MAX_CODEDEPLOY_NAME_LENGTH}: use a shorter stackName in the config`,
-    );
-  }
-  return names;
 }

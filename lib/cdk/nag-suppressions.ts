@@ -26,6 +26,11 @@ export function nagArn(resource: IConstruct): string {
   return `<${stack.resolve(stack.getLogicalId(cfn))}.Arn>`;
 }
 
+/** The `<LogicalId>` form cdk-nag uses to name a resource's `Ref` inside a finding. */
+export function nagRef(resource: IConstruct): string {
+  return nagArn(resource).replace(/\.Arn>$/, '>');
+}
+
 /** Reasons that several constructs share, written once. */
 export const NagReason = {
   BASIC_EXECUTION_ROLE:
@@ -35,6 +40,14 @@ export const NagReason = {
     'Reads objects of one model only: the models/<model>/ prefix of the registry bucket, where every version of that model lives.',
   QUALIFIED_ARNS:
     'Scoped to one function; ":*" covers its versions, because the version under test is only known at deployment time.',
+  CONTROL_PLANE_VERSIONS:
+    "sluice's control plane acts on the published versions and the live alias of this model's function only: \":*\" covers its qualified ARNs, which are created at run time.",
+  ROLLOUT_STATES:
+    'Reads and writes rollout states only: the rollouts/ prefix of the registry bucket, one object per revision of each model.',
+  GET_METRIC_DATA:
+    'cloudwatch:GetMetricData has no resource-level permissions; it reads the requests each Lambda version served (the evidence a rollout step needs).',
+  VERSION_ALARMS:
+    "The version alarms of this model's function only (sluice-<function>-<version>-<kind>): created, read and deleted as versions come and go.",
   NO_COGNITO:
     'sluice authenticates clients with API keys and a usage plan or with IAM (SigV4), per the config; it has no Cognito user pool.',
 } as const;

@@ -10,6 +10,8 @@ import { InferenceApi } from './inference-api.js';
 import { ModelDashboard } from './model-dashboard.js';
 import { ModelEndpoint } from './model-endpoint.js';
 import { RegistryBucket } from './registry-bucket.js';
+import { ReleaseProvider } from './release-provider.js';
+import { RolloutDriver } from './rollout-driver.js';
 
 /** Properties of {@link SluiceStack}. */
 export interface SluiceStackProps extends StackProps {
@@ -23,9 +25,10 @@ export interface SluiceStackProps extends StackProps {
 }
 
 /**
- * The sluice deployment: the registry bucket, one endpoint per configured model, the API, the
- * dashboard, the topic every rollback alarm notifies, and the function that rolls manual rollouts back
- * when their candidate's alarms fire.
+ * The sluice deployment: the registry bucket, one endpoint per configured model (its function and its release,
+ * which owns the `live` alias), the API, the dashboard, the topic every version alarm notifies, and sluice's
+ * control plane: the release provider (`cdk deploy` starts rollouts through the engine and waits for them), the
+ * rollout driver (EventBridge Scheduler, every minute) and the alarm-driven rollback.
  *
  * @example
  * new SluiceStack(app, 'Sluice', { config: readDeployConfig('sluice.config.json') });
@@ -35,8 +38,12 @@ export class SluiceStack extends Stack {
   readonly api: InferenceApi;
   readonly endpoints: ModelEndpoint[];
   readonly alarmTopic: sns.Topic;
-  /** Rolls `sluice deploy` rollouts back on alarm; absent when the config has no models. */
+  /** Rolls rollouts back on alarm; absent when the config has no models. */
   readonly alarmRollback?: AlarmRollback;
+  /** The release custom resources' provider: how `cdk deploy` creates aliases and starts rollouts. */
+  readonly releases: ReleaseProvider;
+  /** Carries rollouts on every minute (EventBridge Scheduler); absent when the config has no models. */
+  readonly rolloutDriver?: RolloutDriver;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps) {
     super(scope, id, props);
@@ -54,10 +61,12 @@ export class SluiceStack extends Stack {
       throttleBurstLimit: config.api.throttleBurstLimit,
       serverVersion: props.serverVersion,
     });
+    this.releases = new ReleaseProvider(this, 'Releases', { registry: this.registry });
     this.endpoints = config.models.map((model) => {
       const endpoint = new ModelEndpoint(this, `Model-${model.name}`, {
         registry: this.registry,
         model,
+        releases: this.releases,
         alarmTopic: this.alarmTopic,
       });
       this.api.addModel(endpoint);
@@ -66,6 +75,10 @@ export class SluiceStack extends Stack {
     new ModelDashboard(this, 'Dashboard', { endpoints: this.endpoints });
     if (this.endpoints.length > 0) {
       this.alarmRollback = new AlarmRollback(this, 'AlarmRollback', {
+        registry: this.registry,
+        endpoints: this.endpoints,
+      });
+      this.rolloutDriver = new RolloutDriver(this, 'RolloutDriver', {
         registry: this.registry,
         endpoints: this.endpoints,
       });

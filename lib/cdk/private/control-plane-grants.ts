@@ -1,0 +1,62 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { VERSION_ALARM_PREFIX } from '../../rollout/aws/version-alarm-name.js';
+import { nagRef } from '../nag-suppressions.js';
+
+/**
+ * What sluice's control plane (the release custom resource and the rollout driver) may do to one model's predict
+ * function: read and publish its versions, create, weight and delete its `live` alias, invoke a published version
+ * (the golden check), delete old published versions (only qualified ARNs: the function itself cannot be deleted),
+ * set provisioned concurrency; and create, read and delete that function's version alarms. No wildcard action, no
+ * hand-built ARN.
+ */
+export function grantControlPlane(grantee: iam.IGrantable, fn: lambda.IFunction): void {
+  const qualified = `${fn.functionArn}:*`;
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: [
+      'lambda:GetFunctionConfiguration',
+      'lambda:ListVersionsByFunction',
+      'lambda:UpdateFunctionConfiguration',
+      'lambda:PublishVersion',
+      'lambda:GetAlias',
+      'lambda:CreateAlias',
+      'lambda:UpdateAlias',
+      'lambda:DeleteAlias',
+      'lambda:PutProvisionedConcurrencyConfig',
+      'lambda:DeleteProvisionedConcurrencyConfig',
+    ],
+    resourceArns: [fn.functionArn, qualified],
+  });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['lambda:InvokeFunction', 'lambda:DeleteFunction'],
+    resourceArns: [qualified],
+  });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+    resourceArns: [versionAlarmsArn(fn)],
+  });
+}
+
+/** The ARN pattern of a function's version alarms, `...:alarm:sluice-<function>-*`. */
+export function versionAlarmsArn(fn: lambda.IFunction): string {
+  return Stack.of(fn).formatArn({
+    service: 'cloudwatch',
+    resource: 'alarm',
+    resourceName: `${VERSION_ALARM_PREFIX}${fn.functionName}-*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** GetMetricData has no resource-level permissions: the evidence (requests per Lambda version) needs `*`. */
+export function grantReadMetrics(grantee: iam.IGrantable): void {
+  iam.Grant.addToPrincipal({ grantee, actions: ['cloudwatch:GetMetricData'], resourceArns: ['*'] });
+}
+
+/** cdk-nag's name of the version-alarm ARN pattern of {@link versionAlarmsArn}, to acknowledge it. */
+export function nagVersionAlarms(fn: lambda.IFunction): string {
+  return `Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${VERSION_ALARM_PREFIX}${nagRef(fn)}-*`;
+}

@@ -1,0 +1,148 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { Architecture } from '../config/deploy-config.js';
+import { PROVIDER_QUERY_INTERVAL_MS, PROVIDER_TOTAL_TIMEOUT_MS } from '../rollout/aws/rollout-wait.js';
+import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
+import { grantControlPlane, grantReadMetrics, nagVersionAlarms } from './private/control-plane-grants.js';
+import { FunctionEntry } from './private/entry-paths.js';
+import { functionCode } from './private/function-code.js';
+import type { RegistryBucket } from './registry-bucket.js';
+
+/** Properties of {@link ReleaseProvider}. */
+export interface ReleaseProviderProps {
+  /** The registry: manifests (golden examples, sha256) and the rollout states. */
+  readonly registry: RegistryBucket;
+  /**
+   * Memory of the handlers.
+   * @default 256
+   */
+  readonly memorySize?: number;
+}
+
+/**
+ * The provider of every model's release custom resource (`Custom::SluiceRelease`): CDK's Provider framework with an
+ * `onEvent` handler (create the `live` alias on a model's first deploy; start a rollout through sluice's engine
+ * when a deploy changes what a model serves) and an `isComplete` handler (wait for the rollout's outcome), polled
+ * every {@link PROVIDER_QUERY_INTERVAL_MS} for up to {@link PROVIDER_TOTAL_TIMEOUT_MS}
+ * (lib/rollout/aws/release-resource.ts). One per stack; each endpoint is granted with {@link grantModel}.
+ *
+ * @example
+ * const releases = new ReleaseProvider(this, 'Releases', { registry });
+ * new ModelEndpoint(this, 'Iris', { registry, model, releases });
+ */
+export class ReleaseProvider extends Construct {
+  /** `onEvent`: Create, Update, Delete of a model's release. */
+  readonly onEventFn: lambda.Function;
+  /** `isComplete`: the rollout's outcome. */
+  readonly isCompleteFn: lambda.Function;
+  /** CDK's Provider framework around them. */
+  readonly provider: cr.Provider;
+  readonly #registry: RegistryBucket;
+
+  constructor(scope: Construct, id: string, props: ReleaseProviderProps) {
+    super(scope, id);
+    this.#registry = props.registry;
+    const memorySize = props.memorySize ?? 256;
+    const handler = (handlerId: string, exported: string, timeout: Duration, what: string) =>
+      new lambda.Function(this, handlerId, {
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.X86_64,
+        handler: `index.${exported}`,
+        code: functionCode({
+          entry: FunctionEntry.RELEASE,
+          architecture: Architecture.X86_64,
+          includeOnnxRuntime: false,
+        }),
+        memorySize,
+        timeout,
+        environment: { SLUICE_BUCKET: props.registry.bucket.bucketName, NODE_OPTIONS: '--enable-source-maps' },
+        description: `sluice: ${what}`,
+        logGroup: new logs.LogGroup(this, `${handlerId}Logs`, {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+      });
+    // onEvent publishes a version (code-only changes), runs the golden examples (a cold start loads the model).
+    this.onEventFn = handler('OnEvent', 'onEvent', Duration.minutes(5), 'cdk deploy starts a model rollout');
+    this.isCompleteFn = handler('IsComplete', 'isComplete', Duration.minutes(1), 'cdk deploy waits for a rollout');
+    for (const fn of [this.onEventFn, this.isCompleteFn]) {
+      props.registry.grantRollouts(fn);
+      grantReadMetrics(fn);
+    }
+    this.provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.onEventFn,
+      isCompleteHandler: this.isCompleteFn,
+      queryInterval: Duration.millis(PROVIDER_QUERY_INTERVAL_MS),
+      totalTimeout: Duration.millis(PROVIDER_TOTAL_TIMEOUT_MS),
+      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+    this.acceptNagFindings();
+  }
+
+  /** The service token of the releases' custom resources. */
+  get serviceToken(): string {
+    return this.provider.serviceToken;
+  }
+
+  /** Lets the handlers act on one model: its manifests, its function, its alias and its version alarms. */
+  grantModel(model: string, fn: lambda.IFunction): void {
+    for (const handler of [this.onEventFn, this.isCompleteFn]) {
+      this.#registry.grantReadModel(handler, model);
+      grantControlPlane(handler, fn);
+      acceptFindings(
+        handler,
+        { id: `AwsSolutions-IAM5[Resource::${nagArn(this.#registry.bucket)}/models/${model}/*]`, reason: NagReason.MODEL_OBJECTS },
+        { id: `AwsSolutions-IAM5[Resource::${nagArn(fn)}:*]`, reason: NagReason.CONTROL_PLANE_VERSIONS },
+        { id: `AwsSolutions-IAM5[${nagVersionAlarms(fn)}]`, reason: NagReason.VERSION_ALARMS },
+      );
+    }
+  }
+
+  private acceptNagFindings(): void {
+    const invokesHandlers =
+      "CDK's Provider framework invokes the release handlers; \":*\" covers their qualified ARNs, as the framework grants it.";
+    acceptFindings(
+      this.provider,
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: `The Provider framework's own functions: ${NagReason.BASIC_EXECUTION_ROLE}`,
+      },
+      { id: `AwsSolutions-IAM5[Resource::${nagArn(this.onEventFn)}:*]`, reason: invokesHandlers },
+      { id: `AwsSolutions-IAM5[Resource::${nagArn(this.isCompleteFn)}:*]`, reason: invokesHandlers },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(this.provider.node.findChild('framework-isComplete'))}:*]`,
+        reason: "The Provider framework's waiter state machine invokes the framework's isComplete function.",
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(this.provider.node.findChild('framework-onTimeout'))}:*]`,
+        reason: "The Provider framework's waiter state machine invokes the framework's onTimeout function.",
+      },
+      {
+        id: 'AwsSolutions-SF1',
+        reason:
+          "The Provider framework's waiter only retries isComplete once a minute; the handlers log every decision, and the framework's functions log to the provider's log group.",
+      },
+      {
+        id: 'AwsSolutions-SF2',
+        reason: "The Provider framework's waiter makes no calls worth tracing beyond invoking isComplete.",
+      },
+    );
+    for (const handler of [this.onEventFn, this.isCompleteFn]) {
+      acceptFindings(
+        handler,
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: NagReason.BASIC_EXECUTION_ROLE,
+        },
+        { id: `AwsSolutions-IAM5[Resource::${nagArn(this.#registry.bucket)}/rollouts/*]`, reason: NagReason.ROLLOUT_STATES },
+        { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.GET_METRIC_DATA },
+      );
+    }
+  }
+}

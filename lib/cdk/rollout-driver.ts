@@ -1,0 +1,135 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import { Construct } from 'constructs';
+import { Architecture } from '../config/deploy-config.js';
+import { KEEP_VERSIONS_VARIABLE, MODEL_FUNCTIONS_VARIABLE } from '../rollout/aws/control-plane-config.js';
+import { DEFAULT_KEEP_VERSIONS } from '../rollout/aws/prune-function-versions.js';
+import { DRIVER_INTERVAL_MS } from '../rollout/aws/rollout-wait.js';
+import type { ModelEndpoint } from './model-endpoint.js';
+import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
+import { grantControlPlane, grantReadMetrics, nagVersionAlarms } from './private/control-plane-grants.js';
+import { FunctionEntry } from './private/entry-paths.js';
+import { functionCode } from './private/function-code.js';
+import type { RegistryBucket } from './registry-bucket.js';
+
+/** Properties of {@link RolloutDriver}. */
+export interface RolloutDriverProps {
+  /** The registry: manifests and the rollout states. */
+  readonly registry: RegistryBucket;
+  /** The endpoints whose rollouts it carries on; at least one. */
+  readonly endpoints: readonly ModelEndpoint[];
+  /**
+   * Published Lambda versions kept per function besides the ones the alias routes to and the rollout state names.
+   * @default DEFAULT_KEEP_VERSIONS
+   */
+  readonly keepVersions?: number;
+}
+
+/**
+ * Carries every rollout of the stack on with nobody watching: an EventBridge Scheduler schedule invokes the
+ * rollout-driver function every minute (`rate(1 minute)`, the scheduler's 60-second precision), which makes one
+ * engine step per model with a rollout in progress (bake over and enough evidence: next step or promotion;
+ * unhealthy: rollback) and prunes old Lambda versions and their alarms of the idle ones
+ * (lib/rollout/aws/drive-stack-rollouts.ts). One invocation at a time (reserved concurrency 1); a missed tick is
+ * not retried, the next one does its work.
+ *
+ * @example
+ * new RolloutDriver(this, 'RolloutDriver', { registry, endpoints });
+ */
+export class RolloutDriver extends Construct {
+  /** The rollout-driver function. */
+  readonly fn: lambda.Function;
+  /** The schedule that invokes it. */
+  readonly schedule: scheduler.Schedule;
+  /** The role the scheduler invokes the function with. */
+  readonly scheduleRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: RolloutDriverProps) {
+    super(scope, id);
+    if (props.endpoints.length === 0) {
+      throw new Error(`${this.node.path}: a rollout driver needs at least one endpoint; got none`);
+    }
+    const keepVersions = props.keepVersions ?? DEFAULT_KEEP_VERSIONS;
+    if (!Number.isInteger(keepVersions) || keepVersions < 1) {
+      throw new Error(`${this.node.path}: keepVersions must be a whole number of at least 1; got ${keepVersions}`);
+    }
+    const modelFunctions = Object.fromEntries(
+      props.endpoints.map((endpoint) => [endpoint.modelName, endpoint.fn.functionName]),
+    );
+    this.fn = new lambda.Function(this, 'Function', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.X86_64,
+      handler: 'index.handler',
+      code: functionCode({
+        entry: FunctionEntry.ROLLOUT_DRIVER,
+        architecture: Architecture.X86_64,
+        includeOnnxRuntime: false,
+      }),
+      memorySize: 256,
+      // Less than a tick, so ticks never overlap; the reserved concurrency of 1 makes sure of it.
+      timeout: Duration.millis(DRIVER_INTERVAL_MS - 5_000),
+      reservedConcurrentExecutions: 1,
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(1),
+      environment: {
+        SLUICE_BUCKET: props.registry.bucket.bucketName,
+        [MODEL_FUNCTIONS_VARIABLE]: Stack.of(this).toJsonString(modelFunctions),
+        [KEEP_VERSIONS_VARIABLE]: String(keepVersions),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      description: 'sluice: carries every rollout on by one step a minute; prunes old Lambda versions',
+      logGroup: new logs.LogGroup(this, 'Logs', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+    props.registry.grantRollouts(this.fn);
+    grantReadMetrics(this.fn);
+    for (const endpoint of props.endpoints) {
+      props.registry.grantReadModel(this.fn, endpoint.modelName);
+      grantControlPlane(this.fn, endpoint.fn);
+    }
+    this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+      description: 'sluice: EventBridge Scheduler invokes the rollout driver',
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: 'sluice: drives rollouts through their bakes, health checks, promotion or rollback',
+      schedule: scheduler.ScheduleExpression.rate(Duration.millis(DRIVER_INTERVAL_MS)),
+      target: new targets.LambdaInvoke(this.fn, {
+        role: this.scheduleRole,
+        retryAttempts: 0,
+        maxEventAge: Duration.minutes(1),
+      }),
+    });
+    this.acceptNagFindings(props);
+  }
+
+  private acceptNagFindings(props: RolloutDriverProps): void {
+    acceptFindings(
+      this.fn,
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: NagReason.BASIC_EXECUTION_ROLE,
+      },
+      { id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/rollouts/*]`, reason: NagReason.ROLLOUT_STATES },
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.GET_METRIC_DATA },
+      ...props.endpoints.flatMap((endpoint) => [
+        {
+          id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/models/${endpoint.modelName}/*]`,
+          reason: NagReason.MODEL_OBJECTS,
+        },
+        { id: `AwsSolutions-IAM5[Resource::${nagArn(endpoint.fn)}:*]`, reason: NagReason.CONTROL_PLANE_VERSIONS },
+        { id: `AwsSolutions-IAM5[${nagVersionAlarms(endpoint.fn)}]`, reason: NagReason.VERSION_ALARMS },
+      ]),
+    );
+    acceptFindings(this.scheduleRole, {
+      id: `AwsSolutions-IAM5[Resource::${nagArn(this.fn)}:*]`,
+      reason: "The scheduler invokes the rollout driver; CDK's LambdaInvoke target grants its qualified ARNs too.",
+    });
+  }
+}

@@ -40,7 +40,13 @@ function depsFor(event: unknown): ReleaseDeps {
     registry,
     functionName: () => functionName,
   });
-  return { lambda, store, target, engine: new RolloutEngine({ store, target, registry, actor: CDK_ACTOR }), logger };
+  return {
+    lambda,
+    store,
+    target,
+    engine: new RolloutEngine({ store, target, registry, actor: CDK_ACTOR }),
+    logger,
+  };
 }
 
 /** The Provider framework's `onEvent`: Create, Update, Delete of a model's release. */

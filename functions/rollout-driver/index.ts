@@ -46,6 +46,9 @@ export async function handler(): Promise<DriveStackResult> {
     cloudwatch,
     modelFunctions: config.modelFunctions,
     keepVersions: config.keepVersions,
-    logger: { info: (message, extra) => logger.info(message, extra ?? {}), warn: (message, extra) => logger.warn(message, extra ?? {}) },
+    logger: {
+      info: (message, extra) => logger.info(message, extra ?? {}),
+      warn: (message, extra) => logger.warn(message, extra ?? {}),
+    },
   });
 }

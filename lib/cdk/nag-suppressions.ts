@@ -41,7 +41,7 @@ export const NagReason = {
   QUALIFIED_ARNS:
     'Scoped to one function; ":*" covers its versions, because the version under test is only known at deployment time.',
   CONTROL_PLANE_VERSIONS:
-    "sluice's control plane acts on the published versions and the live alias of this model's function only: \":*\" covers its qualified ARNs, which are created at run time.",
+    'sluice\'s control plane acts on the published versions and the live alias of this model\'s function only: ":*" covers its qualified ARNs, which are created at run time.',
   ROLLOUT_STATES:
     'Reads and writes rollout states only: the rollouts/ prefix of the registry bucket, one object per revision of each model.',
   GET_METRIC_DATA:

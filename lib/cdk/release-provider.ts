@@ -58,7 +58,10 @@ export class ReleaseProvider extends Construct {
         }),
         memorySize,
         timeout,
-        environment: { SLUICE_BUCKET: props.registry.bucket.bucketName, NODE_OPTIONS: '--enable-source-maps' },
+        environment: {
+          SLUICE_BUCKET: props.registry.bucket.bucketName,
+          NODE_OPTIONS: '--enable-source-maps',
+        },
         description: `sluice: ${what}`,
         logGroup: new logs.LogGroup(this, `${handlerId}Logs`, {
           retention: logs.RetentionDays.ONE_MONTH,
@@ -67,7 +70,12 @@ export class ReleaseProvider extends Construct {
       });
     // onEvent publishes a version (code-only changes), runs the golden examples (a cold start loads the model).
     this.onEventFn = handler('OnEvent', 'onEvent', Duration.minutes(5), 'cdk deploy starts a model rollout');
-    this.isCompleteFn = handler('IsComplete', 'isComplete', Duration.minutes(1), 'cdk deploy waits for a rollout');
+    this.isCompleteFn = handler(
+      'IsComplete',
+      'isComplete',
+      Duration.minutes(1),
+      'cdk deploy waits for a rollout',
+    );
     for (const fn of [this.onEventFn, this.isCompleteFn]) {
       props.registry.grantRollouts(fn);
       grantReadMetrics(fn);
@@ -97,7 +105,10 @@ export class ReleaseProvider extends Construct {
       grantControlPlane(handler, fn);
       acceptFindings(
         handler,
-        { id: `AwsSolutions-IAM5[Resource::${nagArn(this.#registry.bucket)}/models/${model}/*]`, reason: NagReason.MODEL_OBJECTS },
+        {
+          id: `AwsSolutions-IAM5[Resource::${nagArn(this.#registry.bucket)}/models/${model}/*]`,
+          reason: NagReason.MODEL_OBJECTS,
+        },
         { id: `AwsSolutions-IAM5[Resource::${nagArn(fn)}:*]`, reason: NagReason.CONTROL_PLANE_VERSIONS },
         { id: `AwsSolutions-IAM5[${nagVersionAlarms(fn)}]`, reason: NagReason.VERSION_ALARMS },
       );
@@ -106,7 +117,7 @@ export class ReleaseProvider extends Construct {
 
   private acceptNagFindings(): void {
     const invokesHandlers =
-      "CDK's Provider framework invokes the release handlers; \":*\" covers their qualified ARNs, as the framework grants it.";
+      'CDK\'s Provider framework invokes the release handlers; ":*" covers their qualified ARNs, as the framework grants it.';
     acceptFindings(
       this.provider,
       {
@@ -140,7 +151,10 @@ export class ReleaseProvider extends Construct {
           id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
           reason: NagReason.BASIC_EXECUTION_ROLE,
         },
-        { id: `AwsSolutions-IAM5[Resource::${nagArn(this.#registry.bucket)}/rollouts/*]`, reason: NagReason.ROLLOUT_STATES },
+        {
+          id: `AwsSolutions-IAM5[Resource::${nagArn(this.#registry.bucket)}/rollouts/*]`,
+          reason: NagReason.ROLLOUT_STATES,
+        },
         { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.GET_METRIC_DATA },
       );
     }

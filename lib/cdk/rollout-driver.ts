@@ -55,7 +55,9 @@ export class RolloutDriver extends Construct {
     }
     const keepVersions = props.keepVersions ?? DEFAULT_KEEP_VERSIONS;
     if (!Number.isInteger(keepVersions) || keepVersions < 1) {
-      throw new Error(`${this.node.path}: keepVersions must be a whole number of at least 1; got ${keepVersions}`);
+      throw new Error(
+        `${this.node.path}: keepVersions must be a whole number of at least 1; got ${keepVersions}`,
+      );
     }
     const modelFunctions = Object.fromEntries(
       props.endpoints.map((endpoint) => [endpoint.modelName, endpoint.fn.functionName]),
@@ -116,20 +118,27 @@ export class RolloutDriver extends Construct {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: NagReason.BASIC_EXECUTION_ROLE,
       },
-      { id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/rollouts/*]`, reason: NagReason.ROLLOUT_STATES },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/rollouts/*]`,
+        reason: NagReason.ROLLOUT_STATES,
+      },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.GET_METRIC_DATA },
       ...props.endpoints.flatMap((endpoint) => [
         {
           id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/models/${endpoint.modelName}/*]`,
           reason: NagReason.MODEL_OBJECTS,
         },
-        { id: `AwsSolutions-IAM5[Resource::${nagArn(endpoint.fn)}:*]`, reason: NagReason.CONTROL_PLANE_VERSIONS },
+        {
+          id: `AwsSolutions-IAM5[Resource::${nagArn(endpoint.fn)}:*]`,
+          reason: NagReason.CONTROL_PLANE_VERSIONS,
+        },
         { id: `AwsSolutions-IAM5[${nagVersionAlarms(endpoint.fn)}]`, reason: NagReason.VERSION_ALARMS },
       ]),
     );
     acceptFindings(this.scheduleRole, {
       id: `AwsSolutions-IAM5[Resource::${nagArn(this.fn)}:*]`,
-      reason: "The scheduler invokes the rollout driver; CDK's LambdaInvoke target grants its qualified ARNs too.",
+      reason:
+        "The scheduler invokes the rollout driver; CDK's LambdaInvoke target grants its qualified ARNs too.",
     });
   }
 }

@@ -176,7 +176,9 @@ export function readAlarmThresholds(
 }
 
 /** The alarm topic a predict function's environment names, if any. */
-export function readAlarmTopicArn(variables: Readonly<Record<string, string>> | undefined): string | undefined {
+export function readAlarmTopicArn(
+  variables: Readonly<Record<string, string>> | undefined,
+): string | undefined {
   const arn = variables?.[FunctionVariable.ALARM_TOPIC_ARN];
   return arn === undefined || arn === '' ? undefined : arn;
 }

@@ -5,16 +5,51 @@ import { type Rollout, RolloutPreset } from './deploy-config.js';
 const MINUTE_MS = 60_000;
 
 /** Each preset as the canary, linear or all-at-once plan it names. */
-const PRESET_PLANS: Record<RolloutPreset, { strategy: RolloutStrategy; weight?: number; intervalMs: number }> = {
+const PRESET_PLANS: Record<
+  RolloutPreset,
+  { strategy: RolloutStrategy; weight?: number; intervalMs: number }
+> = {
   [RolloutPreset.ALL_AT_ONCE]: { strategy: RolloutStrategy.ALL_AT_ONCE, intervalMs: 0 },
-  [RolloutPreset.CANARY_10_PERCENT_5_MINUTES]: { strategy: RolloutStrategy.CANARY, weight: 10, intervalMs: 5 * MINUTE_MS },
-  [RolloutPreset.CANARY_10_PERCENT_10_MINUTES]: { strategy: RolloutStrategy.CANARY, weight: 10, intervalMs: 10 * MINUTE_MS },
-  [RolloutPreset.CANARY_10_PERCENT_15_MINUTES]: { strategy: RolloutStrategy.CANARY, weight: 10, intervalMs: 15 * MINUTE_MS },
-  [RolloutPreset.CANARY_10_PERCENT_30_MINUTES]: { strategy: RolloutStrategy.CANARY, weight: 10, intervalMs: 30 * MINUTE_MS },
-  [RolloutPreset.LINEAR_10_PERCENT_EVERY_1_MINUTE]: { strategy: RolloutStrategy.LINEAR, weight: 10, intervalMs: MINUTE_MS },
-  [RolloutPreset.LINEAR_10_PERCENT_EVERY_2_MINUTES]: { strategy: RolloutStrategy.LINEAR, weight: 10, intervalMs: 2 * MINUTE_MS },
-  [RolloutPreset.LINEAR_10_PERCENT_EVERY_3_MINUTES]: { strategy: RolloutStrategy.LINEAR, weight: 10, intervalMs: 3 * MINUTE_MS },
-  [RolloutPreset.LINEAR_10_PERCENT_EVERY_10_MINUTES]: { strategy: RolloutStrategy.LINEAR, weight: 10, intervalMs: 10 * MINUTE_MS },
+  [RolloutPreset.CANARY_10_PERCENT_5_MINUTES]: {
+    strategy: RolloutStrategy.CANARY,
+    weight: 10,
+    intervalMs: 5 * MINUTE_MS,
+  },
+  [RolloutPreset.CANARY_10_PERCENT_10_MINUTES]: {
+    strategy: RolloutStrategy.CANARY,
+    weight: 10,
+    intervalMs: 10 * MINUTE_MS,
+  },
+  [RolloutPreset.CANARY_10_PERCENT_15_MINUTES]: {
+    strategy: RolloutStrategy.CANARY,
+    weight: 10,
+    intervalMs: 15 * MINUTE_MS,
+  },
+  [RolloutPreset.CANARY_10_PERCENT_30_MINUTES]: {
+    strategy: RolloutStrategy.CANARY,
+    weight: 10,
+    intervalMs: 30 * MINUTE_MS,
+  },
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_1_MINUTE]: {
+    strategy: RolloutStrategy.LINEAR,
+    weight: 10,
+    intervalMs: MINUTE_MS,
+  },
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_2_MINUTES]: {
+    strategy: RolloutStrategy.LINEAR,
+    weight: 10,
+    intervalMs: 2 * MINUTE_MS,
+  },
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_3_MINUTES]: {
+    strategy: RolloutStrategy.LINEAR,
+    weight: 10,
+    intervalMs: 3 * MINUTE_MS,
+  },
+  [RolloutPreset.LINEAR_10_PERCENT_EVERY_10_MINUTES]: {
+    strategy: RolloutStrategy.LINEAR,
+    weight: 10,
+    intervalMs: 10 * MINUTE_MS,
+  },
 };
 
 /**

@@ -1,4 +1,9 @@
-export { type Invocation, httpAnswerOf, type LambdaGoldenSendProps, lambdaGoldenSend } from './lambda-golden-send.js';
+export {
+  type Invocation,
+  httpAnswerOf,
+  type LambdaGoldenSendProps,
+  lambdaGoldenSend,
+} from './lambda-golden-send.js';
 export {
   buildProxyEvent,
   type CheckRequest,

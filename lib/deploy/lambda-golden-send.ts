@@ -73,7 +73,9 @@ export function lambdaGoldenSend(props: LambdaGoldenSendProps): GoldenSend {
 export function httpAnswerOf(invocation: Invocation): GoldenHttpAnswer {
   const text = new TextDecoder().decode(invocation.Payload ?? new Uint8Array());
   if (invocation.FunctionError !== undefined) {
-    throw new GoldenTransportError(`the function failed (${invocation.FunctionError}): ${describeLambdaError(text)}`);
+    throw new GoldenTransportError(
+      `the function failed (${invocation.FunctionError}): ${describeLambdaError(text)}`,
+    );
   }
   let json: unknown;
   try {
@@ -103,5 +105,7 @@ function describeLambdaError(text: string): string {
   if (!parsed.success || (parsed.data.errorType === undefined && parsed.data.errorMessage === undefined)) {
     return quoteAnswer(text);
   }
-  return quoteAnswer([parsed.data.errorType, parsed.data.errorMessage].filter((part) => part !== undefined).join(': '));
+  return quoteAnswer(
+    [parsed.data.errorType, parsed.data.errorMessage].filter((part) => part !== undefined).join(': '),
+  );
 }

@@ -49,7 +49,12 @@ const InferResponseSchema = z.object({
   model_name: z.string(),
   model_version: z.string(),
   outputs: z.array(
-    z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()), data: z.array(z.unknown()) }),
+    z.object({
+      name: z.string(),
+      datatype: z.string(),
+      shape: z.array(z.number()),
+      data: z.array(z.unknown()),
+    }),
   ),
 });
 
@@ -83,7 +88,9 @@ export function httpGoldenTransport(props: HttpGoldenTransportProps): GoldenTran
       }
       const response = InferResponseSchema.safeParse(json);
       if (!response.success) {
-        throw new GoldenTransportError(`the response is not a V2 inference response: ${describeIssues(response.error)}`);
+        throw new GoldenTransportError(
+          `the response is not a V2 inference response: ${describeIssues(response.error)}`,
+        );
       }
       return {
         outputs: response.data.outputs,
@@ -94,7 +101,9 @@ export function httpGoldenTransport(props: HttpGoldenTransportProps): GoldenTran
     async ready(): Promise<string[]> {
       let text: string;
       try {
-        text = okBody(await props.send({ method: 'GET', path: props.readyPath, requestId: 'sluice-golden-ready' }));
+        text = okBody(
+          await props.send({ method: 'GET', path: props.readyPath, requestId: 'sluice-golden-ready' }),
+        );
       } catch (error) {
         return [`${READY_CHECK_LABEL}: ${messageOf(error)}`];
       }
@@ -106,7 +115,9 @@ export function httpGoldenTransport(props: HttpGoldenTransportProps): GoldenTran
       }
       const response = ReadyResponseSchema.safeParse(json);
       if (!response.success) {
-        return [`${READY_CHECK_LABEL}: the response is not a V2 ready response: ${describeIssues(response.error)}`];
+        return [
+          `${READY_CHECK_LABEL}: the response is not a V2 ready response: ${describeIssues(response.error)}`,
+        ];
       }
       const { model, version } = props.expected;
       if (response.data.name === model && response.data.version === String(version)) return [];
@@ -127,11 +138,17 @@ export function httpGoldenTransport(props: HttpGoldenTransportProps): GoldenTran
  * @example
  * goldenInferBody(manifest.goldenExamples[0], manifest.inputs, 'sluice-golden-1');
  */
-export function goldenInferBody(example: GoldenExample, inputSpecs: readonly TensorSpec[], id: string): string {
+export function goldenInferBody(
+  example: GoldenExample,
+  inputSpecs: readonly TensorSpec[],
+  id: string,
+): string {
   const inputs = example.inputs.map((input) => {
     const datatype = input.datatype ?? inputSpecs.find((spec) => spec.name === input.name)?.datatype;
     if (datatype === undefined) {
-      throw new GoldenTransportError(`input "${input.name}" is not an input of the model and gives no datatype`);
+      throw new GoldenTransportError(
+        `input "${input.name}" is not an input of the model and gives no datatype`,
+      );
     }
     return { name: input.name, shape: input.shape, datatype, data: input.data };
   });
@@ -154,7 +171,9 @@ function okBody(answer: GoldenHttpAnswer): string {
     throw new GoldenTransportError(`answered ${answer.status}: ${quoteAnswer(answer.body)}`);
   }
   const parsed = ErrorBodySchema.safeParse(json);
-  throw new GoldenTransportError(`answered ${answer.status}: ${quoteAnswer(parsed.success ? parsed.data.error : answer.body)}`);
+  throw new GoldenTransportError(
+    `answered ${answer.status}: ${quoteAnswer(parsed.success ? parsed.data.error : answer.body)}`,
+  );
 }
 
 function messageOf(error: unknown): string {

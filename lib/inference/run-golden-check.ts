@@ -1,5 +1,9 @@
 import type { GoldenExample, ModelManifest } from '../registry/ModelManifest.js';
-import { type ActualOutput, compareGoldenOutputs, MAX_GOLDEN_FAILURES_REPORTED } from './compare-golden-outputs.js';
+import {
+  type ActualOutput,
+  compareGoldenOutputs,
+  MAX_GOLDEN_FAILURES_REPORTED,
+} from './compare-golden-outputs.js';
 
 /** The outcome of running a version's golden examples. */
 export interface GoldenCheckResult {
@@ -73,7 +77,11 @@ export async function runGoldenCheck(input: GoldenCheckInput): Promise<GoldenChe
   const prefix = input.idPrefix ?? 'sluice-golden';
   if (examples.length === 0) {
     const failures = (await input.transport.ready?.()) ?? [];
-    return { passed: failures.length === 0, examples: 0, failures: failures.slice(0, MAX_GOLDEN_FAILURES_REPORTED) };
+    return {
+      passed: failures.length === 0,
+      examples: 0,
+      failures: failures.slice(0, MAX_GOLDEN_FAILURES_REPORTED),
+    };
   }
   const failures: string[] = [];
   for (const [index, example] of examples.entries()) {
@@ -102,7 +110,8 @@ function servedElsewhere(
   expected: GoldenCheckInput['expected'],
   answer: GoldenAnswer,
 ): string | undefined {
-  if (expected === undefined || (answer.model === undefined && answer.version === undefined)) return undefined;
+  if (expected === undefined || (answer.model === undefined && answer.version === undefined))
+    return undefined;
   if (answer.model === expected.model && answer.version === String(expected.version)) return undefined;
   return `${label}: served model "${answer.model}" version ${answer.version}, expected "${expected.model}" version ${expected.version}`;
 }

@@ -176,7 +176,9 @@ export class LambdaRolloutTarget implements RolloutTarget {
       const label = `${functionName}:${options.build}`;
       const served = readModelIdentity(configuration.Environment?.Variables, label);
       if (served.model !== model || served.version !== version) {
-        throw new RolloutError(`${label} serves ${served.model} v${served.version}, not ${model} v${version}`);
+        throw new RolloutError(
+          `${label} serves ${served.model} v${served.version}, not ${model} v${version}`,
+        );
       }
       if (served.sha256 !== undefined && served.sha256 !== manifest.sha256) {
         throw new RolloutError(
@@ -327,11 +329,18 @@ export class LambdaRolloutTarget implements RolloutTarget {
         : await this.#versionConfiguration(functionName, query.build);
     const lambdaVersion = versionOf(published);
     const bareName = bareNameOf(published, functionName);
-    const names = Object.values(VersionAlarmKind).map((kind) => versionAlarmName(bareName, lambdaVersion, kind));
+    const names = Object.values(VersionAlarmKind).map((kind) =>
+      versionAlarmName(bareName, lambdaVersion, kind),
+    );
     const described = await this.#cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names }));
     const alarms = healthFromAlarms(names, described.MetricAlarms ?? []);
     const settledUntilMs = this.#now() - this.#metricsSettleMs;
-    const candidateRequests = await this.#invocationsSince(bareName, lambdaVersion, query.sinceMs, settledUntilMs);
+    const candidateRequests = await this.#invocationsSince(
+      bareName,
+      lambdaVersion,
+      query.sinceMs,
+      settledUntilMs,
+    );
     return { ...alarms, candidateRequests, settledUntilMs };
   }
 
@@ -429,7 +438,10 @@ export class LambdaRolloutTarget implements RolloutTarget {
     );
     const requests: Record<string, number> = {};
     for (const [index, { lambdaVersion, configuration }] of served.entries()) {
-      const target = readModelIdentity(configuration.Environment?.Variables, `${functionName}:${lambdaVersion}`);
+      const target = readModelIdentity(
+        configuration.Environment?.Variables,
+        `${functionName}:${lambdaVersion}`,
+      );
       const result = metrics.MetricDataResults?.find((candidate) => candidate.Id === `v${index}`);
       const count = (result?.Values ?? []).reduce((sum, value) => sum + value, 0);
       const key = String(target.version);
@@ -447,7 +459,9 @@ export class LambdaRolloutTarget implements RolloutTarget {
    */
   async servedVersion(model: string): Promise<{ version: number; build: string }> {
     const functionName = this.#functionName(model);
-    const alias = await this.#lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: this.#alias }));
+    const alias = await this.#lambda.send(
+      new GetAliasCommand({ FunctionName: functionName, Name: this.#alias }),
+    );
     if (alias.FunctionVersion === undefined) {
       throw new RolloutError(`the ${this.#alias} alias of ${functionName} names no version`);
     }
@@ -603,7 +617,8 @@ function newestMatching(
   let newest: FunctionConfiguration | undefined;
   for (const config of versions) {
     if (config.Version === undefined || config.Version === '$LATEST') continue;
-    if (config.CodeSha256 !== codeSha256 || !sameVariables(config.Environment?.Variables ?? {}, variables)) continue;
+    if (config.CodeSha256 !== codeSha256 || !sameVariables(config.Environment?.Variables ?? {}, variables))
+      continue;
     if (newest === undefined || Number(config.Version) > Number(newest.Version)) newest = config;
   }
   return newest;

@@ -63,7 +63,9 @@ export function readControlPlaneConfig(env: Record<string, string | undefined>):
     region: values.AWS_REGION,
     modelFunctions: functions === undefined ? {} : ModelFunctionsSchema.parse(JSON.parse(functions)),
     keepVersions:
-      values[KEEP_VERSIONS_VARIABLE] === undefined ? DEFAULT_KEEP_VERSIONS : Number(values[KEEP_VERSIONS_VARIABLE]),
+      values[KEEP_VERSIONS_VARIABLE] === undefined
+        ? DEFAULT_KEEP_VERSIONS
+        : Number(values[KEEP_VERSIONS_VARIABLE]),
   };
 }
 

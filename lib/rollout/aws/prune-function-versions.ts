@@ -49,7 +49,9 @@ export interface PruneResult {
 export async function pruneFunctionVersions(input: PruneFunctionVersionsInput): Promise<PruneResult> {
   const alias = input.alias ?? LIVE_ALIAS;
   const keep = input.keep ?? DEFAULT_KEEP_VERSIONS;
-  const routed = await input.lambda.send(new GetAliasCommand({ FunctionName: input.functionName, Name: alias }));
+  const routed = await input.lambda.send(
+    new GetAliasCommand({ FunctionName: input.functionName, Name: alias }),
+  );
   const protectedVersions = new Set(
     [
       routed.FunctionVersion,
@@ -67,9 +69,13 @@ export async function pruneFunctionVersions(input: PruneFunctionVersionsInput): 
   const deletedVersions: string[] = [];
   const deletedAlarms: string[] = [];
   for (const version of doomed) {
-    await input.lambda.send(new DeleteFunctionCommand({ FunctionName: input.functionName, Qualifier: version }));
+    await input.lambda.send(
+      new DeleteFunctionCommand({ FunctionName: input.functionName, Qualifier: version }),
+    );
     deletedVersions.push(version);
-    const names = Object.values(VersionAlarmKind).map((kind) => versionAlarmName(input.functionName, version, kind));
+    const names = Object.values(VersionAlarmKind).map((kind) =>
+      versionAlarmName(input.functionName, version, kind),
+    );
     await input.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: names }));
     deletedAlarms.push(...names);
   }

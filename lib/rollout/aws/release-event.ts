@@ -27,7 +27,10 @@ export const ReleasePropertiesSchema = z.object({
     return parsed.data;
   }),
   /** Provisioned concurrency on the alias; "0" for none. */
-  ProvisionedConcurrency: z.string().regex(/^[0-9]+$/).default('0'),
+  ProvisionedConcurrency: z
+    .string()
+    .regex(/^[0-9]+$/)
+    .default('0'),
 });
 /** A release's properties, parsed. */
 export type ReleaseProperties = z.infer<typeof ReleasePropertiesSchema>;
@@ -92,7 +95,10 @@ export const ReleaseDataSchema = z.object({
   /** The Lambda version rolled out. */
   Build: z.string().optional(),
   /** When the rollout started (epoch ms): `isComplete` gives up at this plus ROLLOUT_WAIT_MS. */
-  StartedAt: z.string().regex(/^[0-9]+$/).optional(),
+  StartedAt: z
+    .string()
+    .regex(/^[0-9]+$/)
+    .optional(),
   /** Why nothing moved, or what was started, in words. */
   Reason: z.string().optional(),
 });

@@ -119,7 +119,9 @@ export async function isReleaseComplete(raw: unknown, deps: ReleaseDeps): Promis
   const model = props.Model;
   const state = await deps.store.current(model);
   if (state === undefined) {
-    throw new RolloutError(`${model} has no rollout state, but cdk deploy started a rollout of v${candidate}`);
+    throw new RolloutError(
+      `${model} has no rollout state, but cdk deploy started a rollout of v${candidate}`,
+    );
   }
   if (state.stable === candidate && state.stableBuild === build) return { IsComplete: true };
   const ours = state.candidate === candidate && state.candidateBuild === build;
@@ -194,7 +196,10 @@ async function createAlias(props: ReleaseProperties, deps: ReleaseDeps): Promise
   const configuration = await deps.lambda.send(
     new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: props.LambdaVersion }),
   );
-  const served = readModelIdentity(configuration.Environment?.Variables, `${functionName}:${props.LambdaVersion}`);
+  const served = readModelIdentity(
+    configuration.Environment?.Variables,
+    `${functionName}:${props.LambdaVersion}`,
+  );
   await deps.target.ensureVersionAlarms(props.Model, served.version, configuration);
   try {
     await deps.lambda.send(
@@ -250,14 +255,22 @@ async function applyProvisionedConcurrency(props: ReleaseProperties, lambda: Lam
   }
   try {
     await lambda.send(
-      new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: props.FunctionName, Qualifier: LIVE_ALIAS }),
+      new DeleteProvisionedConcurrencyConfigCommand({
+        FunctionName: props.FunctionName,
+        Qualifier: LIVE_ALIAS,
+      }),
     );
   } catch (error) {
     if (!(error instanceof Error) || error.name !== 'ResourceNotFoundException') throw error;
   }
 }
 
-function none(physicalId: string, reason: string, deps: ReleaseDeps, props: ReleaseProperties): ReleaseResponse {
+function none(
+  physicalId: string,
+  reason: string,
+  deps: ReleaseDeps,
+  props: ReleaseProperties,
+): ReleaseResponse {
   deps.logger?.info('cdk deploy moves no traffic', { model: props.Model, reason });
   return { PhysicalResourceId: physicalId, Data: { Action: ReleaseAction.NONE, Reason: reason } };
 }
@@ -288,7 +301,9 @@ function describeEnd(state: RolloutState, candidate: number, build: string | und
 function parseRequest(raw: unknown): ReleaseEvent {
   const parsed = ReleaseEventSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RolloutError(`not a release custom resource request: ${parsed.error.issues.map(describe).join('; ')}`);
+    throw new RolloutError(
+      `not a release custom resource request: ${parsed.error.issues.map(describe).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -296,7 +311,9 @@ function parseRequest(raw: unknown): ReleaseEvent {
 function parseComplete(raw: unknown): ReleaseCompleteEvent {
   const parsed = ReleaseCompleteEventSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RolloutError(`not a release isComplete request: ${parsed.error.issues.map(describe).join('; ')}`);
+    throw new RolloutError(
+      `not a release isComplete request: ${parsed.error.issues.map(describe).join('; ')}`,
+    );
   }
   return parsed.data;
 }

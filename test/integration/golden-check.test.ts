@@ -1,0 +1,557 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { InvokeCommand, type InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as ort from 'onnxruntime-node';
+import { ConfigError, readFunctionConfig } from '../../lib/config/function-config.js';
+import {
+  FunctionVariable,
+  InvalidModelIdentityError,
+  predictEnvironment,
+  readModelIdentity,
+  withModelVersion,
+} from '../../lib/config/function-environment.js';
+import { buildProxyEvent, httpAnswerOf, type Invocation, lambdaGoldenSend } from '../../lib/deploy/index.js';
+import { checkGoldenExamples } from '../../lib/inference/check-golden-examples.js';
+import { compareGoldenOutputs } from '../../lib/inference/compare-golden-outputs.js';
+import {
+  type GoldenHttpAnswer,
+  goldenInferBody,
+  httpGoldenTransport,
+} from '../../lib/inference/http-golden-transport.js';
+import { runGoldenCheck } from '../../lib/inference/run-golden-check.js';
+import { sessionGoldenTransport } from '../../lib/inference/session-golden-transport.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { NO_METRICS } from '../../lib/observability/ServingMetrics.js';
+import {
+  type GoldenExample,
+  GoldenExampleSchema,
+  type ModelManifest,
+  type PublishExtras,
+  PublishExtrasSchema,
+} from '../../lib/registry/ModelManifest.js';
+import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
+import { readControlPlaneConfig } from '../../lib/rollout/aws/control-plane-config.js';
+import { SAMPLE_MODELS } from '../../lib/samples/index.js';
+import { createPredictHandler, type PredictHandler } from '../../lib/serving/create-predict-handler.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const REGION = 'us-east-1';
+const FUNCTION_NAME = 'sluice-iris-predict';
+const NOW = 1_700_000_000_000;
+const SHA_OF_NOTHING = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+const iris = SAMPLE_MODELS.find((sample) => sample.name === 'iris');
+assert.ok(iris, 'SAMPLE_MODELS lists iris');
+const irisExtras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
+const irisGoldens: GoldenExample[] = irisExtras.goldenExamples ?? [];
+assert.equal(irisGoldens.length, 3, 'the iris sample has three golden examples');
+
+const silentLogger = new Logger({ serviceName: 'sluice-test', logLevel: 'SILENT' });
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A golden example's outputs changed so the model cannot match them. */
+function withWrongExpectations(extras: PublishExtras): PublishExtras {
+  const wrong = structuredClone(extras);
+  const [, second, third] = wrong.goldenExamples ?? [];
+  assert.ok(second?.outputs[0] && third?.outputs[1]);
+  second.outputs[0].data = [2];
+  third.outputs[1].data = [0.0000000330172, 0.5, 0.9996281862258911];
+  return wrong;
+}
+
+/**
+ * The Lambda service, for the versions of one predict function: each version has its own environment,
+ * runs the REAL predict handler (created at its first invoke, as in the init phase) against the real
+ * embedded store, and reports a thrown error as Lambda does (FunctionError "Unhandled").
+ */
+class FakeLambdaFunction {
+  readonly environments = new Map<string, Record<string, string>>();
+  readonly #warm = new Map<string, PredictHandler>();
+
+  /** The handler of a version once it has been invoked. */
+  warmHandler(qualifier: string): PredictHandler | undefined {
+    return this.#warm.get(qualifier);
+  }
+
+  async invoke(input: InvokeCommandInput) {
+    const qualifier = input.Qualifier ?? '$LATEST';
+    if (!(input.Payload instanceof Uint8Array)) throw new Error('the check sends its event as bytes');
+    // Parsed as the Lambda runtime parses it: into an untyped event for the handler.
+    const event: APIGatewayProxyEvent = JSON.parse(decoder.decode(input.Payload));
+    try {
+      let predict = this.#warm.get(qualifier);
+      if (predict === undefined) {
+        predict = createPredictHandler(readFunctionConfig(this.environments.get(qualifier) ?? {}), {
+          logger: silentLogger,
+          metrics: NO_METRICS,
+        });
+        this.#warm.set(qualifier, predict);
+      }
+      const result = await predict.handler(event, { awsRequestId: 'invoke' });
+      return { StatusCode: 200, ExecutedVersion: qualifier, Payload: encoder.encode(JSON.stringify(result)) };
+    } catch (error) {
+      const thrown = error instanceof Error ? error : new Error(String(error));
+      const payload = { errorType: thrown.name, errorMessage: thrown.message, trace: [] };
+      return {
+        StatusCode: 200,
+        ExecutedVersion: qualifier,
+        FunctionError: 'Unhandled',
+        Payload: encoder.encode(JSON.stringify(payload)),
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#warm.values()].map((predict) => predict.engine.close()));
+  }
+}
+
+describe('buildProxyEvent and goldenInferBody: the version under test is invoked exactly as API Gateway would invoke it', () => {
+  it('builds a REST proxy event with the method, path, body and request id', () => {
+    const event = buildProxyEvent({
+      method: 'POST',
+      path: '/v2/models/iris/infer',
+      body: '{}',
+      requestId: 'r-1',
+      requestTimeEpoch: NOW,
+    });
+    assert.equal(event.httpMethod, 'POST');
+    assert.equal(event.path, '/v2/models/iris/infer');
+    assert.equal(event.body, '{}');
+    assert.equal(event.isBase64Encoded, false);
+    assert.equal(event.headers['content-type'], 'application/json');
+    assert.deepEqual(event.multiValueHeaders['content-type'], ['application/json']);
+    assert.equal(event.requestContext.requestId, 'r-1');
+    assert.equal(event.requestContext.requestTimeEpoch, NOW);
+    assert.equal(event.requestContext.httpMethod, 'POST');
+    assert.equal(
+      buildProxyEvent({ method: 'GET', path: '/x', requestId: 'r', requestTimeEpoch: 0 }).body,
+      null,
+    );
+  });
+
+  it('fills an input datatype from the model, requests only the expected outputs, writes INT64 exactly', () => {
+    const example = GoldenExampleSchema.parse({
+      inputs: [{ name: 'ids', shape: [2], data: [9223372036854775807n, 1] }],
+      outputs: [{ name: 'y', shape: [2], data: [1, 2] }],
+    });
+    const body = goldenInferBody(example, [{ name: 'ids', datatype: 'INT64', shape: [-1] }], 'req');
+    assert.equal(
+      body,
+      '{"id":"req","inputs":[{"name":"ids","shape":[2],"datatype":"INT64","data":[9223372036854775807,1]}],"outputs":[{"name":"y"}]}',
+    );
+    assert.throws(() => goldenInferBody(example, [], 'req'), /input "ids" is not an input of the model/);
+  });
+});
+
+describe('compareGoldenOutputs: the comparison every transport shares', () => {
+  const expected = GoldenExampleSchema.parse({
+    inputs: [{ name: 'x', shape: [1], data: [0] }],
+    outputs: [
+      { name: 'p', shape: [1, 2], data: [[100, 0.5]] },
+      { name: 'ids', shape: [2], data: ['9007199254740993', 2] },
+      { name: 'words', shape: [1], data: ['yes'] },
+      { name: 'nan', shape: [1], data: ['NaN'] },
+    ],
+  }).outputs;
+  const actual = (p: unknown, ids: unknown, words: unknown, nan: unknown) => [
+    { name: 'p', data: p },
+    { name: 'ids', data: ids },
+    { name: 'words', data: words },
+    { name: 'nan', data: nan },
+  ];
+
+  it('numbers match within tolerance * max(1, |expected|), nested or flat alike', () => {
+    assert.deepEqual(
+      compareGoldenOutputs(
+        expected,
+        actual([100.009, 0.5001], [9007199254740993n, 2], ['yes'], [Number.NaN]),
+        1e-4,
+      ),
+      [],
+    );
+    assert.deepEqual(
+      compareGoldenOutputs(
+        expected,
+        actual([[100.02, 0.5]], [9007199254740993n, 2], ['yes'], [Number.NaN]),
+        1e-4,
+        'example 3',
+      ),
+      ['example 3, output "p"[0]: expected 100, got 100.02'],
+    );
+  });
+
+  it('64-bit integers and strings match exactly; a V2 null matches an expected non-finite float', () => {
+    assert.deepEqual(
+      compareGoldenOutputs(expected, actual([100, 0.5], [9007199254740992n, 2], ['no'], [null]), 1e-4),
+      [
+        'example, output "ids"[0]: expected 9007199254740993, got 9007199254740992',
+        'example, output "words"[0]: expected yes, got no',
+      ],
+    );
+  });
+
+  it('checkGoldenExamples reports through it, unchanged: the iris goldens pass in-process, wrong ones are named', async () => {
+    const session = await ort.InferenceSession.create(iris.modelPath);
+    try {
+      const signature = {
+        inputs: [{ name: 'features', datatype: 'FP32' as const, shape: [-1, 4] }],
+        outputs: [
+          { name: 'label', datatype: 'INT64' as const, shape: [-1] },
+          { name: 'probabilities', datatype: 'FP32' as const, shape: [-1, 3] },
+        ],
+      };
+      assert.deepEqual(await checkGoldenExamples(session, { ...signature, goldenExamples: irisGoldens }), {
+        passed: true,
+        examples: 3,
+        failures: [],
+      });
+      const wrong = withWrongExpectations(irisExtras).goldenExamples ?? [];
+      const result = await checkGoldenExamples(session, { ...signature, goldenExamples: wrong });
+      assert.equal(result.passed, false);
+      assert.equal(result.failures[0], 'example 2, output "label"[0]: expected 2, got 1');
+      assert.match(
+        result.failures[1] ?? '',
+        /^example 3, output "probabilities"\[1\]: expected 0\.5, got 0\.000371/,
+      );
+    } finally {
+      await session.release();
+    }
+  });
+});
+
+describe('runGoldenCheck over HTTP: a version passes only with 200 and matching outputs of its own version', () => {
+  const example = GoldenExampleSchema.parse({
+    inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }],
+    outputs: [
+      { name: 'label', shape: [1], data: ['9223372036854775807'] },
+      { name: 'p', shape: [2], data: [0.25, 0.75] },
+    ],
+    tolerance: 0.001,
+  });
+  const inferBody = (label: string, p: string, version = '4') =>
+    `{"model_name":"iris","model_version":"${version}","outputs":[{"name":"label","datatype":"INT64","shape":[1],"data":[${label}]},{"name":"p","datatype":"FP32","shape":[2],"data":${p}}]}`;
+  /** The check of one example against a version that answers `answer`, as the local stack's HTTP would. */
+  const check = async (answer: GoldenHttpAnswer | (() => never), goldenExamples = [example]) => {
+    const sent: string[] = [];
+    const result = await runGoldenCheck({
+      manifest: { goldenExamples },
+      expected: { model: 'iris', version: 4 },
+      transport: httpGoldenTransport({
+        send: async (request) => {
+          sent.push(`${request.method} ${request.path}`);
+          return typeof answer === 'function' ? answer() : answer;
+        },
+        inferPath: '/v2/models/iris/versions/4/infer',
+        readyPath: '/v2/models/iris/versions/4/ready',
+        inputs: [],
+        expected: { model: 'iris', version: 4 },
+      }),
+    });
+    return { ...result, sent };
+  };
+
+  it('passes matching outputs, INT64 beyond 2^53 compared exactly from the body text', async () => {
+    const passed = await check({ status: 200, body: inferBody('9223372036854775807', '[0.2501, 0.7499]') });
+    assert.deepEqual(passed, {
+      passed: true,
+      examples: 1,
+      failures: [],
+      sent: ['POST /v2/models/iris/versions/4/infer'],
+    });
+    const off = await check({ status: 200, body: inferBody('9223372036854775806', '[0.25, 0.75]') });
+    assert.deepEqual(off.failures, [
+      'example 1, output "label"[0]: expected 9223372036854775807, got 9223372036854775806',
+    ]);
+  });
+
+  it('names the output and index outside the tolerance, and missing or short outputs', async () => {
+    assert.deepEqual(
+      (await check({ status: 200, body: inferBody('9223372036854775807', '[0.25, 0.8]') })).failures,
+      ['example 1, output "p"[1]: expected 0.75, got 0.8'],
+    );
+    assert.deepEqual(
+      (await check({ status: 200, body: inferBody('9223372036854775807', '[0.25]') })).failures,
+      ['example 1, output "p": expected 2 values, got 1'],
+    );
+  });
+
+  it('fails a non-200 answer, another version, answers that are not V2 responses, and a transport that throws', async () => {
+    assert.deepEqual(
+      (await check({ status: 503, body: '{"error":"model iris version 4 cannot be loaded"}' })).failures,
+      ['example 1: answered 503: model iris version 4 cannot be loaded'],
+    );
+    assert.deepEqual(
+      (await check({ status: 200, body: inferBody('9223372036854775807', '[0.25, 0.75]', '3') })).failures,
+      ['example 1: served model "iris" version 3, expected "iris" version 4'],
+    );
+    assert.match(
+      (await check({ status: 200, body: '{"outputs":[]}' })).failures[0] ?? '',
+      /^example 1: the response is not a V2 inference response/,
+    );
+    assert.match(
+      (await check({ status: 200, body: 'not json' })).failures[0] ?? '',
+      /^example 1: the response is not JSON/,
+    );
+    const unreachable = await check(() => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:3000');
+    });
+    assert.deepEqual(unreachable.failures, ['example 1: connect ECONNREFUSED 127.0.0.1:3000']);
+  });
+
+  it('without golden examples, asks whether the version is ready and names the version that answered otherwise', async () => {
+    assert.deepEqual(await check({ status: 200, body: '{"name":"iris","version":"4","ready":true}' }, []), {
+      passed: true,
+      examples: 0,
+      failures: [],
+      sent: ['GET /v2/models/iris/versions/4/ready'],
+    });
+    assert.deepEqual((await check({ status: 503, body: '{"error":"store unreachable"}' }, [])).failures, [
+      'ready check: answered 503: store unreachable',
+    ]);
+    assert.deepEqual(
+      (await check({ status: 200, body: '{"name":"iris","version":"2","ready":true}' }, [])).failures,
+      ['ready check: served model "iris" version 2, expected "iris" version 4'],
+    );
+  });
+});
+
+describe('httpAnswerOf: what a Lambda Invoke answered, read as the HTTP answer inside the proxy result', () => {
+  // Invoke's response: FunctionError and Payload (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_ResponseSyntax);
+  // an unhandled error's payload is {"errorType","errorMessage","trace"} as the Node.js runtime writes it.
+  it('reads status and body, decoding base64 bodies', () => {
+    const body = '{"ok":true}';
+    assert.deepEqual(httpAnswerOf({ Payload: encoder.encode(JSON.stringify({ statusCode: 200, body })) }), {
+      status: 200,
+      body,
+    });
+    const encoded = Buffer.from(body).toString('base64');
+    assert.deepEqual(
+      httpAnswerOf({
+        Payload: encoder.encode(JSON.stringify({ statusCode: 200, body: encoded, isBase64Encoded: true })),
+      }),
+      { status: 200, body },
+    );
+  });
+
+  it('throws naming a function error, a payload that is no proxy result, and an empty payload', () => {
+    const crash: Invocation = {
+      FunctionError: 'Unhandled',
+      Payload: encoder.encode(
+        '{"errorType":"Runtime.ExitError","errorMessage":"exited with signal 9","trace":[]}',
+      ),
+    };
+    assert.throws(
+      () => httpAnswerOf(crash),
+      /^GoldenTransportError: the function failed \(Unhandled\): Runtime\.ExitError: exited with signal 9$/,
+    );
+    assert.throws(
+      () => httpAnswerOf({ Payload: encoder.encode('"hello"') }),
+      /no API Gateway proxy result: "hello"/,
+    );
+    assert.throws(() => httpAnswerOf({}), /returned no JSON: \(empty\)/);
+  });
+});
+
+describe('one release check, three transports: the same golden examples judged the same in-process, over HTTP and through Lambda Invoke', () => {
+  let home: string;
+  let store: LocalObjectStore;
+  let registry: ModelRegistry;
+  const fn = new FakeLambdaFunction();
+  let good: ModelManifest;
+  let wrong: ModelManifest;
+  let none: ModelManifest;
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'sluice-golden-'));
+    store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
+    registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
+    const { goldenExamples: _, ...withoutGoldens } = irisExtras;
+    good = await registry.publish({ name: 'iris', model: iris.modelPath, extras: irisExtras });
+    wrong = await registry.publish({
+      name: 'iris',
+      model: iris.modelPath,
+      extras: withWrongExpectations(irisExtras),
+    });
+    none = await registry.publish({ name: 'iris', model: iris.modelPath, extras: withoutGoldens });
+    for (const manifest of [good, wrong, none]) {
+      fn.environments.set(String(manifest.version), {
+        ...predictEnvironment({
+          bucket: store.bucket,
+          model: 'iris',
+          version: manifest.version,
+          sha256: manifest.sha256,
+          alarms: {
+            errors: 1,
+            p99LatencyMs: 1000,
+            invalidOutputs: 1,
+            rejectedInputs: 100,
+            evaluationPeriods: 1,
+          },
+        }),
+        [FunctionVariable.S3_ENDPOINT]: store.endpoint,
+        AWS_REGION: REGION,
+      });
+    }
+    // Lambda version 9 cannot start: its configuration is broken, so Lambda answers every invoke with FunctionError.
+    fn.environments.set('9', { ...fn.environments.get('1'), [FunctionVariable.CACHE_BYTES]: '-1' });
+  });
+
+  after(async () => {
+    await fn.close();
+    await store.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  const viaLambda = (qualifier: string, manifest: ModelManifest) => {
+    const lambda = new LambdaClient({ region: REGION });
+    const invokes: InvokeCommandInput[] = [];
+    mockClient(lambda)
+      .on(InvokeCommand)
+      .callsFake((input: InvokeCommandInput) => {
+        invokes.push(input);
+        return fn.invoke(input);
+      });
+    const check = runGoldenCheck({
+      manifest,
+      expected: { model: 'iris', version: manifest.version },
+      transport: httpGoldenTransport({
+        send: lambdaGoldenSend({ lambda, functionName: FUNCTION_NAME, qualifier, now: () => NOW }),
+        inferPath: '/v2/models/iris/infer',
+        readyPath: '/v2/models/iris/ready',
+        inputs: manifest.inputs,
+        expected: { model: 'iris', version: manifest.version },
+      }),
+    });
+    return { check, invokes };
+  };
+
+  const inProcess = async (manifest: ModelManifest) => {
+    const session = await ort.InferenceSession.create(iris.modelPath);
+    try {
+      return await runGoldenCheck({ manifest, transport: sessionGoldenTransport(session, manifest) });
+    } finally {
+      await session.release();
+    }
+  };
+
+  it('matching goldens pass both ways; Lambda gets one synchronous Invoke per example, the proxy event API Gateway sends', async () => {
+    const { check, invokes } = viaLambda('1', good);
+    assert.deepEqual(await check, { passed: true, examples: 3, failures: [] });
+    assert.deepEqual(await inProcess(good), { passed: true, examples: 3, failures: [] });
+    assert.equal(invokes.length, 3);
+    for (const [index, input] of invokes.entries()) {
+      assert.equal(input.FunctionName, FUNCTION_NAME);
+      assert.equal(input.Qualifier, '1');
+      assert.equal(input.InvocationType, 'RequestResponse');
+      assert.ok(input.Payload instanceof Uint8Array);
+      const event: APIGatewayProxyEvent = JSON.parse(decoder.decode(input.Payload));
+      assert.equal(event.httpMethod, 'POST');
+      assert.equal(event.path, '/v2/models/iris/infer');
+      assert.equal(event.requestContext.requestId, `sluice-golden-${index + 1}`);
+      assert.equal(event.requestContext.requestTimeEpoch, NOW);
+    }
+  });
+
+  it('wrong expectations fail with the same lines in-process and through Lambda', async () => {
+    const lambda = await viaLambda('2', wrong).check;
+    const local = await inProcess(wrong);
+    assert.equal(lambda.passed, false);
+    assert.equal(lambda.failures[0], 'example 2, output "label"[0]: expected 2, got 1');
+    assert.match(
+      lambda.failures[1] ?? '',
+      /^example 3, output "probabilities"\[1\]: expected 0\.5, got 0\.000371/,
+    );
+    assert.deepEqual(local.failures, lambda.failures);
+  });
+
+  it('a version without golden examples only has to answer ready; one that cannot start fails naming its error', async () => {
+    const ready = viaLambda('3', none);
+    assert.deepEqual(await ready.check, { passed: true, examples: 0, failures: [] });
+    const readyPayload = ready.invokes[0]?.Payload;
+    assert.ok(readyPayload instanceof Uint8Array);
+    assert.equal(JSON.parse(decoder.decode(readyPayload)).path, '/v2/models/iris/ready');
+    const broken = await viaLambda('9', good).check;
+    assert.equal(broken.failures.length, 3);
+    assert.match(
+      broken.failures[0] ?? '',
+      /^example 1: the function failed \(Unhandled\): ConfigError: SLUICE_CACHE_BYTES/,
+    );
+  });
+});
+
+describe('the predict function environment contract: one module writes and reads it', () => {
+  it('predictEnvironment renders what readFunctionConfig and readModelIdentity read back', () => {
+    const environment = predictEnvironment({
+      bucket: 'models',
+      model: 'iris',
+      version: 4,
+      sha256: SHA_OF_NOTHING,
+      alarms: { errors: 2, p99LatencyMs: 500, invalidOutputs: 1, rejectedInputs: 100, evaluationPeriods: 1 },
+      alarmTopicArn: 'topic-arn',
+    });
+    assert.deepEqual(readModelIdentity(environment, 'fn:9'), {
+      model: 'iris',
+      version: 4,
+      sha256: SHA_OF_NOTHING,
+    });
+    const config = readFunctionConfig({ ...environment, AWS_REGION: REGION });
+    assert.equal(config.bucket, 'models');
+    assert.equal(config.version, 4);
+    assert.equal(config.sha256, SHA_OF_NOTHING);
+    assert.deepEqual(withModelVersion(environment, 5, 'f'.repeat(64)), {
+      ...environment,
+      SLUICE_MODEL_VERSION: '5',
+      SLUICE_MODEL_SHA256: 'f'.repeat(64),
+    });
+  });
+
+  it('readModelIdentity names the function, the variable and the value it got', () => {
+    assert.throws(
+      () => readModelIdentity({ SLUICE_MODEL: 'iris', SLUICE_MODEL_VERSION: '04' }, 'fn:9'),
+      (error: unknown) =>
+        error instanceof InvalidModelIdentityError &&
+        /fn:9 .*SLUICE_MODEL_VERSION must be a version number.*got "04"/.test(error.message),
+    );
+    assert.throws(() => readModelIdentity(undefined, 'fn:9'), /SLUICE_MODEL .*got null/);
+  });
+
+  it('readControlPlaneConfig reads bucket, endpoint, region, model functions and retention, failing fast', () => {
+    assert.deepEqual(
+      readControlPlaneConfig({
+        SLUICE_BUCKET: 'models',
+        AWS_REGION: 'eu-west-1',
+        SLUICE_MODEL_FUNCTIONS: '{"iris":"Sluice-Iris-AbC"}',
+        SLUICE_KEEP_VERSIONS: '5',
+      }),
+      {
+        bucket: 'models',
+        s3Endpoint: undefined,
+        region: 'eu-west-1',
+        modelFunctions: { iris: 'Sluice-Iris-AbC' },
+        keepVersions: 5,
+      },
+    );
+    assert.throws(
+      () => readControlPlaneConfig({ AWS_REGION: 'eu-west-1' }),
+      /^ConfigError: SLUICE_BUCKET is required; got null$/,
+    );
+    assert.throws(
+      () =>
+        readControlPlaneConfig({
+          SLUICE_BUCKET: 'models',
+          AWS_REGION: 'eu-west-1',
+          SLUICE_MODEL_FUNCTIONS: '{"Iris!":1}',
+        }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes('SLUICE_MODEL_FUNCTIONS'),
+    );
+  });
+});

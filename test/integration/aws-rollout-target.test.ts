@@ -13,11 +13,6 @@ import {
   type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
 import {
-  CodeDeployClient,
-  DeploymentGroupDoesNotExistException,
-  ListDeploymentsCommand,
-} from '@aws-sdk/client-codedeploy';
-import {
   type FunctionConfiguration,
   GetAliasCommand,
   GetFunctionConfigurationCommand,
@@ -39,18 +34,17 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { type ModelManifest, PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
 import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
-import { AliasBusyError } from '../../lib/rollout/aws/AliasBusyError.js';
 import { healthFromAlarms } from '../../lib/rollout/aws/alarm-health.js';
 import {
   LambdaRolloutTarget,
   type LambdaRolloutTargetProps,
+  METRICS_SETTLE_MS,
   OBSERVED_TRAFFIC_WINDOW_MS,
 } from '../../lib/rollout/aws/LambdaRolloutTarget.js';
 import {
   findPublishedVersion,
   publishedVersionDescription,
 } from '../../lib/rollout/aws/published-version.js';
-import { codeDeployNames } from '../../lib/rollout/aws/stack-names.js';
 import {
   parseVersionAlarmName,
   VersionAlarmKind,
@@ -64,7 +58,6 @@ import { parseJson } from '../../lib/tensor/parse-json.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const REGION = 'eu-west-1';
-const STACK = 'Sluice';
 const FUNCTION = 'Sluice-ModelirisFunction426CCFF9-AbCdEf123456';
 const THRESHOLDS =
   '{"errors":2,"p99LatencyMs":750,"invalidOutputs":1,"rejectedInputs":50,"evaluationPeriods":3}';
@@ -80,15 +73,23 @@ const decoder = new TextDecoder();
 /** One recorded control-plane call: the command's name and its exact input. */
 type Call = [string, unknown];
 
+/** The code of the function's current deployment package (FunctionConfiguration's CodeSha256: base64 of a SHA-256). */
+const CODE_SHA = 'gJrXW1BqQMgjcWZNzAsu3KO/MGfDeeDM1WaVs55/i5c=';
+/** Another deployment package: sluice's code changed. */
+const NEW_CODE_SHA = 'x8dOQpv3Dd2m2X9w0Qe0ozSGy5a9+TwM5a0nN4cTq1o=';
+
 /**
- * Lambda, CloudWatch and CodeDeploy for one predict function, behind aws-sdk-client-mock: `$LATEST` with its
- * environment and update status, the published versions, the alarms, the deployments. Every call is journaled.
+ * Lambda and CloudWatch for one predict function, behind aws-sdk-client-mock: `$LATEST` with its environment and
+ * update status, the published versions, the alarms, the metrics. Every call is journaled. Responses follow the
+ * API reference: FunctionConfiguration (https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html),
+ * GetAlias (https://docs.aws.amazon.com/lambda/latest/api/API_GetAlias.html), DescribeAlarms' MetricAlarms
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricAlarm.html) and GetMetricData's
+ * MetricDataResults (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataResult.html).
  */
 class FakeAws {
   readonly journal: Call[] = [];
   readonly lambda = new LambdaClient({ region: REGION });
   readonly cloudwatch = new CloudWatchClient({ region: REGION });
-  readonly codedeploy = new CodeDeployClient({ region: REGION });
   latest: FunctionConfiguration;
   versions: FunctionConfiguration[] = [];
   /** LastUpdateStatus of the reads after an update, one per read; the last one stays. */
@@ -96,9 +97,7 @@ class FakeAws {
   /** LastUpdateStatus of the reads before any update. */
   statusBeforeUpdate = 'Successful';
   alarms: MetricAlarm[] = [];
-  deployments: string[] = [];
   listPageSize = 50;
-  deploymentGroupMissing = false;
   /** Answers a golden example's request: the outputs to return, given the example's expected ones. */
   answer: (expected: { name: string; datatype: string; shape: number[]; data: unknown }[]) => unknown[] = (
     outputs,
@@ -119,12 +118,12 @@ class FakeAws {
       FunctionName: FUNCTION,
       Version: '$LATEST',
       RevisionId: 'rev-1',
+      CodeSha256: CODE_SHA,
       Environment: { Variables: environment },
       Description: 'sluice iris v1 sha256:aaaaaaaaaaaa',
     };
     const lambda = mockClient(this.lambda);
     const cloudwatch = mockClient(this.cloudwatch);
-    const codedeploy = mockClient(this.codedeploy);
     lambda.on(GetFunctionConfigurationCommand).callsFake((input: GetFunctionConfigurationCommandInput) => {
       this.journal.push(['GetFunctionConfiguration', input]);
       if (input.Qualifier !== undefined) {
@@ -222,24 +221,22 @@ class FakeAws {
           const executed = query.MetricStat?.Metric?.Dimensions?.find(
             (dimension) => dimension.Name === 'ExecutedVersion',
           )?.Value;
-          return { Id: query.Id, Values: this.invocations[executed ?? ''] ?? [] };
+          const values = this.invocations[executed ?? ''] ?? [];
+          return {
+            Id: query.Id,
+            Label: query.Label ?? 'Invocations',
+            Timestamps: values.map((_, index) => new Date(NOW - (index + 1) * 60_000)),
+            Values: values,
+            StatusCode: 'Complete',
+          };
         }),
+        Messages: [],
       };
     });
     cloudwatch.on(PutMetricAlarmCommand).callsFake((input: PutMetricAlarmCommandInput) => {
       this.journal.push(['PutMetricAlarm', input]);
       this.alarms.push({ AlarmName: input.AlarmName, StateValue: 'INSUFFICIENT_DATA' });
       return {};
-    });
-    codedeploy.on(ListDeploymentsCommand).callsFake((input) => {
-      this.journal.push(['ListDeployments', input]);
-      if (this.deploymentGroupMissing) {
-        throw new DeploymentGroupDoesNotExistException({
-          message: 'No Deployment Group found for name: Sluice-iris',
-          $metadata: {},
-        });
-      }
-      return { deployments: this.deployments };
     });
   }
 
@@ -253,10 +250,16 @@ class FakeAws {
     return this.journal.map(([name]) => name);
   }
 
-  publishedVersion(version: string, environment: Record<string, string>, description?: string): void {
+  publishedVersion(
+    version: string,
+    environment: Record<string, string>,
+    description?: string,
+    codeSha256 = CODE_SHA,
+  ): void {
     this.versions.push({
       FunctionName: FUNCTION,
       Version: version,
+      CodeSha256: codeSha256,
       Environment: { Variables: environment },
       Description: description,
     });
@@ -294,7 +297,7 @@ class FakeAws {
   }
 }
 
-describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambda, CloudWatch and CodeDeploy', () => {
+describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and CloudWatch', () => {
   let home: string;
   let store: LocalObjectStore;
   let registry: ModelRegistry;
@@ -333,9 +336,7 @@ describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambd
     const props: LambdaRolloutTargetProps = {
       lambda: aws.lambda,
       cloudwatch: aws.cloudwatch,
-      codedeploy: aws.codedeploy,
       registry,
-      stackName: STACK,
       functionName: (model) => (model === 'iris' ? FUNCTION : `unknown-${model}`),
       updatePollIntervalMs: INTERVAL_MS,
       sleep: async (ms) => {
@@ -354,55 +355,6 @@ describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambd
 
   const alarmNamesOf = (lambdaVersion: string) =>
     Object.values(VersionAlarmKind).map((kind) => versionAlarmName(FUNCTION, lambdaVersion, kind));
-
-  describe('assertExclusive: refuses while a CodeDeploy deployment shifts the alias', () => {
-    it("asks CodeDeploy for the active deployments of the model's group, <stack>-<model>, and lets the command go on when there are none", async () => {
-      const { aws, target } = setUp();
-      await target.assertExclusive('iris');
-      assert.deepEqual(aws.journal, [
-        [
-          'ListDeployments',
-          {
-            applicationName: 'Sluice-iris',
-            deploymentGroupName: 'Sluice-iris',
-            includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Ready'],
-          },
-        ],
-      ]);
-    });
-
-    it('refuses naming the deployment, saying to wait or stop it, and that cdk deploy and sluice must not move the alias together', async () => {
-      const { aws, target } = setUp();
-      aws.deployments = ['d-ABCDEF123'];
-      await assert.rejects(target.assertExclusive('iris'), (error: unknown) => {
-        assert.ok(error instanceof AliasBusyError);
-        assert.ok(error instanceof RolloutError, 'the engine reports refusals it recognises as RolloutError');
-        assert.equal(error.deploymentId, 'd-ABCDEF123');
-        assert.equal(
-          error.message,
-          'CodeDeploy deployment d-ABCDEF123 is shifting the live alias of iris (application Sluice-iris, deployment group Sluice-iris); ' +
-            'wait for it to finish, or stop it with `aws deploy stop-deployment --deployment-id d-ABCDEF123 --auto-rollback-enabled`, then retry. ' +
-            'cdk deploy and sluice must not move the alias at the same time.',
-        );
-        return true;
-      });
-      assert.deepEqual(aws.sequence(), ['ListDeployments'], 'nothing else is touched');
-    });
-
-    it('refuses when the deployment group does not exist, rather than guessing that nothing shifts the alias', async () => {
-      const { aws, target } = setUp();
-      aws.deploymentGroupMissing = true;
-      await assert.rejects(target.assertExclusive('iris'), (error: unknown) => {
-        assert.ok(error instanceof RolloutError);
-        assert.match(
-          error.message,
-          /cannot tell whether CodeDeploy is shifting the live alias of iris: DeploymentGroupDoesNotExistException/,
-        );
-        assert.match(error.message, /stack name \(Sluice\)/);
-        return true;
-      });
-    });
-  });
 
   describe('prepare: a Lambda version bound to the model version, with its alarms', () => {
     it('changes only the model version and sha256 in $LATEST, waits for the update, publishes "sluice iris v2" and creates the five alarms', async () => {
@@ -742,12 +694,14 @@ describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambd
         'invalid-outputs': 'ALARM',
         errors: 'INSUFFICIENT_DATA',
       });
-      assert.deepEqual(await target.health('iris', 2), {
+      assert.deepEqual(await target.health('iris', 2, { sinceMs: NOW }), {
         verdict: 'unhealthy',
         reasons: [
           `sluice-${FUNCTION}-6-p99 is ALARM: reason of p99`,
           `sluice-${FUNCTION}-6-invalid-outputs is ALARM: reason of invalid-outputs`,
         ],
+        candidateRequests: 0,
+        settledUntilMs: NOW - METRICS_SETTLE_MS,
       });
       assert.deepEqual(aws.journal, [
         ['ListVersionsByFunction', { FunctionName: FUNCTION }],
@@ -757,21 +711,152 @@ describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambd
 
     it('is healthy when every alarm is OK', async () => {
       const { target } = withAlarms({});
-      const health = await target.health('iris', 2);
+      const health = await target.health('iris', 2, { sinceMs: NOW });
       assert.equal(health.verdict, 'healthy');
       assert.equal(health.reasons.length, 5);
     });
 
     it('is unknown while an alarm has insufficient data or does not exist', async () => {
       const { aws, target } = withAlarms({ 'model-errors': 'INSUFFICIENT_DATA' });
-      assert.deepEqual(await target.health('iris', 2), {
+      assert.deepEqual(await target.health('iris', 2, { sinceMs: NOW }), {
         verdict: 'unknown',
         reasons: [`sluice-${FUNCTION}-6-model-errors is INSUFFICIENT_DATA`],
+        candidateRequests: 0,
+        settledUntilMs: NOW - METRICS_SETTLE_MS,
       });
       aws.alarms = aws.alarms.filter((alarm) => !alarm.AlarmName?.endsWith('-errors'));
-      const missing = await target.health('iris', 2);
+      const missing = await target.health('iris', 2, { sinceMs: NOW });
       assert.equal(missing.verdict, 'unknown');
       assert.match(missing.reasons.join('\n'), new RegExp(`sluice-${FUNCTION}-6-errors does not exist`));
+    });
+  });
+
+  describe('health: evidence, the requests the candidate served through the alias, counted only where metrics have settled', () => {
+    const TEN_MINUTES_AGO = NOW - 10 * 60_000;
+    // NOW is not on a minute: the count starts at the next whole minute after sinceMs (1_699_999_440_000) and ends
+    // at the last whole minute before now minus METRICS_SETTLE_MS (1_699_999_800_000).
+    const FIRST_WHOLE_MINUTE = 1_699_999_440_000;
+    const LAST_SETTLED_MINUTE = 1_699_999_800_000;
+
+    it('sums Invocations of the build (FunctionName, Resource=function:live, ExecutedVersion) per minute and says up to when data is complete', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
+      aws.alarms = alarmNamesOf('6').map((AlarmName) => ({ AlarmName, StateValue: 'OK' }));
+      aws.invocations = { '6': [3, 4, 5, 0, 6, 7] };
+      const health = await target.health('iris', 2, { build: '6', sinceMs: TEN_MINUTES_AGO });
+      assert.equal(health.verdict, 'healthy');
+      assert.equal(health.candidateRequests, 25);
+      assert.equal(health.settledUntilMs, NOW - METRICS_SETTLE_MS);
+      assert.deepEqual(aws.calls('GetMetricData'), [
+        {
+          StartTime: new Date(FIRST_WHOLE_MINUTE),
+          EndTime: new Date(LAST_SETTLED_MINUTE),
+          MetricDataQueries: [
+            {
+              Id: 'candidate',
+              ReturnData: true,
+              MetricStat: {
+                Metric: {
+                  Namespace: 'AWS/Lambda',
+                  MetricName: 'Invocations',
+                  Dimensions: [
+                    { Name: 'FunctionName', Value: FUNCTION },
+                    { Name: 'Resource', Value: `${FUNCTION}:live` },
+                    { Name: 'ExecutedVersion', Value: '6' },
+                  ],
+                },
+                Period: 60,
+                Stat: 'Sum',
+              },
+            },
+          ],
+        },
+      ]);
+      assert.deepEqual(aws.calls('GetFunctionConfiguration'), [{ FunctionName: FUNCTION, Qualifier: '6' }]);
+    });
+
+    it('counts nothing (and asks CloudWatch nothing) while no whole minute since the step began has settled', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('6', environmentOf(v2));
+      aws.alarms = alarmNamesOf('6').map((AlarmName) => ({ AlarmName, StateValue: 'OK' }));
+      aws.invocations = { '6': [500] };
+      const health = await target.health('iris', 2, { build: '6', sinceMs: NOW - 60_000 });
+      assert.equal(health.candidateRequests, 0);
+      assert.equal(aws.calls('GetMetricData').length, 0);
+    });
+
+    it('alarms still INSUFFICIENT_DATA are no evidence of health, whatever the request count', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('6', environmentOf(v2));
+      aws.alarms = alarmNamesOf('6').map((AlarmName) => ({ AlarmName, StateValue: 'INSUFFICIENT_DATA' }));
+      aws.invocations = { '6': [100] };
+      const health = await target.health('iris', 2, { build: '6', sinceMs: TEN_MINUTES_AGO });
+      assert.equal(health.verdict, 'unknown');
+      assert.equal(health.candidateRequests, 100);
+    });
+  });
+
+  describe('builds: the Lambda version cdk deploy published, and code-only changes', () => {
+    it('prepare with a build checks that it serves the model version and its sha256, creates its alarms, publishes nothing', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('8', environmentOf(v2), 'sluice iris v2 sha256:aaaaaaaaaaaa', NEW_CODE_SHA);
+      assert.deepEqual(await target.prepare('iris', 2, { build: '8' }), { version: 2, build: '8' });
+      assert.deepEqual(aws.sequence(), [
+        'GetFunctionConfiguration',
+        'DescribeAlarms',
+        ...Array(5).fill('PutMetricAlarm'),
+      ]);
+      await assert.rejects(target.prepare('iris', 1, { build: '8' }), /:8 serves iris v2, not iris v1/);
+      aws.publishedVersion('9', { ...environmentOf(v2), SLUICE_MODEL_SHA256: 'f'.repeat(64) });
+      await assert.rejects(
+        target.prepare('iris', 2, { build: '9' }),
+        /:9 pins SLUICE_MODEL_SHA256 f{64}, but iris v2 has sha256/,
+      );
+    });
+
+    it('publishes again when $LATEST carries new code: a version of the same model version with older code is not reused', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
+      aws.latest = { ...aws.latest, CodeSha256: NEW_CODE_SHA };
+      const { build } = await target.prepare('iris', 2);
+      assert.equal(build, '7');
+      assert.equal(aws.versions.find((version) => version.Version === '7')?.CodeSha256, NEW_CODE_SHA);
+      assert.equal(aws.calls('PublishVersion').length, 1);
+    });
+
+    it('routes by builds when the routing names them: a code-only rollout splits one model version over two Lambda versions', async () => {
+      const { aws, target } = setUp();
+      await target.route('iris', {
+        stable: 2,
+        stableBuild: '6',
+        candidate: 2,
+        candidateBuild: '7',
+        weight: 10,
+      });
+      await target.route('iris', { stable: 2, stableBuild: '7', weight: 0 });
+      assert.deepEqual(aws.journal, [
+        [
+          'UpdateAlias',
+          {
+            FunctionName: FUNCTION,
+            Name: 'live',
+            FunctionVersion: '6',
+            RoutingConfig: { AdditionalVersionWeights: { '7': 0.1 } },
+          },
+        ],
+        ['UpdateAlias', { FunctionName: FUNCTION, Name: 'live', FunctionVersion: '7', RoutingConfig: {} }],
+      ]);
+    });
+
+    it('checkGolden of a build invokes that Lambda version', async () => {
+      const { aws, target } = setUp();
+      aws.publishedVersion('6', environmentOf(v2));
+      aws.publishedVersion('8', environmentOf(v2), undefined, NEW_CODE_SHA);
+      assert.equal((await target.checkGolden('iris', 2, '8')).passed, true);
+      assert.deepEqual(
+        aws.calls('Invoke').map((input) => (input as { Qualifier: string }).Qualifier),
+        ['8', '8', '8'],
+      );
     });
   });
 
@@ -876,7 +961,7 @@ describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambd
     it('reads the alias and the environment of its version', async () => {
       const { aws, target } = setUp();
       aws.publishedVersion('5', environmentOf(v1));
-      assert.equal(await target.servedVersion('iris'), 1);
+      assert.deepEqual(await target.servedVersion('iris'), { version: 1, build: '5' });
       assert.deepEqual(aws.journal, [
         ['GetAlias', { FunctionName: FUNCTION, Name: 'live' }],
         ['GetFunctionConfiguration', { FunctionName: FUNCTION, Qualifier: '5' }],
@@ -886,13 +971,6 @@ describe('LambdaRolloutTarget: manual rollouts on a deployed stack through Lambd
 });
 
 describe('naming conventions shared by the stack, the CLI and the alarm-rollback function', () => {
-  it('names CodeDeploy application and group <stack>-<model>', () => {
-    assert.deepEqual(codeDeployNames('Prod', 'iris'), {
-      applicationName: 'Prod-iris',
-      deploymentGroupName: 'Prod-iris',
-    });
-  });
-
   it('reads a version alarm name back: function (with dashes and digits), Lambda version, kind', () => {
     for (const kind of Object.values(VersionAlarmKind)) {
       const name = versionAlarmName('Sluice-iris-2-Fn_x', '17', kind);

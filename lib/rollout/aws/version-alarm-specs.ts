@@ -1,6 +1,5 @@
-import { type AlarmThresholds, AlarmThresholdsSchema } from '../../config/deploy-config.js';
-import { ConfigError } from '../../config/function-config.js';
-import { describeIssues } from '../../http/infer-request.js';
+import type { AlarmThresholds } from '../../config/deploy-config.js';
+import { FunctionVariable, readAlarmThresholds } from '../../config/function-environment.js';
 import {
   METRICS_NAMESPACE,
   METRICS_SERVICE,
@@ -9,17 +8,14 @@ import {
 } from '../../observability/metric-names.js';
 import { VersionAlarmKind, versionAlarmName } from './version-alarm-name.js';
 
-/** Period of every version alarm: CodeDeploy and `sluice deploy` check alarms between steps, so react within a minute. */
+/** Period of every version alarm: the alarm-driven rollback reacts within a minute, the driver reads them every tick. */
 export const VERSION_ALARM_PERIOD_SECONDS = 60;
 
 /** Namespace of Lambda's own metrics. */
 export const LAMBDA_NAMESPACE = 'AWS/Lambda';
 
-/**
- * Variable of the predict function's environment holding its alarm thresholds as JSON (the config's
- * `alarms`), so `sluice deploy` creates the same alarms for a version as `cdk deploy` does.
- */
-export const ALARM_THRESHOLDS_VARIABLE = 'SLUICE_ALARM_THRESHOLDS';
+/** Variable of the predict function's environment holding its alarm thresholds as JSON (the config's `alarms`). */
+export const ALARM_THRESHOLDS_VARIABLE = FunctionVariable.ALARM_THRESHOLDS;
 
 /** The Lambda version and model version a set of alarms watches. */
 export interface VersionAlarmTarget {
@@ -139,34 +135,7 @@ export function versionAlarmSpecs(
 }
 
 /**
- * The alarm thresholds a predict function's environment carries ({@link ALARM_THRESHOLDS_VARIABLE}), with the
- * config's defaults for what it leaves out or when it has none (a stack deployed before the variable existed).
- * A bad value throws {@link ConfigError} naming the variable, the function and the value.
- *
- * @example
- * alarmThresholdsOf({ SLUICE_ALARM_THRESHOLDS: '{"p99LatencyMs":500}' }, 'Sluice-Iris-AbC:7').p99LatencyMs; // 500
+ * The alarm thresholds a predict function's environment carries: `readAlarmThresholds` of the environment contract
+ * (lib/config/function-environment.ts), under the name the control plane first gave it.
  */
-export function alarmThresholdsOf(
-  variables: Readonly<Record<string, string>> | undefined,
-  functionLabel: string,
-): AlarmThresholds {
-  const text = variables?.[ALARM_THRESHOLDS_VARIABLE];
-  if (text === undefined) return AlarmThresholdsSchema.parse({});
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(
-      `${ALARM_THRESHOLDS_VARIABLE} of ${functionLabel} is not JSON; got ${JSON.stringify(text)}`,
-      { cause: error },
-    );
-  }
-  const parsed = AlarmThresholdsSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `${ALARM_THRESHOLDS_VARIABLE} of ${functionLabel} is invalid: ${describeIssues(parsed.error)}; got ${text}`,
-      { cause: parsed.error },
-    );
-  }
-  return parsed.data;
-}
+export const alarmThresholdsOf = readAlarmThresholds;

@@ -195,7 +195,7 @@ describe('alarm rollback function: least privilege, no wildcard actions, no hand
       alias?.Resource,
       ['iris', 'mnist'].flatMap((name) => [
         { 'Fn::GetAtt': [fnId(name), 'Arn'] },
-        { Ref: logicalIdOf(endpoint(name).alias) },
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [fnId(name), 'Arn'] }, ':live']] },
       ]),
     );
     const read = statements.find((statement) =>

@@ -167,6 +167,19 @@ async function startRelease(
   if (candidate === stable.version && build === stable.build) {
     return none(physicalId, `v${candidate} in Lambda version ${build} already serves`, deps, props);
   }
+  if (
+    candidate === stable.version &&
+    stable.build !== undefined &&
+    (await sameRelease(deps.lambda, props, build, stable.build))
+  ) {
+    // E.g. the config now names the version `sluice deploy` promoted: CloudFormation published an identical build.
+    return none(
+      physicalId,
+      `Lambda version ${build} serves exactly what Lambda version ${stable.build} (v${candidate}) serves: same code and environment`,
+      deps,
+      props,
+    );
+  }
   const startedAt = (deps.now ?? Date.now)();
   const state = await deps.engine.deploy(model, { version: candidate, plan: props.Plan, build });
   deps.logger?.info('cdk deploy started a rollout', {
@@ -189,6 +202,25 @@ async function startRelease(
           : `rolling sluice's new code out with v${candidate}, the version sluice promoted (the config names v${configured})`,
     },
   };
+}
+
+/** Whether two Lambda versions serve exactly the same: the same code (CodeSha256) and environment. */
+async function sameRelease(
+  lambda: LambdaClient,
+  props: ReleaseProperties,
+  build: string,
+  other: string,
+): Promise<boolean> {
+  const [a, b] = await Promise.all(
+    [build, other].map((qualifier) =>
+      lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: props.FunctionName, Qualifier: qualifier }),
+      ),
+    ),
+  );
+  const variables = (config: typeof a) =>
+    JSON.stringify(Object.entries(config?.Environment?.Variables ?? {}).sort());
+  return a?.CodeSha256 !== undefined && a.CodeSha256 === b?.CodeSha256 && variables(a) === variables(b);
 }
 
 async function createAlias(props: ReleaseProperties, deps: ReleaseDeps): Promise<ReleaseResponse> {

@@ -3,7 +3,7 @@
  * constructs (synth refuses plans that cannot finish in the wait), the custom resource's handlers and the target
  * use it.
  */
-import { DEFAULT_MIN_REQUESTS } from '../plan-rollout.js';
+import { DEFAULT_MIN_REQUESTS, FULL_WEIGHT } from '../plan-rollout.js';
 import type { RolloutPlan } from '../RolloutPlan.js';
 
 /**
@@ -45,16 +45,18 @@ export const DRIVER_INTERVAL_MS = 60_000;
 export const METRICS_SETTLE_MS = 3 * 60_000;
 
 /**
- * How long a plan takes on AWS when the candidate gets its evidence in time: each step bakes its interval, then
- * waits for its metrics to settle, then for the driver's next tick. Manual plans never end on their own
+ * How long a plan takes on AWS when the candidate gets its evidence in time: each bake (every step below 100 %;
+ * an all-at-once plan's single step at 100 %) lasts its interval, then waits for its metrics to settle, then for
+ * the driver's next tick; the step after the last bake is the promotion. Manual plans never end on their own
  * (Infinity). A step that lacks `minRequests` requests is extended, so this is a lower bound on a quiet model.
  *
  * @example
- * rolloutDurationMs({ strategy: 'canary', steps: [10, 100], intervalMs: 300_000 }); // 2 * (5 + 3 + 1) min = 1_080_000
+ * rolloutDurationMs({ strategy: 'canary', steps: [10, 100], intervalMs: 300_000 }); // 1 * (5 + 3 + 1) min = 540_000
  */
 export function rolloutDurationMs(plan: RolloutPlan): number {
   if (plan.strategy === 'manual') return Number.POSITIVE_INFINITY;
-  return plan.steps.length * (plan.intervalMs + METRICS_SETTLE_MS + DRIVER_INTERVAL_MS);
+  const bakes = Math.max(1, plan.steps.filter((weight) => weight < FULL_WEIGHT).length);
+  return bakes * (plan.intervalMs + METRICS_SETTLE_MS + DRIVER_INTERVAL_MS);
 }
 
 /** The evidence a plan needs per step. */

@@ -9,11 +9,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { FunctionEntry } from '../../lib/cdk/private/entry-paths.js';
 import { BUNDLE_FILE, functionCode } from '../../lib/cdk/private/function-code.js';
-import { SluiceStack } from '../../lib/cdk/sluice-stack.js';
 import { parseDeployConfig } from '../../lib/config/deploy-config.js';
 import { VersionAlarmKind } from '../../lib/rollout/aws/version-alarm-name.js';
 import { versionAlarmSpecs } from '../../lib/rollout/aws/version-alarm-specs.js';
-import { configWith, SHA_A, SHA_B, synth } from './stack-fixture.js';
+import { SHA_A, SHA_B, synth } from './stack-fixture.js';
 
 // Any attempt to bundle in Docker fails loudly instead of finding a docker binary by chance.
 process.env.CDK_DOCKER = '/nonexistent/docker';
@@ -89,61 +88,22 @@ describe("alarm rollback rule: version alarms of this stack's functions entering
     });
   });
 
-  it('gives every version alarm the name sluice-<function>-<Lambda version>-<kind>, so the rule sees them', () => {
-    const names = Object.values(resourcesOf('AWS::CloudWatch::Alarm')).map((alarm) =>
-      JSON.stringify(alarm.Properties.AlarmName),
+  it("has no alarm in the template: the control plane creates every version alarm (the first deploy's too) from versionAlarmSpecs, named so the rule sees them", () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    const spec = versionAlarmSpecs(
+      { functionName: 'Test-Fn', alias: 'live', lambdaVersion: '7', model: 'iris', modelVersion: 1 },
+      twoModels.models[0]?.alarms ?? assert.fail('no thresholds'),
     );
-    assert.equal(names.length, 10);
-    for (const model of ['iris', 'mnist']) {
-      const versionId = logicalIdOf(endpoint(model).version);
-      for (const kind of Object.values(VersionAlarmKind)) {
-        const expected = JSON.stringify({
-          'Fn::Join': [
-            '',
-            ['sluice-', { Ref: fnId(model) }, '-', { 'Fn::GetAtt': [versionId, 'Version'] }, `-${kind}`],
-          ],
-        });
-        assert.ok(names.includes(expected), `${model} ${kind}`);
-      }
-    }
+    assert.deepEqual(
+      spec.map((alarm) => alarm.alarmName),
+      Object.values(VersionAlarmKind).map((kind) => `sluice-Test-Fn-7-${kind}`),
+    );
   });
 
-  it('creates the CDK alarms from the same definitions as the alarms `sluice deploy` creates', () => {
-    const iris = endpoint('iris');
-    const specs = stack.resolve(
-      versionAlarmSpecs(
-        {
-          functionName: iris.fn.functionName,
-          alias: 'live',
-          lambdaVersion: iris.version.version,
-          model: 'iris',
-          modelVersion: 1,
-        },
-        twoModels.models[0]?.alarms ?? assert.fail('no thresholds'),
-      ),
-    ) as ReturnType<typeof versionAlarmSpecs>;
-    const alarms = Object.values(resourcesOf('AWS::CloudWatch::Alarm'));
-    for (const spec of specs) {
-      const alarm = alarms.find(
-        (candidate) => JSON.stringify(candidate.Properties.AlarmName) === JSON.stringify(spec.alarmName),
-      );
-      assert.ok(alarm, spec.kind);
-      const { Properties: p } = alarm;
-      assert.equal(p.Namespace, spec.namespace);
-      assert.equal(p.MetricName, spec.metricName);
-      assert.deepEqual(
-        p.Dimensions,
-        Object.entries(spec.dimensions)
-          .map(([Name, Value]) => ({ Name, Value }))
-          .sort((a, b) => (a.Name < b.Name ? -1 : 1)),
-      );
-      assert.equal(spec.statistic === 'p99' ? p.ExtendedStatistic : p.Statistic, spec.statistic);
-      assert.equal(p.Period, spec.periodSeconds);
-      assert.equal(p.Threshold, spec.threshold);
-      assert.equal(p.EvaluationPeriods, spec.evaluationPeriods);
-      assert.equal(p.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
-      assert.equal(p.TreatMissingData, 'notBreaching');
-    }
+  it('hands the alarm topic to the predict function, so the alarms the control plane creates notify it', () => {
+    const irisFn = resourcesOf('AWS::Lambda::Function')[fnId('iris')] ?? assert.fail('no iris function');
+    const variables = (irisFn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.deepEqual(variables.SLUICE_ALARM_TOPIC_ARN, { Ref: logicalIdOf(stack.alarmTopic) });
   });
 
   it('hands the alarm thresholds to the predict function, for the alarms of versions sluice publishes', () => {
@@ -164,7 +124,7 @@ describe('alarm rollback function: least privilege, no wildcard actions, no hand
     assert.deepEqual(variables.SLUICE_BUCKET, { Ref: logicalIdOf(stack.registry.bucket) });
   });
 
-  it("may do exactly this: read and write rollouts/*, use the registry key, read the functions' versions, update their aliases", () => {
+  it("may do exactly this: read, write and prune rollouts/*, use the registry key, read the functions' versions, update their aliases", () => {
     const statements = rollbackStatements();
     const actions = statements.flatMap(actionsOf).sort();
     assert.deepEqual(actions, [
@@ -173,6 +133,7 @@ describe('alarm rollback function: least privilege, no wildcard actions, no hand
       'lambda:GetFunctionConfiguration',
       'lambda:ListVersionsByFunction',
       'lambda:UpdateAlias',
+      's3:DeleteObject',
       's3:GetObject',
       's3:ListBucket',
       's3:PutObject',
@@ -218,27 +179,6 @@ describe('alarm rollback function: least privilege, no wildcard actions, no hand
     const { stack: empty, template: emptyTemplate } = synth(parseDeployConfig({}, 'empty config'));
     assert.equal(empty.alarmRollback, undefined);
     emptyTemplate.resourceCountIs('AWS::Events::Rule', 0);
-  });
-});
-
-describe('CodeDeploy names: <stackName>-<model>, so `sluice` finds the deployment group without reading the stack', () => {
-  it('names the application and the deployment group of each model after the stack and the model', () => {
-    const applications = Object.values(resourcesOf('AWS::CodeDeploy::Application'))
-      .map((app) => app.Properties.ApplicationName)
-      .sort();
-    assert.deepEqual(applications, ['Test-iris', 'Test-mnist']);
-    const groups = Object.values(resourcesOf('AWS::CodeDeploy::DeploymentGroup'))
-      .map((group) => group.Properties.DeploymentGroupName)
-      .sort();
-    assert.deepEqual(groups, ['Test-iris', 'Test-mnist']);
-  });
-
-  it('fails synth naming the stack and the limit when the names would be too long for CodeDeploy', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    assert.throws(
-      () => new SluiceStack(app, 'S'.repeat(96), { config: configWith() }),
-      /CodeDeploy names of model "iris" in stack "S{96}" would be 101 characters .*CodeDeploy allows 100: use a shorter stackName/,
-    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { VERSION_ALARM_PREFIX } from '../../rollout/aws/version-alarm-name.js';
@@ -58,5 +58,9 @@ export function grantReadMetrics(grantee: iam.IGrantable): void {
 
 /** cdk-nag's name of the version-alarm ARN pattern of {@link versionAlarmsArn}, to acknowledge it. */
 export function nagVersionAlarms(fn: lambda.IFunction): string {
-  return `Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${VERSION_ALARM_PREFIX}${nagRef(fn)}-*`;
+  const stack = Stack.of(fn);
+  // cdk-nag writes the stack's region and account literally when they are known, as pseudo parameters otherwise.
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  return `Resource::arn:<AWS::Partition>:cloudwatch:${region}:${account}:alarm:${VERSION_ALARM_PREFIX}${nagRef(fn)}-*`;
 }

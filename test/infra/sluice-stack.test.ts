@@ -153,144 +153,196 @@ describe('IAM: least privilege, no wildcard actions, no hand-built ARNs', () => 
   });
 });
 
-describe('alias and CodeDeploy: live alias shifted by a deployment group with alarms, hook and auto-rollback', () => {
-  it('routes the live alias to the version with a CodeDeploy update policy and the pre-traffic hook', () => {
-    const [, alias] = only(resourcesOf('AWS::Lambda::Alias'));
-    assert.equal(alias.Properties.Name, 'live');
-    const policy = alias.UpdatePolicy as { CodeDeployLambdaAliasUpdate: { BeforeAllowTrafficHook: unknown } };
-    assert.ok(
-      policy.CodeDeployLambdaAliasUpdate.BeforeAllowTrafficHook,
-      'the hook runs before traffic shifts',
+describe('no CodeDeploy: CloudFormation creates the function and its release, and never moves the alias', () => {
+  it('has no CodeDeploy resource, no AWS::Lambda::Alias and no UpdatePolicy anywhere', () => {
+    const resources = template.toJSON().Resources as Record<string, { Type: string; UpdatePolicy?: unknown }>;
+    for (const [id, resource] of Object.entries(resources)) {
+      assert.doesNotMatch(resource.Type, /CodeDeploy/, id);
+      assert.equal(resource.UpdatePolicy, undefined, `${id} has an UpdatePolicy`);
+    }
+    template.resourceCountIs('AWS::Lambda::Alias', 0);
+    assert.doesNotMatch(JSON.stringify(template.toJSON()), /codedeploy/i);
+  });
+
+  it('gives each model a release (Custom::SluiceRelease) carrying what it serves: version, sha256, the Lambda version, the plan', () => {
+    const [, releaseResource] = only(resourcesOf('Custom::SluiceRelease'));
+    const [versionId] = only(resourcesOf('AWS::Lambda::Version'));
+    const properties = releaseResource.Properties;
+    assert.deepEqual(properties.LambdaVersion, { 'Fn::GetAtt': [versionId, 'Version'] });
+    assert.equal(properties.Model, 'iris');
+    assert.equal(properties.ModelVersion, '1');
+    assert.equal(properties.Sha256, SHA_A);
+    assert.equal(properties.ProvisionedConcurrency, '0');
+    assert.deepEqual(JSON.parse(String(properties.Plan)), {
+      strategy: 'canary',
+      steps: [10, 100],
+      intervalMs: 300_000,
+      minRequests: 20,
+    });
+    assert.equal(properties.ServiceTimeout, '3600', "CloudFormation's longest custom resource wait");
+  });
+
+  it('serves the release from the Provider framework: onEvent and isComplete, polled every minute for 55 minutes', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    const handlers = Object.values(resourcesOf('AWS::Lambda::Function')).filter((fn) =>
+      /^index\.(onEvent|isComplete)$/.test(String(fn.Properties.Handler)),
+    );
+    assert.deepEqual(handlers.map((fn) => fn.Properties.Handler).sort(), [
+      'index.isComplete',
+      'index.onEvent',
+    ]);
+    const [, machine] = only(resourcesOf('AWS::StepFunctions::StateMachine'));
+    const definition = JSON.stringify(machine.Properties.DefinitionString);
+    assert.match(definition, /IntervalSeconds\\":60/);
+    assert.match(definition, /MaxAttempts\\":55/);
+  });
+
+  it("maps presets and custom rollouts to the engine's plans, minRequests included", () => {
+    const planOf = (rollout: Record<string, unknown>) =>
+      JSON.parse(
+        String(
+          only(resourcesOf('Custom::SluiceRelease', synth(configWith({}, { rollout })).template))[1]
+            .Properties.Plan,
+        ),
+      );
+    assert.deepEqual(
+      planOf({ strategy: 'preset', preset: 'linear-10-percent-every-1-minute' }).steps,
+      [10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
+    );
+    assert.deepEqual(planOf({ strategy: 'all-at-once', minRequests: 0 }), {
+      strategy: 'all-at-once',
+      steps: [100],
+      intervalMs: 0,
+      minRequests: 0,
+    });
+    assert.deepEqual(planOf({ strategy: 'canary', percentage: 25, intervalMinutes: 7, minRequests: 50 }), {
+      strategy: 'canary',
+      steps: [25, 100],
+      intervalMs: 420_000,
+      minRequests: 50,
+    });
+  });
+
+  it('refuses at synth a plan that cannot finish within the wait, naming the model and the numbers', () => {
+    assert.throws(
+      () =>
+        synth(
+          configWith({}, { rollout: { strategy: 'preset', preset: 'linear-10-percent-every-10-minutes' } }),
+        ),
+      /Model-iris: the rollout of model "iris" \(linear, steps \[10, .*, 100\]%, 10 min per step\) takes at least 126 minutes on AWS .*longer than the 50 minutes cdk deploy can wait/,
+    );
+    assert.doesNotThrow(() =>
+      synth(configWith({}, { rollout: { strategy: 'preset', preset: 'canary-10-percent-30-minutes' } })),
     );
   });
 
-  it('uses the canary preset by default and rolls back on failure, stop and alarm', () => {
-    template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
-      DeploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
-      AutoRollbackConfiguration: {
-        Enabled: true,
-        Events: Match.arrayWith([
-          'DEPLOYMENT_FAILURE',
-          'DEPLOYMENT_STOP_ON_REQUEST',
-          'DEPLOYMENT_STOP_ON_ALARM',
-        ]),
-      },
-      AlarmConfiguration: { Enabled: true, Alarms: Match.anyValue() },
-    });
-    const [, group] = only(resourcesOf('AWS::CodeDeploy::DeploymentGroup'));
-    assert.equal(
-      (group.Properties.AlarmConfiguration as { Alarms: unknown[] }).Alarms.length,
-      5,
-      'every version alarm gates the deployment',
+  it('points API Gateway and its invoke permissions at the alias-qualified ARN, created after the release', () => {
+    const [releaseId] = only(resourcesOf('Custom::SluiceRelease'));
+    const permissions = Object.entries(template.findResources('AWS::Lambda::Permission')).filter(
+      ([, permission]) => permission.Properties.Principal === 'apigateway.amazonaws.com',
     );
+    assert.equal(permissions.length, 8);
+    for (const [id, permission] of permissions) {
+      assert.match(JSON.stringify(permission.Properties.FunctionName), /ModelirisFunction.*:live/, id);
+      assert.ok((permission.DependsOn as string[]).includes(releaseId), `${id} waits for the alias`);
+    }
   });
 
-  it('maps linear and all-at-once presets and builds custom canary and linear configs', () => {
-    synth(
-      configWith({}, { rollout: { strategy: 'preset', preset: 'linear-10-percent-every-1-minute' } }),
-    ).template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
-      DeploymentConfigName: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
-    });
-    synth(configWith({}, { rollout: { strategy: 'all-at-once' } })).template.hasResourceProperties(
-      'AWS::CodeDeploy::DeploymentGroup',
-      {
-        DeploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
-      },
-    );
-    synth(
-      configWith({}, { rollout: { strategy: 'canary', percentage: 25, intervalMinutes: 7 } }),
-    ).template.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
-      ComputePlatform: 'Lambda',
-      TrafficRoutingConfig: {
-        Type: 'TimeBasedCanary',
-        TimeBasedCanary: { CanaryPercentage: 25, CanaryInterval: 7 },
-      },
-    });
-    synth(
-      configWith({}, { rollout: { strategy: 'linear', percentage: 20, intervalMinutes: 3 } }),
-    ).template.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
-      TrafficRoutingConfig: {
-        Type: 'TimeBasedLinear',
-        TimeBasedLinear: { LinearPercentage: 20, LinearInterval: 3 },
-      },
-    });
-  });
-
-  it('puts provisioned concurrency on the alias, never on a version, so weighted shifting keeps working', () => {
+  it('keeps provisioned concurrency off the template: the release sets it on the alias it owns', () => {
     const { template: provisioned } = synth(configWith({}, { provisionedConcurrency: 3 }));
-    provisioned.hasResourceProperties('AWS::Lambda::Alias', {
-      ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 3 },
-    });
+    assert.equal(
+      only(resourcesOf('Custom::SluiceRelease', provisioned))[1].Properties.ProvisionedConcurrency,
+      '3',
+    );
     for (const version of Object.values(resourcesOf('AWS::Lambda::Version', provisioned))) {
       assert.equal(version.Properties.ProvisionedConcurrencyConfig, undefined);
     }
-    assert.equal(
-      only(resourcesOf('AWS::Lambda::Alias'))[1].Properties.ProvisionedConcurrencyConfig,
-      undefined,
-    );
+    provisioned.resourceCountIs('AWS::Lambda::Alias', 0);
   });
 });
 
-describe('alarms: scoped to the new version, missing data neither blocks nor rolls back', () => {
-  const alarms = () => Object.values(resourcesOf('AWS::CloudWatch::Alarm'));
-
-  it('watches Lambda Errors and p99 Duration with FunctionName, Resource=function:live and ExecutedVersion (aws/aws-cdk#14248)', () => {
-    for (const metricName of ['Errors', 'Duration']) {
-      const alarm = alarms().find(
-        (candidate) =>
-          candidate.Properties.Namespace === 'AWS/Lambda' && candidate.Properties.MetricName === metricName,
-      );
-      assert.ok(alarm, `no ${metricName} alarm`);
-      const names = (alarm.Properties.Dimensions as { Name: string }[])
-        .map((dimension) => dimension.Name)
-        .sort();
-      assert.deepEqual(names, ['ExecutedVersion', 'FunctionName', 'Resource']);
-      const executed = (alarm.Properties.Dimensions as { Name: string; Value: unknown }[]).find(
-        (d) => d.Name === 'ExecutedVersion',
-      );
-      assert.match(JSON.stringify(executed?.Value), /Fn::GetAtt.*Version/);
-    }
-    const duration = alarms().find((candidate) => candidate.Properties.MetricName === 'Duration');
-    assert.equal(duration?.Properties.ExtendedStatistic, 'p99');
-    assert.equal(duration?.Properties.Threshold, 1000);
+describe('unattended: EventBridge Scheduler invokes the rollout driver every minute', () => {
+  it('schedules rate(1 minute) on the driver function, no retries, through a role that may only invoke it', () => {
+    const [, schedule] = only(resourcesOf('AWS::Scheduler::Schedule'));
+    assert.equal(schedule.Properties.ScheduleExpression, 'rate(1 minute)');
+    assert.deepEqual(schedule.Properties.FlexibleTimeWindow, { Mode: 'OFF' });
+    const target = schedule.Properties.Target as { Arn: unknown; RoleArn: unknown; RetryPolicy: unknown };
+    const [driverId, driver] =
+      Object.entries(resourcesOf('AWS::Lambda::Function')).find(([id]) =>
+        id.startsWith('RolloutDriverFunction'),
+      ) ?? [];
+    assert.ok(driverId && driver);
+    assert.deepEqual(target.Arn, { 'Fn::GetAtt': [driverId, 'Arn'] });
+    assert.deepEqual(target.RetryPolicy, { MaximumEventAgeInSeconds: 60, MaximumRetryAttempts: 0 });
+    const roleId = (target.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const role = template.findResources('AWS::IAM::Role')[roleId];
+    assert.deepEqual(role?.Properties.AssumeRolePolicyDocument.Statement[0].Principal, {
+      Service: 'scheduler.amazonaws.com',
+    });
+    const policies = Object.values(resourcesOf('AWS::IAM::Policy')).filter(
+      (policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
+    );
+    const actions = policies.flatMap((policy) =>
+      (policy.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap(
+        (statement) => [statement.Action].flat(),
+      ),
+    );
+    assert.deepEqual(actions, ['lambda:InvokeFunction']);
+    assert.equal(driver.Properties.ReservedConcurrentExecutions, 1, 'one tick at a time');
+    const variables = (driver.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.match(JSON.stringify(variables.SLUICE_MODEL_FUNCTIONS), /iris.*ModelirisFunction/);
   });
 
-  it("watches the function's own metrics of the new Lambda version: errors, invalid outputs, rejected inputs", () => {
-    for (const metricName of ['Errors', 'InvalidOutputs', 'RejectedInputs']) {
-      const alarm = alarms().find(
-        (candidate) =>
-          candidate.Properties.Namespace === 'Sluice' && candidate.Properties.MetricName === metricName,
+  it('lets the driver act on its models only: their functions and qualified versions, their alarms, the rollouts prefix', () => {
+    const [driverId] =
+      Object.entries(resourcesOf('AWS::Lambda::Function')).find(([id]) =>
+        id.startsWith('RolloutDriverFunction'),
+      ) ?? [];
+    assert.ok(driverId);
+    const roleId = (
+      resourcesOf('AWS::Lambda::Function')[driverId]?.Properties.Role as { 'Fn::GetAtt': [string] }
+    )['Fn::GetAtt'][0];
+    const statements = Object.values(resourcesOf('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap(
+        (policy) =>
+          (
+            policy.Properties.PolicyDocument as {
+              Statement: { Action: string | string[]; Resource: unknown }[];
+            }
+          ).Statement,
       );
-      assert.ok(alarm, `no Sluice ${metricName} alarm`);
-      const dimensions = [...(alarm.Properties.Dimensions as { Name: string; Value: unknown }[])].sort(
-        (a, b) => a.Name.localeCompare(b.Name),
+    const resourcesFor = (action: string) =>
+      JSON.stringify(
+        statements
+          .filter((statement) => [statement.Action].flat().includes(action))
+          .map((statement) => statement.Resource),
       );
-      const functionVersion = dimensions.find((dimension) => dimension.Name === 'FunctionVersion');
-      const [versionId, attribute] =
-        (functionVersion?.Value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'] ?? [];
-      assert.match(
-        versionId ?? '',
-        /^ModelirisFunctionCurrentVersion/,
-        'the Lambda version CloudFormation publishes',
-      );
-      assert.equal(attribute, 'Version');
-      assert.deepEqual(
-        dimensions.filter((dimension) => dimension !== functionVersion),
-        [
-          { Name: 'Model', Value: 'iris' },
-          { Name: 'service', Value: 'sluice' },
-          { Name: 'Version', Value: '1' },
-        ],
-      );
-    }
+    assert.match(
+      resourcesFor('lambda:DeleteFunction'),
+      /ModelirisFunction[^"]*","Arn"\]\},":\*"/,
+      'only qualified versions',
+    );
+    assert.doesNotMatch(
+      resourcesFor('lambda:DeleteFunction'),
+      /^\[\{"Fn::GetAtt"/,
+      'never the function itself',
+    );
+    assert.match(resourcesFor('cloudwatch:PutMetricAlarm'), /alarm:sluice-/);
+    assert.equal(resourcesFor('cloudwatch:GetMetricData'), '["*"]');
   });
+});
 
-  it('treats missing data as not breaching and notifies the alarm topic', () => {
-    for (const alarm of alarms()) {
-      assert.equal(alarm.Properties.TreatMissingData, 'notBreaching');
-      assert.ok(Array.isArray(alarm.Properties.AlarmActions) && alarm.Properties.AlarmActions.length === 1);
-    }
+describe('alarms: the control plane creates every version alarm; the stack gives it the topic', () => {
+  it('has no alarm resource in the template and names the alarm topic in the predict function environment', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     template.resourceCountIs('AWS::SNS::Topic', 1);
+    const [topicId] = only(resourcesOf('AWS::SNS::Topic'));
+    const predict = Object.entries(resourcesOf('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('ModelirisFunction'),
+    )?.[1];
+    const variables = (predict?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.deepEqual(variables.SLUICE_ALARM_TOPIC_ARN, { Ref: topicId });
   });
 
   it('lets CloudWatch publish to the encrypted topic: a customer managed key CloudWatch may use, and a publish allow', () => {
@@ -356,7 +408,7 @@ describe('API Gateway: the HTTP contract, routed per model to its alias, throttl
     for (const permission of permissions) {
       assert.match(
         JSON.stringify(permission.Properties.FunctionName),
-        /Live/,
+        /:live/,
         'invoke permission is on the alias-qualified ARN',
       );
     }

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import {
   type FunctionConfiguration,
   GetAliasCommand,
@@ -28,7 +27,6 @@ import { SAMPLE_MODELS } from '../../lib/samples/sample-models.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const FUNCTION = 'Sluice-Modeliris-Function-AbC123';
-const STACK = 'Sluice';
 const REGION = 'eu-west-1';
 const T0 = Date.parse('2026-11-30T10:00:00.000Z');
 
@@ -107,7 +105,6 @@ async function sluiceOnAws(...args: string[]): Promise<{ code: number; stdout: s
       interactive: false,
       env: {
         SLUICE_FUNCTION: FUNCTION,
-        SLUICE_STACK: STACK,
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
       },
@@ -116,19 +113,16 @@ async function sluiceOnAws(...args: string[]): Promise<{ code: number; stdout: s
   return { code, stdout, stderr };
 }
 
-describe('sluice status and rollback on AWS: the CLI wires the registry bucket, Lambda, CloudWatch and CodeDeploy', () => {
+describe('sluice status and rollback on AWS: the CLI wires the registry bucket, Lambda and CloudWatch', () => {
   const lambda = mockClient(LambdaClient);
   const cloudwatch = mockClient(CloudWatchClient);
-  const codedeploy = mockClient(CodeDeployClient);
 
   after(() => {
     lambda.restore();
     cloudwatch.restore();
-    codedeploy.restore();
   });
 
-  it('status: checks CodeDeploy, keeps the alias on the stored weights, reads the alarms and the observed split', async () => {
-    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+  it('status: only reads: the alarms, the evidence and the observed split; the alias is not touched', async () => {
     lambda
       .on(GetAliasCommand)
       .resolves({ FunctionVersion: '5', RoutingConfig: { AdditionalVersionWeights: { '6': 0.1 } } });
@@ -160,28 +154,7 @@ describe('sluice status and rollback on AWS: the CLI wires the registry bucket, 
     assert.equal(status.requestsWindowMs, 15 * 60_000);
     assert.equal(status.decision.kind, 'wait');
 
-    assert.deepEqual(
-      codedeploy.commandCalls(ListDeploymentsCommand).map((call) => call.args[0].input),
-      [
-        {
-          applicationName: 'Sluice-iris',
-          deploymentGroupName: 'Sluice-iris',
-          includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Ready'],
-        },
-      ],
-    );
-    assert.deepEqual(
-      lambda.commandCalls(UpdateAliasCommand).map((call) => call.args[0].input),
-      [
-        {
-          FunctionName: FUNCTION,
-          Name: 'live',
-          FunctionVersion: '5',
-          RoutingConfig: { AdditionalVersionWeights: { '6': 0.1 } },
-        },
-      ],
-      'the stored routing, re-applied once',
-    );
+    assert.deepEqual(lambda.commandCalls(UpdateAliasCommand), [], 'status only reads');
     assert.deepEqual(
       cloudwatch.commandCalls(DescribeAlarmsCommand).map((call) => call.args[0].input.AlarmNames),
       [
@@ -190,7 +163,13 @@ describe('sluice status and rollback on AWS: the CLI wires the registry bucket, 
         ),
       ],
     );
-    assert.equal(cloudwatch.commandCalls(GetMetricDataCommand).length, 1);
+    assert.deepEqual(
+      cloudwatch
+        .commandCalls(GetMetricDataCommand)
+        .map((call) => call.args[0].input.MetricDataQueries?.map((query) => query.Id)),
+      [['candidate'], ['v0', 'v1']],
+      "the candidate's requests since its step began (evidence), then the split per version",
+    );
   });
 
   it('rollback: v1 takes the alias alone and the rollback is recorded in the registry bucket', async () => {
@@ -210,14 +189,5 @@ describe('sluice status and rollback on AWS: the CLI wires the registry bucket, 
       [state?.history.at(-1)?.action, state?.history.at(-1)?.actor, state?.history.at(-1)?.reason],
       ['rollback', 'cli', 'labels look wrong'],
     );
-  });
-
-  it('refuses to move the alias while CodeDeploy shifts it, naming the deployment (exit 1)', async () => {
-    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ABC123'] });
-    lambda.resetHistory();
-    const run = await sluiceOnAws('promote', 'iris');
-    assert.equal(run.code, 1);
-    assert.match(run.stderr, /CodeDeploy deployment d-ABC123 is shifting the live alias of iris/);
-    assert.equal(lambda.commandCalls(UpdateAliasCommand).length, 0);
   });
 });

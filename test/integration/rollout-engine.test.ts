@@ -19,7 +19,6 @@ import {
   type ObservedTraffic,
   type PreparedVersion,
   planRollout,
-  promote as promoteState,
   RolloutAction,
   RolloutConflictError,
   RolloutEngine,

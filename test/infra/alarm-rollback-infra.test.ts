@@ -164,7 +164,7 @@ describe('alarm rollback function: least privilege, no wildcard actions, no hand
     assert.deepEqual(variables.SLUICE_BUCKET, { Ref: logicalIdOf(stack.registry.bucket) });
   });
 
-  it("may do exactly this: read and write rollouts/*, use the registry key, read the functions' versions, update their aliases", () => {
+  it("may do exactly this: read, write and expire rollouts/*, use the registry key, read the functions' versions, update their aliases", () => {
     const statements = rollbackStatements();
     const actions = statements.flatMap(actionsOf).sort();
     assert.deepEqual(actions, [
@@ -173,6 +173,7 @@ describe('alarm rollback function: least privilege, no wildcard actions, no hand
       'lambda:GetFunctionConfiguration',
       'lambda:ListVersionsByFunction',
       'lambda:UpdateAlias',
+      's3:DeleteObject',
       's3:GetObject',
       's3:ListBucket',
       's3:PutObject',

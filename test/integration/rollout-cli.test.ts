@@ -73,7 +73,7 @@ describe('sluice deploy: follows the rollout the local stack carries to 100 %', 
     const run = await deploy;
     assert.equal(run.code, 0, describeRun(run));
     assert.match(run.stdout, /\d+ golden examples? of v2 passed/);
-    assert.match(run.stdout, /plan: linear \[50, 100\]%, 300ms per step/);
+    assert.match(run.stdout, /plan: linear \[50, 100\]%, 300ms per step, 20 requests per step/);
     assert.match(
       run.stdout,
       /following \(Ctrl-C stops following; the rollout carries on in the local stack\)/,
@@ -268,7 +268,7 @@ describe('sluice deploy: one rollout of a model at a time', () => {
     assert.match(again.stdout, new RegExp(`resuming the rollout of race v${winner}`));
     assert.match(
       again.stderr,
-      /the rollout in progress keeps its plan \(canary \[10, 100\]%, 5m per step\); --weight 30, --interval 1h not applied/,
+      /the rollout in progress keeps its plan \(canary \[10, 100\]%, 5m per step, 20 requests per step\); --weight 30, --interval 1h not applied/,
     );
   });
 });

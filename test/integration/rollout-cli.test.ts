@@ -413,7 +413,7 @@ describe('sluice rollout commands: usage and targets', () => {
   });
 
   it('needs the stack and function of the model on AWS, and says so', async () => {
-    const run = await runSluiceInProcess(['status', 'iris', '--bucket', 'some-bucket'], test.home);
+    const run = await runSluiceInProcess(['status', 'iris', '--bucket', 'some-bucket', '--region', 'eu-west-1'], test.home);
     assert.equal(run.code, 2, describeRun(run));
     assert.match(run.stderr, /on AWS, pass --function NAME/);
   });

@@ -13,11 +13,13 @@ export function describePlan(plan: RolloutPlan): string {
   if (plan.strategy === RolloutStrategy.MANUAL)
     return `manual [${plan.steps.join(', ')}]%, moved by \`sluice promote\``;
   if (plan.strategy === RolloutStrategy.ALL_AT_ONCE) {
+    const evidence = plan.minRequests === undefined ? '' : `, ${plan.minRequests} requests`;
     return plan.intervalMs === 0
-      ? 'all-at-once [100]%'
-      : `all-at-once [100]%, ${formatDuration(plan.intervalMs)} bake`;
+      ? `all-at-once [100]%${evidence}`
+      : `all-at-once [100]%, ${formatDuration(plan.intervalMs)} bake${evidence}`;
   }
-  return `${plan.strategy} [${plan.steps.join(', ')}]%, ${formatDuration(plan.intervalMs)} per step`;
+  const evidence = plan.minRequests === undefined ? '' : `, ${plan.minRequests} requests per step`;
+  return `${plan.strategy} [${plan.steps.join(', ')}]%, ${formatDuration(plan.intervalMs)} per step${evidence}`;
 }
 
 /** A duration as the CLI's `--interval` takes it: `300ms`, `2s`, `1.5m`, `1h`. */

@@ -1,4 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SluiceError } from '../errors/SluiceError.js';
 import { readLocalStackInfo, sluiceHome } from '../local/local-home.js';
 import { ModelRegistry } from '../registry/ModelRegistry.js';
@@ -31,8 +31,28 @@ export interface RegistryTarget {
 }
 
 /**
+ * The region the AWS CLI would use: `AWS_REGION`, `AWS_DEFAULT_REGION`, then the SDK's own chain, which reads the
+ * `region` of the profile (`AWS_PROFILE`, `~/.aws/config`, `AWS_CONFIG_FILE`). A usage error when none is set:
+ * guessing one would send Lambda and CloudWatch calls to a region where the stack is not.
+ */
+async function defaultRegion(env: Record<string, string | undefined>): Promise<string> {
+  const fromEnv = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (fromEnv) return fromEnv;
+  try {
+    // A client without a region resolves it the SDK's way: environment, then the shared config file's profile.
+    return await new S3Client({}).config.region();
+  } catch (error) {
+    throw new UsageError(
+      'no AWS region: pass --region, set AWS_REGION, or give your AWS profile one (`aws configure set region eu-west-1`)',
+      { cause: error },
+    );
+  }
+}
+
+/**
  * Picks the registry a command works on: the running local stack with `--local`, otherwise the bucket
- * from `--bucket` or SLUICE_BUCKET (and `--endpoint`/SLUICE_S3_ENDPOINT for S3-compatible stores).
+ * from `--bucket` or SLUICE_BUCKET (and `--endpoint`/SLUICE_S3_ENDPOINT for S3-compatible stores), in the region
+ * of `--region` or the AWS CLI's chain (environment, then the profile's region).
  */
 export async function resolveRegistryTarget(
   options: TargetOptions,
@@ -62,8 +82,8 @@ export async function resolveRegistryTarget(
       'no registry given: pass --local for the local stack, or --bucket NAME (or set SLUICE_BUCKET) for S3',
     );
   }
-  const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const endpoint = options.endpoint ?? env.SLUICE_S3_ENDPOINT;
+  const region = options.region ?? (await defaultRegion(env));
   const client = createS3Client({ region, endpoint });
   return {
     registry: new ModelRegistry({ client, bucket }),

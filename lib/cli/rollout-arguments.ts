@@ -1,4 +1,4 @@
-import { parseDuration, planRollout } from '../rollout/plan-rollout.js';
+import { FULL_WEIGHT, MAX_STEP_WEIGHT, parseDuration, planRollout } from '../rollout/plan-rollout.js';
 import { RolloutError } from '../rollout/RolloutError.js';
 import { type RolloutPlan, RolloutStrategy } from '../rollout/RolloutPlan.js';
 import { UsageError } from './exit-codes.js';
@@ -11,10 +11,11 @@ export const STRATEGY_CHOICES: readonly string[] = Object.values(RolloutStrategy
 
 /** Reads `--version`: a published version number; a usage error otherwise. */
 export function parseVersionOption(text: string | undefined): number {
-  if (text === undefined || !WHOLE_NUMBER_PATTERN.test(text) || Number(text) < 1) {
-    throw new UsageError(
-      `--version must be a version number (1, 2, 3, ...); got ${JSON.stringify(text ?? null)}`,
-    );
+  if (text === undefined) {
+    throw new UsageError('--version must be a version number (1, 2, 3, ...); it is required');
+  }
+  if (!WHOLE_NUMBER_PATTERN.test(text) || Number(text) < 1) {
+    throw new UsageError(`--version must be a version number (1, 2, 3, ...); got "${text}"`);
   }
   return Number(text);
 }
@@ -43,11 +44,14 @@ export function parseMinRequestsOption(text: string | undefined): number | undef
   return Number(text);
 }
 
-/** Reads `--weight`: a whole percent; a usage error otherwise (the range is checked where it is used). */
-export function parseWeightOption(text: string | undefined): number | undefined {
+/**
+ * Reads `--weight`: a whole percent from 1 to `max` (99 for `deploy`, where 100 is the all-at-once strategy;
+ * 100 for `promote`, where it makes the candidate stable); a usage error otherwise.
+ */
+export function parseWeightOption(text: string | undefined, max: number = FULL_WEIGHT): number | undefined {
   if (text === undefined) return undefined;
-  if (!WHOLE_NUMBER_PATTERN.test(text) || Number(text) > 100) {
-    throw new UsageError(`--weight must be a whole percent from 1 to 100; got "${text}"`);
+  if (!WHOLE_NUMBER_PATTERN.test(text) || Number(text) < 1 || Number(text) > max) {
+    throw new UsageError(`--weight must be a whole percent from 1 to ${max}; got "${text}"`);
   }
   return Number(text);
 }
@@ -68,7 +72,7 @@ export function parsePlanOptions(options: {
     }
     return planRollout({
       strategy,
-      weight: parseWeightOption(options.weight),
+      weight: parseWeightOption(options.weight, MAX_STEP_WEIGHT),
       intervalMs: options.interval === undefined ? undefined : parseDuration(options.interval),
       minRequests: parseMinRequestsOption(options.minRequests),
     });

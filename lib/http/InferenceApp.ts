@@ -25,6 +25,7 @@ import { MAX_REQUEST_BYTES } from './limits.js';
 import type { ModelResolver } from './ModelResolver.js';
 import { toPredictions } from './predictions.js';
 import { errorResult, jsonResult } from './proxy-result.js';
+import { resourcePath } from './resource-path.js';
 import { type MatchedRoute, matchRoute, Operation } from './routes.js';
 
 /** The V2 platform name of every model sluice serves. */
@@ -101,7 +102,7 @@ export class InferenceApp {
     let result: APIGatewayProxyResult;
     let route: MatchedRoute | undefined;
     try {
-      route = matchRoute(event.httpMethod, event.path);
+      route = matchRoute(event.httpMethod, resourcePath(event));
       result = await this.dispatch(route, event, state);
     } catch (error) {
       result = errorResult(error);

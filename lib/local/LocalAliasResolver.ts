@@ -61,7 +61,7 @@ interface CachedState {
  * alone is enough to try a model locally. From then on the alias holds, as a Lambda alias does on AWS:
  * publishing a newer version changes nothing until `sluice deploy` rolls it out.
  *
- * Every inference outcome is recorded in the {@link HealthWindow}, which the watchdog and the health route read.
+ * Every inference outcome is recorded in the {@link HealthWindow}, which the local rollout driver and the health route read.
  * While the store cannot be read, the last state read keeps routing.
  *
  * @example

@@ -46,6 +46,8 @@ export interface LocalStackOptions {
   readonly logRequests?: boolean;
   /** Health thresholds of local rollouts. @default readLocalConfig(process.env) */
   readonly config?: LocalConfig;
+  /** The draws of the local aliases' weighted routing (tests pass a fixed sequence). @default Math.random */
+  readonly random?: () => number;
 }
 
 /**
@@ -113,6 +115,7 @@ export class LocalStack {
         registry: new RegistryResolver(registry),
         states: rollouts,
         health,
+        ...(options.random ? { random: options.random } : {}),
       });
       const driver = new LocalRolloutDriver({
         engine: new RolloutEngine({

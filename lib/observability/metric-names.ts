@@ -38,6 +38,8 @@ export const MetricName = {
   INVALID_OUTPUTS: 'InvalidOutputs',
   /** Requests answered, whatever the status. */
   REQUESTS: 'Requests',
+  /** 1 when a sandbox's init ended before its model was loaded: the first request pays the rest of the load. */
+  MODEL_LOAD_DEFERRED: 'ModelLoadDeferred',
 } as const;
 
 /** One metric name. */

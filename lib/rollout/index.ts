@@ -5,6 +5,7 @@ export {
   type DriveRolloutsInput,
   driveRollouts,
 } from './drive-rollouts.js';
+export { type FollowRolloutInput, followRollout } from './follow-rollout.js';
 export {
   assertValidPlan,
   DEFAULT_ALL_AT_ONCE_INTERVAL_MS,
@@ -38,7 +39,12 @@ export {
   RolloutStateSchema,
   RolloutStatus,
 } from './RolloutState.js';
-export { ROLLOUT_LIST_PAGE_SIZE, RolloutStore, type RolloutStoreProps } from './RolloutStore.js';
+export {
+  KEPT_REVISIONS,
+  ROLLOUT_LIST_PAGE_SIZE,
+  RolloutStore,
+  type RolloutStoreProps,
+} from './RolloutStore.js';
 export type {
   HealthQuery,
   HealthReport,

@@ -1,5 +1,5 @@
 import type { Decision } from './decide.js';
-import { assertValidPlan, FULL_WEIGHT } from './plan-rollout.js';
+import { assertValidPlan, DEFAULT_MIN_REQUESTS, FULL_WEIGHT } from './plan-rollout.js';
 import { nextStep } from './private/next-step.js';
 import { RolloutError } from './RolloutError.js';
 import type { RolloutPlan } from './RolloutPlan.js';
@@ -161,7 +161,9 @@ export function startRollout(state: RolloutState | undefined, input: StartRollou
       action: RolloutAction.DEPLOY,
       candidate,
       weight,
-      reason: `${plan.strategy} plan: [${plan.steps.join(', ')}]%, ${plan.intervalMs} ms per step`,
+      reason:
+        `${plan.strategy} plan: [${plan.steps.join(', ')}]%, ${plan.intervalMs} ms per step` +
+        `, at least ${plan.minRequests ?? DEFAULT_MIN_REQUESTS} requests per step`,
     },
     input,
   );

@@ -10,7 +10,8 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } a
  * const client = createS3Client({ region: 'eu-west-1' });
  */
 export function createS3Client(options: { region: string; endpoint?: string | undefined }): S3Client {
-  if (!options.endpoint) return new S3Client({ region: options.region });
+  // A bucket in another region than the one given answers 301 with its own region: follow it, as the AWS CLI does.
+  if (!options.endpoint) return new S3Client({ region: options.region, followRegionRedirects: true });
   return new S3Client({
     region: options.region,
     endpoint: options.endpoint,

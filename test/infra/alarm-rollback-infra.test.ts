@@ -124,7 +124,7 @@ describe('alarm rollback function: least privilege, no wildcard actions, no hand
     assert.deepEqual(variables.SLUICE_BUCKET, { Ref: logicalIdOf(stack.registry.bucket) });
   });
 
-  it("may do exactly this: read, write and prune rollouts/*, use the registry key, read the functions' versions, update their aliases", () => {
+  it("may do exactly this: read, write and expire rollouts/*, use the registry key, read the functions' versions, update their aliases", () => {
     const statements = rollbackStatements();
     const actions = statements.flatMap(actionsOf).sort();
     assert.deepEqual(actions, [

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { RolloutEventSchema } from '../../lib/rollout/RolloutState.js';
-import { startTestStack, type TestStack } from '../fixtures/local-stack.js';
-import { runtimeFailureModel } from '../fixtures/models.js';
+import { cyclingDraws, startTestStack, type TestStack } from '../fixtures/local-stack.js';
+import { identityModel, runtimeFailureModel } from '../fixtures/models.js';
 import {
   countByVersion,
   irisSample,
@@ -11,9 +11,11 @@ import {
   publishPinnedIris,
   rolloutStoreOf,
   sendTraffic,
+  trafficUntil,
   waitForState,
 } from '../fixtures/rollouts.js';
-import { describeRun, runSluice, startSluice } from '../fixtures/sluice-cli.js';
+import { describeRun, startSluice } from '../fixtures/sluice-cli.js';
+import { runSluiceInProcess } from '../fixtures/sluice-in-process.js';
 
 /** What `sluice status --json` prints. */
 const StatusJsonSchema = z.object({
@@ -22,17 +24,19 @@ const StatusJsonSchema = z.object({
   stable: z.number().optional(),
   candidate: z.number().optional(),
   weight: z.number(),
-  health: z.object({ verdict: z.string(), reasons: z.array(z.string()) }).optional(),
+  health: z
+    .object({ verdict: z.string(), reasons: z.array(z.string()), candidateRequests: z.number().optional() })
+    .optional(),
   requests: z.record(z.string(), z.number()),
-  decision: z.object({ kind: z.string() }),
+  decision: z.object({ kind: z.string(), why: z.string().optional(), detail: z.string().optional() }),
   history: z.array(RolloutEventSchema),
 });
 
 let test: TestStack;
 
-/** `sluice ARGS --local` against the test stack. */
+/** `sluice ARGS --local` against the test stack, in this process. */
 function sluice(...args: string[]) {
-  return runSluice([...args, '--local'], test.home);
+  return runSluiceInProcess([...args, '--local'], test.home);
 }
 
 async function status(model: string): Promise<z.infer<typeof StatusJsonSchema>> {
@@ -42,85 +46,135 @@ async function status(model: string): Promise<z.infer<typeof StatusJsonSchema>> 
 }
 
 before(async () => {
-  test = await startTestStack({ publishSamples: false });
+  test = await startTestStack({ publishSamples: false, random: cyclingDraws() });
 });
 
 after(async () => {
   await test?.stop();
 });
 
-describe('sluice deploy: a healthy rollout moves through its steps to 100%', () => {
-  it('promotes step by step while clients are served by both versions, and status shows the history', async () => {
+describe('sluice deploy: follows the rollout the local stack carries to 100 %', () => {
+  it('prints each step and exits 0 once promoted, while clients are served by both versions', async () => {
     await publishPinnedIris(test, 'steady');
     await publishIrisAs(test, 'steady');
-    const deploy = startSluice(
-      [
-        'deploy',
-        'steady',
-        '--version',
-        '2',
-        '--strategy',
-        'linear',
-        '--weight',
-        '25',
-        '--interval',
-        '300ms',
-        '--local',
-      ],
-      test.home,
+    const deploy = sluice(
+      'deploy',
+      'steady',
+      '--version',
+      '2',
+      '--strategy',
+      'linear',
+      '--weight',
+      '50',
+      '--interval',
+      '300ms',
     );
-    const outcomes = await sendTraffic(test, 'steady', { stop: deploy.done });
-    const run = await deploy.done;
+    const outcomes = await sendTraffic(test, 'steady', { stop: deploy });
+    const run = await deploy;
     assert.equal(run.code, 0, describeRun(run));
-    assert.match(run.stdout, /golden examples of v2 passed/);
-    assert.match(run.stdout, /plan: linear \[25, 50, 75, 100\]%, 300ms per step/);
+    assert.match(run.stdout, /\d+ golden examples? of v2 passed/);
+    assert.match(run.stdout, /plan: linear \[50, 100\]%, 300ms per step, 20 requests per step/);
+    assert.match(
+      run.stdout,
+      /following \(Ctrl-C stops following; the rollout carries on in the local stack\)/,
+    );
+    assert.match(run.stdout, /promote +local-stack +v1 -> v2 +100%/);
     assert.match(run.stdout, /promoted: steady v2 takes all traffic/);
 
     const seen = countByVersion(outcomes);
-    assert.ok(
-      (seen['1'] ?? 0) > 0 && (seen['2'] ?? 0) > 0,
-      `both versions served during the rollout: ${JSON.stringify(seen)}`,
-    );
+    assert.ok((seen['1'] ?? 0) > 0 && (seen['2'] ?? 0) > 0, `both versions served: ${JSON.stringify(seen)}`);
     assert.ok(outcomes.every((outcome) => outcome.status === 200));
-    assert.deepEqual(countByVersion(await sendTraffic(test, 'steady', { count: 10 })), { '2': 10 });
 
     const report = await status('steady');
     assert.equal(report.status, 'idle');
     assert.equal(report.stable, 2);
     const actions = report.history
       .filter((event) => event.candidate === 2)
-      .map((event) => `${event.action} ${event.weight}`);
-    assert.deepEqual(actions, ['deploy 25', 'step 50', 'step 75', 'promote 100']);
-    assert.ok((report.requests['2'] ?? 0) > 0, 'status reports the requests observed per version');
+      .map((event) => `${event.action} ${event.weight} ${event.actor}`);
+    assert.deepEqual(actions, ['deploy 50 cli', 'promote 100 local-stack']);
 
     const text = await sluice('status', 'steady');
     assert.equal(text.code, 0, describeRun(text));
     assert.match(text.stdout, /steady: idle; v2 takes all traffic/);
-    assert.match(text.stdout, /requests {3}v1 \d+, v2 \d+/);
-    assert.match(text.stdout, /history:\n(.*\n)*.*promote +cli +v1 -> v2 +100%/);
+    assert.match(text.stdout, /history:\n(.*\n)*.*promote +local-stack +v1 -> v2 +100%/);
   });
-});
 
-describe('sluice deploy: a candidate that fails under traffic is rolled back and deploy exits 1', () => {
-  it('stops waiting and says who rolled it back and why', async () => {
+  it('with --no-wait returns at once, and the stack alone ends the rollout: promoted under traffic', async () => {
+    await publishPinnedIris(test, 'unattended');
+    await publishIrisAs(test, 'unattended');
+    const run = await sluice(
+      'deploy',
+      'unattended',
+      '--version',
+      '2',
+      '--strategy',
+      'linear',
+      '--weight',
+      '50',
+      '--interval',
+      '10s',
+      '--no-wait',
+    );
+    assert.equal(run.code, 0, describeRun(run));
+    assert.match(run.stdout, /it carries on by itself/);
+    const { state } = await trafficUntil(test, 'unattended', (current) => current?.status === 'idle', {
+      maxRequests: 100_000,
+      checkEvery: 50,
+    });
+    assert.equal(state?.stable, 2);
+    assert.equal(state?.history.at(-1)?.actor, 'local-stack');
+  });
+
+  it('exits 1 naming who rolled a failing candidate back and why', async () => {
     await publishPinnedIris(test, 'flaky');
     const bad = await test.stack.registry.publish({ name: 'flaky', model: runtimeFailureModel() });
-    const deploy = startSluice(
-      ['deploy', 'flaky', '--version', String(bad.version), '--weight', '50', '--interval', '1m', '--local'],
-      test.home,
+    const deploy = sluice(
+      'deploy',
+      'flaky',
+      '--version',
+      String(bad.version),
+      '--weight',
+      '50',
+      '--interval',
+      '1m',
     );
-    const outcomes = await sendTraffic(test, 'flaky', { stop: deploy.done, gapMs: 2 });
-    const run = await deploy.done;
+    const outcomes = await sendTraffic(test, 'flaky', { stop: deploy });
+    const run = await deploy;
     assert.equal(run.code, 1, describeRun(run));
-    // The stack's watchdog or the command's own health check, whichever judged first.
+    assert.match(
+      run.stdout,
+      /v2 loads; it has no golden examples, so its answers were not checked before traffic/,
+    );
     assert.match(
       run.stderr,
-      /flaky v2 was rolled back by (local-stack|cli): v2 is unhealthy: error rate \d+\.\d% .* is above the limit of 5\.0%/,
+      /flaky v2 was rolled back by local-stack: v2 is unhealthy: error rate 100\.0% .* is above the limit of 5\.0%/,
     );
     assert.ok(outcomes.some((outcome) => outcome.status === 500));
     const state = await rolloutStoreOf(test).current('flaky');
-    assert.equal(state?.status, 'idle');
-    assert.equal(state?.stable, 1);
+    assert.deepEqual([state?.status, state?.stable], ['idle', 1]);
+  });
+
+  it('warns before any traffic when the candidate takes other inputs than the stable version', async () => {
+    await publishPinnedIris(test, 'reshaped');
+    const other = await test.stack.registry.publish({
+      name: 'reshaped',
+      model: identityModel('FP32', [-1, 4]),
+    });
+    const run = await sluice(
+      'deploy',
+      'reshaped',
+      '--version',
+      String(other.version),
+      '--strategy',
+      'manual',
+    );
+    assert.equal(run.code, 0, describeRun(run));
+    assert.match(
+      run.stderr,
+      /warning: v2 of reshaped has another signature than stable v1; clients sending what v1 accepts may be refused/,
+    );
+    assert.match(run.stderr, /input "features" is missing \(the stable version has FP32 \[-1, 4\]\)/);
+    await sluice('rollback', 'reshaped');
   });
 });
 
@@ -135,9 +189,9 @@ describe('sluice deploy: a version whose golden examples fail never receives tra
     // registry.publish does not run the golden examples (`sluice publish` would refuse this version).
     const bad = await test.stack.registry.publish({ name: 'golden', model: bytes, extras: wrong });
 
-    const deploy = startSluice(['deploy', 'golden', '--version', String(bad.version), '--local'], test.home);
-    const outcomes = await sendTraffic(test, 'golden', { stop: deploy.done });
-    const run = await deploy.done;
+    const deploy = sluice('deploy', 'golden', '--version', String(bad.version));
+    const outcomes = await sendTraffic(test, 'golden', { stop: deploy });
+    const run = await deploy;
     assert.equal(run.code, 1, describeRun(run));
     assert.match(run.stderr, /v2 of golden failed its golden examples and gets no traffic/);
     assert.match(run.stderr, /example 1, output "label"\[0\]: expected 2, got 0/);
@@ -150,35 +204,27 @@ describe('sluice deploy: a version whose golden examples fail never receives tra
   });
 });
 
-describe('sluice deploy: a killed CLI leaves a rollout that the next command carries on', () => {
-  it('shows the rollout as rolling after SIGKILL, and deploy again completes it', async () => {
+describe('sluice deploy: a killed CLI loses nothing, the stack carries the rollout on', () => {
+  it('after SIGKILL the rollout still routes and ends promoted with no further command', async () => {
     await publishPinnedIris(test, 'resume');
     await publishIrisAs(test, 'resume');
     const first = startSluice(
-      ['deploy', 'resume', '--version', '2', '--interval', '4s', '--local'],
+      ['deploy', 'resume', '--version', '2', '--interval', '2s', '--local'],
       test.home,
     );
-    await waitForState(test, 'resume', (state) => state?.status === 'rolling', 20_000);
+    await waitForState(test, 'resume', (state) => state?.status === 'rolling', 30_000);
     first.child.kill('SIGKILL');
     const killed = await first.done;
     assert.equal(killed.signal, 'SIGKILL');
 
     const report = await status('resume');
-    assert.equal(report.status, 'rolling');
-    assert.equal(report.candidate, 2);
-    assert.equal(report.weight, 10);
-    assert.equal(report.decision.kind, 'wait');
-    // The stack keeps routing by the stored state with nobody running: both versions serve.
-    const outcomes = await sendTraffic(test, 'resume', { count: 100 });
-    assert.ok((countByVersion(outcomes)['2'] ?? 0) > 0);
-
-    const again = await sluice('deploy', 'resume', '--version', '2', '--interval', '4s');
-    assert.equal(again.code, 0, describeRun(again));
-    assert.match(again.stdout, /resuming the rollout of resume v2/);
-    assert.match(again.stdout, /promoted: resume v2 takes all traffic/);
-    const state = await rolloutStoreOf(test).current('resume');
-    assert.equal(state?.status, 'idle');
+    assert.deepEqual([report.status, report.candidate, report.weight], ['rolling', 2, 10]);
+    const { state } = await trafficUntil(test, 'resume', (current) => current?.status === 'idle', {
+      maxRequests: 100_000,
+      checkEvery: 50,
+    });
     assert.equal(state?.stable, 2);
+    assert.equal(state?.history.at(-1)?.actor, 'local-stack');
   });
 });
 
@@ -202,10 +248,28 @@ describe('sluice deploy: one rollout of a model at a time', () => {
     assert.equal(state?.status, 'rolling');
     assert.equal(state?.candidate, winner);
 
-    // Later deploys of another version are refused too, naming the rollout in progress.
     const third = await sluice('deploy', 'race', '--version', String(winner === 2 ? 3 : 2));
     assert.equal(third.code, 1, describeRun(third));
     assert.match(third.stderr, new RegExp(`a rollout of race \\(v1 -> v${winner}\\) is in progress`));
+
+    // Deploying the version in progress again resumes following it, and says which new options it ignores.
+    const again = await sluice(
+      'deploy',
+      'race',
+      '--version',
+      String(winner),
+      '--weight',
+      '30',
+      '--interval',
+      '1h',
+      '--no-wait',
+    );
+    assert.equal(again.code, 0, describeRun(again));
+    assert.match(again.stdout, new RegExp(`resuming the rollout of race v${winner}`));
+    assert.match(
+      again.stderr,
+      /the rollout in progress keeps its plan \(canary \[10, 100\]%, 5m per step, 20 requests per step\); --weight 30, --interval 1h not applied/,
+    );
   });
 });
 
@@ -225,6 +289,7 @@ describe('sluice promote and rollback: moving a manual rollout by hand', () => {
     );
     assert.equal(deploy.code, 0, describeRun(deploy));
     assert.match(deploy.stdout, /v1 80% \/ v2 20%/);
+    assert.match(deploy.stdout, /it carries on by itself only with `sluice promote`/);
     assert.equal((await status('manual')).weight, 20);
 
     const promote = await sluice('promote', 'manual', '--weight', '50', '--json');
@@ -252,25 +317,73 @@ describe('sluice promote and rollback: moving a manual rollout by hand', () => {
     assert.equal(promote.code, 0, describeRun(promote));
     assert.match(promote.stdout, /promoted: bare v2 takes all traffic/);
   });
+
+  it('status says why a bake is extended, and never moves the rollout itself', async () => {
+    await publishPinnedIris(test, 'waiting');
+    await publishIrisAs(test, 'waiting');
+    const deploy = await sluice(
+      'deploy',
+      'waiting',
+      '--version',
+      '2',
+      '--strategy',
+      'all-at-once',
+      '--no-wait',
+    );
+    assert.equal(deploy.code, 0, describeRun(deploy));
+    const before = await rolloutStoreOf(test).current('waiting');
+    const report = await status('waiting');
+    assert.equal(report.decision.why, 'evidence');
+    const text = await sluice('status', 'waiting');
+    assert.match(text.stdout, /next {7}bake extended: v2 answered 0 of the 20 requests a step needs/);
+    assert.match(text.stdout, /evidence {3}v2 answered 0 requests in this step; a step needs 20/);
+    assert.equal((await rolloutStoreOf(test).current('waiting'))?.revision, before?.revision);
+    await sluice('rollback', 'waiting');
+  });
+
+  it('refuses a --reason that is too long or has control characters, and prints stored reasons safely', async () => {
+    await publishPinnedIris(test, 'reasons');
+    await publishIrisAs(test, 'reasons');
+    await sluice('deploy', 'reasons', '--version', '2', '--strategy', 'manual');
+    const long = await sluice('rollback', 'reasons', '--reason', 'x'.repeat(501));
+    assert.equal(long.code, 2, describeRun(long));
+    assert.match(long.stderr, /--reason must be at most 500 characters; got 501/);
+    const escape = await sluice('rollback', 'reasons', '--reason', 'bad\u001b[31mred');
+    assert.equal(escape.code, 2, describeRun(escape));
+    assert.match(escape.stderr, /--reason must be plain text on one line/);
+    // A reason written by another writer (an alarm's text) is printed without its control characters.
+    const store = rolloutStoreOf(test);
+    const state = await store.current('reasons');
+    assert.ok(state);
+    const { rollback } = await import('../../lib/rollout/rollout-transitions.js');
+    await store.write(
+      rollback(state, { reason: 'alarm\u001b[2Jtext\nnext', actor: 'alarm', now: Date.now() }),
+    );
+    const text = await sluice('status', 'reasons');
+    assert.ok(!text.stdout.includes('\u001b'), 'no escape sequence reaches the terminal');
+    assert.match(text.stdout, /alarm\?\[2Jtext\?next/);
+  });
 });
 
 describe('sluice rollout commands: usage and targets', () => {
-  it('exits 2 for a missing version, an unknown strategy, a bad weight or interval', async () => {
+  it('exits 2 for a missing version, an unknown strategy, a bad weight, interval or minimum', async () => {
     const runs = await Promise.all([
       sluice('deploy', 'steady'),
       sluice('deploy', 'steady', '--version', '2', '--strategy', 'yolo'),
       sluice('deploy', 'steady', '--version', '2', '--weight', '150'),
       sluice('deploy', 'steady', '--version', '2', '--weight', '100'),
       sluice('deploy', 'steady', '--version', '2', '--interval', 'soon'),
+      sluice('deploy', 'steady', '--version', '2', '--min-requests', '-3'),
       sluice('promote', 'steady', '--weight', 'half'),
     ]);
     const expected = [
-      /--version must be a version number/,
+      /--version must be a version number \(1, 2, 3, \.\.\.\); it is required/,
       /--strategy must be one of canary, linear, all-at-once, manual; got "yolo"/,
-      /--weight must be a whole percent from 1 to 100; got "150"/,
-      /canary weight must be a whole percent from 1 to 99; got 100/,
+      /--weight must be a whole percent from 1 to 99; got "150"/,
+      /--weight must be a whole percent from 1 to 99; got "100"/,
       /invalid duration "soon"/,
-      /--weight must be a whole percent/,
+      /--min-requests must be a whole number, 0 or more; got "-3"/,
+      /--weight must be a whole percent from 1 to 100; got "half"/,
     ];
     runs.forEach((run, index) => {
       assert.equal(run.code, 2, describeRun(run));
@@ -300,7 +413,7 @@ describe('sluice rollout commands: usage and targets', () => {
   });
 
   it('needs the stack and function of the model on AWS, and says so', async () => {
-    const run = await runSluice(['status', 'iris', '--bucket', 'some-bucket'], test.home);
+    const run = await runSluiceInProcess(['status', 'iris', '--bucket', 'some-bucket', '--region', 'eu-west-1'], test.home);
     assert.equal(run.code, 2, describeRun(run));
     assert.match(run.stderr, /on AWS, pass --function NAME/);
   });

@@ -9,11 +9,16 @@ import type { GoldenCheckResult } from '../../lib/inference/check-golden-example
 import { LocalObjectStore } from '../../lib/local/index.js';
 import { ModelRegistry } from '../../lib/registry/index.js';
 import {
+  DEFAULT_MIN_REQUESTS,
+  driveRollouts,
+  followRollout,
+  type HealthQuery,
   type HealthReport,
   initialState,
+  KEPT_REVISIONS,
   type ObservedTraffic,
+  type PreparedVersion,
   planRollout,
-  promote as promoteState,
   RolloutAction,
   RolloutConflictError,
   RolloutEngine,
@@ -27,6 +32,7 @@ import {
   rollback as rollbackState,
   rolloutKey,
   startRollout,
+  WaitReason,
 } from '../../lib/rollout/index.js';
 import { identityModel } from '../fixtures/models.js';
 
@@ -37,8 +43,8 @@ const MINUTE = 60_000;
 
 /** One call the engine made on the target. */
 type TargetCall =
-  | { method: 'assertExclusive' | 'health'; model: string }
-  | { method: 'prepare' | 'checkGolden'; model: string; version: number }
+  | { method: 'health'; model: string; candidate: number; query: HealthQuery }
+  | { method: 'prepare' | 'checkGolden'; model: string; version: number; build?: string | undefined }
   | { method: 'route'; model: string; routing: Routing };
 
 /**
@@ -49,31 +55,29 @@ class RecordingTarget implements RolloutTarget {
   readonly calls: TargetCall[] = [];
   /** The routing last applied per model, as the alias would hold it. */
   readonly routing = new Map<string, Routing>();
-  reportedHealth: HealthReport = { verdict: 'healthy', reasons: ['error rate 0.0%'] };
+  reportedHealth: HealthReport = {
+    verdict: 'healthy',
+    reasons: ['error rate 0.0%'],
+    candidateRequests: DEFAULT_MIN_REQUESTS,
+  };
+  /** The build `prepare` answers with (AWS: a Lambda version); none by default, as locally. */
+  build: string | undefined;
   golden: GoldenCheckResult = { passed: true, examples: 1, failures: [] };
   /** When set, the next route to this candidate fails as if the process died before it. */
   crashBeforeRoutingTo: number | undefined;
-  /** When set, assertExclusive refuses with it, as when CodeDeploy moves the alias. */
-  busy: string | undefined;
   /** When set, routes wait until this many are waiting: racing commands then act on the same state. */
   routeBarrier: number | undefined;
   /** When set, runs once inside the next route to this candidate, before it lands: another writer mid-route. */
   duringRouteTo: { readonly candidate: number; readonly run: () => Promise<void> } | undefined;
   readonly #waitingRoutes: Array<() => void> = [];
 
-  async assertExclusive(model: string): Promise<void> {
-    this.calls.push({ method: 'assertExclusive', model });
-    if (this.busy) {
-      throw new RolloutError(this.busy);
-    }
-  }
-
-  async prepare(model: string, version: number): Promise<void> {
+  async prepare(model: string, version: number): Promise<PreparedVersion> {
     this.calls.push({ method: 'prepare', model, version });
+    return this.build === undefined ? { version } : { version, build: this.build };
   }
 
-  async checkGolden(model: string, version: number): Promise<GoldenCheckResult> {
-    this.calls.push({ method: 'checkGolden', model, version });
+  async checkGolden(model: string, version: number, build?: string): Promise<GoldenCheckResult> {
+    this.calls.push({ method: 'checkGolden', model, version, ...(build === undefined ? {} : { build }) });
     return this.golden;
   }
 
@@ -101,9 +105,14 @@ class RecordingTarget implements RolloutTarget {
     this.routing.set(model, routing);
   }
 
-  async health(model: string): Promise<HealthReport> {
-    this.calls.push({ method: 'health', model });
+  async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {
+    this.calls.push({ method: 'health', model, candidate, query });
     return this.reportedHealth;
+  }
+
+  /** Writes the engine made: routes. */
+  routes(model: string): number {
+    return this.calls.filter((call) => call.method === 'route' && call.model === model).length;
   }
 
   /** The engine never asks for the observed split (only `sluice status` does): a call fails the test. */
@@ -120,13 +129,11 @@ class RecordingTarget implements RolloutTarget {
   }
 }
 
-/** A clock that only moves when the engine sleeps. */
+/** A clock that only moves when the test (or a follower's sleep) moves it. */
 class FakeClock {
   nowMs = T0;
-  readonly sleeps: number[] = [];
   readonly now = (): number => this.nowMs;
   readonly sleep = async (ms: number): Promise<void> => {
-    this.sleeps.push(ms);
     this.nowMs += ms;
   };
 }
@@ -158,9 +165,19 @@ describe('Rollouts against the embedded S3 store', () => {
     }
   }
 
-  /** An engine as one CLI process would build it. */
+  /** An engine as one process (a CLI, a driver) would build it. */
   function engineFor(target: RolloutTarget, clock: FakeClock, actor = 'cli'): RolloutEngine {
-    return new RolloutEngine({ store, target, registry, actor, now: clock.now, sleep: clock.sleep });
+    return new RolloutEngine({ store, target, registry, actor, now: clock.now });
+  }
+
+  /** One driver tick at the clock's time, as the local stack's timer or the scheduler runs it. */
+  async function tick(target: RolloutTarget, clock: FakeClock, model: string) {
+    const [outcome] = await driveRollouts({
+      engine: engineFor(target, clock, 'driver'),
+      store,
+      models: [model],
+    });
+    return outcome;
   }
 
   /** A model with v1 deployed as stable and v2 published, ready to roll out. */
@@ -174,7 +191,7 @@ describe('Rollouts against the embedded S3 store', () => {
     return { target, clock, engine };
   }
 
-  describe('RolloutStore: durable, append-only revisions', () => {
+  describe('RolloutStore: durable revisions, the last few kept', () => {
     it('has no state for a model sluice never deployed', async () => {
       assert.equal(await store.current('never-deployed'), undefined);
       assert.deepEqual(await store.history('never-deployed'), []);
@@ -218,18 +235,41 @@ describe('Rollouts against the embedded S3 store', () => {
       assert.deepEqual(current, winners[0]?.status === 'fulfilled' ? winners[0].value : undefined);
     });
 
-    it('finds the highest revision across listing pages, and never deletes older ones', async () => {
-      const model = 'store-pages';
-      const paged = new RolloutStore({ client, bucket: objectStore.bucket, listPageSize: 2 });
+    it('keeps only the last revisions, so reading the current state never lists every revision ever written', async () => {
+      const model = 'store-retention';
+      const kept = 3;
+      const paged = new RolloutStore({
+        client,
+        bucket: objectStore.bucket,
+        listPageSize: 2,
+        keptRevisions: kept,
+      });
       let state: RolloutState = { ...initialState(model, 1, T0), revision: 0 };
-      for (let revision = 1; revision <= 7; revision++) {
+      for (let revision = 1; revision <= 9; revision++) {
         state = await paged.write({ ...state, revision, updatedAt: new Date(T0 + revision).toISOString() });
       }
-      assert.equal((await paged.current(model))?.revision, 7);
+      assert.equal((await paged.current(model))?.revision, 9);
       const listing = await client.send(
         new ListObjectsV2Command({ Bucket: objectStore.bucket, Prefix: `rollouts/${model}/` }),
       );
-      assert.equal(listing.KeyCount, 7);
+      assert.deepEqual(
+        (listing.Contents ?? []).map((object) => object.Key),
+        [7, 8, 9].map((revision) => rolloutKey(model, revision)),
+      );
+      assert.equal(KEPT_REVISIONS, 50, 'the default keeps 50');
+    });
+
+    it('sweeps revisions left beyond the retention (written before it, or a failed delete) when reading', async () => {
+      const model = 'store-sweep';
+      const unbounded = new RolloutStore({ client, bucket: objectStore.bucket, keptRevisions: 100 });
+      let state: RolloutState = { ...initialState(model, 1, T0), revision: 0 };
+      for (let revision = 1; revision <= 6; revision++) state = await unbounded.write({ ...state, revision });
+      const bounded = new RolloutStore({ client, bucket: objectStore.bucket, keptRevisions: 2 });
+      assert.equal((await bounded.current(model))?.revision, 6);
+      const listing = await client.send(
+        new ListObjectsV2Command({ Bucket: objectStore.bucket, Prefix: `rollouts/${model}/` }),
+      );
+      assert.equal(listing.KeyCount, 2);
     });
 
     it('refuses to store a state that does not match the schema', async () => {
@@ -239,8 +279,8 @@ describe('Rollouts against the embedded S3 store', () => {
     });
   });
 
-  describe('RolloutEngine: one engine, a target that only does the I/O', () => {
-    it('deploys a model first version directly as stable', async () => {
+  describe('RolloutEngine.deploy: golden check and refusals before any traffic, then the first step', () => {
+    it("deploys a model's first version directly as stable", async () => {
       await publishVersions('first-deploy', 1);
       const target = new RecordingTarget();
       const engine = engineFor(target, new FakeClock());
@@ -258,105 +298,64 @@ describe('Rollouts against the embedded S3 store', () => {
     });
 
     it('rolls a model sluice never deployed out from the newest other published version', async () => {
-      await publishVersions('adopted', 3);
+      await publishVersions('never-routed', 3);
       const target = new RecordingTarget();
-      const state = await engineFor(target, new FakeClock()).deploy('adopted', {
+      const state = await engineFor(target, new FakeClock()).deploy('never-routed', {
         version: 2,
         plan: planRollout({ strategy: 'canary' }),
       });
-      assert.deepEqual(target.routing.get('adopted'), { stable: 3, candidate: 2, weight: 10 });
+      assert.deepEqual(target.routing.get('never-routed'), { stable: 3, candidate: 2, weight: 10 });
       assert.equal(state.revision, 1);
     });
 
-    it('rolls out from the version the target serves when it knows one (the alias cdk deploy set), not the newest', async () => {
+    it('rolls out from the version and build the target serves when it knows one, not the newest', async () => {
       await publishVersions('on-aws', 3);
       const target = Object.assign(new RecordingTarget(), {
         servedVersion: async (model: string) => {
           assert.equal(model, 'on-aws');
-          return 1;
+          return { version: 1, build: '4' };
         },
       });
-      const engine = engineFor(target, new FakeClock());
-      const state = await engine.deploy('on-aws', { version: 2, plan: planRollout({ strategy: 'canary' }) });
-      assert.deepEqual(target.routing.get('on-aws'), { stable: 1, candidate: 2, weight: 10 });
-      assert.equal(state.stable, 1);
-    });
-
-    it('takes the served version as stable at once when it is the version being deployed', async () => {
-      await publishVersions('already-served', 2);
-      const target = Object.assign(new RecordingTarget(), { servedVersion: async () => 2 });
-      const state = await engineFor(target, new FakeClock()).deploy('already-served', {
+      target.build = '7';
+      const state = await engineFor(target, new FakeClock()).deploy('on-aws', {
         version: 2,
         plan: planRollout({ strategy: 'canary' }),
       });
-      assert.equal(state.status, RolloutStatus.IDLE);
-      assert.equal(state.stable, 2);
-      assert.deepEqual(target.routing.get('already-served'), { stable: 2, weight: 0 });
-    });
-
-    it('a canary takes 10%, bakes 5 minutes, and is promoted', async () => {
-      const { target, clock, engine } = await modelWithStableV1('canary-promotes');
-      const deployed = await engine.deploy('canary-promotes', {
-        version: 2,
-        plan: planRollout({ strategy: 'canary' }),
+      assert.deepEqual(target.routing.get('on-aws'), {
+        stable: 1,
+        stableBuild: '4',
+        candidate: 2,
+        candidateBuild: '7',
+        weight: 10,
       });
-      assert.deepEqual(target.routing.get('canary-promotes'), { stable: 1, candidate: 2, weight: 10 });
-      assert.equal(deployed.weight, 10);
-
-      const decisions: string[] = [];
-      const final = await engine.run('canary-promotes', {
-        onStep: ({ decision }) => decisions.push(decision.kind),
-      });
-
-      assert.equal(final.status, RolloutStatus.IDLE);
-      assert.equal(final.stable, 2);
-      assert.deepEqual(target.routing.get('canary-promotes'), { stable: 2, weight: 0 });
-      assert.ok(clock.nowMs - T0 >= 5 * MINUTE, 'promoted only after the bake');
-      assert.equal(decisions.at(-1), 'promote');
-      assert.ok(decisions.slice(0, -1).every((kind) => kind === 'wait'));
-      assert.ok(Math.max(...clock.sleeps) <= 15_000, 'health is checked at least every 15 s during a bake');
+      assert.deepEqual([state.stable, state.stableBuild, state.candidateBuild], [1, '4', '7']);
       assert.deepEqual(
-        (await store.history('canary-promotes')).map((event) => event.action),
-        [RolloutAction.DEPLOY, RolloutAction.DEPLOY, RolloutAction.PROMOTE],
+        target.calls.find((call) => call.method === 'checkGolden'),
+        { method: 'checkGolden', model: 'on-aws', version: 2, build: '7' },
+        'the golden examples run against the build that gets the traffic',
       );
     });
 
-    it('a linear rollout routes every step of its plan, then promotes', async () => {
-      const { target, engine } = await modelWithStableV1('linear-steps');
-      await engine.deploy('linear-steps', {
-        version: 2,
-        plan: planRollout({ strategy: 'linear', weight: 25, intervalMs: MINUTE }),
+    it('rolls the stable model version out in a new build (a code-only change) and promotes the build', async () => {
+      const { target, clock, engine } = await modelWithStableV1('code-only', 1);
+      target.build = 'b2';
+      const state = await engine.deploy('code-only', {
+        version: 1,
+        plan: planRollout({ strategy: 'canary' }),
       });
-      await engine.run('linear-steps');
-      assert.deepEqual(target.weights('linear-steps'), [0, 25, 50, 75, 0]);
-      assert.deepEqual(target.routing.get('linear-steps'), { stable: 2, weight: 0 });
-    });
-
-    it('an unhealthy candidate is rolled back; the stable version takes everything again', async () => {
-      const { target, engine } = await modelWithStableV1('unhealthy');
-      await engine.deploy('unhealthy', { version: 2, plan: planRollout({ strategy: 'linear' }) });
-      target.reportedHealth = { verdict: 'unhealthy', reasons: ['unhealthy-v2-errors ALARM'] };
-
-      const final = await engine.run('unhealthy');
-
-      assert.equal(final.status, RolloutStatus.IDLE);
-      assert.equal(final.stable, 1);
-      assert.equal(final.candidate, undefined);
-      assert.deepEqual(target.routing.get('unhealthy'), { stable: 1, weight: 0 });
-      const last = final.history.at(-1);
-      assert.equal(last?.action, RolloutAction.ROLLBACK);
-      assert.match(last?.reason ?? '', /v2 is unhealthy: unhealthy-v2-errors ALARM/);
-    });
-
-    it('health unknown (too little traffic) neither blocks nor rolls back', async () => {
-      const { target, engine } = await modelWithStableV1('low-traffic');
-      target.reportedHealth = { verdict: 'unknown', reasons: ['2 requests in the window'] };
-      await engine.deploy('low-traffic', {
-        version: 2,
-        plan: planRollout({ strategy: 'canary', intervalMs: MINUTE }),
+      assert.deepEqual(target.routing.get('code-only'), {
+        stable: 1,
+        candidate: 1,
+        candidateBuild: 'b2',
+        weight: 10,
       });
-      const final = await engine.run('low-traffic');
-      assert.equal(final.stable, 2);
+      clock.nowMs = Date.parse(state.stepStartedAt ?? '') + 5 * MINUTE;
+      await tick(target, clock, 'code-only');
+      assert.deepEqual(target.routing.get('code-only'), { stable: 1, stableBuild: 'b2', weight: 0 });
+      await assert.rejects(
+        engine.deploy('code-only', { version: 1, build: 'b2', plan: planRollout({ strategy: 'canary' }) }),
+        /v1 \(build b2\) is already the stable version of code-only; there is nothing to roll out/,
+      );
     });
 
     it('a version failing its golden examples never gets traffic, and the failure is in the history', async () => {
@@ -386,48 +385,6 @@ describe('Rollouts against the embedded S3 store', () => {
       assert.equal(state?.history.at(-1)?.candidate, 2);
     });
 
-    it('a command killed between writing a state and routing it is repaired by the next command', async () => {
-      const { target, clock } = await modelWithStableV1('crash-recovery');
-      target.crashBeforeRoutingTo = 2;
-      await assert.rejects(
-        engineFor(target, clock).deploy('crash-recovery', {
-          version: 2,
-          plan: planRollout({ strategy: 'canary' }),
-        }),
-        /killed before routing/,
-      );
-      assert.equal((await store.current('crash-recovery'))?.weight, 10, 'the state was written');
-      assert.deepEqual(target.routing.get('crash-recovery'), { stable: 1, weight: 0 }, 'but not routed');
-
-      // A new process: any command starts by routing what the store says.
-      const report = await engineFor(target, clock).status('crash-recovery');
-      assert.deepEqual(target.routing.get('crash-recovery'), { stable: 1, candidate: 2, weight: 10 });
-      assert.equal(report.decision.kind, 'wait');
-    });
-
-    it('ends on the newest routing when another writer (the alarm rollback) acts while this command routes', async () => {
-      const { target, engine } = await modelWithStableV1('routed-late');
-      // The alarm function reads the rolling state, clears the alias and writes the rollback while the deploy's
-      // own route is still on its way: the deploy's route lands last.
-      target.duringRouteTo = {
-        candidate: 2,
-        run: async () => {
-          const rolling = await store.current('routed-late');
-          assert.equal(rolling?.status, RolloutStatus.ROLLING);
-          if (!rolling) return;
-          await store.write(rollbackState(rolling, { reason: 'alarm', actor: 'alarm', now: T0 }));
-          target.routing.set('routed-late', { stable: 1, weight: 0 });
-        },
-      };
-      await engine.deploy('routed-late', { version: 2, plan: planRollout({ strategy: 'canary' }) });
-      assert.deepEqual(
-        target.routing.get('routed-late'),
-        { stable: 1, weight: 0 },
-        'the rollback routing stands',
-      );
-      assert.equal((await store.current('routed-late'))?.status, RolloutStatus.IDLE);
-    });
-
     it('refuses a candidate that is unhealthy before getting any traffic (an alarm still in ALARM)', async () => {
       const { target, engine } = await modelWithStableV1('still-alarming');
       target.reportedHealth = { verdict: 'unhealthy', reasons: ['sluice-fn-6-errors is ALARM: 3 errors'] };
@@ -443,69 +400,6 @@ describe('Rollouts against the embedded S3 store', () => {
         [RolloutAction.REFUSED, 2, 0],
         'the refusal is in the history',
       );
-      assert.match(
-        state?.history.at(-1)?.reason ?? '',
-        /unhealthy before any traffic: sluice-fn-6-errors is ALARM/,
-      );
-    });
-
-    it('adopts a version another path put on the alias (cdk deploy) instead of routing it back', async () => {
-      const { target, clock } = await modelWithStableV1('moved-by-cdk', 3);
-      const aws = Object.assign(target, { servedVersion: async () => 3 });
-      const report = await engineFor(aws, clock).status('moved-by-cdk');
-      assert.equal(report.state?.stable, 3);
-      assert.equal(report.state?.history.at(-1)?.action, RolloutAction.ADOPT);
-      assert.match(
-        report.state?.history.at(-1)?.reason ?? '',
-        /the alias serves v3, which sluice did not route there/,
-      );
-      assert.deepEqual(
-        target.routing.get('moved-by-cdk'),
-        { stable: 3, weight: 0 },
-        'v1 was not routed back',
-      );
-
-      // A command killed after writing a promotion, before routing it: the alias still serves the old stable
-      // version, which is sluice's own, so the next command repairs the routing rather than adopting.
-      const rolling = await engineFor(aws, clock).deploy('moved-by-cdk', {
-        version: 2,
-        plan: planRollout({ strategy: 'manual', weight: 50 }),
-      });
-      await store.write(promoteState(rolling, { weight: 100, actor: 'killed-cli', now: T0 }));
-      assert.deepEqual(target.routing.get('moved-by-cdk'), { stable: 3, candidate: 2, weight: 50 });
-      const repaired = await engineFor(aws, clock).status('moved-by-cdk');
-      assert.equal(repaired.state?.stable, 2);
-      assert.equal(repaired.state?.history.at(-1)?.action, RolloutAction.PROMOTE);
-      assert.deepEqual(target.routing.get('moved-by-cdk'), { stable: 2, weight: 0 });
-    });
-
-    it('notices a cdk deploy during a bake: refuses while CodeDeploy shifts the alias, then adopts what it deployed', async () => {
-      await publishVersions('cdk-during-bake', 3);
-      let served = 1;
-      const target = Object.assign(new RecordingTarget(), { servedVersion: async () => served });
-      const clock = new FakeClock();
-      const engine = engineFor(target, clock);
-      await engine.deploy('cdk-during-bake', { version: 1, plan: planRollout({ strategy: 'canary' }) });
-      await engine.deploy('cdk-during-bake', { version: 2, plan: planRollout({ strategy: 'canary' }) });
-      // During the first wait, CodeDeploy starts shifting the alias: the run stops rather than route over it.
-      const busyClock = new FakeClock();
-      busyClock.nowMs = clock.nowMs;
-      const tick = busyClock.sleep;
-      Object.assign(busyClock, {
-        sleep: async (ms: number) => {
-          await tick(ms);
-          target.busy = 'CodeDeploy deployment d-1 is shifting the live alias of cdk-during-bake';
-        },
-      });
-      await assert.rejects(engineFor(target, busyClock).run('cdk-during-bake'), /CodeDeploy deployment d-1/);
-      // Once it is done the alias serves v3; the next command adopts it instead of routing v1/v2 back.
-      target.busy = undefined;
-      served = 3;
-      const final = await engineFor(target, new FakeClock()).run('cdk-during-bake');
-      assert.equal(final.status, RolloutStatus.IDLE);
-      assert.equal(final.stable, 3);
-      assert.equal(final.history.at(-1)?.action, RolloutAction.ADOPT);
-      assert.deepEqual(target.routing.get('cdk-during-bake'), { stable: 3, weight: 0 });
     });
 
     it('refuses a second rollout while one is in progress; deploying the same version resumes it', async () => {
@@ -526,13 +420,136 @@ describe('Rollouts against the embedded S3 store', () => {
         VersionNotFoundError,
       );
     });
+  });
 
-    it('a manual rollout waits for promote: to a weight, then to the end', async () => {
-      const { target, engine } = await modelWithStableV1('manual');
+  describe('driveRollouts: the unattended path, one engine step per tick', () => {
+    it('a canary takes 10 %, bakes 5 minutes, and is promoted by the driver with no command running', async () => {
+      const { target, clock, engine } = await modelWithStableV1('canary-promotes');
+      await engine.deploy('canary-promotes', { version: 2, plan: planRollout({ strategy: 'canary' }) });
+      assert.deepEqual(target.routing.get('canary-promotes'), { stable: 1, candidate: 2, weight: 10 });
+
+      clock.nowMs += 5 * MINUTE - 1;
+      const early = await tick(target, clock, 'canary-promotes');
+      assert.equal(early?.kind === 'stepped' && early.decision.kind, 'wait', 'not before the bake ends');
+      clock.nowMs += 1;
+      const due = await tick(target, clock, 'canary-promotes');
+      assert.equal(due?.kind === 'stepped' && due.decision.kind, 'promote');
+
+      const final = await store.current('canary-promotes');
+      assert.equal(final?.status, RolloutStatus.IDLE);
+      assert.equal(final?.stable, 2);
+      assert.equal(final?.history.at(-1)?.actor, 'driver');
+      assert.deepEqual(target.routing.get('canary-promotes'), { stable: 2, weight: 0 });
+      const query = target.calls.findLast((call) => call.method === 'health');
+      assert.equal(
+        query?.method === 'health' && query.query.sinceMs,
+        Date.parse(final?.history.at(-2)?.at ?? ''),
+        'evidence is counted from the start of the step',
+      );
+    });
+
+    it('a linear rollout routes every step of its plan, each after its bake, then promotes', async () => {
+      const { target, clock, engine } = await modelWithStableV1('linear-steps');
+      await engine.deploy('linear-steps', {
+        version: 2,
+        plan: planRollout({ strategy: 'linear', weight: 25, intervalMs: MINUTE }),
+      });
+      for (let bake = 0; bake < 4; bake++) {
+        clock.nowMs += MINUTE;
+        await tick(target, clock, 'linear-steps');
+      }
+      assert.deepEqual(target.weights('linear-steps'), [0, 25, 50, 75, 0]);
+      assert.deepEqual(target.routing.get('linear-steps'), { stable: 2, weight: 0 });
+    });
+
+    it('a candidate with too few requests is never promoted by the clock alone: the bake is extended and says why', async () => {
+      const { target, clock, engine } = await modelWithStableV1('no-evidence');
+      target.reportedHealth = { verdict: 'healthy', reasons: ['error rate 0.0%'], candidateRequests: 3 };
+      await engine.deploy('no-evidence', {
+        version: 2,
+        plan: planRollout({ strategy: 'canary', intervalMs: MINUTE }),
+      });
+      for (const hours of [1, 24]) {
+        clock.nowMs = T0 + hours * 60 * MINUTE;
+        const outcome = await tick(target, clock, 'no-evidence');
+        assert.ok(outcome?.kind === 'stepped' && outcome.decision.kind === 'wait');
+        assert.equal(outcome.decision.why, WaitReason.EVIDENCE);
+        assert.match(
+          outcome.decision.detail ?? '',
+          /bake extended: v2 answered 3 of the 20 requests a step needs/,
+        );
+      }
+      const report = await engineFor(target, clock).status('no-evidence');
+      assert.ok(report.decision.kind === 'wait' && report.decision.why === WaitReason.EVIDENCE);
+
+      target.reportedHealth = { verdict: 'healthy', reasons: [], candidateRequests: undefined };
+      const unknownCount = await tick(target, clock, 'no-evidence');
+      assert.ok(unknownCount?.kind === 'stepped' && unknownCount.decision.kind === 'wait');
+      assert.match(unknownCount.decision.detail ?? '', /no request count is available/);
+
+      target.reportedHealth = { verdict: 'healthy', reasons: [], candidateRequests: DEFAULT_MIN_REQUESTS };
+      const enough = await tick(target, clock, 'no-evidence');
+      assert.equal(enough?.kind === 'stepped' && enough.decision.kind, 'promote');
+    });
+
+    it('unknown health with enough requests extends the bake too: missing data is not health', async () => {
+      const { target, clock, engine } = await modelWithStableV1('low-traffic');
+      target.reportedHealth = {
+        verdict: 'unknown',
+        reasons: ['alarms in INSUFFICIENT_DATA'],
+        candidateRequests: 500,
+      };
+      await engine.deploy('low-traffic', {
+        version: 2,
+        plan: planRollout({ strategy: 'canary', intervalMs: MINUTE }),
+      });
+      clock.nowMs += 10 * MINUTE;
+      const outcome = await tick(target, clock, 'low-traffic');
+      assert.ok(outcome?.kind === 'stepped' && outcome.decision.kind === 'wait');
+      assert.equal(outcome.decision.why, WaitReason.UNKNOWN_HEALTH);
+      assert.equal((await store.current('low-traffic'))?.weight, 10);
+    });
+
+    it('waits for delayed metrics to cover the end of the bake before taking the step', async () => {
+      const { target, clock, engine } = await modelWithStableV1('settling');
+      const deployed = await engine.deploy('settling', {
+        version: 2,
+        plan: planRollout({ strategy: 'canary', intervalMs: MINUTE }),
+      });
+      const bakeEnd = Date.parse(deployed.stepStartedAt ?? '') + MINUTE;
+      clock.nowMs = bakeEnd + MINUTE;
+      target.reportedHealth = { ...target.reportedHealth, settledUntilMs: clock.nowMs - 3 * MINUTE };
+      const settling = await tick(target, clock, 'settling');
+      assert.ok(settling?.kind === 'stepped' && settling.decision.kind === 'wait');
+      assert.equal(settling.decision.why, WaitReason.SETTLING);
+      assert.equal(settling.decision.untilMs, clock.nowMs + 2 * MINUTE);
+      clock.nowMs += 2 * MINUTE;
+      target.reportedHealth = { ...target.reportedHealth, settledUntilMs: bakeEnd };
+      const settled = await tick(target, clock, 'settling');
+      assert.equal(settled?.kind === 'stepped' && settled.decision.kind, 'promote');
+    });
+
+    it('an unhealthy candidate is rolled back at the next tick, bake or not; the stable version takes everything', async () => {
+      const { target, clock, engine } = await modelWithStableV1('unhealthy');
+      await engine.deploy('unhealthy', { version: 2, plan: planRollout({ strategy: 'linear' }) });
+      target.reportedHealth = { verdict: 'unhealthy', reasons: ['unhealthy-v2-errors ALARM'] };
+      await tick(target, clock, 'unhealthy');
+      const final = await store.current('unhealthy');
+      assert.equal(final?.status, RolloutStatus.IDLE);
+      assert.equal(final?.stable, 1);
+      assert.equal(final?.candidate, undefined);
+      assert.deepEqual(target.routing.get('unhealthy'), { stable: 1, weight: 0 });
+      assert.equal(final?.history.at(-1)?.action, RolloutAction.ROLLBACK);
+      assert.match(final?.history.at(-1)?.reason ?? '', /v2 is unhealthy: unhealthy-v2-errors ALARM/);
+    });
+
+    it('a manual rollout is never moved by the driver; promote moves it to a weight, then to the end', async () => {
+      const { target, clock, engine } = await modelWithStableV1('manual');
       await engine.deploy('manual', { version: 2, plan: planRollout({ strategy: 'manual', weight: 5 }) });
-
-      const waiting = await engine.run('manual');
-      assert.equal(waiting.status, RolloutStatus.ROLLING, 'run returns instead of waiting forever');
+      clock.nowMs += 24 * 60 * MINUTE;
+      const outcome = await tick(target, clock, 'manual');
+      assert.ok(outcome?.kind === 'stepped' && outcome.decision.kind === 'wait');
+      assert.equal(outcome.decision.why, WaitReason.MANUAL);
       assert.deepEqual(target.routing.get('manual'), { stable: 1, candidate: 2, weight: 5 });
 
       await engine.promote('manual', { weight: 50 });
@@ -542,6 +559,34 @@ describe('Rollouts against the embedded S3 store', () => {
       assert.deepEqual(target.routing.get('manual'), { stable: 2, weight: 0 });
     });
 
+    it('idle models cost one state read and no health query', async () => {
+      const { target, clock } = await modelWithStableV1('idle-model');
+      const calls = target.calls.length;
+      const outcome = await tick(target, clock, 'idle-model');
+      assert.deepEqual(outcome, { model: 'idle-model', kind: 'idle' });
+      assert.equal(target.calls.length, calls);
+    });
+
+    it('one model failing does not stop the others; the failure is reported', async () => {
+      const { target, clock, engine } = await modelWithStableV1('drive-ok');
+      await engine.deploy('drive-ok', { version: 2, plan: planRollout({ strategy: 'all-at-once' }) });
+      const failing: Pick<RolloutStore, 'current'> = {
+        current: async (model) => {
+          if (model === 'drive-broken') throw new Error('store down');
+          return store.current(model);
+        },
+      };
+      const outcomes = await driveRollouts({
+        engine: engineFor(target, clock, 'driver'),
+        store: failing,
+        models: ['drive-broken', 'drive-ok'],
+      });
+      assert.equal(outcomes[0]?.kind, 'failed');
+      assert.equal(outcomes[1]?.kind === 'stepped' && outcomes[1].decision.kind, 'promote');
+    });
+  });
+
+  describe('Commands beside the driver', () => {
     it('rollback by hand: weight 0, stable unchanged, and the reason recorded', async () => {
       const { target, engine } = await modelWithStableV1('manual-rollback');
       await engine.deploy('manual-rollback', { version: 2, plan: planRollout({ strategy: 'canary' }) });
@@ -554,35 +599,59 @@ describe('Rollouts against the embedded S3 store', () => {
       );
     });
 
-    it('status carries on a rollout whose CLI was killed, once its step is due', async () => {
-      const { target, clock, engine } = await modelWithStableV1('status-continues');
-      await engine.deploy('status-continues', { version: 2, plan: planRollout({ strategy: 'canary' }) });
+    it('status only reads: a due step is reported, not taken, and nothing is routed', async () => {
+      const { target, clock, engine } = await modelWithStableV1('status-reads');
+      await engine.deploy('status-reads', { version: 2, plan: planRollout({ strategy: 'canary' }) });
       clock.nowMs += 5 * MINUTE;
-      const report = await engineFor(target, clock).status('status-continues');
+      const routes = target.routes('status-reads');
+      const report = await engineFor(target, clock).status('status-reads');
       assert.equal(report.decision.kind, 'promote');
-      assert.equal(report.state?.stable, 2);
-      assert.equal(report.history.at(-1)?.action, RolloutAction.PROMOTE);
+      assert.equal(report.state?.status, RolloutStatus.ROLLING);
+      assert.equal(report.state?.revision, (await store.current('status-reads'))?.revision);
+      assert.equal(target.routes('status-reads'), routes);
     });
 
-    it('when another path moves the alias, commands refuse and status only reports', async () => {
-      const { target, engine } = await modelWithStableV1('busy-alias');
-      target.busy = 'CodeDeploy deployment d-123 is shifting the live alias of busy-alias';
+    it('a command killed between writing a state and routing it is repaired by the next one (the driver)', async () => {
+      const { target, clock } = await modelWithStableV1('crash-recovery');
+      target.crashBeforeRoutingTo = 2;
       await assert.rejects(
-        engine.deploy('busy-alias', { version: 2, plan: planRollout({ strategy: 'canary' }) }),
-        /d-123/,
+        engineFor(target, clock).deploy('crash-recovery', {
+          version: 2,
+          plan: planRollout({ strategy: 'canary' }),
+        }),
+        /killed before routing/,
       );
-      const routesBefore = target.calls.filter((call) => call.method === 'route').length;
-      const report = await engine.status('busy-alias');
-      assert.match(report.blockedBy ?? '', /d-123/);
-      assert.equal(report.state?.stable, 1);
-      assert.equal(target.calls.filter((call) => call.method === 'route').length, routesBefore);
+      assert.equal((await store.current('crash-recovery'))?.weight, 10, 'the state was written');
+      assert.deepEqual(target.routing.get('crash-recovery'), { stable: 1, weight: 0 }, 'but not routed');
+      await tick(target, clock, 'crash-recovery');
+      assert.deepEqual(target.routing.get('crash-recovery'), { stable: 1, candidate: 2, weight: 10 });
+    });
+
+    it('ends on the newest routing when another writer (the alarm rollback) acts while this command routes', async () => {
+      const { target, engine } = await modelWithStableV1('routed-late');
+      target.duringRouteTo = {
+        candidate: 2,
+        run: async () => {
+          const rolling = await store.current('routed-late');
+          assert.equal(rolling?.status, RolloutStatus.ROLLING);
+          if (!rolling) return;
+          await store.write(rollbackState(rolling, { reason: 'alarm', actor: 'alarm', now: T0 }));
+          target.routing.set('routed-late', { stable: 1, weight: 0 });
+        },
+      };
+      await engine.deploy('routed-late', { version: 2, plan: planRollout({ strategy: 'canary' }) });
+      assert.deepEqual(
+        target.routing.get('routed-late'),
+        { stable: 1, weight: 0 },
+        'the rollback routing stands',
+      );
+      assert.equal((await store.current('routed-late'))?.status, RolloutStatus.IDLE);
     });
 
     it('two commands acting at once: one applies, the other gets RolloutConflictError', async () => {
       const { target, clock } = await modelWithStableV1('racing-commands');
       const plan: RolloutPlan = planRollout({ strategy: 'manual' });
       await engineFor(target, clock).deploy('racing-commands', { version: 2, plan });
-      // Both commands read the state and re-route it before either writes.
       target.routeBarrier = 2;
       const results = await Promise.allSettled([
         engineFor(target, clock, 'alice').promote('racing-commands'),
@@ -593,6 +662,67 @@ describe('Rollouts against the embedded S3 store', () => {
       assert.ok(rejected[0]?.status === 'rejected' && rejected[0].reason instanceof RolloutConflictError);
       const state = await store.current('racing-commands');
       assert.equal(state?.status, RolloutStatus.IDLE);
+    });
+
+    it('a tick decides on the newest state: a step taken by hand restarts the bake, and the driver waits it out', async () => {
+      const { target, clock, engine } = await modelWithStableV1('driver-race');
+      await engine.deploy('driver-race', { version: 2, plan: planRollout({ strategy: 'canary' }) });
+      clock.nowMs += 5 * MINUTE;
+      const byHand = await engineFor(target, clock, 'alice').promote('driver-race', { weight: 50 });
+      const outcome = await tick(target, clock, 'driver-race');
+      assert.ok(outcome?.kind === 'stepped' && outcome.decision.kind === 'wait');
+      assert.equal(outcome.decision.why, WaitReason.BAKING);
+      assert.equal((await store.current('driver-race'))?.revision, byHand.revision);
+      assert.deepEqual(target.routing.get('driver-race'), { stable: 1, candidate: 2, weight: 50 });
+    });
+  });
+
+  describe('followRollout: what `sluice deploy` prints while the drivers carry the rollout', () => {
+    it('reports every event as it is recorded and returns the final state; it never acts', async () => {
+      const { target, clock, engine } = await modelWithStableV1('followed');
+      const started = await engine.deploy('followed', {
+        version: 2,
+        plan: planRollout({ strategy: 'linear', weight: 25, intervalMs: MINUTE }),
+      });
+      const events: string[] = [];
+      const waits: string[] = [];
+      const followerTarget = new RecordingTarget();
+      const final = await followRollout({
+        engine: engineFor(followerTarget, clock, 'follower'),
+        model: 'followed',
+        fromRevision: started.revision,
+        pollIntervalMs: 30_000,
+        onEvent: (event) => events.push(`${event.action} ${event.weight} ${event.actor}`),
+        onWait: (decision) => waits.push(decision.why),
+        // Between two reads the driver ticks, as the local stack or the scheduler would.
+        sleep: async (ms) => {
+          clock.nowMs += ms;
+          await tick(target, clock, 'followed');
+        },
+      });
+      assert.equal(final.stable, 2);
+      assert.deepEqual(events, ['step 50 driver', 'step 75 driver', 'promote 100 driver']);
+      assert.ok(waits.includes(WaitReason.BAKING));
+      assert.equal(followerTarget.routes('followed'), 0, 'following never routes');
+    });
+
+    it('refuses to follow a manual rollout, which has no end on its own', async () => {
+      const { target, clock, engine } = await modelWithStableV1('followed-manual');
+      const started = await engine.deploy('followed-manual', {
+        version: 2,
+        plan: planRollout({ strategy: 'manual' }),
+      });
+      await assert.rejects(
+        followRollout({
+          engine: engineFor(target, clock),
+          model: 'followed-manual',
+          fromRevision: started.revision,
+          pollIntervalMs: 1,
+          onEvent: () => {},
+          sleep: clock.sleep,
+        }),
+        /the rollout of followed-manual is manual/,
+      );
     });
   });
 });

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { HEALTH_MIN_SAMPLES, HEALTH_WINDOW_MS, HealthWindow } from '../../lib/local/HealthWindow.js';
 import { LOCAL_ROUTING_TTL_MS, LOCAL_STACK_ACTOR } from '../../lib/local/LocalAliasResolver.js';
 import { LocalRolloutTarget } from '../../lib/local/LocalRolloutTarget.js';
 import {
   DEFAULT_LOCAL_MAX_ERROR_RATE,
   DEFAULT_LOCAL_MAX_P99_MS,
+  DEFAULT_LOCAL_MAX_REJECTED_INCREASE,
   LocalConfigError,
   readLocalConfig,
 } from '../../lib/local/local-config.js';
@@ -16,10 +18,18 @@ import {
   localRefreshPath,
 } from '../../lib/local/local-routes.js';
 import { pickVersion } from '../../lib/local/pick-version.js';
-import { WATCHDOG_INTERVAL_MS } from '../../lib/local/RollbackWatchdog.js';
 import { planRollout } from '../../lib/rollout/plan-rollout.js';
-import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
-import { runtimeFailureModel } from '../fixtures/models.js';
+import { startRollout } from '../../lib/rollout/rollout-transitions.js';
+import {
+  bodyOf,
+  cyclingDraws,
+  ErrorBodySchema,
+  readMetrics,
+  sample,
+  startTestStack,
+  type TestStack,
+} from '../fixtures/local-stack.js';
+import { identityModel, runtimeFailureModel } from '../fixtures/models.js';
 import {
   countByVersion,
   IRIS_INFER_REQUEST,
@@ -29,10 +39,10 @@ import {
   publishPinnedIris,
   rolloutStoreOf,
   sendTraffic,
-  waitForState,
+  trafficUntil,
 } from '../fixtures/rollouts.js';
 
-const THRESHOLDS = { maxErrorRate: 0.05, maxP99Ms: 1_000 } as const;
+const THRESHOLDS = { maxErrorRate: 0.05, maxP99Ms: 1_000, maxRejectedIncrease: 0.1 } as const;
 const T0 = 1_700_000_000_000;
 
 describe('HealthWindow: error rate and p99 latency per version over a sliding window', () => {
@@ -80,15 +90,19 @@ describe('HealthWindow: error rate and p99 latency per version over a sliding wi
     window.record('m', 2, { status: 200, latencyMs: 1_500 }, T0);
     const report = window.judge('m', 2, THRESHOLDS, T0);
     assert.equal(report.verdict, 'unhealthy');
-    assert.match(report.reasons[1] ?? '', /p99 latency 1500 ms is above the limit of 1000 ms/);
+    assert.match(
+      report.reasons.join('; '),
+      /p99 latency 1500 ms in the last 30 s is above the limit of 1000 ms/,
+    );
   });
 
   it('forgets outcomes older than the window', () => {
     const window = new HealthWindow({ minSamples: 5 });
     for (let i = 0; i < 10; i++) window.record('m', 2, { status: 500, latencyMs: 1 }, T0);
     assert.equal(window.judge('m', 2, THRESHOLDS, T0 + HEALTH_WINDOW_MS).verdict, 'unhealthy');
-    assert.equal(window.judge('m', 2, THRESHOLDS, T0 + HEALTH_WINDOW_MS + 1).verdict, 'unknown');
-    assert.deepEqual(window.models(T0 + HEALTH_WINDOW_MS + 1), []);
+    // Counts are kept per second: a request leaves the window with its second.
+    assert.equal(window.judge('m', 2, THRESHOLDS, T0 + HEALTH_WINDOW_MS + 1_000).verdict, 'unknown');
+    assert.deepEqual(window.models(T0 + HEALTH_WINDOW_MS + 1_000), []);
   });
 
   it('reports the traffic split of the alias: routed requests per version, not requests naming a version', () => {
@@ -99,14 +113,52 @@ describe('HealthWindow: error rate and p99 latency per version over a sliding wi
     window.record('m', 2, { status: 200, latencyMs: 1, routed: false }, T0);
     window.record('other', 1, { status: 200, latencyMs: 1 }, T0);
     assert.deepEqual(window.requests('m', T0), { '1': 2, '2': 1 });
-    assert.equal(window.figures('m', 2, T0).requests, 2, 'health judges every request of the version');
+    assert.equal(
+      window.figures('m', 2, T0 - HEALTH_WINDOW_MS, T0).requests,
+      2,
+      'health judges every request of the version',
+    );
   });
 
-  it('keeps at most maxSamples outcomes per version, dropping the oldest', () => {
-    const window = new HealthWindow({ maxSamples: 3, minSamples: 1 });
-    window.record('m', 2, { status: 500, latencyMs: 1 }, T0);
-    for (let i = 0; i < 3; i++) window.record('m', 2, { status: 200, latencyMs: 1 }, T0);
-    assert.deepEqual(window.figures('m', 2, T0), { requests: 3, errors: 0, errorRate: 0, p99Ms: 1 });
+  it('counts every request, beyond the latencies it keeps: a 90/10 split of 114,000 reads 90/10', () => {
+    const window = new HealthWindow({ maxSamples: 100 });
+    for (let i = 0; i < 114_000; i++) {
+      window.record('m', i % 10 === 0 ? 6 : 2, { status: 200, latencyMs: 1 }, T0 + Math.floor(i / 10));
+    }
+    const at = T0 + 11_400;
+    assert.deepEqual(window.requests('m', at), { '2': 102_600, '6': 11_400 });
+    const report = window.judge('m', 6, THRESHOLDS, at, { sinceMs: T0 });
+    assert.equal(report.candidateRequests, 11_400);
+    assert.match(report.reasons[0] ?? '', /0 of 11400 requests since the step began/);
+  });
+
+  it('counts the evidence of a step from its start, however long ago, and judges the whole step', () => {
+    const window = new HealthWindow({ minSamples: 20 });
+    for (let i = 0; i < 30; i++) window.record('m', 2, { status: 200, latencyMs: 1 }, T0 + i * 60_000);
+    const at = T0 + 30 * 60_000;
+    const recent = window.judge('m', 2, THRESHOLDS, at);
+    assert.equal(recent.verdict, 'unknown', 'one request in the last 30 s');
+    const step = window.judge('m', 2, THRESHOLDS, at, { sinceMs: T0 });
+    assert.equal(step.verdict, 'healthy');
+    assert.equal(step.candidateRequests, 30);
+    assert.equal(window.judge('m', 2, THRESHOLDS, at, { sinceMs: T0 + 20 * 60_000 }).candidateRequests, 10);
+  });
+
+  it('fails a candidate that refuses clearly more inputs than the stable version (a renamed input)', () => {
+    const window = new HealthWindow({ minSamples: 20 });
+    for (let i = 0; i < 100; i++) window.record('m', 1, { status: i < 5 ? 400 : 200, latencyMs: 1 }, T0);
+    for (let i = 0; i < 40; i++) window.record('m', 2, { status: i < 28 ? 400 : 200, latencyMs: 1 }, T0);
+    const report = window.judge('m', 2, THRESHOLDS, T0, { sinceMs: T0 - 1_000, stable: 1 });
+    assert.equal(report.verdict, 'unhealthy');
+    assert.match(
+      report.reasons.join(),
+      /refused inputs 70\.0% \(28 of 40\) against 5\.0% for stable v1 \(5 of 100\) in the same period/,
+    );
+    // The same share of refusals as the stable version is the clients' doing, not the candidate's.
+    const same = new HealthWindow({ minSamples: 20 });
+    for (let i = 0; i < 100; i++) same.record('m', 1, { status: i < 30 ? 400 : 200, latencyMs: 1 }, T0);
+    for (let i = 0; i < 40; i++) same.record('m', 2, { status: i < 12 ? 400 : 200, latencyMs: 1 }, T0);
+    assert.equal(same.judge('m', 2, THRESHOLDS, T0, { sinceMs: T0 - 1_000, stable: 1 }).verdict, 'healthy');
   });
 });
 
@@ -131,13 +183,15 @@ describe('readLocalConfig: the local health thresholds, read once from the envir
     assert.deepEqual(readLocalConfig({}).health, {
       maxErrorRate: DEFAULT_LOCAL_MAX_ERROR_RATE,
       maxP99Ms: DEFAULT_LOCAL_MAX_P99_MS,
+      maxRejectedIncrease: DEFAULT_LOCAL_MAX_REJECTED_INCREASE,
     });
     assert.deepEqual(
-      readLocalConfig({ SLUICE_LOCAL_MAX_ERROR_RATE: '0.2', SLUICE_LOCAL_MAX_P99_MS: '250' }).health,
-      {
-        maxErrorRate: 0.2,
-        maxP99Ms: 250,
-      },
+      readLocalConfig({
+        SLUICE_LOCAL_MAX_ERROR_RATE: '0.2',
+        SLUICE_LOCAL_MAX_P99_MS: '250',
+        SLUICE_LOCAL_MAX_REJECTED_INCREASE: '0.5',
+      }).health,
+      { maxErrorRate: 0.2, maxP99Ms: 250, maxRejectedIncrease: 0.5 },
     );
   });
 
@@ -157,7 +211,7 @@ describe('readLocalConfig: the local health thresholds, read once from the envir
 let test: TestStack;
 
 before(async () => {
-  test = await startTestStack({ publishSamples: false });
+  test = await startTestStack({ publishSamples: false, random: cyclingDraws() });
 });
 
 after(async () => {
@@ -193,15 +247,9 @@ describe('Local aliases: the unversioned routes follow the rollout state, by wei
     const engine = localEngine(test);
     await engine.deploy('split', { version: 2, plan: planRollout({ strategy: 'manual', weight: 30 }) });
 
-    const n = 300;
-    const outcomes = await sendTraffic(test, 'split', { count: n });
-    const share = (countByVersion(outcomes)['2'] ?? 0) / n;
-    // Binomial(300, 0.3): 4 standard deviations (4 * 0.026) either side fails about once in 15,000 runs.
-    const slack = 4 * Math.sqrt((0.3 * 0.7) / n);
-    assert.ok(
-      Math.abs(share - 0.3) <= slack,
-      `candidate share ${share} should be 0.30 +- ${slack.toFixed(3)}`,
-    );
+    // The stack's routing draws cycle through tenths: 300 requests at 30 % send exactly 90 to the candidate.
+    const outcomes = await sendTraffic(test, 'split', { count: 300 });
+    assert.deepEqual(countByVersion(outcomes), { '1': 210, '2': 90 });
     assert.ok(outcomes.every((outcome) => outcome.status === 200));
 
     const health = bodyOf(await test.request('GET', localHealthPath('split', 2)), LocalHealthResponseSchema);
@@ -250,8 +298,7 @@ describe('LocalRolloutTarget: acts on the local stack over HTTP only', () => {
   it('prepares a published version and refuses one that does not exist', async () => {
     await publishIrisAs(test, 'target');
     const target = new LocalRolloutTarget({ apiUrl: test.url, registry: test.stack.registry });
-    await target.assertExclusive('target');
-    await target.prepare('target', 1);
+    assert.deepEqual(await target.prepare('target', 1), { version: 1 });
     await assert.rejects(target.prepare('target', 9), /target version 9 is not ready .* 404: .*no version 9/);
   });
 
@@ -273,7 +320,7 @@ describe('LocalRolloutTarget: acts on the local stack over HTTP only', () => {
 
   it('reads the health of a version from the stack, unknown while it has too little traffic', async () => {
     const target = new LocalRolloutTarget({ apiUrl: test.url, registry: test.stack.registry });
-    const report = await target.health('target', 7);
+    const report = await target.health('target', 7, { sinceMs: Date.now() - 60_000, stable: 1 });
     assert.equal(report.verdict, 'unknown');
     assert.deepEqual(report.requests, {});
   });
@@ -281,86 +328,151 @@ describe('LocalRolloutTarget: acts on the local stack over HTTP only', () => {
   it('fails with a clear message when the stack is not there', async () => {
     const target = new LocalRolloutTarget({ apiUrl: 'http://127.0.0.1:9', registry: test.stack.registry });
     await assert.rejects(
-      target.health('target', 1),
+      target.health('target', 1, { sinceMs: 0 }),
       /cannot reach the local stack at http:\/\/127\.0\.0\.1:9/,
     );
   });
 });
 
-describe('Rollback watchdog: a failing canary is rolled back with nobody watching', () => {
-  it('rolls back a version that fails at run time while a client keeps sending requests', async () => {
+describe('Local rollout driver: the stack carries rollouts to their end with no command running', () => {
+  it('promotes a healthy canary under traffic step by step, with the engine, as the scheduler does on AWS', async () => {
+    await publishPinnedIris(test, 'steady');
+    await publishIrisAs(test, 'steady');
+    await localEngine(test).deploy('steady', {
+      version: 2,
+      plan: planRollout({ strategy: 'canary', weight: 50, intervalMs: 1_000, minRequests: 20 }),
+    });
+    const { state, outcomes } = await trafficUntil(test, 'steady', (current) => current?.status === 'idle', {
+      maxRequests: 3_000,
+    });
+    assert.equal(state?.stable, 2);
+    assert.deepEqual(
+      state?.history.slice(-2).map((event) => [event.action, event.actor]),
+      [
+        ['deploy', 'test'],
+        ['promote', LOCAL_STACK_ACTOR],
+      ],
+    );
+    assert.match(state?.history.at(-1)?.reason ?? '', /health healthy/);
+    assert.ok(outcomes.every((outcome) => outcome.status === 200));
+  });
+
+  it('never promotes a candidate without traffic: the bake is extended, and the health route says why', async () => {
+    await publishPinnedIris(test, 'quiet');
+    await publishIrisAs(test, 'quiet');
+    const started = await localEngine(test).deploy('quiet', {
+      version: 2,
+      plan: planRollout({ strategy: 'all-at-once' }),
+    });
+    for (let tick = 0; tick < 3; tick++) await test.stack.driver.tick();
+    const state = await rolloutStoreOf(test).current('quiet');
+    assert.equal(state?.revision, started.revision, 'nothing was decided on no evidence');
+    assert.equal(state?.status, 'rolling');
+    const report = await localEngine(test).status('quiet');
+    assert.ok(report.decision.kind === 'wait');
+    assert.match(
+      report.decision.detail ?? '',
+      /bake extended: v2 answered 0 of the 20 requests a step needs/,
+    );
+  });
+
+  it('rolls back a version that fails at run time; only the candidate failed, and traffic stops at once', async () => {
     await publishPinnedIris(test, 'fragile');
-    // No golden examples: nothing stops the version before it takes traffic, only the health window can.
+    // No golden examples: nothing stops the version before it takes traffic, only its health can.
     const bad = await test.stack.registry.publish({ name: 'fragile', model: runtimeFailureModel() });
-    const weight = 10;
     await localEngine(test).deploy('fragile', {
       version: bad.version,
-      plan: planRollout({ strategy: 'canary', weight, intervalMs: 10 * 60_000 }),
+      plan: planRollout({ strategy: 'canary', weight: 50, intervalMs: 10 * 60_000 }),
     });
-
-    // About 100 requests a second for 4 s: the candidate reaches the minimum samples after ~200 requests,
-    // and the watchdog (every 500 ms) rolls it back well before the client is done.
-    const n = 400;
-    const outcomes = await sendTraffic(test, 'fragile', { count: n, gapMs: 8 });
-    const state = await waitForState(test, 'fragile', (current) => current?.status === 'idle', 5_000);
+    const { state, outcomes } = await trafficUntil(test, 'fragile', (current) => current?.status === 'idle', {
+      maxRequests: 2_000,
+    });
     assert.equal(state?.stable, 1);
     const rollback = state?.history.at(-1);
-    assert.equal(rollback?.action, 'rollback');
-    assert.equal(rollback?.actor, LOCAL_STACK_ACTOR);
-    assert.equal(rollback?.candidate, bad.version);
+    assert.deepEqual(
+      [rollback?.action, rollback?.actor, rollback?.candidate],
+      ['rollback', LOCAL_STACK_ACTOR, bad.version],
+    );
     assert.match(rollback?.reason ?? '', /error rate 100\.0% .* is above the limit of 5\.0%/);
-
     const failed = outcomes.filter((outcome) => outcome.status >= 500);
+    assert.ok(failed.length >= HEALTH_MIN_SAMPLES, `${failed.length} failures were needed to judge`);
     assert.ok(
       failed.every((outcome) => outcome.version === bad.version),
       'only the candidate failed',
     );
-    // The watchdog judged the candidate only once the window had the minimum samples, all failures.
-    assert.ok(failed.length >= HEALTH_MIN_SAMPLES, `${failed.length} failures before the rollback`);
-    // While rolling, each request fails with probability 0.10 (the weight), afterwards with 0: the failures are
-    // at most a Binomial(400, 0.10), mean 40, sd 6. Mean + 3 sd is exceeded about once in 700 runs even if no
-    // rollback happened; the window's minimum samples over n (0.05) adds slack for scheduling noise. Bound:
-    // 0.10 + 3 * 0.015 + 20 / 400 = 0.195.
-    const bound = weight / 100 + 3 * Math.sqrt((0.1 * 0.9) / n) + HEALTH_MIN_SAMPLES / n;
-    assert.ok(failed.length / n <= bound, `failed share ${failed.length / n} should be <= ${bound}`);
 
-    // The watchdog acted promptly: within one of its intervals (plus a store round trip and scheduling slack on a
-    // busy machine) of the request that gave the window its minimum sample count.
-    const judgeable = failed[HEALTH_MIN_SAMPLES - 1];
-    assert.ok(judgeable);
-    const reaction = Date.parse(state?.history.at(-1)?.at ?? '') - judgeable.startedAt;
-    assert.ok(
-      reaction <= WATCHDOG_INTERVAL_MS + 1_500,
-      `rolled back ${reaction} ms after the ${HEALTH_MIN_SAMPLES}th failure`,
-    );
-
-    // The candidate's traffic stopped at once: nothing sent after the rollback (plus the routing TTL, the
-    // longest any cache could lag) reached it, and requests sent now all succeed.
-    const rolledBackAt = Date.parse(rollback?.at ?? '');
-    const late = outcomes.filter((outcome) => outcome.startedAt > rolledBackAt + LOCAL_ROUTING_TTL_MS);
-    assert.ok(late.every((outcome) => outcome.version === 1 && outcome.status === 200));
+    await test.request('GET', localRefreshPath('fragile'));
     const now = await sendTraffic(test, 'fragile', { count: 50 });
     assert.deepEqual(countByVersion(now), { '1': 50 });
     assert.ok(now.every((outcome) => outcome.status === 200));
-
-    const health = bodyOf(
-      await test.request('GET', localHealthPath('fragile', bad.version)),
-      LocalHealthResponseSchema,
-    );
-    assert.equal(health.verdict, 'unhealthy');
-    assert.equal(health.lastRollback?.candidate, bad.version);
   });
 
-  it('writes nothing for a healthy candidate', async () => {
-    await publishPinnedIris(test, 'sturdy');
-    await publishIrisAs(test, 'sturdy');
-    await localEngine(test).deploy('sturdy', {
-      version: 2,
-      plan: planRollout({ strategy: 'manual', weight: 50 }),
+  it('rolls back a candidate whose model cannot load: every 503 counts against the version it was routed to', async () => {
+    await publishPinnedIris(test, 'unloadable');
+    const candidate = await publishIrisAs(test, 'unloadable');
+    const client = test.stack.store.createClient();
+    // One byte changed in the stored model: its sha256 no longer matches the manifest, so it is never served.
+    const key = `models/unloadable/${candidate}/model.onnx`;
+    const stored = await client.send(new GetObjectCommand({ Bucket: test.stack.store.bucket, Key: key }));
+    const bytes = await stored.Body?.transformToByteArray();
+    assert.ok(bytes);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+    await client.send(new PutObjectCommand({ Bucket: test.stack.store.bucket, Key: key, Body: bytes }));
+    // As if it had been deployed before the corruption (a restart then finds it broken).
+    const store = rolloutStoreOf(test);
+    const pinned = await store.current('unloadable');
+    assert.ok(pinned);
+    await store.write(
+      startRollout(pinned, {
+        model: 'unloadable',
+        candidate,
+        plan: planRollout({ strategy: 'canary', weight: 30, intervalMs: 10 * 60_000 }),
+        actor: 'test',
+        now: Date.now(),
+      }),
+    );
+    await test.request('GET', localRefreshPath('unloadable'));
+
+    const { state, outcomes } = await trafficUntil(
+      test,
+      'unloadable',
+      (current) => current?.status === 'idle',
+      {
+        maxRequests: 2_000,
+      },
+    );
+    assert.equal(state?.stable, 1);
+    assert.equal(state?.history.at(-1)?.action, 'rollback');
+    assert.match(state?.history.at(-1)?.reason ?? '', /error rate 100\.0%/);
+    const refused = outcomes.filter((outcome) => outcome.status === 503);
+    assert.ok(refused.length > 0);
+    assert.ok(
+      refused.every((outcome) => outcome.version === candidate),
+      'each 503 names the version it was routed to',
+    );
+    const metrics = await readMetrics(test);
+    assert.equal(metrics.get(sample('sluice_requests_total', 'unloadable', candidate)), refused.length);
+  });
+
+  it("rolls back a candidate that refuses existing clients' input (a renamed input), however few errors it has", async () => {
+    await publishPinnedIris(test, 'renamed');
+    // The same shape under another input name: every iris client's request is refused by it with 400.
+    const renamed = await test.stack.registry.publish({
+      name: 'renamed',
+      model: identityModel('FP32', [-1, 4]),
     });
-    const before = await rolloutStoreOf(test).current('sturdy');
-    await sendTraffic(test, 'sturdy', { count: 60 });
-    assert.deepEqual(await test.stack.watchdog.tick(), []);
-    assert.equal((await rolloutStoreOf(test).current('sturdy'))?.revision, before?.revision);
+    await localEngine(test).deploy('renamed', {
+      version: renamed.version,
+      plan: planRollout({ strategy: 'canary', weight: 50, intervalMs: 10 * 60_000 }),
+    });
+    const { state } = await trafficUntil(test, 'renamed', (current) => current?.status === 'idle', {
+      maxRequests: 2_000,
+    });
+    assert.equal(state?.stable, 1);
+    assert.equal(state?.history.at(-1)?.action, 'rollback');
+    assert.match(
+      state?.history.at(-1)?.reason ?? '',
+      /refused inputs 100\.0% \(\d+ of \d+\) against 0\.0% for stable v1/,
+    );
   });
 });

@@ -4,7 +4,9 @@ import {
   advance,
   applyDecision,
   assertValidPlan,
+  DEFAULT_MIN_REQUESTS,
   decide,
+  EVIDENCE_RECHECK_MS,
   firstDeploy,
   type HealthReport,
   initialState,
@@ -22,14 +24,19 @@ import {
   rollback,
   routingOf,
   startRollout,
+  WaitReason,
 } from '../../lib/rollout/index.js';
 
 /** A fixed point in time; the rules never read a clock, so tests pass times in. */
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const MINUTE = 60_000;
 
-const HEALTHY: HealthReport = { verdict: 'healthy', reasons: ['error rate 0.0%'] };
-const UNKNOWN: HealthReport = { verdict: 'unknown', reasons: ['3 requests in the window'] };
+const HEALTHY: HealthReport = { verdict: 'healthy', reasons: ['error rate 0.0%'], candidateRequests: 20 };
+const UNKNOWN: HealthReport = {
+  verdict: 'unknown',
+  reasons: ['3 requests in the window'],
+  candidateRequests: 25,
+};
 const UNHEALTHY: HealthReport = { verdict: 'unhealthy', reasons: ['iris-v2-errors ALARM', 'p99 2400 ms'] };
 
 const CANARY = planRollout({ strategy: 'canary' });
@@ -51,6 +58,7 @@ describe('planRollout: turns a strategy into weights and bake times', () => {
       strategy: 'canary',
       steps: [10, 100],
       intervalMs: 5 * MINUTE,
+      minRequests: DEFAULT_MIN_REQUESTS,
     });
     assert.deepEqual(planRollout({ strategy: 'canary', weight: 25, intervalMs: 1000 }).steps, [25, 100]);
   });
@@ -60,6 +68,7 @@ describe('planRollout: turns a strategy into weights and bake times', () => {
       strategy: 'linear',
       steps: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
       intervalMs: MINUTE,
+      minRequests: DEFAULT_MIN_REQUESTS,
     });
     assert.deepEqual(planRollout({ strategy: 'linear', weight: 30 }).steps, [30, 60, 90, 100]);
     assert.deepEqual(planRollout({ strategy: 'linear', weight: 50 }).steps, [50, 100]);
@@ -70,6 +79,7 @@ describe('planRollout: turns a strategy into weights and bake times', () => {
       strategy: 'all-at-once',
       steps: [100],
       intervalMs: 0,
+      minRequests: DEFAULT_MIN_REQUESTS,
     });
   });
 
@@ -78,6 +88,7 @@ describe('planRollout: turns a strategy into weights and bake times', () => {
       strategy: 'manual',
       steps: [5, 100],
       intervalMs: 0,
+      minRequests: DEFAULT_MIN_REQUESTS,
     });
   });
 
@@ -144,12 +155,48 @@ describe('decide: the rollout rule', () => {
   });
 
   it('before the bake time is over: wait until it is', () => {
-    assert.deepEqual(decide(rollingIris(), HEALTHY, T0 + MINUTE), { kind: 'wait', untilMs: T0 + 5 * MINUTE });
+    assert.deepEqual(decide(rollingIris(), HEALTHY, T0 + MINUTE), {
+      kind: 'wait',
+      untilMs: T0 + 5 * MINUTE,
+      why: WaitReason.BAKING,
+    });
   });
 
-  it('after the bake time with health unknown (little traffic): advance all the same', () => {
+  it('after the bake time with health unknown: wait, the clock alone never moves a rollout', () => {
     const linear = rollingIris(planRollout({ strategy: 'linear' }));
-    assert.deepEqual(decide(linear, UNKNOWN, T0 + MINUTE), { kind: 'advance', weight: 20, stepIndex: 1 });
+    const decision = decide(linear, UNKNOWN, T0 + MINUTE);
+    assert.ok(decision.kind === 'wait');
+    assert.equal(decision.why, WaitReason.UNKNOWN_HEALTH);
+    assert.equal(decision.untilMs, T0 + MINUTE + EVIDENCE_RECHECK_MS);
+  });
+
+  it('after the bake time with fewer requests than the plan asks: the bake is extended, saying how many', () => {
+    const plan = planRollout({ strategy: 'canary', minRequests: 50 });
+    const decision = decide(rollingIris(plan), { ...HEALTHY, candidateRequests: 49 }, T0 + 5 * MINUTE);
+    assert.ok(decision.kind === 'wait');
+    assert.equal(decision.why, WaitReason.EVIDENCE);
+    assert.match(decision.detail ?? '', /v2 answered 49 of the 50 requests a step needs/);
+    assert.deepEqual(decide(rollingIris(plan), { ...HEALTHY, candidateRequests: 50 }, T0 + 5 * MINUTE), {
+      kind: 'promote',
+    });
+    const noCount = decide(rollingIris(), { verdict: 'healthy', reasons: [] }, T0 + 5 * MINUTE);
+    assert.ok(noCount.kind === 'wait' && noCount.why === WaitReason.EVIDENCE, 'no count is no evidence');
+  });
+
+  it('after the bake time with metrics not yet complete up to its end: wait for them to settle', () => {
+    const decision = decide(rollingIris(), { ...HEALTHY, settledUntilMs: T0 + 3 * MINUTE }, T0 + 6 * MINUTE);
+    assert.ok(decision.kind === 'wait');
+    assert.equal(decision.why, WaitReason.SETTLING);
+    assert.equal(decision.untilMs, T0 + 8 * MINUTE);
+  });
+
+  it('states written before minRequests existed need the default evidence', () => {
+    const { minRequests: _dropped, ...legacy } = CANARY;
+    const state = { ...rollingIris(), plan: legacy };
+    assert.equal(
+      decide(state, { ...HEALTHY, candidateRequests: DEFAULT_MIN_REQUESTS - 1 }, T0 + 5 * MINUTE).kind,
+      'wait',
+    );
   });
 
   it('after the bake time when the next step is 100: promote', () => {
@@ -168,6 +215,7 @@ describe('decide: the rollout rule', () => {
     assert.deepEqual(decide(manual, HEALTHY, T0 + 1000 * MINUTE), {
       kind: 'wait',
       untilMs: Number.POSITIVE_INFINITY,
+      why: WaitReason.MANUAL,
     });
   });
 });
@@ -265,7 +313,10 @@ describe('advance and applyDecision: move along the plan', () => {
 
   it('applyDecision changes nothing on wait and idle (the very same state)', () => {
     const state = rollingIris();
-    assert.equal(applyDecision(state, { kind: 'wait', untilMs: T0 + 1 }, { actor: 'cli', now: T0 }), state);
+    assert.equal(
+      applyDecision(state, { kind: 'wait', untilMs: T0 + 1, why: 'baking' }, { actor: 'cli', now: T0 }),
+      state,
+    );
     assert.equal(applyDecision(state, { kind: 'idle' }, { actor: 'cli', now: T0 }), state);
   });
 

@@ -9,8 +9,8 @@ import { rolloutPlanOf } from '../config/rollout-plan-of.js';
 import type { ReleaseProperties } from '../rollout/aws/release-event.js';
 import {
   CUSTOM_RESOURCE_SERVICE_TIMEOUT_SECONDS,
-  METRICS_SETTLE_MS,
   DRIVER_INTERVAL_MS,
+  METRICS_SETTLE_MS,
   ROLLOUT_WAIT_MS,
   rolloutDurationMs,
 } from '../rollout/aws/rollout-wait.js';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { describeIssues } from '../http/infer-request.js';
 import { ModelNameSchema } from '../registry/ModelManifest.js';
-import { type AlarmThresholds, AlarmThresholdsSchema } from './deploy-config.js';
 import { ConfigError } from './ConfigError.js';
+import { type AlarmThresholds, AlarmThresholdsSchema } from './deploy-config.js';
 
 /**
  * The predict function's environment contract, declared once: the CDK writes it ({@link predictEnvironment}),

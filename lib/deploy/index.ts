@@ -1,6 +1,6 @@
 export {
-  type Invocation,
   httpAnswerOf,
+  type Invocation,
   type LambdaGoldenSendProps,
   lambdaGoldenSend,
 } from './lambda-golden-send.js';

@@ -299,9 +299,8 @@ describe('unattended: EventBridge Scheduler invokes the rollout driver every min
         id.startsWith('RolloutDriverFunction'),
       ) ?? [];
     assert.ok(driverId);
-    const roleId = (
-      resourcesOf('AWS::Lambda::Function')[driverId]?.Properties.Role as { 'Fn::GetAtt': [string] }
-    )['Fn::GetAtt'][0];
+    const driver = resourcesOf('AWS::Lambda::Function')[driverId] ?? assert.fail('no driver function');
+    const roleId = (driver.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
     const statements = Object.values(resourcesOf('AWS::IAM::Policy'))
       .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
       .flatMap(
@@ -338,10 +337,11 @@ describe('alarms: the control plane creates every version alarm; the stack gives
     template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     template.resourceCountIs('AWS::SNS::Topic', 1);
     const [topicId] = only(resourcesOf('AWS::SNS::Topic'));
-    const predict = Object.entries(resourcesOf('AWS::Lambda::Function')).find(([id]) =>
-      id.startsWith('ModelirisFunction'),
-    )?.[1];
-    const variables = (predict?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const predict =
+      Object.entries(resourcesOf('AWS::Lambda::Function')).find(([id]) =>
+        id.startsWith('ModelirisFunction'),
+      )?.[1] ?? assert.fail('no predict function');
+    const variables = (predict.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     assert.deepEqual(variables.SLUICE_ALARM_TOPIC_ARN, { Ref: topicId });
   });
 

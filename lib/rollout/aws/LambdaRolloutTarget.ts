@@ -31,16 +31,16 @@ import type {
   HealthQuery,
   HealthReport,
   ObservedTraffic,
-  PrepareOptions,
   PreparedVersion,
+  PrepareOptions,
   RolloutTarget,
   Routing,
 } from '../RolloutTarget.js';
 import { healthFromAlarms } from './alarm-health.js';
 import { aliasRouting } from './alias-routing.js';
 import { listFunctionVersions } from './list-function-versions.js';
-import { METRICS_SETTLE_MS } from './rollout-wait.js';
 import { findPublishedVersion, publishedVersionDescription } from './published-version.js';
+import { METRICS_SETTLE_MS } from './rollout-wait.js';
 import { LIVE_ALIAS } from './stack-names.js';
 import { VersionAlarmKind, versionAlarmName } from './version-alarm-name.js';
 import { LAMBDA_NAMESPACE, VERSION_ALARM_PERIOD_SECONDS, versionAlarmSpecs } from './version-alarm-specs.js';

@@ -14,9 +14,9 @@ import { RolloutAction, type RolloutState, RolloutStatus } from '../RolloutState
 import type { RolloutStore } from '../RolloutStore.js';
 import type { LambdaRolloutTarget } from './LambdaRolloutTarget.js';
 import {
+  ReleaseAction,
   type ReleaseCompleteEvent,
   ReleaseCompleteEventSchema,
-  ReleaseAction,
   type ReleaseData,
   type ReleaseEvent,
   ReleaseEventSchema,

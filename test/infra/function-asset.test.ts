@@ -17,7 +17,8 @@ import {
   functionCode,
   MAX_FUNCTION_ASSET_BYTES,
 } from '../../lib/cdk/private/function-code.js';
-import type { Architecture } from '../../lib/config/deploy-config.js';
+import { AlarmThresholdsSchema, type Architecture } from '../../lib/config/deploy-config.js';
+import { FunctionVariable, predictEnvironment } from '../../lib/config/function-environment.js';
 import { ResponseHeader } from '../../lib/http/headers.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import type { ModelManifest } from '../../lib/registry/ModelManifest.js';
@@ -265,7 +266,7 @@ function proxyEvent(path: string, body: unknown): Record<string, unknown> {
 const LAMBDA_LIKE_RUNTIME = `
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-const { handler } = await import(pathToFileURL(join(process.cwd(), 'index.mjs')).href);
+const handler = (await import(pathToFileURL(join(process.cwd(), 'index.mjs')).href))[process.env.ASSET_TEST_HANDLER ?? 'handler'];
 const events = JSON.parse(process.env.ASSET_TEST_EVENTS);
 const results = [];
 for (const [index, event] of events.entries()) {
@@ -287,7 +288,7 @@ async function invokeInChild(
   taskRoot: string,
   env: Record<string, string>,
   events: unknown[],
-): Promise<ProxyResult[]> {
+): Promise<unknown[]> {
   const child = spawn(process.execPath, ['--input-type=module', '--eval', LAMBDA_LIKE_RUNTIME], {
     cwd: taskRoot,
     env: { ...env, ASSET_TEST_EVENTS: JSON.stringify(events) },
@@ -307,7 +308,7 @@ async function invokeInChild(
     code === 0 && line,
     `the function process exited with ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`,
   );
-  return z.array(ProxyResultSchema).parse(JSON.parse(line.slice(RESULT_MARKER.length)));
+  return z.array(z.unknown()).parse(JSON.parse(line.slice(RESULT_MARKER.length)));
 }
 
 describe('predict function asset: answers on its own, copied out of the repository, loaded as Lambda loads it', () => {
@@ -346,22 +347,27 @@ describe('predict function asset: answers on its own, copied out of the reposito
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       // As the deployed function runs: stack traces go through the shipped source map.
       NODE_OPTIONS: '--enable-source-maps',
-      SLUICE_BUCKET: store.bucket,
-      SLUICE_MODEL: 'iris',
-      SLUICE_MODEL_VERSION: String(manifest.version),
-      SLUICE_MODEL_SHA256: manifest.sha256,
-      SLUICE_S3_ENDPOINT: store.endpoint,
+      // The environment the stack gives the function (one contract, lib/config/function-environment.ts).
+      ...predictEnvironment({
+        bucket: store.bucket,
+        model: 'iris',
+        version: manifest.version,
+        sha256: manifest.sha256,
+        alarms: AlarmThresholdsSchema.parse({}),
+      }),
+      [FunctionVariable.S3_ENDPOINT]: store.endpoint,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    results = await invokeInChild(taskRoot, env, [
+    const answers = await invokeInChild(taskRoot, env, [
       proxyEvent('/v2/models/iris/infer', {
         inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
       }),
       proxyEvent('/models/iris/predict', { instances: [[5.1, 3.5, 1.4, 0.2]] }),
     ]);
+    results = z.array(ProxyResultSchema).parse(answers);
   });
 
   after(async () => {
@@ -390,5 +396,61 @@ describe('predict function asset: answers on its own, copied out of the reposito
     assert.equal(String(predict.headers[ResponseHeader.MODEL_VERSION]), String(manifest.version));
     const [prediction] = PredictResponseSchema.parse(JSON.parse(predict.body)).predictions;
     assert.equal(prediction?.label, 'setosa');
+  });
+});
+
+describe('control-plane assets: the release handlers and the rollout driver bundle alone and load as Lambda loads them', () => {
+  const controlPlaneAsset = (entry: string) =>
+    synthFunctionAsset({ entry, architecture: 'x86_64', includeOnnxRuntime: false });
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    SLUICE_BUCKET: 'registry-bucket',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'unused',
+    AWS_SECRET_ACCESS_KEY: 'unused',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  const taskRootOf = (directory: string) => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-control-plane-task-'));
+    cpSync(directory, root, { recursive: true });
+    return root;
+  };
+
+  it('functions/rollout-driver: index.mjs alone; a tick of a stack without models does nothing and says so', async () => {
+    const asset = controlPlaneAsset(FunctionEntry.ROLLOUT_DRIVER);
+    assert.deepEqual(filesUnder(asset.directory), [BUNDLE_FILE, `${BUNDLE_FILE}.map`]);
+    const root = taskRootOf(asset.directory);
+    try {
+      // EventBridge Scheduler's invocation carries the target's input; the driver needs nothing from it.
+      const [result] = await invokeInChild(root, { ...env, SLUICE_MODEL_FUNCTIONS: '{}' }, [{}]);
+      assert.deepEqual(result, { outcomes: [], pruned: {} });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('functions/release: index.mjs alone, exporting onEvent and isComplete; isComplete of a Create is complete at once', async () => {
+    const asset = controlPlaneAsset(FunctionEntry.RELEASE);
+    assert.deepEqual(filesUnder(asset.directory), [BUNDLE_FILE, `${BUNDLE_FILE}.map`]);
+    const root = taskRootOf(asset.directory);
+    try {
+      const created = {
+        RequestType: 'Create',
+        PhysicalResourceId: 'Sluice-Iris-AbC:live',
+        ResourceProperties: {
+          FunctionName: 'Sluice-Iris-AbC',
+          Model: 'iris',
+          ModelVersion: '1',
+          Sha256: 'a'.repeat(64),
+          LambdaVersion: '1',
+          Plan: '{"strategy":"canary","steps":[10,100],"intervalMs":300000}',
+        },
+        Data: { Action: 'created' },
+      };
+      const [result] = await invokeInChild(root, { ...env, ASSET_TEST_HANDLER: 'isComplete' }, [created]);
+      assert.deepEqual(result, { IsComplete: true });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -390,6 +390,14 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
         /rollout of iris .*in progress/,
       );
       assert.equal(aws.routing(), routed);
+      // A code-only deploy is refused the same way, before anything is published.
+      aws.journal.length = 0;
+      const codeOnly = cloudFormationPublishes(v1, CODE_B);
+      await assert.rejects(
+        onReleaseEvent(request('Update', props(v1, codeOnly), props(v1, '1')), release),
+        /a rollout of iris \(v1 -> v3 at 10%, started by cli\) is in progress; cdk deploy changes iris only once it is promoted or rolled back/,
+      );
+      assert.deepEqual(aws.journal, [], 'no call at all: nothing published, nothing routed');
     });
   });
 

@@ -38,8 +38,8 @@ const STARTED = NOW - 120_000;
 const REASON =
   'Threshold Crossed: 1 datapoint [1834.2 (01/06/25 11:59:00)] was greater than or equal to the threshold (1000.0).';
 
-/** Lambda version -> the model version its environment pins: 5 is the stable v1, 6 the candidate v2. */
-const LAMBDA_VERSIONS: Record<string, string> = { '5': '1', '6': '2', '7': '3' };
+/** Lambda version -> the model version its environment pins: 5 is the stable v1, 6 the candidate v2; 4 serves v2 too, in other code. */
+const LAMBDA_VERSIONS: Record<string, string> = { '4': '2', '5': '1', '6': '2', '7': '3' };
 
 /** A "CloudWatch Alarm State Change" event as EventBridge delivers it. */
 function alarmEvent(alarmName: string, value = 'ALARM', reason = REASON): unknown {
@@ -103,7 +103,7 @@ function fakeLambda(model: string) {
   });
   mock.on(ListVersionsByFunctionCommand).callsFake((input: ListVersionsByFunctionCommandInput) => {
     journal.push(['ListVersionsByFunction', input]);
-    // Two pages, as Lambda pages long listings: $LATEST and 5, then 6 and 7.
+    // Two pages, as Lambda pages long listings: $LATEST and 4, then 5, 6 and 7.
     const versions = ['$LATEST', ...Object.keys(LAMBDA_VERSIONS)].map((version) => ({
       FunctionName: FUNCTION,
       Version: version,
@@ -278,7 +278,51 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
     assert.equal((await rollouts.current(model))?.revision, 1);
   });
 
-  it('ignores alarms of idle models and of models sluice never rolled out (CodeDeploy rolls its own deployments back)', async () => {
+  it("in a code-only rollout (v2 in Lambda version 6 -> v2 in 4), rolls back on the candidate build's alarm only", async () => {
+    await rollouts.write(
+      startRollout(undefined, {
+        model,
+        candidate: 2,
+        candidateBuild: '4',
+        stable: 2,
+        stableBuild: '6',
+        plan: planRollout({ strategy: 'canary', weight: 10 }),
+        actor: 'cdk',
+        now: STARTED,
+      }),
+    );
+    const lambda = lambdaFor();
+    const stableAlarm = await rollbackOnAlarm(event(`sluice-${FUNCTION}-6-errors`), {
+      lambda: lambda.client,
+      store: rollouts,
+      now: () => NOW,
+    });
+    assert.equal(
+      stableAlarm.action,
+      'ignored',
+      'the stable build serves the same model version, but is not the candidate',
+    );
+    assert.equal(lambda.journal.filter(([name]) => name === 'UpdateAlias').length, 0);
+    const outcome = await rollbackOnAlarm(event(`sluice-${FUNCTION}-4-errors`), {
+      lambda: lambda.client,
+      store: rollouts,
+      now: () => NOW,
+    });
+    assert.equal(outcome.action, 'rolled-back');
+    assert.deepEqual(lambda.journal.filter(([name]) => name === 'UpdateAlias').at(-1)?.[1], {
+      FunctionName: FUNCTION,
+      Name: 'live',
+      FunctionVersion: '6',
+      RoutingConfig: {},
+    });
+    const state = await rollouts.current(model);
+    assert.deepEqual(
+      { status: state?.status, stable: state?.stable, stableBuild: state?.stableBuild },
+      { status: 'idle', stable: 2, stableBuild: '6' },
+    );
+  });
+
+  it('ignores alarms of idle models and of models sluice never rolled out', async () => {
     const lambda = lambdaFor();
     const never = await rollbackOnAlarm(event(`sluice-${FUNCTION}-6-errors`), {
       lambda: lambda.client,

@@ -13,6 +13,7 @@ import {
 } from '../rollout/aws/alarm-state-change-event.js';
 import { VERSION_ALARM_PREFIX } from '../rollout/aws/version-alarm-name.js';
 import { ROLLOUTS_PREFIX } from '../rollout/rollout-layout.js';
+import type { FailureQueue } from './failure-queue.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
 import { FunctionEntry } from './private/entry-paths.js';
@@ -30,6 +31,12 @@ export interface AlarmRollbackProps {
    * @default 2
    */
   readonly retryAttempts?: number;
+  /**
+   * Where events go whose handling failed after the retries (on-failure destination) or that could not be
+   * delivered (the rule target's dead-letter queue).
+   * @default none: a failed event leaves only its log
+   */
+  readonly failures?: FailureQueue;
 }
 
 /**
@@ -75,6 +82,7 @@ export class AlarmRollback extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
       }),
       retryAttempts,
+      ...(props.failures ? { onFailure: props.failures.destination } : {}),
     });
     props.registry.grantRollouts(this.fn);
     // Reads which model version an alarmed Lambda version serves (its environment) and which Lambda version
@@ -111,7 +119,9 @@ export class AlarmRollback extends Construct {
         },
       },
       // EventBridge's own delivery retries (throttled invokes) keep their default; failed handling retries above.
-      targets: [new targets.LambdaFunction(this.fn)],
+      targets: [
+        new targets.LambdaFunction(this.fn, props.failures ? { deadLetterQueue: props.failures.queue } : {}),
+      ],
     });
 
     this.acceptNagFindings(props);

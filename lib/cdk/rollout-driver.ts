@@ -9,6 +9,7 @@ import { Architecture } from '../config/deploy-config.js';
 import { KEEP_VERSIONS_VARIABLE, MODEL_FUNCTIONS_VARIABLE } from '../rollout/aws/control-plane-config.js';
 import { DEFAULT_KEEP_VERSIONS } from '../rollout/aws/prune-function-versions.js';
 import { DRIVER_INTERVAL_MS } from '../rollout/aws/rollout-wait.js';
+import type { FailureQueue } from './failure-queue.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
 import { grantControlPlane, grantReadMetrics, nagVersionAlarms } from './private/control-plane-grants.js';
@@ -27,6 +28,11 @@ export interface RolloutDriverProps {
    * @default DEFAULT_KEEP_VERSIONS
    */
   readonly keepVersions?: number;
+  /**
+   * Where failed invocations go (the function's on-failure destination and the schedule's dead-letter queue).
+   * @default none: a failed tick leaves only its log
+   */
+  readonly failures?: FailureQueue;
 }
 
 /**
@@ -77,6 +83,7 @@ export class RolloutDriver extends Construct {
       reservedConcurrentExecutions: 1,
       retryAttempts: 0,
       maxEventAge: Duration.minutes(1),
+      ...(props.failures ? { onFailure: props.failures.destination } : {}),
       environment: {
         SLUICE_BUCKET: props.registry.bucket.bucketName,
         [MODEL_FUNCTIONS_VARIABLE]: Stack.of(this).toJsonString(modelFunctions),
@@ -104,6 +111,7 @@ export class RolloutDriver extends Construct {
       schedule: scheduler.ScheduleExpression.rate(Duration.millis(DRIVER_INTERVAL_MS)),
       target: new targets.LambdaInvoke(this.fn, {
         role: this.scheduleRole,
+        ...(props.failures ? { deadLetterQueue: props.failures.queue } : {}),
         retryAttempts: 0,
         maxEventAge: Duration.minutes(1),
       }),

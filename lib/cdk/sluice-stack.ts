@@ -6,6 +6,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { DeployConfig } from '../config/deploy-config.js';
 import { AlarmRollback } from './alarm-rollback.js';
+import { FailureQueue } from './failure-queue.js';
 import { InferenceApi } from './inference-api.js';
 import { ModelDashboard } from './model-dashboard.js';
 import { ModelEndpoint } from './model-endpoint.js';
@@ -44,6 +45,8 @@ export class SluiceStack extends Stack {
   readonly releases: ReleaseProvider;
   /** Carries rollouts on every minute (EventBridge Scheduler); absent when the config has no models. */
   readonly rolloutDriver?: RolloutDriver;
+  /** Failed invocations of the alarm rollback and the rollout driver, alarmed; absent when the config has no models. */
+  readonly controlPlaneFailures?: FailureQueue;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps) {
     super(scope, id, props);
@@ -74,13 +77,18 @@ export class SluiceStack extends Stack {
     });
     new ModelDashboard(this, 'Dashboard', { endpoints: this.endpoints });
     if (this.endpoints.length > 0) {
+      this.controlPlaneFailures = new FailureQueue(this, 'ControlPlaneFailures', {
+        alarmTopic: this.alarmTopic,
+      });
       this.alarmRollback = new AlarmRollback(this, 'AlarmRollback', {
         registry: this.registry,
         endpoints: this.endpoints,
+        failures: this.controlPlaneFailures,
       });
       this.rolloutDriver = new RolloutDriver(this, 'RolloutDriver', {
         registry: this.registry,
         endpoints: this.endpoints,
+        failures: this.controlPlaneFailures,
       });
     }
   }

@@ -78,8 +78,13 @@ describe("alarm rollback rule: version alarms of this stack's functions entering
       },
     });
     const functionId = logicalIdOf(alarmRollback().fn);
+    const failuresId = logicalIdOf(stack.controlPlaneFailures?.queue ?? assert.fail('no failure queue'));
     assert.deepEqual(rule?.Properties.Targets, [
-      { Arn: { 'Fn::GetAtt': [functionId, 'Arn'] }, Id: 'Target0' },
+      {
+        Arn: { 'Fn::GetAtt': [functionId, 'Arn'] },
+        Id: 'Target0',
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [failuresId, 'Arn'] } },
+      },
     ]);
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
@@ -89,7 +94,12 @@ describe("alarm rollback rule: version alarms of this stack's functions entering
   });
 
   it("has no alarm in the template: the control plane creates every version alarm (the first deploy's too) from versionAlarmSpecs, named so the rule sees them", () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    const alarms = Object.values(resourcesOf('AWS::CloudWatch::Alarm'));
+    assert.deepEqual(
+      alarms.map((alarm) => alarm.Properties.Namespace),
+      ['AWS/SQS'],
+      "the failure queue's alarm only, no version alarm",
+    );
     const spec = versionAlarmSpecs(
       { functionName: 'Test-Fn', alias: 'live', lambdaVersion: '7', model: 'iris', modelVersion: 1 },
       twoModels.models[0]?.alarms ?? assert.fail('no thresholds'),
@@ -124,7 +134,7 @@ describe('alarm rollback function: least privilege, no wildcard actions, no hand
     assert.deepEqual(variables.SLUICE_BUCKET, { Ref: logicalIdOf(stack.registry.bucket) });
   });
 
-  it("may do exactly this: read, write and expire rollouts/*, use the registry key, read the functions' versions, update their aliases", () => {
+  it("may do exactly this: read, write and expire rollouts/*, use the registry key, read the functions' versions, update their aliases, report failures", () => {
     const statements = rollbackStatements();
     const actions = statements.flatMap(actionsOf).sort();
     assert.deepEqual(actions, [
@@ -137,6 +147,10 @@ describe('alarm rollback function: least privilege, no wildcard actions, no hand
       's3:GetObject',
       's3:ListBucket',
       's3:PutObject',
+      // The on-failure destination: the control plane's failure queue.
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
     ]);
     for (const action of actions) assert.ok(!action.includes('*'), `wildcard action ${action}`);
     for (const statement of statements) assert.equal(statement.Effect, 'Allow');

@@ -287,7 +287,11 @@ describe('unattended: EventBridge Scheduler invokes the rollout driver every min
         (statement) => [statement.Action].flat(),
       ),
     );
-    assert.deepEqual(actions, ['lambda:InvokeFunction']);
+    assert.deepEqual(
+      actions,
+      ['lambda:InvokeFunction', 'sqs:SendMessage'],
+      'invoke, and dead-letter failed deliveries',
+    );
     assert.equal(driver.Properties.ReservedConcurrentExecutions, 1, 'one tick at a time');
     const variables = (driver.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     assert.match(JSON.stringify(variables.SLUICE_MODEL_FUNCTIONS), /iris.*ModelirisFunction/);
@@ -332,9 +336,35 @@ describe('unattended: EventBridge Scheduler invokes the rollout driver every min
   });
 });
 
+describe('failure paths: what EventBridge and the scheduler invoke fails into a queue with an alarm', () => {
+  it('sends failed invocations of the alarm rollback and the rollout driver, and undeliverable events, to one encrypted queue whose alarm notifies the topic', () => {
+    const [queueId, queue] = only(resourcesOf('AWS::SQS::Queue'));
+    assert.equal(queue.Properties.SqsManagedSseEnabled, true);
+    const configs = Object.values(resourcesOf('AWS::Lambda::EventInvokeConfig'));
+    assert.equal(configs.length, 2);
+    for (const config of configs) {
+      assert.deepEqual(config.Properties.DestinationConfig, {
+        OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+      });
+    }
+    const [, schedule] = only(resourcesOf('AWS::Scheduler::Schedule'));
+    assert.deepEqual((schedule.Properties.Target as { DeadLetterConfig: unknown }).DeadLetterConfig, {
+      Arn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+    });
+    const [topicId] = only(resourcesOf('AWS::SNS::Topic'));
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+      AlarmActions: [{ Ref: topicId }],
+    });
+  });
+});
+
 describe('alarms: the control plane creates every version alarm; the stack gives it the topic', () => {
-  it('has no alarm resource in the template and names the alarm topic in the predict function environment', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+  it('has no version alarm in the template and names the alarm topic in the predict function environment', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS' });
     template.resourceCountIs('AWS::SNS::Topic', 1);
     const [topicId] = only(resourcesOf('AWS::SNS::Topic'));
     const predict =

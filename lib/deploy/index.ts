@@ -12,4 +12,3 @@ export {
   inferPath,
   readyPath,
 } from './proxy-event.js';
-export { InvalidTargetError, readTargetModel, type TargetModel } from './target-model.js';

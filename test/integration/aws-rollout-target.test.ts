@@ -31,6 +31,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { readAlarmThresholds } from '../../lib/config/function-environment.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { type ModelManifest, PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
 import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
@@ -50,7 +51,6 @@ import {
   VersionAlarmKind,
   versionAlarmName,
 } from '../../lib/rollout/aws/version-alarm-name.js';
-import { alarmThresholdsOf } from '../../lib/rollout/aws/version-alarm-specs.js';
 import { RolloutError } from '../../lib/rollout/RolloutError.js';
 import { SAMPLE_MODELS } from '../../lib/samples/sample-models.js';
 import { parseJson } from '../../lib/tensor/parse-json.js';
@@ -1011,14 +1011,14 @@ describe('naming conventions shared by the stack, the CLI and the alarm-rollback
   });
 
   it('reads alarm thresholds from the function environment, with the config defaults, and names a bad value', () => {
-    assert.equal(alarmThresholdsOf(undefined, 'fn:1').p99LatencyMs, 1000);
-    assert.equal(alarmThresholdsOf({ SLUICE_ALARM_THRESHOLDS: '{"p99LatencyMs":500}' }, 'fn:1').errors, 1);
+    assert.equal(readAlarmThresholds(undefined, 'fn:1').p99LatencyMs, 1000);
+    assert.equal(readAlarmThresholds({ SLUICE_ALARM_THRESHOLDS: '{"p99LatencyMs":500}' }, 'fn:1').errors, 1);
     assert.throws(
-      () => alarmThresholdsOf({ SLUICE_ALARM_THRESHOLDS: '{"errors":0}' }, 'fn:1'),
+      () => readAlarmThresholds({ SLUICE_ALARM_THRESHOLDS: '{"errors":0}' }, 'fn:1'),
       /SLUICE_ALARM_THRESHOLDS of fn:1 is invalid: errors: .*got \{"errors":0\}/,
     );
     assert.throws(
-      () => alarmThresholdsOf({ SLUICE_ALARM_THRESHOLDS: 'high' }, 'fn:1'),
+      () => readAlarmThresholds({ SLUICE_ALARM_THRESHOLDS: 'high' }, 'fn:1'),
       /is not JSON; got "high"/,
     );
   });

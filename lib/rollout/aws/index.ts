@@ -40,8 +40,6 @@ export {
   versionAlarmName,
 } from './version-alarm-name.js';
 export {
-  ALARM_THRESHOLDS_VARIABLE,
-  alarmThresholdsOf,
   LAMBDA_NAMESPACE,
   VERSION_ALARM_PERIOD_SECONDS,
   type VersionAlarmSpec,

@@ -158,7 +158,9 @@ async function startRelease(
     !(current.candidate === configured && current.candidateBuild === props.LambdaVersion)
   ) {
     // Refused before anything is published; the engine would refuse the same way, later.
-    const startedBy = [...current.history].reverse().find((event) => event.action === RolloutAction.DEPLOY)?.actor;
+    const startedBy = [...current.history]
+      .reverse()
+      .find((event) => event.action === RolloutAction.DEPLOY)?.actor;
     throw new RolloutError(
       `a rollout of ${model} (v${current.stable} -> v${current.candidate} at ${current.weight}%${startedBy ? `, started by ${startedBy}` : ''}) ` +
         `is in progress; cdk deploy changes ${model} only once it is promoted or rolled back (\`sluice status ${model}\`)`,

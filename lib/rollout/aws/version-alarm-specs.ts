@@ -1,5 +1,4 @@
 import type { AlarmThresholds } from '../../config/deploy-config.js';
-import { FunctionVariable, readAlarmThresholds } from '../../config/function-environment.js';
 import {
   METRICS_NAMESPACE,
   METRICS_SERVICE,
@@ -13,9 +12,6 @@ export const VERSION_ALARM_PERIOD_SECONDS = 60;
 
 /** Namespace of Lambda's own metrics. */
 export const LAMBDA_NAMESPACE = 'AWS/Lambda';
-
-/** Variable of the predict function's environment holding its alarm thresholds as JSON (the config's `alarms`). */
-export const ALARM_THRESHOLDS_VARIABLE = FunctionVariable.ALARM_THRESHOLDS;
 
 /** The Lambda version and model version a set of alarms watches. */
 export interface VersionAlarmTarget {
@@ -133,9 +129,3 @@ export function versionAlarmSpecs(
     ),
   ];
 }
-
-/**
- * The alarm thresholds a predict function's environment carries: `readAlarmThresholds` of the environment contract
- * (lib/config/function-environment.ts), under the name the control plane first gave it.
- */
-export const alarmThresholdsOf = readAlarmThresholds;

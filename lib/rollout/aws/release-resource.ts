@@ -8,6 +8,7 @@ import {
   PutProvisionedConcurrencyConfigCommand,
 } from '@aws-sdk/client-lambda';
 import { readModelIdentity } from '../../config/function-environment.js';
+import { RolloutConflictError } from '../RolloutConflictError.js';
 import type { RolloutEngine } from '../RolloutEngine.js';
 import { RolloutError } from '../RolloutError.js';
 import { RolloutAction, type RolloutState, RolloutStatus } from '../RolloutState.js';
@@ -131,7 +132,13 @@ export async function isReleaseComplete(raw: unknown, deps: ReleaseDeps): Promis
     if (now < deadline) return { IsComplete: false };
     const minutes = Math.round((deps.waitMs ?? ROLLOUT_WAIT_MS) / 60_000);
     const reason = `cdk deploy waited ${minutes} minutes for the rollout of v${candidate} (Lambda version ${build}) and it had not finished`;
-    await deps.engine.rollback(model, reason);
+    try {
+      await deps.engine.rollback(model, reason);
+    } catch (error) {
+      // The driver wrote a step (or the promotion) at the same moment: decide again at the next poll.
+      if (error instanceof RolloutConflictError) return { IsComplete: false };
+      throw error;
+    }
     throw new RolloutError(
       `${model}: ${reason} (at ${state.weight}%; ${state.plan ? `plan [${state.plan.steps.join(', ')}]%` : 'no plan'}); ` +
         `it was rolled back and v${state.stable} keeps serving. Give the model traffic (each step needs its minRequests), ` +

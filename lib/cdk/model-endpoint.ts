@@ -129,7 +129,7 @@ export class ModelEndpoint extends Construct {
 
     // Kept when replaced: the engine may route to an older version, and sluice's retention deletes old ones.
     this.version = this.fn.currentVersion;
-    props.releases.grantModel(model.name, this.fn);
+    props.releases.grantModel(this.fn);
     const properties: Record<keyof ReleaseProperties, string> = {
       FunctionName: this.fn.functionName,
       Model: model.name,

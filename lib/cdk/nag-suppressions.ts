@@ -38,6 +38,8 @@ export const NagReason = {
   XRAY: 'Active tracing: X-Ray PutTraceSegments/PutTelemetryRecords have no resource ARN, so they take Resource "*".',
   MODEL_OBJECTS:
     'Reads objects of one model only: the models/<model>/ prefix of the registry bucket, where every version of that model lives.',
+  ALL_MODEL_OBJECTS:
+    "Reads (never writes) every model of this stack's registry: the models/ prefix, where the manifests with the golden examples and sha256 of the versions it rolls out live.",
   QUALIFIED_ARNS:
     'Scoped to one function; ":*" covers its versions, because the version under test is only known at deployment time.',
   CONTROL_PLANE_VERSIONS:

@@ -101,6 +101,25 @@ export class RegistryBucket extends Construct {
     });
   }
 
+  /**
+   * Lets a principal read every model's versions and manifests (`models/*`), not write them: the control plane,
+   * which checks the golden examples and sha256 of whichever model of the stack it rolls out.
+   */
+  grantReadModels(grantee: iam.IGrantable): iam.Grant {
+    this.key.grant(grantee, 'kms:Decrypt');
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${MODELS_PREFIX}*`] } },
+    });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${MODELS_PREFIX}*`)],
+    });
+  }
+
   /** Lets a principal publish versions of any model and read the registry (a CI publisher, or the CLI's role). */
   grantPublish(grantee: iam.IGrantable): iam.Grant {
     this.key.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');

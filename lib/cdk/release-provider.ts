@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { Architecture } from '../config/deploy-config.js';
 import { PROVIDER_QUERY_INTERVAL_MS, PROVIDER_TOTAL_TIMEOUT_MS } from '../rollout/aws/rollout-wait.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
-import { grantControlPlane, grantReadMetrics, nagVersionAlarms } from './private/control-plane-grants.js';
+import { ControlPlaneGrants, grantReadMetrics, nagVersionAlarms } from './private/control-plane-grants.js';
 import { FunctionEntry } from './private/entry-paths.js';
 import { functionCode } from './private/function-code.js';
 import type { RegistryBucket } from './registry-bucket.js';
@@ -41,6 +41,7 @@ export class ReleaseProvider extends Construct {
   /** CDK's Provider framework around them. */
   readonly provider: cr.Provider;
   readonly #registry: RegistryBucket;
+  readonly #grants: ControlPlaneGrants[];
 
   constructor(scope: Construct, id: string, props: ReleaseProviderProps) {
     super(scope, id);
@@ -78,8 +79,10 @@ export class ReleaseProvider extends Construct {
     );
     for (const fn of [this.onEventFn, this.isCompleteFn]) {
       props.registry.grantRollouts(fn);
+      props.registry.grantReadModels(fn);
       grantReadMetrics(fn);
     }
+    this.#grants = [this.onEventFn, this.isCompleteFn].map((fn) => new ControlPlaneGrants(fn));
     this.provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.onEventFn,
       isCompleteHandler: this.isCompleteFn,
@@ -98,17 +101,12 @@ export class ReleaseProvider extends Construct {
     return this.provider.serviceToken;
   }
 
-  /** Lets the handlers act on one model: its manifests, its function, its alias and its version alarms. */
-  grantModel(model: string, fn: lambda.IFunction): void {
+  /** Lets the handlers act on one model: its function, its alias and its version alarms. */
+  grantModel(fn: lambda.IFunction): void {
+    for (const grants of this.#grants) grants.addFunction(fn);
     for (const handler of [this.onEventFn, this.isCompleteFn]) {
-      this.#registry.grantReadModel(handler, model);
-      grantControlPlane(handler, fn);
       acceptFindings(
         handler,
-        {
-          id: `AwsSolutions-IAM5[Resource::${nagArn(this.#registry.bucket)}/models/${model}/*]`,
-          reason: NagReason.MODEL_OBJECTS,
-        },
         { id: `AwsSolutions-IAM5[Resource::${nagArn(fn)}:*]`, reason: NagReason.CONTROL_PLANE_VERSIONS },
         { id: `AwsSolutions-IAM5[${nagVersionAlarms(fn)}]`, reason: NagReason.VERSION_ALARMS },
       );
@@ -154,6 +152,10 @@ export class ReleaseProvider extends Construct {
         {
           id: `AwsSolutions-IAM5[Resource::${nagArn(this.#registry.bucket)}/rollouts/*]`,
           reason: NagReason.ROLLOUT_STATES,
+        },
+        {
+          id: `AwsSolutions-IAM5[Resource::${nagArn(this.#registry.bucket)}/models/*]`,
+          reason: NagReason.ALL_MODEL_OBJECTS,
         },
         { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.GET_METRIC_DATA },
       );

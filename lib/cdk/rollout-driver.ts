@@ -12,7 +12,7 @@ import { DRIVER_INTERVAL_MS } from '../rollout/aws/rollout-wait.js';
 import type { FailureQueue } from './failure-queue.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
-import { grantControlPlane, grantReadMetrics, nagVersionAlarms } from './private/control-plane-grants.js';
+import { ControlPlaneGrants, grantReadMetrics, nagVersionAlarms } from './private/control-plane-grants.js';
 import { FunctionEntry } from './private/entry-paths.js';
 import { functionCode } from './private/function-code.js';
 import type { RegistryBucket } from './registry-bucket.js';
@@ -97,11 +97,10 @@ export class RolloutDriver extends Construct {
       }),
     });
     props.registry.grantRollouts(this.fn);
+    props.registry.grantReadModels(this.fn);
     grantReadMetrics(this.fn);
-    for (const endpoint of props.endpoints) {
-      props.registry.grantReadModel(this.fn, endpoint.modelName);
-      grantControlPlane(this.fn, endpoint.fn);
-    }
+    const grants = new ControlPlaneGrants(this.fn);
+    for (const endpoint of props.endpoints) grants.addFunction(endpoint.fn);
     this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
       description: 'sluice: EventBridge Scheduler invokes the rollout driver',
@@ -131,11 +130,11 @@ export class RolloutDriver extends Construct {
         reason: NagReason.ROLLOUT_STATES,
       },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.GET_METRIC_DATA },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/models/*]`,
+        reason: NagReason.ALL_MODEL_OBJECTS,
+      },
       ...props.endpoints.flatMap((endpoint) => [
-        {
-          id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/models/${endpoint.modelName}/*]`,
-          reason: NagReason.MODEL_OBJECTS,
-        },
         {
           id: `AwsSolutions-IAM5[Resource::${nagArn(endpoint.fn)}:*]`,
           reason: NagReason.CONTROL_PLANE_VERSIONS,

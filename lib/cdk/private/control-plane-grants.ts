@@ -5,40 +5,62 @@ import { VERSION_ALARM_PREFIX } from '../../rollout/aws/version-alarm-name.js';
 import { nagRef } from '../nag-suppressions.js';
 
 /**
- * What sluice's control plane (the release custom resource and the rollout driver) may do to one model's predict
- * function: read and publish its versions, create, weight and delete its `live` alias, invoke a published version
- * (the golden check), delete old published versions (only qualified ARNs: the function itself cannot be deleted),
- * set provisioned concurrency; and create, read and delete that function's version alarms. No wildcard action, no
- * hand-built ARN.
+ * What sluice's control plane (the release custom resource and the rollout driver) may do to the models' predict
+ * functions: read and publish their versions, create, weight and delete their `live` alias, invoke a published
+ * version (the golden check), delete old published versions (only qualified ARNs: a function itself cannot be
+ * deleted), set provisioned concurrency; and create, read and delete each function's version alarms. No wildcard
+ * action, no hand-built ARN. Three statements in all, whose resources grow with each function added, so the
+ * policy grows by a few ARNs per model rather than by statements.
+ *
+ * @example
+ * const grants = new ControlPlaneGrants(driverFunction);
+ * for (const endpoint of endpoints) grants.addFunction(endpoint.fn);
  */
-export function grantControlPlane(grantee: iam.IGrantable, fn: lambda.IFunction): void {
-  const qualified = `${fn.functionArn}:*`;
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions: [
-      'lambda:GetFunctionConfiguration',
-      'lambda:ListVersionsByFunction',
-      'lambda:UpdateFunctionConfiguration',
-      'lambda:PublishVersion',
-      'lambda:GetAlias',
-      'lambda:CreateAlias',
-      'lambda:UpdateAlias',
-      'lambda:DeleteAlias',
-      'lambda:PutProvisionedConcurrencyConfig',
-      'lambda:DeleteProvisionedConcurrencyConfig',
-    ],
-    resourceArns: [fn.functionArn, qualified],
-  });
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions: ['lambda:InvokeFunction', 'lambda:DeleteFunction'],
-    resourceArns: [qualified],
-  });
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
-    resourceArns: [versionAlarmsArn(fn)],
-  });
+export class ControlPlaneGrants {
+  readonly #grantee: iam.IGrantable;
+  #statements?: { manage: iam.PolicyStatement; versions: iam.PolicyStatement; alarms: iam.PolicyStatement };
+
+  constructor(grantee: iam.IGrantable) {
+    this.#grantee = grantee;
+  }
+
+  /** Lets the grantee act on one more predict function. */
+  addFunction(fn: lambda.IFunction): void {
+    const statements = this.#statements ?? this.#create();
+    const qualified = `${fn.functionArn}:*`;
+    statements.manage.addResources(fn.functionArn, qualified);
+    statements.versions.addResources(qualified);
+    statements.alarms.addResources(versionAlarmsArn(fn));
+  }
+
+  #create() {
+    const statement = (actions: string[]) => {
+      const created = new iam.PolicyStatement({ actions });
+      this.#grantee.grantPrincipal.addToPrincipalPolicy(created);
+      return created;
+    };
+    this.#statements = {
+      manage: statement([
+        'lambda:GetFunctionConfiguration',
+        'lambda:ListVersionsByFunction',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:PublishVersion',
+        'lambda:GetAlias',
+        'lambda:CreateAlias',
+        'lambda:UpdateAlias',
+        'lambda:DeleteAlias',
+        'lambda:PutProvisionedConcurrencyConfig',
+        'lambda:DeleteProvisionedConcurrencyConfig',
+      ]),
+      versions: statement(['lambda:InvokeFunction', 'lambda:DeleteFunction']),
+      alarms: statement([
+        'cloudwatch:DescribeAlarms',
+        'cloudwatch:PutMetricAlarm',
+        'cloudwatch:DeleteAlarms',
+      ]),
+    };
+    return this.#statements;
+  }
 }
 
 /** The ARN pattern of a function's version alarms, `...:alarm:sluice-<function>-*`. */

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -133,7 +133,7 @@ export class LocalObjectStore {
     retryVanishedListings(server.store);
     // Koa composes `middleware` when the server starts listening, so these run before every s3rver handler.
     server.middleware.unshift(
-      abortMultipartUploadMiddleware(server.store, this.bucket),
+      multipartAbortMiddleware(server.store, this.bucket, this.#locks),
       conditionalWriteMiddleware(server.store, this.#locks),
       listObjectsV2Middleware(server.store),
     );
@@ -270,21 +270,47 @@ function uploadsDirectory(store: FilesystemStore, bucket: string): string {
 }
 
 /**
- * AbortMultipartUpload (`DELETE /bucket/key?uploadId=ID`), which s3rver answers 405: deletes the upload's parts and
- * answers 204 as S3 does (also for an upload that is already gone).
+ * Multipart uploads as S3 ends them: AbortMultipartUpload (`DELETE /bucket/key?uploadId=ID`, which s3rver answers
+ * 405) deletes the upload's parts and answers 204, and UploadPart of an upload that is gone is refused with 404
+ * `NoSuchUpload` (s3rver would create it again). Both hold a per-upload lock, so a part being written when the abort
+ * arrives is deleted with the rest.
  */
-function abortMultipartUploadMiddleware(store: FilesystemStore, bucket: string): KoaMiddleware {
+function multipartAbortMiddleware(store: FilesystemStore, bucket: string, locks: KeyedMutex): KoaMiddleware {
   return async (ctx, next) => {
-    const uploadId = ctx.method === 'DELETE' ? new URLSearchParams(ctx.querystring).get('uploadId') : null;
+    const query = new URLSearchParams(ctx.querystring);
+    const uploadId = query.get('uploadId');
+    const isAbort = ctx.method === 'DELETE';
+    const isPart = ctx.method === 'PUT' && query.has('partNumber');
     // Only this store's bucket: a path never names a directory of the caller's choosing.
-    if (uploadId === null || !ctx.path.startsWith(`/${bucket}/`)) return next();
-    if (!UPLOAD_ID_PATTERN.test(uploadId)) {
-      respondWithError(ctx, 404, 'NoSuchUpload', 'The specified upload does not exist.');
-      return;
-    }
-    await rm(join(uploadsDirectory(store, bucket), uploadId), { recursive: true, force: true });
-    ctx.status = 204;
+    if (uploadId === null || !(isAbort || isPart) || !ctx.path.startsWith(`/${bucket}/`)) return next();
+    const directory = UPLOAD_ID_PATTERN.test(uploadId)
+      ? join(uploadsDirectory(store, bucket), uploadId)
+      : undefined;
+    await locks.run(`upload:${uploadId}`, async () => {
+      if (isAbort) {
+        if (directory) await rm(directory, { recursive: true, force: true });
+        ctx.status = 204;
+        return;
+      }
+      if (!directory || !(await exists(directory))) {
+        await drain(ctx.req);
+        respondWithError(ctx, 404, 'NoSuchUpload', 'The specified upload does not exist.', {
+          UploadId: uploadId,
+        });
+        return;
+      }
+      await next();
+    });
   };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

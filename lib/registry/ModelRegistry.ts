@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
+  AbortMultipartUploadCommand,
   GetObjectCommand,
   PutObjectCommand,
   paginateListObjectsV2,
@@ -16,6 +17,7 @@ import {
   InvalidManifestError,
   InvalidModelError,
   ModelNotFoundError,
+  PublishAbortedError,
   VersionConflictError,
   VersionNotFoundError,
 } from '../errors/registry-errors.js';
@@ -200,7 +202,7 @@ export class ModelRegistry {
       sha256,
     });
     await this.#uploadModel(name, version, bytes, input.onProgress, input.signal);
-    input.signal?.throwIfAborted();
+    throwIfAborted(name, version, input.signal);
     const manifest: ModelManifest = { ...draft, version };
     const committed = await this.#putIfAbsent(
       versionKey(name, version, MANIFEST_OBJECT),
@@ -394,12 +396,22 @@ export class ModelRegistry {
         },
       });
       upload.on('httpUploadProgress', (progress) => report(Math.min(progress.loaded ?? 0, total)));
-      // Upload deletes the parts it sent (AbortMultipartUpload) when it fails or is aborted.
+      // Upload deletes the parts it sent (AbortMultipartUpload) when a part fails; when it is aborted it answers at
+      // once and cleans up later, so the abort is sent here too, before the publish reports that it stopped.
       const abort = (): void => void upload.abort();
       signal?.addEventListener('abort', abort, { once: true });
       try {
-        signal?.throwIfAborted();
+        throwIfAborted(name, version, signal);
         written = await ifAbsent(upload.done());
+      } catch (error) {
+        if (!signal?.aborted) throw error;
+        if (upload.uploadId) {
+          await this.#client.send(
+            new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: upload.uploadId }),
+          );
+        }
+        throwIfAborted(name, version, signal);
+        throw error;
       } finally {
         signal?.removeEventListener('abort', abort);
       }
@@ -459,6 +471,15 @@ export class ModelRegistry {
       }
     }
   }
+}
+
+/** Throws {@link PublishAbortedError} once the publish's signal has fired. */
+function throwIfAborted(name: string, version: number, signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  throw new PublishAbortedError(
+    `publishing model "${name}" was stopped before version ${version} was complete: its uploaded parts were deleted and nothing was published (the number ${version} stays unused)`,
+    { cause: signal.reason },
+  );
 }
 
 /** Resolves true once a conditional write succeeded, false when S3 refused it because the key exists. */

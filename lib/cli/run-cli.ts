@@ -5,6 +5,7 @@ import { checkArgumentLengths } from './argument-limits.js';
 import { connectionFailure } from './connection-failure.js';
 import { registerDeployCommand } from './deploy-command.js';
 import { ExitCode, UsageError } from './exit-codes.js';
+import { parseModelArgument } from './model-argument.js';
 import { registerModelsCommand } from './models-command.js';
 import { registerPromoteCommand } from './promote-command.js';
 import { registerPublishCommand } from './publish-command.js';
@@ -15,6 +16,9 @@ import { registerVersionsCommand } from './versions-command.js';
 
 /** The flag that asks for machine-readable output, errors included. */
 const JSON_FLAG = '--json';
+
+/** The name of the argument every model command takes first; checked by {@link parseModelArgument}. */
+const MODEL_ARGUMENT = 'model';
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -99,6 +103,12 @@ function buildProgram(io: CliIo, json: boolean): Command {
   registerRollbackCommand(program, io);
   registerStatusCommand(program, io);
 
+  // Every command's <model> is checked the same way: a name the registry cannot hold is a usage error (exit 2).
+  for (const command of program.commands) {
+    for (const argument of command.registeredArguments) {
+      if (argument.name() === MODEL_ARGUMENT) argument.argParser(parseModelArgument);
+    }
+  }
   // Under --json, commander's own refusals are printed by runCli as JSON, not by commander as text.
   const output: OutputConfiguration = {
     writeOut: io.stdout,

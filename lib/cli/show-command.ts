@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ModelManifest, TensorSpec } from '../registry/ModelManifest.js';
 import { formatBytes } from './format-bytes.js';
 import { formatTable } from './format-table.js';
-import { parseModelArgument, parseVersionArgument } from './model-argument.js';
+import { parseVersionArgument } from './model-argument.js';
 import { resolveRegistryTarget } from './registry-target.js';
 import type { CliIo } from './run-cli.js';
 import { type GlobalOptions, withTargetOptions } from './target-options.js';
@@ -14,7 +14,7 @@ import { type GlobalOptions, withTargetOptions } from './target-options.js';
 export function registerShowCommand(program: Command, io: CliIo): void {
   withTargetOptions(program.command('show'), io)
     .description("print a version's manifest (default: the newest)")
-    .argument('<model>', 'model name', parseModelArgument)
+    .argument('<model>', 'model name')
     .option('--version <n>', 'version number', parseVersionArgument)
     .action(async (model: string, options: GlobalOptions & { version?: number }) => {
       const { registry } = await resolveRegistryTarget(options, io.env);

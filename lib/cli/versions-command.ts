@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { formatBytes } from './format-bytes.js';
 import { formatTable } from './format-table.js';
-import { parseModelArgument } from './model-argument.js';
 import { resolveRegistryTarget } from './registry-target.js';
 import type { CliIo } from './run-cli.js';
 import { type GlobalOptions, withTargetOptions } from './target-options.js';
@@ -19,7 +18,7 @@ const DESCRIPTION_COLUMN_CHARS = 60;
 export function registerVersionsCommand(program: Command, io: CliIo): void {
   withTargetOptions(program.command('versions'), io)
     .description('list the published versions of a model')
-    .argument('<model>', 'model name', parseModelArgument)
+    .argument('<model>', 'model name')
     .action(async (model: string, options: GlobalOptions) => {
       const { registry } = await resolveRegistryTarget(options, io.env);
       const entries = await registry.readManifests(model);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, request as httpForward } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +10,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { MAX_ARGUMENT_CHARS } from '../../lib/cli/argument-limits.js';
 import { writeLocalStackInfo } from '../../lib/local/local-home.js';
+import { MULTIPART_THRESHOLD_BYTES } from '../../lib/registry/ModelRegistry.js';
 import { MANIFEST_OBJECT, versionKey } from '../../lib/registry/registry-layout.js';
 import { startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import {
@@ -16,7 +19,14 @@ import {
   identityModel,
   paddedIdentityModel,
 } from '../fixtures/models.js';
-import { describeRun, PROJECT_ROOT, runSluice, runSluiceInProcess } from '../fixtures/sluice-cli.js';
+import {
+  describeRun,
+  PROJECT_ROOT,
+  type RunningCli,
+  runSluice,
+  runSluiceInProcess,
+  startSluice,
+} from '../fixtures/sluice-cli.js';
 
 /** `sluice ARGS` in this process against the test stack's home. */
 const sluice = (args: readonly string[]) => runSluiceInProcess(args, test.home);
@@ -364,6 +374,75 @@ describe('sluice CLI: a local stack that went away', () => {
       assert.match(ErrorSchema.parse(JSON.parse(json.stdout)).error, /local stack is not reachable/);
     } finally {
       await rm(gone.home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sluice publish: Ctrl-C during the upload (a real process)', () => {
+  it('aborts the multipart upload on SIGINT: its parts are deleted and nothing is published', async () => {
+    const big = join(files, 'interrupted.onnx');
+    await writeFile(
+      big,
+      paddedIdentityModel({
+        graphName: 'interrupted',
+        paddingBytes: MULTIPART_THRESHOLD_BYTES + 1024 * 1024,
+      }),
+    );
+    // A proxy in front of the store holds the upload's parts until the CLI, interrupted at its first part, has
+    // aborted the upload: no race between the signal and the end of the upload.
+    let child: RunningCli | undefined;
+    const held: (() => void)[] = [];
+    const proxy = createServer((request, response) => {
+      const forward = (): void => {
+        const upstream = httpForward(
+          `${test.stack.store.endpoint}${request.url ?? '/'}`,
+          { method: request.method, headers: request.headers },
+          (answer) => {
+            response.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(response);
+          },
+        );
+        request.pipe(upstream);
+      };
+      const url = request.url ?? '';
+      if (request.method === 'PUT' && url.includes('partNumber=')) {
+        held.push(forward);
+        if (held.length === 1) child?.child.kill('SIGINT');
+        return;
+      }
+      if (request.method === 'DELETE' && url.includes('uploadId=')) {
+        forward();
+        response.on('finish', () => {
+          for (const release of held.splice(0)) release();
+        });
+        return;
+      }
+      forward();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const home = await mkdtemp(join(tmpdir(), 'sluice-cli-interrupt-'));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      await writeLocalStackInfo(home, {
+        apiUrl: test.url,
+        s3Endpoint: `http://127.0.0.1:${port}`,
+        bucket: test.stack.store.bucket,
+        pid: process.pid,
+      });
+      child = startSluice(['publish', big, '--model', 'interrupted', '--local'], home);
+      const run = await child.done;
+      assert.equal(run.code, 1, describeRun(run));
+      assert.match(
+        run.stderr,
+        /^sluice: publishing model "interrupted" was stopped before version 1 was complete/,
+      );
+      assert.match(run.stderr, /uploaded parts were deleted and nothing was published/);
+      assert.deepEqual(await readdir(join(test.home, 's3', test.stack.store.bucket, '._S3rver_uploads')), []);
+      await assert.rejects(test.stack.registry.listVersions('interrupted'), /unknown model "interrupted"/);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+      await rm(home, { recursive: true, force: true });
     }
   });
 });

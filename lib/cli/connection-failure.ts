@@ -7,6 +7,9 @@ const CONNECTION_ERROR_CODES: ReadonlySet<string> = new Set([
   'ENETUNREACH',
 ]);
 
+/** How deep into `cause` chains and AggregateErrors the search goes; SDK errors nest two or three levels. */
+const MAX_CAUSE_DEPTH = 8;
+
 /**
  * The connection error behind a failure (`connect ECONNREFUSED 127.0.0.1:4569`), looking through `cause` chains
  * and AggregateErrors as the SDK and Node's happy-eyeballs connect produce them; undefined for any other failure.
@@ -15,7 +18,7 @@ const CONNECTION_ERROR_CODES: ReadonlySet<string> = new Set([
  * connectionFailure(error)?.code; // 'ECONNREFUSED'
  */
 export function connectionFailure(error: unknown, depth = 0): NodeJS.ErrnoException | undefined {
-  if (!(error instanceof Error) || depth > 8) return undefined;
+  if (!(error instanceof Error) || depth > MAX_CAUSE_DEPTH) return undefined;
   const code = (error as NodeJS.ErrnoException).code;
   if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return error as NodeJS.ErrnoException;
   if (error instanceof AggregateError) {

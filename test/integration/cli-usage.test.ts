@@ -60,7 +60,7 @@ describe('sluice CLI: usage errors exit 2, as the README says, and --json errors
       sluice(['publish', join(files, 'identity.onnx'), '--model', 'Not A Name', '--local']),
       sluice(['versions', 'UPPER', '--local']),
       sluice(['show', '../etc', '--local']),
-      sluice(['status', 'Iris', '--local', '--read-only']),
+      sluice(['status', 'Iris', '--local']),
       sluice(['deploy', 'iris!', '--version', '2', '--local']),
     ]);
     for (const run of runs) {

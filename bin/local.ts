@@ -2,6 +2,7 @@
 // The SDK warns about Node 20 on every client; the project supports Node >= 20 (Lambda runs a newer one).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+import { HomeInUseError } from '../lib/local/HomeLock.js';
 import { DEFAULT_LOCAL_PORT, LocalStack } from '../lib/local/LocalStack.js';
 import { type LocalConfig, readLocalConfig } from '../lib/local/local-config.js';
 import { sluiceHome } from '../lib/local/local-home.js';
@@ -25,6 +26,10 @@ const stack = await LocalStack.start({
   config,
   logRequests: process.env.SLUICE_LOG_REQUESTS === 'true',
 }).catch((error: Error) => {
+  if (error instanceof HomeInUseError) {
+    process.stderr.write(`sluice: could not start the local stack: ${error.message}\n`);
+    process.exit(1);
+  }
   const hint =
     (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ` (port ${port} is taken: set PORT=...)` : '';
   process.stderr.write(`sluice: could not start the local stack: ${error.message}${hint}\n`);

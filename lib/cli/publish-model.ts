@@ -1,11 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { InferenceSession } from 'onnxruntime-node';
 import { InvalidModelError } from '../errors/registry-errors.js';
+import { describeIssues } from '../http/infer-request.js';
 import { checkGoldenExamples } from '../inference/check-golden-examples.js';
+import { lambdaSessionOptions } from '../inference/session-options.js';
 import { type ModelSignature, readModelSignature } from '../onnx/read-model-signature.js';
+import { labelProblems } from '../registry/label-problems.js';
 import { type ModelManifest, type PublishExtras, PublishExtrasSchema } from '../registry/ModelManifest.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import { UsageError } from './exit-codes.js';
+
+/** Longest `--description`, in characters: what the manifest schema takes. */
+export const MAX_DESCRIPTION_CHARS = 4096;
 
 /** What `sluice publish` was asked to do. */
 export interface PublishRequest {
@@ -19,13 +24,16 @@ export interface PublishRequest {
   /** Publish even when the golden examples do not match here. */
   readonly skipGoldenCheck?: boolean;
   readonly onProgress?: (loaded: number, total: number) => void;
+  /** Aborts the upload (and its multipart parts) when it fires, e.g. on Ctrl-C. */
+  readonly signal?: AbortSignal;
 }
 
 /**
  * Checks a model file the way the function will load it, then publishes it as the next version.
  *
  * The file must open in onnxruntime and its golden examples must pass here, so a broken model is
- * refused before any byte reaches the registry.
+ * refused before any byte reaches the registry. Labels must fit the model's outputs, and every key of the
+ * extras file must be known: a usage error (exit 2) names `--labels`, `--description` or the extras file.
  */
 export async function publishModel(registry: ModelRegistry, request: PublishRequest): Promise<ModelManifest> {
   let bytes: Uint8Array;
@@ -43,9 +51,14 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
     if (!(error instanceof InvalidModelError)) throw error;
     throw new InvalidModelError(`${request.file}: ${error.message}`, { cause: error });
   }
-  let session: InferenceSession;
+  checkLabels(request, extras, signature);
+  // Loaded here rather than at the top: `sluice models` and friends never need the native runtime.
+  const { InferenceSession } = await import('onnxruntime-node');
+  let session: Awaited<ReturnType<typeof InferenceSession.create>>;
   try {
-    session = await InferenceSession.create(bytes);
+    // The function's own options, its log severity included: onnxruntime's warnings (coloured lines naming its
+    // C++ sources) are not for the person publishing.
+    session = await InferenceSession.create(bytes, lambdaSessionOptions());
   } catch (error) {
     throw new InvalidModelError(`${request.file} does not load in onnxruntime: ${(error as Error).message}`, {
       cause: error,
@@ -66,31 +79,56 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
   } finally {
     await session.release();
   }
-  return registry.publish({ name: request.model, model: bytes, extras, onProgress: request.onProgress });
+  return registry.publish({
+    name: request.model,
+    model: bytes,
+    extras,
+    onProgress: request.onProgress,
+    signal: request.signal,
+  });
 }
 
 async function readExtras(request: PublishRequest): Promise<PublishExtras> {
-  let raw: unknown = {};
+  let fromFile: PublishExtras = {};
   if (request.extrasFile) {
+    let raw: unknown;
     try {
       raw = JSON.parse(await readFile(request.extrasFile, 'utf8'));
     } catch (error) {
       throw new UsageError(`cannot read the extras file ${request.extrasFile}: ${(error as Error).message}`);
     }
-  }
-  const parsed = PublishExtrasSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new UsageError(
-      `${request.extrasFile}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-    );
+    const parsed = PublishExtrasSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new UsageError(
+        `the extras file ${request.extrasFile} is not valid: ${describeIssues(parsed.error)} (it takes labels, description and goldenExamples)`,
+      );
+    }
+    fromFile = parsed.data;
   }
   const labels = request.labels
     ?.split(',')
     .map((label) => label.trim())
     .filter(Boolean);
+  if (request.labels !== undefined && !labels?.length) {
+    throw new UsageError(`--labels must be a comma-separated list of class names; got "${request.labels}"`);
+  }
+  if (request.description !== undefined && request.description.length > MAX_DESCRIPTION_CHARS) {
+    throw new UsageError(
+      `--description is ${request.description.length} characters long; a description may have at most ${MAX_DESCRIPTION_CHARS}`,
+    );
+  }
   return {
-    ...parsed.data,
+    ...fromFile,
     ...(labels?.length ? { labels } : {}),
     ...(request.description ? { description: request.description } : {}),
   };
+}
+
+/** Refuses labels that do not fit the model's outputs, naming where they came from. */
+function checkLabels(request: PublishRequest, extras: PublishExtras, signature: ModelSignature): void {
+  if (!extras.labels) return;
+  const problems = labelProblems(extras.labels, signature.outputs);
+  if (problems.length === 0) return;
+  const source = request.labels === undefined ? `the labels of ${request.extrasFile}` : '--labels';
+  throw new UsageError(`${source} do not fit ${request.file}: ${problems.join('; ')}`);
 }

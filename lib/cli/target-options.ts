@@ -3,6 +3,9 @@ import type { TargetOptions } from './registry-target.js';
 import type { RolloutTargetOptions } from './rollout-context.js';
 import type { CliIo } from './run-cli.js';
 
+/** The options that name an S3 registry; none of them goes with `--local`. */
+const S3_TARGET_OPTIONS = ['bucket', 'region', 'endpoint'];
+
 /** Options every command that reads or writes the registry accepts. */
 export interface GlobalOptions extends TargetOptions {
   readonly json?: boolean;
@@ -16,16 +19,21 @@ export interface RolloutCommandOptions extends GlobalOptions, RolloutTargetOptio
  * routes its output and exits through the CLI's own.
  */
 export function withTargetOptions(command: Command, io: CliIo): Command {
-  return command
-    .option('--local', 'use the running local stack (npm start)')
-    .option('--bucket <name>', 'registry bucket on S3 (default: $SLUICE_BUCKET)')
-    .option('--region <region>', 'AWS region of the bucket (default: $AWS_REGION)')
-    .addOption(
-      new Option('--endpoint <url>', 'S3-compatible endpoint (default: $SLUICE_S3_ENDPOINT)').hideHelp(),
-    )
-    .option('--json', 'print JSON instead of text')
-    .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  return (
+    command
+      // Two targets at once is a usage error, never a silent pick of one (environment defaults do not count).
+      .addOption(
+        new Option('--local', 'use the running local stack (npm start)').conflicts(S3_TARGET_OPTIONS),
+      )
+      .option('--bucket <name>', 'registry bucket on S3 (default: $SLUICE_BUCKET)')
+      .option('--region <region>', 'AWS region of the bucket (default: $AWS_REGION)')
+      .addOption(
+        new Option('--endpoint <url>', 'S3-compatible endpoint (default: $SLUICE_S3_ENDPOINT)').hideHelp(),
+      )
+      .option('--json', 'print JSON instead of text')
+      .exitOverride()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+  );
 }
 
 /** Adds the options the rollout commands need on AWS: the stack and the model's predict function. */

@@ -22,4 +22,5 @@ export {
   type FunctionConfig,
   readFunctionConfig,
 } from './function-config.js';
+export { readPackageVersion } from './package-version.js';
 export { parseEnvironment } from './parse-environment.js';

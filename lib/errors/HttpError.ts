@@ -1,3 +1,4 @@
+import { redactStorageDetails } from './private/redact-storage-details.js';
 import { SluiceError } from './SluiceError.js';
 
 /**
@@ -21,6 +22,11 @@ export class HttpError extends SluiceError {
   readonly headers: Record<string, string>;
 
   /** The JSON body sent to the client: the message only, never a stack. */
+  body(): { error: string } {
+    return { error: this.message };
+  }
+
+  /** How the error serialises in logs (loggers call `toJSON`): the whole message. */
   toJSON(): { error: string } {
     return { error: this.message };
   }
@@ -56,9 +62,17 @@ export class PayloadTooLargeError extends HttpError {
   }
 }
 
-/** 503: the model cannot be loaded right now (store down, corrupt bytes); retrying may help. */
+/**
+ * 503: the model cannot be loaded right now (store down, corrupt bytes); retrying may help. The message (and the
+ * log) may name storage locations; the body sent to the client does not.
+ */
 export class ServiceUnavailableError extends HttpError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(503, message, options);
+  }
+
+  /** The message without bucket names, object URLs, ARNs or AWS hosts: on AWS they are not the caller's to see. */
+  override body(): { error: string } {
+    return { error: redactStorageDetails(this.message) };
   }
 }

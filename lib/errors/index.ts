@@ -11,6 +11,7 @@ export {
   InvalidManifestError,
   InvalidModelError,
   ModelNotFoundError,
+  PublishAbortedError,
   VersionConflictError,
   VersionNotFoundError,
 } from './registry-errors.js';

@@ -40,3 +40,6 @@ export class InvalidManifestError extends SluiceError {}
 
 /** Publishing gave up after too many races for the next version number. */
 export class VersionConflictError extends SluiceError {}
+
+/** A publish was stopped (Ctrl-C, SIGTERM) before its manifest was written: nothing was published. */
+export class PublishAbortedError extends SluiceError {}

@@ -18,7 +18,7 @@ export function jsonResult(
  */
 export function errorResult(error: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
   if (error instanceof HttpError) {
-    return jsonResult(error.status, JSON.stringify(error.toJSON()), { ...headers, ...error.headers });
+    return jsonResult(error.status, JSON.stringify(error.body()), { ...headers, ...error.headers });
   }
   return jsonResult(
     500,

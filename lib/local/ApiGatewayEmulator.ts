@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { MethodNotAllowedError } from '../errors/HttpError.js';
 import { MAX_REQUEST_BYTES } from '../http/limits.js';
 
 /** A proxy-integration handler, as Lambda runs it behind API Gateway. */
@@ -29,8 +30,8 @@ export interface ApiGatewayEmulatorOptions {
   /** The handler every API request goes to. */
   readonly handler: ProxyHandler;
   /**
-   * Extra GET routes by exact path, or by prefix when the key ends in `/*` (`/_sluice/health/*` answers
-   * `/_sluice/health/iris`). @default none
+   * Extra GET (and HEAD) routes by exact path, or by prefix when the key ends in `/*` (`/_sluice/health/*` answers
+   * `/_sluice/health/iris`); other methods on them answer 405. @default none
    */
   readonly localRoutes?: Readonly<Record<string, LocalRoute>>;
   /** @default '127.0.0.1' */
@@ -88,7 +89,14 @@ async function serve(
   response: ServerResponse,
 ): Promise<void> {
   const target = splitTarget(request.url ?? '/');
-  const local = request.method === 'GET' ? findLocalRoute(options.localRoutes, target.path) : undefined;
+  const local = findLocalRoute(options.localRoutes, target.path);
+  if (local && request.method !== 'GET' && request.method !== 'HEAD') {
+    // A known path with the wrong method answers 405, as the API's own routes do.
+    const refusal = new MethodNotAllowedError(request.method ?? 'UNKNOWN', target.path, ['GET']);
+    response.writeHead(refusal.status, { 'content-type': 'application/json', ...refusal.headers });
+    response.end(JSON.stringify(refusal.body()));
+    return;
+  }
   if (local) {
     const { status, contentType, body } = await local(
       request,
@@ -96,7 +104,7 @@ async function serve(
       target.query ?? new URLSearchParams(),
     );
     response.writeHead(status, { 'content-type': contentType });
-    response.end(body);
+    response.end(request.method === 'HEAD' ? undefined : body);
     return;
   }
   const body = await readBody(request);
@@ -120,7 +128,8 @@ function findLocalRoute(
   path: string,
 ): LocalRoute | undefined {
   if (!routes) return undefined;
-  const exact = routes[path];
+  // `routes` is an object literal: a path such as `constructor` must not find its prototype's members.
+  const exact = Object.hasOwn(routes, path) ? routes[path] : undefined;
   if (exact) return exact;
   let best: { length: number; route: LocalRoute } | undefined;
   for (const [key, route] of Object.entries(routes)) {
@@ -173,8 +182,9 @@ function toEvent(request: IncomingMessage, target: RequestTarget, body: string):
   let query: Record<string, string> | null = null;
   let multiQuery: Record<string, string[]> | null = null;
   if (target.query && target.query.size > 0) {
-    query = {};
-    multiQuery = {};
+    // Without a prototype: a parameter named `__proto__`, `constructor` or `toString` is a key like any other.
+    query = Object.create(null) as Record<string, string>;
+    multiQuery = Object.create(null) as Record<string, string[]>;
     for (const [name, value] of target.query) {
       query[name] = value;
       const values = multiQuery[name] ?? [];

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
@@ -26,6 +26,12 @@ const PRECONDITION_FAILED_MESSAGE = 'At least one of the pre-conditions you spec
 
 /** Listings retried when a file vanishes under s3rver's synchronous directory walk (a concurrent rename or delete). */
 const LIST_ATTEMPTS = 5;
+
+/** The resource name s3rver keeps a bucket's unfinished multipart uploads under (`<bucket>/._S3rver_uploads/<id>/`). */
+const UPLOADS_RESOURCE = 'uploads';
+
+/** Upload ids as s3rver makes them: 16 random bytes in hex. */
+const UPLOAD_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 /** Most keys one ListObjectsV2 page returns, as on S3. */
 const MAX_LIST_KEYS = 1000;
@@ -57,6 +63,9 @@ export interface LocalObjectStoreProps {
  *   `PreconditionFailed` (s3rver accepts the header and overwrites).
  * - ListObjectsV2 pages with continuation tokens (s3rver's tokens use DES, which OpenSSL 3 refuses,
  *   so any truncated listing failed with 500).
+ * - AbortMultipartUpload deletes the upload's parts (s3rver does not implement it, so the parts of a failed
+ *   upload stayed on disk), and parts no upload can finish any more, those of clients killed while the store
+ *   was last running, are deleted at start.
  * - An object becomes visible only once all its bytes are on disk (s3rver answers a PUT before its
  *   file is flushed and lets readers see a half-written object); writes go to a temporary file
  *   that is renamed into place, and listings tolerate files vanishing under them.
@@ -118,10 +127,13 @@ export class LocalObjectStore {
       silent: true,
       configureBuckets: [{ name: this.bucket, configs: [] }],
     });
+    // Only one process serves a data folder (the local stack's lock), so no upload can still be going on here.
+    await rm(uploadsDirectory(server.store, this.bucket), { recursive: true, force: true });
     makeWritesAtomic(server.store);
     retryVanishedListings(server.store);
     // Koa composes `middleware` when the server starts listening, so these run before every s3rver handler.
     server.middleware.unshift(
+      multipartAbortMiddleware(server.store, this.bucket, this.#locks),
       conditionalWriteMiddleware(server.store, this.#locks),
       listObjectsV2Middleware(server.store),
     );
@@ -250,6 +262,55 @@ function isS3rverInstance(value: unknown): value is S3rverInstance {
       (method) => typeof Reflect.get(store, method) === 'function',
     )
   );
+}
+
+/** Where s3rver keeps the parts of a bucket's unfinished multipart uploads. */
+function uploadsDirectory(store: FilesystemStore, bucket: string): string {
+  return store.getResourcePath(bucket, '', UPLOADS_RESOURCE);
+}
+
+/**
+ * Multipart uploads as S3 ends them: AbortMultipartUpload (`DELETE /bucket/key?uploadId=ID`, which s3rver answers
+ * 405) deletes the upload's parts and answers 204, and UploadPart of an upload that is gone is refused with 404
+ * `NoSuchUpload` (s3rver would create it again). Both hold a per-upload lock, so a part being written when the abort
+ * arrives is deleted with the rest.
+ */
+function multipartAbortMiddleware(store: FilesystemStore, bucket: string, locks: KeyedMutex): KoaMiddleware {
+  return async (ctx, next) => {
+    const query = new URLSearchParams(ctx.querystring);
+    const uploadId = query.get('uploadId');
+    const isAbort = ctx.method === 'DELETE';
+    const isPart = ctx.method === 'PUT' && query.has('partNumber');
+    // Only this store's bucket: a path never names a directory of the caller's choosing.
+    if (uploadId === null || !(isAbort || isPart) || !ctx.path.startsWith(`/${bucket}/`)) return next();
+    const directory = UPLOAD_ID_PATTERN.test(uploadId)
+      ? join(uploadsDirectory(store, bucket), uploadId)
+      : undefined;
+    await locks.run(`upload:${uploadId}`, async () => {
+      if (isAbort) {
+        if (directory) await rm(directory, { recursive: true, force: true });
+        ctx.status = 204;
+        return;
+      }
+      if (!directory || !(await exists(directory))) {
+        await drain(ctx.req);
+        respondWithError(ctx, 404, 'NoSuchUpload', 'The specified upload does not exist.', {
+          UploadId: uploadId,
+        });
+        return;
+      }
+      await next();
+    });
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

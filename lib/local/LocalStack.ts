@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { readPackageVersion } from '../config/package-version.js';
 import type { AppLogger } from '../http/InferenceApp.js';
 import { InferenceApp } from '../http/InferenceApp.js';
 import { InferenceEngine } from '../inference/InferenceEngine.js';
@@ -12,11 +13,12 @@ import { RolloutStore } from '../rollout/RolloutStore.js';
 import { routingOf } from '../rollout/routing-of.js';
 import { ApiGatewayEmulator, type LocalReply } from './ApiGatewayEmulator.js';
 import { HealthWindow } from './HealthWindow.js';
+import { HomeLock } from './HomeLock.js';
 import { LOCAL_STACK_ACTOR, LocalAliasResolver } from './LocalAliasResolver.js';
 import { LocalObjectStore } from './LocalObjectStore.js';
 import { LocalRolloutDriver } from './LocalRolloutDriver.js';
 import { type LocalConfig, readLocalConfig } from './local-config.js';
-import { removeLocalStackInfo, writeLocalStackInfo } from './local-home.js';
+import { type LocalStackInfo, removeLocalStackInfo, writeLocalStackInfo } from './local-home.js';
 import {
   type LocalHealthResponse,
   type LocalRefreshResponse,
@@ -53,6 +55,7 @@ export interface LocalStackOptions {
 /**
  * Everything sluice runs on AWS, on one machine: the embedded S3-compatible registry, the same
  * request pipeline Lambda runs, and an API Gateway emulator in front of it, plus `GET /metrics`.
+ * One stack per data folder: {@link HomeLock} refuses a second one with {@link HomeInUseError}.
  *
  * Local aliases: the unversioned routes follow each model's rollout state (see {@link LocalAliasResolver});
  * a {@link HealthWindow} of every inference outcome judges candidates, and a {@link LocalRolloutDriver} carries
@@ -81,6 +84,8 @@ export class LocalStack {
     private readonly api: ApiGatewayEmulator,
     /** Sample models published by this start (empty when they were already there). */
     readonly publishedSamples: { model: string; version: number }[],
+    private readonly lock: HomeLock,
+    private readonly info: LocalStackInfo,
   ) {}
 
   /** The API base URL, e.g. `http://127.0.0.1:3000`. */
@@ -92,11 +97,19 @@ export class LocalStack {
   static async start(options: LocalStackOptions): Promise<LocalStack> {
     const config = options.config ?? readLocalConfig(process.env);
     await mkdir(options.home, { recursive: true });
+    // One stack per data folder, taken before anything in it is touched; HomeInUseError names the running one.
+    const lock = await HomeLock.acquire(options.home);
     const logger = options.logger ?? new Logger({ serviceName: 'sluice-local' });
-    const store = await LocalObjectStore.start({
-      directory: join(options.home, 's3'),
-      port: options.s3Port ?? 0,
-    });
+    let store: LocalObjectStore;
+    try {
+      store = await LocalObjectStore.start({
+        directory: join(options.home, 's3'),
+        port: options.s3Port ?? 0,
+      });
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
     try {
       const registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
       const published = options.publishSamples === false ? [] : await publishSamples(registry);
@@ -135,6 +148,7 @@ export class LocalStack {
         metrics,
         logger,
         logRequests: options.logRequests ?? false,
+        serverVersion: readPackageVersion(),
       });
       const api = await ApiGatewayEmulator.start({
         handler: (event) => app.handle(event),
@@ -151,12 +165,13 @@ export class LocalStack {
           [LocalRoutePath.TRAFFIC]: (_request, _path, query) => trafficRoute(health, query),
         },
       });
-      await writeLocalStackInfo(options.home, {
+      const info: LocalStackInfo = {
         apiUrl: api.url,
         s3Endpoint: store.endpoint,
         bucket: store.bucket,
         pid: process.pid,
-      });
+      };
+      await writeLocalStackInfo(options.home, info);
       driver.start();
       return new LocalStack(
         options.home,
@@ -170,20 +185,24 @@ export class LocalStack {
         driver,
         api,
         published,
+        lock,
+        info,
       );
     } catch (error) {
       await store.stop();
+      await lock.release();
       throw error;
     }
   }
 
   /** Stops the API and the store; the data stays in the home folder. */
   async stop(): Promise<void> {
-    await removeLocalStackInfo(this.home);
+    await removeLocalStackInfo(this.home, this.info);
     await this.driver.stop();
     await this.api.stop();
     await this.engine.close();
     await this.store.stop();
+    await this.lock.release();
   }
 }
 

@@ -16,6 +16,13 @@ export {
   type VersionFigures,
 } from './HealthWindow.js';
 export {
+  HOME_LOCK_FILE,
+  HomeInUseError,
+  HomeLock,
+  type HomeLockContent,
+  HomeLockContentSchema,
+} from './HomeLock.js';
+export {
   LOCAL_ROUTING_TTL_MS,
   LOCAL_STACK_ACTOR,
   LocalAliasResolver,

@@ -28,8 +28,10 @@ export async function writeLocalStackInfo(home: string, info: LocalStackInfo): P
   await writeFile(join(home, LOCAL_STACK_FILE), `${JSON.stringify(info, null, 2)}\n`);
 }
 
-/** Forgets the local stack's address (at stop). */
-export async function removeLocalStackInfo(home: string): Promise<void> {
+/** Forgets the local stack's address (at stop), unless the file describes another stack than `info`. */
+export async function removeLocalStackInfo(home: string, info: LocalStackInfo): Promise<void> {
+  const current = await readLocalStackInfo(home);
+  if (current && (current.pid !== info.pid || current.apiUrl !== info.apiUrl)) return;
   await rm(join(home, LOCAL_STACK_FILE), { force: true });
 }
 
@@ -44,7 +46,7 @@ export async function readLocalStackInfo(home: string): Promise<LocalStackInfo |
     return undefined;
   }
   const parsed = LocalStackInfoSchema.safeParse(safeJson(text));
-  if (!parsed.success || !isAlive(parsed.data.pid)) return undefined;
+  if (!parsed.success || !isProcessAlive(parsed.data.pid)) return undefined;
   return parsed.data;
 }
 
@@ -56,7 +58,8 @@ function safeJson(text: string): unknown {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -21,7 +21,8 @@ export interface ModelSignature {
  * Reads the input and output signature of an ONNX model from its bytes.
  *
  * Dynamic dimensions (symbolic or unknown) become -1. Throws {@link InvalidModelError} for bytes that
- * are not an ONNX model, a truncated file, or a graph with tensor types sluice cannot serve.
+ * are not an ONNX model, a truncated file, a graph with tensor types sluice cannot serve, or a model whose
+ * tensors live in external data files (unsupported: a version is one self-contained file).
  *
  * @example
  * const { inputs, outputs } = readModelSignature(await readFile('iris.onnx'));
@@ -42,6 +43,15 @@ export function readModelSignature(bytes: Uint8Array): ModelSignature {
   // ONNX requires an opset import; without one the file is most likely cut short.
   if ((model.opsetImport?.length ?? 0) === 0) {
     throw new InvalidModelError('not a complete ONNX model (no opset import); is the file truncated?');
+  }
+  const external = (graph.initializer ?? []).filter(
+    (tensor) => tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL,
+  );
+  if (external.length > 0) {
+    const location = external[0]?.externalData?.find((entry) => entry.key === 'location')?.value;
+    throw new InvalidModelError(
+      `the model keeps ${external.length} tensor(s) in external data files (${location ? `e.g. "${location}"` : 'beside the .onnx file'}), which sluice does not support: a version is one self-contained file. Save it with the weights inside, e.g. onnx.save_model(model, "model.onnx", save_as_external_data=False) (possible up to 2 GB)`,
+    );
   }
   const initializers = new Set((graph.initializer ?? []).map((tensor) => tensor.name));
   const inputs = (graph.input ?? []).filter((info) => !initializers.has(info.name ?? '')).map(toTensorSpec);

@@ -84,8 +84,11 @@ export const ModelManifestSchema = z.object({
 /** The manifest of one model version. */
 export type ModelManifest = z.infer<typeof ModelManifestSchema>;
 
-/** The user-supplied extras a publish may carry (labels, golden examples, description). */
-export const PublishExtrasSchema = z.object({
+/**
+ * The user-supplied extras a publish may carry (labels, golden examples, description). Strict: a misspelt key
+ * (`"lables"`) is refused rather than silently dropped.
+ */
+export const PublishExtrasSchema = z.strictObject({
   labels: z.array(z.string()).min(1).optional(),
   goldenExamples: z.array(GoldenExampleSchema).optional(),
   description: z.string().max(4096).optional(),

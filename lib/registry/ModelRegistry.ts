@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
+  AbortMultipartUploadCommand,
   GetObjectCommand,
   PutObjectCommand,
   paginateListObjectsV2,
@@ -16,10 +17,12 @@ import {
   InvalidManifestError,
   InvalidModelError,
   ModelNotFoundError,
+  PublishAbortedError,
   VersionConflictError,
   VersionNotFoundError,
 } from '../errors/registry-errors.js';
 import { type ModelSignature, readModelSignature } from '../onnx/read-model-signature.js';
+import { labelProblems } from './label-problems.js';
 import {
   type GoldenTensor,
   MANIFEST_SCHEMA_VERSION,
@@ -93,6 +96,11 @@ export interface PublishInput {
   readonly createdAt?: Date;
   /** Called as model bytes reach the store; `loaded` never decreases and ends at `total`. */
   readonly onProgress?: (loaded: number, total: number) => void;
+  /**
+   * Stops the publish when it fires: a multipart upload in flight is aborted (its parts deleted) and no manifest is
+   * written. The claimed number stays a gap, as with any publish that dies after claiming.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A version's manifest with the bytes it describes, verified against its sha256 and size. */
@@ -102,6 +110,11 @@ export interface FetchedModel {
   /** The ONNX bytes; their sha256 and size match the manifest. */
   readonly bytes: Uint8Array;
 }
+
+/** One published version as {@link ModelRegistry.readManifests} reads it: its manifest, or why it cannot be read. */
+export type VersionManifest =
+  | { readonly version: number; readonly manifest: ModelManifest; readonly error?: undefined }
+  | { readonly version: number; readonly manifest?: undefined; readonly error: InvalidManifestError };
 
 /** What a claim object records: who reserved the version number, when, and for which bytes. */
 const VersionClaimSchema = z.object({
@@ -188,7 +201,8 @@ export class ModelRegistry {
       claimedAt: new Date().toISOString(),
       sha256,
     });
-    await this.#uploadModel(name, version, bytes, input.onProgress);
+    await this.#uploadModel(name, version, bytes, input.onProgress, input.signal);
+    throwIfAborted(name, version, input.signal);
     const manifest: ModelManifest = { ...draft, version };
     const committed = await this.#putIfAbsent(
       versionKey(name, version, MANIFEST_OBJECT),
@@ -232,6 +246,25 @@ export class ModelRegistry {
       throw new ModelNotFoundError(name);
     }
     return [...versions].sort((a, b) => a - b);
+  }
+
+  /**
+   * Every published version of a model with its manifest, ascending. A version whose stored manifest is corrupt
+   * comes with its {@link InvalidManifestError} instead, so one bad version does not hide the others; store
+   * errors propagate. Throws {@link ModelNotFoundError} when the model has no version.
+   */
+  async readManifests(name: string): Promise<VersionManifest[]> {
+    const versions = await this.listVersions(name);
+    return Promise.all(
+      versions.map(async (version): Promise<VersionManifest> => {
+        try {
+          return { version, manifest: await this.getManifest(name, version) };
+        } catch (error) {
+          if (error instanceof InvalidManifestError) return { version, error };
+          throw error;
+        }
+      }),
+    );
   }
 
   /** The highest published version of a model; throws {@link ModelNotFoundError} when it has none. */
@@ -335,6 +368,7 @@ export class ModelRegistry {
     version: number,
     bytes: Uint8Array,
     onProgress: PublishInput['onProgress'],
+    signal: AbortSignal | undefined,
   ): Promise<void> {
     const key = versionKey(name, version, MODEL_OBJECT);
     const total = bytes.byteLength;
@@ -362,7 +396,25 @@ export class ModelRegistry {
         },
       });
       upload.on('httpUploadProgress', (progress) => report(Math.min(progress.loaded ?? 0, total)));
-      written = await ifAbsent(upload.done());
+      // Upload deletes the parts it sent (AbortMultipartUpload) when a part fails; when it is aborted it answers at
+      // once and cleans up later, so the abort is sent here too, before the publish reports that it stopped.
+      const abort = (): void => void upload.abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      try {
+        throwIfAborted(name, version, signal);
+        written = await ifAbsent(upload.done());
+      } catch (error) {
+        if (!signal?.aborted) throw error;
+        if (upload.uploadId) {
+          await this.#client.send(
+            new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: upload.uploadId }),
+          );
+        }
+        throwIfAborted(name, version, signal);
+        throw error;
+      } finally {
+        signal?.removeEventListener('abort', abort);
+      }
     } else {
       written = await this.#putIfAbsent(key, bytes, ONNX_CONTENT_TYPE);
     }
@@ -419,6 +471,15 @@ export class ModelRegistry {
       }
     }
   }
+}
+
+/** Throws {@link PublishAbortedError} once the publish's signal has fired. */
+function throwIfAborted(name: string, version: number, signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  throw new PublishAbortedError(
+    `publishing model "${name}" was stopped before version ${version} was complete: its uploaded parts were deleted and nothing was published (the number ${version} stays unused)`,
+    { cause: signal.reason },
+  );
 }
 
 /** Resolves true once a conditional write succeeded, false when S3 refused it because the key exists. */
@@ -519,6 +580,10 @@ function parseExtras(extras: PublishExtras | undefined, signature: ModelSignatur
     throw new InvalidModelError(
       `golden examples do not fit the model's signature:\n  ${problems.join('\n  ')}`,
     );
+  }
+  const labels = parsed.data.labels ? labelProblems(parsed.data.labels, signature.outputs) : [];
+  if (labels.length > 0) {
+    throw new InvalidModelError(`the labels do not fit the model's outputs: ${labels.join('; ')}`);
   }
   return parsed.data;
 }

@@ -24,6 +24,7 @@ export {
   MULTIPART_QUEUE_SIZE,
   MULTIPART_THRESHOLD_BYTES,
   type PublishInput,
+  type VersionManifest,
 } from './ModelRegistry.js';
 export {
   CLAIM_OBJECT,

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { BadRequestError, PayloadTooLargeError } from '../errors/HttpError.js';
+import { BadRequestError } from '../errors/HttpError.js';
 import type { TensorSpec } from '../registry/ModelManifest.js';
 import type { TensorDatatype } from './datatypes.js';
 import { FLOAT16_MAX, toFloat16Bits } from './float16.js';
@@ -58,7 +58,7 @@ interface DecodeContext {
  * the data must be flat or nested exactly as the shape says, row-major, with at most {@link MAX_TENSOR_ELEMENTS}
  * elements. Values must fit the datatype exactly: BOOL takes true/false; integer types take integral numbers in
  * range (INT64/UINT64 also bigint and decimal strings); FP16/FP32/FP64 take finite numbers in range. Every failure
- * is a {@link BadRequestError} naming the input, what was wrong and what was expected (too many elements: 413).
+ * is a {@link BadRequestError} naming the input, what was wrong and what was expected (too many elements included).
  *
  * @example
  * const tensor = decodeTensor(
@@ -217,7 +217,7 @@ function elementCount(name: string, dims: readonly number[]): number {
     count = Math.min(count * size, MAX_TENSOR_ELEMENTS + 1);
   }
   if (count > MAX_TENSOR_ELEMENTS) {
-    throw new PayloadTooLargeError(
+    throw new BadRequestError(
       `input "${name}": shape ${formatShape(dims)} has more than ${MAX_TENSOR_ELEMENTS} elements, the most one tensor may have`,
     );
   }

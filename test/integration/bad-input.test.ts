@@ -266,7 +266,7 @@ const CASES: readonly BadRequestCase[] = [
   {
     title: 'a shape with more elements than any tensor may have',
     body: iris({ shape: [100_000_000, 4] }),
-    status: 413,
+    status: 400,
     says: /input "features": shape \[100000000,4\] has more than \d+ elements/,
     counts: 'iris',
   },

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DEFAULT_LOCAL_BUCKET, LocalObjectStore } from '../../lib/local/index.js';
@@ -47,6 +50,11 @@ describe('LocalObjectStore: an S3-compatible store on loopback', () => {
     await store.stop();
     await rm(directory, { recursive: true, force: true });
   });
+
+  /** Where s3rver keeps the parts of unfinished multipart uploads of the bucket. */
+  function uploadsDirectory(): string {
+    return join(directory, store.bucket, '._S3rver_uploads');
+  }
 
   it('serves on an ephemeral 127.0.0.1 port and creates its bucket', async () => {
     assert.match(store.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -151,6 +159,40 @@ describe('LocalObjectStore: an S3-compatible store on loopback', () => {
     } while (token);
     assert.deepEqual(keys, ['tree/b', 'tree/d']);
     assert.deepEqual(prefixes.sort(), ['tree/a/', 'tree/c/', 'tree/e/']);
+  });
+
+  it('deletes the parts of an aborted multipart upload, and refuses parts for it afterwards (NoSuchUpload)', async () => {
+    const key = 'multipart/aborted';
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: key }),
+    );
+    await client.send(
+      new UploadPartCommand({ Bucket: store.bucket, Key: key, UploadId, PartNumber: 1, Body: 'part one' }),
+    );
+    assert.deepEqual(await readdir(uploadsDirectory()), [UploadId]);
+    await client.send(new AbortMultipartUploadCommand({ Bucket: store.bucket, Key: key, UploadId }));
+    assert.deepEqual(await readdir(uploadsDirectory()), []);
+    await assert.rejects(
+      client.send(
+        new UploadPartCommand({ Bucket: store.bucket, Key: key, UploadId, PartNumber: 2, Body: 'late' }),
+      ),
+      (error: unknown) => error instanceof S3ServiceException && error.name === 'NoSuchUpload',
+    );
+    assert.deepEqual(await readdir(uploadsDirectory()), []);
+  });
+
+  it('deletes at start the parts of uploads a killed client left behind', async () => {
+    const key = 'multipart/abandoned';
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: key }),
+    );
+    await client.send(
+      new UploadPartCommand({ Bucket: store.bucket, Key: key, UploadId, PartNumber: 1, Body: 'orphan' }),
+    );
+    assert.deepEqual(await readdir(uploadsDirectory()), [UploadId]);
+    await store.stop();
+    await store.start();
+    assert.deepEqual(await readdir(uploadsDirectory()).catch(() => []), []);
   });
 
   it('is unreachable while stopped and keeps its data across stop and start', async () => {

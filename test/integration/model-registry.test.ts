@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import {
   InvalidManifestError,
   InvalidModelError,
   ModelNotFoundError,
+  PublishAbortedError,
   SluiceError,
   VersionNotFoundError,
 } from '../../lib/errors/index.js';
@@ -291,6 +292,34 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
       const fetched = await registry.fetchModel('large', manifest.version);
       assert.equal(fetched.bytes.byteLength, bytes.byteLength);
       assert.equal(sha256(fetched.bytes), sha256(bytes));
+    });
+
+    it('aborts a multipart upload when its signal fires: the parts are deleted and no version is published', async () => {
+      const bytes = identityModel({
+        graphName: 'aborted',
+        paddingBytes: MULTIPART_THRESHOLD_BYTES + MULTIPART_PART_BYTES / 2,
+      });
+      const stop = new AbortController();
+      await assert.rejects(
+        registry.publish({
+          name: 'aborted',
+          model: bytes,
+          signal: stop.signal,
+          // Stop once the first part is in the store.
+          onProgress: (loaded, total) => {
+            if (loaded < total) stop.abort();
+          },
+        }),
+        (error: unknown) => {
+          assert.ok(error instanceof PublishAbortedError, String(error));
+          assert.match(error.message, /uploaded parts were deleted and nothing was published/);
+          return true;
+        },
+      );
+      assert.deepEqual(await keysOf('aborted'), [versionKey('aborted', 1, CLAIM_OBJECT)]);
+      const uploads = join(directory, 's3', store.bucket, '._S3rver_uploads');
+      assert.deepEqual(await readdir(uploads).catch(() => []), [], 'no multipart parts are left');
+      await assert.rejects(registry.getManifest('aborted', 1), ModelNotFoundError);
     });
 
     it('sends a model in one PUT when it is below a raised threshold', async () => {

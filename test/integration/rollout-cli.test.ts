@@ -348,9 +348,9 @@ describe('sluice promote and rollback: moving a manual rollout by hand', () => {
     const long = await sluice('rollback', 'reasons', '--reason', 'x'.repeat(501));
     assert.equal(long.code, 2, describeRun(long));
     assert.match(long.stderr, /--reason must be at most 500 characters; got 501/);
-    const escape = await sluice('rollback', 'reasons', '--reason', 'bad\u001b[31mred');
-    assert.equal(escape.code, 2, describeRun(escape));
-    assert.match(escape.stderr, /--reason must be plain text on one line/);
+    const withEscape = await sluice('rollback', 'reasons', '--reason', 'bad\u001b[31mred');
+    assert.equal(withEscape.code, 2, describeRun(withEscape));
+    assert.match(withEscape.stderr, /--reason must be plain text on one line/);
     // A reason written by another writer (an alarm's text) is printed without its control characters.
     const store = rolloutStoreOf(test);
     const state = await store.current('reasons');
@@ -413,7 +413,10 @@ describe('sluice rollout commands: usage and targets', () => {
   });
 
   it('needs the stack and function of the model on AWS, and says so', async () => {
-    const run = await runSluiceInProcess(['status', 'iris', '--bucket', 'some-bucket', '--region', 'eu-west-1'], test.home);
+    const run = await runSluiceInProcess(
+      ['status', 'iris', '--bucket', 'some-bucket', '--region', 'eu-west-1'],
+      test.home,
+    );
     assert.equal(run.code, 2, describeRun(run));
     assert.match(run.stderr, /on AWS, pass --function NAME/);
   });

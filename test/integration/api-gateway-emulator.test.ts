@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { AppLogger } from '../../lib/http/InferenceApp.js';
+import { LocalStack } from '../../lib/local/LocalStack.js';
+import { MANIFEST_OBJECT, versionKey } from '../../lib/registry/registry-layout.js';
+import { bodyOf, ErrorBodySchema, httpRequest } from '../fixtures/local-stack.js';
+import { identityModel } from '../fixtures/models.js';
+
+/** Query-string keys that are also members of Object.prototype. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'] as const;
+
+let home: string;
+let stack: LocalStack;
+/** Every `logger.error` call's arguments, serialised. */
+const errors: string[] = [];
+
+const request = (method: string, path: string, body?: string | object) =>
+  httpRequest(stack.apiUrl, method, path, body);
+
+before(async () => {
+  home = await mkdtemp(join(tmpdir(), 'sluice-emulator-'));
+  const quiet = (): void => undefined;
+  const logger: AppLogger = {
+    debug: quiet,
+    info: quiet,
+    warn: quiet,
+    error: (message: unknown, ...extra: unknown[]) => {
+      // The message as an Error carries it (what the Powertools logger prints), not its HTTP body (toJSON).
+      const [first] = extra;
+      const error = first && typeof first === 'object' ? Reflect.get(first, 'error') : undefined;
+      errors.push(`${String(message)}: ${error instanceof Error ? error.message : ''}`);
+    },
+  };
+  stack = await LocalStack.start({ home, port: 0, logger });
+});
+
+after(async () => {
+  await stack?.stop();
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('ApiGatewayEmulator: query strings are data, whatever their keys', () => {
+  for (const key of PROTOTYPE_KEYS) {
+    it(`answers every route normally with ?${key}=... in the query string`, async () => {
+      const query = `?${key}=1&${key}=2&other=3`;
+      const replies = await Promise.all([
+        request('GET', `/v2${query}`),
+        request('GET', `/v2/health/live${query}`),
+        request('GET', `/v2/models/iris${query}`),
+        request('POST', `/models/iris/predict${query}`, { instances: [[5.1, 3.5, 1.4, 0.2]] }),
+        request('GET', `/metrics${query}`),
+        request('GET', `/_sluice/traffic${query}&model=iris`),
+      ]);
+      for (const reply of replies) assert.equal(reply.status, 200, reply.text);
+    });
+  }
+
+  it('does not take a path named after an Object.prototype member for a local route', async () => {
+    const reply = await request('GET', '/constructor');
+    assert.equal(reply.status, 404, reply.text);
+    bodyOf(reply, ErrorBodySchema);
+  });
+});
+
+describe('ApiGatewayEmulator: the local routes answer a wrong method with 405, like the API routes', () => {
+  it('answers POST /metrics and POST /_sluice/traffic with 405 and allow: GET', async () => {
+    for (const path of ['/metrics', '/_sluice/traffic?model=iris', '/_sluice/health/iris?version=1']) {
+      const reply = await request('POST', path, '{}');
+      assert.equal(reply.status, 405, `${path}: ${reply.text}`);
+      assert.equal(reply.headers.get('allow'), 'GET');
+      assert.match(bodyOf(reply, ErrorBodySchema).error, /^POST is not allowed on \/[a-z_/]+; use GET$/);
+    }
+    const api = await request('POST', '/v2/health/live', '{}');
+    assert.equal(api.status, 405, 'the same status as a known API path');
+  });
+});
+
+describe('InferenceApp behind the emulator: 503 bodies do not show storage locations', () => {
+  it('answers 503 for a corrupt manifest without the bucket or the s3:// key, which stay in the log', async () => {
+    await stack.registry.publish({ name: 'broken', model: identityModel('FP32', [-1]) });
+    await stack.store.createClient().send(
+      new PutObjectCommand({
+        Bucket: stack.store.bucket,
+        Key: versionKey('broken', 1, MANIFEST_OBJECT),
+        Body: '{"truncated": ',
+      }),
+    );
+    const replies = await Promise.all([
+      request('GET', '/v2/models/broken/versions/1'),
+      request('POST', '/v2/models/broken/versions/1/infer', {
+        inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }],
+      }),
+    ]);
+    for (const reply of replies) {
+      assert.equal(reply.status, 503, reply.text);
+      const { error } = bodyOf(reply, ErrorBodySchema);
+      assert.match(
+        error,
+        /model "broken" version 1 cannot be (loaded|looked up).*the stored manifest\.json is not JSON/,
+      );
+      assert.doesNotMatch(error, /s3:\/\//);
+      assert.ok(!error.includes(stack.store.bucket), `no bucket name in ${error}`);
+    }
+    const location = `s3://${stack.store.bucket}/${versionKey('broken', 1, MANIFEST_OBJECT)}`;
+    assert.ok(
+      errors.some((line) => line.includes(location)),
+      `the log keeps the location: ${errors.join('\n')}`,
+    );
+  });
+});

@@ -41,7 +41,9 @@ export interface PruneResult {
  * alias routes to (GetAlias: its version and its additional weights), the builds the rollout state names, and
  * the newest `keep` others; and the version alarms of each deleted version (DeleteAlarms of the five names).
  * The rollout driver calls it for models with no rollout in progress. Deleting a version deletes only that
- * version (DeleteFunction with its number as `Qualifier`).
+ * version: "To delete a specific function version, use the Qualifier parameter. Otherwise, all versions and
+ * aliases are deleted", and "You can't delete a version that an alias references"
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunction.html); the IAM grant names only qualified ARNs.
  *
  * @example
  * await pruneFunctionVersions({ lambda, cloudwatch, functionName: 'Sluice-Iris-AbC', state });

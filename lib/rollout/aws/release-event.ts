@@ -106,8 +106,9 @@ export const ReleaseDataSchema = z.object({
 export type ReleaseData = z.infer<typeof ReleaseDataSchema>;
 
 /**
- * The event `isComplete` receives: the request, with the fields `onEvent` returned merged in (CDK's Provider
- * framework: "the input event to isComplete is similar to onEvent, with an additional response field").
+ * The event `isComplete` receives: the request, with the fields `onEvent` returned merged in. CDK's Provider
+ * framework: "The input event to `isComplete` includes all request fields, combined with all fields returned from
+ * `onEvent`" (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.custom_resources-readme.html).
  */
 export const ReleaseCompleteEventSchema = z.object({
   RequestType: z.enum(['Create', 'Update', 'Delete']),

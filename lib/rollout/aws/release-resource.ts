@@ -88,7 +88,8 @@ export async function onReleaseEvent(raw: unknown, deps: ReleaseDeps): Promise<R
       await deleteAlias(event.PhysicalResourceId, deps);
       return { PhysicalResourceId: event.PhysicalResourceId, Data: { Action: ReleaseAction.DELETED } };
     case 'Update': {
-      // Another function (replaced by CloudFormation): a new resource; CloudFormation deletes the old alias after.
+      // Another function (replaced by CloudFormation): a new physical id, so CloudFormation sends a Delete for the old
+      // one once the update completes (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-update.html).
       if (event.PhysicalResourceId !== physicalId) return createAlias(props, deps);
       const old = event.OldResourceProperties;
       if (old.ProvisionedConcurrency !== props.ProvisionedConcurrency) {
@@ -263,7 +264,8 @@ async function createAlias(props: ReleaseProperties, deps: ReleaseDeps): Promise
       }),
     );
   } catch (error) {
-    // Already there (a retried Create): it is the engine's from now on; never moved from here.
+    // Already there (a retried Create): it is the engine's from now on; never moved from here. CreateAlias answers
+    // ResourceConflictException for an existing alias (https://docs.aws.amazon.com/lambda/latest/api/API_CreateAlias.html).
     if (!(error instanceof Error) || error.name !== 'ResourceConflictException') throw error;
   }
   await applyProvisionedConcurrency(props, deps.lambda);

@@ -31,7 +31,12 @@ export const PROVIDER_QUERY_INTERVAL_MS = 60_000;
  */
 export const ROLLOUT_WAIT_MS = PROVIDER_TOTAL_TIMEOUT_MS - 5 * PROVIDER_QUERY_INTERVAL_MS;
 
-/** The rollout driver's schedule: EventBridge Scheduler invokes it every minute (its finest rate). */
+/**
+ * The rollout driver's schedule: EventBridge Scheduler invokes it every minute, `rate(1 minute)`. "All schedule
+ * types on EventBridge Scheduler invoke their targets with 60 second precision"
+ * (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html), so a tick may come up to a minute
+ * late: one more minute per bake in {@link rolloutDurationMs}.
+ */
 export const DRIVER_INTERVAL_MS = 60_000;
 
 /**

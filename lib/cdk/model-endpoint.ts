@@ -119,6 +119,10 @@ export class ModelEndpoint extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
       }),
       tracing: lambda.Tracing.ACTIVE,
+      // CloudFormation keeps the versions it published when the next deploy replaces them: the engine may still
+      // route to one (a rollout from it, or a version `sluice deploy` promoted), and one owner deletes versions
+      // and their alarms, sluice's retention (pruneFunctionVersions), never CloudFormation's cleanup.
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
     });
     props.registry.grantReadModel(this.fn, model.name);
 
@@ -127,7 +131,6 @@ export class ModelEndpoint extends Construct {
       description: `${model.name}'s predict function: \`sluice deploy|promote|rollback|status ${model.name} --function <this>\``,
     });
 
-    // Kept when replaced: the engine may route to an older version, and sluice's retention deletes old ones.
     this.version = this.fn.currentVersion;
     props.releases.grantModel(this.fn);
     const properties: Record<keyof ReleaseProperties, string> = {

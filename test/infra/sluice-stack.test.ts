@@ -248,6 +248,14 @@ describe('no CodeDeploy: CloudFormation creates the function and its release, an
     }
   });
 
+  it("keeps the Lambda versions CloudFormation replaces: sluice's retention deletes versions, not CloudFormation's cleanup", () => {
+    const versions = template.findResources('AWS::Lambda::Version');
+    for (const [id, version] of Object.entries(versions)) {
+      assert.equal(version.DeletionPolicy, 'Retain', id);
+      assert.equal(version.UpdateReplacePolicy, 'Retain', id);
+    }
+  });
+
   it('keeps provisioned concurrency off the template: the release sets it on the alias it owns', () => {
     const { template: provisioned } = synth(configWith({}, { provisionedConcurrency: 3 }));
     assert.equal(

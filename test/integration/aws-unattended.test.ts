@@ -491,6 +491,23 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
       assert.deepEqual((await tick()).pruned.iris?.deletedVersions, [], 'nothing more to delete');
     });
 
+    it("deletes the alarms of versions that no longer exist (deleted outside sluice), and keeps every existing version's", async () => {
+      const published = aws.publish();
+      await targetOf().ensureVersionAlarms('iris', 1, published);
+      assert.equal(aws.alarms.size, 10);
+      aws.versions.splice(aws.versions.indexOf(published), 1);
+      const { pruned } = await tick();
+      assert.deepEqual(pruned.iris?.deletedVersions, []);
+      assert.equal(pruned.iris?.deletedAlarms.length, 5);
+      assert.deepEqual([...aws.alarms.keys()].map((name) => name.replace(`sluice-${FUNCTION}-`, '')).sort(), [
+        '1-errors',
+        '1-invalid-outputs',
+        '1-model-errors',
+        '1-p99',
+        '1-rejected-inputs',
+      ]);
+    });
+
     it('the driver deletes nothing of a model with a rollout in progress', async () => {
       for (let count = 0; count < 4; count++) aws.publish();
       const build = cloudFormationPublishes(v2);

@@ -1,9 +1,18 @@
-import { type CloudWatchClient, DeleteAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  type CloudWatchClient,
+  DeleteAlarmsCommand,
+  paginateDescribeAlarms,
+} from '@aws-sdk/client-cloudwatch';
 import { DeleteFunctionCommand, GetAliasCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { RolloutState } from '../RolloutState.js';
 import { listFunctionVersions } from './list-function-versions.js';
 import { LIVE_ALIAS } from './stack-names.js';
-import { VersionAlarmKind, versionAlarmName } from './version-alarm-name.js';
+import {
+  parseVersionAlarmName,
+  VERSION_ALARM_PREFIX,
+  VersionAlarmKind,
+  versionAlarmName,
+} from './version-alarm-name.js';
 
 /**
  * Published Lambda versions kept per function besides the ones the alias routes to and the rollout state names:
@@ -39,7 +48,8 @@ export interface PruneResult {
 /**
  * Removes what ended rollouts leave behind: every published Lambda version of the function except the ones the
  * alias routes to (GetAlias: its version and its additional weights), the builds the rollout state names, and
- * the newest `keep` others; and the version alarms of each deleted version (DeleteAlarms of the five names).
+ * the newest `keep` others; and the version alarms of each deleted version (DeleteAlarms of the five names), and
+ * of any version that no longer exists (found with DescribeAlarms by the `sluice-<function>-` prefix).
  * The rollout driver calls it for models with no rollout in progress. Deleting a version deletes only that
  * version: "To delete a specific function version, use the Qualifier parameter. Otherwise, all versions and
  * aliases are deleted", and "You can't delete a version that an alias references"
@@ -81,5 +91,30 @@ export async function pruneFunctionVersions(input: PruneFunctionVersionsInput): 
     await input.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: names }));
     deletedAlarms.push(...names);
   }
+  // Alarms of versions that no longer exist (deleted by hand, or by an older stack's cleanup) go too.
+  const remaining = new Set(published.filter((version) => !doomed.includes(version)));
+  const orphans: string[] = [];
+  const pages = paginateDescribeAlarms(
+    { client: input.cloudwatch },
+    { AlarmNamePrefix: `${VERSION_ALARM_PREFIX}${input.functionName}-`, AlarmTypes: ['MetricAlarm'] },
+  );
+  for await (const page of pages) {
+    for (const alarm of page.MetricAlarms ?? []) {
+      const subject = parseVersionAlarmName(alarm.AlarmName ?? '');
+      if (subject === undefined || subject.functionName !== input.functionName) continue;
+      if (remaining.has(subject.lambdaVersion) || protectedVersions.has(subject.lambdaVersion)) continue;
+      if (alarm.AlarmName !== undefined && !deletedAlarms.includes(alarm.AlarmName))
+        orphans.push(alarm.AlarmName);
+    }
+  }
+  // DeleteAlarms takes up to 100 names per call.
+  for (let start = 0; start < orphans.length; start += MAX_ALARMS_PER_DELETE) {
+    const names = orphans.slice(start, start + MAX_ALARMS_PER_DELETE);
+    await input.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: names }));
+    deletedAlarms.push(...names);
+  }
   return { deletedVersions, deletedAlarms };
 }
+
+/** Alarm names one DeleteAlarms call takes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DeleteAlarms.html). */
+const MAX_ALARMS_PER_DELETE = 100;

@@ -1,3 +1,4 @@
+export { ConfigError } from './ConfigError.js';
 export {
   type AlarmThresholds,
   AlarmThresholdsSchema,
@@ -17,10 +18,24 @@ export {
 } from './deploy-config.js';
 export {
   CACHE_SHARE_OF_MEMORY,
-  ConfigError,
   FALLBACK_CACHE_BYTES,
   type FunctionConfig,
   readFunctionConfig,
 } from './function-config.js';
+export {
+  FunctionVariable,
+  InvalidModelIdentityError,
+  type ModelIdentity,
+  ModelIdentityEnvSchema,
+  ModelVersionVariableSchema,
+  type PredictEnvironmentInput,
+  predictEnvironment,
+  readAlarmThresholds,
+  readAlarmTopicArn,
+  readModelIdentity,
+  Sha256VariableSchema,
+  withModelVersion,
+} from './function-environment.js';
 export { readPackageVersion } from './package-version.js';
 export { parseEnvironment } from './parse-environment.js';
+export { rolloutPlanOf } from './rollout-plan-of.js';

@@ -18,6 +18,17 @@ export {
 } from './alarm-state-change-event.js';
 export { aliasRouting } from './alias-routing.js';
 export {
+  type ControlPlaneConfig,
+  KEEP_VERSIONS_VARIABLE,
+  MODEL_FUNCTIONS_VARIABLE,
+  readControlPlaneConfig,
+} from './control-plane-config.js';
+export {
+  type DriveStackResult,
+  type DriveStackRolloutsDeps,
+  driveStackRollouts,
+} from './drive-stack-rollouts.js';
+export {
   LambdaRolloutTarget,
   type LambdaRolloutTargetProps,
   MAX_UPDATE_POLLS,
@@ -27,10 +38,42 @@ export {
 } from './LambdaRolloutTarget.js';
 export { listFunctionVersions } from './list-function-versions.js';
 export {
+  DEFAULT_KEEP_VERSIONS,
+  type PruneFunctionVersionsInput,
+  type PruneResult,
+  pruneFunctionVersions,
+} from './prune-function-versions.js';
+export {
   findPublishedVersion,
   publishedVersionDescription,
   servesModelVersion,
 } from './published-version.js';
+export {
+  ReleaseAction,
+  type ReleaseCompleteEvent,
+  ReleaseCompleteEventSchema,
+  type ReleaseData,
+  ReleaseDataSchema,
+  type ReleaseEvent,
+  ReleaseEventSchema,
+  type ReleaseProperties,
+  ReleasePropertiesSchema,
+} from './release-event.js';
+export {
+  CDK_ACTOR,
+  isReleaseComplete,
+  onReleaseEvent,
+  type ReleaseDeps,
+  type ReleaseResponse,
+} from './release-resource.js';
+export {
+  CUSTOM_RESOURCE_SERVICE_TIMEOUT_SECONDS,
+  DRIVER_INTERVAL_MS,
+  PROVIDER_QUERY_INTERVAL_MS,
+  PROVIDER_TOTAL_TIMEOUT_MS,
+  ROLLOUT_WAIT_MS,
+  rolloutDurationMs,
+} from './rollout-wait.js';
 export { LIVE_ALIAS } from './stack-names.js';
 export {
   parseVersionAlarmName,

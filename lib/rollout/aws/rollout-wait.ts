@@ -3,7 +3,7 @@
  * constructs (synth refuses plans that cannot finish in the wait), the custom resource's handlers and the target
  * use it.
  */
-import { DEFAULT_MIN_REQUESTS, FULL_WEIGHT } from '../plan-rollout.js';
+import { FULL_WEIGHT } from '../plan-rollout.js';
 import type { RolloutPlan } from '../RolloutPlan.js';
 
 /**
@@ -62,9 +62,4 @@ export function rolloutDurationMs(plan: RolloutPlan): number {
   if (plan.strategy === 'manual') return Number.POSITIVE_INFINITY;
   const bakes = Math.max(1, plan.steps.filter((weight) => weight < FULL_WEIGHT).length);
   return bakes * (plan.intervalMs + METRICS_SETTLE_MS + DRIVER_INTERVAL_MS);
-}
-
-/** The evidence a plan needs per step. */
-export function minRequestsOf(plan: RolloutPlan): number {
-  return plan.minRequests ?? DEFAULT_MIN_REQUESTS;
 }

@@ -24,10 +24,8 @@ export const LOCAL_FOLLOW_INTERVAL_MS = 1_000;
  */
 export const AWS_FOLLOW_INTERVAL_MS = 15_000;
 
-/** Options of the rollout commands: the registry target, and on AWS the stack and the model's function. */
+/** Options of the rollout commands: the registry target, and on AWS the model's function. */
 export interface RolloutTargetOptions extends TargetOptions {
-  /** The CDK stack's name (AWS only); accepted for older scripts, unused since no CodeDeploy names derive from it. */
-  readonly stack?: string;
   /** The model's predict function, name or ARN (AWS only). */
   readonly function?: string;
 }

@@ -36,14 +36,9 @@ export function withTargetOptions(command: Command, io: CliIo): Command {
   );
 }
 
-/** Adds the options the rollout commands need on AWS: the stack and the model's predict function. */
+/** Adds the option the rollout commands need on AWS: the model's predict function. */
 export function withRolloutTargetOptions(command: Command, io: CliIo): Command {
-  return withTargetOptions(command, io)
-    .option(
-      '--stack <name>',
-      `AWS: the CDK stack's name (default: $SLUICE_STACK, or stackName in sluice.config.json)`,
-    )
-    .option(
+  return withTargetOptions(command, io).option(
       '--function <name>',
       "AWS: the model's predict function, name or ARN (default: $SLUICE_FUNCTION)",
     );

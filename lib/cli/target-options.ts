@@ -39,7 +39,7 @@ export function withTargetOptions(command: Command, io: CliIo): Command {
 /** Adds the option the rollout commands need on AWS: the model's predict function. */
 export function withRolloutTargetOptions(command: Command, io: CliIo): Command {
   return withTargetOptions(command, io).option(
-      '--function <name>',
-      "AWS: the model's predict function, name or ARN (default: $SLUICE_FUNCTION)",
-    );
+    '--function <name>',
+    "AWS: the model's predict function, name or ARN (default: $SLUICE_FUNCTION)",
+  );
 }

@@ -23,7 +23,7 @@ type Statement = { Action: string | string[]; Resource: unknown; Condition?: unk
 const twoModels = parseDeployConfig(
   {
     models: [
-      { name: 'iris', version: 1, sha256: SHA_A, alarms: { p99LatencyMs: 750, rejectedInputs: 40 } },
+      { name: 'iris', version: 1, sha256: SHA_A, alarms: { p99LatencyMs: 750, rejectedInputsPercent: 40 } },
       { name: 'mnist', version: 4, sha256: SHA_B },
     ],
   },

@@ -60,7 +60,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const REGION = 'eu-west-1';
 const FUNCTION = 'Sluice-ModelirisFunction426CCFF9-AbCdEf123456';
 const THRESHOLDS =
-  '{"errors":2,"p99LatencyMs":750,"invalidOutputs":1,"rejectedInputs":50,"evaluationPeriods":3}';
+  '{"errorRatePercent":2,"p99LatencyMs":750,"invalidOutputs":1,"rejectedInputsPercent":40,"evaluationPeriods":3}';
+/** The alarm topic the stack names in the predict function's environment. */
+const TOPIC = `arn:aws:sns:${REGION}:123456789012:Sluice-Alarms`;
 const INTERVAL_MS = 2_000;
 const NOW = 1_700_000_000_000;
 
@@ -327,6 +329,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
     SLUICE_MODEL_VERSION: String(manifest.version),
     SLUICE_MODEL_SHA256: manifest.sha256,
     SLUICE_ALARM_THRESHOLDS: THRESHOLDS,
+    SLUICE_ALARM_TOPIC_ARN: TOPIC,
     NODE_OPTIONS: '--enable-source-maps',
   });
 
@@ -406,61 +409,96 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
         { Name: 'Version', Value: '2' },
         { Name: 'FunctionVersion', Value: '6' },
       ];
+      // Shaped as PutMetricAlarm documents it
+      // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html): a rate is
+      // `Metrics` (MetricStat inputs, one Expression returning data) with no single-metric parameters.
       const common = {
-        Period: 60,
         EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
+        TreatMissingData: 'missing',
+        AlarmActions: [TOPIC],
       };
+      const stat = (Id: string, Namespace: string, MetricName: string, Dimensions: unknown) => ({
+        Id,
+        MetricStat: { Metric: { Namespace, MetricName, Dimensions }, Period: 60, Stat: 'Sum' },
+        ReturnData: false,
+      });
       assert.deepEqual(aws.calls('PutMetricAlarm'), [
         {
           AlarmName: `sluice-${FUNCTION}-6-errors`,
-          AlarmDescription: 'sluice iris version 2: Lambda errors >= 2/min; rolls the version back',
-          Namespace: 'AWS/Lambda',
-          MetricName: 'Errors',
-          Dimensions: lambdaDimensions,
-          Statistic: 'Sum',
+          AlarmDescription:
+            'sluice iris version 2: Lambda errors >= 2% of invocations in 2 of 3 minutes; rolls the version back',
+          Metrics: [
+            stat('errors', 'AWS/Lambda', 'Errors', lambdaDimensions),
+            stat('invocations', 'AWS/Lambda', 'Invocations', lambdaDimensions),
+            {
+              Id: 'value',
+              Expression: '100 * FILL(errors, 0) / invocations',
+              Label: 'Lambda errors (% of invocations)',
+              ReturnData: true,
+            },
+          ],
           Threshold: 2,
           ...common,
         },
         {
           AlarmName: `sluice-${FUNCTION}-6-p99`,
-          AlarmDescription: 'sluice iris version 2: p99 duration >= 750 ms; rolls the version back',
+          AlarmDescription:
+            'sluice iris version 2: p99 duration >= 750 ms in 2 of 3 minutes; rolls the version back',
           Namespace: 'AWS/Lambda',
           MetricName: 'Duration',
           Dimensions: lambdaDimensions,
+          Period: 60,
           ExtendedStatistic: 'p99',
+          EvaluateLowSampleCountPercentile: 'evaluate',
           Threshold: 750,
           ...common,
         },
         {
           AlarmName: `sluice-${FUNCTION}-6-model-errors`,
-          AlarmDescription: 'sluice iris version 2: 5xx answers >= 2/min; rolls the version back',
-          Namespace: 'Sluice',
-          MetricName: 'Errors',
-          Dimensions: sluiceDimensions,
-          Statistic: 'Sum',
+          AlarmDescription:
+            'sluice iris version 2: 5xx answers >= 2% of requests in 2 of 3 minutes; rolls the version back',
+          Metrics: [
+            stat('errors', 'Sluice', 'Errors', sluiceDimensions),
+            stat('requests', 'Sluice', 'Requests', sluiceDimensions),
+            {
+              Id: 'value',
+              Expression: '100 * FILL(errors, 0) / requests',
+              Label: '5xx answers (% of requests)',
+              ReturnData: true,
+            },
+          ],
           Threshold: 2,
           ...common,
         },
         {
           AlarmName: `sluice-${FUNCTION}-6-invalid-outputs`,
-          AlarmDescription: 'sluice iris version 2: NaN/Inf outputs >= 1/min; rolls the version back',
+          AlarmDescription:
+            'sluice iris version 2: NaN/Inf outputs >= 1/min in 2 of 3 minutes; rolls the version back',
           Namespace: 'Sluice',
           MetricName: 'InvalidOutputs',
           Dimensions: sluiceDimensions,
+          Period: 60,
           Statistic: 'Sum',
           Threshold: 1,
           ...common,
         },
         {
           AlarmName: `sluice-${FUNCTION}-6-rejected-inputs`,
-          AlarmDescription: 'sluice iris version 2: rejected inputs >= 50/min; rolls the version back',
-          Namespace: 'Sluice',
-          MetricName: 'RejectedInputs',
-          Dimensions: sluiceDimensions,
-          Statistic: 'Sum',
-          Threshold: 50,
+          AlarmDescription:
+            'sluice iris version 2: refused inputs >= 40% of requests in 2 of 3 minutes; rolls the version back',
+          Metrics: [
+            stat('rejected', 'Sluice', 'RejectedInputs', sluiceDimensions),
+            stat('requests', 'Sluice', 'Requests', sluiceDimensions),
+            {
+              Id: 'value',
+              Expression: '100 * FILL(rejected, 0) / requests',
+              Label: 'refused inputs (% of requests)',
+              ReturnData: true,
+            },
+          ],
+          Threshold: 40,
           ...common,
         },
       ]);
@@ -1012,10 +1050,31 @@ describe('naming conventions shared by the stack, the CLI and the alarm-rollback
 
   it('reads alarm thresholds from the function environment, with the config defaults, and names a bad value', () => {
     assert.equal(readAlarmThresholds(undefined, 'fn:1').p99LatencyMs, 1000);
-    assert.equal(readAlarmThresholds({ SLUICE_ALARM_THRESHOLDS: '{"p99LatencyMs":500}' }, 'fn:1').errors, 1);
+    assert.equal(
+      readAlarmThresholds({ SLUICE_ALARM_THRESHOLDS: '{"p99LatencyMs":500}' }, 'fn:1').errorRatePercent,
+      5,
+    );
     assert.throws(
-      () => readAlarmThresholds({ SLUICE_ALARM_THRESHOLDS: '{"errors":0}' }, 'fn:1'),
-      /SLUICE_ALARM_THRESHOLDS of fn:1 is invalid: errors: .*got \{"errors":0\}/,
+      () => readAlarmThresholds({ SLUICE_ALARM_THRESHOLDS: '{"errorRatePercent":0}' }, 'fn:1'),
+      /SLUICE_ALARM_THRESHOLDS of fn:1 is invalid: errorRatePercent: .*got \{"errorRatePercent":0\}/,
+    );
+    // A version published by an earlier sluice carries per-minute counts: they are dropped, the rate defaults apply.
+    assert.deepEqual(
+      readAlarmThresholds(
+        {
+          SLUICE_ALARM_THRESHOLDS:
+            '{"errors":1,"p99LatencyMs":800,"invalidOutputs":1,"rejectedInputs":100,"evaluationPeriods":1}',
+        },
+        'fn:1',
+      ),
+      {
+        errorRatePercent: 5,
+        p99LatencyMs: 800,
+        invalidOutputs: 1,
+        rejectedInputsPercent: 50,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+      },
     );
     assert.throws(
       () => readAlarmThresholds({ SLUICE_ALARM_THRESHOLDS: 'high' }, 'fn:1'),

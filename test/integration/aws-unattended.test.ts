@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { AlarmThresholdsSchema } from '../../lib/config/deploy-config.js';
 import { predictEnvironment } from '../../lib/config/function-environment.js';
 import { rolloutPlanOf } from '../../lib/config/rollout-plan-of.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
@@ -34,13 +35,7 @@ const CODE_B = 'x8dOQpv3Dd2m2X9w0Qe0ozSGy5a9+TwM5a0nN4cTq1o=';
 const MINUTE = 60_000;
 /** A minute boundary, so the steps below read as whole minutes. */
 const T0 = 1_800_000_000_000 - (1_800_000_000_000 % MINUTE);
-const ALARMS = {
-  errors: 1,
-  p99LatencyMs: 1000,
-  invalidOutputs: 1,
-  rejectedInputs: 100,
-  evaluationPeriods: 1,
-};
+const ALARMS = AlarmThresholdsSchema.parse({ evaluationPeriods: 1 });
 /** canary-10-percent-5-minutes, 20 requests per step. */
 const CANARY = rolloutPlanOf({ strategy: 'preset', preset: 'canary-10-percent-5-minutes' });
 

@@ -8,6 +8,7 @@ import { InvokeCommand, type InvokeCommandInput, LambdaClient } from '@aws-sdk/c
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as ort from 'onnxruntime-node';
+import { AlarmThresholdsSchema } from '../../lib/config/deploy-config.js';
 import { ConfigError, readFunctionConfig } from '../../lib/config/function-config.js';
 import {
   FunctionVariable,
@@ -389,13 +390,7 @@ describe('one release check, three transports: the same golden examples judged t
           model: 'iris',
           version: manifest.version,
           sha256: manifest.sha256,
-          alarms: {
-            errors: 1,
-            p99LatencyMs: 1000,
-            invalidOutputs: 1,
-            rejectedInputs: 100,
-            evaluationPeriods: 1,
-          },
+          alarms: AlarmThresholdsSchema.parse({ evaluationPeriods: 1 }),
         }),
         [FunctionVariable.S3_ENDPOINT]: store.endpoint,
         AWS_REGION: REGION,
@@ -495,7 +490,7 @@ describe('the predict function environment contract: one module writes and reads
       model: 'iris',
       version: 4,
       sha256: SHA_OF_NOTHING,
-      alarms: { errors: 2, p99LatencyMs: 500, invalidOutputs: 1, rejectedInputs: 100, evaluationPeriods: 1 },
+      alarms: AlarmThresholdsSchema.parse({ errorRatePercent: 2, p99LatencyMs: 500, evaluationPeriods: 1 }),
       alarmTopicArn: 'topic-arn',
     });
     assert.deepEqual(readModelIdentity(environment, 'fn:9'), {

@@ -1,6 +1,5 @@
 import {
   type CloudWatchClient,
-  ComparisonOperator,
   DescribeAlarmsCommand,
   GetMetricDataCommand,
   PutMetricAlarmCommand,
@@ -42,6 +41,7 @@ import { listFunctionVersions } from './list-function-versions.js';
 import { findPublishedVersion, publishedVersionDescription } from './published-version.js';
 import { METRICS_SETTLE_MS } from './rollout-wait.js';
 import { LIVE_ALIAS } from './stack-names.js';
+import { versionAlarmInput } from './version-alarm-input.js';
 import { VersionAlarmKind, versionAlarmName } from './version-alarm-name.js';
 import { LAMBDA_NAMESPACE, VERSION_ALARM_PERIOD_SECONDS, versionAlarmSpecs } from './version-alarm-specs.js';
 
@@ -576,22 +576,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
     for (const spec of specs) {
       if (existing.has(spec.alarmName)) continue;
       await this.#cloudwatch.send(
-        new PutMetricAlarmCommand({
-          AlarmName: spec.alarmName,
-          AlarmDescription: spec.description,
-          Namespace: spec.namespace,
-          MetricName: spec.metricName,
-          Dimensions: Object.entries(spec.dimensions).map(([Name, Value]) => ({ Name, Value })),
-          ...(spec.statistic === 'Sum'
-            ? { Statistic: 'Sum' as const }
-            : { ExtendedStatistic: spec.statistic }),
-          Period: spec.periodSeconds,
-          EvaluationPeriods: spec.evaluationPeriods,
-          Threshold: spec.threshold,
-          ComparisonOperator: ComparisonOperator.GreaterThanOrEqualToThreshold,
-          TreatMissingData: 'notBreaching',
-          ...(topic === undefined ? {} : { AlarmActions: [topic] }),
-        }),
+        new PutMetricAlarmCommand(versionAlarmInput(spec, topic === undefined ? [] : [topic])),
       );
     }
   }

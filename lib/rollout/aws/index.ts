@@ -82,9 +82,13 @@ export {
   type VersionAlarmSubject,
   versionAlarmName,
 } from './version-alarm-name.js';
+export { versionAlarmInput } from './version-alarm-input.js';
 export {
   LAMBDA_NAMESPACE,
+  VERSION_ALARM_LOW_SAMPLE_PERCENTILE,
+  VERSION_ALARM_MISSING_DATA,
   VERSION_ALARM_PERIOD_SECONDS,
+  type VersionAlarmMetric,
   type VersionAlarmSpec,
   type VersionAlarmTarget,
   versionAlarmSpecs,

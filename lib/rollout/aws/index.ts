@@ -75,6 +75,7 @@ export {
   rolloutDurationMs,
 } from './rollout-wait.js';
 export { LIVE_ALIAS } from './stack-names.js';
+export { versionAlarmInput } from './version-alarm-input.js';
 export {
   parseVersionAlarmName,
   VERSION_ALARM_PREFIX,
@@ -82,7 +83,6 @@ export {
   type VersionAlarmSubject,
   versionAlarmName,
 } from './version-alarm-name.js';
-export { versionAlarmInput } from './version-alarm-input.js';
 export {
   LAMBDA_NAMESPACE,
   VERSION_ALARM_LOW_SAMPLE_PERCENTILE,

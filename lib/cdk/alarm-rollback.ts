@@ -135,7 +135,7 @@ export class AlarmRollback extends Construct {
         reason: NagReason.BASIC_EXECUTION_ROLE,
       },
       {
-        id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/${ROLLOUTS_PREFIX}*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket, this)}/${ROLLOUTS_PREFIX}*]`,
         reason:
           'Reads and writes rollout states only: the rollouts/ prefix of the registry bucket, one object per revision of each model.',
       },

@@ -1,8 +1,10 @@
-import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AuthMode as Auth, type AuthMode } from '../config/deploy-config.js';
+import { accessLogFormat } from './access-log-format.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason } from './nag-suppressions.js';
 
@@ -62,12 +64,14 @@ export class InferenceApi extends Construct {
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'sluice inference API (Open Inference Protocol V2 and the simple predict form)',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
+      // API Gateway's CloudWatch role is an account-level setting of the region (AWS::ApiGateway::Account), shared
+      // by every REST API there: deleting it with this stack would stop the logging of all the others. Kept.
       cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: API_STAGE,
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+        accessLogFormat: accessLogFormat(),
         loggingLevel: apigateway.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
@@ -146,20 +150,54 @@ export class InferenceApi extends Construct {
   }
 
   private readonly auth: AuthMode;
+  /** `/v2/models` and `/models` as seen from each other stack that holds model routes (a model group). */
+  private readonly importedParents = new Map<
+    Stack,
+    { v2: apigateway.IResource; simple: apigateway.IResource }
+  >();
 
-  /** Routes a model's V2 and simple-form paths to its `live` alias (invoke permission on the alias-qualified ARN). */
+  /**
+   * Routes a model's V2 and simple-form paths to its `live` alias, in the stack that holds the model (this API's
+   * own, or a model group's nested stack: CloudFormation counts each stack's resources apart). API Gateway may
+   * invoke the alias through one permission per model for the whole stage (`<api>/prod/*` + `/*`), rather than
+   * one per method: a model costs one `AWS::Lambda::Permission`, not eight.
+   */
   addModel(endpoint: ModelEndpoint): void {
-    const integration = new apigateway.LambdaIntegration(endpoint.liveAlias, { proxy: true });
-    for (const parent of [this.v2Models, this.simpleModels]) {
+    const stack = Stack.of(endpoint);
+    const sameStack = stack === Stack.of(this);
+    const parents = sameStack ? { v2: this.v2Models, simple: this.simpleModels } : this.parentsIn(stack);
+    // AwsIntegration, not LambdaIntegration: the same proxy integration (POST to the alias' invocations path), but
+    // without LambdaIntegration's permission per method.
+    const integration = new apigateway.AwsIntegration({
+      proxy: true,
+      service: 'lambda',
+      path: `2015-03-31/functions/${endpoint.liveAlias.functionArn}/invocations`,
+    });
+    // Imported parents carry no API defaults: the methods name the authorization themselves.
+    const methodOptions: apigateway.MethodOptions = {
+      ...(this.auth === Auth.API_KEY ? { apiKeyRequired: true } : {}),
+      ...(this.auth === Auth.IAM ? { authorizationType: apigateway.AuthorizationType.IAM } : {}),
+    };
+    for (const parent of [parents.v2, parents.simple]) {
       const resource = parent.addResource(endpoint.modelName);
       const methods = [
-        resource.addMethod('ANY', integration),
-        resource.addProxy({ defaultIntegration: integration, anyMethod: true }).anyMethod,
+        resource.addMethod('ANY', integration, methodOptions),
+        resource.addProxy({
+          defaultIntegration: integration,
+          defaultMethodOptions: methodOptions,
+          anyMethod: true,
+        }).anyMethod,
       ];
       for (const method of methods) {
         if (!method) continue;
-        // The method and its invoke permission (created in its scope) name the alias: the release creates it.
+        // The method names the alias: the release creates it.
         method.node.addDependency(endpoint.release);
+        if (!sameStack) {
+          // A method in another stack is not seen by the API's deployment: make the deployment wait for it and
+          // change its logical id with it, so the stage is redeployed when a grouped model's routes change.
+          this.api.latestDeployment?.node.addDependency(method);
+          this.api.latestDeployment?.addToLogicalId({ route: method.node.path });
+        }
         acceptFindings(method, { id: 'AwsSolutions-COG4', reason: NagReason.NO_COGNITO });
         if (this.auth !== Auth.IAM) {
           acceptFindings(method, {
@@ -172,8 +210,39 @@ export class InferenceApi extends Construct {
         }
       }
     }
+    endpoint.liveAlias.addPermission(API_INVOKE_PERMISSION_ID, {
+      principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      sourceArn: this.api.arnForExecuteApi('*', '/*', API_STAGE),
+      scope: endpoint,
+    });
+    // The permission names the alias-qualified ARN: the release creates the alias.
+    endpoint.node.findChild(API_INVOKE_PERMISSION_ID).node.addDependency(endpoint.release);
+  }
+
+  /** The API's model parents imported into another stack, once per stack. */
+  private parentsIn(stack: Stack): { v2: apigateway.IResource; simple: apigateway.IResource } {
+    const known = this.importedParents.get(stack);
+    if (known) return known;
+    const api = apigateway.RestApi.fromRestApiId(stack, 'InferenceApi', this.api.restApiId);
+    const imported = {
+      v2: apigateway.Resource.fromResourceAttributes(stack, 'InferenceApiV2Models', {
+        restApi: api,
+        resourceId: this.v2Models.resourceId,
+        path: this.v2Models.path,
+      }),
+      simple: apigateway.Resource.fromResourceAttributes(stack, 'InferenceApiModels', {
+        restApi: api,
+        resourceId: this.simpleModels.resourceId,
+        path: this.simpleModels.path,
+      }),
+    };
+    this.importedParents.set(stack, imported);
+    return imported;
   }
 }
+
+/** Construct id (under the model's endpoint) of the permission that lets API Gateway invoke the model's alias. */
+export const API_INVOKE_PERMISSION_ID = 'ApiInvokePermission';
 
 function mockJson(resource: apigateway.Resource, body: string): void {
   const method = resource.addMethod(

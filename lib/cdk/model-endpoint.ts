@@ -132,7 +132,7 @@ export class ModelEndpoint extends Construct {
     });
 
     this.version = this.fn.currentVersion;
-    props.releases.grantModel(this.fn);
+    const grants = props.releases.grantModel(this.fn);
     const properties: Record<keyof ReleaseProperties, string> = {
       FunctionName: this.fn.functionName,
       Model: model.name,
@@ -148,6 +148,8 @@ export class ModelEndpoint extends Construct {
       serviceTimeout: Duration.seconds(CUSTOM_RESOURCE_SERVICE_TIMEOUT_SECONDS),
       properties,
     });
+    // A model group's grants live in its own stack: the release acts only once they exist.
+    if (grants) this.release.node.addDependency(grants);
     // Imported by its alias-qualified ARN (not Alias.fromAliasAttributes, whose permissions need a concrete
     // account): API Gateway's invoke permissions then name the alias.
     this.liveAlias = lambda.Function.fromFunctionAttributes(this, 'Live', {
@@ -179,7 +181,7 @@ export class ModelEndpoint extends Construct {
       },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.XRAY },
       {
-        id: `AwsSolutions-IAM5[Resource::${nagArn(registry.bucket)}/models/${this.modelName}/*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArn(registry.bucket, this)}/models/${this.modelName}/*]`,
         reason: NagReason.MODEL_OBJECTS,
       },
     );

@@ -1,4 +1,4 @@
-import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, Names, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /** One accepted cdk-nag finding and why it is accepted. */
@@ -18,12 +18,18 @@ export function acceptFindings(scope: IConstruct, ...findings: Acceptance[]): vo
   );
 }
 
-/** The `<LogicalId.Arn>` form cdk-nag uses to name a resource's ARN inside a finding. */
-export function nagArn(resource: IConstruct): string {
+/**
+ * The form cdk-nag uses to name a resource's ARN inside a finding: `<LogicalId.Arn>` in the resource's own stack;
+ * seen `from` a nested stack, the parameter CDK passes the ARN in, `<referenceto<unique id of the resource>Arn>`.
+ */
+export function nagArn(resource: IConstruct, from?: IConstruct): string {
   const cfn = resource instanceof CfnResource ? resource : resource.node.defaultChild;
   if (!(cfn instanceof CfnResource)) throw new Error(`${resource.node.path} has no CloudFormation resource`);
   const stack = Stack.of(cfn);
-  return `<${stack.resolve(stack.getLogicalId(cfn))}.Arn>`;
+  const logicalId = stack.resolve(stack.getLogicalId(cfn));
+  if (from !== undefined && Stack.of(from) !== stack)
+    return `<referenceto${Names.nodeUniqueId(cfn.node)}Arn>`;
+  return `<${logicalId}.Arn>`;
 }
 
 /** The `<LogicalId>` form cdk-nag uses to name a resource's `Ref` inside a finding. */

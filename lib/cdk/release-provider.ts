@@ -1,8 +1,9 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct, type IDependable } from 'constructs';
 import { Architecture } from '../config/deploy-config.js';
 import { PROVIDER_QUERY_INTERVAL_MS, PROVIDER_TOTAL_TIMEOUT_MS } from '../rollout/aws/rollout-wait.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
@@ -42,6 +43,7 @@ export class ReleaseProvider extends Construct {
   readonly provider: cr.Provider;
   readonly #registry: RegistryBucket;
   readonly #grants: ControlPlaneGrants[];
+  readonly #groupGrants = new Map<Stack, { policy: iam.Policy; grants: ControlPlaneGrants }>();
 
   constructor(scope: Construct, id: string, props: ReleaseProviderProps) {
     super(scope, id);
@@ -101,16 +103,32 @@ export class ReleaseProvider extends Construct {
     return this.provider.serviceToken;
   }
 
-  /** Lets the handlers act on one model: its function, its alias and its version alarms. */
-  grantModel(fn: lambda.IFunction): void {
-    for (const grants of this.#grants) grants.addFunction(fn);
-    for (const handler of [this.onEventFn, this.isCompleteFn]) {
-      acceptFindings(
-        handler,
-        { id: `AwsSolutions-IAM5[Resource::${nagArn(fn)}:*]`, reason: NagReason.CONTROL_PLANE_VERSIONS },
-        { id: `AwsSolutions-IAM5[${nagVersionAlarms(fn)}]`, reason: NagReason.VERSION_ALARMS },
-      );
+  /**
+   * Lets the handlers act on one model: its function, its alias and its version alarms. A function in another
+   * stack (a model group) is granted by a policy in that stack, attached to the handlers' roles: granted here, the
+   * handlers would depend on the group, whose releases depend on the handlers. Returns that policy: the model's
+   * release must wait for it.
+   */
+  grantModel(fn: lambda.IFunction): IDependable | undefined {
+    const stack = Stack.of(fn);
+    if (stack === Stack.of(this)) {
+      for (const grants of this.#grants) grants.addFunction(fn);
+      for (const handler of [this.onEventFn, this.isCompleteFn]) acceptModelFindings(handler, fn);
+      return undefined;
     }
+    let group = this.#groupGrants.get(stack);
+    if (group === undefined) {
+      const policy = new iam.Policy(stack, 'ReleaseGrants', {
+        roles: [this.onEventFn, this.isCompleteFn].map(
+          (handler) => handler.role ?? assert(`${handler.node.path} has no role`),
+        ),
+      });
+      group = { policy, grants: new ControlPlaneGrants(policy) };
+      this.#groupGrants.set(stack, group);
+    }
+    group.grants.addFunction(fn);
+    acceptModelFindings(group.policy, fn);
+    return group.policy;
   }
 
   private acceptNagFindings(): void {
@@ -161,4 +179,17 @@ export class ReleaseProvider extends Construct {
       );
     }
   }
+}
+
+/** The control plane's acknowledged wildcards on one model's function: its qualified ARNs and its version alarms. */
+function acceptModelFindings(scope: IConstruct, fn: lambda.IFunction): void {
+  acceptFindings(
+    scope,
+    { id: `AwsSolutions-IAM5[Resource::${nagArn(fn)}:*]`, reason: NagReason.CONTROL_PLANE_VERSIONS },
+    { id: `AwsSolutions-IAM5[${nagVersionAlarms(fn)}]`, reason: NagReason.VERSION_ALARMS },
+  );
+}
+
+function assert(message: string): never {
+  throw new Error(message);
 }

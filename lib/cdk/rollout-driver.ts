@@ -126,12 +126,12 @@ export class RolloutDriver extends Construct {
         reason: NagReason.BASIC_EXECUTION_ROLE,
       },
       {
-        id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/rollouts/*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket, this)}/rollouts/*]`,
         reason: NagReason.ROLLOUT_STATES,
       },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: NagReason.GET_METRIC_DATA },
       {
-        id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket)}/models/*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArn(props.registry.bucket, this)}/models/*]`,
         reason: NagReason.ALL_MODEL_OBJECTS,
       },
       ...props.endpoints.flatMap((endpoint) => [

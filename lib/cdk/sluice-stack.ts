@@ -1,18 +1,20 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { DeployConfig } from '../config/deploy-config.js';
-import { AlarmRollback } from './alarm-rollback.js';
+import type { AlarmRollback } from './alarm-rollback.js';
 import { FailureQueue } from './failure-queue.js';
 import { InferenceApi } from './inference-api.js';
 import { ModelDashboard } from './model-dashboard.js';
-import { ModelEndpoint } from './model-endpoint.js';
+import type { ModelEndpoint } from './model-endpoint.js';
+import { ModelGroup } from './model-group.js';
+import { addModelGroup } from './private/add-model-group.js';
 import { RegistryBucket } from './registry-bucket.js';
 import { ReleaseProvider } from './release-provider.js';
-import { RolloutDriver } from './rollout-driver.js';
+import type { RolloutDriver } from './rollout-driver.js';
 
 /** Properties of {@link SluiceStack}. */
 export interface SluiceStackProps extends StackProps {
@@ -39,11 +41,13 @@ export class SluiceStack extends Stack {
   readonly api: InferenceApi;
   readonly endpoints: ModelEndpoint[];
   readonly alarmTopic: sns.Topic;
-  /** Rolls rollouts back on alarm; absent when the config has no models. */
+  /** Rolls rollouts of the main stack's models back on alarm; absent when it has none (each group has its own). */
   readonly alarmRollback?: AlarmRollback;
+  /** The model groups (sluice.config.json `group`), each a nested stack. */
+  readonly groups: ModelGroup[];
   /** The release custom resources' provider: how `cdk deploy` creates aliases and starts rollouts. */
   readonly releases: ReleaseProvider;
-  /** Carries rollouts on every minute (EventBridge Scheduler); absent when the config has no models. */
+  /** Carries the main stack's rollouts on every minute (EventBridge Scheduler); absent when it has no models. */
   readonly rolloutDriver?: RolloutDriver;
   /** Failed invocations of the alarm rollback and the rollout driver, alarmed; absent when the config has no models. */
   readonly controlPlaneFailures?: FailureQueue;
@@ -65,32 +69,45 @@ export class SluiceStack extends Stack {
       serverVersion: props.serverVersion,
     });
     this.releases = new ReleaseProvider(this, 'Releases', { registry: this.registry });
-    this.endpoints = config.models.map((model) => {
-      const endpoint = new ModelEndpoint(this, `Model-${model.name}`, {
-        registry: this.registry,
-        model,
-        releases: this.releases,
-        alarmTopic: this.alarmTopic,
-      });
-      this.api.addModel(endpoint);
-      return endpoint;
-    });
-    new ModelDashboard(this, 'Dashboard', { endpoints: this.endpoints });
-    if (this.endpoints.length > 0) {
+    this.endpoints = [];
+    this.groups = [];
+    if (config.models.length > 0) {
       this.controlPlaneFailures = new FailureQueue(this, 'ControlPlaneFailures', {
         alarmTopic: this.alarmTopic,
       });
-      this.alarmRollback = new AlarmRollback(this, 'AlarmRollback', {
+      const shared = {
         registry: this.registry,
-        endpoints: this.endpoints,
+        releases: this.releases,
+        api: this.api,
+        alarmTopic: this.alarmTopic,
         failures: this.controlPlaneFailures,
-      });
-      this.rolloutDriver = new RolloutDriver(this, 'RolloutDriver', {
-        registry: this.registry,
-        endpoints: this.endpoints,
-        failures: this.controlPlaneFailures,
-      });
+      };
+      const main = config.models.filter((model) => model.group === undefined);
+      if (main.length > 0) {
+        const parts = addModelGroup(this, { ...shared, models: main });
+        this.endpoints.push(...parts.endpoints);
+        this.alarmRollback = parts.alarmRollback;
+        this.rolloutDriver = parts.rolloutDriver;
+      }
+      const groupNames = [...new Set(config.models.flatMap((model) => (model.group ? [model.group] : [])))];
+      for (const name of groupNames) {
+        const group = new ModelGroup(this, `Models-${name}`, {
+          ...shared,
+          models: config.models.filter((model) => model.group === name),
+          description: `sluice model group ${name}`,
+        });
+        this.groups.push(group);
+        this.endpoints.push(...group.endpoints);
+        // A nested stack's outputs are not the app's: name each grouped model's function here too.
+        for (const endpoint of group.endpoints) {
+          new CfnOutput(this, `Model-${endpoint.modelName}FunctionName`, {
+            value: endpoint.fn.functionName,
+            description: `${endpoint.modelName}'s predict function (group ${name}): \`sluice deploy|promote|rollback|status ${endpoint.modelName} --function <this>\``,
+          });
+        }
+      }
     }
+    new ModelDashboard(this, 'Dashboard', { endpoints: this.endpoints });
   }
 
   /**

@@ -145,6 +145,14 @@ export const Architecture = { X86_64: 'x86_64', ARM64: 'arm64' } as const;
 /** A Lambda architecture. */
 export type Architecture = (typeof Architecture)[keyof typeof Architecture];
 
+/** A model group's name: it names a nested stack, so short, lower-case letters, digits and "-". */
+export const ModelGroupNameSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,19}$/,
+    'group names are 1-20 characters: a-z, 0-9 and "-", starting with a letter',
+  );
+
 /** One model to deploy: the version its `live` alias serves and how it gets there. */
 export const ModelDeploymentSchema = z.strictObject({
   name: ModelNameSchema,
@@ -159,6 +167,12 @@ export const ModelDeploymentSchema = z.strictObject({
   alarms: ConfiguredAlarmThresholdsSchema.prefault({}),
   /** Provisioned concurrency on the `live` alias; 0 for none. */
   provisionedConcurrency: z.number().int().min(0).max(1000).default(0),
+  /**
+   * The model group (a nested stack of its own) the model is deployed in; absent: the main stack. A stack holds
+   * at most `MAX_MODELS_PER_STACK` models (lib/cdk/model-group.ts). Set it when a model is added; moving a
+   * deployed model to another group replaces its function and routes (remove it in one deploy, add it in the next).
+   */
+  group: ModelGroupNameSchema.optional(),
 });
 /** One model deployment. */
 export type ModelDeployment = z.infer<typeof ModelDeploymentSchema>;

@@ -236,15 +236,32 @@ describe('no CodeDeploy: CloudFormation creates the function and its release, an
     );
   });
 
-  it('points API Gateway and its invoke permissions at the alias-qualified ARN, created after the release', () => {
+  it('points API Gateway at the alias-qualified ARN through one invoke permission per model for the whole stage, created after the release', () => {
     const [releaseId] = only(resourcesOf('Custom::SluiceRelease'));
     const permissions = Object.entries(template.findResources('AWS::Lambda::Permission')).filter(
       ([, permission]) => permission.Properties.Principal === 'apigateway.amazonaws.com',
     );
-    assert.equal(permissions.length, 8);
+    assert.equal(permissions.length, 1, 'one permission for the four proxied methods, not one per method');
     for (const [id, permission] of permissions) {
       assert.match(JSON.stringify(permission.Properties.FunctionName), /ModelirisFunction.*:live/, id);
       assert.ok((permission.DependsOn as string[]).includes(releaseId), `${id} waits for the alias`);
+      assert.match(
+        JSON.stringify(permission.Properties.SourceArn),
+        /"\/prod\/\*\/\*"\]\]\}$/,
+        `${id} covers every method and path of the stage`,
+      );
+    }
+    const proxied = Object.values(resourcesOf('AWS::ApiGateway::Method')).filter(
+      (method) => (method.Properties.Integration as { Type?: string }).Type === 'AWS_PROXY',
+    );
+    assert.equal(proxied.length, 4);
+    for (const method of proxied) {
+      const integration = method.Properties.Integration as { IntegrationHttpMethod: string; Uri: unknown };
+      assert.equal(integration.IntegrationHttpMethod, 'POST');
+      assert.match(
+        JSON.stringify(integration.Uri),
+        /:lambda:path\/2015-03-31\/functions\/.*ModelirisFunction.*:live\/invocations/,
+      );
     }
   });
 

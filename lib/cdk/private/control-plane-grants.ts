@@ -17,11 +17,18 @@ import { nagRef } from '../nag-suppressions.js';
  * for (const endpoint of endpoints) grants.addFunction(endpoint.fn);
  */
 export class ControlPlaneGrants {
-  readonly #grantee: iam.IGrantable;
+  readonly #addStatement: (statement: iam.PolicyStatement) => void;
   #statements?: { manage: iam.PolicyStatement; versions: iam.PolicyStatement; alarms: iam.PolicyStatement };
 
-  constructor(grantee: iam.IGrantable) {
-    this.#grantee = grantee;
+  /**
+   * @param grantee the principal whose own policy receives the statements, or an `iam.Policy` (e.g. one in a
+   *   model group's nested stack, attached to a role of the main stack) that holds them
+   */
+  constructor(grantee: iam.IGrantable | iam.Policy) {
+    this.#addStatement =
+      grantee instanceof iam.Policy
+        ? (statement) => grantee.addStatements(statement)
+        : (statement) => grantee.grantPrincipal.addToPrincipalPolicy(statement);
   }
 
   /** Lets the grantee act on one more predict function. */
@@ -36,7 +43,7 @@ export class ControlPlaneGrants {
   #create() {
     const statement = (actions: string[]) => {
       const created = new iam.PolicyStatement({ actions });
-      this.#grantee.grantPrincipal.addToPrincipalPolicy(created);
+      this.#addStatement(created);
       return created;
     };
     this.#statements = {

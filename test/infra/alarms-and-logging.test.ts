@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { ACCESS_LOG_FIELDS } from '../../lib/cdk/access-log-format.js';
+import { parseDeployConfig } from '../../lib/config/deploy-config.js';
+import { SHA_A, synth } from './stack-fixture.js';
+
+type Resource = {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
+
+const { stack } = synth(
+  parseDeployConfig(
+    {
+      models: [
+        { name: 'iris', version: 1, sha256: SHA_A },
+        { name: 'mnist', version: 2, sha256: SHA_A, group: 'vision' },
+      ],
+    },
+    'two models, one grouped',
+  ),
+);
+const stacks: Stack[] = [stack, ...stack.groups];
+const resources = (of: Stack) => Template.fromStack(of).toJSON().Resources as Record<string, Resource>;
+const main = resources(stack);
+const topicId = Object.entries(main).find(([, resource]) => resource.Type === 'AWS::SNS::Topic')?.[0];
+
+describe('failure paths: every alarm sluice creates notifies the alarm topic', () => {
+  it('gives every alarm in the template, in every stack, the alarm topic as its alarm action', () => {
+    assert.ok(topicId);
+    let alarms = 0;
+    for (const of of stacks) {
+      for (const [id, resource] of Object.entries(resources(of))) {
+        if (resource.Type !== 'AWS::CloudWatch::Alarm') continue;
+        alarms++;
+        assert.deepEqual(resource.Properties.AlarmActions, [{ Ref: topicId }], `${of.node.path}/${id}`);
+      }
+    }
+    assert.ok(alarms >= 1);
+  });
+
+  it("names the alarm topic in every predict function's environment, in the groups too: the control plane's version alarms notify it", () => {
+    assert.equal(stack.groups.length, 1);
+    for (const of of stacks) {
+      const predict = Object.values(resources(of)).filter(
+        (resource) =>
+          resource.Type === 'AWS::Lambda::Function' &&
+          JSON.stringify(resource.Properties.Environment).includes('SLUICE_MODEL"'),
+      );
+      assert.equal(predict.length, 1, of.node.path);
+      const variables = (
+        (predict[0] ?? assert.fail('no predict function')).Properties.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+      if (of === stack) assert.deepEqual(variables.SLUICE_ALARM_TOPIC_ARN, { Ref: topicId });
+      else assert.match(JSON.stringify(variables.SLUICE_ALARM_TOPIC_ARN), /"Ref":"referenceto.*Alarms/);
+    }
+  });
+});
+
+describe("failure paths: API Gateway's account-level CloudWatch role outlives the stack", () => {
+  it('retains AWS::ApiGateway::Account and its role on delete and on replacement: other APIs in the region log through it', () => {
+    const [, account] =
+      Object.entries(main).find(([, resource]) => resource.Type === 'AWS::ApiGateway::Account') ?? [];
+    assert.ok(account);
+    assert.equal(account.DeletionPolicy, 'Retain');
+    assert.equal(account.UpdateReplacePolicy, 'Retain');
+    const roleRef = account.Properties.CloudWatchRoleArn as { 'Fn::GetAtt': [string, string] };
+    const role = main[roleRef['Fn::GetAtt'][0]];
+    assert.equal(role?.Type, 'AWS::IAM::Role');
+    assert.equal(role?.DeletionPolicy, 'Retain');
+    assert.equal(role?.UpdateReplacePolicy, 'Retain');
+  });
+});
+
+describe('observability: API access logs carry what explains a failed or slow request', () => {
+  it('logs JSON with the integration error message, the integration latency and the API key id', () => {
+    const [, stage] =
+      Object.entries(main).find(([, resource]) => resource.Type === 'AWS::ApiGateway::Stage') ?? [];
+    const format = ((stage ?? assert.fail('no stage')).Properties.AccessLogSetting as { Format: string })
+      .Format;
+    const fields = JSON.parse(format) as Record<string, string>;
+    assert.equal(fields.integrationErrorMessage, '$context.integrationErrorMessage');
+    assert.equal(fields.integrationLatency, '$context.integrationLatency');
+    assert.equal(fields.apiKeyId, '$context.identity.apiKeyId');
+    assert.equal(fields.requestId, '$context.requestId');
+    assert.equal(fields.xrayTraceId, '$context.xrayTraceId');
+    assert.deepEqual(Object.keys(fields), Object.keys(ACCESS_LOG_FIELDS));
+    assert.doesNotMatch(format, /apiKey"|\$context\.identity\.apiKey[^I]/, 'the key id, never the key');
+  });
+});

@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type App, type Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { MAX_MODELS_PER_STACK } from '../../lib/cdk/model-group.js';
+import { parseDeployConfig } from '../../lib/config/deploy-config.js';
+import { SHA_A, synth } from './stack-fixture.js';
+
+/** CloudFormation's limit on resources per stack (nested stacks count apart). */
+const CLOUDFORMATION_MAX_RESOURCES = 500;
+/** EventBridge's default limit on an event pattern, in characters (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html). */
+const EVENTBRIDGE_MAX_PATTERN_CHARS = 2048;
+/** Lambda's limit on a function's environment variables, in bytes. */
+const LAMBDA_MAX_ENVIRONMENT_BYTES = 4096;
+/** Longest name CloudFormation generates for a function (Lambda's limit). */
+const MAX_FUNCTION_NAME = 64;
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
+
+/** 50 models: 20 in the main stack, 20 in group "b", 10 in group "c". */
+function fiftyModels(extra: Record<string, unknown> = {}) {
+  return parseDeployConfig(
+    {
+      ...extra,
+      models: Array.from({ length: 50 }, (_, i) => ({
+        name: `model-${i}`,
+        version: 1,
+        sha256: SHA_A,
+        ...(i >= 20 ? { group: i >= 40 ? 'c' : 'b' } : {}),
+      })),
+    },
+    'fifty models',
+  );
+}
+
+/** A token-free upper bound of what CloudFormation resolves: every `Ref` or `Fn::GetAtt` as a 64-character name. */
+function worstCase(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(worstCase);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  if ('Ref' in record || 'Fn::GetAtt' in record) return 'x'.repeat(MAX_FUNCTION_NAME);
+  const join = record['Fn::Join'] as [string, unknown[]] | undefined;
+  if (join) return join[1].map(worstCase).join(join[0]);
+  return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, worstCase(inner)]));
+}
+
+const started = Date.now();
+const fifty = synth(fiftyModels(), { nag: true });
+const synthMs = Date.now() - started;
+const stacks: Stack[] = [fifty.stack, ...fifty.stack.groups];
+const templates = new Map(stacks.map((stack) => [stack, Template.fromStack(stack)]));
+const resourcesOf = (stack: Stack) =>
+  (templates.get(stack) ?? assert.fail(`no template for ${stack.node.path}`)).toJSON().Resources as Record<
+    string,
+    Resource
+  >;
+
+describe('50 models per app: every stack, nested ones included, stays under CloudFormation limits', () => {
+  it('synthesizes 50 models with the AwsSolutions checks, in a main stack and two nested model groups', () => {
+    assert.doesNotThrow(() => (fifty.stack.node.root as App).synth());
+    assert.deepEqual(
+      fifty.stack.groups.map((group) => [group.node.id, group.endpoints.length]),
+      [
+        ['Models-b', 20],
+        ['Models-c', 10],
+      ],
+    );
+    assert.equal(fifty.stack.endpoints.length, 50);
+    assert.ok(synthMs < 60_000, `synthesizing 50 models took ${synthMs} ms`);
+  });
+
+  it('keeps every stack under 500 resources', () => {
+    for (const stack of stacks) {
+      const count = Object.keys(resourcesOf(stack)).length;
+      assert.ok(count < CLOUDFORMATION_MAX_RESOURCES, `${stack.node.path} has ${count} resources`);
+    }
+    templates.get(fifty.stack)?.resourceCountIs('AWS::CloudFormation::Stack', 2);
+  });
+
+  it('costs one invoke permission per model, not one per method', () => {
+    for (const stack of stacks) {
+      const permissions = Object.values(resourcesOf(stack)).filter(
+        (resource) =>
+          resource.Type === 'AWS::Lambda::Permission' &&
+          resource.Properties.Principal === 'apigateway.amazonaws.com',
+      );
+      const releases = Object.values(resourcesOf(stack)).filter(
+        (resource) => resource.Type === 'Custom::SluiceRelease',
+      );
+      assert.equal(permissions.length, releases.length, stack.node.path);
+    }
+  });
+
+  it("gives each group its own alarm-rollback rule and rollout driver, listing only the group's functions, within EventBridge's and Lambda's limits", () => {
+    for (const stack of stacks) {
+      const resources = Object.values(resourcesOf(stack));
+      const releases = resources.filter((resource) => resource.Type === 'Custom::SluiceRelease').length;
+      const rules = resources.filter((resource) => resource.Type === 'AWS::Events::Rule');
+      assert.equal(rules.length, 1, stack.node.path);
+      const pattern = (rules[0] ?? assert.fail()).Properties.EventPattern as {
+        detail: { alarmName: unknown[] };
+      };
+      assert.equal(pattern.detail.alarmName.length, releases, stack.node.path);
+      const patternChars = JSON.stringify(worstCase(pattern)).length;
+      assert.ok(
+        patternChars <= EVENTBRIDGE_MAX_PATTERN_CHARS,
+        `${stack.node.path}: the rule's pattern may resolve to ${patternChars} characters`,
+      );
+      const driver = resources.find(
+        (resource) =>
+          resource.Type === 'AWS::Lambda::Function' &&
+          JSON.stringify(resource.Properties.Environment).includes('SLUICE_MODEL_FUNCTIONS'),
+      );
+      const variables = (
+        (driver ?? assert.fail('no driver')).Properties.Environment as { Variables: Record<string, unknown> }
+      ).Variables;
+      const bytes = Object.entries(worstCase(variables) as Record<string, string>).reduce(
+        (sum, [name, value]) => sum + name.length + value.length,
+        0,
+      );
+      assert.ok(
+        bytes < LAMBDA_MAX_ENVIRONMENT_BYTES,
+        `${stack.node.path}: driver environment up to ${bytes} bytes`,
+      );
+    }
+  });
+
+  it("grants the release handlers a grouped model's function from a policy in the group's stack, and the release waits for it", () => {
+    const group = fifty.stack.groups[0] ?? assert.fail('no group');
+    const resources = resourcesOf(group);
+    const [policyId, policy] =
+      Object.entries(resources).find(([id]) => id.startsWith('ReleaseGrants')) ?? assert.fail('no grants');
+    assert.equal(policy.Type, 'AWS::IAM::Policy');
+    assert.equal((policy.Properties.Roles as unknown[]).length, 2, 'the onEvent and isComplete roles');
+    const releases = Object.values(resources).filter((resource) => resource.Type === 'Custom::SluiceRelease');
+    for (const release of releases) assert.ok(release.DependsOn?.includes(policyId));
+  });
+
+  it("redeploys the API stage when a grouped model's routes change: the deployment waits for the groups and its id follows their routes", () => {
+    const deploymentOf = (config: ReturnType<typeof fiftyModels>) => {
+      const { stack } = synth(config);
+      const entries = Object.entries(
+        Template.fromStack(stack).findResources('AWS::ApiGateway::Deployment') as Record<string, Resource>,
+      );
+      assert.equal(entries.length, 1);
+      return entries[0] ?? assert.fail();
+    };
+    const [id, deployment] = deploymentOf(fiftyModels());
+    const nestedIds = Object.keys(
+      templates.get(fifty.stack)?.findResources('AWS::CloudFormation::Stack') ?? {},
+    );
+    for (const nested of nestedIds) assert.ok(deployment.DependsOn?.includes(nested), `waits for ${nested}`);
+    const fewer = fiftyModels();
+    const [otherId] = deploymentOf({ ...fewer, models: fewer.models.slice(0, 49) });
+    assert.notEqual(otherId, id, 'a grouped model removed is a new deployment');
+  });
+
+  it("outputs every grouped model's function name from the main stack, where the CLI reads it", () => {
+    const outputs = Object.keys(templates.get(fifty.stack)?.findOutputs('*') ?? {});
+    for (const name of ['model-20', 'model-49'])
+      assert.ok(
+        outputs.some((output) => output.includes(name.replace('-', '')) && output.includes('FunctionName')),
+        `${name}: ${outputs.join(', ')}`,
+      );
+  });
+
+  it(`refuses more than ${MAX_MODELS_PER_STACK} models in one stack, naming the stack and what to do`, () => {
+    const crowded = parseDeployConfig(
+      {
+        models: Array.from({ length: MAX_MODELS_PER_STACK + 1 }, (_, i) => ({
+          name: `m${i}`,
+          version: 1,
+          sha256: SHA_A,
+        })),
+      },
+      'crowded',
+    );
+    assert.throws(
+      () => synth(crowded),
+      /^Error: Test: holds 21 models \(m0, .*, m20\), more than MAX_MODELS_PER_STACK \(20\); give some of them a "group"/,
+    );
+  });
+
+  it('keeps the construct ids of the main stack models (no group): the same logical ids as before groups', () => {
+    const { template } = synth(
+      parseDeployConfig({ models: [{ name: 'iris', version: 1, sha256: SHA_A }] }, 'one'),
+    );
+    const ids = Object.keys(template.toJSON().Resources as object);
+    for (const prefix of [
+      'ModelirisFunction',
+      'ModelirisRelease',
+      'AlarmRollbackRule',
+      'RolloutDriverSchedule',
+    ])
+      assert.ok(
+        ids.some((id) => id.startsWith(prefix)),
+        `${prefix}: ${ids.join(', ')}`,
+      );
+    assert.ok(
+      ['Apiv2modelsirisANYAF4EB67E', 'Apiv2modelsirisproxyANY94F62A8B'].every((id) => ids.includes(id)),
+      'the routes keep their logical ids (the ones they had before model groups)',
+    );
+    template.resourceCountIs('AWS::CloudFormation::Stack', 0);
+  });
+
+  it('gives every acknowledged cdk-nag finding in the groups a reason', () => {
+    const acknowledged = fifty.stack.groups
+      .flatMap((group) => group.node.findAll())
+      .flatMap((construct) =>
+        construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY),
+      )
+      .flatMap((entry) => Object.entries(entry.data as Record<string, string>));
+    assert.ok(acknowledged.length > 20);
+    for (const [id, reason] of acknowledged) assert.ok(reason.length > 30, `${id} needs a reason`);
+  });
+});

@@ -12,6 +12,13 @@ import { FunctionEntry } from './private/entry-paths.js';
 import { functionCode } from './private/function-code.js';
 import type { RegistryBucket } from './registry-bucket.js';
 
+/**
+ * Model functions granted per managed policy in a model group: each adds about 480 characters (two function ARNs,
+ * two qualified ARNs, an alarm ARN pattern), and IAM allows a managed policy 6,144
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ */
+export const FUNCTIONS_PER_GRANT_POLICY = 10;
+
 /** Properties of {@link ReleaseProvider}. */
 export interface ReleaseProviderProps {
   /** The registry: manifests (golden examples, sha256) and the rollout states. */
@@ -43,7 +50,10 @@ export class ReleaseProvider extends Construct {
   readonly provider: cr.Provider;
   readonly #registry: RegistryBucket;
   readonly #grants: ControlPlaneGrants[];
-  readonly #groupGrants = new Map<Stack, { policy: iam.Policy; grants: ControlPlaneGrants }>();
+  readonly #groupGrants = new Map<
+    Stack,
+    { policy: iam.ManagedPolicy; grants: ControlPlaneGrants; functions: number }[]
+  >();
 
   constructor(scope: Construct, id: string, props: ReleaseProviderProps) {
     super(scope, id);
@@ -116,19 +126,26 @@ export class ReleaseProvider extends Construct {
       for (const handler of [this.onEventFn, this.isCompleteFn]) acceptModelFindings(handler, fn);
       return undefined;
     }
-    let group = this.#groupGrants.get(stack);
-    if (group === undefined) {
-      const policy = new iam.Policy(stack, 'ReleaseGrants', {
+    const granted = this.#groupGrants.get(stack) ?? [];
+    this.#groupGrants.set(stack, granted);
+    let current = granted.at(-1);
+    if (current === undefined || current.functions >= FUNCTIONS_PER_GRANT_POLICY) {
+      // Managed, not inline: every inline policy of a role counts towards one 10,240-character quota, which the
+      // main stack's grants already use; a managed policy has 6,144 characters of its own.
+      const policy = new iam.ManagedPolicy(stack, `ReleaseGrants${granted.length + 1}`, {
+        description:
+          'sluice: the release handlers may act on these model functions, their aliases and alarms',
         roles: [this.onEventFn, this.isCompleteFn].map(
           (handler) => handler.role ?? assert(`${handler.node.path} has no role`),
         ),
       });
-      group = { policy, grants: new ControlPlaneGrants(policy) };
-      this.#groupGrants.set(stack, group);
+      current = { policy, grants: new ControlPlaneGrants(policy), functions: 0 };
+      granted.push(current);
     }
-    group.grants.addFunction(fn);
-    acceptModelFindings(group.policy, fn);
-    return group.policy;
+    current.grants.addFunction(fn);
+    current.functions++;
+    acceptModelFindings(current.policy, fn);
+    return current.policy;
   }
 
   private acceptNagFindings(): void {

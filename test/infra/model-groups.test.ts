@@ -10,6 +10,8 @@ import { SHA_A, synth } from './stack-fixture.js';
 const CLOUDFORMATION_MAX_RESOURCES = 500;
 /** EventBridge's default limit on an event pattern, in characters (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html). */
 const EVENTBRIDGE_MAX_PATTERN_CHARS = 2048;
+/** IAM's limit on a managed policy, in characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). */
+const MANAGED_POLICY_MAX_CHARS = 6144;
 /** Lambda's limit on a function's environment variables, in bytes. */
 const LAMBDA_MAX_ENVIRONMENT_BYTES = 4096;
 /** Longest name CloudFormation generates for a function (Lambda's limit). */
@@ -33,12 +35,29 @@ function fiftyModels(extra: Record<string, unknown> = {}) {
   );
 }
 
-/** A token-free upper bound of what CloudFormation resolves: every `Ref` or `Fn::GetAtt` as a 64-character name. */
+/** Longest values of the pseudo parameters an ARN is built from. */
+const PSEUDO_PARAMETERS: Record<string, number> = {
+  'AWS::Partition': 'aws-iso-b'.length,
+  'AWS::Region': 'ap-southeast-5'.length,
+  'AWS::AccountId': 12,
+};
+/** Longest ARN of a function, queue or topic: prefix with partition, region, account, plus a 64-character name. */
+const MAX_ARN = 'arn:aws-iso-b:lambda:ap-southeast-5:123456789012:function:'.length + MAX_FUNCTION_NAME;
+
+/**
+ * A token-free upper bound of what CloudFormation resolves: a pseudo parameter at its longest, any other `Ref` (a
+ * name, or a nested stack's parameter) as a 64-character name or an ARN, an `Fn::GetAtt` as the longest ARN.
+ */
 function worstCase(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(worstCase);
   if (value === null || typeof value !== 'object') return value;
   const record = value as Record<string, unknown>;
-  if ('Ref' in record || 'Fn::GetAtt' in record) return 'x'.repeat(MAX_FUNCTION_NAME);
+  if (typeof record.Ref === 'string') {
+    const pseudo = PSEUDO_PARAMETERS[record.Ref];
+    if (pseudo !== undefined) return 'x'.repeat(pseudo);
+    return 'x'.repeat(/Arn/.test(record.Ref) ? MAX_ARN : MAX_FUNCTION_NAME);
+  }
+  if ('Fn::GetAtt' in record) return 'x'.repeat(MAX_ARN);
   const join = record['Fn::Join'] as [string, unknown[]] | undefined;
   if (join) return join[1].map(worstCase).join(join[0]);
   return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, worstCase(inner)]));
@@ -129,11 +148,19 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
     const group = fifty.stack.groups[0] ?? assert.fail('no group');
     const resources = resourcesOf(group);
     const [policyId, policy] =
-      Object.entries(resources).find(([id]) => id.startsWith('ReleaseGrants')) ?? assert.fail('no grants');
-    assert.equal(policy.Type, 'AWS::IAM::Policy');
+      Object.entries(resources).find(([id]) => id.startsWith('ReleaseGrants1')) ?? assert.fail('no grants');
+    assert.equal(policy.Type, 'AWS::IAM::ManagedPolicy', 'managed: inline policies share one quota per role');
     assert.equal((policy.Properties.Roles as unknown[]).length, 2, 'the onEvent and isComplete roles');
+    const grants = Object.entries(resources).filter(([id]) => id.startsWith('ReleaseGrants'));
+    assert.equal(grants.length, 2, '20 functions, 10 per managed policy');
+    for (const [id, grant] of grants) {
+      const chars = JSON.stringify(worstCase(grant.Properties.PolicyDocument)).length;
+      assert.ok(chars <= MANAGED_POLICY_MAX_CHARS, `${id} may resolve to ${chars} characters`);
+    }
     const releases = Object.values(resources).filter((resource) => resource.Type === 'Custom::SluiceRelease');
-    for (const release of releases) assert.ok(release.DependsOn?.includes(policyId));
+    assert.ok(releases.some((release) => release.DependsOn?.includes(policyId)));
+    for (const release of releases)
+      assert.ok(release.DependsOn?.some((id) => grants.some(([grantId]) => grantId === id)));
   });
 
   it("redeploys the API stage when a grouped model's routes change: the deployment waits for the groups and its id follows their routes", () => {

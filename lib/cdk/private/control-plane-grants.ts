@@ -21,12 +21,12 @@ export class ControlPlaneGrants {
   #statements?: { manage: iam.PolicyStatement; versions: iam.PolicyStatement; alarms: iam.PolicyStatement };
 
   /**
-   * @param grantee the principal whose own policy receives the statements, or an `iam.Policy` (e.g. one in a
-   *   model group's nested stack, attached to a role of the main stack) that holds them
+   * @param grantee the principal whose own policy receives the statements, or an `iam.ManagedPolicy` (e.g. one
+   *   in a model group's nested stack, attached to roles of the main stack) that holds them
    */
-  constructor(grantee: iam.IGrantable | iam.Policy) {
+  constructor(grantee: iam.IGrantable | iam.ManagedPolicy) {
     this.#addStatement =
-      grantee instanceof iam.Policy
+      grantee instanceof iam.ManagedPolicy
         ? (statement) => grantee.addStatements(statement)
         : (statement) => grantee.grantPrincipal.addToPrincipalPolicy(statement);
   }

@@ -8,6 +8,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
 import { METRICS_SERVICE } from '../../lib/observability/metric-names.js';
+import { withLambdaContext } from '../../lib/observability/with-lambda-context.js';
 import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
 import { readControlPlaneConfig } from '../../lib/rollout/aws/control-plane-config.js';
 import { LambdaRolloutTarget } from '../../lib/rollout/aws/LambdaRolloutTarget.js';
@@ -50,11 +51,13 @@ function depsFor(event: unknown): ReleaseDeps {
 }
 
 /** The Provider framework's `onEvent`: Create, Update, Delete of a model's release. */
-export async function onEvent(event: unknown): Promise<ReleaseResponse> {
-  return onReleaseEvent(event, depsFor(event));
-}
+export const onEvent = withLambdaContext(
+  logger,
+  async (event: unknown): Promise<ReleaseResponse> => onReleaseEvent(event, depsFor(event)),
+);
 
 /** The Provider framework's `isComplete`, called every minute after `onEvent` until true or thrown. */
-export async function isComplete(event: unknown): Promise<{ IsComplete: boolean }> {
-  return isReleaseComplete(event, depsFor(event));
-}
+export const isComplete = withLambdaContext(
+  logger,
+  async (event: unknown): Promise<{ IsComplete: boolean }> => isReleaseComplete(event, depsFor(event)),
+);

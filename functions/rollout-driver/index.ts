@@ -7,6 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { METRICS_SERVICE } from '../../lib/observability/metric-names.js';
+import { withLambdaContext } from '../../lib/observability/with-lambda-context.js';
 import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
 import { readControlPlaneConfig } from '../../lib/rollout/aws/control-plane-config.js';
 import { type DriveStackResult, driveStackRollouts } from '../../lib/rollout/aws/drive-stack-rollouts.js';
@@ -38,17 +39,19 @@ const engine = new RolloutEngine({ store, target, registry, actor: SCHEDULER_ACT
 const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { handler: 'rollout-driver' } });
 
 /** The handler EventBridge Scheduler invokes (asynchronously); its event carries nothing the driver needs. */
-export async function handler(): Promise<DriveStackResult> {
-  return driveStackRollouts({
-    engine,
-    store,
-    lambda,
-    cloudwatch,
-    modelFunctions: config.modelFunctions,
-    keepVersions: config.keepVersions,
-    logger: {
-      info: (message, extra) => logger.info(message, extra ?? {}),
-      warn: (message, extra) => logger.warn(message, extra ?? {}),
-    },
-  });
-}
+export const handler = withLambdaContext(
+  logger,
+  async (): Promise<DriveStackResult> =>
+    driveStackRollouts({
+      engine,
+      store,
+      lambda,
+      cloudwatch,
+      modelFunctions: config.modelFunctions,
+      keepVersions: config.keepVersions,
+      logger: {
+        info: (message, extra) => logger.info(message, extra ?? {}),
+        warn: (message, extra) => logger.warn(message, extra ?? {}),
+      },
+    }),
+);

@@ -8,3 +8,5 @@ export {
 } from './metric-names.js';
 export { LATENCY_BUCKETS_SECONDS, PrometheusServingMetrics } from './PrometheusServingMetrics.js';
 export { type InferenceRecord, NO_METRICS, type ServingMetrics } from './ServingMetrics.js';
+export { type AwsClientTracer, traceAwsClient } from './trace-aws-client.js';
+export { withLambdaContext } from './with-lambda-context.js';

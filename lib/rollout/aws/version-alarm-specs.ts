@@ -75,9 +75,12 @@ export interface VersionAlarmSpec {
   readonly periodSeconds: number;
   /** The alarm fires at or above this value. */
   readonly threshold: number;
-  /** The N of "M out of N": how many periods are evaluated. */
+  /**
+   * The N of "M out of N": how many periods are evaluated
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html).
+   */
   readonly evaluationPeriods: number;
-  /** The M of "M out of N": how many of them must breach. */
+  /** The M of "M out of N": how many of them must breach; one slow or failing minute alone is not enough. */
   readonly datapointsToAlarm: number;
   readonly treatMissingData: typeof VERSION_ALARM_MISSING_DATA;
   /** Set on percentile alarms only. */

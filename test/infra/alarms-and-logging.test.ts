@@ -63,6 +63,33 @@ describe('failure paths: every alarm sluice creates notifies the alarm topic', (
   });
 });
 
+describe('failure paths: what EventBridge and the scheduler invoke fails into the one alarmed queue, in every group', () => {
+  it("gives every group's alarm rollback and rollout driver the main stack's failure queue as on-failure destination and dead-letter queue", () => {
+    const queueId = Object.entries(main).find(([, resource]) => resource.Type === 'AWS::SQS::Queue')?.[0];
+    assert.ok(queueId);
+    for (const of of stacks) {
+      const all = Object.values(resources(of));
+      const configs = all.filter((resource) => resource.Type === 'AWS::Lambda::EventInvokeConfig');
+      assert.equal(configs.length, 2, `${of.node.path}: the alarm rollback and the rollout driver`);
+      const queueArn = (value: unknown) =>
+        of === stack
+          ? assert.deepEqual(value, { 'Fn::GetAtt': [queueId, 'Arn'] })
+          : assert.match(JSON.stringify(value), /"Ref":"referenceto.*ControlPlaneFailuresQueue.*Arn"/);
+      for (const config of configs)
+        queueArn(
+          (config.Properties.DestinationConfig as { OnFailure: { Destination: unknown } }).OnFailure
+            .Destination,
+        );
+      const schedule =
+        all.find((resource) => resource.Type === 'AWS::Scheduler::Schedule') ?? assert.fail('no schedule');
+      queueArn((schedule.Properties.Target as { DeadLetterConfig: { Arn: unknown } }).DeadLetterConfig.Arn);
+      const rule = all.find((resource) => resource.Type === 'AWS::Events::Rule') ?? assert.fail('no rule');
+      const [target] = rule.Properties.Targets as { DeadLetterConfig: { Arn: unknown } }[];
+      queueArn(target?.DeadLetterConfig.Arn);
+    }
+  });
+});
+
 describe("failure paths: API Gateway's account-level CloudWatch role outlives the stack", () => {
   it('retains AWS::ApiGateway::Account and its role on delete and on replacement: other APIs in the region log through it', () => {
     const [, account] =

@@ -8,6 +8,8 @@ import { SHA_A, synth } from './stack-fixture.js';
 
 /** CloudFormation's limit on resources per stack (nested stacks count apart). */
 const CLOUDFORMATION_MAX_RESOURCES = 500;
+/** CloudFormation's limit on a template body in S3 (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html). */
+const CLOUDFORMATION_MAX_TEMPLATE_BYTES = 1_000_000;
 /** EventBridge's default limit on an event pattern, in characters (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html). */
 const EVENTBRIDGE_MAX_PATTERN_CHARS = 2048;
 /** IAM's limit on a managed policy, in characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). */
@@ -94,6 +96,13 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
       assert.ok(count < CLOUDFORMATION_MAX_RESOURCES, `${stack.node.path} has ${count} resources`);
     }
     templates.get(fifty.stack)?.resourceCountIs('AWS::CloudFormation::Stack', 2);
+  });
+
+  it("keeps every template under CloudFormation's 1 MB for a template uploaded to S3, as CDK writes it", () => {
+    for (const stack of stacks) {
+      const bytes = Buffer.byteLength(JSON.stringify(templates.get(stack)?.toJSON(), undefined, 1));
+      assert.ok(bytes < CLOUDFORMATION_MAX_TEMPLATE_BYTES, `${stack.node.path}: ${bytes} bytes`);
+    }
   });
 
   it('costs one invoke permission per model, not one per method', () => {

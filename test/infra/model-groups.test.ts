@@ -10,6 +10,9 @@ import { SHA_A, synth } from './stack-fixture.js';
 const CLOUDFORMATION_MAX_RESOURCES = 500;
 /** CloudFormation's limit on a template body in S3 (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html). */
 const CLOUDFORMATION_MAX_TEMPLATE_BYTES = 1_000_000;
+/** CloudFormation's limits on outputs and parameters per template (same page). */
+const CLOUDFORMATION_MAX_OUTPUTS = 200;
+const CLOUDFORMATION_MAX_PARAMETERS = 200;
 /** EventBridge's default limit on an event pattern, in characters (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html). */
 const EVENTBRIDGE_MAX_PATTERN_CHARS = 2048;
 /** IAM's limit on a managed policy, in characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). */
@@ -102,6 +105,16 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
     for (const stack of stacks) {
       const bytes = Buffer.byteLength(JSON.stringify(templates.get(stack)?.toJSON(), undefined, 1));
       assert.ok(bytes < CLOUDFORMATION_MAX_TEMPLATE_BYTES, `${stack.node.path}: ${bytes} bytes`);
+    }
+  });
+
+  it("keeps every template's outputs and parameters under CloudFormation's 200 each (grouped models are referenced across stacks)", () => {
+    for (const stack of stacks) {
+      const json = templates.get(stack)?.toJSON() as { Outputs?: object; Parameters?: object };
+      const outputs = Object.keys(json.Outputs ?? {}).length;
+      const parameters = Object.keys(json.Parameters ?? {}).length;
+      assert.ok(outputs < CLOUDFORMATION_MAX_OUTPUTS, `${stack.node.path}: ${outputs} outputs`);
+      assert.ok(parameters < CLOUDFORMATION_MAX_PARAMETERS, `${stack.node.path}: ${parameters} parameters`);
     }
   });
 

@@ -586,6 +586,16 @@ describe('deployment config: a bad value fails synth naming the field and the va
       /rollout\.strategy: .*got "blue-green"/,
     ],
     ['an unknown auth mode', { api: { auth: 'cognito' } }, /api\.auth: .*got "cognito"/],
+    [
+      'a model group name that cannot name a nested stack',
+      { models: [{ name: 'iris', version: 1, sha256: SHA_A, group: 'Vision Models' }] },
+      /models\[0\]\.group: group names are 1-20 characters.*got "Vision Models"/,
+    ],
+    [
+      'an error count of an earlier release, naming its replacement',
+      { models: [{ name: 'iris', version: 1, sha256: SHA_A, alarms: { errors: 1 } }] },
+      /models\[0\]\.alarms\.errors: was a count per minute and is replaced by errorRatePercent/,
+    ],
     ['an unknown field', { modles: [] }, /modles|unrecognized/i],
     [
       'a model listed twice',

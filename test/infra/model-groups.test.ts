@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { type App, type Stack, Validations } from 'aws-cdk-lib';
+import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MAX_MODELS_PER_STACK } from '../../lib/cdk/model-group.js';
+import { SluiceStack } from '../../lib/cdk/sluice-stack.js';
 import { parseDeployConfig } from '../../lib/config/deploy-config.js';
 import { SHA_A, synth } from './stack-fixture.js';
 
@@ -99,6 +103,39 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
       assert.ok(count < CLOUDFORMATION_MAX_RESOURCES, `${stack.node.path} has ${count} resources`);
     }
     templates.get(fifty.stack)?.resourceCountIs('AWS::CloudFormation::Stack', 2);
+  });
+
+  it('bundles the predict code once for all 50 models, offline: every function of an architecture shares one asset', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'sluice-fifty-'));
+    try {
+      const app = new App({ outdir });
+      const bundled = new SluiceStack(app, 'Fifty', {
+        config: fiftyModels(),
+        env: { account: '123456789012', region: 'eu-west-1' },
+      });
+      const began = Date.now();
+      const assembly = app.synth();
+      const tookMs = Date.now() - began;
+      const keys = new Set<string>();
+      let predictFunctions = 0;
+      for (const stack of [bundled, ...bundled.groups]) {
+        const file = join(assembly.directory, stack.templateFile);
+        const template = JSON.parse(readFileSync(file, 'utf8')) as { Resources: Record<string, Resource> };
+        for (const resource of Object.values(template.Resources)) {
+          if (resource.Type !== 'AWS::Lambda::Function') continue;
+          const variables = (resource.Properties.Environment as { Variables?: Record<string, unknown> })
+            ?.Variables;
+          if (variables?.SLUICE_MODEL === undefined) continue;
+          predictFunctions++;
+          keys.add(JSON.stringify((resource.Properties.Code as { S3Key: unknown }).S3Key));
+        }
+      }
+      assert.equal(predictFunctions, 50);
+      assert.equal(keys.size, 1, `one predict asset, got ${[...keys].join(', ')}`);
+      assert.ok(tookMs < 120_000, `bundled synth of 50 models took ${tookMs} ms`);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   it("keeps every template under CloudFormation's 1 MB for a template uploaded to S3, as CDK writes it", () => {

@@ -28,13 +28,18 @@ const MAX_FUNCTION_NAME = 64;
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 
-/** 50 models: 20 in the main stack, 20 in group "b", 10 in group "c". */
+/** The longest model names there are (48 characters), so every size below is a worst case. */
+function modelName(index: number): string {
+  return `model-${String(index).padStart(2, '0')}-`.padEnd(48, 'x');
+}
+
+/** 50 models with the longest names: 20 in the main stack, 20 in group "b", 10 in group "c". */
 function fiftyModels(extra: Record<string, unknown> = {}) {
   return parseDeployConfig(
     {
       ...extra,
       models: Array.from({ length: 50 }, (_, i) => ({
-        name: `model-${i}`,
+        name: modelName(i),
         version: 1,
         sha256: SHA_A,
         ...(i >= 20 ? { group: i >= 40 ? 'c' : 'b' } : {}),
@@ -243,9 +248,11 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
 
   it("outputs every grouped model's function name from the main stack, where the CLI reads it", () => {
     const outputs = Object.keys(templates.get(fifty.stack)?.findOutputs('*') ?? {});
-    for (const name of ['model-20', 'model-49'])
+    for (const name of [modelName(20), modelName(49)])
       assert.ok(
-        outputs.some((output) => output.includes(name.replace('-', '')) && output.includes('FunctionName')),
+        outputs.some(
+          (output) => output.includes(name.replaceAll('-', '')) && output.includes('FunctionName'),
+        ),
         `${name}: ${outputs.join(', ')}`,
       );
   });

@@ -194,9 +194,10 @@ export class InferenceApi extends Construct {
         method.node.addDependency(endpoint.release);
         if (!sameStack) {
           // A method in another stack is not seen by the API's deployment: make the deployment wait for it and
-          // change its logical id with it, so the stage is redeployed when a grouped model's routes change.
+          // change its logical id with what the method is (its path and authorization), so the stage is redeployed
+          // when a grouped model's routes change.
           this.api.latestDeployment?.node.addDependency(method);
-          this.api.latestDeployment?.addToLogicalId({ route: method.node.path });
+          this.api.latestDeployment?.addToLogicalId({ route: method.node.path, auth: this.auth });
         }
         acceptFindings(method, { id: 'AwsSolutions-COG4', reason: NagReason.NO_COGNITO });
         if (this.auth !== Auth.IAM) {

@@ -90,6 +90,23 @@ describe('failure paths: what EventBridge and the scheduler invoke fails into th
   });
 });
 
+describe('failure paths: the queue accepts what every alarm-rollback rule could not deliver', () => {
+  it("lets EventBridge send each stack's rule's undeliverable events to the queue, the groups' rules included", () => {
+    const policy =
+      Object.values(main).find((resource) => resource.Type === 'AWS::SQS::QueuePolicy') ??
+      assert.fail('no queue policy');
+    const statements = (
+      policy.Properties.PolicyDocument as { Statement: { Effect: string; Principal?: unknown }[] }
+    ).Statement;
+    const fromEvents = statements.filter(
+      (statement) =>
+        statement.Effect === 'Allow' &&
+        JSON.stringify(statement.Principal) === '{"Service":"events.amazonaws.com"}',
+    );
+    assert.equal(fromEvents.length, stacks.length, 'one per alarm-rollback rule');
+  });
+});
+
 describe("failure paths: API Gateway's account-level CloudWatch role outlives the stack", () => {
   it('retains AWS::ApiGateway::Account and its role on delete and on replacement: other APIs in the region log through it', () => {
     const [, account] =

@@ -296,6 +296,28 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
     template.resourceCountIs('AWS::CloudFormation::Stack', 0);
   });
 
+  it('deploys a config whose models are all in groups: the main stack keeps only what they share', () => {
+    const { stack } = synth(
+      parseDeployConfig(
+        { models: [{ name: 'iris', version: 1, sha256: SHA_A, group: 'tabular' }] },
+        'grouped only',
+      ),
+      { nag: true },
+    );
+    assert.doesNotThrow(() => (stack.node.root as App).synth());
+    assert.equal(stack.alarmRollback, undefined);
+    assert.equal(stack.rolloutDriver, undefined);
+    assert.deepEqual(
+      stack.groups.map((group) => group.endpoints.map((endpoint) => endpoint.modelName)),
+      [['iris']],
+    );
+    const main = Template.fromStack(stack);
+    main.resourceCountIs('Custom::SluiceRelease', 0);
+    main.resourceCountIs('AWS::Events::Rule', 0);
+    main.resourceCountIs('AWS::SQS::Queue', 1);
+    Template.fromStack(stack.groups[0] ?? assert.fail()).resourceCountIs('Custom::SluiceRelease', 1);
+  });
+
   it('gives every acknowledged cdk-nag finding in the groups a reason', () => {
     const acknowledged = fifty.stack.groups
       .flatMap((group) => group.node.findAll())

@@ -6,3 +6,9 @@ export const MAX_REQUEST_ID_LENGTH = 256;
 
 /** Most input tensors one request may carry. */
 export const MAX_INPUT_TENSORS = 64;
+
+/**
+ * Largest response body sent, in bytes (base64 text for binary responses). Lambda's synchronous response payload
+ * limit is 6 MB for the whole proxy result; 64 KiB are left for the headers and the result's JSON envelope.
+ */
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 64 * 1024;

@@ -19,6 +19,9 @@ const MAX_QUOTED_DIMS = 8;
 /** A decimal integer string as INT64/UINT64 accept it: no sign but '-', no leading zeros, at most 20 digits. */
 const DECIMAL_INTEGER = /^-?(?:0|[1-9]\d{0,19})$/;
 
+/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one (matched per code unit). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Inclusive range of each integer datatype that a JS number covers exactly. */
 const NUMBER_RANGE = {
   INT8: [-128, 127],
@@ -71,8 +74,7 @@ export function decodeTensor(input: RequestTensorLike, spec: TensorSpec): ort.Te
   if (input.datatype !== spec.datatype) {
     throw bad(name, `datatype is ${describeValue(input.datatype)}, expected ${spec.datatype}`);
   }
-  const dims = checkShape(name, input.shape, spec);
-  const count = elementCount(name, dims);
+  const { dims, count } = checkInputShape(name, input.shape, spec);
   const data = input.data;
   if (!Array.isArray(data)) throw bad(name, `data must be an array, got ${describeValue(data)}`);
   const nested = dims.length >= 2 && data.length > 0 && Array.isArray(data[0]);
@@ -178,6 +180,22 @@ export function decodeRows(name: string, rows: unknown, spec: TensorSpec): ort.T
   }
   const data = Array.isArray(rows) ? rows : [rows];
   return decodeTensor({ name, datatype: spec.datatype, shape, data }, spec);
+}
+
+/**
+ * Checks a request's shape against the model's input spec: the spec's rank, every fixed dimension, at most
+ * {@link MAX_TENSOR_ELEMENTS} elements. Returns the dims and their element count; failures are 400 (too many: 413).
+ *
+ * @example
+ * checkInputShape('x', [2, 4], { name: 'x', datatype: 'FP32', shape: [-1, 4] }); // { dims: [2, 4], count: 8 }
+ */
+export function checkInputShape(
+  name: string,
+  shape: unknown,
+  spec: TensorSpec,
+): { dims: number[]; count: number } {
+  const dims = checkShape(name, shape, spec);
+  return { dims, count: elementCount(name, dims) };
 }
 
 function checkShape(name: string, shape: unknown, spec: TensorSpec): number[] {
@@ -446,11 +464,29 @@ function fillStrings(
     for (let column = 0; column < rowLength; column++) {
       const value = values[column];
       if (typeof value !== 'string') throw badValue(context, offset, value, 'expected a string (BYTES)');
+      const problem = bytesElementProblem(value);
+      if (problem !== undefined) throw badValue(context, offset, value, problem);
       target[offset] = value;
       offset++;
     }
   }
   return target;
+}
+
+/**
+ * Why a string cannot be a BYTES element, or undefined when it can. onnxruntime-node hands strings to the runtime as
+ * NUL-terminated UTF-8: a NUL character would cut the element short and a lone surrogate would come back as U+FFFD,
+ * so both are refused rather than altered.
+ *
+ * @example
+ * bytesElementProblem('a\u0000b'); // 'contains U+0000 (NUL), which onnxruntime cuts strings at; BYTES elements ...'
+ */
+export function bytesElementProblem(value: string): string | undefined {
+  if (value.includes('\u0000'))
+    return 'contains U+0000 (NUL), which onnxruntime cuts strings at; BYTES elements must be text without NUL characters';
+  if (LONE_SURROGATE.test(value))
+    return 'contains a lone UTF-16 surrogate, which has no UTF-8 form; BYTES elements must be well-formed Unicode text';
+  return undefined;
 }
 
 function bad(name: string, problem: string): BadRequestError {

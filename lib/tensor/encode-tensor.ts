@@ -34,7 +34,7 @@ type NumberArray =
  * // '{"name":"y","datatype":"FP32","shape":[1,2],"data":[0.5,2]}'
  */
 export function encodeTensorJson(name: string, tensor: ort.Tensor): string {
-  const datatype = datatypeOf(tensor);
+  const datatype = outputDatatype(tensor);
   return `{"name":${JSON.stringify(name)},"datatype":"${datatype}","shape":${JSON.stringify(tensor.dims)},"data":${encodeData(datatype, tensor.data)}}`;
 }
 
@@ -49,7 +49,7 @@ export function encodeTensorJson(name: string, tensor: ort.Tensor): string {
  * tensorToNested(new ort.Tensor('int64', new BigInt64Array([1n, 2n]), [2, 1])); // [[1], [2]]
  */
 export function tensorToNested(tensor: ort.Tensor): unknown {
-  const values = flatValues(datatypeOf(tensor), tensor.data);
+  const values = flatValues(outputDatatype(tensor), tensor.data);
   const dims = tensor.dims;
   if (dims.length === 0) return values[0];
   // Group the flat values innermost axis first; each pass nests one more level.
@@ -84,8 +84,13 @@ export function stringifyJson(value: unknown): string {
   return writeJson(value, 0) ?? 'null';
 }
 
-/** The V2 datatype of an output tensor; an output type sluice cannot write is a fault of the model, not the request. */
-function datatypeOf(tensor: ort.Tensor): TensorDatatype {
+/**
+ * The V2 datatype of an output tensor; an output type sluice cannot write is a fault of the model, not the request.
+ *
+ * @example
+ * outputDatatype(new ort.Tensor('float32', new Float32Array(1), [1])); // 'FP32'
+ */
+export function outputDatatype(tensor: ort.Tensor): TensorDatatype {
   const type = tensor.type;
   if (!Object.hasOwn(DATATYPE_BY_ORT_TYPE, type)) {
     throw new TypeError(`output tensors of type ${type} cannot be written as V2 JSON`);

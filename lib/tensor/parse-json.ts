@@ -53,6 +53,16 @@ const Char = {
 /** The object key refused everywhere: assigning it would replace an object's prototype. */
 const PROTO_KEY = '__proto__';
 
+/** Options of {@link parseJson}. */
+export interface ParseJsonOptions {
+  /**
+   * Refuse an object that names a key twice (JSON.parse keeps the last); parses with the hand-written parser,
+   * so only for bodies where a repeated key would change the meaning (the simple form's `inputs`).
+   * @default false
+   */
+  readonly rejectDuplicateKeys?: boolean;
+}
+
 /**
  * Parses a JSON request body, keeping integers beyond 2^53 exact and refusing hostile shapes.
  *
@@ -65,8 +75,9 @@ const PROTO_KEY = '__proto__';
  * @example
  * parseJson('{"data":[9223372036854775807, 1.5]}'); // { data: [9223372036854775807n, 1.5] }
  */
-export function parseJson(text: string): unknown {
-  if (LONG_INTEGER_LITERAL.test(text)) return new ExactJsonParser(text).parse();
+export function parseJson(text: string, options: ParseJsonOptions = {}): unknown {
+  if (options.rejectDuplicateKeys || LONG_INTEGER_LITERAL.test(text))
+    return new ExactJsonParser(text, options.rejectDuplicateKeys ?? false).parse();
   if (text.length > DEPTH_PRESCAN_MIN_CHARS) checkTextDepth(text);
   let value: unknown;
   try {
@@ -155,7 +166,10 @@ function checkTextDepth(text: string): void {
 class ExactJsonParser {
   private position = 0;
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly rejectDuplicateKeys: boolean,
+  ) {}
 
   /** Parses the whole text as one JSON value. */
   parse(): unknown {
@@ -204,7 +218,10 @@ class ExactJsonParser {
       this.skipWhitespace();
       if (this.text.charCodeAt(this.position) !== Char.COLON) throw this.unexpected("':'");
       this.position++;
-      // Later duplicates win, as with JSON.parse; "__proto__" is refused above, so this is a plain data property.
+      if (this.rejectDuplicateKeys && Object.hasOwn(result, key)) {
+        throw new BadRequestError(`JSON object key ${JSON.stringify(key)} appears more than once`);
+      }
+      // Otherwise later duplicates win, as with JSON.parse; "__proto__" is refused above, so this is a plain data property.
       result[key] = this.value(depth + 1);
       this.skipWhitespace();
       const code = this.text.charCodeAt(this.position);

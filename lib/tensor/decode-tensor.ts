@@ -43,7 +43,7 @@ export interface RequestTensorLike {
   readonly name: string;
   readonly datatype: string;
   readonly shape: unknown;
-  readonly data: unknown;
+  readonly data?: unknown;
 }
 
 /** What the value checks need to name a bad element. */

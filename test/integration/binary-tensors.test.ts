@@ -18,7 +18,7 @@ function bytesOf(datatype: TensorDatatype, values: readonly unknown[]): Buffer {
   const le = (size: number, write: (view: DataView, offset: number, value: never) => void): Buffer => {
     const buffer = Buffer.alloc(values.length * size);
     const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    values.forEach((value, index) => write(view, index * size, value as never));
+    for (const [index, value] of values.entries()) write(view, index * size, value as never);
     return buffer;
   };
   switch (datatype) {

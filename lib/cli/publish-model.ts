@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { InferenceSession } from 'onnxruntime-node';
 import { InvalidModelError } from '../errors/registry-errors.js';
+import { requestSizeProblems } from '../http/request-size.js';
 import { checkGoldenExamples } from '../inference/check-golden-examples.js';
 import { type ModelSignature, readModelSignature } from '../onnx/read-model-signature.js';
 import { type ModelManifest, type PublishExtras, PublishExtrasSchema } from '../registry/ModelManifest.js';
@@ -19,13 +20,16 @@ export interface PublishRequest {
   /** Publish even when the golden examples do not match here. */
   readonly skipGoldenCheck?: boolean;
   readonly onProgress?: (loaded: number, total: number) => void;
+  /** Told of each problem a user should know before calling the model (requests that cannot fit). @default writes `warning: ...` to stderr */
+  readonly onWarning?: (message: string) => void;
 }
 
 /**
  * Checks a model file the way the function will load it, then publishes it as the next version.
  *
  * The file must open in onnxruntime and its golden examples must pass here, so a broken model is
- * refused before any byte reaches the registry.
+ * refused before any byte reaches the registry. A model whose fixed input shapes cannot fit one request is
+ * published, with a warning naming the limit and the way round it.
  */
 export async function publishModel(registry: ModelRegistry, request: PublishRequest): Promise<ModelManifest> {
   let bytes: Uint8Array;
@@ -43,6 +47,8 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
     if (!(error instanceof InvalidModelError)) throw error;
     throw new InvalidModelError(`${request.file}: ${error.message}`, { cause: error });
   }
+  const warn = request.onWarning ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
+  for (const problem of requestSizeProblems(signature.inputs)) warn(`model "${request.model}": ${problem}`);
   let session: InferenceSession;
   try {
     session = await InferenceSession.create(bytes);

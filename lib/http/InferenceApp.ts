@@ -301,7 +301,9 @@ export class InferenceApp {
       manifest,
       request?.outputs?.map((output) => output.name),
     );
-    const results = await run(session, feeds, fetches, manifest);
+    const results = await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
+      run(session, feeds, fetches, manifest),
+    );
     state.marks.ran = performance.now();
     state.predictions = firstDim(feeds, manifest);
     summarise(results, fetches, state);
@@ -350,7 +352,9 @@ export class InferenceApp {
     const feeds = collectFeeds(manifest, provided, (rows, spec) => decodeRows(spec.name, rows, spec));
     state.marks.decoded = performance.now();
     const fetches = selectOutputs(manifest, undefined);
-    const results = await run(session, feeds, fetches, manifest);
+    const results = await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
+      run(session, feeds, fetches, manifest),
+    );
     state.marks.ran = performance.now();
     const rows = firstDim(feeds, manifest);
     state.predictions = rows;

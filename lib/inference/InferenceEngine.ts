@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { NotFoundError, ServiceUnavailableError } from '../errors/HttpError.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
 import type { LoadedModel } from './LoadedModel.js';
+import { onnxRuntime, preloadOnnxRuntime } from './onnx-runtime.js';
 import { lambdaSessionOptions } from './session-options.js';
 
 /** Default byte budget of the session cache, counted in the memory sessions take (see {@link InferenceEngine}). */
@@ -150,6 +151,9 @@ export class InferenceEngine {
 
   private async load(model: string, version: number): Promise<LoadedModel> {
     const started = performance.now();
+    // The runtime's native library loads while the model's bytes are on their way (a no-op once loaded).
+    const runtime = preloadOnnxRuntime();
+    runtime.catch(() => undefined);
     let fetched: Awaited<ReturnType<ModelRegistry['fetchModel']>>;
     try {
       fetched = await this.registry.fetchModel(model, version);
@@ -163,7 +167,8 @@ export class InferenceEngine {
     let session: InferenceSession;
     const memoryBefore = this.residentMemory();
     try {
-      session = await InferenceSession.create(fetched.bytes, this.sessionOptions);
+      await runtime;
+      session = await onnxRuntime().InferenceSession.create(fetched.bytes, this.sessionOptions);
     } catch (error) {
       throw new ServiceUnavailableError(
         `model "${model}" version ${version} cannot be loaded: onnxruntime refused it (${describe(error)})`,

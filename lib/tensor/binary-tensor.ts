@@ -1,5 +1,6 @@
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { BadRequestError } from '../errors/HttpError.js';
+import { onnxRuntime } from '../inference/onnx-runtime.js';
 import type { TensorSpec } from '../registry/ModelManifest.js';
 import type { TensorDatatype } from './datatypes.js';
 import { bytesElementProblem, checkInputShape } from './decode-tensor.js';
@@ -58,7 +59,8 @@ export function decodeBinaryTensor(
     throw bad(name, `datatype is ${JSON.stringify(header.datatype)}, expected ${spec.datatype}`);
   }
   const { dims, count } = checkInputShape(name, header.shape, spec);
-  if (spec.datatype === 'BYTES') return new ort.Tensor('string', decodeStrings(name, bytes, count), dims);
+  if (spec.datatype === 'BYTES')
+    return new (onnxRuntime().Tensor)('string', decodeStrings(name, bytes, count), dims);
   const size = BINARY_ELEMENT_BYTES[spec.datatype];
   if (bytes.byteLength !== count * size) {
     throw bad(
@@ -71,32 +73,32 @@ export function decodeBinaryTensor(
   const buffer = new Uint8Array(bytes).buffer;
   switch (spec.datatype) {
     case 'FP32':
-      return new ort.Tensor('float32', new Float32Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('float32', new Float32Array(buffer), dims);
     case 'FP64':
-      return new ort.Tensor('float64', new Float64Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('float64', new Float64Array(buffer), dims);
     case 'FP16':
-      return new ort.Tensor('float16', new Uint16Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('float16', new Uint16Array(buffer), dims);
     case 'INT8':
-      return new ort.Tensor('int8', new Int8Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('int8', new Int8Array(buffer), dims);
     case 'INT16':
-      return new ort.Tensor('int16', new Int16Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('int16', new Int16Array(buffer), dims);
     case 'INT32':
-      return new ort.Tensor('int32', new Int32Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('int32', new Int32Array(buffer), dims);
     case 'INT64':
-      return new ort.Tensor('int64', new BigInt64Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('int64', new BigInt64Array(buffer), dims);
     case 'UINT8':
-      return new ort.Tensor('uint8', new Uint8Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('uint8', new Uint8Array(buffer), dims);
     case 'UINT16':
-      return new ort.Tensor('uint16', new Uint16Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('uint16', new Uint16Array(buffer), dims);
     case 'UINT32':
-      return new ort.Tensor('uint32', new Uint32Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('uint32', new Uint32Array(buffer), dims);
     case 'UINT64':
-      return new ort.Tensor('uint64', new BigUint64Array(buffer), dims);
+      return new (onnxRuntime().Tensor)('uint64', new BigUint64Array(buffer), dims);
     case 'BOOL': {
       const values = new Uint8Array(buffer);
       const wrong = values.findIndex((value) => value > 1);
       if (wrong >= 0) throw bad(name, `binary BOOL byte ${wrong} is ${values[wrong]}; BOOL bytes are 0 or 1`);
-      return new ort.Tensor('bool', values, dims);
+      return new (onnxRuntime().Tensor)('bool', values, dims);
     }
   }
 }
@@ -106,7 +108,7 @@ export function decodeBinaryTensor(
  * length-prefixed UTF-8. Numeric data is returned as a view of the tensor's own buffer, not copied.
  *
  * @example
- * encodeBinaryTensor(new ort.Tensor('float32', new Float32Array([1]), [1])); // Uint8Array [0, 0, 128, 63]
+ * encodeBinaryTensor(new (onnxRuntime().Tensor)('float32', new Float32Array([1]), [1])); // Uint8Array [0, 0, 128, 63]
  */
 export function encodeBinaryTensor(tensor: ort.Tensor): Uint8Array {
   const datatype = outputDatatype(tensor);

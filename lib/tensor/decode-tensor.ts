@@ -1,5 +1,6 @@
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { BadRequestError, PayloadTooLargeError } from '../errors/HttpError.js';
+import { onnxRuntime } from '../inference/onnx-runtime.js';
 import type { TensorSpec } from '../registry/ModelManifest.js';
 import type { TensorDatatype } from './datatypes.js';
 import { FLOAT16_MAX, toFloat16Bits } from './float16.js';
@@ -93,71 +94,83 @@ export function decodeTensor(input: RequestTensorLike, spec: TensorSpec): ort.Te
   const context: DecodeContext = { name, datatype: spec.datatype, dims, nested };
   switch (spec.datatype) {
     case 'FP32':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'float32',
         fillFloats(context, rows, rowLength, new Float32Array(count), FLOAT32_MAX),
         dims,
       );
     case 'FP64':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'float64',
         fillFloats(context, rows, rowLength, new Float64Array(count), Number.MAX_VALUE),
         dims,
       );
     case 'FP16':
-      return new ort.Tensor('float16', fillFloat16(context, rows, rowLength, new Uint16Array(count)), dims);
+      return new (onnxRuntime().Tensor)(
+        'float16',
+        fillFloat16(context, rows, rowLength, new Uint16Array(count)),
+        dims,
+      );
     case 'INT8':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'int8',
         fillIntegers(context, rows, rowLength, new Int8Array(count), NUMBER_RANGE.INT8),
         dims,
       );
     case 'INT16':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'int16',
         fillIntegers(context, rows, rowLength, new Int16Array(count), NUMBER_RANGE.INT16),
         dims,
       );
     case 'INT32':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'int32',
         fillIntegers(context, rows, rowLength, new Int32Array(count), NUMBER_RANGE.INT32),
         dims,
       );
     case 'UINT8':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'uint8',
         fillIntegers(context, rows, rowLength, new Uint8Array(count), NUMBER_RANGE.UINT8),
         dims,
       );
     case 'UINT16':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'uint16',
         fillIntegers(context, rows, rowLength, new Uint16Array(count), NUMBER_RANGE.UINT16),
         dims,
       );
     case 'UINT32':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'uint32',
         fillIntegers(context, rows, rowLength, new Uint32Array(count), NUMBER_RANGE.UINT32),
         dims,
       );
     case 'INT64':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'int64',
         fillBigInts(context, rows, rowLength, new BigInt64Array(count), BIGINT_RANGE.INT64),
         dims,
       );
     case 'UINT64':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'uint64',
         fillBigInts(context, rows, rowLength, new BigUint64Array(count), BIGINT_RANGE.UINT64),
         dims,
       );
     case 'BOOL':
-      return new ort.Tensor('bool', fillBooleans(context, rows, rowLength, new Uint8Array(count)), dims);
+      return new (onnxRuntime().Tensor)(
+        'bool',
+        fillBooleans(context, rows, rowLength, new Uint8Array(count)),
+        dims,
+      );
     case 'BYTES':
-      return new ort.Tensor('string', fillStrings(context, rows, rowLength, new Array<string>(count)), dims);
+      return new (onnxRuntime().Tensor)(
+        'string',
+        fillStrings(context, rows, rowLength, new Array<string>(count)),
+        dims,
+      );
   }
 }
 

@@ -307,7 +307,10 @@ export class ModelRegistry {
     try {
       manifest = await this.getManifest(name, version);
     } catch (error) {
-      void first.then((part) => discard(part?.body));
+      first.then(
+        (part) => discard(part?.body),
+        () => undefined,
+      );
       throw error;
     }
     const mismatch = (actual: string) => new ChecksumMismatchError(name, version, manifest.sha256, actual);

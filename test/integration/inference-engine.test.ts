@@ -155,7 +155,7 @@ describe('InferenceEngine: one session per version, reused, bounded by a byte bu
     await engine.close();
   });
 
-  it('chooses Lambda-friendly session options: threads from the CPUs available, full optimisation', () => {
+  it('chooses Lambda-friendly session options: threads from the CPUs available, full optimisation, no spinning', () => {
     assert.deepEqual(lambdaSessionOptions(3), {
       intraOpNumThreads: 3,
       interOpNumThreads: 1,
@@ -164,6 +164,7 @@ describe('InferenceEngine: one session per version, reused, bounded by a byte bu
       enableCpuMemArena: true,
       enableMemPattern: true,
       logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
     assert.equal(lambdaSessionOptions(0).intraOpNumThreads, 1);
   });

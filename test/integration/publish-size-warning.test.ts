@@ -55,7 +55,10 @@ describe('sluice publish: warns when one request for the model cannot fit, and s
   it('a fixed 1x3x1400x1000 UINT8 input: fits only as binary tensors, and says so', async () => {
     const { warnings } = await publishWarnings('camera', [1, 3, 1400, 1000], 'UINT8');
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0] ?? '', /over the \d+-byte body limit: send binary tensors .* 4200000 bytes, instead/);
+    assert.match(
+      warnings[0] ?? '',
+      /over the \d+-byte body limit: send binary tensors .* 4200000 bytes, instead/,
+    );
   });
 
   it('small or dynamic inputs: no warning', async () => {

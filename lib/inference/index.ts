@@ -12,4 +12,5 @@ export {
   type ModelLoadListener,
 } from './InferenceEngine.js';
 export type { LoadedModel } from './LoadedModel.js';
+export { onnxRuntime, preloadOnnxRuntime } from './onnx-runtime.js';
 export { lambdaSessionOptions } from './session-options.js';

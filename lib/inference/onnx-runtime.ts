@@ -23,17 +23,15 @@ export function onnxRuntime(): typeof Ort {
 /**
  * Loads onnxruntime-node on a later turn of the event loop, after the I/O already started has gone out.
  *
+ * A dynamic `import()` of the package itself, so bundlers still see it as an external dependency of the function.
+ *
  * @example
  * const [fetched] = await Promise.all([registry.fetchModel(model, version), preloadOnnxRuntime()]);
  */
-export function preloadOnnxRuntime(): Promise<typeof Ort> {
-  return new Promise((resolve, reject) => {
-    setImmediate(() => {
-      try {
-        resolve(onnxRuntime());
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
+export async function preloadOnnxRuntime(): Promise<typeof Ort> {
+  if (runtime) return runtime;
+  await new Promise((resolve) => setImmediate(resolve));
+  const loaded: typeof Ort = await import('onnxruntime-node');
+  runtime ??= loaded;
+  return runtime;
 }

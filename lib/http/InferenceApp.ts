@@ -21,7 +21,7 @@ import { describeIssues, PredictRequestSchema, type RequestTensor } from './infe
 import {
   checkJsonOutputsFit,
   checkSize,
-  describe,
+  describeOutputs,
   encodeInferResponse,
   utf8Length,
 } from './infer-response.js';
@@ -33,6 +33,9 @@ import { type MatchedRoute, matchRoute, Operation } from './routes.js';
 
 /** The extensions of the Open Inference Protocol that sluice serves, as `GET /v2` lists them (Triton's names). */
 export const SERVED_EXTENSIONS = ['binary_tensor_data', 'statistics'] as const;
+
+/** Errors in a cause chain written to a failure's log line. */
+const MAX_CAUSES_LOGGED = 4;
 
 /** The V2 platform name of every model sluice serves. */
 export const ONNX_PLATFORM = 'onnx_onnxv1';
@@ -376,7 +379,7 @@ export class InferenceApp {
       version: manifest.version,
       predictions: toPredictions(outputs, rows, manifest.labels),
     });
-    checkSize(describe(tensors), utf8Length(body));
+    checkSize(describeOutputs(tensors), utf8Length(body));
     state.marks.encoded = performance.now();
     return jsonResult(200, body);
   }
@@ -488,7 +491,7 @@ function newFeeds(): Record<string, Tensor> {
 function describeChain(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
-  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+  for (let depth = 0; depth < MAX_CAUSES_LOGGED && current !== undefined && current !== null; depth++) {
     parts.push(current instanceof Error ? current.message || current.name : String(current));
     current = current instanceof Error ? current.cause : undefined;
   }

@@ -58,7 +58,8 @@ export function encodeInferResponse(
     else lowerBound += output.tensor.size * MIN_JSON_CHARS_PER_ELEMENT;
   }
   lowerBound += base64Length(binaryBytes);
-  if (lowerBound > MAX_RESPONSE_BYTES) throw new ResponseTooLargeError(describe(outputs), lowerBound, true);
+  if (lowerBound > MAX_RESPONSE_BYTES)
+    throw new ResponseTooLargeError(describeOutputs(outputs), lowerBound, true);
   let text = `{"model_name":${JSON.stringify(head.modelName)},"model_version":"${head.modelVersion}"`;
   if (head.id !== undefined) text += `,"id":${JSON.stringify(head.id)}`;
   text += ',"outputs":[';
@@ -76,11 +77,11 @@ export function encodeInferResponse(
   }
   text += ']}';
   if (chunks.length === 0) {
-    checkSize(describe(outputs), utf8Length(text));
+    checkSize(describeOutputs(outputs), utf8Length(text));
     return jsonResult(200, text);
   }
   const header = Buffer.from(text, 'utf8');
-  checkSize(describe(outputs), base64Length(header.byteLength + binaryBytes));
+  checkSize(describeOutputs(outputs), base64Length(header.byteLength + binaryBytes));
   const body = Buffer.concat([header, ...chunks], header.byteLength + binaryBytes).toString('base64');
   return {
     statusCode: 200,
@@ -102,7 +103,8 @@ export function checkJsonOutputsFit(
 ): void {
   let lowerBound = 0;
   for (const output of outputs) lowerBound += output.tensor.size * MIN_JSON_CHARS_PER_ELEMENT;
-  if (lowerBound > MAX_RESPONSE_BYTES) throw new ResponseTooLargeError(describe(outputs), lowerBound, true);
+  if (lowerBound > MAX_RESPONSE_BYTES)
+    throw new ResponseTooLargeError(describeOutputs(outputs), lowerBound, true);
 }
 
 /** Refuses a written answer over the limit. */
@@ -116,7 +118,9 @@ export function utf8Length(text: string): number {
 }
 
 /** Names the outputs and their element counts, for the error message. */
-export function describe(outputs: readonly { readonly name: string; readonly tensor: Tensor }[]): string {
+export function describeOutputs(
+  outputs: readonly { readonly name: string; readonly tensor: Tensor }[],
+): string {
   return outputs.map((output) => `"${output.name}" ${output.tensor.size} elements`).join(', ');
 }
 

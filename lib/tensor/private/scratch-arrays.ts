@@ -7,8 +7,8 @@
  * same text (`JSON.stringify` writes NaN and ±Infinity as `null`).
  */
 
-/** Largest array kept for reuse, in elements (8 bytes each): bigger outputs get a fresh array per call. */
-export const MAX_SCRATCH_ELEMENTS = 4 * 1024 * 1024;
+/** Elements kept for reuse per kind (8 MiB of doubles at most): bigger outputs get a fresh array per call. */
+export const MAX_SCRATCH_ELEMENTS = 1024 * 1024;
 
 /** Scratch arrays kept at once, one per length (a model's outputs repeat their lengths). */
 const MAX_SCRATCH_ARRAYS = 8;

@@ -15,6 +15,7 @@ import { decodeBinaryTensor, rawBinaryShape } from '../tensor/binary-tensor.js';
 import { decodeRows, decodeTensor } from '../tensor/decode-tensor.js';
 import { outputDatatype, stringifyJson, tensorToNested } from '../tensor/encode-tensor.js';
 import { parseJson } from '../tensor/parse-json.js';
+import { SERVED_EXTENSIONS } from './extensions.js';
 import { ResponseHeader } from './headers.js';
 import { readInferBody } from './infer-body.js';
 import { describeIssues, PredictRequestSchema, type RequestTensor } from './infer-request.js';
@@ -31,8 +32,6 @@ import { errorResult, jsonResult } from './proxy-result.js';
 import { readBodyText } from './request-body.js';
 import { type MatchedRoute, matchRoute, Operation } from './routes.js';
 
-/** The extensions of the Open Inference Protocol that sluice serves, as `GET /v2` lists them (Triton's names). */
-export const SERVED_EXTENSIONS = ['binary_tensor_data', 'statistics'] as const;
 
 /** Errors in a cause chain written to a failure's log line. */
 const MAX_CAUSES_LOGGED = 4;

@@ -32,7 +32,6 @@ import { errorResult, jsonResult } from './proxy-result.js';
 import { readBodyText } from './request-body.js';
 import { type MatchedRoute, matchRoute, Operation } from './routes.js';
 
-
 /** Errors in a cause chain written to a failure's log line. */
 const MAX_CAUSES_LOGGED = 4;
 

@@ -11,4 +11,6 @@ const result = await handler({
 } as never);
 if (result.statusCode !== 200)
   throw new Error(`cold start request failed: ${result.statusCode} ${result.body}`);
-process.stderr.write(`${JSON.stringify({ coldStartMs: performance.now() })}\n`);
+process.stderr.write(
+  `${JSON.stringify({ coldStartMs: performance.now(), maxRssKb: process.resourceUsage().maxRSS })}\n`,
+);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidModelError } from '../errors/registry-errors.js';
 import { describeIssues } from '../http/infer-request.js';
+import { requestSizeProblems } from '../http/request-size.js';
 import { checkGoldenExamples } from '../inference/check-golden-examples.js';
 import { lambdaSessionOptions } from '../inference/session-options.js';
 import { type ModelSignature, readModelSignature } from '../onnx/read-model-signature.js';
@@ -26,6 +27,8 @@ export interface PublishRequest {
   readonly onProgress?: (loaded: number, total: number) => void;
   /** Aborts the upload (and its multipart parts) when it fires, e.g. on Ctrl-C. */
   readonly signal?: AbortSignal;
+  /** Told of each problem a user should know before calling the model (requests that cannot fit). @default writes `warning: ...` to stderr */
+  readonly onWarning?: (message: string) => void;
 }
 
 /**
@@ -34,6 +37,8 @@ export interface PublishRequest {
  * The file must open in onnxruntime and its golden examples must pass here, so a broken model is
  * refused before any byte reaches the registry. Labels must fit the model's outputs, and every key of the
  * extras file must be known: a usage error (exit 2) names `--labels`, `--description` or the extras file.
+ * A model whose fixed input shapes cannot fit one request is published, with a warning naming the limit and the
+ * way round it.
  */
 export async function publishModel(registry: ModelRegistry, request: PublishRequest): Promise<ModelManifest> {
   let bytes: Uint8Array;
@@ -52,6 +57,8 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
     throw new InvalidModelError(`${request.file}: ${error.message}`, { cause: error });
   }
   checkLabels(request, extras, signature);
+  const warn = request.onWarning ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
+  for (const problem of requestSizeProblems(signature.inputs)) warn(`model "${request.model}": ${problem}`);
   // Loaded here rather than at the top: `sluice models` and friends never need the native runtime.
   const { InferenceSession } = await import('onnxruntime-node');
   let session: Awaited<ReturnType<typeof InferenceSession.create>>;

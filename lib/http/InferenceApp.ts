@@ -3,30 +3,38 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import {
-  BadRequestError,
-  HttpError,
-  PayloadTooLargeError,
-  ServiceUnavailableError,
-} from '../errors/HttpError.js';
-import { ModelNotFoundError } from '../errors/registry-errors.js';
+import { BadRequestError, HttpError, ServiceUnavailableError } from '../errors/HttpError.js';
+import { ModelNotFoundError, VersionNotFoundError } from '../errors/registry-errors.js';
 import type { InferenceEngine } from '../inference/InferenceEngine.js';
 import type { LoadedModel } from '../inference/LoadedModel.js';
+import { InferenceStatistics } from '../observability/InferenceStatistics.js';
 import { NO_METRICS, type ServingMetrics } from '../observability/ServingMetrics.js';
 import { MODEL_NAME_PATTERN, type ModelManifest, type TensorSpec } from '../registry/ModelManifest.js';
 import type { ModelRegistry } from '../registry/ModelRegistry.js';
-import { DATATYPE_BY_ORT_TYPE, type OrtTensorType } from '../tensor/datatypes.js';
+import { decodeBinaryTensor, rawBinaryShape } from '../tensor/binary-tensor.js';
 import { decodeRows, decodeTensor } from '../tensor/decode-tensor.js';
-import { encodeTensorJson, stringifyJson, tensorToNested } from '../tensor/encode-tensor.js';
+import { outputDatatype, stringifyJson, tensorToNested } from '../tensor/encode-tensor.js';
 import { parseJson } from '../tensor/parse-json.js';
+import { SERVED_EXTENSIONS } from './extensions.js';
 import { ResponseHeader } from './headers.js';
-import { describeIssues, InferRequestSchema, PredictRequestSchema } from './infer-request.js';
-import { MAX_REQUEST_BYTES } from './limits.js';
+import { readInferBody } from './infer-body.js';
+import { describeIssues, PredictRequestSchema, type RequestTensor } from './infer-request.js';
+import {
+  checkJsonOutputsFit,
+  checkSize,
+  describeOutputs,
+  encodeInferResponse,
+  utf8Length,
+} from './infer-response.js';
 import type { ModelResolver } from './ModelResolver.js';
 import { toPredictions } from './predictions.js';
 import { errorResult, jsonResult } from './proxy-result.js';
+import { readBodyText } from './request-body.js';
 import { resourcePath } from './resource-path.js';
 import { type MatchedRoute, matchRoute, Operation } from './routes.js';
+
+/** Errors in a cause chain written to a failure's log line. */
+const MAX_CAUSES_LOGGED = 4;
 
 /** The V2 platform name of every model sluice serves. */
 export const ONNX_PLATFORM = 'onnx_onnxv1';
@@ -50,6 +58,8 @@ export interface InferenceAppOptions {
   readonly serverVersion?: string;
   /** Log one line per successful request at INFO (no payloads); refusals and errors are always logged. @default false */
   readonly logRequests?: boolean;
+  /** Figures for `GET /v2/models/{m}/stats`. @default a new InferenceStatistics */
+  readonly statistics?: InferenceStatistics;
 }
 
 /** Per-request facts gathered while handling, for headers, metrics and the log line. */
@@ -60,6 +70,14 @@ interface RequestState {
   predictions: number;
   invalidOutputs: number;
   outputMeans: Record<string, number>;
+  /** `performance.now()` at the end of each inference phase, for the statistics extension. */
+  readonly marks: { loaded?: number; decoded?: number; ran?: number; encoded?: number };
+}
+
+/** One input of a V2 request: its JSON description, and its bytes when it came as binary data. */
+interface ProvidedInput {
+  readonly tensor: RequestTensor;
+  readonly bytes: Uint8Array | undefined;
 }
 
 /**
@@ -79,6 +97,7 @@ export class InferenceApp {
   private readonly logger: AppLogger | undefined;
   private readonly serverVersion: string;
   private readonly logRequests: boolean;
+  private readonly statistics: InferenceStatistics;
 
   constructor(options: InferenceAppOptions) {
     this.engine = options.engine;
@@ -88,6 +107,7 @@ export class InferenceApp {
     this.logger = options.logger;
     this.serverVersion = options.serverVersion ?? '0.0.0';
     this.logRequests = options.logRequests ?? false;
+    this.statistics = options.statistics ?? new InferenceStatistics();
   }
 
   /** Answers one API Gateway proxy event; never throws, never leaks a stack trace. */
@@ -98,6 +118,7 @@ export class InferenceApp {
       predictions: 0,
       invalidOutputs: 0,
       outputMeans: {},
+      marks: {},
     };
     let result: APIGatewayProxyResult;
     let route: MatchedRoute | undefined;
@@ -107,10 +128,12 @@ export class InferenceApp {
     } catch (error) {
       result = errorResult(error);
       if (!(error instanceof HttpError) || error.status >= 500) {
+        // The model's own message (onnxruntime's) is the cause: kept in the log, never in the response.
         this.logger?.error('request failed', {
           requestId: state.requestId,
           model: state.model,
           version: state.version,
+          reason: describeChain(error),
           error: error as Error,
         });
       }
@@ -136,6 +159,7 @@ export class InferenceApp {
         latencyMs,
         routed: route.version === undefined,
       });
+      this.recordStatistics(state, result.statusCode, started, latencyMs);
     }
     // Successful requests are logged only on request (API Gateway access logs cover them); refusals always,
     // without the payload, so a client's bad request can be found by its request id.
@@ -162,7 +186,7 @@ export class InferenceApp {
       case Operation.SERVER_METADATA:
         return jsonResult(
           200,
-          JSON.stringify({ name: 'sluice', version: this.serverVersion, extensions: [] }),
+          JSON.stringify({ name: 'sluice', version: this.serverVersion, extensions: SERVED_EXTENSIONS }),
         );
       case Operation.SERVER_LIVE:
         return jsonResult(200, '{"live":true}');
@@ -184,6 +208,8 @@ export class InferenceApp {
           JSON.stringify({ name: state.model, version: String(state.version), ready: true }),
         );
       }
+      case Operation.MODEL_STATS:
+        return this.stats(route, state);
       case Operation.MODEL_INFER:
         return this.infer(route, event, state);
       case Operation.SIMPLE_PREDICT:
@@ -246,41 +272,62 @@ export class InferenceApp {
     );
   }
 
+  private async stats(route: MatchedRoute, state: RequestState): Promise<APIGatewayProxyResult> {
+    const { model, version } = await this.resolveVersion(route, state);
+    const versions = await fromStore(this.resolver.versions(model), `model "${model}"`);
+    if (!versions.includes(version)) throw new VersionNotFoundError(model, version);
+    state.version = version;
+    const shown =
+      route.version === undefined
+        ? [...this.statistics.versionsOf(model).filter((seen) => versions.includes(seen)), version]
+        : [version];
+    return jsonResult(200, JSON.stringify(this.statistics.report(model, shown)));
+  }
+
   private async infer(
     route: MatchedRoute,
     event: APIGatewayProxyEvent,
     state: RequestState,
   ): Promise<APIGatewayProxyResult> {
     const loaded = await this.load(route, state);
-    const parsed = InferRequestSchema.safeParse(parseJson(readBody(event)));
-    if (!parsed.success)
-      throw new BadRequestError(`invalid inference request: ${describeIssues(parsed.error)}`);
-    const request = parsed.data;
+    state.marks.loaded = performance.now();
+    const body = readInferBody(event);
     const { manifest, session } = loaded;
-    const provided = new Map<string, (typeof request.inputs)[number]>();
-    for (const tensor of request.inputs) {
-      if (provided.has(tensor.name))
-        throw new BadRequestError(`input "${tensor.name}" is given more than once`);
-      provided.set(tensor.name, tensor);
+    const request = body.kind === 'request' ? body.request : undefined;
+    let feeds: Record<string, Tensor>;
+    if (body.kind === 'raw') {
+      feeds = rawFeeds(manifest, body.bytes);
+    } else {
+      const provided = splitBinaryInputs(body.request.inputs, body.binary);
+      feeds = collectFeeds(manifest, provided, ({ tensor, bytes }, spec) =>
+        bytes === undefined ? decodeTensor(tensor, spec) : decodeBinaryTensor(tensor, bytes, spec),
+      );
     }
-    const feeds = collectFeeds(manifest, provided, (tensor, spec) => decodeTensor(tensor, spec));
+    state.marks.decoded = performance.now();
     const fetches = selectOutputs(
       manifest,
-      request.outputs?.map((output) => output.name),
+      request?.outputs?.map((output) => output.name),
     );
-    const results = await run(session, feeds, fetches, manifest);
+    const results = await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
+      run(session, feeds, fetches, manifest),
+    );
+    state.marks.ran = performance.now();
     state.predictions = firstDim(feeds, manifest);
     summarise(results, fetches, state);
-    let body = `{"model_name":${JSON.stringify(manifest.name)},"model_version":"${manifest.version}"`;
-    if (request.id !== undefined) body += `,"id":${JSON.stringify(request.id)}`;
-    body += ',"outputs":[';
-    for (let index = 0; index < fetches.length; index++) {
-      const name = fetches[index] as string;
-      if (index > 0) body += ',';
-      body += encodeTensorJson(name, results[name] as Tensor);
-    }
-    body += ']}';
-    return jsonResult(200, body);
+    const allBinary = request?.parameters?.binary_data_output ?? false;
+    const binaryByName = new Map<string, boolean | undefined>();
+    for (const output of request?.outputs ?? [])
+      binaryByName.set(output.name, output.parameters?.binary_data);
+    const result = encodeInferResponse(
+      { modelName: manifest.name, modelVersion: manifest.version, id: request?.id },
+      fetches.map((name) => ({
+        name,
+        tensor: results[name] as Tensor,
+        binary: binaryByName.get(name) ?? allBinary,
+      })),
+    );
+    state.marks.encoded = performance.now();
+    return result;
   }
 
   private async predict(
@@ -289,7 +336,9 @@ export class InferenceApp {
     state: RequestState,
   ): Promise<APIGatewayProxyResult> {
     const loaded = await this.load(route, state);
-    const parsed = PredictRequestSchema.safeParse(parseJson(readBody(event)));
+    state.marks.loaded = performance.now();
+    const text = readBodyText(event);
+    const parsed = PredictRequestSchema.safeParse(parseJson(text));
     if (!parsed.success)
       throw new BadRequestError(`invalid predict request: ${describeIssues(parsed.error)}`);
     const { manifest, session } = loaded;
@@ -303,31 +352,56 @@ export class InferenceApp {
       }
       provided.set((manifest.inputs[0] as TensorSpec).name, parsed.data.instances);
     } else {
+      // JSON.parse keeps the last of duplicate keys; an input named twice is refused instead (parsed again, strictly).
+      parseJson(text, { rejectDuplicateKeys: true });
       for (const [name, value] of Object.entries(parsed.data.inputs ?? {})) provided.set(name, value);
     }
     const feeds = collectFeeds(manifest, provided, (rows, spec) => decodeRows(spec.name, rows, spec));
+    state.marks.decoded = performance.now();
     const fetches = selectOutputs(manifest, undefined);
-    const results = await run(session, feeds, fetches, manifest);
+    const results = await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
+      run(session, feeds, fetches, manifest),
+    );
+    state.marks.ran = performance.now();
     const rows = firstDim(feeds, manifest);
     state.predictions = rows;
     summarise(results, fetches, state);
-    const outputs = fetches.map((name) => {
-      const tensor = results[name] as Tensor;
-      return {
-        name,
-        datatype: DATATYPE_BY_ORT_TYPE[tensor.type as OrtTensorType],
-        shape: tensor.dims,
-        nested: tensorToNested(tensor),
-      };
+    const tensors = fetches.map((name) => ({ name, tensor: results[name] as Tensor }));
+    checkJsonOutputsFit(tensors);
+    const batchDim = manifest.inputs[0]?.shape[0];
+    const outputs = tensors.map(({ name, tensor }) => ({
+      name,
+      datatype: outputDatatype(tensor),
+      shape: tensor.dims,
+      // One entry per row only where the manifest says the output's first dimension is the batch dimension.
+      batched:
+        batchDim !== undefined && manifest.outputs.find((spec) => spec.name === name)?.shape[0] === batchDim,
+      nested: tensorToNested(tensor),
+    }));
+    const body = stringifyJson({
+      model: manifest.name,
+      version: manifest.version,
+      predictions: toPredictions(outputs, rows, manifest.labels),
     });
-    return jsonResult(
-      200,
-      stringifyJson({
-        model: manifest.name,
-        version: manifest.version,
-        predictions: toPredictions(outputs, rows, manifest.labels),
-      }),
-    );
+    checkSize(describeOutputs(tensors), utf8Length(body));
+    state.marks.encoded = performance.now();
+    return jsonResult(200, body);
+  }
+
+  private recordStatistics(state: RequestState, status: number, started: number, latencyMs: number): void {
+    if (state.model === undefined || state.version === undefined) return;
+    const { loaded, decoded, ran, encoded } = state.marks;
+    const ns = (from: number | undefined, to: number | undefined): number =>
+      from === undefined || to === undefined ? 0 : (to - from) * 1e6;
+    this.statistics.record(state.model, state.version, {
+      success: status < 400,
+      rows: state.predictions,
+      totalNs: latencyMs * 1e6,
+      queueNs: ns(started, loaded),
+      inputNs: ns(loaded, decoded),
+      inferNs: ns(decoded, ran),
+      outputNs: ns(ran, encoded),
+    });
   }
 }
 
@@ -351,21 +425,81 @@ function isInference(route: MatchedRoute): boolean {
   return route.operation === Operation.MODEL_INFER || route.operation === Operation.SIMPLE_PREDICT;
 }
 
-/** Reads the body as text, refusing it when absent or over the limit. */
-function readBody(event: APIGatewayProxyEvent): string {
-  const raw = event.body;
-  if (raw === null || raw === undefined || raw === '')
-    throw new BadRequestError('request body is required: a JSON object');
-  if (raw.length > MAX_REQUEST_BYTES * (event.isBase64Encoded ? 4 / 3 : 1) + 4) throw tooLarge();
-  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-  // Byte length is only worth measuring when the character count is close to the limit.
-  if (text.length * 3 > MAX_REQUEST_BYTES && Buffer.byteLength(text, 'utf8') > MAX_REQUEST_BYTES)
-    throw tooLarge();
-  return text;
+/**
+ * Pairs each V2 input with its binary data: inputs with `parameters.binary_data_size` take that many bytes, in
+ * order, from the data after the JSON header, which must be used up exactly. Refuses duplicate inputs.
+ */
+function splitBinaryInputs(
+  inputs: readonly RequestTensor[],
+  binary: Uint8Array | undefined,
+): Map<string, ProvidedInput> {
+  const provided = new Map<string, ProvidedInput>();
+  let offset = 0;
+  for (const tensor of inputs) {
+    if (provided.has(tensor.name))
+      throw new BadRequestError(`input "${tensor.name}" is given more than once`);
+    const size = tensor.parameters?.binary_data_size;
+    if (size === undefined) {
+      provided.set(tensor.name, { tensor, bytes: undefined });
+      continue;
+    }
+    if (tensor.data !== undefined) {
+      throw new BadRequestError(
+        `input "${tensor.name}" has both "data" and parameters.binary_data_size; send its values one way`,
+      );
+    }
+    if (binary === undefined) {
+      throw new BadRequestError(
+        `input "${tensor.name}" has parameters.binary_data_size but the request has no binary data: set the Inference-Header-Content-Length header to the JSON header's byte length and append the data`,
+      );
+    }
+    if (offset + size > binary.byteLength) {
+      throw new BadRequestError(
+        `input "${tensor.name}": binary_data_size is ${size}, but only ${binary.byteLength - offset} bytes of binary data are left after the JSON header`,
+      );
+    }
+    provided.set(tensor.name, { tensor, bytes: binary.subarray(offset, offset + size) });
+    offset += size;
+  }
+  if (binary !== undefined && offset !== binary.byteLength) {
+    throw new BadRequestError(
+      `the body has ${binary.byteLength} bytes of binary data after the JSON header, but the inputs' binary_data_size add up to ${offset}`,
+    );
+  }
+  return provided;
 }
 
-function tooLarge(): PayloadTooLargeError {
-  return new PayloadTooLargeError(`request body is larger than ${MAX_REQUEST_BYTES} bytes`);
+/** The feeds of a raw binary body: the whole body is the data of the model's only input. */
+function rawFeeds(manifest: ModelManifest, bytes: Uint8Array): Record<string, Tensor> {
+  if (manifest.inputs.length !== 1) {
+    throw new BadRequestError(
+      `a raw binary body works for single-input models; model "${manifest.name}" takes ${quoteList(manifest.inputs.map((spec) => spec.name))}: send a JSON header (Inference-Header-Content-Length) with binary_data_size per input`,
+    );
+  }
+  const spec = manifest.inputs[0] as TensorSpec;
+  const feeds = newFeeds();
+  feeds[spec.name] = decodeBinaryTensor(
+    { name: spec.name, datatype: spec.datatype, shape: rawBinaryShape(spec, bytes) },
+    bytes,
+    spec,
+  );
+  return feeds;
+}
+
+/** An empty feeds object without a prototype, so that inputs named `__proto__` or `constructor` are plain keys. */
+function newFeeds(): Record<string, Tensor> {
+  return Object.create(null) as Record<string, Tensor>;
+}
+
+/** An error's message followed by its causes' (onnxruntime's own message is the cause of a model failure). */
+function describeChain(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < MAX_CAUSES_LOGGED && current !== undefined && current !== null; depth++) {
+    parts.push(current instanceof Error ? current.message || current.name : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
 }
 
 /** Builds the feeds from named request values, refusing missing, unknown and misnamed inputs. */
@@ -382,7 +516,7 @@ function collectFeeds<T>(
       );
     }
   }
-  const feeds: Record<string, Tensor> = {};
+  const feeds = newFeeds();
   for (const spec of manifest.inputs) {
     const value = provided.get(spec.name);
     if (value === undefined) {

@@ -1,15 +1,25 @@
 import { z } from 'zod';
-import { MAX_INPUT_TENSORS, MAX_REQUEST_ID_LENGTH } from './limits.js';
+import { MAX_INPUT_TENSORS, MAX_REQUEST_BYTES, MAX_REQUEST_ID_LENGTH } from './limits.js';
 
-const ParametersSchema = z.record(z.string(), z.unknown());
+/** Parameters of an input tensor; `binary_data_size` says its data follows the JSON header as binary. */
+const InputParametersSchema = z.looseObject({
+  binary_data_size: z.number().int().min(0).max(MAX_REQUEST_BYTES).optional(),
+});
+
+/** Parameters of a requested output; `binary_data` asks for it as binary data. */
+const OutputParametersSchema = z.looseObject({ binary_data: z.boolean().optional() });
+
+/** Request parameters; `binary_data_output` asks for every output as binary data unless one says otherwise. */
+const RequestParametersSchema = z.looseObject({ binary_data_output: z.boolean().optional() });
 
 /** One input tensor of a V2 inference request; shape, datatype and data are checked against the model. */
 export const RequestTensorSchema = z.strictObject({
   name: z.string().min(1),
   shape: z.unknown(),
   datatype: z.string(),
-  data: z.unknown(),
-  parameters: ParametersSchema.optional(),
+  /** Absent when the tensor is sent as binary data (`parameters.binary_data_size`). */
+  data: z.unknown().optional(),
+  parameters: InputParametersSchema.optional(),
 });
 /** One input tensor of a V2 inference request. */
 export type RequestTensor = z.infer<typeof RequestTensorSchema>;
@@ -17,10 +27,10 @@ export type RequestTensor = z.infer<typeof RequestTensorSchema>;
 /** A V2 inference request body (`POST /v2/models/{m}/infer`). */
 export const InferRequestSchema = z.strictObject({
   id: z.string().max(MAX_REQUEST_ID_LENGTH).optional(),
-  parameters: ParametersSchema.optional(),
+  parameters: RequestParametersSchema.optional(),
   inputs: z.array(RequestTensorSchema).min(1).max(MAX_INPUT_TENSORS),
   outputs: z
-    .array(z.strictObject({ name: z.string().min(1), parameters: ParametersSchema.optional() }))
+    .array(z.strictObject({ name: z.string().min(1), parameters: OutputParametersSchema.optional() }))
     .optional(),
 });
 /** A V2 inference request body. */

@@ -5,6 +5,8 @@ export interface NestedOutput {
   readonly name: string;
   readonly datatype: TensorDatatype;
   readonly shape: readonly number[];
+  /** True when the manifest gives the output the model's batch dimension first: only then is it split per row. */
+  readonly batched: boolean;
   readonly nested: unknown;
 }
 
@@ -22,20 +24,22 @@ const INTEGER_DATATYPES: ReadonlySet<TensorDatatype> = new Set([
 /**
  * Shapes the simple form's `predictions` from the model outputs.
  *
- * When every output has one entry per input row, predictions are per row: the row of the only output,
+ * When every output has the batch dimension first (per the manifest) and one entry per input row, predictions are per row: the row of the only output,
  * or `{output: row}` for several outputs. With class labels, an integer output of one value per row
  * becomes the label's name, and a row of exactly one score per label becomes `{label: score}`.
  * Outputs that are not per row are returned whole, as `{output: value}`.
  *
  * @example
- * toPredictions([{ name: 'label', datatype: 'INT64', shape: [1], nested: [0] }], 1, ['setosa']); // ['setosa']
+ * toPredictions([{ name: 'label', datatype: 'INT64', shape: [1], batched: true, nested: [0] }], 1, ['setosa']); // ['setosa']
  */
 export function toPredictions(
   outputs: readonly NestedOutput[],
   rows: number,
   labels?: readonly string[],
 ): unknown {
-  const perRow = outputs.every((output) => output.shape[0] === rows && Array.isArray(output.nested));
+  const perRow = outputs.every(
+    (output) => output.batched && output.shape[0] === rows && Array.isArray(output.nested),
+  );
   if (!perRow) {
     return Object.fromEntries(outputs.map((output) => [output.name, output.nested]));
   }

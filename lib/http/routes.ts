@@ -7,6 +7,7 @@ export const Operation = {
   SERVER_READY: 'server-ready',
   MODEL_METADATA: 'model-metadata',
   MODEL_READY: 'model-ready',
+  MODEL_STATS: 'model-stats',
   MODEL_INFER: 'model-infer',
   SIMPLE_PREDICT: 'simple-predict',
 } as const;
@@ -44,6 +45,11 @@ const ROUTES: readonly RouteDefinition[] = [
     method: 'GET',
     pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?/ready$`),
     operation: Operation.MODEL_READY,
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?/stats$`),
+    operation: Operation.MODEL_STATS,
   },
   {
     method: 'POST',

@@ -22,6 +22,7 @@ export {
   type ModelLoadListener,
 } from './InferenceEngine.js';
 export type { LoadedModel } from './LoadedModel.js';
+export { onnxRuntime, preloadOnnxRuntime } from './onnx-runtime.js';
 export {
   type GoldenAnswer,
   type GoldenCheckInput,

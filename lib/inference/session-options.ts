@@ -49,5 +49,8 @@ export function lambdaSessionOptions(
     enableCpuMemArena: true,
     enableMemPattern: true,
     logSeverityLevel: 3,
+    // Idle intra-op threads would otherwise spin for a while after each run, taking the CPU the request's own
+    // encoding needs on a sandbox with one or two vCPUs.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
 }

@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MethodNotAllowedError } from '../errors/HttpError.js';
+import { isBinaryContentType } from '../http/binary-media-types.js';
+import { INFERENCE_HEADER_CONTENT_LENGTH } from '../http/headers.js';
 import { MAX_REQUEST_BYTES } from '../http/limits.js';
 
 /** A proxy-integration handler, as Lambda runs it behind API Gateway. */
@@ -38,6 +40,8 @@ export interface ApiGatewayEmulatorOptions {
   readonly host?: string;
   /** 0 picks a free port. @default 3000 */
   readonly port?: number;
+  /** Told of every request the emulator refuses itself (a body over the limit), as API Gateway logs them. @default none */
+  readonly onRefused?: (refusal: { method: string; path: string; status: number; error: string }) => void;
 }
 
 /**
@@ -109,8 +113,10 @@ async function serve(
   }
   const body = await readBody(request);
   if (body === undefined) {
+    const error = `request body is larger than ${MAX_REQUEST_BYTES} bytes`;
+    options.onRefused?.({ method: request.method ?? 'GET', path: target.path, status: 413, error });
     response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-    response.end(JSON.stringify({ error: `request body is larger than ${MAX_REQUEST_BYTES} bytes` }));
+    response.end(JSON.stringify({ error }));
     return;
   }
   const result = await options.handler(toEvent(request, target, body));
@@ -155,7 +161,7 @@ function splitTarget(url: string): RequestTarget {
 }
 
 /** Reads the body, or returns undefined once it passes the payload limit (the rest is drained unread). */
-function readBody(request: IncomingMessage): Promise<string | undefined> {
+function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -170,14 +176,18 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
       }
       chunks.push(chunk);
     });
-    request.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
     request.on('error', reject);
   });
 }
 
-function toEvent(request: IncomingMessage, target: RequestTarget, body: string): APIGatewayProxyEvent {
+function toEvent(request: IncomingMessage, target: RequestTarget, bytes: Buffer): APIGatewayProxyEvent {
   // Node has parsed the headers already; API Gateway gives both single- and multi-value forms.
   const headers = request.headers as Record<string, string>;
+  // As API Gateway with binary media types: binary tensor bodies reach the handler base64-encoded, unaltered.
+  const binary =
+    headers[INFERENCE_HEADER_CONTENT_LENGTH] !== undefined || isBinaryContentType(headers['content-type']);
+  const body = bytes.toString(binary ? 'base64' : 'utf8');
   const multiValueHeaders = request.headersDistinct as Record<string, string[]>;
   let query: Record<string, string> | null = null;
   let multiQuery: Record<string, string[]> | null = null;
@@ -205,7 +215,7 @@ function toEvent(request: IncomingMessage, target: RequestTarget, body: string):
     pathParameters: null,
     stageVariables: null,
     body: body === '' ? null : body,
-    isBase64Encoded: false,
+    isBase64Encoded: binary,
     requestContext: {
       accountId: 'local',
       apiId: 'local',

@@ -153,6 +153,8 @@ export class LocalStack {
       const api = await ApiGatewayEmulator.start({
         handler: (event) => app.handle(event),
         port: options.port ?? DEFAULT_LOCAL_PORT,
+        // Refusals are always logged, as the app logs its own.
+        onRefused: (refusal) => logger.info('request refused', refusal),
         localRoutes: {
           '/metrics': () => ({
             status: 200,

@@ -1,5 +1,13 @@
 export { EmfServingMetrics, MAX_OUTPUT_MEAN_METRICS } from './EmfServingMetrics.js';
 export {
+  InferenceStatistics,
+  type InferenceStats,
+  type InferenceTiming,
+  type ModelStatistics,
+  type StatisticDuration,
+  type StatisticsResponse,
+} from './InferenceStatistics.js';
+export {
   METRICS_NAMESPACE,
   METRICS_SERVICE,
   MetricDimension,

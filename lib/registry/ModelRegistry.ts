@@ -57,6 +57,12 @@ export const MAX_VERSION_CLAIM_ATTEMPTS = 32;
 /** Keys per ListObjectsV2 page; S3 returns at most 1000. */
 export const LIST_PAGE_SIZE = 1000;
 
+/** Size of each range a model is fetched in; models up to this size take one request. */
+export const FETCH_PART_BYTES = 8 * 1024 * 1024;
+
+/** Ranges of one model fetched at once. */
+export const FETCH_CONCURRENCY = 4;
+
 /** Content type of the model bytes. */
 const ONNX_CONTENT_TYPE = 'application/octet-stream';
 
@@ -319,19 +325,79 @@ export class ModelRegistry {
   /**
    * A version's manifest and model bytes, after checking the bytes' size and sha256 against the manifest.
    *
+   * Built for cold starts of big models: the first range of the bytes is requested together with the manifest,
+   * the rest in {@link FETCH_PART_BYTES} ranges, {@link FETCH_CONCURRENCY} at a time, each written straight into
+   * one buffer of the manifest's size (no concatenation copy), and hashed as soon as the bytes before it are in.
+   *
    * Throws {@link ChecksumMismatchError} when they differ (or the bytes are missing): unverified bytes
    * are never returned.
    */
   async fetchModel(name: string, version: number): Promise<FetchedModel> {
-    const manifest = await this.getManifest(name, version);
-    const bytes = await this.#getObject(versionKey(name, version, MODEL_OBJECT));
-    if (!bytes) {
-      throw new ChecksumMismatchError(name, version, manifest.sha256, 'missing (no model.onnx object)');
+    const key = versionKey(name, version, MODEL_OBJECT);
+    const first = this.#getRange(key, 0, FETCH_PART_BYTES);
+    first.catch(() => undefined);
+    let manifest: ModelManifest;
+    try {
+      manifest = await this.getManifest(name, version);
+    } catch (error) {
+      first.then(
+        (part) => discard(part?.body),
+        () => undefined,
+      );
+      throw error;
     }
-    const actual = sha256Hex(bytes);
-    if (bytes.byteLength !== manifest.size || actual !== manifest.sha256) {
-      throw new ChecksumMismatchError(name, version, manifest.sha256, `${actual}, ${bytes.byteLength} bytes`);
+    const mismatch = (actual: string) => new ChecksumMismatchError(name, version, manifest.sha256, actual);
+    const firstPart = await first;
+    if (!firstPart) throw mismatch('missing (no model.onnx object)');
+    if (firstPart.total !== manifest.size) {
+      discard(firstPart.body);
+      throw mismatch(`an object of ${firstPart.total} bytes`);
     }
+    const size = manifest.size;
+    const bytes = new Uint8Array(size);
+    const hash = createHash('sha256');
+    const parts = Math.max(1, Math.ceil(size / FETCH_PART_BYTES));
+    const filled = new Array<number>(parts).fill(0);
+    let hashed = 0;
+    // Hashes every byte that has arrived in order so far; parts finish out of order, the hash cannot.
+    const advance = (): void => {
+      while (hashed < size) {
+        const part = Math.floor(hashed / FETCH_PART_BYTES);
+        const end = part * FETCH_PART_BYTES + (filled[part] as number);
+        if (end <= hashed) return;
+        hash.update(bytes.subarray(hashed, end));
+        hashed = end;
+      }
+    };
+    const readPart = async (part: number, body: AsyncIterable<Uint8Array>): Promise<void> => {
+      const start = part * FETCH_PART_BYTES;
+      const end = Math.min(size, start + FETCH_PART_BYTES);
+      let offset = start;
+      for await (const chunk of body) {
+        if (offset + chunk.byteLength > end) throw mismatch('more bytes than the manifest says');
+        bytes.set(chunk, offset);
+        offset += chunk.byteLength;
+        filled[part] = offset - start;
+        advance();
+      }
+      if (offset !== end)
+        throw mismatch(`${offset - start} bytes in the range at ${start}, expected ${end - start}`);
+    };
+    let next = 1;
+    const worker = async (): Promise<void> => {
+      while (next < parts) {
+        const part = next++;
+        const range = await this.#getRange(key, part * FETCH_PART_BYTES, FETCH_PART_BYTES);
+        if (!range) throw mismatch('missing (no model.onnx object)');
+        await readPart(part, range.body);
+      }
+    };
+    await Promise.all([
+      readPart(0, firstPart.body),
+      ...Array.from({ length: Math.min(FETCH_CONCURRENCY, parts - 1) }, worker),
+    ]);
+    const actual = hash.digest('hex');
+    if (actual !== manifest.sha256) throw mismatch(`${actual}, ${size} bytes`);
     return { manifest, bytes };
   }
 
@@ -457,6 +523,38 @@ export class ModelRegistry {
     }
   }
 
+  /**
+   * A byte range of an object as a stream, with the object's total size (from Content-Range); undefined when the
+   * key does not exist.
+   */
+  async #getRange(
+    key: string,
+    start: number,
+    length: number,
+  ): Promise<{ total: number; body: AsyncIterable<Uint8Array> } | undefined> {
+    try {
+      const response = await this.#client.send(
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Range: `bytes=${start}-${start + length - 1}`,
+        }),
+      );
+      const total = Number(/\/(\d+)$/.exec(response.ContentRange ?? '')?.[1] ?? response.ContentLength ?? 0);
+      const body = (response.Body ?? emptyBody()) as AsyncIterable<Uint8Array>;
+      return { total, body };
+    } catch (error) {
+      if (isNoSuchKey(error)) {
+        return undefined;
+      }
+      // An empty object has no byte 0: S3 answers 416 InvalidRange.
+      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416) {
+        return { total: 0, body: emptyBody() };
+      }
+      throw error;
+    }
+  }
+
   /** Every key under a prefix, following continuation tokens. */
   async *#listKeys(prefix: string): AsyncGenerator<string> {
     const pages = paginateListObjectsV2(
@@ -480,6 +578,14 @@ function throwIfAborted(name: string, version: number, signal: AbortSignal | und
     `publishing model "${name}" was stopped before version ${version} was complete: its uploaded parts were deleted and nothing was published (the number ${version} stays unused)`,
     { cause: signal.reason },
   );
+}
+
+async function* emptyBody(): AsyncGenerator<Uint8Array> {}
+
+/** Closes a response stream that will not be read, so its connection is not held open. */
+function discard(body: AsyncIterable<Uint8Array> | undefined): void {
+  const stream = body as { destroy?: () => void } | undefined;
+  stream?.destroy?.();
 }
 
 /** Resolves true once a conditional write succeeded, false when S3 refused it because the key exists. */

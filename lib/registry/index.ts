@@ -15,6 +15,8 @@ export {
   TensorSpecSchema,
 } from './ModelManifest.js';
 export {
+  FETCH_CONCURRENCY,
+  FETCH_PART_BYTES,
   type FetchedModel,
   LIST_PAGE_SIZE,
   MAX_VERSION_CLAIM_ATTEMPTS,

@@ -59,13 +59,14 @@ export function createPredictHandler(
         return fetched;
       },
     },
-    onLoad: ({ model, version, loadMs, sizeBytes }) => {
+    onLoad: ({ model, version, loadMs, sizeBytes, memoryBytes }) => {
       metrics.recordModelLoad(model, version, loadMs, coldStart);
       logger.info('model loaded', {
         version,
         loadedModel: model,
         loadMs: Math.round(loadMs),
         sizeBytes,
+        memoryBytes,
         coldStart,
       });
       coldStart = false;

@@ -1,5 +1,6 @@
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { BadRequestError } from '../errors/HttpError.js';
+import { onnxRuntime } from '../inference/onnx-runtime.js';
 import type { TensorSpec } from '../registry/ModelManifest.js';
 import type { TensorDatatype } from './datatypes.js';
 import { FLOAT16_MAX, toFloat16Bits } from './float16.js';
@@ -18,6 +19,9 @@ const MAX_QUOTED_DIMS = 8;
 
 /** A decimal integer string as INT64/UINT64 accept it: no sign but '-', no leading zeros, at most 20 digits. */
 const DECIMAL_INTEGER = /^-?(?:0|[1-9]\d{0,19})$/;
+
+/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one (matched per code unit). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Inclusive range of each integer datatype that a JS number covers exactly. */
 const NUMBER_RANGE = {
@@ -40,7 +44,7 @@ export interface RequestTensorLike {
   readonly name: string;
   readonly datatype: string;
   readonly shape: unknown;
-  readonly data: unknown;
+  readonly data?: unknown;
 }
 
 /** What the value checks need to name a bad element. */
@@ -71,8 +75,7 @@ export function decodeTensor(input: RequestTensorLike, spec: TensorSpec): ort.Te
   if (input.datatype !== spec.datatype) {
     throw bad(name, `datatype is ${describeValue(input.datatype)}, expected ${spec.datatype}`);
   }
-  const dims = checkShape(name, input.shape, spec);
-  const count = elementCount(name, dims);
+  const { dims, count } = checkInputShape(name, input.shape, spec);
   const data = input.data;
   if (!Array.isArray(data)) throw bad(name, `data must be an array, got ${describeValue(data)}`);
   const nested = dims.length >= 2 && data.length > 0 && Array.isArray(data[0]);
@@ -91,71 +94,83 @@ export function decodeTensor(input: RequestTensorLike, spec: TensorSpec): ort.Te
   const context: DecodeContext = { name, datatype: spec.datatype, dims, nested };
   switch (spec.datatype) {
     case 'FP32':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'float32',
         fillFloats(context, rows, rowLength, new Float32Array(count), FLOAT32_MAX),
         dims,
       );
     case 'FP64':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'float64',
         fillFloats(context, rows, rowLength, new Float64Array(count), Number.MAX_VALUE),
         dims,
       );
     case 'FP16':
-      return new ort.Tensor('float16', fillFloat16(context, rows, rowLength, new Uint16Array(count)), dims);
+      return new (onnxRuntime().Tensor)(
+        'float16',
+        fillFloat16(context, rows, rowLength, new Uint16Array(count)),
+        dims,
+      );
     case 'INT8':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'int8',
         fillIntegers(context, rows, rowLength, new Int8Array(count), NUMBER_RANGE.INT8),
         dims,
       );
     case 'INT16':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'int16',
         fillIntegers(context, rows, rowLength, new Int16Array(count), NUMBER_RANGE.INT16),
         dims,
       );
     case 'INT32':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'int32',
         fillIntegers(context, rows, rowLength, new Int32Array(count), NUMBER_RANGE.INT32),
         dims,
       );
     case 'UINT8':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'uint8',
         fillIntegers(context, rows, rowLength, new Uint8Array(count), NUMBER_RANGE.UINT8),
         dims,
       );
     case 'UINT16':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'uint16',
         fillIntegers(context, rows, rowLength, new Uint16Array(count), NUMBER_RANGE.UINT16),
         dims,
       );
     case 'UINT32':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'uint32',
         fillIntegers(context, rows, rowLength, new Uint32Array(count), NUMBER_RANGE.UINT32),
         dims,
       );
     case 'INT64':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'int64',
         fillBigInts(context, rows, rowLength, new BigInt64Array(count), BIGINT_RANGE.INT64),
         dims,
       );
     case 'UINT64':
-      return new ort.Tensor(
+      return new (onnxRuntime().Tensor)(
         'uint64',
         fillBigInts(context, rows, rowLength, new BigUint64Array(count), BIGINT_RANGE.UINT64),
         dims,
       );
     case 'BOOL':
-      return new ort.Tensor('bool', fillBooleans(context, rows, rowLength, new Uint8Array(count)), dims);
+      return new (onnxRuntime().Tensor)(
+        'bool',
+        fillBooleans(context, rows, rowLength, new Uint8Array(count)),
+        dims,
+      );
     case 'BYTES':
-      return new ort.Tensor('string', fillStrings(context, rows, rowLength, new Array<string>(count)), dims);
+      return new (onnxRuntime().Tensor)(
+        'string',
+        fillStrings(context, rows, rowLength, new Array<string>(count)),
+        dims,
+      );
   }
 }
 
@@ -178,6 +193,22 @@ export function decodeRows(name: string, rows: unknown, spec: TensorSpec): ort.T
   }
   const data = Array.isArray(rows) ? rows : [rows];
   return decodeTensor({ name, datatype: spec.datatype, shape, data }, spec);
+}
+
+/**
+ * Checks a request's shape against the model's input spec: the spec's rank, every fixed dimension, at most
+ * {@link MAX_TENSOR_ELEMENTS} elements. Returns the dims and their element count; failures are 400, too many elements included.
+ *
+ * @example
+ * checkInputShape('x', [2, 4], { name: 'x', datatype: 'FP32', shape: [-1, 4] }); // { dims: [2, 4], count: 8 }
+ */
+export function checkInputShape(
+  name: string,
+  shape: unknown,
+  spec: TensorSpec,
+): { dims: number[]; count: number } {
+  const dims = checkShape(name, shape, spec);
+  return { dims, count: elementCount(name, dims) };
 }
 
 function checkShape(name: string, shape: unknown, spec: TensorSpec): number[] {
@@ -446,11 +477,29 @@ function fillStrings(
     for (let column = 0; column < rowLength; column++) {
       const value = values[column];
       if (typeof value !== 'string') throw badValue(context, offset, value, 'expected a string (BYTES)');
+      const problem = bytesElementProblem(value);
+      if (problem !== undefined) throw badValue(context, offset, value, problem);
       target[offset] = value;
       offset++;
     }
   }
   return target;
+}
+
+/**
+ * Why a string cannot be a BYTES element, or undefined when it can. onnxruntime-node hands strings to the runtime as
+ * NUL-terminated UTF-8: a NUL character would cut the element short and a lone surrogate would come back as U+FFFD,
+ * so both are refused rather than altered.
+ *
+ * @example
+ * bytesElementProblem('a\u0000b'); // 'contains U+0000 (NUL), which onnxruntime cuts strings at; BYTES elements ...'
+ */
+export function bytesElementProblem(value: string): string | undefined {
+  if (value.includes('\u0000'))
+    return 'contains U+0000 (NUL), which onnxruntime cuts strings at; BYTES elements must be text without NUL characters';
+  if (LONE_SURROGATE.test(value))
+    return 'contains a lone UTF-16 surrogate, which has no UTF-8 form; BYTES elements must be well-formed Unicode text';
+  return undefined;
 }
 
 function bad(name: string, problem: string): BadRequestError {

@@ -63,7 +63,12 @@ describe('InferenceEngine: one session per version, reused, bounded by a byte bu
 
   it('evicts the least recently used version past the budget, but never the pinned one', async () => {
     fetches.length = 0;
-    const engine = new InferenceEngine({ registry: counting(), budgetBytes: sizeBytes * 2 });
+    // Resident memory held still, so each session counts its file size: the order of eviction is the point here.
+    const engine = new InferenceEngine({
+      registry: counting(),
+      budgetBytes: sizeBytes * 2,
+      residentMemory: () => 0,
+    });
     engine.pin('clf', 1);
     await engine.get('clf', 1);
     await engine.get('clf', 2);
@@ -78,6 +83,57 @@ describe('InferenceEngine: one session per version, reused, bounded by a byte bu
       [1, 2],
     );
     assert.deepEqual(fetches, ['clf@1', 'clf@2', 'clf@3', 'clf@2']);
+    await engine.close();
+  });
+
+  it('counts the memory a session takes (growth while created and in its first run), not its file size', async () => {
+    // A meter that says each session creation takes 100 MB and each first run 50 MB more.
+    let resident = 0;
+    const mb = 1024 * 1024;
+    const engine = new InferenceEngine({
+      registry,
+      budgetBytes: 320 * mb,
+      residentMemory: () => {
+        resident += 50 * mb;
+        return resident;
+      },
+    });
+    await engine.get('clf', 1); // two readings 50 MB apart around creation
+    assert.deepEqual(
+      engine.loaded().map((entry) => [entry.version, entry.memoryBytes, entry.sizeBytes]),
+      [[1, 50 * mb, sizeBytes]],
+    );
+    const features = new Tensor('float32', new Float32Array([1, 2, 3, 4]), [1, 4]);
+    const one = await engine.get('clf', 1);
+    await engine.measureFirstRun('clf', 1, () => one.session.run({ features }));
+    await engine.measureFirstRun('clf', 1, () => one.session.run({ features })); // measured once only
+    assert.equal(engine.loaded()[0]?.memoryBytes, 100 * mb);
+    await engine.get('clf', 2);
+    await engine.get('clf', 3);
+    // 100 + 50 + 50 = 200 MB <= 320; the first run of 3 adds 50 (250), and of 2 another 50 (300): still in.
+    const three = await engine.get('clf', 3);
+    await engine.measureFirstRun('clf', 3, () => three.session.run({ features }));
+    const two = await engine.get('clf', 2);
+    await engine.measureFirstRun('clf', 2, () => two.session.run({ features }));
+    assert.deepEqual(
+      engine.loaded().map((entry) => entry.version),
+      [1, 3, 2],
+    );
+    // Version 1 again: within the budget. A 4th session (50 MB at creation) takes it to 350 MB: 1, the oldest, goes.
+    await registry.publish({ name: 'clf', model: classifierModel({ seed: 4 }) });
+    await engine.get('clf', 4);
+    assert.deepEqual(
+      engine.loaded().map((entry) => entry.version),
+      [3, 2, 4],
+    );
+    await engine.close();
+  });
+
+  it('measures a real session: at least its file size, from the resident memory the process gained', async () => {
+    const engine = new InferenceEngine({ registry });
+    await engine.get('clf', 1);
+    const [entry] = engine.loaded();
+    assert.ok(entry && entry.memoryBytes >= entry.sizeBytes);
     await engine.close();
   });
 
@@ -99,7 +155,7 @@ describe('InferenceEngine: one session per version, reused, bounded by a byte bu
     await engine.close();
   });
 
-  it('chooses Lambda-friendly session options: threads from the CPUs available, full optimisation', () => {
+  it('chooses Lambda-friendly session options: threads from the CPUs available, full optimisation, no spinning', () => {
     assert.deepEqual(lambdaSessionOptions(3), {
       intraOpNumThreads: 3,
       interOpNumThreads: 1,
@@ -108,6 +164,7 @@ describe('InferenceEngine: one session per version, reused, bounded by a byte bu
       enableCpuMemArena: true,
       enableMemPattern: true,
       logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
     assert.equal(lambdaSessionOptions(0).intraOpNumThreads, 1);
   });

@@ -123,8 +123,20 @@ describe('parseJson: malformed JSON is a 400 that says why', () => {
     it(`refuses ${JSON.stringify(text)} on the exact path`, () => assertRefused(text, /^malformed JSON: /));
   }
 
-  it('points at the position of the problem on the exact path', () => {
-    assertRefused('[12345678901234567890, ?]', /unexpected "\?" at position 23/);
+  it('points at the position of the problem on the exact path (taken for duplicate-key checks)', () => {
+    assert.throws(
+      () => parseJson('[12345678901234567890, ?]', { rejectDuplicateKeys: true }),
+      /unexpected "\?" at position 23/,
+    );
+    assertRefused('[12345678901234567890, ?]', /malformed JSON: Unexpected token/);
+  });
+
+  it('refuses a key given twice when asked to, naming it', () => {
+    assert.throws(
+      () => parseJson('{"a": 1, "b": {"a": 2, "a": 3}}', { rejectDuplicateKeys: true }),
+      /key "a" appears more than once/,
+    );
+    assert.deepEqual(parseJson('{"a": 1, "a": 2}'), { a: 2 });
   });
 });
 

@@ -99,8 +99,8 @@ const ROUND_TRIPS: readonly RoundTripCase[] = [
   {
     datatype: 'BYTES',
     ortType: 'string',
-    data: '["plain","quote \\" and backslash \\\\","unicode é 😀 中文 \\u0000","line\\nbreak"]',
-    encoded: '["plain","quote \\" and backslash \\\\","unicode é 😀 中文 \\u0000","line\\nbreak"]',
+    data: '["plain","quote \\" and backslash \\\\","unicode é 😀 中文 \\u0001","line\\nbreak"]',
+    encoded: '["plain","quote \\" and backslash \\\\","unicode é 😀 中文 \\u0001","line\\nbreak"]',
   },
 ];
 

@@ -1,0 +1,115 @@
+/**
+ * Models the benchmark generates for itself (never committed): an image-sized conv net and a ~100 MB model.
+ */
+import onnxProto from 'onnx-proto';
+import { buildModel } from '../lib/onnx/model-builder.js';
+
+const { onnx } = onnxProto;
+
+/** Feature maps of the conv net's hidden layers. */
+const CHANNELS = 48;
+
+/** Side of the conv net's square input: 1x3x640x640, the size of a text detector's input. */
+export const IMAGE_SIDE = 640;
+
+/**
+ * A fully convolutional net on a 1x3x640x640 FP32 image: 3x3 convs 3->48, 48->48, 48->48 with ReLU, then 48->1
+ * and a sigmoid; the output is a 1x1x640x640 probability map, as a text detector's. About 17 GFLOP per image, so
+ * its run takes about as long as the text detector of issue 10 (282 ms there).
+ */
+export function convNetModel(): Uint8Array {
+  const random = seeded(7);
+  const weights = (count: number, scale: number) =>
+    Float32Array.from({ length: count }, () => (random() * 2 - 1) * scale);
+  const conv = (input: string, output: string, weight: string, bias: string) => ({
+    opType: 'Conv',
+    inputs: [input, weight, bias],
+    outputs: [output],
+    attributes: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } },
+  });
+  return buildModel({
+    graphName: 'conv_net',
+    inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, IMAGE_SIDE, IMAGE_SIDE] }],
+    outputs: [{ name: 'map', datatype: 'FP32', shape: [1, 1, IMAGE_SIDE, IMAGE_SIDE] }],
+    initializers: [
+      { name: 'w1', dims: [CHANNELS, 3, 3, 3], data: weights(CHANNELS * 27, 0.3) },
+      { name: 'b1', dims: [CHANNELS], data: weights(CHANNELS, 0.1) },
+      { name: 'w2', dims: [CHANNELS, CHANNELS, 3, 3], data: weights(CHANNELS * CHANNELS * 9, 0.05) },
+      { name: 'b2', dims: [CHANNELS], data: weights(CHANNELS, 0.1) },
+      { name: 'w3', dims: [CHANNELS, CHANNELS, 3, 3], data: weights(CHANNELS * CHANNELS * 9, 0.05) },
+      { name: 'b3', dims: [CHANNELS], data: weights(CHANNELS, 0.1) },
+      { name: 'w4', dims: [1, CHANNELS, 3, 3], data: weights(CHANNELS * 9, 0.05) },
+      { name: 'b4', dims: [1], data: weights(1, 0.1) },
+    ],
+    nodes: [
+      conv('image', 'c1', 'w1', 'b1'),
+      { opType: 'Relu', inputs: ['c1'], outputs: ['r1'] },
+      conv('r1', 'c2', 'w2', 'b2'),
+      { opType: 'Relu', inputs: ['c2'], outputs: ['r2'] },
+      conv('r2', 'c3', 'w3', 'b3'),
+      { opType: 'Relu', inputs: ['c3'], outputs: ['r3'] },
+      conv('r3', 'c4', 'w4', 'b4'),
+      { opType: 'Sigmoid', inputs: ['c4'], outputs: ['map'] },
+    ],
+  });
+}
+
+/** Width of the big model's layers; each layer's weights are WIDTH^2 FP32 values (16 MiB). */
+const BIG_WIDTH = 2048;
+
+/**
+ * A ~100 MB model: six 2048x2048 FP32 MatMul layers with ReLU between, input `x` FP32 [-1, 2048]. The weights
+ * are written as raw bytes directly (the model builder's per-value writer would take seconds for 25M values).
+ */
+export function bigModel(layers = 6): Uint8Array {
+  const random = seeded(11);
+  const initializer = [];
+  const node = [];
+  let current = 'x';
+  for (let layer = 0; layer < layers; layer++) {
+    const weights = new Float32Array(BIG_WIDTH * BIG_WIDTH);
+    for (let index = 0; index < weights.length; index++) weights[index] = (random() * 2 - 1) * 0.02;
+    initializer.push({
+      name: `w${layer}`,
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      dims: [BIG_WIDTH, BIG_WIDTH],
+      rawData: new Uint8Array(weights.buffer),
+    });
+    const product = `m${layer}`;
+    const output = layer === layers - 1 ? 'y' : `r${layer}`;
+    node.push({ opType: 'MatMul', input: [current, `w${layer}`], output: [product], name: `matmul${layer}` });
+    node.push({ opType: 'Relu', input: [product], output: [output], name: `relu${layer}` });
+    current = output;
+  }
+  const tensor = (name: string) => ({
+    name,
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: { dim: [{ dimParam: 'batch' }, { dimValue: BIG_WIDTH }] },
+      },
+    },
+  });
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'sluice-bench',
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: { name: 'big', node, initializer, input: [tensor('x')], output: [tensor('y')] },
+    }),
+  ).finish();
+}
+
+/** The big model's input width, for building its request. */
+export const BIG_MODEL_WIDTH = BIG_WIDTH;
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

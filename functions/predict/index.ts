@@ -3,14 +3,26 @@
  * version named in the environment (see lib/config/function-config.ts).
  *
  * The module's top-level await holds Lambda's init phase until the model is loaded (within the init budget on
- * demand, always under provisioned concurrency), so no request's Duration contains the model load.
+ * demand, always under provisioned concurrency), so no request's Duration contains the model load. The S3 client is
+ * traced (the model fetch shows in X-Ray) and every log line carries the Lambda context.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 import { readFunctionConfig } from '../../lib/config/function-config.js';
+import { METRICS_SERVICE } from '../../lib/observability/metric-names.js';
+import { traceAwsClient } from '../../lib/observability/trace-aws-client.js';
+import { withLambdaContext } from '../../lib/observability/with-lambda-context.js';
 import { createPredictHandler } from '../../lib/serving/create-predict-handler.js';
+import { createS3Client } from '../../lib/serving/create-s3-client.js';
 import { finishLoadInInit } from '../../lib/serving/init-load.js';
 
 const config = readFunctionConfig(process.env);
-const predict = createPredictHandler(config);
+const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { model: config.model } });
+const client = traceAwsClient(
+  createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
+  new Tracer({ serviceName: METRICS_SERVICE }),
+);
+const predict = createPredictHandler(config, { logger, client });
 
 await finishLoadInInit({
   warm: predict.warm,
@@ -19,9 +31,9 @@ await finishLoadInInit({
   version: config.version,
   onDeferred: ({ message, emf }) => {
     process.stdout.write(emf);
-    console.warn(JSON.stringify({ level: 'WARN', message, model: config.model, version: config.version }));
+    logger.warn(message, { version: config.version });
   },
 });
 
 /** The handler Lambda invokes. */
-export const handler = predict.handler;
+export const handler = withLambdaContext(logger, predict.handler);

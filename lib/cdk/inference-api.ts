@@ -4,6 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AuthMode as Auth, type AuthMode } from '../config/deploy-config.js';
+import { BINARY_MEDIA_TYPES } from '../http/binary-media-types.js';
+import { SERVED_EXTENSIONS } from '../http/extensions.js';
 import { accessLogFormat } from './access-log-format.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason } from './nag-suppressions.js';
@@ -64,6 +66,11 @@ export class InferenceApi extends Construct {
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'sluice inference API (Open Inference Protocol V2 and the simple predict form)',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
+      // Binary tensors must reach the function unaltered: a request whose Content-Type matches a binary media type
+      // arrives base64-encoded (isBase64Encoded), and a base64 result goes back as bytes when Accept matches.
+      // tritonclient sends neither header, so only */* covers every client; the handler decodes base64 JSON too
+      // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings-workflow.html).
+      binaryMediaTypes: [...BINARY_MEDIA_TYPES],
       // API Gateway's CloudWatch role is an account-level setting of the region (AWS::ApiGateway::Account), shared
       // by every REST API there: deleting it with this stack would stop the logging of all the others. Kept.
       cloudWatchRole: true,
@@ -106,7 +113,14 @@ export class InferenceApi extends Construct {
     }
 
     const v2 = this.api.root.addResource('v2');
-    mockJson(v2, JSON.stringify({ name: 'sluice', version: props.serverVersion ?? '0.0.0', extensions: [] }));
+    mockJson(
+      v2,
+      JSON.stringify({
+        name: 'sluice',
+        version: props.serverVersion ?? '0.0.0',
+        extensions: [...SERVED_EXTENSIONS],
+      }),
+    );
     const health = v2.addResource('health');
     mockJson(health.addResource('live'), '{"live":true}');
     mockJson(health.addResource('ready'), '{"ready":true}');
@@ -249,6 +263,9 @@ function mockJson(resource: apigateway.Resource, body: string): void {
   const method = resource.addMethod(
     'GET',
     new apigateway.MockIntegration({
+      // With */* as a binary media type the request counts as binary; converted to text, the mapping template
+      // that makes the mock answer 200 still applies.
+      contentHandling: apigateway.ContentHandling.CONVERT_TO_TEXT,
       requestTemplates: { [JSON_TYPE]: '{"statusCode": 200}' },
       integrationResponses: [{ statusCode: '200', responseTemplates: { [JSON_TYPE]: body } }],
     }),

@@ -631,3 +631,19 @@ describe('deployment config: a bad value fails synth naming the field and the va
     assert.equal(config.api.auth, 'api-key');
   });
 });
+
+describe('binary tensors on API Gateway: bodies reach the function unaltered, GET /v2 lists the extensions', () => {
+  it('declares */* as a binary media type, so tritonclient bodies (no Content-Type) arrive base64, not mangled', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { BinaryMediaTypes: ['*/*'] });
+  });
+
+  it('answers GET /v2 from API Gateway with the extensions the function serves, converting the mock request to text', () => {
+    const mocks = Object.values(resourcesOf('AWS::ApiGateway::Method')).filter((method) =>
+      JSON.stringify(method).includes('"Type":"MOCK"'),
+    );
+    assert.ok(mocks.length >= 3, 'the /v2 and health mocks');
+    for (const mock of mocks) assert.match(JSON.stringify(mock), /"ContentHandling":"CONVERT_TO_TEXT"/);
+    const v2 = mocks.find((mock) => JSON.stringify(mock).includes('extensions'));
+    assert.match(JSON.stringify(v2), /\\"extensions\\":\[\\"binary_tensor_data\\",\\"statistics\\"\]/);
+  });
+});

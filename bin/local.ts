@@ -1,5 +1,5 @@
 /** `npm start`: the local stack on 127.0.0.1 (PORT, SLUICE_HOME override the defaults). */
-// The SDK warns about Node 20 on every client; the project supports Node >= 20 (Lambda runs a newer one).
+// The SDK warns on every client when it runs on a Node older than 22 (platforms without the project's own Node 24).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { HomeInUseError } from '../lib/local/HomeLock.js';

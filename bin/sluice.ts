@@ -1,5 +1,5 @@
 /** The `sluice` command line. */
-// The SDK warns about Node 20 on every client; the project supports Node >= 20 (Lambda runs a newer one).
+// The SDK warns on every client when it runs on a Node older than 22 (platforms without the project's own Node 24).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { defaultIo, runCli } from '../lib/cli/run-cli.js';

@@ -5,7 +5,7 @@
 import { fork } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +132,7 @@ try {
       ratioRow('peak RSS while serving', oursRss / leastRss, -1.3, `${mb(oursRss)} vs ${mb(leastRss)} MB`),
     );
     rows.push(await imageRow(sluiceServer.port, localInfo));
+    rows.push(await threadsRow());
   } finally {
     sluiceServer.kill();
     minimalServer.kill();
@@ -623,6 +624,40 @@ async function imageRow(port: number, info: { s3Endpoint: string; bucket: string
     -1.3,
     `${oursMs.toFixed(0)} vs ${rawMs.toFixed(0)} ms (median)`,
   );
+}
+
+/**
+ * What intra-op threads buy on the conv net: one thread (what `lambdaThreads` gives a function below 1,769 MB,
+ * where Lambda's CPU credits pay for less than one vCPU although it shows two) against every CPU of this machine
+ * (unthrottled). A figure, not a target: on Lambda below 1,769 MB the second thread only contends for the credits
+ * the first one already uses up.
+ */
+async function threadsRow(): Promise<Row> {
+  const model = convNetModel();
+  const pixels = new Float32Array(3 * IMAGE_SIDE * IMAGE_SIDE).fill(0.5);
+  const cpus = availableParallelism();
+  const timed = async (threads: number): Promise<number> => {
+    const session = await ort.InferenceSession.create(model, lambdaSessionOptions(threads));
+    const feeds = { image: new ort.Tensor('float32', pixels, [1, 3, IMAGE_SIDE, IMAGE_SIDE]) };
+    await session.run(feeds);
+    const runs: number[] = [];
+    for (let run = 0; run < IMAGE_RUNS; run++) {
+      const started = performance.now();
+      await session.run(feeds);
+      runs.push(performance.now() - started);
+    }
+    await session.release();
+    return median(runs);
+  };
+  const one = await timed(1);
+  const all = await timed(cpus);
+  return {
+    name: `conv net session.run, 1 thread (below 1,769 MB) vs ${cpus} (this machine)`,
+    ratio: one / all,
+    target: 'figure',
+    met: true,
+    detail: `${one.toFixed(0)} vs ${all.toFixed(0)} ms (median); on Lambda the extra threads need the memory to pay for them`,
+  };
 }
 
 function seededRandom(seed: number): () => number {

@@ -3,6 +3,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { buildModel } from '../lib/onnx/model-builder.js';
+import { seededRandom } from '../lib/samples/seeded-random.js';
 
 const { onnx } = onnxProto;
 
@@ -18,7 +19,7 @@ export const IMAGE_SIDE = 640;
  * its run takes about as long as the text detector of issue 10 (282 ms there).
  */
 export function convNetModel(): Uint8Array {
-  const random = seeded(7);
+  const random = seededRandom(7);
   const weights = (count: number, scale: number) =>
     Float32Array.from({ length: count }, () => (random() * 2 - 1) * scale);
   const conv = (input: string, output: string, weight: string, bias: string) => ({
@@ -62,7 +63,7 @@ const BIG_WIDTH = 2048;
  * are written as raw bytes directly (the model builder's per-value writer would take seconds for 25M values).
  */
 export function bigModel(layers = 6): Uint8Array {
-  const random = seeded(11);
+  const random = seededRandom(11);
   const initializer = [];
   const node = [];
   let current = 'x';
@@ -102,14 +103,3 @@ export function bigModel(layers = 6): Uint8Array {
 
 /** The big model's input width, for building its request. */
 export const BIG_MODEL_WIDTH = BIG_WIDTH;
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

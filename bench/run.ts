@@ -20,6 +20,7 @@ import { readLocalStackInfo } from '../lib/local/local-home.js';
 import { PublishExtrasSchema } from '../lib/registry/ModelManifest.js';
 import { ModelRegistry } from '../lib/registry/ModelRegistry.js';
 import { SAMPLE_MODELS } from '../lib/samples/sample-models.js';
+import { seededRandom } from '../lib/samples/seeded-random.js';
 import { createPredictHandler } from '../lib/serving/create-predict-handler.js';
 import { createS3Client } from '../lib/serving/create-s3-client.js';
 import { encodeTensorJson } from '../lib/tensor/encode-tensor.js';
@@ -657,17 +658,6 @@ async function threadsRow(): Promise<Row> {
     target: 'figure',
     met: true,
     detail: `${one.toFixed(0)} vs ${all.toFixed(0)} ms (median); on Lambda the extra threads need the memory to pay for them`,
-  };
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

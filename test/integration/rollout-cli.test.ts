@@ -14,8 +14,7 @@ import {
   trafficUntil,
   waitForState,
 } from '../fixtures/rollouts.js';
-import { describeRun, startSluice } from '../fixtures/sluice-cli.js';
-import { runSluiceInProcess } from '../fixtures/sluice-in-process.js';
+import { describeRun, runSluiceInProcess, startSluice } from '../fixtures/sluice-cli.js';
 
 /** What `sluice status --json` prints. */
 const StatusJsonSchema = z.object({

@@ -19,6 +19,7 @@ import type { RolloutPlan } from '../rollout/RolloutPlan.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
 import { FunctionEntry } from './private/entry-paths.js';
 import { functionCode } from './private/function-code.js';
+import { ProvisionedConcurrencyScaler } from './provisioned-concurrency-scaling.js';
 import type { RegistryBucket } from './registry-bucket.js';
 import type { ReleaseProvider } from './release-provider.js';
 
@@ -140,7 +141,10 @@ export class ModelEndpoint extends Construct {
       Sha256: model.sha256,
       LambdaVersion: this.version.version,
       Plan: JSON.stringify(this.plan),
-      ProvisionedConcurrency: String(model.provisionedConcurrency),
+      // With scaling, the release provisions the minimum and Application Auto Scaling moves it from there.
+      ProvisionedConcurrency: String(
+        model.provisionedConcurrencyScaling?.min ?? model.provisionedConcurrency,
+      ),
     };
     this.release = new CustomResource(this, 'Release', {
       serviceToken: props.releases.serviceToken,
@@ -150,6 +154,14 @@ export class ModelEndpoint extends Construct {
     });
     // A model group's grants live in its own stack: the release acts only once they exist.
     if (grants) this.release.node.addDependency(grants);
+    if (model.provisionedConcurrencyScaling) {
+      new ProvisionedConcurrencyScaler(this, 'ProvisionedConcurrencyScaling', {
+        functionName: this.fn.functionName,
+        aliasName: LIVE_ALIAS,
+        scaling: model.provisionedConcurrencyScaling,
+        alias: this.release,
+      });
+    }
     // Imported by its alias-qualified ARN (not Alias.fromAliasAttributes, whose permissions need a concrete
     // account): API Gateway's invoke permissions then name the alias.
     this.liveAlias = lambda.Function.fromFunctionAttributes(this, 'Live', {

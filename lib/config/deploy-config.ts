@@ -153,27 +153,59 @@ export const ModelGroupNameSchema = z
     'group names are 1-20 characters: a-z, 0-9 and "-", starting with a letter',
   );
 
+/** Most provisioned concurrency one alias may be given or scaled to. */
+export const MAX_PROVISIONED_CONCURRENCY = 1000;
+
+/** The utilisation of provisioned concurrency that target tracking keeps when none is configured. */
+export const DEFAULT_PROVISIONED_UTILIZATION = 0.7;
+
+/**
+ * Provisioned concurrency that follows the load: Application Auto Scaling target tracking on the alias's
+ * `ProvisionedConcurrencyUtilization`, between `min` and `max` environments.
+ */
+export const ProvisionedConcurrencyScalingSchema = z
+  .strictObject({
+    min: z.number().int().min(1).max(MAX_PROVISIONED_CONCURRENCY),
+    max: z.number().int().min(1).max(MAX_PROVISIONED_CONCURRENCY),
+    /** Share of the provisioned environments in use that scaling keeps (0.1 to 0.9). */
+    targetUtilization: z.number().min(0.1).max(0.9).default(DEFAULT_PROVISIONED_UTILIZATION),
+  })
+  .refine((scaling) => scaling.max >= scaling.min, { message: 'max must be at least min', path: ['max'] });
+/** Provisioned concurrency scaling of one model. */
+export type ProvisionedConcurrencyScaling = z.infer<typeof ProvisionedConcurrencyScalingSchema>;
+
 /** One model to deploy: the version its `live` alias serves and how it gets there. */
-export const ModelDeploymentSchema = z.strictObject({
-  name: ModelNameSchema,
-  /** Registry version to serve. */
-  version: z.number().int().positive(),
-  /** sha256 from that version's manifest (`sluice show NAME --version N`); the function refuses other bytes. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the manifest sha256'),
-  memoryMb: z.number().int().min(128).max(10240).default(1024),
-  timeoutSeconds: z.number().int().min(1).max(29).default(29),
-  architecture: z.enum([Architecture.X86_64, Architecture.ARM64]).default(Architecture.X86_64),
-  rollout: RolloutSchema.default({ strategy: 'preset', preset: RolloutPreset.CANARY_10_PERCENT_5_MINUTES }),
-  alarms: ConfiguredAlarmThresholdsSchema.prefault({}),
-  /** Provisioned concurrency on the `live` alias; 0 for none. */
-  provisionedConcurrency: z.number().int().min(0).max(1000).default(0),
-  /**
-   * The model group (a nested stack of its own) the model is deployed in; absent: the main stack. A stack holds
-   * at most `MAX_MODELS_PER_STACK` models (lib/cdk/model-group.ts). Set it when a model is added; moving a
-   * deployed model to another group replaces its function and routes (remove it in one deploy, add it in the next).
-   */
-  group: ModelGroupNameSchema.optional(),
-});
+export const ModelDeploymentSchema = z
+  .strictObject({
+    name: ModelNameSchema,
+    /** Registry version to serve. */
+    version: z.number().int().positive(),
+    /** sha256 from that version's manifest (`sluice show NAME --version N`); the function refuses other bytes. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the manifest sha256'),
+    memoryMb: z.number().int().min(128).max(10240).default(1024),
+    timeoutSeconds: z.number().int().min(1).max(29).default(29),
+    architecture: z.enum([Architecture.X86_64, Architecture.ARM64]).default(Architecture.X86_64),
+    rollout: RolloutSchema.default({ strategy: 'preset', preset: RolloutPreset.CANARY_10_PERCENT_5_MINUTES }),
+    alarms: ConfiguredAlarmThresholdsSchema.prefault({}),
+    /** Provisioned concurrency on the `live` alias; 0 for none. */
+    provisionedConcurrency: z.number().int().min(0).max(MAX_PROVISIONED_CONCURRENCY).default(0),
+    /** Provisioned concurrency scaled with the load, instead of a fixed `provisionedConcurrency`. @default none */
+    provisionedConcurrencyScaling: ProvisionedConcurrencyScalingSchema.optional(),
+    /**
+     * The model group (a nested stack of its own) the model is deployed in; absent: the main stack. A stack holds
+     * at most `MAX_MODELS_PER_STACK` models (lib/cdk/model-group.ts). Set it when a model is added; moving a
+     * deployed model to another group replaces its function and routes (remove it in one deploy, add it in the next).
+     */
+    group: ModelGroupNameSchema.optional(),
+  })
+  .refine(
+    (model) => model.provisionedConcurrencyScaling === undefined || model.provisionedConcurrency === 0,
+    {
+      message:
+        'give either provisionedConcurrency (fixed) or provisionedConcurrencyScaling (min, max), not both',
+      path: ['provisionedConcurrencyScaling'],
+    },
+  );
 /** One model deployment. */
 export type ModelDeployment = z.infer<typeof ModelDeploymentSchema>;
 

@@ -90,9 +90,11 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         say(`  ${describeRouting(state)}`);
       }
       if (state.plan?.strategy === RolloutStrategy.MANUAL || !options.wait) {
+        const target = targetFlags(context, options);
         say(
           `  it carries on by itself${state.plan?.strategy === RolloutStrategy.MANUAL ? ' only with `sluice promote`' : ''}; ` +
-            `follow with \`sluice status ${model}\`, move on with \`sluice promote ${model}\`, undo with \`sluice rollback ${model}\``,
+            `follow with \`sluice status ${model}${target}\`, move on with \`sluice promote ${model}${target}\`, ` +
+            `undo with \`sluice rollback ${model}${target}\``,
         );
         if (options.json) io.stdout(`${JSON.stringify({ result: 'rolling', ...stateSummary(state) })}\n`);
         return;
@@ -154,6 +156,12 @@ async function warnOfSignatureChange(
       `v${before.stable} accepts may be refused (a jump in refused inputs rolls the candidate back):\n` +
       `${differences.map((line) => `  - ${line}`).join('\n')}\n`,
   );
+}
+
+/** The target options to repeat in a suggested command: `--local`, or the function on AWS. */
+function targetFlags(context: RolloutContext, options: DeployCommandOptions): string {
+  if (context.local) return ' --local';
+  return options.function === undefined ? '' : ` --function ${options.function}`;
 }
 
 /** The plan options given on the command line that differ from the plan of the rollout being resumed. */

@@ -58,9 +58,10 @@ export function describeWait(decision: Extract<Decision, { kind: 'wait' }>, now:
     case WaitReason.BAKING:
       return `next step in ${inTime}, if healthy with enough requests`;
     case WaitReason.SETTLING:
+      return `${decision.detail ?? decision.why}; the step is taken in about ${inTime}`;
     case WaitReason.EVIDENCE:
     case WaitReason.UNKNOWN_HEALTH:
-      return `${decision.detail ?? decision.why}; checked again in ${inTime}`;
+      return `${decision.detail ?? decision.why}; checked again at the driver's next tick`;
   }
 }
 

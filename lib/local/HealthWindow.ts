@@ -232,7 +232,7 @@ export class HealthWindow {
       return {
         verdict: 'unknown',
         reasons: [
-          `${step.requests} ${step.requests === 1 ? 'request' : 'requests'} to version ${version} ${stepLabel}; ` +
+          `${step.requests} ${step.requests === 1 ? 'answer' : 'answers'} of version ${version} ${stepLabel} (golden checks included); ` +
             `at least ${this.minSamples} are needed to judge`,
         ],
         ...evidence,

@@ -289,6 +289,10 @@ describe('sluice promote and rollback: moving a manual rollout by hand', () => {
     assert.equal(deploy.code, 0, describeRun(deploy));
     assert.match(deploy.stdout, /v1 80% \/ v2 20%/);
     assert.match(deploy.stdout, /it carries on by itself only with `sluice promote`/);
+    assert.match(
+      deploy.stdout,
+      /follow with `sluice status manual --local`, move on with `sluice promote manual --local`/,
+    );
     assert.equal((await status('manual')).weight, 20);
 
     const promote = await sluice('promote', 'manual', '--weight', '50', '--json');

@@ -54,7 +54,7 @@ describe('HealthWindow: error rate and p99 latency per version over a sliding wi
     assert.equal(report.verdict, 'unknown');
     assert.match(
       report.reasons.join(),
-      new RegExp(`${HEALTH_MIN_SAMPLES - 1} requests .* at least ${HEALTH_MIN_SAMPLES}`),
+      new RegExp(`${HEALTH_MIN_SAMPLES - 1} answers .* at least ${HEALTH_MIN_SAMPLES}`),
     );
   });
 

@@ -16,7 +16,7 @@ import { decodeRows, decodeTensor } from '../tensor/decode-tensor.js';
 import { outputDatatype, stringifyJson, tensorToNested } from '../tensor/encode-tensor.js';
 import { parseJson } from '../tensor/parse-json.js';
 import { SERVED_EXTENSIONS } from './extensions.js';
-import { ResponseHeader } from './headers.js';
+import { INFERENCE_HEADER_CONTENT_LENGTH, ResponseHeader, readHeader } from './headers.js';
 import { readInferBody } from './infer-body.js';
 import { describeIssues, PredictRequestSchema, type RequestTensor } from './infer-request.js';
 import {
@@ -337,6 +337,11 @@ export class InferenceApp {
   ): Promise<APIGatewayProxyResult> {
     const loaded = await this.load(route, state);
     state.marks.loaded = performance.now();
+    if (readHeader(event, INFERENCE_HEADER_CONTENT_LENGTH) !== undefined) {
+      throw new BadRequestError(
+        `the simple form takes JSON only; send binary tensors (${INFERENCE_HEADER_CONTENT_LENGTH}) to POST /v2/models/${route.model}/infer`,
+      );
+    }
     const text = readBodyText(event);
     const parsed = PredictRequestSchema.safeParse(parseJson(text));
     if (!parsed.success)

@@ -398,6 +398,15 @@ describe('Binary tensor extension: bad sizes and headers are a 400 naming the pr
     assert.match(errorOf(reply), /raw binary body works for single-input models/);
   });
 
+  it('a binary body sent to the simple form says where binary tensors go', async () => {
+    const reply = await post('/models/bin-fp32/predict', binaryRequest(x(8), Buffer.alloc(8)));
+    assert.equal(reply.status, 400);
+    assert.match(
+      errorOf(reply),
+      /the simple form takes JSON only; send binary tensors .* to POST \/v2\/models\/bin-fp32\/infer/,
+    );
+  });
+
   it('still serves after all of the above', async () => {
     const reply = await test.request('POST', '/v2/models/bin-fp32/infer', {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1.5] }],

@@ -271,6 +271,8 @@ async function bundle(): Promise<void> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    // Minified like the function's asset (lib/cdk/private/function-code.ts), so the cold start measures what ships.
+    minify: true,
     external: ['onnxruntime-node'],
     banner: {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

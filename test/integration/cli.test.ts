@@ -9,10 +9,11 @@ import { z } from 'zod';
 import { ResponseHeader } from '../../lib/http/headers.js';
 import { bodyOf, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { classifierModel, identityModel, paddedIdentityModel } from '../fixtures/models.js';
-import { CLI_TIMEOUT_MS, describeRun, PROJECT_ROOT, runSluice } from '../fixtures/sluice-cli.js';
+import { CLI_TIMEOUT_MS, describeRun, PROJECT_ROOT, runSluiceInProcess } from '../fixtures/sluice-cli.js';
 
 /** Runs the real `sluice` process (`node --import tsx bin/sluice.ts ...`) against a SLUICE_HOME. */
-const sluice = runSluice;
+/** The CLI in this process (the progress bar below needs a real terminal, so it runs the real process). */
+const sluice = (args: readonly string[], home: string) => runSluiceInProcess(args, home);
 
 const PublishSummarySchema = z.object({
   model: z.string(),

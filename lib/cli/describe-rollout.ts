@@ -97,11 +97,6 @@ export function describeDecision(decision: Decision, now: number): string {
   }
 }
 
-/** The newest rollback event of a candidate, if it was rolled back. */
-export function lastRollbackOf(state: RolloutState, candidate: number): RolloutEvent | undefined {
-  return state.history.findLast((event) => event.action === 'rollback' && event.candidate === candidate);
-}
-
 /** A state as the commands print it with `--json`. */
 export function stateSummary(state: RolloutState): Record<string, unknown> {
   return {

@@ -1,4 +1,4 @@
-import type { TensorDatatype } from '../tensor/datatypes.js';
+import { INTEGER_DATATYPES, type TensorDatatype } from '../tensor/datatypes.js';
 
 /** One model output in nested (row-major) form, as the simple predict form returns it. */
 export interface NestedOutput {
@@ -9,17 +9,6 @@ export interface NestedOutput {
   readonly batched: boolean;
   readonly nested: unknown;
 }
-
-const INTEGER_DATATYPES: ReadonlySet<TensorDatatype> = new Set([
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-]);
 
 /**
  * Shapes the simple form's `predictions` from the model outputs.

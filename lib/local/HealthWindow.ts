@@ -140,11 +140,11 @@ export class HealthWindow {
 
   /** Models with at least one outcome in the recent window at `at`. */
   models(at: number): string[] {
-    return [...this.#records.keys()].filter((model) =>
-      [...(this.#records.get(model)?.keys() ?? [])].some(
-        (version) => this.figures(model, version, at - this.windowMs, at).requests > 0,
-      ),
-    );
+    return [...this.#records.entries()]
+      .filter(([, versions]) =>
+        [...versions.values()].some((record) => countsOf(record, at - this.windowMs, at).requests > 0),
+      )
+      .map(([model]) => model);
   }
 
   /**
@@ -154,8 +154,8 @@ export class HealthWindow {
    */
   requests(model: string, at: number): Record<string, number> {
     const split: Record<string, number> = {};
-    for (const version of this.#records.get(model)?.keys() ?? []) {
-      const { routed } = this.figures(model, version, at - this.windowMs, at);
+    for (const [version, record] of this.#records.get(model) ?? []) {
+      const { routed } = countsOf(record, at - this.windowMs, at);
       if (routed > 0) split[String(version)] = routed;
     }
     return split;
@@ -164,20 +164,7 @@ export class HealthWindow {
   /** Figures of one version over `(from, to]` (epoch ms); by default the recent window ending at `to`. */
   figures(model: string, version: number, from: number, to: number): VersionFigures {
     const record = this.#records.get(model)?.get(version);
-    let requests = 0;
-    let routed = 0;
-    let errors = 0;
-    let rejected = 0;
-    const fromSecond = Math.floor(from / BUCKET_MS);
-    const toSecond = Math.floor(to / BUCKET_MS);
-    for (const bucket of record?.buckets ?? []) {
-      // A bucket counts when its second is inside the period; the edges are whole seconds.
-      if (bucket.second < fromSecond || bucket.second > toSecond) continue;
-      requests += bucket.requests;
-      routed += bucket.routed;
-      errors += bucket.errors;
-      rejected += bucket.rejected;
-    }
+    const { requests, routed, errors, rejected } = countsOf(record, from, to);
     const latencies = (record?.latencies ?? [])
       .filter((sample) => sample.at >= from && sample.at <= to)
       .map((sample) => sample.ms);
@@ -292,6 +279,28 @@ export class HealthWindow {
     while (stale < record.buckets.length && (record.buckets[stale] as Bucket).second < oldestSecond) stale++;
     if (stale > 0) record.buckets.splice(0, stale);
   }
+}
+
+/** The counts of one version over a period, summed from its per-second buckets (the edges are whole seconds). */
+function countsOf(
+  record: VersionRecord | undefined,
+  from: number,
+  to: number,
+): Pick<VersionFigures, 'requests' | 'routed' | 'errors' | 'rejected'> {
+  let requests = 0;
+  let routed = 0;
+  let errors = 0;
+  let rejected = 0;
+  const fromSecond = Math.floor(from / BUCKET_MS);
+  const toSecond = Math.floor(to / BUCKET_MS);
+  for (const bucket of record?.buckets ?? []) {
+    if (bucket.second < fromSecond || bucket.second > toSecond) continue;
+    requests += bucket.requests;
+    routed += bucket.routed;
+    errors += bucket.errors;
+    rejected += bucket.rejected;
+  }
+  return { requests, routed, errors, rejected };
 }
 
 /** The nearest-rank percentile of the values (0 for none). */

@@ -1,20 +1,5 @@
-import type { TensorDatatype } from '../tensor/datatypes.js';
+import { FLOAT_DATATYPES, INTEGER_DATATYPES } from '../tensor/datatypes.js';
 import type { TensorSpec } from './ModelManifest.js';
-
-/** Datatypes of an output that holds class indices, one per row. */
-const CLASS_INDEX_DATATYPES: ReadonlySet<TensorDatatype> = new Set([
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-]);
-
-/** Datatypes of an output that holds one score per class and row. */
-const SCORE_DATATYPES: ReadonlySet<TensorDatatype> = new Set(['FP16', 'FP32', 'FP64']);
 
 /**
  * What is wrong with class labels for a model with these outputs; empty when they fit.
@@ -37,9 +22,9 @@ export function labelProblems(labels: readonly string[], outputs: readonly Tenso
     seen.add(label);
   }
   const classIndices = outputs.filter(
-    (spec) => CLASS_INDEX_DATATYPES.has(spec.datatype) && (spec.shape.length === 1 || isOneColumn(spec)),
+    (spec) => INTEGER_DATATYPES.has(spec.datatype) && (spec.shape.length === 1 || isOneColumn(spec)),
   );
-  const scores = outputs.filter((spec) => SCORE_DATATYPES.has(spec.datatype) && spec.shape.length === 2);
+  const scores = outputs.filter((spec) => FLOAT_DATATYPES.has(spec.datatype) && spec.shape.length === 2);
   if (classIndices.length === 0 && scores.length === 0) {
     problems.push(
       `no output of the model is a class index or a row of class scores (outputs: ${outputs.map(describe).join(', ')}), so labels would never be used`,

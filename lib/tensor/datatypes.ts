@@ -29,6 +29,25 @@ export type TensorDatatype = (typeof TensorDatatype)[keyof typeof TensorDatatype
 /** Every V2 datatype, in declaration order (for zod enums and loops). */
 export const TENSOR_DATATYPES = Object.values(TensorDatatype) as [TensorDatatype, ...TensorDatatype[]];
 
+/** The integer datatypes, signed and unsigned: what a class-index output holds. */
+export const INTEGER_DATATYPES: ReadonlySet<TensorDatatype> = new Set([
+  TensorDatatype.INT8,
+  TensorDatatype.INT16,
+  TensorDatatype.INT32,
+  TensorDatatype.INT64,
+  TensorDatatype.UINT8,
+  TensorDatatype.UINT16,
+  TensorDatatype.UINT32,
+  TensorDatatype.UINT64,
+]);
+
+/** The floating-point datatypes: what a row of class scores holds. */
+export const FLOAT_DATATYPES: ReadonlySet<TensorDatatype> = new Set([
+  TensorDatatype.FP16,
+  TensorDatatype.FP32,
+  TensorDatatype.FP64,
+]);
+
 /** onnxruntime-node's tensor type name for each V2 datatype. */
 export const ORT_TYPE_BY_DATATYPE = {
   BOOL: 'bool',

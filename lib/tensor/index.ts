@@ -9,6 +9,8 @@ export {
 export {
   DATATYPE_BY_ORT_TYPE,
   datatypeOfOnnxElemType,
+  FLOAT_DATATYPES,
+  INTEGER_DATATYPES,
   ONNX_ELEM_TYPE_BY_DATATYPE,
   ORT_TYPE_BY_DATATYPE,
   type OrtTensorType,

@@ -364,16 +364,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
         MetricDataQueries: [
           {
             Id: 'candidate',
-            ReturnData: true,
-            MetricStat: {
-              Metric: {
-                Namespace: LAMBDA_NAMESPACE,
-                MetricName: 'Invocations',
-                Dimensions: this.#aliasDimensions(bareName, lambdaVersion),
-              },
-              Period: VERSION_ALARM_PERIOD_SECONDS,
-              Stat: 'Sum',
-            },
+            ...this.#invocationsQuery(bareName, lambdaVersion, VERSION_ALARM_PERIOD_SECONDS),
           },
         ],
       }),
@@ -382,12 +373,24 @@ export class LambdaRolloutTarget implements RolloutTarget {
     return Math.round(values.reduce((sum, value) => sum + value, 0));
   }
 
-  #aliasDimensions(bareName: string, lambdaVersion: string) {
-    return [
-      { Name: 'FunctionName', Value: bareName },
-      { Name: 'Resource', Value: `${bareName}:${this.#alias}` },
-      { Name: 'ExecutedVersion', Value: lambdaVersion },
-    ];
+  /** A GetMetricData query of a Lambda version's `Invocations` through the alias, summed per period. */
+  #invocationsQuery(bareName: string, lambdaVersion: string, periodSeconds: number) {
+    return {
+      ReturnData: true,
+      MetricStat: {
+        Metric: {
+          Namespace: LAMBDA_NAMESPACE,
+          MetricName: 'Invocations',
+          Dimensions: [
+            { Name: 'FunctionName', Value: bareName },
+            { Name: 'Resource', Value: `${bareName}:${this.#alias}` },
+            { Name: 'ExecutedVersion', Value: lambdaVersion },
+          ],
+        },
+        Period: periodSeconds,
+        Stat: 'Sum' as const,
+      },
+    };
   }
 
   /**
@@ -423,16 +426,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
         MetricDataQueries: lambdaVersions.map((lambdaVersion, index) => ({
           Id: `v${index}`,
           Label: lambdaVersion,
-          ReturnData: true,
-          MetricStat: {
-            Metric: {
-              Namespace: LAMBDA_NAMESPACE,
-              MetricName: 'Invocations',
-              Dimensions: this.#aliasDimensions(bareName, lambdaVersion),
-            },
-            Period: OBSERVED_TRAFFIC_WINDOW_MS / 1000,
-            Stat: 'Sum',
-          },
+          ...this.#invocationsQuery(bareName, lambdaVersion, OBSERVED_TRAFFIC_WINDOW_MS / 1000),
         })),
       }),
     );

@@ -2,8 +2,8 @@
  * Models the benchmark generates for itself (never committed): an image-sized conv net and a ~100 MB model.
  */
 import onnxProto from 'onnx-proto';
-import { buildModel } from '../lib/onnx/model-builder.js';
-import { seededRandom } from '../lib/samples/seeded-random.js';
+import { buildModel } from '../lib/tools/model-builder.js';
+import { seededRandom } from '../lib/tools/seeded-random.js';
 
 const { onnx } = onnxProto;
 

@@ -12,7 +12,7 @@ import {
   type DeployConfig,
   DeployConfigError,
   readDeployConfig,
-} from '../lib/config/deploy-config.js';
+} from '../lib/core/config/deploy-config.js';
 
 const app = new App();
 const configPath: unknown = app.node.tryGetContext('sluiceConfig') ?? DEFAULT_DEPLOY_CONFIG_FILE;

@@ -4,13 +4,13 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { METRICS_SERVICE } from '../../lib/observability/metric-names.js';
-import { withLambdaContext } from '../../lib/observability/with-lambda-context.js';
-import { type AlarmRollbackOutcome, rollbackOnAlarm } from '../../lib/rollout/aws/alarm-rollback.js';
-import { readAlarmRollbackConfig } from '../../lib/rollout/aws/alarm-rollback-config.js';
-import { parseAlarmStateChangeEvent } from '../../lib/rollout/aws/alarm-state-change-event.js';
-import { RolloutStore } from '../../lib/rollout/RolloutStore.js';
-import { createS3Client } from '../../lib/serving/create-s3-client.js';
+import { type AlarmRollbackOutcome, rollbackOnAlarm } from '../../lib/aws/alarm-rollback/alarm-rollback.js';
+import { readAlarmRollbackConfig } from '../../lib/aws/alarm-rollback/alarm-rollback-config.js';
+import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
+import { parseAlarmStateChangeEvent } from '../../lib/core/gates/alarm-state-change-event.js';
+import { METRICS_SERVICE } from '../../lib/core/metrics/metric-names.js';
+import { createS3Client } from '../../lib/storage/create-s3-client.js';
+import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 
 const config = readAlarmRollbackConfig(process.env);
 const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { handler: 'alarm-rollback' } });

@@ -7,13 +7,13 @@
  * traced (the model fetch shows in X-Ray) and every log line carries the Lambda context.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { readFunctionConfig } from '../../lib/config/function-config.js';
-import { METRICS_SERVICE } from '../../lib/observability/metric-names.js';
-import { traceAwsClient } from '../../lib/observability/trace-aws-client.js';
-import { withLambdaContext } from '../../lib/observability/with-lambda-context.js';
+import { traceAwsClient } from '../../lib/aws/lambda-runtime/trace-aws-client.js';
+import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
+import { METRICS_SERVICE } from '../../lib/core/metrics/metric-names.js';
 import { createPredictHandler } from '../../lib/serving/create-predict-handler.js';
-import { createS3Client } from '../../lib/serving/create-s3-client.js';
+import { readFunctionConfig } from '../../lib/serving/function-config.js';
 import { finishLoadInInit } from '../../lib/serving/init-load.js';
+import { createS3Client } from '../../lib/storage/create-s3-client.js';
 
 const config = readFunctionConfig(process.env);
 const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { model: config.model } });

@@ -7,21 +7,21 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
-import { METRICS_SERVICE } from '../../lib/observability/metric-names.js';
-import { withLambdaContext } from '../../lib/observability/with-lambda-context.js';
-import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
-import { readControlPlaneConfig } from '../../lib/rollout/aws/control-plane-config.js';
-import { LambdaRolloutTarget } from '../../lib/rollout/aws/LambdaRolloutTarget.js';
+import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
+import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
 import {
   CDK_ACTOR,
   isReleaseComplete,
   onReleaseEvent,
   type ReleaseDeps,
   type ReleaseResponse,
-} from '../../lib/rollout/aws/release-resource.js';
+} from '../../lib/aws/release/release-resource.js';
+import { readControlPlaneConfig } from '../../lib/core/environment/control-plane-environment.js';
+import { METRICS_SERVICE } from '../../lib/core/metrics/metric-names.js';
 import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
-import { RolloutStore } from '../../lib/rollout/RolloutStore.js';
-import { createS3Client } from '../../lib/serving/create-s3-client.js';
+import { createS3Client } from '../../lib/storage/create-s3-client.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 
 const config = readControlPlaneConfig(process.env);
 const s3 = createS3Client({ region: config.region, endpoint: config.s3Endpoint });

@@ -5,14 +5,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { Architecture } from '../config/deploy-config.js';
+import { Architecture } from '../core/config/deploy-config.js';
 import {
   ALARM_EVENT_SOURCE,
   ALARM_STATE_CHANGE,
   AlarmState,
-} from '../rollout/aws/alarm-state-change-event.js';
-import { VERSION_ALARM_PREFIX } from '../rollout/aws/version-alarm-name.js';
-import { ROLLOUTS_PREFIX } from '../rollout/rollout-layout.js';
+} from '../core/gates/alarm-state-change-event.js';
+import { VERSION_ALARM_PREFIX } from '../core/gates/version-alarm-name.js';
+import { ROLLOUTS_PREFIX } from '../core/rollout/rollout-layout.js';
 import type { FailureQueue } from './failure-queue.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';

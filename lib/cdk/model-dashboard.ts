@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, MetricDimension, MetricName } from '../observability/metric-names.js';
+import { METRICS_NAMESPACE, MetricDimension, MetricName } from '../core/metrics/metric-names.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 
 /** Properties of {@link ModelDashboard}. */

@@ -3,19 +3,19 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { Architecture, type ModelDeployment, ModelDeploymentSchema } from '../config/deploy-config.js';
-import { predictEnvironment } from '../config/function-environment.js';
-import { rolloutPlanOf } from '../config/rollout-plan-of.js';
-import type { ReleaseProperties } from '../rollout/aws/release-event.js';
+import { Architecture, type ModelDeployment, ModelDeploymentSchema } from '../core/config/deploy-config.js';
+import { rolloutPlanOf } from '../core/config/rollout-plan-of.js';
+import { predictEnvironment } from '../core/environment/predict-environment.js';
+import type { RolloutPlan } from '../core/rollout/RolloutPlan.js';
+import type { ReleaseProperties } from '../core/rollout/release-event.js';
 import {
   CUSTOM_RESOURCE_SERVICE_TIMEOUT_SECONDS,
   DRIVER_INTERVAL_MS,
   METRICS_SETTLE_MS,
   ROLLOUT_WAIT_MS,
   rolloutDurationMs,
-} from '../rollout/aws/rollout-wait.js';
-import { LIVE_ALIAS } from '../rollout/aws/stack-names.js';
-import type { RolloutPlan } from '../rollout/RolloutPlan.js';
+} from '../core/rollout/rollout-wait.js';
+import { LIVE_ALIAS } from '../core/rollout/stack-names.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
 import { FunctionEntry } from './private/entry-paths.js';
 import { functionCode } from './private/function-code.js';

@@ -1,6 +1,6 @@
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import { Construct, type IDependable } from 'constructs';
-import type { ProvisionedConcurrencyScaling } from '../config/deploy-config.js';
+import type { ProvisionedConcurrencyScaling } from '../core/config/deploy-config.js';
 
 /** The scalable dimension of a Lambda alias's provisioned concurrency in Application Auto Scaling. */
 export const PROVISIONED_CONCURRENCY_DIMENSION = 'lambda:function:ProvisionedConcurrency';

@@ -3,8 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { MODELS_PREFIX } from '../registry/registry-layout.js';
-import { ROLLOUTS_PREFIX } from '../rollout/rollout-layout.js';
+import { MODELS_PREFIX } from '../core/manifest/registry-layout.js';
+import { ROLLOUTS_PREFIX } from '../core/rollout/rollout-layout.js';
 
 /** Properties of {@link RegistryBucket}. */
 export interface RegistryBucketProps {

@@ -5,10 +5,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
-import { Architecture } from '../config/deploy-config.js';
-import { KEEP_VERSIONS_VARIABLE, MODEL_FUNCTIONS_VARIABLE } from '../rollout/aws/control-plane-config.js';
-import { DEFAULT_KEEP_VERSIONS } from '../rollout/aws/prune-function-versions.js';
-import { DRIVER_INTERVAL_MS } from '../rollout/aws/rollout-wait.js';
+import { DEFAULT_KEEP_VERSIONS } from '../aws/lambda/prune-function-versions.js';
+import { Architecture } from '../core/config/deploy-config.js';
+import {
+  KEEP_VERSIONS_VARIABLE,
+  MODEL_FUNCTIONS_VARIABLE,
+} from '../core/environment/control-plane-environment.js';
+import { DRIVER_INTERVAL_MS } from '../core/rollout/rollout-wait.js';
 import type { FailureQueue } from './failure-queue.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';

@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import type { DeployConfig } from '../config/deploy-config.js';
+import type { DeployConfig } from '../core/config/deploy-config.js';
 import type { AlarmRollback } from './alarm-rollback.js';
 import { FailureQueue } from './failure-queue.js';
 import { InferenceApi } from './inference-api.js';

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { compareSignatures } from '../registry/compare-signatures.js';
+import { compareSignatures } from '../core/manifest/compare-signatures.js';
+import { RolloutError } from '../core/rollout/RolloutError.js';
+import { type RolloutPlan, RolloutStrategy } from '../core/rollout/RolloutPlan.js';
+import { RolloutAction, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
 import { followRollout } from '../rollout/follow-rollout.js';
-import { RolloutError } from '../rollout/RolloutError.js';
-import { type RolloutPlan, RolloutStrategy } from '../rollout/RolloutPlan.js';
-import { RolloutAction, type RolloutState, RolloutStatus } from '../rollout/RolloutState.js';
 import {
   describeEvent,
   describeHealth,

@@ -1,7 +1,7 @@
-import { type Decision, WaitReason } from '../rollout/decide.js';
-import { type RolloutPlan, RolloutStrategy } from '../rollout/RolloutPlan.js';
-import { type RolloutEvent, type RolloutState, RolloutStatus } from '../rollout/RolloutState.js';
-import type { HealthReport } from '../rollout/RolloutTarget.js';
+import { type Decision, WaitReason } from '../core/rollout/decide.js';
+import { type RolloutPlan, RolloutStrategy } from '../core/rollout/RolloutPlan.js';
+import { type RolloutEvent, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
+import type { HealthReport } from '../core/rollout/RolloutTarget.js';
 
 /**
  * A plan in one phrase: `canary [10, 100]%, 300ms per step`.

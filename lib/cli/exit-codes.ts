@@ -1,4 +1,4 @@
-import { SluiceError } from '../errors/SluiceError.js';
+import { SluiceError } from '../core/errors/SluiceError.js';
 
 /** Process exit codes of the `sluice` CLI. */
 export const ExitCode = {

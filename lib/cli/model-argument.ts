@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { ModelNameSchema } from '../registry/ModelManifest.js';
+import { ModelNameSchema } from '../core/manifest/ModelManifest.js';
 
 /**
  * Commander's parser for a model name argument or option: a name the registry cannot hold is a usage error (exit 2),

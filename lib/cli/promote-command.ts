@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { RolloutStatus } from '../rollout/RolloutState.js';
+import { RolloutStatus } from '../core/rollout/RolloutState.js';
 import { describeRouting, stateSummary } from './describe-rollout.js';
 import { parseWeightOption } from './rollout-arguments.js';
 import { resolveRolloutContext } from './rollout-context.js';

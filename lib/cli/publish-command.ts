@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { ModelManifest } from '../registry/ModelManifest.js';
-import type { ModelRegistry } from '../registry/ModelRegistry.js';
+import type { ModelManifest } from '../core/manifest/ModelManifest.js';
+import { publishModel } from '../publish/publish-model.js';
+import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import { parseModelArgument } from './model-argument.js';
 import { createProgressReporter } from './progress.js';
-import { publishModel } from './publish-model.js';
 import { resolveRegistryTarget } from './registry-target.js';
 import type { CliIo } from './run-cli.js';
 import { type GlobalOptions, withTargetOptions } from './target-options.js';

@@ -1,8 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { SluiceError } from '../errors/SluiceError.js';
+import { SluiceError } from '../core/errors/SluiceError.js';
 import { readLocalStackInfo, sluiceHome } from '../local/local-home.js';
-import { ModelRegistry } from '../registry/ModelRegistry.js';
-import { createS3Client } from '../serving/create-s3-client.js';
+import { createS3Client } from '../storage/create-s3-client.js';
+import { ModelRegistry } from '../storage/ModelRegistry.js';
 import { UsageError } from './exit-codes.js';
 
 /** Region the clients of the local store sign for; the embedded store accepts any. */

@@ -1,6 +1,6 @@
-import { FULL_WEIGHT, MAX_STEP_WEIGHT, parseDuration, planRollout } from '../rollout/plan-rollout.js';
-import { RolloutError } from '../rollout/RolloutError.js';
-import { type RolloutPlan, RolloutStrategy } from '../rollout/RolloutPlan.js';
+import { FULL_WEIGHT, MAX_STEP_WEIGHT, parseDuration, planRollout } from '../core/rollout/plan-rollout.js';
+import { RolloutError } from '../core/rollout/RolloutError.js';
+import { type RolloutPlan, RolloutStrategy } from '../core/rollout/RolloutPlan.js';
 import { UsageError } from './exit-codes.js';
 
 /** Whole numbers as the CLI takes them for versions and weights: no sign, no leading zeros, no fraction. */

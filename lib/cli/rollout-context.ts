@@ -1,11 +1,11 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SluiceError } from '../errors/SluiceError.js';
+import { LambdaRolloutTarget } from '../aws/lambda/LambdaRolloutTarget.js';
+import { SluiceError } from '../core/errors/SluiceError.js';
+import type { RolloutTarget } from '../core/rollout/RolloutTarget.js';
 import { LocalRolloutTarget } from '../local/LocalRolloutTarget.js';
-import { LambdaRolloutTarget } from '../rollout/aws/LambdaRolloutTarget.js';
 import { RolloutEngine } from '../rollout/RolloutEngine.js';
-import { RolloutStore } from '../rollout/RolloutStore.js';
-import type { RolloutTarget } from '../rollout/RolloutTarget.js';
+import { RolloutStore } from '../storage/RolloutStore.js';
 import { UsageError } from './exit-codes.js';
 import { type RegistryTarget, resolveRegistryTarget, type TargetOptions } from './registry-target.js';
 

@@ -1,6 +1,6 @@
 import { Command, CommanderError, type OutputConfiguration } from 'commander';
-import { readPackageVersion } from '../config/package-version.js';
-import { SluiceError } from '../errors/SluiceError.js';
+import { SluiceError } from '../core/errors/SluiceError.js';
+import { readPackageVersion } from '../local/package-version.js';
 import { checkArgumentLengths } from './argument-limits.js';
 import { connectionFailure } from './connection-failure.js';
 import { registerDeployCommand } from './deploy-command.js';

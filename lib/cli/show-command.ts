@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ModelManifest, TensorSpec } from '../registry/ModelManifest.js';
+import type { ModelManifest, TensorSpec } from '../core/manifest/ModelManifest.js';
 import { formatBytes } from './format-bytes.js';
 import { formatTable } from './format-table.js';
 import { parseVersionArgument } from './model-argument.js';

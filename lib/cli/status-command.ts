@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { DEFAULT_MIN_REQUESTS } from '../rollout/plan-rollout.js';
+import { DEFAULT_MIN_REQUESTS } from '../core/rollout/plan-rollout.js';
+import { RolloutStatus } from '../core/rollout/RolloutState.js';
+import type { ObservedTraffic } from '../core/rollout/RolloutTarget.js';
 import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
-import { RolloutStatus } from '../rollout/RolloutState.js';
-import type { ObservedTraffic } from '../rollout/RolloutTarget.js';
 import {
   describeDecision,
   describeEvent,

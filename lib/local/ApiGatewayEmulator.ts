@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { MethodNotAllowedError } from '../errors/HttpError.js';
-import { isBinaryContentType } from '../http/binary-media-types.js';
-import { INFERENCE_HEADER_CONTENT_LENGTH } from '../http/headers.js';
-import { MAX_REQUEST_BYTES } from '../http/limits.js';
+import { isBinaryContentType } from '../core/contract/binary-media-types.js';
+import { INFERENCE_HEADER_CONTENT_LENGTH } from '../core/contract/headers.js';
+import { MAX_REQUEST_BYTES } from '../core/contract/limits.js';
+import { MethodNotAllowedError } from '../core/errors/HttpError.js';
 
 /** A proxy-integration handler, as Lambda runs it behind API Gateway. */
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;

@@ -1,5 +1,5 @@
-import type { ServedOutcome } from '../http/ModelResolver.js';
-import type { HealthReport } from '../rollout/RolloutTarget.js';
+import type { HealthReport } from '../core/rollout/RolloutTarget.js';
+import type { ServedOutcome } from '../serving/ModelResolver.js';
 import type { HealthThresholds } from './local-config.js';
 
 /** How far back the recent health window looks, in milliseconds: long enough for a few dozen requests, short enough to react. */

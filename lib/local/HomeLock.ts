@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { SluiceError } from '../errors/SluiceError.js';
+import { SluiceError } from '../core/errors/SluiceError.js';
 import { isProcessAlive } from './local-home.js';
 
 /** Name of the lock file a running local stack holds in its data folder. */

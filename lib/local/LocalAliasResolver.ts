@@ -1,10 +1,10 @@
-import type { ModelResolver, ResolveOptions, ServedOutcome } from '../http/ModelResolver.js';
-import { RolloutConflictError } from '../rollout/RolloutConflictError.js';
-import type { RolloutState } from '../rollout/RolloutState.js';
-import { firstDeploy } from '../rollout/rollout-transitions.js';
-import { routingOf } from '../rollout/routing-of.js';
+import { pickVersion } from '../core/rollout/pick-version.js';
+import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
+import type { RolloutState } from '../core/rollout/RolloutState.js';
+import { firstDeploy } from '../core/rollout/rollout-transitions.js';
+import { routingOf } from '../core/rollout/routing-of.js';
+import type { ModelResolver, ResolveOptions, ServedOutcome } from '../serving/ModelResolver.js';
 import type { HealthWindow } from './HealthWindow.js';
-import { pickVersion } from './pick-version.js';
 import type { RegistryResolver } from './RegistryResolver.js';
 
 /**

@@ -1,7 +1,7 @@
-import type { AppLogger } from '../http/InferenceApp.js';
+import type { RolloutState } from '../core/rollout/RolloutState.js';
 import { type DriveOutcome, driveRollouts } from '../rollout/drive-rollouts.js';
 import type { RolloutEngine } from '../rollout/RolloutEngine.js';
-import type { RolloutState } from '../rollout/RolloutState.js';
+import type { AppLogger } from '../serving/InferenceApp.js';
 
 /** How often the local stack takes the steps that are due, in milliseconds. */
 export const LOCAL_DRIVER_INTERVAL_MS = 500;

@@ -1,9 +1,8 @@
 import type { z } from 'zod';
-import { describeIssues } from '../http/infer-request.js';
-import { httpGoldenTransport } from '../inference/http-golden-transport.js';
-import { type GoldenCheckResult, runGoldenCheck } from '../inference/run-golden-check.js';
-import type { ModelRegistry } from '../registry/ModelRegistry.js';
-import { RolloutError } from '../rollout/RolloutError.js';
+import { describeIssues } from '../core/contract/infer-request.js';
+import { httpGoldenTransport } from '../core/golden/http-golden-transport.js';
+import { type GoldenCheckResult, runGoldenCheck } from '../core/golden/run-golden-check.js';
+import { RolloutError } from '../core/rollout/RolloutError.js';
 import type {
   HealthQuery,
   HealthReport,
@@ -11,7 +10,8 @@ import type {
   PreparedVersion,
   RolloutTarget,
   Routing,
-} from '../rollout/RolloutTarget.js';
+} from '../core/rollout/RolloutTarget.js';
+import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import {
   LocalHealthResponseSchema,
   LocalRefreshResponseSchema,

@@ -1,16 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { readPackageVersion } from '../config/package-version.js';
-import type { AppLogger } from '../http/InferenceApp.js';
-import { InferenceApp } from '../http/InferenceApp.js';
-import { InferenceEngine } from '../inference/InferenceEngine.js';
-import { PrometheusServingMetrics } from '../observability/PrometheusServingMetrics.js';
-import { MODEL_NAME_PATTERN } from '../registry/ModelManifest.js';
-import { ModelRegistry } from '../registry/ModelRegistry.js';
+import { MODEL_NAME_PATTERN } from '../core/manifest/ModelManifest.js';
+import { routingOf } from '../core/rollout/routing-of.js';
 import { RolloutEngine } from '../rollout/RolloutEngine.js';
-import { RolloutStore } from '../rollout/RolloutStore.js';
-import { routingOf } from '../rollout/routing-of.js';
+import type { AppLogger } from '../serving/InferenceApp.js';
+import { InferenceApp } from '../serving/InferenceApp.js';
+import { InferenceEngine } from '../serving/InferenceEngine.js';
+import { ModelRegistry } from '../storage/ModelRegistry.js';
+import { RolloutStore } from '../storage/RolloutStore.js';
 import { ApiGatewayEmulator, type LocalReply } from './ApiGatewayEmulator.js';
 import { HealthWindow } from './HealthWindow.js';
 import { HomeLock } from './HomeLock.js';
@@ -25,6 +23,8 @@ import {
   LocalRoutePath,
   type LocalTrafficResponse,
 } from './local-routes.js';
+import { PrometheusServingMetrics } from './PrometheusServingMetrics.js';
+import { readPackageVersion } from './package-version.js';
 import { publishSamples } from './publish-samples.js';
 import { RegistryResolver } from './RegistryResolver.js';
 import { StackRolloutTarget } from './StackRolloutTarget.js';

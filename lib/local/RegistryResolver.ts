@@ -1,7 +1,7 @@
-import { HttpError } from '../errors/HttpError.js';
-import { ModelNotFoundError } from '../errors/registry-errors.js';
-import type { ModelResolver } from '../http/ModelResolver.js';
-import type { ModelRegistry } from '../registry/ModelRegistry.js';
+import { HttpError } from '../core/errors/HttpError.js';
+import { ModelNotFoundError } from '../core/errors/model-errors.js';
+import type { ModelResolver } from '../serving/ModelResolver.js';
+import type { ModelRegistry } from '../storage/ModelRegistry.js';
 
 /** How long the local resolver reuses a model's version listing, in milliseconds. */
 export const LOCAL_LISTING_TTL_MS = 1_000;

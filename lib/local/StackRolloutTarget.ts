@@ -1,5 +1,3 @@
-import { checkGoldenExamples, type GoldenCheckResult } from '../inference/check-golden-examples.js';
-import type { InferenceEngine } from '../inference/InferenceEngine.js';
 import type {
   HealthQuery,
   HealthReport,
@@ -7,7 +5,9 @@ import type {
   PreparedVersion,
   RolloutTarget,
   Routing,
-} from '../rollout/RolloutTarget.js';
+} from '../core/rollout/RolloutTarget.js';
+import { checkGoldenExamples, type GoldenCheckResult } from '../serving/check-golden-examples.js';
+import type { InferenceEngine } from '../serving/InferenceEngine.js';
 import type { HealthWindow } from './HealthWindow.js';
 import type { HealthThresholds } from './local-config.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseEnvironment } from '../config/parse-environment.js';
-import { SluiceError } from '../errors/SluiceError.js';
+import { parseEnvironment } from '../core/environment/parse-environment.js';
+import { SluiceError } from '../core/errors/SluiceError.js';
 
 /** Highest share of 5xx answers a candidate may give in the health window before the local stack rolls it back. */
 export const DEFAULT_LOCAL_MAX_ERROR_RATE = 0.05;

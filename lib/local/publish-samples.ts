@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { PublishExtrasSchema } from '../registry/ModelManifest.js';
-import type { ModelRegistry } from '../registry/ModelRegistry.js';
-import { SAMPLE_MODELS } from '../samples/sample-models.js';
+import { PublishExtrasSchema } from '../core/manifest/ModelManifest.js';
+import type { ModelRegistry } from '../storage/ModelRegistry.js';
+import { SAMPLE_MODELS } from './sample-models.js';
 
 /**
  * Publishes each bundled sample model that the registry does not have yet (first start of the local stack).

@@ -1,12 +1,10 @@
-import type { ModelRegistry } from '../registry/ModelRegistry.js';
-import { type Decision, decide } from './decide.js';
-import { assertValidPlan } from './plan-rollout.js';
-import { RolloutConflictError } from './RolloutConflictError.js';
-import { RolloutError } from './RolloutError.js';
-import type { RolloutPlan } from './RolloutPlan.js';
-import { type RolloutEvent, type RolloutState, RolloutStatus } from './RolloutState.js';
-import type { RolloutStore } from './RolloutStore.js';
-import type { HealthReport, PreparedVersion, RolloutTarget } from './RolloutTarget.js';
+import { type Decision, decide } from '../core/rollout/decide.js';
+import { assertValidPlan } from '../core/rollout/plan-rollout.js';
+import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
+import { RolloutError } from '../core/rollout/RolloutError.js';
+import type { RolloutPlan } from '../core/rollout/RolloutPlan.js';
+import { type RolloutEvent, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
+import type { HealthReport, PreparedVersion, RolloutTarget } from '../core/rollout/RolloutTarget.js';
 import {
   applyDecision,
   firstDeploy,
@@ -16,8 +14,10 @@ import {
   recordRefusal,
   rollback as rollbackState,
   startRollout,
-} from './rollout-transitions.js';
-import { routingOf } from './routing-of.js';
+} from '../core/rollout/rollout-transitions.js';
+import { routingOf } from '../core/rollout/routing-of.js';
+import type { ModelRegistry } from '../storage/ModelRegistry.js';
+import type { RolloutStore } from '../storage/RolloutStore.js';
 
 /**
  * Times a command re-applies the routing when the state moved on while it was routing (another command, the

@@ -1,8 +1,8 @@
-import type { Decision } from './decide.js';
-import { RolloutConflictError } from './RolloutConflictError.js';
+import type { Decision } from '../core/rollout/decide.js';
+import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
+import { type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
+import type { RolloutStore } from '../storage/RolloutStore.js';
 import type { RolloutEngine } from './RolloutEngine.js';
-import { type RolloutState, RolloutStatus } from './RolloutState.js';
-import type { RolloutStore } from './RolloutStore.js';
 
 /** What {@link driveRollouts} did for one model. */
 export type DriveOutcome =

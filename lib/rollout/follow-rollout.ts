@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Decision } from './decide.js';
+import type { Decision } from '../core/rollout/decide.js';
+import { RolloutError } from '../core/rollout/RolloutError.js';
+import { type RolloutEvent, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
+import type { HealthReport } from '../core/rollout/RolloutTarget.js';
 import type { RolloutEngine } from './RolloutEngine.js';
-import { RolloutError } from './RolloutError.js';
-import { type RolloutEvent, type RolloutState, RolloutStatus } from './RolloutState.js';
-import type { HealthReport } from './RolloutTarget.js';
 
 /** What {@link followRollout} takes. */
 export interface FollowRolloutInput {

@@ -1,16 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { FunctionConfig } from '../config/function-config.js';
-import { ChecksumMismatchError } from '../errors/registry-errors.js';
-import { FixedVersionResolver } from '../http/FixedVersionResolver.js';
-import { InferenceApp } from '../http/InferenceApp.js';
-import { InferenceEngine } from '../inference/InferenceEngine.js';
-import { EmfServingMetrics } from '../observability/EmfServingMetrics.js';
-import { METRICS_SERVICE } from '../observability/metric-names.js';
-import type { ServingMetrics } from '../observability/ServingMetrics.js';
-import { ModelRegistry } from '../registry/ModelRegistry.js';
-import { createS3Client } from './create-s3-client.js';
+import { ChecksumMismatchError } from '../core/errors/model-errors.js';
+import { METRICS_SERVICE } from '../core/metrics/metric-names.js';
+import { createS3Client } from '../storage/create-s3-client.js';
+import { ModelRegistry } from '../storage/ModelRegistry.js';
+import { FixedVersionResolver } from './FixedVersionResolver.js';
+import type { FunctionConfig } from './function-config.js';
+import { InferenceApp } from './InferenceApp.js';
+import { InferenceEngine } from './InferenceEngine.js';
+import { EmfServingMetrics } from './metrics/EmfServingMetrics.js';
+import type { ServingMetrics } from './metrics/ServingMetrics.js';
 
 /** The Lambda entry and its cold-start work. */
 export interface PredictHandler {

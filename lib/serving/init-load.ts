@@ -4,7 +4,7 @@ import {
   METRICS_SERVICE,
   MetricDimension,
   MetricName,
-} from '../observability/metric-names.js';
+} from '../core/metrics/metric-names.js';
 
 /**
  * How long the predict function's init waits for its model, in milliseconds. Lambda limits an on-demand init to

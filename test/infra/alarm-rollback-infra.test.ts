@@ -9,9 +9,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { FunctionEntry } from '../../lib/cdk/private/entry-paths.js';
 import { BUNDLE_FILE, functionCode } from '../../lib/cdk/private/function-code.js';
-import { parseDeployConfig } from '../../lib/config/deploy-config.js';
-import { VersionAlarmKind } from '../../lib/rollout/aws/version-alarm-name.js';
-import { versionAlarmSpecs } from '../../lib/rollout/aws/version-alarm-specs.js';
+import { parseDeployConfig } from '../../lib/core/config/deploy-config.js';
+import { VersionAlarmKind } from '../../lib/core/gates/version-alarm-name.js';
+import { versionAlarmSpecs } from '../../lib/core/gates/version-alarm-specs.js';
 import { SHA_A, SHA_B, synth } from './stack-fixture.js';
 
 // Any attempt to bundle in Docker fails loudly instead of finding a docker binary by chance.

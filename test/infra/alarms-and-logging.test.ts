@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ACCESS_LOG_FIELDS } from '../../lib/cdk/access-log-format.js';
-import { parseDeployConfig } from '../../lib/config/deploy-config.js';
+import { parseDeployConfig } from '../../lib/core/config/deploy-config.js';
 import { SHA_A, synth } from './stack-fixture.js';
 
 type Resource = {

@@ -17,14 +17,14 @@ import {
   functionCode,
   MAX_FUNCTION_ASSET_BYTES,
 } from '../../lib/cdk/private/function-code.js';
-import { AlarmThresholdsSchema, type Architecture } from '../../lib/config/deploy-config.js';
-import { FunctionVariable, predictEnvironment } from '../../lib/config/function-environment.js';
-import { ResponseHeader } from '../../lib/http/headers.js';
+import { AlarmThresholdsSchema, type Architecture } from '../../lib/core/config/deploy-config.js';
+import { ResponseHeader } from '../../lib/core/contract/headers.js';
+import { FunctionVariable, predictEnvironment } from '../../lib/core/environment/predict-environment.js';
+import type { ModelManifest } from '../../lib/core/manifest/ModelManifest.js';
+import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import type { ModelManifest } from '../../lib/registry/ModelManifest.js';
-import { PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
-import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
-import { SAMPLE_MODELS } from '../../lib/samples/sample-models.js';
+import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 
 // Any attempt to bundle in Docker fails loudly instead of finding a docker binary by chance.
 process.env.CDK_DOCKER = '/nonexistent/docker';

@@ -7,7 +7,7 @@ import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MAX_MODELS_PER_STACK } from '../../lib/cdk/model-group.js';
 import { SluiceStack } from '../../lib/cdk/sluice-stack.js';
-import { parseDeployConfig } from '../../lib/config/deploy-config.js';
+import { parseDeployConfig } from '../../lib/core/config/deploy-config.js';
 import { SHA_A, synth } from './stack-fixture.js';
 
 /** CloudFormation's limit on resources per stack (nested stacks count apart). */

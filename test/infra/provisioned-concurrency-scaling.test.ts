@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { DeployConfigError } from '../../lib/config/deploy-config.js';
+import { DeployConfigError } from '../../lib/core/config/deploy-config.js';
 import { configWith, synth } from './stack-fixture.js';
 
 describe('provisioned concurrency scales with load: target tracking on the live alias, bounds in config', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { type App, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { DeployConfigError, parseDeployConfig } from '../../lib/config/deploy-config.js';
+import { DeployConfigError, parseDeployConfig } from '../../lib/core/config/deploy-config.js';
 import { configWith, SHA_A, SHA_B, synth } from './stack-fixture.js';
 
 const base = synth(configWith());

@@ -2,7 +2,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SluiceStack } from '../../lib/cdk/sluice-stack.js';
-import { type DeployConfig, parseDeployConfig } from '../../lib/config/deploy-config.js';
+import { type DeployConfig, parseDeployConfig } from '../../lib/core/config/deploy-config.js';
 
 /** A valid sha256 for configs in tests. */
 export const SHA_A = 'a'.repeat(64);

@@ -13,20 +13,20 @@ import {
 } from '@aws-sdk/client-lambda';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ConfigError } from '../../lib/config/function-config.js';
-import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import { rollbackOnAlarm } from '../../lib/rollout/aws/alarm-rollback.js';
-import { readAlarmRollbackConfig } from '../../lib/rollout/aws/alarm-rollback-config.js';
+import { rollbackOnAlarm } from '../../lib/aws/alarm-rollback/alarm-rollback.js';
+import { readAlarmRollbackConfig } from '../../lib/aws/alarm-rollback/alarm-rollback-config.js';
 import {
   type AlarmStateChangeEvent,
   InvalidAlarmEventError,
   parseAlarmStateChangeEvent,
-} from '../../lib/rollout/aws/alarm-state-change-event.js';
-import { planRollout } from '../../lib/rollout/plan-rollout.js';
-import type { RolloutState } from '../../lib/rollout/RolloutState.js';
-import { RolloutStore } from '../../lib/rollout/RolloutStore.js';
-import { rolloutKey } from '../../lib/rollout/rollout-layout.js';
-import { advance, promote, startRollout } from '../../lib/rollout/rollout-transitions.js';
+} from '../../lib/core/gates/alarm-state-change-event.js';
+import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
+import type { RolloutState } from '../../lib/core/rollout/RolloutState.js';
+import { rolloutKey } from '../../lib/core/rollout/rollout-layout.js';
+import { advance, promote, startRollout } from '../../lib/core/rollout/rollout-transitions.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { ConfigError } from '../../lib/serving/function-config.js';
+import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

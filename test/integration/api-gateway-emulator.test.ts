@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { AppLogger } from '../../lib/http/InferenceApp.js';
+import { MANIFEST_OBJECT, versionKey } from '../../lib/core/manifest/registry-layout.js';
 import { LocalStack } from '../../lib/local/LocalStack.js';
-import { MANIFEST_OBJECT, versionKey } from '../../lib/registry/registry-layout.js';
+import type { AppLogger } from '../../lib/serving/InferenceApp.js';
 import { bodyOf, ErrorBodySchema, httpRequest } from '../fixtures/local-stack.js';
 import { identityModel } from '../fixtures/models.js';
 

@@ -31,29 +31,26 @@ import {
 } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readAlarmThresholds } from '../../lib/config/function-environment.js';
-import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import { type ModelManifest, PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
-import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
-import { healthFromAlarms } from '../../lib/rollout/aws/alarm-health.js';
 import {
   LambdaRolloutTarget,
   type LambdaRolloutTargetProps,
   METRICS_SETTLE_MS,
   OBSERVED_TRAFFIC_WINDOW_MS,
-} from '../../lib/rollout/aws/LambdaRolloutTarget.js';
-import {
-  findPublishedVersion,
-  publishedVersionDescription,
-} from '../../lib/rollout/aws/published-version.js';
+} from '../../lib/aws/lambda/LambdaRolloutTarget.js';
+import { findPublishedVersion, publishedVersionDescription } from '../../lib/aws/lambda/published-version.js';
+import { readAlarmThresholds } from '../../lib/core/environment/predict-environment.js';
+import { healthFromAlarms } from '../../lib/core/gates/alarm-health.js';
 import {
   parseVersionAlarmName,
   VersionAlarmKind,
   versionAlarmName,
-} from '../../lib/rollout/aws/version-alarm-name.js';
-import { RolloutError } from '../../lib/rollout/RolloutError.js';
-import { SAMPLE_MODELS } from '../../lib/samples/sample-models.js';
-import { parseJson } from '../../lib/tensor/parse-json.js';
+} from '../../lib/core/gates/version-alarm-name.js';
+import { type ModelManifest, PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
+import { RolloutError } from '../../lib/core/rollout/RolloutError.js';
+import { parseJson } from '../../lib/core/tensor/parse-json.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

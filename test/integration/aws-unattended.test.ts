@@ -3,27 +3,27 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { AlarmThresholdsSchema } from '../../lib/config/deploy-config.js';
-import { predictEnvironment } from '../../lib/config/function-environment.js';
-import { rolloutPlanOf } from '../../lib/config/rollout-plan-of.js';
-import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import { type ModelManifest, PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
-import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
-import { driveStackRollouts } from '../../lib/rollout/aws/drive-stack-rollouts.js';
-import { LambdaRolloutTarget } from '../../lib/rollout/aws/LambdaRolloutTarget.js';
-import { ReleaseAction, type ReleaseData } from '../../lib/rollout/aws/release-event.js';
+import { driveStackRollouts } from '../../lib/aws/driver/drive-stack-rollouts.js';
+import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
 import {
   CDK_ACTOR,
   isReleaseComplete,
   onReleaseEvent,
   type ReleaseDeps,
-} from '../../lib/rollout/aws/release-resource.js';
-import { ROLLOUT_WAIT_MS } from '../../lib/rollout/aws/rollout-wait.js';
-import { planRollout } from '../../lib/rollout/plan-rollout.js';
+} from '../../lib/aws/release/release-resource.js';
+import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
+import { rolloutPlanOf } from '../../lib/core/config/rollout-plan-of.js';
+import { predictEnvironment } from '../../lib/core/environment/predict-environment.js';
+import { type ModelManifest, PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
+import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
+import { RolloutStatus } from '../../lib/core/rollout/RolloutState.js';
+import { ReleaseAction, type ReleaseData } from '../../lib/core/rollout/release-event.js';
+import { ROLLOUT_WAIT_MS } from '../../lib/core/rollout/rollout-wait.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
-import { RolloutStatus } from '../../lib/rollout/RolloutState.js';
-import { RolloutStore } from '../../lib/rollout/RolloutStore.js';
-import { SAMPLE_MODELS } from '../../lib/samples/sample-models.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 import { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MAX_REQUEST_BYTES } from '../../lib/http/limits.js';
+import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
 import {
   bodyOf,
   ErrorBodySchema,

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { BINARY_CONTENT_TYPE } from '../../lib/http/binary-media-types.js';
-import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../lib/http/headers.js';
-import { MAX_RESPONSE_BYTES } from '../../lib/http/limits.js';
-import { buildModel } from '../../lib/onnx/model-builder.js';
-import { TENSOR_DATATYPES, type TensorDatatype } from '../../lib/tensor/datatypes.js';
+import { BINARY_CONTENT_TYPE } from '../../lib/core/contract/binary-media-types.js';
+import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../lib/core/contract/headers.js';
+import { MAX_RESPONSE_BYTES } from '../../lib/core/contract/limits.js';
+import { TENSOR_DATATYPES, type TensorDatatype } from '../../lib/core/tensor/datatypes.js';
+import { buildModel } from '../../lib/tools/model-builder.js';
 import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { identityModel, twoInputModel } from '../fixtures/models.js';
 

@@ -9,9 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { MAX_ARGUMENT_CHARS } from '../../lib/cli/argument-limits.js';
+import { MANIFEST_OBJECT, versionKey } from '../../lib/core/manifest/registry-layout.js';
 import { writeLocalStackInfo } from '../../lib/local/local-home.js';
-import { MULTIPART_THRESHOLD_BYTES } from '../../lib/registry/ModelRegistry.js';
-import { MANIFEST_OBJECT, versionKey } from '../../lib/registry/registry-layout.js';
+import { MULTIPART_THRESHOLD_BYTES } from '../../lib/storage/ModelRegistry.js';
 import { startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import {
   classifierModel,

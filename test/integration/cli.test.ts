@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { ResponseHeader } from '../../lib/http/headers.js';
+import { ResponseHeader } from '../../lib/core/contract/headers.js';
 import { bodyOf, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { classifierModel, identityModel, paddedIdentityModel } from '../fixtures/models.js';
 import { CLI_TIMEOUT_MS, describeRun, PROJECT_ROOT, runSluiceInProcess } from '../fixtures/sluice-cli.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { resourcePath } from '../../lib/http/resource-path.js';
+import { resourcePath } from '../../lib/core/contract/resource-path.js';
 import { startTestStack, type TestStack } from '../fixtures/local-stack.js';
 
 let test: TestStack;

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ConfigError, readFunctionConfig } from '../../lib/config/function-config.js';
-import { ResponseHeader } from '../../lib/http/headers.js';
-import { MAX_REQUEST_BYTES } from '../../lib/http/limits.js';
+import { ResponseHeader } from '../../lib/core/contract/headers.js';
+import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
+import { MODEL_OBJECT, versionKey } from '../../lib/core/manifest/registry-layout.js';
+import { PrometheusServingMetrics } from '../../lib/local/PrometheusServingMetrics.js';
 import { LOCAL_LISTING_TTL_MS } from '../../lib/local/RegistryResolver.js';
-import { PrometheusServingMetrics } from '../../lib/observability/PrometheusServingMetrics.js';
-import { MODEL_OBJECT, versionKey } from '../../lib/registry/registry-layout.js';
 import { createPredictHandler, type PredictHandler } from '../../lib/serving/create-predict-handler.js';
+import { ConfigError, readFunctionConfig } from '../../lib/serving/function-config.js';
 import {
   bodyOf,
   ErrorBodySchema,

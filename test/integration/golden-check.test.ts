@@ -8,38 +8,39 @@ import { InvokeCommand, type InvokeCommandInput, LambdaClient } from '@aws-sdk/c
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as ort from 'onnxruntime-node';
-import { AlarmThresholdsSchema } from '../../lib/config/deploy-config.js';
-import { ConfigError, readFunctionConfig } from '../../lib/config/function-config.js';
+import { httpAnswerOf, type Invocation, lambdaGoldenSend } from '../../lib/aws/lambda/lambda-golden-send.js';
+import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
+import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
+import { readControlPlaneConfig } from '../../lib/core/environment/control-plane-environment.js';
 import {
   FunctionVariable,
   InvalidModelIdentityError,
   predictEnvironment,
   readModelIdentity,
   withModelVersion,
-} from '../../lib/config/function-environment.js';
-import { buildProxyEvent, httpAnswerOf, type Invocation, lambdaGoldenSend } from '../../lib/deploy/index.js';
-import { checkGoldenExamples } from '../../lib/inference/check-golden-examples.js';
-import { compareGoldenOutputs } from '../../lib/inference/compare-golden-outputs.js';
+} from '../../lib/core/environment/predict-environment.js';
+import { compareGoldenOutputs } from '../../lib/core/golden/compare-golden-outputs.js';
 import {
   type GoldenHttpAnswer,
   goldenInferBody,
   httpGoldenTransport,
-} from '../../lib/inference/http-golden-transport.js';
-import { runGoldenCheck } from '../../lib/inference/run-golden-check.js';
-import { sessionGoldenTransport } from '../../lib/inference/session-golden-transport.js';
-import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import { NO_METRICS } from '../../lib/observability/ServingMetrics.js';
+} from '../../lib/core/golden/http-golden-transport.js';
+import { runGoldenCheck } from '../../lib/core/golden/run-golden-check.js';
 import {
   type GoldenExample,
   GoldenExampleSchema,
   type ModelManifest,
   type PublishExtras,
   PublishExtrasSchema,
-} from '../../lib/registry/ModelManifest.js';
-import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
-import { readControlPlaneConfig } from '../../lib/rollout/aws/control-plane-config.js';
-import { SAMPLE_MODELS } from '../../lib/samples/index.js';
+} from '../../lib/core/manifest/ModelManifest.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { checkGoldenExamples } from '../../lib/serving/check-golden-examples.js';
 import { createPredictHandler, type PredictHandler } from '../../lib/serving/create-predict-handler.js';
+import { ConfigError, readFunctionConfig } from '../../lib/serving/function-config.js';
+import { NO_METRICS } from '../../lib/serving/metrics/ServingMetrics.js';
+import { sessionGoldenTransport } from '../../lib/serving/session-golden-transport.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { ResponseHeader } from '../../lib/http/headers.js';
-import { ONNX_PLATFORM } from '../../lib/http/InferenceApp.js';
+import { ResponseHeader } from '../../lib/core/contract/headers.js';
+import { ONNX_PLATFORM } from '../../lib/serving/InferenceApp.js';
 import {
   bodyOf,
   ErrorBodySchema,

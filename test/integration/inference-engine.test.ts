@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Tensor } from 'onnxruntime-node';
-import { NotFoundError, ServiceUnavailableError } from '../../lib/errors/HttpError.js';
-import { InferenceEngine } from '../../lib/inference/InferenceEngine.js';
-import { lambdaSessionOptions } from '../../lib/inference/session-options.js';
+import { NotFoundError, ServiceUnavailableError } from '../../lib/core/errors/HttpError.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
+import { InferenceEngine } from '../../lib/serving/InferenceEngine.js';
+import { lambdaSessionOptions } from '../../lib/serving/session-options.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { classifierModel } from '../fixtures/models.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

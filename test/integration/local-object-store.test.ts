@@ -15,7 +15,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { DEFAULT_LOCAL_BUCKET, LocalObjectStore } from '../../lib/local/index.js';
+import { DEFAULT_LOCAL_BUCKET, LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 
 /** The AWS SDK's view of a refused `If-None-Match: *` write, as real S3 answers it. */
 function isPreconditionFailed(error: unknown): boolean {

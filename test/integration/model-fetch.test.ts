@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ChecksumMismatchError } from '../../lib/errors/registry-errors.js';
+import { ChecksumMismatchError } from '../../lib/core/errors/model-errors.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import { FETCH_PART_BYTES, ModelRegistry } from '../../lib/registry/ModelRegistry.js';
+import { FETCH_PART_BYTES, ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { paddedIdentityModel } from '../fixtures/models.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -11,20 +11,22 @@ import {
   InvalidModelError,
   ModelNotFoundError,
   PublishAbortedError,
-  SluiceError,
   VersionNotFoundError,
-} from '../../lib/errors/index.js';
-import { LocalObjectStore } from '../../lib/local/index.js';
+} from '../../lib/core/errors/model-errors.js';
+import { SluiceError } from '../../lib/core/errors/SluiceError.js';
+import type { PublishExtras } from '../../lib/core/manifest/ModelManifest.js';
 import {
   CLAIM_OBJECT,
   MANIFEST_OBJECT,
   MODEL_OBJECT,
+  versionKey,
+} from '../../lib/core/manifest/registry-layout.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import {
   ModelRegistry,
   MULTIPART_PART_BYTES,
   MULTIPART_THRESHOLD_BYTES,
-  type PublishExtras,
-  versionKey,
-} from '../../lib/registry/index.js';
+} from '../../lib/storage/ModelRegistry.js';
 import { paddedIdentityModel as identityModel } from '../fixtures/models.js';
 
 const GOLDEN: PublishExtras = {

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { readFunctionConfig } from '../../lib/config/function-config.js';
+import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import { PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
-import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
-import { SAMPLE_MODELS } from '../../lib/samples/sample-models.js';
+import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { createPredictHandler } from '../../lib/serving/create-predict-handler.js';
+import { readFunctionConfig } from '../../lib/serving/function-config.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 
 /** A value no log or metric line may contain: it only appears in a request body. */
 const PAYLOAD_MARKER = 'do-not-log-this-payload';

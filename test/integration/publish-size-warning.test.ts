@@ -3,9 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { publishModel } from '../../lib/cli/publish-model.js';
-import { MAX_AWS_BINARY_REQUEST_BYTES, MAX_REQUEST_BYTES } from '../../lib/http/limits.js';
-import { requestSizeProblems } from '../../lib/http/request-size.js';
+import { MAX_AWS_BINARY_REQUEST_BYTES, MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
+import { requestSizeProblems } from '../../lib/core/contract/request-size.js';
+import { publishModel } from '../../lib/publish/publish-model.js';
 import { startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { identityModel } from '../fixtures/models.js';
 

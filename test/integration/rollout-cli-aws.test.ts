@@ -15,14 +15,14 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { z } from 'zod';
 import { runCli } from '../../lib/cli/run-cli.js';
+import { versionAlarmName } from '../../lib/core/gates/version-alarm-name.js';
+import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
+import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
+import { firstDeploy, startRollout } from '../../lib/core/rollout/rollout-transitions.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import { PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
-import { ModelRegistry } from '../../lib/registry/ModelRegistry.js';
-import { versionAlarmName } from '../../lib/rollout/aws/version-alarm-name.js';
-import { planRollout } from '../../lib/rollout/plan-rollout.js';
-import { RolloutStore } from '../../lib/rollout/RolloutStore.js';
-import { firstDeploy, startRollout } from '../../lib/rollout/rollout-transitions.js';
-import { SAMPLE_MODELS } from '../../lib/samples/sample-models.js';
+import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

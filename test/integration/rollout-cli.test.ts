@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { RolloutEventSchema } from '../../lib/rollout/RolloutState.js';
+import { RolloutEventSchema } from '../../lib/core/rollout/RolloutState.js';
 import { cyclingDraws, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { identityModel, runtimeFailureModel } from '../fixtures/models.js';
 import {
@@ -358,7 +358,7 @@ describe('sluice promote and rollback: moving a manual rollout by hand', () => {
     const store = rolloutStoreOf(test);
     const state = await store.current('reasons');
     assert.ok(state);
-    const { rollback } = await import('../../lib/rollout/rollout-transitions.js');
+    const { rollback } = await import('../../lib/core/rollout/rollout-transitions.js');
     await store.write(
       rollback(state, { reason: 'alarm\u001b[2Jtext\nnext', actor: 'alarm', now: Date.now() }),
     );

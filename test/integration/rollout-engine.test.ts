@@ -4,36 +4,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { VersionNotFoundError } from '../../lib/errors/index.js';
-import type { GoldenCheckResult } from '../../lib/inference/check-golden-examples.js';
-import { LocalObjectStore } from '../../lib/local/index.js';
-import { ModelRegistry } from '../../lib/registry/index.js';
+import { VersionNotFoundError } from '../../lib/core/errors/model-errors.js';
+import { WaitReason } from '../../lib/core/rollout/decide.js';
+import { DEFAULT_MIN_REQUESTS, planRollout } from '../../lib/core/rollout/plan-rollout.js';
+import { RolloutConflictError } from '../../lib/core/rollout/RolloutConflictError.js';
+import { RolloutError } from '../../lib/core/rollout/RolloutError.js';
+import type { RolloutPlan } from '../../lib/core/rollout/RolloutPlan.js';
+import { RolloutAction, type RolloutState, RolloutStatus } from '../../lib/core/rollout/RolloutState.js';
+import type {
+  HealthQuery,
+  HealthReport,
+  ObservedTraffic,
+  PreparedVersion,
+  RolloutTarget,
+  Routing,
+} from '../../lib/core/rollout/RolloutTarget.js';
+import { rolloutKey } from '../../lib/core/rollout/rollout-layout.js';
 import {
-  DEFAULT_MIN_REQUESTS,
-  driveRollouts,
-  followRollout,
-  type HealthQuery,
-  type HealthReport,
   initialState,
-  KEPT_REVISIONS,
-  type ObservedTraffic,
-  type PreparedVersion,
-  planRollout,
-  RolloutAction,
-  RolloutConflictError,
-  RolloutEngine,
-  RolloutError,
-  type RolloutPlan,
-  type RolloutState,
-  RolloutStatus,
-  RolloutStore,
-  type RolloutTarget,
-  type Routing,
   rollback as rollbackState,
-  rolloutKey,
   startRollout,
-  WaitReason,
-} from '../../lib/rollout/index.js';
+} from '../../lib/core/rollout/rollout-transitions.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { driveRollouts } from '../../lib/rollout/drive-rollouts.js';
+import { followRollout } from '../../lib/rollout/follow-rollout.js';
+import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
+import type { GoldenCheckResult } from '../../lib/serving/check-golden-examples.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { KEPT_REVISIONS, RolloutStore } from '../../lib/storage/RolloutStore.js';
 import { identityModel } from '../fixtures/models.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { pickVersion } from '../../lib/core/rollout/pick-version.js';
+import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
+import { startRollout } from '../../lib/core/rollout/rollout-transitions.js';
 import { HEALTH_MIN_SAMPLES, HEALTH_WINDOW_MS, HealthWindow } from '../../lib/local/HealthWindow.js';
 import { LOCAL_ROUTING_TTL_MS, LOCAL_STACK_ACTOR } from '../../lib/local/LocalAliasResolver.js';
 import { LocalRolloutTarget } from '../../lib/local/LocalRolloutTarget.js';
@@ -17,9 +20,6 @@ import {
   localHealthPath,
   localRefreshPath,
 } from '../../lib/local/local-routes.js';
-import { pickVersion } from '../../lib/local/pick-version.js';
-import { planRollout } from '../../lib/rollout/plan-rollout.js';
-import { startRollout } from '../../lib/rollout/rollout-transitions.js';
 import {
   bodyOf,
   cyclingDraws,

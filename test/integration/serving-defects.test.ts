@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { AppLogger } from '../../lib/http/InferenceApp.js';
-import { MAX_REQUEST_BYTES } from '../../lib/http/limits.js';
+import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
 import { LocalStack } from '../../lib/local/LocalStack.js';
-import { buildModel } from '../../lib/onnx/model-builder.js';
+import type { AppLogger } from '../../lib/serving/InferenceApp.js';
+import { buildModel } from '../../lib/tools/model-builder.js';
 import { bodyOf, ErrorBodySchema, type HttpReply, httpRequest } from '../fixtures/local-stack.js';
 import { identityModel, runtimeFailureModel, twoInputModel } from '../fixtures/models.js';
 

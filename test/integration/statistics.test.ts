@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { SERVED_EXTENSIONS } from '../../lib/http/extensions.js';
+import { SERVED_EXTENSIONS } from '../../lib/core/contract/extensions.js';
 import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { runtimeFailureModel } from '../fixtures/models.js';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RolloutPreset } from '../../lib/config/deploy-config.js';
-import { rolloutPlanOf } from '../../lib/config/rollout-plan-of.js';
+import { RolloutPreset } from '../../lib/core/config/deploy-config.js';
+import { rolloutPlanOf } from '../../lib/core/config/rollout-plan-of.js';
+import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
 import {
   CUSTOM_RESOURCE_SERVICE_TIMEOUT_SECONDS,
   DRIVER_INTERVAL_MS,
@@ -10,8 +11,7 @@ import {
   PROVIDER_TOTAL_TIMEOUT_MS,
   ROLLOUT_WAIT_MS,
   rolloutDurationMs,
-} from '../../lib/rollout/aws/rollout-wait.js';
-import { planRollout } from '../../lib/rollout/plan-rollout.js';
+} from '../../lib/core/rollout/rollout-wait.js';
 
 const MINUTE = 60_000;
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { readFunctionConfig } from '../../lib/config/function-config.js';
-import { EmfServingMetrics } from '../../lib/observability/EmfServingMetrics.js';
+import { readFunctionConfig } from '../../lib/serving/function-config.js';
+import { EmfServingMetrics } from '../../lib/serving/metrics/EmfServingMetrics.js';
 
 const EmfDocumentSchema = z.object({
   _aws: z.object({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FLOAT16_MAX, fromFloat16Bits, toFloat16Bits } from '../../lib/tensor/float16.js';
+import { FLOAT16_MAX, fromFloat16Bits, toFloat16Bits } from '../../lib/core/tensor/float16.js';
 
 describe('float16: every half-precision bit pattern round-trips exactly', () => {
   it('maps each of the 65536 patterns (NaNs excepted) to a number and back to the same bits', () => {

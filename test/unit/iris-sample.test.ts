@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { readModelSignature } from '../../lib/onnx/index.js';
-import { type GoldenTensor, PublishExtrasSchema } from '../../lib/registry/ModelManifest.js';
-import { SAMPLE_MODELS } from '../../lib/samples/index.js';
+import { type GoldenTensor, PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
+import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { readModelSignature } from '../../lib/publish/read-model-signature.js';
 import {
   buildIrisExtras,
   exportIrisModel,
@@ -12,7 +12,7 @@ import {
   IRIS_LABELS,
   loadIrisData,
   trainIris,
-} from '../../lib/samples/train-iris.js';
+} from '../../lib/tools/train-iris.js';
 
 const iris = SAMPLE_MODELS.find((sample) => sample.name === 'iris');
 assert.ok(iris, 'SAMPLE_MODELS lists iris');

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { InvalidModelError } from '../../lib/errors/index.js';
+import { InvalidModelError } from '../../lib/core/errors/model-errors.js';
 import {
-  BUILT_MODEL_IR_VERSION,
-  buildModel,
-  DEFAULT_OPSET_VERSION,
-  readModelSignature,
-} from '../../lib/onnx/index.js';
-import { ORT_TYPE_BY_DATATYPE, TENSOR_DATATYPES, type TensorDatatype } from '../../lib/tensor/datatypes.js';
+  ORT_TYPE_BY_DATATYPE,
+  TENSOR_DATATYPES,
+  type TensorDatatype,
+} from '../../lib/core/tensor/datatypes.js';
+import { readModelSignature } from '../../lib/publish/read-model-signature.js';
+import { BUILT_MODEL_IR_VERSION, buildModel, DEFAULT_OPSET_VERSION } from '../../lib/tools/model-builder.js';
 import { classifierModel, identityModel, runtimeFailureModel, twoInputModel } from '../fixtures/models.js';
 
 /** Three values per datatype, including the extremes that break naive number conversions. */

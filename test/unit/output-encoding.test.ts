@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { encodeBinaryTensor } from '../../lib/tensor/binary-tensor.js';
-import { encodeTensorJson } from '../../lib/tensor/encode-tensor.js';
-import { toFloat16Bits } from '../../lib/tensor/float16.js';
+import { encodeBinaryTensor } from '../../lib/core/tensor/binary-tensor.js';
+import { encodeTensorJson } from '../../lib/core/tensor/encode-tensor.js';
+import { toFloat16Bits } from '../../lib/core/tensor/float16.js';
 
 /** The data text of an encoded tensor. */
 function dataOf(tensor: ort.Tensor): string {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BadRequestError } from '../../lib/errors/HttpError.js';
-import { MAX_JSON_DEPTH, parseJson } from '../../lib/tensor/parse-json.js';
+import { BadRequestError } from '../../lib/core/errors/HttpError.js';
+import { MAX_JSON_DEPTH, parseJson } from '../../lib/core/tensor/parse-json.js';
 
 /** Asserts that parsing fails with a 400 whose message matches. */
 function assertRefused(text: string, message: RegExp): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ServiceUnavailableError } from '../../lib/errors/HttpError.js';
+import { ServiceUnavailableError } from '../../lib/core/errors/HttpError.js';
 
 describe('ServiceUnavailableError: its body names no storage location', () => {
   it('replaces s3:// URLs, ARNs and AWS host names, and keeps the message itself for the log', () => {

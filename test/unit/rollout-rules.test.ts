@@ -1,31 +1,33 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { decide, EVIDENCE_RECHECK_MS, WaitReason } from '../../lib/core/rollout/decide.js';
 import {
-  advance,
-  applyDecision,
   assertValidPlan,
   DEFAULT_MIN_REQUESTS,
-  decide,
-  EVIDENCE_RECHECK_MS,
-  firstDeploy,
-  type HealthReport,
-  initialState,
-  MAX_HISTORY_EVENTS,
   parseDuration,
   planRollout,
-  promote,
+} from '../../lib/core/rollout/plan-rollout.js';
+import { RolloutError } from '../../lib/core/rollout/RolloutError.js';
+import type { RolloutPlan } from '../../lib/core/rollout/RolloutPlan.js';
+import {
   RolloutAction,
-  RolloutError,
-  type RolloutPlan,
   type RolloutState,
   RolloutStateSchema,
   RolloutStatus,
+} from '../../lib/core/rollout/RolloutState.js';
+import type { HealthReport } from '../../lib/core/rollout/RolloutTarget.js';
+import {
+  advance,
+  applyDecision,
+  firstDeploy,
+  initialState,
+  MAX_HISTORY_EVENTS,
+  promote,
   recordGoldenFailure,
   rollback,
-  routingOf,
   startRollout,
-  WaitReason,
-} from '../../lib/rollout/index.js';
+} from '../../lib/core/rollout/rollout-transitions.js';
+import { routingOf } from '../../lib/core/rollout/routing-of.js';
 
 /** A fixed point in time; the rules never read a clock, so tests pass times in. */
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');

@@ -4,7 +4,7 @@ import {
   LAMBDA_MB_PER_VCPU,
   lambdaSessionOptions,
   lambdaThreads,
-} from '../../lib/inference/session-options.js';
+} from '../../lib/serving/session-options.js';
 
 describe('lambdaThreads: as many intra-op threads as the memory pays vCPUs for', () => {
   it('runs one thread below 1,769 MB although Lambda shows two CPUs', () => {

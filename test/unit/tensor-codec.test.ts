@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { BadRequestError, HttpError } from '../../lib/errors/HttpError.js';
-import type { TensorSpec } from '../../lib/registry/ModelManifest.js';
-import type { TensorDatatype } from '../../lib/tensor/datatypes.js';
-import { decodeRows, decodeTensor, MAX_TENSOR_ELEMENTS } from '../../lib/tensor/decode-tensor.js';
-import { encodeTensorJson, stringifyJson, tensorToNested } from '../../lib/tensor/encode-tensor.js';
-import { parseJson } from '../../lib/tensor/parse-json.js';
+import { BadRequestError, HttpError } from '../../lib/core/errors/HttpError.js';
+import type { TensorSpec } from '../../lib/core/manifest/ModelManifest.js';
+import type { TensorDatatype } from '../../lib/core/tensor/datatypes.js';
+import { decodeRows, decodeTensor, MAX_TENSOR_ELEMENTS } from '../../lib/core/tensor/decode-tensor.js';
+import { encodeTensorJson, stringifyJson, tensorToNested } from '../../lib/core/tensor/encode-tensor.js';
+import { parseJson } from '../../lib/core/tensor/parse-json.js';
 
 /** A request tensor as the client writes it, in JSON text, decoded through the real parser. */
 function requestTensor(

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AlarmThresholdsSchema, parseDeployConfig } from '../../lib/config/deploy-config.js';
-import { versionAlarmInput } from '../../lib/rollout/aws/version-alarm-input.js';
-import { versionAlarmSpecs } from '../../lib/rollout/aws/version-alarm-specs.js';
+import { versionAlarmInput } from '../../lib/aws/cloudwatch/version-alarm-input.js';
+import { AlarmThresholdsSchema, parseDeployConfig } from '../../lib/core/config/deploy-config.js';
+import { versionAlarmSpecs } from '../../lib/core/gates/version-alarm-specs.js';
 
 const TARGET = {
   functionName: 'Sluice-Fn',

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { traceAwsClient } from '../../lib/observability/trace-aws-client.js';
-import { withLambdaContext } from '../../lib/observability/with-lambda-context.js';
+import { traceAwsClient } from '../../lib/aws/lambda-runtime/trace-aws-client.js';
+import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
 
 /** A Lambda context as the Node.js runtime passes it (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html). */
 function contextOf(requestId: string): Context {

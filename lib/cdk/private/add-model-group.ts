@@ -1,6 +1,6 @@
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import type { ModelDeployment } from '../../config/deploy-config.js';
+import type { ModelDeployment } from '../../core/config/deploy-config.js';
 import { AlarmRollback } from '../alarm-rollback.js';
 import type { FailureQueue } from '../failure-queue.js';
 import type { InferenceApi } from '../inference-api.js';

@@ -1,7 +1,7 @@
 import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { VERSION_ALARM_PREFIX } from '../../rollout/aws/version-alarm-name.js';
+import { VERSION_ALARM_PREFIX } from '../../core/gates/version-alarm-name.js';
 import { nagRef } from '../nag-suppressions.js';
 
 /**

@@ -11,8 +11,8 @@ import {
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { buildSync, type Metafile } from 'esbuild';
 import { z } from 'zod';
-import type { Architecture } from '../../config/deploy-config.js';
-import { SluiceError } from '../../errors/SluiceError.js';
+import type { Architecture } from '../../core/config/deploy-config.js';
+import { SluiceError } from '../../core/errors/SluiceError.js';
 import { directorySize } from './directory-size.js';
 
 /**

@@ -1,0 +1,70 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { RolloutStatus } from '../../core/rollout/RolloutState.js';
+import { type DriveLogger, type DriveOutcome, driveRollouts } from '../../rollout/drive-rollouts.js';
+import type { RolloutEngine } from '../../rollout/RolloutEngine.js';
+import type { RolloutStore } from '../../storage/RolloutStore.js';
+import { type PruneResult, pruneFunctionVersions } from '../lambda/prune-function-versions.js';
+
+/** What {@link driveStackRollouts} needs. */
+export interface DriveStackRolloutsDeps {
+  /** The engine (actor `scheduler`) over the stack's Lambda target. */
+  readonly engine: Pick<RolloutEngine, 'step'>;
+  readonly store: Pick<RolloutStore, 'current'>;
+  readonly lambda: LambdaClient;
+  readonly cloudwatch: CloudWatchClient;
+  /** The stack's models and their predict functions. */
+  readonly modelFunctions: Readonly<Record<string, string>>;
+  /** Published Lambda versions kept per function besides the protected ones. */
+  readonly keepVersions: number;
+  /** @default no logging */
+  readonly logger?: DriveLogger;
+}
+
+/** What one tick did: the engine's step per model, and what was pruned for idle models. */
+export interface DriveStackResult {
+  readonly outcomes: DriveOutcome[];
+  /** Per model with no rollout in progress: the Lambda versions and alarms removed. */
+  readonly pruned: Readonly<Record<string, PruneResult>>;
+}
+
+/**
+ * One invocation of the rollout-driver function (EventBridge Scheduler, every minute): steps every rollout in
+ * progress once ({@link driveRollouts}), then tidies up after the models with none: old Lambda versions and
+ * their alarms ({@link pruneFunctionVersions}). A model whose pruning fails is logged and retried next tick.
+ *
+ * @example
+ * const result = await driveStackRollouts({ engine, store, lambda, cloudwatch, modelFunctions, keepVersions: 3 });
+ */
+export async function driveStackRollouts(deps: DriveStackRolloutsDeps): Promise<DriveStackResult> {
+  const models = Object.keys(deps.modelFunctions);
+  const outcomes = await driveRollouts({
+    engine: deps.engine,
+    store: deps.store,
+    models,
+    ...(deps.logger ? { logger: deps.logger } : {}),
+  });
+  const pruned: Record<string, PruneResult> = {};
+  for (const model of models) {
+    const functionName = deps.modelFunctions[model];
+    if (functionName === undefined) continue;
+    try {
+      const state = await deps.store.current(model);
+      if (state?.status === RolloutStatus.ROLLING) continue;
+      const result = await pruneFunctionVersions({
+        lambda: deps.lambda,
+        cloudwatch: deps.cloudwatch,
+        functionName,
+        keep: deps.keepVersions,
+        ...(state ? { state } : {}),
+      });
+      pruned[model] = result;
+      if (result.deletedVersions.length > 0) {
+        deps.logger?.info('pruned old Lambda versions', { model, versions: result.deletedVersions });
+      }
+    } catch (error) {
+      deps.logger?.warn('pruning failed; the next tick tries again', { model, error: String(error) });
+    }
+  }
+  return { outcomes, pruned };
+}

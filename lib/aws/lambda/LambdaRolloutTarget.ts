@@ -1,0 +1,613 @@
+import {
+  type CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  PutMetricAlarmCommand,
+} from '@aws-sdk/client-cloudwatch';
+import {
+  type FunctionConfiguration,
+  GetAliasCommand,
+  GetFunctionConfigurationCommand,
+  type LambdaClient,
+  LastUpdateStatus,
+  PublishVersionCommand,
+  UpdateAliasCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
+import { inferPath, readyPath } from '../../core/contract/proxy-event.js';
+import {
+  readAlarmThresholds,
+  readAlarmTopicArn,
+  readModelIdentity,
+  withModelVersion,
+} from '../../core/environment/predict-environment.js';
+import { healthFromAlarms } from '../../core/gates/alarm-health.js';
+import { VersionAlarmKind, versionAlarmName } from '../../core/gates/version-alarm-name.js';
+import {
+  LAMBDA_NAMESPACE,
+  VERSION_ALARM_PERIOD_SECONDS,
+  versionAlarmSpecs,
+} from '../../core/gates/version-alarm-specs.js';
+import { httpGoldenTransport } from '../../core/golden/http-golden-transport.js';
+import { type GoldenCheckResult, runGoldenCheck } from '../../core/golden/run-golden-check.js';
+import { RolloutError } from '../../core/rollout/RolloutError.js';
+import type {
+  HealthQuery,
+  HealthReport,
+  ObservedTraffic,
+  PreparedVersion,
+  PrepareOptions,
+  RolloutTarget,
+  Routing,
+} from '../../core/rollout/RolloutTarget.js';
+import { METRICS_SETTLE_MS } from '../../core/rollout/rollout-wait.js';
+import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
+import type { ModelRegistry } from '../../storage/ModelRegistry.js';
+import { versionAlarmInput } from '../cloudwatch/version-alarm-input.js';
+import { aliasRouting } from './alias-routing.js';
+import { lambdaGoldenSend } from './lambda-golden-send.js';
+import { listFunctionVersions } from './list-function-versions.js';
+import { findPublishedVersion, publishedVersionDescription } from './published-version.js';
+
+/** Milliseconds between two reads of a function whose configuration is being updated. */
+export const UPDATE_POLL_INTERVAL_MS = 2_000;
+
+/** Reads of an updating function before giving up: an environment-only update takes seconds, so a minute is plenty. */
+export const MAX_UPDATE_POLLS = 30;
+
+/**
+ * How far back `traffic()` counts the alias's invocations per version: 15 minutes, a few of CloudWatch's
+ * one-minute periods more than a canary's usual bake, short enough to show the current split.
+ */
+export const OBSERVED_TRAFFIC_WINDOW_MS = 15 * 60_000;
+
+// Defined with the other AWS timings; still importable from here.
+export { METRICS_SETTLE_MS };
+
+/** CloudWatch's metric period, in milliseconds: evidence is counted in whole minutes. */
+const MINUTE_MS = VERSION_ALARM_PERIOD_SECONDS * 1_000;
+
+/** Properties of {@link LambdaRolloutTarget}. */
+export interface LambdaRolloutTargetProps {
+  /** Publishes versions, moves the alias, invokes versions for the golden examples. */
+  readonly lambda: LambdaClient;
+  /** Creates and reads the candidate's alarms. */
+  readonly cloudwatch: CloudWatchClient;
+  /** The manifests: sha256 and golden examples of a model version. */
+  readonly registry: Pick<ModelRegistry, 'getManifest'>;
+  /** The predict function of a model in this stack: its name or ARN. */
+  readonly functionName: (model: string) => string;
+  /**
+   * The alias clients invoke.
+   * @default LIVE_ALIAS
+   */
+  readonly alias?: string;
+  /**
+   * Reads of an updating function before giving up.
+   * @default MAX_UPDATE_POLLS
+   */
+  readonly maxUpdatePolls?: number;
+  /**
+   * Milliseconds between two reads of an updating function.
+   * @default UPDATE_POLL_INTERVAL_MS
+   */
+  readonly updatePollIntervalMs?: number;
+  /**
+   * Waits between reads (tests pass one that returns at once).
+   * @default a timer
+   */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Clock for the golden examples' request time and the metrics' windows.
+   * @default Date.now
+   */
+  readonly now?: () => number;
+  /**
+   * How long metrics take to be complete; see {@link METRICS_SETTLE_MS}.
+   * @default METRICS_SETTLE_MS
+   */
+  readonly metricsSettleMs?: number;
+}
+
+/**
+ * The rollout target of one deployed sluice stack: a model version's build is a published Lambda version of the
+ * model's predict function, routing is the weights of its `live` alias, health is the candidate's version alarms
+ * plus the requests it served through the alias (CloudWatch), settled up to {@link METRICS_SETTLE_MS} ago.
+ *
+ * sluice's engine is the only mover of the alias: CloudFormation creates it (through the rollout custom
+ * resource) and never shifts it, so there is nothing to coordinate with. A build comes from one of two places:
+ * - `cdk deploy` publishes one (CloudFormation's `AWS::Lambda::Version` of the function's new configuration) and
+ *   the rollout custom resource passes its number as `build`: {@link prepare} verifies it serves the model version.
+ * - `sluice deploy` asks {@link prepare} without a build: the model version is bound in `$LATEST`'s environment
+ *   (CloudFormation does not track it) and published, unless a published version already serves exactly that code
+ *   (CodeSha256) and environment.
+ *
+ * @example
+ * const target = new LambdaRolloutTarget({
+ *   lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), registry,
+ *   functionName: (model) => functionNames[model],
+ * });
+ * const { build } = await target.prepare('iris', 4);
+ * await target.route('iris', { stable: 3, candidate: 4, weight: 10, candidateBuild: build });
+ */
+export class LambdaRolloutTarget implements RolloutTarget {
+  readonly #lambda: LambdaClient;
+  readonly #cloudwatch: CloudWatchClient;
+  readonly #registry: Pick<ModelRegistry, 'getManifest'>;
+  readonly #functionName: (model: string) => string;
+  readonly #alias: string;
+  readonly #maxUpdatePolls: number;
+  readonly #updatePollIntervalMs: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #now: () => number;
+  readonly #metricsSettleMs: number;
+  /** Function name -> its published versions as last listed; versions are immutable, so only new ones can be missing. */
+  readonly #listings = new Map<string, FunctionConfiguration[]>();
+
+  constructor(props: LambdaRolloutTargetProps) {
+    this.#lambda = props.lambda;
+    this.#cloudwatch = props.cloudwatch;
+    this.#registry = props.registry;
+    this.#functionName = props.functionName;
+    this.#alias = props.alias ?? LIVE_ALIAS;
+    this.#maxUpdatePolls = props.maxUpdatePolls ?? MAX_UPDATE_POLLS;
+    this.#updatePollIntervalMs = props.updatePollIntervalMs ?? UPDATE_POLL_INTERVAL_MS;
+    this.#sleep = props.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#now = props.now ?? Date.now;
+    this.#metricsSettleMs = props.metricsSettleMs ?? METRICS_SETTLE_MS;
+  }
+
+  /**
+   * Makes a model version routable and returns its build, the Lambda version number, with its version alarms
+   * created where missing.
+   *
+   * With a `build` (the Lambda version `cdk deploy` published), checks that it serves the model version (its
+   * environment names the model, the version and the manifest's sha256) and returns it. Without one, finds a
+   * published version serving exactly what `$LATEST` would serve with the model version bound (same CodeSha256 and
+   * environment), or publishes one: SLUICE_MODEL_VERSION and SLUICE_MODEL_SHA256 are set in `$LATEST`'s
+   * environment, keeping every other variable, and the update awaited; both the update and PublishVersion are
+   * conditional on the revision read, so a concurrent change of the function fails instead of being published.
+   */
+  async prepare(
+    model: string,
+    version: number,
+    options: PrepareOptions = {},
+  ): Promise<PreparedVersion & { readonly build: string }> {
+    const functionName = this.#functionName(model);
+    const manifest = await this.#registry.getManifest(model, version);
+    if (options.build !== undefined) {
+      const configuration = await this.#versionConfiguration(functionName, options.build);
+      const label = `${functionName}:${options.build}`;
+      const served = readModelIdentity(configuration.Environment?.Variables, label);
+      if (served.model !== model || served.version !== version) {
+        throw new RolloutError(
+          `${label} serves ${served.model} v${served.version}, not ${model} v${version}`,
+        );
+      }
+      if (served.sha256 !== undefined && served.sha256 !== manifest.sha256) {
+        throw new RolloutError(
+          `${label} pins SLUICE_MODEL_SHA256 ${served.sha256}, but ${model} v${version} has sha256 ${manifest.sha256}; ` +
+            'fix the sha256 in sluice.config.json (`sluice show` prints it)',
+        );
+      }
+      await this.ensureVersionAlarms(model, version, configuration);
+      return { version, build: versionOf(configuration) };
+    }
+    let latest = await this.#settledConfiguration(functionName, false);
+    const variables = latest.Environment?.Variables ?? {};
+    if (variables.SLUICE_MODEL !== model) {
+      throw new RolloutError(
+        `${functionName} serves model ${JSON.stringify(variables.SLUICE_MODEL ?? null)}, not ${model}; check which function the CLI resolves for ${model}`,
+      );
+    }
+    const wanted = withModelVersion(variables, version, manifest.sha256);
+    let published = newestMatching(await this.#listVersions(functionName), latest.CodeSha256, wanted);
+    if (published === undefined) {
+      if (!sameVariables(variables, wanted)) {
+        await this.#conditional(functionName, model, version, () =>
+          this.#lambda.send(
+            new UpdateFunctionConfigurationCommand({
+              FunctionName: functionName,
+              RevisionId: latest.RevisionId,
+              Environment: { Variables: wanted },
+            }),
+          ),
+        );
+        latest = await this.#settledConfiguration(functionName, true);
+      }
+      const revision = latest.RevisionId;
+      published = await this.#conditional(functionName, model, version, () =>
+        this.#lambda.send(
+          new PublishVersionCommand({
+            FunctionName: functionName,
+            Description: publishedVersionDescription(model, version),
+            RevisionId: revision,
+          }),
+        ),
+      );
+      this.#remember(functionName, published);
+    }
+    await this.ensureVersionAlarms(model, version, published);
+    return { version, build: versionOf(published) };
+  }
+
+  /** Runs a change conditional on the function's revision; a lost race becomes a message saying what to do. */
+  async #conditional<T>(
+    functionName: string,
+    model: string,
+    version: number,
+    send: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      // A changed revision, or an update of the function still in progress (a cdk deploy at the same time).
+      const raced = ['PreconditionFailedException', 'ResourceConflictException'];
+      if (!(error instanceof Error) || !raced.includes(error.name)) throw error;
+      throw new RolloutError(
+        `${functionName} changed while sluice was publishing ${model} v${version} for it (another sluice deploy, or a ` +
+          'cdk deploy, updated the function at the same time); nothing was published or routed: retry once that has finished',
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Runs the manifest's golden examples against the build (or the model version's newest published Lambda
+   * version): Invoke with the version as `Qualifier`, each example as the API Gateway event
+   * `POST /v2/models/{m}/infer`, judged by the one release check (runGoldenCheck over the HTTP contract); a version
+   * without golden examples must answer `GET /v2/models/{m}/ready`.
+   */
+  async checkGolden(model: string, version: number, build?: string): Promise<GoldenCheckResult> {
+    const functionName = this.#functionName(model);
+    const published =
+      build === undefined
+        ? await this.#publishedVersion(model, version)
+        : await this.#versionConfiguration(functionName, build);
+    const qualifier = versionOf(published);
+    const manifest = await this.#registry.getManifest(model, version);
+    const served =
+      published.Environment?.Variables === undefined
+        ? undefined
+        : readModelIdentity(published.Environment.Variables, `${functionName}:${qualifier}`);
+    if (served?.sha256 !== undefined && served.sha256 !== manifest.sha256) {
+      return {
+        passed: false,
+        examples: manifest.goldenExamples?.length ?? 0,
+        failures: [
+          `${functionName}:${qualifier} pins SLUICE_MODEL_SHA256 ${served.sha256}, but model "${model}" version ${version} has sha256 ${manifest.sha256}`,
+        ],
+      };
+    }
+    return runGoldenCheck({
+      manifest,
+      expected: { model, version },
+      idPrefix: `sluice-golden-${model}-v${version}-example`,
+      transport: httpGoldenTransport({
+        send: lambdaGoldenSend({ lambda: this.#lambda, functionName, qualifier, now: this.#now }),
+        inferPath: inferPath(model),
+        readyPath: readyPath(model),
+        inputs: manifest.inputs,
+        expected: { model, version },
+      }),
+    });
+  }
+
+  /**
+   * Points the alias at the stable build and gives the candidate's build `weight` percent; weight 0 (or no
+   * candidate, or a candidate build equal to the stable one) clears the routing, weight 100 makes the candidate
+   * primary. Without builds, a model version's newest published Lambda version serves it; one whose Lambda version
+   * is gone (deleted by hand, or a re-created stack) is published again first, as {@link prepare} does, so no
+   * stored state can leave a model that no command can route.
+   */
+  async route(model: string, routing: Routing): Promise<void> {
+    const functionName = this.#functionName(model);
+    const stable = routing.stableBuild ?? versionOf(await this.#routableVersion(model, routing.stable));
+    const candidate =
+      routing.candidate === undefined || routing.weight <= 0
+        ? undefined
+        : (routing.candidateBuild ??
+          (routing.candidate === routing.stable
+            ? undefined
+            : versionOf(await this.#routableVersion(model, routing.candidate))));
+    await this.#lambda.send(
+      new UpdateAliasCommand({
+        FunctionName: functionName,
+        Name: this.#alias,
+        ...aliasRouting(stable, candidate === stable ? undefined : candidate, routing.weight),
+      }),
+    );
+  }
+
+  /**
+   * The candidate's health: its version alarms ({@link healthFromAlarms}: any ALARM is unhealthy, INSUFFICIENT_DATA
+   * is no evidence), the requests it served through the alias since `sinceMs` (Lambda's `Invocations` with
+   * FunctionName, Resource = function:alias and ExecutedVersion, whole minutes from `sinceMs` up to the settled
+   * time), and `settledUntilMs`, now minus {@link METRICS_SETTLE_MS}.
+   */
+  async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {
+    const functionName = this.#functionName(model);
+    const published =
+      query.build === undefined
+        ? await this.#publishedVersion(model, candidate)
+        : await this.#versionConfiguration(functionName, query.build);
+    const lambdaVersion = versionOf(published);
+    const bareName = bareNameOf(published, functionName);
+    const names = Object.values(VersionAlarmKind).map((kind) =>
+      versionAlarmName(bareName, lambdaVersion, kind),
+    );
+    const described = await this.#cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names }));
+    const alarms = healthFromAlarms(names, described.MetricAlarms ?? []);
+    const settledUntilMs = this.#now() - this.#metricsSettleMs;
+    const candidateRequests = await this.#invocationsSince(
+      bareName,
+      lambdaVersion,
+      query.sinceMs,
+      settledUntilMs,
+    );
+    return { ...alarms, candidateRequests, settledUntilMs };
+  }
+
+  /**
+   * Invocations of one Lambda version through the alias in the whole minutes from `sinceMs` (rounded up: a request
+   * before the step began is never counted) to `untilMs` (rounded down: a minute still filling is never counted).
+   */
+  async #invocationsSince(
+    bareName: string,
+    lambdaVersion: string,
+    sinceMs: number,
+    untilMs: number,
+  ): Promise<number> {
+    const start = Math.ceil(sinceMs / MINUTE_MS) * MINUTE_MS;
+    const end = Math.floor(untilMs / MINUTE_MS) * MINUTE_MS;
+    if (end <= start) return 0;
+    const metrics = await this.#cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(start),
+        EndTime: new Date(end),
+        MetricDataQueries: [
+          {
+            Id: 'candidate',
+            ...this.#invocationsQuery(bareName, lambdaVersion, VERSION_ALARM_PERIOD_SECONDS),
+          },
+        ],
+      }),
+    );
+    const values = metrics.MetricDataResults?.find((result) => result.Id === 'candidate')?.Values ?? [];
+    return Math.round(values.reduce((sum, value) => sum + value, 0));
+  }
+
+  /** A GetMetricData query of a Lambda version's `Invocations` through the alias, summed per period. */
+  #invocationsQuery(bareName: string, lambdaVersion: string, periodSeconds: number) {
+    return {
+      ReturnData: true,
+      MetricStat: {
+        Metric: {
+          Namespace: LAMBDA_NAMESPACE,
+          MetricName: 'Invocations',
+          Dimensions: [
+            { Name: 'FunctionName', Value: bareName },
+            { Name: 'Resource', Value: `${bareName}:${this.#alias}` },
+            { Name: 'ExecutedVersion', Value: lambdaVersion },
+          ],
+        },
+        Period: periodSeconds,
+        Stat: 'Sum' as const,
+      },
+    };
+  }
+
+  /**
+   * Invocations of the alias per model version over the last {@link OBSERVED_TRAFFIC_WINDOW_MS}: Lambda's
+   * `Invocations` with FunctionName, Resource = function:alias and ExecutedVersion, for each Lambda version the
+   * alias routes to now (GetAlias), keyed by the model version that Lambda version serves. A version the alias
+   * routes to without any invocation in the window counts 0.
+   */
+  async traffic(model: string): Promise<ObservedTraffic> {
+    const functionName = this.#functionName(model);
+    const alias = await this.#lambda.send(
+      new GetAliasCommand({ FunctionName: functionName, Name: this.#alias }),
+    );
+    const lambdaVersions = [
+      ...new Set([
+        ...(alias.FunctionVersion === undefined ? [] : [alias.FunctionVersion]),
+        ...Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}),
+      ]),
+    ];
+    if (lambdaVersions.length === 0) return { requests: {}, windowMs: OBSERVED_TRAFFIC_WINDOW_MS };
+    const served = await Promise.all(
+      lambdaVersions.map(async (lambdaVersion) => ({
+        lambdaVersion,
+        configuration: await this.#versionConfiguration(functionName, lambdaVersion),
+      })),
+    );
+    const bareName = bareNameOf(served[0]?.configuration ?? {}, functionName);
+    const end = this.#now();
+    const metrics = await this.#cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(end - OBSERVED_TRAFFIC_WINDOW_MS),
+        EndTime: new Date(end),
+        MetricDataQueries: lambdaVersions.map((lambdaVersion, index) => ({
+          Id: `v${index}`,
+          Label: lambdaVersion,
+          ...this.#invocationsQuery(bareName, lambdaVersion, OBSERVED_TRAFFIC_WINDOW_MS / 1000),
+        })),
+      }),
+    );
+    const requests: Record<string, number> = {};
+    for (const [index, { lambdaVersion, configuration }] of served.entries()) {
+      const target = readModelIdentity(
+        configuration.Environment?.Variables,
+        `${functionName}:${lambdaVersion}`,
+      );
+      const result = metrics.MetricDataResults?.find((candidate) => candidate.Id === `v${index}`);
+      const count = (result?.Values ?? []).reduce((sum, value) => sum + value, 0);
+      const key = String(target.version);
+      requests[key] = (requests[key] ?? 0) + Math.round(count);
+    }
+    return { requests, windowMs: OBSERVED_TRAFFIC_WINDOW_MS };
+  }
+
+  /**
+   * The model version the alias's primary Lambda version serves (its environment says which) and that Lambda
+   * version as its build: the stable version of a model whose alias only `cdk deploy` has set so far.
+   *
+   * @example
+   * const { version, build } = await target.servedVersion('iris'); // { version: 3, build: '7' }
+   */
+  async servedVersion(model: string): Promise<{ version: number; build: string }> {
+    const functionName = this.#functionName(model);
+    const alias = await this.#lambda.send(
+      new GetAliasCommand({ FunctionName: functionName, Name: this.#alias }),
+    );
+    if (alias.FunctionVersion === undefined) {
+      throw new RolloutError(`the ${this.#alias} alias of ${functionName} names no version`);
+    }
+    const configuration = await this.#versionConfiguration(functionName, alias.FunctionVersion);
+    const { version } = readModelIdentity(
+      configuration.Environment?.Variables,
+      `${functionName}:${alias.FunctionVersion}`,
+    );
+    return { version, build: alias.FunctionVersion };
+  }
+
+  /** The published Lambda version serving a model version, published now when there is none. */
+  async #routableVersion(model: string, version: number): Promise<FunctionConfiguration> {
+    try {
+      return await this.#publishedVersion(model, version);
+    } catch (error) {
+      if (!(error instanceof RolloutError)) throw error;
+      const { build } = await this.prepare(model, version);
+      return this.#versionConfiguration(this.#functionName(model), build);
+    }
+  }
+
+  /**
+   * The published Lambda version serving a model version, found in the function's versions as last listed, or
+   * listed again when they have none (another process may have published it since).
+   */
+  async #publishedVersion(model: string, version: number): Promise<FunctionConfiguration> {
+    const functionName = this.#functionName(model);
+    const listed = this.#listings.get(functionName);
+    const found =
+      (listed === undefined ? undefined : findPublishedVersion(listed, model, version)) ??
+      findPublishedVersion(await this.#listVersions(functionName), model, version);
+    if (found === undefined) {
+      throw new RolloutError(
+        `${model} version ${version} has no published Lambda version of ${functionName}; \`sluice deploy ${model} --version ${version}\` publishes one`,
+      );
+    }
+    return found;
+  }
+
+  /** A published Lambda version's configuration, from the last listing or, when it is newer, read directly. */
+  async #versionConfiguration(functionName: string, lambdaVersion: string): Promise<FunctionConfiguration> {
+    const listed = this.#listings.get(functionName)?.find((config) => config.Version === lambdaVersion);
+    if (listed !== undefined) return listed;
+    const read = await this.#lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: lambdaVersion }),
+    );
+    this.#remember(functionName, read);
+    return read;
+  }
+
+  /** Adds a version to the cached listing (versions are immutable; only new ones can be missing). */
+  #remember(functionName: string, configuration: FunctionConfiguration): void {
+    const listed = this.#listings.get(functionName);
+    if (listed !== undefined && !listed.some((config) => config.Version === configuration.Version)) {
+      listed.push(configuration);
+    }
+  }
+
+  async #listVersions(functionName: string): Promise<FunctionConfiguration[]> {
+    const versions = await listFunctionVersions(this.#lambda, functionName);
+    this.#listings.set(functionName, versions);
+    return versions;
+  }
+
+  /**
+   * `$LATEST`'s configuration once no update is running, read at most `maxUpdatePolls` times. After sluice's own
+   * update a Failed status throws; before it, an earlier failed update is no reason to refuse (the function
+   * kept its previous configuration).
+   */
+  async #settledConfiguration(functionName: string, afterOwnUpdate: boolean): Promise<FunctionConfiguration> {
+    for (let poll = 1; ; poll++) {
+      const config = await this.#lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: functionName }),
+      );
+      if (afterOwnUpdate && config.LastUpdateStatus === LastUpdateStatus.Failed) {
+        throw new RolloutError(
+          `updating the environment of ${functionName} failed: ${config.LastUpdateStatusReason ?? 'Lambda gave no reason'}` +
+            (config.LastUpdateStatusReasonCode ? ` (${config.LastUpdateStatusReasonCode})` : ''),
+        );
+      }
+      if (config.LastUpdateStatus !== LastUpdateStatus.InProgress) return config;
+      if (poll >= this.#maxUpdatePolls) {
+        throw new RolloutError(
+          `${functionName} was still updating after ${poll} reads ${this.#updatePollIntervalMs} ms apart; ` +
+            `look at its LastUpdateStatus (aws lambda get-function-configuration --function-name ${functionName}) and retry`,
+        );
+      }
+      await this.#sleep(this.#updatePollIntervalMs);
+    }
+  }
+
+  /**
+   * Creates the version alarms of a published Lambda version that do not exist yet, with the thresholds and the
+   * alarm topic its environment names. Existing ones are left alone: re-creating an alarm resets its state.
+   * Every version's alarms are made here, also for the versions `cdk deploy` publishes, so one owner creates
+   * and deletes them (see pruneFunctionVersions).
+   */
+  async ensureVersionAlarms(model: string, version: number, published: FunctionConfiguration): Promise<void> {
+    const functionName = bareNameOf(published, this.#functionName(model));
+    const lambdaVersion = versionOf(published);
+    const variables = published.Environment?.Variables;
+    const specs = versionAlarmSpecs(
+      { functionName, alias: this.#alias, lambdaVersion, model, modelVersion: version },
+      readAlarmThresholds(variables, `${functionName}:${lambdaVersion}`),
+    );
+    const topic = readAlarmTopicArn(variables);
+    const described = await this.#cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: specs.map((spec) => spec.alarmName) }),
+    );
+    const existing = new Set((described.MetricAlarms ?? []).map((alarm) => alarm.AlarmName));
+    for (const spec of specs) {
+      if (existing.has(spec.alarmName)) continue;
+      await this.#cloudwatch.send(
+        new PutMetricAlarmCommand(versionAlarmInput(spec, topic === undefined ? [] : [topic])),
+      );
+    }
+  }
+}
+
+function versionOf(config: FunctionConfiguration): string {
+  if (config.Version === undefined)
+    throw new RolloutError(`Lambda returned a version of ${config.FunctionName} without a number`);
+  return config.Version;
+}
+
+/** The function's name as alarms and metrics carry it (never an ARN), from Lambda's answer when it has one. */
+function bareNameOf(config: FunctionConfiguration, resolved: string): string {
+  return config.FunctionName ?? resolved.split(':function:').pop()?.split(':')[0] ?? resolved;
+}
+
+/** The newest published version serving exactly this code and environment, if any. */
+function newestMatching(
+  versions: readonly FunctionConfiguration[],
+  codeSha256: string | undefined,
+  variables: Readonly<Record<string, string>>,
+): FunctionConfiguration | undefined {
+  let newest: FunctionConfiguration | undefined;
+  for (const config of versions) {
+    if (config.Version === undefined || config.Version === '$LATEST') continue;
+    if (config.CodeSha256 !== codeSha256 || !sameVariables(config.Environment?.Variables ?? {}, variables))
+      continue;
+    if (newest === undefined || Number(config.Version) > Number(newest.Version)) newest = config;
+  }
+  return newest;
+}
+
+function sameVariables(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}

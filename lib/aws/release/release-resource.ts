@@ -1,0 +1,377 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import {
+  CreateAliasCommand,
+  DeleteAliasCommand,
+  DeleteProvisionedConcurrencyConfigCommand,
+  GetFunctionConfigurationCommand,
+  type LambdaClient,
+  PutProvisionedConcurrencyConfigCommand,
+} from '@aws-sdk/client-lambda';
+import { readModelIdentity } from '../../core/environment/predict-environment.js';
+import { RolloutConflictError } from '../../core/rollout/RolloutConflictError.js';
+import { RolloutError } from '../../core/rollout/RolloutError.js';
+import { RolloutAction, type RolloutState, RolloutStatus } from '../../core/rollout/RolloutState.js';
+import {
+  ReleaseAction,
+  type ReleaseCompleteEvent,
+  ReleaseCompleteEventSchema,
+  type ReleaseData,
+  type ReleaseEvent,
+  ReleaseEventSchema,
+  type ReleaseProperties,
+} from '../../core/rollout/release-event.js';
+import { ROLLOUT_WAIT_MS } from '../../core/rollout/rollout-wait.js';
+import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
+import type { RolloutEngine } from '../../rollout/RolloutEngine.js';
+import type { RolloutStore } from '../../storage/RolloutStore.js';
+import type { LambdaRolloutTarget } from '../lambda/LambdaRolloutTarget.js';
+
+/** The actor `cdk deploy`'s rollouts record in the history. */
+export const CDK_ACTOR = 'cdk';
+
+/** What the release handlers need. */
+export interface ReleaseDeps {
+  /** Creates and deletes the alias, reads the Lambda version CloudFormation published. */
+  readonly lambda: LambdaClient;
+  /** The engine (actor {@link CDK_ACTOR}) that starts and rolls back rollouts. */
+  readonly engine: Pick<RolloutEngine, 'deploy' | 'rollback'>;
+  /** Where the rollout states are read. */
+  readonly store: Pick<RolloutStore, 'current'>;
+  /** The AWS target: the stable version of a model with no state, builds of a code-only change, alarms. */
+  readonly target: Pick<LambdaRolloutTarget, 'prepare' | 'servedVersion' | 'ensureVersionAlarms'>;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default no logging */
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
+  /**
+   * How long `isComplete` waits for a rollout before rolling it back and failing.
+   * @default ROLLOUT_WAIT_MS
+   */
+  readonly waitMs?: number;
+}
+
+/** `onEvent`'s answer to the Provider framework. */
+export interface ReleaseResponse {
+  readonly PhysicalResourceId: string;
+  readonly Data: ReleaseData;
+}
+
+/**
+ * `onEvent` of a model's release custom resource: what `cdk deploy` does to a model's traffic.
+ *
+ * - **Create** (the model's first deploy, nothing to shift from): creates the `live` alias on the Lambda version
+ *   CloudFormation published, with its version alarms and provisioned concurrency, and starts no rollout. The
+ *   registry may still be empty: the function answers 503 until that model version is published.
+ * - **Update** where what the model serves changed: starts a rollout through the engine (actor `cdk`, the model's
+ *   plan from sluice.config.json) and `isComplete` waits for its outcome.
+ *   - a changed model version or sha256 rolls out the configured version in the Lambda version CloudFormation
+ *     published;
+ *   - a change of sluice's code or the function's configuration alone rolls out that code with the model version
+ *     that is stable *now*: a version `sluice deploy` promoted is kept, never silently reverted to the config's
+ *     older one (a Lambda version binding it to the new code is published from `$LATEST`);
+ *   - nothing changed, or the target is what already serves (the stable version in the same Lambda version, e.g.
+ *     CloudFormation's rollback of a failed deploy): no traffic moves.
+ *   While another rollout of the model is in progress the engine refuses, and so does the deploy, naming it.
+ * - **Delete**: deletes the alias (the model left the config; its function goes with it).
+ *
+ * @example
+ * export const onEvent = (event: unknown) => onReleaseEvent(event, deps);
+ */
+export async function onReleaseEvent(raw: unknown, deps: ReleaseDeps): Promise<ReleaseResponse> {
+  const event = parseRequest(raw);
+  const props = event.ResourceProperties;
+  const physicalId = aliasId(props);
+  switch (event.RequestType) {
+    case 'Create':
+      return createAlias(props, deps);
+    case 'Delete':
+      await deleteAlias(event.PhysicalResourceId, deps);
+      return { PhysicalResourceId: event.PhysicalResourceId, Data: { Action: ReleaseAction.DELETED } };
+    case 'Update': {
+      // Another function (replaced by CloudFormation): a new physical id, so CloudFormation sends a Delete for the old
+      // one once the update completes (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-update.html).
+      if (event.PhysicalResourceId !== physicalId) return createAlias(props, deps);
+      const old = event.OldResourceProperties;
+      if (old.ProvisionedConcurrency !== props.ProvisionedConcurrency) {
+        await applyProvisionedConcurrency(props, deps.lambda);
+      }
+      const servesChanged = old.ModelVersion !== props.ModelVersion || old.Sha256 !== props.Sha256;
+      const codeChanged = old.LambdaVersion !== props.LambdaVersion;
+      if (!servesChanged && !codeChanged) {
+        return none(physicalId, 'nothing the model serves changed', deps, props);
+      }
+      return startRelease(props, servesChanged, deps);
+    }
+  }
+}
+
+/**
+ * `isComplete` of a model's release: true once the rollout `onEvent` started is promoted (the stable version is
+ * the candidate in its Lambda version); false while it rolls; throws when it was rolled back (by its alarms, the
+ * driver's health gate or a person), so CloudFormation fails the deploy and rolls the stack back while the
+ * previous version keeps serving. A rollout still rolling after `waitMs` is rolled back here, then fails the same
+ * way, rather than letting CloudFormation time out with traffic split.
+ */
+export async function isReleaseComplete(raw: unknown, deps: ReleaseDeps): Promise<{ IsComplete: boolean }> {
+  const event = parseComplete(raw);
+  const { Data: data, ResourceProperties: props } = event;
+  if (data.Action !== ReleaseAction.ROLLOUT) return { IsComplete: true };
+  const candidate = Number(data.Candidate);
+  const build = data.Build;
+  const model = props.Model;
+  const state = await deps.store.current(model);
+  if (state === undefined) {
+    throw new RolloutError(
+      `${model} has no rollout state, but cdk deploy started a rollout of v${candidate}`,
+    );
+  }
+  if (state.stable === candidate && state.stableBuild === build) return { IsComplete: true };
+  const ours = state.candidate === candidate && state.candidateBuild === build;
+  if (state.status === RolloutStatus.ROLLING && ours) {
+    const now = (deps.now ?? Date.now)();
+    const deadline = Number(data.StartedAt ?? now) + (deps.waitMs ?? ROLLOUT_WAIT_MS);
+    if (now < deadline) return { IsComplete: false };
+    const minutes = Math.round((deps.waitMs ?? ROLLOUT_WAIT_MS) / 60_000);
+    const reason = `cdk deploy waited ${minutes} minutes for the rollout of v${candidate} (Lambda version ${build}) and it had not finished`;
+    try {
+      await deps.engine.rollback(model, reason);
+    } catch (error) {
+      // The driver wrote a step (or the promotion) at the same moment: decide again at the next poll.
+      if (error instanceof RolloutConflictError) return { IsComplete: false };
+      throw error;
+    }
+    throw new RolloutError(
+      `${model}: ${reason} (at ${state.weight}%; ${state.plan ? `plan [${state.plan.steps.join(', ')}]%` : 'no plan'}); ` +
+        `it was rolled back and v${state.stable} keeps serving. Give the model traffic (each step needs its minRequests), ` +
+        'shorten its rollout in sluice.config.json, or roll it out with `sluice deploy` instead',
+    );
+  }
+  throw new RolloutError(`${model}: ${describeEnd(state, candidate, build)}; v${state.stable} keeps serving`);
+}
+
+async function startRelease(
+  props: ReleaseProperties,
+  servesChanged: boolean,
+  deps: ReleaseDeps,
+): Promise<ReleaseResponse> {
+  const model = props.Model;
+  const physicalId = aliasId(props);
+  const current = await deps.store.current(model);
+  const stable = current
+    ? { version: current.stable, build: current.stableBuild }
+    : await deps.target.servedVersion(model);
+  const configured = Number(props.ModelVersion);
+  if (
+    current?.status === RolloutStatus.ROLLING &&
+    !(current.candidate === configured && current.candidateBuild === props.LambdaVersion)
+  ) {
+    // Refused before anything is published; the engine would refuse the same way, later.
+    const startedBy = [...current.history]
+      .reverse()
+      .find((event) => event.action === RolloutAction.DEPLOY)?.actor;
+    throw new RolloutError(
+      `a rollout of ${model} (v${current.stable} -> v${current.candidate} at ${current.weight}%${startedBy ? `, started by ${startedBy}` : ''}) ` +
+        `is in progress; cdk deploy changes ${model} only once it is promoted or rolled back (\`sluice status ${model}\`)`,
+    );
+  }
+  let candidate: number;
+  let build: string;
+  if (servesChanged || stable.version === configured) {
+    candidate = configured;
+    build = props.LambdaVersion;
+  } else {
+    // Only sluice's code or the function's configuration changed, and `sluice deploy` promoted another version
+    // than the config names: roll the new code out with the version that serves now.
+    candidate = stable.version;
+    build = (await deps.target.prepare(model, candidate)).build ?? props.LambdaVersion;
+  }
+  if (candidate === stable.version && build === stable.build) {
+    return none(physicalId, `v${candidate} in Lambda version ${build} already serves`, deps, props);
+  }
+  if (
+    candidate === stable.version &&
+    stable.build !== undefined &&
+    (await sameRelease(deps.lambda, props, build, stable.build))
+  ) {
+    // E.g. the config now names the version `sluice deploy` promoted: CloudFormation published an identical build.
+    return none(
+      physicalId,
+      `Lambda version ${build} serves exactly what Lambda version ${stable.build} (v${candidate}) serves: same code and environment`,
+      deps,
+      props,
+    );
+  }
+  const startedAt = (deps.now ?? Date.now)();
+  const state = await deps.engine.deploy(model, { version: candidate, plan: props.Plan, build });
+  deps.logger?.info('cdk deploy started a rollout', {
+    model,
+    candidate,
+    build,
+    stable: state.stable,
+    status: state.status,
+  });
+  return {
+    PhysicalResourceId: physicalId,
+    Data: {
+      Action: ReleaseAction.ROLLOUT,
+      Candidate: String(candidate),
+      Build: build,
+      StartedAt: String(startedAt),
+      Reason:
+        candidate === configured
+          ? `rolling v${candidate} out in Lambda version ${build}`
+          : `rolling sluice's new code out with v${candidate}, the version sluice promoted (the config names v${configured})`,
+    },
+  };
+}
+
+/** Whether two Lambda versions serve exactly the same: the same code (CodeSha256) and environment. */
+async function sameRelease(
+  lambda: LambdaClient,
+  props: ReleaseProperties,
+  build: string,
+  other: string,
+): Promise<boolean> {
+  const [a, b] = await Promise.all(
+    [build, other].map((qualifier) =>
+      lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: props.FunctionName, Qualifier: qualifier }),
+      ),
+    ),
+  );
+  const variables = (config: typeof a) =>
+    JSON.stringify(Object.entries(config?.Environment?.Variables ?? {}).sort());
+  return a?.CodeSha256 !== undefined && a.CodeSha256 === b?.CodeSha256 && variables(a) === variables(b);
+}
+
+async function createAlias(props: ReleaseProperties, deps: ReleaseDeps): Promise<ReleaseResponse> {
+  const functionName = props.FunctionName;
+  const configuration = await deps.lambda.send(
+    new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: props.LambdaVersion }),
+  );
+  const served = readModelIdentity(
+    configuration.Environment?.Variables,
+    `${functionName}:${props.LambdaVersion}`,
+  );
+  await deps.target.ensureVersionAlarms(props.Model, served.version, configuration);
+  try {
+    await deps.lambda.send(
+      new CreateAliasCommand({
+        FunctionName: functionName,
+        Name: LIVE_ALIAS,
+        FunctionVersion: props.LambdaVersion,
+        Description: 'sluice: moved only by the rollout engine (sluice deploy/promote/rollback, cdk deploy)',
+      }),
+    );
+  } catch (error) {
+    // Already there (a retried Create): it is the engine's from now on; never moved from here. CreateAlias answers
+    // ResourceConflictException for an existing alias (https://docs.aws.amazon.com/lambda/latest/api/API_CreateAlias.html).
+    if (!(error instanceof Error) || error.name !== 'ResourceConflictException') throw error;
+  }
+  await applyProvisionedConcurrency(props, deps.lambda);
+  deps.logger?.info('created the live alias', {
+    model: props.Model,
+    lambdaVersion: props.LambdaVersion,
+    version: served.version,
+  });
+  return {
+    PhysicalResourceId: aliasId(props),
+    Data: {
+      Action: ReleaseAction.CREATED,
+      Reason: `the live alias serves v${served.version} (Lambda version ${props.LambdaVersion}); nothing to roll out from`,
+    },
+  };
+}
+
+async function deleteAlias(physicalId: string, deps: ReleaseDeps): Promise<void> {
+  const separator = physicalId.lastIndexOf(':');
+  const functionName = physicalId.slice(0, separator);
+  const name = physicalId.slice(separator + 1);
+  try {
+    await deps.lambda.send(new DeleteAliasCommand({ FunctionName: functionName, Name: name }));
+  } catch (error) {
+    if (!(error instanceof Error) || error.name !== 'ResourceNotFoundException') throw error;
+  }
+}
+
+/** Sets the alias's provisioned concurrency to the configured number, or removes it for 0. */
+async function applyProvisionedConcurrency(props: ReleaseProperties, lambda: LambdaClient): Promise<void> {
+  const executions = Number(props.ProvisionedConcurrency);
+  if (executions > 0) {
+    await lambda.send(
+      new PutProvisionedConcurrencyConfigCommand({
+        FunctionName: props.FunctionName,
+        Qualifier: LIVE_ALIAS,
+        ProvisionedConcurrentExecutions: executions,
+      }),
+    );
+    return;
+  }
+  try {
+    await lambda.send(
+      new DeleteProvisionedConcurrencyConfigCommand({
+        FunctionName: props.FunctionName,
+        Qualifier: LIVE_ALIAS,
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof Error) || error.name !== 'ResourceNotFoundException') throw error;
+  }
+}
+
+function none(
+  physicalId: string,
+  reason: string,
+  deps: ReleaseDeps,
+  props: ReleaseProperties,
+): ReleaseResponse {
+  deps.logger?.info('cdk deploy moves no traffic', { model: props.Model, reason });
+  return { PhysicalResourceId: physicalId, Data: { Action: ReleaseAction.NONE, Reason: reason } };
+}
+
+/** The physical id of a release: the alias it owns, `<function>:live`. */
+function aliasId(props: ReleaseProperties): string {
+  return `${props.FunctionName}:${LIVE_ALIAS}`;
+}
+
+/** Why the rollout `cdk deploy` started is over without its candidate being stable. */
+function describeEnd(state: RolloutState, candidate: number, build: string | undefined): string {
+  const ended = [...state.history]
+    .reverse()
+    .find(
+      (event) =>
+        event.candidate === candidate &&
+        (event.action === RolloutAction.ROLLBACK || event.action === RolloutAction.GOLDEN_FAILED),
+    );
+  const what = `the rollout of v${candidate} (Lambda version ${build ?? '?'})`;
+  if (ended !== undefined) {
+    return `${what} was rolled back by ${ended.actor} at ${ended.at}: ${ended.reason ?? 'no reason recorded'}`;
+  }
+  return state.status === RolloutStatus.ROLLING
+    ? `${what} was replaced by a rollout of v${state.candidate}`
+    : `${what} ended without being promoted`;
+}
+
+function parseRequest(raw: unknown): ReleaseEvent {
+  const parsed = ReleaseEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new RolloutError(
+      `not a release custom resource request: ${parsed.error.issues.map(describe).join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+function parseComplete(raw: unknown): ReleaseCompleteEvent {
+  const parsed = ReleaseCompleteEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new RolloutError(
+      `not a release isComplete request: ${parsed.error.issues.map(describe).join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+function describe(issue: { path: PropertyKey[]; message: string }): string {
+  return `${issue.path.map(String).join('.') || '(root)'} ${issue.message}`;
+}

@@ -1,0 +1,304 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { SluiceError } from '../errors/SluiceError.js';
+import { ModelNameSchema } from '../manifest/ModelManifest.js';
+
+/** The config file the CDK app reads when the `sluiceConfig` context value does not name another. */
+export const DEFAULT_DEPLOY_CONFIG_FILE = 'sluice.config.json';
+
+/** Named rollouts (the names CodeDeploy gave its predefined Lambda configurations), run by sluice's engine. */
+export const RolloutPreset = {
+  ALL_AT_ONCE: 'all-at-once',
+  CANARY_10_PERCENT_5_MINUTES: 'canary-10-percent-5-minutes',
+  CANARY_10_PERCENT_10_MINUTES: 'canary-10-percent-10-minutes',
+  CANARY_10_PERCENT_15_MINUTES: 'canary-10-percent-15-minutes',
+  CANARY_10_PERCENT_30_MINUTES: 'canary-10-percent-30-minutes',
+  LINEAR_10_PERCENT_EVERY_1_MINUTE: 'linear-10-percent-every-1-minute',
+  LINEAR_10_PERCENT_EVERY_2_MINUTES: 'linear-10-percent-every-2-minutes',
+  LINEAR_10_PERCENT_EVERY_3_MINUTES: 'linear-10-percent-every-3-minutes',
+  LINEAR_10_PERCENT_EVERY_10_MINUTES: 'linear-10-percent-every-10-minutes',
+} as const;
+/** A predefined rollout. */
+export type RolloutPreset = (typeof RolloutPreset)[keyof typeof RolloutPreset];
+
+/** Requests the candidate must answer in each step before the clock takes the next one (evidence). */
+const MinRequestsSchema = z.number().int().min(0).max(1_000_000).optional();
+
+/**
+ * How `cdk deploy` rolls a changed model out through sluice's engine: a preset, or a custom canary or linear
+ * plan; `minRequests` (default 20) is the evidence each step needs before the clock takes the next one.
+ */
+export const RolloutSchema = z.discriminatedUnion('strategy', [
+  z.strictObject({
+    strategy: z.literal('preset'),
+    preset: z.enum(Object.values(RolloutPreset) as [RolloutPreset, ...RolloutPreset[]]),
+    minRequests: MinRequestsSchema,
+  }),
+  z.strictObject({
+    strategy: z.literal('canary'),
+    /** Share of traffic the new version gets first, in percent. */
+    percentage: z.number().int().min(1).max(99),
+    /** Minutes before the rest shifts. */
+    intervalMinutes: z.number().int().min(1).max(2880),
+    minRequests: MinRequestsSchema,
+  }),
+  z.strictObject({
+    strategy: z.literal('linear'),
+    /** Share added at each step, in percent. */
+    percentage: z.number().int().min(1).max(99),
+    /** Minutes between steps. */
+    intervalMinutes: z.number().int().min(1).max(2880),
+    minRequests: MinRequestsSchema,
+  }),
+  z.strictObject({
+    strategy: z.literal('all-at-once'),
+    /** Minutes the candidate bakes at 100 % before it is promoted. */
+    intervalMinutes: z.number().int().min(0).max(2880).optional(),
+    minRequests: MinRequestsSchema,
+  }),
+]);
+/** A rollout policy. */
+export type Rollout = z.infer<typeof RolloutSchema>;
+
+/**
+ * Keys of `alarms` that earlier sluice releases had: per-minute counts, replaced by rates. Versions published
+ * before the change still carry them in their environment (`SLUICE_ALARM_THRESHOLDS`); there they are dropped
+ * and the rate defaults apply. In sluice.config.json they are refused, naming the replacement.
+ */
+export const LEGACY_ALARM_KEYS = {
+  errors: 'errorRatePercent (the share of failed requests, in percent)',
+  rejectedInputs: 'rejectedInputsPercent (the share of refused requests, in percent)',
+} as const;
+
+/** Evaluation periods (one minute each) an alarm looks at by default: the N of "M out of N". */
+export const DEFAULT_ALARM_EVALUATION_PERIODS = 3;
+
+/** Breaching periods among them that put an alarm in ALARM by default: the M of "M out of N". */
+export const DEFAULT_DATAPOINTS_TO_ALARM = 2;
+
+const AlarmThresholdsShape = z.strictObject({
+  /**
+   * Failed requests in percent of the requests, per minute: Lambda `Errors`/`Invocations` and sluice's own
+   * 5xx `Errors`/`Requests` of the version, each its own alarm.
+   */
+  errorRatePercent: z.number().gt(0).max(100).default(5),
+  /** p99 latency of the function (Lambda Duration) in milliseconds. */
+  p99LatencyMs: z.number().int().min(1).default(1000),
+  /** NaN or infinite output values per minute. */
+  invalidOutputs: z.number().int().min(1).default(1),
+  /**
+   * Requests refused as bad input (4xx) in percent of the requests, per minute: a client-side signal, so high
+   * by default; a candidate whose signature changed refuses nearly every request.
+   */
+  rejectedInputsPercent: z.number().gt(0).max(100).default(50),
+  /** One-minute periods each alarm evaluates: the N of "M out of N". */
+  evaluationPeriods: z.number().int().min(1).max(10).default(DEFAULT_ALARM_EVALUATION_PERIODS),
+  /**
+   * Breaching periods among the last `evaluationPeriods` that put an alarm in ALARM: the M of "M out of N".
+   * Default: 2, or `evaluationPeriods` when that is smaller.
+   */
+  datapointsToAlarm: z.number().int().min(1).max(10).optional(),
+});
+
+function dropLegacyAlarmKeys(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  return Object.fromEntries(Object.entries(raw).filter(([key]) => !(key in LEGACY_ALARM_KEYS)));
+}
+
+/**
+ * Alarm thresholds on a rollout's candidate version; any alarm in ALARM rolls it back. Legacy keys
+ * ({@link LEGACY_ALARM_KEYS}) are dropped, so the environment of a version published by an earlier sluice still
+ * parses; the deployment config refuses them ({@link ConfiguredAlarmThresholdsSchema}).
+ */
+export const AlarmThresholdsSchema = z
+  .preprocess(dropLegacyAlarmKeys, AlarmThresholdsShape)
+  .transform((thresholds) => ({
+    ...thresholds,
+    datapointsToAlarm:
+      thresholds.datapointsToAlarm ?? Math.min(DEFAULT_DATAPOINTS_TO_ALARM, thresholds.evaluationPeriods),
+  }))
+  .refine((thresholds) => thresholds.datapointsToAlarm <= thresholds.evaluationPeriods, {
+    message: 'datapointsToAlarm (M) must not exceed evaluationPeriods (N)',
+    path: ['datapointsToAlarm'],
+  });
+/** Alarm thresholds. */
+export type AlarmThresholds = z.infer<typeof AlarmThresholdsSchema>;
+
+/** The `alarms` of a model in sluice.config.json: {@link AlarmThresholdsSchema}, refusing the legacy keys. */
+export const ConfiguredAlarmThresholdsSchema = z
+  .unknown()
+  .superRefine((raw, context) => {
+    if (raw === null || typeof raw !== 'object') return;
+    for (const [key, replacement] of Object.entries(LEGACY_ALARM_KEYS)) {
+      if (key in raw)
+        context.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `was a count per minute and is replaced by ${replacement}; see "Alarms" in the README`,
+        });
+    }
+  })
+  .pipe(AlarmThresholdsSchema);
+
+/** Lambda architectures sluice packages onnxruntime for. */
+export const Architecture = { X86_64: 'x86_64', ARM64: 'arm64' } as const;
+/** A Lambda architecture. */
+export type Architecture = (typeof Architecture)[keyof typeof Architecture];
+
+/** A model group's name: it names a nested stack, so short, lower-case letters, digits and "-". */
+export const ModelGroupNameSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,19}$/,
+    'group names are 1-20 characters: a-z, 0-9 and "-", starting with a letter',
+  );
+
+/** Most provisioned concurrency one alias may be given or scaled to. */
+export const MAX_PROVISIONED_CONCURRENCY = 1000;
+
+/** The utilisation of provisioned concurrency that target tracking keeps when none is configured. */
+export const DEFAULT_PROVISIONED_UTILIZATION = 0.7;
+
+/**
+ * Provisioned concurrency that follows the load: Application Auto Scaling target tracking on the alias's
+ * `ProvisionedConcurrencyUtilization`, between `min` and `max` environments.
+ */
+export const ProvisionedConcurrencyScalingSchema = z
+  .strictObject({
+    min: z.number().int().min(1).max(MAX_PROVISIONED_CONCURRENCY),
+    max: z.number().int().min(1).max(MAX_PROVISIONED_CONCURRENCY),
+    /** Share of the provisioned environments in use that scaling keeps (0.1 to 0.9). */
+    targetUtilization: z.number().min(0.1).max(0.9).default(DEFAULT_PROVISIONED_UTILIZATION),
+  })
+  .refine((scaling) => scaling.max >= scaling.min, { message: 'max must be at least min', path: ['max'] });
+/** Provisioned concurrency scaling of one model. */
+export type ProvisionedConcurrencyScaling = z.infer<typeof ProvisionedConcurrencyScalingSchema>;
+
+/** One model to deploy: the version its `live` alias serves and how it gets there. */
+export const ModelDeploymentSchema = z
+  .strictObject({
+    name: ModelNameSchema,
+    /** Registry version to serve. */
+    version: z.number().int().positive(),
+    /** sha256 from that version's manifest (`sluice show NAME --version N`); the function refuses other bytes. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the manifest sha256'),
+    memoryMb: z.number().int().min(128).max(10240).default(1024),
+    timeoutSeconds: z.number().int().min(1).max(29).default(29),
+    architecture: z.enum([Architecture.X86_64, Architecture.ARM64]).default(Architecture.X86_64),
+    rollout: RolloutSchema.default({ strategy: 'preset', preset: RolloutPreset.CANARY_10_PERCENT_5_MINUTES }),
+    alarms: ConfiguredAlarmThresholdsSchema.prefault({}),
+    /** Provisioned concurrency on the `live` alias; 0 for none. */
+    provisionedConcurrency: z.number().int().min(0).max(MAX_PROVISIONED_CONCURRENCY).default(0),
+    /** Provisioned concurrency scaled with the load, instead of a fixed `provisionedConcurrency`. @default none */
+    provisionedConcurrencyScaling: ProvisionedConcurrencyScalingSchema.optional(),
+    /**
+     * The model group (a nested stack of its own) the model is deployed in; absent: the main stack. A stack holds
+     * at most `MAX_MODELS_PER_STACK` models (lib/cdk/model-group.ts). Set it when a model is added; moving a
+     * deployed model to another group replaces its function and routes (remove it in one deploy, add it in the next).
+     */
+    group: ModelGroupNameSchema.optional(),
+  })
+  .refine(
+    (model) => model.provisionedConcurrencyScaling === undefined || model.provisionedConcurrency === 0,
+    {
+      message:
+        'give either provisionedConcurrency (fixed) or provisionedConcurrencyScaling (min, max), not both',
+      path: ['provisionedConcurrencyScaling'],
+    },
+  );
+/** One model deployment. */
+export type ModelDeployment = z.infer<typeof ModelDeploymentSchema>;
+
+/** API authentication: API keys with a usage plan, IAM (SigV4), or none (explicitly). */
+export const AuthMode = { API_KEY: 'api-key', IAM: 'iam', NONE: 'none' } as const;
+/** An API authentication mode. */
+export type AuthMode = (typeof AuthMode)[keyof typeof AuthMode];
+
+/** The whole deployment: registry, API and the models. */
+export const DeployConfigSchema = z.strictObject({
+  /** Stack name. */
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/)
+    .default('Sluice'),
+  registry: z
+    .strictObject({
+      /** Days noncurrent object versions are kept before S3 deletes them. */
+      noncurrentVersionDays: z.number().int().min(1).max(3650).default(30),
+      /** Keep the bucket and key when the stack is deleted. */
+      retainOnDelete: z.boolean().default(true),
+    })
+    .default({ noncurrentVersionDays: 30, retainOnDelete: true }),
+  api: z
+    .strictObject({
+      auth: z.enum([AuthMode.API_KEY, AuthMode.IAM, AuthMode.NONE]).default(AuthMode.API_KEY),
+      /** Steady-state requests per second per stage. */
+      throttleRateLimit: z.number().int().min(1).default(100),
+      /** Burst requests. */
+      throttleBurstLimit: z.number().int().min(1).default(200),
+    })
+    .default({ auth: AuthMode.API_KEY, throttleRateLimit: 100, throttleBurstLimit: 200 }),
+  /** E-mail address subscribed to the alarm topic. */
+  alarmEmail: z.email().optional(),
+  models: z.array(ModelDeploymentSchema).default([]),
+});
+/** The deployment configuration. */
+export type DeployConfig = z.infer<typeof DeployConfigSchema>;
+
+/** The config file is missing, not JSON, or has a bad value; the message names the field and the value. */
+export class DeployConfigError extends SluiceError {}
+
+/**
+ * Parses a deployment configuration, naming the field and the value it got on the first problem.
+ *
+ * @example
+ * const config = parseDeployConfig(JSON.parse(text), 'sluice.config.json');
+ */
+export function parseDeployConfig(raw: unknown, source: string): DeployConfig {
+  const parsed = DeployConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.slice(0, 5).map((issue) => {
+      const field = issue.path
+        .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
+        .join('')
+        .replace(/^\./, '');
+      return `${field || '(root)'}: ${issue.message}; got ${JSON.stringify(valueAt(raw, issue.path))}`;
+    });
+    throw new DeployConfigError(`${source} is invalid:\n  ${lines.join('\n  ')}`);
+  }
+  const names = parsed.data.models.map((model) => model.name);
+  const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+  if (duplicate)
+    throw new DeployConfigError(
+      `${source} is invalid:\n  models: "${duplicate}" is listed twice; got ${JSON.stringify(names)}`,
+    );
+  return parsed.data;
+}
+
+/** Reads and parses a deployment configuration file. */
+export function readDeployConfig(path: string): DeployConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new DeployConfigError(
+      `cannot read the deployment config ${path}: ${(error as Error).message}; see "Configuring models and rollouts" in the README`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new DeployConfigError(`${path} is not JSON: ${(error as Error).message}`);
+  }
+  return parseDeployConfig(raw, path);
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = raw;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}

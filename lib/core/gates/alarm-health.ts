@@ -1,0 +1,40 @@
+import type { MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import type { HealthReport } from '../rollout/RolloutTarget.js';
+
+/** CloudWatch's alarm states, as DescribeAlarms reports them. */
+const ALARM = 'ALARM';
+const OK = 'OK';
+
+/**
+ * The health of a candidate from the states of its version alarms: any alarm in ALARM makes it unhealthy
+ * (the reasons name those alarms and why they fired); all OK makes it healthy; otherwise (INSUFFICIENT_DATA,
+ * or an alarm that does not exist) it is unknown, which neither blocks nor rolls back.
+ *
+ * @example
+ * healthFromAlarms(['sluice-fn-7-errors'], [{ AlarmName: 'sluice-fn-7-errors', StateValue: 'OK' }]);
+ * // { verdict: 'healthy', reasons: ['sluice-fn-7-errors is OK'] }
+ */
+export function healthFromAlarms(
+  expected: readonly string[],
+  alarms: readonly Pick<MetricAlarm, 'AlarmName' | 'StateValue' | 'StateReason'>[],
+): HealthReport {
+  const byName = new Map(alarms.map((alarm) => [alarm.AlarmName, alarm]));
+  const firing: string[] = [];
+  const unsure: string[] = [];
+  const fine: string[] = [];
+  for (const name of expected) {
+    const alarm = byName.get(name);
+    if (alarm === undefined) {
+      unsure.push(`${name} does not exist`);
+    } else if (alarm.StateValue === ALARM) {
+      firing.push(`${name} is ALARM: ${alarm.StateReason ?? 'no reason given'}`);
+    } else if (alarm.StateValue === OK) {
+      fine.push(`${name} is OK`);
+    } else {
+      unsure.push(`${name} is ${alarm.StateValue ?? 'in no state'}`);
+    }
+  }
+  if (firing.length > 0) return { verdict: 'unhealthy', reasons: firing };
+  if (unsure.length > 0) return { verdict: 'unknown', reasons: unsure };
+  return { verdict: 'healthy', reasons: fine };
+}

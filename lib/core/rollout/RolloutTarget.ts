@@ -1,0 +1,103 @@
+import type { GoldenCheckResult } from '../../serving/check-golden-examples.js';
+
+/** What the health signals say about the candidate version right now. */
+export interface HealthReport {
+  /**
+   * `unhealthy` rolls the candidate back at once. `unknown` (too little data to judge) and `healthy` never do;
+   * only `healthy` with enough evidence ({@link candidateRequests}) lets a step be taken.
+   */
+  readonly verdict: 'healthy' | 'unhealthy' | 'unknown';
+  /** Why, one line per signal (alarm names and states, error rate, p99, rejections). */
+  readonly reasons: string[];
+  /** Requests seen per version in the target's window (observed split), when the target measures it. */
+  readonly requests?: Readonly<Record<string, number>>;
+  /**
+   * Requests the candidate answered since the query's `sinceMs` (every answer, errors and refusals included): the
+   * evidence a step needs. Undefined when the target cannot tell, which counts as no evidence.
+   */
+  readonly candidateRequests?: number;
+  /**
+   * Epoch milliseconds up to which the health data is complete: metrics that arrive with a delay (CloudWatch)
+   * make this earlier than now, and no step is taken on a bake whose end is not settled yet.
+   * @default the time of the query
+   */
+  readonly settledUntilMs?: number;
+}
+
+/** What {@link RolloutTarget.health} is asked about. */
+export interface HealthQuery {
+  /** The candidate's build (AWS: its Lambda version), when the state names one. */
+  readonly build?: string;
+  /** Count the candidate's requests from here (epoch ms): the start of the current step. */
+  readonly sinceMs: number;
+  /** The stable version, for targets that judge the candidate against it (e.g. its share of refused inputs). */
+  readonly stable?: number;
+}
+
+/** A model version as a target serves it: the version, and the target's build of it when it has builds. */
+export interface PreparedVersion {
+  /** The model version. */
+  readonly version: number;
+  /**
+   * The target's own identity of what serves it (AWS: the published Lambda version number); absent locally.
+   * Two builds of one model version differ when sluice's code or the function's configuration changed.
+   */
+  readonly build?: string;
+}
+
+/** What {@link RolloutTarget.prepare} takes. */
+export interface PrepareOptions {
+  /** Use this build (e.g. the Lambda version `cdk deploy` just published) rather than finding or making one. */
+  readonly build?: string;
+}
+
+/** The routing the alias (AWS) or the local alias should have. */
+export interface Routing {
+  readonly stable: number;
+  /** The stable version's build, when the target has builds. */
+  readonly stableBuild?: string;
+  /** Absent, or with weight 0, when only the stable version serves. */
+  readonly candidate?: number;
+  /** The candidate's build, when the target has builds. */
+  readonly candidateBuild?: string;
+  /** Percent of traffic to the candidate. */
+  readonly weight: number;
+}
+
+/**
+ * Where a rollout acts: the only part that differs between AWS (Lambda alias weights, CloudWatch metrics and
+ * alarms) and the local stack (local alias weights, its own health window). The engine and its decisions are
+ * shared, and the engine is the only thing that moves a model's traffic.
+ */
+export interface RolloutTarget {
+  /**
+   * Makes the version routable (AWS: publishes a Lambda version bound to the model version, or checks the one
+   * given) and returns the build that serves it.
+   */
+  prepare(model: string, version: number, options?: PrepareOptions): Promise<PreparedVersion>;
+  /** Runs the manifest's golden examples against the version (that build of it) before it gets any traffic. */
+  checkGolden(model: string, version: number, build?: string): Promise<GoldenCheckResult>;
+  /** Applies the routing. */
+  route(model: string, routing: Routing): Promise<void>;
+  /**
+   * The model version (and build) the unversioned routes serve while sluice holds no rollout state of the model;
+   * the engine rolls out from it. Targets without one of their own leave it out, and the engine takes the newest
+   * other published version.
+   */
+  servedVersion?(model: string): Promise<PreparedVersion>;
+  /** Health of the candidate version, with the evidence gathered since `query.sinceMs`. */
+  health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport>;
+  /**
+   * Requests per model version (keyed by the version number) that the model's unversioned routes sent to each
+   * version recently: the traffic split actually observed, which `sluice status` shows next to the weights.
+   */
+  traffic(model: string): Promise<ObservedTraffic>;
+}
+
+/** The traffic split a target observed: requests per model version over a recent window. */
+export interface ObservedTraffic {
+  /** Requests per model version, keyed by the version number. */
+  readonly requests: Readonly<Record<string, number>>;
+  /** How far back the count goes, in milliseconds. */
+  readonly windowMs: number;
+}

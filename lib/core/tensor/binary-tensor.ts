@@ -1,0 +1,233 @@
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from '../../serving/onnx-runtime.js';
+import { BadRequestError } from '../errors/HttpError.js';
+import type { TensorSpec } from '../manifest/ModelManifest.js';
+import type { TensorDatatype } from './datatypes.js';
+import { bytesElementProblem, checkInputShape } from './decode-tensor.js';
+import { outputDatatype } from './encode-tensor.js';
+
+/**
+ * Bytes per element of each fixed-size datatype in the binary tensor extension (BOOL is one byte, 0 or 1).
+ * BYTES has no fixed size: each element is a 4-byte little-endian length followed by that many bytes.
+ */
+export const BINARY_ELEMENT_BYTES = {
+  BOOL: 1,
+  UINT8: 1,
+  INT8: 1,
+  UINT16: 2,
+  INT16: 2,
+  FP16: 2,
+  UINT32: 4,
+  INT32: 4,
+  FP32: 4,
+  UINT64: 8,
+  INT64: 8,
+  FP64: 8,
+} as const satisfies Record<Exclude<TensorDatatype, 'BYTES'>, number>;
+
+/** Size of the little-endian length that precedes each BYTES element. */
+export const BYTES_LENGTH_PREFIX_BYTES = 4;
+
+/** Strict UTF-8: a BYTES element that is not valid UTF-8 cannot become an onnxruntime string unaltered. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** What a binary input carries besides its bytes: the request's name, datatype and shape, still unchecked. */
+export interface BinaryTensorHeader {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: unknown;
+}
+
+/**
+ * Builds the onnxruntime tensor of one input sent as binary data (Open Inference Protocol binary tensor extension).
+ *
+ * Datatype and shape are checked against the model as for JSON data; the bytes must be exactly the shape's
+ * element count times the element size (little-endian, row-major), BOOL bytes 0 or 1, and BYTES elements
+ * length-prefixed, valid UTF-8 without NUL (onnxruntime-node's strings are NUL-terminated UTF-8). Floats are
+ * taken bit for bit, NaN and infinities included. Every failure is a {@link BadRequestError} naming the input.
+ *
+ * @example
+ * decodeBinaryTensor({ name: 'x', datatype: 'FP32', shape: [1, 2] }, new Uint8Array(new Float32Array([0.5, 1]).buffer), spec);
+ */
+export function decodeBinaryTensor(
+  header: BinaryTensorHeader,
+  bytes: Uint8Array,
+  spec: TensorSpec,
+): ort.Tensor {
+  const name = header.name;
+  if (header.datatype !== spec.datatype) {
+    throw bad(name, `datatype is ${JSON.stringify(header.datatype)}, expected ${spec.datatype}`);
+  }
+  const { dims, count } = checkInputShape(name, header.shape, spec);
+  if (spec.datatype === 'BYTES')
+    return new (onnxRuntime().Tensor)('string', decodeStrings(name, bytes, count), dims);
+  const size = BINARY_ELEMENT_BYTES[spec.datatype];
+  if (bytes.byteLength !== count * size) {
+    throw bad(
+      name,
+      `binary data is ${bytes.byteLength} bytes; shape [${dims.join(',')}] of ${spec.datatype} needs ${count * size} (${count} x ${size})`,
+    );
+  }
+  // A copy into a fresh buffer of exactly this size: typed arrays need an aligned offset, and the request's
+  // buffer (a Node Buffer may be a slice of a shared pool) is not kept. Not Buffer#slice: that one shares memory.
+  const buffer = new Uint8Array(bytes).buffer;
+  switch (spec.datatype) {
+    case 'FP32':
+      return new (onnxRuntime().Tensor)('float32', new Float32Array(buffer), dims);
+    case 'FP64':
+      return new (onnxRuntime().Tensor)('float64', new Float64Array(buffer), dims);
+    case 'FP16':
+      return new (onnxRuntime().Tensor)('float16', new Uint16Array(buffer), dims);
+    case 'INT8':
+      return new (onnxRuntime().Tensor)('int8', new Int8Array(buffer), dims);
+    case 'INT16':
+      return new (onnxRuntime().Tensor)('int16', new Int16Array(buffer), dims);
+    case 'INT32':
+      return new (onnxRuntime().Tensor)('int32', new Int32Array(buffer), dims);
+    case 'INT64':
+      return new (onnxRuntime().Tensor)('int64', new BigInt64Array(buffer), dims);
+    case 'UINT8':
+      return new (onnxRuntime().Tensor)('uint8', new Uint8Array(buffer), dims);
+    case 'UINT16':
+      return new (onnxRuntime().Tensor)('uint16', new Uint16Array(buffer), dims);
+    case 'UINT32':
+      return new (onnxRuntime().Tensor)('uint32', new Uint32Array(buffer), dims);
+    case 'UINT64':
+      return new (onnxRuntime().Tensor)('uint64', new BigUint64Array(buffer), dims);
+    case 'BOOL': {
+      const values = new Uint8Array(buffer);
+      const wrong = values.findIndex((value) => value > 1);
+      if (wrong >= 0) throw bad(name, `binary BOOL byte ${wrong} is ${values[wrong]}; BOOL bytes are 0 or 1`);
+      return new (onnxRuntime().Tensor)('bool', values, dims);
+    }
+  }
+}
+
+/**
+ * The binary form of an output tensor: its elements little-endian and row-major, BOOL as 0/1 bytes, BYTES
+ * length-prefixed UTF-8. Numeric data is returned as a view of the tensor's own buffer, not copied.
+ *
+ * @example
+ * encodeBinaryTensor(new (onnxRuntime().Tensor)('float32', new Float32Array([1]), [1])); // Uint8Array [0, 0, 128, 63]
+ */
+export function encodeBinaryTensor(tensor: ort.Tensor): Uint8Array {
+  const datatype = outputDatatype(tensor);
+  const data = tensor.data;
+  if (datatype === 'BYTES') return encodeStrings(data as readonly string[]);
+  if (datatype === 'BOOL' && !(data instanceof Uint8Array)) {
+    return Uint8Array.from(data as unknown as ArrayLike<number | boolean>, (value) => (value ? 1 : 0));
+  }
+  const view = data as Exclude<ort.Tensor['data'], readonly string[]>;
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** Size in bytes of an output's binary form, without writing it (to check the response limit first). */
+export function binaryTensorSize(tensor: ort.Tensor): number {
+  if (tensor.type !== 'string') return (tensor.data as ArrayBufferView).byteLength;
+  let total = 0;
+  for (const value of tensor.data as readonly string[])
+    total += BYTES_LENGTH_PREFIX_BYTES + Buffer.byteLength(value, 'utf8');
+  return total;
+}
+
+/**
+ * The shape of a raw binary body (the whole body is the model's only input): the spec's shape with its one
+ * dynamic dimension, if any, worked out from the byte size. A spec with several dynamic dimensions cannot be
+ * inferred and is refused with a 400 that says to send the JSON header.
+ *
+ * @example
+ * rawBinaryShape({ name: 'x', datatype: 'FP32', shape: [-1, 4] }, new Uint8Array(32)); // [2, 4]
+ */
+export function rawBinaryShape(spec: TensorSpec, bytes: Uint8Array): number[] {
+  const dynamic = spec.shape.filter((dim) => dim === -1).length;
+  if (dynamic > 1) {
+    throw bad(
+      spec.name,
+      `a raw binary body cannot say the shape of an input with ${dynamic} dynamic dimensions (model shape [${spec.shape.join(',')}]); send a JSON header with "shape" and "binary_data_size" (Inference-Header-Content-Length)`,
+    );
+  }
+  if (dynamic === 0) return [...spec.shape];
+  let fixed = 1;
+  for (const dim of spec.shape) if (dim !== -1) fixed *= dim;
+  const elements =
+    spec.datatype === 'BYTES' ? countStrings(bytes) : bytes.byteLength / BINARY_ELEMENT_BYTES[spec.datatype];
+  const free = fixed === 0 ? 0 : elements / fixed;
+  if (!Number.isInteger(free)) {
+    throw bad(
+      spec.name,
+      `a raw binary body of ${bytes.byteLength} bytes is not a whole number of rows of model shape [${spec.shape.join(',')}] ${spec.datatype}`,
+    );
+  }
+  return spec.shape.map((dim) => (dim === -1 ? free : dim));
+}
+
+/** Counts the length-prefixed elements of BYTES data (stopping at a prefix that runs past the end). */
+function countStrings(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let count = 0;
+  let offset = 0;
+  while (offset + BYTES_LENGTH_PREFIX_BYTES <= bytes.byteLength) {
+    offset += BYTES_LENGTH_PREFIX_BYTES + view.getUint32(offset, true);
+    count++;
+  }
+  return count;
+}
+
+function decodeStrings(name: string, bytes: Uint8Array, count: number): string[] {
+  const values: string[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    const index = values.length;
+    if (index === count) {
+      throw bad(name, `binary BYTES data has bytes after its ${count} elements (at byte ${offset})`);
+    }
+    if (offset + BYTES_LENGTH_PREFIX_BYTES > bytes.byteLength) {
+      throw bad(name, `binary BYTES element ${index} is cut short: its 4-byte length prefix is incomplete`);
+    }
+    const length = view.getUint32(offset, true);
+    offset += BYTES_LENGTH_PREFIX_BYTES;
+    if (offset + length > bytes.byteLength) {
+      throw bad(
+        name,
+        `binary BYTES element ${index} says ${length} bytes, only ${bytes.byteLength - offset} remain`,
+      );
+    }
+    let text: string;
+    try {
+      text = UTF8.decode(bytes.subarray(offset, offset + length));
+    } catch {
+      throw bad(
+        name,
+        `binary BYTES element ${index} is not valid UTF-8; onnxruntime-node carries BYTES as text, so arbitrary bytes cannot round-trip`,
+      );
+    }
+    const problem = bytesElementProblem(text);
+    if (problem !== undefined) throw bad(name, `binary BYTES element ${index} ${problem}`);
+    values.push(text);
+    offset += length;
+  }
+  if (values.length !== count) {
+    throw bad(name, `binary BYTES data has ${values.length} elements, the shape needs ${count}`);
+  }
+  return values;
+}
+
+function encodeStrings(values: readonly string[]): Uint8Array {
+  const encoded = values.map((value) => Buffer.from(value, 'utf8'));
+  let total = 0;
+  for (const item of encoded) total += BYTES_LENGTH_PREFIX_BYTES + item.byteLength;
+  const out = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (const item of encoded) {
+    out.writeUInt32LE(item.byteLength, offset);
+    offset += BYTES_LENGTH_PREFIX_BYTES;
+    out.set(item, offset);
+    offset += item.byteLength;
+  }
+  return out;
+}
+
+function bad(name: string, problem: string): BadRequestError {
+  return new BadRequestError(`input "${name}": ${problem}`);
+}

@@ -1,0 +1,145 @@
+import { readFile } from 'node:fs/promises';
+import { UsageError } from '../cli/exit-codes.js';
+import { describeIssues } from '../core/contract/infer-request.js';
+import { requestSizeProblems } from '../core/contract/request-size.js';
+import { InvalidModelError } from '../core/errors/model-errors.js';
+import { labelProblems } from '../core/manifest/label-problems.js';
+import {
+  type ModelManifest,
+  type PublishExtras,
+  PublishExtrasSchema,
+} from '../core/manifest/ModelManifest.js';
+import { checkGoldenExamples } from '../serving/check-golden-examples.js';
+import { lambdaSessionOptions } from '../serving/session-options.js';
+import type { ModelRegistry } from '../storage/ModelRegistry.js';
+import { type ModelSignature, readModelSignature } from './read-model-signature.js';
+
+/** Longest `--description`, in characters: what the manifest schema takes. */
+export const MAX_DESCRIPTION_CHARS = 4096;
+
+/** What `sluice publish` was asked to do. */
+export interface PublishRequest {
+  readonly file: string;
+  readonly model: string;
+  /** A JSON file with labels, goldenExamples and description (PublishExtras). */
+  readonly extrasFile?: string;
+  /** Comma-separated class labels; overrides the extras file's. */
+  readonly labels?: string;
+  readonly description?: string;
+  /** Publish even when the golden examples do not match here. */
+  readonly skipGoldenCheck?: boolean;
+  readonly onProgress?: (loaded: number, total: number) => void;
+  /** Aborts the upload (and its multipart parts) when it fires, e.g. on Ctrl-C. */
+  readonly signal?: AbortSignal;
+  /** Told of each problem a user should know before calling the model (requests that cannot fit). @default writes `warning: ...` to stderr */
+  readonly onWarning?: (message: string) => void;
+}
+
+/**
+ * Checks a model file the way the function will load it, then publishes it as the next version.
+ *
+ * The file must open in onnxruntime and its golden examples must pass here, so a broken model is
+ * refused before any byte reaches the registry. Labels must fit the model's outputs, and every key of the
+ * extras file must be known: a usage error (exit 2) names `--labels`, `--description` or the extras file.
+ * A model whose fixed input shapes cannot fit one request is published, with a warning naming the limit and the
+ * way round it.
+ */
+export async function publishModel(registry: ModelRegistry, request: PublishRequest): Promise<ModelManifest> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(request.file);
+  } catch (error) {
+    throw new UsageError(`cannot read ${request.file}: ${(error as Error).message}`);
+  }
+  const extras = await readExtras(request);
+  let signature: ModelSignature;
+  try {
+    signature = readModelSignature(bytes);
+  } catch (error) {
+    // The reader's message says what is wrong; the user also needs to know which file it is about.
+    if (!(error instanceof InvalidModelError)) throw error;
+    throw new InvalidModelError(`${request.file}: ${error.message}`, { cause: error });
+  }
+  checkLabels(request, extras, signature);
+  const warn = request.onWarning ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
+  for (const problem of requestSizeProblems(signature.inputs)) warn(`model "${request.model}": ${problem}`);
+  // Loaded here rather than at the top: `sluice models` and friends never need the native runtime.
+  const { InferenceSession } = await import('onnxruntime-node');
+  let session: Awaited<ReturnType<typeof InferenceSession.create>>;
+  try {
+    // The function's own options, its log severity included: onnxruntime's warnings (coloured lines naming its
+    // C++ sources) are not for the person publishing.
+    session = await InferenceSession.create(bytes, lambdaSessionOptions());
+  } catch (error) {
+    throw new InvalidModelError(`${request.file} does not load in onnxruntime: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  try {
+    if (extras.goldenExamples?.length && !request.skipGoldenCheck) {
+      const result = await checkGoldenExamples(session, {
+        ...signature,
+        goldenExamples: extras.goldenExamples,
+      });
+      if (!result.passed) {
+        throw new InvalidModelError(
+          `golden examples do not match the model:\n  ${result.failures.join('\n  ')}\nfix the examples, or pass --skip-golden-check to publish anyway`,
+        );
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  return registry.publish({
+    name: request.model,
+    model: bytes,
+    extras,
+    onProgress: request.onProgress,
+    signal: request.signal,
+  });
+}
+
+async function readExtras(request: PublishRequest): Promise<PublishExtras> {
+  let fromFile: PublishExtras = {};
+  if (request.extrasFile) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(request.extrasFile, 'utf8'));
+    } catch (error) {
+      throw new UsageError(`cannot read the extras file ${request.extrasFile}: ${(error as Error).message}`);
+    }
+    const parsed = PublishExtrasSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new UsageError(
+        `the extras file ${request.extrasFile} is not valid: ${describeIssues(parsed.error)} (it takes labels, description and goldenExamples)`,
+      );
+    }
+    fromFile = parsed.data;
+  }
+  const labels = request.labels
+    ?.split(',')
+    .map((label) => label.trim())
+    .filter(Boolean);
+  if (request.labels !== undefined && !labels?.length) {
+    throw new UsageError(`--labels must be a comma-separated list of class names; got "${request.labels}"`);
+  }
+  if (request.description !== undefined && request.description.length > MAX_DESCRIPTION_CHARS) {
+    throw new UsageError(
+      `--description is ${request.description.length} characters long; a description may have at most ${MAX_DESCRIPTION_CHARS}`,
+    );
+  }
+  return {
+    ...fromFile,
+    ...(labels?.length ? { labels } : {}),
+    ...(request.description ? { description: request.description } : {}),
+  };
+}
+
+/** Refuses labels that do not fit the model's outputs, naming where they came from. */
+function checkLabels(request: PublishRequest, extras: PublishExtras, signature: ModelSignature): void {
+  if (!extras.labels) return;
+  const problems = labelProblems(extras.labels, signature.outputs);
+  if (problems.length === 0) return;
+  const source = request.labels === undefined ? `the labels of ${request.extrasFile}` : '--labels';
+  throw new UsageError(`${source} do not fit ${request.file}: ${problems.join('; ')}`);
+}

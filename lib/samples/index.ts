@@ -1,1 +1,0 @@
-export { SAMPLE_MODELS, type SampleModel } from './sample-models.js';

@@ -1,0 +1,599 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { SERVED_EXTENSIONS } from '../core/contract/extensions.js';
+import { INFERENCE_HEADER_CONTENT_LENGTH, ResponseHeader, readHeader } from '../core/contract/headers.js';
+import { describeIssues, PredictRequestSchema, type RequestTensor } from '../core/contract/infer-request.js';
+import { toPredictions } from '../core/contract/predictions.js';
+import { resourcePath } from '../core/contract/resource-path.js';
+import { type MatchedRoute, matchRoute, Operation } from '../core/contract/routes.js';
+import { BadRequestError, HttpError, ServiceUnavailableError } from '../core/errors/HttpError.js';
+import { ModelNotFoundError, VersionNotFoundError } from '../core/errors/model-errors.js';
+import { MODEL_NAME_PATTERN, type ModelManifest, type TensorSpec } from '../core/manifest/ModelManifest.js';
+import { decodeBinaryTensor, rawBinaryShape } from '../core/tensor/binary-tensor.js';
+import { decodeRows, decodeTensor } from '../core/tensor/decode-tensor.js';
+import { outputDatatype, stringifyJson, tensorToNested } from '../core/tensor/encode-tensor.js';
+import { parseJson } from '../core/tensor/parse-json.js';
+import type { ModelRegistry } from '../storage/ModelRegistry.js';
+import type { InferenceEngine } from './InferenceEngine.js';
+import { readInferBody } from './infer-body.js';
+import {
+  checkJsonOutputsFit,
+  checkSize,
+  describeOutputs,
+  encodeInferResponse,
+  utf8Length,
+} from './infer-response.js';
+import type { LoadedModel } from './LoadedModel.js';
+import type { ModelResolver } from './ModelResolver.js';
+import { InferenceStatistics } from './metrics/InferenceStatistics.js';
+import { NO_METRICS, type ServingMetrics } from './metrics/ServingMetrics.js';
+import { errorResult, jsonResult } from './proxy-result.js';
+import { readBodyText } from './request-body.js';
+
+/** Errors in a cause chain written to a failure's log line. */
+const MAX_CAUSES_LOGGED = 4;
+
+/** The V2 platform name of every model sluice serves. */
+export const ONNX_PLATFORM = 'onnx_onnxv1';
+
+/** The logger methods the app uses; Powertools' Logger has them. */
+export type AppLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+/** Options of {@link InferenceApp}. */
+export interface InferenceAppOptions {
+  /** Loads and caches sessions. */
+  readonly engine: InferenceEngine;
+  /** Which models are served here and which version answers the unversioned routes. */
+  readonly resolver: ModelResolver;
+  /** Reads manifests for metadata routes. */
+  readonly registry: Pick<ModelRegistry, 'getManifest'>;
+  /** @default NO_METRICS */
+  readonly metrics?: ServingMetrics;
+  /** @default no logging */
+  readonly logger?: AppLogger;
+  /** Version reported by `GET /v2`. @default '0.0.0' */
+  readonly serverVersion?: string;
+  /** Log one line per successful request at INFO (no payloads); refusals and errors are always logged. @default false */
+  readonly logRequests?: boolean;
+  /** Figures for `GET /v2/models/{m}/stats`. @default a new InferenceStatistics */
+  readonly statistics?: InferenceStatistics;
+}
+
+/** Per-request facts gathered while handling, for headers, metrics and the log line. */
+interface RequestState {
+  readonly requestId: string;
+  model?: string;
+  version?: number;
+  predictions: number;
+  invalidOutputs: number;
+  outputMeans: Record<string, number>;
+  /** `performance.now()` at the end of each inference phase, for the statistics extension. */
+  readonly marks: { loaded?: number; decoded?: number; ran?: number; encoded?: number };
+}
+
+/** One input of a V2 request: its JSON description, and its bytes when it came as binary data. */
+interface ProvidedInput {
+  readonly tensor: RequestTensor;
+  readonly bytes: Uint8Array | undefined;
+}
+
+/**
+ * The HTTP contract of sluice as one function from API Gateway proxy event to proxy result.
+ *
+ * The Lambda handler and the local server are thin adapters around it, so both answer exactly alike.
+ *
+ * @example
+ * const app = new InferenceApp({ engine, resolver, registry });
+ * const result = await app.handle(event);
+ */
+export class InferenceApp {
+  private readonly engine: InferenceEngine;
+  private readonly resolver: ModelResolver;
+  private readonly registry: Pick<ModelRegistry, 'getManifest'>;
+  private readonly metrics: ServingMetrics;
+  private readonly logger: AppLogger | undefined;
+  private readonly serverVersion: string;
+  private readonly logRequests: boolean;
+  private readonly statistics: InferenceStatistics;
+
+  constructor(options: InferenceAppOptions) {
+    this.engine = options.engine;
+    this.resolver = options.resolver;
+    this.registry = options.registry;
+    this.metrics = options.metrics ?? NO_METRICS;
+    this.logger = options.logger;
+    this.serverVersion = options.serverVersion ?? '0.0.0';
+    this.logRequests = options.logRequests ?? false;
+    this.statistics = options.statistics ?? new InferenceStatistics();
+  }
+
+  /** Answers one API Gateway proxy event; never throws, never leaks a stack trace. */
+  async handle(event: APIGatewayProxyEvent, requestId?: string): Promise<APIGatewayProxyResult> {
+    const started = performance.now();
+    const state: RequestState = {
+      requestId: requestId ?? event.requestContext?.requestId ?? randomUUID(),
+      predictions: 0,
+      invalidOutputs: 0,
+      outputMeans: {},
+      marks: {},
+    };
+    let result: APIGatewayProxyResult;
+    let route: MatchedRoute | undefined;
+    try {
+      route = matchRoute(event.httpMethod, resourcePath(event));
+      result = await this.dispatch(route, event, state);
+    } catch (error) {
+      result = errorResult(error);
+      if (!(error instanceof HttpError) || error.status >= 500) {
+        // The model's own message (onnxruntime's) is the cause: kept in the log, never in the response.
+        this.logger?.error('request failed', {
+          requestId: state.requestId,
+          model: state.model,
+          version: state.version,
+          reason: describeChain(error),
+          error: error as Error,
+        });
+      }
+    }
+    const headers = result.headers ?? {};
+    result.headers = headers;
+    headers[ResponseHeader.REQUEST_ID] = state.requestId;
+    if (state.model !== undefined) headers[ResponseHeader.MODEL] = state.model;
+    if (state.version !== undefined) headers[ResponseHeader.MODEL_VERSION] = String(state.version);
+    const latencyMs = performance.now() - started;
+    if (route && isInference(route) && state.model !== undefined && state.version !== undefined) {
+      this.metrics.recordInference({
+        model: state.model,
+        version: state.version,
+        status: result.statusCode,
+        latencyMs,
+        predictions: state.predictions,
+        invalidOutputs: state.invalidOutputs,
+        outputMeans: state.outputMeans,
+      });
+      this.resolver.served?.(state.model, state.version, {
+        status: result.statusCode,
+        latencyMs,
+        routed: route.version === undefined,
+      });
+      this.recordStatistics(state, result.statusCode, started, latencyMs);
+    }
+    // Successful requests are logged only on request (API Gateway access logs cover them); refusals always,
+    // without the payload, so a client's bad request can be found by its request id.
+    if (this.logRequests || (result.statusCode >= 400 && result.statusCode < 500)) {
+      this.logger?.info(result.statusCode < 400 ? 'request served' : 'request refused', {
+        requestId: state.requestId,
+        method: event.httpMethod,
+        path: event.path,
+        status: result.statusCode,
+        model: state.model,
+        version: state.version,
+        latencyMs: Math.round(latencyMs * 1000) / 1000,
+      });
+    }
+    return result;
+  }
+
+  private async dispatch(
+    route: MatchedRoute,
+    event: APIGatewayProxyEvent,
+    state: RequestState,
+  ): Promise<APIGatewayProxyResult> {
+    switch (route.operation) {
+      case Operation.SERVER_METADATA:
+        return jsonResult(
+          200,
+          JSON.stringify({ name: 'sluice', version: this.serverVersion, extensions: SERVED_EXTENSIONS }),
+        );
+      case Operation.SERVER_LIVE:
+        return jsonResult(200, '{"live":true}');
+      case Operation.SERVER_READY: {
+        const ready = await this.resolver.ready().catch(() => false);
+        return ready
+          ? jsonResult(200, '{"ready":true}')
+          : jsonResult(
+              503,
+              '{"error":"not ready: the model store or the served models cannot be reached","ready":false}',
+            );
+      }
+      case Operation.MODEL_METADATA:
+        return this.metadata(route, state);
+      case Operation.MODEL_READY: {
+        await this.load(route, state);
+        return jsonResult(
+          200,
+          JSON.stringify({ name: state.model, version: String(state.version), ready: true }),
+        );
+      }
+      case Operation.MODEL_STATS:
+        return this.stats(route, state);
+      case Operation.MODEL_INFER:
+        return this.infer(route, event, state);
+      case Operation.SIMPLE_PREDICT:
+        return this.predict(route, event, state);
+    }
+  }
+
+  /** The model and version a route names; neither is recorded in `state` until it is known to exist. */
+  private async resolveVersion(
+    route: MatchedRoute,
+    state: RequestState,
+  ): Promise<{ model: string; version: number }> {
+    const model = route.model ?? '';
+    if (!MODEL_NAME_PATTERN.test(model)) throw new ModelNotFoundError(model);
+    const servedVersion = await fromStore(
+      this.resolver.resolve(model, { explicitVersion: route.version !== undefined }),
+      `model "${model}"`,
+    );
+    state.model = model;
+    return { model, version: route.version ?? servedVersion };
+  }
+
+  private async load(route: MatchedRoute, state: RequestState): Promise<LoadedModel> {
+    const { model, version } = await this.resolveVersion(route, state);
+    // A version the alias routed to exists (the alias only routes published versions), so whatever its answer,
+    // a 503 because it cannot load included, it counts against it in metrics and health: a candidate that cannot
+    // load must fail its rollout. A version named in the path is recorded only once it loaded, so probing
+    // `/versions/99999` cannot create metric series.
+    if (route.version === undefined) state.version = version;
+    const loaded = await this.engine.get(model, version);
+    state.version = version;
+    return loaded;
+  }
+
+  private async metadata(route: MatchedRoute, state: RequestState): Promise<APIGatewayProxyResult> {
+    const { model, version } = await this.resolveVersion(route, state);
+    const manifest =
+      this.engine.peek(model, version)?.manifest ??
+      (await fromStore(this.registry.getManifest(model, version), `model "${model}" version ${version}`));
+    state.version = version;
+    const versions = await fromStore(this.resolver.versions(model), `model "${model}"`);
+    return jsonResult(
+      200,
+      JSON.stringify({
+        name: manifest.name,
+        versions: versions.map(String),
+        platform: ONNX_PLATFORM,
+        inputs: manifest.inputs,
+        outputs: manifest.outputs,
+        sluice: {
+          version: String(manifest.version),
+          sha256: manifest.sha256,
+          size: manifest.size,
+          createdAt: manifest.createdAt,
+          labels: manifest.labels,
+          description: manifest.description,
+          goldenExamples: manifest.goldenExamples?.length ?? 0,
+        },
+      }),
+    );
+  }
+
+  private async stats(route: MatchedRoute, state: RequestState): Promise<APIGatewayProxyResult> {
+    const { model, version } = await this.resolveVersion(route, state);
+    const versions = await fromStore(this.resolver.versions(model), `model "${model}"`);
+    if (!versions.includes(version)) throw new VersionNotFoundError(model, version);
+    state.version = version;
+    const shown =
+      route.version === undefined
+        ? [...this.statistics.versionsOf(model).filter((seen) => versions.includes(seen)), version]
+        : [version];
+    return jsonResult(200, JSON.stringify(this.statistics.report(model, shown)));
+  }
+
+  private async infer(
+    route: MatchedRoute,
+    event: APIGatewayProxyEvent,
+    state: RequestState,
+  ): Promise<APIGatewayProxyResult> {
+    const loaded = await this.load(route, state);
+    state.marks.loaded = performance.now();
+    const body = readInferBody(event);
+    const { manifest, session } = loaded;
+    const request = body.kind === 'request' ? body.request : undefined;
+    let feeds: Record<string, Tensor>;
+    if (body.kind === 'raw') {
+      feeds = rawFeeds(manifest, body.bytes);
+    } else {
+      const provided = splitBinaryInputs(body.request.inputs, body.binary);
+      feeds = collectFeeds(manifest, provided, ({ tensor, bytes }, spec) =>
+        bytes === undefined ? decodeTensor(tensor, spec) : decodeBinaryTensor(tensor, bytes, spec),
+      );
+    }
+    state.marks.decoded = performance.now();
+    const fetches = selectOutputs(
+      manifest,
+      request?.outputs?.map((output) => output.name),
+    );
+    const results = await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
+      run(session, feeds, fetches, manifest),
+    );
+    state.marks.ran = performance.now();
+    state.predictions = firstDim(feeds, manifest);
+    summarise(results, fetches, state);
+    const allBinary = request?.parameters?.binary_data_output ?? false;
+    const binaryByName = new Map<string, boolean | undefined>();
+    for (const output of request?.outputs ?? [])
+      binaryByName.set(output.name, output.parameters?.binary_data);
+    const result = encodeInferResponse(
+      { modelName: manifest.name, modelVersion: manifest.version, id: request?.id },
+      fetches.map((name) => ({
+        name,
+        tensor: results[name] as Tensor,
+        binary: binaryByName.get(name) ?? allBinary,
+      })),
+    );
+    state.marks.encoded = performance.now();
+    return result;
+  }
+
+  private async predict(
+    route: MatchedRoute,
+    event: APIGatewayProxyEvent,
+    state: RequestState,
+  ): Promise<APIGatewayProxyResult> {
+    const loaded = await this.load(route, state);
+    state.marks.loaded = performance.now();
+    if (readHeader(event, INFERENCE_HEADER_CONTENT_LENGTH) !== undefined) {
+      throw new BadRequestError(
+        `the simple form takes JSON only; send binary tensors (${INFERENCE_HEADER_CONTENT_LENGTH}) to POST /v2/models/${route.model}/infer`,
+      );
+    }
+    const text = readBodyText(event);
+    const parsed = PredictRequestSchema.safeParse(parseJson(text));
+    if (!parsed.success)
+      throw new BadRequestError(`invalid predict request: ${describeIssues(parsed.error)}`);
+    const { manifest, session } = loaded;
+    const provided = new Map<string, unknown>();
+    if (parsed.data.instances !== undefined) {
+      if (manifest.inputs.length !== 1) {
+        const names = manifest.inputs.map((spec) => spec.name).join(', ');
+        throw new BadRequestError(
+          `"instances" works for single-input models; this one has inputs ${names}: send {"inputs": {name: nested array}}`,
+        );
+      }
+      provided.set((manifest.inputs[0] as TensorSpec).name, parsed.data.instances);
+    } else {
+      // JSON.parse keeps the last of duplicate keys; an input named twice is refused instead (parsed again, strictly).
+      parseJson(text, { rejectDuplicateKeys: true });
+      for (const [name, value] of Object.entries(parsed.data.inputs ?? {})) provided.set(name, value);
+    }
+    const feeds = collectFeeds(manifest, provided, (rows, spec) => decodeRows(spec.name, rows, spec));
+    state.marks.decoded = performance.now();
+    const fetches = selectOutputs(manifest, undefined);
+    const results = await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
+      run(session, feeds, fetches, manifest),
+    );
+    state.marks.ran = performance.now();
+    const rows = firstDim(feeds, manifest);
+    state.predictions = rows;
+    summarise(results, fetches, state);
+    const tensors = fetches.map((name) => ({ name, tensor: results[name] as Tensor }));
+    checkJsonOutputsFit(tensors);
+    const batchDim = manifest.inputs[0]?.shape[0];
+    const outputs = tensors.map(({ name, tensor }) => ({
+      name,
+      datatype: outputDatatype(tensor),
+      shape: tensor.dims,
+      // One entry per row only where the manifest says the output's first dimension is the batch dimension.
+      batched:
+        batchDim !== undefined && manifest.outputs.find((spec) => spec.name === name)?.shape[0] === batchDim,
+      nested: tensorToNested(tensor),
+    }));
+    const body = stringifyJson({
+      model: manifest.name,
+      version: manifest.version,
+      predictions: toPredictions(outputs, rows, manifest.labels),
+    });
+    checkSize(describeOutputs(tensors), utf8Length(body));
+    state.marks.encoded = performance.now();
+    return jsonResult(200, body);
+  }
+
+  private recordStatistics(state: RequestState, status: number, started: number, latencyMs: number): void {
+    if (state.model === undefined || state.version === undefined) return;
+    const { loaded, decoded, ran, encoded } = state.marks;
+    const ns = (from: number | undefined, to: number | undefined): number =>
+      from === undefined || to === undefined ? 0 : (to - from) * 1e6;
+    this.statistics.record(state.model, state.version, {
+      success: status < 400,
+      rows: state.predictions,
+      totalNs: latencyMs * 1e6,
+      queueNs: ns(started, loaded),
+      inputNs: ns(loaded, decoded),
+      inferNs: ns(decoded, ran),
+      outputNs: ns(ran, encoded),
+    });
+  }
+}
+
+/**
+ * Awaits a registry lookup. A failure of the store itself (unreachable, throttled, access denied) is a 503,
+ * as the engine answers for loads; sluice's own errors (unknown model or version) keep their status.
+ */
+async function fromStore<T>(lookup: Promise<T>, what: string): Promise<T> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    const reason = error instanceof Error ? error.message || error.name : String(error);
+    throw new ServiceUnavailableError(`${what} cannot be looked up in the model store: ${reason}`, {
+      cause: error,
+    });
+  }
+}
+
+function isInference(route: MatchedRoute): boolean {
+  return route.operation === Operation.MODEL_INFER || route.operation === Operation.SIMPLE_PREDICT;
+}
+
+/**
+ * Pairs each V2 input with its binary data: inputs with `parameters.binary_data_size` take that many bytes, in
+ * order, from the data after the JSON header, which must be used up exactly. Refuses duplicate inputs.
+ */
+function splitBinaryInputs(
+  inputs: readonly RequestTensor[],
+  binary: Uint8Array | undefined,
+): Map<string, ProvidedInput> {
+  const provided = new Map<string, ProvidedInput>();
+  let offset = 0;
+  for (const tensor of inputs) {
+    if (provided.has(tensor.name))
+      throw new BadRequestError(`input "${tensor.name}" is given more than once`);
+    const size = tensor.parameters?.binary_data_size;
+    if (size === undefined) {
+      provided.set(tensor.name, { tensor, bytes: undefined });
+      continue;
+    }
+    if (tensor.data !== undefined) {
+      throw new BadRequestError(
+        `input "${tensor.name}" has both "data" and parameters.binary_data_size; send its values one way`,
+      );
+    }
+    if (binary === undefined) {
+      throw new BadRequestError(
+        `input "${tensor.name}" has parameters.binary_data_size but the request has no binary data: set the Inference-Header-Content-Length header to the JSON header's byte length and append the data`,
+      );
+    }
+    if (offset + size > binary.byteLength) {
+      throw new BadRequestError(
+        `input "${tensor.name}": binary_data_size is ${size}, but only ${binary.byteLength - offset} bytes of binary data are left after the JSON header`,
+      );
+    }
+    provided.set(tensor.name, { tensor, bytes: binary.subarray(offset, offset + size) });
+    offset += size;
+  }
+  if (binary !== undefined && offset !== binary.byteLength) {
+    throw new BadRequestError(
+      `the body has ${binary.byteLength} bytes of binary data after the JSON header, but the inputs' binary_data_size add up to ${offset}`,
+    );
+  }
+  return provided;
+}
+
+/** The feeds of a raw binary body: the whole body is the data of the model's only input. */
+function rawFeeds(manifest: ModelManifest, bytes: Uint8Array): Record<string, Tensor> {
+  if (manifest.inputs.length !== 1) {
+    throw new BadRequestError(
+      `a raw binary body works for single-input models; model "${manifest.name}" takes ${quoteList(manifest.inputs.map((spec) => spec.name))}: send a JSON header (Inference-Header-Content-Length) with binary_data_size per input`,
+    );
+  }
+  const spec = manifest.inputs[0] as TensorSpec;
+  const feeds = newFeeds();
+  feeds[spec.name] = decodeBinaryTensor(
+    { name: spec.name, datatype: spec.datatype, shape: rawBinaryShape(spec, bytes) },
+    bytes,
+    spec,
+  );
+  return feeds;
+}
+
+/** An empty feeds object without a prototype, so that inputs named `__proto__` or `constructor` are plain keys. */
+function newFeeds(): Record<string, Tensor> {
+  return Object.create(null) as Record<string, Tensor>;
+}
+
+/** An error's message followed by its causes' (onnxruntime's own message is the cause of a model failure). */
+function describeChain(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < MAX_CAUSES_LOGGED && current !== undefined && current !== null; depth++) {
+    parts.push(current instanceof Error ? current.message || current.name : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
+}
+
+/** Builds the feeds from named request values, refusing missing, unknown and misnamed inputs. */
+function collectFeeds<T>(
+  manifest: ModelManifest,
+  provided: Map<string, T>,
+  decode: (value: T, spec: TensorSpec) => Tensor,
+): Record<string, Tensor> {
+  const expected = manifest.inputs.map((spec) => spec.name);
+  for (const name of provided.keys()) {
+    if (!expected.includes(name)) {
+      throw new BadRequestError(
+        `unknown input "${name}"; model "${manifest.name}" takes ${quoteList(expected)}`,
+      );
+    }
+  }
+  const feeds = newFeeds();
+  for (const spec of manifest.inputs) {
+    const value = provided.get(spec.name);
+    if (value === undefined) {
+      throw new BadRequestError(
+        `missing input "${spec.name}"; model "${manifest.name}" takes ${quoteList(expected)}`,
+      );
+    }
+    feeds[spec.name] = decode(value, spec);
+  }
+  return feeds;
+}
+
+function selectOutputs(manifest: ModelManifest, requested: string[] | undefined): string[] {
+  const available = manifest.outputs.map((spec) => spec.name);
+  if (requested === undefined || requested.length === 0) return available;
+  for (const name of requested) {
+    if (!available.includes(name)) {
+      throw new BadRequestError(
+        `unknown output "${name}"; model "${manifest.name}" has ${quoteList(available)}`,
+      );
+    }
+  }
+  return [...new Set(requested)];
+}
+
+async function run(
+  session: InferenceSession,
+  feeds: Record<string, Tensor>,
+  fetches: string[],
+  manifest: ModelManifest,
+): Promise<InferenceSession.OnnxValueMapType> {
+  try {
+    return await session.run(feeds, fetches);
+  } catch (error) {
+    throw new ModelRunError(manifest, error);
+  }
+}
+
+/** The session failed on input that passed validation: a fault of the model version, reported as 500. */
+class ModelRunError extends HttpError {
+  constructor(manifest: ModelManifest, cause: unknown) {
+    super(500, `model "${manifest.name}" version ${manifest.version} failed to run on this input`, { cause });
+  }
+}
+
+function firstDim(feeds: Record<string, Tensor>, manifest: ModelManifest): number {
+  const first = feeds[(manifest.inputs[0] as TensorSpec).name];
+  return first && first.dims.length > 0 ? Number(first.dims[0]) : 1;
+}
+
+/** Counts non-finite outputs and takes the mean of each numeric output, for drift and health metrics. */
+function summarise(results: InferenceSession.OnnxValueMapType, fetches: string[], state: RequestState): void {
+  for (const name of fetches) {
+    const tensor = results[name] as Tensor;
+    const data = tensor.data;
+    if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array))
+      continue;
+    let sum = 0;
+    let finite = 0;
+    for (let index = 0; index < data.length; index++) {
+      const value = data[index] as number;
+      if (Number.isFinite(value)) {
+        sum += value;
+        finite++;
+      } else {
+        state.invalidOutputs++;
+      }
+    }
+    if (finite > 0) state.outputMeans[name] = sum / finite;
+  }
+}
+
+function quoteList(names: readonly string[]): string {
+  return names.map((name) => `"${name}"`).join(', ');
+}

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { ModelManifest, TensorSpec } from '../core/manifest/ModelManifest.js';
+import type { ModelManifest } from '../core/manifest/ModelManifest.js';
+import type { TensorSpec } from '../core/tensor/TensorSpec.js';
 import { formatBytes } from './format-bytes.js';
 import { formatTable } from './format-table.js';
 import { parseVersionArgument } from './model-argument.js';

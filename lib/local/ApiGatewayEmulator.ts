@@ -5,7 +5,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { isBinaryContentType } from '../core/contract/binary-media-types.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../core/contract/headers.js';
 import { MAX_REQUEST_BYTES } from '../core/contract/limits.js';
-import { MethodNotAllowedError } from '../core/errors/HttpError.js';
+import { MethodNotAllowedError, RequestTooLargeError } from '../core/errors/request-errors.js';
+import { httpErrorOf } from '../serving/http-errors.js';
 
 /** A proxy-integration handler, as Lambda runs it behind API Gateway. */
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -42,6 +43,8 @@ export interface ApiGatewayEmulatorOptions {
   readonly port?: number;
   /** Told of every request the emulator refuses itself (a body over the limit), as API Gateway logs them. @default none */
   readonly onRefused?: (refusal: { method: string; path: string; status: number; error: string }) => void;
+  /** Told of every fault while answering (a handler or local route that threw something not the client's doing). @default none */
+  readonly onError?: (error: unknown, request: { method: string; path: string }) => void;
 }
 
 /**
@@ -63,9 +66,14 @@ export class ApiGatewayEmulator {
   /** Starts listening; resolves once the port is bound. */
   static async start(options: ApiGatewayEmulatorOptions): Promise<ApiGatewayEmulator> {
     const server = createServer((request, response) => {
-      serve(options, request, response).catch(() => {
-        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-        response.end('{"error":"internal error in the local API emulator"}');
+      serve(options, request, response).catch((error: unknown) => {
+        // A local route's domain error (a bad query) answers by the status table; anything else is a fault,
+        // logged with its path, never answered with its details.
+        const reply = httpErrorOf(error);
+        if (reply.status >= 500)
+          options.onError?.(error, { method: request.method ?? 'GET', path: request.url ?? '/' });
+        if (response.headersSent) response.end();
+        else writeError(response, error);
       });
     });
     server.keepAliveTimeout = 65_000;
@@ -96,9 +104,7 @@ async function serve(
   const local = findLocalRoute(options.localRoutes, target.path);
   if (local && request.method !== 'GET' && request.method !== 'HEAD') {
     // A known path with the wrong method answers 405, as the API's own routes do.
-    const refusal = new MethodNotAllowedError(request.method ?? 'UNKNOWN', target.path, ['GET']);
-    response.writeHead(refusal.status, { 'content-type': 'application/json', ...refusal.headers });
-    response.end(JSON.stringify(refusal.body()));
+    writeError(response, new MethodNotAllowedError(request.method ?? 'UNKNOWN', target.path, ['GET']));
     return;
   }
   if (local) {
@@ -113,10 +119,14 @@ async function serve(
   }
   const body = await readBody(request);
   if (body === undefined) {
-    const error = `request body is larger than ${MAX_REQUEST_BYTES} bytes`;
-    options.onRefused?.({ method: request.method ?? 'GET', path: target.path, status: 413, error });
-    response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-    response.end(JSON.stringify({ error }));
+    const refusal = new RequestTooLargeError(`request body is larger than ${MAX_REQUEST_BYTES} bytes`);
+    options.onRefused?.({
+      method: request.method ?? 'GET',
+      path: target.path,
+      status: 413,
+      error: refusal.message,
+    });
+    writeError(response, refusal, { connection: 'close' });
     return;
   }
   const result = await options.handler(toEvent(request, target, body));
@@ -126,6 +136,13 @@ async function serve(
   response.writeHead(result.statusCode, headers);
   const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   response.end(request.method === 'HEAD' ? undefined : payload);
+}
+
+/** Writes an error as the one status table says, as the API's own answers are written. */
+function writeError(response: ServerResponse, error: unknown, headers: Record<string, string> = {}): void {
+  const reply = httpErrorOf(error);
+  response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers, ...headers });
+  response.end(JSON.stringify(reply.body));
 }
 
 /** The local route for a path: an exact key first, then the longest `/*` prefix key that covers it. */

@@ -155,6 +155,8 @@ export class LocalStack {
         port: options.port ?? DEFAULT_LOCAL_PORT,
         // Refusals are always logged, as the app logs its own.
         onRefused: (refusal) => logger.info('request refused', refusal),
+        onError: (error, request) =>
+          logger.error('the local API failed to answer', { ...request, error: error as Error }),
         localRoutes: {
           '/metrics': () => ({
             status: 200,

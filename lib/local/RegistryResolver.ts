@@ -1,5 +1,5 @@
-import { HttpError } from '../core/errors/HttpError.js';
 import { ModelNotFoundError } from '../core/errors/model-errors.js';
+import { httpStatusOf } from '../serving/http-errors.js';
 import type { ModelResolver } from '../serving/ModelResolver.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
 
@@ -46,7 +46,7 @@ export class RegistryResolver implements ModelResolver {
       return versions;
     } catch (error) {
       const last = this.lastListed.get(model);
-      if (error instanceof HttpError || !last) throw error;
+      if (httpStatusOf(error) < 500 || !last) throw error;
       return last;
     }
   }

@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { InvalidModelError } from '../core/errors/model-errors.js';
-import type { TensorSpec } from '../core/manifest/ModelManifest.js';
 import { datatypeOfOnnxElemType } from '../core/tensor/datatypes.js';
+import type { TensorSpec } from '../core/tensor/TensorSpec.js';
 
 const { onnx } = onnxProto;
 
@@ -20,7 +20,7 @@ export interface ModelSignature {
 /**
  * Reads the input and output signature of an ONNX model from its bytes.
  *
- * Dynamic dimensions (symbolic or unknown) become -1. Throws {@link InvalidModelError} for bytes that
+ * Dynamic dimensions (symbolic or unknown) become -1; symbolic names are kept in `dimNames`. Throws {@link InvalidModelError} for bytes that
  * are not an ONNX model, a truncated file, a graph with tensor types sluice cannot serve, or a model whose
  * tensors live in external data files (unsupported: a version is one self-contained file).
  *
@@ -92,7 +92,11 @@ function toTensorSpec(info: onnxProto.onnx.IValueInfoProto): TensorSpec {
     }
     return -1;
   });
-  return { name, datatype, shape };
+  // Symbolic names are kept so that inputs sharing one (a batch `N`) can be checked to agree in a request.
+  const dimNames = dims.map((dim) => dim.dimParam || null);
+  return dimNames.some((dimName) => dimName !== null)
+    ? { name, datatype, shape, dimNames }
+    : { name, datatype, shape };
 }
 
 function toNumber(value: number | { toNumber(): number }): number {

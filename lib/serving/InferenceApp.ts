@@ -9,14 +9,23 @@ import { describeIssues, PredictRequestSchema, type RequestTensor } from '../cor
 import { toPredictions } from '../core/contract/predictions.js';
 import { resourcePath } from '../core/contract/resource-path.js';
 import { type MatchedRoute, matchRoute, Operation } from '../core/contract/routes.js';
-import { BadRequestError, HttpError, ServiceUnavailableError } from '../core/errors/HttpError.js';
-import { ModelNotFoundError, VersionNotFoundError } from '../core/errors/model-errors.js';
-import { MODEL_NAME_PATTERN, type ModelManifest, type TensorSpec } from '../core/manifest/ModelManifest.js';
+import {
+  ModelNotFoundError,
+  ModelRunError,
+  ModelUnavailableError,
+  VersionNotFoundError,
+} from '../core/errors/model-errors.js';
+import { InvalidRequestError } from '../core/errors/request-errors.js';
+import { MODEL_NAME_PATTERN, type ModelManifest } from '../core/manifest/ModelManifest.js';
 import { decodeBinaryTensor, rawBinaryShape } from '../core/tensor/binary-tensor.js';
 import { decodeRows, decodeTensor } from '../core/tensor/decode-tensor.js';
 import { outputDatatype, stringifyJson, tensorToNested } from '../core/tensor/encode-tensor.js';
 import { parseJson } from '../core/tensor/parse-json.js';
+import { checkSharedDimensions } from '../core/tensor/shared-dimensions.js';
+import type { TensorData } from '../core/tensor/TensorData.js';
+import type { TensorSpec } from '../core/tensor/TensorSpec.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
+import { httpStatusOf } from './http-errors.js';
 import type { InferenceEngine } from './InferenceEngine.js';
 import { readInferBody } from './infer-body.js';
 import {
@@ -30,6 +39,7 @@ import type { LoadedModel } from './LoadedModel.js';
 import type { ModelResolver } from './ModelResolver.js';
 import { InferenceStatistics } from './metrics/InferenceStatistics.js';
 import { NO_METRICS, type ServingMetrics } from './metrics/ServingMetrics.js';
+import { toOrtTensor } from './onnx-runtime.js';
 import { errorResult, jsonResult } from './proxy-result.js';
 import { readBodyText } from './request-body.js';
 
@@ -127,7 +137,7 @@ export class InferenceApp {
       result = await this.dispatch(route, event, state);
     } catch (error) {
       result = errorResult(error);
-      if (!(error instanceof HttpError) || error.status >= 500) {
+      if (result.statusCode >= 500) {
         // The model's own message (onnxruntime's) is the cause: kept in the log, never in the response.
         this.logger?.error('request failed', {
           requestId: state.requestId,
@@ -257,8 +267,8 @@ export class InferenceApp {
         name: manifest.name,
         versions: versions.map(String),
         platform: ONNX_PLATFORM,
-        inputs: manifest.inputs,
-        outputs: manifest.outputs,
+        inputs: manifest.inputs.map(v2TensorMetadata),
+        outputs: manifest.outputs.map(v2TensorMetadata),
         sluice: {
           version: String(manifest.version),
           sha256: manifest.sha256,
@@ -294,7 +304,7 @@ export class InferenceApp {
     const body = readInferBody(event);
     const { manifest, session } = loaded;
     const request = body.kind === 'request' ? body.request : undefined;
-    let feeds: Record<string, Tensor>;
+    let feeds: Record<string, TensorData>;
     if (body.kind === 'raw') {
       feeds = rawFeeds(manifest, body.bytes);
     } else {
@@ -338,20 +348,20 @@ export class InferenceApp {
     const loaded = await this.load(route, state);
     state.marks.loaded = performance.now();
     if (readHeader(event, INFERENCE_HEADER_CONTENT_LENGTH) !== undefined) {
-      throw new BadRequestError(
+      throw new InvalidRequestError(
         `the simple form takes JSON only; send binary tensors (${INFERENCE_HEADER_CONTENT_LENGTH}) to POST /v2/models/${route.model}/infer`,
       );
     }
     const text = readBodyText(event);
     const parsed = PredictRequestSchema.safeParse(parseJson(text));
     if (!parsed.success)
-      throw new BadRequestError(`invalid predict request: ${describeIssues(parsed.error)}`);
+      throw new InvalidRequestError(`invalid predict request: ${describeIssues(parsed.error)}`);
     const { manifest, session } = loaded;
     const provided = new Map<string, unknown>();
     if (parsed.data.instances !== undefined) {
       if (manifest.inputs.length !== 1) {
         const names = manifest.inputs.map((spec) => spec.name).join(', ');
-        throw new BadRequestError(
+        throw new InvalidRequestError(
           `"instances" works for single-input models; this one has inputs ${names}: send {"inputs": {name: nested array}}`,
         );
       }
@@ -418,12 +428,21 @@ async function fromStore<T>(lookup: Promise<T>, what: string): Promise<T> {
   try {
     return await lookup;
   } catch (error) {
-    if (error instanceof HttpError) throw error;
+    if (httpStatusOf(error) < 500) throw error;
     const reason = error instanceof Error ? error.message || error.name : String(error);
-    throw new ServiceUnavailableError(`${what} cannot be looked up in the model store: ${reason}`, {
+    throw new ModelUnavailableError(`${what} cannot be looked up in the model store: ${reason}`, {
       cause: error,
     });
   }
+}
+
+/** A tensor as V2 model metadata describes it: name, datatype and shape only. */
+function v2TensorMetadata({
+  name,
+  datatype,
+  shape,
+}: TensorSpec): Pick<TensorSpec, 'name' | 'datatype' | 'shape'> {
+  return { name, datatype, shape };
 }
 
 function isInference(route: MatchedRoute): boolean {
@@ -442,24 +461,24 @@ function splitBinaryInputs(
   let offset = 0;
   for (const tensor of inputs) {
     if (provided.has(tensor.name))
-      throw new BadRequestError(`input "${tensor.name}" is given more than once`);
+      throw new InvalidRequestError(`input "${tensor.name}" is given more than once`);
     const size = tensor.parameters?.binary_data_size;
     if (size === undefined) {
       provided.set(tensor.name, { tensor, bytes: undefined });
       continue;
     }
     if (tensor.data !== undefined) {
-      throw new BadRequestError(
+      throw new InvalidRequestError(
         `input "${tensor.name}" has both "data" and parameters.binary_data_size; send its values one way`,
       );
     }
     if (binary === undefined) {
-      throw new BadRequestError(
+      throw new InvalidRequestError(
         `input "${tensor.name}" has parameters.binary_data_size but the request has no binary data: set the Inference-Header-Content-Length header to the JSON header's byte length and append the data`,
       );
     }
     if (offset + size > binary.byteLength) {
-      throw new BadRequestError(
+      throw new InvalidRequestError(
         `input "${tensor.name}": binary_data_size is ${size}, but only ${binary.byteLength - offset} bytes of binary data are left after the JSON header`,
       );
     }
@@ -467,7 +486,7 @@ function splitBinaryInputs(
     offset += size;
   }
   if (binary !== undefined && offset !== binary.byteLength) {
-    throw new BadRequestError(
+    throw new InvalidRequestError(
       `the body has ${binary.byteLength} bytes of binary data after the JSON header, but the inputs' binary_data_size add up to ${offset}`,
     );
   }
@@ -475,14 +494,14 @@ function splitBinaryInputs(
 }
 
 /** The feeds of a raw binary body: the whole body is the data of the model's only input. */
-function rawFeeds(manifest: ModelManifest, bytes: Uint8Array): Record<string, Tensor> {
+function rawFeeds(manifest: ModelManifest, bytes: Uint8Array): Record<string, TensorData> {
   if (manifest.inputs.length !== 1) {
-    throw new BadRequestError(
+    throw new InvalidRequestError(
       `a raw binary body works for single-input models; model "${manifest.name}" takes ${quoteList(manifest.inputs.map((spec) => spec.name))}: send a JSON header (Inference-Header-Content-Length) with binary_data_size per input`,
     );
   }
   const spec = manifest.inputs[0] as TensorSpec;
-  const feeds = newFeeds();
+  const feeds = newFeeds<TensorData>();
   feeds[spec.name] = decodeBinaryTensor(
     { name: spec.name, datatype: spec.datatype, shape: rawBinaryShape(spec, bytes) },
     bytes,
@@ -492,8 +511,8 @@ function rawFeeds(manifest: ModelManifest, bytes: Uint8Array): Record<string, Te
 }
 
 /** An empty feeds object without a prototype, so that inputs named `__proto__` or `constructor` are plain keys. */
-function newFeeds(): Record<string, Tensor> {
-  return Object.create(null) as Record<string, Tensor>;
+function newFeeds<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 /** An error's message followed by its causes' (onnxruntime's own message is the cause of a model failure). */
@@ -511,26 +530,27 @@ function describeChain(error: unknown): string {
 function collectFeeds<T>(
   manifest: ModelManifest,
   provided: Map<string, T>,
-  decode: (value: T, spec: TensorSpec) => Tensor,
-): Record<string, Tensor> {
+  decode: (value: T, spec: TensorSpec) => TensorData,
+): Record<string, TensorData> {
   const expected = manifest.inputs.map((spec) => spec.name);
   for (const name of provided.keys()) {
     if (!expected.includes(name)) {
-      throw new BadRequestError(
+      throw new InvalidRequestError(
         `unknown input "${name}"; model "${manifest.name}" takes ${quoteList(expected)}`,
       );
     }
   }
-  const feeds = newFeeds();
+  const feeds = newFeeds<TensorData>();
   for (const spec of manifest.inputs) {
     const value = provided.get(spec.name);
     if (value === undefined) {
-      throw new BadRequestError(
+      throw new InvalidRequestError(
         `missing input "${spec.name}"; model "${manifest.name}" takes ${quoteList(expected)}`,
       );
     }
     feeds[spec.name] = decode(value, spec);
   }
+  checkSharedDimensions(manifest.inputs, (name) => feeds[name]?.dims);
   return feeds;
 }
 
@@ -539,7 +559,7 @@ function selectOutputs(manifest: ModelManifest, requested: string[] | undefined)
   if (requested === undefined || requested.length === 0) return available;
   for (const name of requested) {
     if (!available.includes(name)) {
-      throw new BadRequestError(
+      throw new InvalidRequestError(
         `unknown output "${name}"; model "${manifest.name}" has ${quoteList(available)}`,
       );
     }
@@ -549,25 +569,25 @@ function selectOutputs(manifest: ModelManifest, requested: string[] | undefined)
 
 async function run(
   session: InferenceSession,
-  feeds: Record<string, Tensor>,
+  feeds: Record<string, TensorData>,
   fetches: string[],
   manifest: ModelManifest,
 ): Promise<InferenceSession.OnnxValueMapType> {
+  const tensors = newFeeds<Tensor>();
+  for (const name of Object.keys(feeds)) tensors[name] = toOrtTensor(feeds[name] as TensorData);
   try {
-    return await session.run(feeds, fetches);
+    return await session.run(tensors, fetches);
   } catch (error) {
-    throw new ModelRunError(manifest, error);
+    throw new ModelRunError(
+      `model "${manifest.name}" version ${manifest.version} failed to run on this input`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
-/** The session failed on input that passed validation: a fault of the model version, reported as 500. */
-class ModelRunError extends HttpError {
-  constructor(manifest: ModelManifest, cause: unknown) {
-    super(500, `model "${manifest.name}" version ${manifest.version} failed to run on this input`, { cause });
-  }
-}
-
-function firstDim(feeds: Record<string, Tensor>, manifest: ModelManifest): number {
+function firstDim(feeds: Record<string, TensorData>, manifest: ModelManifest): number {
   const first = feeds[(manifest.inputs[0] as TensorSpec).name];
   return first && first.dims.length > 0 ? Number(first.dims[0]) : 1;
 }

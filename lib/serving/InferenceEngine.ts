@@ -1,6 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { InferenceSession } from 'onnxruntime-node';
-import { NotFoundError, ServiceUnavailableError } from '../core/errors/HttpError.js';
+import {
+  ModelNotFoundError,
+  ModelUnavailableError,
+  VersionNotFoundError,
+} from '../core/errors/model-errors.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import type { LoadedModel } from './LoadedModel.js';
 import { onnxRuntime, preloadOnnxRuntime } from './onnx-runtime.js';
@@ -158,8 +162,8 @@ export class InferenceEngine {
     try {
       fetched = await this.registry.fetchModel(model, version);
     } catch (error) {
-      if (error instanceof NotFoundError) throw error;
-      throw new ServiceUnavailableError(
+      if (error instanceof ModelNotFoundError || error instanceof VersionNotFoundError) throw error;
+      throw new ModelUnavailableError(
         `model "${model}" version ${version} cannot be loaded: ${describe(error)}`,
         { cause: error },
       );
@@ -170,7 +174,7 @@ export class InferenceEngine {
       await runtime;
       session = await onnxRuntime().InferenceSession.create(fetched.bytes, this.sessionOptions);
     } catch (error) {
-      throw new ServiceUnavailableError(
+      throw new ModelUnavailableError(
         `model "${model}" version ${version} cannot be loaded: onnxruntime refused it (${describe(error)})`,
         { cause: error },
       );

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { isBinaryContentType } from '../core/contract/binary-media-types.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH, readHeader } from '../core/contract/headers.js';
 import { describeIssues, type InferRequest, InferRequestSchema } from '../core/contract/infer-request.js';
-import { BadRequestError } from '../core/errors/HttpError.js';
+import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { parseJson } from '../core/tensor/parse-json.js';
 import { readBodyBytes, readBodyText } from './request-body.js';
 
@@ -35,14 +35,14 @@ export function readInferBody(event: APIGatewayProxyEvent): InferBody {
   if (headerLength === undefined) return { kind: 'raw', bytes };
   const match = HEADER_LENGTH_PATTERN.exec(headerLength);
   if (!match) {
-    throw new BadRequestError(
+    throw new InvalidRequestError(
       `header ${INFERENCE_HEADER_CONTENT_LENGTH} is ${JSON.stringify(headerLength.slice(0, 40))}; expected the byte length of the JSON header (0 for a raw binary body)`,
     );
   }
   const length = Number(match[1]);
   if (length === 0) return { kind: 'raw', bytes };
   if (length > bytes.byteLength) {
-    throw new BadRequestError(
+    throw new InvalidRequestError(
       `header ${INFERENCE_HEADER_CONTENT_LENGTH} is ${length}, but the body has only ${bytes.byteLength} bytes`,
     );
   }
@@ -56,6 +56,6 @@ export function readInferBody(event: APIGatewayProxyEvent): InferBody {
 function parseRequest(text: string): InferRequest {
   const parsed = InferRequestSchema.safeParse(parseJson(text));
   if (!parsed.success)
-    throw new BadRequestError(`invalid inference request: ${describeIssues(parsed.error)}`);
+    throw new InvalidRequestError(`invalid inference request: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }

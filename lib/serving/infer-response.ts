@@ -3,7 +3,7 @@ import type { Tensor } from 'onnxruntime-node';
 import { BINARY_CONTENT_TYPE } from '../core/contract/binary-media-types.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../core/contract/headers.js';
 import { MAX_RESPONSE_BYTES } from '../core/contract/limits.js';
-import { BadRequestError } from '../core/errors/HttpError.js';
+import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { binaryTensorSize, encodeBinaryTensor } from '../core/tensor/binary-tensor.js';
 import { encodeTensorJson, outputDatatype } from '../core/tensor/encode-tensor.js';
 import { jsonResult } from './proxy-result.js';
@@ -30,7 +30,7 @@ export interface ResponseHead {
  * The answer would be larger than a Lambda response can carry: refused, naming the size and the way round it,
  * before the stack spends seconds writing it. The input was valid, but the client can ask for less.
  */
-export class ResponseTooLargeError extends BadRequestError {
+export class ResponseTooLargeError extends InvalidRequestError {
   constructor(what: string, bytes: number, atLeast: boolean) {
     super(
       `the response would be ${atLeast ? 'at least ' : ''}${bytes} bytes (${what}), over the ${MAX_RESPONSE_BYTES} bytes a response may have (Lambda's 6 MB response limit): request binary outputs (parameters.binary_data_output), fewer outputs ("outputs") or fewer rows`,

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { HttpError } from '../core/errors/HttpError.js';
+import { httpErrorOf } from './http-errors.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
@@ -13,16 +13,10 @@ export function jsonResult(
 }
 
 /**
- * Turns any thrown value into a JSON error result: HttpErrors keep their status and message;
- * anything else is a 500 whose body says nothing about internals (the log has the details).
+ * Turns any thrown value into a JSON error result through the one status table ({@link httpErrorOf}): domain
+ * errors keep their status and message; anything else is a 500 whose body says nothing about internals.
  */
 export function errorResult(error: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
-  if (error instanceof HttpError) {
-    return jsonResult(error.status, JSON.stringify(error.body()), { ...headers, ...error.headers });
-  }
-  return jsonResult(
-    500,
-    JSON.stringify({ error: 'internal error; see the function logs for the request id' }),
-    headers,
-  );
+  const reply = httpErrorOf(error);
+  return jsonResult(reply.status, JSON.stringify(reply.body), { ...headers, ...reply.headers });
 }

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MAX_REQUEST_BYTES } from '../core/contract/limits.js';
-import { BadRequestError, PayloadTooLargeError } from '../core/errors/HttpError.js';
+import { InvalidRequestError, RequestTooLargeError } from '../core/errors/request-errors.js';
 
 /** Slack allowed on a base64 body's length over 4/3 of the byte limit: padding. */
 const BASE64_SLACK_CHARS = 4;
@@ -38,12 +38,12 @@ export function readBodyBytes(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase
 function requireBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): string {
   const raw = event.body;
   if (raw === null || raw === undefined || raw === '')
-    throw new BadRequestError('request body is required: a JSON object');
+    throw new InvalidRequestError('request body is required: a JSON object');
   const limit = event.isBase64Encoded ? (MAX_REQUEST_BYTES * 4) / 3 + BASE64_SLACK_CHARS : MAX_REQUEST_BYTES;
   if (raw.length > limit) throw tooLarge();
   return raw;
 }
 
-function tooLarge(): PayloadTooLargeError {
-  return new PayloadTooLargeError(`request body is larger than ${MAX_REQUEST_BYTES} bytes`);
+function tooLarge(): RequestTooLargeError {
+  return new RequestTooLargeError(`request body is larger than ${MAX_REQUEST_BYTES} bytes`);
 }

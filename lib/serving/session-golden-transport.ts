@@ -4,9 +4,11 @@ import {
   type GoldenTransport,
   GoldenTransportError,
 } from '../core/golden/run-golden-check.js';
-import type { GoldenExample, ModelManifest, TensorSpec } from '../core/manifest/ModelManifest.js';
+import type { GoldenExample, ModelManifest } from '../core/manifest/ModelManifest.js';
 import { decodeTensor } from '../core/tensor/decode-tensor.js';
 import { tensorToNested } from '../core/tensor/encode-tensor.js';
+import type { TensorSpec } from '../core/tensor/TensorSpec.js';
+import { toOrtTensor } from './onnx-runtime.js';
 
 /**
  * The golden-example transport of an in-process session (`sluice publish` checks a model before uploading it):
@@ -24,7 +26,9 @@ export function sessionGoldenTransport(
       const feeds: Record<string, Tensor> = {};
       for (const input of example.inputs) {
         const spec = findSpec(manifest.inputs, input.name);
-        feeds[input.name] = decodeTensor({ ...input, datatype: input.datatype ?? spec.datatype }, spec);
+        feeds[input.name] = toOrtTensor(
+          decodeTensor({ ...input, datatype: input.datatype ?? spec.datatype }, spec),
+        );
       }
       for (const expected of example.outputs) findSpec(manifest.outputs, expected.name);
       const results = await session.run(

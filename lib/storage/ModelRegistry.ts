@@ -11,7 +11,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { z } from 'zod';
-import { BadRequestError } from '../core/errors/HttpError.js';
 import {
   ChecksumMismatchError,
   InvalidManifestError,
@@ -21,6 +20,7 @@ import {
   VersionConflictError,
   VersionNotFoundError,
 } from '../core/errors/model-errors.js';
+import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { labelProblems } from '../core/manifest/label-problems.js';
 import {
   type GoldenTensor,
@@ -30,7 +30,6 @@ import {
   ModelNameSchema,
   type PublishExtras,
   PublishExtrasSchema,
-  type TensorSpec,
 } from '../core/manifest/ModelManifest.js';
 import {
   CLAIM_OBJECT,
@@ -40,6 +39,7 @@ import {
   modelPrefix,
   versionKey,
 } from '../core/manifest/registry-layout.js';
+import type { TensorSpec } from '../core/tensor/TensorSpec.js';
 import { type ModelSignature, readModelSignature } from '../publish/read-model-signature.js';
 
 /** Models larger than this are uploaded in parts (S3 takes up to 5 GiB in one PUT; parts retry and run in parallel). */
@@ -636,7 +636,7 @@ function parseVersionKey(key: string): { name: string; version: number; file: st
 function parseModelName(name: string): string {
   const parsed = ModelNameSchema.safeParse(name);
   if (!parsed.success) {
-    throw new BadRequestError(
+    throw new InvalidRequestError(
       `invalid model name "${name}": ${parsed.error.issues.map((issue) => issue.message).join('; ')}`,
     );
   }

@@ -9,12 +9,15 @@ export const BUILT_MODEL_IR_VERSION = 8 as const;
 /** The default-domain opset built models import unless told otherwise. */
 export const DEFAULT_OPSET_VERSION = 17 as const;
 
-/** A graph input or output: name, V2 datatype and shape, with -1 for a dynamic dimension. */
+/** A graph input or output: name, V2 datatype and shape, with -1 (or a name) for a dynamic dimension. */
 export interface GraphValueSpec {
   readonly name: string;
   readonly datatype: TensorDatatype;
-  /** Dimensions; -1 becomes a symbolic dimension named `<name>_dim<index>`. */
-  readonly shape: readonly number[];
+  /**
+   * Dimensions: a size, -1 (a dynamic dimension without a name), or a name (a symbolic dimension, the same size
+   * in every value that names it, e.g. `batch`).
+   */
+  readonly shape: readonly (number | string)[];
 }
 
 /**
@@ -127,7 +130,9 @@ export function buildModel(spec: ModelSpec): Uint8Array {
 
 function toValueInfoProto(value: GraphValueSpec): onnxProto.onnx.IValueInfoProto {
   const dim = value.shape.map((size, index) => {
-    if (size === -1) return { dimParam: `${value.name}_dim${index}` };
+    if (typeof size === 'string') return { dimParam: size };
+    // ONNX lets a dimension have neither a value nor a name: its size is unknown, fixed at run time.
+    if (size === -1) return {};
     if (!Number.isInteger(size) || size < 0) {
       throw new RangeError(
         `graph value "${value.name}": dimension ${index} is ${size}; use a size >= 0 or -1`,

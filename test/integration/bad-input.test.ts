@@ -206,6 +206,35 @@ const CASES: readonly BadRequestCase[] = [
     counts: 'adder',
   },
   {
+    title: 'inputs that disagree on a batch dimension they share',
+    path: '/v2/models/adder/infer',
+    body: {
+      inputs: [
+        { name: 'a', shape: [2, 3], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6] },
+        { name: 'b', shape: [3, 3], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
+      ],
+    },
+    status: 400,
+    says: /inputs "a" and "b" share dimension "batch".*"a" has 2, "b" has 3/,
+    counts: 'adder',
+  },
+  {
+    title: 'simple-form inputs that disagree on a batch dimension they share',
+    path: '/models/adder/predict',
+    body: {
+      inputs: {
+        a: [[1, 2, 3]],
+        b: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      },
+    },
+    status: 400,
+    says: /inputs "a" and "b" share dimension "batch".*"a" has 1, "b" has 2/,
+    counts: 'adder',
+  },
+  {
     title: 'a misnamed input',
     body: iris({ name: 'feature' }),
     status: 400,

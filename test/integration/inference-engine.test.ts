@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Tensor } from 'onnxruntime-node';
-import { NotFoundError, ServiceUnavailableError } from '../../lib/core/errors/HttpError.js';
+import { ModelUnavailableError, VersionNotFoundError } from '../../lib/core/errors/model-errors.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { InferenceEngine } from '../../lib/serving/InferenceEngine.js';
 import { lambdaSessionOptions } from '../../lib/serving/session-options.js';
@@ -139,11 +139,11 @@ describe('InferenceEngine: one session per version, reused, bounded by a byte bu
 
   it('answers 404 for a version that does not exist and 503 while the store is down, then recovers', async () => {
     const engine = new InferenceEngine({ registry });
-    await assert.rejects(engine.get('clf', 99), NotFoundError);
+    await assert.rejects(engine.get('clf', 99), VersionNotFoundError);
     await store.stop();
     try {
       await assert.rejects(engine.get('clf', 2), (error: unknown) => {
-        assert.ok(error instanceof ServiceUnavailableError);
+        assert.ok(error instanceof ModelUnavailableError);
         assert.match(error.message, /model "clf" version 2 cannot be loaded/);
         return true;
       });

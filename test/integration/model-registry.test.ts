@@ -96,8 +96,12 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
       assert.equal(manifest.sha256, sha256(bytes));
       assert.equal(manifest.size, bytes.byteLength);
       assert.equal(manifest.createdAt, createdAt.toISOString());
-      assert.deepEqual(manifest.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]);
-      assert.deepEqual(manifest.outputs, [{ name: 'y', datatype: 'FP32', shape: [-1, 4] }]);
+      assert.deepEqual(manifest.inputs, [
+        { name: 'x', datatype: 'FP32', shape: [-1, 4], dimNames: ['batch', null] },
+      ]);
+      assert.deepEqual(manifest.outputs, [
+        { name: 'y', datatype: 'FP32', shape: [-1, 4], dimNames: ['batch', null] },
+      ]);
       assert.deepEqual(manifest.labels, GOLDEN.labels);
       assert.equal(manifest.description, GOLDEN.description);
       assert.deepEqual(manifest.goldenExamples, GOLDEN.goldenExamples);

@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BadRequestError } from '../../lib/core/errors/HttpError.js';
+import { InvalidRequestError } from '../../lib/core/errors/request-errors.js';
 import { MAX_JSON_DEPTH, parseJson } from '../../lib/core/tensor/parse-json.js';
+import { httpStatusOf } from '../../lib/serving/http-errors.js';
 
 /** Asserts that parsing fails with a 400 whose message matches. */
 function assertRefused(text: string, message: RegExp): void {
   assert.throws(
     () => parseJson(text),
     (error: unknown) => {
-      assert.ok(error instanceof BadRequestError, `expected a BadRequestError, got ${String(error)}`);
-      assert.equal(error.status, 400);
+      assert.ok(
+        error instanceof InvalidRequestError,
+        `expected an InvalidRequestError, got ${String(error)}`,
+      );
+      assert.equal(httpStatusOf(error), 400);
       assert.match(error.message, message);
       return true;
     },

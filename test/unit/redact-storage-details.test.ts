@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ServiceUnavailableError } from '../../lib/core/errors/HttpError.js';
+import { ModelUnavailableError } from '../../lib/core/errors/model-errors.js';
+import { httpErrorOf } from '../../lib/serving/http-errors.js';
 
-describe('ServiceUnavailableError: its body names no storage location', () => {
+describe('HTTP errors: a 503 body names no storage location', () => {
   it('replaces s3:// URLs, ARNs and AWS host names, and keeps the message itself for the log', () => {
     const message =
       'model "iris" version 3 cannot be loaded: s3://prod-models-123/models/iris/3/manifest.json is not JSON; ' +
       'User: arn:aws:sts::123456789012:assumed-role/fn-role/fn is not authorized to perform: s3:GetObject on resource: ' +
       '"arn:aws:s3:::prod-models-123/models/iris/3/model.onnx"; getaddrinfo ENOTFOUND prod-models-123.s3.eu-west-1.amazonaws.com';
-    const error = new ServiceUnavailableError(message);
-    const body = error.body().error;
+    const error = new ModelUnavailableError(message);
+    const reply = httpErrorOf(error);
+    assert.equal(reply.status, 503);
+    const body = reply.body.error;
     assert.equal(
       body,
       'model "iris" version 3 cannot be loaded: the stored manifest.json is not JSON; ' +
@@ -17,7 +20,6 @@ describe('ServiceUnavailableError: its body names no storage location', () => {
         '"a resource of the model store"; getaddrinfo ENOTFOUND the model store',
     );
     assert.doesNotMatch(body, /prod-models-123|123456789012/);
-    assert.equal(error.message, message);
-    assert.equal(error.toJSON().error, message, 'logs serialise the whole message');
+    assert.equal(error.message, message, 'the error itself (what the log writes) keeps the whole message');
   });
 });

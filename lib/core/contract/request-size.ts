@@ -1,5 +1,5 @@
-import type { TensorSpec } from '../manifest/ModelManifest.js';
 import { BINARY_ELEMENT_BYTES } from '../tensor/binary-tensor.js';
+import type { TensorSpec } from '../tensor/TensorSpec.js';
 import { MAX_AWS_BINARY_REQUEST_BYTES, MAX_REQUEST_BYTES } from './limits.js';
 
 /** Fewest bytes an element takes in JSON `data` (one digit and a comma). */

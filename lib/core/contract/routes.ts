@@ -1,4 +1,4 @@
-import { BadRequestError, MethodNotAllowedError, NotFoundError } from '../errors/HttpError.js';
+import { InvalidRequestError, MethodNotAllowedError, RouteNotFoundError } from '../errors/request-errors.js';
 
 /** The operations of the HTTP contract (Open Inference Protocol V2 plus the simple predict form). */
 export const Operation = {
@@ -66,8 +66,8 @@ const ROUTES: readonly RouteDefinition[] = [
 /**
  * Matches a method and path to an operation of the contract.
  *
- * Throws NotFoundError for unknown paths, MethodNotAllowedError for a known path with the wrong
- * method, and BadRequestError for a version that is not a positive integer.
+ * Throws RouteNotFoundError for unknown paths, MethodNotAllowedError for a known path with the wrong
+ * method, and InvalidRequestError for a version that is not a positive integer.
  *
  * @example
  * matchRoute('POST', '/v2/models/iris/versions/2/infer'); // { operation: 'model-infer', model: 'iris', version: 2 }
@@ -90,21 +90,23 @@ export function matchRoute(method: string, rawPath: string): MatchedRoute {
     };
   }
   if (allowed.length > 0) throw new MethodNotAllowedError(method, path, allowed);
-  throw new NotFoundError(`no route for ${method} ${path}; see GET /v2 and the README for the endpoints`);
+  throw new RouteNotFoundError(
+    `no route for ${method} ${path}; see GET /v2 and the README for the endpoints`,
+  );
 }
 
 function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new BadRequestError(`path segment "${segment}" is not valid percent-encoding`);
+    throw new InvalidRequestError(`path segment "${segment}" is not valid percent-encoding`);
   }
 }
 
 function parseVersion(segment: string): number {
   const version = /^[1-9][0-9]{0,8}$/.test(segment) ? Number(segment) : Number.NaN;
   if (!Number.isSafeInteger(version)) {
-    throw new BadRequestError(`version "${segment}" is not a version number; versions are 1, 2, 3, ...`);
+    throw new InvalidRequestError(`version "${segment}" is not a version number; versions are 1, 2, 3, ...`);
   }
   return version;
 }

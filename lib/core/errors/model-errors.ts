@@ -1,15 +1,14 @@
-import { NotFoundError } from './HttpError.js';
 import { SluiceError } from './SluiceError.js';
 
 /** The registry has no model of that name. */
-export class ModelNotFoundError extends NotFoundError {
+export class ModelNotFoundError extends SluiceError {
   constructor(readonly model: string) {
     super(`unknown model "${model}"`);
   }
 }
 
 /** The model exists but not that version (or the version has no manifest yet). */
-export class VersionNotFoundError extends NotFoundError {
+export class VersionNotFoundError extends SluiceError {
   constructor(
     readonly model: string,
     readonly version: number | string,
@@ -17,6 +16,15 @@ export class VersionNotFoundError extends NotFoundError {
     super(`model "${model}" has no version ${version}`);
   }
 }
+
+/**
+ * A model version cannot be loaded or looked up right now (store unreachable, corrupt bytes, a session onnxruntime
+ * refuses); retrying may help. The message may name storage locations: the HTTP edge answers 503 without them.
+ */
+export class ModelUnavailableError extends SluiceError {}
+
+/** The session failed on input that passed validation: a fault of the model version, not of the request (500). */
+export class ModelRunError extends SluiceError {}
 
 /** The bytes fetched for a version do not match the sha256 or size in its manifest; they are never served. */
 export class ChecksumMismatchError extends SluiceError {
@@ -32,7 +40,7 @@ export class ChecksumMismatchError extends SluiceError {
   }
 }
 
-/** The file given to publish is not a usable ONNX model. */
+/** The file given to publish is not a usable ONNX model, or what was published with it does not fit it. */
 export class InvalidModelError extends SluiceError {}
 
 /** A manifest in the store does not parse against the schema. */

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { describeIssues } from '../contract/infer-request.js';
-import type { GoldenExample, TensorSpec } from '../manifest/ModelManifest.js';
+import type { GoldenExample } from '../manifest/ModelManifest.js';
 import { stringifyJson } from '../tensor/encode-tensor.js';
 import { parseJson } from '../tensor/parse-json.js';
+import type { TensorSpec } from '../tensor/TensorSpec.js';
 import { type GoldenAnswer, type GoldenTransport, GoldenTransportError } from './run-golden-check.js';
 
 /** Longest piece of an answer quoted in a failure, so a failure stays one readable line. */

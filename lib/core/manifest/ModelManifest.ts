@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TENSOR_DATATYPES } from '../tensor/datatypes.js';
+import { TensorSpecSchema } from '../tensor/TensorSpec.js';
 
 /** The manifest schema version this code writes and reads. */
 export const MANIFEST_SCHEMA_VERSION = 1 as const;
@@ -17,15 +18,6 @@ export const ModelNameSchema = z
 
 /** Model versions: 1, 2, 3, ... */
 export const ModelVersionSchema = z.number().int().positive();
-
-/** One input or output of the ONNX graph: name, V2 datatype, and shape with -1 for dynamic dimensions. */
-export const TensorSpecSchema = z.object({
-  name: z.string().min(1),
-  datatype: z.enum(TENSOR_DATATYPES),
-  shape: z.array(z.number().int().min(-1)),
-});
-/** One input or output of the ONNX graph. */
-export type TensorSpec = z.infer<typeof TensorSpecSchema>;
 
 /** Tensor data as a V2 client sends it: flat or nested; 64-bit integers may be decimal strings. */
 const TensorDataSchema = z.array(z.unknown());

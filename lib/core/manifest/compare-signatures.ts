@@ -1,4 +1,5 @@
-import type { ModelManifest, TensorSpec } from './ModelManifest.js';
+import type { TensorSpec } from '../tensor/TensorSpec.js';
+import type { ModelManifest } from './ModelManifest.js';
 
 /**
  * How a candidate's input/output signature differs from the stable version's, one line per difference (an

@@ -1,5 +1,5 @@
 import { FLOAT_DATATYPES, INTEGER_DATATYPES } from '../tensor/datatypes.js';
-import type { TensorSpec } from './ModelManifest.js';
+import type { TensorSpec } from '../tensor/TensorSpec.js';
 
 /**
  * What is wrong with class labels for a model with these outputs; empty when they fit.

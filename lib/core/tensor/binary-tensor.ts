@@ -1,10 +1,9 @@
-import type * as ort from 'onnxruntime-node';
-import { onnxRuntime } from '../../serving/onnx-runtime.js';
-import { BadRequestError } from '../errors/HttpError.js';
-import type { TensorSpec } from '../manifest/ModelManifest.js';
+import { InvalidRequestError } from '../errors/request-errors.js';
 import type { TensorDatatype } from './datatypes.js';
 import { bytesElementProblem, checkInputShape } from './decode-tensor.js';
 import { outputDatatype } from './encode-tensor.js';
+import { type OutputTensor, type TensorData, type TensorValues, tensorOf } from './TensorData.js';
+import type { TensorSpec } from './TensorSpec.js';
 
 /**
  * Bytes per element of each fixed-size datatype in the binary tensor extension (BOOL is one byte, 0 or 1).
@@ -44,7 +43,7 @@ export interface BinaryTensorHeader {
  * Datatype and shape are checked against the model as for JSON data; the bytes must be exactly the shape's
  * element count times the element size (little-endian, row-major), BOOL bytes 0 or 1, and BYTES elements
  * length-prefixed, valid UTF-8 without NUL (onnxruntime-node's strings are NUL-terminated UTF-8). Floats are
- * taken bit for bit, NaN and infinities included. Every failure is a {@link BadRequestError} naming the input.
+ * taken bit for bit, NaN and infinities included. Every failure is a {@link InvalidRequestError} naming the input.
  *
  * @example
  * decodeBinaryTensor({ name: 'x', datatype: 'FP32', shape: [1, 2] }, new Uint8Array(new Float32Array([0.5, 1]).buffer), spec);
@@ -53,14 +52,13 @@ export function decodeBinaryTensor(
   header: BinaryTensorHeader,
   bytes: Uint8Array,
   spec: TensorSpec,
-): ort.Tensor {
+): TensorData {
   const name = header.name;
   if (header.datatype !== spec.datatype) {
     throw bad(name, `datatype is ${JSON.stringify(header.datatype)}, expected ${spec.datatype}`);
   }
   const { dims, count } = checkInputShape(name, header.shape, spec);
-  if (spec.datatype === 'BYTES')
-    return new (onnxRuntime().Tensor)('string', decodeStrings(name, bytes, count), dims);
+  if (spec.datatype === 'BYTES') return tensorOf('string', decodeStrings(name, bytes, count), dims);
   const size = BINARY_ELEMENT_BYTES[spec.datatype];
   if (bytes.byteLength !== count * size) {
     throw bad(
@@ -73,32 +71,32 @@ export function decodeBinaryTensor(
   const buffer = new Uint8Array(bytes).buffer;
   switch (spec.datatype) {
     case 'FP32':
-      return new (onnxRuntime().Tensor)('float32', new Float32Array(buffer), dims);
+      return tensorOf('float32', new Float32Array(buffer), dims);
     case 'FP64':
-      return new (onnxRuntime().Tensor)('float64', new Float64Array(buffer), dims);
+      return tensorOf('float64', new Float64Array(buffer), dims);
     case 'FP16':
-      return new (onnxRuntime().Tensor)('float16', new Uint16Array(buffer), dims);
+      return tensorOf('float16', new Uint16Array(buffer), dims);
     case 'INT8':
-      return new (onnxRuntime().Tensor)('int8', new Int8Array(buffer), dims);
+      return tensorOf('int8', new Int8Array(buffer), dims);
     case 'INT16':
-      return new (onnxRuntime().Tensor)('int16', new Int16Array(buffer), dims);
+      return tensorOf('int16', new Int16Array(buffer), dims);
     case 'INT32':
-      return new (onnxRuntime().Tensor)('int32', new Int32Array(buffer), dims);
+      return tensorOf('int32', new Int32Array(buffer), dims);
     case 'INT64':
-      return new (onnxRuntime().Tensor)('int64', new BigInt64Array(buffer), dims);
+      return tensorOf('int64', new BigInt64Array(buffer), dims);
     case 'UINT8':
-      return new (onnxRuntime().Tensor)('uint8', new Uint8Array(buffer), dims);
+      return tensorOf('uint8', new Uint8Array(buffer), dims);
     case 'UINT16':
-      return new (onnxRuntime().Tensor)('uint16', new Uint16Array(buffer), dims);
+      return tensorOf('uint16', new Uint16Array(buffer), dims);
     case 'UINT32':
-      return new (onnxRuntime().Tensor)('uint32', new Uint32Array(buffer), dims);
+      return tensorOf('uint32', new Uint32Array(buffer), dims);
     case 'UINT64':
-      return new (onnxRuntime().Tensor)('uint64', new BigUint64Array(buffer), dims);
+      return tensorOf('uint64', new BigUint64Array(buffer), dims);
     case 'BOOL': {
       const values = new Uint8Array(buffer);
       const wrong = values.findIndex((value) => value > 1);
       if (wrong >= 0) throw bad(name, `binary BOOL byte ${wrong} is ${values[wrong]}; BOOL bytes are 0 or 1`);
-      return new (onnxRuntime().Tensor)('bool', values, dims);
+      return tensorOf('bool', values, dims);
     }
   }
 }
@@ -108,21 +106,21 @@ export function decodeBinaryTensor(
  * length-prefixed UTF-8. Numeric data is returned as a view of the tensor's own buffer, not copied.
  *
  * @example
- * encodeBinaryTensor(new (onnxRuntime().Tensor)('float32', new Float32Array([1]), [1])); // Uint8Array [0, 0, 128, 63]
+ * encodeBinaryTensor(tensorOf('float32', new Float32Array([1]), [1])); // Uint8Array [0, 0, 128, 63]
  */
-export function encodeBinaryTensor(tensor: ort.Tensor): Uint8Array {
+export function encodeBinaryTensor(tensor: OutputTensor): Uint8Array {
   const datatype = outputDatatype(tensor);
   const data = tensor.data;
   if (datatype === 'BYTES') return encodeStrings(data as readonly string[]);
   if (datatype === 'BOOL' && !(data instanceof Uint8Array)) {
     return Uint8Array.from(data as unknown as ArrayLike<number | boolean>, (value) => (value ? 1 : 0));
   }
-  const view = data as Exclude<ort.Tensor['data'], readonly string[]>;
+  const view = data as Exclude<TensorValues, string[]>;
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
 /** Size in bytes of an output's binary form, without writing it (to check the response limit first). */
-export function binaryTensorSize(tensor: ort.Tensor): number {
+export function binaryTensorSize(tensor: OutputTensor): number {
   if (tensor.type !== 'string') return (tensor.data as ArrayBufferView).byteLength;
   let total = 0;
   for (const value of tensor.data as readonly string[])
@@ -228,6 +226,6 @@ function encodeStrings(values: readonly string[]): Uint8Array {
   return out;
 }
 
-function bad(name: string, problem: string): BadRequestError {
-  return new BadRequestError(`input "${name}": ${problem}`);
+function bad(name: string, problem: string): InvalidRequestError {
+  return new InvalidRequestError(`input "${name}": ${problem}`);
 }

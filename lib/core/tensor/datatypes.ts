@@ -1,5 +1,3 @@
-// Loaded for its side effect too: it hides Node 24's Float16Array from onnxruntime (see float16.ts).
-import './float16.js';
 /**
  * Open Inference Protocol V2 tensor datatypes and their onnxruntime and ONNX equivalents.
  *

@@ -1,9 +1,8 @@
-import type * as ort from 'onnxruntime-node';
-import { onnxRuntime } from '../../serving/onnx-runtime.js';
-import { BadRequestError } from '../errors/HttpError.js';
-import type { TensorSpec } from '../manifest/ModelManifest.js';
+import { InvalidRequestError } from '../errors/request-errors.js';
 import type { TensorDatatype } from './datatypes.js';
 import { FLOAT16_MAX, toFloat16Bits } from './float16.js';
+import { type TensorData, tensorOf } from './TensorData.js';
+import type { TensorSpec } from './TensorSpec.js';
 
 /** Most elements one input tensor may have: 16 Mi, far more than a 6 MB JSON body can carry, so only a lying shape hits it. */
 export const MAX_TENSOR_ELEMENTS = 16 * 1024 * 1024;
@@ -62,7 +61,7 @@ interface DecodeContext {
  * the data must be flat or nested exactly as the shape says, row-major, with at most {@link MAX_TENSOR_ELEMENTS}
  * elements. Values must fit the datatype exactly: BOOL takes true/false; integer types take integral numbers in
  * range (INT64/UINT64 also bigint and decimal strings); FP16/FP32/FP64 take finite numbers in range. Every failure
- * is a {@link BadRequestError} naming the input, what was wrong and what was expected (too many elements included).
+ * is a {@link InvalidRequestError} naming the input, what was wrong and what was expected (too many elements included).
  *
  * @example
  * const tensor = decodeTensor(
@@ -70,7 +69,7 @@ interface DecodeContext {
  *   { name: 'x', datatype: 'FP32', shape: [-1, 2] },
  * );
  */
-export function decodeTensor(input: RequestTensorLike, spec: TensorSpec): ort.Tensor {
+export function decodeTensor(input: RequestTensorLike, spec: TensorSpec): TensorData {
   const name = input.name;
   if (input.datatype !== spec.datatype) {
     throw bad(name, `datatype is ${describeValue(input.datatype)}, expected ${spec.datatype}`);
@@ -94,83 +93,71 @@ export function decodeTensor(input: RequestTensorLike, spec: TensorSpec): ort.Te
   const context: DecodeContext = { name, datatype: spec.datatype, dims, nested };
   switch (spec.datatype) {
     case 'FP32':
-      return new (onnxRuntime().Tensor)(
+      return tensorOf(
         'float32',
         fillFloats(context, rows, rowLength, new Float32Array(count), FLOAT32_MAX),
         dims,
       );
     case 'FP64':
-      return new (onnxRuntime().Tensor)(
+      return tensorOf(
         'float64',
         fillFloats(context, rows, rowLength, new Float64Array(count), Number.MAX_VALUE),
         dims,
       );
     case 'FP16':
-      return new (onnxRuntime().Tensor)(
-        'float16',
-        fillFloat16(context, rows, rowLength, new Uint16Array(count)),
-        dims,
-      );
+      return tensorOf('float16', fillFloat16(context, rows, rowLength, new Uint16Array(count)), dims);
     case 'INT8':
-      return new (onnxRuntime().Tensor)(
+      return tensorOf(
         'int8',
         fillIntegers(context, rows, rowLength, new Int8Array(count), NUMBER_RANGE.INT8),
         dims,
       );
     case 'INT16':
-      return new (onnxRuntime().Tensor)(
+      return tensorOf(
         'int16',
         fillIntegers(context, rows, rowLength, new Int16Array(count), NUMBER_RANGE.INT16),
         dims,
       );
     case 'INT32':
-      return new (onnxRuntime().Tensor)(
+      return tensorOf(
         'int32',
         fillIntegers(context, rows, rowLength, new Int32Array(count), NUMBER_RANGE.INT32),
         dims,
       );
     case 'UINT8':
-      return new (onnxRuntime().Tensor)(
+      return tensorOf(
         'uint8',
         fillIntegers(context, rows, rowLength, new Uint8Array(count), NUMBER_RANGE.UINT8),
         dims,
       );
     case 'UINT16':
-      return new (onnxRuntime().Tensor)(
+      return tensorOf(
         'uint16',
         fillIntegers(context, rows, rowLength, new Uint16Array(count), NUMBER_RANGE.UINT16),
         dims,
       );
     case 'UINT32':
-      return new (onnxRuntime().Tensor)(
+      return tensorOf(
         'uint32',
         fillIntegers(context, rows, rowLength, new Uint32Array(count), NUMBER_RANGE.UINT32),
         dims,
       );
     case 'INT64':
-      return new (onnxRuntime().Tensor)(
+      return tensorOf(
         'int64',
         fillBigInts(context, rows, rowLength, new BigInt64Array(count), BIGINT_RANGE.INT64),
         dims,
       );
     case 'UINT64':
-      return new (onnxRuntime().Tensor)(
+      return tensorOf(
         'uint64',
         fillBigInts(context, rows, rowLength, new BigUint64Array(count), BIGINT_RANGE.UINT64),
         dims,
       );
     case 'BOOL':
-      return new (onnxRuntime().Tensor)(
-        'bool',
-        fillBooleans(context, rows, rowLength, new Uint8Array(count)),
-        dims,
-      );
+      return tensorOf('bool', fillBooleans(context, rows, rowLength, new Uint8Array(count)), dims);
     case 'BYTES':
-      return new (onnxRuntime().Tensor)(
-        'string',
-        fillStrings(context, rows, rowLength, new Array<string>(count)),
-        dims,
-      );
+      return tensorOf('string', fillStrings(context, rows, rowLength, new Array<string>(count)), dims);
   }
 }
 
@@ -183,7 +170,7 @@ export function decodeTensor(input: RequestTensorLike, spec: TensorSpec): ort.Te
  * @example
  * decodeRows('x', [[5.1, 3.5], [4.9, 3.0]], { name: 'x', datatype: 'FP32', shape: [-1, 2] }); // dims [2, 2]
  */
-export function decodeRows(name: string, rows: unknown, spec: TensorSpec): ort.Tensor {
+export function decodeRows(name: string, rows: unknown, spec: TensorSpec): TensorData {
   const shape: number[] = [];
   let level = rows;
   // One level past the spec's rank is enough to report the rank mismatch.
@@ -248,7 +235,7 @@ function elementCount(name: string, dims: readonly number[]): number {
     count = Math.min(count * size, MAX_TENSOR_ELEMENTS + 1);
   }
   if (count > MAX_TENSOR_ELEMENTS) {
-    throw new BadRequestError(
+    throw new InvalidRequestError(
       `input "${name}": shape ${formatShape(dims)} has more than ${MAX_TENSOR_ELEMENTS} elements, the most one tensor may have`,
     );
   }
@@ -427,7 +414,7 @@ function integerError(
   offset: number,
   value: unknown,
   range: string,
-): BadRequestError {
+): InvalidRequestError {
   if ((typeof value === 'number' && Number.isInteger(value)) || typeof value === 'bigint') {
     return badValue(context, offset, value, `out of range for ${context.datatype} (${range})`);
   }
@@ -502,11 +489,16 @@ export function bytesElementProblem(value: string): string | undefined {
   return undefined;
 }
 
-function bad(name: string, problem: string): BadRequestError {
-  return new BadRequestError(`input "${name}": ${problem}`);
+function bad(name: string, problem: string): InvalidRequestError {
+  return new InvalidRequestError(`input "${name}": ${problem}`);
 }
 
-function badValue(context: DecodeContext, offset: number, value: unknown, problem: string): BadRequestError {
+function badValue(
+  context: DecodeContext,
+  offset: number,
+  value: unknown,
+  problem: string,
+): InvalidRequestError {
   const path = context.nested ? nestedPath(offset, context.dims, context.dims.length) : `data[${offset}]`;
   return bad(context.name, `${path} is ${describeValue(value)}: ${problem}`);
 }

@@ -1,7 +1,7 @@
-import type * as ort from 'onnxruntime-node';
 import { DATATYPE_BY_ORT_TYPE, type OrtTensorType, type TensorDatatype } from './datatypes.js';
 import { fromFloat16Bits } from './float16.js';
 import { type ScratchKind, scratchArray } from './private/scratch-arrays.js';
+import type { OutputTensor, TensorValues } from './TensorData.js';
 
 /** Deepest nesting stringifyJson writes; it only serialises response values, so hitting it means a cycle. */
 const MAX_STRINGIFY_DEPTH = 256;
@@ -30,10 +30,10 @@ type NumberArray =
  * does); the invalid-output metric counts them.
  *
  * @example
- * encodeTensorJson('y', new ort.Tensor('float32', new Float32Array([0.5, 2]), [1, 2]));
+ * encodeTensorJson('y', tensorOf('float32', new Float32Array([0.5, 2]), [1, 2]));
  * // '{"name":"y","datatype":"FP32","shape":[1,2],"data":[0.5,2]}'
  */
-export function encodeTensorJson(name: string, tensor: ort.Tensor): string {
+export function encodeTensorJson(name: string, tensor: OutputTensor): string {
   const datatype = outputDatatype(tensor);
   return `{"name":${JSON.stringify(name)},"datatype":"${datatype}","shape":${JSON.stringify(tensor.dims)},"data":${encodeData(datatype, tensor.data)}}`;
 }
@@ -46,9 +46,9 @@ export function encodeTensorJson(name: string, tensor: ort.Tensor): string {
  * BYTES is string. A rank-0 tensor yields its single value, any other an array nested `dims.length` deep.
  *
  * @example
- * tensorToNested(new ort.Tensor('int64', new BigInt64Array([1n, 2n]), [2, 1])); // [[1], [2]]
+ * tensorToNested(tensorOf('int64', new BigInt64Array([1n, 2n]), [2, 1])); // [[1], [2]]
  */
-export function tensorToNested(tensor: ort.Tensor): unknown {
+export function tensorToNested(tensor: OutputTensor): unknown {
   const values = flatValues(outputDatatype(tensor), tensor.data);
   const dims = tensor.dims;
   if (dims.length === 0) return values[0];
@@ -88,9 +88,9 @@ export function stringifyJson(value: unknown): string {
  * The V2 datatype of an output tensor; an output type sluice cannot write is a fault of the model, not the request.
  *
  * @example
- * outputDatatype(new ort.Tensor('float32', new Float32Array(1), [1])); // 'FP32'
+ * outputDatatype(tensorOf('float32', new Float32Array(1), [1])); // 'FP32'
  */
-export function outputDatatype(tensor: ort.Tensor): TensorDatatype {
+export function outputDatatype(tensor: OutputTensor): TensorDatatype {
   const type = tensor.type;
   if (!Object.hasOwn(DATATYPE_BY_ORT_TYPE, type)) {
     throw new TypeError(`output tensors of type ${type} cannot be written as V2 JSON`);
@@ -99,7 +99,7 @@ export function outputDatatype(tensor: ort.Tensor): TensorDatatype {
 }
 
 /** The JSON array text of a tensor's flat data. */
-function encodeData(datatype: TensorDatatype, data: ort.Tensor['data']): string {
+function encodeData(datatype: TensorDatatype, data: TensorValues): string {
   switch (datatype) {
     case 'BYTES':
       return JSON.stringify(data);
@@ -177,7 +177,7 @@ function float16Numbers(data: ArrayLike<number>): Float64Array {
 }
 
 /** A tensor's flat data as JSON-safe JS values. */
-function flatValues(datatype: TensorDatatype, data: ort.Tensor['data']): unknown[] {
+function flatValues(datatype: TensorDatatype, data: TensorValues): unknown[] {
   switch (datatype) {
     case 'BYTES':
       return Array.from(data as readonly string[]);

@@ -1,19 +1,10 @@
 /**
  * IEEE 754 half precision (binary16) conversions.
  *
- * sluice hands onnxruntime `float16` tensors as a Uint16Array of bit patterns, so FP16 values cross the JSON and
- * binary boundaries through these two functions, on every Node version.
+ * sluice hands onnxruntime `float16` tensors as a Uint16Array of bit patterns (the serving layer hides Node 24's
+ * Float16Array from onnxruntime, see lib/serving/onnx-runtime.ts), so FP16 values cross the JSON and binary
+ * boundaries through these two functions, on every Node version.
  */
-
-/**
- * Node 24 (Lambda's runtime) has a global Float16Array, and onnxruntime-common then stores `float16` tensor data in
- * one; but onnxruntime-node 1.30's native binding reads tensor data through N-API, which has no float16 typed-array
- * type, and reads a Float16Array as empty ("not enough space: expected 6, got 0"): every FP16 inference fails.
- * Without the global, onnxruntime-common keeps Uint16Array bit patterns, which the binding reads. So the global is
- * hidden when this module loads, before onnxruntime-common first looks (lazily, at the first tensor it makes); the
- * tensor modules import this one. Found by running the suite on Node 24.
- */
-if ('Float16Array' in globalThis) Reflect.deleteProperty(globalThis, 'Float16Array');
 
 /** Largest finite half-precision value; FP16 inputs beyond it are refused rather than sent as infinity. */
 export const FLOAT16_MAX = 65504;

@@ -1,4 +1,4 @@
-import { BadRequestError } from '../errors/HttpError.js';
+import { InvalidRequestError } from '../errors/request-errors.js';
 
 /** Deepest nesting of arrays and objects a request body may have; a V2 request needs three levels plus the tensor rank. */
 export const MAX_JSON_DEPTH = 64;
@@ -59,7 +59,7 @@ export interface ParseJsonOptions {
  * `bigint` (all other numbers as `number`), so INT64/UINT64 values survive exactly. Nothing scans the text first:
  * a large numeric body costs about 1.1x `JSON.parse`.
  * Both paths refuse `__proto__` keys (also when escaped), nesting deeper than {@link MAX_JSON_DEPTH} and
- * numbers that overflow to ±Infinity; every failure is a {@link BadRequestError}.
+ * numbers that overflow to ±Infinity; every failure is a {@link InvalidRequestError}.
  *
  * @example
  * parseJson('{"data":[9223372036854775807, 1.5]}'); // { data: [9223372036854775807n, 1.5] }
@@ -72,9 +72,12 @@ export function parseJson(text: string, options: ParseJsonOptions = {}): unknown
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new BadRequestError(`malformed JSON: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new InvalidRequestError(
+      `malformed JSON: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   const unsafe =
     typeof value === 'object' ? value !== null && checkParsedTree(value, 1) : isBeyondSafe(value);
@@ -199,7 +202,7 @@ class ExactJsonParser {
       if (this.text.charCodeAt(this.position) !== Char.COLON) throw this.unexpected("':'");
       this.position++;
       if (this.rejectDuplicateKeys && Object.hasOwn(result, key)) {
-        throw new BadRequestError(`JSON object key ${JSON.stringify(key)} appears more than once`);
+        throw new InvalidRequestError(`JSON object key ${JSON.stringify(key)} appears more than once`);
       }
       // Otherwise later duplicates win, as with JSON.parse; "__proto__" is refused above, so this is a plain data property.
       result[key] = this.value(depth + 1);
@@ -384,33 +387,33 @@ class ExactJsonParser {
     this.position = index;
   }
 
-  private unexpected(expected: string): BadRequestError {
+  private unexpected(expected: string): InvalidRequestError {
     if (this.position >= this.text.length) {
-      return new BadRequestError(`malformed JSON: unexpected end of input, expected ${expected}`);
+      return new InvalidRequestError(`malformed JSON: unexpected end of input, expected ${expected}`);
     }
     const found = JSON.stringify(this.text.charAt(this.position));
-    return new BadRequestError(
+    return new InvalidRequestError(
       `malformed JSON: unexpected ${found} at position ${this.position}, expected ${expected}`,
     );
   }
 }
 
-function tooDeep(): BadRequestError {
-  return new BadRequestError(`JSON nesting deeper than ${MAX_JSON_DEPTH} levels is not accepted`);
+function tooDeep(): InvalidRequestError {
+  return new InvalidRequestError(`JSON nesting deeper than ${MAX_JSON_DEPTH} levels is not accepted`);
 }
 
-function protoKey(): BadRequestError {
-  return new BadRequestError(`JSON object key "${PROTO_KEY}" is not accepted`);
+function protoKey(): InvalidRequestError {
+  return new InvalidRequestError(`JSON object key "${PROTO_KEY}" is not accepted`);
 }
 
-function numberOverflow(literal?: string): BadRequestError {
+function numberOverflow(literal?: string): InvalidRequestError {
   const shown =
     literal === undefined
       ? 'a number'
       : literal.length > MAX_QUOTED_LITERAL_CHARS
         ? `${literal.slice(0, MAX_QUOTED_LITERAL_CHARS)}...`
         : literal;
-  return new BadRequestError(
+  return new InvalidRequestError(
     `malformed JSON: ${shown} is beyond the range of a 64-bit float (±1.7976931348623157e308)`,
   );
 }

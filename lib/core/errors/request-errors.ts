@@ -1,0 +1,28 @@
+import { SluiceError } from './SluiceError.js';
+
+/**
+ * The request is malformed or does not fit the model's signature; the message names what was wrong and what was
+ * expected. The HTTP edge answers it with 400.
+ *
+ * @example
+ * throw new InvalidRequestError('input "x": datatype is "INT64", expected FP32');
+ */
+export class InvalidRequestError extends SluiceError {}
+
+/** The request body is larger than sluice takes (the HTTP edge answers 413). */
+export class RequestTooLargeError extends SluiceError {}
+
+/** No operation of the contract has that path (404). */
+export class RouteNotFoundError extends SluiceError {}
+
+/** The path exists but not for this method (405, with the methods it takes). */
+export class MethodNotAllowedError extends SluiceError {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    /** The methods the path takes. */
+    readonly allowed: readonly string[],
+  ) {
+    super(`${method} is not allowed on ${path}; use ${allowed.join(' or ')}`);
+  }
+}

@@ -38,7 +38,7 @@ module.exports = {
       from: { path: layer('core') },
       to: {
         dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
-        pathNot: '^node_modules/(zod|@types/aws-lambda)/',
+        pathNot: '(^|/)node_modules/(zod|@types/aws-lambda)/',
       },
     },
     {
@@ -57,14 +57,14 @@ module.exports = {
         'the CDK constructs synthesize without loading an SDK client, Powertools or onnxruntime: what they need of the runtime is in lib/core',
       severity: 'error',
       from: { path: layer('cdk') },
-      to: { path: '^node_modules/(@aws-sdk|@smithy|@aws-lambda-powertools|onnxruntime-node|onnx-proto|s3rver)/', reachable: true },
+      to: { path: '(^|/)node_modules/(@aws-sdk|@smithy|@aws-lambda-powertools|onnxruntime-node|onnx-proto|s3rver)/', reachable: true },
     },
     {
       name: 'only-cdk-imports-aws-cdk-lib',
       comment: 'code that runs in Lambda (or anywhere but synth) never imports aws-cdk-lib',
       severity: 'error',
       from: { pathNot: ['^lib/cdk/', '^bin/app\\.ts$', '^test/'] },
-      to: { path: '^node_modules/(aws-cdk-lib|constructs|cdk-nag)/' },
+      to: { path: '(^|/)node_modules/(aws-cdk-lib|constructs|cdk-nag)/' },
     },
     {
       name: 'functions-are-thin-lambda-entries',
@@ -78,7 +78,7 @@ module.exports = {
       comment: 'serving never reads ONNX graphs: onnx-proto (and protobufjs) stay out of the predict function',
       severity: 'error',
       from: { path: ['^functions/predict/', layer('serving')] },
-      to: { path: '^node_modules/(onnx-proto|protobufjs)/', reachable: true },
+      to: { path: '(^|/)node_modules/(onnx-proto|protobufjs)/', reachable: true },
     },
     {
       name: 'nothing-runs-build-tools',

@@ -20,11 +20,13 @@ import { parseJson } from '../lib/core/tensor/parse-json.js';
 import { LocalObjectStore } from '../lib/local/LocalObjectStore.js';
 import { readLocalStackInfo } from '../lib/local/local-home.js';
 import { SAMPLE_MODELS } from '../lib/local/sample-models.js';
+import { publishVersion } from '../lib/publish/publish-version.js';
 import { createPredictHandler } from '../lib/serving/create-predict-handler.js';
 import { readFunctionConfig } from '../lib/serving/function-config.js';
 import { lambdaSessionOptions } from '../lib/serving/session-options.js';
 import { createS3Client } from '../lib/storage/create-s3-client.js';
 import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
+import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
 import { BIG_MODEL_WIDTH, bigModel, convNetModel, IMAGE_SIDE } from './models.js';
 
@@ -52,9 +54,9 @@ const silence = silenceStdout();
 try {
   const iris = SAMPLE_MODELS.find((sample) => sample.name === 'iris');
   if (!iris) throw new Error('the iris sample is missing');
-  const registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
+  const registry = new ModelRegistry({ store: store.objects() });
   const extras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
-  const manifest = await registry.publish({ name: 'iris', model: iris.modelPath, extras });
+  const manifest = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
   const env = {
     ...process.env,
     SLUICE_BUCKET: store.bucket,
@@ -111,10 +113,15 @@ try {
   const sluiceServer = await startServer(join(outDir, 'sluice-server.mjs'), [localHome], env);
   const localInfo = await readLocalStackInfo(localHome);
   if (!localInfo) throw new Error('the local stack did not record where it listens');
-  await new ModelRegistry({
-    client: createS3Client({ region: 'us-east-1', endpoint: localInfo.s3Endpoint }),
-    bucket: localInfo.bucket,
-  }).publish({ name: 'iris', model: iris.modelPath, extras });
+  await publishVersion(
+    new ModelRegistry({
+      store: new S3ObjectStore({
+        client: createS3Client({ region: 'us-east-1', endpoint: localInfo.s3Endpoint }),
+        bucket: localInfo.bucket,
+      }),
+    }),
+    { name: 'iris', model: iris.modelPath, extras },
+  );
   const minimalServer = await startServer(join(here, 'servers', 'minimal-server.mjs'), [modelUrl], env);
   try {
     const oursHttp = await load(sluiceServer.port, single);
@@ -159,7 +166,7 @@ try {
   );
   // 4. A ~100 MB model: cold start and peak RSS against a naive sequential loader (read, hash, create, run).
   const big = bigModel();
-  const bigManifest = await registry.publish({ name: 'big', model: big });
+  const bigManifest = await publishVersion(registry, { name: 'big', model: big });
   const bigEnv = {
     ...env,
     SLUICE_MODEL: 'big',
@@ -565,10 +572,15 @@ function parsingRow(): Row {
  */
 async function imageRow(port: number, info: { s3Endpoint: string; bucket: string }): Promise<Row> {
   const model = convNetModel();
-  const manifest = await new ModelRegistry({
-    client: createS3Client({ region: 'us-east-1', endpoint: info.s3Endpoint }),
-    bucket: info.bucket,
-  }).publish({ name: 'image', model });
+  const manifest = await publishVersion(
+    new ModelRegistry({
+      store: new S3ObjectStore({
+        client: createS3Client({ region: 'us-east-1', endpoint: info.s3Endpoint }),
+        bucket: info.bucket,
+      }),
+    }),
+    { name: 'image', model },
+  );
   const pixels = new Float32Array(3 * IMAGE_SIDE * IMAGE_SIDE);
   const random = seededRandom(9);
   for (let index = 0; index < pixels.length; index++) pixels[index] = random();

@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { z } from 'zod';
+import { readDeployConfig } from '../lib/cdk/read-deploy-config.js';
 import { SluiceStack } from '../lib/cdk/sluice-stack.js';
 import {
   DEFAULT_DEPLOY_CONFIG_FILE,
   type DeployConfig,
   DeployConfigError,
-  readDeployConfig,
 } from '../lib/core/config/deploy-config.js';
 
 const app = new App();

@@ -5,20 +5,23 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { type AlarmRollbackOutcome, rollbackOnAlarm } from '../../lib/aws/alarm-rollback/alarm-rollback.js';
-import { readAlarmRollbackConfig } from '../../lib/aws/alarm-rollback/alarm-rollback-config.js';
 import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
+import { readControlPlaneConfig } from '../../lib/core/environment/control-plane-environment.js';
 import { parseAlarmStateChangeEvent } from '../../lib/core/gates/alarm-state-change-event.js';
 import { METRICS_SERVICE } from '../../lib/core/metrics/metric-names.js';
 import { createS3Client } from '../../lib/storage/create-s3-client.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
+import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
 
-const config = readAlarmRollbackConfig(process.env);
+const config = readControlPlaneConfig(process.env);
 const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { handler: 'alarm-rollback' } });
 const deps = {
   lambda: new LambdaClient({ region: config.region }),
   store: new RolloutStore({
-    client: createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
-    bucket: config.bucket,
+    store: new S3ObjectStore({
+      client: createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
+      bucket: config.bucket,
+    }),
   }),
   logger,
 };

@@ -22,12 +22,13 @@ import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
 import { createS3Client } from '../../lib/storage/create-s3-client.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
+import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
 
 const config = readControlPlaneConfig(process.env);
 const s3 = createS3Client({ region: config.region, endpoint: config.s3Endpoint });
 const lambda = new LambdaClient({ region: config.region });
-const registry = new ModelRegistry({ client: s3, bucket: config.bucket });
-const store = new RolloutStore({ client: s3, bucket: config.bucket });
+const registry = new ModelRegistry({ store: new S3ObjectStore({ client: s3, bucket: config.bucket }) });
+const store = new RolloutStore({ store: new S3ObjectStore({ client: s3, bucket: config.bucket }) });
 const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { handler: 'release' } });
 
 /** The request names the function; the target acts on it for this one model. */

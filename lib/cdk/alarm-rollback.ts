@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { Architecture } from '../core/config/deploy-config.js';
+import { controlPlaneEnvironment } from '../core/environment/control-plane-environment.js';
 import {
   ALARM_EVENT_SOURCE,
   ALARM_STATE_CHANGE,
@@ -75,7 +76,10 @@ export class AlarmRollback extends Construct {
       }),
       memorySize: 256,
       timeout: Duration.seconds(30),
-      environment: { SLUICE_BUCKET: props.registry.bucket.bucketName, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        ...controlPlaneEnvironment({ bucket: props.registry.bucket.bucketName }),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
       description: "sluice: sets a rollout candidate's weight to 0 when one of its alarms fires",
       logGroup: new logs.LogGroup(this, 'Logs', {
         retention: logs.RetentionDays.ONE_MONTH,

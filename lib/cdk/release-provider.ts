@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct, type IDependable } from 'constructs';
 import { Architecture } from '../core/config/deploy-config.js';
+import { controlPlaneEnvironment } from '../core/environment/control-plane-environment.js';
 import { PROVIDER_QUERY_INTERVAL_MS, PROVIDER_TOTAL_TIMEOUT_MS } from '../core/rollout/rollout-wait.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
 import { ControlPlaneGrants, grantReadMetrics, nagVersionAlarms } from './private/control-plane-grants.js';
@@ -72,7 +73,7 @@ export class ReleaseProvider extends Construct {
         memorySize,
         timeout,
         environment: {
-          SLUICE_BUCKET: props.registry.bucket.bucketName,
+          ...controlPlaneEnvironment({ bucket: props.registry.bucket.bucketName }),
           NODE_OPTIONS: '--enable-source-maps',
         },
         description: `sluice: ${what}`,

@@ -5,12 +5,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
-import { DEFAULT_KEEP_VERSIONS } from '../aws/lambda/prune-function-versions.js';
 import { Architecture } from '../core/config/deploy-config.js';
-import {
-  KEEP_VERSIONS_VARIABLE,
-  MODEL_FUNCTIONS_VARIABLE,
-} from '../core/environment/control-plane-environment.js';
+import { controlPlaneEnvironment } from '../core/environment/control-plane-environment.js';
+import { DEFAULT_KEEP_VERSIONS } from '../core/rollout/retention.js';
 import { DRIVER_INTERVAL_MS } from '../core/rollout/rollout-wait.js';
 import type { FailureQueue } from './failure-queue.js';
 import type { ModelEndpoint } from './model-endpoint.js';
@@ -88,9 +85,11 @@ export class RolloutDriver extends Construct {
       maxEventAge: Duration.minutes(1),
       ...(props.failures ? { onFailure: props.failures.destination } : {}),
       environment: {
-        SLUICE_BUCKET: props.registry.bucket.bucketName,
-        [MODEL_FUNCTIONS_VARIABLE]: Stack.of(this).toJsonString(modelFunctions),
-        [KEEP_VERSIONS_VARIABLE]: String(keepVersions),
+        ...controlPlaneEnvironment({
+          bucket: props.registry.bucket.bucketName,
+          modelFunctionsJson: Stack.of(this).toJsonString(modelFunctions),
+          keepVersions,
+        }),
         NODE_OPTIONS: '--enable-source-maps',
       },
       description: 'sluice: carries every rollout on by one step a minute; prunes old Lambda versions',

@@ -4,6 +4,7 @@ import { RolloutError } from '../core/rollout/RolloutError.js';
 import { type RolloutPlan, RolloutStrategy } from '../core/rollout/RolloutPlan.js';
 import { RolloutAction, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
 import { followRollout } from '../rollout/follow-rollout.js';
+import type { CliIo } from './cli-io.js';
 import {
   describeEvent,
   describeHealth,
@@ -14,7 +15,6 @@ import {
 } from './describe-rollout.js';
 import { parsePlanOptions, parseVersionOption, STRATEGY_CHOICES } from './rollout-arguments.js';
 import { type RolloutContext, resolveRolloutContext } from './rollout-context.js';
-import type { CliIo } from './run-cli.js';
 import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-options.js';
 
 /** Options of `sluice deploy`. */

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { describeIssues } from '../core/errors/describe-issues.js';
 import { ModelNameSchema } from '../core/manifest/ModelManifest.js';
 
 /**
@@ -11,9 +12,7 @@ import { ModelNameSchema } from '../core/manifest/ModelManifest.js';
 export function parseModelArgument(value: string): string {
   const parsed = ModelNameSchema.safeParse(value);
   if (!parsed.success) {
-    throw new InvalidArgumentError(
-      `"${value}" is not a model name: ${parsed.error.issues.map((issue) => issue.message).join('; ')}.`,
-    );
+    throw new InvalidArgumentError(`"${value}" is not a model name: ${describeIssues(parsed.error)}.`);
   }
   return parsed.data;
 }

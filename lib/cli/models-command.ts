@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import type { CliIo } from './cli-io.js';
 import { resolveRegistryTarget } from './registry-target.js';
-import type { CliIo } from './run-cli.js';
 import { type GlobalOptions, withTargetOptions } from './target-options.js';
 
 /** `sluice models`: the names of the models with at least one published version. */

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { CliIo } from './run-cli.js';
+import type { CliIo } from './cli-io.js';
 
 /** Reports upload progress: a bar on a terminal, nothing otherwise. */
 export interface ProgressReporter {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { RolloutStatus } from '../core/rollout/RolloutState.js';
+import type { CliIo } from './cli-io.js';
 import { describeRouting, stateSummary } from './describe-rollout.js';
 import { parseWeightOption } from './rollout-arguments.js';
 import { resolveRolloutContext } from './rollout-context.js';
-import type { CliIo } from './run-cli.js';
 import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-options.js';
 
 /**

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import type { ModelManifest } from '../core/manifest/ModelManifest.js';
 import { publishModel } from '../publish/publish-model.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
+import type { CliIo } from './cli-io.js';
 import { parseModelArgument } from './model-argument.js';
 import { createProgressReporter } from './progress.js';
 import { resolveRegistryTarget } from './registry-target.js';
-import type { CliIo } from './run-cli.js';
 import { type GlobalOptions, withTargetOptions } from './target-options.js';
 
 /** Signals that stop a publish: its multipart upload is aborted (parts deleted) before the process ends. */

@@ -3,6 +3,7 @@ import { SluiceError } from '../core/errors/SluiceError.js';
 import { readLocalStackInfo, sluiceHome } from '../local/local-home.js';
 import { createS3Client } from '../storage/create-s3-client.js';
 import { ModelRegistry } from '../storage/ModelRegistry.js';
+import { S3ObjectStore } from '../storage/S3ObjectStore.js';
 import { UsageError } from './exit-codes.js';
 
 /** Region the clients of the local store sign for; the embedded store accepts any. */
@@ -19,8 +20,8 @@ export interface TargetOptions {
 /** A registry to talk to, and a phrase naming it for messages. */
 export interface RegistryTarget {
   readonly registry: ModelRegistry;
-  /** The client the registry uses; rollout states live in the same bucket. */
-  readonly client: S3Client;
+  /** The registry bucket as an object store; rollout states live in the same bucket. */
+  readonly objects: S3ObjectStore;
   /** The registry bucket. */
   readonly bucket: string;
   /** AWS region of the bucket (the local store's dummy region with `--local`). */
@@ -66,10 +67,13 @@ export async function resolveRegistryTarget(
         `the local stack is not running (nothing found in ${home}); start it with \`npm start\` in another terminal`,
       );
     }
-    const client = createS3Client({ region: LOCAL_REGION, endpoint: info.s3Endpoint });
+    const objects = new S3ObjectStore({
+      client: createS3Client({ region: LOCAL_REGION, endpoint: info.s3Endpoint }),
+      bucket: info.bucket,
+    });
     return {
-      registry: new ModelRegistry({ client, bucket: info.bucket }),
-      client,
+      registry: new ModelRegistry({ store: objects }),
+      objects,
       bucket: info.bucket,
       region: LOCAL_REGION,
       description: `local stack (${info.apiUrl})`,
@@ -84,10 +88,10 @@ export async function resolveRegistryTarget(
   }
   const endpoint = options.endpoint ?? env.SLUICE_S3_ENDPOINT;
   const region = options.region ?? (await defaultRegion(env));
-  const client = createS3Client({ region, endpoint });
+  const objects = new S3ObjectStore({ client: createS3Client({ region, endpoint }), bucket });
   return {
-    registry: new ModelRegistry({ client, bucket }),
-    client,
+    registry: new ModelRegistry({ store: objects }),
+    objects,
     bucket,
     region,
     description: `s3://${bucket}`,

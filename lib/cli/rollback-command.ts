@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import type { CliIo } from './cli-io.js';
 import { stateSummary } from './describe-rollout.js';
 import { MAX_REASON_CHARS, parseReasonOption } from './rollout-arguments.js';
 import { resolveRolloutContext } from './rollout-context.js';
-import type { CliIo } from './run-cli.js';
 import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-options.js';
 
 /** Reason recorded for a rollback when `--reason` is not given. */

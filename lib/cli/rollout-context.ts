@@ -56,7 +56,7 @@ export async function resolveRolloutContext(
 ): Promise<RolloutContext> {
   const registry = await resolveRegistryTarget(options, env);
   const target = options.local ? localTarget(registry) : lambdaTarget(registry, options, env);
-  const store = new RolloutStore({ client: registry.client, bucket: registry.bucket });
+  const store = new RolloutStore({ store: registry.objects });
   const engine = new RolloutEngine({
     store,
     target,

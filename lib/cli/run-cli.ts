@@ -1,7 +1,9 @@
 import { Command, CommanderError, type OutputConfiguration } from 'commander';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import { readPackageVersion } from '../local/package-version.js';
+import { PublishInputError } from '../publish/PublishInputError.js';
 import { checkArgumentLengths } from './argument-limits.js';
+import type { CliIo } from './cli-io.js';
 import { connectionFailure } from './connection-failure.js';
 import { registerDeployCommand } from './deploy-command.js';
 import { ExitCode, UsageError } from './exit-codes.js';
@@ -19,15 +21,6 @@ const JSON_FLAG = '--json';
 
 /** The name of the argument every model command takes first; checked by {@link parseModelArgument}. */
 const MODEL_ARGUMENT = 'model';
-
-/** Where the CLI writes; tests pass buffers. */
-export interface CliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  /** True when stderr is a terminal: progress bars are drawn only then. */
-  readonly interactive: boolean;
-  readonly env: Record<string, string | undefined>;
-}
 
 /**
  * Runs the `sluice` CLI on `argv` (without the node and script names) and returns its exit code.
@@ -63,20 +56,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       return ExitCode.FAILURE;
     }
     fail(error instanceof Error ? error.message : String(error));
-    if (error instanceof UsageError) return ExitCode.USAGE;
+    if (error instanceof UsageError || error instanceof PublishInputError) return ExitCode.USAGE;
     if (!(error instanceof SluiceError) && io.env.SLUICE_DEBUG) io.stderr(`${(error as Error).stack}\n`);
     return ExitCode.FAILURE;
   }
-}
-
-/** The process's own streams and environment. */
-export function defaultIo(): CliIo {
-  return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    interactive: Boolean(process.stderr.isTTY),
-    env: process.env,
-  };
 }
 
 function buildProgram(io: CliIo, json: boolean): Command {

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { ModelManifest } from '../core/manifest/ModelManifest.js';
 import type { TensorSpec } from '../core/tensor/TensorSpec.js';
+import type { CliIo } from './cli-io.js';
 import { formatBytes } from './format-bytes.js';
 import { formatTable } from './format-table.js';
 import { parseVersionArgument } from './model-argument.js';
 import { resolveRegistryTarget } from './registry-target.js';
-import type { CliIo } from './run-cli.js';
 import { type GlobalOptions, withTargetOptions } from './target-options.js';
 
 /**

@@ -3,6 +3,7 @@ import { DEFAULT_MIN_REQUESTS } from '../core/rollout/plan-rollout.js';
 import { RolloutStatus } from '../core/rollout/RolloutState.js';
 import type { ObservedTraffic } from '../core/rollout/RolloutTarget.js';
 import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
+import type { CliIo } from './cli-io.js';
 import {
   describeDecision,
   describeEvent,
@@ -13,7 +14,6 @@ import {
   stateSummary,
 } from './describe-rollout.js';
 import { type RolloutContext, resolveRolloutContext } from './rollout-context.js';
-import type { CliIo } from './run-cli.js';
 import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-options.js';
 
 /**

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
+import type { CliIo } from './cli-io.js';
 import type { TargetOptions } from './registry-target.js';
 import type { RolloutTargetOptions } from './rollout-context.js';
-import type { CliIo } from './run-cli.js';
 
 /** The options that name an S3 registry; none of them goes with `--local`. */
 const S3_TARGET_OPTIONS = ['bucket', 'region', 'endpoint'];

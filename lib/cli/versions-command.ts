@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import type { CliIo } from './cli-io.js';
 import { formatBytes } from './format-bytes.js';
 import { formatTable } from './format-table.js';
 import { resolveRegistryTarget } from './registry-target.js';
-import type { CliIo } from './run-cli.js';
 import { type GlobalOptions, withTargetOptions } from './target-options.js';
 
 /** Characters of the sha256 the table shows; `sluice show` and `--json` print it whole. */

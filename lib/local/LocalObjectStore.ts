@@ -8,6 +8,7 @@ import { Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { S3ObjectStore, type S3ObjectStoreProps } from '../storage/S3ObjectStore.js';
 
 /** Bucket the local stack keeps its registry in unless told otherwise. */
 export const DEFAULT_LOCAL_BUCKET = 'sluice-models';
@@ -75,7 +76,7 @@ export interface LocalObjectStoreProps {
  *
  * @example
  * const store = await LocalObjectStore.start({ directory: '.sluice/s3' });
- * const registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
+ * const registry = new ModelRegistry({ store: store.objects() });
  * await store.stop();
  */
 export class LocalObjectStore {
@@ -171,6 +172,20 @@ export class LocalObjectStore {
       responseChecksumValidation: 'WHEN_REQUIRED',
       ...overrides,
     });
+  }
+
+  /**
+   * This store's bucket as sluice's object store port, through a client of {@link createClient}: what the
+   * registry and the rollout store run on, over real S3 HTTP.
+   *
+   * @example
+   * const registry = new ModelRegistry({ store: localStore.objects() });
+   */
+  objects(
+    options: Omit<S3ObjectStoreProps, 'client' | 'bucket'> & { readonly client?: S3ClientConfig } = {},
+  ): S3ObjectStore {
+    const { client, ...props } = options;
+    return new S3ObjectStore({ ...props, client: this.createClient(client), bucket: this.bucket });
   }
 }
 

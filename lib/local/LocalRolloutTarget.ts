@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { describeIssues } from '../core/contract/infer-request.js';
+import { describeIssues } from '../core/errors/describe-issues.js';
 import { httpGoldenTransport } from '../core/golden/http-golden-transport.js';
 import { type GoldenCheckResult, runGoldenCheck } from '../core/golden/run-golden-check.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';

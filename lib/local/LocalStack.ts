@@ -111,7 +111,7 @@ export class LocalStack {
       throw error;
     }
     try {
-      const registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
+      const registry = new ModelRegistry({ store: store.objects() });
       const published = options.publishSamples === false ? [] : await publishSamples(registry);
       const metrics = new PrometheusServingMetrics();
       let coldStart = true;
@@ -122,7 +122,7 @@ export class LocalStack {
           coldStart = false;
         },
       });
-      const rollouts = new RolloutStore({ client: store.createClient(), bucket: store.bucket });
+      const rollouts = new RolloutStore({ store: store.objects() });
       const health = new HealthWindow();
       const resolver = new LocalAliasResolver({
         registry: new RegistryResolver(registry),

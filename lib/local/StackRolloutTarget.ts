@@ -1,3 +1,4 @@
+import type { GoldenCheckResult } from '../core/golden/run-golden-check.js';
 import type {
   HealthQuery,
   HealthReport,
@@ -6,7 +7,7 @@ import type {
   RolloutTarget,
   Routing,
 } from '../core/rollout/RolloutTarget.js';
-import { checkGoldenExamples, type GoldenCheckResult } from '../serving/check-golden-examples.js';
+import { checkGoldenExamples } from '../serving/check-golden-examples.js';
 import type { InferenceEngine } from '../serving/InferenceEngine.js';
 import type { HealthWindow } from './HealthWindow.js';
 import type { HealthThresholds } from './local-config.js';

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { PublishExtrasSchema } from '../core/manifest/ModelManifest.js';
+import { publishVersion } from '../publish/publish-version.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import { SAMPLE_MODELS } from './sample-models.js';
 
@@ -12,7 +13,7 @@ export async function publishSamples(registry: ModelRegistry): Promise<{ model: 
   for (const sample of SAMPLE_MODELS) {
     if (existing.has(sample.name)) continue;
     const extras = PublishExtrasSchema.parse(JSON.parse(await readFile(sample.extrasPath, 'utf8')));
-    const manifest = await registry.publish({ name: sample.name, model: sample.modelPath, extras });
+    const manifest = await publishVersion(registry, { name: sample.name, model: sample.modelPath, extras });
     published.push({ model: manifest.name, version: manifest.version });
   }
   return published;

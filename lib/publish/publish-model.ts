@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '../cli/exit-codes.js';
-import { describeIssues } from '../core/contract/infer-request.js';
 import { requestSizeProblems } from '../core/contract/request-size.js';
+import { describeIssues } from '../core/errors/describe-issues.js';
 import { InvalidModelError } from '../core/errors/model-errors.js';
 import { labelProblems } from '../core/manifest/label-problems.js';
 import {
@@ -9,10 +8,12 @@ import {
   type PublishExtras,
   PublishExtrasSchema,
 } from '../core/manifest/ModelManifest.js';
+import type { ModelSignature } from '../core/manifest/ModelSignature.js';
 import { checkGoldenExamples } from '../serving/check-golden-examples.js';
 import { lambdaSessionOptions } from '../serving/session-options.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
-import { type ModelSignature, readModelSignature } from './read-model-signature.js';
+import { PublishInputError } from './PublishInputError.js';
+import { readModelSignature } from './read-model-signature.js';
 
 /** Longest `--description`, in characters: what the manifest schema takes. */
 export const MAX_DESCRIPTION_CHARS = 4096;
@@ -49,7 +50,7 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
   try {
     bytes = await readFile(request.file);
   } catch (error) {
-    throw new UsageError(`cannot read ${request.file}: ${(error as Error).message}`);
+    throw new PublishInputError(`cannot read ${request.file}: ${(error as Error).message}`);
   }
   const extras = await readExtras(request);
   let signature: ModelSignature;
@@ -92,7 +93,8 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
   }
   return registry.publish({
     name: request.model,
-    model: bytes,
+    bytes,
+    signature,
     extras,
     onProgress: request.onProgress,
     signal: request.signal,
@@ -106,11 +108,13 @@ async function readExtras(request: PublishRequest): Promise<PublishExtras> {
     try {
       raw = JSON.parse(await readFile(request.extrasFile, 'utf8'));
     } catch (error) {
-      throw new UsageError(`cannot read the extras file ${request.extrasFile}: ${(error as Error).message}`);
+      throw new PublishInputError(
+        `cannot read the extras file ${request.extrasFile}: ${(error as Error).message}`,
+      );
     }
     const parsed = PublishExtrasSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new UsageError(
+      throw new PublishInputError(
         `the extras file ${request.extrasFile} is not valid: ${describeIssues(parsed.error)} (it takes labels, description and goldenExamples)`,
       );
     }
@@ -121,10 +125,12 @@ async function readExtras(request: PublishRequest): Promise<PublishExtras> {
     .map((label) => label.trim())
     .filter(Boolean);
   if (request.labels !== undefined && !labels?.length) {
-    throw new UsageError(`--labels must be a comma-separated list of class names; got "${request.labels}"`);
+    throw new PublishInputError(
+      `--labels must be a comma-separated list of class names; got "${request.labels}"`,
+    );
   }
   if (request.description !== undefined && request.description.length > MAX_DESCRIPTION_CHARS) {
-    throw new UsageError(
+    throw new PublishInputError(
       `--description is ${request.description.length} characters long; a description may have at most ${MAX_DESCRIPTION_CHARS}`,
     );
   }
@@ -141,5 +147,5 @@ function checkLabels(request: PublishRequest, extras: PublishExtras, signature: 
   const problems = labelProblems(extras.labels, signature.outputs);
   if (problems.length === 0) return;
   const source = request.labels === undefined ? `the labels of ${request.extrasFile}` : '--labels';
-  throw new UsageError(`${source} do not fit ${request.file}: ${problems.join('; ')}`);
+  throw new PublishInputError(`${source} do not fit ${request.file}: ${problems.join('; ')}`);
 }

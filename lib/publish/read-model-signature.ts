@@ -1,21 +1,10 @@
 import onnxProto from 'onnx-proto';
 import { InvalidModelError } from '../core/errors/model-errors.js';
+import type { ModelSignature } from '../core/manifest/ModelSignature.js';
 import { datatypeOfOnnxElemType } from '../core/tensor/datatypes.js';
 import type { TensorSpec } from '../core/tensor/TensorSpec.js';
 
 const { onnx } = onnxProto;
-
-/** What sluice reads from an ONNX graph: its served inputs and outputs plus producer metadata. */
-export interface ModelSignature {
-  /** Graph inputs that are not initializers, in graph order. */
-  readonly inputs: TensorSpec[];
-  /** Graph outputs, in graph order. */
-  readonly outputs: TensorSpec[];
-  readonly irVersion?: number;
-  readonly producerName?: string;
-  readonly producerVersion?: string;
-  readonly opsetVersion?: number;
-}
 
 /**
  * Reads the input and output signature of an ONNX model from its bytes.

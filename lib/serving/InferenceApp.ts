@@ -5,10 +5,11 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { SERVED_EXTENSIONS } from '../core/contract/extensions.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH, ResponseHeader, readHeader } from '../core/contract/headers.js';
-import { describeIssues, PredictRequestSchema, type RequestTensor } from '../core/contract/infer-request.js';
+import { PredictRequestSchema, type RequestTensor } from '../core/contract/infer-request.js';
 import { toPredictions } from '../core/contract/predictions.js';
 import { resourcePath } from '../core/contract/resource-path.js';
 import { type MatchedRoute, matchRoute, Operation } from '../core/contract/routes.js';
+import { describeIssues } from '../core/errors/describe-issues.js';
 import {
   ModelNotFoundError,
   ModelRunError,

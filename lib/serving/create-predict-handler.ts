@@ -5,6 +5,7 @@ import { ChecksumMismatchError } from '../core/errors/model-errors.js';
 import { METRICS_SERVICE } from '../core/metrics/metric-names.js';
 import { createS3Client } from '../storage/create-s3-client.js';
 import { ModelRegistry } from '../storage/ModelRegistry.js';
+import { S3ObjectStore } from '../storage/S3ObjectStore.js';
 import { FixedVersionResolver } from './FixedVersionResolver.js';
 import type { FunctionConfig } from './function-config.js';
 import { InferenceApp } from './InferenceApp.js';
@@ -43,8 +44,10 @@ export function createPredictHandler(
     new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { model: config.model } });
   const metrics = dependencies.metrics ?? new EmfServingMetrics(undefined, config.functionVersion);
   const registry = new ModelRegistry({
-    client: dependencies.client ?? createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
-    bucket: config.bucket,
+    store: new S3ObjectStore({
+      client: dependencies.client ?? createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
+      bucket: config.bucket,
+    }),
   });
   let coldStart = true;
   const engine = new InferenceEngine({

@@ -3,9 +3,6 @@ import { ConfigError } from '../core/environment/ConfigError.js';
 import { parseEnvironment } from '../core/environment/parse-environment.js';
 import { FunctionVariable, ModelIdentityEnvSchema } from '../core/environment/predict-environment.js';
 
-// Defined in its own module (the environment contract uses it too); still importable from here.
-export { ConfigError };
-
 /** Share of the function's memory given to the session cache when SLUICE_CACHE_BYTES is not set. */
 export const CACHE_SHARE_OF_MEMORY = 0.4;
 

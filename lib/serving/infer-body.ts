@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { isBinaryContentType } from '../core/contract/binary-media-types.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH, readHeader } from '../core/contract/headers.js';
-import { describeIssues, type InferRequest, InferRequestSchema } from '../core/contract/infer-request.js';
+import { type InferRequest, InferRequestSchema } from '../core/contract/infer-request.js';
+import { describeIssues } from '../core/errors/describe-issues.js';
 import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { parseJson } from '../core/tensor/parse-json.js';
 import { readBodyBytes, readBodyText } from './request-body.js';

@@ -1,20 +1,10 @@
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  paginateListObjectsV2,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import { describeIssues } from '../core/errors/describe-issues.js';
 import { ModelNameSchema } from '../core/manifest/ModelManifest.js';
 import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
 import { type RolloutEvent, type RolloutState, RolloutStateSchema } from '../core/rollout/RolloutState.js';
 import { MAX_REVISION, REVISION_DIGITS, rolloutKey, rolloutPrefix } from '../core/rollout/rollout-layout.js';
-import { isKeyTaken, isNoSuchKey } from './private/s3-conditions.js';
-
-/** Keys per ListObjectsV2 page; S3 returns at most 1000. */
-export const ROLLOUT_LIST_PAGE_SIZE = 1000;
+import type { ObjectStore } from './ObjectStore.js';
 
 /**
  * Revisions kept per model: each state carries the history of events (up to `MAX_HISTORY_EVENTS`), so older
@@ -31,15 +21,8 @@ const REVISION_OBJECT_PATTERN = new RegExp(`^(\\d{${REVISION_DIGITS}})\\.json$`)
 
 /** Options of {@link RolloutStore}. */
 export interface RolloutStoreProps {
-  /** Client for the registry bucket's region (or the local store). */
-  readonly client: S3Client;
   /** The registry bucket; states live under `rollouts/NAME/`. */
-  readonly bucket: string;
-  /**
-   * Keys asked for per listing page.
-   * @default ROLLOUT_LIST_PAGE_SIZE
-   */
-  readonly listPageSize?: number;
+  readonly store: ObjectStore;
   /**
    * Revisions kept per model; older ones are deleted as new ones are written.
    * @default KEPT_REVISIONS
@@ -59,29 +42,20 @@ export interface RolloutStoreProps {
  * re-reads the current state after routing and routes that.)
  *
  * @example
- * const store = new RolloutStore({ client: new S3Client({}), bucket: 'my-models' });
+ * const store = new RolloutStore({ store: new S3ObjectStore({ client: new S3Client({}), bucket: 'my-models' }) });
  * const current = await store.current('iris');
  * await store.write(rollback(current, { reason: 'by hand', actor: 'cli', now: Date.now() }));
  */
 export class RolloutStore {
-  readonly #client: S3Client;
-  readonly #bucket: string;
-  readonly #listPageSize: number;
+  readonly #store: ObjectStore;
   readonly #keptRevisions: number;
 
   constructor(props: RolloutStoreProps) {
-    this.#client = props.client;
-    this.#bucket = props.bucket;
-    this.#listPageSize = props.listPageSize ?? ROLLOUT_LIST_PAGE_SIZE;
+    this.#store = props.store;
     this.#keptRevisions = props.keptRevisions ?? KEPT_REVISIONS;
     if (!Number.isSafeInteger(this.#keptRevisions) || this.#keptRevisions < 1) {
       throw new RolloutError(`keptRevisions must be a whole number, 1 or more; got ${this.#keptRevisions}`);
     }
-  }
-
-  /** Name of the bucket the states live in. */
-  get bucket(): string {
-    return this.#bucket;
   }
 
   /**
@@ -109,7 +83,7 @@ export class RolloutStore {
   async write(next: RolloutState): Promise<RolloutState> {
     const parsed = RolloutStateSchema.safeParse(next);
     if (!parsed.success) {
-      throw new RolloutError(`refusing to store an invalid rollout state: ${z.prettifyError(parsed.error)}`, {
+      throw new RolloutError(`refusing to store an invalid rollout state: ${describeIssues(parsed.error)}`, {
         cause: parsed.error,
       });
     }
@@ -119,23 +93,13 @@ export class RolloutStore {
         `rollout revisions run from 1 to ${MAX_REVISION}; got ${state.revision} for ${state.model}`,
       );
     }
-    try {
-      await this.#client.send(
-        new PutObjectCommand({
-          Bucket: this.#bucket,
-          Key: rolloutKey(state.model, state.revision),
-          // A string body: the local store cannot take streamed bodies with checksums.
-          Body: JSON.stringify(state, null, 2),
-          ContentType: JSON_CONTENT_TYPE,
-          IfNoneMatch: '*',
-        }),
-      );
-    } catch (error) {
-      if (isKeyTaken(error)) {
-        throw new RolloutConflictError(state.model, state.revision, { cause: error });
-      }
-      throw error;
-    }
+    // A string body: the local store cannot take streamed bodies with checksums.
+    const written = await this.#store.putIfAbsent(
+      rolloutKey(state.model, state.revision),
+      JSON.stringify(state, null, 2),
+      { contentType: JSON_CONTENT_TYPE },
+    );
+    if (!written) throw new RolloutConflictError(state.model, state.revision);
     const expired = state.revision - this.#keptRevisions;
     if (expired >= 1) await this.#delete(state.model, expired);
     return state;
@@ -145,7 +109,7 @@ export class RolloutStore {
   async #listRevisions(model: string): Promise<number[]> {
     const prefix = rolloutPrefix(model);
     const revisions: number[] = [];
-    for await (const key of this.#listKeys(prefix)) {
+    for await (const key of this.#store.list(prefix)) {
       const match = REVISION_OBJECT_PATTERN.exec(key.slice(prefix.length));
       if (match) revisions.push(Number(match[1]));
     }
@@ -155,9 +119,7 @@ export class RolloutStore {
   /** Deletes one revision past the retention; a failure only leaves it for the next sweep. */
   async #delete(model: string, revision: number): Promise<void> {
     try {
-      await this.#client.send(
-        new DeleteObjectCommand({ Bucket: this.#bucket, Key: rolloutKey(model, revision) }),
-      );
+      await this.#store.delete(rolloutKey(model, revision));
     } catch {
       // Retention is housekeeping: the state written is what matters, and `current` sweeps what is left.
     }
@@ -169,8 +131,9 @@ export class RolloutStore {
   }
 
   async #read(model: string, key: string, revision: number): Promise<RolloutState> {
-    const location = `s3://${this.#bucket}/${key}`;
-    const text = await this.#getText(key);
+    const location = this.#store.locate(key);
+    const bytes = await this.#store.get(key);
+    const text = bytes === undefined ? undefined : new TextDecoder().decode(bytes);
     if (text === undefined) {
       // Retention never deletes the newest revision; a listed newest key that vanished was deleted by hand.
       throw new RolloutError(
@@ -186,7 +149,7 @@ export class RolloutStore {
     const parsed = RolloutStateSchema.safeParse(json);
     if (!parsed.success) {
       throw new RolloutError(
-        `${location} does not match the rollout state schema: ${z.prettifyError(parsed.error)}`,
+        `${location} does not match the rollout state schema: ${describeIssues(parsed.error)}`,
         { cause: parsed.error },
       );
     }
@@ -197,39 +160,12 @@ export class RolloutStore {
     }
     return parsed.data;
   }
-
-  async #getText(key: string): Promise<string | undefined> {
-    try {
-      const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
-      return (await response.Body?.transformToString('utf-8')) ?? '';
-    } catch (error) {
-      if (isNoSuchKey(error)) {
-        return undefined;
-      }
-      throw error;
-    }
-  }
-
-  /** Every key under a prefix, following continuation tokens. */
-  async *#listKeys(prefix: string): AsyncGenerator<string> {
-    const pages = paginateListObjectsV2(
-      { client: this.#client, pageSize: this.#listPageSize },
-      { Bucket: this.#bucket, Prefix: prefix },
-    );
-    for await (const page of pages) {
-      for (const object of page.Contents ?? []) {
-        if (object.Key) {
-          yield object.Key;
-        }
-      }
-    }
-  }
 }
 
 function parseModelName(model: string): string {
   const parsed = ModelNameSchema.safeParse(model);
   if (!parsed.success) {
-    throw new RolloutError(`"${model}" is not a model name: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    throw new RolloutError(`"${model}" is not a model name: ${describeIssues(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -24,6 +24,7 @@ import type { ModelManifest } from '../../lib/core/manifest/ModelManifest.js';
 import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 
 // Any attempt to bundle in Docker fails loudly instead of finding a docker binary by chance.
@@ -160,6 +161,59 @@ describe('predict function asset: bundled locally into index.mjs with only its a
       'onnxruntime-node JavaScript inlined',
     );
   });
+});
+
+/** The npm packages a bundle was built from, as its source map lists them. */
+function bundledPackages(directory: string): Set<string> {
+  const map = z
+    .object({ sources: z.array(z.string()) })
+    .parse(JSON.parse(readFileSync(join(directory, `${BUNDLE_FILE}.map`), 'utf8')));
+  const packages = new Set<string>();
+  for (const source of map.sources) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source);
+    if (match?.[1]) packages.add(match[1]);
+  }
+  return packages;
+}
+
+describe('function bundles: what each Lambda function carries', () => {
+  it('the predict function reads no ONNX graphs: no onnx-proto or protobufjs, and no publishing or CDK code', () => {
+    const packages = bundledPackages(x64.directory);
+    assert.ok(
+      packages.has('zod'),
+      `the source map lists the bundled packages (got ${[...packages].join(', ')})`,
+    );
+    for (const forbidden of [
+      'onnx-proto',
+      'protobufjs',
+      'aws-cdk-lib',
+      'constructs',
+      's3rver',
+      'commander',
+    ]) {
+      assert.ok(!packages.has(forbidden), `the predict bundle carries ${forbidden}`);
+    }
+  });
+
+  for (const [name, entry] of [
+    ['release', FunctionEntry.RELEASE],
+    ['rollout-driver', FunctionEntry.ROLLOUT_DRIVER],
+    ['alarm-rollback', FunctionEntry.ALARM_ROLLBACK],
+  ] as const) {
+    it(`functions/${name} carries no onnxruntime, onnx-proto or protobufjs`, () => {
+      const asset = synthFunctionAsset({ entry, architecture: 'x86_64', includeOnnxRuntime: false });
+      const packages = bundledPackages(asset.directory);
+      for (const forbidden of [
+        'onnxruntime-node',
+        'onnxruntime-common',
+        'onnx-proto',
+        'protobufjs',
+        'aws-cdk-lib',
+      ]) {
+        assert.ok(!packages.has(forbidden), `functions/${name} carries ${forbidden}`);
+      }
+    });
+  }
 });
 
 describe('function asset hash: the same for identical synths, different when the code changes', () => {
@@ -339,7 +393,7 @@ describe('predict function asset: answers on its own, copied out of the reposito
     store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
     const [iris] = SAMPLE_MODELS;
     const extras = PublishExtrasSchema.parse(JSON.parse(readFileSync(iris.extrasPath, 'utf8')));
-    manifest = await new ModelRegistry({ client: store.createClient(), bucket: store.bucket }).publish({
+    manifest = await publishVersion(new ModelRegistry({ store: store.objects() }), {
       name: 'iris',
       model: iris.modelPath,
       extras,

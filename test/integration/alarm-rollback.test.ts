@@ -14,7 +14,8 @@ import {
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { rollbackOnAlarm } from '../../lib/aws/alarm-rollback/alarm-rollback.js';
-import { readAlarmRollbackConfig } from '../../lib/aws/alarm-rollback/alarm-rollback-config.js';
+import { ConfigError } from '../../lib/core/environment/ConfigError.js';
+import { readControlPlaneConfig } from '../../lib/core/environment/control-plane-environment.js';
 import {
   type AlarmStateChangeEvent,
   InvalidAlarmEventError,
@@ -25,7 +26,6 @@ import type { RolloutState } from '../../lib/core/rollout/RolloutState.js';
 import { rolloutKey } from '../../lib/core/rollout/rollout-layout.js';
 import { advance, promote, startRollout } from '../../lib/core/rollout/rollout-transitions.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import { ConfigError } from '../../lib/serving/function-config.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -136,7 +136,7 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 and re
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'sluice-alarm-rollback-'));
     store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
-    rollouts = new RolloutStore({ client: store.createClient(), bucket: store.bucket });
+    rollouts = new RolloutStore({ store: store.objects() });
   });
 
   after(async () => {
@@ -446,7 +446,7 @@ describe('functions/alarm-rollback: the Lambda entry, wired from its environment
   });
 
   it('reads SLUICE_BUCKET and SLUICE_S3_ENDPOINT at cold start and rolls back the candidate in the registry bucket', async () => {
-    const rollouts = new RolloutStore({ client: store.createClient(), bucket: store.bucket });
+    const rollouts = new RolloutStore({ store: store.objects() });
     await rollouts.write(
       startRollout(undefined, {
         model: 'iris',
@@ -503,12 +503,12 @@ describe('functions/alarm-rollback: the Lambda entry, wired from its environment
 
   it('fails fast at cold start naming the variable and the value', () => {
     assert.throws(
-      () => readAlarmRollbackConfig({ AWS_REGION: REGION }),
+      () => readControlPlaneConfig({ AWS_REGION: REGION }),
       new ConfigError('SLUICE_BUCKET is required; got null'),
     );
     assert.throws(
       () =>
-        readAlarmRollbackConfig({
+        readControlPlaneConfig({
           SLUICE_BUCKET: 'models',
           AWS_REGION: REGION,
           SLUICE_S3_ENDPOINT: 'not a url',
@@ -516,7 +516,7 @@ describe('functions/alarm-rollback: the Lambda entry, wired from its environment
       /SLUICE_S3_ENDPOINT .*; got "not a url"/,
     );
     assert.throws(
-      () => readAlarmRollbackConfig({ SLUICE_BUCKET: 'models' }),
+      () => readControlPlaneConfig({ SLUICE_BUCKET: 'models' }),
       /AWS_REGION is required \(Lambda sets it\); got null/,
     );
   });

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { MANIFEST_OBJECT, versionKey } from '../../lib/core/manifest/registry-layout.js';
 import { LocalStack } from '../../lib/local/LocalStack.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import type { AppLogger } from '../../lib/serving/InferenceApp.js';
 import { bodyOf, ErrorBodySchema, httpRequest } from '../fixtures/local-stack.js';
 import { identityModel } from '../fixtures/models.js';
@@ -81,7 +82,7 @@ describe('ApiGatewayEmulator: the local routes answer a wrong method with 405, l
 
 describe('InferenceApp behind the emulator: 503 bodies do not show storage locations', () => {
   it('answers 503 for a corrupt manifest without the bucket or the s3:// key, which stay in the log', async () => {
-    await stack.registry.publish({ name: 'broken', model: identityModel('FP32', [-1]) });
+    await publishVersion(stack.registry, { name: 'broken', model: identityModel('FP32', [-1]) });
     await stack.store.createClient().send(
       new PutObjectCommand({
         Bucket: stack.store.bucket,

@@ -50,6 +50,7 @@ import { RolloutError } from '../../lib/core/rollout/RolloutError.js';
 import { parseJson } from '../../lib/core/tensor/parse-json.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -307,11 +308,11 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'sluice-aws-target-'));
     store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
-    registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
-    v1 = await registry.publish({ name: 'iris', model: iris.modelPath, extras: irisExtras });
-    v2 = await registry.publish({ name: 'iris', model: iris.modelPath, extras: irisExtras });
+    registry = new ModelRegistry({ store: store.objects() });
+    v1 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: irisExtras });
+    v2 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: irisExtras });
     const { goldenExamples: _, ...withoutGoldens } = irisExtras;
-    v3 = await registry.publish({ name: 'iris', model: iris.modelPath, extras: withoutGoldens });
+    v3 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: withoutGoldens });
   });
 
   after(async () => {

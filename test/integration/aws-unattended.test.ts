@@ -21,9 +21,11 @@ import { ReleaseAction, type ReleaseData } from '../../lib/core/rollout/release-
 import { ROLLOUT_WAIT_MS } from '../../lib/core/rollout/rollout-wait.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
+import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
 import { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -159,11 +161,11 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
     const name = `registry-${++bucket}`;
     const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
     await client.send(new CreateBucketCommand({ Bucket: name }));
-    registry = new ModelRegistry({ client, bucket: name });
-    store = new RolloutStore({ client, bucket: name });
-    v1 = await registry.publish({ name: 'iris', model: iris.modelPath, extras: irisExtras });
-    v2 = await registry.publish({ name: 'iris', model: iris.modelPath, extras: irisExtras });
-    v3 = await registry.publish({ name: 'iris', model: iris.modelPath, extras: irisExtras });
+    registry = new ModelRegistry({ store: new S3ObjectStore({ client, bucket: name }) });
+    store = new RolloutStore({ store: new S3ObjectStore({ client, bucket: name }) });
+    v1 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: irisExtras });
+    v2 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: irisExtras });
+    v3 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: irisExtras });
     now = T0;
     aws = new FakeAwsControlPlane(FUNCTION, environmentOf(v1), CODE_A);
     for (const manifest of [v1, v2, v3]) aws.manifests.set(manifest.version, manifest);
@@ -186,10 +188,14 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
     it('creates the live alias on the version CloudFormation published, with its alarms, and starts no rollout', async () => {
       const fresh = new FakeAwsControlPlane(FUNCTION, environmentOf(v1), CODE_A);
       const published = fresh.publish().Version ?? '';
-      const empty = new RolloutStore({ client: s3.createClient(), bucket: 'empty-registry' });
+      const empty = new RolloutStore({
+        store: new S3ObjectStore({ client: s3.createClient(), bucket: 'empty-registry' }),
+      });
       const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
       await s3.createClient().send(new CreateBucketCommand({ Bucket: 'empty-registry' }));
-      const emptyRegistry = new ModelRegistry({ client: s3.createClient(), bucket: 'empty-registry' });
+      const emptyRegistry = new ModelRegistry({
+        store: new S3ObjectStore({ client: s3.createClient(), bucket: 'empty-registry' }),
+      });
       const target = new LambdaRolloutTarget({
         lambda: fresh.lambda,
         cloudwatch: fresh.cloudwatch,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import {
   bodyOf,
   ErrorBodySchema,
@@ -540,9 +541,9 @@ async function assertStillServing(): Promise<void> {
 
 before(async () => {
   test = await startTestStack();
-  await test.stack.registry.publish({ name: 'uint8', model: identityModel('UINT8', [-1]) });
-  await test.stack.registry.publish({ name: 'fp32', model: identityModel('FP32', [-1]) });
-  await test.stack.registry.publish({ name: 'adder', model: twoInputModel() });
+  await publishVersion(test.stack.registry, { name: 'uint8', model: identityModel('UINT8', [-1]) });
+  await publishVersion(test.stack.registry, { name: 'fp32', model: identityModel('FP32', [-1]) });
+  await publishVersion(test.stack.registry, { name: 'adder', model: twoInputModel() });
   // Load everything once so that the counts below start from known figures.
   await assertStillServing();
 });

@@ -6,6 +6,7 @@ import { BINARY_CONTENT_TYPE } from '../../lib/core/contract/binary-media-types.
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../lib/core/contract/headers.js';
 import { MAX_RESPONSE_BYTES } from '../../lib/core/contract/limits.js';
 import { TENSOR_DATATYPES, type TensorDatatype } from '../../lib/core/tensor/datatypes.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { buildModel } from '../../lib/tools/model-builder.js';
 import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { identityModel, twoInputModel } from '../fixtures/models.js';
@@ -143,10 +144,16 @@ const modelName = (datatype: TensorDatatype): string => `bin-${datatype.toLowerC
 before(async () => {
   test = await startTestStack({ publishSamples: false });
   for (const datatype of TENSOR_DATATYPES) {
-    await test.stack.registry.publish({ name: modelName(datatype), model: identityModel(datatype, [-1]) });
+    await publishVersion(test.stack.registry, {
+      name: modelName(datatype),
+      model: identityModel(datatype, [-1]),
+    });
   }
-  await test.stack.registry.publish({ name: 'bin-two', model: twoInputModel() });
-  await test.stack.registry.publish({ name: 'bin-image', model: identityModel('FP32', [1, 3, 4, 4]) });
+  await publishVersion(test.stack.registry, { name: 'bin-two', model: twoInputModel() });
+  await publishVersion(test.stack.registry, {
+    name: 'bin-image',
+    model: identityModel('FP32', [1, 3, 4, 4]),
+  });
 });
 
 after(async () => {
@@ -419,7 +426,7 @@ describe('Responses over the size limit are refused before they are written', ()
   it('an output of more than the limit answers 400 naming the size and the way round it', async () => {
     // Tile repeats a 4-value input 2M times: 8M floats, far past 6 MB however it is encoded.
     const repeats = 2 * 1024 * 1024;
-    await test.stack.registry.publish({
+    await publishVersion(test.stack.registry, {
       name: 'huge-output',
       model: buildModel({
         inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],

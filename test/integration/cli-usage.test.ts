@@ -11,7 +11,8 @@ import { z } from 'zod';
 import { MAX_ARGUMENT_CHARS } from '../../lib/cli/argument-limits.js';
 import { MANIFEST_OBJECT, versionKey } from '../../lib/core/manifest/registry-layout.js';
 import { writeLocalStackInfo } from '../../lib/local/local-home.js';
-import { MULTIPART_THRESHOLD_BYTES } from '../../lib/storage/ModelRegistry.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
+import { MULTIPART_THRESHOLD_BYTES } from '../../lib/storage/S3ObjectStore.js';
 import { startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import {
   classifierModel,
@@ -210,7 +211,7 @@ describe('sluice publish: labels must fit the model, extras files must use known
     assert.equal(run.code, 2, describeRun(run));
     assert.match(run.stderr, /no output of the model is a class index or a row of class scores/);
     await assert.rejects(
-      test.stack.registry.publish({
+      publishVersion(test.stack.registry, {
         name: 'labelled',
         model: classifierModel({ classes: 3 }),
         extras: { labels: ['a', 'b'] },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TENSOR_DATATYPES, type TensorDatatype } from '../../lib/core/tensor/datatypes.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { identityModel } from '../fixtures/models.js';
 
@@ -126,9 +127,15 @@ let test: TestStack;
 before(async () => {
   test = await startTestStack({ publishSamples: false });
   for (const datatype of TENSOR_DATATYPES) {
-    await test.stack.registry.publish({ name: modelName(datatype), model: identityModel(datatype, [-1]) });
+    await publishVersion(test.stack.registry, {
+      name: modelName(datatype),
+      model: identityModel(datatype, [-1]),
+    });
   }
-  await test.stack.registry.publish({ name: 'id-int64-matrix', model: identityModel('INT64', [-1, 2]) });
+  await publishVersion(test.stack.registry, {
+    name: 'id-int64-matrix',
+    model: identityModel('INT64', [-1, 2]),
+  });
 });
 
 after(async () => {

@@ -4,11 +4,13 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ResponseHeader } from '../../lib/core/contract/headers.js';
 import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
+import { ConfigError } from '../../lib/core/environment/ConfigError.js';
 import { MODEL_OBJECT, versionKey } from '../../lib/core/manifest/registry-layout.js';
 import { PrometheusServingMetrics } from '../../lib/local/PrometheusServingMetrics.js';
 import { LOCAL_LISTING_TTL_MS } from '../../lib/local/RegistryResolver.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { createPredictHandler, type PredictHandler } from '../../lib/serving/create-predict-handler.js';
-import { ConfigError, readFunctionConfig } from '../../lib/serving/function-config.js';
+import { readFunctionConfig } from '../../lib/serving/function-config.js';
 import {
   bodyOf,
   ErrorBodySchema,
@@ -54,7 +56,7 @@ after(async () => {
 describe('Faults: model bytes that do not match their checksum are never served', () => {
   it('answers 503 naming the sha256 mismatch for a tampered version, every time', async () => {
     const bytes = identityModel('FP32', [-1]);
-    await test.stack.registry.publish({ name: 'tampered', model: bytes });
+    await publishVersion(test.stack.registry, { name: 'tampered', model: bytes });
     // Same size, one letter of the graph name changed: still a loadable model, so only the checksum can catch it.
     const tampered = Uint8Array.from(bytes);
     const at = Buffer.from(tampered).indexOf('identity_fp32');
@@ -83,7 +85,7 @@ describe('Faults: model bytes that do not match their checksum are never served'
 
 describe('Faults: the model store becomes unreachable and comes back', () => {
   before(async () => {
-    await test.stack.registry.publish({ name: 'late', model: identityModel('FP32', [-1]) });
+    await publishVersion(test.stack.registry, { name: 'late', model: identityModel('FP32', [-1]) });
     await assertIrisServes(test);
   });
 
@@ -132,7 +134,7 @@ describe('Faults: the model store becomes unreachable and comes back', () => {
 
 describe('Faults: a model that fails at run time is a model fault, not bad input', () => {
   it('answers 500 with a JSON error and no stack, and keeps serving other models', async () => {
-    await test.stack.registry.publish({ name: 'broken', model: runtimeFailureModel() });
+    await publishVersion(test.stack.registry, { name: 'broken', model: runtimeFailureModel() });
     const infer = await test.request('POST', '/v2/models/broken/infer', IRIS_REQUEST);
     const error = assertError(infer, 500, /model "broken" version 1 failed to run on this input/);
     assert.doesNotMatch(error, /Reshape|onnxruntime|\.cc:/i, 'no runtime internals in the answer');

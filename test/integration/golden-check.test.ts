@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { httpAnswerOf, type Invocation, lambdaGoldenSend } from '../../lib/aws/lambda/lambda-golden-send.js';
 import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
 import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
+import { ConfigError } from '../../lib/core/environment/ConfigError.js';
 import { readControlPlaneConfig } from '../../lib/core/environment/control-plane-environment.js';
 import {
   FunctionVariable,
@@ -35,9 +36,10 @@ import {
 } from '../../lib/core/manifest/ModelManifest.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { checkGoldenExamples } from '../../lib/serving/check-golden-examples.js';
 import { createPredictHandler, type PredictHandler } from '../../lib/serving/create-predict-handler.js';
-import { ConfigError, readFunctionConfig } from '../../lib/serving/function-config.js';
+import { readFunctionConfig } from '../../lib/serving/function-config.js';
 import { NO_METRICS } from '../../lib/serving/metrics/ServingMetrics.js';
 import { sessionGoldenTransport } from '../../lib/serving/session-golden-transport.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
@@ -375,15 +377,15 @@ describe('one release check, three transports: the same golden examples judged t
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'sluice-golden-'));
     store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
-    registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
+    registry = new ModelRegistry({ store: store.objects() });
     const { goldenExamples: _, ...withoutGoldens } = irisExtras;
-    good = await registry.publish({ name: 'iris', model: iris.modelPath, extras: irisExtras });
-    wrong = await registry.publish({
+    good = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: irisExtras });
+    wrong = await publishVersion(registry, {
       name: 'iris',
       model: iris.modelPath,
       extras: withWrongExpectations(irisExtras),
     });
-    none = await registry.publish({ name: 'iris', model: iris.modelPath, extras: withoutGoldens });
+    none = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: withoutGoldens });
     for (const manifest of [good, wrong, none]) {
       fn.environments.set(String(manifest.version), {
         ...predictEnvironment({

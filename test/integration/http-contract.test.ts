@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { ResponseHeader } from '../../lib/core/contract/headers.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ONNX_PLATFORM } from '../../lib/serving/InferenceApp.js';
 import {
   bodyOf,
@@ -87,7 +88,7 @@ let test: TestStack;
 
 before(async () => {
   test = await startTestStack();
-  await test.stack.registry.publish({ name: 'adder', model: twoInputModel() });
+  await publishVersion(test.stack.registry, { name: 'adder', model: twoInputModel() });
 });
 
 after(async () => {
@@ -303,14 +304,17 @@ describe('V2 inference over HTTP: every model response names the version that se
 
 describe('V2 inference over HTTP: a version published while the stack runs is served without a restart', () => {
   it('serves the new version at its own route at once and lists it within a second; the model route stays on the pinned version', async () => {
-    await test.stack.registry.publish({ name: 'hot', model: identityModel('FP32', [-1]) });
+    await publishVersion(test.stack.registry, { name: 'hot', model: identityModel('FP32', [-1]) });
     const first = await test.request('POST', '/v2/models/hot/infer', {
       inputs: [{ name: 'x', shape: [2], datatype: 'FP32', data: [1.5, -2] }],
     });
     assertOk(first);
     assertServedBy(first, 1);
 
-    const second = await test.stack.registry.publish({ name: 'hot', model: identityModel('INT32', [-1, 2]) });
+    const second = await publishVersion(test.stack.registry, {
+      name: 'hot',
+      model: identityModel('INT32', [-1, 2]),
+    });
     assert.equal(second.version, 2);
     const explicit = await test.request('POST', '/v2/models/hot/versions/2/infer', {
       inputs: [{ name: 'x', shape: [1, 2], datatype: 'INT32', data: [[7, -7]] }],
@@ -346,7 +350,7 @@ describe('V2 inference over HTTP: a version published while the stack runs is se
 
 describe('V2 inference over HTTP: concurrent first requests share one load', () => {
   it('answers a burst of requests to a version never loaded, loading it once', async () => {
-    await test.stack.registry.publish({ name: 'burst', model: identityModel('FP64', [-1]) });
+    await publishVersion(test.stack.registry, { name: 'burst', model: identityModel('FP64', [-1]) });
     const replies = await Promise.all(
       Array.from({ length: 16 }, (_, index) =>
         test.request('POST', '/v2/models/burst/versions/1/infer', {

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Tensor } from 'onnxruntime-node';
 import { ModelUnavailableError, VersionNotFoundError } from '../../lib/core/errors/model-errors.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { InferenceEngine } from '../../lib/serving/InferenceEngine.js';
 import { lambdaSessionOptions } from '../../lib/serving/session-options.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
@@ -23,9 +24,9 @@ describe('InferenceEngine: one session per version, reused, bounded by a byte bu
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'sluice-engine-'));
     store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
-    registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
+    registry = new ModelRegistry({ store: store.objects() });
     for (const seed of [1, 2, 3]) {
-      const manifest = await registry.publish({ name: 'clf', model: classifierModel({ seed }) });
+      const manifest = await publishVersion(registry, { name: 'clf', model: classifierModel({ seed }) });
       sizeBytes = manifest.size;
     }
   });
@@ -120,7 +121,7 @@ describe('InferenceEngine: one session per version, reused, bounded by a byte bu
       [1, 3, 2],
     );
     // Version 1 again: within the budget. A 4th session (50 MB at creation) takes it to 350 MB: 1, the oldest, goes.
-    await registry.publish({ name: 'clf', model: classifierModel({ seed: 4 }) });
+    await publishVersion(registry, { name: 'clf', model: classifierModel({ seed: 4 }) });
     await engine.get('clf', 4);
     assert.deepEqual(
       engine.loaded().map((entry) => entry.version),

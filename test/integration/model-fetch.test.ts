@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChecksumMismatchError } from '../../lib/core/errors/model-errors.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { FETCH_PART_BYTES, ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { paddedIdentityModel } from '../fixtures/models.js';
 
@@ -20,7 +21,7 @@ describe('ModelRegistry.fetchModel: big models arrive in parallel ranges, hashed
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'sluice-fetch-'));
     store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
-    registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
+    registry = new ModelRegistry({ store: store.objects() });
   });
   after(async () => {
     await store.stop();
@@ -30,7 +31,7 @@ describe('ModelRegistry.fetchModel: big models arrive in parallel ranges, hashed
   it('returns the exact bytes of a model several ranges long (and of a one-range model)', async () => {
     for (const paddingBytes of [2 * FETCH_PART_BYTES + 4096, 1024]) {
       const model = paddedIdentityModel({ graphName: `padded${paddingBytes}`, paddingBytes });
-      const manifest = await registry.publish({ name: 'padded', model });
+      const manifest = await publishVersion(registry, { name: 'padded', model });
       const fetched = await registry.fetchModel('padded', manifest.version);
       assert.equal(fetched.bytes.byteLength, model.byteLength);
       assert.ok(Buffer.from(fetched.bytes).equals(Buffer.from(model)));
@@ -40,7 +41,7 @@ describe('ModelRegistry.fetchModel: big models arrive in parallel ranges, hashed
 
   it('refuses bytes whose size or sha256 differ from the manifest', async () => {
     const model = paddedIdentityModel({ graphName: 'tampered', paddingBytes: FETCH_PART_BYTES + 100 });
-    const manifest = await registry.publish({ name: 'tampered', model });
+    const manifest = await publishVersion(registry, { name: 'tampered', model });
     const key = `models/tampered/${manifest.version}/model.onnx`;
     const client = store.createClient();
     const put = (body: Uint8Array) =>

@@ -22,11 +22,13 @@ import {
   versionKey,
 } from '../../lib/core/manifest/registry-layout.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import {
-  ModelRegistry,
   MULTIPART_PART_BYTES,
   MULTIPART_THRESHOLD_BYTES,
-} from '../../lib/storage/ModelRegistry.js';
+  S3ObjectStore,
+} from '../../lib/storage/S3ObjectStore.js';
 import { paddedIdentityModel as identityModel } from '../fixtures/models.js';
 
 const GOLDEN: PublishExtras = {
@@ -76,7 +78,7 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
     directory = await mkdtemp(join(tmpdir(), 'sluice-registry-'));
     store = await LocalObjectStore.start({ directory: join(directory, 's3') });
     client = store.createClient();
-    registry = new ModelRegistry({ client, bucket: store.bucket });
+    registry = new ModelRegistry({ store: new S3ObjectStore({ client, bucket: store.bucket }) });
   });
 
   after(async () => {
@@ -88,7 +90,12 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
     it('records sha256, size, the signature with -1 for dynamic dims, extras and createdAt', async () => {
       const bytes = identityModel();
       const createdAt = new Date('2026-01-02T03:04:05.000Z');
-      const manifest = await registry.publish({ name: 'echo', model: bytes, extras: GOLDEN, createdAt });
+      const manifest = await publishVersion(registry, {
+        name: 'echo',
+        model: bytes,
+        extras: GOLDEN,
+        createdAt,
+      });
 
       assert.equal(manifest.schemaVersion, 1);
       assert.equal(manifest.name, 'echo');
@@ -132,7 +139,7 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
         inputs: [{ name: 'x', shape: [0, 4], data: [] }],
         outputs: [{ name: 'y', shape: [0, 4], data: [] }],
       };
-      const manifest = await registry.publish({
+      const manifest = await publishVersion(registry, {
         name: 'from-file',
         model: path,
         extras: { goldenExamples: [{ ...example, tolerance: 1e-4 }] },
@@ -145,7 +152,7 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
       const versions: number[] = [];
       for (const graphName of ['one', 'two', 'three']) {
         versions.push(
-          (await registry.publish({ name: 'counted', model: identityModel({ graphName }) })).version,
+          (await publishVersion(registry, { name: 'counted', model: identityModel({ graphName }) })).version,
         );
       }
       assert.deepEqual(versions, [1, 2, 3]);
@@ -156,7 +163,7 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
     it('reports progress for a small model once, at the end', async () => {
       const bytes = identityModel({ graphName: 'small' });
       const events: [number, number][] = [];
-      await registry.publish({
+      await publishVersion(registry, {
         name: 'small',
         model: bytes,
         onProgress: (loaded, total) => events.push([loaded, total]),
@@ -168,7 +175,9 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
   describe('ModelRegistry: concurrent publishes of one model get distinct versions', () => {
     it('gives 12 racing publishes versions 1..12, each manifest matching its own bytes', async () => {
       const models = Array.from({ length: 12 }, (_, racer) => identityModel({ graphName: `racer-${racer}` }));
-      const manifests = await Promise.all(models.map((model) => registry.publish({ name: 'raced', model })));
+      const manifests = await Promise.all(
+        models.map((model) => publishVersion(registry, { name: 'raced', model })),
+      );
 
       assert.deepEqual(
         manifests.map((manifest) => manifest.version).sort((a, b) => a - b),
@@ -191,14 +200,17 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
   describe('ModelRegistry: bad models are refused before anything is written', () => {
     it('refuses a file that is not ONNX', async () => {
       const notOnnx = new TextEncoder().encode('{"this": "is JSON, not a model"}');
-      await assert.rejects(registry.publish({ name: 'not-onnx', model: notOnnx }), InvalidModelError);
+      await assert.rejects(publishVersion(registry, { name: 'not-onnx', model: notOnnx }), InvalidModelError);
       assert.deepEqual(await keysOf('not-onnx'), []);
     });
 
     it('refuses a truncated ONNX file', async () => {
       const bytes = identityModel();
       await assert.rejects(
-        registry.publish({ name: 'truncated', model: bytes.subarray(0, Math.floor(bytes.byteLength / 2)) }),
+        publishVersion(registry, {
+          name: 'truncated',
+          model: bytes.subarray(0, Math.floor(bytes.byteLength / 2)),
+        }),
         InvalidModelError,
       );
       assert.deepEqual(await keysOf('truncated'), []);
@@ -215,7 +227,7 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
         ],
       };
       await assert.rejects(
-        registry.publish({ name: 'bad-golden', model: identityModel(), extras }),
+        publishVersion(registry, { name: 'bad-golden', model: identityModel(), extras }),
         (error: unknown) => {
           assert.ok(error instanceof InvalidModelError);
           assert.match(error.message, /"not-an-input" is not in the graph/);
@@ -236,20 +248,23 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
         ],
       };
       await assert.rejects(
-        registry.publish({ name: 'bad-shape', model: identityModel(), extras }),
+        publishVersion(registry, { name: 'bad-shape', model: identityModel(), extras }),
         InvalidModelError,
       );
       assert.deepEqual(await keysOf('bad-shape'), []);
     });
 
     it('refuses a model name that cannot be a key', async () => {
-      await assert.rejects(registry.publish({ name: '../Escape', model: identityModel() }), SluiceError);
+      await assert.rejects(
+        publishVersion(registry, { name: '../Escape', model: identityModel() }),
+        SluiceError,
+      );
     });
   });
 
   describe('ModelRegistry: bytes that do not match the manifest are never returned', () => {
     it('refuses a model.onnx overwritten behind the registry', async () => {
-      const manifest = await registry.publish({ name: 'tampered', model: identityModel() });
+      const manifest = await publishVersion(registry, { name: 'tampered', model: identityModel() });
       await client.send(
         new PutObjectCommand({
           Bucket: store.bucket,
@@ -261,7 +276,7 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
     });
 
     it('refuses a manifest that does not parse', async () => {
-      await registry.publish({ name: 'garbled', model: identityModel() });
+      await publishVersion(registry, { name: 'garbled', model: identityModel() });
       await client.send(
         new PutObjectCommand({
           Bucket: store.bucket,
@@ -278,9 +293,11 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
     it('uploads a model above the threshold in parts, with progress rising to the total', async () => {
       const bytes = identityModel({ paddingBytes: MULTIPART_THRESHOLD_BYTES + MULTIPART_PART_BYTES / 2 });
       const commands = countCommands(store.createClient());
-      const large = new ModelRegistry({ client: commands.client, bucket: store.bucket });
+      const large = new ModelRegistry({
+        store: new S3ObjectStore({ client: commands.client, bucket: store.bucket }),
+      });
       const events: [number, number][] = [];
-      const manifest = await large.publish({
+      const manifest = await publishVersion(large, {
         name: 'large',
         model: bytes,
         onProgress: (loaded, total) => events.push([loaded, total]),
@@ -307,7 +324,7 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
       });
       const stop = new AbortController();
       await assert.rejects(
-        registry.publish({
+        publishVersion(registry, {
           name: 'aborted',
           model: bytes,
           signal: stop.signal,
@@ -332,11 +349,13 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
       const bytes = identityModel({ graphName: 'raised', paddingBytes: MULTIPART_THRESHOLD_BYTES + 1024 });
       const commands = countCommands(store.createClient());
       const patient = new ModelRegistry({
-        client: commands.client,
-        bucket: store.bucket,
-        multipartThresholdBytes: 2 * bytes.byteLength,
+        store: new S3ObjectStore({
+          client: commands.client,
+          bucket: store.bucket,
+          multipartThresholdBytes: 2 * bytes.byteLength,
+        }),
       });
-      const manifest = await patient.publish({ name: 'raised', model: bytes });
+      const manifest = await publishVersion(patient, { name: 'raised', model: bytes });
       assert.deepEqual(
         commands.sent.filter((command) => command !== 'ListObjectsV2Command'),
         ['PutObjectCommand', 'PutObjectCommand', 'PutObjectCommand'],
@@ -385,7 +404,7 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
       await assert.rejects(registry.listVersions('crashed'), ModelNotFoundError);
       assert.ok(!(await registry.listModels()).includes('crashed'));
 
-      const manifest = await registry.publish({
+      const manifest = await publishVersion(registry, {
         name: 'crashed',
         model: identityModel({ graphName: 'after-crash' }),
       });
@@ -398,24 +417,26 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
 
   describe('ModelRegistry: listings follow continuation tokens', () => {
     it('finds every model and version across many small pages', async () => {
-      const paged = new ModelRegistry({ client, bucket: store.bucket, listPageSize: 2 });
+      const paged = new ModelRegistry({
+        store: new S3ObjectStore({ client, bucket: store.bucket, listPageSize: 2 }),
+      });
       assert.deepEqual(await paged.listVersions('counted'), [1, 2, 3]);
       assert.deepEqual(
         await paged.listVersions('raced'),
         Array.from({ length: 12 }, (_, index) => index + 1),
       );
       assert.deepEqual(await paged.listModels(), await registry.listModels());
-      const manifest = await paged.publish({ name: 'counted', model: identityModel({ graphName: 'four' }) });
+      const manifest = await publishVersion(paged, {
+        name: 'counted',
+        model: identityModel({ graphName: 'four' }),
+      });
       assert.equal(manifest.version, 4);
     });
   });
 
   describe('ModelRegistry: store errors propagate unchanged', () => {
     it('rejects with the connection error while the store is down, and works again after', async () => {
-      const impatient = new ModelRegistry({
-        client: store.createClient({ maxAttempts: 1 }),
-        bucket: store.bucket,
-      });
+      const impatient = new ModelRegistry({ store: store.objects({ client: { maxAttempts: 1 } }) });
       await store.stop();
       try {
         for (const call of [() => impatient.listVersions('echo'), () => impatient.fetchModel('echo', 1)]) {

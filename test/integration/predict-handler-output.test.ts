@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { createPredictHandler } from '../../lib/serving/create-predict-handler.js';
 import { readFunctionConfig } from '../../lib/serving/function-config.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
@@ -92,8 +93,8 @@ before(async () => {
   store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
   const iris = SAMPLE_MODELS[0];
   const extras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
-  const registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
-  sha256 = (await registry.publish({ name: 'iris', model: iris.modelPath, extras })).sha256;
+  const registry = new ModelRegistry({ store: store.objects() });
+  sha256 = (await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras })).sha256;
 });
 
 after(async () => {

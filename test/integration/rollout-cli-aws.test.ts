@@ -21,6 +21,7 @@ import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
 import { firstDeploy, startRollout } from '../../lib/core/rollout/rollout-transitions.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 
@@ -67,11 +68,11 @@ before(async () => {
   store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
   const iris = SAMPLE_MODELS[0];
   const extras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
-  const registry = new ModelRegistry({ client: store.createClient(), bucket: store.bucket });
-  const v1 = await registry.publish({ name: 'iris', model: iris.modelPath, extras });
-  const v2 = await registry.publish({ name: 'iris', model: iris.modelPath, extras });
+  const registry = new ModelRegistry({ store: store.objects() });
+  const v1 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
+  const v2 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
   versions = [versionServing('5', 1, v1.sha256), versionServing('6', 2, v2.sha256)];
-  rollouts = new RolloutStore({ client: store.createClient(), bucket: store.bucket });
+  rollouts = new RolloutStore({ store: store.objects() });
   const stable = await rollouts.write(firstDeploy({ model: 'iris', version: 1, actor: 'cli', now: T0 }));
   await rollouts.write(
     startRollout(stable, {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { RolloutEventSchema } from '../../lib/core/rollout/RolloutState.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { cyclingDraws, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { identityModel, runtimeFailureModel } from '../fixtures/models.js';
 import {
@@ -126,7 +127,7 @@ describe('sluice deploy: follows the rollout the local stack carries to 100 %', 
 
   it('exits 1 naming who rolled a failing candidate back and why', async () => {
     await publishPinnedIris(test, 'flaky');
-    const bad = await test.stack.registry.publish({ name: 'flaky', model: runtimeFailureModel() });
+    const bad = await publishVersion(test.stack.registry, { name: 'flaky', model: runtimeFailureModel() });
     const deploy = sluice(
       'deploy',
       'flaky',
@@ -155,7 +156,7 @@ describe('sluice deploy: follows the rollout the local stack carries to 100 %', 
 
   it('warns before any traffic when the candidate takes other inputs than the stable version', async () => {
     await publishPinnedIris(test, 'reshaped');
-    const other = await test.stack.registry.publish({
+    const other = await publishVersion(test.stack.registry, {
       name: 'reshaped',
       model: identityModel('FP32', [-1, 4]),
     });
@@ -186,7 +187,7 @@ describe('sluice deploy: a version whose golden examples fail never receives tra
     assert.ok(label);
     label.data = [2];
     // registry.publish does not run the golden examples (`sluice publish` would refuse this version).
-    const bad = await test.stack.registry.publish({ name: 'golden', model: bytes, extras: wrong });
+    const bad = await publishVersion(test.stack.registry, { name: 'golden', model: bytes, extras: wrong });
 
     const deploy = sluice('deploy', 'golden', '--version', String(bad.version));
     const outcomes = await sendTraffic(test, 'golden', { stop: deploy });

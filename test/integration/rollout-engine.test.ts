@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { VersionNotFoundError } from '../../lib/core/errors/model-errors.js';
+import type { GoldenCheckResult } from '../../lib/core/golden/run-golden-check.js';
 import { WaitReason } from '../../lib/core/rollout/decide.js';
 import { DEFAULT_MIN_REQUESTS, planRollout } from '../../lib/core/rollout/plan-rollout.js';
 import { RolloutConflictError } from '../../lib/core/rollout/RolloutConflictError.js';
@@ -26,12 +27,13 @@ import {
   startRollout,
 } from '../../lib/core/rollout/rollout-transitions.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { driveRollouts } from '../../lib/rollout/drive-rollouts.js';
 import { followRollout } from '../../lib/rollout/follow-rollout.js';
 import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
-import type { GoldenCheckResult } from '../../lib/serving/check-golden-examples.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { KEPT_REVISIONS, RolloutStore } from '../../lib/storage/RolloutStore.js';
+import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
 import { identityModel } from '../fixtures/models.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -147,8 +149,10 @@ describe('Rollouts against the embedded S3 store', () => {
     directory = await mkdtemp(join(tmpdir(), 'sluice-rollout-'));
     objectStore = await LocalObjectStore.start({ directory, port: 0 });
     client = objectStore.createClient();
-    registry = new ModelRegistry({ client, bucket: objectStore.bucket });
-    store = new RolloutStore({ client, bucket: objectStore.bucket });
+    registry = new ModelRegistry({
+      store: new S3ObjectStore({ client, bucket: objectStore.bucket }),
+    });
+    store = new RolloutStore({ store: new S3ObjectStore({ client, bucket: objectStore.bucket }) });
   });
 
   after(async () => {
@@ -159,7 +163,7 @@ describe('Rollouts against the embedded S3 store', () => {
   /** Publishes `count` more versions of a model. */
   async function publishVersions(model: string, count: number): Promise<void> {
     for (let published = 0; published < count; published++) {
-      await registry.publish({ name: model, model: identityModel('FP32') });
+      await publishVersion(registry, { name: model, model: identityModel('FP32') });
     }
   }
 
@@ -237,9 +241,7 @@ describe('Rollouts against the embedded S3 store', () => {
       const model = 'store-retention';
       const kept = 3;
       const paged = new RolloutStore({
-        client,
-        bucket: objectStore.bucket,
-        listPageSize: 2,
+        store: new S3ObjectStore({ client, bucket: objectStore.bucket, listPageSize: 2 }),
         keptRevisions: kept,
       });
       let state: RolloutState = { ...initialState(model, 1, T0), revision: 0 };
@@ -259,10 +261,16 @@ describe('Rollouts against the embedded S3 store', () => {
 
     it('sweeps revisions left beyond the retention (written before it, or a failed delete) when reading', async () => {
       const model = 'store-sweep';
-      const unbounded = new RolloutStore({ client, bucket: objectStore.bucket, keptRevisions: 100 });
+      const unbounded = new RolloutStore({
+        store: new S3ObjectStore({ client, bucket: objectStore.bucket }),
+        keptRevisions: 100,
+      });
       let state: RolloutState = { ...initialState(model, 1, T0), revision: 0 };
       for (let revision = 1; revision <= 6; revision++) state = await unbounded.write({ ...state, revision });
-      const bounded = new RolloutStore({ client, bucket: objectStore.bucket, keptRevisions: 2 });
+      const bounded = new RolloutStore({
+        store: new S3ObjectStore({ client, bucket: objectStore.bucket }),
+        keptRevisions: 2,
+      });
       assert.equal((await bounded.current(model))?.revision, 6);
       const listing = await client.send(
         new ListObjectsV2Command({ Bucket: objectStore.bucket, Prefix: `rollouts/${model}/` }),

@@ -20,6 +20,7 @@ import {
   localHealthPath,
   localRefreshPath,
 } from '../../lib/local/local-routes.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import {
   bodyOf,
   cyclingDraws,
@@ -379,7 +380,7 @@ describe('Local rollout driver: the stack carries rollouts to their end with no 
   it('rolls back a version that fails at run time; only the candidate failed, and traffic stops at once', async () => {
     await publishPinnedIris(test, 'fragile');
     // No golden examples: nothing stops the version before it takes traffic, only its health can.
-    const bad = await test.stack.registry.publish({ name: 'fragile', model: runtimeFailureModel() });
+    const bad = await publishVersion(test.stack.registry, { name: 'fragile', model: runtimeFailureModel() });
     await localEngine(test).deploy('fragile', {
       version: bad.version,
       plan: planRollout({ strategy: 'canary', weight: 50, intervalMs: 10 * 60_000 }),
@@ -457,7 +458,7 @@ describe('Local rollout driver: the stack carries rollouts to their end with no 
   it("rolls back a candidate that refuses existing clients' input (a renamed input), however few errors it has", async () => {
     await publishPinnedIris(test, 'renamed');
     // The same shape under another input name: every iris client's request is refused by it with 400.
-    const renamed = await test.stack.registry.publish({
+    const renamed = await publishVersion(test.stack.registry, {
       name: 'renamed',
       model: identityModel('FP32', [-1, 4]),
     });

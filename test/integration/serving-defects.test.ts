@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
 import { LocalStack } from '../../lib/local/LocalStack.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import type { AppLogger } from '../../lib/serving/InferenceApp.js';
 import { buildModel } from '../../lib/tools/model-builder.js';
 import { bodyOf, ErrorBodySchema, type HttpReply, httpRequest } from '../fixtures/local-stack.js';
@@ -32,11 +33,11 @@ const request = (method: string, path: string, body?: string | object): Promise<
 before(async () => {
   home = await mkdtemp(join(tmpdir(), 'sluice-defects-'));
   stack = await LocalStack.start({ home, port: 0, publishSamples: false, logger, logRequests: true });
-  await stack.registry.publish({ name: 'failing', model: runtimeFailureModel() });
-  await stack.registry.publish({ name: 'bytes', model: identityModel('BYTES', [-1]) });
-  await stack.registry.publish({ name: 'two', model: twoInputModel() });
+  await publishVersion(stack.registry, { name: 'failing', model: runtimeFailureModel() });
+  await publishVersion(stack.registry, { name: 'bytes', model: identityModel('BYTES', [-1]) });
+  await publishVersion(stack.registry, { name: 'two', model: twoInputModel() });
   for (const name of ['__proto__', 'constructor']) {
-    await stack.registry.publish({
+    await publishVersion(stack.registry, {
       name: name === '__proto__' ? 'proto-input' : 'constructor-input',
       model: buildModel({
         inputs: [{ name, datatype: 'FP32', shape: [-1, 2] }],
@@ -46,7 +47,7 @@ before(async () => {
     });
   }
   // A non-batch output whose fixed first dimension (3) can equal the number of rows.
-  await stack.registry.publish({
+  await publishVersion(stack.registry, {
     name: 'fixed-output',
     model: buildModel({
       inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { SERVED_EXTENSIONS } from '../../lib/core/contract/extensions.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { runtimeFailureModel } from '../fixtures/models.js';
 
@@ -37,7 +38,7 @@ let test: TestStack;
 
 before(async () => {
   test = await startTestStack();
-  await test.stack.registry.publish({ name: 'iris', model: runtimeFailureModel() }); // iris v2 fails at run time
+  await publishVersion(test.stack.registry, { name: 'iris', model: runtimeFailureModel() }); // iris v2 fails at run time
 });
 
 after(async () => {

@@ -11,14 +11,9 @@ import {
   versionAlarmName,
 } from '../../core/gates/version-alarm-name.js';
 import type { RolloutState } from '../../core/rollout/RolloutState.js';
+import { DEFAULT_KEEP_VERSIONS } from '../../core/rollout/retention.js';
 import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
 import { listFunctionVersions } from './list-function-versions.js';
-
-/**
- * Published Lambda versions kept per function besides the ones the alias routes to and the rollout state names:
- * the newest few, so a rollback by hand (`sluice deploy` of an earlier version) rarely has to publish again.
- */
-export const DEFAULT_KEEP_VERSIONS = 3;
 
 /** What {@link pruneFunctionVersions} takes. */
 export interface PruneFunctionVersionsInput {

@@ -8,6 +8,7 @@ import {
   PutProvisionedConcurrencyConfigCommand,
 } from '@aws-sdk/client-lambda';
 import { readModelIdentity } from '../../core/environment/predict-environment.js';
+import { describeIssues } from '../../core/errors/describe-issues.js';
 import { RolloutConflictError } from '../../core/rollout/RolloutConflictError.js';
 import { RolloutError } from '../../core/rollout/RolloutError.js';
 import { RolloutAction, type RolloutState, RolloutStatus } from '../../core/rollout/RolloutState.js';
@@ -355,9 +356,7 @@ function describeEnd(state: RolloutState, candidate: number, build: string | und
 function parseRequest(raw: unknown): ReleaseEvent {
   const parsed = ReleaseEventSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RolloutError(
-      `not a release custom resource request: ${parsed.error.issues.map(describe).join('; ')}`,
-    );
+    throw new RolloutError(`not a release custom resource request: ${describeIssues(parsed.error)}`);
   }
   return parsed.data;
 }
@@ -365,13 +364,7 @@ function parseRequest(raw: unknown): ReleaseEvent {
 function parseComplete(raw: unknown): ReleaseCompleteEvent {
   const parsed = ReleaseCompleteEventSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RolloutError(
-      `not a release isComplete request: ${parsed.error.issues.map(describe).join('; ')}`,
-    );
+    throw new RolloutError(`not a release isComplete request: ${describeIssues(parsed.error)}`);
   }
   return parsed.data;
-}
-
-function describe(issue: { path: PropertyKey[]; message: string }): string {
-  return `${issue.path.map(String).join('.') || '(root)'} ${issue.message}`;
 }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { describeIssues } from '../errors/describe-issues.js';
 import { SluiceError } from '../errors/SluiceError.js';
 import { ModelNameSchema } from '../manifest/ModelManifest.js';
 
@@ -257,14 +257,9 @@ export class DeployConfigError extends SluiceError {}
 export function parseDeployConfig(raw: unknown, source: string): DeployConfig {
   const parsed = DeployConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.slice(0, 5).map((issue) => {
-      const field = issue.path
-        .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
-        .join('')
-        .replace(/^\./, '');
-      return `${field || '(root)'}: ${issue.message}; got ${JSON.stringify(valueAt(raw, issue.path))}`;
-    });
-    throw new DeployConfigError(`${source} is invalid:\n  ${lines.join('\n  ')}`);
+    throw new DeployConfigError(
+      `${source} is invalid:\n  ${describeIssues(parsed.error, { input: raw, separator: '\n  ' })}`,
+    );
   }
   const names = parsed.data.models.map((model) => model.name);
   const duplicate = names.find((name, index) => names.indexOf(name) !== index);
@@ -273,32 +268,4 @@ export function parseDeployConfig(raw: unknown, source: string): DeployConfig {
       `${source} is invalid:\n  models: "${duplicate}" is listed twice; got ${JSON.stringify(names)}`,
     );
   return parsed.data;
-}
-
-/** Reads and parses a deployment configuration file. */
-export function readDeployConfig(path: string): DeployConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new DeployConfigError(
-      `cannot read the deployment config ${path}: ${(error as Error).message}; see "Configuring models and rollouts" in the README`,
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new DeployConfigError(`${path} is not JSON: ${(error as Error).message}`);
-  }
-  return parseDeployConfig(raw, path);
-}
-
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let value: unknown = raw;
-  for (const part of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<PropertyKey, unknown>)[part];
-  }
-  return value;
 }

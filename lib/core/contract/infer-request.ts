@@ -48,16 +48,3 @@ export const PredictRequestSchema = z
   });
 /** The simple form request body. */
 export type PredictRequest = z.infer<typeof PredictRequestSchema>;
-
-/** Formats zod issues as one line naming each bad field. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => {
-      const path = issue.path
-        .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
-        .join('');
-      return `${path ? `${path.replace(/^\./, '')}: ` : ''}${issue.message}`;
-    })
-    .join('; ');
-}

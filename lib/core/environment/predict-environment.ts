@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { type AlarmThresholds, AlarmThresholdsSchema } from '../config/deploy-config.js';
-import { describeIssues } from '../contract/infer-request.js';
+import { describeIssues } from '../errors/describe-issues.js';
 import { ModelNameSchema } from '../manifest/ModelManifest.js';
 import { ConfigError } from './ConfigError.js';
+import { parseEnvironment } from './parse-environment.js';
 
 /**
  * The predict function's environment contract, declared once: the CDK writes it ({@link predictEnvironment}),
@@ -125,20 +126,16 @@ export function readModelIdentity(
   variables: Readonly<Record<string, string>> | undefined,
   functionLabel: string,
 ): ModelIdentity {
-  const environment = variables ?? {};
-  const parsed = ModelIdentityEnvSchema.safeParse(environment);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = String(issue?.path[0] ?? 'environment');
-    throw new InvalidModelIdentityError(
-      `${functionLabel} is not a sluice predict function: ${variable} ${issue?.message ?? 'is invalid'}; got ${JSON.stringify(environment[variable] ?? null)}`,
-      { cause: parsed.error },
-    );
-  }
+  const values = parseEnvironment(
+    ModelIdentityEnvSchema,
+    variables ?? {},
+    (message, options) =>
+      new InvalidModelIdentityError(`${functionLabel} is not a sluice predict function: ${message}`, options),
+  );
   return {
-    model: parsed.data[FunctionVariable.MODEL],
-    version: Number(parsed.data[FunctionVariable.MODEL_VERSION]),
-    sha256: parsed.data[FunctionVariable.MODEL_SHA256],
+    model: values[FunctionVariable.MODEL],
+    version: Number(values[FunctionVariable.MODEL_VERSION]),
+    sha256: values[FunctionVariable.MODEL_SHA256],
   };
 }
 

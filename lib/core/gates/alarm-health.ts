@@ -1,5 +1,15 @@
-import type { MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import type { HealthReport } from '../rollout/RolloutTarget.js';
+
+/**
+ * What the rule reads of an alarm: DescribeAlarms' `MetricAlarm` fields of the same names
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricAlarm.html).
+ */
+export interface AlarmStateReading {
+  readonly AlarmName?: string;
+  /** `OK`, `ALARM` or `INSUFFICIENT_DATA`. */
+  readonly StateValue?: string;
+  readonly StateReason?: string;
+}
 
 /** CloudWatch's alarm states, as DescribeAlarms reports them. */
 const ALARM = 'ALARM';
@@ -16,7 +26,7 @@ const OK = 'OK';
  */
 export function healthFromAlarms(
   expected: readonly string[],
-  alarms: readonly Pick<MetricAlarm, 'AlarmName' | 'StateValue' | 'StateReason'>[],
+  alarms: readonly AlarmStateReading[],
 ): HealthReport {
   const byName = new Map(alarms.map((alarm) => [alarm.AlarmName, alarm]));
   const firing: string[] = [];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeIssues } from '../contract/infer-request.js';
+import { describeIssues } from '../errors/describe-issues.js';
 import { SluiceError } from '../errors/SluiceError.js';
 
 /** EventBridge `source` of CloudWatch alarm events. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeIssues } from '../contract/infer-request.js';
+import { describeIssues } from '../errors/describe-issues.js';
 import type { GoldenExample } from '../manifest/ModelManifest.js';
 import { stringifyJson } from '../tensor/encode-tensor.js';
 import { parseJson } from '../tensor/parse-json.js';

@@ -1,4 +1,4 @@
-import type { GoldenCheckResult } from '../../serving/check-golden-examples.js';
+import type { GoldenCheckResult } from '../golden/run-golden-check.js';
 
 /** What the health signals say about the candidate version right now. */
 export interface HealthReport {

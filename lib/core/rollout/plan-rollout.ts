@@ -1,3 +1,4 @@
+import { describeIssues } from '../errors/describe-issues.js';
 import { RolloutError } from './RolloutError.js';
 import { type RolloutPlan, RolloutPlanSchema, RolloutStrategy } from './RolloutPlan.js';
 
@@ -117,12 +118,9 @@ export function planRollout(input: PlanRolloutInput): RolloutPlan {
 export function assertValidPlan(plan: unknown): RolloutPlan {
   const parsed = RolloutPlanSchema.safeParse(plan);
   if (!parsed.success) {
-    throw new RolloutError(
-      `not a rollout plan: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`,
-      {
-        cause: parsed.error,
-      },
-    );
+    throw new RolloutError(`not a rollout plan: ${describeIssues(parsed.error)}`, {
+      cause: parsed.error,
+    });
   }
   const { steps } = parsed.data;
   const ascending = steps.every((step, index) => step > 0 && (index === 0 || step > (steps[index - 1] ?? 0)));

@@ -1,0 +1,23 @@
+/** Where the CLI writes; tests pass buffers. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** True when stderr is a terminal: progress bars are drawn only then. */
+  readonly interactive: boolean;
+  readonly env: Record<string, string | undefined>;
+}
+
+/**
+ * The process's own streams and environment.
+ *
+ * @example
+ * process.exitCode = await runCli(process.argv.slice(2), defaultIo());
+ */
+export function defaultIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    interactive: Boolean(process.stderr.isTTY),
+    env: process.env,
+  };
+}

@@ -5,6 +5,11 @@ export interface CliIo {
   /** True when stderr is a terminal: progress bars are drawn only then. */
   readonly interactive: boolean;
   readonly env: Record<string, string | undefined>;
+  /**
+   * Waits between two reads of a rollout that `sluice deploy` follows (tests pass one driven by their clock).
+   * @default a timer
+   */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /**

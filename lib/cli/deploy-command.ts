@@ -64,10 +64,10 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
       const say = (line: string): void => {
         if (!options.json) io.stdout(`${line}\n`);
       };
-      const before = await context.store.current(model);
+      const before = await context.control.current(model);
       const resuming = before?.status === RolloutStatus.ROLLING && before.candidate === version;
       if (!resuming) await warnOfSignatureChange(context, model, version, before, io);
-      const state = await context.engine.deploy(model, { version, plan });
+      const state = await context.control.deploy(model, { version, plan });
       if (state.status === RolloutStatus.IDLE) {
         // The model's first version: nothing to roll out from.
         say(`${model} v${version} is the stable version (first deploy on ${context.registry.description})`);
@@ -103,10 +103,11 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         `  following (Ctrl-C stops following; the rollout carries on ${context.local ? 'in the local stack' : 'on the scheduler'})`,
       );
       const final = await followRollout({
-        engine: context.engine,
+        control: context.control,
         model,
         fromRevision: state.revision,
         pollIntervalMs: context.pollIntervalMs,
+        ...(io.sleep ? { sleep: io.sleep } : {}),
         onEvent: (event) => say(`  ${describeEvent(event)}`),
         onWait: (decision, health) =>
           say(

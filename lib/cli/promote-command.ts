@@ -22,7 +22,7 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
     .action(async (model: string, options: RolloutCommandOptions & { weight?: string }) => {
       const weight = parseWeightOption(options.weight);
       const context = await resolveRolloutContext(options, io.env);
-      const state = await context.engine.promote(model, weight === undefined ? {} : { weight });
+      const state = await context.control.promote(model, weight === undefined ? {} : { weight });
       const promoted = state.status === RolloutStatus.IDLE;
       if (options.json) {
         io.stdout(

@@ -22,8 +22,8 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
     .action(async (model: string, options: RolloutCommandOptions & { reason: string }) => {
       const reason = parseReasonOption(options.reason);
       const context = await resolveRolloutContext(options, io.env);
-      const before = await context.store.current(model);
-      const state = await context.engine.rollback(model, reason);
+      const before = await context.control.current(model);
+      const state = await context.control.rollback(model, reason);
       if (options.json) {
         io.stdout(`${JSON.stringify({ result: 'rolled-back', ...stateSummary(state) })}\n`);
         return;

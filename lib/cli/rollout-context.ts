@@ -2,8 +2,8 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { LambdaRolloutTarget } from '../aws/lambda/LambdaRolloutTarget.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
-import type { RolloutTarget } from '../core/rollout/RolloutTarget.js';
-import { LocalRolloutTarget } from '../local/LocalRolloutTarget.js';
+import { StackRolloutClient } from '../local/StackRolloutClient.js';
+import { EngineRolloutControl, type RolloutControl } from '../rollout/RolloutControl.js';
 import { RolloutEngine } from '../rollout/RolloutEngine.js';
 import { RolloutStore } from '../storage/RolloutStore.js';
 import { UsageError } from './exit-codes.js';
@@ -32,12 +32,8 @@ export interface RolloutTargetOptions extends TargetOptions {
 
 /** What a rollout command acts through. */
 export interface RolloutContext {
-  /** The engine, wired to the store and the target. */
-  readonly engine: RolloutEngine;
-  /** Where the rollout states are kept. */
-  readonly store: RolloutStore;
-  /** Where routing is applied and health read. */
-  readonly target: RolloutTarget;
+  /** Deploy, promote, rollback and status: the running local stack carries them out, or on AWS the CLI's engine. */
+  readonly control: RolloutControl;
   /** The registry (and the bucket the rollout states live in). */
   readonly registry: RegistryTarget;
   /** True for the local stack. */
@@ -47,43 +43,40 @@ export interface RolloutContext {
 }
 
 /**
- * Wires the rollout engine for a command: with `--local`, the running local stack's store and its local aliases;
- * otherwise the registry bucket's store and the deployed stack's Lambda alias and alarms (LambdaRolloutTarget).
+ * Wires the rollout commands: with `--local`, the running local stack, which owns its rollout states and carries
+ * each command out itself; otherwise an engine on the registry bucket's store and the deployed stack's Lambda alias
+ * and alarms (LambdaRolloutTarget).
  */
 export async function resolveRolloutContext(
   options: RolloutTargetOptions,
   env: Record<string, string | undefined>,
 ): Promise<RolloutContext> {
   const registry = await resolveRegistryTarget(options, env);
-  const target = options.local ? localTarget(registry) : lambdaTarget(registry, options, env);
+  if (options.local) {
+    if (!registry.apiUrl) throw new SluiceError('the local stack did not say where its API listens');
+    return {
+      control: new StackRolloutClient({ apiUrl: registry.apiUrl, actor: CLI_ACTOR }),
+      registry,
+      local: true,
+      pollIntervalMs: LOCAL_FOLLOW_INTERVAL_MS,
+    };
+  }
+  const target = lambdaTarget(registry, options, env);
   const store = new RolloutStore({ store: registry.objects });
-  const engine = new RolloutEngine({
-    store,
-    target,
-    registry: registry.registry,
-    actor: CLI_ACTOR,
-  });
-  const local = options.local === true;
+  const engine = new RolloutEngine({ store, target, registry: registry.registry, actor: CLI_ACTOR });
   return {
-    engine,
-    store,
-    target,
+    control: new EngineRolloutControl({ engine, target, current: (model) => store.current(model) }),
     registry,
-    local,
-    pollIntervalMs: local ? LOCAL_FOLLOW_INTERVAL_MS : AWS_FOLLOW_INTERVAL_MS,
+    local: false,
+    pollIntervalMs: AWS_FOLLOW_INTERVAL_MS,
   };
-}
-
-function localTarget(registry: RegistryTarget): RolloutTarget {
-  if (!registry.apiUrl) throw new SluiceError('the local stack did not say where its API listens');
-  return new LocalRolloutTarget({ apiUrl: registry.apiUrl, registry: registry.registry });
 }
 
 function lambdaTarget(
   registry: RegistryTarget,
   options: RolloutTargetOptions,
   env: Record<string, string | undefined>,
-): RolloutTarget {
+): LambdaRolloutTarget {
   const functionName = options.function ?? env.SLUICE_FUNCTION;
   if (!functionName) {
     throw new UsageError(

@@ -28,7 +28,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
     .addHelpText('after', '\nExample:\n  npx sluice status iris --local --json')
     .action(async (model: string, options: RolloutCommandOptions) => {
       const context = await resolveRolloutContext(options, io.env);
-      const report = await context.engine.status(model);
+      const report = await context.control.status(model);
       const { state } = report;
       // Without a rollout there is no alias yet: the newest version answers (this also refuses unknown models).
       const newest = state ? undefined : await context.registry.registry.latestVersion(model);
@@ -66,7 +66,7 @@ interface Observed {
 /** Reads the observed split; a failure is reported, not thrown: status still shows the rest. */
 async function observedTraffic(context: RolloutContext, model: string): Promise<Observed> {
   try {
-    return { traffic: await context.target.traffic(model) };
+    return { traffic: await context.control.traffic(model) };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }

@@ -18,23 +18,33 @@ export interface LocalReply {
   readonly body: string;
 }
 
+/** A request to a {@link LocalRoute}: its method, path, query, headers and (for POST) body text. */
+export interface LocalRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingMessage['headers'];
+  /** The body as UTF-8 text; empty for GET. */
+  readonly body: string;
+}
+
 /**
- * A plain route the emulator answers itself (e.g. `GET /metrics`), outside the API contract. It gets the
- * request, its path and its query string.
+ * A plain route the emulator answers itself (e.g. `GET /metrics`, the stack's control routes), outside the API
+ * contract. It may throw a domain error: the emulator answers it by the one status table.
  */
-export type LocalRoute = (
-  request: IncomingMessage,
-  path: string,
-  query: URLSearchParams,
-) => LocalReply | Promise<LocalReply>;
+export interface LocalRoute {
+  /** The methods it takes (GET also answers HEAD); any other answers 405. */
+  readonly methods: readonly ('GET' | 'POST')[];
+  readonly answer: (request: LocalRequest) => LocalReply | Promise<LocalReply>;
+}
 
 /** Options of {@link ApiGatewayEmulator}. */
 export interface ApiGatewayEmulatorOptions {
   /** The handler every API request goes to. */
   readonly handler: ProxyHandler;
   /**
-   * Extra GET (and HEAD) routes by exact path, or by prefix when the key ends in `/*` (`/_sluice/health/*` answers
-   * `/_sluice/health/iris`); other methods on them answer 405. @default none
+   * Extra routes by exact path, or by prefix when the key ends in `/*` (`/_sluice/health/*` answers
+   * `/_sluice/health/iris`); methods they do not take answer 405. @default none
    */
   readonly localRoutes?: Readonly<Record<string, LocalRoute>>;
   /** @default '127.0.0.1' */
@@ -102,22 +112,28 @@ async function serve(
 ): Promise<void> {
   const target = splitTarget(request.url ?? '/');
   const local = findLocalRoute(options.localRoutes, target.path);
-  if (local && request.method !== 'GET' && request.method !== 'HEAD') {
+  const method = request.method ?? 'GET';
+  const takes = local?.methods.some(
+    (allowed) => allowed === method || (allowed === 'GET' && method === 'HEAD'),
+  );
+  if (local && !takes) {
     // A known path with the wrong method answers 405, as the API's own routes do.
-    writeError(response, new MethodNotAllowedError(request.method ?? 'UNKNOWN', target.path, ['GET']));
-    return;
-  }
-  if (local) {
-    const { status, contentType, body } = await local(
-      request,
-      target.path,
-      target.query ?? new URLSearchParams(),
-    );
-    response.writeHead(status, { 'content-type': contentType });
-    response.end(request.method === 'HEAD' ? undefined : body);
+    writeError(response, new MethodNotAllowedError(method, target.path, local.methods));
     return;
   }
   const body = await readBody(request);
+  if (local && body !== undefined) {
+    const reply = await local.answer({
+      method,
+      path: target.path,
+      query: target.query ?? new URLSearchParams(),
+      headers: request.headers,
+      body: body.toString('utf8'),
+    });
+    response.writeHead(reply.status, { 'content-type': reply.contentType });
+    response.end(method === 'HEAD' ? undefined : reply.body);
+    return;
+  }
   if (body === undefined) {
     const refusal = new RequestTooLargeError(`request body is larger than ${MAX_REQUEST_BYTES} bytes`);
     options.onRefused?.({

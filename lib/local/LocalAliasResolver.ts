@@ -7,13 +7,6 @@ import type { ModelResolver, ResolveOptions, ServedOutcome } from '../serving/Mo
 import type { HealthWindow } from './HealthWindow.js';
 import type { RegistryResolver } from './RegistryResolver.js';
 
-/**
- * How long the local alias reuses a model's rollout state, in milliseconds: short, because a weight written by
- * `sluice deploy` in another process must take effect at once, yet long enough that a burst of requests does
- * not turn into one store read each.
- */
-export const LOCAL_ROUTING_TTL_MS = 250;
-
 /** Who the local stack's own rollout events (pins, rollbacks) name as their actor. */
 export const LOCAL_STACK_ACTOR = 'local-stack';
 
@@ -33,7 +26,10 @@ export interface RolloutStateStore extends RolloutStateReader {
 export interface LocalAliasResolverOptions {
   /** Lists versions and answers for models without a rollout state (the newest version). */
   readonly registry: Pick<RegistryResolver, 'resolve' | 'versions' | 'ready'>;
-  /** Where the rollout state (the alias) is read from, and where a model's first pin is written. */
+  /**
+   * Where the rollout state (the alias) is read from, and where a model's first pin is written: the stack's own
+   * {@link LocalRolloutStates}, which every writer of the stack shares, so a write routes the next request.
+   */
   readonly states: RolloutStateStore;
   /** Fed with every inference outcome. */
   readonly health: HealthWindow;
@@ -41,14 +37,6 @@ export interface LocalAliasResolverOptions {
   readonly random?: () => number;
   /** @default Date.now */
   readonly now?: () => number;
-  /** @default LOCAL_ROUTING_TTL_MS */
-  readonly ttlMs?: number;
-}
-
-/** A cached read of a model's rollout state. */
-interface CachedState {
-  readonly at: number;
-  readonly state: Promise<RolloutState | undefined>;
 }
 
 /**
@@ -62,7 +50,6 @@ interface CachedState {
  * publishing a newer version changes nothing until `sluice deploy` rolls it out.
  *
  * Every inference outcome is recorded in the {@link HealthWindow}, which the local rollout driver and the health route read.
- * While the store cannot be read, the last state read keeps routing.
  *
  * @example
  * const resolver = new LocalAliasResolver({ registry: new RegistryResolver(registry), states: store, health });
@@ -73,9 +60,6 @@ export class LocalAliasResolver implements ModelResolver {
   readonly #health: HealthWindow;
   readonly #random: () => number;
   readonly #now: () => number;
-  readonly #ttlMs: number;
-  readonly #cache = new Map<string, CachedState>();
-  readonly #lastRead = new Map<string, RolloutState | undefined>();
 
   constructor(options: LocalAliasResolverOptions) {
     this.#registry = options.registry;
@@ -83,7 +67,6 @@ export class LocalAliasResolver implements ModelResolver {
     this.#health = options.health;
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? Date.now;
-    this.#ttlMs = options.ttlMs ?? LOCAL_ROUTING_TTL_MS;
   }
 
   async resolve(model: string, options: ResolveOptions = {}): Promise<number> {
@@ -108,25 +91,9 @@ export class LocalAliasResolver implements ModelResolver {
     this.#health.record(model, version, outcome, this.#now());
   }
 
-  /** The model's rollout state as routing sees it: read at most once per TTL, the last one while the store fails. */
+  /** The model's rollout state as routing sees it. */
   state(model: string): Promise<RolloutState | undefined> {
-    const now = this.#now();
-    const cached = this.#cache.get(model);
-    if (cached && now - cached.at <= this.#ttlMs) return cached.state;
-    const state = this.#read(model);
-    const entry = { at: now, state };
-    this.#cache.set(model, entry);
-    // A failed read is not cached: the next request tries the store again.
-    state.catch(() => {
-      if (this.#cache.get(model) === entry) this.#cache.delete(model);
-    });
-    return state;
-  }
-
-  /** Forgets cached states (one model's, or all), so the next request reads the store: a changed weight applies at once. */
-  invalidate(model?: string): void {
-    if (model === undefined) this.#cache.clear();
-    else this.#cache.delete(model);
+    return this.#states.current(model);
   }
 
   /** Writes the first state of a model that has none: its newest version, stable. Losing a race is fine. */
@@ -143,24 +110,10 @@ export class LocalAliasResolver implements ModelResolver {
     } catch (error) {
       // Another request (or a `sluice deploy`) wrote the first state: route by that one.
       if (!(error instanceof RolloutConflictError)) throw error;
-      this.invalidate(model);
       const winner = await this.state(model);
       if (winner) return winner;
       throw error;
     }
-    this.invalidate(model);
-    this.#lastRead.set(model, pinned);
     return pinned;
-  }
-
-  async #read(model: string): Promise<RolloutState | undefined> {
-    try {
-      const state = await this.#states.current(model);
-      this.#lastRead.set(model, state);
-      return state;
-    } catch (error) {
-      if (this.#lastRead.has(model)) return this.#lastRead.get(model);
-      throw error;
-    }
   }
 }

@@ -95,6 +95,7 @@ export class LocalObjectStore {
   #port: number;
   #server: S3rverInstance | undefined;
   readonly #locks = new KeyedMutex();
+  readonly #listeners = new Set<(key: string) => void>();
 
   constructor(props: LocalObjectStoreProps) {
     this.directory = props.directory;
@@ -134,6 +135,9 @@ export class LocalObjectStore {
     retryVanishedListings(server.store);
     // Koa composes `middleware` when the server starts listening, so these run before every s3rver handler.
     server.middleware.unshift(
+      changeMiddleware(this.bucket, (key) => {
+        for (const listener of this.#listeners) listener(key);
+      }),
       multipartAbortMiddleware(server.store, this.bucket, this.#locks),
       conditionalWriteMiddleware(server.store, this.#locks),
       listObjectsV2Middleware(server.store),
@@ -141,6 +145,19 @@ export class LocalObjectStore {
     const address = ListeningAddressSchema.parse(await server.run());
     this.#port = address.port;
     this.#server = server;
+  }
+
+  /**
+   * Calls `listener` with the key of every object of this store's bucket that a request wrote or deleted, once the
+   * store has answered it: the local stack learns of a newly published version from here, instead of listing the
+   * registry again and again. Returns the function that stops the calls.
+   *
+   * @example
+   * const stop = store.onChange((key) => console.log('changed', key));
+   */
+  onChange(listener: (key: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Stops serving; clients then get connection errors, as when S3 is unreachable. Data stays on disk. */
@@ -282,6 +299,26 @@ function isS3rverInstance(value: unknown): value is S3rverInstance {
 /** Where s3rver keeps the parts of a bucket's unfinished multipart uploads. */
 function uploadsDirectory(store: FilesystemStore, bucket: string): string {
   return store.getResourcePath(bucket, '', UPLOADS_RESOURCE);
+}
+
+/**
+ * Tells `changed` of each object of `bucket` that a request created (PutObject, CompleteMultipartUpload) or
+ * deleted (DeleteObject), after the store answered it with success.
+ */
+function changeMiddleware(bucket: string, changed: (key: string) => void): KoaMiddleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.status < 200 || ctx.status >= 300) return;
+    const query = new URLSearchParams(ctx.querystring);
+    const isPut = ctx.method === 'PUT' && [...query.keys()].every((name) => name === 'x-id');
+    const isComplete = ctx.method === 'POST' && query.has('uploadId');
+    const isDelete = ctx.method === 'DELETE' && !query.has('uploadId');
+    if (!isPut && !isComplete && !isDelete) return;
+    const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+    const key = match?.[2] === undefined ? undefined : decodePathSegment(match[2]);
+    if (match?.[1] === undefined || decodePathSegment(match[1]) !== bucket || key === undefined) return;
+    changed(key);
+  };
 }
 
 /**

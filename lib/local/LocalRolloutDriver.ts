@@ -39,8 +39,8 @@ export class LocalRolloutDriver {
     this.#options = options;
   }
 
-  /** Starts ticking; the timer does not keep the process alive. */
-  start(): void {
+  /** Starts ticking every `intervalMs`; the timer does not keep the process alive. */
+  start(intervalMs: number = this.#options.intervalMs ?? LOCAL_DRIVER_INTERVAL_MS): void {
     if (this.#timer) return;
     this.#timer = setInterval(() => {
       // A slow store must not pile up ticks: one at a time.
@@ -55,7 +55,7 @@ export class LocalRolloutDriver {
         .finally(() => {
           this.#running = undefined;
         });
-    }, this.#options.intervalMs ?? LOCAL_DRIVER_INTERVAL_MS);
+    }, intervalMs);
     this.#timer.unref();
   }
 

@@ -1,28 +1,23 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { MODEL_NAME_PATTERN } from '../core/manifest/ModelManifest.js';
-import { routingOf } from '../core/rollout/routing-of.js';
+import { EngineRolloutControl, type RolloutControl } from '../rollout/RolloutControl.js';
 import { RolloutEngine } from '../rollout/RolloutEngine.js';
 import type { AppLogger } from '../serving/InferenceApp.js';
 import { InferenceApp } from '../serving/InferenceApp.js';
 import { InferenceEngine } from '../serving/InferenceEngine.js';
 import { ModelRegistry } from '../storage/ModelRegistry.js';
 import { RolloutStore } from '../storage/RolloutStore.js';
-import { ApiGatewayEmulator, type LocalReply } from './ApiGatewayEmulator.js';
+import { ApiGatewayEmulator } from './ApiGatewayEmulator.js';
 import { HealthWindow } from './HealthWindow.js';
 import { HomeLock } from './HomeLock.js';
 import { LOCAL_STACK_ACTOR, LocalAliasResolver } from './LocalAliasResolver.js';
 import { LocalObjectStore } from './LocalObjectStore.js';
-import { LocalRolloutDriver } from './LocalRolloutDriver.js';
+import { LOCAL_DRIVER_INTERVAL_MS, LocalRolloutDriver } from './LocalRolloutDriver.js';
+import { LocalRolloutStates } from './LocalRolloutStates.js';
 import { type LocalConfig, readLocalConfig } from './local-config.js';
+import { localControlRoutes } from './local-control-routes.js';
 import { type LocalStackInfo, removeLocalStackInfo, writeLocalStackInfo } from './local-home.js';
-import {
-  type LocalHealthResponse,
-  type LocalRefreshResponse,
-  LocalRoutePath,
-  type LocalTrafficResponse,
-} from './local-routes.js';
 import { PrometheusServingMetrics } from './PrometheusServingMetrics.js';
 import { readPackageVersion } from './package-version.js';
 import { publishSamples } from './publish-samples.js';
@@ -50,6 +45,13 @@ export interface LocalStackOptions {
   readonly config?: LocalConfig;
   /** The draws of the local aliases' weighted routing (tests pass a fixed sequence). @default Math.random */
   readonly random?: () => number;
+  /** The clock of routing, health and rollouts, epoch milliseconds (tests pass one they move). @default Date.now */
+  readonly now?: () => number;
+  /**
+   * How often the stack takes the rollout steps that are due, in milliseconds; `false` takes none on its own (tests
+   * call `driver.tick()`). @default LOCAL_DRIVER_INTERVAL_MS
+   */
+  readonly driveEveryMs?: number | false;
 }
 
 /**
@@ -60,8 +62,11 @@ export interface LocalStackOptions {
  * Local aliases: the unversioned routes follow each model's rollout state (see {@link LocalAliasResolver});
  * a {@link HealthWindow} of every inference outcome judges candidates, and a {@link LocalRolloutDriver} carries
  * every rollout in progress through its bakes with the rollout engine (promote, advance, roll back) with nobody
- * watching, as the scheduler does on AWS. `sluice` in another process reaches both through the local routes
- * `GET /_sluice/health/{model}?version=N&since=MS&stable=N` and `GET /_sluice/refresh?model=M`.
+ * watching, as the scheduler does on AWS. The stack is the one writer of its rollout states
+ * ({@link LocalRolloutStates}): `sluice --local` in another process asks it to deploy, promote or roll back over its
+ * control routes (`/_sluice/rollouts/{model}`), so a command routes the very next request, and reads its health
+ * window through `GET /_sluice/health/{model}`. It learns of a newly published version from its embedded store,
+ * without polling the registry.
  *
  * @example
  * const stack = await LocalStack.start({ home: '.sluice', port: 3000 });
@@ -79,6 +84,11 @@ export class LocalStack {
     readonly health: HealthWindow,
     /** The local aliases. */
     readonly resolver: LocalAliasResolver,
+    /** The rollout states, owned by the stack: every write routes the next request. */
+    readonly rollouts: LocalRolloutStates,
+    /** The rollout target inside the stack, which the stack's engines act through. */
+    private readonly target: StackRolloutTarget,
+    private readonly now: () => number,
     /** Carries rollouts through their bakes. */
     readonly driver: LocalRolloutDriver,
     private readonly api: ApiGatewayEmulator,
@@ -86,11 +96,35 @@ export class LocalStack {
     readonly publishedSamples: { model: string; version: number }[],
     private readonly lock: HomeLock,
     private readonly info: LocalStackInfo,
+    private readonly stopListening: () => void,
   ) {}
 
   /** The API base URL, e.g. `http://127.0.0.1:3000`. */
   get apiUrl(): string {
     return this.api.url;
+  }
+
+  /**
+   * The stack's rollout engine acting as `actor` (its events name it): what the control routes and the driver
+   * act through, on the stack's own states.
+   */
+  rolloutEngine(actor: string): RolloutEngine {
+    return new RolloutEngine({
+      store: this.rollouts,
+      registry: this.registry,
+      actor,
+      target: this.target,
+      now: this.now,
+    });
+  }
+
+  /** The stack's rollout control acting as `actor`: deploy, promote, rollback and status, carried out here. */
+  rolloutControl(actor: string): RolloutControl {
+    return new EngineRolloutControl({
+      engine: this.rolloutEngine(actor),
+      target: this.target,
+      current: (model) => this.rollouts.current(model),
+    });
   }
 
   /** Starts the store, publishes the samples on first start, and serves the API. */
@@ -122,23 +156,23 @@ export class LocalStack {
           coldStart = false;
         },
       });
-      const rollouts = new RolloutStore({ store: store.objects() });
+      const now = options.now ?? Date.now;
+      const rollouts = new LocalRolloutStates(new RolloutStore({ store: store.objects() }));
       const health = new HealthWindow();
+      const versions = new RegistryResolver(registry);
+      const stopListening = store.onChange((key) => versions.changed(key));
       const resolver = new LocalAliasResolver({
-        registry: new RegistryResolver(registry),
+        registry: versions,
         states: rollouts,
         health,
+        now,
         ...(options.random ? { random: options.random } : {}),
       });
+      const target = new StackRolloutTarget({ health, thresholds: config.health, engine, now });
       const driver = new LocalRolloutDriver({
-        engine: new RolloutEngine({
-          store: rollouts,
-          registry,
-          actor: LOCAL_STACK_ACTOR,
-          target: new StackRolloutTarget({ health, thresholds: config.health, routing: resolver, engine }),
-        }),
-        models: () => registry.listModels(),
-        state: (model) => resolver.state(model),
+        engine: new RolloutEngine({ store: rollouts, registry, actor: LOCAL_STACK_ACTOR, target, now }),
+        models: () => versions.models(),
+        state: (model) => rollouts.current(model),
         logger,
       });
       const app = new InferenceApp({
@@ -150,6 +184,7 @@ export class LocalStack {
         logRequests: options.logRequests ?? false,
         serverVersion: readPackageVersion(),
       });
+      let stack: LocalStack | undefined;
       const api = await ApiGatewayEmulator.start({
         handler: (event) => app.handle(event),
         port: options.port ?? DEFAULT_LOCAL_PORT,
@@ -158,15 +193,21 @@ export class LocalStack {
         onError: (error, request) =>
           logger.error('the local API failed to answer', { ...request, error: error as Error }),
         localRoutes: {
-          '/metrics': () => ({
-            status: 200,
-            contentType: 'text/plain; version=0.0.4',
-            body: metrics.render(),
+          '/metrics': {
+            methods: ['GET'],
+            answer: async () => ({
+              status: 200,
+              contentType: 'text/plain; version=0.0.4',
+              body: await metrics.render(),
+            }),
+          },
+          ...localControlRoutes({
+            health,
+            thresholds: config.health,
+            now,
+            origin: () => api.url,
+            control: (actor) => (stack as LocalStack).rolloutControl(actor),
           }),
-          [`${LocalRoutePath.HEALTH}*`]: (_request, path, query) =>
-            healthRoute(health, config, path.slice(LocalRoutePath.HEALTH.length), query),
-          [LocalRoutePath.REFRESH]: (_request, _path, query) => refreshRoute(resolver, query),
-          [LocalRoutePath.TRAFFIC]: (_request, _path, query) => trafficRoute(health, query),
         },
       });
       const info: LocalStackInfo = {
@@ -176,8 +217,8 @@ export class LocalStack {
         pid: process.pid,
       };
       await writeLocalStackInfo(options.home, info);
-      driver.start();
-      return new LocalStack(
+      if (options.driveEveryMs !== false) driver.start(options.driveEveryMs ?? LOCAL_DRIVER_INTERVAL_MS);
+      stack = new LocalStack(
         options.home,
         store,
         registry,
@@ -186,12 +227,17 @@ export class LocalStack {
         app,
         health,
         resolver,
+        rollouts,
+        target,
+        now,
         driver,
         api,
         published,
         lock,
         info,
+        stopListening,
       );
+      return stack;
     } catch (error) {
       await store.stop();
       await lock.release();
@@ -202,106 +248,11 @@ export class LocalStack {
   /** Stops the API and the store; the data stays in the home folder. */
   async stop(): Promise<void> {
     await removeLocalStackInfo(this.home, this.info);
+    this.stopListening();
     await this.driver.stop();
     await this.api.stop();
     await this.engine.close();
     await this.store.stop();
     await this.lock.release();
   }
-}
-
-/** Version numbers in the local routes' query strings. */
-const VERSION_PATTERN = /^[1-9][0-9]{0,15}$/;
-
-/** Epoch milliseconds in the health route's `since`. */
-const EPOCH_MS_PATTERN = /^[0-9]{1,16}$/;
-
-/**
- * `GET /_sluice/health/{model}?version=N[&since=MS][&stable=N]`: the health window's verdict on one version, with
- * the evidence since `since` (the step's start) and its refused inputs compared with `stable`'s.
- */
-function healthRoute(
-  health: HealthWindow,
-  config: LocalConfig,
-  encodedModel: string,
-  query: URLSearchParams,
-): LocalReply {
-  const model = safeDecode(encodedModel);
-  if (model === undefined || !MODEL_NAME_PATTERN.test(model)) {
-    return jsonReply(400, { error: `not a model name: "${encodedModel}"` });
-  }
-  const version = query.get('version') ?? '';
-  if (!VERSION_PATTERN.test(version)) {
-    return jsonReply(400, { error: `version must be a version number (1, 2, 3, ...); got "${version}"` });
-  }
-  const since = query.get('since');
-  if (since !== null && !EPOCH_MS_PATTERN.test(since)) {
-    return jsonReply(400, { error: `since must be epoch milliseconds; got "${since}"` });
-  }
-  const stable = query.get('stable');
-  if (stable !== null && !VERSION_PATTERN.test(stable)) {
-    return jsonReply(400, { error: `stable must be a version number (1, 2, 3, ...); got "${stable}"` });
-  }
-  const now = Date.now();
-  const report = health.judge(model, Number(version), config.health, now, {
-    ...(since === null ? {} : { sinceMs: Number(since) }),
-    ...(stable === null ? {} : { stable: Number(stable) }),
-  });
-  const body: LocalHealthResponse = {
-    model,
-    version: Number(version),
-    verdict: report.verdict,
-    reasons: report.reasons,
-    requests: { ...report.requests },
-    ...(report.candidateRequests === undefined ? {} : { candidateRequests: report.candidateRequests }),
-    windowMs: health.windowMs,
-  };
-  return jsonReply(200, body);
-}
-
-/** `GET /_sluice/refresh?model=M`: re-reads the model's rollout state now and answers the routing it applies. */
-async function refreshRoute(resolver: LocalAliasResolver, query: URLSearchParams): Promise<LocalReply> {
-  const model = query.get('model') ?? '';
-  if (!MODEL_NAME_PATTERN.test(model))
-    return jsonReply(400, { error: `model must be a model name; got "${model}"` });
-  resolver.invalidate(model);
-  try {
-    const state = await resolver.state(model);
-    const routing = state ? routingOf(state) : undefined;
-    const body: LocalRefreshResponse = {
-      model,
-      ...(routing ? { stable: routing.stable, weight: routing.weight } : { weight: 0 }),
-      ...(routing?.candidate === undefined ? {} : { candidate: routing.candidate }),
-    };
-    return jsonReply(200, body);
-  } catch (error) {
-    return jsonReply(503, {
-      error: `the rollout state of "${model}" cannot be read: ${(error as Error).message}`,
-    });
-  }
-}
-
-/** `GET /_sluice/traffic?model=M`: requests per version the local alias routed in the health window. */
-function trafficRoute(health: HealthWindow, query: URLSearchParams): LocalReply {
-  const model = query.get('model') ?? '';
-  if (!MODEL_NAME_PATTERN.test(model))
-    return jsonReply(400, { error: `model must be a model name; got "${model}"` });
-  const body: LocalTrafficResponse = {
-    model,
-    requests: health.requests(model, Date.now()),
-    windowMs: health.windowMs,
-  };
-  return jsonReply(200, body);
-}
-
-function safeDecode(text: string): string | undefined {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function jsonReply(status: number, body: object): LocalReply {
-  return { status, contentType: 'application/json', body: JSON.stringify(body) };
 }

@@ -1,25 +1,35 @@
+import { LoadingCache } from '../core/cache/LoadingCache.js';
 import { ModelNotFoundError } from '../core/errors/model-errors.js';
+import { MANIFEST_OBJECT, MODELS_PREFIX } from '../core/manifest/registry-layout.js';
 import { httpStatusOf } from '../serving/http-errors.js';
 import type { ModelResolver } from '../serving/ModelResolver.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
 
-/** How long the local resolver reuses a model's version listing, in milliseconds. */
-export const LOCAL_LISTING_TTL_MS = 1_000;
+/** The key under which the list of models is cached. */
+const MODELS_KEY = '';
 
 /**
- * The local stack's resolver: every model in the registry is served; the unversioned routes answer with
- * the newest published version. A listing is reused for {@link LOCAL_LISTING_TTL_MS}, so a version
- * published while the stack runs is served within a second, with no restart. While the store cannot be
- * reached, a model's last listing stays in use, so versions already loaded keep serving.
+ * The local stack's registry view: every model in the registry is served, and a model's versions are listed once
+ * and then kept until the store says a manifest of that model was written ({@link changed}), so a version
+ * published while the stack runs answers at its next request, and no request waits for a listing it does not need.
+ * While the store cannot be reached, a model's last listing stays in use, so versions already loaded keep serving.
  *
  * @example
  * const resolver = new RegistryResolver(registry);
+ * store.onChange((key) => resolver.changed(key));
  */
 export class RegistryResolver implements ModelResolver {
-  private readonly listings = new Map<string, { at: number; versions: Promise<number[]> }>();
-  private readonly lastListed = new Map<string, number[]>();
+  readonly #versions: LoadingCache<number[]>;
+  readonly #models: LoadingCache<string[]>;
+  readonly #registry: Pick<ModelRegistry, 'listVersions' | 'listModels'>;
 
-  constructor(private readonly registry: Pick<ModelRegistry, 'listVersions' | 'listModels'>) {}
+  constructor(registry: Pick<ModelRegistry, 'listVersions' | 'listModels'>) {
+    this.#registry = registry;
+    // A store failure (not an unknown model, which is the client's 404) answers with the last listing.
+    const keepLastOn = (error: unknown): boolean => httpStatusOf(error) >= 500;
+    this.#versions = new LoadingCache({ load: (model) => registry.listVersions(model), keepLastOn });
+    this.#models = new LoadingCache({ load: () => registry.listModels(), keepLastOn });
+  }
 
   async resolve(model: string): Promise<number> {
     const versions = await this.versions(model);
@@ -29,30 +39,24 @@ export class RegistryResolver implements ModelResolver {
   }
 
   versions(model: string): Promise<number[]> {
-    const now = Date.now();
-    const cached = this.listings.get(model);
-    if (cached && now - cached.at <= LOCAL_LISTING_TTL_MS) return cached.versions;
-    const versions = this.list(model);
-    versions.catch(() => this.listings.delete(model));
-    this.listings.set(model, { at: now, versions });
-    return versions;
+    return this.#versions.get(model);
   }
 
-  /** Lists a model's versions; when the store fails (not when the model is unknown), the last listing answers. */
-  private async list(model: string): Promise<number[]> {
-    try {
-      const versions = await this.registry.listVersions(model);
-      this.lastListed.set(model, versions);
-      return versions;
-    } catch (error) {
-      const last = this.lastListed.get(model);
-      if (httpStatusOf(error) < 500 || !last) throw error;
-      return last;
-    }
+  /** The registry's models, as listed at start and after each publish. */
+  models(): Promise<string[]> {
+    return this.#models.get(MODELS_KEY);
+  }
+
+  /** Told of every object written or deleted in the registry bucket: a manifest changes what is published. */
+  changed(key: string): void {
+    if (!key.startsWith(MODELS_PREFIX) || !key.endsWith(`/${MANIFEST_OBJECT}`)) return;
+    const model = key.slice(MODELS_PREFIX.length).split('/')[0];
+    if (model !== undefined) this.#versions.invalidate(model);
+    this.#models.invalidate(MODELS_KEY);
   }
 
   async ready(): Promise<boolean> {
-    await this.registry.listModels();
+    await this.#registry.listModels();
     return true;
   }
 }

@@ -1,3 +1,4 @@
+import type { GateThresholds } from '../core/gates/version-gates.js';
 import type { GoldenCheckResult } from '../core/golden/run-golden-check.js';
 import type {
   HealthQuery,
@@ -10,22 +11,13 @@ import type {
 import { checkGoldenExamples } from '../serving/check-golden-examples.js';
 import type { InferenceEngine } from '../serving/InferenceEngine.js';
 import type { HealthWindow } from './HealthWindow.js';
-import type { HealthThresholds } from './local-config.js';
-
-/** The local alias's routing cache, which a routed state must reach at once. */
-export interface RoutingCache {
-  /** Forgets the model's cached state, so the next request routes by the store. */
-  invalidate(model: string): void;
-}
 
 /** Options of {@link StackRolloutTarget}. */
 export interface StackRolloutTargetOptions {
   /** Outcomes of every inference the stack served. */
   readonly health: HealthWindow;
   /** The limits candidates are judged against. */
-  readonly thresholds: HealthThresholds;
-  /** The local aliases. */
-  readonly routing: RoutingCache;
+  readonly thresholds: GateThresholds;
   /** Loads versions (prepare, golden examples) in the stack's own session cache. */
   readonly engine: Pick<InferenceEngine, 'get'>;
   /** @default Date.now */
@@ -34,13 +26,13 @@ export interface StackRolloutTargetOptions {
 
 /**
  * The rollout target inside the local stack, for the stack's own rollout driver: the local counterpart of the
- * scheduler-driven function on AWS. It reads the stack's {@link HealthWindow} directly and routes by dropping the
- * alias's cached state (the alias routes by the stored state). `sluice` in another process reaches the same
- * signals over HTTP through `LocalRolloutTarget`.
+ * scheduler-driven function on AWS. It reads the stack's {@link HealthWindow} directly; routing needs no act of its
+ * own, since the local alias routes by the states the engine writes. `sluice --local` in another process reaches
+ * the same engine through the stack's control routes.
  *
  * @example
  * const engine = new RolloutEngine({ store, registry, actor: 'local-stack',
- *   target: new StackRolloutTarget({ health, thresholds, routing: resolver, engine: inference }) });
+ *   target: new StackRolloutTarget({ health, thresholds, engine: inference }) });
  */
 export class StackRolloutTarget implements RolloutTarget {
   readonly #options: StackRolloutTargetOptions;
@@ -63,10 +55,11 @@ export class StackRolloutTarget implements RolloutTarget {
     return checkGoldenExamples(session, manifest);
   }
 
-  /** The alias routes by the stored state: the next request must read it. */
-  async route(model: string, _routing: Routing): Promise<void> {
-    this.#options.routing.invalidate(model);
-  }
+  /**
+   * Nothing to do: the local alias routes by the stack's own rollout states, which the engine has just written
+   * (the write is the routing).
+   */
+  async route(_model: string, _routing: Routing): Promise<void> {}
 
   /** The health window's verdict on the candidate, with the evidence since the step began. */
   async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {

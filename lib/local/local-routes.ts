@@ -1,19 +1,93 @@
 import { z } from 'zod';
+import { WaitReason } from '../core/rollout/decide.js';
+import { RolloutPlanSchema } from '../core/rollout/RolloutPlan.js';
+import { RolloutEventSchema, RolloutStateSchema } from '../core/rollout/RolloutState.js';
 
 /**
  * The local stack's own routes, outside the API contract (API Gateway has none of them): how a `sluice`
- * process talks to the local alias it cannot reach in memory.
+ * process asks the stack, which owns its rollout states, to act on them and to say what it sees.
  */
 export const LocalRoutePath = {
   /** `GET /_sluice/health/{model}?version=N&since=MS&stable=N`: the health window's verdict on one version. */
   HEALTH: '/_sluice/health/',
-  /** `GET /_sluice/refresh?model=M`: re-read the model's rollout state now, instead of within the routing TTL. */
-  REFRESH: '/_sluice/refresh',
   /** `GET /_sluice/traffic?model=M`: requests per version the unversioned routes served in the health window. */
   TRAFFIC: '/_sluice/traffic',
+  /**
+   * `GET /_sluice/rollouts/{model}`: the rollout's status; `POST /_sluice/rollouts/{model}/{deploy|promote|rollback}`
+   * acts on it (JSON bodies only, from the stack's own origin).
+   */
+  ROLLOUTS: '/_sluice/rollouts/',
 } as const;
 /** One local route path. */
 export type LocalRoutePath = (typeof LocalRoutePath)[keyof typeof LocalRoutePath];
+
+/** The commands of `POST /_sluice/rollouts/{model}/{command}`. */
+export const RolloutCommand = {
+  DEPLOY: 'deploy',
+  PROMOTE: 'promote',
+  ROLLBACK: 'rollback',
+} as const;
+/** One rollout command. */
+export type RolloutCommand = (typeof RolloutCommand)[keyof typeof RolloutCommand];
+
+/** Who asks, recorded as the actor of the events a command writes (`cli`). */
+const ActorSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a short lowercase name, e.g. cli');
+
+/** `POST .../deploy`: the version to roll out and how. */
+export const DeployCommandSchema = z.strictObject({
+  actor: ActorSchema,
+  version: z.number().int().positive(),
+  plan: RolloutPlanSchema,
+});
+
+/** `POST .../promote`: the weight to move to, or the plan's next step. */
+export const PromoteCommandSchema = z.strictObject({
+  actor: ActorSchema,
+  weight: z.number().min(0).max(100).optional(),
+});
+
+/** `POST .../rollback`: why, for the history. */
+export const RollbackCommandSchema = z.strictObject({
+  actor: ActorSchema,
+  reason: z.string().min(1).max(500),
+});
+
+/** The answer of a rollout command: the state it wrote. */
+export const RolloutCommandResponseSchema = z.object({ state: RolloutStateSchema });
+
+/** A health report as it travels. */
+const HealthReportSchema = z.object({
+  verdict: z.enum(['healthy', 'unhealthy', 'unknown']),
+  reasons: z.array(z.string()),
+  requests: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  candidateRequests: z.number().int().nonnegative().optional(),
+  settledUntilMs: z.number().optional(),
+});
+
+/** An engine decision as it travels: JSON has no Infinity, so a manual plan's endless wait is `null`. */
+const DecisionSchema = z.union([
+  z.object({ kind: z.literal('idle') }),
+  z.object({
+    kind: z.literal('wait'),
+    untilMs: z
+      .number()
+      .nullable()
+      .transform((until) => until ?? Number.POSITIVE_INFINITY),
+    why: z.enum(Object.values(WaitReason) as [WaitReason, ...WaitReason[]]),
+    detail: z.string().optional(),
+  }),
+  z.object({ kind: z.literal('advance'), weight: z.number(), stepIndex: z.number().int() }),
+  z.object({ kind: z.literal('promote') }),
+  z.object({ kind: z.literal('rollback'), reason: z.string() }),
+]);
+
+/** `GET /_sluice/rollouts/{model}`: the engine's status report (see `RolloutEngine.status`). */
+export const RolloutStatusResponseSchema = z.object({
+  state: RolloutStateSchema.optional(),
+  health: HealthReportSchema.optional(),
+  decision: DecisionSchema,
+  history: z.array(RolloutEventSchema),
+});
 
 /** `GET /_sluice/health/{model}?version=N`: a HealthReport of the version, with the window it was judged on. */
 export const LocalHealthResponseSchema = z.object({
@@ -30,17 +104,6 @@ export const LocalHealthResponseSchema = z.object({
 });
 /** The body of the local health route. */
 export type LocalHealthResponse = z.infer<typeof LocalHealthResponseSchema>;
-
-/** `GET /_sluice/refresh?model=M`: the routing the stack applies after re-reading the state. */
-export const LocalRefreshResponseSchema = z.object({
-  model: z.string(),
-  /** The version the unversioned routes serve outside the candidate's share; absent for an unknown model. */
-  stable: z.number().int().positive().optional(),
-  candidate: z.number().int().positive().optional(),
-  weight: z.number().min(0).max(100),
-});
-/** The body of the local refresh route. */
-export type LocalRefreshResponse = z.infer<typeof LocalRefreshResponseSchema>;
 
 /** `GET /_sluice/traffic?model=M`: the traffic split the local alias produced, as the health window saw it. */
 export const LocalTrafficResponseSchema = z.object({
@@ -64,12 +127,12 @@ export function localHealthPath(
   return `${LocalRoutePath.HEALTH}${encodeURIComponent(model)}?version=${version}${since}${stable}`;
 }
 
-/** The path of the refresh route for one model. */
-export function localRefreshPath(model: string): string {
-  return `${LocalRoutePath.REFRESH}?model=${encodeURIComponent(model)}`;
-}
-
 /** The path of the traffic route for one model. */
 export function localTrafficPath(model: string): string {
   return `${LocalRoutePath.TRAFFIC}?model=${encodeURIComponent(model)}`;
+}
+
+/** The path of a model's rollout (its status), or of one command on it. */
+export function localRolloutPath(model: string, command?: RolloutCommand): string {
+  return `${LocalRoutePath.ROLLOUTS}${encodeURIComponent(model)}${command === undefined ? '' : `/${command}`}`;
 }

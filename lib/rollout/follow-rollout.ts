@@ -3,12 +3,12 @@ import type { Decision } from '../core/rollout/decide.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
 import { type RolloutEvent, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
 import type { HealthReport } from '../core/rollout/RolloutTarget.js';
-import type { RolloutEngine } from './RolloutEngine.js';
+import type { RolloutControl } from './RolloutControl.js';
 
 /** What {@link followRollout} takes. */
 export interface FollowRolloutInput {
   /** Reads the rollout (`status` only reads: following never moves traffic). */
-  readonly engine: Pick<RolloutEngine, 'status'>;
+  readonly control: Pick<RolloutControl, 'status'>;
   readonly model: string;
   /** The revision already shown: events of later revisions are new. */
   readonly fromRevision: number;
@@ -31,7 +31,7 @@ export interface FollowRolloutInput {
  * rollout running. A manual rollout has no end on its own, so following one throws {@link RolloutError}.
  *
  * @example
- * const final = await followRollout({ engine, model: 'iris', fromRevision: state.revision,
+ * const final = await followRollout({ control, model: 'iris', fromRevision: state.revision,
  *   onEvent: (event) => console.log(event.action), pollIntervalMs: 1000 });
  */
 export async function followRollout(input: FollowRolloutInput): Promise<RolloutState> {
@@ -39,7 +39,7 @@ export async function followRollout(input: FollowRolloutInput): Promise<RolloutS
   let seen = input.fromRevision;
   let lastWait: string | undefined;
   for (;;) {
-    const report = await input.engine.status(input.model);
+    const report = await input.control.status(input.model);
     const { state } = report;
     if (!state) throw new RolloutError(`${input.model} has no rollout state to follow`);
     if (state.revision > seen) {

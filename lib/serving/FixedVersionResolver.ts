@@ -1,9 +1,26 @@
+import { LoadingCache } from '../core/cache/LoadingCache.js';
 import { ModelNotFoundError } from '../core/errors/model-errors.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import type { ModelResolver } from './ModelResolver.js';
 
-/** How long a listing of a model's versions is reused, in milliseconds. */
+/**
+ * How long a listing of a model's versions is reused, in milliseconds. Only the metadata routes list versions, and
+ * a Lambda function hears of no publish, so a new version shows in them within this lifetime.
+ */
 export const VERSION_LIST_TTL_MS = 30_000;
+
+/** Options of {@link FixedVersionResolver}. */
+export interface FixedVersionResolverOptions {
+  /** The model the function serves. */
+  readonly model: string;
+  /** The version the unversioned routes serve. */
+  readonly version: number;
+  readonly registry: Pick<ModelRegistry, 'listVersions'>;
+  /** True once the configured version is loaded: readiness. */
+  readonly isReady: () => Promise<boolean>;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
 
 /**
  * The Lambda resolver: one model, served at the version the function was deployed with.
@@ -11,40 +28,32 @@ export const VERSION_LIST_TTL_MS = 30_000;
  * Explicit `/versions/{v}` routes of the same model still load other versions on demand.
  *
  * @example
- * new FixedVersionResolver({ model: 'iris', version: 3, registry, isLoaded: () => engine.peek('iris', 3) !== undefined });
+ * new FixedVersionResolver({ model: 'iris', version: 3, registry, isReady: async () => true });
  */
 export class FixedVersionResolver implements ModelResolver {
-  private listed: { at: number; versions: Promise<number[]> } | undefined;
+  readonly #options: FixedVersionResolverOptions;
+  readonly #versions: LoadingCache<number[]>;
 
-  constructor(
-    private readonly options: {
-      readonly model: string;
-      readonly version: number;
-      readonly registry: Pick<ModelRegistry, 'listVersions'>;
-      /** True once the configured version is loaded: readiness. */
-      readonly isReady: () => Promise<boolean>;
-    },
-  ) {}
+  constructor(options: FixedVersionResolverOptions) {
+    this.#options = options;
+    this.#versions = new LoadingCache({
+      load: (model) => options.registry.listVersions(model),
+      ttlMs: VERSION_LIST_TTL_MS,
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
 
   async resolve(model: string): Promise<number> {
-    if (model !== this.options.model) throw new ModelNotFoundError(model);
-    return this.options.version;
+    if (model !== this.#options.model) throw new ModelNotFoundError(model);
+    return this.#options.version;
   }
 
   async versions(model: string): Promise<number[]> {
     await this.resolve(model);
-    const now = Date.now();
-    if (!this.listed || now - this.listed.at > VERSION_LIST_TTL_MS) {
-      const versions = this.options.registry.listVersions(model);
-      versions.catch(() => {
-        this.listed = undefined;
-      });
-      this.listed = { at: now, versions };
-    }
-    return this.listed.versions;
+    return this.#versions.get(model);
   }
 
   ready(): Promise<boolean> {
-    return this.options.isReady();
+    return this.#options.isReady();
   }
 }

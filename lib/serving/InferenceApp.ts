@@ -169,6 +169,7 @@ export class InferenceApp {
         status: result.statusCode,
         latencyMs,
         routed: route.version === undefined,
+        invalidOutputs: state.invalidOutputs,
       });
       this.recordStatistics(state, result.statusCode, started, latencyMs);
     }

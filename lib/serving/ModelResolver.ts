@@ -36,4 +36,6 @@ export interface ServedOutcome {
    * only the former show how an alias splits traffic. Absent from callers that do not tell.
    */
   readonly routed?: boolean;
+  /** NaN or infinite output values the answer held (0 when none, or when it was refused). @default 0 */
+  readonly invalidOutputs?: number;
 }

@@ -5,11 +5,13 @@ import {
   VersionNotFoundError,
 } from '../core/errors/model-errors.js';
 import {
+  CrossSiteRequestError,
   InvalidRequestError,
   MethodNotAllowedError,
   RequestTooLargeError,
   RouteNotFoundError,
 } from '../core/errors/request-errors.js';
+import { RolloutError } from '../core/rollout/RolloutError.js';
 import { redactStorageDetails } from './private/redact-storage-details.js';
 
 /** The body of every error response: the message, never a stack. */
@@ -36,11 +38,14 @@ type ErrorClass = abstract new (...args: never[]) => Error;
  */
 const STATUS_BY_ERROR: readonly (readonly [ErrorClass, number])[] = [
   [InvalidRequestError, 400],
+  [CrossSiteRequestError, 403],
   [RouteNotFoundError, 404],
   [ModelNotFoundError, 404],
   [VersionNotFoundError, 404],
   [MethodNotAllowedError, 405],
   [RequestTooLargeError, 413],
+  // A command the rollout's state refuses (another rollout in progress, a failed golden check, nothing to promote).
+  [RolloutError, 409],
   [ModelRunError, 500],
   [ModelUnavailableError, 503],
 ];

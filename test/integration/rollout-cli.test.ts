@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { RolloutEventSchema } from '../../lib/core/rollout/RolloutState.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
-import { cyclingDraws, startTestStack, type TestStack } from '../fixtures/local-stack.js';
+import { cyclingDraws, startTestStack, TestClock, type TestStack } from '../fixtures/local-stack.js';
 import { identityModel, runtimeFailureModel } from '../fixtures/models.js';
 import {
   countByVersion,
@@ -33,10 +33,12 @@ const StatusJsonSchema = z.object({
 });
 
 let test: TestStack;
+const clock = new TestClock();
 
 /** `sluice ARGS --local` against the test stack, in this process. */
 function sluice(...args: string[]) {
-  return runSluiceInProcess([...args, '--local'], test.home);
+  // A following deploy reads the rollout each time the test's traffic has moved the clock on by its interval.
+  return runSluiceInProcess([...args, '--local'], test.home, {}, { sleep: clock.sleep });
 }
 
 async function status(model: string): Promise<z.infer<typeof StatusJsonSchema>> {
@@ -46,7 +48,7 @@ async function status(model: string): Promise<z.infer<typeof StatusJsonSchema>> 
 }
 
 before(async () => {
-  test = await startTestStack({ publishSamples: false, random: cyclingDraws() });
+  test = await startTestStack({ publishSamples: false, random: cyclingDraws(), clock });
 });
 
 after(async () => {
@@ -147,7 +149,7 @@ describe('sluice deploy: follows the rollout the local stack carries to 100 %', 
     );
     assert.match(
       run.stderr,
-      /flaky v2 was rolled back by local-stack: v2 is unhealthy: error rate 100\.0% .* is above the limit of 5\.0%/,
+      /flaky v2 was rolled back by local-stack: v2 is unhealthy: error rate 100\.0% .* is at or above the limit of 5\.0%/,
     );
     assert.ok(outcomes.some((outcome) => outcome.status === 500));
     const state = await rolloutStoreOf(test).current('flaky');

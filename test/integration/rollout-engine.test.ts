@@ -694,7 +694,7 @@ describe('Rollouts against the embedded S3 store', () => {
       const waits: string[] = [];
       const followerTarget = new RecordingTarget();
       const final = await followRollout({
-        engine: engineFor(followerTarget, clock, 'follower'),
+        control: engineFor(followerTarget, clock, 'follower'),
         model: 'followed',
         fromRevision: started.revision,
         pollIntervalMs: 30_000,
@@ -720,7 +720,7 @@ describe('Rollouts against the embedded S3 store', () => {
       });
       await assert.rejects(
         followRollout({
-          engine: engineFor(target, clock),
+          control: engineFor(target, clock),
           model: 'followed-manual',
           fromRevision: started.revision,
           pollIntervalMs: 1,

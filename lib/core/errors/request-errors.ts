@@ -26,3 +26,9 @@ export class MethodNotAllowedError extends SluiceError {
     super(`${method} is not allowed on ${path}; use ${allowed.join(' or ')}`);
   }
 }
+
+/**
+ * A state-changing request to the local stack that a web page could have sent (another origin, or a content type
+ * a cross-site form can send without asking): refused (403), so a page the user opens cannot move their traffic.
+ */
+export class CrossSiteRequestError extends SluiceError {}

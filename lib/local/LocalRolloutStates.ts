@@ -1,0 +1,47 @@
+import { LoadingCache } from '../core/cache/LoadingCache.js';
+import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
+import type { RolloutState } from '../core/rollout/RolloutState.js';
+import type { RolloutStore } from '../storage/RolloutStore.js';
+
+/**
+ * The local stack's rollout states, owned by the stack: read from the store once per model, then kept in memory and
+ * updated by every write, so the routing of the next request is the state just written, with no lifetime to wait
+ * out. The stack is the one writer of its data folder's states (one stack per folder, and `sluice --local` asks the
+ * stack to act instead of writing them itself); the store keeps them across restarts and its conditional writes
+ * still refuse two writers of one revision ({@link RolloutConflictError}).
+ *
+ * While the store cannot be read, a model's last state keeps routing.
+ *
+ * @example
+ * const states = new LocalRolloutStates(new RolloutStore({ store: objects }));
+ * const engine = new RolloutEngine({ store: states, target, registry, actor: 'cli' });
+ */
+export class LocalRolloutStates {
+  readonly #store: Pick<RolloutStore, 'current' | 'write'>;
+  readonly #states: LoadingCache<RolloutState | undefined>;
+
+  constructor(store: Pick<RolloutStore, 'current' | 'write'>) {
+    this.#store = store;
+    this.#states = new LoadingCache({ load: (model) => store.current(model), keepLastOn: () => true });
+  }
+
+  /** The model's current state (undefined when it has none), from memory once read. */
+  current(model: string): Promise<RolloutState | undefined> {
+    return this.#states.get(model);
+  }
+
+  /**
+   * Stores the next revision, then routes by it: the next read of the model gets it. Throws
+   * {@link RolloutConflictError} when that revision exists; the model is then read from the store again.
+   */
+  async write(next: RolloutState): Promise<RolloutState> {
+    try {
+      const written = await this.#store.write(next);
+      this.#states.set(written.model, written);
+      return written;
+    } catch (error) {
+      if (error instanceof RolloutConflictError) this.#states.invalidate(next.model);
+      throw error;
+    }
+  }
+}

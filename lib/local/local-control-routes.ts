@@ -1,0 +1,195 @@
+import type { z } from 'zod';
+import { describeIssues } from '../core/errors/describe-issues.js';
+import {
+  CrossSiteRequestError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  RouteNotFoundError,
+} from '../core/errors/request-errors.js';
+import type { GateThresholds } from '../core/gates/version-gates.js';
+import { MODEL_NAME_PATTERN } from '../core/manifest/ModelManifest.js';
+import type { RolloutControl } from '../rollout/RolloutControl.js';
+import type { LocalReply, LocalRequest, LocalRoute } from './ApiGatewayEmulator.js';
+import type { HealthWindow } from './HealthWindow.js';
+import {
+  DeployCommandSchema,
+  type LocalHealthResponse,
+  LocalRoutePath,
+  type LocalTrafficResponse,
+  PromoteCommandSchema,
+  RollbackCommandSchema,
+  RolloutCommand,
+} from './local-routes.js';
+
+/** Version numbers in the local routes' query strings. */
+const VERSION_PATTERN = /^[1-9][0-9]{0,15}$/;
+
+/** Epoch milliseconds in the health route's `since`. */
+const EPOCH_MS_PATTERN = /^[0-9]{1,16}$/;
+
+/** What the local routes read and act through. */
+export interface LocalControlRoutesDeps {
+  /** Outcomes of every inference the stack served. */
+  readonly health: HealthWindow;
+  /** The limits the health route judges against. */
+  readonly thresholds: GateThresholds;
+  /** The stack's rollout control acting as `actor` (the one writer of the stack's rollout states). */
+  readonly control: (actor: string) => RolloutControl;
+  /** The clock, epoch milliseconds. */
+  readonly now: () => number;
+  /** The stack's own origin (`http://127.0.0.1:3000`), the only one whose pages may send commands. */
+  readonly origin: () => string;
+}
+
+/**
+ * The local stack's control routes, outside the API contract: the health window and observed split (read only),
+ * and a model's rollout, whose commands (`POST`) the stack carries out itself, so its rollout states have one
+ * writer and the next request routes by what a command wrote. Every failure is a domain error, answered by the one
+ * status table (400 bad input, 403 cross-site, 404, 409 refused by the rollout's state).
+ *
+ * Any web page the user opens can send requests to 127.0.0.1, so a command must come as `application/json` (a
+ * content type a cross-site form cannot send, and a cross-site script may send only after a CORS preflight,
+ * which the stack never approves) and, when the request names an `Origin`, from the stack's own.
+ *
+ * @example
+ * const routes = localControlRoutes({ health, thresholds, control, now: Date.now, origin: () => api.url });
+ */
+export function localControlRoutes(deps: LocalControlRoutesDeps): Record<string, LocalRoute> {
+  return {
+    [`${LocalRoutePath.HEALTH}*`]: { methods: ['GET'], answer: (request) => healthRoute(deps, request) },
+    [LocalRoutePath.TRAFFIC]: { methods: ['GET'], answer: (request) => trafficRoute(deps, request) },
+    [`${LocalRoutePath.ROLLOUTS}*`]: {
+      methods: ['GET', 'POST'],
+      answer: (request) => rolloutRoute(deps, request),
+    },
+  };
+}
+
+/**
+ * `GET /_sluice/health/{model}?version=N[&since=MS][&stable=N]`: the health window's verdict on one version, with
+ * the evidence since `since` (the step's start) and its refused inputs compared with `stable`'s.
+ */
+function healthRoute(deps: LocalControlRoutesDeps, request: LocalRequest): LocalReply {
+  const model = modelOf(request.path.slice(LocalRoutePath.HEALTH.length));
+  const version = request.query.get('version') ?? '';
+  if (!VERSION_PATTERN.test(version)) {
+    throw new InvalidRequestError(`version must be a version number (1, 2, 3, ...); got "${version}"`);
+  }
+  const since = request.query.get('since');
+  if (since !== null && !EPOCH_MS_PATTERN.test(since)) {
+    throw new InvalidRequestError(`since must be epoch milliseconds; got "${since}"`);
+  }
+  const stable = request.query.get('stable');
+  if (stable !== null && !VERSION_PATTERN.test(stable)) {
+    throw new InvalidRequestError(`stable must be a version number (1, 2, 3, ...); got "${stable}"`);
+  }
+  const report = deps.health.judge(model, Number(version), deps.thresholds, deps.now(), {
+    ...(since === null ? {} : { sinceMs: Number(since) }),
+    ...(stable === null ? {} : { stable: Number(stable) }),
+  });
+  const body: LocalHealthResponse = {
+    model,
+    version: Number(version),
+    verdict: report.verdict,
+    reasons: report.reasons,
+    requests: { ...report.requests },
+    ...(report.candidateRequests === undefined ? {} : { candidateRequests: report.candidateRequests }),
+    windowMs: deps.health.windowMs,
+  };
+  return jsonReply(body);
+}
+
+/** `GET /_sluice/traffic?model=M`: requests per version the local alias routed in the health window. */
+function trafficRoute(deps: LocalControlRoutesDeps, request: LocalRequest): LocalReply {
+  const model = request.query.get('model') ?? '';
+  if (!MODEL_NAME_PATTERN.test(model))
+    throw new InvalidRequestError(`model must be a model name; got "${model}"`);
+  const body: LocalTrafficResponse = {
+    model,
+    requests: deps.health.requests(model, deps.now()),
+    windowMs: deps.health.windowMs,
+  };
+  return jsonReply(body);
+}
+
+/** `GET /_sluice/rollouts/{model}` and `POST /_sluice/rollouts/{model}/{command}`. */
+async function rolloutRoute(deps: LocalControlRoutesDeps, request: LocalRequest): Promise<LocalReply> {
+  const [encodedModel = '', command, ...rest] = request.path.slice(LocalRoutePath.ROLLOUTS.length).split('/');
+  const model = modelOf(encodedModel);
+  if (rest.length > 0) throw new RouteNotFoundError(`no local route ${request.path}`);
+  if (command === undefined) {
+    if (request.method === 'POST') throw new MethodNotAllowedError('POST', request.path, ['GET']);
+    return jsonReply(await deps.control('local-stack').status(model));
+  }
+  if (!Object.values(RolloutCommand).includes(command as RolloutCommand)) {
+    throw new RouteNotFoundError(
+      `no rollout command "${command}"; POST one of ${Object.values(RolloutCommand).join(', ')}`,
+    );
+  }
+  if (request.method !== 'POST') throw new MethodNotAllowedError(request.method, request.path, ['POST']);
+  refuseCrossSite(deps, request);
+  switch (command as RolloutCommand) {
+    case RolloutCommand.DEPLOY: {
+      const body = parseBody(request, DeployCommandSchema);
+      const state = await deps.control(body.actor).deploy(model, { version: body.version, plan: body.plan });
+      return jsonReply({ state });
+    }
+    case RolloutCommand.PROMOTE: {
+      const body = parseBody(request, PromoteCommandSchema);
+      const state = await deps
+        .control(body.actor)
+        .promote(model, body.weight === undefined ? {} : { weight: body.weight });
+      return jsonReply({ state });
+    }
+    case RolloutCommand.ROLLBACK: {
+      const body = parseBody(request, RollbackCommandSchema);
+      return jsonReply({ state: await deps.control(body.actor).rollback(model, body.reason) });
+    }
+  }
+}
+
+/** Refuses a command a web page of another origin (or a plain form) could have sent; see {@link localControlRoutes}. */
+function refuseCrossSite(deps: LocalControlRoutesDeps, request: LocalRequest): void {
+  const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (contentType !== 'application/json') {
+    throw new CrossSiteRequestError(
+      `rollout commands take Content-Type: application/json; got ${JSON.stringify(contentType || null)}`,
+    );
+  }
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== deps.origin()) {
+    throw new CrossSiteRequestError(
+      `a rollout command from ${JSON.stringify(origin)} is refused: only the local stack's own origin may send one`,
+    );
+  }
+}
+
+function parseBody<T>(request: LocalRequest, schema: z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(request.body);
+  } catch (error) {
+    throw new InvalidRequestError(`the body is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new InvalidRequestError(`invalid command: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** A model name from a path segment; a bad one is a 400 naming it. */
+function modelOf(encoded: string): string {
+  let model: string | undefined;
+  try {
+    model = decodeURIComponent(encoded);
+  } catch {
+    model = undefined;
+  }
+  if (model === undefined || !MODEL_NAME_PATTERN.test(model)) {
+    throw new InvalidRequestError(`not a model name: "${encoded}"`);
+  }
+  return model;
+}
+
+function jsonReply(body: object): LocalReply {
+  return { status: 200, contentType: 'application/json', body: JSON.stringify(body) };
+}

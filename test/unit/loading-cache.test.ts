@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LoadingCache } from '../../lib/core/cache/LoadingCache.js';
+
+describe('LoadingCache: loads on a miss, once for concurrent callers, until invalidated or expired', () => {
+  it('shares one load between concurrent misses and keeps the value until invalidated', async () => {
+    let loads = 0;
+    const cache = new LoadingCache({ load: async (key: string) => `${key}:${++loads}` });
+    assert.deepEqual(await Promise.all([cache.get('a'), cache.get('a'), cache.get('a')]), [
+      'a:1',
+      'a:1',
+      'a:1',
+    ]);
+    assert.equal(await cache.get('a'), 'a:1');
+    cache.invalidate('a');
+    assert.equal(await cache.get('a'), 'a:2');
+    cache.set('a', 'written');
+    assert.equal(await cache.get('a'), 'written', 'the writer’s value, with no load');
+    assert.equal(loads, 2);
+  });
+
+  it('expires a value on the injected clock, never on the wall clock', async () => {
+    let now = 1_000;
+    let loads = 0;
+    const cache = new LoadingCache({ load: async () => ++loads, ttlMs: 100, now: () => now });
+    assert.equal(await cache.get('k'), 1);
+    now += 100;
+    assert.equal(await cache.get('k'), 1, 'still fresh at its lifetime');
+    now += 1;
+    assert.equal(await cache.get('k'), 2);
+  });
+
+  it('does not keep a failed load, and answers with the last value where told to', async () => {
+    let fail = false;
+    let loads = 0;
+    const cache = new LoadingCache({
+      load: async () => {
+        loads++;
+        if (fail) throw new Error('store down');
+        return loads;
+      },
+      keepLastOn: (error) => error instanceof Error && error.message === 'store down',
+    });
+    assert.equal(await cache.get('k'), 1);
+    fail = true;
+    cache.invalidate('k');
+    assert.equal(await cache.get('k'), 1, 'the last value while the store is down');
+    const strict = new LoadingCache<number>({ load: async () => Promise.reject(new Error('nope')) });
+    await assert.rejects(strict.get('k'), /nope/);
+    await assert.rejects(strict.get('k'), /nope/, 'loaded again, not the failure kept');
+  });
+});

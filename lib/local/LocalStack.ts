@@ -158,10 +158,10 @@ export class LocalStack {
         onError: (error, request) =>
           logger.error('the local API failed to answer', { ...request, error: error as Error }),
         localRoutes: {
-          '/metrics': () => ({
+          '/metrics': async () => ({
             status: 200,
-            contentType: 'text/plain; version=0.0.4',
-            body: metrics.render(),
+            contentType: metrics.contentType,
+            body: await metrics.render(),
           }),
           [`${LocalRoutePath.HEALTH}*`]: (_request, path, query) =>
             healthRoute(health, config, path.slice(LocalRoutePath.HEALTH.length), query),

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { Mutex } from 'async-mutex';
 import { z } from 'zod';
 import { S3ObjectStore, type S3ObjectStoreProps } from '../storage/S3ObjectStore.js';
 
@@ -650,25 +651,27 @@ function isVanishedFileError(error: unknown): boolean {
   return error instanceof Error && Reflect.get(error, 'code') === 'ENOENT';
 }
 
-/** Serialises async tasks per key; tasks of different keys run concurrently. */
+/**
+ * Serialises async tasks per key, with one async-mutex `Mutex` per key
+ * (https://github.com/DirtyHairy/async-mutex#mutex); tasks of different keys run concurrently. A key's mutex is
+ * dropped once no task holds or awaits it, so the map does not grow with every upload id and object key ever locked.
+ */
 class KeyedMutex {
-  readonly #tails = new Map<string, Promise<void>>();
+  readonly #locks = new Map<string, { readonly mutex: Mutex; users: number }>();
 
   async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous.then(() => held);
-    this.#tails.set(key, tail);
-    await previous;
+    let lock = this.#locks.get(key);
+    if (!lock) {
+      lock = { mutex: new Mutex(), users: 0 };
+      this.#locks.set(key, lock);
+    }
+    lock.users++;
     try {
-      return await task();
+      return await lock.mutex.runExclusive(task);
     } finally {
-      release();
-      if (this.#tails.get(key) === tail) {
-        this.#tails.delete(key);
+      lock.users--;
+      if (lock.users === 0) {
+        this.#locks.delete(key);
       }
     }
   }

@@ -197,7 +197,7 @@ export class LocalStack {
             methods: ['GET'],
             answer: async () => ({
               status: 200,
-              contentType: 'text/plain; version=0.0.4',
+              contentType: metrics.contentType,
               body: await metrics.render(),
             }),
           },

@@ -1,3 +1,4 @@
+import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { MetricName } from '../core/metrics/metric-names.js';
 import type { InferenceRecord, ServingMetrics } from '../serving/metrics/ServingMetrics.js';
 
@@ -6,144 +7,163 @@ export const LATENCY_BUCKETS_SECONDS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ] as const;
 
-interface VersionFigures {
-  requests: number;
-  predictions: number;
-  rejected: number;
-  errors: number;
-  invalidOutputs: number;
-  latencySum: number;
-  latencyBuckets: number[];
-  loadSeconds: number;
-  loads: number;
-  coldStarts: number;
-  outputMeans: Record<string, number>;
+/** The labels on every per-version figure. */
+const VERSION_LABELS = ['model', 'version'] as const;
+
+/** The labels of the output-mean gauge: a version's, and the output's name. */
+const OUTPUT_LABELS = [...VERSION_LABELS, 'output'] as const;
+
+type VersionLabels = Record<(typeof VERSION_LABELS)[number], string>;
+type OutputLabels = Record<(typeof OUTPUT_LABELS)[number], string>;
+
+/** The label objects of one version, made once: prom-client hashes the object it is given on every update. */
+interface VersionSeries {
+  readonly labels: VersionLabels;
+  /** The output-mean labels, by output name. */
+  readonly outputs: Map<string, OutputLabels>;
 }
 
 /**
- * The same per-model, per-version figures as the function's EMF, kept in memory and rendered in the
+ * The same per-model, per-version figures as the function's EMF, kept in a prom-client registry and rendered in the
  * Prometheus text exposition format for `GET /metrics` on the local stack.
+ *
+ * Each instance has its own {@link Registry}, never prom-client's global one, so that several stacks (or tests) in
+ * one process keep their figures apart. Every figure of a version is shown from the first time the version is seen,
+ * at zero until it moves, as prom-client recommends for labelled metrics
+ * (https://github.com/siimots/prom-client#zeroing-metrics-with-labels): an absent series reads as no data, not as 0,
+ * so a version's error rate would be empty rather than 0 until its first error. The load-time summary is the
+ * exception: prom-client has no way to zero a summary, so a version that never loaded has no
+ * `sluice_model_load_seconds` samples (the hand-written exposition showed them at 0).
+ *
+ * Cost, measured (Node 20, one million records over 12 versions): recording one inference takes about 3–4 µs here,
+ * against 0.4–0.6 µs for the hand-written exposition this replaced; the app answers an iris request in about 250 µs
+ * in-process and 2 ms over HTTP, so the library costs about 1% of the cheapest request and is kept. prom-client
+ * validates and hashes the labels on every update; making each label object once per version (and output) rather
+ * than once per record halved the cost.
  *
  * @example
  * const metrics = new PrometheusServingMetrics();
- * response.end(metrics.render());
+ * response.setHeader('content-type', metrics.contentType);
+ * response.end(await metrics.render());
  */
 export class PrometheusServingMetrics implements ServingMetrics {
-  private readonly figures = new Map<string, VersionFigures>();
+  readonly #registry = new Registry();
+  readonly #requests = new Counter({
+    name: 'sluice_requests_total',
+    help: `Inference requests answered (${MetricName.REQUESTS}).`,
+    labelNames: VERSION_LABELS,
+    registers: [this.#registry],
+  });
+  readonly #predictions = new Counter({
+    name: 'sluice_predictions_total',
+    help: 'Rows predicted.',
+    labelNames: VERSION_LABELS,
+    registers: [this.#registry],
+  });
+  readonly #rejected = new Counter({
+    name: 'sluice_rejected_inputs_total',
+    help: 'Requests refused with a 4xx.',
+    labelNames: VERSION_LABELS,
+    registers: [this.#registry],
+  });
+  readonly #errors = new Counter({
+    name: 'sluice_errors_total',
+    help: 'Requests that failed with a 5xx.',
+    labelNames: VERSION_LABELS,
+    registers: [this.#registry],
+  });
+  readonly #invalidOutputs = new Counter({
+    name: 'sluice_invalid_outputs_total',
+    help: 'NaN or infinite output values.',
+    labelNames: VERSION_LABELS,
+    registers: [this.#registry],
+  });
+  readonly #latency = new Histogram({
+    name: 'sluice_request_duration_seconds',
+    help: 'Latency from request in to response out.',
+    labelNames: VERSION_LABELS,
+    buckets: [...LATENCY_BUCKETS_SECONDS],
+    registers: [this.#registry],
+  });
+  readonly #loads = new Summary({
+    name: 'sluice_model_load_seconds',
+    help: 'Time to fetch, verify and load a model version.',
+    labelNames: VERSION_LABELS,
+    // Sum and count only: a few loads per version make no meaningful quantiles.
+    percentiles: [],
+    registers: [this.#registry],
+  });
+  readonly #coldStarts = new Counter({
+    name: 'sluice_cold_starts_total',
+    help: 'First model loads of a process.',
+    labelNames: VERSION_LABELS,
+    registers: [this.#registry],
+  });
+  readonly #outputMeans = new Gauge({
+    name: 'sluice_output_mean',
+    help: 'Mean of each numeric output over the last request (drift).',
+    labelNames: OUTPUT_LABELS,
+    registers: [this.#registry],
+  });
+  /** The series of each version seen, by `version/model`. */
+  readonly #versions = new Map<string, VersionSeries>();
+
+  /** The media type of {@link render}'s text (Prometheus text format, version 0.0.4). */
+  get contentType(): string {
+    return this.#registry.contentType;
+  }
 
   recordInference(record: InferenceRecord): void {
-    const figures = this.figuresOf(record.model, record.version);
-    figures.requests++;
-    figures.predictions += record.predictions;
-    if (record.status >= 400 && record.status < 500) figures.rejected++;
-    if (record.status >= 500) figures.errors++;
-    figures.invalidOutputs += record.invalidOutputs;
-    const seconds = record.latencyMs / 1000;
-    figures.latencySum += seconds;
-    LATENCY_BUCKETS_SECONDS.forEach((bound, index) => {
-      if (seconds <= bound) figures.latencyBuckets[index] = (figures.latencyBuckets[index] ?? 0) + 1;
-    });
-    Object.assign(figures.outputMeans, record.outputMeans);
+    const series = this.#seriesOf(record.model, record.version);
+    const { labels } = series;
+    this.#requests.inc(labels);
+    if (record.predictions > 0) this.#predictions.inc(labels, record.predictions);
+    if (record.status >= 400 && record.status < 500) this.#rejected.inc(labels);
+    if (record.status >= 500) this.#errors.inc(labels);
+    if (record.invalidOutputs > 0) this.#invalidOutputs.inc(labels, record.invalidOutputs);
+    this.#latency.observe(labels, record.latencyMs / 1000);
+    for (const [output, mean] of Object.entries(record.outputMeans)) {
+      let outputLabels = series.outputs.get(output);
+      if (!outputLabels) {
+        outputLabels = { ...labels, output };
+        series.outputs.set(output, outputLabels);
+      }
+      this.#outputMeans.set(outputLabels, mean);
+    }
   }
 
   recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void {
-    const figures = this.figuresOf(model, version);
-    figures.loads++;
-    figures.loadSeconds += loadMs / 1000;
-    if (coldStart) figures.coldStarts++;
+    const { labels } = this.#seriesOf(model, version);
+    this.#loads.observe(labels, loadMs / 1000);
+    if (coldStart) this.#coldStarts.inc(labels);
   }
 
   /** The figures in Prometheus text format (version 0.0.4). */
-  render(): string {
-    const lines: string[] = [];
-    const family = (
-      name: string,
-      type: string,
-      help: string,
-      sample: (labels: string, f: VersionFigures) => string[],
-    ) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [key, figures] of this.figures) lines.push(...sample(key, figures));
-    };
-    family(
-      'sluice_requests_total',
-      'counter',
-      `Inference requests answered (${MetricName.REQUESTS}).`,
-      (l, f) => [`sluice_requests_total{${l}} ${f.requests}`],
-    );
-    family('sluice_predictions_total', 'counter', 'Rows predicted.', (l, f) => [
-      `sluice_predictions_total{${l}} ${f.predictions}`,
-    ]);
-    family('sluice_rejected_inputs_total', 'counter', 'Requests refused with a 4xx.', (l, f) => [
-      `sluice_rejected_inputs_total{${l}} ${f.rejected}`,
-    ]);
-    family('sluice_errors_total', 'counter', 'Requests that failed with a 5xx.', (l, f) => [
-      `sluice_errors_total{${l}} ${f.errors}`,
-    ]);
-    family('sluice_invalid_outputs_total', 'counter', 'NaN or infinite output values.', (l, f) => [
-      `sluice_invalid_outputs_total{${l}} ${f.invalidOutputs}`,
-    ]);
-    family(
-      'sluice_request_duration_seconds',
-      'histogram',
-      'Latency from request in to response out.',
-      (l, f) => [
-        ...LATENCY_BUCKETS_SECONDS.map(
-          (bound, index) =>
-            `sluice_request_duration_seconds_bucket{${l},le="${bound}"} ${f.latencyBuckets[index] ?? 0}`,
-        ),
-        `sluice_request_duration_seconds_bucket{${l},le="+Inf"} ${f.requests}`,
-        `sluice_request_duration_seconds_sum{${l}} ${f.latencySum}`,
-        `sluice_request_duration_seconds_count{${l}} ${f.requests}`,
-      ],
-    );
-    family(
-      'sluice_model_load_seconds',
-      'summary',
-      'Time to fetch, verify and load a model version.',
-      (l, f) => [
-        `sluice_model_load_seconds_sum{${l}} ${f.loadSeconds}`,
-        `sluice_model_load_seconds_count{${l}} ${f.loads}`,
-      ],
-    );
-    family('sluice_cold_starts_total', 'counter', 'First model loads of a process.', (l, f) => [
-      `sluice_cold_starts_total{${l}} ${f.coldStarts}`,
-    ]);
-    family(
-      'sluice_output_mean',
-      'gauge',
-      'Mean of each numeric output over the last request (drift).',
-      (l, f) =>
-        Object.entries(f.outputMeans).map(
-          ([output, mean]) => `sluice_output_mean{${l},output="${escapeLabel(output)}"} ${mean}`,
-        ),
-    );
-    return `${lines.join('\n')}\n`;
+  render(): Promise<string> {
+    return this.#registry.metrics();
   }
 
-  private figuresOf(model: string, version: number): VersionFigures {
-    const key = `model="${escapeLabel(model)}",version="${version}"`;
-    let figures = this.figures.get(key);
-    if (!figures) {
-      figures = {
-        requests: 0,
-        predictions: 0,
-        rejected: 0,
-        errors: 0,
-        invalidOutputs: 0,
-        latencySum: 0,
-        latencyBuckets: [],
-        loadSeconds: 0,
-        loads: 0,
-        coldStarts: 0,
-        outputMeans: {},
-      };
-      this.figures.set(key, figures);
+  /** The series of a version, zeroing its counters and histogram the first time it is seen. */
+  #seriesOf(model: string, version: number): VersionSeries {
+    // A version number has no '/', so the key names one model and version.
+    const key = `${version}/${model}`;
+    let series = this.#versions.get(key);
+    if (!series) {
+      const labels = { model, version: String(version) };
+      for (const counter of [
+        this.#requests,
+        this.#predictions,
+        this.#rejected,
+        this.#errors,
+        this.#invalidOutputs,
+        this.#coldStarts,
+      ]) {
+        counter.inc(labels, 0);
+      }
+      this.#latency.zero(labels);
+      series = { labels, outputs: new Map() };
+      this.#versions.set(key, series);
     }
-    return figures;
+    return series;
   }
-}
-
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }

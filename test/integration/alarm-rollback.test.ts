@@ -27,6 +27,7 @@ import { rolloutKey } from '../../lib/core/rollout/rollout-layout.js';
 import { advance, promote, startRollout } from '../../lib/core/rollout/rollout-transitions.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
+import { sentInput } from '../fixtures/sent-input.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -102,7 +103,7 @@ function fakeLambda(model: string) {
     };
   });
   mock.on(ListVersionsByFunctionCommand).callsFake((input: ListVersionsByFunctionCommandInput) => {
-    journal.push(['ListVersionsByFunction', input]);
+    journal.push(['ListVersionsByFunction', sentInput(input)]);
     // Two pages, as Lambda pages long listings: $LATEST and 4, then 5, 6 and 7.
     const versions = ['$LATEST', ...Object.keys(LAMBDA_VERSIONS)].map((version) => ({
       FunctionName: FUNCTION,

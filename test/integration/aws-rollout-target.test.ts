@@ -52,6 +52,7 @@ import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { sentInput } from '../fixtures/sent-input.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -146,7 +147,7 @@ class FakeAws {
       return this.latest;
     });
     lambda.on(ListVersionsByFunctionCommand).callsFake((input: ListVersionsByFunctionCommandInput) => {
-      this.journal.push(['ListVersionsByFunction', input]);
+      this.journal.push(['ListVersionsByFunction', sentInput(input)]);
       const all = [{ ...this.latest }, ...this.versions];
       const start = input.Marker === undefined ? 0 : Number(input.Marker);
       const end = start + this.listPageSize;

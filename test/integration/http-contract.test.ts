@@ -439,10 +439,10 @@ describe('V2 inference over HTTP: GET /metrics shows per-model, per-version figu
     );
     assert.ok(figure('sluice_request_duration_seconds_sum', 'iris', 1) > 0);
     assert.equal(
-      metrics.get(`sluice_request_duration_seconds_bucket{model="iris",version="1",le="+Inf"}`),
+      metrics.get(sample('sluice_request_duration_seconds_bucket', 'iris', 1, { le: '+Inf' })),
       figure('sluice_requests_total', 'iris', 1),
     );
-    assert.ok(metrics.has('sluice_output_mean{model="iris",version="1",output="probabilities"}'));
+    assert.ok(metrics.has(sample('sluice_output_mean', 'iris', 1, { output: 'probabilities' })));
     assert.ok(figure('sluice_requests_total', 'hot', 1) >= 1);
     assert.ok(figure('sluice_requests_total', 'hot', 2) >= 1);
     assert.equal(figure('sluice_model_load_seconds_count', 'hot', 2), 1);

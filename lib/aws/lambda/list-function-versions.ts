@@ -1,11 +1,12 @@
 import {
   type FunctionConfiguration,
   type LambdaClient,
-  ListVersionsByFunctionCommand,
+  paginateListVersionsByFunction,
 } from '@aws-sdk/client-lambda';
 
 /**
- * Every version of a function (`$LATEST` and the published ones), following Lambda's pages.
+ * Every version of a function (`$LATEST` and the published ones), following Lambda's pages with the SDK's paginator
+ * (https://aws.amazon.com/blogs/developer/pagination-using-async-iterators-in-modular-aws-sdk-for-javascript/).
  *
  * @example
  * const found = findPublishedVersion(await listFunctionVersions(lambda, 'Sluice-Iris-AbC'), 'iris', 4);
@@ -15,16 +16,11 @@ export async function listFunctionVersions(
   functionName: string,
 ): Promise<FunctionConfiguration[]> {
   const versions: FunctionConfiguration[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await lambda.send(
-      new ListVersionsByFunctionCommand({
-        FunctionName: functionName,
-        ...(marker === undefined ? {} : { Marker: marker }),
-      }),
-    );
+  for await (const page of paginateListVersionsByFunction(
+    { client: lambda },
+    { FunctionName: functionName },
+  )) {
     versions.push(...(page.Versions ?? []));
-    marker = page.NextMarker;
-  } while (marker !== undefined);
+  }
   return versions;
 }

@@ -13,6 +13,7 @@ import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import * as ort from 'onnxruntime-node';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../lib/core/contract/headers.js';
+import { buildProxyEvent } from '../lib/core/contract/proxy-event.js';
 import { PublishExtrasSchema } from '../lib/core/manifest/ModelManifest.js';
 import { encodeTensorJson } from '../lib/core/tensor/encode-tensor.js';
 import { fromFloat16Bits } from '../lib/core/tensor/float16.js';
@@ -80,13 +81,13 @@ try {
     ['in-process handler, 1 row (4-feature classifier)', single, 0.7],
     ['in-process handler, 256-row batch', batch, 0.9],
   ] as const) {
-    const event = {
-      httpMethod: 'POST',
+    const event = buildProxyEvent({
+      method: 'POST',
       path: '/v2/models/iris/infer',
       body,
-      headers: {},
-      requestContext: { requestId: 'bench' },
-    } as never;
+      requestId: 'bench',
+      requestTimeEpoch: Date.now(),
+    });
     const handlerCall = async () => {
       const result = await predict.handler(event);
       if (result.statusCode !== 200) throw new Error(result.body);

@@ -6,12 +6,10 @@ import { Construct } from 'constructs';
 import { AuthMode as Auth, type AuthMode } from '../core/config/deploy-config.js';
 import { BINARY_MEDIA_TYPES } from '../core/contract/binary-media-types.js';
 import { SERVED_EXTENSIONS } from '../core/contract/extensions.js';
+import { API_STAGE } from '../core/contract/proxy-event.js';
 import { accessLogFormat } from './access-log-format.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason } from './nag-suppressions.js';
-
-/** Stage name in the API URL: `https://ID.execute-api.REGION.amazonaws.com/prod/v2/...`. */
-export const API_STAGE = 'prod';
 
 /** Properties of {@link InferenceApi}. */
 export interface InferenceApiProps {

@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { isBinaryContentType } from '../core/contract/binary-media-types.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../core/contract/headers.js';
 import { MAX_REQUEST_BYTES } from '../core/contract/limits.js';
+import { buildProxyEvent } from '../core/contract/proxy-event.js';
 import { MethodNotAllowedError, RequestTooLargeError } from '../core/errors/request-errors.js';
 import { httpErrorOf } from '../serving/http-errors.js';
 
@@ -181,6 +182,9 @@ function findLocalRoute(
   return best?.route;
 }
 
+/** The emulator's stage, and its account, API and resource ids: its events are told from a deployed API's. */
+const LOCAL = 'local';
+
 /** A request target split into path and query, without a URL object per request. */
 interface RequestTarget {
   readonly path: string;
@@ -214,70 +218,31 @@ function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
+/**
+ * The proxy event of a request, with the body base64 when API Gateway would encode it. A resource for each path,
+ * as the emulator does not know the API's resource tree; the stage `local`.
+ */
 function toEvent(request: IncomingMessage, target: RequestTarget, bytes: Buffer): APIGatewayProxyEvent {
   // Node has parsed the headers already; API Gateway gives both single- and multi-value forms.
   const headers = request.headers as Record<string, string>;
   // As API Gateway with binary media types: binary tensor bodies reach the handler base64-encoded, unaltered.
   const binary =
     headers[INFERENCE_HEADER_CONTENT_LENGTH] !== undefined || isBinaryContentType(headers['content-type']);
-  const body = bytes.toString(binary ? 'base64' : 'utf8');
-  const multiValueHeaders = request.headersDistinct as Record<string, string[]>;
-  let query: Record<string, string> | null = null;
-  let multiQuery: Record<string, string[]> | null = null;
-  if (target.query && target.query.size > 0) {
-    // Without a prototype: a parameter named `__proto__`, `constructor` or `toString` is a key like any other.
-    query = Object.create(null) as Record<string, string>;
-    multiQuery = Object.create(null) as Record<string, string[]>;
-    for (const [name, value] of target.query) {
-      query[name] = value;
-      const values = multiQuery[name] ?? [];
-      values.push(value);
-      multiQuery[name] = values;
-    }
-  }
-  const method = request.method ?? 'GET';
-  const path = target.path;
-  return {
-    resource: path,
-    path,
-    httpMethod: method,
+  return buildProxyEvent({
+    method: request.method ?? 'GET',
+    path: target.path,
+    query: target.query,
     headers,
-    multiValueHeaders,
-    queryStringParameters: query,
-    multiValueQueryStringParameters: multiQuery,
-    pathParameters: null,
-    stageVariables: null,
-    body: body === '' ? null : body,
+    multiValueHeaders: request.headersDistinct as Record<string, string[]>,
+    body: bytes.toString(binary ? 'base64' : 'utf8'),
     isBase64Encoded: binary,
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      authorizer: null,
-      protocol: `HTTP/${request.httpVersion}`,
-      httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
-        user: null,
-        userAgent: headers['user-agent'] ?? null,
-        userArn: null,
-      },
-      path: `/local${path}`,
-      stage: 'local',
-      requestId: randomUUID(),
-      requestTimeEpoch: Date.now(),
-      resourceId: 'local',
-      resourcePath: path,
-    },
-  };
+    requestId: randomUUID(),
+    requestTimeEpoch: Date.now(),
+    stage: LOCAL,
+    accountId: LOCAL,
+    apiId: LOCAL,
+    resourceId: LOCAL,
+    sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+    protocol: `HTTP/${request.httpVersion}`,
+  });
 }

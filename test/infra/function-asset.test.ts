@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { directorySize } from '../../lib/cdk/private/directory-size.js';
 import { FunctionEntry } from '../../lib/cdk/private/entry-paths.js';
@@ -19,6 +20,7 @@ import {
 } from '../../lib/cdk/private/function-code.js';
 import { AlarmThresholdsSchema, type Architecture } from '../../lib/core/config/deploy-config.js';
 import { ResponseHeader } from '../../lib/core/contract/headers.js';
+import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
 import { FunctionVariable, predictEnvironment } from '../../lib/core/environment/predict-environment.js';
 import type { ModelManifest } from '../../lib/core/manifest/ModelManifest.js';
 import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
@@ -297,21 +299,15 @@ const PredictResponseSchema = z.object({
 });
 
 /** An API Gateway REST proxy event, as Lambda delivers it to the function. */
-function proxyEvent(path: string, body: unknown): Record<string, unknown> {
-  return {
-    resource: path,
+function proxyEvent(path: string, body: unknown): APIGatewayProxyEvent {
+  return buildProxyEvent({
+    method: 'POST',
     path,
-    httpMethod: 'POST',
     headers: { 'content-type': 'application/json' },
-    multiValueHeaders: { 'content-type': ['application/json'] },
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    requestContext: { requestId: `asset-test-${path}`, httpMethod: 'POST', path, stage: 'prod' },
     body: JSON.stringify(body),
-    isBase64Encoded: false,
-  };
+    requestId: `asset-test-${path}`,
+    requestTimeEpoch: Date.now(),
+  });
 }
 
 /**

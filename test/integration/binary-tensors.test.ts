@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { BINARY_CONTENT_TYPE } from '../../lib/core/contract/binary-media-types.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../lib/core/contract/headers.js';
 import { MAX_RESPONSE_BYTES } from '../../lib/core/contract/limits.js';
+import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
 import { TENSOR_DATATYPES, type TensorDatatype } from '../../lib/core/tensor/datatypes.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { buildModel } from '../../lib/tools/model-builder.js';
@@ -269,14 +269,15 @@ describe('Binary tensor extension: every datatype round-trips bit for bit', () =
       },
       data,
     );
-    const event = {
-      httpMethod: 'POST',
+    const event = buildProxyEvent({
+      method: 'POST',
       path: '/v2/models/bin-uint8/infer',
       headers: { 'Inference-Header-Content-Length': headers[INFERENCE_HEADER_CONTENT_LENGTH] },
       body: body.toString('base64'),
       isBase64Encoded: true,
-      requestContext: { requestId: 'binary-event' },
-    } as unknown as APIGatewayProxyEvent;
+      requestId: 'binary-event',
+      requestTimeEpoch: Date.now(),
+    });
     const result = await test.stack.app.handle(event);
     assert.equal(result.statusCode, 200, result.body);
     assert.equal(result.isBase64Encoded, true);

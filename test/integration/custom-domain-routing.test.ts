@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
 import { resourcePath } from '../../lib/core/contract/resource-path.js';
 import { startTestStack, type TestStack } from '../fixtures/local-stack.js';
 
@@ -26,35 +27,20 @@ function customDomainEvent(
   proxy: string | undefined,
   body?: object,
 ): APIGatewayProxyEvent {
-  return {
-    resource,
+  return buildProxyEvent({
+    method,
     path,
-    httpMethod: method,
-    headers: { 'content-type': 'application/json', Host: 'ml.example.com' },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
+    resource,
     pathParameters: proxy === undefined ? null : { proxy },
-    stageVariables: null,
-    body: body === undefined ? null : JSON.stringify(body),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      authorizer: undefined,
-      domainName: 'ml.example.com',
-      domainPrefix: 'ml',
-      httpMethod: method,
-      identity: {} as APIGatewayProxyEvent['requestContext']['identity'],
-      path,
-      protocol: 'HTTP/1.1',
-      requestId: 'custom-domain-test',
-      requestTimeEpoch: 0,
-      resourceId: 'r1',
-      resourcePath: resource,
-      stage: 'prod',
-    },
-  };
+    headers: { 'content-type': 'application/json', Host: 'ml.example.com' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    requestId: 'custom-domain-test',
+    requestTimeEpoch: 0,
+    domainName: 'ml.example.com',
+    accountId: '123456789012',
+    apiId: 'abc123',
+    resourceId: 'r1',
+  });
 }
 
 describe('Routing by resource path: a custom domain with a base path reaches every route', () => {

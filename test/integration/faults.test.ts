@@ -4,6 +4,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ResponseHeader } from '../../lib/core/contract/headers.js';
 import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
+import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
 import { ConfigError } from '../../lib/core/environment/ConfigError.js';
 import { MODEL_OBJECT, versionKey } from '../../lib/core/manifest/registry-layout.js';
 import { PrometheusServingMetrics } from '../../lib/local/PrometheusServingMetrics.js';
@@ -146,51 +147,21 @@ describe('Faults: a model that fails at run time is a model fault, not bad input
   });
 });
 
-/** An API Gateway REST proxy event as Lambda receives it. */
+/** An API Gateway REST proxy event as Lambda receives it behind the API's catch-all `/{proxy+}` resource. */
 function proxyEvent(method: string, path: string, body?: object): APIGatewayProxyEvent {
-  return {
-    resource: '/{proxy+}',
+  return buildProxyEvent({
+    method,
     path,
-    httpMethod: method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
+    resource: '/{proxy+}',
     pathParameters: { proxy: path.slice(1) },
-    stageVariables: null,
-    body: body ? JSON.stringify(body) : null,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'test',
-      authorizer: null,
-      protocol: 'HTTP/1.1',
-      httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '127.0.0.1',
-        user: null,
-        userAgent: 'integration-test',
-        userArn: null,
-      },
-      path: `/prod${path}`,
-      stage: 'prod',
-      requestId: `test-${method}-${path}`,
-      requestTimeEpoch: Date.now(),
-      resourceId: 'test',
-      resourcePath: '/{proxy+}',
-    },
-  };
+    headers: { 'user-agent': 'integration-test', ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    requestId: `test-${method}-${path}`,
+    requestTimeEpoch: Date.now(),
+    accountId: '123456789012',
+    apiId: 'test',
+    resourceId: 'test',
+  });
 }
 
 function functionEnv(overrides: Record<string, string> = {}): Record<string, string> {

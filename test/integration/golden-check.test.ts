@@ -8,9 +8,15 @@ import { InvokeCommand, type InvokeCommandInput, LambdaClient } from '@aws-sdk/c
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as ort from 'onnxruntime-node';
-import { httpAnswerOf, type Invocation, lambdaGoldenSend } from '../../lib/aws/lambda/lambda-golden-send.js';
+import {
+  GOLDEN_CHECK_STAGE,
+  GOLDEN_CHECK_USER_AGENT,
+  goldenProxyEvent,
+  httpAnswerOf,
+  type Invocation,
+  lambdaGoldenSend,
+} from '../../lib/aws/lambda/lambda-golden-send.js';
 import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
-import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
 import { ConfigError } from '../../lib/core/environment/ConfigError.js';
 import { readControlPlaneConfig } from '../../lib/core/environment/control-plane-environment.js';
 import {
@@ -118,15 +124,12 @@ class FakeLambdaFunction {
   }
 }
 
-describe('buildProxyEvent and goldenInferBody: the version under test is invoked exactly as API Gateway would invoke it', () => {
-  it('builds a REST proxy event with the method, path, body and request id', () => {
-    const event = buildProxyEvent({
-      method: 'POST',
-      path: '/v2/models/iris/infer',
-      body: '{}',
-      requestId: 'r-1',
-      requestTimeEpoch: NOW,
-    });
+describe('goldenProxyEvent and goldenInferBody: the version under test is invoked exactly as API Gateway would invoke it', () => {
+  it('builds a REST proxy event with the method, path, body and request id, on its own stage', () => {
+    const event = goldenProxyEvent(
+      { method: 'POST', path: '/v2/models/iris/infer', body: '{}', requestId: 'r-1' },
+      NOW,
+    );
     assert.equal(event.httpMethod, 'POST');
     assert.equal(event.path, '/v2/models/iris/infer');
     assert.equal(event.body, '{}');
@@ -136,10 +139,11 @@ describe('buildProxyEvent and goldenInferBody: the version under test is invoked
     assert.equal(event.requestContext.requestId, 'r-1');
     assert.equal(event.requestContext.requestTimeEpoch, NOW);
     assert.equal(event.requestContext.httpMethod, 'POST');
-    assert.equal(
-      buildProxyEvent({ method: 'GET', path: '/x', requestId: 'r', requestTimeEpoch: 0 }).body,
-      null,
-    );
+    assert.equal(event.requestContext.stage, GOLDEN_CHECK_STAGE);
+    assert.equal(event.requestContext.identity.userAgent, GOLDEN_CHECK_USER_AGENT);
+    const ready = goldenProxyEvent({ method: 'GET', path: '/x', requestId: 'r' }, 0);
+    assert.equal(ready.body, null);
+    assert.equal(ready.headers['content-type'], undefined, 'no body, no content type');
   });
 
   it('fills an input datatype from the model, requests only the expected outputs, writes INT64 exactly', () => {

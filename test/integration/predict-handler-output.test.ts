@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
 import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
@@ -75,13 +76,14 @@ function captureOutput(): { lines: () => unknown[]; raw: () => string; restore: 
 }
 
 function event(body: unknown, requestId: string): APIGatewayProxyEvent {
-  return {
-    httpMethod: 'POST',
+  return buildProxyEvent({
+    method: 'POST',
     path: '/v2/models/iris/infer',
     body: JSON.stringify(body),
     headers: { 'content-type': 'application/json' },
-    requestContext: { requestId },
-  } as unknown as APIGatewayProxyEvent;
+    requestId,
+    requestTimeEpoch: Date.now(),
+  });
 }
 
 let home: string;

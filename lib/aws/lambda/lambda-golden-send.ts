@@ -1,4 +1,5 @@
 import { InvocationType, InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { buildProxyEvent } from '../../core/contract/proxy-event.js';
 import {
@@ -31,6 +32,12 @@ export interface LambdaGoldenSendProps {
   readonly now?: () => number;
 }
 
+/** Stage name the golden check's events carry, so the target's logs tell them from API Gateway traffic. */
+export const GOLDEN_CHECK_STAGE = 'golden-check';
+
+/** User agent the golden check's events carry. */
+export const GOLDEN_CHECK_USER_AGENT = 'sluice-golden-check';
+
 /** The error document Lambda returns with a FunctionError. */
 const LambdaErrorSchema = z.object({ errorType: z.string().optional(), errorMessage: z.string().optional() });
 
@@ -53,7 +60,7 @@ const ProxyResultSchema = z.object({
 export function lambdaGoldenSend(props: LambdaGoldenSendProps): GoldenSend {
   const now = props.now ?? Date.now;
   return async (request: GoldenRequest): Promise<GoldenHttpAnswer> => {
-    const event = buildProxyEvent({ ...request, requestTimeEpoch: now() });
+    const event = goldenProxyEvent(request, now());
     const invocation = await props.lambda.send(
       new InvokeCommand({
         FunctionName: props.functionName,
@@ -64,6 +71,29 @@ export function lambdaGoldenSend(props: LambdaGoldenSendProps): GoldenSend {
     );
     return httpAnswerOf(invocation);
   };
+}
+
+/**
+ * The API Gateway (REST, proxy) event of one golden check request, so the version under test is invoked as API
+ * Gateway would invoke it; its stage and user agent tell it from API traffic in the function's logs.
+ *
+ * @example
+ * goldenProxyEvent({ method: 'GET', path: '/v2/models/iris/ready', requestId: 'check-1' }, Date.now());
+ */
+export function goldenProxyEvent(request: GoldenRequest, requestTimeEpoch: number): APIGatewayProxyEvent {
+  const headers: Record<string, string> = { 'user-agent': GOLDEN_CHECK_USER_AGENT };
+  if (request.body !== undefined) headers['content-type'] = 'application/json';
+  return buildProxyEvent({
+    method: request.method,
+    path: request.path,
+    headers,
+    body: request.body,
+    requestId: request.requestId,
+    requestTimeEpoch,
+    stage: GOLDEN_CHECK_STAGE,
+    apiId: GOLDEN_CHECK_STAGE,
+    resourceId: GOLDEN_CHECK_STAGE,
+  });
 }
 
 /**

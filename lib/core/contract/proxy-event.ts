@@ -1,51 +1,133 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { readHeader } from './headers.js';
 
-/** Stage name the golden check's events carry, so the target's logs tell them from API Gateway traffic. */
-export const GOLDEN_CHECK_STAGE = 'golden-check';
+/** Stage name in the API URL: `https://ID.execute-api.REGION.amazonaws.com/prod/v2/...`. */
+export const API_STAGE = 'prod';
 
-/** User agent the golden check's events carry. */
-export const GOLDEN_CHECK_USER_AGENT = 'sluice-golden-check';
-
-/** What one request of the check says: method, path, optional JSON body and a request id for the logs. */
-export interface CheckRequest {
-  readonly method: 'GET' | 'POST';
+/** One HTTP request as API Gateway received it: what {@link buildProxyEvent} turns into an event. */
+export interface ProxyRequest {
+  /** The method the client sent, e.g. `POST`. */
+  readonly method: string;
+  /** The path the client sent, without the query string; behind a custom domain it starts with the base path. */
   readonly path: string;
-  /** Serialised JSON body. */
+  /**
+   * The API resource that matched, e.g. `/v2/models/iris/{proxy+}`.
+   * @default path (a resource for each path, as the local stack routes)
+   */
+  readonly resource?: string;
+  /**
+   * The values of the resource's path parameters, e.g. `{ proxy: 'infer' }`.
+   * @default null (a resource without parameters)
+   */
+  readonly pathParameters?: Readonly<Record<string, string>> | null;
+  /**
+   * The query string's parameters in order, e.g. a `URLSearchParams`.
+   * @default none
+   */
+  readonly query?: Iterable<readonly [string, string]>;
+  /**
+   * The request headers, names as the client wrote them (the event holds this object, not a copy).
+   * @default {}
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Every value of each header (the event holds this object, not a copy).
+   * @default each of `headers` as its only value
+   */
+  readonly multiValueHeaders?: Readonly<Record<string, string[]>>;
+  /**
+   * The body: text, or base64 when {@link isBase64Encoded}. An empty body is no body.
+   * @default none
+   */
   readonly body?: string;
-  /** Request id the target logs and echoes in `x-request-id`. */
+  /**
+   * Whether `body` is base64, as API Gateway encodes a body that matches one of the API's binary media types.
+   * @default false
+   */
+  readonly isBase64Encoded?: boolean;
+  /** The id the function logs and echoes in `x-request-id`. */
   readonly requestId: string;
   /** Request time in ms since the epoch (passed in, so building an event stays pure). */
   readonly requestTimeEpoch: number;
+  /**
+   * The API's stage.
+   * @default API_STAGE
+   */
+  readonly stage?: string;
+  /**
+   * The custom domain name the request came through, e.g. `ml.example.com`.
+   * @default none (the API's own endpoint, whose URL starts with the stage)
+   */
+  readonly domainName?: string;
+  /**
+   * The client's address.
+   * @default '127.0.0.1'
+   */
+  readonly sourceIp?: string;
+  /**
+   * The request's protocol.
+   * @default 'HTTP/1.1'
+   */
+  readonly protocol?: string;
+  /**
+   * The AWS account that owns the API.
+   * @default '' (no account: not sent by a deployed API)
+   */
+  readonly accountId?: string;
+  /**
+   * The API's id.
+   * @default '' (not sent by a deployed API)
+   */
+  readonly apiId?: string;
+  /**
+   * The id of the resource that matched.
+   * @default '' (not sent by a deployed API)
+   */
+  readonly resourceId?: string;
 }
 
 /**
- * Builds the API Gateway (REST, proxy integration) event a predict function receives for a request,
- * so the target version is invoked exactly as API Gateway would invoke it.
+ * Builds the event API Gateway (REST API, Lambda proxy integration) sends a function for a request, filling what
+ * the request leaves out as API Gateway fills it: `null` for no query, path parameters, stage variables or body, the
+ * last value of a repeated query parameter in `queryStringParameters` and all of them in
+ * `multiValueQueryStringParameters`, `requestContext.path` with the stage in front unless the request came
+ * through a custom domain, the caller's user agent in `identity`.
+ *
+ * The event's format: https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+ * and, for `requestContext`, its context variables: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html#context-variable-reference
  *
  * @example
  * buildProxyEvent({ method: 'GET', path: '/v2/models/iris/ready', requestId: 'check-1', requestTimeEpoch: 0 });
  */
-export function buildProxyEvent(request: CheckRequest): APIGatewayProxyEvent {
-  const headers: Record<string, string> = { 'user-agent': GOLDEN_CHECK_USER_AGENT };
-  if (request.body !== undefined) headers['content-type'] = 'application/json';
+export function buildProxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
+  const { method, path } = request;
+  const resource = request.resource ?? path;
+  const headers = request.headers ?? {};
+  const stage = request.stage ?? API_STAGE;
+  const query = queryParameters(request.query);
   return {
-    resource: request.path,
-    path: request.path,
-    httpMethod: request.method,
+    resource,
+    path,
+    httpMethod: method,
     headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
+    multiValueHeaders:
+      request.multiValueHeaders ??
+      Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+    queryStringParameters: query?.single ?? null,
+    multiValueQueryStringParameters: query?.multi ?? null,
+    pathParameters: request.pathParameters ?? null,
     stageVariables: null,
-    body: request.body ?? null,
-    isBase64Encoded: false,
+    body: request.body === undefined || request.body === '' ? null : request.body,
+    isBase64Encoded: request.isBase64Encoded ?? false,
     requestContext: {
-      accountId: '',
-      apiId: GOLDEN_CHECK_STAGE,
-      authorizer: undefined,
-      protocol: 'HTTP/1.1',
-      httpMethod: request.method,
+      accountId: request.accountId ?? '',
+      apiId: request.apiId ?? '',
+      authorizer: null,
+      ...(request.domainName === undefined
+        ? {}
+        : { domainName: request.domainName, domainPrefix: request.domainName.split('.')[0] }),
+      protocol: request.protocol ?? 'HTTP/1.1',
+      httpMethod: method,
       identity: {
         accessKey: null,
         accountId: null,
@@ -58,19 +140,50 @@ export function buildProxyEvent(request: CheckRequest): APIGatewayProxyEvent {
         cognitoIdentityId: null,
         cognitoIdentityPoolId: null,
         principalOrgId: null,
-        sourceIp: '127.0.0.1',
+        sourceIp: request.sourceIp ?? '127.0.0.1',
         user: null,
-        userAgent: GOLDEN_CHECK_USER_AGENT,
+        userAgent: readHeader({ headers }, 'user-agent') ?? null,
         userArn: null,
       },
-      path: request.path,
-      stage: GOLDEN_CHECK_STAGE,
+      // $context.path: the stage is part of the URL of the API's own endpoint, the base path that of a custom domain.
+      path: request.domainName === undefined ? `/${stage}${path}` : path,
+      stage,
       requestId: request.requestId,
+      requestTime: clfTime(request.requestTimeEpoch),
       requestTimeEpoch: request.requestTimeEpoch,
-      resourceId: GOLDEN_CHECK_STAGE,
-      resourcePath: request.path,
+      resourceId: request.resourceId ?? '',
+      resourcePath: resource,
     },
   };
+}
+
+/** Both forms of a query string, or undefined for none (API Gateway sends `null`, not `{}`). */
+function queryParameters(
+  pairs: Iterable<readonly [string, string]> | undefined,
+): { single: Record<string, string>; multi: Record<string, string[]> } | undefined {
+  if (pairs === undefined) return undefined;
+  let query: { single: Record<string, string>; multi: Record<string, string[]> } | undefined;
+  for (const [name, value] of pairs) {
+    // Without a prototype: a parameter named `__proto__`, `constructor` or `toString` is a key like any other.
+    query ??= {
+      single: Object.create(null) as Record<string, string>,
+      multi: Object.create(null) as Record<string, string[]>,
+    };
+    query.single[name] = value;
+    const values = query.multi[name];
+    if (values) values.push(value);
+    else query.multi[name] = [value];
+  }
+  return query;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+
+/** `$context.requestTime`, in the common log format API Gateway uses: `04/Mar/2020:19:15:17 +0000`. */
+function clfTime(epochMs: number): string {
+  const time = new Date(epochMs);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(time.getUTCDate())}/${MONTHS[time.getUTCMonth()]}/${time.getUTCFullYear()}:${two(time.getUTCHours())}:${two(time.getUTCMinutes())}:${two(time.getUTCSeconds())} +0000`;
 }
 
 /** `/v2/models/{m}/ready`: answers 200 once the function's configured version is loaded. */

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { API_STAGE, buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
+
+// What API Gateway sends a Lambda proxy integration of a REST API:
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+
+/** 2020-03-04T19:15:17.135Z, the request time of AWS's example event. */
+const EXAMPLE_EPOCH = 1_583_349_317_135;
+
+describe('buildProxyEvent: a request becomes the REST proxy event API Gateway would send for it', () => {
+  it('fills what the request leaves out as API Gateway does: null for no query, parameters, variables or body', () => {
+    const event = buildProxyEvent({
+      method: 'GET',
+      path: '/v2/models/iris/ready',
+      requestId: 'r-1',
+      requestTimeEpoch: EXAMPLE_EPOCH,
+    });
+    assert.equal(event.resource, '/v2/models/iris/ready', 'a resource for each path by default');
+    assert.equal(event.requestContext.resourcePath, '/v2/models/iris/ready');
+    assert.deepEqual(event.headers, {});
+    assert.deepEqual(event.multiValueHeaders, {});
+    assert.equal(event.queryStringParameters, null);
+    assert.equal(event.multiValueQueryStringParameters, null);
+    assert.equal(event.pathParameters, null);
+    assert.equal(event.stageVariables, null);
+    assert.equal(event.body, null);
+    assert.equal(event.isBase64Encoded, false);
+    assert.equal(event.requestContext.stage, API_STAGE);
+    assert.equal(event.requestContext.httpMethod, 'GET');
+    assert.equal(event.requestContext.protocol, 'HTTP/1.1');
+    assert.equal(event.requestContext.requestId, 'r-1');
+    assert.equal(event.requestContext.requestTimeEpoch, EXAMPLE_EPOCH);
+    assert.equal(event.requestContext.requestTime, '04/Mar/2020:19:15:17 +0000');
+    assert.equal(event.requestContext.identity.sourceIp, '127.0.0.1');
+    assert.equal(event.requestContext.identity.userAgent, null);
+  });
+
+  it('keeps the last value of a repeated query parameter in the single-value map and all of them in the other', () => {
+    const event = buildProxyEvent({
+      method: 'GET',
+      path: '/metrics',
+      query: new URLSearchParams('a=1&b=2&a=3&__proto__=x'),
+      requestId: 'r',
+      requestTimeEpoch: 0,
+    });
+    assert.deepEqual({ ...event.queryStringParameters }, { a: '3', b: '2', ['__proto__']: 'x' });
+    assert.deepEqual(
+      { ...event.multiValueQueryStringParameters },
+      { a: ['1', '3'], b: ['2'], ['__proto__']: ['x'] },
+    );
+    assert.equal(
+      Object.getPrototypeOf(event.queryStringParameters),
+      null,
+      'a parameter is never a prototype member',
+    );
+    const empty = buildProxyEvent({
+      method: 'GET',
+      path: '/',
+      query: [],
+      requestId: 'r',
+      requestTimeEpoch: 0,
+    });
+    assert.equal(empty.queryStringParameters, null, 'an empty query string is no query');
+  });
+
+  it('gives each header as its only value unless told every value, and reads the user agent whatever its case', () => {
+    const event = buildProxyEvent({
+      method: 'POST',
+      path: '/v2/models/iris/infer',
+      headers: { 'Content-Type': 'application/json', 'User-Agent': 'curl/8' },
+      body: '{}',
+      requestId: 'r',
+      requestTimeEpoch: 0,
+    });
+    assert.deepEqual(event.multiValueHeaders, {
+      'Content-Type': ['application/json'],
+      'User-Agent': ['curl/8'],
+    });
+    assert.equal(event.requestContext.identity.userAgent, 'curl/8');
+    const repeated = buildProxyEvent({
+      method: 'GET',
+      path: '/',
+      headers: { accept: 'b' },
+      multiValueHeaders: { accept: ['a', 'b'] },
+      requestId: 'r',
+      requestTimeEpoch: 0,
+    });
+    assert.deepEqual(repeated.multiValueHeaders.accept, ['a', 'b']);
+  });
+
+  it('passes a base64 body as base64 and an empty body as none', () => {
+    const binary = buildProxyEvent({
+      method: 'POST',
+      path: '/v2/models/x/infer',
+      body: 'AQID',
+      isBase64Encoded: true,
+      requestId: 'r',
+      requestTimeEpoch: 0,
+    });
+    assert.equal(binary.body, 'AQID');
+    assert.equal(binary.isBase64Encoded, true);
+    const empty = buildProxyEvent({
+      method: 'POST',
+      path: '/',
+      body: '',
+      requestId: 'r',
+      requestTimeEpoch: 0,
+    });
+    assert.equal(empty.body, null);
+  });
+
+  it('puts the stage in front of requestContext.path on the API endpoint, the base path behind a custom domain', () => {
+    const direct = buildProxyEvent({
+      method: 'GET',
+      path: '/v2',
+      stage: 'beta',
+      requestId: 'r',
+      requestTimeEpoch: 0,
+    });
+    assert.equal(direct.path, '/v2');
+    assert.equal(direct.requestContext.path, '/beta/v2');
+    assert.equal(direct.requestContext.domainName, undefined);
+    const custom = buildProxyEvent({
+      method: 'POST',
+      path: '/api/v2/models/iris/infer',
+      resource: '/v2/models/iris/{proxy+}',
+      pathParameters: { proxy: 'infer' },
+      domainName: 'ml.example.com',
+      requestId: 'r',
+      requestTimeEpoch: 0,
+    });
+    assert.equal(custom.requestContext.path, '/api/v2/models/iris/infer');
+    assert.equal(custom.requestContext.resourcePath, '/v2/models/iris/{proxy+}');
+    assert.equal(custom.requestContext.domainName, 'ml.example.com');
+    assert.equal(custom.requestContext.domainPrefix, 'ml');
+    assert.deepEqual(custom.pathParameters, { proxy: 'infer' });
+  });
+});

@@ -93,10 +93,12 @@ describe('Faults: the model store becomes unreachable and comes back', () => {
     await test.stack.store.start();
   });
 
-  it('keeps serving a version that is already loaded, by both routes', async () => {
+  it('keeps serving a version that is already loaded, by both routes', async (t) => {
     await test.stack.store.stop();
-    // Let every cached listing expire, so requests cannot be answered from a fresh listing.
-    await new Promise((resolve) => setTimeout(resolve, LOCAL_LISTING_TTL_MS + 200));
+    // Every cached listing expires, so requests cannot be answered from a fresh listing: their lifetime is read
+    // from Date, and the test moves that clock past it instead of waiting.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    t.mock.timers.tick(LOCAL_LISTING_TTL_MS + 1);
     await assertIrisServes(test);
     await assertIrisServes(test, '/v2/models/iris/versions/1/infer');
     const predict = await test.request('POST', '/models/iris/predict', { instances: [SETOSA] });

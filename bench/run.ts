@@ -10,8 +10,12 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { App, AssetStaging } from 'aws-cdk-lib';
 import { build } from 'esbuild';
 import * as ort from 'onnxruntime-node';
+import { MAX_MODELS_PER_STACK } from '../lib/cdk/model-group.js';
+import { SluiceStack } from '../lib/cdk/sluice-stack.js';
+import { parseDeployConfig } from '../lib/core/config/deploy-config.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../lib/core/contract/headers.js';
 import { buildProxyEvent } from '../lib/core/contract/proxy-event.js';
 import { PublishExtrasSchema } from '../lib/core/manifest/ModelManifest.js';
@@ -39,6 +43,7 @@ const HTTP_SECONDS = quick ? 2 : 8;
 const COLD_RUNS = quick ? 3 : 7;
 const BIG_COLD_RUNS = quick ? 2 : 4;
 const IMAGE_RUNS = quick ? 4 : 10;
+const SYNTH_ROUNDS = quick ? 1 : 2;
 
 interface Row {
   readonly name: string;
@@ -212,6 +217,8 @@ try {
       `${mb(oursBigRss)} vs ${mb(naiveBigRss)} MB`,
     ),
   );
+  // 5. cdk synth of 50 models, bundled, against a synth of one model.
+  rows.push(await synthRow(home));
   await predict.engine.close();
 } finally {
   silence.restore();
@@ -674,6 +681,52 @@ async function threadsRow(): Promise<Row> {
     met: true,
     detail: `${one.toFixed(0)} vs ${all.toFixed(0)} ms (median); on Lambda the extra threads need the memory to pay for them`,
   };
+}
+
+/**
+ * A bundled `cdk synth` of 50 models (the longest names, 20 per stack: the main one and two nested groups) against
+ * one of a single model. Every function of an architecture shares one predict asset, so the 49 more models should
+ * add their constructs and templates, a fraction of bundling; an asset per model would cost 50 bundles. Each synth
+ * bundles afresh (CDK's in-process asset cache cleared), after one untimed synth that loads the modules; alternated,
+ * best of each.
+ */
+async function synthRow(scratch: string): Promise<Row> {
+  let runs = 0;
+  const synthMs = async (count: number): Promise<number> => {
+    const config = parseDeployConfig(
+      {
+        models: Array.from({ length: count }, (_, index) => ({
+          name: `model-${String(index).padStart(2, '0')}-`.padEnd(48, 'x'),
+          version: 1,
+          sha256: 'a'.repeat(64),
+          ...(index < MAX_MODELS_PER_STACK ? {} : { group: `g${Math.floor(index / MAX_MODELS_PER_STACK)}` }),
+        })),
+      },
+      `${count} models`,
+    );
+    const outdir = join(scratch, `synth-${runs++}`);
+    AssetStaging.clearAssetHashCache();
+    const started = performance.now();
+    const app = new App({ outdir });
+    new SluiceStack(app, 'Bench', { config, env: { account: '123456789012', region: 'eu-west-1' } });
+    app.synth();
+    const took = performance.now() - started;
+    await rm(outdir, { recursive: true, force: true });
+    return took;
+  };
+  await synthMs(1);
+  let fifty = Number.POSITIVE_INFINITY;
+  let one = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < SYNTH_ROUNDS; round++) {
+    fifty = Math.min(fifty, await synthMs(50));
+    one = Math.min(one, await synthMs(1));
+  }
+  return ratioRow(
+    'cdk synth, 50 models vs 1 (bundled)',
+    fifty / one,
+    -5,
+    `${fifty.toFixed(0)} vs ${one.toFixed(0)} ms (one predict asset for all)`,
+  );
 }
 
 /** A ratio row; a negative target means "at most", a positive one "at least". */

@@ -19,6 +19,7 @@ import type { RolloutStore } from '../storage/RolloutStore.js';
 export class LocalRolloutStates {
   readonly #store: Pick<RolloutStore, 'current' | 'write'>;
   readonly #states: LoadingCache<RolloutState | undefined>;
+  readonly #listeners = new Set<(state: RolloutState) => void>();
 
   constructor(store: Pick<RolloutStore, 'current' | 'write'>) {
     this.#store = store;
@@ -31,6 +32,17 @@ export class LocalRolloutStates {
   }
 
   /**
+   * Calls `listener` with every state written, after it routes; returns the function that stops the calls.
+   *
+   * @example
+   * const stop = states.onWrite((state) => console.log(state.model, state.revision));
+   */
+  onWrite(listener: (state: RolloutState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
    * Stores the next revision, then routes by it: the next read of the model gets it. Throws
    * {@link RolloutConflictError} when that revision exists; the model is then read from the store again.
    */
@@ -38,6 +50,7 @@ export class LocalRolloutStates {
     try {
       const written = await this.#store.write(next);
       this.#states.set(written.model, written);
+      for (const listener of this.#listeners) listener(written);
       return written;
     } catch (error) {
       if (error instanceof RolloutConflictError) this.#states.invalidate(next.model);

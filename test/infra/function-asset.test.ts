@@ -34,9 +34,6 @@ process.env.CDK_DOCKER = '/nonexistent/docker';
 // The embedded store's client runs in this process on the developer's Node; its support notice is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-/** How long the Lambda-like child process may take to cold start and answer both requests. */
-const INVOKE_TIMEOUT_MS = 30_000;
-
 /** Marks the child's result line among the function's own log lines on stdout. */
 const RESULT_MARKER = 'SLUICE_ASSET_TEST_RESULT ';
 
@@ -334,17 +331,22 @@ for (const [index, event] of events.entries()) {
 process.stdout.write(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(results) + '\\n', () => process.exit(0));
 `;
 
-/** Runs the Lambda-like runtime in a fresh `node` with only the given environment; returns the handler results. */
+/**
+ * Runs the Lambda-like runtime in a fresh `node` with only the given environment; returns the handler results.
+ * The process ends with the test or suite whose `signal` it is given (when the runner cancels or times it out),
+ * not after a time of its own.
+ */
 async function invokeInChild(
   taskRoot: string,
   env: Record<string, string>,
   events: unknown[],
+  signal: AbortSignal,
 ): Promise<unknown[]> {
   const child = spawn(process.execPath, ['--input-type=module', '--eval', LAMBDA_LIKE_RUNTIME], {
     cwd: taskRoot,
     env: { ...env, ASSET_TEST_EVENTS: JSON.stringify(events) },
     stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: INVOKE_TIMEOUT_MS,
+    signal,
   });
   let stdout = '';
   let stderr = '';
@@ -369,7 +371,7 @@ describe('predict function asset: answers on its own, copied out of the reposito
   let manifest: ModelManifest;
   let results: ProxyResult[];
 
-  before(async () => {
+  before(async (suite) => {
     home = mkdtempSync(join(tmpdir(), 'sluice-lambda-task-'));
     taskRoot = join(home, 'task');
     mkdirSync(taskRoot);
@@ -412,12 +414,17 @@ describe('predict function asset: answers on its own, copied out of the reposito
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    const answers = await invokeInChild(taskRoot, env, [
-      proxyEvent('/v2/models/iris/infer', {
-        inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
-      }),
-      proxyEvent('/models/iris/predict', { instances: [[5.1, 3.5, 1.4, 0.2]] }),
-    ]);
+    const answers = await invokeInChild(
+      taskRoot,
+      env,
+      [
+        proxyEvent('/v2/models/iris/infer', {
+          inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+        }),
+        proxyEvent('/models/iris/predict', { instances: [[5.1, 3.5, 1.4, 0.2]] }),
+      ],
+      suite.signal,
+    );
     results = z.array(ProxyResultSchema).parse(answers);
   });
 
@@ -467,20 +474,20 @@ describe('control-plane assets: the release handlers and the rollout driver bund
     return root;
   };
 
-  it('functions/rollout-driver: index.mjs alone; a tick of a stack without models does nothing and says so', async () => {
+  it('functions/rollout-driver: index.mjs alone; a tick of a stack without models does nothing and says so', async (t) => {
     const asset = controlPlaneAsset(FunctionEntry.ROLLOUT_DRIVER);
     assert.deepEqual(filesUnder(asset.directory), [BUNDLE_FILE, `${BUNDLE_FILE}.map`]);
     const root = taskRootOf(asset.directory);
     try {
       // EventBridge Scheduler's invocation carries the target's input; the driver needs nothing from it.
-      const [result] = await invokeInChild(root, { ...env, SLUICE_MODEL_FUNCTIONS: '{}' }, [{}]);
+      const [result] = await invokeInChild(root, { ...env, SLUICE_MODEL_FUNCTIONS: '{}' }, [{}], t.signal);
       assert.deepEqual(result, { outcomes: [], pruned: {} });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
   });
 
-  it('functions/release: index.mjs alone, exporting onEvent and isComplete; isComplete of a Create is complete at once', async () => {
+  it('functions/release: index.mjs alone, exporting onEvent and isComplete; isComplete of a Create is complete at once', async (t) => {
     const asset = controlPlaneAsset(FunctionEntry.RELEASE);
     assert.deepEqual(filesUnder(asset.directory), [BUNDLE_FILE, `${BUNDLE_FILE}.map`]);
     const root = taskRootOf(asset.directory);
@@ -498,7 +505,12 @@ describe('control-plane assets: the release handlers and the rollout driver bund
         },
         Data: { Action: 'created' },
       };
-      const [result] = await invokeInChild(root, { ...env, ASSET_TEST_HANDLER: 'isComplete' }, [created]);
+      const [result] = await invokeInChild(
+        root,
+        { ...env, ASSET_TEST_HANDLER: 'isComplete' },
+        [created],
+        t.signal,
+      );
       assert.deepEqual(result, { IsComplete: true });
     } finally {
       rmSync(root, { recursive: true, force: true });

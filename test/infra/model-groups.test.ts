@@ -77,9 +77,7 @@ function worstCase(value: unknown): unknown {
   return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, worstCase(inner)]));
 }
 
-const started = Date.now();
 const fifty = synth(fiftyModels(), { nag: true });
-const synthMs = Date.now() - started;
 const stacks: Stack[] = [fifty.stack, ...fifty.stack.groups];
 const templates = new Map(stacks.map((stack) => [stack, Template.fromStack(stack)]));
 const resourcesOf = (stack: Stack) =>
@@ -99,7 +97,6 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
       ],
     );
     assert.equal(fifty.stack.endpoints.length, 50);
-    assert.ok(synthMs < 60_000, `synthesizing 50 models took ${synthMs} ms`);
   });
 
   it('keeps every stack under 500 resources', () => {
@@ -118,9 +115,8 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
         config: fiftyModels(),
         env: { account: '123456789012', region: 'eu-west-1' },
       });
-      const began = Date.now();
+      // How long this takes is a benchmark row (`npm run bench`: 50 models against 1), not an assertion here.
       const assembly = app.synth();
-      const tookMs = Date.now() - began;
       const keys = new Set<string>();
       let predictFunctions = 0;
       for (const stack of [bundled, ...bundled.groups]) {
@@ -137,7 +133,6 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
       }
       assert.equal(predictFunctions, 50);
       assert.equal(keys.size, 1, `one predict asset, got ${[...keys].join(', ')}`);
-      assert.ok(tookMs < 120_000, `bundled synth of 50 models took ${tookMs} ms`);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }

@@ -154,12 +154,13 @@ describe('sluice CLI: argument lengths are bounded before onnxruntime loads', ()
     }
   });
 
-  it('exits 2 naming --labels for a 30 KB value, where onnxruntime used to crash the process (SIGSEGV)', async () => {
+  it('exits 2 naming --labels for a 30 KB value, where onnxruntime used to crash the process (SIGSEGV)', async (t) => {
     const labels = Array.from({ length: 4000 }, (_, index) => `class${index}`).join(',');
     assert.ok(labels.length > 30_000);
     const run = await runSluice(
       ['publish', join(files, 'identity.onnx'), '--model', 'long', '--labels', labels, '--local'],
       test.home,
+      t.signal,
     );
     assert.equal(run.signal, null, describeRun(run));
     assert.equal(run.code, 2, describeRun(run));
@@ -299,11 +300,12 @@ describe('sluice CLI: output for people', () => {
     assert.match(run.stderr, /sluice does not support/);
   });
 
-  it("keeps onnxruntime's own log lines off stderr while publishing (a real process)", async () => {
+  it("keeps onnxruntime's own log lines off stderr while publishing (a real process)", async (t) => {
     // The padded model has an unused initializer, which onnxruntime warns about from its C++ sources.
     const run = await runSluice(
       ['publish', join(files, 'padded.onnx'), '--model', 'padded', '--local'],
       test.home,
+      t.signal,
     );
     assert.equal(run.code, 0, describeRun(run));
     assert.equal(run.stderr, '', describeRun(run));
@@ -380,7 +382,7 @@ describe('sluice CLI: a local stack that went away', () => {
 });
 
 describe('sluice publish: Ctrl-C during the upload (a real process)', () => {
-  it('aborts the multipart upload on SIGINT: its parts are deleted and nothing is published', async () => {
+  it('aborts the multipart upload on SIGINT: its parts are deleted and nothing is published', async (t) => {
     const big = join(files, 'interrupted.onnx');
     await writeFile(
       big,
@@ -430,7 +432,7 @@ describe('sluice publish: Ctrl-C during the upload (a real process)', () => {
         bucket: test.stack.store.bucket,
         pid: process.pid,
       });
-      child = startSluice(['publish', big, '--model', 'interrupted', '--local'], home);
+      child = startSluice(['publish', big, '--model', 'interrupted', '--local'], home, t.signal);
       const run = await child.done;
       assert.equal(run.code, 1, describeRun(run));
       assert.match(

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ResponseHeader } from '../../lib/core/contract/headers.js';
 import { bodyOf, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { classifierModel, identityModel, paddedIdentityModel } from '../fixtures/models.js';
-import { CLI_TIMEOUT_MS, describeRun, PROJECT_ROOT, runSluiceInProcess } from '../fixtures/sluice-cli.js';
+import { describeRun, PROJECT_ROOT, runSluiceInProcess } from '../fixtures/sluice-cli.js';
 
 /** Runs the real `sluice` process (`node --import tsx bin/sluice.ts ...`) against a SLUICE_HOME. */
 /** The CLI in this process (the progress bar below needs a real terminal, so it runs the real process). */
@@ -203,7 +203,7 @@ describe('sluice CLI: publish to the running local stack', () => {
 
 // Last: it publishes a model the listings above do not expect.
 describe('sluice CLI: upload progress', () => {
-  it('draws an upload progress bar on a terminal (a pseudo-terminal from script(1)), and none when piped', async () => {
+  it('draws an upload progress bar on a terminal (a pseudo-terminal from script(1)), and none when piped', async (t) => {
     const big = join(files, 'big.onnx');
     await writeFile(big, paddedIdentityModel({ graphName: 'big', paddingBytes: 10 * 1024 * 1024 }));
     const command = `${process.execPath} --import tsx bin/sluice.ts publish ${big} --model big-model --local`;
@@ -212,7 +212,8 @@ describe('sluice CLI: upload progress', () => {
         cwd: PROJECT_ROOT,
         env: { ...process.env, SLUICE_HOME: test.home, NODE_TEST_CONTEXT: undefined },
         stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: CLI_TIMEOUT_MS,
+        // Ends with the test (cancelled or timed out by the runner), not after a time of its own.
+        signal: t.signal,
       });
       let output = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -10,7 +10,7 @@ import { HOME_LOCK_FILE, HomeInUseError, HomeLockContentSchema } from '../../lib
 import { LocalStack } from '../../lib/local/LocalStack.js';
 import { readLocalStackInfo } from '../../lib/local/local-home.js';
 import { bodyOf, silentLogger, startTestStack, type TestStack } from '../fixtures/local-stack.js';
-import { CLI_TIMEOUT_MS, describeRun, PROJECT_ROOT, runSluiceInProcess } from '../fixtures/sluice-cli.js';
+import { describeRun, PROJECT_ROOT, runSluiceInProcess } from '../fixtures/sluice-cli.js';
 
 let first: TestStack;
 
@@ -44,13 +44,14 @@ describe('LocalStack: one stack per data folder', () => {
     assert.equal(models.code, 0, describeRun(models));
   });
 
-  it('refuses a second `npm start` on the same data folder with exit 1 and a clear message (a real process)', async () => {
+  it('refuses a second `npm start` on the same data folder with exit 1 and a clear message (a real process)', async (t) => {
     const run = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
         cwd: PROJECT_ROOT,
         env: { ...process.env, SLUICE_HOME: first.home, PORT: '0', NODE_TEST_CONTEXT: undefined },
         stdio: ['ignore', 'ignore', 'pipe'],
-        timeout: CLI_TIMEOUT_MS,
+        // Ends with the test (cancelled or timed out by the runner), not after a time of its own.
+        signal: t.signal,
       });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => {

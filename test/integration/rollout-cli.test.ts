@@ -207,14 +207,15 @@ describe('sluice deploy: a version whose golden examples fail never receives tra
 });
 
 describe('sluice deploy: a killed CLI loses nothing, the stack carries the rollout on', () => {
-  it('after SIGKILL the rollout still routes and ends promoted with no further command', async () => {
+  it('after SIGKILL the rollout still routes and ends promoted with no further command', async (t) => {
     await publishPinnedIris(test, 'resume');
     await publishIrisAs(test, 'resume');
     const first = startSluice(
       ['deploy', 'resume', '--version', '2', '--interval', '2s', '--local'],
       test.home,
+      t.signal,
     );
-    await waitForState(test, 'resume', (state) => state?.status === 'rolling', 30_000);
+    await waitForState(test, 'resume', (state) => state?.status === 'rolling');
     first.child.kill('SIGKILL');
     const killed = await first.done;
     assert.equal(killed.signal, 'SIGKILL');

@@ -1,10 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  METRICS_NAMESPACE,
-  METRICS_SERVICE,
-  MetricDimension,
-  MetricName,
-} from '../core/metrics/metric-names.js';
+import { MetricName } from '../core/metrics/metric-names.js';
+import { EmfDocuments, type EmfMetric } from './metrics/EmfDocuments.js';
+
+/** The one metric of a deferred load's document. */
+const DEFERRED_METRICS: readonly EmfMetric[] = [{ name: MetricName.MODEL_LOAD_DEFERRED, unit: 'Count' }];
 
 /**
  * How long the predict function's init waits for its model, in milliseconds. Lambda limits an on-demand init to
@@ -78,22 +77,7 @@ export async function finishLoadInInit(input: FinishLoadInInitInput): Promise<In
       message:
         `${input.model} v${input.version} did not load within the ${INIT_LOAD_BUDGET_MS} ms init budget; the first ` +
         'request waits for the rest of the load (provisioned concurrency always loads in init)',
-      emf: `${JSON.stringify({
-        _aws: {
-          Timestamp: Date.now(),
-          CloudWatchMetrics: [
-            {
-              Namespace: METRICS_NAMESPACE,
-              Dimensions: [['service', MetricDimension.MODEL, MetricDimension.VERSION]],
-              Metrics: [{ Name: MetricName.MODEL_LOAD_DEFERRED, Unit: 'Count' }],
-            },
-          ],
-        },
-        service: METRICS_SERVICE,
-        [MetricDimension.MODEL]: input.model,
-        [MetricDimension.VERSION]: String(input.version),
-        [MetricName.MODEL_LOAD_DEFERRED]: 1,
-      })}\n`,
+      emf: new EmfDocuments().document(input.model, input.version, DEFERRED_METRICS, [1], Date.now()),
     });
   }
   return outcome;

@@ -1,10 +1,5 @@
-import {
-  METRICS_NAMESPACE,
-  METRICS_SERVICE,
-  MetricDimension,
-  MetricName,
-  OUTPUT_MEAN_PREFIX,
-} from '../../core/metrics/metric-names.js';
+import { MetricName, OUTPUT_MEAN_PREFIX } from '../../core/metrics/metric-names.js';
+import { EmfDocuments, type EmfMetric } from './EmfDocuments.js';
 import type { InferenceRecord, ServingMetrics } from './ServingMetrics.js';
 
 /** Most output means emitted per request, so a model with many outputs cannot flood CloudWatch. */
@@ -13,38 +8,33 @@ export const MAX_OUTPUT_MEAN_METRICS = 8;
 /** Writes one line; on Lambda stdout is a pipe, and pipe writes are synchronous on Linux. */
 export type LineWriter = (line: string) => void;
 
-const INFERENCE_METRICS = [
-  [MetricName.REQUESTS, 'Count'],
-  [MetricName.LATENCY, 'Milliseconds'],
-  [MetricName.PREDICTIONS, 'Count'],
-  [MetricName.REJECTED_INPUTS, 'Count'],
-  [MetricName.ERRORS, 'Count'],
-  [MetricName.INVALID_OUTPUTS, 'Count'],
-] as const;
+const INFERENCE_METRICS: readonly EmfMetric[] = [
+  { name: MetricName.REQUESTS, unit: 'Count' },
+  { name: MetricName.LATENCY, unit: 'Milliseconds' },
+  { name: MetricName.PREDICTIONS, unit: 'Count' },
+  { name: MetricName.REJECTED_INPUTS, unit: 'Count' },
+  { name: MetricName.ERRORS, unit: 'Count' },
+  { name: MetricName.INVALID_OUTPUTS, unit: 'Count' },
+];
 
-const LOAD_METRICS = [
-  [MetricName.MODEL_LOAD_TIME, 'Milliseconds'],
-  [MetricName.COLD_START, 'Count'],
-] as const;
+const LOAD_METRICS: readonly EmfMetric[] = [
+  { name: MetricName.MODEL_LOAD_TIME, unit: 'Milliseconds' },
+  { name: MetricName.COLD_START, unit: 'Count' },
+];
 
 /**
- * Serving metrics as CloudWatch Embedded Metric Format: one EMF document per request, printed before the
- * response is returned because Lambda may freeze the sandbox right after it.
- *
- * The documents are written directly rather than through Powertools' Metrics: the format is small and
- * fixed, and building it by hand costs a fraction of a generic metrics store on every request. The
- * dimension set is `service`, `Model`, `Version`, the same as Powertools would emit.
+ * Serving metrics as CloudWatch Embedded Metric Format ({@link EmfDocuments}): one document per request, printed
+ * before the response is returned because Lambda may freeze the sandbox right after it.
  *
  * @example
  * const metrics = new EmfServingMetrics();
  * metrics.recordInference(record);
  */
 export class EmfServingMetrics implements ServingMetrics {
-  private readonly write: LineWriter;
-  private readonly prefixes = new Map<string, string>();
-  /** The dimension sets of every document, and the FunctionVersion field when there is one. */
-  private readonly dimensions: string[][];
-  private readonly functionVersion: Record<string, string>;
+  readonly #write: LineWriter;
+  readonly #documents: EmfDocuments;
+  /** The metric list of each set of output names, kept so the documents' prefixes are cached by identity. */
+  readonly #withMeans = new Map<string, readonly EmfMetric[]>();
 
   /**
    * @param write where the lines go. @default stdout
@@ -52,92 +42,39 @@ export class EmfServingMetrics implements ServingMetrics {
    *   `service, Model, Version, FunctionVersion`, which the alarms of that Lambda version watch. @default none
    */
   constructor(write: LineWriter = (line) => process.stdout.write(line), functionVersion?: string) {
-    this.write = write;
-    const base = ['service', MetricDimension.MODEL, MetricDimension.VERSION];
-    this.dimensions =
-      functionVersion === undefined ? [base] : [base, [...base, MetricDimension.FUNCTION_VERSION]];
-    this.functionVersion =
-      functionVersion === undefined ? {} : { [MetricDimension.FUNCTION_VERSION]: functionVersion };
+    this.#write = write;
+    this.#documents = new EmfDocuments(functionVersion);
   }
 
   recordInference(record: InferenceRecord): void {
     const means = Object.entries(record.outputMeans).slice(0, MAX_OUTPUT_MEAN_METRICS);
-    const prefix = this.prefix(
-      record.model,
-      record.version,
-      means.map(([output]) => output),
-    );
     const rejected = record.status >= 400 && record.status < 500 ? 1 : 0;
     const error = record.status >= 500 ? 1 : 0;
-    let line =
-      `${prefix}${Date.now()}}` +
-      `,"${MetricName.REQUESTS}":1,"${MetricName.LATENCY}":${round(record.latencyMs)}` +
-      `,"${MetricName.PREDICTIONS}":${record.predictions},"${MetricName.REJECTED_INPUTS}":${rejected}` +
-      `,"${MetricName.ERRORS}":${error},"${MetricName.INVALID_OUTPUTS}":${record.invalidOutputs}`;
-    for (const [output, mean] of means)
-      line += `,${JSON.stringify(OUTPUT_MEAN_PREFIX + output)}:${finite(mean)}`;
-    this.write(`${line}}\n`);
+    const values = [1, record.latencyMs, record.predictions, rejected, error, record.invalidOutputs];
+    for (const [, mean] of means) values.push(mean);
+    this.#write(
+      this.#documents.document(record.model, record.version, this.#metrics(means), values, Date.now()),
+    );
   }
 
   recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void {
-    const document = {
-      _aws: {
-        Timestamp: Date.now(),
-        CloudWatchMetrics: [
-          {
-            Namespace: METRICS_NAMESPACE,
-            Dimensions: this.dimensions,
-            Metrics: LOAD_METRICS.map(([Name, Unit]) => ({ Name, Unit })),
-          },
-        ],
-      },
-      service: METRICS_SERVICE,
-      [MetricDimension.MODEL]: model,
-      [MetricDimension.VERSION]: String(version),
-      ...this.functionVersion,
-      [MetricName.MODEL_LOAD_TIME]: round(loadMs),
-      [MetricName.COLD_START]: coldStart ? 1 : 0,
-    };
-    this.write(`${JSON.stringify(document)}\n`);
+    this.#write(
+      this.#documents.document(model, version, LOAD_METRICS, [loadMs, coldStart ? 1 : 0], Date.now()),
+    );
   }
 
-  /** The EMF document up to its timestamp, cached per model, version and set of output names. */
-  private prefix(model: string, version: number, outputs: string[]): string {
-    const key = `${model}\u0000${version}\u0000${outputs.join('\u0000')}`;
-    let prefix = this.prefixes.get(key);
-    if (prefix === undefined) {
-      const metrics = [
-        ...INFERENCE_METRICS.map(([Name, Unit]) => ({ Name, Unit })),
-        ...outputs.map((output) => ({ Name: OUTPUT_MEAN_PREFIX + output, Unit: 'None' })),
+  /** The inference metrics plus one mean per output named. */
+  #metrics(means: readonly [string, number][]): readonly EmfMetric[] {
+    if (means.length === 0) return INFERENCE_METRICS;
+    const key = means.map(([output]) => output).join('\u0000');
+    let metrics = this.#withMeans.get(key);
+    if (!metrics) {
+      metrics = [
+        ...INFERENCE_METRICS,
+        ...means.map(([output]) => ({ name: OUTPUT_MEAN_PREFIX + output, unit: 'None' as const })),
       ];
-      const head = JSON.stringify({
-        service: METRICS_SERVICE,
-        [MetricDimension.MODEL]: model,
-        [MetricDimension.VERSION]: String(version),
-        ...this.functionVersion,
-        _aws: {
-          CloudWatchMetrics: [
-            {
-              Namespace: METRICS_NAMESPACE,
-              Dimensions: this.dimensions,
-              Metrics: metrics,
-            },
-          ],
-        },
-      });
-      // Reopen the `_aws` object to append its Timestamp, which changes on every request.
-      prefix = `${head.slice(0, -2)},"Timestamp":`;
-      this.prefixes.set(key, prefix);
+      this.#withMeans.set(key, metrics);
     }
-    return prefix;
+    return metrics;
   }
-}
-
-function round(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
-
-/** EMF values must be numbers; a non-finite mean (all outputs NaN) is reported as 0 and counted as invalid. */
-function finite(value: number): number {
-  return Number.isFinite(value) ? value : 0;
 }

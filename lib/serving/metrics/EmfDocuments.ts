@@ -1,0 +1,91 @@
+import { METRICS_NAMESPACE, METRICS_SERVICE, MetricDimension } from '../../core/metrics/metric-names.js';
+
+/** One metric of an EMF document: its name and CloudWatch unit. */
+export interface EmfMetric {
+  readonly name: string;
+  readonly unit: 'Count' | 'Milliseconds' | 'None';
+}
+
+/**
+ * The one writer of CloudWatch Embedded Metric Format documents
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):
+ * per model and version, dimension sets `service, Model, Version` and, when the emitting Lambda version is known,
+ * `service, Model, Version, FunctionVersion`.
+ *
+ * Written by hand rather than through Powertools' Metrics: the document is small and fixed, and everything up to
+ * its timestamp is built once per model, version and metric set, so a request only appends its numbers.
+ *
+ * @example
+ * const documents = new EmfDocuments();
+ * process.stdout.write(documents.document('iris', 3, [{ name: 'ColdStart', unit: 'Count' }], [1], Date.now()));
+ */
+export class EmfDocuments {
+  readonly #prefixes = new Map<string, { readonly head: string; readonly keys: readonly string[] }>();
+  readonly #dimensions: string[][];
+  readonly #functionVersion: Record<string, string>;
+
+  /** @param functionVersion the published Lambda version emitting, for the second dimension set. @default none */
+  constructor(functionVersion?: string) {
+    const base = ['service', MetricDimension.MODEL, MetricDimension.VERSION];
+    this.#dimensions =
+      functionVersion === undefined ? [base] : [base, [...base, MetricDimension.FUNCTION_VERSION]];
+    this.#functionVersion =
+      functionVersion === undefined ? {} : { [MetricDimension.FUNCTION_VERSION]: functionVersion };
+  }
+
+  /**
+   * One document, as one line: `values[i]` is the value of `metrics[i]` (non-finite values are written as 0, since
+   * EMF values must be numbers). Everything but the numbers is built once per model, version and metric names.
+   */
+  document(
+    model: string,
+    version: number,
+    metrics: readonly EmfMetric[],
+    values: readonly number[],
+    timestamp: number,
+  ): string {
+    const { head, keys } = this.#prefix(model, version, metrics);
+    let line = `${head}${timestamp}}`;
+    for (let index = 0; index < keys.length; index++) line += `${keys[index]}${finite(values[index] ?? 0)}`;
+    return `${line}}\n`;
+  }
+
+  /** The document up to its timestamp and each value's `,"Name":`, cached per model, version and metric set. */
+  #prefix(
+    model: string,
+    version: number,
+    metrics: readonly EmfMetric[],
+  ): { readonly head: string; readonly keys: readonly string[] } {
+    const key = `${model}\u0000${version}\u0000${metrics.map((metric) => metric.name).join('\u0000')}`;
+    let prefix = this.#prefixes.get(key);
+    if (prefix === undefined) {
+      const head = JSON.stringify({
+        service: METRICS_SERVICE,
+        [MetricDimension.MODEL]: model,
+        [MetricDimension.VERSION]: String(version),
+        ...this.#functionVersion,
+        _aws: {
+          CloudWatchMetrics: [
+            {
+              Namespace: METRICS_NAMESPACE,
+              Dimensions: this.#dimensions,
+              Metrics: metrics.map(({ name, unit }) => ({ Name: name, Unit: unit })),
+            },
+          ],
+        },
+      });
+      // Reopen the `_aws` object to append its Timestamp, which changes on every document.
+      prefix = {
+        head: `${head.slice(0, -2)},"Timestamp":`,
+        keys: metrics.map((metric) => `,${JSON.stringify(metric.name)}:`),
+      };
+      this.#prefixes.set(key, prefix);
+    }
+    return prefix;
+  }
+}
+
+/** Rounds to microseconds and writes non-finite values as 0. */
+function finite(value: number): number {
+  return Number.isFinite(value) ? Math.round(value * 1000) / 1000 : 0;
+}

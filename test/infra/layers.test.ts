@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -34,6 +42,15 @@ function projectWith(files: Readonly<Record<string, string>>): string {
     writeFileSync(join(root, path), text);
   }
   return root;
+}
+
+/**
+ * The Node the project's scripts run on: the Lambda runtime's major that `npm install` brings on Linux x64
+ * (node_modules/.bin/node), else this process's (which must then be 22 or newer, as the README says).
+ */
+function projectNode(): string {
+  const installed = join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
+  return existsSync(installed) ? installed : process.execPath;
 }
 
 const roots: string[] = [];
@@ -79,5 +96,41 @@ describe('layers: imports point down the layers of lib/, checked by `npm run lin
     ]) {
       assert.ok(output.includes(rule), `expected "${rule}" in:\n${output}`);
     }
+  });
+});
+
+describe('layers at run time: importing the CDK app’s modules loads no runtime and changes no global', () => {
+  it('loads no AWS SDK client, Powertools, onnxruntime or onnx-proto module, and leaves Float16Array alone', () => {
+    // A resolve hook records every module the import loads (module.registerHooks, Node 22.15 and later).
+    const probe = `
+      import { registerHooks } from 'node:module';
+      const loaded = [];
+      registerHooks({ resolve(specifier, context, next) { const result = next(specifier, context); loaded.push(result.url); return result; } });
+      const hadFloat16 = 'Float16Array' in globalThis;
+      await import(${JSON.stringify(join(PROJECT_ROOT, 'lib', 'cdk', 'sluice-stack.ts'))});
+      await import(${JSON.stringify(join(PROJECT_ROOT, 'lib', 'cdk', 'read-deploy-config.ts'))});
+      process.stdout.write(JSON.stringify({ loaded, hadFloat16, hasFloat16: 'Float16Array' in globalThis }));
+    `;
+    const result = spawnSync(projectNode(), ['--import', 'tsx', '--input-type=module', '-e', probe], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const { loaded, hadFloat16, hasFloat16 } = JSON.parse(result.stdout) as {
+      loaded: string[];
+      hadFloat16: boolean;
+      hasFloat16: boolean;
+    };
+    assert.ok(
+      loaded.some((url) => url.includes('/aws-cdk-lib/')),
+      'the probe saw the CDK load',
+    );
+    const runtime = loaded.filter((url) =>
+      /\/node_modules\/(@aws-sdk|@smithy|@aws-lambda-powertools|onnxruntime-node|onnx-proto|protobufjs)\//.test(
+        url,
+      ),
+    );
+    assert.deepEqual(runtime, [], 'the CDK constructs loaded runtime modules');
+    assert.equal(hasFloat16, hadFloat16, 'an import changed globalThis.Float16Array');
   });
 });

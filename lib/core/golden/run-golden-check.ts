@@ -1,3 +1,4 @@
+import { SluiceError } from '../errors/SluiceError.js';
 import type { GoldenExample, ModelManifest } from '../manifest/ModelManifest.js';
 import {
   type ActualOutput,
@@ -40,9 +41,7 @@ export interface GoldenTransport {
 }
 
 /** An example got no outputs from the version under test; the message says why. */
-export class GoldenTransportError extends Error {
-  override readonly name = 'GoldenTransportError';
-}
+export class GoldenTransportError extends SluiceError {}
 
 /** What {@link runGoldenCheck} takes. */
 export interface GoldenCheckInput {

@@ -35,7 +35,8 @@ export const ACCESS_LOG_FIELDS = {
  * The access log format of the inference API's stage: {@link ACCESS_LOG_FIELDS} as one JSON object per line.
  *
  * @example
- * deployOptions: { accessLogDestination, accessLogFormat: accessLogFormat() }
+ * import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+ * new apigateway.RestApi(this, 'Api', { deployOptions: { accessLogDestination, accessLogFormat: accessLogFormat() } });
  */
 export function accessLogFormat(): apigateway.AccessLogFormat {
   return apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS));

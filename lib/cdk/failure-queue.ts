@@ -28,8 +28,9 @@ export interface FailureQueueProps {
  * fires on the first message and notifies the alarm topic.
  *
  * @example
+ * import * as lambda from 'aws-cdk-lib/aws-lambda';
  * const failures = new FailureQueue(this, 'Failures', { alarmTopic });
- * new lambda.Function(this, 'Fn', { ..., onFailure: failures.destination });
+ * new lambda.Function(this, 'Fn', { runtime, handler, code, onFailure: failures.destination });
  */
 export class FailureQueue extends Construct {
   readonly queue: sqs.Queue;

@@ -40,7 +40,11 @@ export class HomeInUseError extends SluiceError {
  *
  * @example
  * const lock = await HomeLock.acquire('.sluice');
- * try { ... } finally { await lock.release(); }
+ * try {
+ *   // publish, serve: this process owns .sluice until it releases the lock
+ * } finally {
+ *   await lock.release();
+ * }
  */
 export class HomeLock {
   private constructor(

@@ -27,7 +27,7 @@ export interface RolloutControl {
  * control routes.
  *
  * @example
- * const control = new EngineRolloutControl({ engine, target });
+ * const control = new EngineRolloutControl({ engine, target, current: (model) => store.current(model) });
  * await control.deploy('iris', { version: 2, plan });
  */
 export class EngineRolloutControl implements RolloutControl {

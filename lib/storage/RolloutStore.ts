@@ -44,7 +44,7 @@ export interface RolloutStoreProps {
  * @example
  * const store = new RolloutStore({ store: new S3ObjectStore({ client: new S3Client({}), bucket: 'my-models' }) });
  * const current = await store.current('iris');
- * await store.write(rollback(current, { reason: 'by hand', actor: 'cli', now: Date.now() }));
+ * if (current) await store.write(rollback(current, { reason: 'by hand', actor: 'cli', now: Date.now() }));
  */
 export class RolloutStore {
   readonly #store: ObjectStore;

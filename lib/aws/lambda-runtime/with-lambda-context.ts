@@ -12,7 +12,9 @@ import type { Context } from 'aws-lambda';
  *
  * @example
  * const logger = new Logger({ serviceName: 'sluice' });
- * export const handler = withLambdaContext(logger, async (event: unknown) => rollbackOnAlarm(event, deps));
+ * export const handler = withLambdaContext(logger, async (event: unknown) =>
+ *   rollbackOnAlarm(parseAlarmStateChangeEvent(event), deps),
+ * );
  */
 export function withLambdaContext<TEvent, TResult>(
   logger: Logger,

@@ -72,7 +72,13 @@ const ErrorBodySchema = z.object({ error: z.string() });
  * `lambdaGoldenSend`), so both judge exactly the same answers.
  *
  * @example
- * const transport = httpGoldenTransport({ send, inferPath: '/v2/models/iris/versions/2/infer', readyPath, inputs, expected });
+ * const transport = httpGoldenTransport({
+ *   send,
+ *   inferPath: inferPath('iris'),
+ *   readyPath: readyPath('iris'),
+ *   inputs: manifest.inputs,
+ *   expected: { model: 'iris', version: 2 },
+ * });
  */
 export function httpGoldenTransport(props: HttpGoldenTransportProps): GoldenTransport {
   return {

@@ -68,7 +68,7 @@ export interface GoldenCheckInput {
  * {@link MAX_GOLDEN_FAILURES_REPORTED} failures are reported.
  *
  * @example
- * const result = await runGoldenCheck({ manifest, transport: httpGoldenTransport({ send, paths }) });
+ * const result = await runGoldenCheck({ manifest, transport, expected: { model: 'iris', version: 2 } });
  * if (!result.passed) console.log(result.failures.join('\n'));
  */
 export async function runGoldenCheck(input: GoldenCheckInput): Promise<GoldenCheckResult> {

@@ -33,12 +33,12 @@ module.exports = {
     {
       name: 'core-is-portable',
       comment:
-        'lib/core has no I/O and loads no SDK or native runtime: of the npm packages it may use zod only (and the aws-lambda event types)',
+        'lib/core has no I/O and loads no SDK or native runtime: of the npm packages it may use zod and jstat (statistics) only, and the aws-lambda event types',
       severity: 'error',
       from: { path: layer('core') },
       to: {
         dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
-        pathNot: '(^|/)node_modules/(zod|@types/aws-lambda)/',
+        pathNot: '(^|/)node_modules/(zod|jstat|@types/aws-lambda)/',
       },
     },
     {

@@ -24,6 +24,10 @@ interface DeployCommandOptions extends RolloutCommandOptions {
   readonly weight?: string;
   readonly interval?: string;
   readonly minRequests?: string;
+  readonly shadowPercent?: string;
+  readonly tolerance?: string;
+  readonly alpha?: string;
+  readonly replayStandsIn?: boolean;
   /** False with `--no-wait`. */
   readonly wait: boolean;
 }
@@ -49,6 +53,22 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
     .option(
       '--min-requests <n>',
       'requests the candidate must answer in a step before the next one (default 20)',
+    )
+    .option(
+      '--shadow-percent <n>',
+      'percent of requests the candidate also answers, unseen, before any traffic (default 10; 0: no shadow phase)',
+    )
+    .option(
+      '--tolerance <share>',
+      'share of answers the candidate may give otherwise than stable (default 0.02)',
+    )
+    .option(
+      '--alpha <share>',
+      'error rate of the behaviour tests: false rollbacks stay at or under it (default 0.05)',
+    )
+    .option(
+      '--replay-stands-in',
+      'a passed replay of the reference sets stands in for live evidence (quiet models)',
     )
     .option('--no-wait', 'return once the first step is routed; the rollout carries on by itself')
     .addHelpText(

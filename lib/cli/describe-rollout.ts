@@ -33,6 +33,9 @@ export function formatDuration(ms: number): string {
 /** The routing of a state in one phrase: `v1 100%` or `v1 90% / v2 10%`. */
 export function describeRouting(state: RolloutState): string {
   if (state.status !== RolloutStatus.ROLLING || state.candidate === undefined) return `v${state.stable} 100%`;
+  if (state.phase === 'shadow') {
+    return `v${state.stable} 100%; v${state.candidate} shadows ${state.plan?.shadowPercent ?? 0}% of the requests unseen (shadow phase)`;
+  }
   return `v${state.stable} ${round(100 - state.weight)}% / v${state.candidate} ${round(state.weight)}%`;
 }
 
@@ -61,6 +64,7 @@ export function describeWait(decision: Extract<Decision, { kind: 'wait' }>, now:
       return `${decision.detail ?? decision.why}; the step is taken in about ${inTime}`;
     case WaitReason.EVIDENCE:
     case WaitReason.UNKNOWN_HEALTH:
+    case WaitReason.AGREEMENT:
       return `${decision.detail ?? decision.why}; checked again at the driver's next tick`;
   }
 }

@@ -18,6 +18,7 @@ interface PublishCommandOptions extends GlobalOptions {
   readonly labels?: string;
   readonly description?: string;
   readonly skipGoldenCheck?: boolean;
+  readonly reference?: string;
 }
 
 /**
@@ -33,6 +34,10 @@ export function registerPublishCommand(program: Command, io: CliIo): void {
     .option('--labels <list>', 'comma-separated class labels, in output index order')
     .option('--description <text>', 'one line describing this version')
     .option('--skip-golden-check', 'publish even if the golden examples do not match here')
+    .option(
+      '--reference <file>',
+      'JSON lines of reference inputs (optionally with "expected" classes): replayed through candidate and stable before any traffic',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  npx sluice publish model.onnx --model iris --extras iris.json --local',
@@ -52,6 +57,7 @@ export function registerPublishCommand(program: Command, io: CliIo): void {
           labels: options.labels,
           description: options.description,
           skipGoldenCheck: options.skipGoldenCheck,
+          ...(options.reference ? { referenceFile: options.reference } : {}),
           onProgress: progress.update,
           signal: interrupted.signal,
         });

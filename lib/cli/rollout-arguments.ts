@@ -1,3 +1,4 @@
+import { DEFAULT_SHADOW_PERCENT } from '../core/rollout/gate-settings.js';
 import { FULL_WEIGHT, MAX_STEP_WEIGHT, parseDuration, planRollout } from '../core/rollout/plan-rollout.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
 import { type RolloutPlan, RolloutStrategy } from '../core/rollout/RolloutPlan.js';
@@ -56,12 +57,35 @@ export function parseWeightOption(text: string | undefined, max: number = FULL_W
   return Number(text);
 }
 
+/** Reads a share option (`--tolerance`, `--alpha`): a number strictly between 0 and `max`; a usage error otherwise. */
+export function parseShareOption(name: string, text: string | undefined, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^(0|[1-9][0-9]*)?(\.[0-9]+)?$/.test(text) && text !== '' ? Number(text) : Number.NaN;
+  if (!(value > 0 && value < max)) {
+    throw new UsageError(`${name} must be a number above 0 and below ${max}, e.g. 0.02; got "${text}"`);
+  }
+  return value;
+}
+
+/** Reads `--shadow-percent`: a percent from 0 (no shadow phase) to 100; a usage error otherwise. */
+export function parseShadowOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!WHOLE_NUMBER_PATTERN.test(text) || Number(text) > 100) {
+    throw new UsageError(`--shadow-percent must be a whole percent from 0 to 100; got "${text}"`);
+  }
+  return Number(text);
+}
+
 /** Builds the plan of `sluice deploy` from its options; a bad strategy, weight or interval is a usage error. */
 export function parsePlanOptions(options: {
   strategy: string;
   weight?: string;
   interval?: string;
   minRequests?: string;
+  shadowPercent?: string;
+  tolerance?: string;
+  alpha?: string;
+  replayStandsIn?: boolean;
 }): RolloutPlan {
   try {
     const strategy = Object.values(RolloutStrategy).find((choice) => choice === options.strategy);
@@ -70,11 +94,22 @@ export function parsePlanOptions(options: {
         `--strategy must be one of ${STRATEGY_CHOICES.join(', ')}; got "${options.strategy}"`,
       );
     }
+    const tolerance = parseShareOption('--tolerance', options.tolerance, 1);
+    const alpha = parseShareOption('--alpha', options.alpha, 0.5);
+    const gates = {
+      ...(tolerance === undefined ? {} : { tolerance }),
+      ...(alpha === undefined ? {} : { alpha }),
+      ...(options.replayStandsIn ? { replayStandsIn: true } : {}),
+    };
+    // The product's default: every automatic rollout starts in the shadow phase unless told otherwise.
+    const shadowPercent = parseShadowOption(options.shadowPercent) ?? DEFAULT_SHADOW_PERCENT;
     return planRollout({
       strategy,
       weight: parseWeightOption(options.weight, MAX_STEP_WEIGHT),
       intervalMs: options.interval === undefined ? undefined : parseDuration(options.interval),
       minRequests: parseMinRequestsOption(options.minRequests),
+      shadowPercent,
+      ...(Object.keys(gates).length > 0 ? { gates } : {}),
     });
   } catch (error) {
     // The planner's refusals are about what was typed: the command line is wrong.

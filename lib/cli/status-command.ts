@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { describeAgreement } from '../core/rollout/decide.js';
+import { gateSettingsOf } from '../core/rollout/gate-settings.js';
 import { DEFAULT_MIN_REQUESTS } from '../core/rollout/plan-rollout.js';
 import { RolloutStatus } from '../core/rollout/RolloutState.js';
 import type { ObservedTraffic } from '../core/rollout/RolloutTarget.js';
@@ -97,6 +99,17 @@ function describeReport(
     if (state.plan) {
       const step = (state.stepIndex ?? 0) + 1;
       lines.push(`  plan       ${describePlan(state.plan)}; step ${step} of ${state.plan.steps.length}`);
+    }
+    if (state.replay)
+      lines.push(
+        `  replay     ${state.replay.summary}${state.replay.standsIn ? ' (stands in for live evidence)' : ''}`,
+      );
+    if (state.phase === 'shadow') {
+      lines.push(
+        `  shadow     v${state.candidate} answers ${state.plan?.shadowPercent ?? 0}% of the requests unseen`,
+      );
+      const counts = report.health?.agreement ?? { compared: 0, disagreed: 0 };
+      lines.push(`  agreement  ${describeAgreement(counts, state.stable, gateSettingsOf(state.plan))}`);
     }
     if (report.health) lines.push(`  health     ${describeHealth(report.health)}`);
     if (report.health?.candidateRequests !== undefined) {

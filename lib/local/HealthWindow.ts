@@ -42,6 +42,12 @@ export interface HealthWindowOptions {
 export interface VersionFigures extends GateFigures {
   /** Of the requests, those the alias routed (unversioned routes): the traffic it was given. */
   readonly routed: number;
+  /** Rows of the version's answers, as a shadow candidate, compared with the stable version's. */
+  readonly compared: number;
+  /** Of which it answered otherwise. */
+  readonly disagreed: number;
+  /** Rows per class of the answers to routed requests. */
+  readonly classes: Readonly<Record<string, number>>;
 }
 
 /** What {@link HealthWindow.judge} judges besides the recent window. */
@@ -60,6 +66,9 @@ interface Bucket {
   errors: number;
   rejected: number;
   invalidOutputs: number;
+  compared: number;
+  disagreed: number;
+  readonly classes: Map<string, number>;
   readonly latencies: DDSketch;
 }
 
@@ -90,8 +99,33 @@ export class HealthWindow {
     this.retentionMs = options.retentionMs ?? HEALTH_RETENTION_MS;
   }
 
-  /** Records one inference answered by `version` of `model` at `at` (ms since the epoch). */
+  /**
+   * Records one inference answered by `version` of `model` at `at` (ms since the epoch): its status, latency and
+   * invalid outputs, the classes of a routed answer, and a shadow candidate's comparison (counted for the candidate).
+   */
   record(model: string, version: number, outcome: ServedOutcome, at: number): void {
+    const bucket = this.#bucket(model, version, at);
+    bucket.requests++;
+    const routed = outcome.routed ?? true;
+    if (routed) bucket.routed++;
+    if (outcome.status >= 500) bucket.errors++;
+    else if (outcome.status >= 400) bucket.rejected++;
+    bucket.invalidOutputs += outcome.invalidOutputs ?? 0;
+    bucket.latencies.accept(Math.max(0, outcome.latencyMs));
+    if (routed && outcome.classes) {
+      for (const [name, count] of Object.entries(outcome.classes)) {
+        bucket.classes.set(name, (bucket.classes.get(name) ?? 0) + count);
+      }
+    }
+    if (outcome.shadow) {
+      const candidate = this.#bucket(model, outcome.shadow.candidate, at);
+      candidate.compared += outcome.shadow.comparison.rows;
+      candidate.disagreed += outcome.shadow.comparison.disagreements;
+    }
+  }
+
+  /** The bucket of `version`'s second `at`, made (and old ones pruned) when it is the first outcome of that second. */
+  #bucket(model: string, version: number, at: number): Bucket {
     let versions = this.#records.get(model);
     if (!versions) {
       versions = new Map();
@@ -112,17 +146,15 @@ export class HealthWindow {
         errors: 0,
         rejected: 0,
         invalidOutputs: 0,
+        compared: 0,
+        disagreed: 0,
+        classes: new Map(),
         latencies: new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY }),
       };
       buckets.push(bucket);
       this.#prune(buckets, at);
     }
-    bucket.requests++;
-    if (outcome.routed ?? true) bucket.routed++;
-    if (outcome.status >= 500) bucket.errors++;
-    else if (outcome.status >= 400) bucket.rejected++;
-    bucket.invalidOutputs += outcome.invalidOutputs ?? 0;
-    bucket.latencies.accept(Math.max(0, outcome.latencyMs));
+    return bucket;
   }
 
   /** Models with at least one outcome in the recent window at `at`. */
@@ -178,7 +210,17 @@ export class HealthWindow {
     const recentLabel = `in the last ${seconds} s`;
     const sinceMs = options.sinceMs ?? at - this.windowMs;
     const step = this.figures(model, version, sinceMs, at);
-    const evidence = { requests, candidateRequests: step.routed, settledUntilMs: at };
+    const stableStep =
+      options.stable === undefined || options.stable === version
+        ? undefined
+        : this.figures(model, options.stable, sinceMs, at);
+    const evidence = {
+      requests,
+      candidateRequests: step.routed,
+      settledUntilMs: at,
+      agreement: { compared: step.compared, disagreed: step.disagreed },
+      ...(stableStep ? { classShares: { stable: stableStep.classes, candidate: step.classes } } : {}),
+    };
     const stepLabel = options.sinceMs === undefined ? recentLabel : 'since the step began';
     const baseline = (from: number): VersionFigures | undefined =>
       options.stable === undefined || options.stable === version
@@ -232,6 +274,9 @@ export class HealthWindow {
     let errors = 0;
     let rejected = 0;
     let invalidOutputs = 0;
+    let compared = 0;
+    let disagreed = 0;
+    const classes: Record<string, number> = {};
     const fromSecond = Math.floor(from / BUCKET_MS);
     const toSecond = Math.floor(to / BUCKET_MS);
     for (const bucket of buckets) {
@@ -241,9 +286,13 @@ export class HealthWindow {
       errors += bucket.errors;
       rejected += bucket.rejected;
       invalidOutputs += bucket.invalidOutputs;
-      latencies.merge(bucket.latencies);
+      compared += bucket.compared;
+      disagreed += bucket.disagreed;
+      for (const [name, count] of bucket.classes) classes[name] = (classes[name] ?? 0) + count;
+      // A second with only shadow comparisons has no latencies of its own.
+      if (bucket.latencies.count > 0) latencies.merge(bucket.latencies);
     }
-    return { requests, routed, errors, rejected, invalidOutputs, latencies };
+    return { requests, routed, errors, rejected, invalidOutputs, compared, disagreed, classes, latencies };
   }
 
   /** Drops buckets older than the retention. */

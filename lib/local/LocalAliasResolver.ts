@@ -1,9 +1,11 @@
+import { gateSettingsOf } from '../core/rollout/gate-settings.js';
 import { pickVersion } from '../core/rollout/pick-version.js';
 import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
 import type { RolloutState } from '../core/rollout/RolloutState.js';
 import { firstDeploy } from '../core/rollout/rollout-transitions.js';
 import { routingOf } from '../core/rollout/routing-of.js';
 import type { ModelResolver, ResolveOptions, ServedOutcome } from '../serving/ModelResolver.js';
+import type { ShadowAssignment } from '../serving/shadow-run.js';
 import type { HealthWindow } from './HealthWindow.js';
 import type { RegistryResolver } from './RegistryResolver.js';
 
@@ -33,8 +35,10 @@ export interface LocalAliasResolverOptions {
   readonly states: RolloutStateStore;
   /** Fed with every inference outcome. */
   readonly health: HealthWindow;
-  /** @default Math.random */
+  /** The draws of weighted routing. @default Math.random */
   readonly random?: () => number;
+  /** The draws that pick the requests a shadow candidate also answers, apart from routing's. @default Math.random */
+  readonly shadowRandom?: () => number;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -59,6 +63,7 @@ export class LocalAliasResolver implements ModelResolver {
   readonly #states: RolloutStateStore;
   readonly #health: HealthWindow;
   readonly #random: () => number;
+  readonly #shadowRandom: () => number;
   readonly #now: () => number;
 
   constructor(options: LocalAliasResolverOptions) {
@@ -66,6 +71,7 @@ export class LocalAliasResolver implements ModelResolver {
     this.#states = options.states;
     this.#health = options.health;
     this.#random = options.random ?? Math.random;
+    this.#shadowRandom = options.shadowRandom ?? Math.random;
     this.#now = options.now ?? Date.now;
   }
 
@@ -89,6 +95,20 @@ export class LocalAliasResolver implements ModelResolver {
 
   served(model: string, version: number, outcome: ServedOutcome): void {
     this.#health.record(model, version, outcome, this.#now());
+  }
+
+  /**
+   * The candidate that also answers a request of the stable version during a shadow phase: drawn for the plan's
+   * shadow share of the requests; undefined otherwise.
+   */
+  async shadow(model: string, served: number): Promise<ShadowAssignment | undefined> {
+    const state = await this.state(model);
+    if (!state) return undefined;
+    const routing = routingOf(state);
+    const percent = routing.shadowPercent ?? 0;
+    if (percent <= 0 || routing.candidate === undefined || served !== routing.stable) return undefined;
+    if (this.#shadowRandom() * 100 >= percent) return undefined;
+    return { candidate: routing.candidate, numericTolerance: gateSettingsOf(state.plan).numericTolerance };
   }
 
   /** The model's rollout state as routing sees it. */

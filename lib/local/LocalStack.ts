@@ -45,6 +45,8 @@ export interface LocalStackOptions {
   readonly config?: LocalConfig;
   /** The draws of the local aliases' weighted routing (tests pass a fixed sequence). @default Math.random */
   readonly random?: () => number;
+  /** The draws that pick the requests a shadow candidate answers too (tests pass a fixed sequence). @default Math.random */
+  readonly shadowRandom?: () => number;
   /** The clock of routing, health and rollouts, epoch milliseconds (tests pass one they move). @default Date.now */
   readonly now?: () => number;
   /**
@@ -167,8 +169,9 @@ export class LocalStack {
         health,
         now,
         ...(options.random ? { random: options.random } : {}),
+        ...(options.shadowRandom ? { shadowRandom: options.shadowRandom } : {}),
       });
-      const target = new StackRolloutTarget({ health, thresholds: config.health, engine, now });
+      const target = new StackRolloutTarget({ health, thresholds: config.health, engine, registry, now });
       const driver = new LocalRolloutDriver({
         engine: new RolloutEngine({ store: rollouts, registry, actor: LOCAL_STACK_ACTOR, target, now }),
         models: () => versions.models(),

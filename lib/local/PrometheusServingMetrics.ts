@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { MetricName } from '../core/metrics/metric-names.js';
+import type { AnswerComparison } from '../core/stats/compare-answers.js';
 import type { InferenceRecord, ServingMetrics } from '../serving/metrics/ServingMetrics.js';
 
 /** Upper bounds of the latency histogram, in seconds. */
@@ -105,6 +106,18 @@ export class PrometheusServingMetrics implements ServingMetrics {
     labelNames: OUTPUT_LABELS,
     registers: [this.#registry],
   });
+  readonly #shadowCompared = new Counter({
+    name: 'sluice_shadow_compared_total',
+    help: "Answer rows of a shadow candidate (version) compared with the stable version's.",
+    labelNames: VERSION_LABELS,
+    registers: [this.#registry],
+  });
+  readonly #shadowDisagreed = new Counter({
+    name: 'sluice_shadow_disagreed_total',
+    help: "Answer rows of a shadow candidate (version) that disagreed with the stable version's.",
+    labelNames: VERSION_LABELS,
+    registers: [this.#registry],
+  });
   /** The series of each version seen, by `version/model`. */
   readonly #versions = new Map<string, VersionSeries>();
 
@@ -136,6 +149,12 @@ export class PrometheusServingMetrics implements ServingMetrics {
     const { labels } = this.#seriesOf(model, version);
     this.#loads.observe(labels, loadMs / 1000);
     if (coldStart) this.#coldStarts.inc(labels);
+  }
+
+  recordComparison(model: string, candidate: number, comparison: AnswerComparison): void {
+    const { labels } = this.#seriesOf(model, candidate);
+    this.#shadowCompared.inc(labels, comparison.rows);
+    if (comparison.disagreements > 0) this.#shadowDisagreed.inc(labels, comparison.disagreements);
   }
 
   /** The figures in Prometheus text format (version 0.0.4). */

@@ -1,4 +1,5 @@
 import type { GateThresholds } from '../core/gates/version-gates.js';
+import { type ReplayResult, replayReference } from '../core/golden/replay-reference.js';
 import type { GoldenCheckResult } from '../core/golden/run-golden-check.js';
 import type {
   HealthQuery,
@@ -10,6 +11,8 @@ import type {
 } from '../core/rollout/RolloutTarget.js';
 import { checkGoldenExamples } from '../serving/check-golden-examples.js';
 import type { InferenceEngine } from '../serving/InferenceEngine.js';
+import { sessionGoldenTransport } from '../serving/session-golden-transport.js';
+import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import type { HealthWindow } from './HealthWindow.js';
 
 /** Options of {@link StackRolloutTarget}. */
@@ -18,8 +21,10 @@ export interface StackRolloutTargetOptions {
   readonly health: HealthWindow;
   /** The limits candidates are judged against. */
   readonly thresholds: GateThresholds;
-  /** Loads versions (prepare, golden examples) in the stack's own session cache. */
+  /** Loads versions (prepare, golden examples, replay) in the stack's own session cache. */
   readonly engine: Pick<InferenceEngine, 'get'>;
+  /** Reads the versions' reference sets. */
+  readonly registry: Pick<ModelRegistry, 'readReference'>;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -32,7 +37,7 @@ export interface StackRolloutTargetOptions {
  *
  * @example
  * const engine = new RolloutEngine({ store, registry, actor: 'local-stack',
- *   target: new StackRolloutTarget({ health, thresholds, engine: inference }) });
+ *   target: new StackRolloutTarget({ health, thresholds, engine: inference, registry }) });
  */
 export class StackRolloutTarget implements RolloutTarget {
   readonly #options: StackRolloutTargetOptions;
@@ -53,6 +58,36 @@ export class StackRolloutTarget implements RolloutTarget {
   async checkGolden(model: string, version: number): Promise<GoldenCheckResult> {
     const { session, manifest } = await this.#options.engine.get(model, version);
     return checkGoldenExamples(session, manifest);
+  }
+
+  /**
+   * Replays the reference sets of both versions through the stack's own sessions of them (in process, as the
+   * golden examples run) and compares the answers; undefined when neither version has a set.
+   */
+  async replay(
+    model: string,
+    candidate: PreparedVersion,
+    stable: PreparedVersion,
+    numericTolerance: number,
+  ): Promise<ReplayResult | undefined> {
+    const { registry, engine } = this.#options;
+    const [own, stables] = await Promise.all([
+      registry.readReference(model, candidate.version),
+      registry.readReference(model, stable.version),
+    ]);
+    if (!own && !stables) return undefined;
+    const [candidateModel, stableModel] = await Promise.all([
+      engine.get(model, candidate.version),
+      engine.get(model, stable.version),
+    ]);
+    return replayReference({
+      items: [...(own ?? []), ...(stables ?? [])],
+      candidate: sessionGoldenTransport(candidateModel.session, candidateModel.manifest),
+      stable: sessionGoldenTransport(stableModel.session, stableModel.manifest),
+      outputs: stableModel.manifest.outputs,
+      ...(stableModel.manifest.labels ? { labels: stableModel.manifest.labels } : {}),
+      numericTolerance,
+    });
   }
 
   /**

@@ -62,6 +62,15 @@ const HealthReportSchema = z.object({
   requests: z.record(z.string(), z.number().int().nonnegative()).optional(),
   candidateRequests: z.number().int().nonnegative().optional(),
   settledUntilMs: z.number().optional(),
+  agreement: z
+    .object({ compared: z.number().int().nonnegative(), disagreed: z.number().int().nonnegative() })
+    .optional(),
+  classShares: z
+    .object({
+      stable: z.record(z.string(), z.number().int().nonnegative()),
+      candidate: z.record(z.string(), z.number().int().nonnegative()),
+    })
+    .optional(),
 });
 
 /** An engine decision as it travels: JSON has no Infinity, so a manual plan's endless wait is `null`. */

@@ -7,13 +7,16 @@ import {
   type ModelManifest,
   type PublishExtras,
   PublishExtrasSchema,
+  type ReferenceItem,
 } from '../core/manifest/ModelManifest.js';
 import type { ModelSignature } from '../core/manifest/ModelSignature.js';
 import { checkGoldenExamples } from '../serving/check-golden-examples.js';
+import { preloadOnnxRuntime } from '../serving/onnx-runtime.js';
 import { lambdaSessionOptions } from '../serving/session-options.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import { PublishInputError } from './PublishInputError.js';
 import { readModelSignature } from './read-model-signature.js';
+import { answerReferenceSet, readReferenceFile } from './reference-set.js';
 
 /** Longest `--description`, in characters: what the manifest schema takes. */
 export const MAX_DESCRIPTION_CHARS = 4096;
@@ -29,6 +32,8 @@ export interface PublishRequest {
   readonly description?: string;
   /** Publish even when the golden examples do not match here. */
   readonly skipGoldenCheck?: boolean;
+  /** A JSON lines file of reference inputs (see `readReferenceFile`), stored beside the version for replays. */
+  readonly referenceFile?: string;
   readonly onProgress?: (loaded: number, total: number) => void;
   /** Aborts the upload (and its multipart parts) when it fires, e.g. on Ctrl-C. */
   readonly signal?: AbortSignal;
@@ -62,10 +67,13 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
     throw new InvalidModelError(`${request.file}: ${error.message}`, { cause: error });
   }
   checkLabels(request, extras, signature);
+  const reference = request.referenceFile
+    ? await readReferenceFile(request.referenceFile, signature)
+    : undefined;
   const warn = request.onWarning ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
   for (const problem of requestSizeProblems(signature.inputs)) warn(`model "${request.model}": ${problem}`);
   // Loaded here rather than at the top: `sluice models` and friends never need the native runtime.
-  const { InferenceSession } = await import('onnxruntime-node');
+  const { InferenceSession } = await preloadOnnxRuntime();
   let session: Awaited<ReturnType<typeof InferenceSession.create>>;
   try {
     // The function's own options, its log severity included: onnxruntime's warnings (coloured lines naming its
@@ -76,6 +84,7 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
       cause: error,
     });
   }
+  let referenceSet: { items: ReferenceItem[]; classes?: Record<string, number> } | undefined;
   try {
     if (extras.goldenExamples?.length && !request.skipGoldenCheck) {
       const result = await checkGoldenExamples(session, {
@@ -88,6 +97,10 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
         );
       }
     }
+    if (reference) {
+      const classes = await answerReferenceSet(session, signature, reference, extras.labels);
+      referenceSet = { items: reference, ...(classes ? { classes } : {}) };
+    }
   } finally {
     await session.release();
   }
@@ -96,6 +109,7 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
     bytes,
     signature,
     extras,
+    ...(referenceSet ? { reference: referenceSet } : {}),
     onProgress: request.onProgress,
     signal: request.signal,
   });

@@ -1,4 +1,6 @@
 import { type Decision, decide } from '../core/rollout/decide.js';
+import { gateSettingsOf } from '../core/rollout/gate-settings.js';
+import { judgeReplay } from '../core/rollout/judge-replay.js';
 import { assertValidPlan } from '../core/rollout/plan-rollout.js';
 import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
@@ -12,6 +14,7 @@ import {
   promote as promoteState,
   recordGoldenFailure,
   recordRefusal,
+  recordReplayFailure,
   rollback as rollbackState,
   startRollout,
 } from '../core/rollout/rollout-transitions.js';
@@ -141,7 +144,11 @@ export class RolloutEngine {
           ...(current.stableBuild === undefined ? {} : { build: current.stableBuild }),
         }
       : await this.#initialStable(model, version, options.build);
-    const start = (now: number, candidateBuild: string | undefined): RolloutState =>
+    const start = (
+      now: number,
+      candidateBuild: string | undefined,
+      replay?: RolloutState['replay'],
+    ): RolloutState =>
       stable === undefined
         ? firstDeploy({ model, version, build: candidateBuild, actor: this.#actor, now })
         : startRollout(current, {
@@ -153,6 +160,7 @@ export class RolloutEngine {
             plan,
             actor: this.#actor,
             now,
+            ...(replay ? { replay } : {}),
           });
     // Refuse (a rollout in progress) before the slow work; checked again by the conditional write at the end.
     if (current?.status === RolloutStatus.ROLLING) start(this.#now(), options.build);
@@ -183,6 +191,8 @@ export class RolloutEngine {
           golden.failures.map((failure) => `  - ${failure}`).join('\n'),
       );
     }
+    const replay =
+      stable === undefined ? undefined : await this.#replay(model, version, build, stable, plan, base);
     if (stable !== undefined) {
       // An alarm left in ALARM by an earlier rollout of this version would not fire again: refuse up front.
       const health = await this.#target.health(model, version, {
@@ -207,7 +217,7 @@ export class RolloutEngine {
       }
     }
     // Bake time counts from here, when traffic moves, not from before the golden check.
-    return this.#apply(start(this.#now(), build));
+    return this.#apply(start(this.#now(), build, replay));
   }
 
   /**
@@ -322,6 +332,47 @@ export class RolloutEngine {
         throw error;
       }
     }
+  }
+
+  /**
+   * Replays the reference sets through the candidate and the stable version, before any traffic: a candidate whose
+   * answers disagree (or that is less accurate) is refused, recorded in the history, and gets no traffic. Returns
+   * what the state records of it; undefined when the target runs no replay or neither version has a set.
+   */
+  async #replay(
+    model: string,
+    version: number,
+    build: string | undefined,
+    stable: PreparedVersion,
+    plan: RolloutPlan,
+    base: () => RolloutState | undefined,
+  ): Promise<RolloutState['replay']> {
+    if (!this.#target.replay) return undefined;
+    const settings = gateSettingsOf(plan);
+    const candidate = { version, ...(build === undefined ? {} : { build }) };
+    const result = await this.#target.replay(model, candidate, stable, settings.numericTolerance);
+    if (!result) return undefined;
+    const { verdict, summary } = judgeReplay(result, settings);
+    if (verdict === 'fail') {
+      await this.#record(
+        base() &&
+          recordReplayFailure(base() as RolloutState, {
+            candidate: version,
+            reason: `replay of the reference sets against v${stable.version}: ${summary}`,
+            actor: this.#actor,
+            now: this.#now(),
+          }),
+      );
+      throw new RolloutError(
+        `v${version} of ${model} answers the reference sets otherwise than v${stable.version} and gets no traffic: ${summary}`,
+      );
+    }
+    return {
+      compared: result.compared,
+      disagreed: result.disagreed,
+      standsIn: verdict === 'pass' && settings.replayStandsIn,
+      summary: `${verdict === 'pass' ? 'passed' : 'undecided'}: ${summary}`,
+    };
   }
 
   /** The stable version of a model sluice never deployed; undefined when `version` is to become it. */

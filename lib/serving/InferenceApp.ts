@@ -18,6 +18,8 @@ import {
 } from '../core/errors/model-errors.js';
 import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { MODEL_NAME_PATTERN, type ModelManifest } from '../core/manifest/ModelManifest.js';
+import { answerClasses } from '../core/stats/answer-classes.js';
+import type { AnswerComparison } from '../core/stats/compare-answers.js';
 import { decodeBinaryTensor, rawBinaryShape } from '../core/tensor/binary-tensor.js';
 import { decodeRows, decodeTensor } from '../core/tensor/decode-tensor.js';
 import { outputDatatype, stringifyJson, tensorToNested } from '../core/tensor/encode-tensor.js';
@@ -43,6 +45,7 @@ import { NO_METRICS, type ServingMetrics } from './metrics/ServingMetrics.js';
 import { toOrtTensor } from './onnx-runtime.js';
 import { errorResult, jsonResult } from './proxy-result.js';
 import { readBodyText } from './request-body.js';
+import { shadowRun } from './shadow-run.js';
 
 /** Errors in a cause chain written to a failure's log line. */
 const MAX_CAUSES_LOGGED = 4;
@@ -83,6 +86,10 @@ interface RequestState {
   outputMeans: Record<string, number>;
   /** `performance.now()` at the end of each inference phase, for the statistics extension. */
   readonly marks: { loaded?: number; decoded?: number; ran?: number; encoded?: number };
+  /** The answer's classes, for the class-share gate (unversioned routes only). */
+  classes?: Record<string, number>;
+  /** The shadow candidate's answer compared with this one, in a shadow phase. */
+  shadow?: { readonly candidate: number; readonly comparison: AnswerComparison };
 }
 
 /** One input of a V2 request: its JSON description, and its bytes when it came as binary data. */
@@ -170,6 +177,8 @@ export class InferenceApp {
         latencyMs,
         routed: route.version === undefined,
         invalidOutputs: state.invalidOutputs,
+        ...(state.classes ? { classes: state.classes } : {}),
+        ...(state.shadow ? { shadow: state.shadow } : {}),
       });
       this.recordStatistics(state, result.statusCode, started, latencyMs);
     }
@@ -320,12 +329,14 @@ export class InferenceApp {
       manifest,
       request?.outputs?.map((output) => output.name),
     );
+    const tensors = ortFeeds(feeds);
     const results = await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
-      run(session, feeds, fetches, manifest),
+      run(session, tensors, fetches, manifest),
     );
     state.marks.ran = performance.now();
     state.predictions = firstDim(feeds, manifest);
     summarise(results, fetches, state);
+    await this.observe(route, state, manifest, tensors, fetches, results);
     const allBinary = request?.parameters?.binary_data_output ?? false;
     const binaryByName = new Map<string, boolean | undefined>();
     for (const output of request?.outputs ?? [])
@@ -376,13 +387,15 @@ export class InferenceApp {
     const feeds = collectFeeds(manifest, provided, (rows, spec) => decodeRows(spec.name, rows, spec));
     state.marks.decoded = performance.now();
     const fetches = selectOutputs(manifest, undefined);
+    const inputTensors = ortFeeds(feeds);
     const results = await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
-      run(session, feeds, fetches, manifest),
+      run(session, inputTensors, fetches, manifest),
     );
     state.marks.ran = performance.now();
     const rows = firstDim(feeds, manifest);
     state.predictions = rows;
     summarise(results, fetches, state);
+    await this.observe(route, state, manifest, inputTensors, fetches, results);
     const tensors = fetches.map((name) => ({ name, tensor: results[name] as Tensor }));
     checkJsonOutputsFit(tensors);
     const batchDim = manifest.inputs[0]?.shape[0];
@@ -403,6 +416,35 @@ export class InferenceApp {
     checkSize(describeOutputs(tensors), utf8Length(body));
     state.marks.encoded = performance.now();
     return jsonResult(200, body);
+  }
+
+  /**
+   * What the rollout gates need of an answer of an unversioned route: its classes (for the class-share gate), and,
+   * when the alias drew this request for the shadow phase, the candidate's answer to the same tensors compared with
+   * it. The client's answer is this one whatever the candidate does.
+   */
+  private async observe(
+    route: MatchedRoute,
+    state: RequestState,
+    manifest: ModelManifest,
+    feeds: Record<string, Tensor>,
+    fetches: string[],
+    results: InferenceSession.OnnxValueMapType,
+  ): Promise<void> {
+    if (route.version !== undefined || !this.resolver.served) return;
+    state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, manifest.labels);
+    const shadow = await this.resolver.shadow?.(manifest.name, manifest.version);
+    if (!shadow) return;
+    const comparison = await shadowRun({
+      engine: this.engine,
+      manifest,
+      feeds,
+      fetches,
+      stableResults: results,
+      shadow,
+    });
+    state.shadow = { candidate: shadow.candidate, comparison };
+    this.metrics.recordComparison?.(manifest.name, shadow.candidate, comparison);
   }
 
   private recordStatistics(state: RequestState, status: number, started: number, latencyMs: number): void {
@@ -569,14 +611,19 @@ function selectOutputs(manifest: ModelManifest, requested: string[] | undefined)
   return [...new Set(requested)];
 }
 
+/** The onnxruntime tensors of decoded feeds (the values are not copied). */
+function ortFeeds(feeds: Record<string, TensorData>): Record<string, Tensor> {
+  const tensors = newFeeds<Tensor>();
+  for (const name of Object.keys(feeds)) tensors[name] = toOrtTensor(feeds[name] as TensorData);
+  return tensors;
+}
+
 async function run(
   session: InferenceSession,
-  feeds: Record<string, TensorData>,
+  tensors: Record<string, Tensor>,
   fetches: string[],
   manifest: ModelManifest,
 ): Promise<InferenceSession.OnnxValueMapType> {
-  const tensors = newFeeds<Tensor>();
-  for (const name of Object.keys(feeds)) tensors[name] = toOrtTensor(feeds[name] as TensorData);
   try {
     return await session.run(tensors, fetches);
   } catch (error) {

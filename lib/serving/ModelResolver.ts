@@ -1,3 +1,6 @@
+import type { AnswerComparison } from '../core/stats/compare-answers.js';
+import type { ShadowAssignment } from './shadow-run.js';
+
 /**
  * Decides which models a deployment serves and which version answers the unversioned routes.
  *
@@ -13,6 +16,11 @@ export interface ModelResolver {
   ready(): Promise<boolean>;
   /** Called with the version that served a request, so weighted routing can account for it. */
   served?(model: string, version: number, outcome: ServedOutcome): void;
+  /**
+   * The candidate that also answers this request of an unversioned route, unseen, during a shadow phase (the
+   * alias's shadow share, drawn per request); undefined when none does.
+   */
+  shadow?(model: string, served: number): Promise<ShadowAssignment | undefined>;
 }
 
 /** What {@link ModelResolver.resolve} is asked for. */
@@ -38,4 +46,8 @@ export interface ServedOutcome {
   readonly routed?: boolean;
   /** NaN or infinite output values the answer held (0 when none, or when it was refused). @default 0 */
   readonly invalidOutputs?: number;
+  /** Rows of the answer per class of the model's class output, when it has one and the resolver asked. */
+  readonly classes?: Readonly<Record<string, number>>;
+  /** The shadow candidate's answer compared with this one, when a candidate shadowed the request. */
+  readonly shadow?: { readonly candidate: number; readonly comparison: AnswerComparison };
 }

@@ -20,6 +20,8 @@ import {
   ModelNameSchema,
   type PublishExtras,
   PublishExtrasSchema,
+  type ReferenceItem,
+  ReferenceItemSchema,
 } from '../core/manifest/ModelManifest.js';
 import type { ModelSignature } from '../core/manifest/ModelSignature.js';
 import {
@@ -28,8 +30,11 @@ import {
   MODEL_OBJECT,
   MODELS_PREFIX,
   modelPrefix,
+  REFERENCE_OBJECT,
   versionKey,
 } from '../core/manifest/registry-layout.js';
+import { stringifyJson } from '../core/tensor/encode-tensor.js';
+import { parseJson } from '../core/tensor/parse-json.js';
 import type { ObjectRange, ObjectStore } from './ObjectStore.js';
 
 /** Version numbers a publish tries to claim before giving up; each failed claim means another publish won that number. */
@@ -50,6 +55,9 @@ const ONNX_CONTENT_TYPE = 'application/octet-stream';
 /** Content type of manifests and claims. */
 const JSON_CONTENT_TYPE = 'application/json';
 
+/** Content type of reference sets: JSON lines. */
+const JSONL_CONTENT_TYPE = 'application/jsonl';
+
 /** Options of {@link ModelRegistry}. */
 export interface ModelRegistryProps {
   /** Where `models/NAME/VERSION/...` live: the registry bucket. */
@@ -66,6 +74,14 @@ export interface PublishInput {
   readonly signature: ModelSignature;
   /** Labels, golden examples and description stored in the manifest. */
   readonly extras?: PublishExtras;
+  /**
+   * The version's reference input set, stored beside the bytes (`reference.jsonl`, checksummed in the manifest),
+   * with the classes the version gave it (the drift baseline). @default none
+   */
+  readonly reference?: {
+    readonly items: readonly ReferenceItem[];
+    readonly classes?: Record<string, number>;
+  };
   /**
    * Creation time recorded in the manifest.
    * @default the current time
@@ -152,6 +168,7 @@ export class ModelRegistry {
     const { bytes, signature } = input;
     const extras = parseExtras(input.extras, signature);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const reference = input.reference ? referenceText(input.reference.items) : undefined;
     const draft = parseDraft({
       schemaVersion: MANIFEST_SCHEMA_VERSION,
       name,
@@ -161,6 +178,17 @@ export class ModelRegistry {
       inputs: signature.inputs,
       outputs: signature.outputs,
       ...extras,
+      ...(reference && input.reference
+        ? {
+            reference: {
+              sha256: createHash('sha256').update(reference).digest('hex'),
+              size: Buffer.byteLength(reference),
+              items: input.reference.items.length,
+              withExpected: input.reference.items.filter((item) => item.expected !== undefined).length,
+              ...(input.reference.classes ? { classes: input.reference.classes } : {}),
+            },
+          }
+        : {}),
       onnx: onnxMetadata(signature),
     });
     const version = await this.#claimNextVersion(name, {
@@ -170,6 +198,16 @@ export class ModelRegistry {
     });
     await this.#uploadModel(name, version, bytes, input.onProgress, input.signal);
     throwIfAborted(name, version, input.signal);
+    if (reference !== undefined) {
+      const written = await this.#store.putIfAbsent(versionKey(name, version, REFERENCE_OBJECT), reference, {
+        contentType: JSONL_CONTENT_TYPE,
+      });
+      if (!written) {
+        throw new VersionConflictError(
+          `model "${name}" version ${version} got a reference set from another publisher after this one claimed it; nothing was overwritten`,
+        );
+      }
+    }
     const manifest: ModelManifest = { ...draft, version };
     const committed = await this.#store.putIfAbsent(
       versionKey(name, version, MANIFEST_OBJECT),
@@ -349,6 +387,36 @@ export class ModelRegistry {
     return { manifest, bytes };
   }
 
+  /**
+   * A version's reference input set, checked against the size and sha256 in its manifest; undefined when the
+   * version was published without one. Throws {@link ChecksumMismatchError} when the stored set differs.
+   */
+  async readReference(name: string, version: number): Promise<ReferenceItem[] | undefined> {
+    const manifest = await this.getManifest(name, version);
+    if (!manifest.reference) return undefined;
+    const key = versionKey(name, version, REFERENCE_OBJECT);
+    const bytes = await this.#store.get(key);
+    const actual = bytes ? createHash('sha256').update(bytes).digest('hex') : 'missing';
+    if (!bytes || actual !== manifest.reference.sha256) {
+      throw new ChecksumMismatchError(
+        name,
+        version,
+        manifest.reference.sha256,
+        `${actual} (the reference set)`,
+      );
+    }
+    const items: ReferenceItem[] = [];
+    for (const line of new TextDecoder().decode(bytes).split('\n')) {
+      if (line.trim() === '') continue;
+      const parsed = ReferenceItemSchema.safeParse(parseJson(line));
+      if (!parsed.success) {
+        throw new InvalidManifestError(`${this.#store.locate(key)}: ${describeIssues(parsed.error)}`);
+      }
+      items.push(parsed.data);
+    }
+    return items;
+  }
+
   /** Claims the lowest free version number above every number in use; see {@link publish}. */
   async #claimNextVersion(name: string, claim: VersionClaim): Promise<number> {
     const body = JSON.stringify(VersionClaimSchema.parse(claim));
@@ -408,6 +476,11 @@ function throwIfAborted(name: string, version: number, signal: AbortSignal | und
     `publishing model "${name}" was stopped before version ${version} was complete: its uploaded parts were deleted and nothing was published (the number ${version} stays unused)`,
     { cause: signal.reason },
   );
+}
+
+/** A reference set as stored: one item per line, 64-bit integers as exact literals. */
+function referenceText(items: readonly ReferenceItem[]): string {
+  return `${items.map((item) => stringifyJson(item)).join('\n')}\n`;
 }
 
 function parseVersionKey(key: string): { name: string; version: number; file: string } | undefined {

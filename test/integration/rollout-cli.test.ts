@@ -48,7 +48,12 @@ async function status(model: string): Promise<z.infer<typeof StatusJsonSchema>> 
 }
 
 before(async () => {
-  test = await startTestStack({ publishSamples: false, random: cyclingDraws(), clock });
+  test = await startTestStack({
+    publishSamples: false,
+    random: cyclingDraws(),
+    shadowRandom: cyclingDraws(),
+    clock,
+  });
 });
 
 after(async () => {
@@ -93,7 +98,8 @@ describe('sluice deploy: follows the rollout the local stack carries to 100 %', 
     const actions = report.history
       .filter((event) => event.candidate === 2)
       .map((event) => `${event.action} ${event.weight} ${event.actor}`);
-    assert.deepEqual(actions, ['deploy 50 cli', 'promote 100 local-stack']);
+    // The shadow phase first (weight 0), then the plan's steps, each taken by the stack.
+    assert.deepEqual(actions, ['deploy 0 cli', 'step 50 local-stack', 'promote 100 local-stack']);
 
     const text = await sluice('status', 'steady');
     assert.equal(text.code, 0, describeRun(text));
@@ -127,7 +133,7 @@ describe('sluice deploy: follows the rollout the local stack carries to 100 %', 
     assert.equal(state?.history.at(-1)?.actor, 'local-stack');
   });
 
-  it('exits 1 naming who rolled a failing candidate back and why', async () => {
+  it('exits 1 naming who rolled a failing candidate back and why, before any client saw its answers', async () => {
     await publishPinnedIris(test, 'flaky');
     const bad = await publishVersion(test.stack.registry, { name: 'flaky', model: runtimeFailureModel() });
     const deploy = sluice(
@@ -149,9 +155,10 @@ describe('sluice deploy: follows the rollout the local stack carries to 100 %', 
     );
     assert.match(
       run.stderr,
-      /flaky v2 was rolled back by local-stack: v2 is unhealthy: error rate 100\.0% .* is at or above the limit of 5\.0%/,
+      /flaky v2 was rolled back by local-stack: shadow: v2 disagreed with v1 on (\d+) of \1 compared answers \(100\.0%; 2\.0% tolerated\): more than tolerated/,
     );
-    assert.ok(outcomes.some((outcome) => outcome.status === 500));
+    // The shadow phase caught it: every client got the stable version's answer.
+    assert.ok(outcomes.every((outcome) => outcome.status === 200 && outcome.version === 1));
     const state = await rolloutStoreOf(test).current('flaky');
     assert.deepEqual([state?.status, state?.stable], ['idle', 1]);
   });
@@ -211,7 +218,7 @@ describe('sluice deploy: a killed CLI loses nothing, the stack carries the rollo
     await publishPinnedIris(test, 'resume');
     await publishIrisAs(test, 'resume');
     const first = startSluice(
-      ['deploy', 'resume', '--version', '2', '--interval', '2s', '--local'],
+      ['deploy', 'resume', '--version', '2', '--interval', '2s', '--shadow-percent', '0', '--local'],
       test.home,
       t.signal,
     );
@@ -318,7 +325,7 @@ describe('sluice promote and rollback: moving a manual rollout by hand', () => {
   it('promotes a waiting rollout to stable with a bare promote', async () => {
     await publishPinnedIris(test, 'bare');
     await publishIrisAs(test, 'bare');
-    const deploy = await sluice('deploy', 'bare', '--version', '2', '--no-wait');
+    const deploy = await sluice('deploy', 'bare', '--version', '2', '--shadow-percent', '0', '--no-wait');
     assert.equal(deploy.code, 0, describeRun(deploy));
     const promote = await sluice('promote', 'bare');
     assert.equal(promote.code, 0, describeRun(promote));
@@ -335,6 +342,8 @@ describe('sluice promote and rollback: moving a manual rollout by hand', () => {
       '2',
       '--strategy',
       'all-at-once',
+      '--shadow-percent',
+      '0',
       '--no-wait',
     );
     assert.equal(deploy.code, 0, describeRun(deploy));

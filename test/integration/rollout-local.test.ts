@@ -237,7 +237,12 @@ describe('readLocalConfig: the local health thresholds, read once from the envir
 let test: TestStack;
 
 before(async () => {
-  test = await startTestStack({ publishSamples: false, random: cyclingDraws(), clock: new TestClock() });
+  test = await startTestStack({
+    publishSamples: false,
+    random: cyclingDraws(),
+    shadowRandom: cyclingDraws(),
+    clock: new TestClock(),
+  });
 });
 
 after(async () => {

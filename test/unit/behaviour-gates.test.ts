@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { answerClasses, classOutputOf } from '../../lib/core/gates/answer-classes.js';
-import { compareClassShares } from '../../lib/core/gates/class-shares.js';
-import { compareAnswers } from '../../lib/core/gates/compare-answers.js';
-import { judgeDisagreement } from '../../lib/core/gates/sequential-test.js';
+import { answerClasses, classOutputOf } from '../../lib/core/stats/answer-classes.js';
+import { compareClassShares } from '../../lib/core/stats/class-shares.js';
+import { compareAnswers } from '../../lib/core/stats/compare-answers.js';
+import { judgeDisagreement } from '../../lib/core/stats/sequential-test.js';
 import { tensorOf } from '../../lib/core/tensor/TensorData.js';
 import type { TensorSpec } from '../../lib/core/tensor/TensorSpec.js';
 import { seededRandom } from '../../lib/tools/seeded-random.js';

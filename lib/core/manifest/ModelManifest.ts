@@ -48,6 +48,33 @@ export const GoldenExampleSchema = z.object({
 export type GoldenExample = z.infer<typeof GoldenExampleSchema>;
 
 /**
+ * One item of a reference input set: the inputs of one request as V2 tensors (datatype filled from the signature),
+ * and, optionally, the class its answer should have (a label, or a class index), for the accuracy comparison.
+ */
+export const ReferenceItemSchema = z.strictObject({
+  inputs: z.array(GoldenTensorSchema).min(1),
+  expected: z.union([z.string().min(1), z.number().int().nonnegative()]).optional(),
+});
+/** One reference item. */
+export type ReferenceItem = z.infer<typeof ReferenceItemSchema>;
+
+/** What the manifest records of a reference set: its checksum, size and counts, and the classes the version gave it. */
+export const ReferenceSetInfoSchema = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+  items: z.number().int().positive(),
+  /** Items with an expected class. */
+  withExpected: z.number().int().nonnegative(),
+  /**
+   * Rows per class of the version's own answers to the set, computed at publish: the baseline its live answers'
+   * drift is measured against. Absent when the model has no class output.
+   */
+  classes: z.record(z.string(), z.number().int().nonnegative()).optional(),
+});
+/** A reference set's record in the manifest. */
+export type ReferenceSetInfo = z.infer<typeof ReferenceSetInfoSchema>;
+
+/**
  * The manifest of one immutable model version, stored at `models/NAME/VERSION/manifest.json`.
  * Written last: a version exists only once its manifest does.
  */
@@ -63,6 +90,8 @@ export const ModelManifestSchema = z.object({
   labels: z.array(z.string()).min(1).optional(),
   goldenExamples: z.array(GoldenExampleSchema).optional(),
   description: z.string().max(4096).optional(),
+  /** The version's reference input set (`reference.jsonl` beside the bytes), when one was published with it. */
+  reference: ReferenceSetInfoSchema.optional(),
   /** ONNX metadata kept for operators: producer and opset. */
   onnx: z
     .object({

@@ -7,6 +7,9 @@ export const MODEL_OBJECT = 'model.onnx';
 /** Object name of the manifest inside a version folder; written last. */
 export const MANIFEST_OBJECT = 'manifest.json';
 
+/** Object name of a version's reference input set (JSON lines of `ReferenceItem`), written before the manifest. */
+export const REFERENCE_OBJECT = 'reference.jsonl';
+
 /** Object name of the claim that reserves a version number before its bytes are uploaded. */
 export const CLAIM_OBJECT = '.claim';
 

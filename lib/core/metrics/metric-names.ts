@@ -40,6 +40,10 @@ export const MetricName = {
   REQUESTS: 'Requests',
   /** 1 when a sandbox's init ended before its model was loaded: the first request pays the rest of the load. */
   MODEL_LOAD_DEFERRED: 'ModelLoadDeferred',
+  /** Answer rows of a shadow candidate (the `Version`) compared with the stable version's. */
+  SHADOW_COMPARED: 'ShadowCompared',
+  /** Of which the candidate answered otherwise than the stable version. */
+  SHADOW_DISAGREED: 'ShadowDisagreed',
 } as const;
 
 /** One metric name. */

@@ -30,6 +30,28 @@ export const RolloutPlanSchema = z.object({
    * then the bake is extended. Absent in states written before it existed, read as `DEFAULT_MIN_REQUESTS`.
    */
   minRequests: z.number().int().nonnegative().optional(),
+  /**
+   * Percent of the model's requests the candidate also answers, unseen by clients, before it gets any traffic: the
+   * shadow phase, passed on the agreement of its answers with the stable version's. 0 or absent: no shadow phase.
+   */
+  shadowPercent: z.number().min(0).max(100).optional(),
+  /** The behaviour gates' settings; absent ones take their defaults (see `gateSettingsOf`). */
+  gates: z
+    .object({
+      /** The share of answers the candidate may give differently from the stable version (0.02: 2 %). */
+      tolerance: z.number().gt(0).lt(1).optional(),
+      /** Error rate of each behaviour test: false rollbacks of a tolerable candidate stay at or under it. */
+      alpha: z.number().gt(0).lt(0.5).optional(),
+      /** Fewest compared answers before the shadow phase may pass. */
+      minCompared: z.number().int().nonnegative().optional(),
+      /** Relative tolerance of numeric outputs (other than class scores). */
+      numericTolerance: z.number().nonnegative().optional(),
+      /** Whether a passed replay of the reference set stands in for live evidence (a quiet model can finish). */
+      replayStandsIn: z.boolean().optional(),
+      /** How much lower than the stable version's the candidate's accuracy on the reference set may be. */
+      accuracyMargin: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
 });
 /** A rollout plan. */
 export type RolloutPlan = z.infer<typeof RolloutPlanSchema>;

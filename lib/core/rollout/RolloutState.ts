@@ -26,6 +26,8 @@ export const RolloutAction = {
   GOLDEN_FAILED: 'golden-failed',
   /** A version was refused before getting any traffic because it was unhealthy already. */
   REFUSED: 'refused',
+  /** A version's answers to the reference sets disagreed with the stable version's: it got no traffic. */
+  REPLAY_FAILED: 'replay-failed',
 } as const;
 /** One rollout action. */
 export type RolloutAction = (typeof RolloutAction)[keyof typeof RolloutAction];
@@ -74,7 +76,22 @@ export const RolloutStateSchema = z.object({
   weight: z.number().min(0).max(100),
   plan: RolloutPlanSchema.optional(),
   /** Index into plan.steps of the current weight. */
-  stepIndex: z.number().int().nonnegative().optional(),
+  stepIndex: z.number().int().min(-1).optional(),
+  /**
+   * `shadow` while the candidate only shadows a share of requests (weight 0, `stepIndex` -1), passed on the
+   * agreement of its answers; absent once it takes traffic.
+   */
+  phase: z.literal('shadow').optional(),
+  /** The replay of the reference sets before any traffic, when one ran. */
+  replay: z
+    .object({
+      compared: z.number().int().nonnegative(),
+      disagreed: z.number().int().nonnegative(),
+      /** The passed replay stands in for live evidence (the plan allows it). */
+      standsIn: z.boolean(),
+      summary: z.string(),
+    })
+    .optional(),
   /** When the current step began (bake time counts from here). */
   stepStartedAt: z.string().datetime().optional(),
   updatedAt: z.string().datetime(),

@@ -1,3 +1,4 @@
+import type { ReplayResult } from '../golden/replay-reference.js';
 import type { GoldenCheckResult } from '../golden/run-golden-check.js';
 
 /** What the health signals say about the candidate version right now. */
@@ -22,6 +23,16 @@ export interface HealthReport {
    * @default the time of the query
    */
   readonly settledUntilMs?: number;
+  /**
+   * The candidate's answers compared with the stable version's on the same requests since `sinceMs` (the shadow
+   * phase): rows compared and rows that disagreed. Undefined when the target does not compare.
+   */
+  readonly agreement?: { readonly compared: number; readonly disagreed: number };
+  /** Classes each version answered since `sinceMs` over the unversioned routes (the step's live traffic). */
+  readonly classShares?: {
+    readonly stable: Readonly<Record<string, number>>;
+    readonly candidate: Readonly<Record<string, number>>;
+  };
 }
 
 /** What {@link RolloutTarget.health} is asked about. */
@@ -62,6 +73,11 @@ export interface Routing {
   readonly candidateBuild?: string;
   /** Percent of traffic to the candidate. */
   readonly weight: number;
+  /**
+   * Percent of the requests the stable version answers that the candidate also answers, unseen, and whose answers
+   * are compared: the shadow phase. Absent (or 0) outside it.
+   */
+  readonly shadowPercent?: number;
 }
 
 /**
@@ -79,6 +95,16 @@ export interface RolloutTarget {
   checkGolden(model: string, version: number, build?: string): Promise<GoldenCheckResult>;
   /** Applies the routing. */
   route(model: string, routing: Routing): Promise<void>;
+  /**
+   * Replays the reference sets of the candidate and the stable version (whichever exist) through both, before any
+   * traffic, and compares the answers; undefined when neither version has a set. Targets without it run no replay.
+   */
+  replay?(
+    model: string,
+    candidate: PreparedVersion,
+    stable: PreparedVersion,
+    numericTolerance: number,
+  ): Promise<ReplayResult | undefined>;
   /**
    * The model version (and build) the unversioned routes serve while sluice holds no rollout state of the model;
    * the engine rolls out from it. Targets without one of their own leave it out, and the engine takes the newest

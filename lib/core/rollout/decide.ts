@@ -1,3 +1,6 @@
+import { compareClassShares } from '../stats/class-shares.js';
+import { judgeDisagreement } from '../stats/sequential-test.js';
+import { type GateSettings, gateSettingsOf } from './gate-settings.js';
 import { DEFAULT_MIN_REQUESTS } from './plan-rollout.js';
 import { nextStep } from './private/next-step.js';
 import { RolloutStrategy } from './RolloutPlan.js';
@@ -22,6 +25,8 @@ export const WaitReason = {
   EVIDENCE: 'evidence',
   /** The bake is over with enough requests, but health is `unknown`: no step is taken on missing data. */
   UNKNOWN_HEALTH: 'unknown-health',
+  /** The shadow phase: too few of the candidate's answers compared yet to pass or fail it. */
+  AGREEMENT: 'agreement',
 } as const;
 /** One reason to wait. */
 export type WaitReason = (typeof WaitReason)[keyof typeof WaitReason];
@@ -64,10 +69,12 @@ export function decide(state: RolloutState, health: HealthReport, nowMs: number)
     return { kind: 'rollback', reason: `v${state.candidate} is unhealthy: ${why}` };
   }
   const { plan } = state;
+  if (state.phase === 'shadow') return decideShadow(state, health, nowMs);
   // A rolling state without a plan is not one this code writes; waiting leaves the choice to a person.
   if (!plan || plan.strategy === RolloutStrategy.MANUAL) {
     return { kind: 'wait', untilMs: Number.POSITIVE_INFINITY, why: WaitReason.MANUAL };
   }
+  const standsIn = state.replay?.standsIn === true;
   const bakeEndMs = Date.parse(state.stepStartedAt ?? state.updatedAt) + plan.intervalMs;
   if (nowMs < bakeEndMs) {
     return { kind: 'wait', untilMs: bakeEndMs, why: WaitReason.BAKING };
@@ -81,7 +88,7 @@ export function decide(state: RolloutState, health: HealthReport, nowMs: number)
       detail: `health data is complete up to ${new Date(settledUntilMs).toISOString()}; the bake ended at ${new Date(bakeEndMs).toISOString()}`,
     };
   }
-  const minRequests = plan.minRequests ?? DEFAULT_MIN_REQUESTS;
+  const minRequests = standsIn ? 0 : (plan.minRequests ?? DEFAULT_MIN_REQUESTS);
   const answered = health.candidateRequests ?? 0;
   if (answered < minRequests) {
     const counted = health.candidateRequests === undefined ? 'no request count is available' : `${answered}`;
@@ -94,7 +101,8 @@ export function decide(state: RolloutState, health: HealthReport, nowMs: number)
         `since ${state.stepStartedAt ?? state.updatedAt}`,
     };
   }
-  if (health.verdict !== 'healthy') {
+  // A quiet model whose replay stands in for live evidence is not held up by the silence of its health signals.
+  if (health.verdict !== 'healthy' && !(standsIn && answered === 0)) {
     return {
       kind: 'wait',
       untilMs: nowMs + EVIDENCE_RECHECK_MS,
@@ -102,8 +110,64 @@ export function decide(state: RolloutState, health: HealthReport, nowMs: number)
       detail: `bake extended: health of v${state.candidate} is unknown (${health.reasons.join('; ') || 'no signal'})`,
     };
   }
+  // At the end of the step, once: do the candidate's classes differ from the stable version's over the step?
+  if (health.classShares) {
+    const shares = compareClassShares(
+      health.classShares.stable,
+      health.classShares.candidate,
+      gateSettingsOf(plan).alpha,
+    );
+    if (shares.verdict === 'differ') {
+      return { kind: 'rollback', reason: `v${state.candidate} ${describeClassShares(shares)}` };
+    }
+  }
   const next = nextStep(plan, state.stepIndex ?? 0, state.weight);
   return next.kind === 'promote'
     ? { kind: 'promote' }
     : { kind: 'advance', weight: next.weight, stepIndex: next.stepIndex };
+}
+
+/** The shadow phase: the paired answers decide, by the sequential test, with no bake of its own. */
+function decideShadow(state: RolloutState, health: HealthReport, nowMs: number): Decision {
+  const settings = gateSettingsOf(state.plan);
+  const counts = health.agreement ?? { compared: 0, disagreed: 0 };
+  const judgement = judgeDisagreement(counts, settings);
+  const figures = describeAgreement(counts, state.stable, settings);
+  if (judgement.verdict === 'fail') {
+    return {
+      kind: 'rollback',
+      reason: `shadow: v${state.candidate} ${figures}: more than tolerated (sequential test at alpha ${settings.alpha})`,
+    };
+  }
+  if (judgement.verdict === 'pass') {
+    const weight = state.plan?.steps[0] ?? 100;
+    return { kind: 'advance', weight, stepIndex: 0 };
+  }
+  return {
+    kind: 'wait',
+    untilMs: nowMs + EVIDENCE_RECHECK_MS,
+    why: WaitReason.AGREEMENT,
+    detail:
+      `shadow: v${state.candidate} ${figures} so far; the sequential test needs more to pass or fail ` +
+      `(at least ${settings.minCompared} to pass${health.agreement === undefined ? '; the target compares no answers' : ''})`,
+  };
+}
+
+/** `disagreed with v1 on 3 of 120 compared answers (2.5%; 2.0% tolerated)`. */
+export function describeAgreement(
+  counts: { readonly compared: number; readonly disagreed: number },
+  stable: number,
+  settings: Pick<GateSettings, 'tolerance'>,
+): string {
+  const share = counts.compared === 0 ? 0 : (100 * counts.disagreed) / counts.compared;
+  return `disagreed with v${stable} on ${counts.disagreed} of ${counts.compared} compared answers (${share.toFixed(1)}%; ${(100 * settings.tolerance).toFixed(1)}% tolerated)`;
+}
+
+/** `answers other classes than v1 over the step: setosa 3 vs 40, ... (chi-square 21.3, 2 dof, p 0.00002)`. */
+function describeClassShares(shares: ReturnType<typeof compareClassShares>): string {
+  const cells = shares.cells.map((cell) => `${cell.classes} ${cell.candidate} vs ${cell.stable}`).join(', ');
+  return (
+    `answers other classes than the stable version over the step (candidate vs stable: ${cells}; ` +
+    `chi-square ${shares.statistic.toFixed(1)}, ${shares.degreesOfFreedom} dof, p ${shares.pValue.toPrecision(2)})`
+  );
 }

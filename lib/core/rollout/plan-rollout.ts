@@ -48,6 +48,15 @@ export interface PlanRolloutInput {
    * @default DEFAULT_MIN_REQUESTS
    */
   readonly minRequests?: number;
+  /**
+   * Percent of requests the candidate also answers, unseen, before it gets traffic (0: no shadow phase). Manual
+   * plans have none: a person moves them. `sluice deploy` and `sluice.config.json` ask for DEFAULT_SHADOW_PERCENT
+   * unless told otherwise.
+   * @default 0
+   */
+  readonly shadowPercent?: number;
+  /** The behaviour gates' settings. @default the defaults of gate-settings.ts */
+  readonly gates?: RolloutPlan['gates'];
 }
 
 const DEFAULT_INTERVAL_MS: Record<RolloutStrategy, number> = {
@@ -91,8 +100,17 @@ export function planRollout(input: PlanRolloutInput): RolloutPlan {
       `the minimum requests per step must be a whole number, 0 or more; got ${minRequests}`,
     );
   }
+  const shadowPercent = strategy === RolloutStrategy.MANUAL ? 0 : (input.shadowPercent ?? 0);
+  if (!Number.isFinite(shadowPercent) || shadowPercent < 0 || shadowPercent > 100) {
+    throw new RolloutError(`the shadow share must be a percent from 0 to 100; got ${shadowPercent}`);
+  }
+  const gated = {
+    minRequests,
+    ...(shadowPercent > 0 ? { shadowPercent } : {}),
+    ...(input.gates ? { gates: input.gates } : {}),
+  };
   if (strategy === RolloutStrategy.ALL_AT_ONCE) {
-    return { strategy, steps: [FULL_WEIGHT], intervalMs, minRequests };
+    return { strategy, steps: [FULL_WEIGHT], intervalMs, ...gated };
   }
   const weight = input.weight ?? DEFAULT_STEP_WEIGHT;
   if (!Number.isInteger(weight) || weight < MIN_STEP_WEIGHT || weight > MAX_STEP_WEIGHT) {
@@ -106,9 +124,9 @@ export function planRollout(input: PlanRolloutInput): RolloutPlan {
     for (let step = weight; step < FULL_WEIGHT; step += weight) {
       steps.push(step);
     }
-    return { strategy, steps: [...steps, FULL_WEIGHT], intervalMs, minRequests };
+    return { strategy, steps: [...steps, FULL_WEIGHT], intervalMs, ...gated };
   }
-  return { strategy, steps: [weight, FULL_WEIGHT], intervalMs, minRequests };
+  return { strategy, steps: [weight, FULL_WEIGHT], intervalMs, ...gated };
 }
 
 /**

@@ -45,6 +45,8 @@ export interface StartRolloutInput extends TransitionContext {
   readonly stableBuild?: string;
   /** How traffic moves; see `planRollout`. */
   readonly plan: RolloutPlan;
+  /** The replay of the reference sets that ran before the rollout, when one did. @default none */
+  readonly replay?: RolloutState['replay'];
 }
 
 /** The routing part of a state: everything a transition replaces. */
@@ -59,6 +61,8 @@ type Routing = Pick<
   | 'plan'
   | 'stepIndex'
   | 'stepStartedAt'
+  | 'phase'
+  | 'replay'
 >;
 
 /** What an event records besides its time, actor and stable version. */
@@ -152,18 +156,28 @@ export function startRollout(state: RolloutState | undefined, input: StartRollou
     );
   }
   const plan = assertValidPlan(input.plan);
-  const weight = plan.steps[0] ?? FULL_WEIGHT;
   const builds = { stableBuild, candidateBuild: input.candidateBuild };
+  const standsIn = input.replay?.standsIn === true;
+  // A passed replay that stands in for live evidence replaces the shadow phase too.
+  const shadow = !standsIn && (plan.shadowPercent ?? 0) > 0;
+  const weight = shadow ? 0 : (plan.steps[0] ?? FULL_WEIGHT);
+  const routing = shadow
+    ? { ...rolling(stable, candidate, 0, plan, -1, input.now, builds), phase: 'shadow' as const }
+    : rolling(stable, candidate, weight, plan, 0, input.now, builds);
+  const first = shadow
+    ? `shadow phase: v${candidate} answers ${plan.shadowPercent}% of the requests unseen until its answers agree with v${stable}'s; then `
+    : '';
   return commit(
     state ?? initialState(model, stable, input.now, stableBuild),
-    rolling(stable, candidate, weight, plan, 0, input.now, builds),
+    input.replay ? { ...routing, replay: input.replay } : routing,
     {
       action: RolloutAction.DEPLOY,
       candidate,
       weight,
       reason:
-        `${plan.strategy} plan: [${plan.steps.join(', ')}]%, ${plan.intervalMs} ms per step` +
-        `, at least ${plan.minRequests ?? DEFAULT_MIN_REQUESTS} requests per step`,
+        `${first}${plan.strategy} plan: [${plan.steps.join(', ')}]%, ${plan.intervalMs} ms per step` +
+        `, at least ${plan.minRequests ?? DEFAULT_MIN_REQUESTS} requests per step` +
+        (input.replay ? `; replay: ${input.replay.summary}` : ''),
     },
     input,
   );
@@ -180,13 +194,26 @@ export function advance(
   input: TransitionContext & { readonly reason?: string },
 ): RolloutState {
   const { candidate, plan } = requireRolling(state, 'advance');
+  if (state.phase === 'shadow') {
+    // Out of the shadow phase the candidate takes the plan's first weight, even all-at-once's 100, and bakes there.
+    const weight = plan.steps[0] ?? FULL_WEIGHT;
+    return commit(
+      state,
+      withReplay(state, rolling(state.stable, candidate, weight, plan, 0, input.now, buildsOf(state))),
+      { action: RolloutAction.STEP, candidate, weight, reason: input.reason },
+      input,
+    );
+  }
   const next = nextStep(plan, state.stepIndex ?? 0, state.weight);
   if (next.kind === 'promote') {
     return promoted(state, candidate, input, input.reason);
   }
   return commit(
     state,
-    rolling(state.stable, candidate, next.weight, plan, next.stepIndex, input.now, buildsOf(state)),
+    withReplay(
+      state,
+      rolling(state.stable, candidate, next.weight, plan, next.stepIndex, input.now, buildsOf(state)),
+    ),
     { action: RolloutAction.STEP, candidate, weight: next.weight, reason: input.reason },
     input,
   );
@@ -224,7 +251,7 @@ export function promote(
   );
   return commit(
     state,
-    rolling(state.stable, candidate, weight, plan, stepIndex, input.now, buildsOf(state)),
+    withReplay(state, rolling(state.stable, candidate, weight, plan, stepIndex, input.now, buildsOf(state))),
     { action: RolloutAction.STEP, candidate, weight, reason: 'promoted by hand' },
     input,
   );
@@ -282,6 +309,22 @@ export function recordRefusal(
     state,
     routingFields(state),
     { action: RolloutAction.REFUSED, candidate: input.candidate, weight: 0, reason: input.reason },
+    input,
+  );
+}
+
+/**
+ * The state after a version's answers to the reference sets disagreed with the stable version's: routing
+ * unchanged, the replay's verdict in the history.
+ */
+export function recordReplayFailure(
+  state: RolloutState,
+  input: TransitionContext & { readonly candidate: number; readonly reason: string },
+): RolloutState {
+  return commit(
+    state,
+    routingFields(state),
+    { action: RolloutAction.REPLAY_FAILED, candidate: input.candidate, weight: 0, reason: input.reason },
     input,
   );
 }
@@ -403,6 +446,11 @@ function rolling(
   };
 }
 
+/** A rolling routing that keeps the state's replay record (it is what the rollout's evidence may rest on). */
+function withReplay(state: RolloutState, routing: Routing): Routing {
+  return state.replay ? { ...routing, replay: state.replay } : routing;
+}
+
 /** The routing fields of a state, without keys for absent values (states compare and serialise cleanly). */
 function routingFields(state: RolloutState): Routing {
   return {
@@ -415,6 +463,8 @@ function routingFields(state: RolloutState): Routing {
     ...(state.plan === undefined ? {} : { plan: state.plan }),
     ...(state.stepIndex === undefined ? {} : { stepIndex: state.stepIndex }),
     ...(state.stepStartedAt === undefined ? {} : { stepStartedAt: state.stepStartedAt }),
+    ...(state.phase === undefined ? {} : { phase: state.phase }),
+    ...(state.replay === undefined ? {} : { replay: state.replay }),
   };
 }
 

@@ -16,6 +16,7 @@ export function routingOf(state: RolloutState): Routing {
       candidate: state.candidate,
       ...(state.candidateBuild === undefined ? {} : { candidateBuild: state.candidateBuild }),
       weight: state.weight,
+      ...(state.phase === 'shadow' ? { shadowPercent: state.plan?.shadowPercent ?? 0 } : {}),
     };
   }
   return { stable: state.stable, ...stableBuild, weight: 0 };

@@ -1,4 +1,5 @@
 import { MetricName, OUTPUT_MEAN_PREFIX } from '../../core/metrics/metric-names.js';
+import type { AnswerComparison } from '../../core/stats/compare-answers.js';
 import { EmfDocuments, type EmfMetric } from './EmfDocuments.js';
 import type { InferenceRecord, ServingMetrics } from './ServingMetrics.js';
 
@@ -15,6 +16,11 @@ const INFERENCE_METRICS: readonly EmfMetric[] = [
   { name: MetricName.REJECTED_INPUTS, unit: 'Count' },
   { name: MetricName.ERRORS, unit: 'Count' },
   { name: MetricName.INVALID_OUTPUTS, unit: 'Count' },
+];
+
+const COMPARISON_METRICS: readonly EmfMetric[] = [
+  { name: MetricName.SHADOW_COMPARED, unit: 'Count' },
+  { name: MetricName.SHADOW_DISAGREED, unit: 'Count' },
 ];
 
 const LOAD_METRICS: readonly EmfMetric[] = [
@@ -60,6 +66,19 @@ export class EmfServingMetrics implements ServingMetrics {
   recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void {
     this.#write(
       this.#documents.document(model, version, LOAD_METRICS, [loadMs, coldStart ? 1 : 0], Date.now()),
+    );
+  }
+
+  /** The shadow comparison of one request, under the candidate's version: what its shadow gate sums. */
+  recordComparison(model: string, candidate: number, comparison: AnswerComparison): void {
+    this.#write(
+      this.#documents.document(
+        model,
+        candidate,
+        COMPARISON_METRICS,
+        [comparison.rows, comparison.disagreements],
+        Date.now(),
+      ),
     );
   }
 

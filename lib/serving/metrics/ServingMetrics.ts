@@ -1,3 +1,5 @@
+import type { AnswerComparison } from '../../core/stats/compare-answers.js';
+
 /** What one inference request did, as the metrics see it. */
 export interface InferenceRecord {
   readonly model: string;
@@ -20,6 +22,8 @@ export interface ServingMetrics {
   recordInference(record: InferenceRecord): void;
   /** Records one model version load; `coldStart` is true for the first load in this process. */
   recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void;
+  /** Records a shadow candidate's answer compared with the stable version's (rows compared, rows disagreeing). */
+  recordComparison?(model: string, candidate: number, comparison: AnswerComparison): void;
 }
 
 /** Metrics that go nowhere (tests, and tools that do not serve). */

@@ -5,5 +5,9 @@ declare module 'jstat' {
       /** The chi-square distribution's cumulative probability at `x` with `dof` degrees of freedom. */
       cdf(x: number, dof: number): number;
     };
+    readonly beta: {
+      /** The quantile of the beta distribution with shapes `a` and `b` at probability `p`. */
+      inv(p: number, a: number, b: number): number;
+    };
   };
 }

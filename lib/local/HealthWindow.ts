@@ -157,6 +157,11 @@ export class HealthWindow {
     return bucket;
   }
 
+  /** The versions of `model` with any outcome kept. */
+  versions(model: string): number[] {
+    return [...(this.#records.get(model)?.keys() ?? [])].sort((a, b) => a - b);
+  }
+
   /** Models with at least one outcome in the recent window at `at`. */
   models(at: number): string[] {
     return [...this.#records.entries()]
@@ -239,10 +244,17 @@ export class HealthWindow {
     }
     if (breaches.length > 0) return { verdict: 'unhealthy', reasons: breaches, ...evidence };
 
+    const shadowed =
+      step.compared > 0
+        ? [
+            `shadow: ${step.disagreed} of ${step.compared} compared answers disagreed with the stable version's`,
+          ]
+        : [];
     if (step.requests < this.minSamples) {
       return {
         verdict: 'unknown',
         reasons: [
+          ...shadowed,
           `${step.requests} ${step.requests === 1 ? 'answer' : 'answers'} of version ${version} ${stepLabel} (golden checks included); ` +
             `at least ${this.minSamples} are needed to judge`,
         ],
@@ -259,7 +271,7 @@ export class HealthWindow {
         `refused inputs ${percent(step.rejected, step.requests)} (${step.rejected} of ${step.requests})`,
       );
     }
-    return { verdict: 'healthy', reasons, ...evidence };
+    return { verdict: 'healthy', reasons: [...shadowed, ...reasons], ...evidence };
   }
 
   /** The counts and the merged latency sketch of `buckets` over `(from, to]`, by whole seconds. */

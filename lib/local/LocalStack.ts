@@ -9,6 +9,7 @@ import { InferenceEngine } from '../serving/InferenceEngine.js';
 import { ModelRegistry } from '../storage/ModelRegistry.js';
 import { RolloutStore } from '../storage/RolloutStore.js';
 import { ApiGatewayEmulator } from './ApiGatewayEmulator.js';
+import { driftFigures } from './drift-figures.js';
 import { HealthWindow } from './HealthWindow.js';
 import { HomeLock } from './HomeLock.js';
 import { LOCAL_STACK_ACTOR, LocalAliasResolver } from './LocalAliasResolver.js';
@@ -198,11 +199,17 @@ export class LocalStack {
         localRoutes: {
           '/metrics': {
             methods: ['GET'],
-            answer: async () => ({
-              status: 200,
-              contentType: metrics.contentType,
-              body: await metrics.render(),
-            }),
+            answer: async () => {
+              for (const { model, version, psi } of driftFigures(
+                health,
+                engine,
+                now(),
+                await versions.models(),
+              )) {
+                metrics.recordDrift(model, version, psi);
+              }
+              return { status: 200, contentType: metrics.contentType, body: await metrics.render() };
+            },
           },
           ...localControlRoutes({
             health,

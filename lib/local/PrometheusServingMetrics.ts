@@ -118,6 +118,12 @@ export class PrometheusServingMetrics implements ServingMetrics {
     labelNames: VERSION_LABELS,
     registers: [this.#registry],
   });
+  readonly #drift = new Gauge({
+    name: 'sluice_drift_psi',
+    help: "Population stability index of the version's answered classes against its reference set's (15 min).",
+    labelNames: VERSION_LABELS,
+    registers: [this.#registry],
+  });
   /** The series of each version seen, by `version/model`. */
   readonly #versions = new Map<string, VersionSeries>();
 
@@ -155,6 +161,11 @@ export class PrometheusServingMetrics implements ServingMetrics {
     const { labels } = this.#seriesOf(model, candidate);
     this.#shadowCompared.inc(labels, comparison.rows);
     if (comparison.disagreements > 0) this.#shadowDisagreed.inc(labels, comparison.disagreements);
+  }
+
+  /** Sets a version's drift figure (see `populationStability`). */
+  recordDrift(model: string, version: number, psi: number): void {
+    this.#drift.set({ model, version: String(version) }, psi);
   }
 
   /** The figures in Prometheus text format (version 0.0.4). */

@@ -98,7 +98,8 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
       }
     }
     if (reference) {
-      const classes = await answerReferenceSet(session, signature, reference, extras.labels);
+      // By class index, as serving counts the classes of live answers (the drift baseline).
+      const classes = await answerReferenceSet(session, signature, reference, undefined);
       referenceSet = { items: reference, ...(classes ? { classes } : {}) };
     }
   } finally {

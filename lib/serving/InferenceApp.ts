@@ -432,7 +432,8 @@ export class InferenceApp {
     results: InferenceSession.OnnxValueMapType,
   ): Promise<void> {
     if (route.version !== undefined || !this.resolver.served) return;
-    state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, manifest.labels);
+    // By class index, not label: two versions are compared class for class, whatever labels each was published with.
+    state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, undefined);
     const shadow = await this.resolver.shadow?.(manifest.name, manifest.version);
     if (!shadow) return;
     const comparison = await shadowRun({

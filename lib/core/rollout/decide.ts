@@ -110,12 +110,13 @@ export function decide(state: RolloutState, health: HealthReport, nowMs: number)
       detail: `bake extended: health of v${state.candidate} is unknown (${health.reasons.join('; ') || 'no signal'})`,
     };
   }
-  // At the end of the step, once: do the candidate's classes differ from the stable version's over the step?
+  // At the end of the step, once: do the candidate's classes differ from the stable version's over the step? Each
+  // step's test gets alpha / steps (Bonferroni), so a whole rollout's false rollbacks stay at or under alpha.
   if (health.classShares) {
     const shares = compareClassShares(
       health.classShares.stable,
       health.classShares.candidate,
-      gateSettingsOf(plan).alpha,
+      gateSettingsOf(plan).alpha / Math.max(1, plan.steps.length),
     );
     if (shares.verdict === 'differ') {
       return { kind: 'rollback', reason: `v${state.candidate} ${describeClassShares(shares)}` };

@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ReferenceItem } from '../../lib/core/manifest/ModelManifest.js';
+import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
+import type { RolloutPlan } from '../../lib/core/rollout/RolloutPlan.js';
+import type { RolloutState } from '../../lib/core/rollout/RolloutState.js';
+import { LOCAL_STACK_ACTOR } from '../../lib/local/LocalAliasResolver.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
+import { seededRandom } from '../../lib/tools/seeded-random.js';
+import { IRIS_LABELS } from '../../lib/tools/train-iris.js';
+import {
+  cyclingDraws,
+  readMetrics,
+  sample,
+  startTestStack,
+  TestClock,
+  type TestStack,
+} from '../fixtures/local-stack.js';
+import {
+  equivalentIrisModel,
+  irisClassifier,
+  rotatedIrisModel,
+  subtlyWorseIrisModel,
+} from '../fixtures/models.js';
+import {
+  irisRequest,
+  localEngine,
+  publishPinnedIris,
+  rolloutStoreOf,
+  type TrafficOutcome,
+  trafficUntil,
+} from '../fixtures/rollouts.js';
+
+const { rows, classes } = irisClassifier();
+
+/** Varied client traffic: iris rows in a seeded random order, as a real client's would be. */
+function variedRequests(seed: number): (n: number) => object {
+  const random = seededRandom(seed);
+  const order = Array.from({ length: 100_000 }, () => Math.floor(random() * rows.length));
+  return (n) => irisRequest(rows[order[n] as number] as number[]);
+}
+
+/** A canary with a 20 % shadow phase, as `sluice deploy --shadow-percent 20` plans it. */
+function shadowedCanary(): RolloutPlan {
+  return planRollout({
+    strategy: 'canary',
+    weight: 20,
+    intervalMs: 30_000,
+    minRequests: 20,
+    shadowPercent: 20,
+  });
+}
+
+/** The iris rows with their species, as a reference set. */
+function irisReference(): ReferenceItem[] {
+  return rows.map((row, index) => ({
+    inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [row] }],
+    expected: IRIS_LABELS[classes[index] as number] as string,
+  }));
+}
+
+/** Sends varied traffic until the rollout is over; returns the final state and what the clients got. */
+async function untilOver(
+  model: string,
+  seed: number,
+): Promise<{ state: RolloutState; outcomes: TrafficOutcome[] }> {
+  const { state, outcomes } = await trafficUntil(test, model, (current) => current?.status === 'idle', {
+    maxRequests: 10_000,
+    request: variedRequests(seed),
+  });
+  assert.ok(state);
+  return { state, outcomes };
+}
+
+let test: TestStack;
+
+before(async () => {
+  test = await startTestStack({
+    publishSamples: false,
+    random: cyclingDraws(),
+    shadowRandom: cyclingDraws(),
+    clock: new TestClock(),
+  });
+});
+
+after(async () => {
+  await test?.stop();
+});
+
+describe('Behaviour gates: a candidate that answers wrong is rolled back before any client sees its answers', () => {
+  for (const { title, model, bytes } of [
+    { title: 'every answer wrong (species rotated)', model: 'rotated', bytes: rotatedIrisModel() },
+    {
+      title: 'wrong on some inputs only (8-15 % of rows flip)',
+      model: 'worse',
+      bytes: subtlyWorseIrisModel().bytes,
+    },
+  ]) {
+    it(`${title}: no golden examples, under varied traffic, with no command running`, async () => {
+      await publishPinnedIris(test, model);
+      const candidate = await publishVersion(test.stack.registry, { name: model, model: bytes });
+      const started = await localEngine(test, 'cli').deploy(model, {
+        version: candidate.version,
+        plan: shadowedCanary(),
+      });
+      assert.deepEqual([started.phase, started.weight], ['shadow', 0]);
+
+      const { state, outcomes } = await untilOver(model, 11);
+      assert.equal(state.stable, 1, 'the candidate never became stable');
+      const last = state.history.at(-1);
+      assert.deepEqual([last?.action, last?.actor, last?.candidate], ['rollback', LOCAL_STACK_ACTOR, 2]);
+      assert.match(
+        last?.reason ?? '',
+        /^shadow: v2 disagreed with v1 on \d+ of \d+ compared answers .*more than tolerated/,
+      );
+      assert.ok(
+        state.history.every(
+          (event) => event.candidate !== 2 || (event.action !== 'promote' && event.weight === 0),
+        ),
+        'the candidate never took client traffic',
+      );
+      assert.ok(outcomes.every((outcome) => outcome.version === 1 && outcome.status === 200));
+      const metrics = await readMetrics(test);
+      assert.ok((metrics.get(sample('sluice_shadow_disagreed_total', model, 2)) ?? 0) > 0);
+    });
+  }
+});
+
+describe('Behaviour gates: an equivalent candidate passes the shadow phase and is promoted', () => {
+  it('other bytes, the same answers within tolerance: shadowed, then stepped and promoted on live traffic', async () => {
+    await publishPinnedIris(test, 'twin');
+    await publishVersion(test.stack.registry, { name: 'twin', model: equivalentIrisModel() });
+    await localEngine(test, 'cli').deploy('twin', { version: 2, plan: shadowedCanary() });
+    const { state, outcomes } = await untilOver('twin', 12);
+    assert.equal(state.stable, 2, JSON.stringify(state.history.slice(-3)));
+    const actions = state.history
+      .filter((event) => event.candidate === 2)
+      .map((event) => `${event.action} ${event.weight}`);
+    assert.deepEqual(actions, ['deploy 0', 'step 20', 'promote 100']);
+    assert.match(state.history.at(-2)?.reason ?? '', /shadow: 0 of \d+ compared answers disagreed/);
+    assert.ok(
+      outcomes.some((outcome) => outcome.version === 2),
+      'clients got its answers once it took traffic',
+    );
+  });
+
+  it('waits, and says so, while too few answers have been compared', async () => {
+    await publishPinnedIris(test, 'quiet-shadow');
+    await publishVersion(test.stack.registry, { name: 'quiet-shadow', model: equivalentIrisModel() });
+    await localEngine(test, 'cli').deploy('quiet-shadow', { version: 2, plan: shadowedCanary() });
+    await trafficUntil(test, 'quiet-shadow', () => true, {
+      maxRequests: 20,
+      checkEvery: 20,
+      request: variedRequests(13),
+    });
+    const report = await localEngine(test).status('quiet-shadow');
+    assert.equal(report.state?.phase, 'shadow');
+    assert.ok(report.decision.kind === 'wait' && report.decision.why === 'agreement');
+    assert.match(
+      report.decision.detail ?? '',
+      /disagreed with v1 on 0 of \d+ compared answers .* so far; the sequential test needs more/,
+    );
+  });
+});
+
+describe('Behaviour gates: the replay of reference sets, before any traffic', () => {
+  it('refuses a candidate whose answers to the reference sets differ, and records why; it gets no traffic', async () => {
+    await publishPinnedIris(test, 'replayed');
+    await publishVersion(test.stack.registry, {
+      name: 'replayed',
+      model: rotatedIrisModel(),
+      reference: { items: irisReference() },
+    });
+    await assert.rejects(
+      localEngine(test, 'cli').deploy('replayed', { version: 2, plan: shadowedCanary() }),
+      /v2 of replayed answers the reference sets otherwise than v1 and gets no traffic: 150 of 150 reference answers disagreed .*accuracy \d+\.\d% against 97\.3%/,
+    );
+    const state = await rolloutStoreOf(test).current('replayed');
+    assert.deepEqual(
+      [state?.status, state?.stable, state?.history.at(-1)?.action],
+      ['idle', 1, 'replay-failed'],
+    );
+  });
+
+  it('promotes a quiet model on replay evidence when the plan lets it stand in, and waits otherwise', async () => {
+    for (const [model, standsIn] of [
+      ['quiet-allowed', true],
+      ['quiet-waiting', false],
+    ] as const) {
+      await publishPinnedIris(test, model);
+      await publishVersion(test.stack.registry, {
+        name: model,
+        model: equivalentIrisModel(),
+        reference: { items: irisReference() },
+      });
+      const started = await localEngine(test, 'cli').deploy(model, {
+        version: 2,
+        plan: planRollout({
+          strategy: 'canary',
+          intervalMs: 30_000,
+          shadowPercent: 20,
+          gates: { replayStandsIn: standsIn },
+        }),
+      });
+      assert.match(started.replay?.summary ?? '', /^passed: 0 of 150 reference answers disagreed/);
+      assert.equal(started.replay?.standsIn, standsIn);
+      // No client traffic at all: only the clock moves, and the stack takes the steps that are due.
+      for (let tick = 0; tick < 30; tick++) await test.step();
+      for (let tick = 0; tick < 30; tick++) {
+        test.clock?.advance(10_000);
+        await test.stack.driver.tick();
+      }
+      const state = await rolloutStoreOf(test).current(model);
+      if (standsIn) {
+        assert.equal(state?.status, 'idle');
+        assert.equal(state?.stable, 2, 'promoted on the replay with no traffic');
+      } else {
+        assert.deepEqual([state?.status, state?.phase], ['rolling', 'shadow'], 'waits for live answers');
+      }
+    }
+  });
+});
+
+describe('Drift: the classes a version answers, against those it gave its reference set', () => {
+  it('stays low under traffic like the reference set and rises when the inputs shift to one species', async () => {
+    for (const [model, pick] of [
+      ['drift-none', (n: number) => n % rows.length],
+      // Only setosa rows (the first 50): the answers' classes shift far from the reference set's thirds.
+      ['drift-shift', (n: number) => n % 50],
+    ] as const) {
+      await publishVersion(test.stack.registry, {
+        name: model,
+        model: equivalentIrisModel(),
+        reference: { items: irisReference(), classes: { '0': 50, '1': 50, '2': 50 } },
+      });
+      await trafficUntil(test, model, () => true, {
+        maxRequests: 600,
+        checkEvery: 600,
+        request: (n) => irisRequest(rows[pick(n)] as number[]),
+      });
+    }
+    const metrics = await readMetrics(test);
+    const none = metrics.get(sample('sluice_drift_psi', 'drift-none', 1)) ?? Number.NaN;
+    const shifted = metrics.get(sample('sluice_drift_psi', 'drift-shift', 1)) ?? Number.NaN;
+    assert.ok(none < 0.1, `no shift: PSI ${none}`);
+    assert.ok(shifted > 0.25, `a shift to one species: PSI ${shifted}`);
+  });
+});

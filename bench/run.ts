@@ -9,6 +9,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { Logger } from '@aws-lambda-powertools/logger';
 import autocannon from 'autocannon';
 import { App, AssetStaging } from 'aws-cdk-lib';
 import { build } from 'esbuild';
@@ -18,11 +19,13 @@ import { SluiceStack } from '../lib/cdk/sluice-stack.js';
 import { parseDeployConfig } from '../lib/core/config/deploy-config.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../lib/core/contract/headers.js';
 import { buildProxyEvent } from '../lib/core/contract/proxy-event.js';
-import { PublishExtrasSchema } from '../lib/core/manifest/ModelManifest.js';
+import { type PublishExtras, PublishExtrasSchema } from '../lib/core/manifest/ModelManifest.js';
+import { planRollout } from '../lib/core/rollout/plan-rollout.js';
 import { encodeTensorJson } from '../lib/core/tensor/encode-tensor.js';
 import { fromFloat16Bits } from '../lib/core/tensor/float16.js';
 import { parseJson } from '../lib/core/tensor/parse-json.js';
 import { LocalObjectStore } from '../lib/local/LocalObjectStore.js';
+import { LocalStack } from '../lib/local/LocalStack.js';
 import { readLocalStackInfo } from '../lib/local/local-home.js';
 import { SAMPLE_MODELS } from '../lib/local/sample-models.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
@@ -38,6 +41,9 @@ import { BIG_MODEL_WIDTH, bigModel, convNetModel, IMAGE_SIDE } from './models.js
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '.out');
 const quick = process.env.BENCH_QUICK === '1';
+
+/** Requests timed per side of the shadow rows. */
+const SHADOW_REQUESTS = quick ? 500 : 2_000;
 const IN_PROCESS_MS = quick ? 300 : 1000;
 const HTTP_SECONDS = quick ? 2 : 8;
 const COLD_RUNS = quick ? 3 : 7;
@@ -107,6 +113,9 @@ try {
     }
     rows.push(ratioRow(label, ours / least, target, `${fmt(ours)} vs ${fmt(least)} req/s`));
   }
+
+  // 1a. The shadow phase: what a 10 % shadow adds to the client's latency, through the local stack's app.
+  for (const row of await shadowRows(home, iris.modelPath, extras)) rows.push(row);
 
   // 1b. Output encoding and input parsing, in process, against JSON.stringify / JSON.parse.
   for (const row of encodingRows()) rows.push(row);
@@ -681,6 +690,85 @@ async function threadsRow(): Promise<Row> {
     met: true,
     detail: `${one.toFixed(0)} vs ${all.toFixed(0)} ms (median); on Lambda the extra threads need the memory to pay for them`,
   };
+}
+
+/**
+ * The client latency a shadow phase adds: the local stack (in process, through its app, as it serves) answering
+ * the same single-row requests of a model in a 10 % shadow phase and of one without, alternating; p50 and p99 of
+ * each, and the resident memory the candidate's second session takes. The shadowed requests wait for the
+ * candidate's run too (on Lambda as locally: the shadow build answers only after comparing).
+ */
+async function shadowRows(scratch: string, modelPath: string, extras: PublishExtras): Promise<Row[]> {
+  const stack = await LocalStack.start({
+    home: join(scratch, 'shadow-stack'),
+    port: 0,
+    publishSamples: false,
+    driveEveryMs: false,
+    logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }),
+  });
+  try {
+    for (const model of ['plain', 'shadowed']) {
+      await publishVersion(stack.registry, { name: model, model: modelPath, extras });
+      await stack
+        .rolloutEngine('bench')
+        .deploy(model, { version: 1, plan: planRollout({ strategy: 'all-at-once' }) });
+    }
+    await publishVersion(stack.registry, { name: 'shadowed', model: modelPath, extras });
+    const before = process.memoryUsage.rss();
+    await stack.rolloutEngine('bench').deploy('shadowed', {
+      version: 2,
+      plan: planRollout({ strategy: 'canary', shadowPercent: 10 }),
+    });
+    const candidateMemory = process.memoryUsage.rss() - before;
+    const body = v2Body(1);
+    const event = (model: string) =>
+      buildProxyEvent({
+        method: 'POST',
+        path: `/v2/models/${model}/infer`,
+        body,
+        requestId: 'bench',
+        requestTimeEpoch: 0,
+      });
+    const latencies = { plain: [] as number[], shadowed: [] as number[] };
+    for (let round = 0; round < SHADOW_REQUESTS; round++) {
+      for (const model of ['plain', 'shadowed'] as const) {
+        const started = performance.now();
+        const result = await stack.app.handle(event(model));
+        latencies[model].push(performance.now() - started);
+        if (result.statusCode !== 200) throw new Error(result.body);
+      }
+    }
+    const quantile = (values: number[], share: number): number =>
+      [...values].sort((a, b) => a - b)[
+        Math.min(values.length - 1, Math.floor(share * values.length))
+      ] as number;
+    const p50 = [quantile(latencies.shadowed, 0.5), quantile(latencies.plain, 0.5)] as const;
+    const p99 = [quantile(latencies.shadowed, 0.99), quantile(latencies.plain, 0.99)] as const;
+    const us = (ms: number) => `${(ms * 1000).toFixed(0)} us`;
+    return [
+      ratioRow(
+        'shadow phase (10 %), client latency p50 vs no shadow',
+        p50[0] / p50[1],
+        -1.2,
+        `${us(p50[0])} vs ${us(p50[1])}`,
+      ),
+      ratioRow(
+        'shadow phase (10 %), client latency p99 vs no shadow',
+        p99[0] / p99[1],
+        -2.5,
+        `${us(p99[0])} vs ${us(p99[1])}`,
+      ),
+      {
+        name: 'shadow phase: resident memory of the candidate’s session',
+        ratio: candidateMemory / (1024 * 1024),
+        target: 'figure',
+        met: true,
+        detail: `${mb(candidateMemory / 1024)} MB more while both versions are loaded (iris)`,
+      },
+    ];
+  } finally {
+    await stack.stop();
+  }
 }
 
 /**

@@ -40,6 +40,8 @@ export interface StackRolloutTargetOptions {
  *   target: new StackRolloutTarget({ health, thresholds, engine: inference, registry }) });
  */
 export class StackRolloutTarget implements RolloutTarget {
+  /** The stack's app runs the shadow candidate on the same tensors. */
+  readonly shadows = true;
   readonly #options: StackRolloutTargetOptions;
   readonly #now: () => number;
 

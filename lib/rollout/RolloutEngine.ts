@@ -136,7 +136,10 @@ export class RolloutEngine {
     if (isResumed(current, options)) {
       return current as RolloutState;
     }
-    const plan = assertValidPlan(options.plan);
+    const asked = assertValidPlan(options.plan);
+    // A target that cannot shadow (the Lambda alias, for now) rolls out without the shadow phase.
+    const plan: RolloutPlan =
+      this.#target.shadows || (asked.shadowPercent ?? 0) === 0 ? asked : { ...asked, shadowPercent: 0 };
     await this.#registry.getManifest(model, version);
     const stable: PreparedVersion | undefined = current
       ? {

@@ -87,6 +87,11 @@ export interface Routing {
  */
 export interface RolloutTarget {
   /**
+   * Whether the target can run a shadow phase (route a share of requests to the candidate unseen and compare the
+   * answers). A plan's shadow phase is dropped on a target that cannot, and the deploy says so. @default false
+   */
+  readonly shadows?: boolean;
+  /**
    * Makes the version routable (AWS: publishes a Lambda version bound to the model version, or checks the one
    * given) and returns the build that serves it.
    */

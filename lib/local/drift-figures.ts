@@ -19,7 +19,7 @@ export interface DriftFigure {
  * where it answered enough of them (see `populationStability`).
  *
  * @example
- * for (const { model, version, psi } of driftFigures(health, engine, Date.now())) metrics.recordDrift(model, version, psi);
+ * for (const { model, version, psi } of driftFigures(health, engine, Date.now(), ['iris'])) metrics.recordDrift(model, version, psi);
  */
 export function driftFigures(
   health: HealthWindow,

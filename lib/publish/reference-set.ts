@@ -9,6 +9,7 @@ import {
 import type { ModelSignature } from '../core/manifest/ModelSignature.js';
 import { answerClasses } from '../core/stats/answer-classes.js';
 import { ORT_TYPE_BY_DATATYPE } from '../core/tensor/datatypes.js';
+import { nestedDims } from '../core/tensor/nested-dims.js';
 import { parseJson } from '../core/tensor/parse-json.js';
 import type { OutputTensor } from '../core/tensor/TensorData.js';
 import type { TensorSpec } from '../core/tensor/TensorSpec.js';
@@ -116,7 +117,7 @@ function toItem(json: unknown, specs: readonly TensorSpec[], where: string): Ref
       );
     }
     const rows = Array.isArray(json) ? [json] : (record?.instances as unknown[]);
-    inputs = [{ name: single.name, datatype: single.datatype, shape: dimsOf(rows), data: rows }];
+    inputs = [{ name: single.name, datatype: single.datatype, shape: nestedDims(rows), data: rows }];
   } else if (Array.isArray(record?.inputs)) {
     inputs = (record.inputs as Record<string, unknown>[]).map((tensor) => ({
       ...(tensor as unknown as GoldenTensor),
@@ -128,7 +129,7 @@ function toItem(json: unknown, specs: readonly TensorSpec[], where: string): Ref
     inputs = Object.entries(record.inputs as Record<string, unknown>).map(([name, value]) => {
       const spec = specs.find((candidate) => candidate.name === name);
       const data = Array.isArray(value) ? value : [value];
-      return { name, ...(spec ? { datatype: spec.datatype } : {}), shape: dimsOf(data), data };
+      return { name, ...(spec ? { datatype: spec.datatype } : {}), shape: nestedDims(data), data };
     });
   } else {
     throw new PublishInputError(
@@ -140,16 +141,6 @@ function toItem(json: unknown, specs: readonly TensorSpec[], where: string): Ref
   return parsed.data;
 }
 
-function dimsOf(value: unknown): number[] {
-  const dims: number[] = [];
-  let level = value;
-  while (Array.isArray(level)) {
-    dims.push(level.length);
-    level = level[0];
-  }
-  return dims;
-}
-
 /** A session answer (nested values) as a flat tensor of its spec's type, for counting classes. */
 function asTensor(data: unknown, specs: readonly TensorSpec[], name: string): OutputTensor {
   const spec = specs.find((candidate) => candidate.name === name);
@@ -157,6 +148,6 @@ function asTensor(data: unknown, specs: readonly TensorSpec[], name: string): Ou
   return {
     type: ORT_TYPE_BY_DATATYPE[spec?.datatype ?? 'FP32'],
     data: flat as unknown as OutputTensor['data'],
-    dims: dimsOf(data),
+    dims: nestedDims(data),
   };
 }

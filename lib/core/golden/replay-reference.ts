@@ -2,6 +2,7 @@ import type { GoldenExample, ReferenceItem } from '../manifest/ModelManifest.js'
 import { answerClasses } from '../stats/answer-classes.js';
 import { compareAnswers } from '../stats/compare-answers.js';
 import { ORT_TYPE_BY_DATATYPE } from '../tensor/datatypes.js';
+import { nestedDims } from '../tensor/nested-dims.js';
 import type { OutputTensor, TensorValues } from '../tensor/TensorData.js';
 import type { TensorSpec } from '../tensor/TensorSpec.js';
 import type { ActualOutput } from './compare-golden-outputs.js';
@@ -107,7 +108,7 @@ function comparable(
     const output = outputs.find((candidate) => candidate.name === spec.name);
     if (!output) continue;
     const shape = (output as { shape?: readonly number[] }).shape;
-    const dims = shape ?? dimsOf(output.data);
+    const dims = shape ?? nestedDims(output.data);
     const data = Array.isArray(output.data) ? output.data.flat(Number.POSITIVE_INFINITY) : [output.data];
     tensors[spec.name] = {
       type: ORT_TYPE_BY_DATATYPE[spec.datatype],
@@ -116,14 +117,4 @@ function comparable(
     };
   }
   return tensors;
-}
-
-function dimsOf(value: unknown): number[] {
-  const dims: number[] = [];
-  let level = value;
-  while (Array.isArray(level)) {
-    dims.push(level.length);
-    level = level[0];
-  }
-  return dims;
 }

@@ -695,8 +695,9 @@ async function threadsRow(): Promise<Row> {
 /**
  * The client latency a shadow phase adds: the local stack (in process, through its app, as it serves) answering
  * the same single-row requests of a model in a 10 % shadow phase and of one without, alternating; p50 and p99 of
- * each, and the resident memory the candidate's second session takes. The shadowed requests wait for the
- * candidate's run too (on Lambda as locally: the shadow build answers only after comparing).
+ * each, and the resident memory the candidate's second session takes. The candidate's run starts once a client's
+ * answer is ready and runs beside the next requests, so what it adds is the CPU they share; a Lambda shadow build
+ * that compares before answering would add the candidate's whole run to a shadowed request instead.
  */
 async function shadowRows(scratch: string, modelPath: string, extras: PublishExtras): Promise<Row[]> {
   const stack = await LocalStack.start({

@@ -66,6 +66,8 @@ export function describeWait(decision: Extract<Decision, { kind: 'wait' }>, now:
     case WaitReason.UNKNOWN_HEALTH:
     case WaitReason.AGREEMENT:
       return `${decision.detail ?? decision.why}; checked again at the driver's next tick`;
+    case WaitReason.AGREEMENT_UNDECIDED:
+      return `waiting for a person: ${decision.detail ?? decision.why}`;
   }
 }
 

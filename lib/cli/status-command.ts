@@ -97,8 +97,10 @@ function describeReport(
     lines.push(`  stable     v${state.stable}  ${100 - state.weight}%`);
     lines.push(`  candidate  v${state.candidate}  ${state.weight}%`);
     if (state.plan) {
+      // Before the first step (the shadow phase, or a promote by hand below it) there is no step to count.
       const step = (state.stepIndex ?? 0) + 1;
-      lines.push(`  plan       ${describePlan(state.plan)}; step ${step} of ${state.plan.steps.length}`);
+      const where = step < 1 ? 'before the first step' : `step ${step} of ${state.plan.steps.length}`;
+      lines.push(`  plan       ${describePlan(state.plan)}; ${where}`);
     }
     if (state.replay)
       lines.push(
@@ -112,7 +114,7 @@ function describeReport(
       lines.push(`  agreement  ${describeAgreement(counts, state.stable, gateSettingsOf(state.plan))}`);
     }
     if (report.health) lines.push(`  health     ${describeHealth(report.health)}`);
-    if (report.health?.candidateRequests !== undefined) {
+    if (report.health?.candidateRequests !== undefined && state.phase !== 'shadow') {
       lines.push(
         `  evidence   v${state.candidate} answered ${report.health.candidateRequests} requests in this step; ` +
           `a step needs ${state.plan?.minRequests ?? DEFAULT_MIN_REQUESTS}`,

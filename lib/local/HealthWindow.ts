@@ -1,6 +1,8 @@
 import { DDSketch } from '@datadog/sketches-js';
 import { breachedGates, type GateFigures, type GateThresholds } from '../core/gates/version-gates.js';
+import { DEFAULT_MAX_SHADOW_MS } from '../core/rollout/gate-settings.js';
 import type { HealthReport } from '../core/rollout/RolloutTarget.js';
+import { type AnswerComparison, disagreementShare } from '../core/stats/compare-answers.js';
 import type { ServedOutcome } from '../serving/ModelResolver.js';
 
 /** How far back the recent health window looks, in milliseconds: long enough for a few dozen requests, short enough to react. */
@@ -18,9 +20,9 @@ export const HEALTH_LATENCY_ACCURACY = 0.01;
 
 /**
  * How long per-second counts are kept, in milliseconds: the longest step whose evidence the local stack can count
- * (6 hours, far beyond any local bake). Older buckets are dropped.
+ * (6 hours, far beyond any local bake, and the longest shadow phase by default). Older buckets are dropped.
  */
-export const HEALTH_RETENTION_MS = 6 * 3_600_000;
+export const HEALTH_RETENTION_MS = DEFAULT_MAX_SHADOW_MS;
 
 /** Width of one count bucket, in milliseconds. */
 const BUCKET_MS = 1_000;
@@ -42,11 +44,17 @@ export interface HealthWindowOptions {
 export interface VersionFigures extends GateFigures {
   /** Of the requests, those the alias routed (unversioned routes): the traffic it was given. */
   readonly routed: number;
-  /** Rows of the version's answers, as a shadow candidate, compared with the stable version's. */
+  /** Requests the version answered as a shadow candidate, its answers compared with the stable version's. */
   readonly compared: number;
-  /** Of which it answered otherwise. */
+  /**
+   * Their disagreement: each request counts the share of its rows the version answered otherwise (0 to 1), so a
+   * batch is one observation, as the sequential test needs (see `disagreementShare`).
+   */
   readonly disagreed: number;
-  /** Rows per class of the answers to routed requests. */
+  /**
+   * Answers to routed requests per class, each request weighing 1 however many rows it has (a 4-row request of
+   * 3 setosa and 1 virginica counts 0.75 and 0.25): the class-share test counts requests, not correlated rows.
+   */
   readonly classes: Readonly<Record<string, number>>;
 }
 
@@ -101,7 +109,7 @@ export class HealthWindow {
 
   /**
    * Records one inference answered by `version` of `model` at `at` (ms since the epoch): its status, latency and
-   * invalid outputs, the classes of a routed answer, and a shadow candidate's comparison (counted for the candidate).
+   * invalid outputs, and the classes of a routed answer.
    */
   record(model: string, version: number, outcome: ServedOutcome, at: number): void {
     const bucket = this.#bucket(model, version, at);
@@ -113,15 +121,24 @@ export class HealthWindow {
     bucket.invalidOutputs += outcome.invalidOutputs ?? 0;
     bucket.latencies.accept(Math.max(0, outcome.latencyMs));
     if (routed && outcome.classes) {
-      for (const [name, count] of Object.entries(outcome.classes)) {
-        bucket.classes.set(name, (bucket.classes.get(name) ?? 0) + count);
+      const entries = Object.entries(outcome.classes);
+      let rows = 0;
+      for (const [, count] of entries) rows += count;
+      for (const [name, count] of entries) {
+        bucket.classes.set(name, (bucket.classes.get(name) ?? 0) + count / rows);
       }
     }
-    if (outcome.shadow) {
-      const candidate = this.#bucket(model, outcome.shadow.candidate, at);
-      candidate.compared += outcome.shadow.comparison.rows;
-      candidate.disagreed += outcome.shadow.comparison.disagreements;
-    }
+  }
+
+  /**
+   * Records a shadow candidate's answer to one request compared with the stable version's, at `at` when the
+   * comparison finished: one compared request, its share of disagreeing rows, counted for the candidate.
+   */
+  recordComparison(model: string, candidate: number, comparison: AnswerComparison, at: number): void {
+    if (comparison.rows === 0) return;
+    const bucket = this.#bucket(model, candidate, at);
+    bucket.compared++;
+    bucket.disagreed += disagreementShare(comparison);
   }
 
   /** The bucket of `version`'s second `at`, made (and old ones pruned) when it is the first outcome of that second. */
@@ -247,7 +264,7 @@ export class HealthWindow {
     const shadowed =
       step.compared > 0
         ? [
-            `shadow: ${step.disagreed} of ${step.compared} compared answers disagreed with the stable version's`,
+            `shadow: ${describeCount(step.disagreed)} of ${step.compared} compared requests disagreed with the stable version's`,
           ]
         : [];
     if (step.requests < this.minSamples) {
@@ -314,6 +331,11 @@ export class HealthWindow {
     while (stale < buckets.length && (buckets[stale] as Bucket).second < oldestSecond) stale++;
     if (stale > 0) buckets.splice(0, stale);
   }
+}
+
+/** A count that may be fractional (shares of batch requests), to two decimals. */
+function describeCount(count: number): string {
+  return String(Math.round(count * 100) / 100);
 }
 
 function percent(count: number, total: number): string {

@@ -4,6 +4,7 @@ import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
 import type { RolloutState } from '../core/rollout/RolloutState.js';
 import { firstDeploy } from '../core/rollout/rollout-transitions.js';
 import { routingOf } from '../core/rollout/routing-of.js';
+import type { AnswerComparison } from '../core/stats/compare-answers.js';
 import type { ModelResolver, ResolveOptions, ServedOutcome } from '../serving/ModelResolver.js';
 import type { ShadowAssignment } from '../serving/shadow-run.js';
 import type { HealthWindow } from './HealthWindow.js';
@@ -95,6 +96,10 @@ export class LocalAliasResolver implements ModelResolver {
 
   served(model: string, version: number, outcome: ServedOutcome): void {
     this.#health.record(model, version, outcome, this.#now());
+  }
+
+  compared(model: string, candidate: number, comparison: AnswerComparison): void {
+    this.#health.recordComparison(model, candidate, comparison, this.#now());
   }
 
   /**

@@ -20,6 +20,8 @@ export class LocalRolloutStates {
   readonly #store: Pick<RolloutStore, 'current' | 'write'>;
   readonly #states: LoadingCache<RolloutState | undefined>;
   readonly #listeners = new Set<(state: RolloutState) => void>();
+  /** The newest revision written per model: a write that finishes late never routes by an older state. */
+  readonly #newest = new Map<string, number>();
 
   constructor(store: Pick<RolloutStore, 'current' | 'write'>) {
     this.#store = store;
@@ -43,14 +45,25 @@ export class LocalRolloutStates {
   }
 
   /**
-   * Stores the next revision, then routes by it: the next read of the model gets it. Throws
+   * Stores the next revision, then routes by it: the next read of the model gets it, unless a newer revision was
+   * written meanwhile (the store's write also prunes old revisions, so two writes can finish out of order). Throws
    * {@link RolloutConflictError} when that revision exists; the model is then read from the store again.
+   * A listener that throws does not undo or fail the write.
    */
   async write(next: RolloutState): Promise<RolloutState> {
     try {
       const written = await this.#store.write(next);
-      this.#states.set(written.model, written);
-      for (const listener of this.#listeners) listener(written);
+      if (written.revision > (this.#newest.get(written.model) ?? 0)) {
+        this.#newest.set(written.model, written.revision);
+        this.#states.set(written.model, written);
+      }
+      for (const listener of this.#listeners) {
+        try {
+          listener(written);
+        } catch {
+          // The listener's failure is its own: the state is stored and routes.
+        }
+      }
       return written;
     } catch (error) {
       if (error instanceof RolloutConflictError) this.#states.invalidate(next.model);

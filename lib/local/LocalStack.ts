@@ -261,6 +261,8 @@ export class LocalStack {
     this.stopListening();
     await this.driver.stop();
     await this.api.stop();
+    // Shadow runs of answered requests finish before their sessions close.
+    await this.app.shadowsSettled();
     await this.engine.close();
     await this.store.stop();
     await this.lock.release();

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { MetricName } from '../core/metrics/metric-names.js';
-import type { AnswerComparison } from '../core/stats/compare-answers.js';
+import { type AnswerComparison, disagreementShare } from '../core/stats/compare-answers.js';
 import type { InferenceRecord, ServingMetrics } from '../serving/metrics/ServingMetrics.js';
 
 /** Upper bounds of the latency histogram, in seconds. */
@@ -108,13 +108,13 @@ export class PrometheusServingMetrics implements ServingMetrics {
   });
   readonly #shadowCompared = new Counter({
     name: 'sluice_shadow_compared_total',
-    help: "Answer rows of a shadow candidate (version) compared with the stable version's.",
+    help: "Requests a shadow candidate (version) answered unseen, compared with the stable version's answers.",
     labelNames: VERSION_LABELS,
     registers: [this.#registry],
   });
   readonly #shadowDisagreed = new Counter({
     name: 'sluice_shadow_disagreed_total',
-    help: "Answer rows of a shadow candidate (version) that disagreed with the stable version's.",
+    help: 'Disagreement of a shadow candidate (version) with the stable version: each compared request adds the share of its rows that disagreed (0 to 1).',
     labelNames: VERSION_LABELS,
     registers: [this.#registry],
   });
@@ -159,8 +159,10 @@ export class PrometheusServingMetrics implements ServingMetrics {
 
   recordComparison(model: string, candidate: number, comparison: AnswerComparison): void {
     const { labels } = this.#seriesOf(model, candidate);
-    this.#shadowCompared.inc(labels, comparison.rows);
-    if (comparison.disagreements > 0) this.#shadowDisagreed.inc(labels, comparison.disagreements);
+    if (comparison.rows === 0) return;
+    this.#shadowCompared.inc(labels);
+    const share = disagreementShare(comparison);
+    if (share > 0) this.#shadowDisagreed.inc(labels, share);
   }
 
   /** Sets a version's drift figure (see `populationStability`). */

@@ -8,6 +8,9 @@ import {
 } from '../core/errors/request-errors.js';
 import type { GateThresholds } from '../core/gates/version-gates.js';
 import { MODEL_NAME_PATTERN } from '../core/manifest/ModelManifest.js';
+import { assertValidPlan } from '../core/rollout/plan-rollout.js';
+import { RolloutError } from '../core/rollout/RolloutError.js';
+import type { RolloutPlan } from '../core/rollout/RolloutPlan.js';
 import type { RolloutControl } from '../rollout/RolloutControl.js';
 import type { LocalReply, LocalRequest, LocalRoute } from './ApiGatewayEmulator.js';
 import type { HealthWindow } from './HealthWindow.js';
@@ -131,7 +134,9 @@ async function rolloutRoute(deps: LocalControlRoutesDeps, request: LocalRequest)
   switch (command as RolloutCommand) {
     case RolloutCommand.DEPLOY: {
       const body = parseBody(request, DeployCommandSchema);
-      const state = await deps.control(body.actor).deploy(model, { version: body.version, plan: body.plan });
+      const state = await deps
+        .control(body.actor)
+        .deploy(model, { version: body.version, plan: planOf(body.plan) });
       return jsonReply({ state });
     }
     case RolloutCommand.PROMOTE: {
@@ -174,6 +179,16 @@ function parseBody<T>(request: LocalRequest, schema: z.ZodType<T>): T {
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new InvalidRequestError(`invalid command: ${describeIssues(parsed.error)}`);
   return parsed.data;
+}
+
+/** A command's plan, checked as the engine checks it; a plan it would refuse is bad input (400), not a conflict. */
+function planOf(plan: unknown): RolloutPlan {
+  try {
+    return assertValidPlan(plan);
+  } catch (error) {
+    if (error instanceof RolloutError) throw new InvalidRequestError(`invalid plan: ${error.message}`);
+    throw error;
+  }
 }
 
 /** A model name from a path segment; a bad one is a 400 naming it. */

@@ -63,12 +63,13 @@ const HealthReportSchema = z.object({
   candidateRequests: z.number().int().nonnegative().optional(),
   settledUntilMs: z.number().optional(),
   agreement: z
-    .object({ compared: z.number().int().nonnegative(), disagreed: z.number().int().nonnegative() })
+    // Shares: a batch request adds the fraction of its rows that disagreed, or fell in a class.
+    .object({ compared: z.number().int().nonnegative(), disagreed: z.number().nonnegative() })
     .optional(),
   classShares: z
     .object({
-      stable: z.record(z.string(), z.number().int().nonnegative()),
-      candidate: z.record(z.string(), z.number().int().nonnegative()),
+      stable: z.record(z.string(), z.number().nonnegative()),
+      candidate: z.record(z.string(), z.number().nonnegative()),
     })
     .optional(),
 });

@@ -137,9 +137,12 @@ export class RolloutEngine {
       return current as RolloutState;
     }
     const asked = assertValidPlan(options.plan);
-    // A target that cannot shadow (the Lambda alias, for now) rolls out without the shadow phase.
-    const plan: RolloutPlan =
-      this.#target.shadows || (asked.shadowPercent ?? 0) === 0 ? asked : { ...asked, shadowPercent: 0 };
+    // A target that cannot shadow (the Lambda alias, for now) rolls out without the shadow phase, and says so.
+    const dropsShadow = !this.#target.shadows && (asked.shadowPercent ?? 0) > 0;
+    const plan: RolloutPlan = dropsShadow ? { ...asked, shadowPercent: 0 } : asked;
+    const note = dropsShadow
+      ? `no shadow phase: this target cannot run one, so the ${asked.shadowPercent}% asked for was dropped`
+      : undefined;
     await this.#registry.getManifest(model, version);
     const stable: PreparedVersion | undefined = current
       ? {
@@ -164,6 +167,7 @@ export class RolloutEngine {
             actor: this.#actor,
             now,
             ...(replay ? { replay } : {}),
+            ...(note ? { note } : {}),
           });
     // Refuse (a rollout in progress) before the slow work; checked again by the conditional write at the end.
     if (current?.status === RolloutStatus.ROLLING) start(this.#now(), options.build);

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Decision } from '../core/rollout/decide.js';
+import { type Decision, WaitReason } from '../core/rollout/decide.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
 import { type RolloutEvent, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
 import type { HealthReport } from '../core/rollout/RolloutTarget.js';
@@ -28,7 +28,8 @@ export interface FollowRolloutInput {
 /**
  * Watches a rollout that the drivers carry on (the local stack, the scheduler on AWS) until it ends, reporting
  * every event as it is recorded; returns the final, idle state. It never acts: stopping it (Ctrl-C) leaves the
- * rollout running. A manual rollout has no end on its own, so following one throws {@link RolloutError}.
+ * rollout running. A rollout that waits for a person (a manual plan, a shadow phase undecided at its limit) has no
+ * end on its own, so following one throws {@link RolloutError}.
  *
  * @example
  * const final = await followRollout({ control, model: 'iris', fromRevision: state.revision,
@@ -53,7 +54,9 @@ export async function followRollout(input: FollowRolloutInput): Promise<RolloutS
     if (decision.kind === 'wait') {
       if (!Number.isFinite(decision.untilMs)) {
         throw new RolloutError(
-          `the rollout of ${input.model} is manual: it moves only with \`sluice promote ${input.model}\``,
+          decision.why === WaitReason.MANUAL
+            ? `the rollout of ${input.model} is manual: it moves only with \`sluice promote ${input.model}\``
+            : `the rollout of ${input.model} waits for a person: ${decision.detail ?? decision.why}`,
         );
       }
       const key = `${state.revision}:${decision.why}:${report.health?.verdict ?? ''}`;

@@ -19,7 +19,6 @@ import {
 import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { MODEL_NAME_PATTERN, type ModelManifest } from '../core/manifest/ModelManifest.js';
 import { answerClasses } from '../core/stats/answer-classes.js';
-import type { AnswerComparison } from '../core/stats/compare-answers.js';
 import { decodeBinaryTensor, rawBinaryShape } from '../core/tensor/binary-tensor.js';
 import { decodeRows, decodeTensor } from '../core/tensor/decode-tensor.js';
 import { outputDatatype, stringifyJson, tensorToNested } from '../core/tensor/encode-tensor.js';
@@ -45,13 +44,19 @@ import { NO_METRICS, type ServingMetrics } from './metrics/ServingMetrics.js';
 import { toOrtTensor } from './onnx-runtime.js';
 import { errorResult, jsonResult } from './proxy-result.js';
 import { readBodyText } from './request-body.js';
-import { shadowRun } from './shadow-run.js';
+import { type ShadowAssignment, type ShadowRunInput, shadowRun } from './shadow-run.js';
 
 /** Errors in a cause chain written to a failure's log line. */
 const MAX_CAUSES_LOGGED = 4;
 
 /** The V2 platform name of every model sluice serves. */
 export const ONNX_PLATFORM = 'onnx_onnxv1';
+
+/**
+ * Most shadow runs in flight at once. A shadow phase samples a share of requests, so skipping some under load
+ * leaves the sample fair enough while keeping the candidate's work from crowding the stable version's.
+ */
+export const MAX_SHADOW_RUNS_IN_FLIGHT = 4;
 
 /** The logger methods the app uses; Powertools' Logger has them. */
 export type AppLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -88,8 +93,8 @@ interface RequestState {
   readonly marks: { loaded?: number; decoded?: number; ran?: number; encoded?: number };
   /** The answer's classes, for the class-share gate (unversioned routes only). */
   classes?: Record<string, number>;
-  /** The shadow candidate's answer compared with this one, in a shadow phase. */
-  shadow?: { readonly candidate: number; readonly comparison: AnswerComparison };
+  /** The shadow run this request was drawn for, started once the client's answer is ready. */
+  shadow?: ShadowRunInput;
 }
 
 /** One input of a V2 request: its JSON description, and its bytes when it came as binary data. */
@@ -116,6 +121,8 @@ export class InferenceApp {
   private readonly serverVersion: string;
   private readonly logRequests: boolean;
   private readonly statistics: InferenceStatistics;
+  /** Shadow runs in flight. */
+  private readonly shadowRuns = new Set<Promise<void>>();
 
   constructor(options: InferenceAppOptions) {
     this.engine = options.engine;
@@ -178,9 +185,9 @@ export class InferenceApp {
         routed: route.version === undefined,
         invalidOutputs: state.invalidOutputs,
         ...(state.classes ? { classes: state.classes } : {}),
-        ...(state.shadow ? { shadow: state.shadow } : {}),
       });
       this.recordStatistics(state, result.statusCode, started, latencyMs);
+      if (state.shadow && result.statusCode < 400) this.startShadow(state.shadow, state.requestId);
     }
     // Successful requests are logged only on request (API Gateway access logs cover them); refusals always,
     // without the payload, so a client's bad request can be found by its request id.
@@ -419,9 +426,43 @@ export class InferenceApp {
   }
 
   /**
+   * Resolves once every shadow run started so far has been compared and recorded: what a test awaits before it
+   * judges the shadow phase (runs are off the client's path, so a reply comes before its comparison).
+   */
+  async shadowsSettled(): Promise<void> {
+    while (this.shadowRuns.size > 0) await Promise.all([...this.shadowRuns]);
+  }
+
+  /**
+   * Runs the shadow candidate on a request already answered, detached from it: the client neither waits for the
+   * candidate (a cold load, a slow run) nor sees its failure, and the stable version's latency is its own. At most
+   * {@link MAX_SHADOW_RUNS_IN_FLIGHT} run at once; a request drawn beyond that is not shadowed (its draw is lost,
+   * not queued), so a slow candidate cannot pile work onto the stable version's process.
+   */
+  private startShadow(input: ShadowRunInput, requestId: string): void {
+    if (this.shadowRuns.size >= MAX_SHADOW_RUNS_IN_FLIGHT) return;
+    const run = shadowRun(input)
+      .then((comparison) => {
+        this.resolver.compared?.(input.manifest.name, input.shadow.candidate, comparison);
+        this.metrics.recordComparison?.(input.manifest.name, input.shadow.candidate, comparison);
+      })
+      .catch((error: unknown) => {
+        this.logger?.warn('shadow comparison failed', {
+          requestId,
+          model: input.manifest.name,
+          candidate: input.shadow.candidate,
+          reason: describeChain(error),
+        });
+      })
+      .finally(() => this.shadowRuns.delete(run));
+    this.shadowRuns.add(run);
+  }
+
+  /**
    * What the rollout gates need of an answer of an unversioned route: its classes (for the class-share gate), and,
-   * when the alias drew this request for the shadow phase, the candidate's answer to the same tensors compared with
-   * it. The client's answer is this one whatever the candidate does.
+   * when the alias drew this request for the shadow phase, the run of the candidate on the same tensors, kept for
+   * {@link startShadow}. The client's answer is this one whatever the candidate does; a failed draw only loses the
+   * shadow.
    */
   private async observe(
     route: MatchedRoute,
@@ -434,18 +475,14 @@ export class InferenceApp {
     if (route.version !== undefined || !this.resolver.served) return;
     // By class index, not label: two versions are compared class for class, whatever labels each was published with.
     state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, undefined);
-    const shadow = await this.resolver.shadow?.(manifest.name, manifest.version);
-    if (!shadow) return;
-    const comparison = await shadowRun({
-      engine: this.engine,
-      manifest,
-      feeds,
-      fetches,
-      stableResults: results,
-      shadow,
-    });
-    state.shadow = { candidate: shadow.candidate, comparison };
-    this.metrics.recordComparison?.(manifest.name, shadow.candidate, comparison);
+    let shadow: ShadowAssignment | undefined;
+    try {
+      shadow = await this.resolver.shadow?.(manifest.name, manifest.version);
+    } catch (error) {
+      this.logger?.warn('shadow draw failed', { requestId: state.requestId, reason: describeChain(error) });
+    }
+    if (shadow)
+      state.shadow = { engine: this.engine, manifest, feeds, fetches, stableResults: results, shadow };
   }
 
   private recordStatistics(state: RequestState, status: number, started: number, latencyMs: number): void {

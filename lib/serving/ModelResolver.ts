@@ -21,6 +21,11 @@ export interface ModelResolver {
    * alias's shadow share, drawn per request); undefined when none does.
    */
   shadow?(model: string, served: number): Promise<ShadowAssignment | undefined>;
+  /**
+   * Called when a shadow candidate's answer to a request has been compared with the stable version's, after the
+   * client got its answer.
+   */
+  compared?(model: string, candidate: number, comparison: AnswerComparison): void;
 }
 
 /** What {@link ModelResolver.resolve} is asked for. */
@@ -48,6 +53,4 @@ export interface ServedOutcome {
   readonly invalidOutputs?: number;
   /** Rows of the answer per class of the model's class output, when it has one and the resolver asked. */
   readonly classes?: Readonly<Record<string, number>>;
-  /** The shadow candidate's answer compared with this one, when a candidate shadowed the request. */
-  readonly shadow?: { readonly candidate: number; readonly comparison: AnswerComparison };
 }

@@ -6,6 +6,7 @@ import type { RolloutPlan } from '../../lib/core/rollout/RolloutPlan.js';
 import type { RolloutState } from '../../lib/core/rollout/RolloutState.js';
 import { LOCAL_STACK_ACTOR } from '../../lib/local/LocalAliasResolver.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
+import { MAX_SHADOW_RUNS_IN_FLIGHT } from '../../lib/serving/InferenceApp.js';
 import { seededRandom } from '../../lib/tools/seeded-random.js';
 import { IRIS_LABELS } from '../../lib/tools/train-iris.js';
 import {
@@ -24,6 +25,7 @@ import {
 } from '../fixtures/models.js';
 import {
   irisRequest,
+  irisSample,
   localEngine,
   publishPinnedIris,
   rolloutStoreOf,
@@ -32,6 +34,9 @@ import {
 } from '../fixtures/rollouts.js';
 
 const { rows, classes } = irisClassifier();
+
+/** Iris rows as reference items: 149, as one of the 150 rows appears twice, and a replay counts an input once. */
+const DISTINCT_IRIS_ROWS = new Set(rows.map((row) => row.join())).size;
 
 /** Varied client traffic: iris rows in a seeded random order, as a real client's would be. */
 function variedRequests(seed: number): (n: number) => object {
@@ -111,7 +116,7 @@ describe('Behaviour gates: a candidate that answers wrong is rolled back before 
       assert.deepEqual([last?.action, last?.actor, last?.candidate], ['rollback', LOCAL_STACK_ACTOR, 2]);
       assert.match(
         last?.reason ?? '',
-        /^shadow: v2 disagreed with v1 on \d+ of \d+ compared answers .*more than tolerated/,
+        /^shadow: v2 disagreed with v1 on \d+ of \d+ compared requests .*more than tolerated/,
       );
       assert.ok(
         state.history.every(
@@ -137,7 +142,7 @@ describe('Behaviour gates: an equivalent candidate passes the shadow phase and i
       .filter((event) => event.candidate === 2)
       .map((event) => `${event.action} ${event.weight}`);
     assert.deepEqual(actions, ['deploy 0', 'step 20', 'promote 100']);
-    assert.match(state.history.at(-2)?.reason ?? '', /shadow: 0 of \d+ compared answers disagreed/);
+    assert.match(state.history.at(-2)?.reason ?? '', /shadow: 0 of \d+ compared requests disagreed/);
     assert.ok(
       outcomes.some((outcome) => outcome.version === 2),
       'clients got its answers once it took traffic',
@@ -158,8 +163,51 @@ describe('Behaviour gates: an equivalent candidate passes the shadow phase and i
     assert.ok(report.decision.kind === 'wait' && report.decision.why === 'agreement');
     assert.match(
       report.decision.detail ?? '',
-      /disagreed with v1 on 0 of \d+ compared answers .* so far; the sequential test needs more/,
+      /disagreed with v1 on 0 of \d+ compared requests .* so far; the sequential test needs more/,
     );
+  });
+});
+
+describe("Behaviour gates: the shadow run is off the client's path", () => {
+  it('answers clients while the candidate is still loading, and runs at most a few shadows at once', async () => {
+    await publishPinnedIris(test, 'slow-shadow');
+    await publishVersion(test.stack.registry, { name: 'slow-shadow', model: equivalentIrisModel() });
+    await localEngine(test, 'cli').deploy('slow-shadow', {
+      version: 2,
+      plan: planRollout({ strategy: 'canary', intervalMs: 30_000, shadowPercent: 100 }),
+    });
+    // The candidate's load is held until the test lets it go: a cold load that takes as long as it likes.
+    const { engine } = test.stack;
+    const get = engine.get.bind(engine);
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    engine.get = async (model, version) => {
+      if (model === 'slow-shadow' && version === 2) await held;
+      return get(model, version);
+    };
+    try {
+      const statuses: string[] = [];
+      for (let n = 0; n < MAX_SHADOW_RUNS_IN_FLIGHT + 2; n++) {
+        const reply = await test.request('POST', '/v2/models/slow-shadow/infer', irisRequest(rows[n] ?? []));
+        statuses.push(`${reply.status} v${reply.headers.get('x-sluice-model-version')}`);
+      }
+      assert.deepEqual(new Set(statuses), new Set(['200 v1']), 'every client answered by v1, none waiting');
+      const compared = async (): Promise<number> =>
+        (await readMetrics(test)).get(sample('sluice_shadow_compared_total', 'slow-shadow', 2)) ?? 0;
+      assert.equal(await compared(), 0, 'no comparison yet: the candidate is still loading');
+      release();
+      await test.stack.app.shadowsSettled();
+      assert.equal(
+        await compared(),
+        MAX_SHADOW_RUNS_IN_FLIGHT,
+        'the requests beyond the cap were not shadowed',
+      );
+    } finally {
+      engine.get = get;
+      release();
+    }
   });
 });
 
@@ -173,12 +221,38 @@ describe('Behaviour gates: the replay of reference sets, before any traffic', ()
     });
     await assert.rejects(
       localEngine(test, 'cli').deploy('replayed', { version: 2, plan: shadowedCanary() }),
-      /v2 of replayed answers the reference sets otherwise than v1 and gets no traffic: 150 of 150 reference answers disagreed .*accuracy \d+\.\d% against 97\.3%/,
+      new RegExp(
+        `v2 of replayed answers the reference sets otherwise than v1 and gets no traffic: ${DISTINCT_IRIS_ROWS} of ` +
+          `${DISTINCT_IRIS_ROWS} reference items disagreed .*accuracy \\d+\\.\\d% against 97\\.3%`,
+      ),
     );
     const state = await rolloutStoreOf(test).current('replayed');
     assert.deepEqual(
       [state?.status, state?.stable, state?.history.at(-1)?.action],
       ['idle', 1, 'replay-failed'],
+    );
+  });
+
+  it('replays a set both versions were published with once: the same evidence is not counted twice', async () => {
+    const reference = { items: irisReference() };
+    const { bytes } = await irisSample();
+    await publishVersion(test.stack.registry, { name: 'shared-set', model: bytes, reference });
+    await localEngine(test).deploy('shared-set', {
+      version: 1,
+      plan: planRollout({ strategy: 'all-at-once' }),
+    });
+    await publishVersion(test.stack.registry, {
+      name: 'shared-set',
+      model: equivalentIrisModel(),
+      reference,
+    });
+    const started = await localEngine(test, 'cli').deploy('shared-set', {
+      version: 2,
+      plan: planRollout({ strategy: 'canary', intervalMs: 30_000 }),
+    });
+    assert.match(
+      started.replay?.summary ?? '',
+      new RegExp(`^passed: 0 of ${DISTINCT_IRIS_ROWS} reference items disagreed`),
     );
   });
 
@@ -202,7 +276,10 @@ describe('Behaviour gates: the replay of reference sets, before any traffic', ()
           gates: { replayStandsIn: standsIn },
         }),
       });
-      assert.match(started.replay?.summary ?? '', /^passed: 0 of 150 reference answers disagreed/);
+      assert.match(
+        started.replay?.summary ?? '',
+        new RegExp(`^passed: 0 of ${DISTINCT_IRIS_ROWS} reference items disagreed`),
+      );
       assert.equal(started.replay?.standsIn, standsIn);
       // No client traffic at all: only the clock moves, and the stack takes the steps that are due.
       for (let tick = 0; tick < 30; tick++) await test.step();

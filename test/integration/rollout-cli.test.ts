@@ -155,7 +155,7 @@ describe('sluice deploy: follows the rollout the local stack carries to 100 %', 
     );
     assert.match(
       run.stderr,
-      /flaky v2 was rolled back by local-stack: shadow: v2 disagreed with v1 on (\d+) of \1 compared answers \(100\.0%; 2\.0% tolerated\): more than tolerated/,
+      /flaky v2 was rolled back by local-stack: shadow: v2 disagreed with v1 on (\d+) of \1 compared requests \(100\.0%; 2\.0% tolerated\): more than tolerated/,
     );
     // The shadow phase caught it: every client got the stable version's answer.
     assert.ok(outcomes.every((outcome) => outcome.status === 200 && outcome.version === 1));

@@ -303,6 +303,20 @@ describe('Rollouts against the embedded S3 store', () => {
       );
     });
 
+    it('drops the shadow phase on a target that cannot run one, and says so in the deploy', async () => {
+      const { target, engine } = await modelWithStableV1('no-shadows');
+      const state = await engine.deploy('no-shadows', {
+        version: 2,
+        plan: planRollout({ strategy: 'canary', shadowPercent: 10 }),
+      });
+      assert.deepEqual([state.phase, state.weight, state.plan?.shadowPercent], [undefined, 10, 0]);
+      assert.deepEqual(target.routing.get('no-shadows'), { stable: 1, candidate: 2, weight: 10 });
+      assert.match(
+        state.history.at(-1)?.reason ?? '',
+        /no shadow phase: this target cannot run one, so the 10% asked for was dropped/,
+      );
+    });
+
     it('rolls a model sluice never deployed out from the newest other published version', async () => {
       await publishVersions('never-routed', 3);
       const target = new RecordingTarget();

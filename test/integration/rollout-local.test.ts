@@ -372,6 +372,20 @@ describe('sluice --local: the stack carries out rollout commands itself, so the 
     );
   });
 
+  it('answers a plan the engine would refuse with 400 and the reason: a manual plan with a shadow phase', async () => {
+    await publishPinnedIris(test, 'bad-plan');
+    await publishIrisAs(test, 'bad-plan');
+    const plan = { ...planRollout({ strategy: 'manual' }), shadowPercent: 10 };
+    const reply = await fetch(`${test.url}${localRolloutPath('bad-plan', 'deploy')}`, {
+      method: 'POST',
+      body: JSON.stringify({ actor: 'cli', version: 2, plan }),
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(reply.status, 400);
+    assert.match(await reply.text(), /invalid plan: a manual rollout plan has no shadow phase/);
+    assert.equal((await rolloutStoreOf(test).current('bad-plan'))?.status, 'idle', 'nothing was deployed');
+  });
+
   it('refuses commands a web page could send: a form content type, or another origin (403)', async () => {
     await publishPinnedIris(test, 'guarded');
     await publishIrisAs(test, 'guarded');

@@ -1,11 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { decide, WaitReason } from '../../lib/core/rollout/decide.js';
+import { DEFAULT_MAX_COMPARED, DEFAULT_MAX_SHADOW_MS } from '../../lib/core/rollout/gate-settings.js';
+import { assertValidPlan, planRollout } from '../../lib/core/rollout/plan-rollout.js';
+import { RolloutError } from '../../lib/core/rollout/RolloutError.js';
+import type { RolloutPlan } from '../../lib/core/rollout/RolloutPlan.js';
+import type { RolloutState } from '../../lib/core/rollout/RolloutState.js';
+import type { HealthReport } from '../../lib/core/rollout/RolloutTarget.js';
+import {
+  firstDeploy,
+  initialState,
+  promote,
+  rollback,
+  startRollout,
+} from '../../lib/core/rollout/rollout-transitions.js';
 import { answerClasses, classOutputOf } from '../../lib/core/stats/answer-classes.js';
 import { compareClassShares } from '../../lib/core/stats/class-shares.js';
-import { compareAnswers } from '../../lib/core/stats/compare-answers.js';
-import { judgeDisagreement } from '../../lib/core/stats/sequential-test.js';
+import { compareAnswers, disagreementShare } from '../../lib/core/stats/compare-answers.js';
+import { judgeDisagreement, type SequentialVerdict } from '../../lib/core/stats/sequential-test.js';
 import { tensorOf } from '../../lib/core/tensor/TensorData.js';
 import type { TensorSpec } from '../../lib/core/tensor/TensorSpec.js';
+import { HealthWindow } from '../../lib/local/HealthWindow.js';
+import { LocalRolloutStates } from '../../lib/local/LocalRolloutStates.js';
+import { followRollout } from '../../lib/rollout/follow-rollout.js';
 import { seededRandom } from '../../lib/tools/seeded-random.js';
 
 const TEST = { tolerance: 0.02, alpha: 0.05, minCompared: 100 } as const;
@@ -139,5 +156,236 @@ describe('compareAnswers: answers compared per output and row', () => {
     assert.equal(classOutputOf(specs)?.name, 'label');
     const classes = answerClasses(answer([0n, 2n, 2n], [1, 0, 0, 0, 0, 1, 0, 0, 1]), specs, ['a', 'b', 'c']);
     assert.deepEqual(classes, { a: 1, c: 2 });
+  });
+});
+
+describe('judgeDisagreement on requests, not rows: a batch is one observation', () => {
+  /**
+   * Requests of `rows` rows at a per-row rate `rate` whose rows disagree together (one client's batch, one failed
+   * run): the first verdict when each request counts its share of rows (as the stack counts), or each row alone.
+   */
+  function batchedVerdict(
+    rate: number,
+    rows: number,
+    seed: number,
+    counting: 'share' | 'rows',
+  ): SequentialVerdict {
+    const random = seededRandom(seed);
+    let compared = 0;
+    let disagreed = 0;
+    for (let request = 0; request < 3_000; request++) {
+      const disagreements = random() < rate ? rows : 0;
+      const comparison = { rows, disagreements, outputs: [] };
+      if (counting === 'share') {
+        compared++;
+        disagreed += disagreementShare(comparison);
+      } else {
+        compared += rows;
+        disagreed += disagreements;
+      }
+      const { verdict } = judgeDisagreement({ compared, disagreed }, TEST);
+      if (verdict !== 'undecided') return verdict;
+    }
+    return 'undecided';
+  }
+
+  it('rolls back at most alpha of candidates at the tolerated rate on 20-row batches; counting rows would not', () => {
+    const runs = 300;
+    const rollbacks = (counting: 'share' | 'rows'): number =>
+      Array.from({ length: runs }, (_, run) =>
+        batchedVerdict(TEST.tolerance, 20, 5_000 + run, counting),
+      ).filter((verdict) => verdict === 'fail').length / runs;
+    const byShare = rollbacks('share');
+    assert.ok(byShare <= TEST.alpha, `false rollbacks ${byShare} > alpha ${TEST.alpha}`);
+    const byRow = rollbacks('rows');
+    assert.ok(byRow > 2 * TEST.alpha, `counting rows as independent gave only ${byRow}`);
+  });
+
+  it('holds on rows that disagree independently within a batch too (shares between 0 and 1)', () => {
+    let rollbacks = 0;
+    const runs = 300;
+    for (let run = 0; run < runs; run++) {
+      const random = seededRandom(9_000 + run);
+      let disagreed = 0;
+      for (let compared = 1; compared <= 3_000; compared++) {
+        let disagreements = 0;
+        for (let row = 0; row < 8; row++) if (random() < TEST.tolerance) disagreements++;
+        disagreed += disagreementShare({ rows: 8, disagreements });
+        const { verdict } = judgeDisagreement({ compared, disagreed }, TEST);
+        if (verdict === 'fail') rollbacks++;
+        if (verdict !== 'undecided') break;
+      }
+    }
+    assert.ok(rollbacks / runs <= TEST.alpha, `false rollbacks ${rollbacks / runs}`);
+  });
+
+  it('one failed shadow run of a 64-row batch is one disagreeing request, not 64', () => {
+    assert.equal(disagreementShare({ rows: 64, disagreements: 64 }), 1);
+    assert.equal(judgeDisagreement({ compared: 1, disagreed: 1 }, TEST).verdict, 'undecided');
+  });
+
+  it('passes a candidate at three quarters of the tolerance, given enough comparisons, and fails few', () => {
+    const { share, afters } = shareOf('pass', 0.75 * TEST.tolerance, 40, 30_000);
+    assert.ok(share >= 0.9, `only ${share} passed within 30,000`);
+    const median = afters[Math.floor(afters.length / 2)] ?? Number.NaN;
+    assert.ok(median <= 8_000, `median ${median} comparisons to pass`);
+  });
+});
+
+describe('HealthWindow: comparisons and classes count per request', () => {
+  it('counts a request once, with its share of disagreeing rows, and weighs classes per request', () => {
+    const window = new HealthWindow();
+    const at = Date.parse('2026-01-01T00:00:10Z');
+    window.recordComparison('iris', 2, { rows: 64, disagreements: 64, outputs: [] }, at);
+    window.recordComparison('iris', 2, { rows: 4, disagreements: 1, outputs: [] }, at);
+    window.recordComparison('iris', 2, { rows: 0, disagreements: 0, outputs: [] }, at);
+    window.record('iris', 1, { status: 200, latencyMs: 1, classes: { setosa: 3, virginica: 1 } }, at);
+    window.record('iris', 1, { status: 200, latencyMs: 1, classes: { setosa: 1 } }, at);
+    const candidate = window.figures('iris', 2, at - 5_000, at);
+    assert.deepEqual([candidate.compared, candidate.disagreed], [2, 1.25]);
+    assert.deepEqual(window.figures('iris', 1, at - 5_000, at).classes, { setosa: 1.75, virginica: 0.25 });
+  });
+});
+
+describe('compareClassShares on requests weighing 1: batches do not inflate the test', () => {
+  it('keeps its false alarm rate at or under alpha when every request is a 10-row batch of one class', () => {
+    const random = seededRandom(21);
+    const at = Date.parse('2026-01-01T00:00:10Z');
+    /** Both versions answer `stable` and `candidate` such requests, with the same class mix; counted by the window. */
+    const shares = (stable: number, candidate: number): { weighted: string; byRow: string } => {
+      const window = new HealthWindow();
+      const rows: Record<string, Record<string, number>> = { '1': {}, '2': {} };
+      for (const [version, requests] of [
+        [1, stable],
+        [2, candidate],
+      ] as const) {
+        for (let request = 0; request < requests; request++) {
+          const value = random();
+          const name = value < 0.5 ? 'a' : value < 0.8 ? 'b' : 'c';
+          window.record('m', version, { status: 200, latencyMs: 1, classes: { [name]: 10 } }, at);
+          const counts = rows[String(version)] as Record<string, number>;
+          counts[name] = (counts[name] ?? 0) + 10;
+        }
+      }
+      const classes = (version: number) => window.figures('m', version, at - 1_000, at).classes;
+      return {
+        weighted: compareClassShares(classes(1), classes(2), 0.05).verdict,
+        byRow: compareClassShares(rows['1'] ?? {}, rows['2'] ?? {}, 0.05).verdict,
+      };
+    };
+    const runs = 400;
+    const outcomes = Array.from({ length: runs }, () => shares(120, 30));
+    const weighted = outcomes.filter((outcome) => outcome.weighted === 'differ').length / runs;
+    const byRow = outcomes.filter((outcome) => outcome.byRow === 'differ').length / runs;
+    assert.ok(weighted <= 0.06, `false alarms ${weighted} counting requests`);
+    assert.ok(byRow > 0.2, `counting rows as independent gave only ${byRow}`);
+  });
+});
+
+describe('The shadow phase: its caps, and moves by hand', () => {
+  const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+  const shadowed = (plan: RolloutPlan): RolloutState =>
+    startRollout(initialState('iris', 1), { model: 'iris', candidate: 2, plan, actor: 'cli', now: T0 });
+  const canary = planRollout({ strategy: 'canary', weight: 10, intervalMs: 60_000, shadowPercent: 10 });
+  const health = (compared: number, disagreed: number): HealthReport => ({
+    verdict: 'unknown',
+    reasons: [],
+    agreement: { compared, disagreed },
+  });
+
+  it('starts before the first step: weight 0, step index -1', () => {
+    const state = shadowed(canary);
+    assert.deepEqual([state.phase, state.weight, state.stepIndex], ['shadow', 0, -1]);
+  });
+
+  it('hands an undecided phase to a person at its request or time limit, and following it says so', async () => {
+    const state = shadowed(canary);
+    // 1.9 % of 20,000 against a 2 % tolerance: too close to call.
+    const atCap = decide(state, health(DEFAULT_MAX_COMPARED, 0.019 * DEFAULT_MAX_COMPARED), T0 + 60_000);
+    assert.ok(atCap.kind === 'wait' && atCap.why === WaitReason.AGREEMENT_UNDECIDED);
+    assert.equal(atCap.untilMs, Number.POSITIVE_INFINITY);
+    assert.match(
+      atCap.detail ?? '',
+      /undecided at the phase's limit.*`sluice promote iris` or `sluice rollback iris`/,
+    );
+    const late = decide(state, health(500, 9), T0 + DEFAULT_MAX_SHADOW_MS);
+    assert.ok(late.kind === 'wait' && late.why === WaitReason.AGREEMENT_UNDECIDED);
+    const early = decide(state, health(500, 9), T0 + DEFAULT_MAX_SHADOW_MS - 1);
+    assert.ok(early.kind === 'wait' && early.why === WaitReason.AGREEMENT);
+    await assert.rejects(
+      followRollout({
+        control: { status: async () => ({ state, decision: atCap, history: state.history }) },
+        model: 'iris',
+        fromRevision: state.revision,
+        onEvent: () => {},
+        pollIntervalMs: 1,
+      }),
+      /the rollout of iris waits for a person: shadow: v2 disagreed with v1 on 380 of 20000/,
+    );
+  });
+
+  it('a promote by hand below the first step leaves the first step next, not skipped', () => {
+    const promoted = promote(shadowed(canary), { weight: 5, actor: 'cli', now: T0 });
+    assert.deepEqual([promoted.phase, promoted.weight, promoted.stepIndex], [undefined, 5, -1]);
+    const healthy: HealthReport = { verdict: 'healthy', reasons: [], candidateRequests: 500 };
+    const next = decide(promoted, healthy, T0 + 60_000);
+    assert.deepEqual(next, { kind: 'advance', weight: 10, stepIndex: 0 });
+    const linear = planRollout({ strategy: 'linear', weight: 25, intervalMs: 60_000, shadowPercent: 10 });
+    const fromLinear = promote(shadowed(linear), { weight: 20, actor: 'cli', now: T0 });
+    assert.deepEqual(decide(fromLinear, healthy, T0 + 60_000), { kind: 'advance', weight: 25, stepIndex: 0 });
+  });
+
+  it('refuses a manual plan with a shadow phase: it would move on its own', () => {
+    const manual = { ...planRollout({ strategy: 'manual', weight: 10 }), shadowPercent: 10 };
+    assert.throws(() => assertValidPlan(manual), /a manual rollout plan has no shadow phase/);
+    assert.throws(() => shadowed(manual), RolloutError);
+  });
+});
+
+describe('LocalRolloutStates: a write that finishes late never routes by an older revision', () => {
+  it('keeps the newer state when an older write returns after it', async () => {
+    const stored = new Map<number, RolloutState>();
+    const holds = new Map<number, Promise<void>>();
+    const store = {
+      current: async (): Promise<RolloutState | undefined> => stored.get(Math.max(0, ...stored.keys())),
+      write: async (next: RolloutState): Promise<RolloutState> => {
+        stored.set(next.revision, next);
+        await holds.get(next.revision);
+        return next;
+      },
+    };
+    const states = new LocalRolloutStates(store);
+    const first = startRollout(initialState('iris', 1), {
+      model: 'iris',
+      candidate: 2,
+      plan: planRollout({ strategy: 'canary' }),
+      actor: 'cli',
+      now: 0,
+    });
+    const second = rollback(first, { reason: 'by hand', actor: 'cli', now: 1 });
+    let finish = (): void => {};
+    holds.set(
+      first.revision,
+      new Promise((resolve) => {
+        finish = resolve;
+      }),
+    );
+    const slow = states.write(first);
+    await states.write(second);
+    finish();
+    await slow;
+    assert.equal((await states.current('iris'))?.revision, second.revision);
+    assert.equal((await states.current('iris'))?.status, 'idle');
+  });
+
+  it('a listener that throws does not fail the write', async () => {
+    const store = { current: async () => undefined, write: async (next: RolloutState) => next };
+    const states = new LocalRolloutStates(store);
+    states.onWrite(() => {
+      throw new Error('listener broke');
+    });
+    const state = firstDeploy({ model: 'iris', version: 1, actor: 'cli', now: 0 });
+    assert.equal((await states.write(state)).revision, state.revision);
+    assert.equal((await states.current('iris'))?.revision, state.revision);
   });
 });

@@ -10,14 +10,20 @@ import type { GoldenTransport } from './run-golden-check.js';
 
 /** What a replay of reference sets through two versions found. */
 export interface ReplayResult {
-  /** Reference items replayed. */
+  /** Distinct reference items replayed. */
   readonly items: number;
-  /** Answer rows compared (an item's request may have several rows). */
+  /** Items whose answers were compared (those the stable version answered). */
   readonly compared: number;
-  /** Rows the candidate answered otherwise than the stable version (its failures to answer included). */
+  /**
+   * Items the candidate answered otherwise than the stable version on any row (its failures to answer included):
+   * an item is one example, judged whole, so the exact binomial bounds count independent trials.
+   */
   readonly disagreed: number;
-  /** Items with an expected class, and how many rows of them each version got right. */
-  readonly accuracy?: { readonly rows: number; readonly candidate: number; readonly stable: number };
+  /**
+   * Items with an expected class, and how many of them each version got right (an item of several rows counts the
+   * share of its rows in the expected class).
+   */
+  readonly accuracy?: { readonly items: number; readonly candidate: number; readonly stable: number };
 }
 
 /** What {@link replayReference} takes. */
@@ -37,7 +43,9 @@ export interface ReplayInput {
 /**
  * Replays reference items through the stable version and the candidate and compares the answers row by row, as
  * the shadow phase compares live answers, and, for items with an expected class, each version's accuracy. Works
- * with no traffic at all. An item either version cannot answer counts as disagreeing on every row.
+ * with no traffic at all. An item the candidate cannot answer disagrees; one the stable version cannot answer is
+ * not compared. Identical items (the same inputs, as when both versions were published with the same set) are
+ * replayed once: a set counted twice would halve the bounds' width on no new evidence.
  *
  * @example
  * const result = await replayReference({ items, stable, candidate, outputs: manifest.outputs, numericTolerance: 1e-3 });
@@ -45,10 +53,11 @@ export interface ReplayInput {
 export async function replayReference(input: ReplayInput): Promise<ReplayResult> {
   let compared = 0;
   let disagreed = 0;
-  let expectedRows = 0;
+  let expectedItems = 0;
   let candidateRight = 0;
   let stableRight = 0;
-  for (const [index, item] of input.items.entries()) {
+  const items = distinctItems(input.items);
+  for (const [index, item] of items.entries()) {
     // Every output is asked for: an example's outputs name what the transports fetch.
     const example: GoldenExample = {
       inputs: item.inputs,
@@ -60,27 +69,41 @@ export async function replayReference(input: ReplayInput): Promise<ReplayResult>
     const candidate = await answer(input.candidate, example, id, input.outputs);
     if (!stable) continue;
     const comparison = compareAnswers(stable, candidate ?? {}, input.outputs, input.numericTolerance);
-    compared += comparison.rows;
-    disagreed += comparison.disagreements;
+    if (comparison.rows === 0) continue;
+    compared++;
+    if (comparison.disagreements > 0) disagreed++;
     if (item.expected !== undefined) {
       const wanted =
         typeof item.expected === 'number'
           ? (input.labels?.[item.expected] ?? String(item.expected))
           : item.expected;
       const rows = comparison.rows;
-      expectedRows += rows;
-      stableRight += answerClasses(stable, input.outputs, input.labels)[wanted] ?? 0;
-      candidateRight += candidate ? (answerClasses(candidate, input.outputs, input.labels)[wanted] ?? 0) : 0;
+      expectedItems++;
+      stableRight += (answerClasses(stable, input.outputs, input.labels)[wanted] ?? 0) / rows;
+      candidateRight += candidate
+        ? (answerClasses(candidate, input.outputs, input.labels)[wanted] ?? 0) / rows
+        : 0;
     }
   }
   return {
-    items: input.items.length,
+    items: items.length,
     compared,
     disagreed,
-    ...(expectedRows > 0
-      ? { accuracy: { rows: expectedRows, candidate: candidateRight, stable: stableRight } }
+    ...(expectedItems > 0
+      ? { accuracy: { items: expectedItems, candidate: candidateRight, stable: stableRight } }
       : {}),
   };
+}
+
+/** The items with distinct inputs, first ones kept. */
+function distinctItems(items: readonly ReferenceItem[]): ReferenceItem[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const key = JSON.stringify(item.inputs);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** One version's answer to an item as comparable tensors; undefined when it gave none. */

@@ -40,9 +40,9 @@ export const MetricName = {
   REQUESTS: 'Requests',
   /** 1 when a sandbox's init ended before its model was loaded: the first request pays the rest of the load. */
   MODEL_LOAD_DEFERRED: 'ModelLoadDeferred',
-  /** Answer rows of a shadow candidate (the `Version`) compared with the stable version's. */
+  /** Requests a shadow candidate (the `Version`) answered unseen, compared with the stable version's answers. */
   SHADOW_COMPARED: 'ShadowCompared',
-  /** Of which the candidate answered otherwise than the stable version. */
+  /** Their disagreement: each request adds the share of its rows the candidate answered otherwise (0 to 1). */
   SHADOW_DISAGREED: 'ShadowDisagreed',
 } as const;
 

@@ -42,8 +42,12 @@ export const RolloutPlanSchema = z.object({
       tolerance: z.number().gt(0).lt(1).optional(),
       /** Error rate of each behaviour test: false rollbacks of a tolerable candidate stay at or under it. */
       alpha: z.number().gt(0).lt(0.5).optional(),
-      /** Fewest compared answers before the shadow phase may pass. */
+      /** Fewest compared requests before the shadow phase may pass. */
       minCompared: z.number().int().nonnegative().optional(),
+      /** Most compared requests of an undecided shadow phase before it waits for a person. */
+      maxCompared: z.number().int().positive().optional(),
+      /** Longest undecided shadow phase, in milliseconds, before it waits for a person. */
+      maxShadowMs: z.number().int().positive().optional(),
       /** Relative tolerance of numeric outputs (other than class scores). */
       numericTolerance: z.number().nonnegative().optional(),
       /** Whether a passed replay of the reference set stands in for live evidence (a quiet model can finish). */

@@ -75,7 +75,7 @@ export const RolloutStateSchema = z.object({
   /** Percent of traffic the candidate takes (0 while idle). */
   weight: z.number().min(0).max(100),
   plan: RolloutPlanSchema.optional(),
-  /** Index into plan.steps of the current weight. */
+  /** Index into plan.steps of the current weight; -1 below the first step (the shadow phase, a promote below it). */
   stepIndex: z.number().int().min(-1).optional(),
   /**
    * `shadow` while the candidate only shadows a share of requests (weight 0, `stepIndex` -1), passed on the

@@ -25,10 +25,14 @@ export interface HealthReport {
   readonly settledUntilMs?: number;
   /**
    * The candidate's answers compared with the stable version's on the same requests since `sinceMs` (the shadow
-   * phase): rows compared and rows that disagreed. Undefined when the target does not compare.
+   * phase): requests compared, and their disagreement, each request adding the share of its rows that disagreed
+   * (see `disagreementShare`). Undefined when the target does not compare.
    */
   readonly agreement?: { readonly compared: number; readonly disagreed: number };
-  /** Classes each version answered since `sinceMs` over the unversioned routes (the step's live traffic). */
+  /**
+   * Classes each version answered since `sinceMs` over the unversioned routes (the step's live traffic), each
+   * request weighing 1 across the classes of its rows.
+   */
   readonly classShares?: {
     readonly stable: Readonly<Record<string, number>>;
     readonly candidate: Readonly<Record<string, number>>;

@@ -27,6 +27,11 @@ export const WaitReason = {
   UNKNOWN_HEALTH: 'unknown-health',
   /** The shadow phase: too few of the candidate's answers compared yet to pass or fail it. */
   AGREEMENT: 'agreement',
+  /**
+   * The shadow phase reached its caps (`maxCompared`, `maxShadowMs`) undecided: the candidate disagrees about as
+   * often as tolerated, and a person promotes or rolls it back.
+   */
+  AGREEMENT_UNDECIDED: 'agreement-undecided',
 } as const;
 /** One reason to wait. */
 export type WaitReason = (typeof WaitReason)[keyof typeof WaitReason];
@@ -36,8 +41,8 @@ export type Decision =
   /** No rollout in progress. */
   | { readonly kind: 'idle' }
   /**
-   * Nothing is due before `untilMs` (epoch ms; `Infinity` for manual plans, which only `sluice promote` moves);
-   * `why` says what the rollout waits for, `detail` in words.
+   * Nothing is due before `untilMs` (epoch ms; `Infinity` when only a person moves it: a manual plan, a shadow
+   * phase undecided at its limit); `why` says what the rollout waits for, `detail` in words.
    */
   | { readonly kind: 'wait'; readonly untilMs: number; readonly why: WaitReason; readonly detail?: string }
   /** Move the candidate to the plan's next weight. */
@@ -128,7 +133,10 @@ export function decide(state: RolloutState, health: HealthReport, nowMs: number)
     : { kind: 'advance', weight: next.weight, stepIndex: next.stepIndex };
 }
 
-/** The shadow phase: the paired answers decide, by the sequential test, with no bake of its own. */
+/**
+ * The shadow phase: the paired answers decide, by the sequential test, with no bake of its own. A candidate the test
+ * has not decided by the phase's caps waits for a person: its disagreement is too close to the tolerance to call.
+ */
 function decideShadow(state: RolloutState, health: HealthReport, nowMs: number): Decision {
   const settings = gateSettingsOf(state.plan);
   const counts = health.agreement ?? { compared: 0, disagreed: 0 };
@@ -144,6 +152,18 @@ function decideShadow(state: RolloutState, health: HealthReport, nowMs: number):
     const weight = state.plan?.steps[0] ?? 100;
     return { kind: 'advance', weight, stepIndex: 0 };
   }
+  const startedMs = Date.parse(state.stepStartedAt ?? state.updatedAt);
+  if (counts.compared >= settings.maxCompared || nowMs - startedMs >= settings.maxShadowMs) {
+    return {
+      kind: 'wait',
+      untilMs: Number.POSITIVE_INFINITY,
+      why: WaitReason.AGREEMENT_UNDECIDED,
+      detail:
+        `shadow: v${state.candidate} ${figures}, undecided at the phase's limit (${settings.maxCompared} compared ` +
+        `requests or ${Math.round(settings.maxShadowMs / 60_000)} min): it disagrees about as often as tolerated; ` +
+        `\`sluice promote ${state.model}\` or \`sluice rollback ${state.model}\``,
+    };
+  }
   return {
     kind: 'wait',
     untilMs: nowMs + EVIDENCE_RECHECK_MS,
@@ -154,14 +174,20 @@ function decideShadow(state: RolloutState, health: HealthReport, nowMs: number):
   };
 }
 
-/** `disagreed with v1 on 3 of 120 compared answers (2.5%; 2.0% tolerated)`. */
+/**
+ * `disagreed with v1 on 3 of 120 compared requests (2.5%; 2.0% tolerated)`; a batch request counts its share of
+ * disagreeing rows, so the count may be fractional (`2.25 of 120`).
+ */
 export function describeAgreement(
   counts: { readonly compared: number; readonly disagreed: number },
   stable: number,
   settings: Pick<GateSettings, 'tolerance'>,
 ): string {
   const share = counts.compared === 0 ? 0 : (100 * counts.disagreed) / counts.compared;
-  return `disagreed with v${stable} on ${counts.disagreed} of ${counts.compared} compared answers (${share.toFixed(1)}%; ${(100 * settings.tolerance).toFixed(1)}% tolerated)`;
+  const disagreed = Number.isInteger(counts.disagreed)
+    ? String(counts.disagreed)
+    : String(Math.round(counts.disagreed * 100) / 100);
+  return `disagreed with v${stable} on ${disagreed} of ${counts.compared} compared requests (${share.toFixed(1)}%; ${(100 * settings.tolerance).toFixed(1)}% tolerated)`;
 }
 
 /** `answers other classes than v1 over the step: setosa 3 vs 40, ... (chi-square 21.3, 2 dof, p 0.00002)`. */

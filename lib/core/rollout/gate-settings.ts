@@ -9,6 +9,18 @@ export const DEFAULT_ALPHA = 0.05;
 /** Fewest compared answers before the shadow phase may pass. */
 export const DEFAULT_MIN_COMPARED = 100;
 
+/**
+ * Most compared requests a shadow phase takes: a candidate whose disagreement is this close to the tolerance that
+ * the sequential test has not decided by then (just under or over it) is handed to a person, not watched for ever.
+ */
+export const DEFAULT_MAX_COMPARED = 20_000;
+
+/**
+ * Longest shadow phase, in milliseconds: 6 hours, as long as the local stack keeps its counts (HEALTH_RETENTION_MS),
+ * so the test never reads a count that has started to fall. Past it, a person decides.
+ */
+export const DEFAULT_MAX_SHADOW_MS = 6 * 3_600_000;
+
 /** Relative tolerance of numeric outputs: |candidate - stable| <= 1e-3 * max(1, |stable|). */
 export const DEFAULT_NUMERIC_TOLERANCE = 1e-3;
 
@@ -23,6 +35,8 @@ export interface GateSettings {
   readonly tolerance: number;
   readonly alpha: number;
   readonly minCompared: number;
+  readonly maxCompared: number;
+  readonly maxShadowMs: number;
   readonly numericTolerance: number;
   readonly replayStandsIn: boolean;
   readonly accuracyMargin: number;
@@ -42,6 +56,8 @@ export function gateSettingsOf(plan: RolloutPlan | undefined): GateSettings {
     tolerance: gates.tolerance ?? DEFAULT_TOLERANCE,
     alpha: gates.alpha ?? DEFAULT_ALPHA,
     minCompared: gates.minCompared ?? DEFAULT_MIN_COMPARED,
+    maxCompared: gates.maxCompared ?? DEFAULT_MAX_COMPARED,
+    maxShadowMs: gates.maxShadowMs ?? DEFAULT_MAX_SHADOW_MS,
     numericTolerance: gates.numericTolerance ?? DEFAULT_NUMERIC_TOLERANCE,
     replayStandsIn: gates.replayStandsIn ?? false,
     accuracyMargin: gates.accuracyMargin ?? DEFAULT_ACCURACY_MARGIN,

@@ -4,7 +4,7 @@ import type { GateSettings } from './gate-settings.js';
 
 /** The verdict on a replay of reference sets through the candidate and the stable version. */
 export interface ReplayVerdict {
-  /** `fail`: the candidate gets no traffic; `pass`: its answers agree; `undecided`: too few rows to say either. */
+  /** `fail`: the candidate gets no traffic; `pass`: its answers agree; `undecided`: too few items to say either. */
   readonly verdict: 'fail' | 'pass' | 'undecided';
   /** The figures, in one line, for the history and `status`. */
   readonly summary: string;
@@ -25,15 +25,15 @@ export function judgeReplay(
   const bounds = binomialBounds(result.disagreed, result.compared, settings.alpha);
   const rate = result.compared === 0 ? 0 : result.disagreed / result.compared;
   const figures =
-    `${result.disagreed} of ${result.compared} reference answers disagreed (${percent(rate)}, ` +
+    `${result.disagreed} of ${result.compared} reference items disagreed (${percent(rate)}, ` +
     `${percent(bounds.lower)} to ${percent(bounds.upper)} at ${percent(1 - settings.alpha)}; ${percent(settings.tolerance)} tolerated)`;
   const accuracy = result.accuracy;
-  const candidateAccuracy = accuracy ? accuracy.candidate / accuracy.rows : undefined;
-  const stableAccuracy = accuracy ? accuracy.stable / accuracy.rows : undefined;
+  const candidateAccuracy = accuracy ? accuracy.candidate / accuracy.items : undefined;
+  const stableAccuracy = accuracy ? accuracy.stable / accuracy.items : undefined;
   const accuracyText =
     candidateAccuracy === undefined || stableAccuracy === undefined
       ? ''
-      : `; accuracy ${percent(candidateAccuracy)} against ${percent(stableAccuracy)} for the stable version on ${accuracy?.rows} expected answers`;
+      : `; accuracy ${percent(candidateAccuracy)} against ${percent(stableAccuracy)} for the stable version on ${accuracy?.items} items with an expected class`;
   const summary = `${figures}${accuracyText}`;
   if (
     candidateAccuracy !== undefined &&

@@ -50,8 +50,8 @@ export interface PlanRolloutInput {
   readonly minRequests?: number;
   /**
    * Percent of requests the candidate also answers, unseen, before it gets traffic (0: no shadow phase). Manual
-   * plans have none: a person moves them. `sluice deploy` and `sluice.config.json` ask for DEFAULT_SHADOW_PERCENT
-   * unless told otherwise.
+   * plans have none: a person moves them. `sluice deploy` asks for DEFAULT_SHADOW_PERCENT unless told otherwise;
+   * plans read from `sluice.config.json` (the CDK deploy) have none yet.
    * @default 0
    */
   readonly shadowPercent?: number;
@@ -146,6 +146,10 @@ export function assertValidPlan(plan: unknown): RolloutPlan {
     throw new RolloutError(
       `a rollout plan's steps must be weights above 0, strictly ascending and ending at ${FULL_WEIGHT}; got [${steps.join(', ')}]`,
     );
+  }
+  if (parsed.data.strategy === RolloutStrategy.MANUAL && (parsed.data.shadowPercent ?? 0) > 0) {
+    // A shadow phase ends on its own when it passes; a manual plan moves only when a person says so.
+    throw new RolloutError('a manual rollout plan has no shadow phase: leave its shadow share out or at 0');
   }
   return parsed.data;
 }

@@ -47,6 +47,8 @@ export interface StartRolloutInput extends TransitionContext {
   readonly plan: RolloutPlan;
   /** The replay of the reference sets that ran before the rollout, when one did. @default none */
   readonly replay?: RolloutState['replay'];
+  /** What the deploy changed of the plan asked for, said in its event (a shadow phase the target cannot run). */
+  readonly note?: string;
 }
 
 /** The routing part of a state: everything a transition replaces. */
@@ -177,7 +179,8 @@ export function startRollout(state: RolloutState | undefined, input: StartRollou
       reason:
         `${first}${plan.strategy} plan: [${plan.steps.join(', ')}]%, ${plan.intervalMs} ms per step` +
         `, at least ${plan.minRequests ?? DEFAULT_MIN_REQUESTS} requests per step` +
-        (input.replay ? `; replay: ${input.replay.summary}` : ''),
+        (input.replay ? `; replay: ${input.replay.summary}` : '') +
+        (input.note ? `; ${input.note}` : ''),
     },
     input,
   );
@@ -245,10 +248,8 @@ export function promote(
         `moves it to a whole percent above that, up to ${FULL_WEIGHT}; \`sluice rollback ${state.model}\` takes it back to 0`,
     );
   }
-  const stepIndex = Math.max(
-    0,
-    plan.steps.findLastIndex((step) => step <= weight),
-  );
+  // Below the plan's first step (a promote out of the shadow phase) the index stays -1: the first step is next.
+  const stepIndex = plan.steps.findLastIndex((step) => step <= weight);
   return commit(
     state,
     withReplay(state, rolling(state.stable, candidate, weight, plan, stepIndex, input.now, buildsOf(state))),

@@ -70,6 +70,19 @@ export function compareAnswers(
   return { rows, disagreements: disagreeing.size, outputs };
 }
 
+/**
+ * What one compared request counts for in the agreement tests: the share of its rows that disagreed, 0 to 1. A
+ * request is one observation whatever its batch size: the rows of one request agree or disagree together (one
+ * client, one batch, one failed run), so counting them one by one would treat a 64-row batch as 64 independent
+ * trials and roll a tolerable candidate back far more often than alpha. For one-row requests it is 0 or 1.
+ *
+ * @example
+ * disagreementShare({ rows: 4, disagreements: 1 }); // 0.25
+ */
+export function disagreementShare(comparison: Pick<AnswerComparison, 'rows' | 'disagreements'>): number {
+  return comparison.rows === 0 ? 0 : comparison.disagreements / comparison.rows;
+}
+
 function kindOf(spec: TensorSpec): ComparisonKind {
   if (!FLOAT_DATATYPES.has(spec.datatype)) return 'exact';
   const last = spec.shape.at(-1);

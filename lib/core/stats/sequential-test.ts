@@ -9,6 +9,11 @@
  * (Johari, Pekelis, Walsh: "Always Valid Inference", https://arxiv.org/abs/1512.04922). Checking it at every driver
  * tick therefore keeps the false-rollback rate at or under alpha, where a fixed-sample test re-run on every tick
  * would not. The pass side mirrors it: rates below the tolerance against the tolerance.
+ *
+ * One observation is one compared request, its share of disagreeing rows (0 to 1; see `disagreementShare`), so
+ * `disagreed` may be fractional. The guarantee still holds: the ratio of one observation, (p1/p0)^x ((1-p1)/(1-p0))^(1-x),
+ * is convex in x, so on [0, 1] it lies under its chord, and its mean under any share of mean m is at most the mean of
+ * a 0-or-1 observation of rate m, which is at most 1 for every m <= p0 (Hoeffding's convexity argument).
  */
 
 /** How a disagreement rate is judged. */
@@ -26,7 +31,9 @@ export type SequentialVerdict = 'fail' | 'pass' | 'undecided';
 
 /** Paired comparisons so far. */
 export interface DisagreementCounts {
+  /** Requests compared. */
   readonly compared: number;
+  /** Their disagreement: the sum of each request's share of disagreeing rows (whole for one-row requests). */
   readonly disagreed: number;
 }
 
@@ -42,8 +49,12 @@ export interface DisagreementJudgement {
 /** Rates above the tolerance the fail side mixes, as multiples of it (capped below 1). */
 const FAIL_MULTIPLES = [1.5, 2, 3, 5, 10, 20] as const;
 
-/** Rates below the tolerance the pass side mixes, as fractions of it. */
-const PASS_FRACTIONS = [0, 0.25, 0.5] as const;
+/**
+ * Rates below the tolerance the pass side mixes, as fractions of it. The ones near 1 let a candidate just under the
+ * tolerance pass too, after many comparisons (at 75 % of it, a median of some 5,400); closer still, the caps hand the
+ * choice to a person (see `decide`).
+ */
+const PASS_FRACTIONS = [0, 0.25, 0.5, 0.75, 0.9] as const;
 
 /**
  * The sequential verdict on paired comparisons: `fail` once the evidence for more disagreement than tolerated

@@ -1,5 +1,5 @@
 import { MetricName, OUTPUT_MEAN_PREFIX } from '../../core/metrics/metric-names.js';
-import type { AnswerComparison } from '../../core/stats/compare-answers.js';
+import { type AnswerComparison, disagreementShare } from '../../core/stats/compare-answers.js';
 import { EmfDocuments, type EmfMetric } from './EmfDocuments.js';
 import type { InferenceRecord, ServingMetrics } from './ServingMetrics.js';
 
@@ -69,14 +69,18 @@ export class EmfServingMetrics implements ServingMetrics {
     );
   }
 
-  /** The shadow comparison of one request, under the candidate's version: what its shadow gate sums. */
+  /**
+   * The shadow comparison of one request, under the candidate's version: 1 compared, and its share of disagreeing
+   * rows (0 to 1, see `disagreementShare`): what its shadow gate sums.
+   */
   recordComparison(model: string, candidate: number, comparison: AnswerComparison): void {
+    if (comparison.rows === 0) return;
     this.#write(
       this.#documents.document(
         model,
         candidate,
         COMPARISON_METRICS,
-        [comparison.rows, comparison.disagreements],
+        [1, disagreementShare(comparison)],
         Date.now(),
       ),
     );

@@ -22,7 +22,7 @@ export interface ServingMetrics {
   recordInference(record: InferenceRecord): void;
   /** Records one model version load; `coldStart` is true for the first load in this process. */
   recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void;
-  /** Records a shadow candidate's answer compared with the stable version's (rows compared, rows disagreeing). */
+  /** Records a shadow candidate's answer to one request compared with the stable version's. */
   recordComparison?(model: string, candidate: number, comparison: AnswerComparison): void;
 }
 

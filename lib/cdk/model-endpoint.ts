@@ -178,7 +178,8 @@ export class ModelEndpoint extends Construct {
     throw new Error(
       `${this.node.path}: the rollout of model "${this.modelName}" (${this.plan.strategy}, steps [${this.plan.steps.join(', ')}]%, ` +
         `${minutes(this.plan.intervalMs)} min per step) takes at least ${Number.isFinite(needed) ? `${minutes(needed)} minutes` : 'forever (manual)'} on AWS ` +
-        `(each bake + ${minutes(METRICS_SETTLE_MS)} min for its metrics to settle + ${minutes(DRIVER_INTERVAL_MS)} min to the driver's next tick), ` +
+        `(each bake + ${minutes(METRICS_SETTLE_MS)} min for its metrics to settle + ${minutes(DRIVER_INTERVAL_MS)} min to the driver's next tick` +
+        `${(this.plan.shadowPercent ?? 0) > 0 ? `, and as much again for the shadow phase` : ''}), ` +
         `longer than the ${minutes(ROLLOUT_WAIT_MS)} minutes cdk deploy can wait for it (CloudFormation's custom resource timeout is one hour); ` +
         'use fewer or shorter steps in sluice.config.json, or roll longer plans out with `sluice deploy`',
     );

@@ -154,6 +154,7 @@ export class RolloutEngine {
       now: number,
       candidateBuild: string | undefined,
       replay?: RolloutState['replay'],
+      shadowBuild?: string,
     ): RolloutState =>
       stable === undefined
         ? firstDeploy({ model, version, build: candidateBuild, actor: this.#actor, now })
@@ -168,6 +169,7 @@ export class RolloutEngine {
             now,
             ...(replay ? { replay } : {}),
             ...(note ? { note } : {}),
+            ...(shadowBuild === undefined ? {} : { shadowBuild }),
           });
     // Refuse (a rollout in progress) before the slow work; checked again by the conditional write at the end.
     if (current?.status === RolloutStatus.ROLLING) start(this.#now(), options.build);
@@ -223,8 +225,20 @@ export class RolloutEngine {
         );
       }
     }
+    // A shadow phase on a target that shadows through a build of its own (AWS) needs that build first.
+    const shadowBuild =
+      stable !== undefined &&
+      (plan.shadowPercent ?? 0) > 0 &&
+      replay?.standsIn !== true &&
+      this.#target.prepareShadow
+        ? await this.#target.prepareShadow(model, {
+            stable,
+            candidate: { version, ...(build === undefined ? {} : { build }) },
+            numericTolerance: gateSettingsOf(plan).numericTolerance,
+          })
+        : undefined;
     // Bake time counts from here, when traffic moves, not from before the golden check.
-    return this.#apply(start(this.#now(), build, replay));
+    return this.#apply(start(this.#now(), build, replay, shadowBuild));
   }
 
   /**
@@ -303,6 +317,9 @@ export class RolloutEngine {
       ...(state.candidateBuild === undefined ? {} : { build: state.candidateBuild }),
       sinceMs: Date.parse(state.stepStartedAt ?? state.updatedAt),
       stable: state.stable,
+      ...(state.phase === 'shadow' && state.shadowBuild !== undefined
+        ? { shadowBuild: state.shadowBuild }
+        : {}),
     });
     return { state, decision: decide(state, health, this.#now()), health };
   }

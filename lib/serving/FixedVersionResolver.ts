@@ -2,6 +2,7 @@ import { LoadingCache } from '../core/cache/LoadingCache.js';
 import { ModelNotFoundError } from '../core/errors/model-errors.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import type { ModelResolver } from './ModelResolver.js';
+import type { ShadowAssignment } from './shadow-run.js';
 
 /**
  * How long a listing of a model's versions is reused, in milliseconds. Only the metadata routes list versions, and
@@ -20,6 +21,11 @@ export interface FixedVersionResolverOptions {
   readonly isReady: () => Promise<boolean>;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * In a shadow build: the candidate that answers every request of the served version too (the alias routes the
+   * shadow share of the traffic to this build, so the sample is drawn there). @default none
+   */
+  readonly shadow?: ShadowAssignment;
 }
 
 /**
@@ -55,5 +61,12 @@ export class FixedVersionResolver implements ModelResolver {
 
   ready(): Promise<boolean> {
     return this.#options.isReady();
+  }
+
+  async shadow(model: string, served: number): Promise<ShadowAssignment | undefined> {
+    const { shadow } = this.#options;
+    return shadow !== undefined && model === this.#options.model && served === this.#options.version
+      ? shadow
+      : undefined;
   }
 }

@@ -79,6 +79,13 @@ export interface InferenceAppOptions {
   readonly logRequests?: boolean;
   /** Figures for `GET /v2/models/{m}/stats`. @default a new InferenceStatistics */
   readonly statistics?: InferenceStatistics;
+  /**
+   * Finish a request's shadow run before answering it. Lambda freezes the execution environment once the handler
+   * has returned and nothing else is pending, so work left running after the reply may never finish
+   * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): a shadow build compares
+   * first, and its clients wait for the candidate's run too. The local stack answers first. @default false
+   */
+  readonly shadowBeforeReply?: boolean;
 }
 
 /** Per-request facts gathered while handling, for headers, metrics and the log line. */
@@ -121,6 +128,7 @@ export class InferenceApp {
   private readonly serverVersion: string;
   private readonly logRequests: boolean;
   private readonly statistics: InferenceStatistics;
+  private readonly shadowBeforeReply: boolean;
   /** Shadow runs in flight. */
   private readonly shadowRuns = new Set<Promise<void>>();
 
@@ -133,6 +141,7 @@ export class InferenceApp {
     this.serverVersion = options.serverVersion ?? '0.0.0';
     this.logRequests = options.logRequests ?? false;
     this.statistics = options.statistics ?? new InferenceStatistics();
+    this.shadowBeforeReply = options.shadowBeforeReply ?? false;
   }
 
   /** Answers one API Gateway proxy event; never throws, never leaks a stack trace. */
@@ -187,7 +196,9 @@ export class InferenceApp {
         ...(state.classes ? { classes: state.classes } : {}),
       });
       this.recordStatistics(state, result.statusCode, started, latencyMs);
-      if (state.shadow && result.statusCode < 400) this.startShadow(state.shadow, state.requestId);
+      const shadow =
+        state.shadow && result.statusCode < 400 ? this.startShadow(state.shadow, state.requestId) : undefined;
+      if (shadow && this.shadowBeforeReply) await shadow;
     }
     // Successful requests are logged only on request (API Gateway access logs cover them); refusals always,
     // without the payload, so a client's bad request can be found by its request id.
@@ -439,8 +450,8 @@ export class InferenceApp {
    * {@link MAX_SHADOW_RUNS_IN_FLIGHT} run at once; a request drawn beyond that is not shadowed (its draw is lost,
    * not queued), so a slow candidate cannot pile work onto the stable version's process.
    */
-  private startShadow(input: ShadowRunInput, requestId: string): void {
-    if (this.shadowRuns.size >= MAX_SHADOW_RUNS_IN_FLIGHT) return;
+  private startShadow(input: ShadowRunInput, requestId: string): Promise<void> | undefined {
+    if (this.shadowRuns.size >= MAX_SHADOW_RUNS_IN_FLIGHT) return undefined;
     const run = shadowRun(input)
       .then((comparison) => {
         this.resolver.compared?.(input.manifest.name, input.shadow.candidate, comparison);
@@ -456,6 +467,7 @@ export class InferenceApp {
       })
       .finally(() => this.shadowRuns.delete(run));
     this.shadowRuns.add(run);
+    return run;
   }
 
   /**
@@ -472,9 +484,12 @@ export class InferenceApp {
     fetches: string[],
     results: InferenceSession.OnnxValueMapType,
   ): Promise<void> {
-    if (route.version !== undefined || !this.resolver.served) return;
+    if (route.version !== undefined) return;
     // By class index, not label: two versions are compared class for class, whatever labels each was published with.
-    state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, undefined);
+    if (this.resolver.served) {
+      state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, undefined);
+    }
+    if (!this.resolver.shadow) return;
     let shadow: ShadowAssignment | undefined;
     try {
       shadow = await this.resolver.shadow?.(manifest.name, manifest.version);

@@ -30,7 +30,9 @@ export interface PredictHandler {
  * Wires the predict function: registry, engine, app, metrics and logs from the configuration.
  *
  * Loading starts immediately so that it happens during the Lambda init phase; the configured version is
- * pinned in the cache, and its sha256 must equal both its manifest and the deployed configuration.
+ * pinned in the cache, and its sha256 must equal both its manifest and the deployed configuration. A shadow build
+ * (SLUICE_SHADOW_VERSION) loads and pins its candidate too, with the candidate's sha256, and compares before it
+ * answers (the sandbox may freeze once it has).
  *
  * @example
  * export const { handler } = createPredictHandler(readFunctionConfig(process.env));
@@ -55,7 +57,14 @@ export function createPredictHandler(
     registry: {
       fetchModel: async (model, version) => {
         const fetched = await registry.fetchModel(model, version);
-        const pinned = model === config.model && version === config.version ? config.sha256 : undefined;
+        const pinned =
+          model !== config.model
+            ? undefined
+            : version === config.version
+              ? config.sha256
+              : version === config.shadow?.version
+                ? config.shadow.sha256
+                : undefined;
         if (pinned !== undefined && fetched.manifest.sha256 !== pinned) {
           throw new ChecksumMismatchError(model, version, pinned, fetched.manifest.sha256);
         }
@@ -76,6 +85,8 @@ export function createPredictHandler(
     },
   });
   engine.pin(config.model, config.version);
+  // A shadow build holds both versions: the candidate runs on every request it gets.
+  if (config.shadow) engine.pin(config.model, config.shadow.version);
   const resolver = new FixedVersionResolver({
     model: config.model,
     version: config.version,
@@ -84,6 +95,14 @@ export function createPredictHandler(
       await engine.get(config.model, config.version);
       return true;
     },
+    ...(config.shadow
+      ? {
+          shadow: {
+            candidate: config.shadow.version,
+            numericTolerance: config.shadow.numericTolerance,
+          },
+        }
+      : {}),
   });
   const app = new InferenceApp({
     engine,
@@ -93,8 +112,12 @@ export function createPredictHandler(
     logger,
     logRequests: config.logRequests,
     serverVersion: dependencies.serverVersion,
+    shadowBeforeReply: true,
   });
-  const warm = engine.get(config.model, config.version).then(
+  const loads = [config.version, ...(config.shadow ? [config.shadow.version] : [])].map((version) =>
+    engine.get(config.model, version),
+  );
+  const warm = Promise.all(loads).then(
     () => undefined,
     (error: unknown) =>
       logger.error('cold start load failed; requests will retry', { error: error as Error }),

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/environment/ConfigError.js';
 import { parseEnvironment } from '../core/environment/parse-environment.js';
-import { FunctionVariable, ModelIdentityEnvSchema } from '../core/environment/predict-environment.js';
+import {
+  FunctionVariable,
+  ModelIdentityEnvSchema,
+  readShadowCandidate,
+  type ShadowCandidate,
+} from '../core/environment/predict-environment.js';
 
 /** Share of the function's memory given to the session cache when SLUICE_CACHE_BYTES is not set. */
 export const CACHE_SHARE_OF_MEMORY = 0.4;
@@ -29,6 +34,8 @@ export interface FunctionConfig {
   readonly logRequests: boolean;
   /** The published Lambda version running this code (AWS_LAMBDA_FUNCTION_VERSION), unset for `$LATEST` and off Lambda. */
   readonly functionVersion: string | undefined;
+  /** In a shadow build: the candidate that answers every request too, unseen (see SLUICE_SHADOW_VERSION). */
+  readonly shadow?: ShadowCandidate;
 }
 
 /** The predict function's environment (the contract in function-environment.ts) plus what Lambda sets. */
@@ -79,5 +86,15 @@ export function readFunctionConfig(env: Record<string, string | undefined>): Fun
     functionVersion: PUBLISHED_VERSION_PATTERN.test(values.AWS_LAMBDA_FUNCTION_VERSION ?? '')
       ? values.AWS_LAMBDA_FUNCTION_VERSION
       : undefined,
+    ...shadowOf(env),
   };
+}
+
+/** The shadow candidate of a shadow build's environment, as the config's optional key. */
+function shadowOf(env: Record<string, string | undefined>): { shadow?: ShadowCandidate } {
+  const defined = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  const shadow = readShadowCandidate(defined, 'this function');
+  return shadow === undefined ? {} : { shadow };
 }

@@ -178,6 +178,7 @@ describe('no CodeDeploy: CloudFormation creates the function and its release, an
       steps: [10, 100],
       intervalMs: 300_000,
       minRequests: 20,
+      shadowPercent: 10,
     });
     assert.equal(properties.ServiceTimeout, '3600', "CloudFormation's longest custom resource wait");
   });
@@ -197,7 +198,7 @@ describe('no CodeDeploy: CloudFormation creates the function and its release, an
     assert.match(definition, /MaxAttempts\\":55/);
   });
 
-  it("maps presets and custom rollouts to the engine's plans, minRequests included", () => {
+  it("maps presets and custom rollouts to the engine's plans, minRequests, the shadow share and the gates included", () => {
     const planOf = (rollout: Record<string, unknown>) =>
       JSON.parse(
         String(
@@ -209,18 +210,34 @@ describe('no CodeDeploy: CloudFormation creates the function and its release, an
       planOf({ strategy: 'preset', preset: 'linear-10-percent-every-1-minute' }).steps,
       [10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
     );
-    assert.deepEqual(planOf({ strategy: 'all-at-once', minRequests: 0 }), {
+    assert.deepEqual(planOf({ strategy: 'all-at-once', minRequests: 0, shadowPercent: 0 }), {
       strategy: 'all-at-once',
       steps: [100],
       intervalMs: 0,
       minRequests: 0,
     });
-    assert.deepEqual(planOf({ strategy: 'canary', percentage: 25, intervalMinutes: 7, minRequests: 50 }), {
-      strategy: 'canary',
-      steps: [25, 100],
-      intervalMs: 420_000,
-      minRequests: 50,
-    });
+    assert.deepEqual(
+      planOf({
+        strategy: 'canary',
+        percentage: 25,
+        intervalMinutes: 7,
+        minRequests: 50,
+        shadowPercent: 20,
+        gates: { tolerance: 0.01, alpha: 0.01, replayStandsIn: true, maxShadowMinutes: 30 },
+      }),
+      {
+        strategy: 'canary',
+        steps: [25, 100],
+        intervalMs: 420_000,
+        minRequests: 50,
+        shadowPercent: 20,
+        gates: { tolerance: 0.01, alpha: 0.01, replayStandsIn: true, maxShadowMs: 1_800_000 },
+      },
+    );
+    assert.throws(
+      () => planOf({ strategy: 'canary', percentage: 25, intervalMinutes: 7, gates: { tolerence: 0.01 } }),
+      /tolerence/,
+    );
   });
 
   it('refuses at synth a plan that cannot finish within the wait, naming the model and the numbers', () => {
@@ -229,7 +246,7 @@ describe('no CodeDeploy: CloudFormation creates the function and its release, an
         synth(
           configWith({}, { rollout: { strategy: 'preset', preset: 'linear-10-percent-every-10-minutes' } }),
         ),
-      /Model-iris: the rollout of model "iris" \(linear, steps \[10, .*, 100\]%, 10 min per step\) takes at least 126 minutes on AWS .*longer than the 50 minutes cdk deploy can wait/,
+      /Model-iris: the rollout of model "iris" \(linear, steps \[10, .*, 100\]%, 10 min per step\) takes at least 130 minutes on AWS .*and as much again for the shadow phase.*longer than the 50 minutes cdk deploy can wait/,
     );
     assert.doesNotThrow(() =>
       synth(configWith({}, { rollout: { strategy: 'preset', preset: 'canary-10-percent-30-minutes' } })),

@@ -30,20 +30,28 @@ describe('how long cdk deploy waits for a rollout, and how long a plan takes on 
     assert.equal(ROLLOUT_WAIT_MS, 50 * MINUTE);
   });
 
-  it('counts each bake (every step below 100 %), its metrics settling and the next tick; the promotion needs no bake of its own', () => {
+  it('counts each bake (every step below 100 %), its metrics settling and the next tick, and the shadow phase; the promotion needs no bake of its own', () => {
     const perBake = (intervalMinutes: number) =>
       intervalMinutes * MINUTE + METRICS_SETTLE_MS + DRIVER_INTERVAL_MS;
     const minutes = (preset: RolloutPreset) =>
       rolloutDurationMs(rolloutPlanOf({ strategy: 'preset', preset })) / MINUTE;
-    assert.equal(minutes(RolloutPreset.ALL_AT_ONCE), perBake(0) / MINUTE);
-    assert.equal(minutes(RolloutPreset.CANARY_10_PERCENT_5_MINUTES), 9);
-    assert.equal(minutes(RolloutPreset.CANARY_10_PERCENT_30_MINUTES), 34);
-    assert.equal(minutes(RolloutPreset.LINEAR_10_PERCENT_EVERY_1_MINUTE), 45);
+    // The default 10 % shadow phase adds at least its metrics settling and a tick: 4 minutes.
+    const shadow = perBake(0) / MINUTE;
+    assert.equal(minutes(RolloutPreset.ALL_AT_ONCE), shadow + perBake(0) / MINUTE);
+    assert.equal(minutes(RolloutPreset.CANARY_10_PERCENT_5_MINUTES), shadow + 9);
+    assert.equal(minutes(RolloutPreset.CANARY_10_PERCENT_30_MINUTES), shadow + 34);
+    assert.equal(minutes(RolloutPreset.LINEAR_10_PERCENT_EVERY_1_MINUTE), shadow + 45);
     assert.equal(
       minutes(RolloutPreset.LINEAR_10_PERCENT_EVERY_2_MINUTES),
-      54,
+      shadow + 54,
       'over the wait: synth refuses it',
     );
+    const unshadowed = rolloutPlanOf({
+      strategy: 'preset',
+      preset: RolloutPreset.CANARY_10_PERCENT_5_MINUTES,
+      shadowPercent: 0,
+    });
+    assert.equal(rolloutDurationMs(unshadowed) / MINUTE, 9);
     assert.equal(rolloutDurationMs(planRollout({ strategy: 'manual' })), Number.POSITIVE_INFINITY);
   });
 
@@ -55,6 +63,7 @@ describe('how long cdk deploy waits for a rollout, and how long a plan takes on 
         steps: [10, 100],
         intervalMs: 15 * MINUTE,
         minRequests: 20,
+        shadowPercent: 10,
       },
     );
     assert.deepEqual(

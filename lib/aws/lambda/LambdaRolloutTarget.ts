@@ -20,6 +20,7 @@ import {
   readAlarmTopicArn,
   readModelIdentity,
   withModelVersion,
+  withShadowCandidate,
 } from '../../core/environment/predict-environment.js';
 import { healthFromAlarms } from '../../core/gates/alarm-health.js';
 import { VersionAlarmKind, versionAlarmName } from '../../core/gates/version-alarm-name.js';
@@ -29,7 +30,14 @@ import {
   versionAlarmSpecs,
 } from '../../core/gates/version-alarm-specs.js';
 import { httpGoldenTransport } from '../../core/golden/http-golden-transport.js';
+import { type ReplayResult, replayReference } from '../../core/golden/replay-reference.js';
 import { type GoldenCheckResult, runGoldenCheck } from '../../core/golden/run-golden-check.js';
+import {
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  MetricDimension,
+  MetricName,
+} from '../../core/metrics/metric-names.js';
 import { RolloutError } from '../../core/rollout/RolloutError.js';
 import type {
   HealthQuery,
@@ -39,6 +47,7 @@ import type {
   PrepareOptions,
   RolloutTarget,
   Routing,
+  ShadowBuildInput,
 } from '../../core/rollout/RolloutTarget.js';
 import { METRICS_SETTLE_MS } from '../../core/rollout/rollout-wait.js';
 import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
@@ -47,7 +56,11 @@ import { versionAlarmInput } from '../cloudwatch/version-alarm-input.js';
 import { aliasRouting } from './alias-routing.js';
 import { lambdaGoldenSend } from './lambda-golden-send.js';
 import { listFunctionVersions } from './list-function-versions.js';
-import { findPublishedVersion, publishedVersionDescription } from './published-version.js';
+import {
+  findPublishedVersion,
+  publishedVersionDescription,
+  shadowBuildDescription,
+} from './published-version.js';
 
 /** Milliseconds between two reads of a function whose configuration is being updated. */
 export const UPDATE_POLL_INTERVAL_MS = 2_000;
@@ -73,8 +86,8 @@ export interface LambdaRolloutTargetProps {
   readonly lambda: LambdaClient;
   /** Creates and reads the candidate's alarms. */
   readonly cloudwatch: CloudWatchClient;
-  /** The manifests: sha256 and golden examples of a model version. */
-  readonly registry: Pick<ModelRegistry, 'getManifest'>;
+  /** The manifests (sha256, golden examples) and reference sets of a model version. */
+  readonly registry: Pick<ModelRegistry, 'getManifest' | 'readReference'>;
   /** The predict function of a model in this stack: its name or ARN. */
   readonly functionName: (model: string) => string;
   /**
@@ -131,9 +144,11 @@ export interface LambdaRolloutTargetProps {
  * await target.route('iris', { stable: 3, candidate: 4, weight: 10, candidateBuild: build });
  */
 export class LambdaRolloutTarget implements RolloutTarget {
+  /** The shadow phase runs in a shadow build ({@link prepareShadow}) that the alias routes the shadow share to. */
+  readonly shadows = true;
   readonly #lambda: LambdaClient;
   readonly #cloudwatch: CloudWatchClient;
-  readonly #registry: Pick<ModelRegistry, 'getManifest'>;
+  readonly #registry: Pick<ModelRegistry, 'getManifest' | 'readReference'>;
   readonly #functionName: (model: string) => string;
   readonly #alias: string;
   readonly #maxUpdatePolls: number;
@@ -193,7 +208,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
       await this.ensureVersionAlarms(model, version, configuration);
       return { version, build: versionOf(configuration) };
     }
-    let latest = await this.#settledConfiguration(functionName, false);
+    const latest = await this.#settledConfiguration(functionName, false);
     const variables = latest.Environment?.Variables ?? {};
     if (variables.SLUICE_MODEL !== model) {
       throw new RolloutError(
@@ -201,43 +216,95 @@ export class LambdaRolloutTarget implements RolloutTarget {
       );
     }
     const wanted = withModelVersion(variables, version, manifest.sha256);
-    let published = newestMatching(await this.#listVersions(functionName), latest.CodeSha256, wanted);
-    if (published === undefined) {
-      if (!sameVariables(variables, wanted)) {
-        await this.#conditional(functionName, model, version, () =>
-          this.#lambda.send(
-            new UpdateFunctionConfigurationCommand({
-              FunctionName: functionName,
-              RevisionId: latest.RevisionId,
-              Environment: { Variables: wanted },
-            }),
-          ),
-        );
-        latest = await this.#settledConfiguration(functionName, true);
-      }
-      const revision = latest.RevisionId;
-      published = await this.#conditional(functionName, model, version, () =>
-        this.#lambda.send(
-          new PublishVersionCommand({
-            FunctionName: functionName,
-            Description: publishedVersionDescription(model, version),
-            RevisionId: revision,
-          }),
-        ),
-      );
-      this.#remember(functionName, published);
-    }
+    const published = await this.#publishWith(functionName, latest, wanted, {
+      what: `${model} v${version}`,
+      description: publishedVersionDescription(model, version),
+    });
     await this.ensureVersionAlarms(model, version, published);
     return { version, build: versionOf(published) };
   }
 
-  /** Runs a change conditional on the function's revision; a lost race becomes a message saying what to do. */
-  async #conditional<T>(
+  /**
+   * Makes the build a shadow phase routes its share to: a Lambda version serving the stable model version (its
+   * environment and sha256, so clients get exactly its answers) that also runs the candidate on every request it
+   * gets and compares the answers (SLUICE_SHADOW_VERSION, SLUICE_SHADOW_SHA256, SLUICE_SHADOW_NUMERIC_TOLERANCE).
+   * Published from `$LATEST` like {@link prepare}'s builds (a version is a snapshot of the function's code and
+   * configuration: https://docs.aws.amazon.com/lambda/latest/dg/configuration-versions.html), or an existing
+   * version with exactly that code and environment reused; its version alarms are created, under the stable
+   * model version its answers count for. Never found as the build of a model version.
+   */
+  async prepareShadow(model: string, input: ShadowBuildInput): Promise<string> {
+    const functionName = this.#functionName(model);
+    const [stableManifest, candidateManifest] = await Promise.all([
+      this.#registry.getManifest(model, input.stable.version),
+      this.#registry.getManifest(model, input.candidate.version),
+    ]);
+    const latest = await this.#settledConfiguration(functionName, false);
+    const variables = latest.Environment?.Variables ?? {};
+    if (variables.SLUICE_MODEL !== model) {
+      throw new RolloutError(
+        `${functionName} serves model ${JSON.stringify(variables.SLUICE_MODEL ?? null)}, not ${model}; check which function the CLI resolves for ${model}`,
+      );
+    }
+    const wanted = withShadowCandidate(
+      withModelVersion(variables, input.stable.version, stableManifest.sha256),
+      {
+        version: input.candidate.version,
+        sha256: candidateManifest.sha256,
+        numericTolerance: input.numericTolerance,
+      },
+    );
+    const published = await this.#publishWith(functionName, latest, wanted, {
+      what: `the shadow build of ${model} v${input.stable.version} with v${input.candidate.version}`,
+      description: shadowBuildDescription(model, input.stable.version, input.candidate.version),
+    });
+    await this.ensureVersionAlarms(model, input.stable.version, published);
+    return versionOf(published);
+  }
+
+  /**
+   * The newest published version with `$LATEST`'s code and exactly `wanted` as its environment, or one published
+   * now: `$LATEST`'s environment set to `wanted` (when it differs) and the update awaited, then PublishVersion.
+   * Both are conditional on the revision read, so a concurrent change of the function fails instead of being
+   * published.
+   */
+  async #publishWith(
     functionName: string,
-    model: string,
-    version: number,
-    send: () => Promise<T>,
-  ): Promise<T> {
+    read: FunctionConfiguration,
+    wanted: Record<string, string>,
+    names: { readonly what: string; readonly description: string },
+  ): Promise<FunctionConfiguration> {
+    let latest = read;
+    const found = newestMatching(await this.#listVersions(functionName), latest.CodeSha256, wanted);
+    if (found !== undefined) return found;
+    if (!sameVariables(latest.Environment?.Variables ?? {}, wanted)) {
+      await this.#conditional(functionName, names.what, () =>
+        this.#lambda.send(
+          new UpdateFunctionConfigurationCommand({
+            FunctionName: functionName,
+            RevisionId: latest.RevisionId,
+            Environment: { Variables: wanted },
+          }),
+        ),
+      );
+      latest = await this.#settledConfiguration(functionName, true);
+    }
+    const revision = latest.RevisionId;
+    const published = await this.#conditional(functionName, names.what, () =>
+      this.#lambda.send(
+        new PublishVersionCommand({
+          FunctionName: functionName,
+          Description: names.description,
+          RevisionId: revision,
+        }),
+      ),
+    );
+    this.#remember(functionName, published);
+    return published;
+  }
+
+  /** Runs a change conditional on the function's revision; a lost race becomes a message saying what to do. */
+  async #conditional<T>(functionName: string, what: string, send: () => Promise<T>): Promise<T> {
     try {
       return await send();
     } catch (error) {
@@ -245,7 +312,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
       const raced = ['PreconditionFailedException', 'ResourceConflictException'];
       if (!(error instanceof Error) || !raced.includes(error.name)) throw error;
       throw new RolloutError(
-        `${functionName} changed while sluice was publishing ${model} v${version} for it (another sluice deploy, or a ` +
+        `${functionName} changed while sluice was publishing ${what} for it (another sluice deploy, or a ` +
           'cdk deploy, updated the function at the same time); nothing was published or routed: retry once that has finished',
         { cause: error },
       );
@@ -303,6 +370,19 @@ export class LambdaRolloutTarget implements RolloutTarget {
   async route(model: string, routing: Routing): Promise<void> {
     const functionName = this.#functionName(model);
     const stable = routing.stableBuild ?? versionOf(await this.#routableVersion(model, routing.stable));
+    if ((routing.shadowPercent ?? 0) > 0 && routing.shadowBuild !== undefined && routing.weight <= 0) {
+      // The shadow phase: an alias routes to at most two versions, the second by weight
+      // (https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html): the stable build and the
+      // shadow build, which answers as the stable one does.
+      await this.#lambda.send(
+        new UpdateAliasCommand({
+          FunctionName: functionName,
+          Name: this.#alias,
+          ...aliasRouting(stable, routing.shadowBuild, routing.shadowPercent ?? 0),
+        }),
+      );
+      return;
+    }
     const candidate =
       routing.candidate === undefined || routing.weight <= 0
         ? undefined
@@ -324,6 +404,10 @@ export class LambdaRolloutTarget implements RolloutTarget {
    * is no evidence), the requests it served through the alias since `sinceMs` (Lambda's `Invocations` with
    * FunctionName, Resource = function:alias and ExecutedVersion, whole minutes from `sinceMs` up to the settled
    * time), and `settledUntilMs`, now minus {@link METRICS_SETTLE_MS}.
+   *
+   * In the shadow phase (`query.shadowBuild`) the shadow build's alarms count too (it answers real clients), and
+   * the agreement is the sum of the `ShadowCompared` and `ShadowDisagreed` the shadow build emitted under the
+   * candidate's model version and its own Lambda version, over the same settled minutes.
    */
   async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {
     const functionName = this.#functionName(model);
@@ -333,9 +417,12 @@ export class LambdaRolloutTarget implements RolloutTarget {
         : await this.#versionConfiguration(functionName, query.build);
     const lambdaVersion = versionOf(published);
     const bareName = bareNameOf(published, functionName);
-    const names = Object.values(VersionAlarmKind).map((kind) =>
-      versionAlarmName(bareName, lambdaVersion, kind),
-    );
+    const alarmNames = (version: string) =>
+      Object.values(VersionAlarmKind).map((kind) => versionAlarmName(bareName, version, kind));
+    const names = [
+      ...alarmNames(lambdaVersion),
+      ...(query.shadowBuild === undefined ? [] : alarmNames(query.shadowBuild)),
+    ];
     const described = await this.#cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names }));
     const alarms = healthFromAlarms(names, described.MetricAlarms ?? []);
     const settledUntilMs = this.#now() - this.#metricsSettleMs;
@@ -345,7 +432,105 @@ export class LambdaRolloutTarget implements RolloutTarget {
       query.sinceMs,
       settledUntilMs,
     );
-    return { ...alarms, candidateRequests, settledUntilMs };
+    const agreement =
+      query.shadowBuild === undefined
+        ? undefined
+        : await this.#agreementSince(model, candidate, query.shadowBuild, query.sinceMs, settledUntilMs);
+    return { ...alarms, candidateRequests, settledUntilMs, ...(agreement ? { agreement } : {}) };
+  }
+
+  /**
+   * The shadow build's comparisons of the candidate in the whole minutes from `sinceMs` to `untilMs`: sums of
+   * sluice's `ShadowCompared` (requests) and `ShadowDisagreed` (their shares of disagreeing rows) with the
+   * dimensions service, Model, Version = the candidate, FunctionVersion = the shadow build (the set its EMF
+   * documents carry).
+   */
+  async #agreementSince(
+    model: string,
+    candidate: number,
+    shadowBuild: string,
+    sinceMs: number,
+    untilMs: number,
+  ): Promise<{ compared: number; disagreed: number }> {
+    const start = Math.ceil(sinceMs / MINUTE_MS) * MINUTE_MS;
+    const end = Math.floor(untilMs / MINUTE_MS) * MINUTE_MS;
+    if (end <= start) return { compared: 0, disagreed: 0 };
+    const query = (id: string, metricName: string) => ({
+      Id: id,
+      ReturnData: true,
+      MetricStat: {
+        Metric: {
+          Namespace: METRICS_NAMESPACE,
+          MetricName: metricName,
+          Dimensions: [
+            { Name: 'service', Value: METRICS_SERVICE },
+            { Name: MetricDimension.MODEL, Value: model },
+            { Name: MetricDimension.VERSION, Value: String(candidate) },
+            { Name: MetricDimension.FUNCTION_VERSION, Value: shadowBuild },
+          ],
+        },
+        Period: VERSION_ALARM_PERIOD_SECONDS,
+        Stat: 'Sum' as const,
+      },
+    });
+    const metrics = await this.#cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(start),
+        EndTime: new Date(end),
+        MetricDataQueries: [
+          query('compared', MetricName.SHADOW_COMPARED),
+          query('disagreed', MetricName.SHADOW_DISAGREED),
+        ],
+      }),
+    );
+    const sum = (id: string) =>
+      (metrics.MetricDataResults?.find((result) => result.Id === id)?.Values ?? []).reduce(
+        (total, value) => total + value,
+        0,
+      );
+    return { compared: Math.round(sum('compared')), disagreed: sum('disagreed') };
+  }
+
+  /**
+   * Replays the reference sets of both versions through their builds, as the golden examples run: each item an
+   * Invoke of the build with the API Gateway event `POST /v2/models/{m}/infer`, two per item; undefined when
+   * neither version has a set. Runs before any traffic, from the deploy (the CLI, or the release custom resource).
+   */
+  async replay(
+    model: string,
+    candidate: PreparedVersion,
+    stable: PreparedVersion,
+    numericTolerance: number,
+  ): Promise<ReplayResult | undefined> {
+    const [own, stables] = await Promise.all([
+      this.#registry.readReference(model, candidate.version),
+      this.#registry.readReference(model, stable.version),
+    ]);
+    if (!own && !stables) return undefined;
+    const functionName = this.#functionName(model);
+    const transport = async (prepared: PreparedVersion) => {
+      const qualifier = prepared.build ?? versionOf(await this.#publishedVersion(model, prepared.version));
+      const manifest = await this.#registry.getManifest(model, prepared.version);
+      return {
+        manifest,
+        transport: httpGoldenTransport({
+          send: lambdaGoldenSend({ lambda: this.#lambda, functionName, qualifier, now: this.#now }),
+          inferPath: inferPath(model),
+          readyPath: readyPath(model),
+          inputs: manifest.inputs,
+          expected: { model, version: prepared.version },
+        }),
+      };
+    };
+    const [candidateSide, stableSide] = await Promise.all([transport(candidate), transport(stable)]);
+    return replayReference({
+      items: [...(own ?? []), ...(stables ?? [])],
+      candidate: candidateSide.transport,
+      stable: stableSide.transport,
+      outputs: stableSide.manifest.outputs,
+      ...(stableSide.manifest.labels ? { labels: stableSide.manifest.labels } : {}),
+      numericTolerance,
+    });
   }
 
   /**

@@ -22,7 +22,7 @@ export interface PruneFunctionVersionsInput {
   /** The predict function's name (alarm names carry it). */
   readonly functionName: string;
   /** The model's current rollout state: its builds are never deleted. */
-  readonly state?: Pick<RolloutState, 'stableBuild' | 'candidateBuild'>;
+  readonly state?: Pick<RolloutState, 'stableBuild' | 'candidateBuild' | 'shadowBuild'>;
   /**
    * Versions kept besides the protected ones.
    * @default DEFAULT_KEEP_VERSIONS
@@ -65,6 +65,7 @@ export async function pruneFunctionVersions(input: PruneFunctionVersionsInput): 
       ...Object.keys(routed.RoutingConfig?.AdditionalVersionWeights ?? {}),
       input.state?.stableBuild,
       input.state?.candidateBuild,
+      input.state?.shadowBuild,
     ].filter((version): version is string => version !== undefined),
   );
   const published = (await listFunctionVersions(input.lambda, input.functionName))

@@ -15,9 +15,21 @@ export function publishedVersionDescription(model: string, version: number): str
 }
 
 /**
+ * The description of a shadow build: `sluice <model> shadow v<stable> v<candidate>`, which no model version's
+ * description prefix matches.
+ *
+ * @example
+ * shadowBuildDescription('iris', 3, 4); // 'sluice iris shadow v3 v4'
+ */
+export function shadowBuildDescription(model: string, stable: number, candidate: number): string {
+  return `sluice ${model} shadow v${stable} v${candidate}`;
+}
+
+/**
  * Whether a published Lambda version serves a model version. Its environment decides when it has one (the
  * function loads what SLUICE_MODEL / SLUICE_MODEL_VERSION name, and refuses bytes other than
- * SLUICE_MODEL_SHA256); the description decides only when the listing carries no environment.
+ * SLUICE_MODEL_SHA256); the description decides only when the listing carries no environment. A shadow build
+ * (SLUICE_SHADOW_VERSION set) answers with a model version but is no build of it: it also runs a candidate.
  *
  * @example
  * servesModelVersion(config, 'iris', 4, manifest.sha256);
@@ -30,6 +42,7 @@ export function servesModelVersion(
 ): boolean {
   if (config.Version === undefined || config.Version === LATEST) return false;
   const variables = config.Environment?.Variables;
+  if (variables?.SLUICE_SHADOW_VERSION !== undefined) return false;
   if (variables?.SLUICE_MODEL_VERSION !== undefined) {
     const pinned = variables.SLUICE_MODEL_SHA256;
     return (

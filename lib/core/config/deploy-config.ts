@@ -25,14 +25,57 @@ export type RolloutPreset = (typeof RolloutPreset)[keyof typeof RolloutPreset];
 const MinRequestsSchema = z.number().int().min(0).max(1_000_000).optional();
 
 /**
+ * Percent of the live requests the candidate also answers, unseen, before it gets any traffic (the shadow phase);
+ * 0 turns it off. Default: DEFAULT_SHADOW_PERCENT (10), as `sluice deploy`.
+ */
+const ShadowPercentSchema = z.number().min(0).max(100).optional();
+
+/** The behaviour gates of a model's rollouts; absent keys take the engine's defaults (README "Behaviour gates"). */
+export const RolloutGatesSchema = z
+  .strictObject({
+    /** Share of answers the candidate may give otherwise than the stable version (0.02: 2 %). */
+    tolerance: z.number().gt(0).lt(1).optional(),
+    /** Error rate of each behaviour test. */
+    alpha: z.number().gt(0).lt(0.5).optional(),
+    /** Fewest compared requests before the shadow phase may pass. */
+    minCompared: z.number().int().min(0).optional(),
+    /** Most compared requests of an undecided shadow phase before it waits for a person. */
+    maxCompared: z.number().int().positive().optional(),
+    /** Longest undecided shadow phase, in minutes, before it waits for a person. */
+    maxShadowMinutes: z
+      .number()
+      .int()
+      .positive()
+      .max(7 * 24 * 60)
+      .optional(),
+    /** Relative tolerance of numeric outputs other than class scores. */
+    numericTolerance: z.number().min(0).optional(),
+    /** A passed replay of the reference sets stands in for live evidence, so a quiet model's deploy can finish. */
+    replayStandsIn: z.boolean().optional(),
+    /** How much lower than the stable version's the candidate's accuracy on the reference sets may be. */
+    accuracyMargin: z.number().min(0).max(1).optional(),
+  })
+  .optional();
+/** The behaviour gates of a model's rollouts, as the config states them. */
+export type RolloutGates = z.infer<typeof RolloutGatesSchema>;
+
+/** What every rollout takes besides its strategy: the evidence, the shadow share and the behaviour gates. */
+const RolloutCommonShape = {
+  minRequests: MinRequestsSchema,
+  shadowPercent: ShadowPercentSchema,
+  gates: RolloutGatesSchema,
+};
+
+/**
  * How `cdk deploy` rolls a changed model out through sluice's engine: a preset, or a custom canary or linear
- * plan; `minRequests` (default 20) is the evidence each step needs before the clock takes the next one.
+ * plan; `minRequests` (default 20) is the evidence each step needs before the clock takes the next one;
+ * `shadowPercent` (default 10) the shadow phase's share and `gates` the behaviour gates' settings.
  */
 export const RolloutSchema = z.discriminatedUnion('strategy', [
   z.strictObject({
     strategy: z.literal('preset'),
     preset: z.enum(Object.values(RolloutPreset) as [RolloutPreset, ...RolloutPreset[]]),
-    minRequests: MinRequestsSchema,
+    ...RolloutCommonShape,
   }),
   z.strictObject({
     strategy: z.literal('canary'),
@@ -40,7 +83,7 @@ export const RolloutSchema = z.discriminatedUnion('strategy', [
     percentage: z.number().int().min(1).max(99),
     /** Minutes before the rest shifts. */
     intervalMinutes: z.number().int().min(1).max(2880),
-    minRequests: MinRequestsSchema,
+    ...RolloutCommonShape,
   }),
   z.strictObject({
     strategy: z.literal('linear'),
@@ -48,13 +91,13 @@ export const RolloutSchema = z.discriminatedUnion('strategy', [
     percentage: z.number().int().min(1).max(99),
     /** Minutes between steps. */
     intervalMinutes: z.number().int().min(1).max(2880),
-    minRequests: MinRequestsSchema,
+    ...RolloutCommonShape,
   }),
   z.strictObject({
     strategy: z.literal('all-at-once'),
     /** Minutes the candidate bakes at 100 % before it is promoted. */
     intervalMinutes: z.number().int().min(0).max(2880).optional(),
-    minRequests: MinRequestsSchema,
+    ...RolloutCommonShape,
   }),
 ]);
 /** A rollout policy. */

@@ -1,6 +1,7 @@
+import { DEFAULT_SHADOW_PERCENT } from '../rollout/gate-settings.js';
 import { planRollout } from '../rollout/plan-rollout.js';
 import { type RolloutPlan, RolloutStrategy } from '../rollout/RolloutPlan.js';
-import { type Rollout, RolloutPreset } from './deploy-config.js';
+import { type Rollout, type RolloutGates, RolloutPreset } from './deploy-config.js';
 
 const MINUTE_MS = 60_000;
 
@@ -54,30 +55,46 @@ const PRESET_PLANS: Record<
 
 /**
  * The engine's plan for a model's configured rollout: presets are canary or linear plans by name
- * (`canary-10-percent-5-minutes` is `[10, 100]`, 5 minutes per step), custom ones map field by field.
+ * (`canary-10-percent-5-minutes` is `[10, 100]`, 5 minutes per step), custom ones map field by field; a 10 %
+ * shadow phase unless `shadowPercent` says otherwise.
  *
  * @example
  * rolloutPlanOf({ strategy: 'preset', preset: 'canary-10-percent-5-minutes' });
- * // { strategy: 'canary', steps: [10, 100], intervalMs: 300000, minRequests: 20 }
+ * // { strategy: 'canary', steps: [10, 100], intervalMs: 300000, minRequests: 20, shadowPercent: 10 }
  */
 export function rolloutPlanOf(rollout: Rollout): RolloutPlan {
-  const minRequests = rollout.minRequests === undefined ? {} : { minRequests: rollout.minRequests };
+  const common = {
+    ...(rollout.minRequests === undefined ? {} : { minRequests: rollout.minRequests }),
+    shadowPercent: rollout.shadowPercent ?? DEFAULT_SHADOW_PERCENT,
+    ...gatesOf(rollout.gates),
+  };
   switch (rollout.strategy) {
     case 'preset':
-      return planRollout({ ...PRESET_PLANS[rollout.preset], ...minRequests });
+      return planRollout({ ...PRESET_PLANS[rollout.preset], ...common });
     case 'canary':
     case 'linear':
       return planRollout({
         strategy: rollout.strategy,
         weight: rollout.percentage,
         intervalMs: rollout.intervalMinutes * MINUTE_MS,
-        ...minRequests,
+        ...common,
       });
     case 'all-at-once':
       return planRollout({
         strategy: RolloutStrategy.ALL_AT_ONCE,
         intervalMs: (rollout.intervalMinutes ?? 0) * MINUTE_MS,
-        ...minRequests,
+        ...common,
       });
   }
+}
+
+/** The config's gate settings as the plan's (minutes as milliseconds); nothing when it states none. */
+function gatesOf(gates: RolloutGates): { gates?: NonNullable<RolloutPlan['gates']> } {
+  if (gates === undefined) return {};
+  const { maxShadowMinutes, ...rest } = gates;
+  const plan = {
+    ...rest,
+    ...(maxShadowMinutes === undefined ? {} : { maxShadowMs: maxShadowMinutes * MINUTE_MS }),
+  };
+  return Object.keys(plan).length === 0 ? {} : { gates: plan };
 }

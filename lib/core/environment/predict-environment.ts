@@ -30,6 +30,16 @@ export const FunctionVariable = {
   LOG_REQUESTS: 'SLUICE_LOG_REQUESTS',
   /** An S3-compatible endpoint (the embedded store in tests); unset on AWS. */
   S3_ENDPOINT: 'SLUICE_S3_ENDPOINT',
+  /**
+   * A shadow build's candidate: the model version that also answers every request of the unversioned routes,
+   * unseen, its answers compared with those of SLUICE_MODEL_VERSION (which the clients get). Only in the Lambda
+   * versions sluice publishes for a shadow phase.
+   */
+  SHADOW_VERSION: 'SLUICE_SHADOW_VERSION',
+  /** The sha256 the shadow candidate's bytes must have. */
+  SHADOW_SHA256: 'SLUICE_SHADOW_SHA256',
+  /** Relative tolerance of numeric outputs in the shadow comparison. */
+  SHADOW_NUMERIC_TOLERANCE: 'SLUICE_SHADOW_NUMERIC_TOLERANCE',
 } as const;
 /** One variable of the predict function's environment. */
 export type FunctionVariable = (typeof FunctionVariable)[keyof typeof FunctionVariable];
@@ -47,6 +57,16 @@ export const ModelIdentityEnvSchema = z.object({
   [FunctionVariable.MODEL]: ModelNameSchema,
   [FunctionVariable.MODEL_VERSION]: ModelVersionVariableSchema,
   [FunctionVariable.MODEL_SHA256]: Sha256VariableSchema.optional(),
+});
+
+/** The variables of a shadow build, all three or none (see {@link withShadowCandidate}). */
+export const ShadowEnvSchema = z.object({
+  [FunctionVariable.SHADOW_VERSION]: ModelVersionVariableSchema.optional(),
+  [FunctionVariable.SHADOW_SHA256]: Sha256VariableSchema.optional(),
+  [FunctionVariable.SHADOW_NUMERIC_TOLERANCE]: z
+    .string()
+    .regex(/^[0-9]+(\.[0-9]+)?(e-?[0-9]+)?$/, 'must be a nonnegative number')
+    .optional(),
 });
 
 /** The model version a Lambda version serves, as its environment pins it. */
@@ -93,8 +113,8 @@ export function predictEnvironment(input: PredictEnvironmentInput): Record<strin
 }
 
 /**
- * A function environment with another model version bound (and its sha256), every other variable kept: what
- * `sluice deploy` publishes a Lambda version from.
+ * A function environment with another model version bound (and its sha256), every other variable kept but a
+ * shadow build's: what `sluice deploy` publishes a Lambda version from.
  *
  * @example
  * withModelVersion(latest.Environment.Variables, 4, manifest.sha256);
@@ -104,11 +124,73 @@ export function withModelVersion(
   version: number,
   sha256: string,
 ): Record<string, string> {
+  // A shadow build's variables never carry over: `$LATEST` may still hold them from the last shadow phase.
+  const {
+    [FunctionVariable.SHADOW_VERSION]: _version,
+    [FunctionVariable.SHADOW_SHA256]: _sha256,
+    [FunctionVariable.SHADOW_NUMERIC_TOLERANCE]: _tolerance,
+    ...kept
+  } = variables;
   return {
-    ...variables,
+    ...kept,
     [FunctionVariable.MODEL_VERSION]: String(version),
     [FunctionVariable.MODEL_SHA256]: sha256,
   };
+}
+
+/** A shadow build's candidate, as its environment names it. */
+export interface ShadowCandidate {
+  readonly version: number;
+  readonly sha256: string;
+  readonly numericTolerance: number;
+}
+
+/**
+ * A function environment for a *shadow build* of a shadow phase: it serves the stable version (the clients get its
+ * answers) and runs `candidate` on the same requests, comparing the answers. Every other variable is kept.
+ *
+ * @example
+ * withShadowCandidate(withModelVersion(variables, 3, stableSha), { version: 4, sha256, numericTolerance: 1e-3 });
+ */
+export function withShadowCandidate(
+  variables: Readonly<Record<string, string>>,
+  candidate: ShadowCandidate,
+): Record<string, string> {
+  return {
+    ...variables,
+    [FunctionVariable.SHADOW_VERSION]: String(candidate.version),
+    [FunctionVariable.SHADOW_SHA256]: candidate.sha256,
+    [FunctionVariable.SHADOW_NUMERIC_TOLERANCE]: String(candidate.numericTolerance),
+  };
+}
+
+/**
+ * The shadow candidate a function environment names; undefined for an ordinary build. Throws
+ * {@link InvalidModelIdentityError} when only some of the variables are set, or one is malformed.
+ *
+ * @example
+ * readShadowCandidate(configuration.Environment?.Variables, 'iris-fn:9')?.version; // 4
+ */
+export function readShadowCandidate(
+  variables: Readonly<Record<string, string>> | undefined,
+  functionLabel: string,
+): ShadowCandidate | undefined {
+  const values = parseEnvironment(
+    ShadowEnvSchema,
+    variables ?? {},
+    (message, options) => new InvalidModelIdentityError(`${functionLabel}: ${message}`, options),
+  );
+  const version = values[FunctionVariable.SHADOW_VERSION];
+  const sha256 = values[FunctionVariable.SHADOW_SHA256];
+  const tolerance = values[FunctionVariable.SHADOW_NUMERIC_TOLERANCE];
+  if (version === undefined && sha256 === undefined && tolerance === undefined) return undefined;
+  if (version === undefined || sha256 === undefined || tolerance === undefined) {
+    throw new InvalidModelIdentityError(
+      `${functionLabel} names a shadow candidate without all of ${FunctionVariable.SHADOW_VERSION}, ` +
+        `${FunctionVariable.SHADOW_SHA256} and ${FunctionVariable.SHADOW_NUMERIC_TOLERANCE}`,
+    );
+  }
+  return { version: Number(version), sha256, numericTolerance: Number(tolerance) };
 }
 
 /** Raised when a function's environment does not say which model version it serves. */

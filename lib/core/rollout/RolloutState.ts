@@ -82,6 +82,11 @@ export const RolloutStateSchema = z.object({
    * agreement of its answers; absent once it takes traffic.
    */
   phase: z.literal('shadow').optional(),
+  /**
+   * During the shadow phase on a target with builds: the build routed the shadow share, which answers with the
+   * stable version and runs the candidate on the same requests (AWS: a Lambda version with SLUICE_SHADOW_VERSION).
+   */
+  shadowBuild: z.string().min(1).optional(),
   /** The replay of the reference sets before any traffic, when one ran. */
   replay: z
     .object({

@@ -47,6 +47,8 @@ export interface HealthQuery {
   readonly sinceMs: number;
   /** The stable version, for targets that judge the candidate against it (e.g. its share of refused inputs). */
   readonly stable?: number;
+  /** In the shadow phase, the build that runs the candidate beside the stable version (its health counts too). */
+  readonly shadowBuild?: string;
 }
 
 /** A model version as a target serves it: the version, and the target's build of it when it has builds. */
@@ -82,6 +84,18 @@ export interface Routing {
    * are compared: the shadow phase. Absent (or 0) outside it.
    */
   readonly shadowPercent?: number;
+  /** The build routed the shadow share, on targets whose shadow phase is a build of its own (AWS). */
+  readonly shadowBuild?: string;
+}
+
+/** What {@link RolloutTarget.prepareShadow} takes. */
+export interface ShadowBuildInput {
+  /** The stable version and its build: what the shadow build's clients are answered by. */
+  readonly stable: PreparedVersion;
+  /** The candidate and its build: what runs on the same requests, unseen. */
+  readonly candidate: PreparedVersion;
+  /** Relative tolerance of numeric outputs in the comparison. */
+  readonly numericTolerance: number;
 }
 
 /**
@@ -102,6 +116,12 @@ export interface RolloutTarget {
   prepare(model: string, version: number, options?: PrepareOptions): Promise<PreparedVersion>;
   /** Runs the manifest's golden examples against the version (that build of it) before it gets any traffic. */
   checkGolden(model: string, version: number, build?: string): Promise<GoldenCheckResult>;
+  /**
+   * Makes the build a shadow phase routes its share to, on targets whose shadow phase needs one (AWS: a Lambda
+   * version serving the stable version that runs the candidate too); returns its build. Targets that shadow in
+   * process (the local stack) leave it out.
+   */
+  prepareShadow?(model: string, input: ShadowBuildInput): Promise<string>;
   /** Applies the routing. */
   route(model: string, routing: Routing): Promise<void>;
   /**

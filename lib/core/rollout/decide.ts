@@ -45,8 +45,13 @@ export type Decision =
    * phase undecided at its limit); `why` says what the rollout waits for, `detail` in words.
    */
   | { readonly kind: 'wait'; readonly untilMs: number; readonly why: WaitReason; readonly detail?: string }
-  /** Move the candidate to the plan's next weight. */
-  | { readonly kind: 'advance'; readonly weight: number; readonly stepIndex: number }
+  /** Move the candidate to the plan's next weight; `reason`, when given, is what the step's event records. */
+  | {
+      readonly kind: 'advance';
+      readonly weight: number;
+      readonly stepIndex: number;
+      readonly reason?: string;
+    }
   /** The candidate takes everything and becomes the stable version. */
   | { readonly kind: 'promote' }
   /** Send the candidate's weight back to 0. */
@@ -150,7 +155,14 @@ function decideShadow(state: RolloutState, health: HealthReport, nowMs: number):
   }
   if (judgement.verdict === 'pass') {
     const weight = state.plan?.steps[0] ?? 100;
-    return { kind: 'advance', weight, stepIndex: 0 };
+    return {
+      kind: 'advance',
+      weight,
+      stepIndex: 0,
+      reason:
+        `shadow: v${state.candidate} ${figures}: within tolerance (sequential test at alpha ${settings.alpha}); ` +
+        `health ${health.verdict}: ${health.reasons.join('; ') || 'no signal'}`,
+    };
   }
   const startedMs = Date.parse(state.stepStartedAt ?? state.updatedAt);
   if (counts.compared >= settings.maxCompared || nowMs - startedMs >= settings.maxShadowMs) {

@@ -49,6 +49,12 @@ export interface StartRolloutInput extends TransitionContext {
   readonly replay?: RolloutState['replay'];
   /** What the deploy changed of the plan asked for, said in its event (a shadow phase the target cannot run). */
   readonly note?: string;
+  /**
+   * The target's build that answers with the stable version and runs the candidate too, routed the shadow share
+   * during the shadow phase (AWS: a Lambda version with SLUICE_SHADOW_VERSION). @default none (the local stack
+   * shadows in its own app)
+   */
+  readonly shadowBuild?: string;
 }
 
 /** The routing part of a state: everything a transition replaces. */
@@ -64,6 +70,7 @@ type Routing = Pick<
   | 'stepIndex'
   | 'stepStartedAt'
   | 'phase'
+  | 'shadowBuild'
   | 'replay'
 >;
 
@@ -164,7 +171,11 @@ export function startRollout(state: RolloutState | undefined, input: StartRollou
   const shadow = !standsIn && (plan.shadowPercent ?? 0) > 0;
   const weight = shadow ? 0 : (plan.steps[0] ?? FULL_WEIGHT);
   const routing = shadow
-    ? { ...rolling(stable, candidate, 0, plan, -1, input.now, builds), phase: 'shadow' as const }
+    ? {
+        ...rolling(stable, candidate, 0, plan, -1, input.now, builds),
+        phase: 'shadow' as const,
+        ...(input.shadowBuild === undefined ? {} : { shadowBuild: input.shadowBuild }),
+      }
     : rolling(stable, candidate, weight, plan, 0, input.now, builds);
   const first = shadow
     ? `shadow phase: v${candidate} answers ${plan.shadowPercent}% of the requests unseen until its answers agree with v${stable}'s; then `
@@ -345,7 +356,7 @@ export function applyDecision(
     case 'wait':
       return state;
     case 'advance':
-      return advance(state, input);
+      return advance(state, decision.reason === undefined ? input : { ...input, reason: decision.reason });
     case 'promote': {
       const { candidate } = requireRolling(state, 'promote');
       return promoted(state, candidate, input, input.reason);
@@ -465,6 +476,7 @@ function routingFields(state: RolloutState): Routing {
     ...(state.stepIndex === undefined ? {} : { stepIndex: state.stepIndex }),
     ...(state.stepStartedAt === undefined ? {} : { stepStartedAt: state.stepStartedAt }),
     ...(state.phase === undefined ? {} : { phase: state.phase }),
+    ...(state.shadowBuild === undefined ? {} : { shadowBuild: state.shadowBuild }),
     ...(state.replay === undefined ? {} : { replay: state.replay }),
   };
 }

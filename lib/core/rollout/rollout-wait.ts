@@ -52,8 +52,10 @@ export const METRICS_SETTLE_MS = 3 * 60_000;
 /**
  * How long a plan takes on AWS when the candidate gets its evidence in time: each bake (every step below 100 %;
  * an all-at-once plan's single step at 100 %) lasts its interval, then waits for its metrics to settle, then for
- * the driver's next tick; the step after the last bake is the promotion. Manual plans never end on their own
- * (Infinity). A step that lacks `minRequests` requests is extended, so this is a lower bound on a quiet model.
+ * the driver's next tick; the step after the last bake is the promotion. A shadow phase adds at least its metrics
+ * settling and a tick (how long it takes to compare enough answers depends on the traffic). Manual plans never end
+ * on their own (Infinity). A step that lacks `minRequests` requests is extended, so this is a lower bound on a
+ * quiet model.
  *
  * @example
  * rolloutDurationMs({ strategy: 'canary', steps: [10, 100], intervalMs: 300_000 }); // 1 * (5 + 3 + 1) min = 540_000
@@ -61,5 +63,6 @@ export const METRICS_SETTLE_MS = 3 * 60_000;
 export function rolloutDurationMs(plan: RolloutPlan): number {
   if (plan.strategy === 'manual') return Number.POSITIVE_INFINITY;
   const bakes = Math.max(1, plan.steps.filter((weight) => weight < FULL_WEIGHT).length);
-  return bakes * (plan.intervalMs + METRICS_SETTLE_MS + DRIVER_INTERVAL_MS);
+  const shadow = (plan.shadowPercent ?? 0) > 0 ? METRICS_SETTLE_MS + DRIVER_INTERVAL_MS : 0;
+  return shadow + bakes * (plan.intervalMs + METRICS_SETTLE_MS + DRIVER_INTERVAL_MS);
 }

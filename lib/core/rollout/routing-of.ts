@@ -16,7 +16,12 @@ export function routingOf(state: RolloutState): Routing {
       candidate: state.candidate,
       ...(state.candidateBuild === undefined ? {} : { candidateBuild: state.candidateBuild }),
       weight: state.weight,
-      ...(state.phase === 'shadow' ? { shadowPercent: state.plan?.shadowPercent ?? 0 } : {}),
+      ...(state.phase === 'shadow'
+        ? {
+            shadowPercent: state.plan?.shadowPercent ?? 0,
+            ...(state.shadowBuild === undefined ? {} : { shadowBuild: state.shadowBuild }),
+          }
+        : {}),
     };
   }
   return { stable: state.stable, ...stableBuild, weight: 0 };

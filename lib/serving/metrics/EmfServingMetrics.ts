@@ -38,6 +38,7 @@ const LOAD_METRICS: readonly EmfMetric[] = [
  */
 export class EmfServingMetrics implements ServingMetrics {
   readonly #write: LineWriter;
+  readonly #now: () => number;
   readonly #documents: EmfDocuments;
   /** The metric list of each set of output names, kept so the documents' prefixes are cached by identity. */
   readonly #withMeans = new Map<string, readonly EmfMetric[]>();
@@ -46,9 +47,15 @@ export class EmfServingMetrics implements ServingMetrics {
    * @param write where the lines go. @default stdout
    * @param functionVersion the published Lambda version emitting; adds the dimension set
    *   `service, Model, Version, FunctionVersion`, which the alarms of that Lambda version watch. @default none
+   * @param now the documents' timestamps (epoch ms). @default Date.now
    */
-  constructor(write: LineWriter = (line) => process.stdout.write(line), functionVersion?: string) {
+  constructor(
+    write: LineWriter = (line) => process.stdout.write(line),
+    functionVersion?: string,
+    now: () => number = Date.now,
+  ) {
     this.#write = write;
+    this.#now = now;
     this.#documents = new EmfDocuments(functionVersion);
   }
 
@@ -59,13 +66,13 @@ export class EmfServingMetrics implements ServingMetrics {
     const values = [1, record.latencyMs, record.predictions, rejected, error, record.invalidOutputs];
     for (const [, mean] of means) values.push(mean);
     this.#write(
-      this.#documents.document(record.model, record.version, this.#metrics(means), values, Date.now()),
+      this.#documents.document(record.model, record.version, this.#metrics(means), values, this.#now()),
     );
   }
 
   recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void {
     this.#write(
-      this.#documents.document(model, version, LOAD_METRICS, [loadMs, coldStart ? 1 : 0], Date.now()),
+      this.#documents.document(model, version, LOAD_METRICS, [loadMs, coldStart ? 1 : 0], this.#now()),
     );
   }
 
@@ -81,7 +88,7 @@ export class EmfServingMetrics implements ServingMetrics {
         candidate,
         COMPARISON_METRICS,
         [1, disagreementShare(comparison)],
-        Date.now(),
+        this.#now(),
       ),
     );
   }

@@ -18,8 +18,8 @@ export interface ModelDashboardProps {
 const PERIOD = Duration.minutes(1);
 
 /**
- * A dashboard with one row per model: each version's traffic, latency percentiles, errors, and model
- * load time. CloudWatch SEARCH expressions pick up every version, also ones deployed after this synth.
+ * A dashboard with rows per model: each version's traffic, latency percentiles, errors, model load time, drift
+ * and shadow comparisons. CloudWatch SEARCH expressions pick up every version, also ones deployed after this synth.
  *
  * @example
  * new ModelDashboard(this, 'Dashboard', { endpoints: [iris] });
@@ -98,6 +98,22 @@ export class ModelDashboard extends Construct {
           title: `${model}: cold starts`,
           left: [sluiceSearch(MetricName.COLD_START, 'Sum', '')],
           width: 8,
+        }),
+      );
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: `${model}: drift per model version (population stability vs its reference set)`,
+          left: [sluiceSearch(MetricName.DRIFT_PSI, 'Average', '')],
+          leftAnnotations: [{ value: 0.25, label: 'large shift', color: cloudwatch.Color.RED }],
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${model}: shadow comparisons per candidate version (compared, disagreed)`,
+          left: [
+            sluiceSearch(MetricName.SHADOW_COMPARED, 'Sum', 'compared'),
+            sluiceSearch(MetricName.SHADOW_DISAGREED, 'Sum', 'disagreed'),
+          ],
+          width: 12,
         }),
       );
     }

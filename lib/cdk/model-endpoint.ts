@@ -1,4 +1,6 @@
 import { CfnOutput, CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -6,6 +8,12 @@ import { Construct } from 'constructs';
 import { Architecture, type ModelDeployment, ModelDeploymentSchema } from '../core/config/deploy-config.js';
 import { rolloutPlanOf } from '../core/config/rollout-plan-of.js';
 import { predictEnvironment } from '../core/environment/predict-environment.js';
+import {
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  MetricDimension,
+  MetricName,
+} from '../core/metrics/metric-names.js';
 import type { RolloutPlan } from '../core/rollout/RolloutPlan.js';
 import type { ReleaseProperties } from '../core/rollout/release-event.js';
 import {
@@ -28,6 +36,9 @@ export { LIVE_ALIAS };
 
 /** CloudFormation type of a model's release custom resource. */
 export const RELEASE_RESOURCE_TYPE = 'Custom::SluiceRelease';
+
+/** Minutes per period of the drift alarm: a window of answers takes a while to fill on a quiet model. */
+export const DRIFT_ALARM_PERIOD_MINUTES = 15;
 
 /** Properties of {@link ModelEndpoint}. */
 export interface ModelEndpointProps {
@@ -79,6 +90,8 @@ export class ModelEndpoint extends Construct {
   readonly release: CustomResource;
   /** The plan `cdk deploy` rolls a change out with. */
   readonly plan: RolloutPlan;
+  /** The model's drift alarm (notifies the alarm topic; never rolls back). */
+  readonly driftAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ModelEndpointProps) {
     super(scope, id);
@@ -154,6 +167,25 @@ export class ModelEndpoint extends Construct {
     });
     // A model group's grants live in its own stack: the release acts only once they exist.
     if (grants) this.release.node.addDependency(grants);
+    this.driftAlarm = new cloudwatch.Alarm(this, 'DriftAlarm', {
+      alarmDescription:
+        `sluice: the classes ${model.name} answers drifted from its reference set (population stability index ` +
+        `>= ${model.alarms.driftPsi}); a notice, not a rollback`,
+      metric: new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: MetricName.DRIFT_PSI,
+        dimensionsMap: { service: METRICS_SERVICE, [MetricDimension.MODEL]: model.name },
+        statistic: 'Average',
+        period: Duration.minutes(DRIFT_ALARM_PERIOD_MINUTES),
+      }),
+      threshold: model.alarms.driftPsi,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      // No answers, no figure: a quiet model has not drifted.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) this.driftAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
     if (model.provisionedConcurrencyScaling) {
       new ProvisionedConcurrencyScaler(this, 'ProvisionedConcurrencyScaling', {
         functionName: this.fn.functionName,

@@ -4,6 +4,7 @@ import { gateSettingsOf } from '../core/rollout/gate-settings.js';
 import { DEFAULT_MIN_REQUESTS } from '../core/rollout/plan-rollout.js';
 import { RolloutStatus } from '../core/rollout/RolloutState.js';
 import type { ObservedTraffic } from '../core/rollout/RolloutTarget.js';
+import { LARGE_DRIFT_PSI } from '../core/stats/drift.js';
 import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
 import type { CliIo } from './cli-io.js';
 import {
@@ -49,6 +50,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
             requests: observed.traffic?.requests ?? {},
             ...(observed.traffic ? { requestsWindowMs: observed.traffic.windowMs } : {}),
             ...(observed.error === undefined ? {} : { requestsError: observed.error }),
+            drift: observed.traffic?.drift ?? {},
             decision: report.decision,
             history: report.history,
           })}\n`,
@@ -89,6 +91,8 @@ function describeReport(
         (context.local ? ' (the local stack pins it as stable at the first such request)' : ''),
     );
     lines.push(`  requests   ${describeObserved(observed)}`);
+    const drift = describeDrift(observed);
+    if (drift) lines.push(`  drift      ${drift}`);
     lines.push(`  deploy one with \`sluice deploy ${model} --version N\``);
     return `${lines.join('\n')}\n`;
   }
@@ -124,6 +128,8 @@ function describeReport(
     lines.push(`${model}: idle; v${state.stable} takes all traffic`);
   }
   lines.push(`  requests   ${describeObserved(observed)}`);
+  const drift = describeDrift(observed);
+  if (drift) lines.push(`  drift      ${drift}`);
   lines.push(`  next       ${describeDecision(report.decision, Date.now())}`);
   lines.push('history:');
   for (const event of report.history) lines.push(`  ${describeEvent(event)}`);
@@ -133,4 +139,19 @@ function describeReport(
 function describeObserved(observed: Observed): string {
   if (!observed.traffic) return `unavailable: ${observed.error ?? 'no answer'}`;
   return `${describeRequests(observed.traffic.requests)} (last ${formatDuration(observed.traffic.windowMs)})`;
+}
+
+/**
+ * The versions' drift figures, when any version filled a window of answers: how far the classes it answers moved
+ * from those it gave its reference set (population stability; under 0.1 no shift, above 0.25 a large one).
+ */
+function describeDrift(observed: Observed): string | undefined {
+  const figures = Object.entries(observed.traffic?.drift ?? {});
+  if (figures.length === 0) return undefined;
+  const parts = figures
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(
+      ([version, psi]) => `v${version} ${psi.toFixed(3)}${psi > LARGE_DRIFT_PSI ? ' (a large shift)' : ''}`,
+    );
+  return `${parts.join(', ')} (population stability of the answered classes against the reference set's)`;
 }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DriftTallies } from '../core/stats/drift.js';
 import { EngineRolloutControl, type RolloutControl } from '../rollout/RolloutControl.js';
 import { RolloutEngine } from '../rollout/RolloutEngine.js';
 import type { AppLogger } from '../serving/InferenceApp.js';
@@ -9,7 +10,6 @@ import { InferenceEngine } from '../serving/InferenceEngine.js';
 import { ModelRegistry } from '../storage/ModelRegistry.js';
 import { RolloutStore } from '../storage/RolloutStore.js';
 import { ApiGatewayEmulator } from './ApiGatewayEmulator.js';
-import { driftFigures } from './drift-figures.js';
 import { HealthWindow } from './HealthWindow.js';
 import { HomeLock } from './HomeLock.js';
 import { LOCAL_STACK_ACTOR, LocalAliasResolver } from './LocalAliasResolver.js';
@@ -172,7 +172,15 @@ export class LocalStack {
         ...(options.random ? { random: options.random } : {}),
         ...(options.shadowRandom ? { shadowRandom: options.shadowRandom } : {}),
       });
-      const target = new StackRolloutTarget({ health, thresholds: config.health, engine, registry, now });
+      const drift = new DriftTallies();
+      const target = new StackRolloutTarget({
+        health,
+        thresholds: config.health,
+        engine,
+        registry,
+        drift,
+        now,
+      });
       const driver = new LocalRolloutDriver({
         engine: new RolloutEngine({ store: rollouts, registry, actor: LOCAL_STACK_ACTOR, target, now }),
         models: () => versions.models(),
@@ -184,6 +192,7 @@ export class LocalStack {
         resolver,
         registry,
         metrics,
+        drift,
         logger,
         logRequests: options.logRequests ?? false,
         serverVersion: readPackageVersion(),
@@ -199,20 +208,15 @@ export class LocalStack {
         localRoutes: {
           '/metrics': {
             methods: ['GET'],
-            answer: async () => {
-              for (const { model, version, psi } of driftFigures(
-                health,
-                engine,
-                now(),
-                await versions.models(),
-              )) {
-                metrics.recordDrift(model, version, psi);
-              }
-              return { status: 200, contentType: metrics.contentType, body: await metrics.render() };
-            },
+            answer: async () => ({
+              status: 200,
+              contentType: metrics.contentType,
+              body: await metrics.render(),
+            }),
           },
           ...localControlRoutes({
             health,
+            drift,
             thresholds: config.health,
             now,
             origin: () => api.url,

@@ -11,17 +11,11 @@ export const LATENCY_BUCKETS_SECONDS = [
 /** The labels on every per-version figure. */
 const VERSION_LABELS = ['model', 'version'] as const;
 
-/** The labels of the output-mean gauge: a version's, and the output's name. */
-const OUTPUT_LABELS = [...VERSION_LABELS, 'output'] as const;
-
 type VersionLabels = Record<(typeof VERSION_LABELS)[number], string>;
-type OutputLabels = Record<(typeof OUTPUT_LABELS)[number], string>;
 
 /** The label objects of one version, made once: prom-client hashes the object it is given on every update. */
 interface VersionSeries {
   readonly labels: VersionLabels;
-  /** The output-mean labels, by output name. */
-  readonly outputs: Map<string, OutputLabels>;
 }
 
 /**
@@ -100,12 +94,6 @@ export class PrometheusServingMetrics implements ServingMetrics {
     labelNames: VERSION_LABELS,
     registers: [this.#registry],
   });
-  readonly #outputMeans = new Gauge({
-    name: 'sluice_output_mean',
-    help: 'Mean of each numeric output over the last request (drift).',
-    labelNames: OUTPUT_LABELS,
-    registers: [this.#registry],
-  });
   readonly #shadowCompared = new Counter({
     name: 'sluice_shadow_compared_total',
     help: "Requests a shadow candidate (version) answered unseen, compared with the stable version's answers.",
@@ -120,7 +108,7 @@ export class PrometheusServingMetrics implements ServingMetrics {
   });
   readonly #drift = new Gauge({
     name: 'sluice_drift_psi',
-    help: "Population stability index of the version's answered classes against its reference set's (15 min).",
+    help: "Population stability index of the version's last window of 500 answered classes against its reference set's.",
     labelNames: VERSION_LABELS,
     registers: [this.#registry],
   });
@@ -141,14 +129,6 @@ export class PrometheusServingMetrics implements ServingMetrics {
     if (record.status >= 500) this.#errors.inc(labels);
     if (record.invalidOutputs > 0) this.#invalidOutputs.inc(labels, record.invalidOutputs);
     this.#latency.observe(labels, record.latencyMs / 1000);
-    for (const [output, mean] of Object.entries(record.outputMeans)) {
-      let outputLabels = series.outputs.get(output);
-      if (!outputLabels) {
-        outputLabels = { ...labels, output };
-        series.outputs.set(output, outputLabels);
-      }
-      this.#outputMeans.set(outputLabels, mean);
-    }
   }
 
   recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void {
@@ -165,7 +145,7 @@ export class PrometheusServingMetrics implements ServingMetrics {
     if (share > 0) this.#shadowDisagreed.inc(labels, share);
   }
 
-  /** Sets a version's drift figure (see `populationStability`). */
+  /** Sets a version's drift figure (see `DriftTally`). */
   recordDrift(model: string, version: number, psi: number): void {
     this.#drift.set({ model, version: String(version) }, psi);
   }
@@ -193,7 +173,7 @@ export class PrometheusServingMetrics implements ServingMetrics {
         counter.inc(labels, 0);
       }
       this.#latency.zero(labels);
-      series = { labels, outputs: new Map() };
+      series = { labels };
       this.#versions.set(key, series);
     }
     return series;

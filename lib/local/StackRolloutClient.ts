@@ -89,7 +89,11 @@ export class StackRolloutClient implements RolloutControl {
 
   async traffic(model: string): Promise<ObservedTraffic> {
     const report = await this.#send('GET', localTrafficPath(model), undefined, LocalTrafficResponseSchema);
-    return { requests: report.requests, windowMs: report.windowMs };
+    return {
+      requests: report.requests,
+      windowMs: report.windowMs,
+      ...(report.drift === undefined ? {} : { drift: report.drift }),
+    };
   }
 
   async #command(model: string, command: RolloutCommand, body: object): Promise<RolloutState> {

@@ -9,6 +9,7 @@ import type {
   RolloutTarget,
   Routing,
 } from '../core/rollout/RolloutTarget.js';
+import type { DriftTallies } from '../core/stats/drift.js';
 import { checkGoldenExamples } from '../serving/check-golden-examples.js';
 import type { InferenceEngine } from '../serving/InferenceEngine.js';
 import { sessionGoldenTransport } from '../serving/session-golden-transport.js';
@@ -25,6 +26,8 @@ export interface StackRolloutTargetOptions {
   readonly engine: Pick<InferenceEngine, 'get'>;
   /** Reads the versions' reference sets. */
   readonly registry: Pick<ModelRegistry, 'readReference'>;
+  /** The stack's drift tallies, for the figures {@link StackRolloutTarget.traffic} reports. @default none */
+  readonly drift?: Pick<DriftTallies, 'figures'>;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -106,11 +109,12 @@ export class StackRolloutTarget implements RolloutTarget {
     });
   }
 
-  /** Requests per version the local alias routed in the health window. */
+  /** Requests per version the local alias routed in the health window, and the versions' drift figures. */
   async traffic(model: string): Promise<ObservedTraffic> {
     return {
       requests: this.#options.health.requests(model, this.#now()),
       windowMs: this.#options.health.windowMs,
+      ...(this.#options.drift ? { drift: this.#options.drift.figures(model) } : {}),
     };
   }
 }

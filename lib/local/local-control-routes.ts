@@ -11,6 +11,7 @@ import { MODEL_NAME_PATTERN } from '../core/manifest/ModelManifest.js';
 import { assertValidPlan } from '../core/rollout/plan-rollout.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
 import type { RolloutPlan } from '../core/rollout/RolloutPlan.js';
+import type { DriftTallies } from '../core/stats/drift.js';
 import type { RolloutControl } from '../rollout/RolloutControl.js';
 import type { LocalReply, LocalRequest, LocalRoute } from './ApiGatewayEmulator.js';
 import type { HealthWindow } from './HealthWindow.js';
@@ -34,6 +35,8 @@ const EPOCH_MS_PATTERN = /^[0-9]{1,16}$/;
 export interface LocalControlRoutesDeps {
   /** Outcomes of every inference the stack served. */
   readonly health: HealthWindow;
+  /** The stack's drift tallies, for the traffic route's figures. */
+  readonly drift?: Pick<DriftTallies, 'figures'>;
   /** The limits the health route judges against. */
   readonly thresholds: GateThresholds;
   /** The stack's rollout control acting as `actor` (the one writer of the stack's rollout states). */
@@ -102,7 +105,10 @@ function healthRoute(deps: LocalControlRoutesDeps, request: LocalRequest): Local
   return jsonReply(body);
 }
 
-/** `GET /_sluice/traffic?model=M`: requests per version the local alias routed in the health window. */
+/**
+ * `GET /_sluice/traffic?model=M`: requests per version the local alias routed in the health window, and each
+ * version's latest drift figure.
+ */
 function trafficRoute(deps: LocalControlRoutesDeps, request: LocalRequest): LocalReply {
   const model = request.query.get('model') ?? '';
   if (!MODEL_NAME_PATTERN.test(model))
@@ -111,6 +117,7 @@ function trafficRoute(deps: LocalControlRoutesDeps, request: LocalRequest): Loca
     model,
     requests: deps.health.requests(model, deps.now()),
     windowMs: deps.health.windowMs,
+    ...(deps.drift ? { drift: deps.drift.figures(model) } : {}),
   };
   return jsonReply(body);
 }

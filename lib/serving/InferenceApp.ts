@@ -19,6 +19,7 @@ import {
 import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { MODEL_NAME_PATTERN, type ModelManifest } from '../core/manifest/ModelManifest.js';
 import { answerClasses } from '../core/stats/answer-classes.js';
+import { DriftTallies } from '../core/stats/drift.js';
 import { decodeBinaryTensor, rawBinaryShape } from '../core/tensor/binary-tensor.js';
 import { decodeRows, decodeTensor } from '../core/tensor/decode-tensor.js';
 import { outputDatatype, stringifyJson, tensorToNested } from '../core/tensor/encode-tensor.js';
@@ -86,6 +87,8 @@ export interface InferenceAppOptions {
    * first, and its clients wait for the candidate's run too. The local stack answers first. @default false
    */
   readonly shadowBeforeReply?: boolean;
+  /** Where answers' classes are tallied for drift (the local stack shares its own with `sluice status`). @default new */
+  readonly drift?: DriftTallies;
 }
 
 /** Per-request facts gathered while handling, for headers, metrics and the log line. */
@@ -95,13 +98,14 @@ interface RequestState {
   version?: number;
   predictions: number;
   invalidOutputs: number;
-  outputMeans: Record<string, number>;
   /** `performance.now()` at the end of each inference phase, for the statistics extension. */
   readonly marks: { loaded?: number; decoded?: number; ran?: number; encoded?: number };
   /** The answer's classes, for the class-share gate (unversioned routes only). */
   classes?: Record<string, number>;
   /** The shadow run this request was drawn for, started once the client's answer is ready. */
   shadow?: ShadowRunInput;
+  /** The classes the version gave its reference set, when it has one: its answers' drift is tallied against them. */
+  driftBaseline?: Readonly<Record<string, number>>;
 }
 
 /** One input of a V2 request: its JSON description, and its bytes when it came as binary data. */
@@ -131,6 +135,8 @@ export class InferenceApp {
   private readonly shadowBeforeReply: boolean;
   /** Shadow runs in flight. */
   private readonly shadowRuns = new Set<Promise<void>>();
+  /** Each served version's drift tally against its reference set's classes. */
+  private readonly drift: DriftTallies;
 
   constructor(options: InferenceAppOptions) {
     this.engine = options.engine;
@@ -142,6 +148,7 @@ export class InferenceApp {
     this.logRequests = options.logRequests ?? false;
     this.statistics = options.statistics ?? new InferenceStatistics();
     this.shadowBeforeReply = options.shadowBeforeReply ?? false;
+    this.drift = options.drift ?? new DriftTallies();
   }
 
   /** Answers one API Gateway proxy event; never throws, never leaks a stack trace. */
@@ -151,7 +158,6 @@ export class InferenceApp {
       requestId: requestId ?? event.requestContext?.requestId ?? randomUUID(),
       predictions: 0,
       invalidOutputs: 0,
-      outputMeans: {},
       marks: {},
     };
     let result: APIGatewayProxyResult;
@@ -186,7 +192,6 @@ export class InferenceApp {
         latencyMs,
         predictions: state.predictions,
         invalidOutputs: state.invalidOutputs,
-        outputMeans: state.outputMeans,
       });
       this.resolver.served?.(state.model, state.version, {
         status: result.statusCode,
@@ -196,6 +201,7 @@ export class InferenceApp {
         ...(state.classes ? { classes: state.classes } : {}),
       });
       this.recordStatistics(state, result.statusCode, started, latencyMs);
+      if (result.statusCode < 400) this.tallyDrift(state);
       const shadow =
         state.shadow && result.statusCode < 400 ? this.startShadow(state.shadow, state.requestId) : undefined;
       if (shadow && this.shadowBeforeReply) await shadow;
@@ -436,6 +442,14 @@ export class InferenceApp {
     return jsonResult(200, body);
   }
 
+  /** Adds an answer's classes to its version's drift tally; a full window's figure goes to the metrics. */
+  private tallyDrift(state: RequestState): void {
+    const { model, version, classes, driftBaseline } = state;
+    if (model === undefined || version === undefined || !classes || !driftBaseline) return;
+    const psi = this.drift.add(model, version, driftBaseline, classes);
+    if (psi !== undefined) this.metrics.recordDrift?.(model, version, psi);
+  }
+
   /**
    * Resolves once every shadow run started so far has been compared and recorded: what a test awaits before it
    * judges the shadow phase (runs are off the client's path, so a reply comes before its comparison).
@@ -486,9 +500,11 @@ export class InferenceApp {
   ): Promise<void> {
     if (route.version !== undefined) return;
     // By class index, not label: two versions are compared class for class, whatever labels each was published with.
-    if (this.resolver.served) {
+    const baseline = manifest.reference?.classes;
+    if (this.resolver.served || baseline) {
       state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, undefined);
     }
+    if (baseline) state.driftBaseline = baseline;
     if (!this.resolver.shadow) return;
     let shadow: ShadowAssignment | undefined;
     try {
@@ -701,18 +717,9 @@ function summarise(results: InferenceSession.OnnxValueMapType, fetches: string[]
     const data = tensor.data;
     if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array))
       continue;
-    let sum = 0;
-    let finite = 0;
     for (let index = 0; index < data.length; index++) {
-      const value = data[index] as number;
-      if (Number.isFinite(value)) {
-        sum += value;
-        finite++;
-      } else {
-        state.invalidOutputs++;
-      }
+      if (!Number.isFinite(data[index] as number)) state.invalidOutputs++;
     }
-    if (finite > 0) state.outputMeans[name] = sum / finite;
   }
 }
 

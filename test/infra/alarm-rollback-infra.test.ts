@@ -93,13 +93,21 @@ describe("alarm rollback rule: version alarms of this stack's functions entering
     });
   });
 
-  it("has no alarm in the template: the control plane creates every version alarm (the first deploy's too) from versionAlarmSpecs, named so the rule sees them", () => {
+  it("has no version alarm in the template: the control plane creates every one (the first deploy's too) from versionAlarmSpecs, named so the rule sees them", () => {
     const alarms = Object.values(resourcesOf('AWS::CloudWatch::Alarm'));
     assert.deepEqual(
-      alarms.map((alarm) => alarm.Properties.Namespace),
-      ['AWS/SQS'],
-      "the failure queue's alarm only, no version alarm",
+      alarms.map((alarm) => `${alarm.Properties.Namespace} ${alarm.Properties.MetricName}`).sort(),
+      ['AWS/SQS ApproximateNumberOfMessagesVisible', 'Sluice DriftPsi', 'Sluice DriftPsi'],
+      "the failure queue's alarm and each model's drift alarm, no version alarm",
     );
+    for (const alarm of alarms) {
+      // The drift alarms notify; only version alarms (named sluice-<function>-...) reach the rollback rule.
+      assert.equal(
+        alarm.Properties.AlarmName,
+        undefined,
+        'a name CloudFormation makes, never a version alarm name',
+      );
+    }
     const spec = versionAlarmSpecs(
       { functionName: 'Test-Fn', alias: 'live', lambdaVersion: '7', model: 'iris', modelVersion: 1 },
       twoModels.models[0]?.alarms ?? assert.fail('no thresholds'),

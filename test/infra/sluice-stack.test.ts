@@ -405,8 +405,24 @@ describe('failure paths: what EventBridge and the scheduler invoke fails into a 
 
 describe('alarms: the control plane creates every version alarm; the stack gives it the topic', () => {
   it('has no version alarm in the template and names the alarm topic in the predict function environment', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    // The release queue's dead letters, and the model's drift alarm (a notice, not a version alarm).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Sluice',
+      MetricName: 'DriftPsi',
+      Statistic: 'Average',
+      Period: 900,
+      Threshold: 0.25,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+      // CDK sorts an alarm's dimensions by name.
+      Dimensions: [
+        { Name: 'Model', Value: 'iris' },
+        { Name: 'service', Value: 'sluice' },
+      ],
+    });
     template.resourceCountIs('AWS::SNS::Topic', 1);
     const [topicId] = only(resourcesOf('AWS::SNS::Topic'));
     const predict =

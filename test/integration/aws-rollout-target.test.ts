@@ -110,6 +110,8 @@ class FakeAws {
   aliasWeights: Record<string, number> | undefined;
   /** Datapoints of the alias's `Invocations` per ExecutedVersion, as GetMetricData returns them. */
   invocations: Record<string, number[]> = {};
+  /** Datapoints of sluice's `DriftPsi` per model version (its `Version` dimension). */
+  driftPsi: Record<string, number[]> = {};
   #revision = 1;
   #reads = 0;
   #updated = false;
@@ -219,10 +221,12 @@ class FakeAws {
       this.journal.push(['GetMetricData', input]);
       return {
         MetricDataResults: (input.MetricDataQueries ?? []).map((query) => {
-          const executed = query.MetricStat?.Metric?.Dimensions?.find(
-            (dimension) => dimension.Name === 'ExecutedVersion',
-          )?.Value;
-          const values = this.invocations[executed ?? ''] ?? [];
+          const dimension = (name: string) =>
+            query.MetricStat?.Metric?.Dimensions?.find((candidate) => candidate.Name === name)?.Value ?? '';
+          const values =
+            query.MetricStat?.Metric?.MetricName === 'DriftPsi'
+              ? (this.driftPsi[dimension('Version')] ?? [])
+              : (this.invocations[dimension('ExecutedVersion')] ?? []);
           return {
             Id: query.Id,
             Label: query.Label ?? 'Invocations',
@@ -955,16 +959,36 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
         Stat: 'Sum',
       },
     });
+    const driftQuery = (version: number) => ({
+      Id: `drift${version}`,
+      ReturnData: true,
+      MetricStat: {
+        Metric: {
+          Namespace: 'Sluice',
+          MetricName: 'DriftPsi',
+          Dimensions: [
+            { Name: 'service', Value: 'sluice' },
+            { Name: 'Model', Value: 'iris' },
+            { Name: 'Version', Value: String(version) },
+          ],
+        },
+        Period: 900,
+        Stat: 'Average',
+      },
+    });
 
-    it('sums the last 15 minutes of Invocations of each version on the weighted alias, keyed by the model version it serves', async () => {
+    it("sums the last 15 minutes of Invocations of each version on the weighted alias, keyed by the model version it serves, with each version's drift figure", async () => {
       const { aws, target } = setUp();
       aws.publishedVersion('5', environmentOf(v1));
       aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
       aws.aliasWeights = { '6': 0.1 };
       aws.invocations = { '5': [700, 200], '6': [95, 5] };
+      aws.driftPsi = { '2': [0.3, 0.5] };
       assert.deepEqual(await target.traffic('iris'), {
         requests: { '1': 900, '2': 100 },
         windowMs: OBSERVED_TRAFFIC_WINDOW_MS,
+        // v1 filled no window of answers; v2's two figures are averaged.
+        drift: { '2': 0.4 },
       });
       assert.deepEqual(aws.journal, [
         ['GetAlias', { FunctionName: FUNCTION, Name: 'live' }],
@@ -975,7 +999,12 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
           {
             StartTime: new Date(NOW - OBSERVED_TRAFFIC_WINDOW_MS),
             EndTime: new Date(NOW),
-            MetricDataQueries: [invocationsQuery('v0', '5'), invocationsQuery('v1', '6')],
+            MetricDataQueries: [
+              invocationsQuery('v0', '5'),
+              invocationsQuery('v1', '6'),
+              driftQuery(1),
+              driftQuery(2),
+            ],
           },
         ],
       ]);
@@ -989,6 +1018,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
       assert.deepEqual(await target.traffic('iris'), {
         requests: { '1': 0 },
         windowMs: OBSERVED_TRAFFIC_WINDOW_MS,
+        drift: {},
       });
       assert.deepEqual(aws.sequence(), ['GetAlias', 'GetMetricData']);
     });
@@ -1071,6 +1101,7 @@ describe('naming conventions shared by the stack, the CLI and the alarm-rollback
         p99LatencyMs: 800,
         invalidOutputs: 1,
         rejectedInputsPercent: 50,
+        driftPsi: 0.25,
         evaluationPeriods: 1,
         datapointsToAlarm: 1,
       },

@@ -5,11 +5,13 @@ import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
 import type { RolloutPlan } from '../../lib/core/rollout/RolloutPlan.js';
 import type { RolloutState } from '../../lib/core/rollout/RolloutState.js';
 import { LOCAL_STACK_ACTOR } from '../../lib/local/LocalAliasResolver.js';
+import { LocalTrafficResponseSchema, localTrafficPath } from '../../lib/local/local-routes.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { MAX_SHADOW_RUNS_IN_FLIGHT } from '../../lib/serving/InferenceApp.js';
 import { seededRandom } from '../../lib/tools/seeded-random.js';
 import { IRIS_LABELS } from '../../lib/tools/train-iris.js';
 import {
+  bodyOf,
   cyclingDraws,
   readMetrics,
   sample,
@@ -32,6 +34,7 @@ import {
   type TrafficOutcome,
   trafficUntil,
 } from '../fixtures/rollouts.js';
+import { describeRun, runSluiceInProcess } from '../fixtures/sluice-cli.js';
 
 const { rows, classes } = irisClassifier();
 
@@ -321,5 +324,17 @@ describe('Drift: the classes a version answers, against those it gave its refere
     const shifted = metrics.get(sample('sluice_drift_psi', 'drift-shift', 1)) ?? Number.NaN;
     assert.ok(none < 0.1, `no shift: PSI ${none}`);
     assert.ok(shifted > 0.25, `a shift to one species: PSI ${shifted}`);
+
+    // The same figures reach `sluice status`, through the stack's traffic route.
+    const traffic = bodyOf(
+      await test.request('GET', localTrafficPath('drift-shift')),
+      LocalTrafficResponseSchema,
+    );
+    assert.deepEqual(traffic.drift, { '1': shifted });
+    const status = await runSluiceInProcess(['status', 'drift-shift', '--local'], test.home);
+    assert.equal(status.code, 0, describeRun(status));
+    assert.match(status.stdout, new RegExp(`drift +v1 ${shifted.toFixed(3)} \\(a large shift\\)`));
+    const json = await runSluiceInProcess(['status', 'drift-none', '--local', '--json'], test.home);
+    assert.deepEqual(JSON.parse(json.stdout).drift, { '1': none });
   });
 });

@@ -287,7 +287,7 @@ describe('Local aliases: the unversioned routes follow the rollout state, by wei
     assert.equal(health.verdict, 'healthy', health.reasons.join('; '));
     assert.deepEqual(
       bodyOf(await test.request('GET', localTrafficPath('split')), LocalTrafficResponseSchema),
-      { model: 'split', requests: countByVersion(outcomes), windowMs: HEALTH_WINDOW_MS },
+      { model: 'split', requests: countByVersion(outcomes), windowMs: HEALTH_WINDOW_MS, drift: {} },
       'the observed split sluice status shows',
     );
 

@@ -37,7 +37,6 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
       latencyMs: 1.23456,
       predictions: 4,
       invalidOutputs: 0,
-      outputMeans: { probabilities: 0.25 },
     });
     assert.equal(lines.length, 1);
     assert.ok(lines[0]?.endsWith('\n'));
@@ -55,14 +54,32 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
       RejectedInputs: 'Count',
       Errors: 'Count',
       InvalidOutputs: 'Count',
-      OutputMean_probabilities: 'None',
     });
     for (const name of Object.keys(units))
       assert.equal(typeof document[name], 'number', `${name} has a value`);
     assert.equal(document.Latency, 1.235);
     assert.equal(document.Predictions, 4);
     assert.equal(document.Errors, 0);
-    assert.equal(document.OutputMean_probabilities, 0.25);
+  });
+
+  it('writes a drift figure under the version and, for the per-model alarm, under the model alone', () => {
+    const lines: string[] = [];
+    const metrics = new EmfServingMetrics(
+      (line) => lines.push(line),
+      '7',
+      () => 1_800_000_000_000,
+    );
+    metrics.recordDrift('iris', 3, 0.3125);
+    const document = JSON.parse(lines[0] ?? '');
+    const parsed = EmfDocumentSchema.parse(document);
+    assert.deepEqual(parsed._aws.CloudWatchMetrics[0]?.Dimensions, [
+      ['service', 'Model', 'Version'],
+      ['service', 'Model', 'Version', 'FunctionVersion'],
+      ['service', 'Model'],
+    ]);
+    assert.deepEqual(parsed._aws.CloudWatchMetrics[0]?.Metrics, [{ Name: 'DriftPsi', Unit: 'None' }]);
+    assert.equal(document.DriftPsi, 0.313);
+    assert.equal(document._aws.Timestamp, 1_800_000_000_000);
   });
 
   it('counts a 4xx as a rejected input and a 5xx as an error', () => {
@@ -73,7 +90,6 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
       latencyMs: 1,
       predictions: 0,
       invalidOutputs: 0,
-      outputMeans: {},
     };
     metrics.recordInference({ ...record, status: 400 });
     metrics.recordInference({ ...record, status: 503 });
@@ -103,7 +119,6 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
       latencyMs: 1,
       predictions: 1,
       invalidOutputs: 0,
-      outputMeans: {},
     });
     metrics.recordModelLoad('iris', 3, 10, false);
     for (const line of lines) {

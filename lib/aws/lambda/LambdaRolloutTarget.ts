@@ -586,7 +586,8 @@ export class LambdaRolloutTarget implements RolloutTarget {
    * Invocations of the alias per model version over the last {@link OBSERVED_TRAFFIC_WINDOW_MS}: Lambda's
    * `Invocations` with FunctionName, Resource = function:alias and ExecutedVersion, for each Lambda version the
    * alias routes to now (GetAlias), keyed by the model version that Lambda version serves. A version the alias
-   * routes to without any invocation in the window counts 0.
+   * routes to without any invocation in the window counts 0. With them, each routed model version's drift figure
+   * (sluice's `DriftPsi`, averaged over the window) where it has one.
    */
   async traffic(model: string): Promise<ObservedTraffic> {
     const functionName = this.#functionName(model);
@@ -607,30 +608,58 @@ export class LambdaRolloutTarget implements RolloutTarget {
       })),
     );
     const bareName = bareNameOf(served[0]?.configuration ?? {}, functionName);
+    const modelVersions = served.map(({ lambdaVersion, configuration }) =>
+      readModelIdentity(configuration.Environment?.Variables, `${functionName}:${lambdaVersion}`),
+    );
+    const distinctVersions = [...new Set(modelVersions.map((identity) => identity.version))];
     const end = this.#now();
     const metrics = await this.#cloudwatch.send(
       new GetMetricDataCommand({
         StartTime: new Date(end - OBSERVED_TRAFFIC_WINDOW_MS),
         EndTime: new Date(end),
-        MetricDataQueries: lambdaVersions.map((lambdaVersion, index) => ({
-          Id: `v${index}`,
-          Label: lambdaVersion,
-          ...this.#invocationsQuery(bareName, lambdaVersion, OBSERVED_TRAFFIC_WINDOW_MS / 1000),
-        })),
+        MetricDataQueries: [
+          ...lambdaVersions.map((lambdaVersion, index) => ({
+            Id: `v${index}`,
+            Label: lambdaVersion,
+            ...this.#invocationsQuery(bareName, lambdaVersion, OBSERVED_TRAFFIC_WINDOW_MS / 1000),
+          })),
+          // The version's drift figures under `service, Model, Version` (the dimension set every EMF document of
+          // the version carries), averaged over the window: one figure per full window of 500 answers.
+          ...distinctVersions.map((version) => ({
+            Id: `drift${version}`,
+            ReturnData: true,
+            MetricStat: {
+              Metric: {
+                Namespace: METRICS_NAMESPACE,
+                MetricName: MetricName.DRIFT_PSI,
+                Dimensions: [
+                  { Name: 'service', Value: METRICS_SERVICE },
+                  { Name: MetricDimension.MODEL, Value: model },
+                  { Name: MetricDimension.VERSION, Value: String(version) },
+                ],
+              },
+              Period: OBSERVED_TRAFFIC_WINDOW_MS / 1000,
+              Stat: 'Average' as const,
+            },
+          })),
+        ],
       }),
     );
     const requests: Record<string, number> = {};
-    for (const [index, { lambdaVersion, configuration }] of served.entries()) {
-      const target = readModelIdentity(
-        configuration.Environment?.Variables,
-        `${functionName}:${lambdaVersion}`,
-      );
+    for (const [index, target] of modelVersions.entries()) {
       const result = metrics.MetricDataResults?.find((candidate) => candidate.Id === `v${index}`);
       const count = (result?.Values ?? []).reduce((sum, value) => sum + value, 0);
       const key = String(target.version);
       requests[key] = (requests[key] ?? 0) + Math.round(count);
     }
-    return { requests, windowMs: OBSERVED_TRAFFIC_WINDOW_MS };
+    const drift: Record<string, number> = {};
+    for (const version of distinctVersions) {
+      const values =
+        metrics.MetricDataResults?.find((result) => result.Id === `drift${version}`)?.Values ?? [];
+      if (values.length > 0)
+        drift[String(version)] = values.reduce((sum, value) => sum + value, 0) / values.length;
+    }
+    return { requests, windowMs: OBSERVED_TRAFFIC_WINDOW_MS, drift };
   }
 
   /**

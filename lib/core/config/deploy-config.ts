@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { describeIssues } from '../errors/describe-issues.js';
 import { SluiceError } from '../errors/SluiceError.js';
 import { ModelNameSchema } from '../manifest/ModelManifest.js';
+import { LARGE_DRIFT_PSI } from '../stats/drift.js';
 
 /** The config file the CDK app reads when the `sluiceConfig` context value does not name another. */
 export const DEFAULT_DEPLOY_CONFIG_FILE = 'sluice.config.json';
@@ -134,6 +135,12 @@ const AlarmThresholdsShape = z.strictObject({
    * by default; a candidate whose signature changed refuses nearly every request.
    */
   rejectedInputsPercent: z.number().gt(0).max(100).default(50),
+  /**
+   * The model's drift alarm: the average drift figure (`DriftPsi`, the population stability of a window of answered
+   * classes against the version's reference set) at or above this over 2 of 3 periods of 15 minutes. It notifies,
+   * never rolls back: inputs may shift for reasons that are no fault of the version.
+   */
+  driftPsi: z.number().gt(0).max(10).default(LARGE_DRIFT_PSI),
   /** One-minute periods each alarm evaluates: the N of "M out of N". */
   evaluationPeriods: z.number().int().min(1).max(10).default(DEFAULT_ALARM_EVALUATION_PERIODS),
   /**

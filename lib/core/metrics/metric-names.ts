@@ -44,10 +44,12 @@ export const MetricName = {
   SHADOW_COMPARED: 'ShadowCompared',
   /** Their disagreement: each request adds the share of its rows the candidate answered otherwise (0 to 1). */
   SHADOW_DISAGREED: 'ShadowDisagreed',
+  /**
+   * Population stability index of a window of the classes a version answered against its reference set's
+   * (`DriftTally`): a monitoring figure, with a per-model alarm and a dashboard widget, never a rollback.
+   */
+  DRIFT_PSI: 'DriftPsi',
 } as const;
 
 /** One metric name. */
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
-
-/** Prefix of the per-output mean metric (drift): `OutputMean_<output>`. */
-export const OUTPUT_MEAN_PREFIX = 'OutputMean_';

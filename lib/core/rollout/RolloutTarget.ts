@@ -155,4 +155,10 @@ export interface ObservedTraffic {
   readonly requests: Readonly<Record<string, number>>;
   /** How far back the count goes, in milliseconds. */
   readonly windowMs: number;
+  /**
+   * Each version's drift figure (population stability of its answered classes against its reference set's), for
+   * versions with a reference set that answered a full window (500 answers) in the target's reach: locally the
+   * latest window, on AWS the average over {@link windowMs}. Absent when the target has none.
+   */
+  readonly drift?: Readonly<Record<string, number>>;
 }

@@ -5,6 +5,12 @@
  */
 export const MIN_DRIFT_ANSWERS = 500;
 
+/**
+ * Population stability above which a shift is commonly read as large: what `sluice status` flags and the drift
+ * alarm's default threshold.
+ */
+export const LARGE_DRIFT_PSI = 0.25;
+
 /** Share given to a cell one side never saw, so the index stays finite. */
 const EMPTY_CELL_SHARE = 1e-4;
 
@@ -36,4 +42,80 @@ export function populationStability(
     index += (actual - expected) * Math.log(actual / expected);
   }
   return index;
+}
+
+/**
+ * One version's answered classes, tallied in consecutive windows of `windowAnswers` answers: {@link add} returns
+ * the window's population stability against the baseline once it is full, and starts the next. The same figure
+ * locally (one process) and on Lambda (each sandbox its own windows, a random share of the traffic, as the alias
+ * and Lambda spread requests): a window of its own is never too small to judge, and no clock is needed.
+ *
+ * @example
+ * const tally = new DriftTally(manifest.reference.classes);
+ * const psi = tally.add({ setosa: 1 }); // undefined until 500 answers are in
+ */
+export class DriftTally {
+  readonly #baseline: Readonly<Record<string, number>>;
+  readonly #windowAnswers: number;
+  #counts: Record<string, number> = {};
+  #answers = 0;
+
+  constructor(baseline: Readonly<Record<string, number>>, windowAnswers: number = MIN_DRIFT_ANSWERS) {
+    this.#baseline = baseline;
+    this.#windowAnswers = windowAnswers;
+  }
+
+  /** Adds one answer's rows per class; the window's figure when this fills it, undefined otherwise. */
+  add(classes: Readonly<Record<string, number>>): number | undefined {
+    for (const [name, count] of Object.entries(classes)) {
+      this.#counts[name] = (this.#counts[name] ?? 0) + count;
+      this.#answers += count;
+    }
+    if (this.#answers < this.#windowAnswers) return undefined;
+    const psi = populationStability(this.#baseline, this.#counts, this.#windowAnswers);
+    this.#counts = {};
+    this.#answers = 0;
+    return psi;
+  }
+}
+
+/**
+ * The drift tallies of every version one process serves, and each one's latest figure: what serving adds answers
+ * to and what `sluice status` reads (locally, from the stack's own). Keyed by model and version.
+ *
+ * @example
+ * const tallies = new DriftTallies();
+ * tallies.add('iris', 3, manifest.reference.classes, { '0': 1 }); // a figure once 500 answers are in
+ * tallies.figures('iris'); // { '3': 0.02 }
+ */
+export class DriftTallies {
+  readonly #versions = new Map<string, { readonly tally: DriftTally; latest?: number }>();
+
+  /** Adds one answer's classes to the version's tally; the window's figure when this fills it. */
+  add(
+    model: string,
+    version: number,
+    baseline: Readonly<Record<string, number>>,
+    classes: Readonly<Record<string, number>>,
+  ): number | undefined {
+    const key = `${model}\u0000${version}`;
+    let entry = this.#versions.get(key);
+    if (!entry) {
+      entry = { tally: new DriftTally(baseline) };
+      this.#versions.set(key, entry);
+    }
+    const psi = entry.tally.add(classes);
+    if (psi !== undefined) entry.latest = psi;
+    return psi;
+  }
+
+  /** The latest figure of each version of `model` that filled a window (version number -> PSI). */
+  figures(model: string): Record<string, number> {
+    const figures: Record<string, number> = {};
+    for (const [key, { latest }] of this.#versions) {
+      const [name, version] = key.split('\u0000');
+      if (name === model && version !== undefined && latest !== undefined) figures[version] = latest;
+    }
+    return figures;
+  }
 }

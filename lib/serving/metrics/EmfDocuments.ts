@@ -36,6 +36,7 @@ export class EmfDocuments {
   /**
    * One document, as one line: `values[i]` is the value of `metrics[i]` (non-finite values are written as 0, since
    * EMF values must be numbers). Everything but the numbers is built once per model, version and metric names.
+   * `perModel` adds the dimension set `service, Model`, for a figure a per-model alarm watches across versions.
    */
   document(
     model: string,
@@ -43,8 +44,9 @@ export class EmfDocuments {
     metrics: readonly EmfMetric[],
     values: readonly number[],
     timestamp: number,
+    options: { readonly perModel?: boolean } = {},
   ): string {
-    const { head, keys } = this.#prefix(model, version, metrics);
+    const { head, keys } = this.#prefix(model, version, metrics, options.perModel ?? false);
     let line = `${head}${timestamp}}`;
     for (let index = 0; index < keys.length; index++) line += `${keys[index]}${finite(values[index] ?? 0)}`;
     return `${line}}\n`;
@@ -55,8 +57,9 @@ export class EmfDocuments {
     model: string,
     version: number,
     metrics: readonly EmfMetric[],
+    perModel: boolean,
   ): { readonly head: string; readonly keys: readonly string[] } {
-    const key = `${model}\u0000${version}\u0000${metrics.map((metric) => metric.name).join('\u0000')}`;
+    const key = `${model}\u0000${version}\u0000${perModel}\u0000${metrics.map((metric) => metric.name).join('\u0000')}`;
     let prefix = this.#prefixes.get(key);
     if (prefix === undefined) {
       const head = JSON.stringify({
@@ -68,7 +71,9 @@ export class EmfDocuments {
           CloudWatchMetrics: [
             {
               Namespace: METRICS_NAMESPACE,
-              Dimensions: this.#dimensions,
+              Dimensions: perModel
+                ? [...this.#dimensions, ['service', MetricDimension.MODEL]]
+                : this.#dimensions,
               Metrics: metrics.map(({ name, unit }) => ({ Name: name, Unit: unit })),
             },
           ],

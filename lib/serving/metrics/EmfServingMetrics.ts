@@ -1,10 +1,7 @@
-import { MetricName, OUTPUT_MEAN_PREFIX } from '../../core/metrics/metric-names.js';
+import { MetricName } from '../../core/metrics/metric-names.js';
 import { type AnswerComparison, disagreementShare } from '../../core/stats/compare-answers.js';
 import { EmfDocuments, type EmfMetric } from './EmfDocuments.js';
 import type { InferenceRecord, ServingMetrics } from './ServingMetrics.js';
-
-/** Most output means emitted per request, so a model with many outputs cannot flood CloudWatch. */
-export const MAX_OUTPUT_MEAN_METRICS = 8;
 
 /** Writes one line; on Lambda stdout is a pipe, and pipe writes are synchronous on Linux. */
 export type LineWriter = (line: string) => void;
@@ -23,6 +20,8 @@ const COMPARISON_METRICS: readonly EmfMetric[] = [
   { name: MetricName.SHADOW_DISAGREED, unit: 'Count' },
 ];
 
+const DRIFT_METRICS: readonly EmfMetric[] = [{ name: MetricName.DRIFT_PSI, unit: 'None' }];
+
 const LOAD_METRICS: readonly EmfMetric[] = [
   { name: MetricName.MODEL_LOAD_TIME, unit: 'Milliseconds' },
   { name: MetricName.COLD_START, unit: 'Count' },
@@ -40,8 +39,6 @@ export class EmfServingMetrics implements ServingMetrics {
   readonly #write: LineWriter;
   readonly #now: () => number;
   readonly #documents: EmfDocuments;
-  /** The metric list of each set of output names, kept so the documents' prefixes are cached by identity. */
-  readonly #withMeans = new Map<string, readonly EmfMetric[]>();
 
   /**
    * @param write where the lines go. @default stdout
@@ -60,13 +57,11 @@ export class EmfServingMetrics implements ServingMetrics {
   }
 
   recordInference(record: InferenceRecord): void {
-    const means = Object.entries(record.outputMeans).slice(0, MAX_OUTPUT_MEAN_METRICS);
     const rejected = record.status >= 400 && record.status < 500 ? 1 : 0;
     const error = record.status >= 500 ? 1 : 0;
     const values = [1, record.latencyMs, record.predictions, rejected, error, record.invalidOutputs];
-    for (const [, mean] of means) values.push(mean);
     this.#write(
-      this.#documents.document(record.model, record.version, this.#metrics(means), values, this.#now()),
+      this.#documents.document(record.model, record.version, INFERENCE_METRICS, values, this.#now()),
     );
   }
 
@@ -93,18 +88,13 @@ export class EmfServingMetrics implements ServingMetrics {
     );
   }
 
-  /** The inference metrics plus one mean per output named. */
-  #metrics(means: readonly [string, number][]): readonly EmfMetric[] {
-    if (means.length === 0) return INFERENCE_METRICS;
-    const key = means.map(([output]) => output).join('\u0000');
-    let metrics = this.#withMeans.get(key);
-    if (!metrics) {
-      metrics = [
-        ...INFERENCE_METRICS,
-        ...means.map(([output]) => ({ name: OUTPUT_MEAN_PREFIX + output, unit: 'None' as const })),
-      ];
-      this.#withMeans.set(key, metrics);
-    }
-    return metrics;
+  /**
+   * A version's drift figure, once per window of its answers: under the version's dimension sets and, for the
+   * model's drift alarm (which outlives versions), under `service, Model` too.
+   */
+  recordDrift(model: string, version: number, psi: number): void {
+    this.#write(
+      this.#documents.document(model, version, DRIFT_METRICS, [psi], this.#now(), { perModel: true }),
+    );
   }
 }

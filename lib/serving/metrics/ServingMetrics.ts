@@ -12,8 +12,6 @@ export interface InferenceRecord {
   readonly predictions: number;
   /** Output values that are NaN or infinite: a model that emits them is misbehaving. */
   readonly invalidOutputs: number;
-  /** Mean of each numeric output over this request, for drift dashboards. */
-  readonly outputMeans: Readonly<Record<string, number>>;
 }
 
 /** Where the serving figures go: CloudWatch EMF on Lambda, a Prometheus registry locally. */
@@ -24,6 +22,8 @@ export interface ServingMetrics {
   recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void;
   /** Records a shadow candidate's answer to one request compared with the stable version's. */
   recordComparison?(model: string, candidate: number, comparison: AnswerComparison): void;
+  /** Records a version's drift figure, each time a window of its answers fills (see `DriftTally`). */
+  recordDrift?(model: string, version: number, psi: number): void;
 }
 
 /** Metrics that go nowhere (tests, and tools that do not serve). */

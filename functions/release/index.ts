@@ -5,6 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
 import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
@@ -39,6 +40,7 @@ function depsFor(event: unknown): ReleaseDeps {
   const target = new LambdaRolloutTarget({
     lambda,
     cloudwatch: new CloudWatchClient({ region: config.region }),
+    logs: new CloudWatchLogsClient({ region: config.region }),
     registry,
     functionName: () => functionName,
   });

@@ -5,6 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { type DriveStackResult, driveStackRollouts } from '../../lib/aws/driver/drive-stack-rollouts.js';
 import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
@@ -29,6 +30,7 @@ const store = new RolloutStore({ store: new S3ObjectStore({ client: s3, bucket: 
 const target = new LambdaRolloutTarget({
   lambda,
   cloudwatch,
+  logs: new CloudWatchLogsClient({ region: config.region }),
   registry,
   functionName: (model) => {
     const name = config.modelFunctions[model];

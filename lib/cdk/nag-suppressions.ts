@@ -53,7 +53,7 @@ export const NagReason = {
   ROLLOUT_STATES:
     'Reads and writes rollout states only: the rollouts/ prefix of the registry bucket, one object per revision of each model.',
   GET_METRIC_DATA:
-    'cloudwatch:GetMetricData has no resource-level permissions; it reads the requests each Lambda version served (the evidence a rollout step needs).',
+    'cloudwatch:GetMetricData and logs:GetQueryResults have no resource-level permissions; they read the requests each Lambda version served and the classes it answered (the evidence a rollout step needs).',
   VERSION_ALARMS:
     "The version alarms of this model's function only (sluice-<function>-<version>-<kind>): created, read and deleted as versions come and go.",
   NO_COGNITO:

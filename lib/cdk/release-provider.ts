@@ -14,11 +14,11 @@ import { functionCode } from './private/function-code.js';
 import type { RegistryBucket } from './registry-bucket.js';
 
 /**
- * Model functions granted per managed policy in a model group: each adds about 480 characters (two function ARNs,
- * two qualified ARNs, an alarm ARN pattern), and IAM allows a managed policy 6,144
+ * Model functions granted per managed policy in a model group: each adds about 560 characters (two function ARNs,
+ * two qualified ARNs, an alarm ARN pattern, a log group ARN), and IAM allows a managed policy 6,144
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
  */
-export const FUNCTIONS_PER_GRANT_POLICY = 10;
+export const FUNCTIONS_PER_GRANT_POLICY = 8;
 
 /** Properties of {@link ReleaseProvider}. */
 export interface ReleaseProviderProps {
@@ -120,7 +120,7 @@ export class ReleaseProvider extends Construct {
    * handlers would depend on the group, whose releases depend on the handlers. Returns that policy: the model's
    * release must wait for it.
    */
-  grantModel(fn: lambda.IFunction): IDependable | undefined {
+  grantModel(fn: lambda.Function): IDependable | undefined {
     const stack = Stack.of(fn);
     if (stack === Stack.of(this)) {
       for (const grants of this.#grants) grants.addFunction(fn);

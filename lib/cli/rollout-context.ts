@@ -1,4 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { LambdaRolloutTarget } from '../aws/lambda/LambdaRolloutTarget.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
@@ -88,6 +89,7 @@ function lambdaTarget(
   return new LambdaRolloutTarget({
     lambda: new LambdaClient(clientConfig),
     cloudwatch: new CloudWatchClient(clientConfig),
+    logs: new CloudWatchLogsClient(clientConfig),
     registry: registry.registry,
     functionName: () => functionName,
   });

@@ -2,6 +2,7 @@ import { DDSketch } from '@datadog/sketches-js';
 import { breachedGates, type GateFigures, type GateThresholds } from '../core/gates/version-gates.js';
 import { DEFAULT_MAX_SHADOW_MS } from '../core/rollout/gate-settings.js';
 import type { HealthReport } from '../core/rollout/RolloutTarget.js';
+import { requestClass } from '../core/stats/answer-classes.js';
 import { type AnswerComparison, disagreementShare } from '../core/stats/compare-answers.js';
 import type { ServedOutcome } from '../serving/ModelResolver.js';
 
@@ -52,8 +53,9 @@ export interface VersionFigures extends GateFigures {
    */
   readonly disagreed: number;
   /**
-   * Answers to routed requests per class, each request weighing 1 however many rows it has (a 4-row request of
-   * 3 setosa and 1 virginica counts 0.75 and 0.25): the class-share test counts requests, not correlated rows.
+   * Answers to routed requests per class, each request counted once, for the class most of its rows fell in (a
+   * 4-row request of 3 setosa and 1 virginica counts 1 setosa; `requestClass`): the class-share test counts
+   * requests, not correlated rows, the same way on AWS.
    */
   readonly classes: Readonly<Record<string, number>>;
 }
@@ -120,14 +122,8 @@ export class HealthWindow {
     else if (outcome.status >= 400) bucket.rejected++;
     bucket.invalidOutputs += outcome.invalidOutputs ?? 0;
     bucket.latencies.accept(Math.max(0, outcome.latencyMs));
-    if (routed && outcome.classes) {
-      const entries = Object.entries(outcome.classes);
-      let rows = 0;
-      for (const [, count] of entries) rows += count;
-      for (const [name, count] of entries) {
-        bucket.classes.set(name, (bucket.classes.get(name) ?? 0) + count / rows);
-      }
-    }
+    const answered = routed && outcome.classes ? requestClass(outcome.classes) : undefined;
+    if (answered !== undefined) bucket.classes.set(answered, (bucket.classes.get(answered) ?? 0) + 1);
   }
 
   /**

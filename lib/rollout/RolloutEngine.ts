@@ -4,7 +4,7 @@ import { judgeReplay } from '../core/rollout/judge-replay.js';
 import { assertValidPlan } from '../core/rollout/plan-rollout.js';
 import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
-import type { RolloutPlan } from '../core/rollout/RolloutPlan.js';
+import { type RolloutPlan, RolloutStrategy } from '../core/rollout/RolloutPlan.js';
 import { type RolloutEvent, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
 import type { HealthReport, PreparedVersion, RolloutTarget } from '../core/rollout/RolloutTarget.js';
 import {
@@ -313,13 +313,22 @@ export class RolloutEngine {
     if (state.status !== RolloutStatus.ROLLING || state.candidate === undefined) {
       return { state, decision: { kind: 'idle' } };
     }
+    const sinceMs = Date.parse(state.stepStartedAt ?? state.updatedAt);
+    // The class-share test is read once the bake is over (see `decide`); on AWS counting costs a query.
+    const bakeEndMs =
+      state.phase !== 'shadow' && state.plan !== undefined && state.plan.strategy !== RolloutStrategy.MANUAL
+        ? sinceMs + state.plan.intervalMs
+        : undefined;
+    const bakeOver = bakeEndMs !== undefined && this.#now() >= bakeEndMs;
     const health = await this.#target.health(state.model, state.candidate, {
       ...(state.candidateBuild === undefined ? {} : { build: state.candidateBuild }),
-      sinceMs: Date.parse(state.stepStartedAt ?? state.updatedAt),
+      ...(state.stableBuild === undefined ? {} : { stableBuild: state.stableBuild }),
+      sinceMs,
       stable: state.stable,
       ...(state.phase === 'shadow' && state.shadowBuild !== undefined
         ? { shadowBuild: state.shadowBuild }
         : {}),
+      ...(bakeOver ? { bakeEndMs } : {}),
     });
     return { state, decision: decide(state, health, this.#now()), health };
   }

@@ -18,7 +18,7 @@ import {
 } from '../core/errors/model-errors.js';
 import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { MODEL_NAME_PATTERN, type ModelManifest } from '../core/manifest/ModelManifest.js';
-import { answerClasses } from '../core/stats/answer-classes.js';
+import { answerClasses, requestClass } from '../core/stats/answer-classes.js';
 import { DriftTallies } from '../core/stats/drift.js';
 import { decodeBinaryTensor, rawBinaryShape } from '../core/tensor/binary-tensor.js';
 import { decodeRows, decodeTensor } from '../core/tensor/decode-tensor.js';
@@ -185,6 +185,7 @@ export class InferenceApp {
     if (state.version !== undefined) headers[ResponseHeader.MODEL_VERSION] = String(state.version);
     const latencyMs = performance.now() - started;
     if (route && isInference(route) && state.model !== undefined && state.version !== undefined) {
+      const answered = state.classes && result.statusCode < 400 ? requestClass(state.classes) : undefined;
       this.metrics.recordInference({
         model: state.model,
         version: state.version,
@@ -192,6 +193,7 @@ export class InferenceApp {
         latencyMs,
         predictions: state.predictions,
         invalidOutputs: state.invalidOutputs,
+        ...(answered === undefined ? {} : { answeredClass: answered }),
       });
       this.resolver.served?.(state.model, state.version, {
         status: result.statusCode,
@@ -500,10 +502,9 @@ export class InferenceApp {
   ): Promise<void> {
     if (route.version !== undefined) return;
     // By class index, not label: two versions are compared class for class, whatever labels each was published with.
+    // Every routed answer's classes: the class-share gate counts them (the metrics carry them on AWS), and drift.
+    state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, undefined);
     const baseline = manifest.reference?.classes;
-    if (this.resolver.served || baseline) {
-      state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, undefined);
-    }
     if (baseline) state.driftBaseline = baseline;
     if (!this.resolver.shadow) return;
     let shadow: ShadowAssignment | undefined;

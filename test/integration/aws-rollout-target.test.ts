@@ -52,6 +52,7 @@ import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { FakeLogsInsights } from '../fixtures/fake-logs-insights.js';
 import { sentInput } from '../fixtures/sent-input.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -342,6 +343,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
     const props: LambdaRolloutTargetProps = {
       lambda: aws.lambda,
       cloudwatch: aws.cloudwatch,
+      logs: new FakeLogsInsights().logs,
       registry,
       functionName: (model) => (model === 'iris' ? FUNCTION : `unknown-${model}`),
       updatePollIntervalMs: INTERVAL_MS,

@@ -57,6 +57,18 @@ const PLAN = planRollout({
   shadowPercent: 25,
 });
 
+/**
+ * A canary without a shadow phase: the class shares at the end of each step judge it. 30 %, so that a 5-minute step
+ * at 40 requests a minute gives the candidate some 60 answers, enough for every cell of the test.
+ */
+const CANARY_PLAN = planRollout({
+  strategy: 'canary',
+  weight: 30,
+  intervalMs: 5 * MINUTE,
+  minRequests: 10,
+  shadowPercent: 0,
+});
+
 /** A client's V2 request through API Gateway's catch-all resource, as Lambda receives it. */
 function clientEvent(row: readonly number[], n: number, at: number): APIGatewayProxyEvent {
   return buildProxyEvent({
@@ -124,6 +136,7 @@ describe('The shadow phase on AWS: a shadow build routed the shadow share answer
     const target = new LambdaRolloutTarget({
       lambda: aws.lambda,
       cloudwatch: aws.cloudwatch,
+      logs: aws.logs,
       registry,
       functionName: () => FUNCTION,
       now: clock.now,
@@ -229,6 +242,52 @@ describe('The shadow phase on AWS: a shadow build routed the shadow share answer
     );
     assert.notEqual(state.candidateBuild, started.shadowBuild);
     await engine.rollback('iris', 'test over');
+  });
+
+  it('a wrong canary without a shadow phase is rolled back at the end of its step on the classes Logs Insights counted', async () => {
+    const wrong = await publishVersion(registry, { name: 'iris', model: rotatedIrisModel() });
+    const started = await engine.deploy('iris', { version: wrong.version, plan: CANARY_PLAN });
+    assert.deepEqual([started.phase, started.weight], [undefined, 30]);
+    const candidateBuild = started.candidateBuild ?? '';
+    // Healthy by every alarm: it answers quickly and validly, only wrongly.
+    aws.alarmsOk(candidateBuild);
+    aws.insights.started.length = 0;
+    let state = started;
+    for (let minute = 0; minute < 20 && state.status === 'rolling'; minute++) {
+      for (let n = 0; n < REQUESTS_PER_MINUTE; n++) {
+        // Clients who mostly ask about setosa (the first 50 rows): the rotated classes show in the shares.
+        const index = random() < 0.8 ? Math.floor(random() * 50) : Math.floor(random() * rows.length);
+        await aws.invokeAlias(
+          clientEvent(rows[index] as number[], ++sent, clock.now()),
+          random(),
+          clock.now(),
+        );
+        clock.advance(MINUTE / REQUESTS_PER_MINUTE);
+      }
+      ({ state } = await engine.step('iris'));
+    }
+    assert.equal(state.status, 'idle');
+    assert.equal(state.stable, 1);
+    assert.match(
+      state.history.at(-1)?.reason ?? '',
+      new RegExp(`^class shares: v${wrong.version} answers other classes than v1 over the step .*chi-square`),
+    );
+    assert.equal(aws.routing(), '1', 'the alias is back on v1 alone');
+    // The classes were counted once the bake was over, by one query per tick over the step, in the function's log
+    // group, for the two builds the alias routed.
+    const [first] = aws.insights.started;
+    assert.ok(first, 'a Logs Insights query ran');
+    assert.equal(first.logGroupName, `/aws/lambda/${FUNCTION}`);
+    assert.equal(
+      first.queryString,
+      `filter Model = "iris" and ispresent(AnsweredClass) and FunctionVersion in ["${started.stableBuild}", "${candidateBuild}"] | stats count(*) as requests by FunctionVersion, AnsweredClass`,
+    );
+    assert.equal(
+      (first.endTime ?? 0) * 1000,
+      Date.parse(started.stepStartedAt ?? '') + CANARY_PLAN.intervalMs,
+      "once the metrics are settled up to the bake's end, and not before",
+    );
+    assert.equal(first.startTime, Date.parse(started.stepStartedAt ?? '') / 1000, 'over the step');
   });
 
   it('replays the reference sets through the builds with Invoke, before any traffic', async () => {

@@ -136,6 +136,7 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
     new LambdaRolloutTarget({
       lambda: aws.lambda,
       cloudwatch: aws.cloudwatch,
+      logs: aws.logs,
       registry,
       functionName: () => FUNCTION,
       now: () => now,
@@ -202,6 +203,7 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
       const target = new LambdaRolloutTarget({
         lambda: fresh.lambda,
         cloudwatch: fresh.cloudwatch,
+        logs: fresh.logs,
         registry: emptyRegistry,
         functionName: () => FUNCTION,
       });

@@ -233,7 +233,7 @@ describe('judgeDisagreement on requests, not rows: a batch is one observation', 
 });
 
 describe('HealthWindow: comparisons and classes count per request', () => {
-  it('counts a request once, with its share of disagreeing rows, and weighs classes per request', () => {
+  it('counts a request once, with its share of disagreeing rows, and once for the class most of its rows fell in', () => {
     const window = new HealthWindow();
     const at = Date.parse('2026-01-01T00:00:10Z');
     window.recordComparison('iris', 2, { rows: 64, disagreements: 64, outputs: [] }, at);
@@ -243,11 +243,13 @@ describe('HealthWindow: comparisons and classes count per request', () => {
     window.record('iris', 1, { status: 200, latencyMs: 1, classes: { setosa: 1 } }, at);
     const candidate = window.figures('iris', 2, at - 5_000, at);
     assert.deepEqual([candidate.compared, candidate.disagreed], [2, 1.25]);
-    assert.deepEqual(window.figures('iris', 1, at - 5_000, at).classes, { setosa: 1.75, virginica: 0.25 });
+    window.record('iris', 1, { status: 200, latencyMs: 1, classes: { virginica: 2, setosa: 2 } }, at);
+    // 3 setosa + 1 virginica counts setosa; of a tie, the first class listed.
+    assert.deepEqual(window.figures('iris', 1, at - 5_000, at).classes, { setosa: 2, virginica: 1 });
   });
 });
 
-describe('compareClassShares on requests weighing 1: batches do not inflate the test', () => {
+describe('compareClassShares on requests counted once: batches do not inflate the test', () => {
   it('keeps its false alarm rate at or under alpha when every request is a 10-row batch of one class', () => {
     const random = seededRandom(21);
     const at = Date.parse('2026-01-01T00:00:10Z');

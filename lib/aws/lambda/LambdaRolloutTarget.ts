@@ -4,6 +4,7 @@ import {
   GetMetricDataCommand,
   PutMetricAlarmCommand,
 } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import {
   type FunctionConfiguration,
   GetAliasCommand,
@@ -52,6 +53,7 @@ import type {
 import { METRICS_SETTLE_MS } from '../../core/rollout/rollout-wait.js';
 import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
 import type { ModelRegistry } from '../../storage/ModelRegistry.js';
+import { countAnsweredClasses } from '../cloudwatch/answered-classes-query.js';
 import { versionAlarmInput } from '../cloudwatch/version-alarm-input.js';
 import { aliasRouting } from './alias-routing.js';
 import { lambdaGoldenSend } from './lambda-golden-send.js';
@@ -86,6 +88,8 @@ export interface LambdaRolloutTargetProps {
   readonly lambda: LambdaClient;
   /** Creates and reads the candidate's alarms. */
   readonly cloudwatch: CloudWatchClient;
+  /** Counts the answered classes of a step (Logs Insights), for the class-share test at its end. */
+  readonly logs: CloudWatchLogsClient;
   /** The manifests (sha256, golden examples) and reference sets of a model version. */
   readonly registry: Pick<ModelRegistry, 'getManifest' | 'readReference'>;
   /** The predict function of a model in this stack: its name or ARN. */
@@ -137,7 +141,7 @@ export interface LambdaRolloutTargetProps {
  *
  * @example
  * const target = new LambdaRolloutTarget({
- *   lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), registry,
+ *   lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), logs: new CloudWatchLogsClient({}), registry,
  *   functionName: (model) => functionNames[model],
  * });
  * const { build } = await target.prepare('iris', 4);
@@ -148,6 +152,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
   readonly shadows = true;
   readonly #lambda: LambdaClient;
   readonly #cloudwatch: CloudWatchClient;
+  readonly #logs: CloudWatchLogsClient;
   readonly #registry: Pick<ModelRegistry, 'getManifest' | 'readReference'>;
   readonly #functionName: (model: string) => string;
   readonly #alias: string;
@@ -162,6 +167,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
   constructor(props: LambdaRolloutTargetProps) {
     this.#lambda = props.lambda;
     this.#cloudwatch = props.cloudwatch;
+    this.#logs = props.logs;
     this.#registry = props.registry;
     this.#functionName = props.functionName;
     this.#alias = props.alias ?? LIVE_ALIAS;
@@ -408,6 +414,10 @@ export class LambdaRolloutTarget implements RolloutTarget {
    * In the shadow phase (`query.shadowBuild`) the shadow build's alarms count too (it answers real clients), and
    * the agreement is the sum of the `ShadowCompared` and `ShadowDisagreed` the shadow build emitted under the
    * candidate's model version and its own Lambda version, over the same settled minutes.
+   *
+   * Once the step's bake is over and settled (`query.bakeEndMs`), the requests per answered class of the stable build and
+   * the candidate's since `sinceMs`, from a Logs Insights query of the function's log group
+   * (`countAnsweredClasses`); a query that does not complete makes the verdict `unknown`, with the reason.
    */
   async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {
     const functionName = this.#functionName(model);
@@ -436,7 +446,43 @@ export class LambdaRolloutTarget implements RolloutTarget {
       query.shadowBuild === undefined
         ? undefined
         : await this.#agreementSince(model, candidate, query.shadowBuild, query.sinceMs, settledUntilMs);
-    return { ...alarms, candidateRequests, settledUntilMs, ...(agreement ? { agreement } : {}) };
+    const report: HealthReport = {
+      ...alarms,
+      candidateRequests,
+      settledUntilMs,
+      ...(agreement ? { agreement } : {}),
+    };
+    // Counted once the bake's end is settled: before, `decide` waits anyway, and a query costs.
+    if (query.bakeEndMs === undefined || settledUntilMs < query.bakeEndMs || query.stable === undefined) {
+      return report;
+    }
+    const stableBuild = query.stableBuild ?? versionOf(await this.#publishedVersion(model, query.stable));
+    const counted = await countAnsweredClasses(
+      this.#logs,
+      {
+        logGroup: published.LoggingConfig?.LogGroup ?? `/aws/lambda/${bareName}`,
+        model,
+        builds: [stableBuild, lambdaVersion],
+        startMs: query.sinceMs,
+        endMs: settledUntilMs,
+      },
+      this.#sleep,
+    );
+    // Without the counts the class-share test cannot be read, and a step is not taken on a gate that did not run.
+    if (!counted.ok) {
+      return {
+        ...report,
+        verdict: report.verdict === 'unhealthy' ? 'unhealthy' : 'unknown',
+        reasons: [...report.reasons, `class shares not counted: ${counted.reason}`],
+      };
+    }
+    return {
+      ...report,
+      classShares: {
+        stable: counted.byBuild[stableBuild] ?? {},
+        candidate: counted.byBuild[lambdaVersion] ?? {},
+      },
+    };
   }
 
   /**

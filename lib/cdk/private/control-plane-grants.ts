@@ -8,9 +8,10 @@ import { nagRef } from '../nag-suppressions.js';
  * What sluice's control plane (the release custom resource and the rollout driver) may do to the models' predict
  * functions: read and publish their versions, create, weight and delete their `live` alias, invoke a published
  * version (the golden check), delete old published versions (only qualified ARNs: a function itself cannot be
- * deleted), set provisioned concurrency; and create, read and delete each function's version alarms. No wildcard
- * action, no hand-built ARN. Three statements in all, whose resources grow with each function added, so the
- * policy grows by a few ARNs per model rather than by statements.
+ * deleted), set provisioned concurrency; create, read and delete each function's version alarms; and query each
+ * function's log group (Logs Insights, the answered classes of a step). No wildcard action, no hand-built ARN.
+ * Four statements in all, whose resources grow with each function added, so the policy grows by a few ARNs per
+ * model rather than by statements.
  *
  * @example
  * const grants = new ControlPlaneGrants(driverFunction);
@@ -18,7 +19,12 @@ import { nagRef } from '../nag-suppressions.js';
  */
 export class ControlPlaneGrants {
   readonly #addStatement: (statement: iam.PolicyStatement) => void;
-  #statements?: { manage: iam.PolicyStatement; versions: iam.PolicyStatement; alarms: iam.PolicyStatement };
+  #statements?: {
+    manage: iam.PolicyStatement;
+    versions: iam.PolicyStatement;
+    alarms: iam.PolicyStatement;
+    logs: iam.PolicyStatement;
+  };
 
   /**
    * @param grantee the principal whose own policy receives the statements, or an `iam.ManagedPolicy` (e.g. one
@@ -32,12 +38,13 @@ export class ControlPlaneGrants {
   }
 
   /** Lets the grantee act on one more predict function. */
-  addFunction(fn: lambda.IFunction): void {
+  addFunction(fn: lambda.Function): void {
     const statements = this.#statements ?? this.#create();
     const qualified = `${fn.functionArn}:*`;
     statements.manage.addResources(fn.functionArn, qualified);
     statements.versions.addResources(qualified);
     statements.alarms.addResources(versionAlarmsArn(fn));
+    statements.logs.addResources(fn.logGroup.logGroupArn);
   }
 
   #create() {
@@ -65,6 +72,9 @@ export class ControlPlaneGrants {
         'cloudwatch:PutMetricAlarm',
         'cloudwatch:DeleteAlarms',
       ]),
+      // StartQuery's resource is the log group
+      // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
+      logs: statement(['logs:StartQuery']),
     };
     return this.#statements;
   }
@@ -80,9 +90,18 @@ export function versionAlarmsArn(fn: lambda.IFunction): string {
   });
 }
 
-/** GetMetricData has no resource-level permissions: the evidence (requests per Lambda version) needs `*`. */
+/**
+ * GetMetricData (the evidence: requests per Lambda version) and GetQueryResults (the answers of a query the
+ * grantee started on a log group it may query) have no resource-level permissions, so they need `*`
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html,
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
+ */
 export function grantReadMetrics(grantee: iam.IGrantable): void {
-  iam.Grant.addToPrincipal({ grantee, actions: ['cloudwatch:GetMetricData'], resourceArns: ['*'] });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['cloudwatch:GetMetricData', 'logs:GetQueryResults'],
+    resourceArns: ['*'],
+  });
 }
 
 /** cdk-nag's name of the version-alarm ARN pattern of {@link versionAlarmsArn}, to acknowledge it. */

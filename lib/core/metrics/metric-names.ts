@@ -53,3 +53,9 @@ export const MetricName = {
 
 /** One metric name. */
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/**
+ * The member of a request's EMF document that names the class its answer counts for (`requestClass`), on the
+ * unversioned routes: a log field, not a metric, which the class-share gate on AWS counts with Logs Insights.
+ */
+export const ANSWERED_CLASS_PROPERTY = 'AnsweredClass';

@@ -30,8 +30,9 @@ export interface HealthReport {
    */
   readonly agreement?: { readonly compared: number; readonly disagreed: number };
   /**
-   * Classes each version answered since `sinceMs` over the unversioned routes (the step's live traffic), each
-   * request weighing 1 across the classes of its rows.
+   * Requests per class each version answered since `sinceMs` over the unversioned routes (the step's live
+   * traffic), each request counted once, for the class most of its rows fell in (`requestClass`). Targets whose
+   * count costs a query (AWS) give it only once {@link HealthQuery.bakeEndMs} is settled.
    */
   readonly classShares?: {
     readonly stable: Readonly<Record<string, number>>;
@@ -49,6 +50,14 @@ export interface HealthQuery {
   readonly stable?: number;
   /** In the shadow phase, the build that runs the candidate beside the stable version (its health counts too). */
   readonly shadowBuild?: string;
+  /** The stable version's build, when the state names one: whose answers the class shares compare with. */
+  readonly stableBuild?: string;
+  /**
+   * The end of the step's bake (epoch ms), given once it is over: the class-share test is read then, on health data
+   * complete up to it, so a target whose count costs a query (AWS) counts only when its data is settled that far.
+   * Targets that count for free give the class shares regardless. @default not over
+   */
+  readonly bakeEndMs?: number;
 }
 
 /** A model version as a target serves it: the version, and the target's build of it when it has builds. */

@@ -129,7 +129,10 @@ export function decide(state: RolloutState, health: HealthReport, nowMs: number)
       gateSettingsOf(plan).alpha / Math.max(1, plan.steps.length),
     );
     if (shares.verdict === 'differ') {
-      return { kind: 'rollback', reason: `v${state.candidate} ${describeClassShares(shares)}` };
+      return {
+        kind: 'rollback',
+        reason: `class shares: v${state.candidate} ${describeClassShares(shares, state.stable)}`,
+      };
     }
   }
   const next = nextStep(plan, state.stepIndex ?? 0, state.weight);
@@ -202,11 +205,14 @@ export function describeAgreement(
   return `disagreed with v${stable} on ${disagreed} of ${counts.compared} compared requests (${share.toFixed(1)}%; ${(100 * settings.tolerance).toFixed(1)}% tolerated)`;
 }
 
-/** `answers other classes than v1 over the step: setosa 3 vs 40, ... (chi-square 21.3, 2 dof, p 0.00002)`. */
-function describeClassShares(shares: ReturnType<typeof compareClassShares>): string {
+/**
+ * `answers other classes than v1 over the step (requests per class, candidate vs stable: 0 3 vs 40, ...; chi-square
+ * 21.3, 2 dof, p 2.0e-5)`.
+ */
+function describeClassShares(shares: ReturnType<typeof compareClassShares>, stable: number): string {
   const cells = shares.cells.map((cell) => `${cell.classes} ${cell.candidate} vs ${cell.stable}`).join(', ');
   return (
-    `answers other classes than the stable version over the step (candidate vs stable: ${cells}; ` +
+    `answers other classes than v${stable} over the step (requests per class, candidate vs stable: ${cells}; ` +
     `chi-square ${shares.statistic.toFixed(1)}, ${shares.degreesOfFreedom} dof, p ${shares.pValue.toPrecision(2)})`
   );
 }

@@ -58,3 +58,23 @@ export function answerClasses(
   }
   return counts;
 }
+
+/**
+ * The one class a request counts for in the class-share gate: the class most of its rows fell in (of a tie, the
+ * first in `classes`' order). A request is one observation, whatever its rows, since the rows of one client's batch
+ * are not independent; undefined when the answer had no class.
+ *
+ * @example
+ * requestClass({ '2': 3, '0': 1 }); // '2'
+ */
+export function requestClass(classes: Readonly<Record<string, number>>): string | undefined {
+  let best: string | undefined;
+  let most = 0;
+  for (const [name, count] of Object.entries(classes)) {
+    if (count > most) {
+      best = name;
+      most = count;
+    }
+  }
+  return best;
+}

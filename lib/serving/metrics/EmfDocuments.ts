@@ -37,6 +37,7 @@ export class EmfDocuments {
    * One document, as one line: `values[i]` is the value of `metrics[i]` (non-finite values are written as 0, since
    * EMF values must be numbers). Everything but the numbers is built once per model, version and metric names.
    * `perModel` adds the dimension set `service, Model`, for a figure a per-model alarm watches across versions.
+   * `properties` are written as more root members, not metrics: what a Logs Insights query reads (no metric cost).
    */
   document(
     model: string,
@@ -44,11 +45,16 @@ export class EmfDocuments {
     metrics: readonly EmfMetric[],
     values: readonly number[],
     timestamp: number,
-    options: { readonly perModel?: boolean } = {},
+    options: { readonly perModel?: boolean; readonly properties?: Readonly<Record<string, string>> } = {},
   ): string {
     const { head, keys } = this.#prefix(model, version, metrics, options.perModel ?? false);
     let line = `${head}${timestamp}}`;
     for (let index = 0; index < keys.length; index++) line += `${keys[index]}${finite(values[index] ?? 0)}`;
+    if (options.properties) {
+      for (const [name, value] of Object.entries(options.properties)) {
+        line += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
+      }
+    }
     return `${line}}\n`;
   }
 

@@ -1,4 +1,4 @@
-import { MetricName } from '../../core/metrics/metric-names.js';
+import { ANSWERED_CLASS_PROPERTY, MetricName } from '../../core/metrics/metric-names.js';
 import { type AnswerComparison, disagreementShare } from '../../core/stats/compare-answers.js';
 import { EmfDocuments, type EmfMetric } from './EmfDocuments.js';
 import type { InferenceRecord, ServingMetrics } from './ServingMetrics.js';
@@ -61,7 +61,18 @@ export class EmfServingMetrics implements ServingMetrics {
     const error = record.status >= 500 ? 1 : 0;
     const values = [1, record.latencyMs, record.predictions, rejected, error, record.invalidOutputs];
     this.#write(
-      this.#documents.document(record.model, record.version, INFERENCE_METRICS, values, this.#now()),
+      this.#documents.document(
+        record.model,
+        record.version,
+        INFERENCE_METRICS,
+        values,
+        this.#now(),
+        // The answered class is a property, not a metric: the class-share gate counts it with a Logs Insights query
+        // at a step's end, so a model of 1,000 classes costs no custom metric per class.
+        record.answeredClass === undefined
+          ? {}
+          : { properties: { [ANSWERED_CLASS_PROPERTY]: record.answeredClass } },
+      ),
     );
   }
 

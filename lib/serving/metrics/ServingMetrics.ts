@@ -12,6 +12,11 @@ export interface InferenceRecord {
   readonly predictions: number;
   /** Output values that are NaN or infinite: a model that emits them is misbehaving. */
   readonly invalidOutputs: number;
+  /**
+   * The class the answer counts for in the class-share gate (`requestClass`), on the unversioned routes of a model
+   * with a class output; absent otherwise.
+   */
+  readonly answeredClass?: string;
 }
 
 /** Where the serving figures go: CloudWatch EMF on Lambda, a Prometheus registry locally. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeAgreement } from '../core/rollout/decide.js';
+import { describeAgreement, describeOutputs } from '../core/rollout/decide.js';
 import { gateSettingsOf } from '../core/rollout/gate-settings.js';
 import { DEFAULT_MIN_REQUESTS } from '../core/rollout/plan-rollout.js';
 import { RolloutStatus } from '../core/rollout/RolloutState.js';
@@ -115,7 +115,10 @@ function describeReport(
         `  shadow     v${state.candidate} answers ${state.plan?.shadowPercent ?? 0}% of the requests unseen`,
       );
       const counts = report.health?.agreement ?? { compared: 0, disagreed: 0 };
-      lines.push(`  agreement  ${describeAgreement(counts, state.stable, gateSettingsOf(state.plan))}`);
+      lines.push(
+        `  agreement  ${describeAgreement(counts, state.stable, gateSettingsOf(state.plan))}` +
+          describeOutputs(report.health?.agreement?.byOutput),
+      );
     }
     if (report.health) lines.push(`  health     ${describeHealth(report.health)}`);
     if (report.health?.candidateRequests !== undefined && state.phase !== 'shadow') {

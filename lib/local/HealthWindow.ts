@@ -52,6 +52,8 @@ export interface VersionFigures extends GateFigures {
    * batch is one observation, as the sequential test needs (see `disagreementShare`).
    */
   readonly disagreed: number;
+  /** Of the compared requests, those on which each output disagreed on at least one row, by output name. */
+  readonly disagreedOutputs: Readonly<Record<string, number>>;
   /**
    * Answers to routed requests per class, each request counted once, for the class most of its rows fell in (a
    * 4-row request of 3 setosa and 1 virginica counts 1 setosa; `requestClass`): the class-share test counts
@@ -78,6 +80,7 @@ interface Bucket {
   invalidOutputs: number;
   compared: number;
   disagreed: number;
+  readonly disagreedOutputs: Map<string, number>;
   readonly classes: Map<string, number>;
   readonly latencies: DDSketch;
 }
@@ -135,6 +138,11 @@ export class HealthWindow {
     const bucket = this.#bucket(model, candidate, at);
     bucket.compared++;
     bucket.disagreed += disagreementShare(comparison);
+    for (const output of comparison.outputs) {
+      if (output.disagreements > 0) {
+        bucket.disagreedOutputs.set(output.output, (bucket.disagreedOutputs.get(output.output) ?? 0) + 1);
+      }
+    }
   }
 
   /** The bucket of `version`'s second `at`, made (and old ones pruned) when it is the first outcome of that second. */
@@ -161,6 +169,7 @@ export class HealthWindow {
         invalidOutputs: 0,
         compared: 0,
         disagreed: 0,
+        disagreedOutputs: new Map(),
         classes: new Map(),
         latencies: new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY }),
       };
@@ -236,7 +245,11 @@ export class HealthWindow {
       requests,
       candidateRequests: step.routed,
       settledUntilMs: at,
-      agreement: { compared: step.compared, disagreed: step.disagreed },
+      agreement: {
+        compared: step.compared,
+        disagreed: step.disagreed,
+        byOutput: step.disagreedOutputs,
+      },
       ...(stableStep ? { classShares: { stable: stableStep.classes, candidate: step.classes } } : {}),
     };
     const stepLabel = options.sinceMs === undefined ? recentLabel : 'since the step began';
@@ -301,6 +314,7 @@ export class HealthWindow {
     let invalidOutputs = 0;
     let compared = 0;
     let disagreed = 0;
+    const disagreedOutputs: Record<string, number> = {};
     const classes: Record<string, number> = {};
     const fromSecond = Math.floor(from / BUCKET_MS);
     const toSecond = Math.floor(to / BUCKET_MS);
@@ -313,11 +327,25 @@ export class HealthWindow {
       invalidOutputs += bucket.invalidOutputs;
       compared += bucket.compared;
       disagreed += bucket.disagreed;
+      for (const [name, count] of bucket.disagreedOutputs) {
+        disagreedOutputs[name] = (disagreedOutputs[name] ?? 0) + count;
+      }
       for (const [name, count] of bucket.classes) classes[name] = (classes[name] ?? 0) + count;
       // A second with only shadow comparisons has no latencies of its own.
       if (bucket.latencies.count > 0) latencies.merge(bucket.latencies);
     }
-    return { requests, routed, errors, rejected, invalidOutputs, compared, disagreed, classes, latencies };
+    return {
+      requests,
+      routed,
+      errors,
+      rejected,
+      invalidOutputs,
+      compared,
+      disagreed,
+      disagreedOutputs,
+      classes,
+      latencies,
+    };
   }
 
   /** Drops buckets older than the retention. */

@@ -6,7 +6,12 @@ import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
 import { type RolloutPlan, RolloutStrategy } from '../core/rollout/RolloutPlan.js';
 import { type RolloutEvent, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
-import type { HealthReport, PreparedVersion, RolloutTarget } from '../core/rollout/RolloutTarget.js';
+import type {
+  HealthQuery,
+  HealthReport,
+  PreparedVersion,
+  RolloutTarget,
+} from '../core/rollout/RolloutTarget.js';
 import {
   applyDecision,
   firstDeploy,
@@ -320,7 +325,7 @@ export class RolloutEngine {
         ? sinceMs + state.plan.intervalMs
         : undefined;
     const bakeOver = bakeEndMs !== undefined && this.#now() >= bakeEndMs;
-    const health = await this.#target.health(state.model, state.candidate, {
+    const query: HealthQuery = {
       ...(state.candidateBuild === undefined ? {} : { build: state.candidateBuild }),
       ...(state.stableBuild === undefined ? {} : { stableBuild: state.stableBuild }),
       sinceMs,
@@ -329,8 +334,24 @@ export class RolloutEngine {
         ? { shadowBuild: state.shadowBuild }
         : {}),
       ...(bakeOver ? { bakeEndMs } : {}),
-    });
-    return { state, decision: decide(state, health, this.#now()), health };
+    };
+    const health = await this.#target.health(state.model, state.candidate, query);
+    const decision = decide(state, health, this.#now());
+    // Which output disagreed, for the rollback's reason: asked only now where counting it costs (AWS).
+    if (
+      decision.kind === 'rollback' &&
+      state.phase === 'shadow' &&
+      health.agreement &&
+      !health.agreement.byOutput &&
+      this.#target.disagreedOutputs
+    ) {
+      const byOutput = await this.#target.disagreedOutputs(state.model, state.candidate, query);
+      if (byOutput) {
+        const explained = { ...health, agreement: { ...health.agreement, byOutput } };
+        return { state, decision: decide(state, explained, this.#now()), health: explained };
+      }
+    }
+    return { state, decision, health };
   }
 
   async #stepFrom(state: RolloutState): Promise<StepResult> {

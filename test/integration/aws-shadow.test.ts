@@ -123,7 +123,7 @@ describe('The shadow phase on AWS: a shadow build routed the shadow share answer
         const env = { ...configuration.Environment?.Variables, AWS_LAMBDA_FUNCTION_VERSION: version };
         handler = createPredictHandler(readFunctionConfig(env), {
           logger: silentLogger(),
-          metrics: new EmfServingMetrics((line) => aws.ingestEmf(line), version, clock.now),
+          metrics: new EmfServingMetrics((line) => aws.ingestLog(line, clock.now()), version, clock.now),
         });
         handlers.set(version, handler);
       }
@@ -208,7 +208,15 @@ describe('The shadow phase on AWS: a shadow build routed the shadow share answer
     assert.match(
       state.history.at(-1)?.reason ?? '',
       new RegExp(
-        `^shadow: v${wrong.version} disagreed with v1 on \\d+ of \\d+ compared requests .*more than tolerated`,
+        `^shadow: v${wrong.version} disagreed with v1 on (\\d+) of \\d+ compared requests .*more than tolerated`,
+      ),
+    );
+    // Which output: both, on every compared request (counted from the shadow build's log lines, at the rollback).
+    const disagreed = /disagreed with v1 on (\d+) of/.exec(state.history.at(-1)?.reason ?? '')?.[1];
+    assert.match(
+      state.history.at(-1)?.reason ?? '',
+      new RegExp(
+        `; by output, the compared requests each disagreed on: label ${disagreed}, probabilities ${disagreed}$`,
       ),
     );
     assert.equal(aws.routing(), '1', 'the alias is back on v1 alone');

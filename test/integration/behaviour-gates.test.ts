@@ -121,6 +121,11 @@ describe('Behaviour gates: a candidate that answers wrong is rolled back before 
         last?.reason ?? '',
         /^shadow: v2 disagreed with v1 on \d+ of \d+ compared requests .*more than tolerated/,
       );
+      // Which output: the label and the class scores' top class disagree on the same rows.
+      assert.match(
+        last?.reason ?? '',
+        /; by output, the compared requests each disagreed on: label (\d+), probabilities \1$/,
+      );
       assert.ok(
         state.history.every(
           (event) => event.candidate !== 2 || (event.action !== 'promote' && event.weight === 0),

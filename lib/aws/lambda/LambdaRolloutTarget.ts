@@ -53,7 +53,7 @@ import type {
 import { METRICS_SETTLE_MS } from '../../core/rollout/rollout-wait.js';
 import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
 import type { ModelRegistry } from '../../storage/ModelRegistry.js';
-import { countAnsweredClasses } from '../cloudwatch/answered-classes-query.js';
+import { countAnsweredClasses, countDisagreedOutputs } from '../cloudwatch/log-counts.js';
 import { versionAlarmInput } from '../cloudwatch/version-alarm-input.js';
 import { aliasRouting } from './alias-routing.js';
 import { lambdaGoldenSend } from './lambda-golden-send.js';
@@ -460,7 +460,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
     const counted = await countAnsweredClasses(
       this.#logs,
       {
-        logGroup: published.LoggingConfig?.LogGroup ?? `/aws/lambda/${bareName}`,
+        logGroup: logGroupOf(published, bareName),
         model,
         builds: [stableBuild, lambdaVersion],
         startMs: query.sinceMs,
@@ -479,10 +479,39 @@ export class LambdaRolloutTarget implements RolloutTarget {
     return {
       ...report,
       classShares: {
-        stable: counted.byBuild[stableBuild] ?? {},
-        candidate: counted.byBuild[lambdaVersion] ?? {},
+        stable: counted.counts[stableBuild] ?? {},
+        candidate: counted.counts[lambdaVersion] ?? {},
       },
     };
+  }
+
+  /**
+   * The compared requests on which each output of the candidate disagreed in the shadow phase, from the shadow
+   * build's `DisagreedOutput` log lines (a Logs Insights query, `countDisagreedOutputs`) over the same settled
+   * minutes as the agreement; undefined outside a shadow phase or when the query does not complete.
+   */
+  async disagreedOutputs(
+    model: string,
+    candidate: number,
+    query: HealthQuery,
+  ): Promise<Readonly<Record<string, number>> | undefined> {
+    if (query.shadowBuild === undefined) return undefined;
+    const functionName = this.#functionName(model);
+    const shadow = await this.#versionConfiguration(functionName, query.shadowBuild);
+    const counted = await countDisagreedOutputs(
+      this.#logs,
+      {
+        logGroup: logGroupOf(shadow, bareNameOf(shadow, functionName)),
+        model,
+        candidate,
+        shadowBuild: query.shadowBuild,
+        // The whole settled minutes the agreement metrics were summed over (`#agreementSince`), end exclusive.
+        startMs: Math.ceil(query.sinceMs / MINUTE_MS) * MINUTE_MS,
+        endMs: Math.floor((this.#now() - this.#metricsSettleMs) / MINUTE_MS) * MINUTE_MS - 1,
+      },
+      this.#sleep,
+    );
+    return counted.ok ? counted.counts : undefined;
   }
 
   /**
@@ -844,6 +873,14 @@ function versionOf(config: FunctionConfiguration): string {
   if (config.Version === undefined)
     throw new RolloutError(`Lambda returned a version of ${config.FunctionName} without a number`);
   return config.Version;
+}
+
+/**
+ * The log group a function version writes to: its LoggingConfig.LogGroup, or Lambda's default
+ * `/aws/lambda/<function name>` (https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html).
+ */
+function logGroupOf(config: FunctionConfiguration, bareName: string): string {
+  return config.LoggingConfig?.LogGroup ?? `/aws/lambda/${bareName}`;
 }
 
 /** The function's name as alarms and metrics carry it (never an ARN), from Lambda's answer when it has one. */

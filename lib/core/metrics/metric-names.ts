@@ -59,3 +59,9 @@ export type MetricName = (typeof MetricName)[keyof typeof MetricName];
  * unversioned routes: a log field, not a metric, which the class-share gate on AWS counts with Logs Insights.
  */
 export const ANSWERED_CLASS_PROPERTY = 'AnsweredClass';
+
+/**
+ * The member of a shadow build's log line that names an output on which the candidate disagreed with the stable
+ * version for one compared request (one line per such output): which output a shadow rollback names.
+ */
+export const DISAGREED_OUTPUT_PROPERTY = 'DisagreedOutput';

@@ -28,7 +28,15 @@ export interface HealthReport {
    * phase): requests compared, and their disagreement, each request adding the share of its rows that disagreed
    * (see `disagreementShare`). Undefined when the target does not compare.
    */
-  readonly agreement?: { readonly compared: number; readonly disagreed: number };
+  readonly agreement?: {
+    readonly compared: number;
+    readonly disagreed: number;
+    /**
+     * Of the compared requests, those on which each output disagreed on at least one row, by output name: which
+     * output a rollback names. Absent when the target counts it only on asking ({@link RolloutTarget.disagreedOutputs}).
+     */
+    readonly byOutput?: Readonly<Record<string, number>>;
+  };
   /**
    * Requests per class each version answered since `sinceMs` over the unversioned routes (the step's live
    * traffic), each request counted once, for the class most of its rows fell in (`requestClass`). Targets whose
@@ -149,6 +157,16 @@ export interface RolloutTarget {
    * other published version.
    */
   servedVersion?(model: string): Promise<PreparedVersion>;
+  /**
+   * Of the requests the shadow phase compared since `query.sinceMs`, those on which each output disagreed, by output
+   * name: asked once, when the phase rolls the candidate back, by targets whose health does not carry them (AWS,
+   * where counting costs a query). Undefined when it cannot be told.
+   */
+  disagreedOutputs?(
+    model: string,
+    candidate: number,
+    query: HealthQuery,
+  ): Promise<Readonly<Record<string, number>> | undefined>;
   /** Health of the candidate version, with the evidence gathered since `query.sinceMs`. */
   health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport>;
   /**

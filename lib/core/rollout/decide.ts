@@ -153,7 +153,9 @@ function decideShadow(state: RolloutState, health: HealthReport, nowMs: number):
   if (judgement.verdict === 'fail') {
     return {
       kind: 'rollback',
-      reason: `shadow: v${state.candidate} ${figures}: more than tolerated (sequential test at alpha ${settings.alpha})`,
+      reason:
+        `shadow: v${state.candidate} ${figures}: more than tolerated (sequential test at alpha ${settings.alpha})` +
+        describeOutputs(health.agreement?.byOutput),
     };
   }
   if (judgement.verdict === 'pass') {
@@ -187,6 +189,20 @@ function decideShadow(state: RolloutState, health: HealthReport, nowMs: number):
       `shadow: v${state.candidate} ${figures} so far; the sequential test needs more to pass or fail ` +
       `(at least ${settings.minCompared} to pass${health.agreement === undefined ? '; the target compares no answers' : ''})`,
   };
+}
+
+/**
+ * `; by output, the compared requests each disagreed on: label 57, probabilities 12`, most first; empty without
+ * counts.
+ */
+export function describeOutputs(byOutput: Readonly<Record<string, number>> | undefined): string {
+  const outputs = Object.entries(byOutput ?? {}).filter(([, count]) => count > 0);
+  if (outputs.length === 0) return '';
+  const listed = outputs
+    .sort(([a, left], [b, right]) => right - left || a.localeCompare(b))
+    .map(([name, count]) => `${name} ${count}`)
+    .join(', ');
+  return `; by output, the compared requests each disagreed on: ${listed}`;
 }
 
 /**

@@ -58,6 +58,20 @@ export class EmfDocuments {
     return `${line}}\n`;
   }
 
+  /**
+   * A plain log line (no metric) of `model`/`version` with the dimension members every document carries and
+   * `properties`: for what Logs Insights counts and a metric need not.
+   */
+  logLine(model: string, version: number, properties: Readonly<Record<string, string | number>>): string {
+    return `${JSON.stringify({
+      service: METRICS_SERVICE,
+      [MetricDimension.MODEL]: model,
+      [MetricDimension.VERSION]: String(version),
+      ...this.#functionVersion,
+      ...properties,
+    })}\n`;
+  }
+
   /** The document up to its timestamp and each value's `,"Name":`, cached per model, version and metric set. */
   #prefix(
     model: string,

@@ -1,4 +1,8 @@
-import { ANSWERED_CLASS_PROPERTY, MetricName } from '../../core/metrics/metric-names.js';
+import {
+  ANSWERED_CLASS_PROPERTY,
+  DISAGREED_OUTPUT_PROPERTY,
+  MetricName,
+} from '../../core/metrics/metric-names.js';
 import { type AnswerComparison, disagreementShare } from '../../core/stats/compare-answers.js';
 import { EmfDocuments, type EmfMetric } from './EmfDocuments.js';
 import type { InferenceRecord, ServingMetrics } from './ServingMetrics.js';
@@ -84,7 +88,8 @@ export class EmfServingMetrics implements ServingMetrics {
 
   /**
    * The shadow comparison of one request, under the candidate's version: 1 compared, and its share of disagreeing
-   * rows (0 to 1, see `disagreementShare`): what its shadow gate sums.
+   * rows (0 to 1, see `disagreementShare`): what its shadow gate sums. Then one log line per output that disagreed
+   * (`DisagreedOutput`, no metric): which output a shadow rollback names.
    */
   recordComparison(model: string, candidate: number, comparison: AnswerComparison): void {
     if (comparison.rows === 0) return;
@@ -97,6 +102,15 @@ export class EmfServingMetrics implements ServingMetrics {
         this.#now(),
       ),
     );
+    for (const output of comparison.outputs) {
+      if (output.disagreements === 0) continue;
+      this.#write(
+        this.#documents.logLine(model, candidate, {
+          [DISAGREED_OUTPUT_PROPERTY]: output.output,
+          Rows: output.disagreements,
+        }),
+      );
+    }
   }
 
   /**

@@ -4,7 +4,9 @@ import { StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   answeredClassesQueryString,
   countAnsweredClasses,
-} from '../../lib/aws/cloudwatch/answered-classes-query.js';
+  countDisagreedOutputs,
+  disagreedOutputsQueryString,
+} from '../../lib/aws/cloudwatch/log-counts.js';
 import { EmfServingMetrics } from '../../lib/serving/metrics/EmfServingMetrics.js';
 import { FakeLogsInsights } from '../fixtures/fake-logs-insights.js';
 
@@ -38,7 +40,7 @@ function served(
   });
 }
 
-describe('countAnsweredClasses: the class shares of a step, from the EMF lines through Logs Insights', () => {
+describe('Counts from the logs through Logs Insights: the class shares of a step, the outputs a shadow phase disagreed on', () => {
   const noWait = async () => {};
 
   it('counts requests per build and answered class in the window; requests without a class are not counted', async () => {
@@ -51,7 +53,7 @@ describe('countAnsweredClasses: the class shares of a step, from the EMF lines t
       { logGroup: GROUP, model: 'iris', builds: ['5', '6'], startMs: T0, endMs: T0 + 10_000 },
       noWait,
     );
-    assert.deepEqual(counted, { ok: true, byBuild: { '5': { '0': 2, '1': 1 }, '6': { '2': 2 } } });
+    assert.deepEqual(counted, { ok: true, counts: { '5': { '0': 2, '1': 1 }, '6': { '2': 2 } } });
     assert.deepEqual(insights.started[0], {
       logGroupName: GROUP,
       startTime: T0 / 1000,
@@ -69,7 +71,7 @@ describe('countAnsweredClasses: the class shares of a step, from the EMF lines t
       { logGroup: GROUP, model: 'iris', builds: ['5'], startMs: T0 + 1000, endMs: T0 + 1500 },
       noWait,
     );
-    assert.deepEqual(counted, { ok: true, byBuild: { '5': { '1': 1 } } });
+    assert.deepEqual(counted, { ok: true, counts: { '5': { '1': 1 } } });
   });
 
   it('reports a query that fails, one that never completes and a missing log group, instead of counts', async () => {
@@ -95,6 +97,45 @@ describe('countAnsweredClasses: the class shares of a step, from the EMF lines t
       missing.ok ? '' : missing.reason,
       /ResourceNotFoundException: Log group \/aws\/lambda\/fn does not exist/,
     );
+  });
+
+  it("counts the compared requests each output disagreed on, from the shadow build's lines", async () => {
+    const insights = new FakeLogsInsights();
+    const write = (at: number) =>
+      new EmfServingMetrics(
+        (line) => insights.ingest(GROUP, line.trimEnd(), at),
+        '9',
+        () => at,
+      );
+    const output = (name: string, disagreements: number) => ({
+      output: name,
+      kind: 'exact' as const,
+      rows: 2,
+      disagreements,
+      maxAbsDifference: 0,
+    });
+    write(T0).recordComparison('iris', 4, {
+      rows: 2,
+      disagreements: 2,
+      outputs: [output('label', 2), output('scores', 1)],
+    });
+    write(T0 + 1000).recordComparison('iris', 4, {
+      rows: 2,
+      disagreements: 1,
+      outputs: [output('label', 1), output('scores', 0)],
+    });
+    write(T0 + 2000).recordComparison('iris', 4, {
+      rows: 2,
+      disagreements: 0,
+      outputs: [output('label', 0)],
+    });
+    const counted = await countDisagreedOutputs(
+      insights.logs,
+      { logGroup: GROUP, model: 'iris', candidate: 4, shadowBuild: '9', startMs: T0, endMs: T0 + 5000 },
+      noWait,
+    );
+    assert.deepEqual(counted, { ok: true, counts: { label: 2, scores: 1 } });
+    assert.equal(insights.started[0]?.queryString, disagreedOutputsQueryString('iris', 4, '9'));
   });
 
   it('the fake refuses what StartQuery refuses, and a query it cannot read', async () => {

@@ -102,8 +102,15 @@ export class ModelDashboard extends Construct {
       );
       this.dashboard.addWidgets(
         new cloudwatch.GraphWidget({
-          title: `${model}: drift per model version (population stability vs its reference set)`,
-          left: [sluiceSearch(MetricName.DRIFT_PSI, 'Average', '')],
+          title: `${model}: drift per model version and output (population stability vs its reference set)`,
+          left: [
+            new cloudwatch.MathExpression({
+              expression: `SEARCH('{${METRICS_NAMESPACE},${MetricDimension.MODEL},${MetricDimension.OUTPUT},${MetricDimension.VERSION},service} MetricName="${MetricName.DRIFT_PSI}" ${MetricDimension.MODEL}="${model}"', 'Average', 60)`,
+              label: '',
+              period: PERIOD,
+              usingMetrics: {},
+            }),
+          ],
           leftAnnotations: [{ value: 0.25, label: 'large shift', color: cloudwatch.Color.RED }],
           width: 12,
         }),

@@ -169,13 +169,14 @@ export class ModelEndpoint extends Construct {
     if (grants) this.release.node.addDependency(grants);
     this.driftAlarm = new cloudwatch.Alarm(this, 'DriftAlarm', {
       alarmDescription:
-        `sluice: the classes ${model.name} answers drifted from its reference set (population stability index ` +
-        `>= ${model.alarms.driftPsi}); a notice, not a rollback`,
+        `sluice: what ${model.name} answers drifted from its reference set (the population stability index of an ` +
+        `output, classes or values, >= ${model.alarms.driftPsi}); a notice, not a rollback`,
       metric: new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: MetricName.DRIFT_PSI,
         dimensionsMap: { service: METRICS_SERVICE, [MetricDimension.MODEL]: model.name },
-        statistic: 'Average',
+        // The largest figure of any version and output in the period: one drifting output is enough.
+        statistic: 'Maximum',
         period: Duration.minutes(DRIFT_ALARM_PERIOD_MINUTES),
       }),
       threshold: model.alarms.driftPsi,

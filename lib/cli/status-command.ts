@@ -145,16 +145,23 @@ function describeObserved(observed: Observed): string {
 }
 
 /**
- * The versions' drift figures, when any version filled a window of answers: how far the classes it answers moved
- * from those it gave its reference set (population stability; under 0.1 no shift, above 0.25 a large one).
+ * The versions' drift figures per output, when any filled a window of answers: how far what a version answers
+ * moved from what it gave its reference set (population stability; under 0.1 no shift, above 0.25 a large one).
  */
 function describeDrift(observed: Observed): string | undefined {
-  const figures = Object.entries(observed.traffic?.drift ?? {});
-  if (figures.length === 0) return undefined;
-  const parts = figures
+  const versions = Object.entries(observed.traffic?.drift ?? {}).filter(
+    ([, outputs]) => Object.keys(outputs).length > 0,
+  );
+  if (versions.length === 0) return undefined;
+  const parts = versions
     .sort(([a], [b]) => Number(a) - Number(b))
-    .map(
-      ([version, psi]) => `v${version} ${psi.toFixed(3)}${psi > LARGE_DRIFT_PSI ? ' (a large shift)' : ''}`,
-    );
-  return `${parts.join(', ')} (population stability of the answered classes against the reference set's)`;
+    .map(([version, outputs]) => {
+      const figures = Object.entries(outputs)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(
+          ([output, psi]) => `${output} ${psi.toFixed(3)}${psi > LARGE_DRIFT_PSI ? ' (a large shift)' : ''}`,
+        );
+      return `v${version} ${figures.join(', ')}`;
+    });
+  return `${parts.join('; ')} (population stability against the reference set's answers, per output)`;
 }

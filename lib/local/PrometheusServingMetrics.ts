@@ -108,8 +108,8 @@ export class PrometheusServingMetrics implements ServingMetrics {
   });
   readonly #drift = new Gauge({
     name: 'sluice_drift_psi',
-    help: "Population stability index of the version's last window of 500 answered classes against its reference set's.",
-    labelNames: VERSION_LABELS,
+    help: "Population stability index of the version's last window of 500 answers of one output (classes, or binned values) against its reference set's.",
+    labelNames: [...VERSION_LABELS, 'output'],
     registers: [this.#registry],
   });
   /** The series of each version seen, by `version/model`. */
@@ -146,8 +146,8 @@ export class PrometheusServingMetrics implements ServingMetrics {
   }
 
   /** Sets a version's drift figure (see `DriftTally`). */
-  recordDrift(model: string, version: number, psi: number): void {
-    this.#drift.set({ model, version: String(version) }, psi);
+  recordDrift(model: string, version: number, output: string, psi: number): void {
+    this.#drift.set({ model, version: String(version), output }, psi);
   }
 
   /** The figures in Prometheus text format (version 0.0.4). */

@@ -122,8 +122,8 @@ export const LocalTrafficResponseSchema = z.object({
   requests: z.record(z.string(), z.number().int().nonnegative()),
   /** Length of the window, in milliseconds. */
   windowMs: z.number().int().positive(),
-  /** Each version's latest drift figure (population stability against its reference set), keyed by version. */
-  drift: z.record(z.string(), z.number().nonnegative()).optional(),
+  /** Each version's latest drift figure per output (population stability against its reference set). */
+  drift: z.record(z.string(), z.record(z.string(), z.number().nonnegative())).optional(),
 });
 /** The body of the local traffic route. */
 export type LocalTrafficResponse = z.infer<typeof LocalTrafficResponseSchema>;

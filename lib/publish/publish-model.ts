@@ -16,7 +16,7 @@ import { lambdaSessionOptions } from '../serving/session-options.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import { PublishInputError } from './PublishInputError.js';
 import { readModelSignature } from './read-model-signature.js';
-import { answerReferenceSet, readReferenceFile } from './reference-set.js';
+import { answerReferenceSet, type ReferenceAnswers, readReferenceFile } from './reference-set.js';
 
 /** Longest `--description`, in characters: what the manifest schema takes. */
 export const MAX_DESCRIPTION_CHARS = 4096;
@@ -84,7 +84,7 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
       cause: error,
     });
   }
-  let referenceSet: { items: ReferenceItem[]; classes?: Record<string, number> } | undefined;
+  let referenceSet: ({ items: ReferenceItem[] } & ReferenceAnswers) | undefined;
   try {
     if (extras.goldenExamples?.length && !request.skipGoldenCheck) {
       const result = await checkGoldenExamples(session, {
@@ -98,9 +98,11 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
       }
     }
     if (reference) {
-      // By class index, as serving counts the classes of live answers (the drift baseline).
-      const classes = await answerReferenceSet(session, signature, reference, undefined);
-      referenceSet = { items: reference, ...(classes ? { classes } : {}) };
+      // By class index, as serving counts the classes of live answers (the drift baselines).
+      referenceSet = {
+        items: reference,
+        ...(await answerReferenceSet(session, signature, reference, undefined)),
+      };
     }
   } finally {
     await session.release();

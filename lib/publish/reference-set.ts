@@ -8,6 +8,12 @@ import {
 } from '../core/manifest/ModelManifest.js';
 import type { ModelSignature } from '../core/manifest/ModelSignature.js';
 import { answerClasses } from '../core/stats/answer-classes.js';
+import {
+  numericOutputsOf,
+  sampleValues,
+  type ValueHistogram,
+  valueHistogram,
+} from '../core/stats/value-histogram.js';
 import { ORT_TYPE_BY_DATATYPE } from '../core/tensor/datatypes.js';
 import { nestedDims } from '../core/tensor/nested-dims.js';
 import { parseJson } from '../core/tensor/parse-json.js';
@@ -59,22 +65,32 @@ export async function readReferenceFile(path: string, signature: ModelSignature)
   return items;
 }
 
+/** The drift baselines of a version: what it answered its reference set. */
+export interface ReferenceAnswers {
+  /** Rows per class; absent when the model has no class output. */
+  readonly classes?: Record<string, number>;
+  /** Per numeric output, the histogram of its values (see `valueHistogram`); absent when it has none. */
+  readonly outputs?: Record<string, ValueHistogram>;
+}
+
 /**
  * Runs every reference item on the session (a set the model cannot answer is refused, naming the item) and counts
- * the classes of its answers: the version's drift baseline. Undefined classes when the model has no class output.
+ * the classes of its answers and the values of its numeric outputs: the version's drift baselines.
  *
  * @example
- * const classes = await answerReferenceSet(session, signature, items, labels);
+ * const { classes, outputs } = await answerReferenceSet(session, signature, items, labels);
  */
 export async function answerReferenceSet(
   session: InferenceSession,
   signature: ModelSignature,
   items: readonly ReferenceItem[],
   labels: readonly string[] | undefined,
-): Promise<Record<string, number> | undefined> {
+): Promise<ReferenceAnswers> {
   const transport = sessionGoldenTransport(session, signature);
   const totals: Record<string, number> = {};
   let classified = false;
+  const numeric = numericOutputsOf(signature.outputs);
+  const values = new Map<string, number[]>(numeric.map((spec) => [spec.name, []]));
   for (const [index, item] of items.entries()) {
     let outputs: Record<string, OutputTensor>;
     try {
@@ -98,8 +114,21 @@ export async function answerReferenceSet(
       classified = true;
       totals[name] = (totals[name] ?? 0) + count;
     }
+    // Sampled as serving samples each answer, so the baseline and the live tallies see the same values.
+    for (const spec of numeric) {
+      const tensor = outputs[spec.name];
+      if (tensor) values.get(spec.name)?.push(...sampleValues(tensor.data as ArrayLike<number>));
+    }
   }
-  return classified ? totals : undefined;
+  const histograms: Record<string, ValueHistogram> = {};
+  for (const [name, sampled] of values) {
+    const histogram = valueHistogram(sampled);
+    if (histogram) histograms[name] = histogram;
+  }
+  return {
+    ...(classified ? { classes: totals } : {}),
+    ...(Object.keys(histograms).length > 0 ? { outputs: histograms } : {}),
+  };
 }
 
 function toItem(json: unknown, specs: readonly TensorSpec[], where: string): ReferenceItem {

@@ -18,8 +18,9 @@ import {
 } from '../core/errors/model-errors.js';
 import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { MODEL_NAME_PATTERN, type ModelManifest } from '../core/manifest/ModelManifest.js';
-import { answerClasses, requestClass } from '../core/stats/answer-classes.js';
+import { answerClasses, classOutputOf, requestClass } from '../core/stats/answer-classes.js';
 import { DriftTallies } from '../core/stats/drift.js';
+import { binnedValues, histogramBaseline } from '../core/stats/value-histogram.js';
 import { decodeBinaryTensor, rawBinaryShape } from '../core/tensor/binary-tensor.js';
 import { decodeRows, decodeTensor } from '../core/tensor/decode-tensor.js';
 import { outputDatatype, stringifyJson, tensorToNested } from '../core/tensor/encode-tensor.js';
@@ -104,8 +105,19 @@ interface RequestState {
   classes?: Record<string, number>;
   /** The shadow run this request was drawn for, started once the client's answer is ready. */
   shadow?: ShadowRunInput;
-  /** The classes the version gave its reference set, when it has one: its answers' drift is tallied against them. */
-  driftBaseline?: Readonly<Record<string, number>>;
+  /**
+   * What this answer adds to its version's drift tallies, per output: the classes (against those the version gave
+   * its reference set) and each numeric output's sampled values per bin (against its reference histogram).
+   */
+  drift?: readonly DriftCounts[];
+}
+
+/** One answer's counts for the drift tally of one output. */
+interface DriftCounts {
+  readonly output: string;
+  readonly kind: 'classes' | 'values';
+  readonly baseline: Readonly<Record<string, number>>;
+  readonly counts: Readonly<Record<string, number>>;
 }
 
 /** One input of a V2 request: its JSON description, and its bytes when it came as binary data. */
@@ -444,12 +456,14 @@ export class InferenceApp {
     return jsonResult(200, body);
   }
 
-  /** Adds an answer's classes to its version's drift tally; a full window's figure goes to the metrics. */
+  /** Adds an answer to its version's drift tallies, one per output; a full window's figure goes to the metrics. */
   private tallyDrift(state: RequestState): void {
-    const { model, version, classes, driftBaseline } = state;
-    if (model === undefined || version === undefined || !classes || !driftBaseline) return;
-    const psi = this.drift.add(model, version, driftBaseline, classes);
-    if (psi !== undefined) this.metrics.recordDrift?.(model, version, psi);
+    const { model, version, drift } = state;
+    if (model === undefined || version === undefined || !drift) return;
+    for (const { output, kind, baseline, counts } of drift) {
+      const psi = this.drift.add(model, version, output, baseline, counts, kind);
+      if (psi !== undefined) this.metrics.recordDrift?.(model, version, output, psi);
+    }
   }
 
   /**
@@ -504,8 +518,7 @@ export class InferenceApp {
     // By class index, not label: two versions are compared class for class, whatever labels each was published with.
     // Every routed answer's classes: the class-share gate counts them (the metrics carry them on AWS), and drift.
     state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, undefined);
-    const baseline = manifest.reference?.classes;
-    if (baseline) state.driftBaseline = baseline;
+    if (manifest.reference) state.drift = driftCounts(manifest, state.classes, results);
     if (!this.resolver.shadow) return;
     let shadow: ShadowAssignment | undefined;
     try {
@@ -726,4 +739,25 @@ function summarise(results: InferenceSession.OnnxValueMapType, fetches: string[]
 
 function quoteList(names: readonly string[]): string {
   return names.map((name) => `"${name}"`).join(', ');
+}
+
+/** What an answer adds to the drift tallies of its version's outputs that have a baseline. */
+function driftCounts(
+  manifest: ModelManifest,
+  classes: Readonly<Record<string, number>>,
+  results: InferenceSession.OnnxValueMapType,
+): DriftCounts[] {
+  const counts: DriftCounts[] = [];
+  const reference = manifest.reference;
+  const classOutput = classOutputOf(manifest.outputs);
+  if (reference?.classes && classOutput && Object.keys(classes).length > 0) {
+    counts.push({ output: classOutput.name, kind: 'classes', baseline: reference.classes, counts: classes });
+  }
+  for (const [output, histogram] of Object.entries(reference?.outputs ?? {})) {
+    const binned = binnedValues(results[output] as Tensor | undefined, histogram);
+    if (Object.keys(binned).length > 0) {
+      counts.push({ output, kind: 'values', baseline: histogramBaseline(histogram), counts: binned });
+    }
+  }
+  return counts;
 }

@@ -33,6 +33,7 @@ import {
   REFERENCE_OBJECT,
   versionKey,
 } from '../core/manifest/registry-layout.js';
+import type { ValueHistogram } from '../core/stats/value-histogram.js';
 import { stringifyJson } from '../core/tensor/encode-tensor.js';
 import { parseJson } from '../core/tensor/parse-json.js';
 import type { ObjectRange, ObjectStore } from './ObjectStore.js';
@@ -76,11 +77,12 @@ export interface PublishInput {
   readonly extras?: PublishExtras;
   /**
    * The version's reference input set, stored beside the bytes (`reference.jsonl`, checksummed in the manifest),
-   * with the classes the version gave it (the drift baseline). @default none
+   * with the classes and the numeric outputs' histograms the version gave it (the drift baselines). @default none
    */
   readonly reference?: {
     readonly items: readonly ReferenceItem[];
     readonly classes?: Record<string, number>;
+    readonly outputs?: Record<string, ValueHistogram>;
   };
   /**
    * Creation time recorded in the manifest.
@@ -186,6 +188,7 @@ export class ModelRegistry {
               items: input.reference.items.length,
               withExpected: input.reference.items.filter((item) => item.expected !== undefined).length,
               ...(input.reference.classes ? { classes: input.reference.classes } : {}),
+              ...(input.reference.outputs ? { outputs: input.reference.outputs } : {}),
             },
           }
         : {}),

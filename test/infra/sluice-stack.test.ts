@@ -411,7 +411,7 @@ describe('alarms: the control plane creates every version alarm; the stack gives
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'Sluice',
       MetricName: 'DriftPsi',
-      Statistic: 'Average',
+      Statistic: 'Maximum',
       Period: 900,
       Threshold: 0.25,
       EvaluationPeriods: 3,

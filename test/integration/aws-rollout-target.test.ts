@@ -111,7 +111,7 @@ class FakeAws {
   aliasWeights: Record<string, number> | undefined;
   /** Datapoints of the alias's `Invocations` per ExecutedVersion, as GetMetricData returns them. */
   invocations: Record<string, number[]> = {};
-  /** Datapoints of sluice's `DriftPsi` per model version (its `Version` dimension). */
+  /** Datapoints of sluice's `DriftPsi` per model version and output (`Version/Output`). */
   driftPsi: Record<string, number[]> = {};
   #revision = 1;
   #reads = 0;
@@ -226,7 +226,7 @@ class FakeAws {
             query.MetricStat?.Metric?.Dimensions?.find((candidate) => candidate.Name === name)?.Value ?? '';
           const values =
             query.MetricStat?.Metric?.MetricName === 'DriftPsi'
-              ? (this.driftPsi[dimension('Version')] ?? [])
+              ? (this.driftPsi[`${dimension('Version')}/${dimension('Output')}`] ?? [])
               : (this.invocations[dimension('ExecutedVersion')] ?? []);
           return {
             Id: query.Id,
@@ -310,6 +310,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
   let v1: ModelManifest;
   let v2: ModelManifest;
   let v3: ModelManifest;
+  /** A version with drift baselines: classes of its label, a histogram of its probabilities. */
+  let v4: ModelManifest;
 
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'sluice-aws-target-'));
@@ -319,6 +321,18 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
     v2 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: irisExtras });
     const { goldenExamples: _, ...withoutGoldens } = irisExtras;
     v3 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: withoutGoldens });
+    v4 = await publishVersion(registry, {
+      name: 'iris',
+      model: iris.modelPath,
+      extras: withoutGoldens,
+      reference: {
+        items: [
+          { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [[5.1, 3.5, 1.4, 0.2]] }] },
+        ],
+        classes: { '0': 1 },
+        outputs: { probabilities: { edges: [0.5], counts: [2, 1] } },
+      },
+    });
   });
 
   after(async () => {
@@ -961,8 +975,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
         Stat: 'Sum',
       },
     });
-    const driftQuery = (version: number) => ({
-      Id: `drift${version}`,
+    const driftQuery = (index: number, version: number, output: string) => ({
+      Id: `drift${index}`,
       ReturnData: true,
       MetricStat: {
         Metric: {
@@ -972,6 +986,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
             { Name: 'service', Value: 'sluice' },
             { Name: 'Model', Value: 'iris' },
             { Name: 'Version', Value: String(version) },
+            { Name: 'Output', Value: output },
           ],
         },
         Period: 900,
@@ -982,15 +997,15 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
     it("sums the last 15 minutes of Invocations of each version on the weighted alias, keyed by the model version it serves, with each version's drift figure", async () => {
       const { aws, target } = setUp();
       aws.publishedVersion('5', environmentOf(v1));
-      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
+      aws.publishedVersion('6', environmentOf(v4), 'sluice iris v4');
       aws.aliasWeights = { '6': 0.1 };
       aws.invocations = { '5': [700, 200], '6': [95, 5] };
-      aws.driftPsi = { '2': [0.3, 0.5] };
+      aws.driftPsi = { '4/label': [0.3, 0.5], '4/probabilities': [0.1] };
       assert.deepEqual(await target.traffic('iris'), {
-        requests: { '1': 900, '2': 100 },
+        requests: { '1': 900, '4': 100 },
         windowMs: OBSERVED_TRAFFIC_WINDOW_MS,
-        // v1 filled no window of answers; v2's two figures are averaged.
-        drift: { '2': 0.4 },
+        // v1 has no reference set, so no drift to ask about; v4's figures per output, averaged.
+        drift: { '4': { label: 0.4, probabilities: 0.1 } },
       });
       assert.deepEqual(aws.journal, [
         ['GetAlias', { FunctionName: FUNCTION, Name: 'live' }],
@@ -1004,8 +1019,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
             MetricDataQueries: [
               invocationsQuery('v0', '5'),
               invocationsQuery('v1', '6'),
-              driftQuery(1),
-              driftQuery(2),
+              driftQuery(0, 4, 'label'),
+              driftQuery(1, 4, 'probabilities'),
             ],
           },
         ],

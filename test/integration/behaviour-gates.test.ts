@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ReferenceItem } from '../../lib/core/manifest/ModelManifest.js';
 import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
@@ -6,6 +9,7 @@ import type { RolloutPlan } from '../../lib/core/rollout/RolloutPlan.js';
 import type { RolloutState } from '../../lib/core/rollout/RolloutState.js';
 import { LOCAL_STACK_ACTOR } from '../../lib/local/LocalAliasResolver.js';
 import { LocalTrafficResponseSchema, localTrafficPath } from '../../lib/local/local-routes.js';
+import { publishModel } from '../../lib/publish/publish-model.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { MAX_SHADOW_RUNS_IN_FLIGHT } from '../../lib/serving/InferenceApp.js';
 import { seededRandom } from '../../lib/tools/seeded-random.js';
@@ -306,40 +310,65 @@ describe('Behaviour gates: the replay of reference sets, before any traffic', ()
   });
 });
 
-describe('Drift: the classes a version answers, against those it gave its reference set', () => {
+describe('Drift: what a version answers, against what it gave its reference set, per output', () => {
   it('stays low under traffic like the reference set and rises when the inputs shift to one species', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'sluice-drift-'));
+    const modelFile = join(directory, 'iris.onnx');
+    const referenceFile = join(directory, 'reference.jsonl');
+    await writeFile(modelFile, equivalentIrisModel());
+    // The real publish path: `sluice publish --reference` answers the set and keeps its classes and histograms.
+    await writeFile(referenceFile, `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`);
     for (const [model, pick] of [
       ['drift-none', (n: number) => n % rows.length],
-      // Only setosa rows (the first 50): the answers' classes shift far from the reference set's thirds.
+      // Only setosa rows (the first 50): the answers' classes and probabilities shift far from the reference set's.
       ['drift-shift', (n: number) => n % 50],
     ] as const) {
-      await publishVersion(test.stack.registry, {
-        name: model,
-        model: equivalentIrisModel(),
-        reference: { items: irisReference(), classes: { '0': 50, '1': 50, '2': 50 } },
-      });
+      const manifest = await publishModel(test.stack.registry, { file: modelFile, model, referenceFile });
+      // What the model answers (it misclassifies two versicolor), not the true species.
+      assert.deepEqual(manifest.reference?.classes, { '0': 50, '1': 48, '2': 52 });
+      assert.equal(
+        manifest.reference?.outputs?.probabilities?.counts.reduce((sum, count) => sum + count, 0),
+        150 * 3,
+        'every value of the class scores of the 150 answers, binned',
+      );
       await trafficUntil(test, model, () => true, {
         maxRequests: 600,
         checkEvery: 600,
         request: (n) => irisRequest(rows[pick(n)] as number[]),
       });
     }
+    await rm(directory, { recursive: true, force: true });
     const metrics = await readMetrics(test);
-    const none = metrics.get(sample('sluice_drift_psi', 'drift-none', 1)) ?? Number.NaN;
-    const shifted = metrics.get(sample('sluice_drift_psi', 'drift-shift', 1)) ?? Number.NaN;
-    assert.ok(none < 0.1, `no shift: PSI ${none}`);
-    assert.ok(shifted > 0.25, `a shift to one species: PSI ${shifted}`);
+    const figure = (model: string, output: string) =>
+      metrics.get(sample('sluice_drift_psi', model, 1, { output })) ?? Number.NaN;
+    for (const output of ['label', 'probabilities']) {
+      assert.ok(
+        figure('drift-none', output) < 0.1,
+        `no shift, ${output}: PSI ${figure('drift-none', output)}`,
+      );
+      assert.ok(
+        figure('drift-shift', output) > 0.25,
+        `a shift to one species, ${output}: PSI ${figure('drift-shift', output)}`,
+      );
+    }
 
     // The same figures reach `sluice status`, through the stack's traffic route.
     const traffic = bodyOf(
       await test.request('GET', localTrafficPath('drift-shift')),
       LocalTrafficResponseSchema,
     );
-    assert.deepEqual(traffic.drift, { '1': shifted });
+    assert.deepEqual(traffic.drift, {
+      '1': { label: figure('drift-shift', 'label'), probabilities: figure('drift-shift', 'probabilities') },
+    });
     const status = await runSluiceInProcess(['status', 'drift-shift', '--local'], test.home);
     assert.equal(status.code, 0, describeRun(status));
-    assert.match(status.stdout, new RegExp(`drift +v1 ${shifted.toFixed(3)} \\(a large shift\\)`));
+    assert.match(
+      status.stdout,
+      new RegExp(
+        `drift +v1 label ${figure('drift-shift', 'label').toFixed(3)} \\(a large shift\\), probabilities `,
+      ),
+    );
     const json = await runSluiceInProcess(['status', 'drift-none', '--local', '--json'], test.home);
-    assert.deepEqual(JSON.parse(json.stdout).drift, { '1': none });
+    assert.deepEqual(Object.keys(JSON.parse(json.stdout).drift['1']).sort(), ['label', 'probabilities']);
   });
 });

@@ -168,8 +168,8 @@ describe('sluice status and rollback on AWS: the CLI wires the registry bucket, 
       cloudwatch
         .commandCalls(GetMetricDataCommand)
         .map((call) => call.args[0].input.MetricDataQueries?.map((query) => query.Id)),
-      [['candidate'], ['v0', 'v1', 'drift1', 'drift2']],
-      "the candidate's requests since its step began (evidence), then the split and the drift figures per version",
+      [['candidate'], ['v0', 'v1']],
+      "the candidate's requests since its step began (evidence), then the split (neither version has a drift baseline)",
     );
   });
 

@@ -62,23 +62,25 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
     assert.equal(document.Errors, 0);
   });
 
-  it('writes a drift figure under the version and, for the per-model alarm, under the model alone', () => {
+  it('writes a drift figure under the version and output and, for the per-model alarm, under the model alone', () => {
     const lines: string[] = [];
     const metrics = new EmfServingMetrics(
       (line) => lines.push(line),
       '7',
       () => 1_800_000_000_000,
     );
-    metrics.recordDrift('iris', 3, 0.3125);
+    metrics.recordDrift('iris', 3, 'probabilities', 0.3125);
     const document = JSON.parse(lines[0] ?? '');
     const parsed = EmfDocumentSchema.parse(document);
     assert.deepEqual(parsed._aws.CloudWatchMetrics[0]?.Dimensions, [
-      ['service', 'Model', 'Version'],
-      ['service', 'Model', 'Version', 'FunctionVersion'],
+      ['service', 'Model', 'Version', 'Output'],
       ['service', 'Model'],
     ]);
     assert.deepEqual(parsed._aws.CloudWatchMetrics[0]?.Metrics, [{ Name: 'DriftPsi', Unit: 'None' }]);
-    assert.equal(document.DriftPsi, 0.313);
+    assert.deepEqual(
+      [document.Model, document.Version, document.Output, document.DriftPsi],
+      ['iris', '3', 'probabilities', 0.313],
+    );
     assert.equal(document._aws.Timestamp, 1_800_000_000_000);
   });
 

@@ -33,6 +33,7 @@ import {
 import { httpGoldenTransport } from '../../core/golden/http-golden-transport.js';
 import { type ReplayResult, replayReference } from '../../core/golden/replay-reference.js';
 import { type GoldenCheckResult, runGoldenCheck } from '../../core/golden/run-golden-check.js';
+import type { ModelManifest } from '../../core/manifest/ModelManifest.js';
 import {
   METRICS_NAMESPACE,
   METRICS_SERVICE,
@@ -52,6 +53,7 @@ import type {
 } from '../../core/rollout/RolloutTarget.js';
 import { METRICS_SETTLE_MS } from '../../core/rollout/rollout-wait.js';
 import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
+import { classOutputOf } from '../../core/stats/answer-classes.js';
 import type { ModelRegistry } from '../../storage/ModelRegistry.js';
 import { countAnsweredClasses, countDisagreedOutputs } from '../cloudwatch/log-counts.js';
 import { versionAlarmInput } from '../cloudwatch/version-alarm-input.js';
@@ -687,6 +689,17 @@ export class LambdaRolloutTarget implements RolloutTarget {
       readModelIdentity(configuration.Environment?.Variables, `${functionName}:${lambdaVersion}`),
     );
     const distinctVersions = [...new Set(modelVersions.map((identity) => identity.version))];
+    // The outputs with a drift baseline, from each version's manifest: its class output and numeric outputs.
+    const drifting = (
+      await Promise.all(
+        distinctVersions.map(async (version) =>
+          driftOutputsOf(await this.#registry.getManifest(model, version)).map((output) => ({
+            version,
+            output,
+          })),
+        ),
+      )
+    ).flat();
     const end = this.#now();
     const metrics = await this.#cloudwatch.send(
       new GetMetricDataCommand({
@@ -698,10 +711,10 @@ export class LambdaRolloutTarget implements RolloutTarget {
             Label: lambdaVersion,
             ...this.#invocationsQuery(bareName, lambdaVersion, OBSERVED_TRAFFIC_WINDOW_MS / 1000),
           })),
-          // The version's drift figures under `service, Model, Version` (the dimension set every EMF document of
-          // the version carries), averaged over the window: one figure per full window of 500 answers.
-          ...distinctVersions.map((version) => ({
-            Id: `drift${version}`,
+          // Each output's drift figures under `service, Model, Version, Output`, averaged over the window: one
+          // figure per full window of 500 answers.
+          ...drifting.map(({ version, output }, index) => ({
+            Id: `drift${index}`,
             ReturnData: true,
             MetricStat: {
               Metric: {
@@ -711,6 +724,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
                   { Name: 'service', Value: METRICS_SERVICE },
                   { Name: MetricDimension.MODEL, Value: model },
                   { Name: MetricDimension.VERSION, Value: String(version) },
+                  { Name: MetricDimension.OUTPUT, Value: output },
                 ],
               },
               Period: OBSERVED_TRAFFIC_WINDOW_MS / 1000,
@@ -727,12 +741,13 @@ export class LambdaRolloutTarget implements RolloutTarget {
       const key = String(target.version);
       requests[key] = (requests[key] ?? 0) + Math.round(count);
     }
-    const drift: Record<string, number> = {};
-    for (const version of distinctVersions) {
-      const values =
-        metrics.MetricDataResults?.find((result) => result.Id === `drift${version}`)?.Values ?? [];
-      if (values.length > 0)
-        drift[String(version)] = values.reduce((sum, value) => sum + value, 0) / values.length;
+    const drift: Record<string, Record<string, number>> = {};
+    for (const [index, { version, output }] of drifting.entries()) {
+      const values = metrics.MetricDataResults?.find((result) => result.Id === `drift${index}`)?.Values ?? [];
+      if (values.length === 0) continue;
+      const ofVersion = drift[String(version)] ?? {};
+      ofVersion[output] = values.reduce((sum, value) => sum + value, 0) / values.length;
+      drift[String(version)] = ofVersion;
     }
     return { requests, windowMs: OBSERVED_TRAFFIC_WINDOW_MS, drift };
   }
@@ -873,6 +888,12 @@ function versionOf(config: FunctionConfiguration): string {
   if (config.Version === undefined)
     throw new RolloutError(`Lambda returned a version of ${config.FunctionName} without a number`);
   return config.Version;
+}
+
+/** The outputs of a version with a drift baseline: its class output (when its reference set has classes) and its numeric outputs with a histogram. */
+function driftOutputsOf(manifest: ModelManifest): string[] {
+  const classOutput = manifest.reference?.classes ? classOutputOf(manifest.outputs)?.name : undefined;
+  return [...(classOutput ? [classOutput] : []), ...Object.keys(manifest.reference?.outputs ?? {})];
 }
 
 /**

@@ -70,6 +70,19 @@ export const ReferenceSetInfoSchema = z.object({
    * drift is measured against. Absent when the model has no class output.
    */
   classes: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  /**
+   * Per numeric output (float, other than the class output), the deciles of the values the version gave the set
+   * and the values per bin, computed at publish: the baseline of that output's drift (see `valueHistogram`).
+   */
+  outputs: z
+    .record(
+      z.string(),
+      z.object({
+        edges: z.array(z.number()).max(64),
+        counts: z.array(z.number().int().nonnegative()).min(1).max(65),
+      }),
+    )
+    .optional(),
 });
 /** A reference set's record in the manifest. */
 export type ReferenceSetInfo = z.infer<typeof ReferenceSetInfoSchema>;

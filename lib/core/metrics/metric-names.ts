@@ -18,6 +18,8 @@ export const MetricDimension = {
    * its own requests, also when it serves the same model version as the one before (a change of sluice's code).
    */
   FUNCTION_VERSION: 'FunctionVersion',
+  /** The output a drift figure is of (the class output's classes, or a numeric output's values). */
+  OUTPUT: 'Output',
 } as const;
 
 /** The per-model, per-version metrics the function emits. */

@@ -183,9 +183,10 @@ export interface ObservedTraffic {
   /** How far back the count goes, in milliseconds. */
   readonly windowMs: number;
   /**
-   * Each version's drift figure (population stability of its answered classes against its reference set's), for
-   * versions with a reference set that answered a full window (500 answers) in the target's reach: locally the
-   * latest window, on AWS the average over {@link windowMs}. Absent when the target has none.
+   * Each version's drift figures per output (population stability of its answered classes, or of a numeric
+   * output's values, against what it gave its reference set), keyed by version then output, for outputs that
+   * filled a window (500 answers) in the target's reach: locally the latest window, on AWS the average over
+   * {@link windowMs}. Absent when the target has none.
    */
-  readonly drift?: Readonly<Record<string, number>>;
+  readonly drift?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }

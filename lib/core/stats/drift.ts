@@ -45,7 +45,8 @@ export function populationStability(
 }
 
 /**
- * One version's answered classes, tallied in consecutive windows of `windowAnswers` answers: {@link add} returns
+ * One version's answered classes (or one numeric output's values per bin), tallied in consecutive windows of
+ * `windowAnswers` answers: {@link add} returns
  * the window's population stability against the baseline once it is full, and starts the next. The same figure
  * locally (one process) and on Lambda (each sandbox its own windows, a random share of the traffic, as the alias
  * and Lambda spread requests): a window of its own is never too small to judge, and no clock is needed.
@@ -65,12 +66,18 @@ export class DriftTally {
     this.#windowAnswers = windowAnswers;
   }
 
-  /** Adds one answer's rows per class; the window's figure when this fills it, undefined otherwise. */
-  add(classes: Readonly<Record<string, number>>): number | undefined {
-    for (const [name, count] of Object.entries(classes)) {
+  /**
+   * Adds one answer's counts (rows per class, or values per bin); the window's figure when this fills it, undefined
+   * otherwise. `answers` is what the answer counts towards the window: by default its counts (a class tally counts
+   * rows), 1 for a request's sampled values, whose window is 500 requests however many values each gave.
+   */
+  add(counts: Readonly<Record<string, number>>, answers?: number): number | undefined {
+    let total = 0;
+    for (const [name, count] of Object.entries(counts)) {
       this.#counts[name] = (this.#counts[name] ?? 0) + count;
-      this.#answers += count;
+      total += count;
     }
+    this.#answers += answers ?? total;
     if (this.#answers < this.#windowAnswers) return undefined;
     const psi = populationStability(this.#baseline, this.#counts, this.#windowAnswers);
     this.#counts = {};
@@ -80,41 +87,50 @@ export class DriftTally {
 }
 
 /**
- * The drift tallies of every version one process serves, and each one's latest figure: what serving adds answers
- * to and what `sluice status` reads (locally, from the stack's own). Keyed by model and version.
+ * The drift tallies of every version one process serves, one per output (the class output's classes, a numeric
+ * output's binned values), and each one's latest figure: what serving adds answers to and what `sluice status`
+ * reads (locally, from the stack's own).
  *
  * @example
  * const tallies = new DriftTallies();
- * tallies.add('iris', 3, manifest.reference.classes, { '0': 1 }); // a figure once 500 answers are in
- * tallies.figures('iris'); // { '3': 0.02 }
+ * tallies.add('iris', 3, 'label', manifest.reference.classes, { '0': 1 }); // a figure once 500 are in
+ * tallies.figures('iris'); // { '3': { label: 0.02 } }
  */
 export class DriftTallies {
-  readonly #versions = new Map<string, { readonly tally: DriftTally; latest?: number }>();
+  readonly #tallies = new Map<
+    string,
+    { readonly version: number; readonly output: string; readonly tally: DriftTally; latest?: number }
+  >();
 
-  /** Adds one answer's classes to the version's tally; the window's figure when this fills it. */
+  /** Adds one answer's counts (classes, or values per bin) to the tally of the version's output; the window's figure when this fills it. */
   add(
     model: string,
     version: number,
+    output: string,
     baseline: Readonly<Record<string, number>>,
-    classes: Readonly<Record<string, number>>,
+    counts: Readonly<Record<string, number>>,
+    kind: 'classes' | 'values' = 'classes',
   ): number | undefined {
-    const key = `${model}\u0000${version}`;
-    let entry = this.#versions.get(key);
+    const key = `${model}\u0000${version}\u0000${output}`;
+    let entry = this.#tallies.get(key);
     if (!entry) {
-      entry = { tally: new DriftTally(baseline) };
-      this.#versions.set(key, entry);
+      entry = { version, output, tally: new DriftTally(baseline) };
+      this.#tallies.set(key, entry);
     }
-    const psi = entry.tally.add(classes);
+    // A class tally's window counts rows; a numeric output's, requests (its values are sampled per request).
+    const psi = entry.tally.add(counts, kind === 'values' ? 1 : undefined);
     if (psi !== undefined) entry.latest = psi;
     return psi;
   }
 
-  /** The latest figure of each version of `model` that filled a window (version number -> PSI). */
-  figures(model: string): Record<string, number> {
-    const figures: Record<string, number> = {};
-    for (const [key, { latest }] of this.#versions) {
-      const [name, version] = key.split('\u0000');
-      if (name === model && version !== undefined && latest !== undefined) figures[version] = latest;
+  /** The latest figure of each output of each version of `model` that filled a window (version -> output -> PSI). */
+  figures(model: string): Record<string, Record<string, number>> {
+    const figures: Record<string, Record<string, number>> = {};
+    for (const [key, { version, output, latest }] of this.#tallies) {
+      if (!key.startsWith(`${model}\u0000`) || latest === undefined) continue;
+      const ofVersion = figures[String(version)] ?? {};
+      ofVersion[output] = latest;
+      figures[String(version)] = ofVersion;
     }
     return figures;
   }

@@ -1,4 +1,9 @@
-import { METRICS_NAMESPACE, METRICS_SERVICE, MetricDimension } from '../../core/metrics/metric-names.js';
+import {
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  MetricDimension,
+  MetricName,
+} from '../../core/metrics/metric-names.js';
 
 /** One metric of an EMF document: its name and CloudWatch unit. */
 export interface EmfMetric {
@@ -36,7 +41,6 @@ export class EmfDocuments {
   /**
    * One document, as one line: `values[i]` is the value of `metrics[i]` (non-finite values are written as 0, since
    * EMF values must be numbers). Everything but the numbers is built once per model, version and metric names.
-   * `perModel` adds the dimension set `service, Model`, for a figure a per-model alarm watches across versions.
    * `properties` are written as more root members, not metrics: what a Logs Insights query reads (no metric cost).
    */
   document(
@@ -45,9 +49,9 @@ export class EmfDocuments {
     metrics: readonly EmfMetric[],
     values: readonly number[],
     timestamp: number,
-    options: { readonly perModel?: boolean; readonly properties?: Readonly<Record<string, string>> } = {},
+    options: { readonly properties?: Readonly<Record<string, string>> } = {},
   ): string {
-    const { head, keys } = this.#prefix(model, version, metrics, options.perModel ?? false);
+    const { head, keys } = this.#prefix(model, version, metrics);
     let line = `${head}${timestamp}}`;
     for (let index = 0; index < keys.length; index++) line += `${keys[index]}${finite(values[index] ?? 0)}`;
     if (options.properties) {
@@ -56,6 +60,34 @@ export class EmfDocuments {
       }
     }
     return `${line}}\n`;
+  }
+
+  /**
+   * A drift figure of one output of a version, with the dimension sets `service, Model, Version, Output` (what
+   * `sluice status` reads) and `service, Model` (what the model's drift alarm watches, across versions and outputs,
+   * at its Maximum). Rare (one per window of 500 answers), so not cached.
+   */
+  driftDocument(model: string, version: number, output: string, psi: number, timestamp: number): string {
+    return `${JSON.stringify({
+      service: METRICS_SERVICE,
+      [MetricDimension.MODEL]: model,
+      [MetricDimension.VERSION]: String(version),
+      [MetricDimension.OUTPUT]: output,
+      _aws: {
+        Timestamp: timestamp,
+        CloudWatchMetrics: [
+          {
+            Namespace: METRICS_NAMESPACE,
+            Dimensions: [
+              ['service', MetricDimension.MODEL, MetricDimension.VERSION, MetricDimension.OUTPUT],
+              ['service', MetricDimension.MODEL],
+            ],
+            Metrics: [{ Name: MetricName.DRIFT_PSI, Unit: 'None' }],
+          },
+        ],
+      },
+      [MetricName.DRIFT_PSI]: finite(psi),
+    })}\n`;
   }
 
   /**
@@ -77,9 +109,8 @@ export class EmfDocuments {
     model: string,
     version: number,
     metrics: readonly EmfMetric[],
-    perModel: boolean,
   ): { readonly head: string; readonly keys: readonly string[] } {
-    const key = `${model}\u0000${version}\u0000${perModel}\u0000${metrics.map((metric) => metric.name).join('\u0000')}`;
+    const key = `${model}\u0000${version}\u0000${metrics.map((metric) => metric.name).join('\u0000')}`;
     let prefix = this.#prefixes.get(key);
     if (prefix === undefined) {
       const head = JSON.stringify({
@@ -91,9 +122,7 @@ export class EmfDocuments {
           CloudWatchMetrics: [
             {
               Namespace: METRICS_NAMESPACE,
-              Dimensions: perModel
-                ? [...this.#dimensions, ['service', MetricDimension.MODEL]]
-                : this.#dimensions,
+              Dimensions: this.#dimensions,
               Metrics: metrics.map(({ name, unit }) => ({ Name: name, Unit: unit })),
             },
           ],

@@ -24,8 +24,6 @@ const COMPARISON_METRICS: readonly EmfMetric[] = [
   { name: MetricName.SHADOW_DISAGREED, unit: 'Count' },
 ];
 
-const DRIFT_METRICS: readonly EmfMetric[] = [{ name: MetricName.DRIFT_PSI, unit: 'None' }];
-
 const LOAD_METRICS: readonly EmfMetric[] = [
   { name: MetricName.MODEL_LOAD_TIME, unit: 'Milliseconds' },
   { name: MetricName.COLD_START, unit: 'Count' },
@@ -114,12 +112,10 @@ export class EmfServingMetrics implements ServingMetrics {
   }
 
   /**
-   * A version's drift figure, once per window of its answers: under the version's dimension sets and, for the
-   * model's drift alarm (which outlives versions), under `service, Model` too.
+   * The drift figure of one output of a version, once per window of its answers: under `service, Model, Version,
+   * Output` and, for the model's drift alarm (which outlives versions), under `service, Model` too.
    */
-  recordDrift(model: string, version: number, psi: number): void {
-    this.#write(
-      this.#documents.document(model, version, DRIFT_METRICS, [psi], this.#now(), { perModel: true }),
-    );
+  recordDrift(model: string, version: number, output: string, psi: number): void {
+    this.#write(this.#documents.driftDocument(model, version, output, psi, this.#now()));
   }
 }

@@ -28,7 +28,7 @@ export interface ServingMetrics {
   /** Records a shadow candidate's answer to one request compared with the stable version's. */
   recordComparison?(model: string, candidate: number, comparison: AnswerComparison): void;
   /** Records a version's drift figure, each time a window of its answers fills (see `DriftTally`). */
-  recordDrift?(model: string, version: number, psi: number): void;
+  recordDrift?(model: string, version: number, output: string, psi: number): void;
 }
 
 /** Metrics that go nowhere (tests, and tools that do not serve). */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeAgreement, describeOutputs } from '../core/rollout/decide.js';
+import { describeAgreement, describeDifferences, describeOutputs } from '../core/rollout/decide.js';
 import { gateSettingsOf } from '../core/rollout/gate-settings.js';
 import { DEFAULT_MIN_REQUESTS } from '../core/rollout/plan-rollout.js';
 import { RolloutStatus } from '../core/rollout/RolloutState.js';
@@ -117,7 +117,11 @@ function describeReport(
       const counts = report.health?.agreement ?? { compared: 0, disagreed: 0 };
       lines.push(
         `  agreement  ${describeAgreement(counts, state.stable, gateSettingsOf(state.plan))}` +
-          describeOutputs(report.health?.agreement?.byOutput),
+          describeOutputs(report.health?.agreement?.byOutput) +
+          describeDifferences(
+            report.health?.agreement?.differences,
+            gateSettingsOf(state.plan).numericTolerance,
+          ),
       );
     }
     if (report.health) lines.push(`  health     ${describeHealth(report.health)}`);

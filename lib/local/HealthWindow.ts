@@ -1,7 +1,7 @@
 import { DDSketch } from '@datadog/sketches-js';
 import { breachedGates, type GateFigures, type GateThresholds } from '../core/gates/version-gates.js';
 import { DEFAULT_MAX_SHADOW_MS } from '../core/rollout/gate-settings.js';
-import type { HealthReport } from '../core/rollout/RolloutTarget.js';
+import type { DifferenceFigures, HealthReport } from '../core/rollout/RolloutTarget.js';
 import { requestClass } from '../core/stats/answer-classes.js';
 import { type AnswerComparison, disagreementShare } from '../core/stats/compare-answers.js';
 import type { ServedOutcome } from '../serving/ModelResolver.js';
@@ -54,6 +54,8 @@ export interface VersionFigures extends GateFigures {
   readonly disagreed: number;
   /** Of the compared requests, those on which each output disagreed on at least one row, by output name. */
   readonly disagreedOutputs: Readonly<Record<string, number>>;
+  /** Per float output, the distribution of the compared requests' largest relative differences. */
+  readonly differences: Readonly<Record<string, DifferenceFigures>>;
   /**
    * Answers to routed requests per class, each request counted once, for the class most of its rows fell in (a
    * 4-row request of 3 setosa and 1 virginica counts 1 setosa; `requestClass`): the class-share test counts
@@ -69,6 +71,15 @@ export interface JudgeOptions {
   /** The stable version, whose share of refused inputs the candidate's is compared with. */
   readonly stable?: number;
 }
+
+/** One minute of a candidate's relative differences, a sketch per output. */
+interface DifferenceBucket {
+  readonly minute: number;
+  readonly sketches: Map<string, DDSketch>;
+}
+
+/** Width of one difference bucket, in milliseconds. */
+const DIFFERENCE_BUCKET_MS = 60_000;
 
 /** Counts and latencies of one second. */
 interface Bucket {
@@ -105,6 +116,11 @@ export class HealthWindow {
   readonly retentionMs: number;
   /** Per-second buckets by model, then by version, oldest first. */
   readonly #records = new Map<string, Map<number, Bucket[]>>();
+  /**
+   * The shadow comparisons' relative differences per output, in sketches per minute (not per second: a sketch is a
+   * few kilobytes, and six hours of seconds would hold thousands), by model, then version, oldest first.
+   */
+  readonly #differences = new Map<string, Map<number, DifferenceBucket[]>>();
 
   constructor(options: HealthWindowOptions = {}) {
     this.windowMs = options.windowMs ?? HEALTH_WINDOW_MS;
@@ -138,11 +154,74 @@ export class HealthWindow {
     const bucket = this.#bucket(model, candidate, at);
     bucket.compared++;
     bucket.disagreed += disagreementShare(comparison);
+    const minute = this.#differenceBucket(model, candidate, at);
     for (const output of comparison.outputs) {
       if (output.disagreements > 0) {
         bucket.disagreedOutputs.set(output.output, (bucket.disagreedOutputs.get(output.output) ?? 0) + 1);
       }
+      if (output.kind === 'exact') continue;
+      let sketch = minute.sketches.get(output.output);
+      if (!sketch) {
+        sketch = new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY });
+        minute.sketches.set(output.output, sketch);
+      }
+      sketch.accept(output.maxRelativeDifference);
     }
+  }
+
+  /** The difference bucket of `version`'s minute `at`, made (and old ones pruned) as needed. */
+  #differenceBucket(model: string, version: number, at: number): DifferenceBucket {
+    let versions = this.#differences.get(model);
+    if (!versions) {
+      versions = new Map();
+      this.#differences.set(model, versions);
+    }
+    let buckets = versions.get(version);
+    if (!buckets) {
+      buckets = [];
+      versions.set(version, buckets);
+    }
+    const minute = Math.floor(at / DIFFERENCE_BUCKET_MS);
+    let bucket = buckets.at(-1);
+    if (!bucket || bucket.minute !== minute) {
+      bucket = { minute, sketches: new Map() };
+      buckets.push(bucket);
+      const oldest = Math.floor((at - this.retentionMs) / DIFFERENCE_BUCKET_MS);
+      while (buckets.length > 0 && (buckets[0] as DifferenceBucket).minute < oldest) buckets.shift();
+    }
+    return bucket;
+  }
+
+  /**
+   * Per float output, the p50 and p99 of the relative differences `version` was compared with, over the minutes
+   * that overlap `(from, to]` (minute buckets: the window is widened to whole minutes).
+   */
+  #differenceFigures(
+    model: string,
+    version: number,
+    from: number,
+    to: number,
+  ): Record<string, DifferenceFigures> {
+    const merged = new Map<string, DDSketch>();
+    const fromMinute = Math.floor(from / DIFFERENCE_BUCKET_MS);
+    const toMinute = Math.floor(to / DIFFERENCE_BUCKET_MS);
+    for (const bucket of this.#differences.get(model)?.get(version) ?? []) {
+      if (bucket.minute < fromMinute || bucket.minute > toMinute) continue;
+      for (const [output, sketch] of bucket.sketches) {
+        const into = merged.get(output) ?? new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY });
+        into.merge(sketch);
+        merged.set(output, into);
+      }
+    }
+    const figures: Record<string, DifferenceFigures> = {};
+    for (const [output, sketch] of merged) {
+      figures[output] = {
+        compared: sketch.count,
+        p50: sketch.getValueAtQuantile(0.5),
+        p99: sketch.getValueAtQuantile(0.99),
+      };
+    }
+    return figures;
   }
 
   /** The bucket of `version`'s second `at`, made (and old ones pruned) when it is the first outcome of that second. */
@@ -212,6 +291,7 @@ export class HealthWindow {
     const { latencies, ...counts } = this.#sum(this.#records.get(model)?.get(version) ?? [], from, to);
     return {
       ...counts,
+      differences: this.#differenceFigures(model, version, from, to),
       p99Ms: latencies.count === 0 ? 0 : latencies.getValueAtQuantile(HEALTH_LATENCY_PERCENTILE),
     };
   }
@@ -249,6 +329,7 @@ export class HealthWindow {
         compared: step.compared,
         disagreed: step.disagreed,
         byOutput: step.disagreedOutputs,
+        differences: step.differences,
       },
       ...(stableStep ? { classShares: { stable: stableStep.classes, candidate: step.classes } } : {}),
     };
@@ -305,7 +386,7 @@ export class HealthWindow {
     buckets: readonly Bucket[],
     from: number,
     to: number,
-  ): Omit<VersionFigures, 'p99Ms'> & { latencies: DDSketch } {
+  ): Omit<VersionFigures, 'p99Ms' | 'differences'> & { latencies: DDSketch } {
     const latencies = new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY });
     let requests = 0;
     let routed = 0;

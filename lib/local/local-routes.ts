@@ -63,8 +63,18 @@ const HealthReportSchema = z.object({
   candidateRequests: z.number().int().nonnegative().optional(),
   settledUntilMs: z.number().optional(),
   agreement: z
-    // Shares: a batch request adds the fraction of its rows that disagreed, or fell in a class.
-    .object({ compared: z.number().int().nonnegative(), disagreed: z.number().nonnegative() })
+    // Shares: a batch request adds the fraction of its rows that disagreed.
+    .object({
+      compared: z.number().int().nonnegative(),
+      disagreed: z.number().nonnegative(),
+      byOutput: z.record(z.string(), z.number().int().nonnegative()).optional(),
+      differences: z
+        .record(
+          z.string(),
+          z.object({ compared: z.number().int().nonnegative(), p50: z.number(), p99: z.number() }),
+        )
+        .optional(),
+    })
     .optional(),
   classShares: z
     .object({

@@ -216,7 +216,7 @@ describe('The shadow phase on AWS: a shadow build routed the shadow share answer
     assert.match(
       state.history.at(-1)?.reason ?? '',
       new RegExp(
-        `; by output, the compared requests each disagreed on: label ${disagreed}, probabilities ${disagreed}$`,
+        `; by output, the compared requests each disagreed on: label ${disagreed}, probabilities ${disagreed}(;|$)`,
       ),
     );
     assert.equal(aws.routing(), '1', 'the alias is back on v1 alone');
@@ -242,6 +242,15 @@ describe('The shadow phase on AWS: a shadow build routed the shadow share answer
       new RegExp(
         `^shadow: v${twin.version} disagreed with v1 on 0 of \\d+ compared requests .*: within tolerance`,
       ),
+    );
+    // The class scores' relative differences over the phase, from the shadow build's ShadowDifference p50 / p99.
+    const differences = /\(tolerance 0\.001\): probabilities (\S+) \/ (\S+);/.exec(
+      state.history.at(-1)?.reason ?? '',
+    );
+    assert.ok(differences, state.history.at(-1)?.reason);
+    assert.ok(
+      Number(differences[1]) <= Number(differences[2]) && Number(differences[2]) < 1e-5,
+      differences[0],
     );
     assert.equal(
       aws.routing(),

@@ -128,7 +128,7 @@ describe('Behaviour gates: a candidate that answers wrong is rolled back before 
       // Which output: the label and the class scores' top class disagree on the same rows.
       assert.match(
         last?.reason ?? '',
-        /; by output, the compared requests each disagreed on: label (\d+), probabilities \1$/,
+        /; by output, the compared requests each disagreed on: label (\d+), probabilities \1(;|$)/,
       );
       assert.ok(
         state.history.every(
@@ -155,6 +155,15 @@ describe('Behaviour gates: an equivalent candidate passes the shadow phase and i
       .map((event) => `${event.action} ${event.weight}`);
     assert.deepEqual(actions, ['deploy 0', 'step 20', 'promote 100']);
     assert.match(state.history.at(-2)?.reason ?? '', /shadow: 0 of \d+ compared requests disagreed/);
+    // The class scores differ by far less than the numeric tolerance: the figures that say how close it is.
+    const differences = /\(tolerance 0\.001\): probabilities (\S+) \/ (\S+);/.exec(
+      state.history.at(-2)?.reason ?? '',
+    );
+    assert.ok(differences, state.history.at(-2)?.reason);
+    assert.ok(
+      Number(differences[1]) <= Number(differences[2]) && Number(differences[2]) < 1e-5,
+      differences[0],
+    );
     assert.ok(
       outcomes.some((outcome) => outcome.version === 2),
       'clients got its answers once it took traffic',
@@ -235,7 +244,10 @@ describe('Behaviour gates: the replay of reference sets, before any traffic', ()
       localEngine(test, 'cli').deploy('replayed', { version: 2, plan: shadowedCanary() }),
       new RegExp(
         `v2 of replayed answers the reference sets otherwise than v1 and gets no traffic: ${DISTINCT_IRIS_ROWS} of ` +
-          `${DISTINCT_IRIS_ROWS} reference items disagreed .*accuracy \\d+\\.\\d% against 97\\.3%`,
+          `${DISTINCT_IRIS_ROWS} reference items disagreed .*accuracy \\d+\\.\\d% against 97\\.3%.*` +
+          // Which output, and how far apart the class scores are.
+          `; by output, the reference items each disagreed on: label ${DISTINCT_IRIS_ROWS}, probabilities ${DISTINCT_IRIS_ROWS}` +
+          `; relative differences \\|candidate - stable\\| / max\\(1, \\|stable\\|\\) per item, p50 / p99 \\(tolerance 0\\.001\\): probabilities `,
       ),
     );
     const state = await rolloutStoreOf(test).current('replayed');

@@ -150,6 +150,20 @@ describe('compareAnswers: answers compared per output and row', () => {
     const far = { y: tensorOf('float32', Float32Array.of(1.01, 100), [2, 1]) };
     assert.equal(compareAnswers(stable, close, regression).disagreements, 0);
     assert.equal(compareAnswers(stable, far, regression).disagreements, 1);
+    // The figure the tolerance bounds, per output: |a - b| / max(1, |stable|), the largest of the request.
+    const [y] = compareAnswers(stable, close, regression).outputs;
+    assert.ok(Math.abs((y?.maxRelativeDifference ?? 0) - 0.0005) < 1e-6, `${y?.maxRelativeDifference}`);
+    assert.ok(Math.abs((y?.maxAbsDifference ?? 0) - 0.05) < 1e-4, `${y?.maxAbsDifference}`);
+    // Class scores have one too (their gate is the top class); labels have none.
+    const scored = compareAnswers(
+      answer([0n], [0.9, 0.05, 0.05]),
+      answer([0n], [0.8, 0.15, 0.05]),
+      specs,
+    ).outputs.map((output) => [output.output, Number(output.maxRelativeDifference.toFixed(3))]);
+    assert.deepEqual(scored, [
+      ['label', 0],
+      ['probabilities', 0.1],
+    ]);
   });
 
   it('counts the classes of an answer by label', () => {

@@ -113,6 +113,7 @@ describe('Counts from the logs through Logs Insights: the class shares of a step
       rows: 2,
       disagreements,
       maxAbsDifference: 0,
+      maxRelativeDifference: 0,
     });
     write(T0).recordComparison('iris', 4, {
       rows: 2,

@@ -42,6 +42,7 @@ import {
 } from '../../core/metrics/metric-names.js';
 import { RolloutError } from '../../core/rollout/RolloutError.js';
 import type {
+  DifferenceFigures,
   HealthQuery,
   HealthReport,
   ObservedTraffic,
@@ -54,6 +55,7 @@ import type {
 import { METRICS_SETTLE_MS } from '../../core/rollout/rollout-wait.js';
 import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
 import { classOutputOf } from '../../core/stats/answer-classes.js';
+import { FLOAT_DATATYPES } from '../../core/tensor/datatypes.js';
 import type { ModelRegistry } from '../../storage/ModelRegistry.js';
 import { countAnsweredClasses, countDisagreedOutputs } from '../cloudwatch/log-counts.js';
 import { versionAlarmInput } from '../cloudwatch/version-alarm-input.js';
@@ -520,7 +522,8 @@ export class LambdaRolloutTarget implements RolloutTarget {
    * The shadow build's comparisons of the candidate in the whole minutes from `sinceMs` to `untilMs`: sums of
    * sluice's `ShadowCompared` (requests) and `ShadowDisagreed` (their shares of disagreeing rows) with the
    * dimensions service, Model, Version = the candidate, FunctionVersion = the shadow build (the set its EMF
-   * documents carry).
+   * documents carry); and, per float output of the candidate, the SampleCount, p50 and p99 of its
+   * `ShadowDifference` (the same dimensions and Output) over the whole span.
    */
   async #agreementSince(
     model: string,
@@ -528,26 +531,42 @@ export class LambdaRolloutTarget implements RolloutTarget {
     shadowBuild: string,
     sinceMs: number,
     untilMs: number,
-  ): Promise<{ compared: number; disagreed: number }> {
+  ): Promise<NonNullable<HealthReport['agreement']>> {
     const start = Math.ceil(sinceMs / MINUTE_MS) * MINUTE_MS;
     const end = Math.floor(untilMs / MINUTE_MS) * MINUTE_MS;
     if (end <= start) return { compared: 0, disagreed: 0 };
+    const dimensions = [
+      { Name: 'service', Value: METRICS_SERVICE },
+      { Name: MetricDimension.MODEL, Value: model },
+      { Name: MetricDimension.VERSION, Value: String(candidate) },
+      { Name: MetricDimension.FUNCTION_VERSION, Value: shadowBuild },
+    ];
     const query = (id: string, metricName: string) => ({
+      Id: id,
+      ReturnData: true,
+      MetricStat: {
+        Metric: { Namespace: METRICS_NAMESPACE, MetricName: metricName, Dimensions: dimensions },
+        Period: VERSION_ALARM_PERIOD_SECONDS,
+        Stat: 'Sum' as const,
+      },
+    });
+    // Per float output, the relative differences' distribution over the whole phase: one period from start to end
+    // (percentiles of separate periods cannot be merged; CloudWatch computes them from the raw values EMF sends,
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html).
+    const floatOutputs = (await this.#registry.getManifest(model, candidate)).outputs
+      .filter((spec) => FLOAT_DATATYPES.has(spec.datatype))
+      .map((spec) => spec.name);
+    const difference = (id: string, output: string, stat: string) => ({
       Id: id,
       ReturnData: true,
       MetricStat: {
         Metric: {
           Namespace: METRICS_NAMESPACE,
-          MetricName: metricName,
-          Dimensions: [
-            { Name: 'service', Value: METRICS_SERVICE },
-            { Name: MetricDimension.MODEL, Value: model },
-            { Name: MetricDimension.VERSION, Value: String(candidate) },
-            { Name: MetricDimension.FUNCTION_VERSION, Value: shadowBuild },
-          ],
+          MetricName: MetricName.SHADOW_DIFFERENCE,
+          Dimensions: [...dimensions, { Name: MetricDimension.OUTPUT, Value: output }],
         },
-        Period: VERSION_ALARM_PERIOD_SECONDS,
-        Stat: 'Sum' as const,
+        Period: (end - start) / 1000,
+        Stat: stat,
       },
     });
     const metrics = await this.#cloudwatch.send(
@@ -557,15 +576,30 @@ export class LambdaRolloutTarget implements RolloutTarget {
         MetricDataQueries: [
           query('compared', MetricName.SHADOW_COMPARED),
           query('disagreed', MetricName.SHADOW_DISAGREED),
+          ...floatOutputs.flatMap((output, index) => [
+            difference(`n${index}`, output, 'SampleCount'),
+            difference(`p50x${index}`, output, 'p50'),
+            difference(`p99x${index}`, output, 'p99'),
+          ]),
         ],
       }),
     );
-    const sum = (id: string) =>
-      (metrics.MetricDataResults?.find((result) => result.Id === id)?.Values ?? []).reduce(
-        (total, value) => total + value,
-        0,
-      );
-    return { compared: Math.round(sum('compared')), disagreed: sum('disagreed') };
+    const values = (id: string) =>
+      metrics.MetricDataResults?.find((result) => result.Id === id)?.Values ?? [];
+    const sum = (id: string) => values(id).reduce((total, value) => total + value, 0);
+    const differences: Record<string, DifferenceFigures> = {};
+    for (const [index, output] of floatOutputs.entries()) {
+      const compared = Math.round(sum(`n${index}`));
+      const [p50] = values(`p50x${index}`);
+      const [p99] = values(`p99x${index}`);
+      if (compared > 0 && p50 !== undefined && p99 !== undefined)
+        differences[output] = { compared, p50, p99 };
+    }
+    return {
+      compared: Math.round(sum('compared')),
+      disagreed: sum('disagreed'),
+      ...(Object.keys(differences).length > 0 ? { differences } : {}),
+    };
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { GoldenExample, ReferenceItem } from '../manifest/ModelManifest.js';
 import { answerClasses } from '../stats/answer-classes.js';
-import { compareAnswers } from '../stats/compare-answers.js';
+import { compareAnswers, type DifferenceFigures } from '../stats/compare-answers.js';
 import { ORT_TYPE_BY_DATATYPE } from '../tensor/datatypes.js';
 import { nestedDims } from '../tensor/nested-dims.js';
 import type { OutputTensor, TensorValues } from '../tensor/TensorData.js';
@@ -24,6 +24,10 @@ export interface ReplayResult {
    * share of its rows in the expected class).
    */
   readonly accuracy?: { readonly items: number; readonly candidate: number; readonly stable: number };
+  /** Of the compared items, those on which each output disagreed on any row, by output name. */
+  readonly byOutput?: Readonly<Record<string, number>>;
+  /** Per float output, the distribution over the compared items of each item's largest relative difference. */
+  readonly differences?: Readonly<Record<string, DifferenceFigures>>;
 }
 
 /** What {@link replayReference} takes. */
@@ -57,6 +61,8 @@ export async function replayReference(input: ReplayInput): Promise<ReplayResult>
   let candidateRight = 0;
   let stableRight = 0;
   const items = distinctItems(input.items);
+  const byOutput: Record<string, number> = {};
+  const relative = new Map<string, number[]>();
   for (const [index, item] of items.entries()) {
     // Every output is asked for: an example's outputs name what the transports fetch.
     const example: GoldenExample = {
@@ -72,6 +78,15 @@ export async function replayReference(input: ReplayInput): Promise<ReplayResult>
     if (comparison.rows === 0) continue;
     compared++;
     if (comparison.disagreements > 0) disagreed++;
+    for (const output of comparison.outputs) {
+      if (output.disagreements > 0) byOutput[output.output] = (byOutput[output.output] ?? 0) + 1;
+      // Only where the candidate answered: a missing answer has no difference to measure.
+      if (output.kind !== 'exact' && candidate?.[output.output]) {
+        const values = relative.get(output.output) ?? [];
+        values.push(output.maxRelativeDifference);
+        relative.set(output.output, values);
+      }
+    }
     if (item.expected !== undefined) {
       const wanted =
         typeof item.expected === 'number'
@@ -92,7 +107,20 @@ export async function replayReference(input: ReplayInput): Promise<ReplayResult>
     ...(expectedItems > 0
       ? { accuracy: { items: expectedItems, candidate: candidateRight, stable: stableRight } }
       : {}),
+    ...(Object.keys(byOutput).length > 0 ? { byOutput } : {}),
+    ...(relative.size > 0 ? { differences: quantilesOf(relative) } : {}),
   };
+}
+
+/** p50 and p99 (nearest rank) of each output's values. */
+function quantilesOf(values: ReadonlyMap<string, number[]>): Record<string, DifferenceFigures> {
+  const figures: Record<string, DifferenceFigures> = {};
+  for (const [output, list] of values) {
+    const sorted = [...list].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] as number;
+    figures[output] = { compared: sorted.length, p50: at(0.5), p99: at(0.99) };
+  }
+  return figures;
 }
 
 /** The items with distinct inputs, first ones kept. */

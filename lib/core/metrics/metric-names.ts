@@ -38,6 +38,11 @@ export const MetricName = {
   ERRORS: 'Errors',
   /** NaN or infinite output values. */
   INVALID_OUTPUTS: 'InvalidOutputs',
+  /**
+   * A shadow comparison's largest |candidate - stable| / max(1, |stable|) of one float output of one request, under
+   * the output's dimension: its p50 and p99 over the phase are what `status` shows beside the numeric tolerance.
+   */
+  SHADOW_DIFFERENCE: 'ShadowDifference',
   /** Requests answered, whatever the status. */
   REQUESTS: 'Requests',
   /** 1 when a sandbox's init ended before its model was loaded: the first request pays the rest of the load. */

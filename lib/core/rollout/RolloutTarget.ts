@@ -1,5 +1,8 @@
 import type { ReplayResult } from '../golden/replay-reference.js';
 import type { GoldenCheckResult } from '../golden/run-golden-check.js';
+import type { DifferenceFigures } from '../stats/compare-answers.js';
+
+export type { DifferenceFigures } from '../stats/compare-answers.js';
 
 /** What the health signals say about the candidate version right now. */
 export interface HealthReport {
@@ -36,6 +39,12 @@ export interface HealthReport {
      * output a rollback names. Absent when the target counts it only on asking ({@link RolloutTarget.disagreedOutputs}).
      */
     readonly byOutput?: Readonly<Record<string, number>>;
+    /**
+     * Per float output, the distribution over the compared requests of each request's largest relative difference
+     * |candidate - stable| / max(1, |stable|): what the numeric tolerance bounds. Absent when the target does not
+     * measure it.
+     */
+    readonly differences?: Readonly<Record<string, DifferenceFigures>>;
   };
   /**
    * Requests per class each version answered since `sinceMs` over the unversioned routes (the step's live

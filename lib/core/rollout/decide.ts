@@ -5,7 +5,7 @@ import { DEFAULT_MIN_REQUESTS } from './plan-rollout.js';
 import { nextStep } from './private/next-step.js';
 import { RolloutStrategy } from './RolloutPlan.js';
 import { type RolloutState, RolloutStatus } from './RolloutState.js';
-import type { HealthReport } from './RolloutTarget.js';
+import type { DifferenceFigures, HealthReport } from './RolloutTarget.js';
 
 /**
  * How far ahead a decision to wait for evidence or for metrics looks, in milliseconds: what `status` shows as the
@@ -155,7 +155,8 @@ function decideShadow(state: RolloutState, health: HealthReport, nowMs: number):
       kind: 'rollback',
       reason:
         `shadow: v${state.candidate} ${figures}: more than tolerated (sequential test at alpha ${settings.alpha})` +
-        describeOutputs(health.agreement?.byOutput),
+        describeOutputs(health.agreement?.byOutput) +
+        describeDifferences(health.agreement?.differences, settings.numericTolerance),
     };
   }
   if (judgement.verdict === 'pass') {
@@ -165,7 +166,8 @@ function decideShadow(state: RolloutState, health: HealthReport, nowMs: number):
       weight,
       stepIndex: 0,
       reason:
-        `shadow: v${state.candidate} ${figures}: within tolerance (sequential test at alpha ${settings.alpha}); ` +
+        `shadow: v${state.candidate} ${figures}: within tolerance (sequential test at alpha ${settings.alpha})` +
+        `${describeDifferences(health.agreement?.differences, settings.numericTolerance)}; ` +
         `health ${health.verdict}: ${health.reasons.join('; ') || 'no signal'}`,
     };
   }
@@ -195,14 +197,39 @@ function decideShadow(state: RolloutState, health: HealthReport, nowMs: number):
  * `; by output, the compared requests each disagreed on: label 57, probabilities 12`, most first; empty without
  * counts.
  */
-export function describeOutputs(byOutput: Readonly<Record<string, number>> | undefined): string {
+export function describeOutputs(
+  byOutput: Readonly<Record<string, number>> | undefined,
+  counted = 'compared requests',
+): string {
   const outputs = Object.entries(byOutput ?? {}).filter(([, count]) => count > 0);
   if (outputs.length === 0) return '';
   const listed = outputs
     .sort(([a, left], [b, right]) => right - left || a.localeCompare(b))
     .map(([name, count]) => `${name} ${count}`)
     .join(', ');
-  return `; by output, the compared requests each disagreed on: ${listed}`;
+  return `; by output, the ${counted} each disagreed on: ${listed}`;
+}
+
+/**
+ * `; relative differences |candidate - stable| / max(1, |stable|) per request, p50 / p99 (tolerance 0.001):
+ * probabilities 1.2e-7 / 3.4e-6`; empty without figures.
+ */
+export function describeDifferences(
+  differences: Readonly<Record<string, DifferenceFigures>> | undefined,
+  numericTolerance: number,
+  counted = 'request',
+): string {
+  const outputs = Object.entries(differences ?? {}).filter(([, figures]) => figures.compared > 0);
+  if (outputs.length === 0) return '';
+  const figure = (value: number) => (value === 0 ? '0' : value.toPrecision(2));
+  const listed = outputs
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, { p50, p99 }]) => `${name} ${figure(p50)} / ${figure(p99)}`)
+    .join(', ');
+  return (
+    `; relative differences |candidate - stable| / max(1, |stable|) per ${counted}, p50 / p99 ` +
+    `(tolerance ${numericTolerance}): ${listed}`
+  );
 }
 
 /**

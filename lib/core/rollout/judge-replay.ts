@@ -1,5 +1,6 @@
 import type { ReplayResult } from '../golden/replay-reference.js';
 import { binomialBounds } from '../stats/binomial-bounds.js';
+import { describeDifferences, describeOutputs } from './decide.js';
 import type { GateSettings } from './gate-settings.js';
 
 /** The verdict on a replay of reference sets through the candidate and the stable version. */
@@ -20,7 +21,7 @@ export interface ReplayVerdict {
  */
 export function judgeReplay(
   result: ReplayResult,
-  settings: Pick<GateSettings, 'tolerance' | 'alpha' | 'accuracyMargin'>,
+  settings: Pick<GateSettings, 'tolerance' | 'alpha' | 'accuracyMargin' | 'numericTolerance'>,
 ): ReplayVerdict {
   const bounds = binomialBounds(result.disagreed, result.compared, settings.alpha);
   const rate = result.compared === 0 ? 0 : result.disagreed / result.compared;
@@ -34,7 +35,10 @@ export function judgeReplay(
     candidateAccuracy === undefined || stableAccuracy === undefined
       ? ''
       : `; accuracy ${percent(candidateAccuracy)} against ${percent(stableAccuracy)} for the stable version on ${accuracy?.items} items with an expected class`;
-  const summary = `${figures}${accuracyText}`;
+  const summary =
+    `${figures}${accuracyText}` +
+    describeOutputs(result.byOutput, 'reference items') +
+    describeDifferences(result.differences, settings.numericTolerance, 'item');
   if (
     candidateAccuracy !== undefined &&
     stableAccuracy !== undefined &&

@@ -21,8 +21,21 @@ export interface OutputComparison {
   readonly rows: number;
   /** Rows whose values differ (beyond the tolerance, for numbers). */
   readonly disagreements: number;
-  /** Largest |candidate - stable| of a numeric output's values (0 for the other kinds). */
+  /** Largest |candidate - stable| of a float output's values (numeric or class scores; 0 for the exact kinds). */
   readonly maxAbsDifference: number;
+  /**
+   * Largest |candidate - stable| / max(1, |stable|) of a float output's values: the figure the numeric tolerance
+   * bounds, whose distribution over the compared requests the shadow phase reports (0 for the exact kinds).
+   */
+  readonly maxRelativeDifference: number;
+}
+
+/** The distribution of one output's largest relative difference per compared request (or replayed item). */
+export interface DifferenceFigures {
+  /** Compared requests (or items) that gave the output. */
+  readonly compared: number;
+  readonly p50: number;
+  readonly p99: number;
 }
 
 /** Two answers to one request, compared: a row disagrees when any of its compared outputs does. */
@@ -65,6 +78,7 @@ export function compareAnswers(
       rows: count,
       disagreements: comparison.rowsDiffering.length,
       maxAbsDifference: comparison.maxAbsDifference,
+      maxRelativeDifference: comparison.maxRelativeDifference,
     });
   }
   return { rows, disagreements: disagreeing.size, outputs };
@@ -95,8 +109,12 @@ function compareOutput(
   right: OutputTensor | undefined,
   rows: number,
   tolerance: number,
-): { rowsDiffering: number[]; maxAbsDifference: number } {
-  const everyRow = { rowsDiffering: Array.from({ length: rows }, (_, row) => row), maxAbsDifference: 0 };
+): { rowsDiffering: number[]; maxAbsDifference: number; maxRelativeDifference: number } {
+  const everyRow = {
+    rowsDiffering: Array.from({ length: rows }, (_, row) => row),
+    maxAbsDifference: 0,
+    maxRelativeDifference: 0,
+  };
   if (!right || right.type !== left.type || right.dims.join() !== left.dims.join()) return everyRow;
   const a = left.data as ArrayLike<unknown>;
   const b = right.data as ArrayLike<unknown>;
@@ -104,6 +122,16 @@ function compareOutput(
   const perRow = rows === 0 ? 0 : a.length / rows;
   const rowsDiffering: number[] = [];
   let maxAbsDifference = 0;
+  let maxRelativeDifference = 0;
+  if (kind !== 'exact') {
+    for (let offset = 0; offset < a.length; offset++) {
+      const x = Number(a[offset]);
+      const difference = Math.abs(x - Number(b[offset]));
+      if (Number.isNaN(difference)) continue;
+      maxAbsDifference = Math.max(maxAbsDifference, difference);
+      maxRelativeDifference = Math.max(maxRelativeDifference, difference / Math.max(1, Math.abs(x)));
+    }
+  }
   for (let row = 0; row < rows; row++) {
     const start = row * perRow;
     let differs = false;
@@ -117,7 +145,6 @@ function compareOutput(
         const x = Number(a[offset]);
         const y = Number(b[offset]);
         const difference = Math.abs(x - y);
-        if (!Number.isNaN(difference)) maxAbsDifference = Math.max(maxAbsDifference, difference);
         // NaN agrees with NaN only; any other NaN difference is a disagreement.
         if (Number.isNaN(x) || Number.isNaN(y)) differs ||= !(Number.isNaN(x) && Number.isNaN(y));
         else if (difference > tolerance * Math.max(1, Math.abs(x))) differs = true;
@@ -128,7 +155,7 @@ function compareOutput(
     }
     if (differs) rowsDiffering.push(row);
   }
-  return { rowsDiffering, maxAbsDifference };
+  return { rowsDiffering, maxAbsDifference, maxRelativeDifference };
 }
 
 function argmax(values: ArrayLike<unknown>, offset: number, width: number): number {

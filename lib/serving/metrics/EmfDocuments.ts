@@ -91,6 +91,46 @@ export class EmfDocuments {
   }
 
   /**
+   * One value of a per-output metric of a version, under `service, Model, Version, Output` and, when the emitting
+   * Lambda version is known, `service, Model, Version, FunctionVersion, Output`: e.g. a shadow comparison's
+   * relative difference of one output. Not cached: one line per output of a compared request.
+   */
+  outputDocument(
+    model: string,
+    version: number,
+    output: string,
+    metric: EmfMetric,
+    value: number,
+    timestamp: number,
+  ): string {
+    const base = ['service', MetricDimension.MODEL, MetricDimension.VERSION];
+    return `${JSON.stringify({
+      service: METRICS_SERVICE,
+      [MetricDimension.MODEL]: model,
+      [MetricDimension.VERSION]: String(version),
+      ...this.#functionVersion,
+      [MetricDimension.OUTPUT]: output,
+      _aws: {
+        Timestamp: timestamp,
+        CloudWatchMetrics: [
+          {
+            Namespace: METRICS_NAMESPACE,
+            Dimensions: [
+              [...base, MetricDimension.OUTPUT],
+              ...(MetricDimension.FUNCTION_VERSION in this.#functionVersion
+                ? [[...base, MetricDimension.FUNCTION_VERSION, MetricDimension.OUTPUT]]
+                : []),
+            ],
+            Metrics: [{ Name: metric.name, Unit: metric.unit }],
+          },
+        ],
+      },
+      // Unrounded: relative differences are often far below the microsecond rounding of other values.
+      [metric.name]: Number.isFinite(value) ? value : 0,
+    })}\n`;
+  }
+
+  /**
    * A plain log line (no metric) of `model`/`version` with the dimension members every document carries and
    * `properties`: for what Logs Insights counts and a metric need not.
    */

@@ -24,6 +24,8 @@ const COMPARISON_METRICS: readonly EmfMetric[] = [
   { name: MetricName.SHADOW_DISAGREED, unit: 'Count' },
 ];
 
+const DIFFERENCE_METRIC: EmfMetric = { name: MetricName.SHADOW_DIFFERENCE, unit: 'None' };
+
 const LOAD_METRICS: readonly EmfMetric[] = [
   { name: MetricName.MODEL_LOAD_TIME, unit: 'Milliseconds' },
   { name: MetricName.COLD_START, unit: 'Count' },
@@ -86,8 +88,9 @@ export class EmfServingMetrics implements ServingMetrics {
 
   /**
    * The shadow comparison of one request, under the candidate's version: 1 compared, and its share of disagreeing
-   * rows (0 to 1, see `disagreementShare`): what its shadow gate sums. Then one log line per output that disagreed
-   * (`DisagreedOutput`, no metric): which output a shadow rollback names.
+   * rows (0 to 1, see `disagreementShare`): what its shadow gate sums. Then, per float output, its largest relative
+   * difference (`ShadowDifference` under the output: the distribution `status` shows), and one log line per output
+   * that disagreed (`DisagreedOutput`, no metric): which output a shadow rollback names.
    */
   recordComparison(model: string, candidate: number, comparison: AnswerComparison): void {
     if (comparison.rows === 0) return;
@@ -101,6 +104,18 @@ export class EmfServingMetrics implements ServingMetrics {
       ),
     );
     for (const output of comparison.outputs) {
+      if (output.kind !== 'exact') {
+        this.#write(
+          this.#documents.outputDocument(
+            model,
+            candidate,
+            output.output,
+            DIFFERENCE_METRIC,
+            output.maxRelativeDifference,
+            this.#now(),
+          ),
+        );
+      }
       if (output.disagreements === 0) continue;
       this.#write(
         this.#documents.logLine(model, candidate, {

@@ -1,4 +1,5 @@
 import { type Decision, decide } from '../core/rollout/decide.js';
+import { describeGates } from '../core/rollout/describe-gates.js';
 import { gateSettingsOf } from '../core/rollout/gate-settings.js';
 import { judgeReplay } from '../core/rollout/judge-replay.js';
 import { assertValidPlan } from '../core/rollout/plan-rollout.js';
@@ -145,10 +146,10 @@ export class RolloutEngine {
     // A target that cannot shadow (the Lambda alias, for now) rolls out without the shadow phase, and says so.
     const dropsShadow = !this.#target.shadows && (asked.shadowPercent ?? 0) > 0;
     const plan: RolloutPlan = dropsShadow ? { ...asked, shadowPercent: 0 } : asked;
-    const note = dropsShadow
+    const dropNote = dropsShadow
       ? `no shadow phase: this target cannot run one, so the ${asked.shadowPercent}% asked for was dropped`
       : undefined;
-    await this.#registry.getManifest(model, version);
+    const manifest = await this.#registry.getManifest(model, version);
     const stable: PreparedVersion | undefined = current
       ? {
           version: current.stable,
@@ -160,6 +161,7 @@ export class RolloutEngine {
       candidateBuild: string | undefined,
       replay?: RolloutState['replay'],
       shadowBuild?: string,
+      note: string | undefined = dropNote,
     ): RolloutState =>
       stable === undefined
         ? firstDeploy({ model, version, build: candidateBuild, actor: this.#actor, now })
@@ -242,8 +244,11 @@ export class RolloutEngine {
             numericTolerance: gateSettingsOf(plan).numericTolerance,
           })
         : undefined;
+    const gates = describeGates({ manifest, plan, golden, ...(replay ? { replay } : {}) });
     // Bake time counts from here, when traffic moves, not from before the golden check.
-    return this.#apply(start(this.#now(), build, replay, shadowBuild));
+    return this.#apply(
+      start(this.#now(), build, replay, shadowBuild, dropNote ? `${dropNote}; ${gates}` : gates),
+    );
   }
 
   /**

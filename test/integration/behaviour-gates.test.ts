@@ -154,6 +154,12 @@ describe('Behaviour gates: an equivalent candidate passes the shadow phase and i
       .filter((event) => event.candidate === 2)
       .map((event) => `${event.action} ${event.weight}`);
     assert.deepEqual(actions, ['deploy 0', 'step 20', 'promote 100']);
+    // The deploy says which gates run, and why the others do not.
+    const deployed = state.history.find((event) => event.candidate === 2 && event.action === 'deploy');
+    assert.match(
+      deployed?.reason ?? '',
+      /; gates: shadow phase \(\d+%\), class shares \(of label, at each step's end\); not run: golden examples \(the manifest has none\), replay \(neither version has a reference set\), drift \(no reference set\)$/,
+    );
     assert.match(state.history.at(-2)?.reason ?? '', /shadow: 0 of \d+ compared requests disagreed/);
     // The class scores differ by far less than the numeric tolerance: the figures that say how close it is.
     const differences = /\(tolerance 0\.001\): probabilities (\S+) \/ (\S+);/.exec(

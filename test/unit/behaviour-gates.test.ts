@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ModelManifest } from '../../lib/core/manifest/ModelManifest.js';
 import { decide, WaitReason } from '../../lib/core/rollout/decide.js';
+import { describeGates } from '../../lib/core/rollout/describe-gates.js';
 import { DEFAULT_MAX_COMPARED, DEFAULT_MAX_SHADOW_MS } from '../../lib/core/rollout/gate-settings.js';
 import { assertValidPlan, planRollout } from '../../lib/core/rollout/plan-rollout.js';
 import { RolloutError } from '../../lib/core/rollout/RolloutError.js';
@@ -403,5 +405,48 @@ describe('LocalRolloutStates: a write that finishes late never routes by an olde
     const state = firstDeploy({ model: 'iris', version: 1, actor: 'cli', now: 0 });
     assert.equal((await states.write(state)).revision, state.revision);
     assert.equal((await states.current('iris'))?.revision, state.revision);
+  });
+});
+
+describe('describeGates: which gates a rollout runs, and why the others do not', () => {
+  const manifest = {
+    outputs: [
+      { name: 'label', datatype: 'INT64', shape: [-1] },
+      { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
+    ],
+    reference: {
+      sha256: 'a'.repeat(64),
+      size: 1,
+      items: 1,
+      withExpected: 0,
+      classes: { '0': 1 },
+      outputs: { probabilities: { edges: [0.5], counts: [1, 2] } },
+    },
+  } as unknown as ModelManifest;
+  const golden = { passed: true, examples: 3, failures: [] };
+
+  it('lists every gate that runs for a shadowed canary with a reference set and golden examples', () => {
+    const plan = planRollout({ strategy: 'canary', weight: 10, shadowPercent: 10 });
+    const replay = { summary: 'passed', standsIn: false, at: '2026-01-01T00:00:00.000Z' };
+    assert.equal(
+      describeGates({ manifest, plan, golden, replay: replay as never }),
+      "gates: golden examples (3 passed), replay (passed), shadow phase (10%), class shares (of label, at each step's end), drift (of label, probabilities, while it serves)",
+    );
+  });
+
+  it('says why a gate does not run', () => {
+    const bare = { outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] } as unknown as ModelManifest;
+    assert.equal(
+      describeGates({
+        manifest: bare,
+        plan: planRollout({ strategy: 'all-at-once' }),
+        golden: { passed: true, examples: 0, failures: [] },
+      }),
+      'gates: none; not run: golden examples (the manifest has none), replay (neither version has a reference set), shadow phase (the plan has none), class shares (no class output), drift (no reference set)',
+    );
+    assert.match(
+      describeGates({ manifest, plan: planRollout({ strategy: 'manual', weight: 10 }), golden }),
+      /class shares \(a manual plan: a person steps\)/,
+    );
   });
 });

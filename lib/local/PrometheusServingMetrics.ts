@@ -106,6 +106,12 @@ export class PrometheusServingMetrics implements ServingMetrics {
     labelNames: VERSION_LABELS,
     registers: [this.#registry],
   });
+  readonly #shadowSkipped = new Counter({
+    name: 'sluice_shadow_skipped_total',
+    help: 'Requests drawn for the shadow phase of a candidate (version) that were not shadowed: the shadow runs in flight were at their cap.',
+    labelNames: VERSION_LABELS,
+    registers: [this.#registry],
+  });
   readonly #drift = new Gauge({
     name: 'sluice_drift_psi',
     help: "Population stability index of the version's last window of 500 answers of one output (classes, or binned values) against its reference set's.",
@@ -143,6 +149,11 @@ export class PrometheusServingMetrics implements ServingMetrics {
     this.#shadowCompared.inc(labels);
     const share = disagreementShare(comparison);
     if (share > 0) this.#shadowDisagreed.inc(labels, share);
+  }
+
+  /** Counts a request drawn for the shadow phase that was not shadowed. */
+  recordShadowSkipped(model: string, candidate: number): void {
+    this.#shadowSkipped.inc({ model, version: String(candidate) });
   }
 
   /** Sets a version's drift figure (see `DriftTally`). */

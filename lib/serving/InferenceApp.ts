@@ -478,10 +478,13 @@ export class InferenceApp {
    * Runs the shadow candidate on a request already answered, detached from it: the client neither waits for the
    * candidate (a cold load, a slow run) nor sees its failure, and the stable version's latency is its own. At most
    * {@link MAX_SHADOW_RUNS_IN_FLIGHT} run at once; a request drawn beyond that is not shadowed (its draw is lost,
-   * not queued), so a slow candidate cannot pile work onto the stable version's process.
+   * not queued, and counted as skipped), so a slow candidate cannot pile work onto the stable version's process.
    */
   private startShadow(input: ShadowRunInput, requestId: string): Promise<void> | undefined {
-    if (this.shadowRuns.size >= MAX_SHADOW_RUNS_IN_FLIGHT) return undefined;
+    if (this.shadowRuns.size >= MAX_SHADOW_RUNS_IN_FLIGHT) {
+      this.metrics.recordShadowSkipped?.(input.manifest.name, input.shadow.candidate);
+      return undefined;
+    }
     const run = shadowRun(input)
       .then((comparison) => {
         this.resolver.compared?.(input.manifest.name, input.shadow.candidate, comparison);

@@ -231,6 +231,11 @@ describe("Behaviour gates: the shadow run is off the client's path", () => {
         MAX_SHADOW_RUNS_IN_FLIGHT,
         'the requests beyond the cap were not shadowed',
       );
+      assert.equal(
+        (await readMetrics(test)).get(sample('sluice_shadow_skipped_total', 'slow-shadow', 2)),
+        2,
+        'and were counted as skipped',
+      );
     } finally {
       engine.get = get;
       release();

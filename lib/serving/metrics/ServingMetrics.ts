@@ -27,6 +27,8 @@ export interface ServingMetrics {
   recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void;
   /** Records a shadow candidate's answer to one request compared with the stable version's. */
   recordComparison?(model: string, candidate: number, comparison: AnswerComparison): void;
+  /** Records a request drawn for the shadow phase that was not shadowed (the in-flight cap was reached). */
+  recordShadowSkipped?(model: string, candidate: number): void;
   /** Records a version's drift figure, each time a window of its answers fills (see `DriftTally`). */
   recordDrift?(model: string, version: number, output: string, psi: number): void;
 }

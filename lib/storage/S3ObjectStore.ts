@@ -2,6 +2,7 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   paginateListObjectsV2,
   type S3Client,
@@ -95,8 +96,28 @@ export class S3ObjectStore implements ObjectStore {
       const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
       return response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
     } catch (error) {
-      if (isNoSuchKey(error)) return undefined;
+      if (isNoSuchKey(error) || (await this.#deniedBecauseMissing(key, error))) return undefined;
       throw error;
+    }
+  }
+
+  /**
+   * Whether an AccessDenied of a GetObject means the key is missing. S3 answers a missing key with 404 only to a
+   * caller that holds `s3:ListBucket` on the bucket, and with 403 otherwise
+   * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"); sluice's roles hold it
+   * only under an `s3:prefix` condition, which a GetObject does not carry. So a 403 is checked with a listing of
+   * the key itself as the prefix (which the condition allows): no such key means missing; a key that is there, or a
+   * listing that is refused too, keeps the 403 a store failure.
+   */
+  async #deniedBecauseMissing(key: string, error: unknown): Promise<boolean> {
+    if (!(error instanceof S3ServiceException) || error.$metadata.httpStatusCode !== 403) return false;
+    try {
+      const listed = await this.#client.send(
+        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 }),
+      );
+      return !(listed.Contents ?? []).some((object) => object.Key === key);
+    } catch {
+      return false;
     }
   }
 
@@ -113,7 +134,7 @@ export class S3ObjectStore implements ObjectStore {
       const body = (response.Body ?? emptyBody()) as AsyncIterable<Uint8Array> & { destroy?: () => void };
       return { total, body, discard: () => body.destroy?.() };
     } catch (error) {
-      if (isNoSuchKey(error)) return undefined;
+      if (isNoSuchKey(error) || (await this.#deniedBecauseMissing(key, error))) return undefined;
       // An empty object has no byte 0: S3 answers 416 InvalidRange.
       if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416) {
         return { total: 0, body: emptyBody(), discard: () => undefined };

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { Architecture } from '../core/config/deploy-config.js';
 import { controlPlaneEnvironment } from '../core/environment/control-plane-environment.js';
 import { DEFAULT_KEEP_VERSIONS } from '../core/rollout/retention.js';
-import { DRIVER_INTERVAL_MS } from '../core/rollout/rollout-wait.js';
+import { DRIVER_INTERVAL_MS, DRIVER_TIMEOUT_MS } from '../core/rollout/rollout-wait.js';
 import type { FailureQueue } from './failure-queue.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason, nagArn } from './nag-suppressions.js';
@@ -40,7 +40,7 @@ export interface RolloutDriverProps {
  * rollout-driver function every minute (`rate(1 minute)`, the scheduler's 60-second precision), which makes one
  * engine step per model with a rollout in progress (bake over and enough evidence: next step or promotion;
  * unhealthy: rollback) and prunes old Lambda versions and their alarms of the idle ones
- * (lib/rollout/aws/drive-stack-rollouts.ts). One invocation at a time (reserved concurrency 1); a missed tick is
+ * (lib/rollout/aws/drive-stack-rollouts.ts). One invocation at a time (a lease in the registry bucket, `DriverLease`); a missed tick is
  * not retried, the next one does its work.
  *
  * @example
@@ -78,9 +78,10 @@ export class RolloutDriver extends Construct {
         includeOnnxRuntime: false,
       }),
       memorySize: 256,
-      // Less than a tick, so ticks never overlap; the reserved concurrency of 1 makes sure of it.
-      timeout: Duration.millis(DRIVER_INTERVAL_MS - 5_000),
-      reservedConcurrentExecutions: 1,
+      // Less than a tick. One tick at a time is the lease's doing (`DriverLease`), not reserved concurrency: Lambda
+      // keeps 100 of an account's concurrency unreserved, and a new account may have no more than that to give
+      // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+      timeout: Duration.millis(DRIVER_TIMEOUT_MS),
       retryAttempts: 0,
       maxEventAge: Duration.minutes(1),
       ...(props.failures ? { onFailure: props.failures.destination } : {}),

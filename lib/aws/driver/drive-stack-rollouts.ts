@@ -3,6 +3,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { RolloutStatus } from '../../core/rollout/RolloutState.js';
 import { type DriveLogger, type DriveOutcome, driveRollouts } from '../../rollout/drive-rollouts.js';
 import type { RolloutEngine } from '../../rollout/RolloutEngine.js';
+import type { DriverLease } from '../../storage/DriverLease.js';
 import type { RolloutStore } from '../../storage/RolloutStore.js';
 import { type PruneResult, pruneFunctionVersions } from '../lambda/prune-function-versions.js';
 
@@ -19,10 +20,17 @@ export interface DriveStackRolloutsDeps {
   readonly keepVersions: number;
   /** @default no logging */
   readonly logger?: DriveLogger;
+  /**
+   * The driver's lease and this tick's name for it (the invocation's request id): a tick that cannot take it does
+   * nothing, since another tick of the same driver is still running. @default no lease (tests of one tick)
+   */
+  readonly lease?: { readonly lease: Pick<DriverLease, 'acquire' | 'release'>; readonly holder: string };
 }
 
 /** What one tick did: the engine's step per model, and what was pruned for idle models. */
 export interface DriveStackResult {
+  /** True when another tick held the driver's lease, so this one did nothing. */
+  readonly skipped?: boolean;
   readonly outcomes: DriveOutcome[];
   /** Per model with no rollout in progress: the Lambda versions and alarms removed. */
   readonly pruned: Readonly<Record<string, PruneResult>>;
@@ -31,12 +39,29 @@ export interface DriveStackResult {
 /**
  * One invocation of the rollout-driver function (EventBridge Scheduler, every minute): steps every rollout in
  * progress once ({@link driveRollouts}), then tidies up after the models with none: old Lambda versions and
- * their alarms ({@link pruneFunctionVersions}). A model whose pruning fails is logged and retried next tick.
+ * their alarms ({@link pruneFunctionVersions}). A model whose pruning fails is logged and retried next tick. With a
+ * lease ({@link DriverLease}), a tick runs only while it holds it: two ticks of one driver never overlap.
  *
  * @example
  * const result = await driveStackRollouts({ engine, store, lambda, cloudwatch, modelFunctions, keepVersions: 3 });
  */
 export async function driveStackRollouts(deps: DriveStackRolloutsDeps): Promise<DriveStackResult> {
+  if (!deps.lease) return driveOnce(deps);
+  const held = await deps.lease.lease.acquire(deps.lease.holder);
+  if (!held) {
+    deps.logger?.info('another tick of this driver is still running; this one does nothing', {
+      holder: deps.lease.holder,
+    });
+    return { skipped: true, outcomes: [], pruned: {} };
+  }
+  try {
+    return await driveOnce(deps);
+  } finally {
+    await deps.lease.lease.release(held);
+  }
+}
+
+async function driveOnce(deps: DriveStackRolloutsDeps): Promise<DriveStackResult> {
   const models = Object.keys(deps.modelFunctions);
   const outcomes = await driveRollouts({
     engine: deps.engine,

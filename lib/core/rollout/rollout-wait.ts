@@ -40,6 +40,12 @@ export const ROLLOUT_WAIT_MS = PROVIDER_TOTAL_TIMEOUT_MS - 5 * PROVIDER_QUERY_IN
 export const DRIVER_INTERVAL_MS = 60_000;
 
 /**
+ * The rollout driver function's timeout: under a tick, and the length of its lease (`DriverLease`), since Lambda
+ * stops an invocation at its timeout, a lease older than this has no live holder.
+ */
+export const DRIVER_TIMEOUT_MS = DRIVER_INTERVAL_MS - 5_000;
+
+/**
  * How long Lambda's metrics (and the function's EMF metrics) may take to be complete in CloudWatch: 3 minutes.
  * Lambda sends metric data to CloudWatch in 1-minute intervals
  * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html), so the minute being served is never

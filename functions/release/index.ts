@@ -46,6 +46,7 @@ function depsFor(event: unknown): ReleaseDeps {
   });
   return {
     lambda,
+    cloudwatch: new CloudWatchClient({ region: config.region }),
     store,
     target,
     engine: new RolloutEngine({ store, target, registry, actor: CDK_ACTOR }),

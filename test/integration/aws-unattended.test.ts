@@ -176,6 +176,7 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
     const target = targetOf();
     release = {
       lambda: aws.lambda,
+      cloudwatch: aws.cloudwatch,
       store,
       target,
       engine: new RolloutEngine({ store, target, registry, actor: CDK_ACTOR, now: () => now }),
@@ -209,6 +210,7 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
       });
       const response = await onReleaseEvent(request('Create', props(v1, published)), {
         lambda: fresh.lambda,
+        cloudwatch: fresh.cloudwatch,
         store: empty,
         target,
         engine: new RolloutEngine({ store: empty, target, registry: emptyRegistry, actor: CDK_ACTOR }),
@@ -229,14 +231,23 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
       ]);
       assert.equal(fresh.routing(), '1');
       assert.equal(fresh.alarms.size, 5, "the version's five alarms");
-      assert.equal(
-        await empty.current('iris'),
-        undefined,
-        'no rollout state: the registry may still be empty',
+      // The model's first state, on this function: idle, its version stable in the published build (the registry
+      // may still be empty: the state needs no published version).
+      const state = await empty.current('iris');
+      assert.deepEqual(
+        [state?.status, state?.stable, state?.stableBuild, state?.history.at(-1)?.actor],
+        ['idle', 1, published, 'cdk'],
+      );
+      assert.match(
+        state?.history.at(-1)?.reason ?? '',
+        new RegExp(
+          `^the live alias of ${FUNCTION} was created on its Lambda version ${published}, serving v1$`,
+        ),
       );
       assert.deepEqual(
         await isReleaseComplete(completeEvent(request('Create', props(v1, published)), response), {
           lambda: fresh.lambda,
+          cloudwatch: fresh.cloudwatch,
           store: empty,
           target,
           engine: new RolloutEngine({ store: empty, target, registry: emptyRegistry, actor: CDK_ACTOR }),
@@ -384,7 +395,12 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
       );
       assert.deepEqual(response.Data, { Action: 'none', Reason: 'nothing the model serves changed' });
       assert.deepEqual(aws.sequence(), []);
-      assert.equal(await store.current('iris'), undefined);
+      const state = await store.current('iris');
+      assert.deepEqual(
+        [state?.status, state?.history.map((event) => event.action)],
+        ['idle', ['deploy']],
+        'only the state the Create wrote',
+      );
     });
 
     it('refuses while a sluice rollout is in progress, naming it; the deploy fails and the alias stays as sluice set it', async () => {
@@ -463,11 +479,60 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
   });
 
   describe('Delete and retention', () => {
-    it('Delete removes the alias (the model left the config); a second Delete finds none and succeeds', async () => {
+    it("Delete removes the alias and every version alarm of the function, not another function's; a second Delete finds none and succeeds", async () => {
+      for (const manifest of [v2, v3]) {
+        aws.deployFunction(environmentOf(manifest), CODE_A);
+        await targetOf().ensureVersionAlarms('iris', manifest.version, aws.publish());
+      }
+      // A function whose name starts like this one's: its alarms share the prefix, and are not this function's.
+      const other = `sluice-${FUNCTION}-B-1-errors`;
+      aws.alarms.set(other, { AlarmName: other, StateValue: 'OK' });
+      assert.equal(aws.alarms.size, 16);
       const event = request('Delete', props(v1, '1'));
       assert.equal((await onReleaseEvent(event, release)).Data.Action, ReleaseAction.DELETED);
       assert.equal(aws.alias, undefined);
+      assert.deepEqual([...aws.alarms.keys()], [other], 'no alarm of the function is left behind');
       assert.equal((await onReleaseEvent(event, release)).Data.Action, ReleaseAction.DELETED);
+    });
+
+    it('a model removed and added again (a new function) starts clean: its old state names a function that is gone', async () => {
+      // A rollout in progress when the model leaves the config.
+      await cli.deploy('iris', { version: 3, plan: CANARY });
+      await onReleaseEvent(request('Delete', props(v1, '1')), release);
+      const NEW_FUNCTION = 'Sluice-ModelirisFunction426CCFF9-NeWfUnCtIoN1';
+      const fresh = new FakeAwsControlPlane(NEW_FUNCTION, environmentOf(v2), CODE_A);
+      for (const manifest of [v1, v2, v3]) fresh.manifests.set(manifest.version, manifest);
+      const target = new LambdaRolloutTarget({
+        lambda: fresh.lambda,
+        cloudwatch: fresh.cloudwatch,
+        logs: fresh.logs,
+        registry,
+        functionName: () => NEW_FUNCTION,
+        now: () => now,
+      });
+      const created = request('Create', props(v2, fresh.publish().Version ?? ''));
+      created.ResourceProperties.FunctionName = NEW_FUNCTION;
+      await onReleaseEvent(created, {
+        lambda: fresh.lambda,
+        cloudwatch: fresh.cloudwatch,
+        store,
+        target,
+        engine: new RolloutEngine({ store, target, registry, actor: CDK_ACTOR, now: () => now }),
+        now: () => now,
+      });
+      const state = await store.current('iris');
+      assert.deepEqual(
+        [state?.status, state?.stable, state?.stableBuild, state?.candidate, state?.weight],
+        ['idle', 2, '1', undefined, 0],
+      );
+      assert.match(
+        state?.history.at(-1)?.reason ?? '',
+        /belong to an earlier function of iris \(its rollout to v3 ended with it\)$/,
+      );
+      // A rollout from here routes the new function's versions only.
+      const engine = new RolloutEngine({ store, target, registry, actor: 'cli', now: () => now });
+      await engine.deploy('iris', { version: 3, plan: CANARY });
+      assert.equal(fresh.routing(), '1 + 2@10%');
     });
 
     it('the driver deletes old Lambda versions of an idle model and their alarms, keeping the routed one and the newest two others', async () => {

@@ -46,7 +46,8 @@ export interface DriveStackResult {
  * const result = await driveStackRollouts({ engine, store, lambda, cloudwatch, modelFunctions, keepVersions: 3 });
  */
 export async function driveStackRollouts(deps: DriveStackRolloutsDeps): Promise<DriveStackResult> {
-  if (!deps.lease) return driveOnce(deps);
+  // A driver with no model has nothing to exclude: no lease, no call.
+  if (!deps.lease || Object.keys(deps.modelFunctions).length === 0) return driveOnce(deps);
   const held = await deps.lease.lease.acquire(deps.lease.holder);
   if (!held) {
     deps.logger?.info('another tick of this driver is still running; this one does nothing', {

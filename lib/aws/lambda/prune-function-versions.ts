@@ -112,5 +112,37 @@ export async function pruneFunctionVersions(input: PruneFunctionVersionsInput): 
   return { deletedVersions, deletedAlarms };
 }
 
+/**
+ * Deletes every version alarm of a function (`sluice-<function>-<version>-<kind>`, that function exactly: not one
+ * whose name merely starts the same), whatever its version: what the release's Delete does when the model leaves
+ * the config or its function is replaced, so no sluice alarm outlives its function. Returns the names deleted.
+ *
+ * @example
+ * await deleteFunctionAlarms(cloudwatch, 'Sluice-ModelirisFunction-AbC');
+ */
+export async function deleteFunctionAlarms(
+  cloudwatch: CloudWatchClient,
+  functionName: string,
+): Promise<string[]> {
+  const names: string[] = [];
+  const pages = paginateDescribeAlarms(
+    { client: cloudwatch },
+    { AlarmNamePrefix: `${VERSION_ALARM_PREFIX}${functionName}-`, AlarmTypes: ['MetricAlarm'] },
+  );
+  for await (const page of pages) {
+    for (const alarm of page.MetricAlarms ?? []) {
+      if (alarm.AlarmName && parseVersionAlarmName(alarm.AlarmName)?.functionName === functionName) {
+        names.push(alarm.AlarmName);
+      }
+    }
+  }
+  for (let start = 0; start < names.length; start += MAX_ALARMS_PER_DELETE) {
+    await cloudwatch.send(
+      new DeleteAlarmsCommand({ AlarmNames: names.slice(start, start + MAX_ALARMS_PER_DELETE) }),
+    );
+  }
+  return names;
+}
+
 /** Alarm names one DeleteAlarms call takes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DeleteAlarms.html). */
 const MAX_ALARMS_PER_DELETE = 100;

@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   CreateAliasCommand,
   DeleteAliasCommand,
@@ -21,11 +22,13 @@ import {
   ReleaseEventSchema,
   type ReleaseProperties,
 } from '../../core/rollout/release-event.js';
+import { releasedOnNewFunction } from '../../core/rollout/rollout-transitions.js';
 import { ROLLOUT_WAIT_MS } from '../../core/rollout/rollout-wait.js';
 import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
 import type { RolloutEngine } from '../../rollout/RolloutEngine.js';
 import type { RolloutStore } from '../../storage/RolloutStore.js';
 import type { LambdaRolloutTarget } from '../lambda/LambdaRolloutTarget.js';
+import { deleteFunctionAlarms } from '../lambda/prune-function-versions.js';
 
 /** The actor `cdk deploy`'s rollouts record in the history. */
 export const CDK_ACTOR = 'cdk';
@@ -36,8 +39,10 @@ export interface ReleaseDeps {
   readonly lambda: LambdaClient;
   /** The engine (actor {@link CDK_ACTOR}) that starts and rolls back rollouts. */
   readonly engine: Pick<RolloutEngine, 'deploy' | 'rollback'>;
-  /** Where the rollout states are read. */
-  readonly store: Pick<RolloutStore, 'current'>;
+  /** Where the rollout states are read, and where Create writes a new function's first one. */
+  readonly store: Pick<RolloutStore, 'current' | 'write'>;
+  /** Deletes the function's version alarms on Delete. */
+  readonly cloudwatch: CloudWatchClient;
   /** The AWS target: the stable version of a model with no state, builds of a code-only change, alarms. */
   readonly target: Pick<LambdaRolloutTarget, 'prepare' | 'servedVersion' | 'ensureVersionAlarms'>;
   /** @default Date.now */
@@ -73,7 +78,11 @@ export interface ReleaseResponse {
  *   - nothing changed, or the target is what already serves (the stable version in the same Lambda version, e.g.
  *     CloudFormation's rollback of a failed deploy): no traffic moves.
  *   While another rollout of the model is in progress the engine refuses, and so does the deploy, naming it.
- * - **Delete**: deletes the alias (the model left the config; its function goes with it).
+ * - **Create** also writes the model's state afresh on the new function (`releasedOnNewFunction`): a state left by
+ *   an earlier function of the model (removed and added again, or replaced) names Lambda versions that are gone.
+ * - **Delete**: deletes the alias and every version alarm of the function (the model left the config, or its
+ *   function was replaced; the function goes with it). The rollout states stay as history; a later Create of the
+ *   model starts from a fresh one.
  *
  * @example
  * export const onEvent = (event: unknown) => onReleaseEvent(event, deps);
@@ -85,9 +94,15 @@ export async function onReleaseEvent(raw: unknown, deps: ReleaseDeps): Promise<R
   switch (event.RequestType) {
     case 'Create':
       return createAlias(props, deps);
-    case 'Delete':
-      await deleteAlias(event.PhysicalResourceId, deps);
+    case 'Delete': {
+      const functionName = await deleteAlias(event.PhysicalResourceId, deps);
+      const alarms = await deleteFunctionAlarms(deps.cloudwatch, functionName);
+      deps.logger?.info('deleted the live alias and the version alarms', {
+        functionName,
+        alarms: alarms.length,
+      });
       return { PhysicalResourceId: event.PhysicalResourceId, Data: { Action: ReleaseAction.DELETED } };
+    }
     case 'Update': {
       // Another function (replaced by CloudFormation): a new physical id, so CloudFormation sends a Delete for the old
       // one once the update completes (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-update.html).
@@ -270,6 +285,24 @@ async function createAlias(props: ReleaseProperties, deps: ReleaseDeps): Promise
     if (!(error instanceof Error) || error.name !== 'ResourceConflictException') throw error;
   }
   await applyProvisionedConcurrency(props, deps.lambda);
+  const current = await deps.store.current(props.Model);
+  // A retried Create finds its own state already written: nothing more to record.
+  const own =
+    current?.status === RolloutStatus.IDLE &&
+    current.stableBuild === props.LambdaVersion &&
+    current.stable === served.version;
+  if (!own) {
+    await deps.store.write(
+      releasedOnNewFunction(current, {
+        model: props.Model,
+        version: served.version,
+        build: props.LambdaVersion,
+        functionName,
+        actor: CDK_ACTOR,
+        now: (deps.now ?? Date.now)(),
+      }),
+    );
+  }
   deps.logger?.info('created the live alias', {
     model: props.Model,
     lambdaVersion: props.LambdaVersion,
@@ -284,7 +317,8 @@ async function createAlias(props: ReleaseProperties, deps: ReleaseDeps): Promise
   };
 }
 
-async function deleteAlias(physicalId: string, deps: ReleaseDeps): Promise<void> {
+/** Deletes the alias a physical id names (`function:alias`); returns the function's name. */
+async function deleteAlias(physicalId: string, deps: ReleaseDeps): Promise<string> {
   const separator = physicalId.lastIndexOf(':');
   const functionName = physicalId.slice(0, separator);
   const name = physicalId.slice(separator + 1);
@@ -293,6 +327,7 @@ async function deleteAlias(physicalId: string, deps: ReleaseDeps): Promise<void>
   } catch (error) {
     if (!(error instanceof Error) || error.name !== 'ResourceNotFoundException') throw error;
   }
+  return functionName;
 }
 
 /** Sets the alias's provisioned concurrency to the configured number, or removes it for 0. */

@@ -128,6 +128,49 @@ export function firstDeploy(
 }
 
 /**
+ * The state after `cdk deploy` created a model's `live` alias on a new function: `version` in `build` is stable,
+ * nothing rolls, whatever the state before said. A state left by an earlier function of the model (one removed and
+ * added again, or replaced) names Lambda versions of a function that is gone; this one is built from the new
+ * function alone, and the history keeps the old events after a line that says so.
+ *
+ * @example
+ * const next = releasedOnNewFunction(current, { model: 'iris', version: 3, build: '1', functionName, actor: 'cdk', now: Date.now() });
+ */
+export function releasedOnNewFunction(
+  state: RolloutState | undefined,
+  input: TransitionContext & {
+    readonly model: string;
+    readonly version: number;
+    readonly build: string;
+    readonly functionName: string;
+  },
+): RolloutState {
+  if (state && state.model !== input.model) {
+    throw new RolloutError(`the state given is the rollout of ${state.model}, not ${input.model}`);
+  }
+  const before = state ?? initialState(input.model, input.version, input.now, input.build);
+  return commit(
+    { ...before, stable: input.version },
+    idle(input.version, input.build),
+    {
+      action: RolloutAction.DEPLOY,
+      candidate: input.version,
+      weight: FULL_WEIGHT,
+      reason:
+        `the live alias of ${input.functionName} was created on its Lambda version ${input.build}, serving ` +
+        `v${input.version}` +
+        (state
+          ? `; the states before this one belong to an earlier function of ${input.model}` +
+            (state.status === RolloutStatus.ROLLING
+              ? ` (its rollout to v${state.candidate} ended with it)`
+              : '')
+          : ''),
+    },
+    input,
+  );
+}
+
+/**
  * The state after a rollout starts: the candidate at the plan's first weight, its bake time counting from `now`.
  *
  * Throws {@link RolloutError} while another rollout of the model is in progress, when the candidate is already

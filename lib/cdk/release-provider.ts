@@ -109,6 +109,26 @@ export class ReleaseProvider extends Construct {
     this.acceptNagFindings();
   }
 
+  /**
+   * The managed policies the busier of the two handler roles carries once the app is prepared: the AWS managed
+   * ones attached to it (AWSLambdaBasicExecutionRole), the overflow policies CDK splits its inline policy into
+   * beyond 10 KB, and one per {@link FUNCTIONS_PER_GRANT_POLICY} models of each model group. For the synth check
+   * against IAM's "Managed policies per role".
+   */
+  managedPoliciesPerRole(): number {
+    const grantPolicies = [...this.#groupGrants.values()].reduce((sum, policies) => sum + policies.length, 0);
+    return Math.max(
+      ...[this.onEventFn, this.isCompleteFn].map((fn) => {
+        const role = fn.role;
+        if (!role) return grantPolicies;
+        const cfnRole = role.node.defaultChild as iam.CfnRole | undefined;
+        const attached = Stack.of(this).resolve(cfnRole?.managedPolicyArns) as unknown[] | undefined;
+        const overflow = role.node.findAll().filter((child) => child instanceof iam.ManagedPolicy).length;
+        return (attached?.length ?? 0) + overflow + grantPolicies;
+      }),
+    );
+  }
+
   /** The service token of the releases' custom resources. */
   get serviceToken(): string {
     return this.provider.serviceToken;

@@ -1,4 +1,5 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,7 +14,7 @@ import type { ModelEndpoint } from './model-endpoint.js';
 import { ModelGroup } from './model-group.js';
 import { addModelGroup } from './private/add-model-group.js';
 import { RegistryBucket } from './registry-bucket.js';
-import { ReleaseProvider } from './release-provider.js';
+import { FUNCTIONS_PER_GRANT_POLICY, ReleaseProvider } from './release-provider.js';
 import type { RolloutDriver } from './rollout-driver.js';
 
 /** Properties of {@link SluiceStack}. */
@@ -108,6 +109,35 @@ export class SluiceStack extends Stack {
       }
     }
     new ModelDashboard(this, 'Dashboard', { endpoints: this.endpoints });
+    this.node.addValidation({ validate: () => this.checkQuotas(config) });
+  }
+
+  /**
+   * The account quotas a deploy would run into, checked at synth over the whole app (this stack and every model
+   * group): CloudFormation would otherwise fail the deploy part way, and roll every model back.
+   */
+  private checkQuotas(config: DeployConfig): string[] {
+    const problems: string[] = [];
+    const resources = this.node.findAll().filter((construct) => construct instanceof apigateway.CfnResource);
+    if (resources.length > config.quotas.apiResourcesPerApi) {
+      problems.push(
+        `the API needs ${resources.length} API Gateway resources for ${config.models.length} models (4 per model, and ` +
+          `the shared routes); API Gateway allows ${config.quotas.apiResourcesPerApi} per REST API ("Resources per ` +
+          'API", https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html). ' +
+          'Ask AWS to raise it for this API and set quotas.apiResourcesPerApi in sluice.config.json, or deploy fewer ' +
+          'models per app',
+      );
+    }
+    const policies = this.releases.managedPoliciesPerRole();
+    if (policies > config.quotas.managedPoliciesPerRole) {
+      problems.push(
+        `the release handlers' roles would carry ${policies} managed policies (one per ${FUNCTIONS_PER_GRANT_POLICY} ` +
+          `grouped models, and AWSLambdaBasicExecutionRole); IAM allows ${config.quotas.managedPoliciesPerRole} per role ` +
+          '("Managed policies per role", adjustable to 20, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). ' +
+          'Ask AWS to raise it and set quotas.managedPoliciesPerRole in sluice.config.json, or deploy fewer grouped models per app',
+      );
+    }
+    return problems;
   }
 
   /**

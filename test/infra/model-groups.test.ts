@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { MAX_MODELS_PER_STACK } from '../../lib/cdk/model-group.js';
 import { FUNCTIONS_PER_GRANT_POLICY } from '../../lib/cdk/release-provider.js';
 import { SluiceStack } from '../../lib/cdk/sluice-stack.js';
@@ -327,5 +328,39 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
       .flatMap((entry) => Object.entries(entry.data as Record<string, string>));
     assert.ok(acknowledged.length > 20);
     for (const [id, reason] of acknowledged) assert.ok(reason.length > 30, `${id} needs a reason`);
+  });
+});
+
+describe('Synth refuses an app past the account quotas a deploy would run into, saying what to change', () => {
+  it("counts the API resources and the release roles' managed policies of the whole app (50 models pass the defaults)", () => {
+    const resources = fifty.stack.node.findAll().filter((c) => c instanceof apigateway.CfnResource).length;
+    assert.ok(resources > 200 && resources <= 300, `50 models need ${resources} API resources`);
+    const policies = fifty.stack.releases.managedPoliciesPerRole();
+    assert.ok(policies >= 4 && policies <= 10, `the release roles carry ${policies} managed policies`);
+  });
+
+  it('refuses more API Gateway resources than the quota, and takes a raised quota from the config', () => {
+    const models = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({ name: `m${i}`, version: 1, sha256: SHA_A }));
+    assert.throws(
+      () => synth(parseDeployConfig({ models: models(5), quotas: { apiResourcesPerApi: 20 } }, 'five')),
+      /the API needs \d+ API Gateway resources for 5 models .*allows 20 per REST API .*set quotas\.apiResourcesPerApi/,
+    );
+    assert.doesNotThrow(() =>
+      synth(parseDeployConfig({ models: models(5), quotas: { apiResourcesPerApi: 40 } }, 'five')),
+    );
+  });
+
+  it("refuses more managed policies on the release handlers' roles than the quota", () => {
+    const grouped = Array.from({ length: 20 }, (_, i) => ({
+      name: `m${i}`,
+      version: 1,
+      sha256: SHA_A,
+      group: i < 10 ? 'a' : 'b',
+    }));
+    assert.throws(
+      () => synth(parseDeployConfig({ models: grouped, quotas: { managedPoliciesPerRole: 3 } }, 'grouped')),
+      /the release handlers' roles would carry \d+ managed policies .*IAM allows 3 per role .*set quotas\.managedPoliciesPerRole/,
+    );
   });
 });

@@ -290,6 +290,24 @@ export const DeployConfigSchema = z.strictObject({
     .default({ auth: AuthMode.API_KEY, throttleRateLimit: 100, throttleBurstLimit: 200 }),
   /** E-mail address subscribed to the alarm topic. */
   alarmEmail: z.email().optional(),
+  /**
+   * The account's quotas that synth checks the app against, as AWS sets them by default; raise one here once AWS
+   * has raised it for you (Service Quotas).
+   */
+  quotas: z
+    .strictObject({
+      /**
+       * API Gateway "Resources per API" (default 300, adjustable per API:
+       * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
+       */
+      apiResourcesPerApi: z.number().int().min(1).max(10_000).default(300),
+      /**
+       * IAM "Managed policies per role" (default 10, adjustable to 20:
+       * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+       */
+      managedPoliciesPerRole: z.number().int().min(1).max(20).default(10),
+    })
+    .default({ apiResourcesPerApi: 300, managedPoliciesPerRole: 10 }),
   models: z.array(ModelDeploymentSchema).default([]),
 });
 /** The deployment configuration. */

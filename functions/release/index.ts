@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
 import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
 import {
+  boundedFailures,
   CDK_ACTOR,
   isReleaseComplete,
   onReleaseEvent,
@@ -57,11 +58,17 @@ function depsFor(event: unknown): ReleaseDeps {
 /** The Provider framework's `onEvent`: Create, Update, Delete of a model's release. */
 export const onEvent = withLambdaContext(
   logger,
-  async (event: unknown): Promise<ReleaseResponse> => onReleaseEvent(event, depsFor(event)),
+  boundedFailures(
+    async (event: unknown): Promise<ReleaseResponse> => onReleaseEvent(event, depsFor(event)),
+    logger,
+  ),
 );
 
 /** The Provider framework's `isComplete`, called every minute after `onEvent` until true or thrown. */
 export const isComplete = withLambdaContext(
   logger,
-  async (event: unknown): Promise<{ IsComplete: boolean }> => isReleaseComplete(event, depsFor(event)),
+  boundedFailures(
+    async (event: unknown): Promise<{ IsComplete: boolean }> => isReleaseComplete(event, depsFor(event)),
+    logger,
+  ),
 );

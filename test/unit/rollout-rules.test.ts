@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { boundedFailures, MAX_FAILURE_REASON_BYTES } from '../../lib/aws/release/release-resource.js';
 import { decide, EVIDENCE_RECHECK_MS, WaitReason } from '../../lib/core/rollout/decide.js';
 import {
   assertValidPlan,
@@ -442,5 +443,28 @@ describe('history: bounded, oldest dropped first', () => {
     // 2 events per round: the oldest kept is the deploy of the second half's first round.
     assert.equal(state.history[0]?.candidate, rounds / 2 + 2);
     assert.ok(RolloutStateSchema.safeParse(state).success);
+  });
+});
+
+describe("boundedFailures: a release failure fits CloudFormation's 4,096-byte response", () => {
+  it('passes a short failure through as it is, and cuts a long one to MAX_FAILURE_REASON_BYTES, logging it whole', async () => {
+    const short = new Error('golden example 1 failed');
+    await assert.rejects(
+      boundedFailures(async () => Promise.reject(short))(undefined),
+      (error) => error === short,
+    );
+    const logged: unknown[] = [];
+    const long = `v2 failed its golden examples:\n${'  - example é mismatched\n'.repeat(500)}`;
+    await assert.rejects(
+      boundedFailures(async () => Promise.reject(new Error(long)), {
+        error: (...args: unknown[]) => logged.push(args),
+      })(undefined),
+      (error: Error) =>
+        Buffer.byteLength(error.message) <= MAX_FAILURE_REASON_BYTES &&
+        error.message.startsWith('v2 failed its golden examples') &&
+        error.message.endsWith("the whole reason is in the handler's log)") &&
+        (error.cause as Error).message === long,
+    );
+    assert.equal(logged.length, 1);
   });
 });

@@ -403,3 +403,37 @@ function parseComplete(raw: unknown): ReleaseCompleteEvent {
   }
   return parsed.data;
 }
+
+/**
+ * Most bytes of a failure's message the release hands the Provider framework, which sends it to CloudFormation as
+ * the response's `Reason` with its own text around it: "The total size of the response body can't exceed 4096
+ * bytes" (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html), and a response
+ * over it fails the stack operation with a reason nobody sees.
+ */
+export const MAX_FAILURE_REASON_BYTES = 2_000;
+
+/**
+ * A release handler whose failures fit CloudFormation's response: a longer message (a golden check's list of
+ * mismatches, a replay's figures) is logged whole and thrown cut to {@link MAX_FAILURE_REASON_BYTES}, saying so.
+ *
+ * @example
+ * export const onEvent = boundedFailures((event) => onReleaseEvent(event, deps), logger);
+ */
+export function boundedFailures<TEvent, TResult>(
+  handler: (event: TEvent) => Promise<TResult>,
+  logger?: Pick<Logger, 'error'>,
+): (event: TEvent) => Promise<TResult> {
+  return async (event) => {
+    try {
+      return await handler(event);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (Buffer.byteLength(message) <= MAX_FAILURE_REASON_BYTES) throw error;
+      logger?.error('the release failed; its whole reason', { reason: message });
+      const note = " ... (cut to fit CloudFormation; the whole reason is in the handler's log)";
+      let cut = message.slice(0, MAX_FAILURE_REASON_BYTES - note.length);
+      while (Buffer.byteLength(cut) + note.length > MAX_FAILURE_REASON_BYTES) cut = cut.slice(0, -1);
+      throw new Error(`${cut}${note}`, { cause: error });
+    }
+  };
+}

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MAX_AWS_BINARY_REQUEST_BYTES, MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
+import { MAX_AWS_REQUEST_BYTES, MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
 import { requestSizeProblems } from '../../lib/core/contract/request-size.js';
 import { publishModel } from '../../lib/publish/publish-model.js';
 import { startTestStack, type TestStack } from '../fixtures/local-stack.js';
@@ -41,7 +41,7 @@ describe('sluice publish: warns when one request for the model cannot fit, and s
     assert.equal(warnings.length, 1);
     const [warning] = warnings as [string];
     assert.match(warning, /^model "segmenter": one request needs at least 12582912 bytes of input/);
-    assert.match(warning, new RegExp(`at most ${MAX_AWS_BINARY_REQUEST_BYTES} bytes of binary data`));
+    assert.match(warning, new RegExp(`on AWS a request carries at most ${MAX_AWS_REQUEST_BYTES} bytes`));
     assert.match(warning, /Lambda's 6 MB payload, base64-encoded by API Gateway/);
     assert.match(warning, /UINT8 or FP16 pixels instead of FP32/);
   });
@@ -57,7 +57,7 @@ describe('sluice publish: warns when one request for the model cannot fit, and s
     assert.equal(warnings.length, 1);
     assert.match(
       warnings[0] ?? '',
-      /over the \d+-byte body limit: send binary tensors .* 4200000 bytes, instead/,
+      /over the \d+ bytes a body may have on AWS \(\d+ locally\): send binary tensors .* 4200000 bytes, instead/,
     );
   });
 

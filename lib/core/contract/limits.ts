@@ -14,8 +14,10 @@ export const MAX_INPUT_TENSORS = 64;
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 64 * 1024;
 
 /**
- * Most binary tensor bytes one request can carry on AWS: API Gateway hands binary bodies to Lambda base64-encoded
- * (4 bytes of text per 3 of data), and the event must fit Lambda's 6 MB payload limit. Locally the emulator passes
- * bodies up to {@link MAX_REQUEST_BYTES} of binary data.
+ * Most body bytes one request can carry on AWS, JSON or binary: the API's binary media types include the wildcard
+ * of every media type, which "includes all content types"
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html), so API Gateway
+ * hands every body to Lambda base64-encoded (4 bytes of text per 3), and the event must fit Lambda's 6 MB payload
+ * limit. Locally the emulator passes bodies up to {@link MAX_REQUEST_BYTES}.
  */
-export const MAX_AWS_BINARY_REQUEST_BYTES = Math.floor((MAX_REQUEST_BYTES * 3) / 4) - 16 * 1024;
+export const MAX_AWS_REQUEST_BYTES = Math.floor((MAX_REQUEST_BYTES * 3) / 4) - 16 * 1024;

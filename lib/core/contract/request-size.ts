@@ -1,6 +1,6 @@
 import { BINARY_ELEMENT_BYTES } from '../tensor/binary-tensor.js';
 import type { TensorSpec } from '../tensor/TensorSpec.js';
-import { MAX_AWS_BINARY_REQUEST_BYTES, MAX_REQUEST_BYTES } from './limits.js';
+import { MAX_AWS_REQUEST_BYTES, MAX_REQUEST_BYTES } from './limits.js';
 
 /** Fewest bytes an element takes in JSON `data` (one digit and a comma). */
 const MIN_JSON_BYTES_PER_ELEMENT = 2;
@@ -23,18 +23,18 @@ export function requestSizeProblems(inputs: readonly TensorSpec[]): string[] {
     jsonBytes += elements * MIN_JSON_BYTES_PER_ELEMENT;
   }
   const shapes = inputs.map((spec) => `"${spec.name}" ${spec.datatype} [${spec.shape.join(',')}]`).join(', ');
-  if (binaryBytes > MAX_AWS_BINARY_REQUEST_BYTES) {
+  if (binaryBytes > MAX_AWS_REQUEST_BYTES) {
     const local =
       binaryBytes <= MAX_REQUEST_BYTES
         ? `; locally it fits as binary tensors (up to ${MAX_REQUEST_BYTES} bytes)`
         : '';
     return [
-      `one request needs at least ${binaryBytes} bytes of input (${shapes}) even as binary tensors; on AWS a request carries at most ${MAX_AWS_BINARY_REQUEST_BYTES} bytes of binary data (Lambda's 6 MB payload, base64-encoded by API Gateway)${local}. The way round it: export the model with a smaller fixed input, a dynamic dimension, or a narrower datatype (UINT8 or FP16 pixels instead of FP32)`,
+      `one request needs at least ${binaryBytes} bytes of input (${shapes}) even as binary tensors; on AWS a request carries at most ${MAX_AWS_REQUEST_BYTES} bytes (Lambda's 6 MB payload, base64-encoded by API Gateway)${local}. The way round it: export the model with a smaller fixed input, a dynamic dimension, or a narrower datatype (UINT8 or FP16 pixels instead of FP32)`,
     ];
   }
-  if (jsonBytes > MAX_REQUEST_BYTES) {
+  if (jsonBytes > MAX_AWS_REQUEST_BYTES) {
     return [
-      `one request needs at least ${jsonBytes} bytes of JSON (${shapes}), over the ${MAX_REQUEST_BYTES}-byte body limit: send binary tensors (Inference-Header-Content-Length, binary_data_size), ${binaryBytes} bytes, instead`,
+      `one request needs at least ${jsonBytes} bytes of JSON (${shapes}), over the ${MAX_AWS_REQUEST_BYTES} bytes a body may have on AWS (${MAX_REQUEST_BYTES} locally): send binary tensors (Inference-Header-Content-Length, binary_data_size), ${binaryBytes} bytes, instead`,
     ];
   }
   return [];

@@ -495,6 +495,24 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
       assert.equal((await onReleaseEvent(event, release)).Data.Action, ReleaseAction.DELETED);
     });
 
+    it('a Delete whose properties an older sluice wrote (another schema) still deletes: it needs only the physical id', async () => {
+      const event = request('Delete', props(v1, '1'));
+      const older = {
+        ...event,
+        ResourceProperties: { ServiceToken: event.ServiceToken, ModelName: 'iris', Weights: '10,100' },
+      };
+      const response = await onReleaseEvent(older, release);
+      assert.equal(response.Data.Action, ReleaseAction.DELETED);
+      assert.equal(aws.alias, undefined);
+      assert.deepEqual(
+        await isReleaseComplete(
+          { ...older, PhysicalResourceId: response.PhysicalResourceId, Data: response.Data },
+          release,
+        ),
+        { IsComplete: true },
+      );
+    });
+
     it('a model removed and added again (a new function) starts clean: its old state names a function that is gone', async () => {
       // A rollout in progress when the model leaves the config.
       await cli.deploy('iris', { version: 3, plan: CANARY });

@@ -21,6 +21,7 @@ import {
   type ReleaseEvent,
   ReleaseEventSchema,
   type ReleaseProperties,
+  ReleasePropertiesSchema,
 } from '../../core/rollout/release-event.js';
 import { releasedOnNewFunction } from '../../core/rollout/rollout-transitions.js';
 import { ROLLOUT_WAIT_MS } from '../../core/rollout/rollout-wait.js';
@@ -89,11 +90,9 @@ export interface ReleaseResponse {
  */
 export async function onReleaseEvent(raw: unknown, deps: ReleaseDeps): Promise<ReleaseResponse> {
   const event = parseRequest(raw);
-  const props = event.ResourceProperties;
-  const physicalId = aliasId(props);
   switch (event.RequestType) {
     case 'Create':
-      return createAlias(props, deps);
+      return createAlias(event.ResourceProperties, deps);
     case 'Delete': {
       const functionName = await deleteAlias(event.PhysicalResourceId, deps);
       const alarms = await deleteFunctionAlarms(deps.cloudwatch, functionName);
@@ -104,6 +103,8 @@ export async function onReleaseEvent(raw: unknown, deps: ReleaseDeps): Promise<R
       return { PhysicalResourceId: event.PhysicalResourceId, Data: { Action: ReleaseAction.DELETED } };
     }
     case 'Update': {
+      const props = event.ResourceProperties;
+      const physicalId = aliasId(props);
       // Another function (replaced by CloudFormation): a new physical id, so CloudFormation sends a Delete for the old
       // one once the update completes (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-update.html).
       if (event.PhysicalResourceId !== physicalId) return createAlias(props, deps);
@@ -130,8 +131,13 @@ export async function onReleaseEvent(raw: unknown, deps: ReleaseDeps): Promise<R
  */
 export async function isReleaseComplete(raw: unknown, deps: ReleaseDeps): Promise<{ IsComplete: boolean }> {
   const event = parseComplete(raw);
-  const { Data: data, ResourceProperties: props } = event;
+  const { Data: data } = event;
   if (data.Action !== ReleaseAction.ROLLOUT) return { IsComplete: true };
+  const parsedProps = ReleasePropertiesSchema.safeParse(event.ResourceProperties);
+  if (!parsedProps.success) {
+    throw new RolloutError(`not a release isComplete request: ${describeIssues(parsedProps.error)}`);
+  }
+  const props = parsedProps.data;
   const candidate = Number(data.Candidate);
   const build = data.Build;
   const model = props.Model;

@@ -67,7 +67,9 @@ export const ReleaseEventSchema = z.discriminatedUnion('RequestType', [
     LogicalResourceId: z.string(),
     ResourceType: z.string(),
     PhysicalResourceId: z.string(),
-    ResourceProperties: ReleasePropertiesSchema,
+    // Not read: a Delete needs only the physical id, and its properties may be an older sluice's, which this
+    // schema would refuse, failing the Delete and wedging the stack.
+    ResourceProperties: z.unknown(),
   }),
 ]);
 /** A custom resource request of a release. */
@@ -113,7 +115,8 @@ export type ReleaseData = z.infer<typeof ReleaseDataSchema>;
 export const ReleaseCompleteEventSchema = z.object({
   RequestType: z.enum(['Create', 'Update', 'Delete']),
   PhysicalResourceId: z.string(),
-  ResourceProperties: ReleasePropertiesSchema,
+  // Read (against ReleasePropertiesSchema) only for a rollout: a Delete's may be an older sluice's.
+  ResourceProperties: z.unknown(),
   Data: ReleaseDataSchema,
 });
 /** `isComplete`'s input. */

@@ -3,26 +3,53 @@
  * and an alarm of a rollout's candidate sends its weight to 0 (see lib/rollout/aws/alarm-rollback.ts).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { type AlarmRollbackOutcome, rollbackOnAlarm } from '../../lib/aws/alarm-rollback/alarm-rollback.js';
+import {
+  ALARM_ACTOR,
+  type AlarmRollbackOutcome,
+  rollbackOnAlarm,
+} from '../../lib/aws/alarm-rollback/alarm-rollback.js';
+import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
 import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
 import { readControlPlaneConfig } from '../../lib/core/environment/control-plane-environment.js';
 import { parseAlarmStateChangeEvent } from '../../lib/core/gates/alarm-state-change-event.js';
 import { METRICS_SERVICE } from '../../lib/core/metrics/metric-names.js';
+import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
 import { createS3Client } from '../../lib/storage/create-s3-client.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
 
 const config = readControlPlaneConfig(process.env);
 const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { handler: 'alarm-rollback' } });
+const lambda = new LambdaClient({ region: config.region });
+const objects = new S3ObjectStore({
+  client: createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
+  bucket: config.bucket,
+});
+const store = new RolloutStore({ store: objects });
+// The rollback only routes: the registry, CloudWatch and Logs clients are the target's, not called on this path.
+const registry = new ModelRegistry({ store: objects });
+const cloudwatch = new CloudWatchClient({ region: config.region });
+const logs = new CloudWatchLogsClient({ region: config.region });
 const deps = {
-  lambda: new LambdaClient({ region: config.region }),
-  store: new RolloutStore({
-    store: new S3ObjectStore({
-      client: createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
-      bucket: config.bucket,
+  lambda,
+  store,
+  engineFor: (functionName: string) =>
+    new RolloutEngine({
+      store,
+      registry,
+      actor: ALARM_ACTOR,
+      target: new LambdaRolloutTarget({
+        lambda,
+        cloudwatch,
+        logs,
+        registry,
+        functionName: () => functionName,
+      }),
     }),
-  }),
   logger,
 };
 

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import {
+  CreateAliasCommand,
   type FunctionConfiguration,
   GetAliasCommand,
   GetFunctionConfigurationCommand,
@@ -67,6 +68,10 @@ import {
   publishedVersionDescription,
   shadowBuildDescription,
 } from './published-version.js';
+
+/** The `live` alias's description: who moves it. */
+export const ALIAS_DESCRIPTION =
+  'sluice: moved only by the rollout engine (sluice deploy/promote/rollback, cdk deploy, the scheduler, alarms)';
 
 /** Milliseconds between two reads of a function whose configuration is being updated. */
 export const UPDATE_POLL_INTERVAL_MS = 2_000;
@@ -384,12 +389,9 @@ export class LambdaRolloutTarget implements RolloutTarget {
       // The shadow phase: an alias routes to at most two versions, the second by weight
       // (https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html): the stable build and the
       // shadow build, which answers as the stable one does.
-      await this.#lambda.send(
-        new UpdateAliasCommand({
-          FunctionName: functionName,
-          Name: this.#alias,
-          ...aliasRouting(stable, routing.shadowBuild, routing.shadowPercent ?? 0),
-        }),
+      await this.#setAlias(
+        functionName,
+        aliasRouting(stable, routing.shadowBuild, routing.shadowPercent ?? 0),
       );
       return;
     }
@@ -400,13 +402,46 @@ export class LambdaRolloutTarget implements RolloutTarget {
           (routing.candidate === routing.stable
             ? undefined
             : versionOf(await this.#routableVersion(model, routing.candidate))));
-    await this.#lambda.send(
-      new UpdateAliasCommand({
-        FunctionName: functionName,
-        Name: this.#alias,
-        ...aliasRouting(stable, candidate === stable ? undefined : candidate, routing.weight),
-      }),
+    await this.#setAlias(
+      functionName,
+      aliasRouting(stable, candidate === stable ? undefined : candidate, routing.weight),
     );
+  }
+
+  /**
+   * Points the alias at a routing, creating it when the function has none yet (a model's first deploy: the release
+   * routes the state it wrote, and this is where the alias comes to exist). UpdateAlias of a missing alias answers
+   * ResourceNotFoundException, CreateAlias of an existing one ResourceConflictException
+   * (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateAlias.html,
+   * https://docs.aws.amazon.com/lambda/latest/api/API_CreateAlias.html): a create that loses to another is an
+   * update after all.
+   */
+  async #setAlias(functionName: string, routing: ReturnType<typeof aliasRouting>): Promise<void> {
+    const update = () =>
+      this.#lambda.send(
+        new UpdateAliasCommand({ FunctionName: functionName, Name: this.#alias, ...routing }),
+      );
+    try {
+      await update();
+    } catch (error) {
+      if (!(error instanceof Error) || error.name !== 'ResourceNotFoundException') throw error;
+      const { FunctionVersion, RoutingConfig } = routing;
+      if (FunctionVersion === undefined) throw error;
+      try {
+        await this.#lambda.send(
+          new CreateAliasCommand({
+            FunctionName: functionName,
+            Name: this.#alias,
+            Description: ALIAS_DESCRIPTION,
+            FunctionVersion,
+            ...(RoutingConfig ? { RoutingConfig } : {}),
+          }),
+        );
+      } catch (created) {
+        if (!(created instanceof Error) || created.name !== 'ResourceConflictException') throw created;
+        await update();
+      }
+    }
   }
 
   /**

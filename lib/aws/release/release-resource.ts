@@ -1,7 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
-  CreateAliasCommand,
   DeleteAliasCommand,
   DeleteProvisionedConcurrencyConfigCommand,
   GetFunctionConfigurationCommand,
@@ -39,7 +38,7 @@ export interface ReleaseDeps {
   /** Creates and deletes the alias, reads the Lambda version CloudFormation published. */
   readonly lambda: LambdaClient;
   /** The engine (actor {@link CDK_ACTOR}) that starts and rolls back rollouts. */
-  readonly engine: Pick<RolloutEngine, 'deploy' | 'rollback'>;
+  readonly engine: Pick<RolloutEngine, 'deploy' | 'rollback' | 'reconcile'>;
   /** Where the rollout states are read, and where Create writes a new function's first one. */
   readonly store: Pick<RolloutStore, 'current' | 'write'>;
   /** Deletes the function's version alarms on Delete. */
@@ -276,21 +275,6 @@ async function createAlias(props: ReleaseProperties, deps: ReleaseDeps): Promise
     `${functionName}:${props.LambdaVersion}`,
   );
   await deps.target.ensureVersionAlarms(props.Model, served.version, configuration);
-  try {
-    await deps.lambda.send(
-      new CreateAliasCommand({
-        FunctionName: functionName,
-        Name: LIVE_ALIAS,
-        FunctionVersion: props.LambdaVersion,
-        Description: 'sluice: moved only by the rollout engine (sluice deploy/promote/rollback, cdk deploy)',
-      }),
-    );
-  } catch (error) {
-    // Already there (a retried Create): it is the engine's from now on; never moved from here. CreateAlias answers
-    // ResourceConflictException for an existing alias (https://docs.aws.amazon.com/lambda/latest/api/API_CreateAlias.html).
-    if (!(error instanceof Error) || error.name !== 'ResourceConflictException') throw error;
-  }
-  await applyProvisionedConcurrency(props, deps.lambda);
   const current = await deps.store.current(props.Model);
   // A retried Create finds its own state already written: nothing more to record.
   const own =
@@ -309,6 +293,9 @@ async function createAlias(props: ReleaseProperties, deps: ReleaseDeps): Promise
       }),
     );
   }
+  // The engine routes the state just written, and the target creates the alias as it does: one writer of the alias.
+  await deps.engine.reconcile(props.Model);
+  await applyProvisionedConcurrency(props, deps.lambda);
   deps.logger?.info('created the live alias', {
     model: props.Model,
     lambdaVersion: props.LambdaVersion,

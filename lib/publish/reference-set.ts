@@ -117,7 +117,7 @@ export async function answerReferenceSet(
     // Sampled as serving samples each answer, so the baseline and the live tallies see the same values.
     for (const spec of numeric) {
       const tensor = outputs[spec.name];
-      if (tensor) values.get(spec.name)?.push(...sampleValues(tensor.data as ArrayLike<number>));
+      if (tensor) values.get(spec.name)?.push(...sampleValues(tensor.data as ArrayLike<number>, tensor.dims));
     }
   }
   const histograms: Record<string, ValueHistogram> = {};

@@ -19,25 +19,40 @@ function normal(random: () => number): number {
 
 describe('Numeric drift: decile histograms of an output against its reference answers', () => {
   it('puts edges at the deciles, merges repeated edges, and bins by binary search', () => {
-    assert.deepEqual(valueHistogram([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), {
+    assert.deepEqual(valueHistogram([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 10, 1), {
       edges: [2, 3, 4, 5, 6, 7, 8, 9, 10],
       counts: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
     });
     // A output that takes two values gets two bins, not ten empty ones.
-    assert.deepEqual(valueHistogram([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]), { edges: [1], counts: [6, 4] });
-    assert.equal(valueHistogram([Number.NaN]), undefined);
+    assert.deepEqual(valueHistogram([0, 0, 0, 0, 0, 0, 1, 1, 1, 1], 10, 1), { edges: [1], counts: [6, 4] });
+    assert.equal(valueHistogram([Number.NaN], 10, 1), undefined);
+    // A reference set too small for its deciles to mean anything gives no baseline.
+    assert.equal(valueHistogram(Array.from({ length: 199 }, (_, index) => index)), undefined);
+    assert.ok(valueHistogram(Array.from({ length: 200 }, (_, index) => index)));
     assert.deepEqual(
       [-1, 2, 4.5, 5, 100].map((value) => binOf([2, 5], value)),
       [0, 1, 1, 2, 2],
     );
   });
 
-  it('samples at most 32 finite values of an answer, evenly through the tensor', () => {
+  it('samples at most 32 finite values of an answer: the same positions of each row, whatever the batch size', () => {
     const large = new Float32Array(1024 * 1024).map((_, index) => index);
-    const sampled = sampleValues(large);
-    assert.equal(sampled.length, 32);
-    assert.deepEqual(sampled.slice(0, 2), [0, 32_768]);
-    assert.deepEqual(sampleValues(new Float32Array([1, Number.NaN, 3])), [1, 3]);
+    const sampled = sampleValues(large, [1, 1024, 1024]);
+    assert.equal(sampled.length, 4, 'one row: its four positions');
+    assert.deepEqual(sampled, [0, 262_144, 524_288, 786_432]);
+    // Class scores [N, 3]: every column of a row, for a 1-row reference item and a 32-row live request alike.
+    const one = sampleValues(new Float32Array([0.1, 0.2, 0.7]), [1, 3]);
+    const batch = sampleValues(
+      new Float32Array(96).map((_, index) => [0.1, 0.2, 0.7][index % 3] as number),
+      [32, 3],
+    );
+    assert.deepEqual(
+      one.map((value) => value.toFixed(1)),
+      ['0.1', '0.2', '0.7'],
+    );
+    assert.equal(batch.length, 24, '8 rows of 3');
+    assert.deepEqual([...new Set(batch.map((value) => value.toFixed(1)))].sort(), ['0.1', '0.2', '0.7']);
+    assert.deepEqual(sampleValues(new Float32Array([1, Number.NaN, 3]), [3]), [1, 3]);
     const histogram = { edges: [0.5], counts: [1, 1] };
     assert.deepEqual(binnedValues(tensorOf('float32', new Float32Array([0, 1, 1, 2]), [4]), histogram), {
       '0': 1,

@@ -7,10 +7,23 @@ import { classOutputOf } from './answer-classes.js';
 export const DRIFT_BINS = 10;
 
 /**
- * Values of one answer's output that its drift tally takes, evenly spaced through the tensor: enough to follow a
- * distribution, and a bounded cost per request however large the output (a 1024 x 1024 mask is a million values).
+ * Rows of one answer whose values its drift tally takes (evenly spaced through the batch), and positions within
+ * each row (evenly spaced through the row, the same positions whatever the batch size): at most 32 values an
+ * answer, a bounded cost however large the output (a 1024 x 1024 mask is a million values), and the same features
+ * for a 1-row reference item and a 32-row live request.
  */
-export const MAX_DRIFT_VALUES_PER_ANSWER = 32;
+export const DRIFT_ROWS_PER_ANSWER = 8;
+/** Positions sampled within each row; see {@link DRIFT_ROWS_PER_ANSWER}. */
+export const DRIFT_VALUES_PER_ROW = 4;
+/** Most values one answer adds to a drift tally. */
+export const MAX_DRIFT_VALUES_PER_ANSWER = DRIFT_ROWS_PER_ANSWER * DRIFT_VALUES_PER_ROW;
+
+/**
+ * Fewest values a reference set must give an output for its histogram. The baseline's own sampling error adds
+ * about (bins - 1) / n to every window's population stability (0.09 at 100 values, 0.045 at 200), so below this
+ * every live window would sit near the "moderate shift" mark for no reason. Outputs with fewer get no baseline.
+ */
+export const MIN_BASELINE_VALUES = 200;
 
 /** A numeric output's baseline: the inner bin edges (ascending, at most `DRIFT_BINS - 1`) and the values per bin. */
 export interface ValueHistogram {
@@ -33,38 +46,49 @@ export function numericOutputsOf(specs: readonly TensorSpec[]): TensorSpec[] {
 }
 
 /**
- * Up to `max` finite values of a tensor, evenly spaced through it (all of them when it has no more).
+ * The finite values a drift tally takes of a tensor: up to {@link DRIFT_ROWS_PER_ANSWER} rows (the first
+ * dimension), evenly spaced, and in each the same {@link DRIFT_VALUES_PER_ROW} positions, evenly spaced through the
+ * row: which features are sampled depends on the row's width only, never on how many rows the request had.
  *
  * @example
- * sampleValues(new Float32Array([1, 2, 3, 4]), 2); // [1, 3]
+ * sampleValues(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]); // [1, 2, 3, 4, 5, 6]
  */
-export function sampleValues(
-  data: ArrayLike<number | bigint>,
-  max: number = MAX_DRIFT_VALUES_PER_ANSWER,
-): number[] {
-  const step = Math.max(1, data.length / max);
+export function sampleValues(data: ArrayLike<number | bigint>, dims: readonly number[]): number[] {
+  const rows = Math.max(1, dims.length > 1 ? (dims[0] ?? 1) : 1);
+  const width = Math.floor(data.length / rows);
+  if (width === 0) return [];
+  const positions = evenly(width, DRIFT_VALUES_PER_ROW);
   const values: number[] = [];
-  for (let position = 0; position < data.length && values.length < max; position += step) {
-    const value = Number(data[Math.floor(position)]);
-    if (Number.isFinite(value)) values.push(value);
+  for (const row of evenly(rows, DRIFT_ROWS_PER_ANSWER)) {
+    for (const position of positions) {
+      const value = Number(data[row * width + position]);
+      if (Number.isFinite(value)) values.push(value);
+    }
   }
   return values;
+}
+
+/** Up to `count` indices in [0, length), evenly spaced (all of them when there are no more). */
+function evenly(length: number, count: number): number[] {
+  if (length <= count) return Array.from({ length }, (_, index) => index);
+  return Array.from({ length: count }, (_, index) => Math.floor((index * length) / count));
 }
 
 /**
  * The baseline histogram of a numeric output from its values over the reference set: edges at the deciles (equal
  * counts per bin, so every bin has evidence), repeated edges merged (an output that takes few values gets fewer
- * bins). Undefined on no finite value.
+ * bins). Undefined on fewer than `minValues` finite values ({@link MIN_BASELINE_VALUES}).
  *
  * @example
- * valueHistogram([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])?.edges; // [2, 3, 4, 5, 6, 7, 8, 9, 10]
+ * valueHistogram([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 10, 10)?.edges; // [2, 3, 4, 5, 6, 7, 8, 9, 10]
  */
 export function valueHistogram(
   values: readonly number[],
   bins: number = DRIFT_BINS,
+  minValues: number = MIN_BASELINE_VALUES,
 ): ValueHistogram | undefined {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return undefined;
+  if (sorted.length === 0 || sorted.length < minValues) return undefined;
   const edges: number[] = [];
   for (let bin = 1; bin < bins; bin++) {
     const edge = sorted[Math.floor((bin * sorted.length) / bins)] as number;
@@ -107,7 +131,7 @@ export function binnedValues(
 ): Record<string, number> {
   const counts: Record<string, number> = {};
   if (!tensor) return counts;
-  for (const value of sampleValues(tensor.data as ArrayLike<number | bigint>)) {
+  for (const value of sampleValues(tensor.data as ArrayLike<number | bigint>, tensor.dims)) {
     const bin = String(binOf(histogram.edges, value));
     counts[bin] = (counts[bin] ?? 0) + 1;
   }

@@ -163,7 +163,7 @@ function describeDrift(observed: Observed): string | undefined {
       const figures = Object.entries(outputs)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(
-          ([output, psi]) => `${output} ${psi.toFixed(3)}${psi > LARGE_DRIFT_PSI ? ' (a large shift)' : ''}`,
+          ([output, psi]) => `${output} ${psi.toFixed(3)}${psi >= LARGE_DRIFT_PSI ? ' (a large shift)' : ''}`,
         );
       return `v${version} ${figures.join(', ')}`;
     });

@@ -159,7 +159,7 @@ export class HealthWindow {
       if (output.disagreements > 0) {
         bucket.disagreedOutputs.set(output.output, (bucket.disagreedOutputs.get(output.output) ?? 0) + 1);
       }
-      if (output.kind === 'exact') continue;
+      if (output.kind === 'exact' || !Number.isFinite(output.maxRelativeDifference)) continue;
       let sketch = minute.sketches.get(output.output);
       if (!sketch) {
         sketch = new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY });

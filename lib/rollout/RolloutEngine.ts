@@ -5,7 +5,7 @@ import { judgeReplay } from '../core/rollout/judge-replay.js';
 import { assertValidPlan } from '../core/rollout/plan-rollout.js';
 import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
-import { type RolloutPlan, RolloutStrategy } from '../core/rollout/RolloutPlan.js';
+import type { RolloutPlan } from '../core/rollout/RolloutPlan.js';
 import { type RolloutEvent, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
 import type {
   HealthQuery,
@@ -324,12 +324,6 @@ export class RolloutEngine {
       return { state, decision: { kind: 'idle' } };
     }
     const sinceMs = Date.parse(state.stepStartedAt ?? state.updatedAt);
-    // The class-share test is read once the bake is over (see `decide`); on AWS counting costs a query.
-    const bakeEndMs =
-      state.phase !== 'shadow' && state.plan !== undefined && state.plan.strategy !== RolloutStrategy.MANUAL
-        ? sinceMs + state.plan.intervalMs
-        : undefined;
-    const bakeOver = bakeEndMs !== undefined && this.#now() >= bakeEndMs;
     const query: HealthQuery = {
       ...(state.candidateBuild === undefined ? {} : { build: state.candidateBuild }),
       ...(state.stableBuild === undefined ? {} : { stableBuild: state.stableBuild }),
@@ -338,10 +332,30 @@ export class RolloutEngine {
       ...(state.phase === 'shadow' && state.shadowBuild !== undefined
         ? { shadowBuild: state.shadowBuild }
         : {}),
-      ...(bakeOver ? { bakeEndMs } : {}),
     };
-    const health = await this.#target.health(state.model, state.candidate, query);
-    const decision = decide(state, health, this.#now());
+    let health = await this.#target.health(state.model, state.candidate, query);
+    let decision = decide(state, health, this.#now());
+    // The class shares, where counting them costs (AWS): only when the step would otherwise be taken, so once per
+    // step; without them the step waits, since a step is not taken on a gate that did not run.
+    if (
+      (decision.kind === 'advance' || decision.kind === 'promote') &&
+      !health.classShares &&
+      this.#target.classShares
+    ) {
+      const answer = await this.#target.classShares(state.model, state.candidate, {
+        ...query,
+        untilMs: health.settledUntilMs ?? this.#now(),
+      });
+      health =
+        'classShares' in answer
+          ? { ...health, classShares: answer.classShares }
+          : {
+              ...health,
+              verdict: health.verdict === 'unhealthy' ? 'unhealthy' : 'unknown',
+              reasons: [...health.reasons, `class shares not counted: ${answer.unavailable}`],
+            };
+      decision = decide(state, health, this.#now());
+    }
     // Which output disagreed, for the rollback's reason: asked only now where counting it costs (AWS).
     if (
       decision.kind === 'rollback' &&

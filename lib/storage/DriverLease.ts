@@ -79,6 +79,9 @@ export class DriverLease {
       contentType: 'application/json',
     });
     if (!taken) return undefined;
+    // A taker that listed long ago may have written a generation deleted behind a newer one: it holds nothing.
+    const after = await this.#generations();
+    if ((after.at(-1) ?? generation) > generation) return undefined;
     // Old generations are only history; a failed delete is swept at a later acquire.
     await Promise.all(
       generations

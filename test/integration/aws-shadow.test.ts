@@ -290,10 +290,15 @@ describe('The shadow phase on AWS: a shadow build routed the shadow share answer
       new RegExp(`^class shares: v${wrong.version} answers other classes than v1 over the step .*chi-square`),
     );
     assert.equal(aws.routing(), '1', 'the alias is back on v1 alone');
-    // The classes were counted once the bake was over, by one query per tick over the step, in the function's log
-    // group, for the two builds the alias routed.
+    // The classes were counted once the bake was over and the step was otherwise due, by one query over the step, in
+    // the function's log group, for the two builds the alias routed.
     const [first] = aws.insights.started;
     assert.ok(first, 'a Logs Insights query ran');
+    assert.equal(
+      aws.insights.started.length,
+      1,
+      'one query: only when the step would otherwise have been taken',
+    );
     assert.equal(first.logGroupName, `/aws/lambda/${FUNCTION}`);
     assert.equal(
       first.queryString,

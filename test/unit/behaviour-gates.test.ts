@@ -166,6 +166,18 @@ describe('compareAnswers: answers compared per output and row', () => {
       ['label', 0],
       ['probabilities', 0.1],
     ]);
+    // A missing output disagrees on every row and has no difference to report (not a 0, which reads as "close").
+    const missing = compareAnswers(
+      answer([0n], [0.9, 0.05, 0.05]),
+      { label: answer([0n], [1, 0, 0]).label },
+      specs,
+    );
+    assert.equal(missing.outputs.find((output) => output.output === 'probabilities')?.disagreements, 1);
+    assert.ok(
+      Number.isNaN(
+        missing.outputs.find((output) => output.output === 'probabilities')?.maxRelativeDifference,
+      ),
+    );
   });
 
   it('counts the classes of an answer by label', () => {

@@ -88,9 +88,10 @@ describe('Counts from the logs through Logs Insights: the class shares of a step
     const waits: number[] = [];
     assert.deepEqual(
       await countAnsweredClasses(slow.logs, query, async (ms) => void waits.push(ms), { maxPolls: 1 }),
-      { ok: false, reason: 'the Logs Insights query query-1 was not complete after 1 reads' },
+      { ok: false, reason: 'the Logs Insights query query-1 was not complete after 1 reads (stopped)' },
     );
     assert.deepEqual(waits, [], 'no wait after the last read');
+    assert.deepEqual(slow.stopped, ['query-1'], 'an abandoned query is stopped, not left running');
     const missing = await countAnsweredClasses(new FakeLogsInsights().logs, query, noWait);
     assert.equal(missing.ok, false);
     assert.match(

@@ -3,6 +3,7 @@ import {
   GetQueryResultsCommand,
   type ResultField,
   StartQueryCommand,
+  StopQueryCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import {
   ANSWERED_CLASS_PROPERTY,
@@ -178,7 +179,8 @@ interface CountRow {
  * it is Complete ("If you see a value of Scheduled or Running for the status, you can retry the operation later",
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetQueryResults.html). A query that is
  * refused or throttled (30 concurrent queries per account), fails, or is not complete after {@link MAX_QUERY_POLLS}
- * reads gives a reason instead of rows. No SDK waiter exists for queries, hence the loop.
+ * reads gives a reason instead of rows; one not complete is stopped (StopQuery), so it does not run on. No SDK
+ * waiter exists for queries, hence the loop.
  */
 async function runCountQuery(
   logs: CloudWatchLogsClient,
@@ -213,9 +215,15 @@ async function runCountQuery(
           return { ok: false, reason: `the Logs Insights query ${started.queryId} ended ${answer.status}` };
       }
     }
+    // Abandoned, it would keep running and count against the account's 30 concurrent queries.
+    try {
+      await logs.send(new StopQueryCommand({ queryId: started.queryId }));
+    } catch {
+      // Already ended on its own, or not stoppable: nothing more to do.
+    }
     return {
       ok: false,
-      reason: `the Logs Insights query ${started.queryId} was not complete after ${maxPolls} reads`,
+      reason: `the Logs Insights query ${started.queryId} was not complete after ${maxPolls} reads (stopped)`,
     };
   } catch (error) {
     return { ok: false, reason: `Logs Insights: ${(error as Error).name}: ${(error as Error).message}` };

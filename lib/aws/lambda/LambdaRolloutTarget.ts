@@ -43,6 +43,7 @@ import {
 } from '../../core/metrics/metric-names.js';
 import { RolloutError } from '../../core/rollout/RolloutError.js';
 import type {
+  ClassSharesAnswer,
   DifferenceFigures,
   HealthQuery,
   HealthReport,
@@ -454,9 +455,8 @@ export class LambdaRolloutTarget implements RolloutTarget {
    * the agreement is the sum of the `ShadowCompared` and `ShadowDisagreed` the shadow build emitted under the
    * candidate's model version and its own Lambda version, over the same settled minutes.
    *
-   * Once the step's bake is over and settled (`query.bakeEndMs`), the requests per answered class of the stable build and
-   * the candidate's since `sinceMs`, from a Logs Insights query of the function's log group
-   * (`countAnsweredClasses`); a query that does not complete makes the verdict `unknown`, with the reason.
+   * The class shares are not part of it: they cost a query, which the engine asks for ({@link classShares}) only
+   * when a step would otherwise be taken.
    */
   async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {
     const functionName = this.#functionName(model);
@@ -491,10 +491,28 @@ export class LambdaRolloutTarget implements RolloutTarget {
       settledUntilMs,
       ...(agreement ? { agreement } : {}),
     };
-    // Counted once the bake's end is settled: before, `decide` waits anyway, and a query costs.
-    if (query.bakeEndMs === undefined || settledUntilMs < query.bakeEndMs || query.stable === undefined) {
-      return report;
-    }
+    return report;
+  }
+
+  /**
+   * The requests per answered class of the stable build and the candidate's from `query.sinceMs` to
+   * `query.untilMs`, from a Logs Insights query of the function's log group (`countAnsweredClasses`): asked by the
+   * engine only when a step would otherwise be taken, once per step. A query that does not complete gives its
+   * reason instead, and the step waits.
+   */
+  async classShares(
+    model: string,
+    candidate: number,
+    query: HealthQuery & { readonly untilMs: number },
+  ): Promise<ClassSharesAnswer> {
+    const functionName = this.#functionName(model);
+    const published =
+      query.build === undefined
+        ? await this.#publishedVersion(model, candidate)
+        : await this.#versionConfiguration(functionName, query.build);
+    const lambdaVersion = versionOf(published);
+    const bareName = bareNameOf(published, functionName);
+    if (query.stable === undefined) return { unavailable: 'no stable version to compare with' };
     const stableBuild = query.stableBuild ?? versionOf(await this.#publishedVersion(model, query.stable));
     const counted = await countAnsweredClasses(
       this.#logs,
@@ -503,20 +521,12 @@ export class LambdaRolloutTarget implements RolloutTarget {
         model,
         builds: [stableBuild, lambdaVersion],
         startMs: query.sinceMs,
-        endMs: settledUntilMs,
+        endMs: query.untilMs,
       },
       this.#sleep,
     );
-    // Without the counts the class-share test cannot be read, and a step is not taken on a gate that did not run.
-    if (!counted.ok) {
-      return {
-        ...report,
-        verdict: report.verdict === 'unhealthy' ? 'unhealthy' : 'unknown',
-        reasons: [...report.reasons, `class shares not counted: ${counted.reason}`],
-      };
-    }
+    if (!counted.ok) return { unavailable: counted.reason };
     return {
-      ...report,
       classShares: {
         stable: counted.counts[stableBuild] ?? {},
         candidate: counted.counts[lambdaVersion] ?? {},

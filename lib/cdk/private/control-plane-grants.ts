@@ -91,15 +91,15 @@ export function versionAlarmsArn(fn: lambda.IFunction): string {
 }
 
 /**
- * GetMetricData (the evidence: requests per Lambda version) and GetQueryResults (the answers of a query the
- * grantee started on a log group it may query) have no resource-level permissions, so they need `*`
+ * GetMetricData (the evidence: requests per Lambda version), GetQueryResults and StopQuery (of a query the grantee
+ * started on a log group it may query) have no resource-level permissions, so they need `*`
  * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html,
  * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
  */
 export function grantReadMetrics(grantee: iam.IGrantable): void {
   iam.Grant.addToPrincipal({
     grantee,
-    actions: ['cloudwatch:GetMetricData', 'logs:GetQueryResults'],
+    actions: ['cloudwatch:GetMetricData', 'logs:GetQueryResults', 'logs:StopQuery'],
     resourceArns: ['*'],
   });
 }

@@ -136,9 +136,10 @@ const AlarmThresholdsShape = z.strictObject({
    */
   rejectedInputsPercent: z.number().gt(0).max(100).default(50),
   /**
-   * The model's drift alarm: the average drift figure (`DriftPsi`, the population stability of a window of answered
-   * classes against the version's reference set) at or above this over 2 of 3 periods of 15 minutes. It notifies,
-   * never rolls back: inputs may shift for reasons that are no fault of the version.
+   * The model's drift alarm: the largest drift figure (`DriftPsi` at its Maximum: the population stability of a
+   * window of one output's answers, classes or binned values, against the version's reference set) at or above this
+   * over 2 of 3 periods of 15 minutes. It notifies, never rolls back: inputs may shift for reasons that are no fault
+   * of the version.
    */
   driftPsi: z.number().gt(0).max(10).default(LARGE_DRIFT_PSI),
   /** One-minute periods each alarm evaluates: the N of "M out of N". */

@@ -80,8 +80,8 @@ export async function replayReference(input: ReplayInput): Promise<ReplayResult>
     if (comparison.disagreements > 0) disagreed++;
     for (const output of comparison.outputs) {
       if (output.disagreements > 0) byOutput[output.output] = (byOutput[output.output] ?? 0) + 1;
-      // Only where the candidate answered: a missing answer has no difference to measure.
-      if (output.kind !== 'exact' && candidate?.[output.output]) {
+      // Only where there is a difference to measure: not of a missing or reshaped output.
+      if (output.kind !== 'exact' && Number.isFinite(output.maxRelativeDifference)) {
         const values = relative.get(output.output) ?? [];
         values.push(output.maxRelativeDifference);
         relative.set(output.output, values);

@@ -49,13 +49,18 @@ export interface HealthReport {
   /**
    * Requests per class each version answered since `sinceMs` over the unversioned routes (the step's live
    * traffic), each request counted once, for the class most of its rows fell in (`requestClass`). Targets whose
-   * count costs a query (AWS) give it only once {@link HealthQuery.bakeEndMs} is settled.
+   * count costs a query (AWS) leave it out and answer {@link RolloutTarget.classShares} instead.
    */
   readonly classShares?: {
     readonly stable: Readonly<Record<string, number>>;
     readonly candidate: Readonly<Record<string, number>>;
   };
 }
+
+/** What {@link RolloutTarget.classShares} answers: the counts, or why there are none. */
+export type ClassSharesAnswer =
+  | { readonly classShares: NonNullable<HealthReport['classShares']> }
+  | { readonly unavailable: string };
 
 /** What {@link RolloutTarget.health} is asked about. */
 export interface HealthQuery {
@@ -69,12 +74,6 @@ export interface HealthQuery {
   readonly shadowBuild?: string;
   /** The stable version's build, when the state names one: whose answers the class shares compare with. */
   readonly stableBuild?: string;
-  /**
-   * The end of the step's bake (epoch ms), given once it is over: the class-share test is read then, on health data
-   * complete up to it, so a target whose count costs a query (AWS) counts only when its data is settled that far.
-   * Targets that count for free give the class shares regardless. @default not over
-   */
-  readonly bakeEndMs?: number;
 }
 
 /** A model version as a target serves it: the version, and the target's build of it when it has builds. */
@@ -176,6 +175,16 @@ export interface RolloutTarget {
     candidate: number,
     query: HealthQuery,
   ): Promise<Readonly<Record<string, number>> | undefined>;
+  /**
+   * The class shares of the step, from `query.sinceMs` to `query.untilMs`, for targets whose health does not carry
+   * them because counting costs (AWS: a Logs Insights query): the engine asks only when the step would otherwise
+   * be taken, once per step.
+   */
+  classShares?(
+    model: string,
+    candidate: number,
+    query: HealthQuery & { readonly untilMs: number },
+  ): Promise<ClassSharesAnswer>;
   /** Health of the candidate version, with the evidence gathered since `query.sinceMs`. */
   health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport>;
   /**

@@ -21,11 +21,12 @@ export interface OutputComparison {
   readonly rows: number;
   /** Rows whose values differ (beyond the tolerance, for numbers). */
   readonly disagreements: number;
-  /** Largest |candidate - stable| of a float output's values (numeric or class scores; 0 for the exact kinds). */
+  /** Largest |candidate - stable| of a float output's values (numeric or class scores; 0 for the exact kinds; NaN when not measured). */
   readonly maxAbsDifference: number;
   /**
    * Largest |candidate - stable| / max(1, |stable|) of a float output's values: the figure the numeric tolerance
-   * bounds, whose distribution over the compared requests the shadow phase reports (0 for the exact kinds).
+   * bounds, whose distribution over the compared requests the shadow phase reports (0 for the exact kinds; NaN
+   * when the candidate's output is missing or of another shape, so there is nothing to measure).
    */
   readonly maxRelativeDifference: number;
 }
@@ -110,10 +111,12 @@ function compareOutput(
   rows: number,
   tolerance: number,
 ): { rowsDiffering: number[]; maxAbsDifference: number; maxRelativeDifference: number } {
+  // Missing, or of another type or shape: every row disagrees, and there is no difference to measure (NaN, which
+  // the difference figures skip: a 0 would read as "far below the tolerance").
   const everyRow = {
     rowsDiffering: Array.from({ length: rows }, (_, row) => row),
-    maxAbsDifference: 0,
-    maxRelativeDifference: 0,
+    maxAbsDifference: Number.NaN,
+    maxRelativeDifference: Number.NaN,
   };
   if (!right || right.type !== left.type || right.dims.join() !== left.dims.join()) return everyRow;
   const a = left.data as ArrayLike<unknown>;

@@ -104,7 +104,7 @@ export class EmfServingMetrics implements ServingMetrics {
       ),
     );
     for (const output of comparison.outputs) {
-      if (output.kind !== 'exact') {
+      if (output.kind !== 'exact' && Number.isFinite(output.maxRelativeDifference)) {
         this.#write(
           this.#documents.outputDocument(
             model,

@@ -364,7 +364,10 @@ export class RolloutEngine {
       !health.agreement.byOutput &&
       this.#target.disagreedOutputs
     ) {
-      const byOutput = await this.#target.disagreedOutputs(state.model, state.candidate, query);
+      const byOutput = await this.#target.disagreedOutputs(state.model, state.candidate, {
+        ...query,
+        untilMs: health.settledUntilMs ?? this.#now(),
+      });
       if (byOutput) {
         const explained = { ...health, agreement: { ...health.agreement, byOutput } };
         return { state, decision: decide(state, explained, this.#now()), health: explained };

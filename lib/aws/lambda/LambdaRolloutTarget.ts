@@ -542,7 +542,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
   async disagreedOutputs(
     model: string,
     candidate: number,
-    query: HealthQuery,
+    query: HealthQuery & { readonly untilMs: number },
   ): Promise<Readonly<Record<string, number>> | undefined> {
     if (query.shadowBuild === undefined) return undefined;
     const functionName = this.#functionName(model);
@@ -556,7 +556,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
         shadowBuild: query.shadowBuild,
         // The whole settled minutes the agreement metrics were summed over (`#agreementSince`), end exclusive.
         startMs: Math.ceil(query.sinceMs / MINUTE_MS) * MINUTE_MS,
-        endMs: Math.floor((this.#now() - this.#metricsSettleMs) / MINUTE_MS) * MINUTE_MS - 1,
+        endMs: Math.floor(query.untilMs / MINUTE_MS) * MINUTE_MS - 1,
       },
       this.#sleep,
     );

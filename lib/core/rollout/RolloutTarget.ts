@@ -166,14 +166,15 @@ export interface RolloutTarget {
    */
   servedVersion?(model: string): Promise<PreparedVersion>;
   /**
-   * Of the requests the shadow phase compared since `query.sinceMs`, those on which each output disagreed, by output
+   * Of the requests the shadow phase compared from `query.sinceMs` to `query.untilMs` (the health read's settled
+   * time, so the counts explain the same agreement), those on which each output disagreed, by output
    * name: asked once, when the phase rolls the candidate back, by targets whose health does not carry them (AWS,
    * where counting costs a query). Undefined when it cannot be told.
    */
   disagreedOutputs?(
     model: string,
     candidate: number,
-    query: HealthQuery,
+    query: HealthQuery & { readonly untilMs: number },
   ): Promise<Readonly<Record<string, number>> | undefined>;
   /**
    * The class shares of the step, from `query.sinceMs` to `query.untilMs`, for targets whose health does not carry

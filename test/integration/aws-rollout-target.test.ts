@@ -224,9 +224,17 @@ class FakeAws {
         MetricDataResults: (input.MetricDataQueries ?? []).map((query) => {
           const dimension = (name: string) =>
             query.MetricStat?.Metric?.Dimensions?.find((candidate) => candidate.Name === name)?.Value ?? '';
+          // DriftPsi: its figures per period, as Sum or SampleCount (the only statistics traffic() asks of it).
+          const figures = this.driftPsi[`${dimension('Version')}/${dimension('Output')}`] ?? [];
           const values =
             query.MetricStat?.Metric?.MetricName === 'DriftPsi'
-              ? (this.driftPsi[`${dimension('Version')}/${dimension('Output')}`] ?? [])
+              ? query.MetricStat.Stat === 'SampleCount'
+                ? figures.length > 0
+                  ? [figures.length]
+                  : []
+                : figures.length > 0
+                  ? [figures.reduce((sum, value) => sum + value, 0)]
+                  : []
               : (this.invocations[dimension('ExecutedVersion')] ?? []);
           return {
             Id: query.Id,
@@ -975,8 +983,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
         Stat: 'Sum',
       },
     });
-    const driftQuery = (index: number, version: number, output: string) => ({
-      Id: `drift${index}`,
+    const driftQuery = (index: number, version: number, output: string, stat: 'Sum' | 'SampleCount') => ({
+      Id: `drift${index}${stat === 'Sum' ? 's' : 'n'}`,
       ReturnData: true,
       MetricStat: {
         Metric: {
@@ -990,7 +998,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
           ],
         },
         Period: 900,
-        Stat: 'Average',
+        Stat: stat,
       },
     });
 
@@ -1004,7 +1012,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
       assert.deepEqual(await target.traffic('iris'), {
         requests: { '1': 900, '4': 100 },
         windowMs: OBSERVED_TRAFFIC_WINDOW_MS,
-        // v1 has no reference set, so no drift to ask about; v4's figures per output, averaged.
+        // v1 has no reference set, so no drift to ask about; v4's figures per output, averaged over the window
+        // (Sum / SampleCount: every figure weighs the same).
         drift: { '4': { label: 0.4, probabilities: 0.1 } },
       });
       assert.deepEqual(aws.journal, [
@@ -1019,8 +1028,10 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
             MetricDataQueries: [
               invocationsQuery('v0', '5'),
               invocationsQuery('v1', '6'),
-              driftQuery(0, 4, 'label'),
-              driftQuery(1, 4, 'probabilities'),
+              driftQuery(0, 4, 'label', 'Sum'),
+              driftQuery(0, 4, 'label', 'SampleCount'),
+              driftQuery(1, 4, 'probabilities', 'Sum'),
+              driftQuery(1, 4, 'probabilities', 'SampleCount'),
             ],
           },
         ],

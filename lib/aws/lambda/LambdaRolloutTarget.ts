@@ -792,24 +792,28 @@ export class LambdaRolloutTarget implements RolloutTarget {
           })),
           // Each output's drift figures under `service, Model, Version, Output`, averaged over the window: one
           // figure per full window of 500 answers.
-          ...drifting.map(({ version, output }, index) => ({
-            Id: `drift${index}`,
-            ReturnData: true,
-            MetricStat: {
-              Metric: {
-                Namespace: METRICS_NAMESPACE,
-                MetricName: MetricName.DRIFT_PSI,
-                Dimensions: [
-                  { Name: 'service', Value: METRICS_SERVICE },
-                  { Name: MetricDimension.MODEL, Value: model },
-                  { Name: MetricDimension.VERSION, Value: String(version) },
-                  { Name: MetricDimension.OUTPUT, Value: output },
-                ],
+          // Sum and SampleCount rather than Average: the window need not fall on one period, and the average of two
+          // periods' averages would weigh a partial period like a full one.
+          ...drifting.flatMap(({ version, output }, index) =>
+            (['Sum', 'SampleCount'] as const).map((stat) => ({
+              Id: `drift${index}${stat === 'Sum' ? 's' : 'n'}`,
+              ReturnData: true,
+              MetricStat: {
+                Metric: {
+                  Namespace: METRICS_NAMESPACE,
+                  MetricName: MetricName.DRIFT_PSI,
+                  Dimensions: [
+                    { Name: 'service', Value: METRICS_SERVICE },
+                    { Name: MetricDimension.MODEL, Value: model },
+                    { Name: MetricDimension.VERSION, Value: String(version) },
+                    { Name: MetricDimension.OUTPUT, Value: output },
+                  ],
+                },
+                Period: OBSERVED_TRAFFIC_WINDOW_MS / 1000,
+                Stat: stat,
               },
-              Period: OBSERVED_TRAFFIC_WINDOW_MS / 1000,
-              Stat: 'Average' as const,
-            },
-          })),
+            })),
+          ),
         ],
       }),
     );
@@ -821,11 +825,16 @@ export class LambdaRolloutTarget implements RolloutTarget {
       requests[key] = (requests[key] ?? 0) + Math.round(count);
     }
     const drift: Record<string, Record<string, number>> = {};
+    const total = (id: string) =>
+      (metrics.MetricDataResults?.find((result) => result.Id === id)?.Values ?? []).reduce(
+        (sum, value) => sum + value,
+        0,
+      );
     for (const [index, { version, output }] of drifting.entries()) {
-      const values = metrics.MetricDataResults?.find((result) => result.Id === `drift${index}`)?.Values ?? [];
-      if (values.length === 0) continue;
+      const figures = total(`drift${index}n`);
+      if (figures === 0) continue;
       const ofVersion = drift[String(version)] ?? {};
-      ofVersion[output] = values.reduce((sum, value) => sum + value, 0) / values.length;
+      ofVersion[output] = total(`drift${index}s`) / figures;
       drift[String(version)] = ofVersion;
     }
     return { requests, windowMs: OBSERVED_TRAFFIC_WINDOW_MS, drift };

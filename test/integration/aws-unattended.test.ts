@@ -405,6 +405,27 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
       );
     });
 
+    it("CloudFormation's rollback Update during cdk deploy's own rollout ends it: no traffic moves, the stack can roll back, and the waiting isComplete ends", async () => {
+      const build = cloudFormationPublishes(v2);
+      const forward = request('Update', props(v2, build), props(v1, '1'));
+      const started = await onReleaseEvent(forward, release);
+      assert.equal(started.Data.Action, ReleaseAction.ROLLOUT);
+      assert.equal(aws.routing(), `1 + ${build}@10%`);
+      // Another resource failed: CloudFormation sends this release the previous properties back.
+      const rollbackUpdate = request('Update', props(v1, '1'), props(v2, build));
+      const response = await onReleaseEvent(rollbackUpdate, release);
+      assert.equal(response.Data.Action, ReleaseAction.NONE);
+      assert.match(response.Data.Reason ?? '', /the rollout of v2 was rolled back; v1 keeps serving/);
+      assert.equal(aws.routing(), '1', 'v1 alone, at once');
+      const state = await store.current('iris');
+      assert.deepEqual(
+        [state?.status, state?.history.at(-1)?.action, state?.history.at(-1)?.actor],
+        ['idle', 'rollback', 'cdk'],
+      );
+      // The forward Update's waiter, still polling, ends: its candidate is gone.
+      await assert.rejects(isReleaseComplete(completeEvent(forward, started), release), /rolled back/);
+    });
+
     it('refuses while a sluice rollout is in progress, naming it; the deploy fails and the alias stays as sluice set it', async () => {
       await cli.deploy('iris', { version: 3, plan: CANARY });
       const routed = aws.routing();

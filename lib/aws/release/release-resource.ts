@@ -182,14 +182,34 @@ async function startRelease(
     ? { version: current.stable, build: current.stableBuild }
     : await deps.target.servedVersion(model);
   const configured = Number(props.ModelVersion);
+  const startedBy =
+    current && [...current.history].reverse().find((event) => event.action === RolloutAction.DEPLOY)?.actor;
+  if (
+    current?.status === RolloutStatus.ROLLING &&
+    startedBy === CDK_ACTOR &&
+    current.stable === configured &&
+    current.stableBuild === props.LambdaVersion
+  ) {
+    // The Update names what is stable while cdk deploy's own rollout is in progress: CloudFormation rolling the
+    // stack back (its rollback Update carries the previous properties) after another resource failed, or the
+    // config reverted. The rollout ends here and the stable version keeps serving: refusing would leave the stack in
+    // UPDATE_ROLLBACK_FAILED (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-update-rollback-failed).
+    await deps.engine.rollback(
+      model,
+      `cdk deploy now names v${configured} in Lambda version ${props.LambdaVersion}, the stable version (the stack is being rolled back, or the config reverted)`,
+    );
+    return none(
+      physicalId,
+      `the rollout of v${current.candidate} was rolled back; v${configured} keeps serving`,
+      deps,
+      props,
+    );
+  }
   if (
     current?.status === RolloutStatus.ROLLING &&
     !(current.candidate === configured && current.candidateBuild === props.LambdaVersion)
   ) {
     // Refused before anything is published; the engine would refuse the same way, later.
-    const startedBy = [...current.history]
-      .reverse()
-      .find((event) => event.action === RolloutAction.DEPLOY)?.actor;
     throw new RolloutError(
       `a rollout of ${model} (v${current.stable} -> v${current.candidate} at ${current.weight}%${startedBy ? `, started by ${startedBy}` : ''}) ` +
         `is in progress; cdk deploy changes ${model} only once it is promoted or rolled back (\`sluice status ${model}\`)`,

@@ -426,6 +426,31 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
       await assert.rejects(isReleaseComplete(completeEvent(forward, started), release), /rolled back/);
     });
 
+    it('a rollback Update of a model cdk deploy already promoted (a sibling failed) puts the previous version back at once, no canary', async () => {
+      const build = cloudFormationPublishes(v2);
+      const forward = request('Update', props(v2, build), props(v1, '1'));
+      await onReleaseEvent(forward, release);
+      await release.engine.promote('iris', { weight: 100 });
+      assert.equal(aws.routing(), build);
+      const rollbackUpdate = request('Update', props(v1, '1'), props(v2, build));
+      const response = await onReleaseEvent(rollbackUpdate, release);
+      assert.equal(response.Data.Action, ReleaseAction.NONE);
+      assert.match(response.Data.Reason ?? '', /stable before the last cdk deploy, serves again at once/);
+      assert.equal(aws.routing(), '1', 'v1 alone, with no bake to wait out');
+      const state = await store.current('iris');
+      assert.deepEqual([state?.status, state?.stable, state?.stableBuild], ['idle', 1, '1']);
+      assert.deepEqual(
+        state?.history.slice(-2).map((event) => [event.action, event.actor, event.candidate]),
+        [
+          ['deploy', 'cdk', 1],
+          ['promote', 'cdk', 1],
+        ],
+      );
+      assert.deepEqual(await isReleaseComplete(completeEvent(rollbackUpdate, response), release), {
+        IsComplete: true,
+      });
+    });
+
     it('refuses while a sluice rollout is in progress, naming it; the deploy fails and the alias stays as sluice set it', async () => {
       await cli.deploy('iris', { version: 3, plan: CANARY });
       const routed = aws.routing();

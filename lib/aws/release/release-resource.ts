@@ -9,8 +9,10 @@ import {
 } from '@aws-sdk/client-lambda';
 import { readModelIdentity } from '../../core/environment/predict-environment.js';
 import { describeIssues } from '../../core/errors/describe-issues.js';
+import { planRollout } from '../../core/rollout/plan-rollout.js';
 import { RolloutConflictError } from '../../core/rollout/RolloutConflictError.js';
 import { RolloutError } from '../../core/rollout/RolloutError.js';
+import { RolloutStrategy } from '../../core/rollout/RolloutPlan.js';
 import { RolloutAction, type RolloutState, RolloutStatus } from '../../core/rollout/RolloutState.js';
 import {
   ReleaseAction,
@@ -38,7 +40,7 @@ export interface ReleaseDeps {
   /** Creates and deletes the alias, reads the Lambda version CloudFormation published. */
   readonly lambda: LambdaClient;
   /** The engine (actor {@link CDK_ACTOR}) that starts and rolls back rollouts. */
-  readonly engine: Pick<RolloutEngine, 'deploy' | 'rollback' | 'reconcile'>;
+  readonly engine: Pick<RolloutEngine, 'deploy' | 'rollback' | 'reconcile' | 'promote'>;
   /** Where the rollout states are read, and where Create writes a new function's first one. */
   readonly store: Pick<RolloutStore, 'current' | 'write'>;
   /** Deletes the function's version alarms on Delete. */
@@ -116,7 +118,7 @@ export async function onReleaseEvent(raw: unknown, deps: ReleaseDeps): Promise<R
       if (!servesChanged && !codeChanged) {
         return none(physicalId, 'nothing the model serves changed', deps, props);
       }
-      return startRelease(props, servesChanged, deps);
+      return startRelease(props, servesChanged, deps, old);
     }
   }
 }
@@ -174,6 +176,7 @@ async function startRelease(
   props: ReleaseProperties,
   servesChanged: boolean,
   deps: ReleaseDeps,
+  old: ReleaseProperties,
 ): Promise<ReleaseResponse> {
   const model = props.Model;
   const physicalId = aliasId(props);
@@ -201,6 +204,29 @@ async function startRelease(
     return none(
       physicalId,
       `the rollout of v${current.candidate} was rolled back; v${configured} keeps serving`,
+      deps,
+      props,
+    );
+  }
+  const lastDeploy =
+    current && [...current.history].reverse().find((event) => event.action === RolloutAction.DEPLOY);
+  if (
+    current?.status === RolloutStatus.IDLE &&
+    lastDeploy?.actor === CDK_ACTOR &&
+    lastDeploy.stable === configured &&
+    Number(old.ModelVersion) === current.stable &&
+    old.LambdaVersion === current.stableBuild
+  ) {
+    // The Update reverses exactly the last release cdk deploy promoted (CloudFormation rolling the stack back after
+    // another model failed, or the config reverted): the version it names was stable until then, so it takes all
+    // traffic back at once, after its golden check, rather than through a canary a quiet model could not finish
+    // within CloudFormation's hour.
+    const plan = planRollout({ strategy: RolloutStrategy.ALL_AT_ONCE, shadowPercent: 0 });
+    await deps.engine.deploy(model, { version: configured, plan, build: props.LambdaVersion });
+    await deps.engine.promote(model, { weight: 100 });
+    return none(
+      physicalId,
+      `v${configured} in Lambda version ${props.LambdaVersion}, stable before the last cdk deploy, serves again at once`,
       deps,
       props,
     );

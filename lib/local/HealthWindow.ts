@@ -171,16 +171,7 @@ export class HealthWindow {
 
   /** The difference bucket of `version`'s minute `at`, made (and old ones pruned) as needed. */
   #differenceBucket(model: string, version: number, at: number): DifferenceBucket {
-    let versions = this.#differences.get(model);
-    if (!versions) {
-      versions = new Map();
-      this.#differences.set(model, versions);
-    }
-    let buckets = versions.get(version);
-    if (!buckets) {
-      buckets = [];
-      versions.set(version, buckets);
-    }
+    const buckets = versionBuckets(this.#differences, model, version);
     const minute = Math.floor(at / DIFFERENCE_BUCKET_MS);
     let bucket = buckets.at(-1);
     if (!bucket || bucket.minute !== minute) {
@@ -226,16 +217,7 @@ export class HealthWindow {
 
   /** The bucket of `version`'s second `at`, made (and old ones pruned) when it is the first outcome of that second. */
   #bucket(model: string, version: number, at: number): Bucket {
-    let versions = this.#records.get(model);
-    if (!versions) {
-      versions = new Map();
-      this.#records.set(model, versions);
-    }
-    let buckets = versions.get(version);
-    if (!buckets) {
-      buckets = [];
-      versions.set(version, buckets);
-    }
+    const buckets = versionBuckets(this.#records, model, version);
     const second = Math.floor(at / BUCKET_MS);
     let bucket = buckets.at(-1);
     if (!bucket || bucket.second !== second) {
@@ -445,4 +427,19 @@ function describeCount(count: number): string {
 
 function percent(count: number, total: number): string {
   return `${(total === 0 ? 0 : (100 * count) / total).toFixed(1)}%`;
+}
+
+/** The buckets of one version of a model, made empty when it has none yet. */
+function versionBuckets<T>(records: Map<string, Map<number, T[]>>, model: string, version: number): T[] {
+  let versions = records.get(model);
+  if (!versions) {
+    versions = new Map();
+    records.set(model, versions);
+  }
+  let buckets = versions.get(version);
+  if (!buckets) {
+    buckets = [];
+    versions.set(version, buckets);
+  }
+  return buckets;
 }

@@ -88,7 +88,7 @@ export interface InferenceAppOptions {
    * first, and its clients wait for the candidate's run too. The local stack answers first. @default false
    */
   readonly shadowBeforeReply?: boolean;
-  /** Where answers' classes are tallied for drift (the local stack shares its own with `sluice status`). @default new */
+  /** Where answers are tallied for drift, per output (the local stack shares its own with `sluice status`). @default new */
   readonly drift?: DriftTallies;
 }
 
@@ -147,7 +147,7 @@ export class InferenceApp {
   private readonly shadowBeforeReply: boolean;
   /** Shadow runs in flight. */
   private readonly shadowRuns = new Set<Promise<void>>();
-  /** Each served version's drift tally against its reference set's classes. */
+  /** Each served version's drift tallies, one per output with a reference baseline. */
   private readonly drift: DriftTallies;
 
   constructor(options: InferenceAppOptions) {

@@ -459,13 +459,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
    * when a step would otherwise be taken.
    */
   async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {
-    const functionName = this.#functionName(model);
-    const published =
-      query.build === undefined
-        ? await this.#publishedVersion(model, candidate)
-        : await this.#versionConfiguration(functionName, query.build);
-    const lambdaVersion = versionOf(published);
-    const bareName = bareNameOf(published, functionName);
+    const { lambdaVersion, bareName } = await this.#candidateBuild(model, candidate, query.build);
     const alarmNames = (version: string) =>
       Object.values(VersionAlarmKind).map((kind) => versionAlarmName(bareName, version, kind));
     const names = [
@@ -485,13 +479,17 @@ export class LambdaRolloutTarget implements RolloutTarget {
       query.shadowBuild === undefined
         ? undefined
         : await this.#agreementSince(model, candidate, query.shadowBuild, query.sinceMs, settledUntilMs);
-    const report: HealthReport = {
-      ...alarms,
-      candidateRequests,
-      settledUntilMs,
-      ...(agreement ? { agreement } : {}),
-    };
-    return report;
+    return { ...alarms, candidateRequests, settledUntilMs, ...(agreement ? { agreement } : {}) };
+  }
+
+  /** The candidate's published Lambda version (its build when the state names one), and the names it goes by. */
+  async #candidateBuild(model: string, candidate: number, build: string | undefined) {
+    const functionName = this.#functionName(model);
+    const published =
+      build === undefined
+        ? await this.#publishedVersion(model, candidate)
+        : await this.#versionConfiguration(functionName, build);
+    return { published, lambdaVersion: versionOf(published), bareName: bareNameOf(published, functionName) };
   }
 
   /**
@@ -505,13 +503,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
     candidate: number,
     query: HealthQuery & { readonly untilMs: number },
   ): Promise<ClassSharesAnswer> {
-    const functionName = this.#functionName(model);
-    const published =
-      query.build === undefined
-        ? await this.#publishedVersion(model, candidate)
-        : await this.#versionConfiguration(functionName, query.build);
-    const lambdaVersion = versionOf(published);
-    const bareName = bareNameOf(published, functionName);
+    const { published, lambdaVersion, bareName } = await this.#candidateBuild(model, candidate, query.build);
     if (query.stable === undefined) return { unavailable: 'no stable version to compare with' };
     const stableBuild = query.stableBuild ?? versionOf(await this.#publishedVersion(model, query.stable));
     const counted = await countAnsweredClasses(

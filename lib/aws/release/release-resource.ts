@@ -185,8 +185,10 @@ async function startRelease(
     ? { version: current.stable, build: current.stableBuild }
     : await deps.target.servedVersion(model);
   const configured = Number(props.ModelVersion);
-  const startedBy =
-    current && [...current.history].reverse().find((event) => event.action === RolloutAction.DEPLOY)?.actor;
+  // The event that started the current rollout (or the last one): who started it, and what was stable then.
+  const lastDeploy =
+    current && [...current.history].reverse().find((event) => event.action === RolloutAction.DEPLOY);
+  const startedBy = lastDeploy?.actor;
   if (
     current?.status === RolloutStatus.ROLLING &&
     startedBy === CDK_ACTOR &&
@@ -208,12 +210,10 @@ async function startRelease(
       props,
     );
   }
-  const lastDeploy =
-    current && [...current.history].reverse().find((event) => event.action === RolloutAction.DEPLOY);
   if (
     current?.status === RolloutStatus.IDLE &&
-    lastDeploy?.actor === CDK_ACTOR &&
-    lastDeploy.stable === configured &&
+    startedBy === CDK_ACTOR &&
+    lastDeploy?.stable === configured &&
     Number(old.ModelVersion) === current.stable &&
     old.LambdaVersion === current.stableBuild
   ) {

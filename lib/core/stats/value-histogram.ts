@@ -138,7 +138,15 @@ export function binnedValues(
   return counts;
 }
 
-/** A histogram's counts keyed by bin index, as a drift tally's baseline. */
-export function histogramBaseline(histogram: ValueHistogram): Record<string, number> {
-  return Object.fromEntries(histogram.counts.map((count, bin) => [String(bin), count]));
+/** Baselines already keyed, per histogram (a manifest's, which lives as long as the cached manifest). */
+const baselines = new WeakMap<ValueHistogram, Readonly<Record<string, number>>>();
+
+/** A histogram's counts keyed by bin index, as a drift tally's baseline; built once per histogram. */
+export function histogramBaseline(histogram: ValueHistogram): Readonly<Record<string, number>> {
+  let baseline = baselines.get(histogram);
+  if (!baseline) {
+    baseline = Object.fromEntries(histogram.counts.map((count, bin) => [String(bin), count]));
+    baselines.set(histogram, baseline);
+  }
+  return baseline;
 }

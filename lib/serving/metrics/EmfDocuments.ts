@@ -5,6 +5,9 @@ import {
   MetricName,
 } from '../../core/metrics/metric-names.js';
 
+/** The dimension set every per-version document carries. */
+const VERSION_DIMENSIONS = ['service', MetricDimension.MODEL, MetricDimension.VERSION] as const;
+
 /** One metric of an EMF document: its name and CloudWatch unit. */
 export interface EmfMetric {
   readonly name: string;
@@ -31,7 +34,7 @@ export class EmfDocuments {
 
   /** @param functionVersion the published Lambda version emitting, for the second dimension set. @default none */
   constructor(functionVersion?: string) {
-    const base = ['service', MetricDimension.MODEL, MetricDimension.VERSION];
+    const base = [...VERSION_DIMENSIONS];
     this.#dimensions =
       functionVersion === undefined ? [base] : [base, [...base, MetricDimension.FUNCTION_VERSION]];
     this.#functionVersion =
@@ -68,26 +71,16 @@ export class EmfDocuments {
    * at its Maximum). Rare (one per window of 500 answers), so not cached.
    */
   driftDocument(model: string, version: number, output: string, psi: number, timestamp: number): string {
-    return `${JSON.stringify({
-      service: METRICS_SERVICE,
-      [MetricDimension.MODEL]: model,
-      [MetricDimension.VERSION]: String(version),
-      [MetricDimension.OUTPUT]: output,
-      _aws: {
-        Timestamp: timestamp,
-        CloudWatchMetrics: [
-          {
-            Namespace: METRICS_NAMESPACE,
-            Dimensions: [
-              ['service', MetricDimension.MODEL, MetricDimension.VERSION, MetricDimension.OUTPUT],
-              ['service', MetricDimension.MODEL],
-            ],
-            Metrics: [{ Name: MetricName.DRIFT_PSI, Unit: 'None' }],
-          },
-        ],
-      },
-      [MetricName.DRIFT_PSI]: finite(psi),
-    })}\n`;
+    return this.#valueDocument(
+      { ...this.#root(model, version, false), [MetricDimension.OUTPUT]: output },
+      [
+        [...VERSION_DIMENSIONS, MetricDimension.OUTPUT],
+        ['service', MetricDimension.MODEL],
+      ],
+      { name: MetricName.DRIFT_PSI, unit: 'None' },
+      finite(psi),
+      timestamp,
+    );
   }
 
   /**
@@ -103,30 +96,52 @@ export class EmfDocuments {
     value: number,
     timestamp: number,
   ): string {
-    const base = ['service', MetricDimension.MODEL, MetricDimension.VERSION];
-    return `${JSON.stringify({
+    return this.#valueDocument(
+      { ...this.#root(model, version, true), [MetricDimension.OUTPUT]: output },
+      [
+        [...VERSION_DIMENSIONS, MetricDimension.OUTPUT],
+        ...(MetricDimension.FUNCTION_VERSION in this.#functionVersion
+          ? [[...VERSION_DIMENSIONS, MetricDimension.FUNCTION_VERSION, MetricDimension.OUTPUT]]
+          : []),
+      ],
+      metric,
+      // Unrounded: relative differences are often far below the microsecond rounding of other values.
+      Number.isFinite(value) ? value : 0,
+      timestamp,
+    );
+  }
+
+  /** The dimension members of a version's documents: with the emitting Lambda version when known and wanted. */
+  #root(model: string, version: number, withFunctionVersion: boolean): Record<string, string> {
+    return {
       service: METRICS_SERVICE,
       [MetricDimension.MODEL]: model,
       [MetricDimension.VERSION]: String(version),
-      ...this.#functionVersion,
-      [MetricDimension.OUTPUT]: output,
+      ...(withFunctionVersion ? this.#functionVersion : {}),
+    };
+  }
+
+  /** One document of one metric's value under `dimensions`, its dimension members in `root`. */
+  #valueDocument(
+    root: Readonly<Record<string, string>>,
+    dimensions: readonly (readonly string[])[],
+    metric: EmfMetric,
+    value: number,
+    timestamp: number,
+  ): string {
+    return `${JSON.stringify({
+      ...root,
       _aws: {
         Timestamp: timestamp,
         CloudWatchMetrics: [
           {
             Namespace: METRICS_NAMESPACE,
-            Dimensions: [
-              [...base, MetricDimension.OUTPUT],
-              ...(MetricDimension.FUNCTION_VERSION in this.#functionVersion
-                ? [[...base, MetricDimension.FUNCTION_VERSION, MetricDimension.OUTPUT]]
-                : []),
-            ],
+            Dimensions: dimensions,
             Metrics: [{ Name: metric.name, Unit: metric.unit }],
           },
         ],
       },
-      // Unrounded: relative differences are often far below the microsecond rounding of other values.
-      [metric.name]: Number.isFinite(value) ? value : 0,
+      [metric.name]: value,
     })}\n`;
   }
 
@@ -135,13 +150,7 @@ export class EmfDocuments {
    * `properties`: for what Logs Insights counts and a metric need not.
    */
   logLine(model: string, version: number, properties: Readonly<Record<string, string | number>>): string {
-    return `${JSON.stringify({
-      service: METRICS_SERVICE,
-      [MetricDimension.MODEL]: model,
-      [MetricDimension.VERSION]: String(version),
-      ...this.#functionVersion,
-      ...properties,
-    })}\n`;
+    return `${JSON.stringify({ ...this.#root(model, version, true), ...properties })}\n`;
   }
 
   /** The document up to its timestamp and each value's `,"Name":`, cached per model, version and metric set. */
@@ -154,10 +163,7 @@ export class EmfDocuments {
     let prefix = this.#prefixes.get(key);
     if (prefix === undefined) {
       const head = JSON.stringify({
-        service: METRICS_SERVICE,
-        [MetricDimension.MODEL]: model,
-        [MetricDimension.VERSION]: String(version),
-        ...this.#functionVersion,
+        ...this.#root(model, version, true),
         _aws: {
           CloudWatchMetrics: [
             {

@@ -11,6 +11,7 @@ import {
   type AlarmRollbackOutcome,
   rollbackOnAlarm,
 } from '../../lib/aws/alarm-rollback/alarm-rollback.js';
+import { controlPlaneClientConfig } from '../../lib/aws/control-plane-clients.js';
 import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
 import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
 import { readControlPlaneConfig } from '../../lib/core/environment/control-plane-environment.js';
@@ -24,7 +25,7 @@ import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
 
 const config = readControlPlaneConfig(process.env);
 const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { handler: 'alarm-rollback' } });
-const lambda = new LambdaClient({ region: config.region });
+const lambda = new LambdaClient(controlPlaneClientConfig(config.region));
 const objects = new S3ObjectStore({
   client: createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
   bucket: config.bucket,
@@ -32,8 +33,8 @@ const objects = new S3ObjectStore({
 const store = new RolloutStore({ store: objects });
 // The rollback only routes: the registry, CloudWatch and Logs clients are the target's, not called on this path.
 const registry = new ModelRegistry({ store: objects });
-const cloudwatch = new CloudWatchClient({ region: config.region });
-const logs = new CloudWatchLogsClient({ region: config.region });
+const cloudwatch = new CloudWatchClient(controlPlaneClientConfig(config.region));
+const logs = new CloudWatchLogsClient(controlPlaneClientConfig(config.region));
 const deps = {
   lambda,
   store,

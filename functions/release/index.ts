@@ -8,6 +8,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
+import { controlPlaneClientConfig } from '../../lib/aws/control-plane-clients.js';
 import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
 import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
 import {
@@ -28,7 +29,7 @@ import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
 
 const config = readControlPlaneConfig(process.env);
 const s3 = createS3Client({ region: config.region, endpoint: config.s3Endpoint });
-const lambda = new LambdaClient({ region: config.region });
+const lambda = new LambdaClient(controlPlaneClientConfig(config.region));
 const registry = new ModelRegistry({ store: new S3ObjectStore({ client: s3, bucket: config.bucket }) });
 const store = new RolloutStore({ store: new S3ObjectStore({ client: s3, bucket: config.bucket }) });
 const logger = new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { handler: 'release' } });
@@ -40,14 +41,14 @@ function depsFor(event: unknown): ReleaseDeps {
   const functionName = FunctionOfEvent.parse(event).ResourceProperties.FunctionName;
   const target = new LambdaRolloutTarget({
     lambda,
-    cloudwatch: new CloudWatchClient({ region: config.region }),
-    logs: new CloudWatchLogsClient({ region: config.region }),
+    cloudwatch: new CloudWatchClient(controlPlaneClientConfig(config.region)),
+    logs: new CloudWatchLogsClient(controlPlaneClientConfig(config.region)),
     registry,
     functionName: () => functionName,
   });
   return {
     lambda,
-    cloudwatch: new CloudWatchClient({ region: config.region }),
+    cloudwatch: new CloudWatchClient(controlPlaneClientConfig(config.region)),
     store,
     target,
     engine: new RolloutEngine({ store, target, registry, actor: CDK_ACTOR }),

@@ -8,6 +8,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
+import { controlPlaneClientConfig } from '../../lib/aws/control-plane-clients.js';
 import { type DriveStackResult, driveStackRollouts } from '../../lib/aws/driver/drive-stack-rollouts.js';
 import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
 import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
@@ -26,14 +27,14 @@ const SCHEDULER_ACTOR = 'scheduler';
 
 const config = readControlPlaneConfig(process.env);
 const s3 = createS3Client({ region: config.region, endpoint: config.s3Endpoint });
-const lambda = new LambdaClient({ region: config.region });
-const cloudwatch = new CloudWatchClient({ region: config.region });
+const lambda = new LambdaClient(controlPlaneClientConfig(config.region));
+const cloudwatch = new CloudWatchClient(controlPlaneClientConfig(config.region));
 const registry = new ModelRegistry({ store: new S3ObjectStore({ client: s3, bucket: config.bucket }) });
 const store = new RolloutStore({ store: new S3ObjectStore({ client: s3, bucket: config.bucket }) });
 const target = new LambdaRolloutTarget({
   lambda,
   cloudwatch,
-  logs: new CloudWatchLogsClient({ region: config.region }),
+  logs: new CloudWatchLogsClient(controlPlaneClientConfig(config.region)),
   registry,
   functionName: (model) => {
     const name = config.modelFunctions[model];

@@ -15,6 +15,13 @@ import { RolloutError } from '../../core/rollout/RolloutError.js';
 import { RolloutStrategy } from '../../core/rollout/RolloutPlan.js';
 import { RolloutAction, type RolloutState, RolloutStatus } from '../../core/rollout/RolloutState.js';
 import {
+  aliasIdOf,
+  CDK_ACTOR,
+  decideRelease,
+  ProvisionedConcurrencyStep,
+  type ReleaseDecision,
+} from '../../core/rollout/release-decision.js';
+import {
   ReleaseAction,
   type ReleaseCompleteEvent,
   ReleaseCompleteEventSchema,
@@ -32,8 +39,7 @@ import type { RolloutStore } from '../../storage/RolloutStore.js';
 import type { LambdaRolloutTarget } from '../lambda/LambdaRolloutTarget.js';
 import { deleteFunctionAlarms } from '../lambda/prune-function-versions.js';
 
-/** The actor `cdk deploy`'s rollouts record in the history. */
-export const CDK_ACTOR = 'cdk';
+export { CDK_ACTOR } from '../../core/rollout/release-decision.js';
 
 /** What the release handlers need. */
 export interface ReleaseDeps {
@@ -65,62 +71,63 @@ export interface ReleaseResponse {
 }
 
 /**
- * `onEvent` of a model's release custom resource: what `cdk deploy` does to a model's traffic.
+ * `onEvent` of a model's release custom resource: what `cdk deploy` does to a model's traffic. What to do is decided
+ * by {@link decideRelease} from the request and the model's state alone (its cases are documented and table-tested
+ * there); this carries it out:
  *
- * - **Create** (the model's first deploy, nothing to shift from): creates the `live` alias on the Lambda version
- *   CloudFormation published, with its version alarms and provisioned concurrency, and starts no rollout. The
- *   registry may still be empty: the function answers 503 until that model version is published.
- * - **Update** where what the model serves changed: starts a rollout through the engine (actor `cdk`, the model's
- *   plan from sluice.config.json) and `isComplete` waits for its outcome.
- *   - a changed model version or sha256 rolls out the configured version in the Lambda version CloudFormation
- *     published;
- *   - a change of sluice's code or the function's configuration alone rolls out that code with the model version
- *     that is stable *now*: a version `sluice deploy` promoted is kept, never silently reverted to the config's
- *     older one (a Lambda version binding it to the new code is published from `$LATEST`);
- *   - nothing changed, or the target is what already serves (the stable version in the same Lambda version, e.g.
- *     CloudFormation's rollback of a failed deploy): no traffic moves.
- *   While another rollout of the model is in progress the engine refuses, and so does the deploy, naming it.
- * - **Create** also writes the model's state afresh on the new function (`releasedOnNewFunction`): a state left by
- *   an earlier function of the model (removed and added again, or replaced) names Lambda versions that are gone.
- * - **Delete**: deletes the alias and every version alarm of the function (the model left the config, or its
- *   function was replaced; the function goes with it). The rollout states stay as history; a later Create of the
- *   model starts from a fresh one.
+ * - **Create** (or a function CloudFormation replaced): the `live` alias on the Lambda version CloudFormation
+ *   published, with its version alarms and provisioned concurrency, through the engine; no rollout. The model's
+ *   state is written afresh on the new function (`releasedOnNewFunction`). The registry may still be empty: the
+ *   function answers 503 until that model version is published.
+ * - **Update**: a rollout through the engine (actor `cdk`, the model's plan) that `isComplete` waits for; or
+ *   the end of cdk deploy's own rollout (CloudFormation's rollback Update); or the previous version back at once (a
+ *   rollback Update of a release cdk deploy promoted); or nothing; or a refusal naming the rollout in progress.
+ *   Provisioned concurrency is set only while the alias routes to one version.
+ * - **Delete**: deletes the alias and every version alarm of the function. The rollout states stay as history; a
+ *   later Create of the model starts from a fresh one.
  *
  * @example
  * export const onEvent = (event: unknown) => onReleaseEvent(event, deps);
  */
 export async function onReleaseEvent(raw: unknown, deps: ReleaseDeps): Promise<ReleaseResponse> {
   const event = parseRequest(raw);
-  switch (event.RequestType) {
-    case 'Create':
-      return createAlias(event.ResourceProperties, deps);
-    case 'Delete': {
-      const functionName = await deleteAlias(event.PhysicalResourceId, deps);
-      const alarms = await deleteFunctionAlarms(deps.cloudwatch, functionName);
-      deps.logger?.info('deleted the live alias and the version alarms', {
-        functionName,
-        alarms: alarms.length,
-      });
-      return { PhysicalResourceId: event.PhysicalResourceId, Data: { Action: ReleaseAction.DELETED } };
-    }
-    case 'Update': {
-      const props = event.ResourceProperties;
-      const physicalId = aliasId(props);
-      // Another function (replaced by CloudFormation): a new physical id, so CloudFormation sends a Delete for the old
-      // one once the update completes (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-update.html).
-      if (event.PhysicalResourceId !== physicalId) return createAlias(props, deps);
-      const old = event.OldResourceProperties;
-      if (old.ProvisionedConcurrency !== props.ProvisionedConcurrency) {
-        await applyProvisionedConcurrency(props, deps.lambda);
-      }
-      const servesChanged = old.ModelVersion !== props.ModelVersion || old.Sha256 !== props.Sha256;
-      const codeChanged = old.LambdaVersion !== props.LambdaVersion;
-      if (!servesChanged && !codeChanged) {
-        return none(physicalId, 'nothing the model serves changed', deps, props);
-      }
-      return startRelease(props, servesChanged, deps, old);
-    }
+  if (event.RequestType === 'Delete') {
+    const functionName = await deleteAlias(event.PhysicalResourceId, deps);
+    const alarms = await deleteFunctionAlarms(deps.cloudwatch, functionName);
+    deps.logger?.info('deleted the live alias and the version alarms', {
+      functionName,
+      alarms: alarms.length,
+    });
+    return { PhysicalResourceId: event.PhysicalResourceId, Data: { Action: ReleaseAction.DELETED } };
   }
+  const props = event.ResourceProperties;
+  const state = await deps.store.current(props.Model);
+  const creates = event.RequestType === 'Create' || event.PhysicalResourceId !== aliasIdOf(props);
+  if (creates) {
+    const configuration = await deps.lambda.send(
+      new GetFunctionConfigurationCommand({
+        FunctionName: props.FunctionName,
+        Qualifier: props.LambdaVersion,
+      }),
+    );
+    const served = readModelIdentity(
+      configuration.Environment?.Variables,
+      `${props.FunctionName}:${props.LambdaVersion}`,
+    );
+    const decision = decideRelease({ event, state, served: { version: served.version } });
+    await deps.target.ensureVersionAlarms(props.Model, served.version, configuration);
+    return createAlias(props, served.version, decision.kind === 'create' && decision.writeState, state, deps);
+  }
+  const served = state ? undefined : await deps.target.servedVersion(props.Model);
+  const decision = decideRelease({ event, state, ...(served ? { served } : {}) });
+  if (decision.provisionedConcurrency === ProvisionedConcurrencyStep.BEFORE) {
+    await applyProvisionedConcurrency(props, deps.lambda);
+  }
+  const response = await act(decision, props, deps);
+  if (decision.provisionedConcurrency === ProvisionedConcurrencyStep.AFTER) {
+    await applyProvisionedConcurrency(props, deps.lambda);
+  }
+  return response;
 }
 
 /**
@@ -172,111 +179,134 @@ export async function isReleaseComplete(raw: unknown, deps: ReleaseDeps): Promis
   throw new RolloutError(`${model}: ${describeEnd(state, candidate, build)}; v${state.stable} keeps serving`);
 }
 
-async function startRelease(
+/** Carries out an Update's decision. */
+async function act(
+  decision: ReleaseDecision,
   props: ReleaseProperties,
-  servesChanged: boolean,
   deps: ReleaseDeps,
-  old: ReleaseProperties,
 ): Promise<ReleaseResponse> {
   const model = props.Model;
-  const physicalId = aliasId(props);
-  const current = await deps.store.current(model);
-  const stable = current
-    ? { version: current.stable, build: current.stableBuild }
-    : await deps.target.servedVersion(model);
-  const configured = Number(props.ModelVersion);
-  // The event that started the current rollout (or the last one): who started it, and what was stable then.
-  const lastDeploy =
-    current && [...current.history].reverse().find((event) => event.action === RolloutAction.DEPLOY);
-  const startedBy = lastDeploy?.actor;
-  if (
-    current?.status === RolloutStatus.ROLLING &&
-    startedBy === CDK_ACTOR &&
-    current.stable === configured &&
-    current.stableBuild === props.LambdaVersion
-  ) {
-    // The Update names what is stable while cdk deploy's own rollout is in progress: CloudFormation rolling the
-    // stack back (its rollback Update carries the previous properties) after another resource failed, or the
-    // config reverted. The rollout ends here and the stable version keeps serving: refusing would leave the stack in
-    // UPDATE_ROLLBACK_FAILED (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-update-rollback-failed).
-    await deps.engine.rollback(
-      model,
-      `cdk deploy now names v${configured} in Lambda version ${props.LambdaVersion}, the stable version (the stack is being rolled back, or the config reverted)`,
-    );
+  const physicalId = aliasIdOf(props);
+  switch (decision.kind) {
+    case 'none':
+      return none(physicalId, decision.reason, deps, props);
+    case 'refuse':
+      // Refused before anything is published; the engine would refuse the same way, later.
+      throw new RolloutError(decision.message);
+    case 'end-own-rollout': {
+      // CloudFormation rolling the stack back (its rollback Update carries the previous properties) after another
+      // resource failed, or the config reverted. The rollout ends here and the stable version keeps serving: refusing
+      // would leave the stack in UPDATE_ROLLBACK_FAILED (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-update-rollback-failed).
+      const ended = await deps.engine.rollback(model, decision.reason);
+      return none(
+        physicalId,
+        `the rollout of v${ended.history.at(-1)?.candidate ?? '?'} was rolled back; v${props.ModelVersion} keeps serving`,
+        deps,
+        props,
+      );
+    }
+    case 'revert-at-once': {
+      // The version it names was stable until the last cdk deploy, so it takes all traffic back at once, after its
+      // golden check, rather than through a canary a quiet model could not finish within CloudFormation's hour.
+      const plan = planRollout({ strategy: RolloutStrategy.ALL_AT_ONCE, shadowPercent: 0 });
+      await deps.engine.deploy(model, { version: decision.version, plan, build: decision.build });
+      await deps.engine.promote(model, { weight: 100 });
+      return none(
+        physicalId,
+        `v${decision.version} in Lambda version ${decision.build}, stable before the last cdk deploy, serves again at once`,
+        deps,
+        props,
+      );
+    }
+    case 'resume':
+      return rolloutResponse(
+        physicalId,
+        decision.candidate,
+        decision.build,
+        decision.startedAt,
+        `still rolling v${decision.candidate} out in Lambda version ${decision.build} (a retried request)`,
+      );
+    case 'roll-out':
+      return rollOutUnlessIdentical(
+        props,
+        decision,
+        decision.build,
+        `rolling v${decision.candidate} out in Lambda version ${decision.build}`,
+        deps,
+      );
+    case 'roll-out-new-code': {
+      const build = (await deps.target.prepare(model, decision.candidate)).build ?? props.LambdaVersion;
+      return rollOutUnlessIdentical(
+        props,
+        decision,
+        build,
+        `rolling sluice's new code out with v${decision.candidate}, the version sluice promoted (the config names v${decision.configured})`,
+        deps,
+      );
+    }
+    case 'create':
+    case 'delete':
+      throw new RolloutError(`${model}: an Update cannot ${decision.kind}`);
+  }
+}
+
+/**
+ * Starts the rollout of the candidate in `build`, unless that build serves exactly what the stable one serves (the
+ * candidate is the stable model version): then nothing moves.
+ */
+async function rollOutUnlessIdentical(
+  props: ReleaseProperties,
+  decision: { readonly candidate: number; readonly compareWith?: string },
+  build: string,
+  reason: string,
+  deps: ReleaseDeps,
+): Promise<ReleaseResponse> {
+  const stableBuild = decision.compareWith;
+  if (build === stableBuild) {
     return none(
-      physicalId,
-      `the rollout of v${current.candidate} was rolled back; v${configured} keeps serving`,
+      aliasIdOf(props),
+      `v${decision.candidate} in Lambda version ${build} already serves`,
       deps,
       props,
     );
   }
-  if (
-    current?.status === RolloutStatus.IDLE &&
-    startedBy === CDK_ACTOR &&
-    lastDeploy?.stable === configured &&
-    Number(old.ModelVersion) === current.stable &&
-    old.LambdaVersion === current.stableBuild
-  ) {
-    // The Update reverses exactly the last release cdk deploy promoted (CloudFormation rolling the stack back after
-    // another model failed, or the config reverted): the version it names was stable until then, so it takes all
-    // traffic back at once, after its golden check, rather than through a canary a quiet model could not finish
-    // within CloudFormation's hour.
-    const plan = planRollout({ strategy: RolloutStrategy.ALL_AT_ONCE, shadowPercent: 0 });
-    await deps.engine.deploy(model, { version: configured, plan, build: props.LambdaVersion });
-    await deps.engine.promote(model, { weight: 100 });
+  if (stableBuild !== undefined && (await sameRelease(deps.lambda, props, build, stableBuild))) {
     return none(
-      physicalId,
-      `v${configured} in Lambda version ${props.LambdaVersion}, stable before the last cdk deploy, serves again at once`,
+      aliasIdOf(props),
+      `Lambda version ${build} serves exactly what Lambda version ${stableBuild} (v${decision.candidate}) serves: same code and environment`,
       deps,
       props,
     );
   }
-  if (
-    current?.status === RolloutStatus.ROLLING &&
-    !(current.candidate === configured && current.candidateBuild === props.LambdaVersion)
-  ) {
-    // Refused before anything is published; the engine would refuse the same way, later.
-    throw new RolloutError(
-      `a rollout of ${model} (v${current.stable} -> v${current.candidate} at ${current.weight}%${startedBy ? `, started by ${startedBy}` : ''}) ` +
-        `is in progress; cdk deploy changes ${model} only once it is promoted or rolled back (\`sluice status ${model}\`)`,
-    );
-  }
-  let candidate: number;
-  let build: string;
-  if (servesChanged || stable.version === configured) {
-    candidate = configured;
-    build = props.LambdaVersion;
-  } else {
-    // Only sluice's code or the function's configuration changed, and `sluice deploy` promoted another version
-    // than the config names: roll the new code out with the version that serves now.
-    candidate = stable.version;
-    build = (await deps.target.prepare(model, candidate)).build ?? props.LambdaVersion;
-  }
-  if (candidate === stable.version && build === stable.build) {
-    return none(physicalId, `v${candidate} in Lambda version ${build} already serves`, deps, props);
-  }
-  if (
-    candidate === stable.version &&
-    stable.build !== undefined &&
-    (await sameRelease(deps.lambda, props, build, stable.build))
-  ) {
-    // E.g. the config now names the version `sluice deploy` promoted: CloudFormation published an identical build.
-    return none(
-      physicalId,
-      `Lambda version ${build} serves exactly what Lambda version ${stable.build} (v${candidate}) serves: same code and environment`,
-      deps,
-      props,
-    );
-  }
+  return startRollout(props, decision.candidate, build, reason, deps);
+}
+
+async function startRollout(
+  props: ReleaseProperties,
+  candidate: number,
+  build: string,
+  reason: string,
+  deps: ReleaseDeps,
+): Promise<ReleaseResponse> {
   const startedAt = (deps.now ?? Date.now)();
-  const state = await deps.engine.deploy(model, { version: candidate, plan: props.Plan, build });
+  const state = await deps.engine.deploy(props.Model, { version: candidate, plan: props.Plan, build });
   deps.logger?.info('cdk deploy started a rollout', {
-    model,
+    model: props.Model,
     candidate,
     build,
     stable: state.stable,
     status: state.status,
   });
+  return rolloutResponse(aliasIdOf(props), candidate, build, startedAt, reason);
+}
+
+function rolloutResponse(
+  physicalId: string,
+  candidate: number,
+  build: string,
+  startedAt: number,
+  reason: string,
+): ReleaseResponse {
   return {
     PhysicalResourceId: physicalId,
     Data: {
@@ -284,10 +314,7 @@ async function startRelease(
       Candidate: String(candidate),
       Build: build,
       StartedAt: String(startedAt),
-      Reason:
-        candidate === configured
-          ? `rolling v${candidate} out in Lambda version ${build}`
-          : `rolling sluice's new code out with v${candidate}, the version sluice promoted (the config names v${configured})`,
+      Reason: reason,
     },
   };
 }
@@ -311,47 +338,42 @@ async function sameRelease(
   return a?.CodeSha256 !== undefined && a.CodeSha256 === b?.CodeSha256 && variables(a) === variables(b);
 }
 
-async function createAlias(props: ReleaseProperties, deps: ReleaseDeps): Promise<ReleaseResponse> {
-  const functionName = props.FunctionName;
-  const configuration = await deps.lambda.send(
-    new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: props.LambdaVersion }),
-  );
-  const served = readModelIdentity(
-    configuration.Environment?.Variables,
-    `${functionName}:${props.LambdaVersion}`,
-  );
-  await deps.target.ensureVersionAlarms(props.Model, served.version, configuration);
-  const current = await deps.store.current(props.Model);
-  // A retried Create finds its own state already written: nothing more to record.
-  const own =
-    current?.status === RolloutStatus.IDLE &&
-    current.stableBuild === props.LambdaVersion &&
-    current.stable === served.version;
-  if (!own) {
+/**
+ * Creates the alias (a Create, or a function CloudFormation replaced): writes the model's state afresh on this
+ * function unless a retried Create already did, and lets the engine route it: the target creates the alias as it
+ * does (UpdateAlias, then CreateAlias when there is none), so the engine is the one writer of the alias.
+ */
+async function createAlias(
+  props: ReleaseProperties,
+  version: number,
+  writeState: boolean,
+  current: RolloutState | undefined,
+  deps: ReleaseDeps,
+): Promise<ReleaseResponse> {
+  if (writeState) {
     await deps.store.write(
       releasedOnNewFunction(current, {
         model: props.Model,
-        version: served.version,
+        version,
         build: props.LambdaVersion,
-        functionName,
+        functionName: props.FunctionName,
         actor: CDK_ACTOR,
         now: (deps.now ?? Date.now)(),
       }),
     );
   }
-  // The engine routes the state just written, and the target creates the alias as it does: one writer of the alias.
   await deps.engine.reconcile(props.Model);
   await applyProvisionedConcurrency(props, deps.lambda);
   deps.logger?.info('created the live alias', {
     model: props.Model,
     lambdaVersion: props.LambdaVersion,
-    version: served.version,
+    version,
   });
   return {
-    PhysicalResourceId: aliasId(props),
+    PhysicalResourceId: aliasIdOf(props),
     Data: {
       Action: ReleaseAction.CREATED,
-      Reason: `the live alias serves v${served.version} (Lambda version ${props.LambdaVersion}); nothing to roll out from`,
+      Reason: `the live alias serves v${version} (Lambda version ${props.LambdaVersion}); nothing to roll out from`,
     },
   };
 }
@@ -402,11 +424,6 @@ function none(
 ): ReleaseResponse {
   deps.logger?.info('cdk deploy moves no traffic', { model: props.Model, reason });
   return { PhysicalResourceId: physicalId, Data: { Action: ReleaseAction.NONE, Reason: reason } };
-}
-
-/** The physical id of a release: the alias it owns, `<function>:live`. */
-function aliasId(props: ReleaseProperties): string {
-  return `${props.FunctionName}:${LIVE_ALIAS}`;
 }
 
 /** Why the rollout `cdk deploy` started is over without its candidate being stable. */

@@ -34,7 +34,7 @@ export type RolloutAction = (typeof RolloutAction)[keyof typeof RolloutAction];
 
 /**
  * One thing that happened to a model's routing, newest last. `stable` is the stable version when it happened,
- * `candidate` the version it concerned, and `weight` the candidate's weight right after it (100 on promote).
+ * `candidate` the version it concerned (with their builds, on a target with builds), and `weight` the candidate's weight right after it (100 on promote).
  */
 export const RolloutEventSchema = z.object({
   at: z.string().datetime(),
@@ -43,7 +43,11 @@ export const RolloutEventSchema = z.object({
   /** Who acted: `cli`, `local-stack`, `alarm`, ... */
   actor: z.string(),
   stable: z.number().int().positive().optional(),
+  /** The stable version's build when it happened (targets with builds). */
+  stableBuild: z.string().min(1).optional(),
   candidate: z.number().int().positive().optional(),
+  /** The candidate's build (targets with builds). */
+  candidateBuild: z.string().min(1).optional(),
   weight: z.number().min(0).max(100),
   reason: z.string().optional(),
 });
@@ -61,6 +65,11 @@ export const RolloutStateSchema = z.object({
   /** Monotonic revision number of this state (its object key). */
   revision: z.number().int().nonnegative(),
   status: z.enum([RolloutStatus.IDLE, RolloutStatus.ROLLING]),
+  /**
+   * The function whose Lambda versions the builds are (AWS), written when the release creates its alias: a state of
+   * an earlier function of the model (removed and added again, or replaced) names versions that are gone.
+   */
+  functionName: z.string().min(1).optional(),
   /** The version serving everything not routed to the candidate. */
   stable: z.number().int().positive(),
   /** The target's build of the stable version (AWS: its Lambda version), when the target has builds. */

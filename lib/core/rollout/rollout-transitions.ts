@@ -150,7 +150,7 @@ export function releasedOnNewFunction(
   }
   const before = state ?? initialState(input.model, input.version, input.now, input.build);
   return commit(
-    { ...before, stable: input.version },
+    { ...before, stable: input.version, functionName: input.functionName },
     idle(input.version, input.build),
     {
       action: RolloutAction.DEPLOY,
@@ -433,6 +433,10 @@ function requireRolling(state: RolloutState, verb: string): { candidate: number;
 }
 
 /** The next revision: new routing, one more event, the previous state untouched. */
+function buildOf(candidateBuild: string | undefined): { candidateBuild?: string } {
+  return candidateBuild === undefined ? {} : { candidateBuild };
+}
+
 function commit(
   state: RolloutState,
   routing: Routing,
@@ -445,7 +449,11 @@ function commit(
     action: details.action,
     actor: context.actor,
     stable: state.stable,
+    ...(state.stableBuild === undefined ? {} : { stableBuild: state.stableBuild }),
     ...(details.candidate === undefined ? {} : { candidate: details.candidate }),
+    ...buildOf(
+      details.candidate === undefined ? undefined : (routing.candidateBuild ?? state.candidateBuild),
+    ),
     weight: details.weight,
     ...(details.reason === undefined ? {} : { reason: details.reason.slice(0, MAX_EVENT_REASON_CHARS) }),
   };
@@ -453,6 +461,7 @@ function commit(
     schemaVersion: STATE_SCHEMA_VERSION,
     model: state.model,
     revision: state.revision + 1,
+    ...(state.functionName === undefined ? {} : { functionName: state.functionName }),
     ...routing,
     updatedAt: at,
     history: [...state.history, event].slice(-MAX_HISTORY_EVENTS),

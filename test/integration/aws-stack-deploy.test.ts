@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CONTROL_PLANE_MAX_ATTEMPTS } from '../../lib/aws/control-plane-clients.js';
+import { driveStackRollouts } from '../../lib/aws/driver/drive-stack-rollouts.js';
+import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
+import {
+  CDK_ACTOR,
+  isReleaseComplete,
+  onReleaseEvent,
+  type ReleaseDeps,
+  type ReleaseResponse,
+} from '../../lib/aws/release/release-resource.js';
+import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
+import { rolloutPlanOf } from '../../lib/core/config/rollout-plan-of.js';
+import { predictEnvironment } from '../../lib/core/environment/predict-environment.js';
+import { type ModelManifest, PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
+import { RolloutStatus } from '../../lib/core/rollout/RolloutState.js';
+import { ReleaseAction } from '../../lib/core/rollout/release-event.js';
+import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
+import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { RolloutStore } from '../../lib/storage/RolloutStore.js';
+import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
+import { FakeAwsAccount, FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** sluice's code before and after an upgrade (CodeSha256: base64 of a SHA-256). */
+const CODE_A = 'gJrXW1BqQMgjcWZNzAsu3KO/MGfDeeDM1WaVs55/i5c=';
+const CODE_B = 'x8dOQpv3Dd2m2X9w0Qe0ozSGy5a9+TwM5a0nN4cTq1o=';
+const MINUTE = 60_000;
+const T0 = 1_800_000_000_000 - (1_800_000_000_000 % MINUTE);
+const ALARMS = AlarmThresholdsSchema.parse({ evaluationPeriods: 1 });
+const CANARY = rolloutPlanOf({ strategy: 'preset', preset: 'canary-10-percent-5-minutes', shadowPercent: 0 });
+const MODELS = ['alpha', 'bravo', 'charlie', 'delta', 'echo'] as const;
+type Model = (typeof MODELS)[number];
+const functionOf = (model: string) => `Sluice-Model${model}Function-AbC123`;
+
+const iris = SAMPLE_MODELS.find((sample) => sample.name === 'iris');
+assert.ok(iris, 'SAMPLE_MODELS lists iris');
+const irisExtras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
+
+/** The release's properties, as CloudFormation sends them (every value a string). */
+function properties(model: Model, lambdaVersion: string, manifest: ModelManifest) {
+  return {
+    ServiceToken:
+      'arn:aws:lambda:eu-west-1:123456789012:function:Sluice-ReleasesProviderframeworkonEvent-XyZ',
+    ServiceTimeout: '3600',
+    FunctionName: functionOf(model),
+    Model: model,
+    ModelVersion: String(manifest.version),
+    Sha256: manifest.sha256,
+    LambdaVersion: lambdaVersion,
+    Plan: JSON.stringify(CANARY),
+    ProvisionedConcurrency: '0',
+  };
+}
+
+/** A custom resource request (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requests.html). */
+function request(
+  model: Model,
+  type: 'Create' | 'Update',
+  props: ReturnType<typeof properties>,
+  old?: ReturnType<typeof properties>,
+) {
+  return {
+    RequestType: type,
+    ServiceToken: props.ServiceToken,
+    ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/presigned',
+    StackId:
+      'arn:aws:cloudformation:eu-west-1:123456789012:stack/Sluice/5b3e0a10-0000-11f0-0000-0a1b2c3d4e5f',
+    RequestId: `request-${type}-${model}`,
+    ResourceType: 'Custom::SluiceRelease',
+    LogicalResourceId: `Model${model}Release`,
+    ResourceProperties: props,
+    ...(type === 'Create' ? {} : { PhysicalResourceId: `${functionOf(model)}:live` }),
+    ...(old ? { OldResourceProperties: old } : {}),
+  };
+}
+
+describe('one cdk deploy of five models on one account: a failed rollout among them, throttling', () => {
+  let home: string;
+  let s3: LocalObjectStore;
+  let registry: ModelRegistry;
+  let store: RolloutStore;
+  let account: FakeAwsAccount;
+  let fns: Record<Model, FakeAwsControlPlane>;
+  let v1: Record<Model, ModelManifest>;
+  let now: number;
+  let release: ReleaseDeps;
+  let bucket = 0;
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'sluice-aws-stack-'));
+    s3 = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
+  });
+
+  after(async () => {
+    await s3.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  const environmentOf = (model: Model, manifest: ModelManifest) =>
+    predictEnvironment({
+      bucket: 'registry',
+      model,
+      version: manifest.version,
+      sha256: manifest.sha256,
+      alarms: ALARMS,
+    });
+  const targetOf = () =>
+    new LambdaRolloutTarget({
+      lambda: account.lambda,
+      cloudwatch: account.cloudwatch,
+      logs: account.logs,
+      registry,
+      functionName: functionOf,
+      now: () => now,
+    });
+  const tick = () =>
+    driveStackRollouts({
+      engine: new RolloutEngine({ store, target: targetOf(), registry, actor: 'scheduler', now: () => now }),
+      store,
+      lambda: account.lambda,
+      cloudwatch: account.cloudwatch,
+      modelFunctions: Object.fromEntries(MODELS.map((model) => [model, functionOf(model)])),
+      keepVersions: 2,
+    });
+  const routings = () => Object.fromEntries(MODELS.map((model) => [model, fns[model].routing()]));
+
+  beforeEach(async () => {
+    const client = s3.createClient();
+    const name = `registry-${++bucket}`;
+    await client.send(new CreateBucketCommand({ Bucket: name }));
+    registry = new ModelRegistry({ store: new S3ObjectStore({ client, bucket: name }) });
+    store = new RolloutStore({ store: new S3ObjectStore({ client, bucket: name }) });
+    now = T0;
+    account = new FakeAwsAccount();
+    v1 = {} as Record<Model, ModelManifest>;
+    fns = {} as Record<Model, FakeAwsControlPlane>;
+    for (const model of MODELS) {
+      v1[model] = await publishVersion(registry, { name: model, model: iris.modelPath, extras: irisExtras });
+      fns[model] = new FakeAwsControlPlane(
+        functionOf(model),
+        environmentOf(model, v1[model]),
+        CODE_A,
+        account,
+      );
+      fns[model].manifests.set(1, v1[model]);
+    }
+    const target = targetOf();
+    release = {
+      lambda: account.lambda,
+      cloudwatch: account.cloudwatch,
+      store,
+      target,
+      engine: new RolloutEngine({ store, target, registry, actor: CDK_ACTOR, now: () => now }),
+      now: () => now,
+    };
+  });
+
+  /** The stack's first deploy: every function's version 1, every release's Create, all at once. */
+  const createAll = () =>
+    Promise.all(
+      MODELS.map(async (model) => {
+        const published = fns[model].publish().Version ?? '';
+        return onReleaseEvent(request(model, 'Create', properties(model, published, v1[model])), release);
+      }),
+    );
+
+  it('a sluice upgrade whose rollout fails on one model rolls all five back to their old build: no reverse canary, no rollout left', async () => {
+    await createAll();
+    assert.deepEqual(Object.values(routings()), ['1', '1', '1', '1', '1']);
+
+    // Upgrading sluice changes every function's code: CloudFormation updates each and publishes version 2, and each
+    // release starts a code-only rollout of v1 in it.
+    const forward = new Map<Model, { event: ReturnType<typeof request>; response: ReleaseResponse }>();
+    for (const model of MODELS) {
+      fns[model].deployFunction(environmentOf(model, v1[model]), CODE_B);
+      const build = fns[model].publish().Version ?? '';
+      const event = request(
+        model,
+        'Update',
+        properties(model, build, v1[model]),
+        properties(model, '1', v1[model]),
+      );
+      const response = await onReleaseEvent(event, release);
+      assert.equal(response.Data.Action, ReleaseAction.ROLLOUT, model);
+      forward.set(model, { event, response });
+    }
+    assert.deepEqual(Object.values(routings()), Array(5).fill('1 + 2@10%'));
+
+    // alpha and bravo have traffic and are promoted by the driver; charlie's candidate fails its errors alarm;
+    // delta and echo are quiet and still bake.
+    for (const model of ['alpha', 'bravo', 'charlie'] as const) {
+      fns[model].traffic.set('2', { perMinute: 5, since: T0 });
+    }
+    for (const model of MODELS) fns[model].alarmsOk('2');
+    fns.charlie.setAlarm('2', 'model-errors', 'ALARM', 'Threshold Crossed: 1 datapoint [4.0] >= 1.0');
+    for (const minute of [1, 5, 7, 8]) {
+      now = T0 + minute * MINUTE;
+      await tick();
+    }
+    assert.deepEqual(routings(), {
+      alpha: '2',
+      bravo: '2',
+      charlie: '1',
+      delta: '1 + 2@10%',
+      echo: '1 + 2@10%',
+    });
+    const complete = (model: Model) => {
+      const { event, response } = forward.get(model) as NonNullable<ReturnType<typeof forward.get>>;
+      return isReleaseComplete({ ...event, ...response }, release);
+    };
+    assert.deepEqual(await complete('alpha'), { IsComplete: true });
+    await assert.rejects(
+      complete('charlie'),
+      /charlie: the rollout of v1 \(Lambda version 2\) was rolled back by scheduler/,
+    );
+
+    // The stack fails and CloudFormation rolls every release back: an Update from the new properties to the old.
+    const rollbackResponses = new Map<Model, ReleaseResponse>();
+    for (const model of [...MODELS].reverse()) {
+      const back = request(
+        model,
+        'Update',
+        properties(model, '1', v1[model]),
+        properties(model, '2', v1[model]),
+      );
+      const response = await onReleaseEvent(back, release);
+      assert.equal(response.Data.Action, ReleaseAction.NONE, `${model}: ${response.Data.Reason}`);
+      assert.deepEqual(
+        await isReleaseComplete({ ...back, ...response }, release),
+        { IsComplete: true },
+        model,
+      );
+      rollbackResponses.set(model, response);
+    }
+    assert.match(rollbackResponses.get('alpha')?.Data.Reason ?? '', /serves again at once/);
+    assert.match(rollbackResponses.get('charlie')?.Data.Reason ?? '', /already serves/);
+    assert.match(rollbackResponses.get('delta')?.Data.Reason ?? '', /rolled back; v1 keeps serving/);
+
+    // Every alias routes the old build alone, every state is idle on it, and the forward waiters all end.
+    assert.deepEqual(Object.values(routings()), Array(5).fill('1'));
+    for (const model of MODELS) {
+      const state = await store.current(model);
+      assert.deepEqual(
+        [state?.status, state?.stable, state?.stableBuild],
+        [RolloutStatus.IDLE, 1, '1'],
+        model,
+      );
+    }
+    for (const model of ['delta', 'echo'] as const) await assert.rejects(complete(model), /rolled back/);
+    // Nothing is left for the driver: its next tick moves no alias.
+    account.journal.length = 0;
+    now += MINUTE;
+    await tick();
+    assert.equal(account.sequence().includes('UpdateAlias'), false);
+  });
+
+  it('throttled control-plane calls during a five-model deploy are retried by the SDK and every release succeeds', async () => {
+    // Lambda's control-plane APIs share 15 requests per second per account; CloudWatch throttles PutMetricAlarm.
+    account.throttle('PutMetricAlarm', 6);
+    account.throttle('UpdateAlias', 3);
+    account.throttle('GetFunctionConfiguration', 2);
+    const responses = await createAll();
+    assert.deepEqual(
+      responses.map((response) => response.Data.Action),
+      Array(5).fill(ReleaseAction.CREATED),
+    );
+    assert.deepEqual(Object.values(routings()), Array(5).fill('1'));
+    // Each model's five version alarms exist, and the throttled attempts were made again.
+    assert.equal([...account.alarms.keys()].filter((name) => name.endsWith('-1-model-errors')).length, 5);
+    assert.equal(account.calls('PutMetricAlarm').length, 5 * 5 + 6);
+  });
+
+  it(`a call still throttled after ${CONTROL_PLANE_MAX_ATTEMPTS} attempts fails the release, naming the throttling`, async () => {
+    account.throttle('PutMetricAlarm', CONTROL_PLANE_MAX_ATTEMPTS);
+    const published = fns.alpha.publish().Version ?? '';
+    await assert.rejects(
+      onReleaseEvent(request('alpha', 'Create', properties('alpha', published, v1.alpha)), release),
+      (error: Error) => error.name === 'ThrottlingException' && /Rate exceeded/.test(error.message),
+    );
+    assert.equal(account.calls('PutMetricAlarm').length, CONTROL_PLANE_MAX_ATTEMPTS);
+  });
+});

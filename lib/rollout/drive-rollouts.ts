@@ -6,8 +6,8 @@ import type { RolloutEngine } from './RolloutEngine.js';
 
 /** What {@link driveRollouts} did for one model. */
 export type DriveOutcome =
-  /** The model has no rollout in progress: nothing read beyond its state. */
-  | { readonly model: string; readonly kind: 'idle' }
+  /** The model has no rollout in progress: nothing read beyond its state, which is here (none: no state). */
+  | { readonly model: string; readonly kind: 'idle'; readonly state?: RolloutState }
   /** One decision was made (and applied unless it was to wait). */
   | {
       readonly model: string;
@@ -59,7 +59,7 @@ export async function driveRollouts(input: DriveRolloutsInput): Promise<DriveOut
 async function driveOne(model: string, input: DriveRolloutsInput): Promise<DriveOutcome> {
   try {
     const state = await input.store.current(model);
-    if (state?.status !== RolloutStatus.ROLLING) return { model, kind: 'idle' };
+    if (state?.status !== RolloutStatus.ROLLING) return { model, kind: 'idle', ...(state ? { state } : {}) };
     const { decision, state: after } = await input.engine.step(model);
     if (decision.kind !== 'wait' && decision.kind !== 'idle') {
       input.logger?.info('rollout stepped', {

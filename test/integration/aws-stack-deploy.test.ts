@@ -123,10 +123,17 @@ describe('one cdk deploy of five models on one account: a failed rollout among t
       functionName: functionOf,
       now: () => now,
     });
+  /** The models whose state the driver read, one entry per read. */
+  let reads: string[] = [];
   const tick = () =>
     driveStackRollouts({
       engine: new RolloutEngine({ store, target: targetOf(), registry, actor: 'scheduler', now: () => now }),
-      store,
+      store: {
+        current: (model) => {
+          reads.push(model);
+          return store.current(model);
+        },
+      },
       lambda: account.lambda,
       cloudwatch: account.cloudwatch,
       modelFunctions: Object.fromEntries(MODELS.map((model) => [model, functionOf(model)])),
@@ -257,11 +264,13 @@ describe('one cdk deploy of five models on one account: a failed rollout among t
       );
     }
     for (const model of ['delta', 'echo'] as const) await assert.rejects(complete(model), /rolled back/);
-    // Nothing is left for the driver: its next tick moves no alias.
+    // Nothing is left for the driver: its next tick moves no alias, and reads each model's state once.
     account.journal.length = 0;
+    reads = [];
     now += MINUTE;
     await tick();
     assert.equal(account.sequence().includes('UpdateAlias'), false);
+    assert.deepEqual(reads, [...MODELS]);
   });
 
   it('throttled control-plane calls during a five-model deploy are retried by the SDK and every release succeeds', async () => {
@@ -278,6 +287,29 @@ describe('one cdk deploy of five models on one account: a failed rollout among t
     // Each model's five version alarms exist, and the throttled attempts were made again.
     assert.equal([...account.alarms.keys()].filter((name) => name.endsWith('-1-model-errors')).length, 5);
     assert.equal(account.calls('PutMetricAlarm').length, 5 * 5 + 6);
+  });
+
+  it('cdk destroy after a deploy and rollouts leaves no version alarm sluice created, of any model', async () => {
+    await createAll();
+    for (const model of ['alpha', 'bravo'] as const) {
+      fns[model].deployFunction(environmentOf(model, v1[model]), CODE_B);
+      const build = fns[model].publish().Version ?? '';
+      await onReleaseEvent(
+        request(model, 'Update', properties(model, build, v1[model]), properties(model, '1', v1[model])),
+        release,
+      );
+    }
+    assert.equal(account.alarms.size, 7 * 5, 'five alarms for each of the seven Lambda versions');
+    // cdk destroy: CloudFormation deletes every release (then the functions).
+    for (const model of MODELS) {
+      const response = await onReleaseEvent(
+        { ...request(model, 'Update', properties(model, '1', v1[model])), RequestType: 'Delete' },
+        release,
+      );
+      assert.equal(response.Data.Action, ReleaseAction.DELETED);
+    }
+    assert.deepEqual([...account.alarms.keys()], []);
+    assert.deepEqual(Object.values(routings()), Array(5).fill(''), 'no alias left');
   });
 
   it(`a call still throttled after ${CONTROL_PLANE_MAX_ATTEMPTS} attempts fails the release, naming the throttling`, async () => {

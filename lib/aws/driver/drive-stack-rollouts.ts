@@ -1,6 +1,5 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { RolloutStatus } from '../../core/rollout/RolloutState.js';
 import { type DriveLogger, type DriveOutcome, driveRollouts } from '../../rollout/drive-rollouts.js';
 import type { RolloutEngine } from '../../rollout/RolloutEngine.js';
 import type { DriverLease } from '../../storage/DriverLease.js';
@@ -71,12 +70,14 @@ async function driveOnce(deps: DriveStackRolloutsDeps): Promise<DriveStackResult
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
   const pruned: Record<string, PruneResult> = {};
-  for (const model of models) {
+  for (const outcome of outcomes) {
+    const { model } = outcome;
     const functionName = deps.modelFunctions[model];
-    if (functionName === undefined) continue;
+    // Only a model idle at this tick is pruned, on the state the tick read: one read of each state per tick (a
+    // model stepped now, promoted or not, is pruned at the next one).
+    if (functionName === undefined || outcome.kind !== 'idle') continue;
+    const { state } = outcome;
     try {
-      const state = await deps.store.current(model);
-      if (state?.status === RolloutStatus.ROLLING) continue;
       const result = await pruneFunctionVersions({
         lambda: deps.lambda,
         cloudwatch: deps.cloudwatch,

@@ -234,7 +234,13 @@ export const ModelDeploymentSchema = z
     /** sha256 from that version's manifest (`sluice show NAME --version N`); the function refuses other bytes. */
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the manifest sha256'),
     memoryMb: z.number().int().min(128).max(10240).default(1024),
-    timeoutSeconds: z.number().int().min(1).max(29).default(29),
+    /**
+     * The predict function's timeout. API Gateway gives a REST integration at most 29 s
+     * (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html); at 28 s the function ends first, so
+     * a request that runs out of time is a Lambda timeout (an `Errors` datapoint the version's alarms and the
+     * rollout see, and a 502) instead of a gateway 504 with the function still running and billed.
+     */
+    timeoutSeconds: z.number().int().min(1).max(29).default(28),
     architecture: z.enum([Architecture.X86_64, Architecture.ARM64]).default(Architecture.X86_64),
     rollout: RolloutSchema.default({ strategy: 'preset', preset: RolloutPreset.CANARY_10_PERCENT_5_MINUTES }),
     alarms: ConfiguredAlarmThresholdsSchema.prefault({}),

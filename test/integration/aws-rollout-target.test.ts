@@ -3,34 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  CloudWatchClient,
-  DescribeAlarmsCommand,
-  GetMetricDataCommand,
-  type GetMetricDataCommandInput,
-  type MetricAlarm,
-  PutMetricAlarmCommand,
-  type PutMetricAlarmCommandInput,
-} from '@aws-sdk/client-cloudwatch';
-import {
-  type FunctionConfiguration,
-  GetAliasCommand,
-  GetFunctionConfigurationCommand,
-  type GetFunctionConfigurationCommandInput,
-  InvokeCommand,
-  type InvokeCommandInput,
-  LambdaClient,
-  ListVersionsByFunctionCommand,
-  type ListVersionsByFunctionCommandInput,
-  PreconditionFailedException,
-  PublishVersionCommand,
-  type PublishVersionCommandInput,
-  UpdateAliasCommand,
-  UpdateFunctionConfigurationCommand,
-  type UpdateFunctionConfigurationCommandInput,
-} from '@aws-sdk/client-lambda';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
+import type { MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import type { FunctionConfiguration } from '@aws-sdk/client-lambda';
 import {
   LambdaRolloutTarget,
   type LambdaRolloutTargetProps,
@@ -47,13 +21,12 @@ import {
 } from '../../lib/core/gates/version-alarm-name.js';
 import { type ModelManifest, PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { RolloutError } from '../../lib/core/rollout/RolloutError.js';
-import { parseJson } from '../../lib/core/tensor/parse-json.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
+import { EmfDocuments } from '../../lib/serving/metrics/EmfDocuments.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
-import { FakeLogsInsights } from '../fixtures/fake-logs-insights.js';
-import { sentInput } from '../fixtures/sent-input.js';
+import { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -65,249 +38,34 @@ const THRESHOLDS =
 const TOPIC = `arn:aws:sns:${REGION}:123456789012:Sluice-Alarms`;
 const INTERVAL_MS = 2_000;
 const NOW = 1_700_000_000_000;
+const MINUTE_MS = 60_000;
 
 const iris = SAMPLE_MODELS.find((sample) => sample.name === 'iris');
 assert.ok(iris, 'SAMPLE_MODELS lists iris');
 const irisExtras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** One recorded control-plane call: the command's name and its exact input. */
-type Call = [string, unknown];
 
 /** The code of the function's current deployment package (FunctionConfiguration's CodeSha256: base64 of a SHA-256). */
 const CODE_SHA = 'gJrXW1BqQMgjcWZNzAsu3KO/MGfDeeDM1WaVs55/i5c=';
 /** Another deployment package: sluice's code changed. */
 const NEW_CODE_SHA = 'x8dOQpv3Dd2m2X9w0Qe0ozSGy5a9+TwM5a0nN4cTq1o=';
 
-/**
- * Lambda and CloudWatch for one predict function, behind aws-sdk-client-mock: `$LATEST` with its environment and
- * update status, the published versions, the alarms, the metrics. Every call is journaled. Responses follow the
- * API reference: FunctionConfiguration (https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html),
- * GetAlias (https://docs.aws.amazon.com/lambda/latest/api/API_GetAlias.html), DescribeAlarms' MetricAlarms
- * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricAlarm.html) and GetMetricData's
- * MetricDataResults (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataResult.html).
- */
-class FakeAws {
-  readonly journal: Call[] = [];
-  readonly lambda = new LambdaClient({ region: REGION });
-  readonly cloudwatch = new CloudWatchClient({ region: REGION });
-  latest: FunctionConfiguration;
-  versions: FunctionConfiguration[] = [];
-  /** LastUpdateStatus of the reads after an update, one per read; the last one stays. */
-  statusesAfterUpdate: string[] = ['Successful'];
-  /** LastUpdateStatus of the reads before any update. */
-  statusBeforeUpdate = 'Successful';
-  alarms: MetricAlarm[] = [];
-  listPageSize = 50;
-  /** Answers a golden example's request: the outputs to return, given the example's expected ones. */
-  answer: (expected: { name: string; datatype: string; shape: number[]; data: unknown }[]) => unknown[] = (
-    outputs,
-  ) => outputs;
-  aliasVersion = '5';
-  /** When set, PublishVersion fails as when the function's revision changed since it was read. */
-  publishConflict = false;
-  /** The alias's additional version weights, when it is weighted. */
-  aliasWeights: Record<string, number> | undefined;
-  /** Datapoints of the alias's `Invocations` per ExecutedVersion, as GetMetricData returns them. */
-  invocations: Record<string, number[]> = {};
-  /** Datapoints of sluice's `DriftPsi` per model version and output (`Version/Output`). */
-  driftPsi: Record<string, number[]> = {};
-  #revision = 1;
-  #reads = 0;
-  #updated = false;
+/** The live alias as deploys and earlier steps left it: `primary`, and another version at its weight. */
+function liveAlias(aws: FakeAwsControlPlane, primary: string, weights?: Record<string, number>): void {
+  aws.createAlias({ Name: 'live', FunctionVersion: primary });
+  if (weights) aws.updateAlias({ Name: 'live', RoutingConfig: { AdditionalVersionWeights: weights } });
+}
 
-  constructor(environment: Record<string, string>) {
-    this.latest = {
-      FunctionName: FUNCTION,
-      Version: '$LATEST',
-      RevisionId: 'rev-1',
-      CodeSha256: CODE_SHA,
-      Environment: { Variables: environment },
-      Description: 'sluice iris v1 sha256:aaaaaaaaaaaa',
-    };
-    const lambda = mockClient(this.lambda);
-    const cloudwatch = mockClient(this.cloudwatch);
-    lambda.on(GetFunctionConfigurationCommand).callsFake((input: GetFunctionConfigurationCommandInput) => {
-      this.journal.push(['GetFunctionConfiguration', input]);
-      if (input.Qualifier !== undefined) {
-        const found = this.versions.find((version) => version.Version === input.Qualifier);
-        if (!found) throw new Error(`ResourceNotFoundException: ${input.FunctionName}:${input.Qualifier}`);
-        return found;
-      }
-      this.#reads++;
-      const status = this.#updated
-        ? (this.statusesAfterUpdate[Math.min(this.#reads - 1, this.statusesAfterUpdate.length - 1)] ??
-          'Successful')
-        : this.statusBeforeUpdate;
-      this.latest = { ...this.latest, LastUpdateStatus: status as FunctionConfiguration['LastUpdateStatus'] };
-      if (status === 'Failed')
-        this.latest = {
-          ...this.latest,
-          LastUpdateStatusReason: 'KMS key is disabled',
-          LastUpdateStatusReasonCode: 'KMSKeyAccessDenied',
-        };
-      return this.latest;
-    });
-    lambda.on(ListVersionsByFunctionCommand).callsFake((input: ListVersionsByFunctionCommandInput) => {
-      this.journal.push(['ListVersionsByFunction', sentInput(input)]);
-      const all = [{ ...this.latest }, ...this.versions];
-      const start = input.Marker === undefined ? 0 : Number(input.Marker);
-      const end = start + this.listPageSize;
-      return { Versions: all.slice(start, end), ...(end < all.length ? { NextMarker: String(end) } : {}) };
-    });
-    lambda
-      .on(UpdateFunctionConfigurationCommand)
-      .callsFake((input: UpdateFunctionConfigurationCommandInput) => {
-        this.journal.push(['UpdateFunctionConfiguration', input]);
-        this.#updated = true;
-        this.#reads = 0;
-        this.#revision++;
-        this.latest = {
-          ...this.latest,
-          Environment: input.Environment,
-          RevisionId: `rev-${this.#revision}`,
-          LastUpdateStatus: 'InProgress',
-        };
-        return this.latest;
-      });
-    lambda.on(PublishVersionCommand).callsFake((input: PublishVersionCommandInput) => {
-      this.journal.push(['PublishVersion', input]);
-      if (this.publishConflict) {
-        throw new PreconditionFailedException({
-          message: 'The Revision Id provided does not match the latest Revision Id.',
-          $metadata: {},
-        });
-      }
-      const number = String(Math.max(0, ...this.versions.map((version) => Number(version.Version))) + 1);
-      const published = {
-        ...this.latest,
-        Version: number,
-        Description: input.Description,
-        LastUpdateStatus: 'Successful' as const,
-      };
-      this.versions.push(published);
-      return published;
-    });
-    lambda.on(UpdateAliasCommand).callsFake((input) => {
-      this.journal.push(['UpdateAlias', input]);
-      return { Name: input.Name, FunctionVersion: input.FunctionVersion };
-    });
-    lambda.on(GetAliasCommand).callsFake((input) => {
-      this.journal.push(['GetAlias', input]);
-      return {
-        Name: input.Name,
-        FunctionVersion: this.aliasVersion,
-        ...(this.aliasWeights ? { RoutingConfig: { AdditionalVersionWeights: this.aliasWeights } } : {}),
-      };
-    });
-    lambda.on(InvokeCommand).callsFake((input: InvokeCommandInput) => {
-      this.journal.push([
-        'Invoke',
-        {
-          FunctionName: input.FunctionName,
-          Qualifier: input.Qualifier,
-          InvocationType: input.InvocationType,
-        },
-      ]);
-      return this.#invoke(input);
-    });
-    cloudwatch.on(DescribeAlarmsCommand).callsFake((input) => {
-      this.journal.push(['DescribeAlarms', input]);
-      return {
-        MetricAlarms: this.alarms.filter((alarm) => input.AlarmNames?.includes(alarm.AlarmName ?? '')),
-      };
-    });
-    cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
-      this.journal.push(['GetMetricData', input]);
-      return {
-        MetricDataResults: (input.MetricDataQueries ?? []).map((query) => {
-          const dimension = (name: string) =>
-            query.MetricStat?.Metric?.Dimensions?.find((candidate) => candidate.Name === name)?.Value ?? '';
-          // DriftPsi: its figures per period, as Sum or SampleCount (the only statistics traffic() asks of it).
-          const figures = this.driftPsi[`${dimension('Version')}/${dimension('Output')}`] ?? [];
-          const values =
-            query.MetricStat?.Metric?.MetricName === 'DriftPsi'
-              ? query.MetricStat.Stat === 'SampleCount'
-                ? figures.length > 0
-                  ? [figures.length]
-                  : []
-                : figures.length > 0
-                  ? [figures.reduce((sum, value) => sum + value, 0)]
-                  : []
-              : (this.invocations[dimension('ExecutedVersion')] ?? []);
-          return {
-            Id: query.Id,
-            Label: query.Label ?? 'Invocations',
-            Timestamps: values.map((_, index) => new Date(NOW - (index + 1) * 60_000)),
-            Values: values,
-            StatusCode: 'Complete',
-          };
-        }),
-        Messages: [],
-      };
-    });
-    cloudwatch.on(PutMetricAlarmCommand).callsFake((input: PutMetricAlarmCommandInput) => {
-      this.journal.push(['PutMetricAlarm', input]);
-      this.alarms.push({ AlarmName: input.AlarmName, StateValue: 'INSUFFICIENT_DATA' });
-      return {};
-    });
-  }
-
-  /** The calls of one command, in order. */
-  calls(command: string): unknown[] {
-    return this.journal.filter(([name]) => name === command).map(([, input]) => input);
-  }
-
-  /** The command names, in order. */
-  sequence(): string[] {
-    return this.journal.map(([name]) => name);
-  }
-
-  publishedVersion(
-    version: string,
-    environment: Record<string, string>,
-    description?: string,
-    codeSha256 = CODE_SHA,
-  ): void {
-    this.versions.push({
-      FunctionName: FUNCTION,
-      Version: version,
-      CodeSha256: codeSha256,
-      Environment: { Variables: environment },
-      Description: description,
-    });
-  }
-
-  #invoke(input: InvokeCommandInput) {
-    assert.ok(input.Payload instanceof Uint8Array);
-    const event: APIGatewayProxyEvent = JSON.parse(decoder.decode(input.Payload));
-    const served =
-      this.versions.find((version) => version.Version === input.Qualifier)?.Environment?.Variables ?? {};
-    const proxy = (statusCode: number, body: unknown) => ({
-      StatusCode: 200,
-      ExecutedVersion: input.Qualifier,
-      Payload: encoder.encode(JSON.stringify({ statusCode, body: JSON.stringify(body) })),
-    });
-    if (event.httpMethod === 'GET') {
-      return proxy(200, { name: served.SLUICE_MODEL, version: served.SLUICE_MODEL_VERSION, ready: true });
-    }
-    const request = parseJson(event.body ?? '') as { id: string };
-    const index = Number(/example-(\d+)$/.exec(request.id)?.[1]) - 1;
-    const example = irisExtras.goldenExamples?.[index];
-    assert.ok(example, `no golden example for request ${request.id}`);
-    const outputs = example.outputs.map((output) => ({
-      name: output.name,
-      datatype: output.datatype ?? 'FP32',
-      shape: output.shape,
-      data: [output.data].flat(Number.POSITIVE_INFINITY),
-    }));
-    return proxy(200, {
-      model_name: served.SLUICE_MODEL,
-      model_version: served.SLUICE_MODEL_VERSION,
-      id: request.id,
-      outputs: this.answer(outputs),
-    });
+/** The five alarms of a Lambda version as CloudWatch holds them once created, each in the state its kind gets. */
+function alarmsOf(
+  aws: FakeAwsControlPlane,
+  lambdaVersion: string,
+  stateOf: (kind: VersionAlarmKind) => Pick<MetricAlarm, 'StateValue' | 'StateReason'> = () => ({
+    StateValue: 'OK',
+  }),
+): void {
+  for (const kind of Object.values(VersionAlarmKind)) {
+    const AlarmName = versionAlarmName(FUNCTION, lambdaVersion, kind);
+    aws.alarms.set(AlarmName, { AlarmName, ...stateOf(kind) });
   }
 }
 
@@ -359,13 +117,16 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
     NODE_OPTIONS: '--enable-source-maps',
   });
 
-  const setUp = (overrides: Partial<LambdaRolloutTargetProps> = {}) => {
-    const aws = new FakeAws(environmentOf(v1));
+  /** The target on a function created with `environment`, the stack's clock fixed at NOW. */
+  const setUp = (overrides: Partial<LambdaRolloutTargetProps> = {}, environment = environmentOf(v1)) => {
+    const aws = new FakeAwsControlPlane(FUNCTION, environment, CODE_SHA);
+    // The model versions the function can load: a golden example's request gets its manifest's answer.
+    for (const manifest of [v1, v2, v3, v4]) aws.manifests.set(manifest.version, manifest);
     const sleeps: number[] = [];
     const props: LambdaRolloutTargetProps = {
       lambda: aws.lambda,
       cloudwatch: aws.cloudwatch,
-      logs: new FakeLogsInsights().logs,
+      logs: aws.logs,
       registry,
       functionName: (model) => (model === 'iris' ? FUNCTION : `unknown-${model}`),
       updatePollIntervalMs: INTERVAL_MS,
@@ -389,7 +150,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
   describe('prepare: a Lambda version bound to the model version, with its alarms', () => {
     it('changes only the model version and sha256 in $LATEST, waits for the update, publishes "sluice iris v2" and creates the five alarms', async () => {
       const { aws, sleeps, target } = setUp();
-      aws.publishedVersion('5', environmentOf(v1), 'sluice iris v1 sha256:aaaaaaaaaaaa');
+      aws.addVersion('5', environmentOf(v1), 'sluice iris v1 sha256:aaaaaaaaaaaa');
       aws.statusesAfterUpdate = ['InProgress', 'InProgress', 'Successful'];
       await target.prepare('iris', 2);
 
@@ -568,7 +329,9 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it("waits for an update someone else started before reading $LATEST's environment", async () => {
       const { aws, sleeps, target } = setUp({ maxUpdatePolls: 2 });
-      aws.statusBeforeUpdate = 'InProgress';
+      // Another deploy's update of the environment, still in progress when sluice starts.
+      aws.statusesAfterUpdate = ['InProgress'];
+      aws.updateConfiguration({ Environment: { Variables: environmentOf(v1) } });
       await assert.rejects(target.prepare('iris', 2), /still updating after 2 reads/);
       assert.deepEqual(aws.sequence(), ['GetFunctionConfiguration', 'GetFunctionConfiguration']);
       assert.deepEqual(sleeps, [INTERVAL_MS]);
@@ -577,14 +340,14 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
     it('reuses the published version serving the model version (found over several pages), and leaves existing alarms alone', async () => {
       const { aws, target } = setUp();
       aws.listPageSize = 2;
-      aws.publishedVersion('5', environmentOf(v1));
-      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
-      aws.publishedVersion(
+      aws.addVersion('5', environmentOf(v1));
+      aws.addVersion('6', environmentOf(v2), 'sluice iris v2');
+      aws.addVersion(
         '7',
         { ...environmentOf(v2), SLUICE_MODEL_SHA256: 'f'.repeat(64) },
         'pinned to other bytes',
       );
-      aws.alarms = alarmNamesOf('6').map((AlarmName) => ({ AlarmName, StateValue: 'OK' }));
+      alarmsOf(aws, '6');
       await target.prepare('iris', 2);
       assert.deepEqual(aws.journal, [
         ['GetFunctionConfiguration', { FunctionName: FUNCTION }],
@@ -595,9 +358,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
     });
 
     it('publishes $LATEST as it is when it already serves the model version', async () => {
-      const { aws, target } = setUp();
-      aws.latest = { ...aws.latest, Environment: { Variables: environmentOf(v2) } };
-      aws.alarms = alarmNamesOf('1').map((AlarmName) => ({ AlarmName, StateValue: 'OK' }));
+      const { aws, target } = setUp({}, environmentOf(v2));
+      alarmsOf(aws, '1');
       await target.prepare('iris', 2);
       assert.deepEqual(aws.sequence(), [
         'GetFunctionConfiguration',
@@ -611,11 +373,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
     });
 
     it('refuses a function that serves another model (a wrong function name resolver)', async () => {
-      const { aws, target } = setUp();
-      aws.latest = {
-        ...aws.latest,
-        Environment: { Variables: { ...environmentOf(v1), SLUICE_MODEL: 'mnist' } },
-      };
+      const { aws, target } = setUp({}, { ...environmentOf(v1), SLUICE_MODEL: 'mnist' });
       await assert.rejects(target.prepare('iris', 2), /serves model "mnist", not iris/);
       assert.deepEqual(aws.sequence(), ['GetFunctionConfiguration']);
     });
@@ -624,7 +382,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
   describe('prepare: a concurrent change of the function', () => {
     it("turns Lambda's PreconditionFailedException (another deploy changed the function) into a message saying what to do, and publishes nothing", async () => {
       const { aws, target } = setUp();
-      aws.publishConflict = true;
+      // A cdk deploy lands between sluice's update of $LATEST and its PublishVersion: new code, a new revision.
+      aws.account.interleave('PublishVersion', () => aws.deployFunction(environmentOf(v1), NEW_CODE_SHA));
       await assert.rejects(
         target.prepare('iris', 2),
         (error: unknown) =>
@@ -641,8 +400,9 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
   describe('route: the live alias weights', () => {
     it('points the alias at the stable version and gives the candidate its weight, finding both by listing (a new CLI process)', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('5', environmentOf(v1), 'sluice iris v1 sha256:aaaaaaaaaaaa');
-      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
+      aws.addVersion('5', environmentOf(v1), 'sluice iris v1 sha256:aaaaaaaaaaaa');
+      aws.addVersion('6', environmentOf(v2), 'sluice iris v2');
+      liveAlias(aws, '5');
       await target.route('iris', { stable: 1, candidate: 2, weight: 10 });
       assert.deepEqual(aws.journal, [
         ['ListVersionsByFunction', { FunctionName: FUNCTION }],
@@ -672,8 +432,9 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it('clears the routing (RoutingConfig {}) for weight 0 and for no candidate', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('5', environmentOf(v1));
-      aws.publishedVersion('6', environmentOf(v2));
+      aws.addVersion('5', environmentOf(v1));
+      aws.addVersion('6', environmentOf(v2));
+      liveAlias(aws, '5');
       await target.route('iris', { stable: 1, candidate: 2, weight: 0 });
       await target.route('iris', { stable: 1, weight: 0 });
       assert.deepEqual(aws.calls('UpdateAlias'), [
@@ -684,8 +445,9 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it('makes the candidate the primary version at weight 100 (Lambda takes additional weights below 1 only)', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('5', environmentOf(v1));
-      aws.publishedVersion('6', environmentOf(v2));
+      aws.addVersion('5', environmentOf(v1));
+      aws.addVersion('6', environmentOf(v2));
+      liveAlias(aws, '5');
       await target.route('iris', { stable: 1, candidate: 2, weight: 100 });
       assert.deepEqual(aws.calls('UpdateAlias'), [
         { FunctionName: FUNCTION, Name: 'live', FunctionVersion: '6', RoutingConfig: {} },
@@ -694,7 +456,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it('uses the version prepare() published without listing again', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('5', environmentOf(v1));
+      aws.addVersion('5', environmentOf(v1));
+      liveAlias(aws, '5');
       await target.prepare('iris', 2);
       const before = aws.calls('ListVersionsByFunction').length;
       await target.route('iris', { stable: 1, candidate: 2, weight: 20 });
@@ -711,7 +474,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it('publishes a Lambda version for a model version that has none (deleted, or a re-created stack), then routes', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('5', environmentOf(v1));
+      aws.addVersion('5', environmentOf(v1));
+      liveAlias(aws, '5');
       await target.route('iris', { stable: 1, candidate: 3, weight: 10 });
       assert.deepEqual(
         aws.calls('PublishVersion'),
@@ -731,7 +495,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it('refuses to route to a model version the registry does not have, and moves nothing', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('5', environmentOf(v1));
+      aws.addVersion('5', environmentOf(v1));
       await assert.rejects(target.route('iris', { stable: 1, candidate: 9, weight: 10 }), /no version 9/);
       assert.equal(aws.calls('UpdateAlias').length, 0);
       assert.equal(aws.calls('PublishVersion').length, 0);
@@ -741,15 +505,11 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
   describe("health: the candidate's alarms decide", () => {
     const withAlarms = (states: Record<string, string>) => {
       const setup = setUp();
-      setup.aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
-      setup.aws.alarms = alarmNamesOf('6').map((AlarmName) => {
-        const kind = AlarmName.split('-6-')[1] ?? '';
-        return {
-          AlarmName,
-          StateValue: (states[kind] ?? 'OK') as MetricAlarm['StateValue'],
-          StateReason: `reason of ${kind}`,
-        };
-      });
+      setup.aws.addVersion('6', environmentOf(v2), 'sluice iris v2');
+      alarmsOf(setup.aws, '6', (kind) => ({
+        StateValue: (states[kind] ?? 'OK') as MetricAlarm['StateValue'],
+        StateReason: `reason of ${kind}`,
+      }));
       return setup;
     };
 
@@ -789,7 +549,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
         candidateRequests: 0,
         settledUntilMs: NOW - METRICS_SETTLE_MS,
       });
-      aws.alarms = aws.alarms.filter((alarm) => !alarm.AlarmName?.endsWith('-errors'));
+      for (const name of [...aws.alarms.keys()]) if (name.endsWith('-errors')) aws.alarms.delete(name);
       const missing = await target.health('iris', 2, { sinceMs: NOW });
       assert.equal(missing.verdict, 'unknown');
       assert.match(missing.reasons.join('\n'), new RegExp(`sluice-${FUNCTION}-6-errors does not exist`));
@@ -803,11 +563,25 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
     const FIRST_WHOLE_MINUTE = 1_699_999_440_000;
     const LAST_SETTLED_MINUTE = 1_699_999_800_000;
 
+    /** Iris v2's canary: Lambda version 5 (v1) primary on the alias, 6 (v2) at 10%, its alarms in `state`. */
+    const canary = (state: MetricAlarm['StateValue'] = 'OK') => {
+      const setup = setUp();
+      setup.aws.addVersion('5', environmentOf(v1));
+      setup.aws.addVersion('6', environmentOf(v2), 'sluice iris v2');
+      liveAlias(setup.aws, '5', { '6': 0.1 });
+      alarmsOf(setup.aws, '6', () => ({ StateValue: state }));
+      return setup;
+    };
+
     it('sums Invocations of the build (FunctionName, Resource=function:live, ExecutedVersion) per minute and says up to when data is complete', async () => {
-      const { aws, target } = setUp();
-      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
-      aws.alarms = alarmNamesOf('6').map((AlarmName) => ({ AlarmName, StateValue: 'OK' }));
-      aws.invocations = { '6': [3, 4, 5, 0, 6, 7] };
+      const { aws, target } = canary();
+      // The six settled minutes since the step began; a minute without requests has no datapoint.
+      for (const [minute, count] of [3, 4, 5, 0, 6, 7].entries()) {
+        if (count > 0) aws.recordInvocations('6', FIRST_WHOLE_MINUTE + minute * MINUTE_MS + 30_000, count);
+      }
+      // Requests before the step's first whole minute, and in the minutes still settling, are not counted.
+      aws.recordInvocations('6', FIRST_WHOLE_MINUTE - 30_000, 40);
+      aws.recordInvocations('6', LAST_SETTLED_MINUTE + 30_000, 50);
       const health = await target.health('iris', 2, { build: '6', sinceMs: TEN_MINUTES_AGO });
       assert.equal(health.verdict, 'healthy');
       assert.equal(health.candidateRequests, 25);
@@ -841,20 +615,16 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
     });
 
     it('counts nothing (and asks CloudWatch nothing) while no whole minute since the step began has settled', async () => {
-      const { aws, target } = setUp();
-      aws.publishedVersion('6', environmentOf(v2));
-      aws.alarms = alarmNamesOf('6').map((AlarmName) => ({ AlarmName, StateValue: 'OK' }));
-      aws.invocations = { '6': [500] };
+      const { aws, target } = canary();
+      aws.recordInvocations('6', NOW - 30_000, 500);
       const health = await target.health('iris', 2, { build: '6', sinceMs: NOW - 60_000 });
       assert.equal(health.candidateRequests, 0);
       assert.equal(aws.calls('GetMetricData').length, 0);
     });
 
     it('alarms still INSUFFICIENT_DATA are no evidence of health, whatever the request count', async () => {
-      const { aws, target } = setUp();
-      aws.publishedVersion('6', environmentOf(v2));
-      aws.alarms = alarmNamesOf('6').map((AlarmName) => ({ AlarmName, StateValue: 'INSUFFICIENT_DATA' }));
-      aws.invocations = { '6': [100] };
+      const { aws, target } = canary('INSUFFICIENT_DATA');
+      aws.recordInvocations('6', FIRST_WHOLE_MINUTE + 30_000, 100);
       const health = await target.health('iris', 2, { build: '6', sinceMs: TEN_MINUTES_AGO });
       assert.equal(health.verdict, 'unknown');
       assert.equal(health.candidateRequests, 100);
@@ -864,7 +634,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
   describe('builds: the Lambda version cdk deploy published, and code-only changes', () => {
     it('prepare with a build checks that it serves the model version and its sha256, creates its alarms, publishes nothing', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('8', environmentOf(v2), 'sluice iris v2 sha256:aaaaaaaaaaaa', NEW_CODE_SHA);
+      aws.addVersion('8', environmentOf(v2), 'sluice iris v2 sha256:aaaaaaaaaaaa', NEW_CODE_SHA);
       assert.deepEqual(await target.prepare('iris', 2, { build: '8' }), { version: 2, build: '8' });
       assert.deepEqual(aws.sequence(), [
         'GetFunctionConfiguration',
@@ -872,7 +642,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
         ...Array(5).fill('PutMetricAlarm'),
       ]);
       await assert.rejects(target.prepare('iris', 1, { build: '8' }), /:8 serves iris v2, not iris v1/);
-      aws.publishedVersion('9', { ...environmentOf(v2), SLUICE_MODEL_SHA256: 'f'.repeat(64) });
+      aws.addVersion('9', { ...environmentOf(v2), SLUICE_MODEL_SHA256: 'f'.repeat(64) });
       await assert.rejects(
         target.prepare('iris', 2, { build: '9' }),
         /:9 pins SLUICE_MODEL_SHA256 f{64}, but iris v2 has sha256/,
@@ -881,8 +651,9 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it('publishes again when $LATEST carries new code: a version of the same model version with older code is not reused', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
-      aws.latest = { ...aws.latest, CodeSha256: NEW_CODE_SHA };
+      aws.addVersion('6', environmentOf(v2), 'sluice iris v2');
+      // cdk deploy ships new code to $LATEST.
+      aws.deployFunction(environmentOf(v1), NEW_CODE_SHA);
       const { build } = await target.prepare('iris', 2);
       assert.equal(build, '7');
       assert.equal(aws.versions.find((version) => version.Version === '7')?.CodeSha256, NEW_CODE_SHA);
@@ -891,6 +662,9 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it('routes by builds when the routing names them: a code-only rollout splits one model version over two Lambda versions', async () => {
       const { aws, target } = setUp();
+      aws.addVersion('6', environmentOf(v2));
+      aws.addVersion('7', environmentOf(v2), undefined, NEW_CODE_SHA);
+      liveAlias(aws, '6');
       await target.route('iris', {
         stable: 2,
         stableBuild: '6',
@@ -915,8 +689,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it('checkGolden of a build invokes that Lambda version', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('6', environmentOf(v2));
-      aws.publishedVersion('8', environmentOf(v2), undefined, NEW_CODE_SHA);
+      aws.addVersion('6', environmentOf(v2));
+      aws.addVersion('8', environmentOf(v2), undefined, NEW_CODE_SHA);
       assert.equal((await target.checkGolden('iris', 2, '8')).passed, true);
       assert.deepEqual(
         aws.calls('Invoke').map((input) => (input as { Qualifier: string }).Qualifier),
@@ -928,21 +702,20 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
   describe('checkGolden: the golden examples through the candidate version, as API Gateway would send them', () => {
     it('invokes the published version (Qualifier) once per example with POST /v2/models/iris/infer and passes on matching outputs', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('6', environmentOf(v2), 'sluice iris v2');
+      aws.addVersion('6', environmentOf(v2), 'sluice iris v2');
       const result = await target.checkGolden('iris', 2);
       assert.deepEqual(result, { passed: true, examples: 3, failures: [] });
+      // The fake journals an Invoke's Qualifier; it answers only the function FUNCTION names, and only a
+      // synchronous (RequestResponse) invocation with the answers the check passed on.
       assert.deepEqual(aws.journal, [
         ['ListVersionsByFunction', { FunctionName: FUNCTION }],
-        ...Array(3).fill([
-          'Invoke',
-          { FunctionName: FUNCTION, Qualifier: '6', InvocationType: 'RequestResponse' },
-        ]),
+        ...Array(3).fill(['Invoke', { Qualifier: '6' }]),
       ]);
     });
 
     it('fails naming the example and output that does not match', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('6', environmentOf(v2));
+      aws.addVersion('6', environmentOf(v2));
       aws.answer = (outputs) =>
         outputs.map((output) => (output.name === 'label' ? { ...output, data: [2] } : output));
       const result = await target.checkGolden('iris', 2);
@@ -956,11 +729,9 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it('asks a version without golden examples only whether it is ready', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('7', environmentOf(v3));
+      aws.addVersion('7', environmentOf(v3));
       assert.deepEqual(await target.checkGolden('iris', 3), { passed: true, examples: 0, failures: [] });
-      assert.deepEqual(aws.calls('Invoke'), [
-        { FunctionName: FUNCTION, Qualifier: '7', InvocationType: 'RequestResponse' },
-      ]);
+      assert.deepEqual(aws.calls('Invoke'), [{ Qualifier: '7' }]);
     });
   });
 
@@ -1004,11 +775,24 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it("sums the last 15 minutes of Invocations of each version on the weighted alias, keyed by the model version it serves, with each version's drift figure", async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('5', environmentOf(v1));
-      aws.publishedVersion('6', environmentOf(v4), 'sluice iris v4');
-      aws.aliasWeights = { '6': 0.1 };
-      aws.invocations = { '5': [700, 200], '6': [95, 5] };
-      aws.driftPsi = { '4/label': [0.3, 0.5], '4/probabilities': [0.1] };
+      aws.addVersion('5', environmentOf(v1));
+      aws.addVersion('6', environmentOf(v4), 'sluice iris v4');
+      liveAlias(aws, '5', { '6': 0.1 });
+      aws.recordInvocations('5', NOW - 10 * MINUTE_MS, 700);
+      aws.recordInvocations('5', NOW - 2 * MINUTE_MS, 200);
+      aws.recordInvocations('6', NOW - 10 * MINUTE_MS, 95);
+      aws.recordInvocations('6', NOW - 2 * MINUTE_MS, 5);
+      // Before the window: not counted.
+      aws.recordInvocations('5', NOW - OBSERVED_TRAFFIC_WINDOW_MS - MINUTE_MS, 1_000);
+      // v4's drift figures, as the function writes them (one EMF document per window of answers).
+      const documents = new EmfDocuments();
+      for (const [output, psi, at] of [
+        ['label', 0.3, NOW - 9 * MINUTE_MS],
+        ['label', 0.5, NOW - 3 * MINUTE_MS],
+        ['probabilities', 0.1, NOW - 3 * MINUTE_MS],
+      ] as const) {
+        aws.ingestLog(documents.driftDocument('iris', 4, output, psi, at), at);
+      }
       assert.deepEqual(await target.traffic('iris'), {
         requests: { '1': 900, '4': 100 },
         windowMs: OBSERVED_TRAFFIC_WINDOW_MS,
@@ -1040,7 +824,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
 
     it('counts 0 for a version on the alias without datapoints, and reuses a listing instead of reading each version', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('5', environmentOf(v1));
+      aws.addVersion('5', environmentOf(v1));
+      liveAlias(aws, '5');
       await target.route('iris', { stable: 1, weight: 0 });
       aws.journal.length = 0;
       assert.deepEqual(await target.traffic('iris'), {
@@ -1055,7 +840,8 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
   describe('servedVersion: what the alias serves before sluice ever moved it', () => {
     it('reads the alias and the environment of its version', async () => {
       const { aws, target } = setUp();
-      aws.publishedVersion('5', environmentOf(v1));
+      aws.addVersion('5', environmentOf(v1));
+      liveAlias(aws, '5');
       assert.deepEqual(await target.servedVersion('iris'), { version: 1, build: '5' });
       assert.deepEqual(aws.journal, [
         ['GetAlias', { FunctionName: FUNCTION, Name: 'live' }],

@@ -4,9 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { InvokeCommand, type InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import * as ort from 'onnxruntime-node';
 import {
   GOLDEN_CHECK_STAGE,
@@ -49,6 +47,7 @@ import { readFunctionConfig } from '../../lib/serving/function-config.js';
 import { NO_METRICS } from '../../lib/serving/metrics/ServingMetrics.js';
 import { sessionGoldenTransport } from '../../lib/serving/session-golden-transport.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -56,6 +55,8 @@ const REGION = 'us-east-1';
 const FUNCTION_NAME = 'sluice-iris-predict';
 const NOW = 1_700_000_000_000;
 const SHA_OF_NOTHING = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+/** The predict function's deployment package (FunctionConfiguration's CodeSha256). */
+const CODE_SHA = 'gJrXW1BqQMgjcWZNzAsu3KO/MGfDeeDM1WaVs55/i5c=';
 
 const iris = SAMPLE_MODELS.find((sample) => sample.name === 'iris');
 assert.ok(iris, 'SAMPLE_MODELS lists iris');
@@ -65,7 +66,6 @@ assert.equal(irisGoldens.length, 3, 'the iris sample has three golden examples')
 
 const silentLogger = new Logger({ serviceName: 'sluice-test', logLevel: 'SILENT' });
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A golden example's outputs changed so the model cannot match them. */
 function withWrongExpectations(extras: PublishExtras): PublishExtras {
@@ -75,53 +75,6 @@ function withWrongExpectations(extras: PublishExtras): PublishExtras {
   second.outputs[0].data = [2];
   third.outputs[1].data = [0.0000000330172, 0.5, 0.9996281862258911];
   return wrong;
-}
-
-/**
- * The Lambda service, for the versions of one predict function: each version has its own environment,
- * runs the REAL predict handler (created at its first invoke, as in the init phase) against the real
- * embedded store, and reports a thrown error as Lambda does (FunctionError "Unhandled").
- */
-class FakeLambdaFunction {
-  readonly environments = new Map<string, Record<string, string>>();
-  readonly #warm = new Map<string, PredictHandler>();
-
-  /** The handler of a version once it has been invoked. */
-  warmHandler(qualifier: string): PredictHandler | undefined {
-    return this.#warm.get(qualifier);
-  }
-
-  async invoke(input: InvokeCommandInput) {
-    const qualifier = input.Qualifier ?? '$LATEST';
-    if (!(input.Payload instanceof Uint8Array)) throw new Error('the check sends its event as bytes');
-    // Parsed as the Lambda runtime parses it: into an untyped event for the handler.
-    const event: APIGatewayProxyEvent = JSON.parse(decoder.decode(input.Payload));
-    try {
-      let predict = this.#warm.get(qualifier);
-      if (predict === undefined) {
-        predict = createPredictHandler(readFunctionConfig(this.environments.get(qualifier) ?? {}), {
-          logger: silentLogger,
-          metrics: NO_METRICS,
-        });
-        this.#warm.set(qualifier, predict);
-      }
-      const result = await predict.handler(event, { awsRequestId: 'invoke' });
-      return { StatusCode: 200, ExecutedVersion: qualifier, Payload: encoder.encode(JSON.stringify(result)) };
-    } catch (error) {
-      const thrown = error instanceof Error ? error : new Error(String(error));
-      const payload = { errorType: thrown.name, errorMessage: thrown.message, trace: [] };
-      return {
-        StatusCode: 200,
-        ExecutedVersion: qualifier,
-        FunctionError: 'Unhandled',
-        Payload: encoder.encode(JSON.stringify(payload)),
-      };
-    }
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.#warm.values()].map((predict) => predict.engine.close()));
-  }
 }
 
 describe('goldenProxyEvent and goldenInferBody: the version under test is invoked exactly as API Gateway would invoke it', () => {
@@ -373,7 +326,11 @@ describe('one release check, three transports: the same golden examples judged t
   let home: string;
   let store: LocalObjectStore;
   let registry: ModelRegistry;
-  const fn = new FakeLambdaFunction();
+  let aws: FakeAwsControlPlane;
+  /** Each Lambda version's predict handler, created at its first invoke (the init phase) and kept warm. */
+  const warm = new Map<string, PredictHandler>();
+  /** The events the function received, per Lambda version. */
+  const received = new Map<string, APIGatewayProxyEvent[]>();
   let good: ModelManifest;
   let wrong: ModelManifest;
   let none: ModelManifest;
@@ -390,50 +347,68 @@ describe('one release check, three transports: the same golden examples judged t
       extras: withWrongExpectations(irisExtras),
     });
     none = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: withoutGoldens });
-    for (const manifest of [good, wrong, none]) {
-      fn.environments.set(String(manifest.version), {
-        ...predictEnvironment({
-          bucket: store.bucket,
-          model: 'iris',
-          version: manifest.version,
-          sha256: manifest.sha256,
-          alarms: AlarmThresholdsSchema.parse({ evaluationPeriods: 1 }),
-        }),
-        [FunctionVariable.S3_ENDPOINT]: store.endpoint,
-        AWS_REGION: REGION,
-      });
-    }
+    const environmentOf = (manifest: ModelManifest) => ({
+      ...predictEnvironment({
+        bucket: store.bucket,
+        model: 'iris',
+        version: manifest.version,
+        sha256: manifest.sha256,
+        alarms: AlarmThresholdsSchema.parse({ evaluationPeriods: 1 }),
+      }),
+      [FunctionVariable.S3_ENDPOINT]: store.endpoint,
+    });
+    aws = new FakeAwsControlPlane(FUNCTION_NAME, environmentOf(good), CODE_SHA);
+    // Lambda versions 1, 2 and 3 serve the model versions of the same numbers.
+    for (const manifest of [good, wrong, none])
+      aws.addVersion(String(manifest.version), environmentOf(manifest));
     // Lambda version 9 cannot start: its configuration is broken, so Lambda answers every invoke with FunctionError.
-    fn.environments.set('9', { ...fn.environments.get('1'), [FunctionVariable.CACHE_BYTES]: '-1' });
+    aws.addVersion('9', { ...environmentOf(good), [FunctionVariable.CACHE_BYTES]: '-1' });
+    // The REAL predict handler of the invoked version, against the real embedded store.
+    aws.run = async (configuration, event) => {
+      const version = configuration.Version ?? '';
+      received.set(version, [...(received.get(version) ?? []), event]);
+      let predict = warm.get(version);
+      if (predict === undefined) {
+        // The runtime's own variables join the configured ones
+        // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+        const variables = { ...configuration.Environment?.Variables, AWS_REGION: REGION };
+        predict = createPredictHandler(readFunctionConfig(variables), {
+          logger: silentLogger,
+          metrics: NO_METRICS,
+        });
+        warm.set(version, predict);
+      }
+      return predict.handler(event, { awsRequestId: 'invoke' });
+    };
   });
 
   after(async () => {
-    await fn.close();
+    await Promise.all([...warm.values()].map((predict) => predict.engine.close()));
     await store.stop();
     await rm(home, { recursive: true, force: true });
   });
 
-  const viaLambda = (qualifier: string, manifest: ModelManifest) => {
-    const lambda = new LambdaClient({ region: REGION });
-    const invokes: InvokeCommandInput[] = [];
-    mockClient(lambda)
-      .on(InvokeCommand)
-      .callsFake((input: InvokeCommandInput) => {
-        invokes.push(input);
-        return fn.invoke(input);
-      });
-    const check = runGoldenCheck({
+  /** The check of one Lambda version through Invoke; with the Invokes attempted and the events the function got. */
+  const viaLambda = async (qualifier: string, manifest: ModelManifest) => {
+    aws.journal.length = 0;
+    received.clear();
+    const result = await runGoldenCheck({
       manifest,
       expected: { model: 'iris', version: manifest.version },
       transport: httpGoldenTransport({
-        send: lambdaGoldenSend({ lambda, functionName: FUNCTION_NAME, qualifier, now: () => NOW }),
+        send: lambdaGoldenSend({
+          lambda: aws.lambda,
+          functionName: FUNCTION_NAME,
+          qualifier,
+          now: () => NOW,
+        }),
         inferPath: '/v2/models/iris/infer',
         readyPath: '/v2/models/iris/ready',
         inputs: manifest.inputs,
         expected: { model: 'iris', version: manifest.version },
       }),
     });
-    return { check, invokes };
+    return { result, invoked: aws.calls('Invoke'), events: received.get(qualifier) ?? [] };
   };
 
   const inProcess = async (manifest: ModelManifest) => {
@@ -446,16 +421,14 @@ describe('one release check, three transports: the same golden examples judged t
   };
 
   it('matching goldens pass both ways; Lambda gets one synchronous Invoke per example, the proxy event API Gateway sends', async () => {
-    const { check, invokes } = viaLambda('1', good);
-    assert.deepEqual(await check, { passed: true, examples: 3, failures: [] });
+    const { result, invoked, events } = await viaLambda('1', good);
+    assert.deepEqual(result, { passed: true, examples: 3, failures: [] });
     assert.deepEqual(await inProcess(good), { passed: true, examples: 3, failures: [] });
-    assert.equal(invokes.length, 3);
-    for (const [index, input] of invokes.entries()) {
-      assert.equal(input.FunctionName, FUNCTION_NAME);
-      assert.equal(input.Qualifier, '1');
-      assert.equal(input.InvocationType, 'RequestResponse');
-      assert.ok(input.Payload instanceof Uint8Array);
-      const event: APIGatewayProxyEvent = JSON.parse(decoder.decode(input.Payload));
+    // The fake journals an Invoke's Qualifier; it answers only the function FUNCTION_NAME names, and only a
+    // synchronous (RequestResponse) invocation with the function's answer.
+    assert.deepEqual(invoked, Array(3).fill({ Qualifier: '1' }));
+    assert.equal(events.length, 3);
+    for (const [index, event] of events.entries()) {
       assert.equal(event.httpMethod, 'POST');
       assert.equal(event.path, '/v2/models/iris/infer');
       assert.equal(event.requestContext.requestId, `sluice-golden-${index + 1}`);
@@ -464,7 +437,7 @@ describe('one release check, three transports: the same golden examples judged t
   });
 
   it('wrong expectations fail with the same lines in-process and through Lambda', async () => {
-    const lambda = await viaLambda('2', wrong).check;
+    const lambda = (await viaLambda('2', wrong)).result;
     const local = await inProcess(wrong);
     assert.equal(lambda.passed, false);
     assert.equal(lambda.failures[0], 'example 2, output "label"[0]: expected 2, got 1');
@@ -476,12 +449,13 @@ describe('one release check, three transports: the same golden examples judged t
   });
 
   it('a version without golden examples only has to answer ready; one that cannot start fails naming its error', async () => {
-    const ready = viaLambda('3', none);
-    assert.deepEqual(await ready.check, { passed: true, examples: 0, failures: [] });
-    const readyPayload = ready.invokes[0]?.Payload;
-    assert.ok(readyPayload instanceof Uint8Array);
-    assert.equal(JSON.parse(decoder.decode(readyPayload)).path, '/v2/models/iris/ready');
-    const broken = await viaLambda('9', good).check;
+    const ready = await viaLambda('3', none);
+    assert.deepEqual(ready.result, { passed: true, examples: 0, failures: [] });
+    assert.deepEqual(
+      ready.events.map((event) => event.path),
+      ['/v2/models/iris/ready'],
+    );
+    const broken = (await viaLambda('9', good)).result;
     assert.equal(broken.failures.length, 3);
     assert.match(
       broken.failures[0] ?? '',

@@ -1,3 +1,6 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -10,6 +13,19 @@ export interface CliIo {
    * @default a timer
    */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * The Lambda, CloudWatch and CloudWatch Logs clients of the rollout commands on AWS (tests pass the fake
+   * account's).
+   * @default clients for the registry bucket's region
+   */
+  readonly awsClients?: AwsClients;
+}
+
+/** The AWS control-plane clients the CLI's rollout commands use. */
+export interface AwsClients {
+  readonly lambda: LambdaClient;
+  readonly cloudwatch: CloudWatchClient;
+  readonly logs: CloudWatchLogsClient;
 }
 
 /**

@@ -80,7 +80,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
     .action(async (model: string, options: DeployCommandOptions) => {
       const version = parseVersionOption(options.version);
       const plan = parsePlanOptions({ ...options, strategy: options.strategy ?? RolloutStrategy.CANARY });
-      const context = await resolveRolloutContext(options, io.env);
+      const context = await resolveRolloutContext(options, io.env, io.awsClients);
       const say = (line: string): void => {
         if (!options.json) io.stdout(`${line}\n`);
       };

@@ -21,7 +21,7 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
     )
     .action(async (model: string, options: RolloutCommandOptions & { weight?: string }) => {
       const weight = parseWeightOption(options.weight);
-      const context = await resolveRolloutContext(options, io.env);
+      const context = await resolveRolloutContext(options, io.env, io.awsClients);
       const state = await context.control.promote(model, weight === undefined ? {} : { weight });
       const promoted = state.status === RolloutStatus.IDLE;
       if (options.json) {

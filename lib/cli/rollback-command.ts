@@ -21,7 +21,7 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
     .addHelpText('after', '\nExample:\n  npx sluice rollback iris --reason "wrong labels" --local')
     .action(async (model: string, options: RolloutCommandOptions & { reason: string }) => {
       const reason = parseReasonOption(options.reason);
-      const context = await resolveRolloutContext(options, io.env);
+      const context = await resolveRolloutContext(options, io.env, io.awsClients);
       const before = await context.control.current(model);
       const state = await context.control.rollback(model, reason);
       if (options.json) {

@@ -7,6 +7,7 @@ import { StackRolloutClient } from '../local/StackRolloutClient.js';
 import { EngineRolloutControl, type RolloutControl } from '../rollout/RolloutControl.js';
 import { RolloutEngine } from '../rollout/RolloutEngine.js';
 import { RolloutStore } from '../storage/RolloutStore.js';
+import type { AwsClients } from './cli-io.js';
 import { UsageError } from './exit-codes.js';
 import { type RegistryTarget, resolveRegistryTarget, type TargetOptions } from './registry-target.js';
 
@@ -51,6 +52,7 @@ export interface RolloutContext {
 export async function resolveRolloutContext(
   options: RolloutTargetOptions,
   env: Record<string, string | undefined>,
+  clients?: AwsClients,
 ): Promise<RolloutContext> {
   const registry = await resolveRegistryTarget(options, env);
   if (options.local) {
@@ -62,7 +64,7 @@ export async function resolveRolloutContext(
       pollIntervalMs: LOCAL_FOLLOW_INTERVAL_MS,
     };
   }
-  const target = lambdaTarget(registry, options, env);
+  const target = lambdaTarget(registry, options, env, clients);
   const store = new RolloutStore({ store: registry.objects });
   const engine = new RolloutEngine({ store, target, registry: registry.registry, actor: CLI_ACTOR });
   return {
@@ -77,6 +79,7 @@ function lambdaTarget(
   registry: RegistryTarget,
   options: RolloutTargetOptions,
   env: Record<string, string | undefined>,
+  clients: AwsClients | undefined,
 ): LambdaRolloutTarget {
   const functionName = options.function ?? env.SLUICE_FUNCTION;
   if (!functionName) {
@@ -87,9 +90,9 @@ function lambdaTarget(
   }
   const clientConfig = { region: registry.region };
   return new LambdaRolloutTarget({
-    lambda: new LambdaClient(clientConfig),
-    cloudwatch: new CloudWatchClient(clientConfig),
-    logs: new CloudWatchLogsClient(clientConfig),
+    lambda: clients?.lambda ?? new LambdaClient(clientConfig),
+    cloudwatch: clients?.cloudwatch ?? new CloudWatchClient(clientConfig),
+    logs: clients?.logs ?? new CloudWatchLogsClient(clientConfig),
     registry: registry.registry,
     functionName: () => functionName,
   });

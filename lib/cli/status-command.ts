@@ -30,7 +30,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
     .argument('<model>', 'model name')
     .addHelpText('after', '\nExample:\n  npx sluice status iris --local --json')
     .action(async (model: string, options: RolloutCommandOptions) => {
-      const context = await resolveRolloutContext(options, io.env);
+      const context = await resolveRolloutContext(options, io.env, io.awsClients);
       const report = await context.control.status(model);
       const { state } = report;
       // Without a rollout there is no alias yet: the newest version answers (this also refuses unknown models).

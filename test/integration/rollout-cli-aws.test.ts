@@ -3,16 +3,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  type FunctionConfiguration,
-  GetAliasCommand,
-  GetFunctionConfigurationCommand,
-  LambdaClient,
-  ListVersionsByFunctionCommand,
-  UpdateAliasCommand,
-} from '@aws-sdk/client-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { z } from 'zod';
 import { runCli } from '../../lib/cli/run-cli.js';
 import { versionAlarmName } from '../../lib/core/gates/version-alarm-name.js';
@@ -24,6 +14,7 @@ import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
+import { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -43,25 +34,15 @@ const StatusSchema = z.object({
   decision: z.object({ kind: z.string() }),
 });
 
-/** Lambda versions 5 and 6 of the predict function serve iris v1 and v2. */
-function versionServing(lambdaVersion: string, modelVersion: number, sha256: string): FunctionConfiguration {
-  return {
-    FunctionName: FUNCTION,
-    Version: lambdaVersion,
-    Environment: {
-      Variables: {
-        SLUICE_MODEL: 'iris',
-        SLUICE_MODEL_VERSION: String(modelVersion),
-        SLUICE_MODEL_SHA256: sha256,
-      },
-    },
-  };
+/** The environment of a Lambda version of the predict function serving iris `modelVersion`. */
+function environmentServing(modelVersion: number, sha256: string): Record<string, string> {
+  return { SLUICE_MODEL: 'iris', SLUICE_MODEL_VERSION: String(modelVersion), SLUICE_MODEL_SHA256: sha256 };
 }
 
 let home: string;
 let store: LocalObjectStore;
 let rollouts: RolloutStore;
-let versions: FunctionConfiguration[];
+let aws: FakeAwsControlPlane;
 
 before(async () => {
   home = await mkdtemp(join(tmpdir(), 'sluice-cli-aws-'));
@@ -71,7 +52,24 @@ before(async () => {
   const registry = new ModelRegistry({ store: store.objects() });
   const v1 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
   const v2 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
-  versions = [versionServing('5', 1, v1.sha256), versionServing('6', 2, v2.sha256)];
+  // Lambda versions 5 and 6 of the predict function serve iris v1 and v2; the alias sends 10 % to 6.
+  aws = new FakeAwsControlPlane(
+    FUNCTION,
+    environmentServing(2, v2.sha256),
+    'gJrXW1BqQMgjcWZNzAsu3KO/MGfDeeDM1WaVs55/i5c=',
+  );
+  aws.addVersion('5', environmentServing(1, v1.sha256));
+  aws.addVersion('6', environmentServing(2, v2.sha256));
+  aws.createAlias({ Name: 'live', FunctionVersion: '5' });
+  aws.updateAlias({ Name: 'live', RoutingConfig: { AdditionalVersionWeights: { '6': 0.1 } } });
+  for (const kind of ['errors', 'p99', 'model-errors', 'invalid-outputs', 'rejected-inputs'] as const) {
+    const AlarmName = versionAlarmName(FUNCTION, '6', kind);
+    aws.alarms.set(AlarmName, { AlarmName, StateValue: 'OK' });
+  }
+  // The requests of the last minutes through the alias: 900 on version 5, 100 on the candidate.
+  const recent = Date.now() - 5 * 60_000;
+  aws.recordInvocations('5', recent, 900);
+  aws.recordInvocations('6', recent, 100);
   rollouts = new RolloutStore({ store: store.objects() });
   const stable = await rollouts.write(firstDeploy({ model: 'iris', version: 1, actor: 'cli', now: T0 }));
   await rollouts.write(
@@ -90,7 +88,7 @@ after(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-/** Runs `sluice ARGS` in this process against the embedded S3 store, on "AWS" (the control plane mocked). */
+/** Runs `sluice ARGS` in this process against the embedded S3 store, on "AWS" (the shared fake account). */
 async function sluiceOnAws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
@@ -104,6 +102,7 @@ async function sluiceOnAws(...args: string[]): Promise<{ code: number; stdout: s
         stderr += text;
       },
       interactive: false,
+      awsClients: { lambda: aws.lambda, cloudwatch: aws.cloudwatch, logs: aws.logs },
       env: {
         SLUICE_FUNCTION: FUNCTION,
         AWS_ACCESS_KEY_ID: 'test',
@@ -115,33 +114,8 @@ async function sluiceOnAws(...args: string[]): Promise<{ code: number; stdout: s
 }
 
 describe('sluice status and rollback on AWS: the CLI wires the registry bucket, Lambda and CloudWatch', () => {
-  const lambda = mockClient(LambdaClient);
-  const cloudwatch = mockClient(CloudWatchClient);
-
-  after(() => {
-    lambda.restore();
-    cloudwatch.restore();
-  });
-
   it('status: only reads: the alarms, the evidence and the observed split; the alias is not touched', async () => {
-    lambda
-      .on(GetAliasCommand)
-      .resolves({ FunctionVersion: '5', RoutingConfig: { AdditionalVersionWeights: { '6': 0.1 } } });
-    lambda
-      .on(GetFunctionConfigurationCommand)
-      .callsFake((input) => versions.find((v) => v.Version === input.Qualifier));
-    lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: versions });
-    lambda.on(UpdateAliasCommand).resolves({});
-    cloudwatch.on(DescribeAlarmsCommand).callsFake((input) => ({
-      MetricAlarms: (input.AlarmNames ?? []).map((AlarmName: string) => ({ AlarmName, StateValue: 'OK' })),
-    }));
-    cloudwatch.on(GetMetricDataCommand).callsFake((input) => ({
-      MetricDataResults: (input.MetricDataQueries ?? []).map((query: { Id: string }) => ({
-        Id: query.Id,
-        Values: query.Id === 'v0' ? [900] : [100],
-      })),
-    }));
-
+    aws.journal.length = 0;
     const run = await sluiceOnAws('status', 'iris', '--json');
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const status = StatusSchema.parse(JSON.parse(run.stdout));
@@ -155,9 +129,9 @@ describe('sluice status and rollback on AWS: the CLI wires the registry bucket, 
     assert.equal(status.requestsWindowMs, 15 * 60_000);
     assert.equal(status.decision.kind, 'wait');
 
-    assert.deepEqual(lambda.commandCalls(UpdateAliasCommand), [], 'status only reads');
+    assert.equal(aws.sequence().includes('UpdateAlias'), false, 'status only reads');
     assert.deepEqual(
-      cloudwatch.commandCalls(DescribeAlarmsCommand).map((call) => call.args[0].input.AlarmNames),
+      aws.account.calls('DescribeAlarms').map((input) => (input as { AlarmNames?: string[] }).AlarmNames),
       [
         ['errors', 'p99', 'model-errors', 'invalid-outputs', 'rejected-inputs'].map((kind) =>
           versionAlarmName(FUNCTION, '6', kind as Parameters<typeof versionAlarmName>[2]),
@@ -165,20 +139,23 @@ describe('sluice status and rollback on AWS: the CLI wires the registry bucket, 
       ],
     );
     assert.deepEqual(
-      cloudwatch
-        .commandCalls(GetMetricDataCommand)
-        .map((call) => call.args[0].input.MetricDataQueries?.map((query) => query.Id)),
+      aws.account
+        .calls('GetMetricData')
+        .map((input) =>
+          (input as { MetricDataQueries?: { Id?: string }[] }).MetricDataQueries?.map((query) => query.Id),
+        ),
       [['candidate'], ['v0', 'v1']],
       "the candidate's requests since its step began (evidence), then the split (neither version has a drift baseline)",
     );
   });
 
   it('rollback: v1 takes the alias alone and the rollback is recorded in the registry bucket', async () => {
-    lambda.resetHistory();
+    aws.journal.length = 0;
     const run = await sluiceOnAws('rollback', 'iris', '--reason', 'labels look wrong');
     assert.equal(run.code, 0, run.stderr + run.stdout);
     assert.match(run.stdout, /rolled back iris v2: v1 takes all traffic/);
-    assert.deepEqual(lambda.commandCalls(UpdateAliasCommand).at(-1)?.args[0].input, {
+    assert.equal(aws.routing(), '5');
+    assert.deepEqual(aws.account.calls('UpdateAlias').at(-1), {
       FunctionName: FUNCTION,
       Name: 'live',
       FunctionVersion: '5',

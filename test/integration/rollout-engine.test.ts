@@ -585,7 +585,10 @@ describe('Rollouts against the embedded S3 store', () => {
       const outcome = await tick(target, clock, 'idle-model');
       assert.equal(outcome.kind, 'idle');
       // The state it read comes with the outcome, so pruning after the tick reads it no second time.
-      assert.deepEqual(outcome.kind === 'idle' ? [outcome.state?.stable, outcome.state?.status] : [], [1, 'idle']);
+      assert.deepEqual(outcome.kind === 'idle' ? [outcome.state?.stable, outcome.state?.status] : [], [
+        1,
+        'idle',
+      ]);
       assert.equal(target.calls.length, calls);
     });
 

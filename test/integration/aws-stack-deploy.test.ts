@@ -289,6 +289,38 @@ describe('one cdk deploy of five models on one account: a failed rollout among t
     assert.equal(account.calls('PutMetricAlarm').length, 5 * 5 + 6);
   });
 
+  it('pruning keeps the Lambda version the last cdk deploy replaced: a later stack rollback routes it again', async () => {
+    await createAll();
+    // A sluice upgrade of alpha: cdk deploy rolls v1 out in Lambda version 2 and it is promoted.
+    fns.alpha.deployFunction(environmentOf('alpha', v1.alpha), CODE_B);
+    const build = fns.alpha.publish().Version ?? '';
+    await onReleaseEvent(
+      request('alpha', 'Update', properties('alpha', build, v1.alpha), properties('alpha', '1', v1.alpha)),
+      release,
+    );
+    await release.engine.promote('alpha', { weight: 100 });
+    // Four more builds nobody routes (abandoned rollouts of other versions), then the driver tidies up (keep 2).
+    for (let index = 0; index < 4; index++) fns.alpha.publish();
+    now += MINUTE;
+    const { pruned } = await tick();
+    assert.deepEqual(pruned.alpha?.deletedVersions, ['3', '4']);
+    assert.deepEqual(
+      fns.alpha.versions.map((version) => version.Version),
+      ['1', '2', '5', '6'],
+      'version 1, which the previous template names, stays',
+    );
+    // The next deploy fails elsewhere and CloudFormation rolls alpha back to Lambda version 1: it is there.
+    const back = request(
+      'alpha',
+      'Update',
+      properties('alpha', '1', v1.alpha),
+      properties('alpha', build, v1.alpha),
+    );
+    const response = await onReleaseEvent(back, release);
+    assert.match(response.Data.Reason ?? '', /serves again at once/);
+    assert.equal(fns.alpha.routing(), '1');
+  });
+
   it('cdk destroy after a deploy and rollouts leaves no version alarm sluice created, of any model', async () => {
     await createAll();
     for (const model of ['alpha', 'bravo'] as const) {

@@ -10,7 +10,8 @@ import {
   VersionAlarmKind,
   versionAlarmName,
 } from '../../core/gates/version-alarm-name.js';
-import type { RolloutState } from '../../core/rollout/RolloutState.js';
+import { RolloutAction, type RolloutState } from '../../core/rollout/RolloutState.js';
+import { CDK_ACTOR } from '../../core/rollout/release-decision.js';
 import { DEFAULT_KEEP_VERSIONS } from '../../core/rollout/retention.js';
 import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
 import { listFunctionVersions } from './list-function-versions.js';
@@ -21,8 +22,12 @@ export interface PruneFunctionVersionsInput {
   readonly cloudwatch: CloudWatchClient;
   /** The predict function's name (alarm names carry it). */
   readonly functionName: string;
-  /** The model's current rollout state: its builds are never deleted. */
-  readonly state?: Pick<RolloutState, 'stableBuild' | 'candidateBuild' | 'shadowBuild'>;
+  /**
+   * The model's current rollout state: its builds are never deleted, nor the build the last `cdk deploy` release
+   * replaced (its history names it), which CloudFormation's rollback of the stack would route back to.
+   */
+  readonly state?: Pick<RolloutState, 'stableBuild' | 'candidateBuild' | 'shadowBuild'> &
+    Partial<Pick<RolloutState, 'history'>>;
   /**
    * Versions kept besides the protected ones.
    * @default DEFAULT_KEEP_VERSIONS
@@ -30,6 +35,16 @@ export interface PruneFunctionVersionsInput {
   readonly keep?: number;
   /** @default LIVE_ALIAS */
   readonly alias?: string;
+}
+
+/**
+ * The last rollout `cdk deploy` started: the Lambda version it replaced is what the previous template names, so a
+ * failed deploy's rollback Update (or a reverted config) routes it again and it must still exist.
+ */
+function lastCdkRelease(history: RolloutState['history'] | undefined) {
+  return [...(history ?? [])]
+    .reverse()
+    .find((event) => event.action === RolloutAction.DEPLOY && event.actor === CDK_ACTOR);
 }
 
 /** What {@link pruneFunctionVersions} deleted. */
@@ -42,7 +57,8 @@ export interface PruneResult {
 
 /**
  * Removes what ended rollouts leave behind: every published Lambda version of the function except the ones the
- * alias routes to (GetAlias: its version and its additional weights), the builds the rollout state names, and
+ * alias routes to (GetAlias: its version and its additional weights), the builds the rollout state names (and the
+ * one the last `cdk deploy` replaced, which a CloudFormation rollback routes again), and
  * the newest `keep` others; and the version alarms of each deleted version (DeleteAlarms of the five names), and
  * of any version that no longer exists (found with DescribeAlarms by the `sluice-<function>-` prefix).
  * The rollout driver calls it for models with no rollout in progress. Deleting a version deletes only that
@@ -66,6 +82,7 @@ export async function pruneFunctionVersions(input: PruneFunctionVersionsInput): 
       input.state?.stableBuild,
       input.state?.candidateBuild,
       input.state?.shadowBuild,
+      lastCdkRelease(input.state?.history)?.stableBuild,
     ].filter((version): version is string => version !== undefined),
   );
   const published = (await listFunctionVersions(input.lambda, input.functionName))

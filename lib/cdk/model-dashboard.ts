@@ -17,23 +17,49 @@ export interface ModelDashboardProps {
 
 const PERIOD = Duration.minutes(1);
 
+/** Widgets in one model's rows: its heading and eight graphs. */
+export const WIDGETS_PER_MODEL = 9;
+
 /**
- * A dashboard with rows per model: each version's traffic, latency percentiles, errors, model load time, drift
+ * Most widgets in one dashboard: "an array of between 0 and 100 widget objects"
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html).
+ */
+export const MAX_WIDGETS_PER_DASHBOARD = 100;
+
+/** Models per dashboard, so no dashboard passes {@link MAX_WIDGETS_PER_DASHBOARD}: more models get more dashboards. */
+export const MODELS_PER_DASHBOARD = Math.floor(MAX_WIDGETS_PER_DASHBOARD / WIDGETS_PER_MODEL);
+
+/**
+ * Dashboards with rows per model ({@link MODELS_PER_DASHBOARD} models each, under CloudWatch's widget ceiling): each version's traffic, latency percentiles, errors, model load time, drift
  * and shadow comparisons. CloudWatch SEARCH expressions pick up every version, also ones deployed after this synth.
  *
  * @example
  * new ModelDashboard(this, 'Dashboard', { endpoints: [iris] });
  */
 export class ModelDashboard extends Construct {
+  /** The first dashboard (the only one up to {@link MODELS_PER_DASHBOARD} models). */
   readonly dashboard: cloudwatch.Dashboard;
+  /** Every dashboard, {@link MODELS_PER_DASHBOARD} models each, in the endpoints' order. */
+  readonly dashboards: cloudwatch.Dashboard[] = [];
 
   constructor(scope: Construct, id: string, props: ModelDashboardProps) {
     super(scope, id);
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
-      defaultInterval: Duration.hours(3),
-    });
-    for (const endpoint of props.endpoints) {
+    const dashboardOf = (index: number): cloudwatch.Dashboard => {
+      const page = Math.floor(index / MODELS_PER_DASHBOARD);
+      const existing = this.dashboards[page];
+      if (existing) return existing;
+      const name =
+        props.dashboardName && (page === 0 ? props.dashboardName : `${props.dashboardName}-${page + 1}`);
+      const created = new cloudwatch.Dashboard(this, page === 0 ? 'Dashboard' : `Dashboard${page + 1}`, {
+        ...(name ? { dashboardName: name } : {}),
+        defaultInterval: Duration.hours(3),
+      });
+      this.dashboards.push(created);
+      return created;
+    };
+    this.dashboard = dashboardOf(0);
+    for (const [index, endpoint] of props.endpoints.entries()) {
+      const dashboard = dashboardOf(index);
       const fn = endpoint.fn.functionName;
       const model = endpoint.modelName;
       const lambdaSearch = (metric: string, stat: string, label: string) =>
@@ -50,14 +76,14 @@ export class ModelDashboard extends Construct {
           period: PERIOD,
           usingMetrics: {},
         });
-      this.dashboard.addWidgets(
+      dashboard.addWidgets(
         new cloudwatch.TextWidget({
           markdown: `## ${model}\nServing version ${endpoint.modelVersion} on alias \`live\`.`,
           width: 24,
           height: 2,
         }),
       );
-      this.dashboard.addWidgets(
+      dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: `${model}: invocations per Lambda version`,
           left: [lambdaSearch('Invocations', 'Sum', '')],
@@ -83,7 +109,7 @@ export class ModelDashboard extends Construct {
           width: 8,
         }),
       );
-      this.dashboard.addWidgets(
+      dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: `${model}: predictions per model version`,
           left: [sluiceSearch(MetricName.PREDICTIONS, 'Sum', '')],
@@ -100,7 +126,7 @@ export class ModelDashboard extends Construct {
           width: 8,
         }),
       );
-      this.dashboard.addWidgets(
+      dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: `${model}: drift per model version and output (population stability vs its reference set)`,
           left: [

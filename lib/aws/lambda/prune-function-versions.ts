@@ -10,8 +10,8 @@ import {
   VersionAlarmKind,
   versionAlarmName,
 } from '../../core/gates/version-alarm-name.js';
-import { RolloutAction, type RolloutState } from '../../core/rollout/RolloutState.js';
-import { CDK_ACTOR } from '../../core/rollout/release-decision.js';
+import type { RolloutState } from '../../core/rollout/RolloutState.js';
+import { CDK_ACTOR, lastDeployEvent } from '../../core/rollout/release-decision.js';
 import { DEFAULT_KEEP_VERSIONS } from '../../core/rollout/retention.js';
 import { LIVE_ALIAS } from '../../core/rollout/stack-names.js';
 import { listFunctionVersions } from './list-function-versions.js';
@@ -35,16 +35,6 @@ export interface PruneFunctionVersionsInput {
   readonly keep?: number;
   /** @default LIVE_ALIAS */
   readonly alias?: string;
-}
-
-/**
- * The last rollout `cdk deploy` started: the Lambda version it replaced is what the previous template names, so a
- * failed deploy's rollback Update (or a reverted config) routes it again and it must still exist.
- */
-function lastCdkRelease(history: RolloutState['history'] | undefined) {
-  return [...(history ?? [])]
-    .reverse()
-    .find((event) => event.action === RolloutAction.DEPLOY && event.actor === CDK_ACTOR);
 }
 
 /** What {@link pruneFunctionVersions} deleted. */
@@ -82,7 +72,9 @@ export async function pruneFunctionVersions(input: PruneFunctionVersionsInput): 
       input.state?.stableBuild,
       input.state?.candidateBuild,
       input.state?.shadowBuild,
-      lastCdkRelease(input.state?.history)?.stableBuild,
+      // The build the last cdk deploy replaced: the previous template names it, so a failed deploy's rollback Update
+      // (or a reverted config) routes it again and it must still exist.
+      lastDeployEvent(input.state?.history ?? [], CDK_ACTOR)?.stableBuild,
     ].filter((version): version is string => version !== undefined),
   );
   const published = (await listFunctionVersions(input.lambda, input.functionName))

@@ -1,4 +1,4 @@
-import { RolloutAction, type RolloutState, RolloutStatus } from './RolloutState.js';
+import { RolloutAction, type RolloutEvent, type RolloutState, RolloutStatus } from './RolloutState.js';
 import type { ReleaseEvent, ReleaseProperties } from './release-event.js';
 import { LIVE_ALIAS } from './stack-names.js';
 
@@ -132,8 +132,7 @@ function decideUpdate(
   const build = props.LambdaVersion;
   const concurrencyChanged = old.ProvisionedConcurrency !== props.ProvisionedConcurrency;
   const rolling = state?.status === RolloutStatus.ROLLING;
-  const lastDeploy =
-    state && [...state.history].reverse().find((event) => event.action === RolloutAction.DEPLOY);
+  const lastDeploy = state && lastDeployEvent(state.history);
   const startedBy = lastDeploy?.actor;
   const ownRollout = rolling && startedBy === CDK_ACTOR;
   const servesChanged = old.ModelVersion !== props.ModelVersion || old.Sha256 !== props.Sha256;
@@ -222,6 +221,16 @@ function decideUpdate(
     ...(stable.build === undefined ? {} : { compareWith: stable.build }),
     provisionedConcurrency: before,
   };
+}
+
+/**
+ * The newest deploy in a history (by `actor`, when given): who started the current or last rollout and what was
+ * stable then, with the builds of both.
+ */
+export function lastDeployEvent(history: RolloutState['history'], actor?: string): RolloutEvent | undefined {
+  return [...history]
+    .reverse()
+    .find((event) => event.action === RolloutAction.DEPLOY && (actor === undefined || event.actor === actor));
 }
 
 /** The physical id of a release: the alias it owns, `<function>:live`. */

@@ -3,7 +3,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CONTROL_PLANE_MAX_ATTEMPTS } from '../../lib/aws/control-plane-clients.js';
 import { driveStackRollouts } from '../../lib/aws/driver/drive-stack-rollouts.js';
 import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
@@ -24,10 +23,10 @@ import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
-import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
-import { RolloutStore } from '../../lib/storage/RolloutStore.js';
-import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
+import type { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import type { RolloutStore } from '../../lib/storage/RolloutStore.js';
 import { FakeAwsAccount, FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
+import { registryOnNewBucket } from '../fixtures/registry-bucket.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -142,11 +141,7 @@ describe('one cdk deploy of five models on one account: a failed rollout among t
   const routings = () => Object.fromEntries(MODELS.map((model) => [model, fns[model].routing()]));
 
   beforeEach(async () => {
-    const client = s3.createClient();
-    const name = `registry-${++bucket}`;
-    await client.send(new CreateBucketCommand({ Bucket: name }));
-    registry = new ModelRegistry({ store: new S3ObjectStore({ client, bucket: name }) });
-    store = new RolloutStore({ store: new S3ObjectStore({ client, bucket: name }) });
+    ({ registry, store } = await registryOnNewBucket(s3, `registry-${++bucket}`));
     now = T0;
     account = new FakeAwsAccount();
     v1 = {} as Record<Model, ModelManifest>;

@@ -23,10 +23,10 @@ import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
-import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
-import { RolloutStore } from '../../lib/storage/RolloutStore.js';
-import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
+import type { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import type { RolloutStore } from '../../lib/storage/RolloutStore.js';
 import { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
+import { registryOnNewBucket } from '../fixtures/registry-bucket.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -161,12 +161,7 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
 
   beforeEach(async () => {
     // A fresh bucket per test: each starts from a stack as CloudFormation just created it.
-    const client = s3.createClient();
-    const name = `registry-${++bucket}`;
-    const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
-    await client.send(new CreateBucketCommand({ Bucket: name }));
-    registry = new ModelRegistry({ store: new S3ObjectStore({ client, bucket: name }) });
-    store = new RolloutStore({ store: new S3ObjectStore({ client, bucket: name }) });
+    ({ registry, store } = await registryOnNewBucket(s3, `registry-${++bucket}`));
     v1 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: irisExtras });
     v2 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: irisExtras });
     v3 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras: irisExtras });
@@ -193,14 +188,7 @@ describe('cdk deploy and the scheduler on AWS: the release custom resource and t
     it('creates the live alias on the version CloudFormation published, with its alarms, and starts no rollout', async () => {
       const fresh = new FakeAwsControlPlane(FUNCTION, environmentOf(v1), CODE_A);
       const published = fresh.publish().Version ?? '';
-      const empty = new RolloutStore({
-        store: new S3ObjectStore({ client: s3.createClient(), bucket: 'empty-registry' }),
-      });
-      const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
-      await s3.createClient().send(new CreateBucketCommand({ Bucket: 'empty-registry' }));
-      const emptyRegistry = new ModelRegistry({
-        store: new S3ObjectStore({ client: s3.createClient(), bucket: 'empty-registry' }),
-      });
+      const { store: empty, registry: emptyRegistry } = await registryOnNewBucket(s3, 'empty-registry');
       const target = new LambdaRolloutTarget({
         lambda: fresh.lambda,
         cloudwatch: fresh.cloudwatch,

@@ -1,3 +1,7 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+
 /**
  * Attempts of each Lambda and CloudWatch call sluice's functions make (the SDK's standard retry mode: exponential
  * backoff with jitter, a longer base for throttling errors, a retry quota;
@@ -21,4 +25,26 @@ export function controlPlaneClientConfig(region: string | undefined): {
   readonly retryMode: 'standard';
 } {
   return { region, maxAttempts: CONTROL_PLANE_MAX_ATTEMPTS, retryMode: 'standard' };
+}
+
+/** The Lambda, CloudWatch and CloudWatch Logs clients of one of sluice's control-plane functions. */
+export interface ControlPlaneClients {
+  readonly lambda: LambdaClient;
+  readonly cloudwatch: CloudWatchClient;
+  readonly logs: CloudWatchLogsClient;
+}
+
+/**
+ * The clients a control-plane function's entry builds at cold start, each with {@link controlPlaneClientConfig}.
+ *
+ * @example
+ * const clients = createControlPlaneClients(process.env.AWS_REGION);
+ */
+export function createControlPlaneClients(region: string | undefined): ControlPlaneClients {
+  const config = controlPlaneClientConfig(region);
+  return {
+    lambda: new LambdaClient(config),
+    cloudwatch: new CloudWatchClient(config),
+    logs: new CloudWatchLogsClient(config),
+  };
 }

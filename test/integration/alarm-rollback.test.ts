@@ -3,16 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import {
-  CreateAliasCommand,
-  GetFunctionConfigurationCommand,
-  LambdaClient,
-  ListVersionsByFunctionCommand,
-  UpdateAliasCommand,
-} from '@aws-sdk/client-lambda';
+import { CreateAliasCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
 import { ALARM_ACTOR, rollbackOnAlarm } from '../../lib/aws/alarm-rollback/alarm-rollback.js';
+import { createAlarmRollbackHandler } from '../../lib/aws/alarm-rollback/alarm-rollback-handler.js';
 import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
 import { ConfigError } from '../../lib/core/environment/ConfigError.js';
 import { readControlPlaneConfig } from '../../lib/core/environment/control-plane-environment.js';
@@ -377,7 +371,6 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 throug
 describe('functions/alarm-rollback: the Lambda entry, wired from its environment', () => {
   let home: string;
   let store: LocalObjectStore;
-  const saved = { ...process.env };
 
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'sluice-alarm-rollback-entry-'));
@@ -385,7 +378,6 @@ describe('functions/alarm-rollback: the Lambda entry, wired from its environment
   });
 
   after(async () => {
-    process.env = saved;
     await store.stop();
     await rm(home, { recursive: true, force: true });
   });
@@ -402,54 +394,32 @@ describe('functions/alarm-rollback: the Lambda entry, wired from its environment
         now: STARTED,
       }),
     );
-    process.env.SLUICE_BUCKET = store.bucket;
-    process.env.SLUICE_S3_ENDPOINT = store.endpoint;
-    process.env.AWS_REGION = REGION;
-    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-    // Every LambdaClient, also the one the entry creates at import.
-    const classMock = mockClient(LambdaClient);
-    classMock.on(GetFunctionConfigurationCommand).resolves({
-      Environment: {
-        Variables: { SLUICE_MODEL: 'iris', SLUICE_MODEL_VERSION: '2', SLUICE_MODEL_SHA256: SHA },
+    const aws = await controlPlane('iris');
+    const handler = createAlarmRollbackHandler(
+      {
+        SLUICE_BUCKET: store.bucket,
+        SLUICE_S3_ENDPOINT: store.endpoint,
+        AWS_REGION: REGION,
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
       },
+      { lambda: aws.lambda, cloudwatch: aws.cloudwatch, logs: aws.logs },
+    );
+    const outcome = await handler(alarmEvent(`sluice-${FUNCTION}-6-errors`));
+    assert.equal(outcome.action, 'rolled-back');
+    assert.deepEqual(aws.calls('GetFunctionConfiguration').at(0), { FunctionName: FUNCTION, Qualifier: '6' });
+    // Through the engine: the alias back on the stable version alone.
+    assert.deepEqual(aws.calls('UpdateAlias').at(-1), {
+      FunctionName: FUNCTION,
+      Name: 'live',
+      FunctionVersion: '5',
+      RoutingConfig: {},
     });
-    classMock.on(ListVersionsByFunctionCommand).resolves({
-      Versions: ['5', '6'].map((Version) => ({
-        Version,
-        Environment: {
-          Variables: {
-            SLUICE_MODEL: 'iris',
-            SLUICE_MODEL_VERSION: Version === '5' ? '1' : '2',
-            SLUICE_MODEL_SHA256: SHA,
-          },
-        },
-      })),
-    });
-    classMock.on(UpdateAliasCommand).resolves({ Name: 'live', FunctionVersion: '5' });
-    try {
-      const { handler } = await import('../../functions/alarm-rollback/index.js');
-      const outcome = await handler(alarmEvent(`sluice-${FUNCTION}-6-errors`));
-      assert.equal(outcome.action, 'rolled-back');
-      assert.deepEqual(
-        classMock.commandCalls(GetFunctionConfigurationCommand).map((call) => call.args[0].input),
-        [{ FunctionName: FUNCTION, Qualifier: '6' }],
-      );
-      // Through the engine: the current state routed as it is, then the rollback's.
-      assert.deepEqual(
-        classMock
-          .commandCalls(UpdateAliasCommand)
-          .map((call) => call.args[0].input)
-          .at(-1),
-        { FunctionName: FUNCTION, Name: 'live', FunctionVersion: '5', RoutingConfig: {} },
-      );
-      const state = await rollouts.current('iris');
-      assert.equal(state?.status, 'idle');
-      assert.equal(state?.history.at(-1)?.actor, 'alarm');
+    assert.equal(aws.routing(), '5');
+    const state = await rollouts.current('iris');
+    assert.equal(state?.status, 'idle');
+    assert.equal(state?.history.at(-1)?.actor, 'alarm');
 
-      await assert.rejects(handler({ source: 'aws.s3', detail: {} }), InvalidAlarmEventError);
-    } finally {
-      classMock.restore();
-    }
+    await assert.rejects(handler({ source: 'aws.s3', detail: {} }), InvalidAlarmEventError);
   });
 
   it('fails fast at cold start naming the variable and the value', () => {

@@ -2,7 +2,7 @@
  * Lambda entry of a model's predict function: API Gateway proxy events for one model, served by the
  * version named in the environment (see lib/config/function-config.ts).
  *
- * The module's top-level await holds Lambda's init phase until the model is loaded (within the init budget on
+ * The module's top-level await holds Lambda's init phase until the model is loaded (within what is left of Lambda's 10 s init on
  * demand, always under provisioned concurrency), so no request's Duration contains the model load. The S3 client is
  * traced (the model fetch shows in X-Ray) and every log line carries the Lambda context.
  */

@@ -6,12 +6,26 @@ import { EmfDocuments, type EmfMetric } from './metrics/EmfDocuments.js';
 const DEFERRED_METRICS: readonly EmfMetric[] = [{ name: MetricName.MODEL_LOAD_DEFERRED, unit: 'Count' }];
 
 /**
- * How long the predict function's init waits for its model, in milliseconds. Lambda limits an on-demand init to
- * 10 s and, past it, retries the whole init at the first invocation
- * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html); 8 s leaves the runtime's own
- * start and the module loading their share.
+ * Lambda's limit of an on-demand init: extensions, the runtime's bootstrap and the function's static code together
+ * have 10 s, and past it Lambda retries the whole init at the first invocation, with the function's timeout
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html, "Init phase"). It does not apply
+ * under provisioned concurrency or SnapStart.
  */
-export const INIT_LOAD_BUDGET_MS = 8_000;
+export const LAMBDA_INIT_LIMIT_MS = 10_000;
+
+/** Kept of the init limit for what runs after the wait (the entry's last lines, the runtime's Next request). */
+const INIT_MARGIN_MS = 1_000;
+
+/**
+ * How long the init may still wait for the model, given the milliseconds the process has run (the runtime's
+ * bootstrap and the module loading, onnxruntime's included, count against the same 10 s).
+ *
+ * @example
+ * const waitMs = initWaitMs(performance.now());
+ */
+export function initWaitMs(elapsedMs: number): number {
+  return Math.max(0, LAMBDA_INIT_LIMIT_MS - INIT_MARGIN_MS - elapsedMs);
+}
 
 /** `AWS_LAMBDA_INITIALIZATION_TYPE` of a sandbox started for provisioned concurrency. */
 export const PROVISIONED_CONCURRENCY = 'provisioned-concurrency';
@@ -38,10 +52,15 @@ export interface FinishLoadInInitInput {
   /** Called once when the budget runs out first: say so in a log line and a metric. */
   readonly onDeferred: (line: DeferredLoad) => void;
   /**
-   * Resolves when the budget is spent (tests pass one they control).
-   * @default a timer of INIT_LOAD_BUDGET_MS
+   * Milliseconds the process has run when the wait starts.
+   * @default performance.now(), since the process started
    */
-  readonly budget?: () => Promise<void>;
+  readonly elapsedMs?: number;
+  /**
+   * Resolves when the budget (the given milliseconds) is spent (tests pass one they control).
+   * @default a timer
+   */
+  readonly budget?: (waitMs: number) => Promise<void>;
 }
 
 /** What is reported when a load did not fit the init. */
@@ -55,7 +74,7 @@ export interface DeferredLoad {
  * Makes the model load part of the Lambda init, so no request's Duration contains it: the predict function's
  * entry awaits this at its top level (an ES module's top-level await holds the init phase). Under provisioned
  * concurrency it waits for the whole load, since the environment is frozen after init and would otherwise pay the
- * load on its first request; on demand it waits at most the init budget, and when the model cannot make it, says
+ * load on its first request; on demand it waits what is left of Lambda's 10 s init ({@link initWaitMs}), and when the model cannot make it, says
  * so (log line and `ModelLoadDeferred` metric) and lets the first request finish the load.
  *
  * @example
@@ -67,16 +86,20 @@ export async function finishLoadInInit(input: FinishLoadInInitInput): Promise<In
     await input.warm;
     return InitLoadOutcome.SETTLED;
   }
-  const budget = input.budget ?? (() => delay(INIT_LOAD_BUDGET_MS, undefined, { ref: false }));
+  const budget = input.budget ?? ((waitMs: number) => delay(waitMs, undefined, { ref: false }));
+  const elapsedMs = input.elapsedMs ?? performance.now();
+  const waitMs = initWaitMs(elapsedMs);
   const outcome = await Promise.race([
     input.warm.then(() => InitLoadOutcome.SETTLED),
-    budget().then(() => InitLoadOutcome.DEFERRED),
+    budget(waitMs).then(() => InitLoadOutcome.DEFERRED),
   ]);
   if (outcome === InitLoadOutcome.DEFERRED) {
     input.onDeferred({
       message:
-        `${input.model} v${input.version} did not load within the ${INIT_LOAD_BUDGET_MS} ms init budget; the first ` +
-        'request waits for the rest of the load (provisioned concurrency always loads in init)',
+        `${input.model} v${input.version} did not load within Lambda's ${LAMBDA_INIT_LIMIT_MS / 1000} s init ` +
+        `(${Math.round(elapsedMs)} ms had gone to the runtime and module loading, ${Math.round(waitMs)} ms were ` +
+        'left for the load); the first request waits for the rest of the load (provisioned concurrency always ' +
+        'loads in init)',
       emf: new EmfDocuments().document(input.model, input.version, DEFERRED_METRICS, [1], Date.now()),
     });
   }

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type DeferredLoad, finishLoadInInit, InitLoadOutcome } from '../../lib/serving/init-load.js';
+import {
+  type DeferredLoad,
+  finishLoadInInit,
+  InitLoadOutcome,
+  initWaitMs,
+} from '../../lib/serving/init-load.js';
 
 /** A promise the test settles by hand. */
 function manual(): { promise: Promise<void>; resolve: () => void } {
@@ -26,8 +31,9 @@ describe('finishLoadInInit: the model loads during Lambda init, within its budge
     assert.deepEqual(reports, []);
   });
 
-  it('ends the init when the budget runs out first, saying so in a log line and a ModelLoadDeferred metric', async () => {
+  it('ends the init when what is left of its 10 s runs out first, saying so in a log line and a ModelLoadDeferred metric', async () => {
     const reports: DeferredLoad[] = [];
+    const waits: number[] = [];
     const load = manual();
     const outcome = await finishLoadInInit({
       warm: load.promise,
@@ -35,13 +41,19 @@ describe('finishLoadInInit: the model loads during Lambda init, within its budge
       model: 'iris',
       version: 3,
       onDeferred: (report) => reports.push(report),
-      budget: () => Promise.resolve(),
+      elapsedMs: 1_400,
+      budget: (waitMs) => {
+        waits.push(waitMs);
+        return Promise.resolve();
+      },
     });
+    // The runtime's start and the module loading took 1.4 s of the 10 s; 1 s is kept for what follows the wait.
+    assert.deepEqual(waits, [7_600]);
     assert.equal(outcome, InitLoadOutcome.DEFERRED);
     assert.equal(reports.length, 1);
     assert.match(
       reports[0]?.message ?? '',
-      /iris v3 did not load within the 8000 ms init budget; the first request waits/,
+      /iris v3 did not load within Lambda's 10 s init \(1400 ms had gone to the runtime and module loading, 7600 ms were left for the load\); the first request waits/,
     );
     const emf = JSON.parse(reports[0]?.emf ?? '{}');
     assert.equal(emf.ModelLoadDeferred, 1);
@@ -74,5 +86,11 @@ describe('finishLoadInInit: the model loads during Lambda init, within its budge
     load.resolve();
     assert.equal(await waiting, InitLoadOutcome.SETTLED);
     assert.equal(budgetAsked, false);
+  });
+
+  it('waits nothing once the process has used up the init (a slow module load), rather than a fixed 8 s more', () => {
+    assert.equal(initWaitMs(0), 9_000);
+    assert.equal(initWaitMs(8_500), 500);
+    assert.equal(initWaitMs(12_000), 0);
   });
 });

@@ -5,6 +5,7 @@ import { PublishInputError } from '../publish/PublishInputError.js';
 import { checkArgumentLengths } from './argument-limits.js';
 import type { CliIo } from './cli-io.js';
 import { connectionFailure } from './connection-failure.js';
+import { registerCostCommand } from './cost-command.js';
 import { registerDeployCommand } from './deploy-command.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { parseModelArgument } from './model-argument.js';
@@ -85,6 +86,7 @@ function buildProgram(io: CliIo, json: boolean): Command {
   registerPromoteCommand(program, io);
   registerRollbackCommand(program, io);
   registerStatusCommand(program, io);
+  registerCostCommand(program, io);
 
   // Every command's <model> is checked the same way: a name the registry cannot hold is a usage error (exit 2).
   for (const command of program.commands) {

@@ -15,6 +15,7 @@ import {
 } from '../../lib/aws/release/release-resource.js';
 import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
 import { rolloutPlanOf } from '../../lib/core/config/rollout-plan-of.js';
+import { IDLE_TICK_REQUESTS } from '../../lib/core/cost/driver-tick-requests.js';
 import { predictEnvironment } from '../../lib/core/environment/predict-environment.js';
 import { type ModelManifest, PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { RolloutStatus } from '../../lib/core/rollout/RolloutState.js';
@@ -23,8 +24,10 @@ import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
+import { DriverLease } from '../../lib/storage/DriverLease.js';
 import type { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
-import type { RolloutStore } from '../../lib/storage/RolloutStore.js';
+import { RolloutStore } from '../../lib/storage/RolloutStore.js';
+import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
 import { FakeAwsAccount, FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
 import { registryOnNewBucket } from '../fixtures/registry-bucket.js';
 
@@ -175,6 +178,67 @@ describe('one cdk deploy of five models on one account: a failed rollout among t
         return onReleaseEvent(request(model, 'Create', properties(model, published, v1[model])), release);
       }),
     );
+
+  it('an idle tick makes the S3 and CloudWatch calls the cost estimate counts (IDLE_TICK_REQUESTS)', async () => {
+    await createAll();
+    // The driver's own client on the same bucket, counting every S3 request it sends.
+    const sent: string[] = [];
+    const client = s3.createClient();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push((context.commandName ?? '').replace(/Command$/, ''));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countRequests' },
+    );
+    const objects = new S3ObjectStore({ client, bucket: `registry-${bucket}` });
+    const driverStore = new RolloutStore({ store: objects });
+    const lease = new DriverLease({
+      store: objects,
+      name: 'Sluice-RolloutDriver',
+      durationMs: 55_000,
+      now: () => now,
+    });
+    const tickOnce = () =>
+      driveStackRollouts({
+        lease: { lease, holder: `tick-${now}` },
+        engine: new RolloutEngine({
+          store: driverStore,
+          target: targetOf(),
+          registry,
+          actor: 'scheduler',
+          now: () => now,
+        }),
+        store: driverStore,
+        lambda: account.lambda,
+        cloudwatch: account.cloudwatch,
+        modelFunctions: Object.fromEntries(MODELS.map((model) => [model, functionOf(model)])),
+        keepVersions: 2,
+      });
+    // The first tick of a lease has no generation before it; the second is the steady state.
+    await tickOnce();
+    now += MINUTE;
+    sent.length = 0;
+    account.journal.length = 0;
+    await tickOnce();
+    const count = (...commands: string[]) => sent.filter((command) => commands.includes(command)).length;
+    const cloudwatchCalls = account
+      .sequence()
+      .filter((command) =>
+        ['DescribeAlarms', 'GetMetricData', 'PutMetricAlarm', 'DeleteAlarms'].includes(command),
+      );
+    const expected = (key: keyof typeof IDLE_TICK_REQUESTS.perDriver) =>
+      IDLE_TICK_REQUESTS.perDriver[key] + MODELS.length * IDLE_TICK_REQUESTS.perModel[key];
+    assert.deepEqual(
+      {
+        s3Get: count('GetObject'),
+        s3ListOrPut: count('ListObjectsV2', 'PutObject'),
+        cloudwatch: cloudwatchCalls.length,
+      },
+      { s3Get: expected('s3Get'), s3ListOrPut: expected('s3ListOrPut'), cloudwatch: expected('cloudwatch') },
+      `the tick sent ${sent.join(', ')} and ${account.sequence().join(', ')}`,
+    );
+  });
 
   it('a sluice upgrade whose rollout fails on one model rolls all five back to their old build: no reverse canary, no rollout left', async () => {
     await createAll();

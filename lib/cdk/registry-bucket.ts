@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { MODELS_PREFIX } from '../core/manifest/registry-layout.js';
 import { ROLLOUTS_PREFIX } from '../core/rollout/rollout-layout.js';
@@ -38,6 +39,12 @@ export class RegistryBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: RegistryBucketProps = {}) {
     super(scope, id);
+    // S3 delivers server access logs as its logging service (logging.s3.amazonaws.com), which the log bucket's policy
+    // lets write `registry/*` for this bucket and account only; ACLs are disabled (bucket owner enforced), as S3
+    // recommends (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html). CDK writes
+    // that policy, instead of the LogDeliveryWrite ACL, under a feature flag: set here, before any child exists, so this
+    // construct's buckets do not depend on the app's cdk.json (which sets it too).
+    this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const noncurrentVersionDays = props.noncurrentVersionDays ?? 30;
     const removalPolicy = (props.retainOnDelete ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const autoDeleteObjects = removalPolicy === RemovalPolicy.DESTROY;
@@ -47,12 +54,12 @@ export class RegistryBucket extends Construct {
       enableKeyRotation: true,
       removalPolicy,
     });
-    // Server access logs cannot be delivered to a bucket encrypted with a customer managed key.
+    // Server access logs cannot be delivered to a bucket encrypted with a customer managed key (same page).
     this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(365) }],
       removalPolicy,
       autoDeleteObjects,

@@ -9,6 +9,7 @@ import {
   WIDGETS_PER_MODEL,
 } from '../../lib/cdk/model-dashboard.js';
 import type { ModelEndpoint } from '../../lib/cdk/model-endpoint.js';
+import { CDK_CONTEXT } from './stack-fixture.js';
 
 /** What the dashboard reads of a model's endpoint: its function's name, the model and its version. */
 function endpointOf(index: number): ModelEndpoint {
@@ -21,7 +22,7 @@ function endpointOf(index: number): ModelEndpoint {
 
 /** The widgets of each dashboard in the template, by logical id. */
 function widgetCounts(models: number): Record<string, number> {
-  const stack = new Stack(new App(), 'Dashboards');
+  const stack = new Stack(new App({ context: CDK_CONTEXT }), 'Dashboards');
   new ModelDashboard(stack, 'Dashboard', {
     endpoints: Array.from({ length: models }, (_, i) => endpointOf(i)),
   });

@@ -28,6 +28,7 @@ import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { CDK_CONTEXT } from './stack-fixture.js';
 
 // Any attempt to bundle in Docker fails loudly instead of finding a docker binary by chance.
 process.env.CDK_DOCKER = '/nonexistent/docker';
@@ -52,7 +53,7 @@ let synths = 0;
 
 /** Synthesizes an App holding one function with this code, and finds its staged asset through the template and asset manifest. */
 function synthFunctionAsset(props: FunctionCodeProps): SynthesizedAsset {
-  const app = new App({ outdir: join(scratch, `assembly-${synths++}`) });
+  const app = new App({ outdir: join(scratch, `assembly-${synths++}`), context: CDK_CONTEXT });
   const stack = new Stack(app, 'FunctionAsset');
   new lambda.Function(stack, 'Function', {
     runtime: lambda.Runtime.NODEJS_24_X,

@@ -10,7 +10,7 @@ import { MAX_MODELS_PER_STACK } from '../../lib/cdk/model-group.js';
 import { FUNCTIONS_PER_GRANT_POLICY } from '../../lib/cdk/release-provider.js';
 import { SluiceStack } from '../../lib/cdk/sluice-stack.js';
 import { parseDeployConfig } from '../../lib/core/config/deploy-config.js';
-import { SHA_A, synth } from './stack-fixture.js';
+import { CDK_CONTEXT, SHA_A, synth } from './stack-fixture.js';
 
 /** CloudFormation's limit on resources per stack (nested stacks count apart). */
 const CLOUDFORMATION_MAX_RESOURCES = 500;
@@ -112,7 +112,7 @@ describe('50 models per app: every stack, nested ones included, stays under Clou
   it('bundles the predict code once for all 50 models, offline: every function of an architecture shares one asset', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'sluice-fifty-'));
     try {
-      const app = new App({ outdir });
+      const app = new App({ outdir, context: CDK_CONTEXT });
       const bundled = new SluiceStack(app, 'Fifty', {
         config: fiftyModels(),
         env: { account: '123456789012', region: 'eu-west-1' },

@@ -148,8 +148,11 @@ describe('IAM: least privilege, no wildcard actions, no hand-built ARNs', () => 
     }
   });
 
-  it('writes no literal arn:aws: anywhere in the template', () => {
-    assert.doesNotMatch(JSON.stringify(template.toJSON()), /arn:aws:/);
+  it('writes no literal arn:aws: in the template of an app without account and region (as bin/app.ts synthesizes it)', () => {
+    // With a known region CDK writes the partition itself (@aws-cdk/core:enablePartitionLiterals, cdk.json); without
+    // one, a literal arn:aws: could only be an ARN built by hand.
+    const { template: agnostic } = synth(configWith(), { agnostic: true });
+    assert.doesNotMatch(JSON.stringify(agnostic.toJSON()), /arn:aws:/);
   });
 });
 

@@ -107,8 +107,10 @@ export function grantReadMetrics(grantee: iam.IGrantable): void {
 /** cdk-nag's name of the version-alarm ARN pattern of {@link versionAlarmsArn}, to acknowledge it. */
 export function nagVersionAlarms(fn: lambda.IFunction): string {
   const stack = Stack.of(fn);
-  // cdk-nag writes the stack's region and account literally when they are known, as pseudo parameters otherwise.
+  // cdk-nag writes the stack's partition, region and account literally when they are known (the partition with
+  // `@aws-cdk/core:enablePartitionLiterals` and a known region), as pseudo parameters otherwise.
+  const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
   const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
   const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-  return `Resource::arn:<AWS::Partition>:cloudwatch:${region}:${account}:alarm:${VERSION_ALARM_PREFIX}${nagRef(fn)}-*`;
+  return `Resource::arn:${partition}:cloudwatch:${region}:${account}:alarm:${VERSION_ALARM_PREFIX}${nagRef(fn)}-*`;
 }

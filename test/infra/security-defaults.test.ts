@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CfnResource, Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
+import type { IConstruct } from 'constructs';
+import { CDK_CONTEXT, configWith, synth } from './stack-fixture.js';
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+type Statement = {
+  Effect: string;
+  Principal?: unknown;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+};
+
+/** The logical id of a construct's resource in its stack's template. */
+function logicalIdOf(construct: IConstruct): string {
+  const resource = construct instanceof CfnResource ? construct : construct.node.defaultChild;
+  assert.ok(resource instanceof CfnResource, `${construct.node.path} has no CloudFormation resource`);
+  return Stack.of(resource).resolve(resource.logicalId) as string;
+}
+
+function resources(template: Template): Record<string, Resource> {
+  return template.toJSON().Resources as Record<string, Resource>;
+}
+
+describe('cdk.json: the feature flags aws-cdk-lib recommends, as `cdk init` writes them', () => {
+  it('sets every flag of CURRENTLY_RECOMMENDED_FLAGS at its recommended value, and no other context', () => {
+    // A newer aws-cdk-lib recommends more flags: read what each changes in the templates, then add it here.
+    assert.deepEqual(CDK_CONTEXT, CURRENTLY_RECOMMENDED_FLAGS);
+  });
+});
+
+describe("registry access logs: S3's logging service writes them by bucket policy, ACLs disabled", () => {
+  for (const [label, cdkJson] of [
+    ['with cdk.json', true],
+    ['in an app that sets no feature flag', false],
+  ] as const) {
+    it(`grants logging.s3.amazonaws.com s3:PutObject on registry/* for the registry bucket and account only, ${label}`, () => {
+      const { stack, template } = synth(configWith(), { cdkJson });
+      const all = resources(template);
+      const logsId = logicalIdOf(stack.registry.accessLogs);
+      const logs = all[logsId] ?? assert.fail('no access-log bucket');
+      assert.equal(logs.Properties.AccessControl, undefined, 'no LogDeliveryWrite ACL');
+      assert.deepEqual(logs.Properties.OwnershipControls, {
+        Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }],
+      });
+      const policy =
+        Object.values(all).find(
+          (resource) =>
+            resource.Type === 'AWS::S3::BucketPolicy' &&
+            JSON.stringify(resource.Properties.Bucket) === JSON.stringify({ Ref: logsId }),
+        ) ?? assert.fail('no policy on the access-log bucket');
+      const delivery = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter(
+        (statement) => JSON.stringify(statement.Principal) === '{"Service":"logging.s3.amazonaws.com"}',
+      );
+      assert.deepEqual(delivery, [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'logging.s3.amazonaws.com' },
+          Action: 's3:PutObject',
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logsId, 'Arn'] }, '/registry/*']] },
+          Condition: {
+            ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [logicalIdOf(stack.registry.bucket), 'Arn'] } },
+            StringEquals: { 'aws:SourceAccount': '123456789012' },
+          },
+        },
+      ]);
+    });
+  }
+});

@@ -1,4 +1,5 @@
 import { DDSketch } from '@datadog/sketches-js';
+import { VersionAlarmKind } from '../core/gates/version-alarm-name.js';
 import { breachedGates, type GateFigures, type GateThresholds } from '../core/gates/version-gates.js';
 import { DEFAULT_MAX_SHADOW_MS } from '../core/rollout/gate-settings.js';
 import type { DifferenceFigures, HealthReport } from '../core/rollout/RolloutTarget.js';
@@ -43,8 +44,10 @@ export interface HealthWindowOptions {
 
 /** The figures of one version over a period: what the gates judge, with the traffic the alias routed to it. */
 export interface VersionFigures extends GateFigures {
-  /** Of the requests, those the alias routed (unversioned routes): the traffic it was given. */
+  /** The requests the alias routed (unversioned routes): the traffic it was given, and all the gates judge. */
   readonly routed: number;
+  /** Requests that named the version (`/versions/{v}`, golden checks among them): reported, never judged. */
+  readonly direct: number;
   /** Requests the version answered as a shadow candidate, its answers compared with the stable version's. */
   readonly compared: number;
   /**
@@ -70,6 +73,8 @@ export interface JudgeOptions {
   readonly sinceMs?: number;
   /** The stable version, whose share of refused inputs the candidate's is compared with. */
   readonly stable?: number;
+  /** The requests the plan's step needs: fewer than `minSamples` lowers the sample the rates are judged on. */
+  readonly minRequests?: number;
 }
 
 /** One minute of a candidate's relative differences, a sketch per output. */
@@ -86,6 +91,8 @@ interface Bucket {
   readonly second: number;
   requests: number;
   routed: number;
+  /** Requests that named the version (`/versions/{v}`, golden checks among them): reported, never judged. */
+  direct: number;
   errors: number;
   rejected: number;
   invalidOutputs: number;
@@ -134,14 +141,20 @@ export class HealthWindow {
    */
   record(model: string, version: number, outcome: ServedOutcome, at: number): void {
     const bucket = this.#bucket(model, version, at);
+    // A request that named its version (a smoke test, a golden check) is not traffic the alias gave the version:
+    // counted apart, never judged, as the version alarms on AWS never see it.
+    if (outcome.routed === false) {
+      bucket.direct++;
+      return;
+    }
     bucket.requests++;
-    const routed = outcome.routed ?? true;
-    if (routed) bucket.routed++;
+    bucket.routed++;
     if (outcome.status >= 500) bucket.errors++;
     else if (outcome.status >= 400) bucket.rejected++;
     bucket.invalidOutputs += outcome.invalidOutputs ?? 0;
-    bucket.latencies.accept(Math.max(0, outcome.latencyMs));
-    const answered = routed && outcome.classes ? requestClass(outcome.classes) : undefined;
+    // A request that waited for its model to load is counted, but its latency is the load's, not the model's.
+    if (outcome.waitedForLoad !== true) bucket.latencies.accept(Math.max(0, outcome.latencyMs));
+    const answered = outcome.classes ? requestClass(outcome.classes) : undefined;
     if (answered !== undefined) bucket.classes.set(answered, (bucket.classes.get(answered) ?? 0) + 1);
   }
 
@@ -225,6 +238,7 @@ export class HealthWindow {
         second,
         requests: 0,
         routed: 0,
+        direct: 0,
         errors: 0,
         rejected: 0,
         invalidOutputs: 0,
@@ -321,15 +335,29 @@ export class HealthWindow {
         ? undefined
         : this.figures(model, options.stable, from, at);
 
+    // The rates are judged on `needed` routed requests or more: the window's own minimum, or fewer when the plan's
+    // step needs fewer (a plan of 0 is judged on whatever came, and healthy with none).
+    const needed =
+      options.minRequests === undefined
+        ? this.minSamples
+        : Math.max(0, Math.min(this.minSamples, options.minRequests));
+    const judgedAt = Math.max(1, needed);
     const breaches: string[] = [];
     const recent = this.figures(model, version, at - this.windowMs, at);
-    if (recent.requests >= this.minSamples) {
-      const found = breachedGates(recent, thresholds, recentLabel, baseline(at - this.windowMs));
-      breaches.push(...found.map((breach) => breach.reason));
-    }
-    if (options.sinceMs !== undefined && step.requests >= this.minSamples) {
-      const found = breachedGates(step, thresholds, stepLabel, baseline(sinceMs));
+    const add = (found: readonly { reason: string }[]) => {
       for (const breach of found) if (!breaches.includes(breach.reason)) breaches.push(breach.reason);
+    };
+    // NaN or infinite outputs need no sample: one is one too many, as the AWS alarm counts them per minute.
+    const invalidOnly = (figures: VersionFigures, label: string, from: number) =>
+      breachedGates(figures, thresholds, label, baseline(from)).filter(
+        (breach) => breach.gate === VersionAlarmKind.INVALID_OUTPUTS,
+      );
+    if (recent.requests >= judgedAt)
+      add(breachedGates(recent, thresholds, recentLabel, baseline(at - this.windowMs)));
+    else add(invalidOnly(recent, recentLabel, at - this.windowMs));
+    if (options.sinceMs !== undefined) {
+      if (step.requests >= judgedAt) add(breachedGates(step, thresholds, stepLabel, baseline(sinceMs)));
+      else add(invalidOnly(step, stepLabel, sinceMs));
     }
     if (breaches.length > 0) return { verdict: 'unhealthy', reasons: breaches, ...evidence };
 
@@ -339,13 +367,20 @@ export class HealthWindow {
             `shadow: ${describeCount(step.disagreed)} of ${step.compared} compared requests disagreed with the stable version's`,
           ]
         : [];
-    if (step.requests < this.minSamples) {
+    const direct =
+      step.direct > 0
+        ? [
+            `${step.direct} ${step.direct === 1 ? 'request' : 'requests'} named v${version} directly (not judged)`,
+          ]
+        : [];
+    if (step.requests < needed) {
       return {
         verdict: 'unknown',
         reasons: [
           ...shadowed,
-          `${step.requests} ${step.requests === 1 ? 'answer' : 'answers'} of version ${version} ${stepLabel} (golden checks included); ` +
-            `at least ${this.minSamples} are needed to judge`,
+          `${step.requests} ${step.requests === 1 ? 'answer' : 'answers'} of version ${version} ${stepLabel} routed by the alias; ` +
+            `at least ${needed} are needed to judge`,
+          ...direct,
         ],
         ...evidence,
       };
@@ -360,7 +395,7 @@ export class HealthWindow {
         `refused inputs ${percent(step.rejected, step.requests)} (${step.rejected} of ${step.requests})`,
       );
     }
-    return { verdict: 'healthy', reasons: [...shadowed, ...reasons], ...evidence };
+    return { verdict: 'healthy', reasons: [...shadowed, ...reasons, ...direct], ...evidence };
   }
 
   /** The counts and the merged latency sketch of `buckets` over `(from, to]`, by whole seconds. */
@@ -372,6 +407,7 @@ export class HealthWindow {
     const latencies = new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY });
     let requests = 0;
     let routed = 0;
+    let direct = 0;
     let errors = 0;
     let rejected = 0;
     let invalidOutputs = 0;
@@ -385,6 +421,7 @@ export class HealthWindow {
       if (bucket.second < fromSecond || bucket.second > toSecond) continue;
       requests += bucket.requests;
       routed += bucket.routed;
+      direct += bucket.direct;
       errors += bucket.errors;
       rejected += bucket.rejected;
       invalidOutputs += bucket.invalidOutputs;
@@ -400,6 +437,7 @@ export class HealthWindow {
     return {
       requests,
       routed,
+      direct,
       errors,
       rejected,
       invalidOutputs,

@@ -106,6 +106,7 @@ export class StackRolloutTarget implements RolloutTarget {
     return this.#options.health.judge(model, candidate, this.#options.thresholds, this.#now(), {
       sinceMs: query.sinceMs,
       ...(query.stable === undefined ? {} : { stable: query.stable }),
+      ...(query.minRequests === undefined ? {} : { minRequests: query.minRequests }),
     });
   }
 

@@ -2,7 +2,7 @@ import { type Decision, decide } from '../core/rollout/decide.js';
 import { describeGates } from '../core/rollout/describe-gates.js';
 import { gateSettingsOf } from '../core/rollout/gate-settings.js';
 import { judgeReplay } from '../core/rollout/judge-replay.js';
-import { assertValidPlan } from '../core/rollout/plan-rollout.js';
+import { assertValidPlan, DEFAULT_MIN_REQUESTS } from '../core/rollout/plan-rollout.js';
 import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
 import type { RolloutPlan } from '../core/rollout/RolloutPlan.js';
@@ -329,6 +329,7 @@ export class RolloutEngine {
       ...(state.stableBuild === undefined ? {} : { stableBuild: state.stableBuild }),
       sinceMs,
       stable: state.stable,
+      minRequests: state.replay?.standsIn === true ? 0 : (state.plan?.minRequests ?? DEFAULT_MIN_REQUESTS),
       ...(state.phase === 'shadow' && state.shadowBuild !== undefined
         ? { shadowBuild: state.shadowBuild }
         : {}),

@@ -99,6 +99,8 @@ interface RequestState {
   version?: number;
   predictions: number;
   invalidOutputs: number;
+  /** True when the request waited for its model version to load: its latency is the load's, not the model's. */
+  waitedForLoad?: boolean;
   /** `performance.now()` at the end of each inference phase, for the statistics extension. */
   readonly marks: { loaded?: number; decoded?: number; ran?: number; encoded?: number };
   /** The answer's classes, for the class-share gate (unversioned routes only). */
@@ -205,6 +207,8 @@ export class InferenceApp {
         latencyMs,
         predictions: state.predictions,
         invalidOutputs: state.invalidOutputs,
+        routed: route.version === undefined,
+        waitedForLoad: state.waitedForLoad === true,
         ...(answered === undefined ? {} : { answeredClass: answered }),
       });
       this.resolver.served?.(state.model, state.version, {
@@ -212,6 +216,7 @@ export class InferenceApp {
         latencyMs,
         routed: route.version === undefined,
         invalidOutputs: state.invalidOutputs,
+        waitedForLoad: state.waitedForLoad === true,
         ...(state.classes ? { classes: state.classes } : {}),
       });
       this.recordStatistics(state, result.statusCode, started, latencyMs);
@@ -298,6 +303,8 @@ export class InferenceApp {
     // load must fail its rollout. A version named in the path is recorded only once it loaded, so probing
     // `/versions/99999` cannot create metric series.
     if (route.version === undefined) state.version = version;
+    // A request that waits for a load is counted, but its latency is the load's: the latency gate never judges it.
+    if (this.engine.peek(model, version) === undefined) state.waitedForLoad = true;
     const loaded = await this.engine.get(model, version);
     state.version = version;
     return loaded;

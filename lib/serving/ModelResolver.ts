@@ -51,6 +51,8 @@ export interface ServedOutcome {
   readonly routed?: boolean;
   /** NaN or infinite output values the answer held (0 when none, or when it was refused). @default 0 */
   readonly invalidOutputs?: number;
+  /** True when the request waited for its model version to load: its latency is not the model's. @default false */
+  readonly waitedForLoad?: boolean;
   /** Rows of the answer per class of the model's class output, when it has one and the resolver asked. */
   readonly classes?: Readonly<Record<string, number>>;
 }

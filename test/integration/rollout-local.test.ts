@@ -57,6 +57,58 @@ const THRESHOLDS = {
 const T0 = 1_700_000_000_000;
 
 describe('HealthWindow: error rate and p99 latency per version over a sliding window', () => {
+  it('judges only what the alias routed: a smoke test naming the version cannot hide a failing candidate', () => {
+    const window = new HealthWindow();
+    // 40 routed requests, a quarter failing, and 1,200 successful requests to /versions/2 beside them.
+    for (let i = 0; i < 40; i++) window.record('m', 2, { status: i % 4 === 0 ? 500 : 200, latencyMs: 1 }, T0);
+    for (let i = 0; i < 1_200; i++) window.record('m', 2, { status: 200, latencyMs: 1, routed: false }, T0);
+    const report = window.judge('m', 2, THRESHOLDS, T0, { sinceMs: T0 - 1_000 });
+    assert.equal(report.verdict, 'unhealthy');
+    assert.match(report.reasons[0] ?? '', /error rate 25\.0% \(10 of 40 requests/);
+  });
+
+  it('judges NaN outputs on any number of requests, as the AWS alarm counts them per minute', () => {
+    const window = new HealthWindow();
+    for (let i = 0; i < 3; i++) window.record('m', 2, { status: 200, latencyMs: 1, invalidOutputs: 2 }, T0);
+    const report = window.judge('m', 2, THRESHOLDS, T0, { sinceMs: T0 - 1_000 });
+    assert.equal(report.verdict, 'unhealthy');
+    assert.match(report.reasons.join('; '), /6 NaN or infinite output values/);
+  });
+
+  it('judges on the sample the plan asks for: 5 requests for --min-requests 5, none for 0', () => {
+    const window = new HealthWindow();
+    for (let i = 0; i < 5; i++) window.record('m', 2, { status: 200, latencyMs: 1 }, T0);
+    assert.equal(window.judge('m', 2, THRESHOLDS, T0, { sinceMs: T0 - 1_000 }).verdict, 'unknown');
+    assert.equal(
+      window.judge('m', 2, THRESHOLDS, T0, { sinceMs: T0 - 1_000, minRequests: 5 }).verdict,
+      'healthy',
+    );
+    assert.equal(
+      window.judge('m', 3, THRESHOLDS, T0, { sinceMs: T0 - 1_000, minRequests: 0 }).verdict,
+      'healthy',
+    );
+    // A failure among 5 is 20 %: with 5 asked for, it is judged.
+    window.record('m', 4, { status: 500, latencyMs: 1 }, T0);
+    for (let i = 0; i < 4; i++) window.record('m', 4, { status: 200, latencyMs: 1 }, T0);
+    assert.equal(
+      window.judge('m', 4, THRESHOLDS, T0, { sinceMs: T0 - 1_000, minRequests: 5 }).verdict,
+      'unhealthy',
+    );
+  });
+
+  it('never counts a model load as latency, and judges p99 against the stable version of the same period', () => {
+    const window = new HealthWindow();
+    // After a restart both versions reload and answer slowly; the first requests of each waited for the load.
+    for (let i = 0; i < 30; i++) {
+      window.record('m', 1, { status: 200, latencyMs: i < 2 ? 4_000 : 1_600 }, T0);
+      window.record('m', 2, { status: 200, latencyMs: i < 2 ? 4_000 : 1_650, waitedForLoad: i < 2 }, T0);
+    }
+    const report = window.judge('m', 2, THRESHOLDS, T0, { sinceMs: T0 - 1_000, stable: 1 });
+    assert.equal(report.verdict, 'healthy', report.reasons.join('; '));
+    // Without the stable version's figures, the absolute ceiling judges the same candidate.
+    assert.equal(window.judge('m', 2, THRESHOLDS, T0, { sinceMs: T0 - 1_000 }).verdict, 'unhealthy');
+  });
+
   it('says unknown below the minimum sample count, whatever the outcomes', () => {
     const window = new HealthWindow();
     for (let i = 0; i < HEALTH_MIN_SAMPLES - 1; i++)
@@ -137,11 +189,9 @@ describe('HealthWindow: error rate and p99 latency per version over a sliding wi
     window.record('m', 2, { status: 200, latencyMs: 1, routed: false }, T0);
     window.record('other', 1, { status: 200, latencyMs: 1 }, T0);
     assert.deepEqual(window.requests('m', T0), { '1': 2, '2': 1 });
-    assert.equal(
-      window.figures('m', 2, T0 - HEALTH_WINDOW_MS, T0).requests,
-      2,
-      'health judges every request of the version',
-    );
+    const figures = window.figures('m', 2, T0 - HEALTH_WINDOW_MS, T0);
+    assert.equal(figures.requests, 1, 'health judges only what the alias routed');
+    assert.equal(figures.direct, 1, 'a request naming the version is counted apart');
   });
 
   it('counts every request exactly: a 90/10 split of 114,000 reads 90/10', () => {

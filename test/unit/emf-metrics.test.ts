@@ -147,4 +147,34 @@ describe('readFunctionConfig: the Lambda version the function runs as', () => {
     );
     assert.equal(readFunctionConfig(env).functionVersion, undefined);
   });
+
+  it("keeps a request that named its version out of the Lambda version's alarms, and a load wait out of Latency", () => {
+    const lines: string[] = [];
+    const metrics = new EmfServingMetrics((line) => lines.push(line), '7');
+    const record = {
+      model: 'iris',
+      version: 3,
+      status: 200,
+      latencyMs: 1800,
+      predictions: 1,
+      invalidOutputs: 0,
+    };
+    metrics.recordInference({ ...record, routed: false });
+    metrics.recordInference({ ...record, waitedForLoad: true });
+    const [direct, waited] = lines.map((line) => JSON.parse(line));
+    // The version alarms read the set with FunctionVersion: a smoke test or golden check naming v3 is not in it.
+    assert.deepEqual(EmfDocumentSchema.parse(direct)._aws.CloudWatchMetrics[0]?.Dimensions, [
+      ['service', 'Model', 'Version'],
+    ]);
+    assert.equal(direct.FunctionVersion, undefined);
+    assert.equal(direct.Requests, 1);
+    // Counted, with no Latency: 1.8 s of a model load is not the model's latency.
+    const waitedMetrics = EmfDocumentSchema.parse(waited)._aws.CloudWatchMetrics[0]?.Metrics.map(
+      (metric) => metric.Name,
+    );
+    assert.equal(waitedMetrics?.includes('Latency'), false);
+    assert.equal(waited.Latency, undefined);
+    assert.equal(waited.Requests, 1);
+    assert.equal(waited.FunctionVersion, '7');
+  });
 });

@@ -27,15 +27,43 @@ describe('version gates: one rule, an alarm on AWS and the health window locally
     const errors = specs.get(VersionAlarmKind.MODEL_ERRORS) ?? 0;
     assert.deepEqual(at({ errors }), [VersionAlarmKind.MODEL_ERRORS], `${errors} of 100 is ${errors}%`);
     assert.deepEqual(at({ errors: errors - 1 }), []);
+    // The absolute ceiling, as the AWS alarm has it, where the stable version's latency is not known.
     const p99 = specs.get(VersionAlarmKind.P99) ?? 0;
-    assert.deepEqual(at({ p99Ms: p99 }), [VersionAlarmKind.P99]);
-    assert.deepEqual(at({ p99Ms: p99 - 1 }), []);
+    const alone = (p99Ms: number) =>
+      breachedGates({ ...QUIET, p99Ms }, THRESHOLDS, 'now').map((breach) => breach.gate);
+    assert.deepEqual(alone(p99), [VersionAlarmKind.P99]);
+    assert.deepEqual(alone(p99 - 1), []);
     const invalid = specs.get(VersionAlarmKind.INVALID_OUTPUTS) ?? 0;
     assert.deepEqual(at({ invalidOutputs: invalid }), [VersionAlarmKind.INVALID_OUTPUTS]);
     assert.deepEqual(at({ invalidOutputs: invalid - 1 }), []);
     const rejected = specs.get(VersionAlarmKind.REJECTED_INPUTS) ?? 0;
     assert.deepEqual(at({ rejected }), [VersionAlarmKind.REJECTED_INPUTS]);
     assert.deepEqual(at({ rejected: rejected - 1 }), []);
+  });
+
+  it('judges p99 latency against the stable version’s of the same period: a ratio with a floor, not the ceiling', () => {
+    const stable = { ...QUIET, p99Ms: 1_600 };
+    // A restart made both slow, past the 1,000 ms ceiling: the candidate is not at fault.
+    assert.deepEqual(breachedGates({ ...QUIET, p99Ms: 1_700 }, THRESHOLDS, 'now', stable), []);
+    const slow = breachedGates({ ...QUIET, p99Ms: 2_400 }, THRESHOLDS, 'now', stable);
+    assert.equal(slow[0]?.gate, VersionAlarmKind.P99);
+    assert.match(
+      slow[0]?.reason ?? '',
+      /p99 latency 2400 ms now is at or above 2400 ms: 1\.5 times the stable version's 1600 ms/,
+    );
+    // A fast model: 1.5 times 4 ms is noise; 50 ms above it is not.
+    const fast = { ...QUIET, p99Ms: 4 };
+    assert.deepEqual(breachedGates({ ...QUIET, p99Ms: 40 }, THRESHOLDS, 'now', fast), []);
+    assert.equal(
+      breachedGates({ ...QUIET, p99Ms: 54 }, THRESHOLDS, 'now', fast)[0]?.gate,
+      VersionAlarmKind.P99,
+    );
+    // A stable version with a handful of requests is no baseline: the ceiling judges.
+    const few = { ...QUIET, requests: 3, p99Ms: 1_600 };
+    assert.equal(
+      breachedGates({ ...QUIET, p99Ms: 1_700 }, THRESHOLDS, 'now', few)[0]?.gate,
+      VersionAlarmKind.P99,
+    );
   });
 
   it('judges refused inputs against the stable version’s share, and not at all without it', () => {

@@ -19,7 +19,25 @@ export interface GateFigures {
 export type GateThresholds = Pick<
   AlarmThresholds,
   'errorRatePercent' | 'p99LatencyMs' | 'invalidOutputs' | 'rejectedInputsPercent'
->;
+> & {
+  /** With the stable version's latency of the same period: the candidate's p99 may be this many times it. @default P99_LATENCY_RATIO */
+  readonly p99LatencyRatio?: number;
+  /** ... and this many milliseconds above it, whichever allows more. @default P99_LATENCY_FLOOR_MS */
+  readonly p99LatencyFloorMs?: number;
+};
+
+/**
+ * How much slower than the stable version, over the same period, a candidate's p99 may be: 1.5 times. The
+ * machine's own speed moves both (a restart's reloads, a busy laptop), so the latency gate compares them where it
+ * has the stable version's figures, and uses the absolute ceiling only where it has not.
+ */
+export const P99_LATENCY_RATIO = 1.5;
+
+/** ... and by at least 50 ms: a 2 ms model at 4 ms is not slow. */
+export const P99_LATENCY_FLOOR_MS = 50;
+
+/** Requests of the stable version in the period before its p99 is a baseline: a p99 of a handful is noise. */
+export const P99_BASELINE_MIN_REQUESTS = 20;
 
 /** One gate that fired: which, and why in words (the figure, the threshold and the count). */
 export interface GateBreach {
@@ -65,10 +83,22 @@ export const VERSION_GATES: readonly VersionGate[] = [
   },
   {
     gate: VersionAlarmKind.P99,
-    judge: (figures, thresholds, label) =>
-      figures.p99Ms < thresholds.p99LatencyMs
+    judge: (figures, thresholds, label, baseline) => {
+      // Against the stable version's p99 of the same period, where it answered (a ratio with a floor).
+      if (baseline !== undefined && baseline.p99Ms > 0 && baseline.requests >= P99_BASELINE_MIN_REQUESTS) {
+        const ratio = thresholds.p99LatencyRatio ?? P99_LATENCY_RATIO;
+        const floor = thresholds.p99LatencyFloorMs ?? P99_LATENCY_FLOOR_MS;
+        const limit = Math.max(baseline.p99Ms * ratio, baseline.p99Ms + floor);
+        if (figures.p99Ms < limit) return undefined;
+        return (
+          `p99 latency ${Math.round(figures.p99Ms)} ms ${label} is at or above ${Math.round(limit)} ms: ${ratio} times ` +
+          `the stable version's ${Math.round(baseline.p99Ms)} ms in the same period (and at least ${floor} ms above it)`
+        );
+      }
+      return figures.p99Ms < thresholds.p99LatencyMs
         ? undefined
-        : `p99 latency ${Math.round(figures.p99Ms)} ms ${label} is at or above the limit of ${thresholds.p99LatencyMs} ms`,
+        : `p99 latency ${Math.round(figures.p99Ms)} ms ${label} is at or above the limit of ${thresholds.p99LatencyMs} ms`;
+    },
   },
   {
     gate: VersionAlarmKind.INVALID_OUTPUTS,

@@ -74,6 +74,11 @@ export interface HealthQuery {
   readonly shadowBuild?: string;
   /** The stable version's build, when the state names one: whose answers the class shares compare with. */
   readonly stableBuild?: string;
+  /**
+   * The requests the plan's step needs (`minRequests`): a target that needs a sample to judge its rates asks for no
+   * more than this (so a plan of 5 is judged on 5, and one of 0 on what came, none included). @default the target's own
+   */
+  readonly minRequests?: number;
 }
 
 /** A model version as a target serves it: the version, and the target's build of it when it has builds. */

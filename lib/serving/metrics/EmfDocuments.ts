@@ -52,9 +52,16 @@ export class EmfDocuments {
     metrics: readonly EmfMetric[],
     values: readonly number[],
     timestamp: number,
-    options: { readonly properties?: Readonly<Record<string, string>> } = {},
+    options: {
+      readonly properties?: Readonly<Record<string, string>>;
+      /**
+       * False for a request that named its version: the document carries only `service, Model, Version`, so the
+       * emitting Lambda version's alarms (which read the set with `FunctionVersion`) never count it. @default true
+       */
+      readonly routed?: boolean;
+    } = {},
   ): string {
-    const { head, keys } = this.#prefix(model, version, metrics);
+    const { head, keys } = this.#prefix(model, version, metrics, options.routed ?? true);
     let line = `${head}${timestamp}}`;
     for (let index = 0; index < keys.length; index++) line += `${keys[index]}${finite(values[index] ?? 0)}`;
     if (options.properties) {
@@ -158,17 +165,18 @@ export class EmfDocuments {
     model: string,
     version: number,
     metrics: readonly EmfMetric[],
+    routed: boolean,
   ): { readonly head: string; readonly keys: readonly string[] } {
-    const key = `${model}\u0000${version}\u0000${metrics.map((metric) => metric.name).join('\u0000')}`;
+    const key = `${model}\u0000${version}\u0000${routed}\u0000${metrics.map((metric) => metric.name).join('\u0000')}`;
     let prefix = this.#prefixes.get(key);
     if (prefix === undefined) {
       const head = JSON.stringify({
-        ...this.#root(model, version, true),
+        ...this.#root(model, version, routed),
         _aws: {
           CloudWatchMetrics: [
             {
               Namespace: METRICS_NAMESPACE,
-              Dimensions: this.#dimensions,
+              Dimensions: routed ? this.#dimensions : this.#dimensions.slice(0, 1),
               Metrics: metrics.map(({ name, unit }) => ({ Name: name, Unit: unit })),
             },
           ],

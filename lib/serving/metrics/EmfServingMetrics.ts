@@ -19,6 +19,11 @@ const INFERENCE_METRICS: readonly EmfMetric[] = [
   { name: MetricName.INVALID_OUTPUTS, unit: 'Count' },
 ];
 
+/** A request that waited for its model's load: no `Latency`, which would be the load's. */
+const LOAD_WAIT_METRICS: readonly EmfMetric[] = INFERENCE_METRICS.filter(
+  (metric) => metric.name !== MetricName.LATENCY,
+);
+
 const COMPARISON_METRICS: readonly EmfMetric[] = [
   { name: MetricName.SHADOW_COMPARED, unit: 'Count' },
   { name: MetricName.SHADOW_DISAGREED, unit: 'Count' },
@@ -63,19 +68,25 @@ export class EmfServingMetrics implements ServingMetrics {
   recordInference(record: InferenceRecord): void {
     const rejected = record.status >= 400 && record.status < 500 ? 1 : 0;
     const error = record.status >= 500 ? 1 : 0;
-    const values = [1, record.latencyMs, record.predictions, rejected, error, record.invalidOutputs];
+    const waited = record.waitedForLoad === true;
+    const values = waited
+      ? [1, record.predictions, rejected, error, record.invalidOutputs]
+      : [1, record.latencyMs, record.predictions, rejected, error, record.invalidOutputs];
     this.#write(
       this.#documents.document(
         record.model,
         record.version,
-        INFERENCE_METRICS,
+        waited ? LOAD_WAIT_METRICS : INFERENCE_METRICS,
         values,
         this.#now(),
         // The answered class is a property, not a metric: the class-share gate counts it with a Logs Insights query
         // at a step's end, so a model of 1,000 classes costs no custom metric per class.
-        record.answeredClass === undefined
-          ? {}
-          : { properties: { [ANSWERED_CLASS_PROPERTY]: record.answeredClass } },
+        {
+          routed: record.routed ?? true,
+          ...(record.answeredClass === undefined
+            ? {}
+            : { properties: { [ANSWERED_CLASS_PROPERTY]: record.answeredClass } }),
+        },
       ),
     );
   }

@@ -17,6 +17,13 @@ export interface InferenceRecord {
    * with a class output; absent otherwise.
    */
   readonly answeredClass?: string;
+  /**
+   * False for a request that named its version (`/versions/{v}`, golden checks among them): counted for the model
+   * version, never for the Lambda version's alarms, which judge only the traffic the alias routed. @default true
+   */
+  readonly routed?: boolean;
+  /** True when the request waited for its model version to load: no latency is recorded for it. @default false */
+  readonly waitedForLoad?: boolean;
 }
 
 /** Where the serving figures go: CloudWatch EMF on Lambda, a Prometheus registry locally. */

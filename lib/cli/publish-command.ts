@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ModelManifest } from '../core/manifest/ModelManifest.js';
 import { publishModel } from '../publish/publish-model.js';
-import type { ModelRegistry } from '../storage/ModelRegistry.js';
+import type { ModelRegistry, PublishOutcome } from '../storage/ModelRegistry.js';
 import type { CliIo } from './cli-io.js';
 import { parseModelArgument } from './model-argument.js';
 import { createProgressReporter } from './progress.js';
@@ -23,7 +23,9 @@ interface PublishCommandOptions extends GlobalOptions {
 
 /**
  * `sluice publish <file> --model NAME`: checks the file in onnxruntime (golden examples included) and publishes it
- * as the model's next version. Says which earlier versions have the very same bytes, if any.
+ * as the model's next version; when the newest version already is this publish (same bytes and extras, e.g. a retry
+ * after a lost answer) it returns that version and says so (`alreadyPublished`). Says which other versions have
+ * the very same bytes, if any (`sameBytesAs`).
  */
 export function registerPublishCommand(program: Command, io: CliIo): void {
   withTargetOptions(program.command('publish'), io)
@@ -40,7 +42,10 @@ export function registerPublishCommand(program: Command, io: CliIo): void {
     )
     .addHelpText(
       'after',
-      '\nExample:\n  npx sluice publish model.onnx --model iris --extras iris.json --local',
+      '\nPublishing again what the newest version already is (same bytes, labels, description, golden examples and\n' +
+        'reference set), e.g. a retry after the answer was lost, writes nothing and answers that version\n' +
+        '("already published"; "alreadyPublished": true with --json).\n' +
+        '\nExample:\n  npx sluice publish model.onnx --model iris --extras iris.json --local',
     )
     .action(async (file: string, options: PublishCommandOptions) => {
       const target = await resolveRegistryTarget(options, io.env);
@@ -48,9 +53,9 @@ export function registerPublishCommand(program: Command, io: CliIo): void {
       const interrupted = new AbortController();
       const interrupt = (): void => interrupted.abort(new Error('interrupted'));
       for (const signal of INTERRUPT_SIGNALS) process.once(signal, interrupt);
-      let manifest: ModelManifest;
+      let outcome: PublishOutcome;
       try {
-        manifest = await publishModel(target.registry, {
+        outcome = await publishModel(target.registry, {
           file,
           model: options.model,
           extrasFile: options.extras,
@@ -65,6 +70,7 @@ export function registerPublishCommand(program: Command, io: CliIo): void {
         progress.stop();
         for (const signal of INTERRUPT_SIGNALS) process.off(signal, interrupt);
       }
+      const { manifest, alreadyPublished } = outcome;
       const sameBytes = await versionsWithSameBytes(target.registry, manifest);
       const summary = {
         model: manifest.name,
@@ -76,6 +82,7 @@ export function registerPublishCommand(program: Command, io: CliIo): void {
         outputs: manifest.outputs,
         labels: manifest.labels,
         goldenExamples: manifest.goldenExamples?.length ?? 0,
+        alreadyPublished,
         sameBytesAs: sameBytes,
         registry: target.description,
       };
@@ -83,7 +90,11 @@ export function registerPublishCommand(program: Command, io: CliIo): void {
         io.stdout(`${JSON.stringify(summary)}\n`);
         return;
       }
-      io.stdout(`published ${manifest.name} version ${manifest.version} to ${target.description}\n`);
+      io.stdout(
+        alreadyPublished
+          ? `already published: ${manifest.name} version ${manifest.version} on ${target.description} has these bytes and extras (published ${manifest.createdAt}); nothing was written\n`
+          : `published ${manifest.name} version ${manifest.version} to ${target.description}\n`,
+      );
       io.stdout(`  sha256 ${manifest.sha256}, ${manifest.size} bytes\n`);
       if (sameBytes.length > 0) {
         const versions = sameBytes.map((version) => `v${version}`).join(', ');
@@ -106,7 +117,7 @@ export function registerPublishCommand(program: Command, io: CliIo): void {
     });
 }
 
-/** The other published versions of the model whose bytes have the new version's sha256. */
+/** The other published versions of the model whose bytes have this version's sha256. */
 async function versionsWithSameBytes(registry: ModelRegistry, manifest: ModelManifest): Promise<number[]> {
   const versions = await registry.readManifests(manifest.name);
   return versions

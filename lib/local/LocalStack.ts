@@ -7,7 +7,7 @@ import { RolloutEngine } from '../rollout/RolloutEngine.js';
 import type { AppLogger } from '../serving/InferenceApp.js';
 import { InferenceApp } from '../serving/InferenceApp.js';
 import { InferenceEngine } from '../serving/InferenceEngine.js';
-import { ModelRegistry } from '../storage/ModelRegistry.js';
+import { ModelRegistry, UNPUBLISHED_GRACE_MS } from '../storage/ModelRegistry.js';
 import { RolloutStore } from '../storage/RolloutStore.js';
 import { ApiGatewayEmulator } from './ApiGatewayEmulator.js';
 import { HealthWindow } from './HealthWindow.js';
@@ -130,7 +130,10 @@ export class LocalStack {
     });
   }
 
-  /** Starts the store, publishes the samples on first start, and serves the API. */
+  /**
+   * Starts the store, binds the API's port, removes the bytes of publishes that died before their manifest (claimed
+   * over {@link UNPUBLISHED_GRACE_MS} ago), publishes the samples on first start, and serves the API.
+   */
   static async start(options: LocalStackOptions): Promise<LocalStack> {
     const config = options.config ?? readLocalConfig(process.env);
     await mkdir(options.home, { recursive: true });
@@ -149,7 +152,6 @@ export class LocalStack {
     }
     try {
       const registry = new ModelRegistry({ store: store.objects() });
-      const published = options.publishSamples === false ? [] : await publishSamples(registry);
       const metrics = new PrometheusServingMetrics();
       let coldStart = true;
       const engine = new InferenceEngine({
@@ -198,6 +200,8 @@ export class LocalStack {
         serverVersion: readPackageVersion(),
       });
       let stack: LocalStack | undefined;
+      // The port is bound before the registry is written to: a start that fails on a taken port has published no
+      // sample (and removed nothing) in a folder it never served.
       const api = await ApiGatewayEmulator.start({
         handler: (event) => app.handle(event),
         port: options.port ?? DEFAULT_LOCAL_PORT,
@@ -224,13 +228,17 @@ export class LocalStack {
           }),
         },
       });
-      const info: LocalStackInfo = {
-        apiUrl: api.url,
-        s3Endpoint: store.endpoint,
-        bucket: store.bucket,
-        pid: process.pid,
-      };
-      await writeLocalStackInfo(options.home, info);
+      let published: { model: string; version: number }[];
+      let info: LocalStackInfo;
+      try {
+        await sweepUnpublished(registry, now(), logger);
+        published = options.publishSamples === false ? [] : await publishSamples(registry);
+        info = { apiUrl: api.url, s3Endpoint: store.endpoint, bucket: store.bucket, pid: process.pid };
+        await writeLocalStackInfo(options.home, info);
+      } catch (error) {
+        await api.stop();
+        throw error;
+      }
       if (options.driveEveryMs !== false) driver.start(options.driveEveryMs ?? LOCAL_DRIVER_INTERVAL_MS);
       stack = new LocalStack(
         options.home,
@@ -270,5 +278,25 @@ export class LocalStack {
     await this.engine.close();
     await this.store.stop();
     await this.lock.release();
+  }
+}
+
+/**
+ * The start's clean-up of the registry: bytes without a manifest, claimed longer than the grace period ago, are
+ * what a publish killed before its commit left (see `ModelRegistry.sweepUnpublished`). A failure is logged, not
+ * fatal: the stack serves the same without the clean-up.
+ */
+async function sweepUnpublished(registry: ModelRegistry, now: number, logger: AppLogger): Promise<void> {
+  try {
+    const { removed } = await registry.sweepUnpublished({ now, graceMs: UNPUBLISHED_GRACE_MS });
+    if (removed.length > 0) {
+      logger.info('removed the bytes of versions that were never published', {
+        versions: removed.map((entry) => `${entry.model} v${entry.version}`),
+      });
+    }
+  } catch (error) {
+    logger.warn('could not remove the bytes of versions that were never published', {
+      error: error as Error,
+    });
   }
 }

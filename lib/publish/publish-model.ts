@@ -4,7 +4,6 @@ import { describeIssues } from '../core/errors/describe-issues.js';
 import { InvalidModelError } from '../core/errors/model-errors.js';
 import { labelProblems } from '../core/manifest/label-problems.js';
 import {
-  type ModelManifest,
   type PublishExtras,
   PublishExtrasSchema,
   type ReferenceItem,
@@ -13,7 +12,7 @@ import type { ModelSignature } from '../core/manifest/ModelSignature.js';
 import { checkGoldenExamples } from '../serving/check-golden-examples.js';
 import { preloadOnnxRuntime } from '../serving/onnx-runtime.js';
 import { lambdaSessionOptions } from '../serving/session-options.js';
-import type { ModelRegistry } from '../storage/ModelRegistry.js';
+import type { ModelRegistry, PublishOutcome } from '../storage/ModelRegistry.js';
 import { PublishInputError } from './PublishInputError.js';
 import { readModelSignature } from './read-model-signature.js';
 import { answerReferenceSet, type ReferenceAnswers, readReferenceFile } from './reference-set.js';
@@ -42,7 +41,9 @@ export interface PublishRequest {
 }
 
 /**
- * Checks a model file the way the function will load it, then publishes it as the next version.
+ * Checks a model file the way the function will load it, then publishes it as the next version, unless the newest
+ * version already is this publish (same bytes, extras and reference set: a retry after a lost answer), which is
+ * then returned with `alreadyPublished` and nothing written (see `ModelRegistry.publishOnce`).
  *
  * The file must open in onnxruntime and its golden examples must pass here, so a broken model is
  * refused before any byte reaches the registry. Labels must fit the model's outputs, and every key of the
@@ -50,7 +51,10 @@ export interface PublishRequest {
  * A model whose fixed input shapes cannot fit one request is published, with a warning naming the limit and the
  * way round it.
  */
-export async function publishModel(registry: ModelRegistry, request: PublishRequest): Promise<ModelManifest> {
+export async function publishModel(
+  registry: ModelRegistry,
+  request: PublishRequest,
+): Promise<PublishOutcome> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(request.file);
@@ -107,7 +111,7 @@ export async function publishModel(registry: ModelRegistry, request: PublishRequ
   } finally {
     await session.release();
   }
-  return registry.publish({
+  return registry.publishOnce({
     name: request.model,
     bytes,
     signature,

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { describeIssues } from '../core/errors/describe-issues.js';
 import {
@@ -50,6 +51,13 @@ export const FETCH_PART_BYTES = 8 * 1024 * 1024;
  */
 export const FETCH_CONCURRENCY = 4;
 
+/**
+ * How long a version's bytes without a manifest are left alone, counted from the claim of its number: younger ones
+ * may belong to a publish still uploading or about to write its manifest. One hour covers a 2 GB model (ONNX's
+ * limit) uploaded at under 1 MB/s, and clock skew between the publisher and the machine that sweeps.
+ */
+export const UNPUBLISHED_GRACE_MS = 60 * 60 * 1000;
+
 /** Content type of the model bytes. */
 const ONNX_CONTENT_TYPE = 'application/octet-stream';
 
@@ -63,6 +71,11 @@ const JSONL_CONTENT_TYPE = 'application/jsonl';
 export interface ModelRegistryProps {
   /** Where `models/NAME/VERSION/...` live: the registry bucket. */
   readonly store: ObjectStore;
+  /**
+   * The clock of claims and of manifests' `createdAt`, epoch milliseconds (tests pass their own).
+   * @default Date.now
+   */
+  readonly now?: () => number;
 }
 
 /** What {@link ModelRegistry.publish} takes. */
@@ -96,6 +109,54 @@ export interface PublishInput {
    * written. The claimed number stays a gap, as with any publish that dies after claiming.
    */
   readonly signal?: AbortSignal;
+}
+
+/** What {@link ModelRegistry.publishOnce} did: the version's manifest, and whether it was there already. */
+export interface PublishOutcome {
+  /** The manifest of the version published, or of the newest version when that was this very publish already. */
+  readonly manifest: ModelManifest;
+  /** True when nothing was written: the newest version already had these bytes, extras and reference set. */
+  readonly alreadyPublished: boolean;
+}
+
+/** A version number with bytes but no manifest, as {@link ModelRegistry.sweepUnpublished} found it. */
+export interface UnpublishedVersion {
+  readonly model: string;
+  readonly version: number;
+  /** The objects holding its bytes (`model.onnx`, `reference.jsonl`); the claim is never among them. */
+  readonly keys: readonly string[];
+  /** When its number was claimed, as the claim says; undefined when it has no readable claim. */
+  readonly claimedAt?: string;
+}
+
+/** Why {@link ModelRegistry.sweepUnpublished} left an unpublished version's bytes where they are. */
+export const KeptReason = {
+  /** Claimed less than the grace period ago: its publish may still be uploading or about to commit. */
+  YOUNG: 'young',
+  /** No readable claim says when its upload began, so its age is unknown. */
+  UNDATED: 'undated',
+  /** Its manifest appeared while the sweep ran: it is a version now. */
+  PUBLISHED: 'published',
+} as const;
+/** One reason of {@link KeptReason}. */
+export type KeptReason = (typeof KeptReason)[keyof typeof KeptReason];
+
+/** What {@link ModelRegistry.sweepUnpublished} did. */
+export interface SweepReport {
+  /** Versions whose bytes were deleted (or, with `dryRun`, would be). */
+  readonly removed: readonly UnpublishedVersion[];
+  /** Versions whose bytes were left, and why. */
+  readonly kept: readonly (UnpublishedVersion & { readonly reason: KeptReason })[];
+}
+
+/** What {@link ModelRegistry.sweepUnpublished} takes. */
+export interface SweepOptions {
+  /** The time to judge ages by, epoch milliseconds. @default the registry's clock */
+  readonly now?: number;
+  /** Bytes whose claim is younger than this are kept. @default UNPUBLISHED_GRACE_MS */
+  readonly graceMs?: number;
+  /** Report what would be removed, and remove nothing. @default false */
+  readonly dryRun?: boolean;
 }
 
 /** A version's manifest with the bytes it describes, verified against its sha256 and size. */
@@ -142,9 +203,11 @@ const VERSION_KEY_PATTERN = /^models\/([^/]+)\/([1-9][0-9]{0,15})\/([^/]+)$/;
  */
 export class ModelRegistry {
   readonly #store: ObjectStore;
+  readonly #now: () => number;
 
   constructor(props: ModelRegistryProps) {
     this.#store = props.store;
+    this.#now = props.now ?? Date.now;
   }
 
   /** The store this registry lives in. */
@@ -163,9 +226,30 @@ export class ModelRegistry {
    * manifest is written last, also conditionally: that write is the commit.
    *
    * A publish that dies between claim and manifest leaves its number claimed but unpublished: it is
-   * never listed or served, and later publishes skip it, so version numbers can have gaps.
+   * never listed or served, and later publishes skip it, so version numbers can have gaps; its bytes are removed
+   * by {@link sweepUnpublished} once the grace period is over.
    */
   async publish(input: PublishInput): Promise<ModelManifest> {
+    return (await this.#publish(input, false)).manifest;
+  }
+
+  /**
+   * Publishes like {@link publish}, unless the newest published version of `name` already is this publish: the
+   * same bytes (sha256 and size), labels, description, golden examples and reference set. Then it writes nothing
+   * and returns that version with `alreadyPublished`. A publish retried after its answer was lost (the process or
+   * the connection died after the manifest was written) so gets the version it made, not another one.
+   *
+   * Only the newest version is compared: a retry finds its own version there unless another publish of the model
+   * came in between, and an older version with these bytes is one a user may deliberately publish again on top.
+   *
+   * @example
+   * const { manifest, alreadyPublished } = await registry.publishOnce({ name: 'iris', bytes, signature });
+   */
+  async publishOnce(input: PublishInput): Promise<PublishOutcome> {
+    return this.#publish(input, true);
+  }
+
+  async #publish(input: PublishInput, reuseNewest: boolean): Promise<PublishOutcome> {
     const name = parseModelName(input.name);
     const { bytes, signature } = input;
     const extras = parseExtras(input.extras, signature);
@@ -176,7 +260,7 @@ export class ModelRegistry {
       name,
       sha256,
       size: bytes.byteLength,
-      createdAt: (input.createdAt ?? new Date()).toISOString(),
+      createdAt: (input.createdAt ?? new Date(this.#now())).toISOString(),
       inputs: signature.inputs,
       outputs: signature.outputs,
       ...extras,
@@ -194,13 +278,17 @@ export class ModelRegistry {
         : {}),
       onnx: onnxMetadata(signature),
     });
+    if (reuseNewest) {
+      const newest = await this.#newestManifest(name);
+      if (newest && isSamePublish(newest, draft)) return { manifest: newest, alreadyPublished: true };
+    }
     const version = await this.#claimNextVersion(name, {
       publisher: `${hostname()}/${process.pid}/${randomUUID()}`,
-      claimedAt: new Date().toISOString(),
+      claimedAt: new Date(this.#now()).toISOString(),
       sha256,
     });
     await this.#uploadModel(name, version, bytes, input.onProgress, input.signal);
-    throwIfAborted(name, version, input.signal);
+    await this.#throwIfAbortedAfterUpload(name, version, input.signal);
     if (reference !== undefined) {
       const written = await this.#store.putIfAbsent(versionKey(name, version, REFERENCE_OBJECT), reference, {
         contentType: JSONL_CONTENT_TYPE,
@@ -212,17 +300,66 @@ export class ModelRegistry {
       }
     }
     const manifest: ModelManifest = { ...draft, version };
-    const committed = await this.#store.putIfAbsent(
-      versionKey(name, version, MANIFEST_OBJECT),
-      JSON.stringify(manifest, null, 2),
-      { contentType: JSON_CONTENT_TYPE },
-    );
-    if (!committed) {
-      throw new VersionConflictError(
-        `model "${name}" version ${version} got a manifest from another publisher after this one claimed it; nothing was overwritten`,
-      );
+    const text = JSON.stringify(manifest, null, 2);
+    const key = versionKey(name, version, MANIFEST_OBJECT);
+    if (!(await this.#store.putIfAbsent(key, text, { contentType: JSON_CONTENT_TYPE }))) {
+      // The SDK retries a write whose answer was lost; the retry then finds this publish's own manifest there.
+      const stored = await this.#store.get(key);
+      if (!stored || new TextDecoder().decode(stored) !== text) {
+        throw new VersionConflictError(
+          `model "${name}" version ${version} got a manifest from another publisher after this one claimed it; nothing was overwritten`,
+        );
+      }
     }
-    return manifest;
+    return { manifest, alreadyPublished: false };
+  }
+
+  /**
+   * Deletes the bytes (`model.onnx`, `reference.jsonl`) of version numbers that have no manifest and were claimed
+   * longer than the grace period ago: what publishes killed before their commit left behind. A version with a
+   * manifest is never touched, nor bytes claimed within the grace period (their publish may still be in flight),
+   * nor bytes without a readable claim (their age is unknown). Claims stay, so the numbers remain gaps and are
+   * never reused. Each version's manifest is looked for once more just before its bytes are deleted.
+   *
+   * @example
+   * const { removed } = await registry.sweepUnpublished({ graceMs: UNPUBLISHED_GRACE_MS });
+   */
+  async sweepUnpublished(options: SweepOptions = {}): Promise<SweepReport> {
+    const now = options.now ?? this.#now();
+    const graceMs = options.graceMs ?? UNPUBLISHED_GRACE_MS;
+    const folders = new Map<string, { model: string; version: number; files: Set<string> }>();
+    for await (const key of this.#store.list(MODELS_PREFIX)) {
+      const parsed = parseVersionKey(key);
+      if (!parsed) continue;
+      const id = `${parsed.name}/${parsed.version}`;
+      const folder = folders.get(id) ?? { model: parsed.name, version: parsed.version, files: new Set() };
+      folder.files.add(parsed.file);
+      folders.set(id, folder);
+    }
+    const removed: UnpublishedVersion[] = [];
+    const kept: (UnpublishedVersion & { reason: KeptReason })[] = [];
+    for (const { model, version, files } of folders.values()) {
+      if (files.has(MANIFEST_OBJECT)) continue;
+      const keys = UNPUBLISHED_BYTES.filter((file) => files.has(file)).map((file) =>
+        versionKey(model, version, file),
+      );
+      if (keys.length === 0) continue;
+      const claim = files.has(CLAIM_OBJECT) ? await this.#readClaim(model, version) : undefined;
+      const found = { model, version, keys, ...(claim ? { claimedAt: claim.claimedAt } : {}) };
+      if (!claim) {
+        kept.push({ ...found, reason: KeptReason.UNDATED });
+      } else if (now - Date.parse(claim.claimedAt) < graceMs) {
+        kept.push({ ...found, reason: KeptReason.YOUNG });
+      } else if (await this.#store.get(versionKey(model, version, MANIFEST_OBJECT))) {
+        kept.push({ ...found, reason: KeptReason.PUBLISHED });
+      } else {
+        if (!options.dryRun) for (const key of keys) await this.#store.delete(key);
+        removed.push(found);
+      }
+    }
+    const order = (a: UnpublishedVersion, b: UnpublishedVersion) =>
+      a.model === b.model ? a.version - b.version : a.model < b.model ? -1 : 1;
+    return { removed: removed.sort(order), kept: kept.sort(order) };
   }
 
   /** Names of the models with at least one published version, sorted. */
@@ -420,6 +557,44 @@ export class ModelRegistry {
     return items;
   }
 
+  /** The newest published version's manifest; undefined for a new model or when that manifest cannot be read. */
+  async #newestManifest(name: string): Promise<ModelManifest | undefined> {
+    try {
+      return await this.getManifest(name, await this.latestVersion(name));
+    } catch (error) {
+      if (error instanceof ModelNotFoundError || error instanceof InvalidManifestError) return undefined;
+      throw error;
+    }
+  }
+
+  /** A version's claim; undefined when it is missing or does not parse (an older or foreign writer). */
+  async #readClaim(name: string, version: number): Promise<VersionClaim | undefined> {
+    const bytes = await this.#store.get(versionKey(name, version, CLAIM_OBJECT));
+    if (!bytes) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      return undefined;
+    }
+    const parsed = VersionClaimSchema.safeParse(json);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /**
+   * Throws {@link PublishAbortedError} once the publish's signal has fired after its bytes were uploaded, deleting
+   * them first: the number is this publish's own, and nothing is left that needs a sweep.
+   */
+  async #throwIfAbortedAfterUpload(
+    name: string,
+    version: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (!signal?.aborted) return;
+    await this.#store.delete(versionKey(name, version, MODEL_OBJECT));
+    throwIfAborted(name, version, signal);
+  }
+
   /** Claims the lowest free version number above every number in use; see {@link publish}. */
   async #claimNextVersion(name: string, claim: VersionClaim): Promise<number> {
     const body = JSON.stringify(VersionClaimSchema.parse(claim));
@@ -479,6 +654,28 @@ function throwIfAborted(name: string, version: number, signal: AbortSignal | und
     `publishing model "${name}" was stopped before version ${version} was complete: its uploaded parts were deleted and nothing was published (the number ${version} stays unused)`,
     { cause: signal.reason },
   );
+}
+
+/** The objects of a version folder that hold its bytes, which a sweep deletes; the claim is not among them. */
+const UNPUBLISHED_BYTES = [MODEL_OBJECT, REFERENCE_OBJECT] as const;
+
+/**
+ * Whether a published manifest records the very publish a draft describes: the same bytes, labels, description,
+ * golden examples and reference set. Compared as JSON, so an optional key left out and one set to undefined agree.
+ */
+function isSamePublish(manifest: ModelManifest, draft: ManifestDraft): boolean {
+  const identity = (entry: ModelManifest | ManifestDraft) =>
+    JSON.parse(
+      JSON.stringify({
+        sha256: entry.sha256,
+        size: entry.size,
+        labels: entry.labels,
+        description: entry.description,
+        goldenExamples: entry.goldenExamples,
+        reference: entry.reference?.sha256,
+      }),
+    );
+  return isDeepStrictEqual(identity(manifest), identity(draft));
 }
 
 /** A reference set as stored: one item per line, 64-bit integers as exact literals. */

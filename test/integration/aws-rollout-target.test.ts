@@ -233,10 +233,10 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
         {
           AlarmName: `sluice-${FUNCTION}-6-p99`,
           AlarmDescription:
-            'sluice iris version 2: p99 duration >= 750 ms in 2 of 3 minutes; rolls the version back',
-          Namespace: 'AWS/Lambda',
-          MetricName: 'Duration',
-          Dimensions: lambdaDimensions,
+            'sluice iris version 2: p99 latency >= 750 ms in 2 of 3 minutes; rolls the version back',
+          Namespace: 'Sluice',
+          MetricName: 'Latency',
+          Dimensions: sluiceDimensions,
           Period: 60,
           ExtendedStatistic: 'p99',
           EvaluateLowSampleCountPercentile: 'evaluate',

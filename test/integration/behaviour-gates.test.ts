@@ -346,7 +346,7 @@ describe('Drift: what a version answers, against what it gave its reference set,
       // Only setosa rows (the first 50): the answers' classes and probabilities shift far from the reference set's.
       ['drift-shift', (n: number) => n % 50],
     ] as const) {
-      const manifest = await publishModel(test.stack.registry, { file: modelFile, model, referenceFile });
+      const { manifest } = await publishModel(test.stack.registry, { file: modelFile, model, referenceFile });
       // What the model answers (it misclassifies two versicolor), not the true species.
       assert.deepEqual(manifest.reference?.classes, { '0': 50, '1': 48, '2': 52 });
       assert.equal(

@@ -241,7 +241,16 @@ describe('sluice CLI: output for people', () => {
     const first = await sluice(['publish', join(files, 'identity.onnx'), '--model', 'twice', '--local']);
     assert.equal(first.code, 0, describeRun(first));
     assert.doesNotMatch(first.stdout, /same bytes/);
-    const second = await sluice(['publish', join(files, 'identity.onnx'), '--model', 'twice', '--local']);
+    // Other extras make another version of the same bytes: the note names the version that has them.
+    const second = await sluice([
+      'publish',
+      join(files, 'identity.onnx'),
+      '--model',
+      'twice',
+      '--description',
+      'again',
+      '--local',
+    ]);
     assert.equal(second.code, 0, describeRun(second));
     assert.match(second.stdout, /published twice version 2/);
     assert.match(second.stdout, /note: v1 of twice had the same bytes already \(same sha256\)/);
@@ -250,12 +259,16 @@ describe('sluice CLI: output for people', () => {
       join(files, 'identity.onnx'),
       '--model',
       'twice',
+      '--description',
+      'once more',
       '--local',
       '--json',
     ]);
     assert.deepEqual(
-      z.object({ sameBytesAs: z.array(z.number()) }).parse(JSON.parse(third.stdout)).sameBytesAs,
-      [1, 2],
+      z
+        .object({ version: z.number(), alreadyPublished: z.boolean(), sameBytesAs: z.array(z.number()) })
+        .parse(JSON.parse(third.stdout)),
+      { version: 3, alreadyPublished: false, sameBytesAs: [1, 2] },
     );
   });
 
@@ -315,7 +328,16 @@ describe('sluice CLI: output for people', () => {
 describe('sluice versions: one corrupt manifest does not hide the others', () => {
   it('lists the readable versions and names the bad one with its reason', async () => {
     for (let index = 0; index < 3; index++) {
-      const run = await sluice(['publish', join(files, 'identity.onnx'), '--model', 'corrupt', '--local']);
+      // A description of its own each: the same publish again would answer the version it made.
+      const run = await sluice([
+        'publish',
+        join(files, 'identity.onnx'),
+        '--model',
+        'corrupt',
+        '--description',
+        `copy ${index + 1}`,
+        '--local',
+      ]);
       assert.equal(run.code, 0, describeRun(run));
     }
     await test.stack.store.createClient().send(

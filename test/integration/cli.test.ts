@@ -226,7 +226,11 @@ describe('sluice CLI: upload progress', () => {
     assert.match(onTerminal.output, /uploading \[[^\]]*\] 100% 10(\.0)?\/10(\.0)? MiB/);
     assert.match(onTerminal.output, /published big-model version 1/);
 
-    const piped = await sluice(['publish', big, '--model', 'big-model', '--local'], test.home);
+    // Another description: the same publish again would answer version 1 without uploading anything.
+    const piped = await sluice(
+      ['publish', big, '--model', 'big-model', '--description', 'piped', '--local'],
+      test.home,
+    );
     assert.equal(piped.code, 0, describeRun(piped));
     assert.doesNotMatch(piped.stdout + piped.stderr, /uploading/);
     assert.match(piped.stdout, /published big-model version 2/);

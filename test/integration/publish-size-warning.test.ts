@@ -26,7 +26,7 @@ async function publishWarnings(name: string, shape: number[], datatype: 'FP32' |
   const file = join(files, `${name}.onnx`);
   await writeFile(file, identityModel(datatype, shape));
   const warnings: string[] = [];
-  const manifest = await publishModel(test.stack.registry, {
+  const { manifest } = await publishModel(test.stack.registry, {
     file,
     model: name,
     onWarning: (message) => warnings.push(message),

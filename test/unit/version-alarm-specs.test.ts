@@ -31,8 +31,13 @@ describe('version alarms: one slow or failed minute never rolls a version back, 
     const p99 = byKind('p99');
     assert.equal(p99.evaluateLowSampleCountPercentile, 'evaluate');
     assert.deepEqual(
-      p99.metrics.map((metric) => [metric.metricName, metric.statistic]),
-      [['Duration', 'p99']],
+      p99.metrics.map((metric) => [
+        metric.namespace,
+        metric.metricName,
+        metric.statistic,
+        metric.dimensions.FunctionVersion,
+      ]),
+      [['Sluice', 'Latency', 'p99', '7']],
     );
     for (const spec of specs.filter((other) => other.kind !== 'p99'))
       assert.equal(spec.evaluateLowSampleCountPercentile, undefined, spec.alarmName);

@@ -89,7 +89,8 @@ export interface VersionAlarmSpec {
  * - `errors`: Lambda `Errors` / `Invocations` in percent, with the dimensions Lambda publishes for alias
  *   traffic (FunctionName, Resource = function:alias, ExecutedVersion; `Version.metric*()` matches nothing for
  *   alias invocations, aws/aws-cdk#14248);
- * - `p99`: Lambda `Duration` p99, evaluated also on few samples (see {@link VERSION_ALARM_LOW_SAMPLE_PERCENTILE});
+ * - `p99`: sluice's `Latency` p99 of the version's routed requests (no model-load waits, no requests naming a
+ *   version), evaluated also on few samples (see {@link VERSION_ALARM_LOW_SAMPLE_PERCENTILE});
  * - `model-errors`: sluice's 5xx `Errors` / `Requests` in percent, of this Lambda version's requests (the EMF
  *   dimension set with `FunctionVersion`);
  * - `invalid-outputs`: sluice's `InvalidOutputs` (NaN or infinite values) per minute;
@@ -126,12 +127,16 @@ export function versionAlarmSpecs(
     dimensions: lambdaDimensions,
     statistic,
   });
-  const sluiceMetric = (id: string, metricName: string) => ({
+  const sluiceMetric = (
+    id: string,
+    metricName: string,
+    statistic: VersionAlarmMetric['statistic'] = 'Sum',
+  ) => ({
     id,
     namespace: METRICS_NAMESPACE,
     metricName,
     dimensions: sluiceDimensions,
-    statistic: 'Sum' as const,
+    statistic,
   });
   const spec = (
     kind: VersionAlarmKind,
@@ -173,11 +178,15 @@ export function versionAlarmSpecs(
     spec(
       VersionAlarmKind.P99,
       {
-        metrics: [lambdaMetric('duration', 'Duration', 'p99')],
+        // sluice's own Latency of this Lambda version's routed requests, not Lambda's Duration: a request that named
+        // its version (a smoke test) or waited for a model load writes none under this dimension set. CloudWatch
+        // computes percentiles of custom metrics published as single values, as EMF does
+        // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Percentiles).
+        metrics: [sluiceMetric('latency', MetricName.LATENCY, 'p99')],
         evaluateLowSampleCountPercentile: VERSION_ALARM_LOW_SAMPLE_PERCENTILE,
       },
       thresholds.p99LatencyMs,
-      `p99 duration >= ${thresholds.p99LatencyMs} ms`,
+      `p99 latency >= ${thresholds.p99LatencyMs} ms`,
     ),
     spec(
       VersionAlarmKind.MODEL_ERRORS,

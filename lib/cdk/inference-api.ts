@@ -3,7 +3,12 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AuthMode as Auth, type AuthMode } from '../core/config/deploy-config.js';
+import {
+  AuthMode as Auth,
+  type AuthMode,
+  type QuotaPeriod,
+  type UsagePlanQuota,
+} from '../core/config/deploy-config.js';
 import { BINARY_MEDIA_TYPES } from '../core/contract/binary-media-types.js';
 import { SERVED_EXTENSIONS } from '../core/contract/extensions.js';
 import { API_STAGE } from '../core/contract/proxy-event.js';
@@ -14,10 +19,15 @@ import { acceptFindings, NagReason } from './nag-suppressions.js';
 /** Properties of {@link InferenceApi}. */
 export interface InferenceApiProps {
   /**
-   * How clients authenticate: API keys with a usage plan, IAM (SigV4), or none.
-   * @default 'api-key'
+   * How clients authenticate: IAM (SigV4), an API key with a usage plan, or none.
+   * @default 'iam'
    */
   readonly auth?: AuthMode;
+  /**
+   * The API key's usage plan quota (requests with the key per day, week or month); required with `api-key` auth.
+   * @default none: only `api-key` auth has a usage plan
+   */
+  readonly quota?: UsagePlanQuota;
   /**
    * Steady-state requests per second for the stage (and the usage plan).
    * @default 100
@@ -37,13 +47,21 @@ export interface InferenceApiProps {
 
 const JSON_TYPE = 'application/json';
 
+/** The config's quota periods as CDK names them. */
+const USAGE_PLAN_PERIOD = {
+  DAY: apigateway.Period.DAY,
+  WEEK: apigateway.Period.WEEK,
+  MONTH: apigateway.Period.MONTH,
+} as const satisfies Record<QuotaPeriod, apigateway.Period>;
+
 /**
  * The REST API of the HTTP contract: server routes answered by API Gateway itself, and each model's
  * `/v2/models/{m}/...` and `/models/{m}/...` routes proxied to that model's `live` alias.
  *
  * @example
- * const api = new InferenceApi(this, 'Api', { auth: 'api-key' });
+ * const api = new InferenceApi(this, 'Api', { auth: 'iam' });
  * api.addModel(irisEndpoint);
+ * api.grantInvoke(clientRole);
  */
 export class InferenceApi extends Construct {
   readonly api: apigateway.RestApi;
@@ -54,7 +72,17 @@ export class InferenceApi extends Construct {
 
   constructor(scope: Construct, id: string, props: InferenceApiProps = {}) {
     super(scope, id);
-    const auth = props.auth ?? Auth.API_KEY;
+    const auth = props.auth ?? Auth.IAM;
+    if (auth === Auth.API_KEY && props.quota === undefined) {
+      throw new Error(
+        `${this.node.path}: api-key auth needs a usage plan quota ({ limit, period }); got none. An API key identifies and meters callers, it does not authenticate them: use 'iam' where callers have AWS credentials`,
+      );
+    }
+    if (auth !== Auth.API_KEY && props.quota !== undefined) {
+      throw new Error(
+        `${this.node.path}: a quota belongs to the API key's usage plan, and auth '${auth}' has no key; got ${JSON.stringify(props.quota)}`,
+      );
+    }
     const rateLimit = props.throttleRateLimit ?? 100;
     const burstLimit = props.throttleBurstLimit ?? 200;
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -125,10 +153,13 @@ export class InferenceApi extends Construct {
     this.v2Models = v2.addResource('models');
     this.simpleModels = this.api.root.addResource('models');
 
-    if (auth === Auth.API_KEY) {
+    if (auth === Auth.API_KEY && props.quota) {
+      // The quota and throttle count the key's requests to every method of the stage together, as targets API Gateway
+      // applies best effort (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
       const plan = this.api.addUsagePlan('UsagePlan', {
         description: 'sluice clients',
         throttle: { rateLimit, burstLimit },
+        quota: { limit: props.quota.limit, period: USAGE_PLAN_PERIOD[props.quota.period] },
         apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
       });
       this.apiKey = this.api.addApiKey('ApiKey', { description: 'sluice client key' });
@@ -137,6 +168,13 @@ export class InferenceApi extends Construct {
         value: this.apiKey.keyId,
         description:
           'aws apigateway get-api-key --include-value --api-key <id> prints the key; send it as x-api-key',
+      });
+    }
+    if (auth === Auth.IAM) {
+      new CfnOutput(this, 'InvokeArn', {
+        value: this.invokeArn(),
+        description:
+          "grant execute-api:Invoke on this to the callers' roles (or InferenceApi.grantInvoke); they sign requests with SigV4",
       });
     }
     new CfnOutput(this, 'Url', { value: this.api.url, description: 'base URL of the inference API' });
@@ -157,7 +195,7 @@ export class InferenceApi extends Construct {
     acceptFindings(this.api.deploymentStage, {
       id: 'AwsSolutions-APIG3',
       reason:
-        'No WAF by default (it has a monthly cost); the stage is throttled and, by default, keyed. Associate a web ACL with the stage where the threat model calls for one.',
+        'No WAF by default (it has a monthly cost); the stage is throttled and, by default, IAM-authorized. Associate a web ACL with the stage where the threat model calls for one.',
     });
   }
 
@@ -217,7 +255,7 @@ export class InferenceApi extends Construct {
             id: 'AwsSolutions-APIG4',
             reason:
               this.auth === Auth.API_KEY
-                ? 'Clients authenticate with an API key bound to a usage plan (config api.auth = "api-key"); set api.auth to "iam" for SigV4 authorization.'
+                ? 'The config chose api.auth = "api-key": callers send an API key, metered under a usage plan with a quota; the key identifies them, it does not authenticate them ("iam", the default, does).'
                 : 'The config sets api.auth to "none": this API is open on purpose.',
           });
         }
@@ -225,11 +263,28 @@ export class InferenceApi extends Construct {
     }
     endpoint.liveAlias.addPermission(API_INVOKE_PERMISSION_ID, {
       principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      sourceArn: this.api.arnForExecuteApi('*', '/*', API_STAGE),
+      sourceArn: this.invokeArn(),
       scope: endpoint,
     });
     // The permission names the alias-qualified ARN: the release creates the alias.
     endpoint.node.findChild(API_INVOKE_PERMISSION_ID).node.addDependency(endpoint.release);
+  }
+
+  /**
+   * Lets a principal call every method of the stage (`execute-api:Invoke` on `<api>/prod/*` + `/*`), as IAM auth
+   * requires of callers (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html).
+   */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.invokeArn()],
+    });
+  }
+
+  /** Every method and path of the stage, as an execute-api ARN. */
+  private invokeArn(): string {
+    return this.api.arnForExecuteApi('*', '/*', API_STAGE);
   }
 
   /** The API's model parents imported into another stack, once per stack. */

@@ -57,5 +57,5 @@ export const NagReason = {
   VERSION_ALARMS:
     "The version alarms of this model's function only (sluice-<function>-<version>-<kind>): created, read and deleted as versions come and go.",
   NO_COGNITO:
-    'sluice authenticates clients with API keys and a usage plan or with IAM (SigV4), per the config; it has no Cognito user pool.',
+    'sluice authenticates clients with IAM (SigV4) by default, or with an API key and a usage plan, per the config; it has no Cognito user pool (a JWT authorizer comes with the HTTP API front door).',
 } as const;

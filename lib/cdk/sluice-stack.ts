@@ -65,6 +65,7 @@ export class SluiceStack extends Stack {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
     this.api = new InferenceApi(this, 'Api', {
       auth: config.api.auth,
+      quota: config.api.quota,
       throttleRateLimit: config.api.throttleRateLimit,
       throttleBurstLimit: config.api.throttleBurstLimit,
       serverVersion: props.serverVersion,

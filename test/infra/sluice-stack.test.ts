@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type App, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { InferenceApi } from '../../lib/cdk/inference-api.js';
 import { DeployConfigError, parseDeployConfig } from '../../lib/core/config/deploy-config.js';
 import { configWith, SHA_A, SHA_B, synth } from './stack-fixture.js';
 
@@ -525,28 +527,70 @@ describe('API Gateway: the HTTP contract, routed per model to its alias, throttl
     });
   });
 
-  it('requires an API key on model routes by default, with a usage plan and outputs for the URL and key', () => {
-    const methods = Object.values(resourcesOf('AWS::ApiGateway::Method'));
-    const proxied = methods.filter(
+  it('requires IAM (SigV4) on model routes by default, with no usage plan or key, and outputs the URL, the invoke ARN and the bucket', () => {
+    const proxied = Object.values(resourcesOf('AWS::ApiGateway::Method')).filter(
       (method) => (method.Properties.Integration as { Type?: string }).Type === 'AWS_PROXY',
     );
-    assert.ok(proxied.length >= 4);
-    for (const method of proxied) assert.equal(method.Properties.ApiKeyRequired, true);
-    template.resourceCountIs('AWS::ApiGateway::UsagePlan', 1);
-    template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
-    const outputs = Object.keys(template.findOutputs('*'));
-    assert.ok(outputs.some((name) => name.includes('Url')));
-    assert.ok(outputs.some((name) => name.includes('ApiKeyId')));
-    assert.ok(outputs.some((name) => name.includes('BucketName')));
+    assert.equal(proxied.length, 4);
+    for (const method of proxied) {
+      assert.equal(method.Properties.AuthorizationType, 'AWS_IAM');
+      assert.notEqual(method.Properties.ApiKeyRequired, true);
+    }
+    template.resourceCountIs('AWS::ApiGateway::UsagePlan', 0);
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 0);
+    const outputs = template.findOutputs('*');
+    const names = Object.keys(outputs);
+    assert.ok(names.some((name) => name.includes('Url')));
+    assert.ok(names.some((name) => name.includes('BucketName')));
+    assert.ok(!names.some((name) => name.includes('ApiKeyId')));
+    const invoke = names.find((name) => name.includes('InvokeArn')) ?? assert.fail(names.join(', '));
+    assert.match(JSON.stringify(outputs[invoke]?.Value), /:execute-api:.*"\/prod\/\*\/\*"\]\]\}$/);
   });
 
-  it('uses IAM authorization when the config says iam', () => {
-    const { template: iam } = synth(configWith({ api: { auth: 'iam' } }));
-    const proxied = Object.values(resourcesOf('AWS::ApiGateway::Method', iam)).filter(
+  it('lets grantInvoke give a caller execute-api:Invoke on every method of the stage', () => {
+    const { template: granted } = synth(configWith(), {
+      extend: (stack) =>
+        stack.api.grantInvoke(new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() })),
+    });
+    const statements = Object.values(resourcesOf('AWS::IAM::Policy', granted)).flatMap(
+      (policy) =>
+        (policy.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] })
+          .Statement,
+    );
+    const invoke = statements.filter((statement) => statement.Action === 'execute-api:Invoke');
+    assert.equal(invoke.length, 1);
+    assert.match(JSON.stringify(invoke[0]?.Resource), /:execute-api:.*"\/prod\/\*\/\*"\]\]\}$/);
+  });
+
+  it('with api-key auth requires the key on model routes, under a usage plan with the configured quota and throttle', () => {
+    const { template: keyed } = synth(
+      configWith({ api: { auth: 'api-key', quota: { limit: 50_000, period: 'DAY' } } }),
+    );
+    const proxied = Object.values(resourcesOf('AWS::ApiGateway::Method', keyed)).filter(
       (method) => (method.Properties.Integration as { Type?: string }).Type === 'AWS_PROXY',
     );
-    for (const method of proxied) assert.equal(method.Properties.AuthorizationType, 'AWS_IAM');
-    iam.resourceCountIs('AWS::ApiGateway::UsagePlan', 0);
+    assert.equal(proxied.length, 4);
+    for (const method of proxied) {
+      assert.equal(method.Properties.ApiKeyRequired, true);
+      assert.equal(method.Properties.AuthorizationType, 'NONE');
+    }
+    keyed.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    keyed.resourceCountIs('AWS::ApiGateway::UsagePlan', 1);
+    keyed.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Quota: { Limit: 50_000, Period: 'DAY' },
+      Throttle: { RateLimit: 100, BurstLimit: 200 },
+    });
+    assert.ok(Object.keys(keyed.findOutputs('*')).some((name) => name.includes('ApiKeyId')));
+  });
+
+  it('refuses api-key auth without a quota at synth too, naming the construct', () => {
+    assert.throws(
+      () =>
+        synth(configWith(), {
+          extend: (stack) => new InferenceApi(stack, 'Keyed', { auth: 'api-key' }),
+        }),
+      /Test\/Keyed: api-key auth needs a usage plan quota/,
+    );
   });
 
   it('answers API Gateway\'s own errors as JSON {"error": ...}', () => {
@@ -568,11 +612,11 @@ describe("dashboard: per model, every version's traffic, latency percentiles, er
 
 describe('cdk-nag AwsSolutions: zero unacknowledged findings, every acknowledgement with a reason', () => {
   for (const [label, config] of [
-    ['api-key auth', configWith()],
+    ['iam auth (the default)', configWith()],
     [
-      'iam auth, arm64, provisioned concurrency, custom canary',
+      'api-key auth with a quota, arm64, provisioned concurrency, custom canary',
       configWith(
-        { api: { auth: 'iam' } },
+        { api: { auth: 'api-key', quota: { limit: 1_000_000, period: 'MONTH' } } },
         {
           architecture: 'arm64',
           provisionedConcurrency: 2,
@@ -633,6 +677,26 @@ describe('deployment config: a bad value fails synth naming the field and the va
     ],
     ['an unknown auth mode', { api: { auth: 'cognito' } }, /api\.auth: .*got "cognito"/],
     [
+      'api-key auth without a usage plan quota',
+      { api: { auth: 'api-key' } },
+      /api\.quota: api-key auth needs its usage plan quota, e\.g\. \{"limit": 100000, "period": "DAY"\}.*got nothing/,
+    ],
+    [
+      'a quota without an API key',
+      { api: { auth: 'iam', quota: { limit: 10, period: 'DAY' } } },
+      /api\.quota: is the API key's usage plan quota, and auth "iam" has no key/,
+    ],
+    [
+      'a quota period API Gateway does not know',
+      { api: { auth: 'api-key', quota: { limit: 10, period: 'HOUR' } } },
+      /api\.quota\.period: .*got "HOUR"/,
+    ],
+    [
+      'a quota of 0 requests (CDK would write no quota at all)',
+      { api: { auth: 'api-key', quota: { limit: 0, period: 'DAY' } } },
+      /api\.quota\.limit: .*got 0/,
+    ],
+    [
       'a model group name that cannot name a nested stack',
       { models: [{ name: 'iris', version: 1, sha256: SHA_A, group: 'Vision Models' }] },
       /models\[0\]\.group: group names are 1-20 characters.*got "Vision Models"/,
@@ -674,7 +738,8 @@ describe('deployment config: a bad value fails synth naming the field and the va
     assert.equal(model?.memoryMb, 1024);
     assert.equal(model?.architecture, 'x86_64');
     assert.deepEqual(model?.rollout, { strategy: 'preset', preset: 'canary-10-percent-5-minutes' });
-    assert.equal(config.api.auth, 'api-key');
+    assert.equal(config.api.auth, 'iam');
+    assert.equal(config.api.quota, undefined);
   });
 });
 

@@ -266,10 +266,59 @@ export const ModelDeploymentSchema = z
 /** One model deployment. */
 export type ModelDeployment = z.infer<typeof ModelDeploymentSchema>;
 
-/** API authentication: API keys with a usage plan, IAM (SigV4), or none (explicitly). */
-export const AuthMode = { API_KEY: 'api-key', IAM: 'iam', NONE: 'none' } as const;
+/**
+ * API authentication: IAM (SigV4, the default), an API key with a usage plan that has a quota, or none (written
+ * out). API Gateway advises against API keys as the only means of authentication: they identify and meter callers
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
+ */
+export const AuthMode = { IAM: 'iam', API_KEY: 'api-key', NONE: 'none' } as const;
 /** An API authentication mode. */
 export type AuthMode = (typeof AuthMode)[keyof typeof AuthMode];
+
+/** The periods a usage plan's quota counts over (QuotaSettings: https://docs.aws.amazon.com/apigateway/latest/api/API_QuotaSettings.html). */
+export const QuotaPeriod = { DAY: 'DAY', WEEK: 'WEEK', MONTH: 'MONTH' } as const;
+/** A usage plan quota's period. */
+export type QuotaPeriod = (typeof QuotaPeriod)[keyof typeof QuotaPeriod];
+
+/**
+ * The API key's usage plan quota: at most `limit` requests with the key per `period` (DAY, WEEK or MONTH, the
+ * periods API Gateway accepts). At least 1: CDK writes a limit of 0 as no quota at all.
+ */
+export const UsagePlanQuotaSchema = z.strictObject({
+  limit: z.number().int().min(1),
+  period: z.enum([QuotaPeriod.DAY, QuotaPeriod.WEEK, QuotaPeriod.MONTH]),
+});
+/** A usage plan quota. */
+export type UsagePlanQuota = z.infer<typeof UsagePlanQuotaSchema>;
+
+/** The API's front door settings: who may call it, and how fast. */
+export const ApiSchema = z
+  .strictObject({
+    auth: z.enum([AuthMode.IAM, AuthMode.API_KEY, AuthMode.NONE]).default(AuthMode.IAM),
+    /** The API key's usage plan quota; required with `api-key` auth, refused otherwise. */
+    quota: UsagePlanQuotaSchema.optional(),
+    /** Steady-state requests per second per stage. */
+    throttleRateLimit: z.number().int().min(1).default(100),
+    /** Burst requests. */
+    throttleBurstLimit: z.number().int().min(1).default(200),
+  })
+  .superRefine((api, context) => {
+    if (api.auth === AuthMode.API_KEY && api.quota === undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['quota'],
+        message:
+          'api-key auth needs its usage plan quota, e.g. {"limit": 100000, "period": "DAY"}: a key identifies and meters callers, it does not authenticate them (README "Security defaults"; "iam" is the default)',
+      });
+    if (api.auth !== AuthMode.API_KEY && api.quota !== undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['quota'],
+        message: `is the API key's usage plan quota, and auth "${api.auth}" has no key`,
+      });
+  });
+/** The API's settings. */
+export type ApiSettings = z.infer<typeof ApiSchema>;
 
 /** The whole deployment: registry, API and the models. */
 export const DeployConfigSchema = z.strictObject({
@@ -286,15 +335,7 @@ export const DeployConfigSchema = z.strictObject({
       retainOnDelete: z.boolean().default(true),
     })
     .default({ noncurrentVersionDays: 30, retainOnDelete: true }),
-  api: z
-    .strictObject({
-      auth: z.enum([AuthMode.API_KEY, AuthMode.IAM, AuthMode.NONE]).default(AuthMode.API_KEY),
-      /** Steady-state requests per second per stage. */
-      throttleRateLimit: z.number().int().min(1).default(100),
-      /** Burst requests. */
-      throttleBurstLimit: z.number().int().min(1).default(200),
-    })
-    .default({ auth: AuthMode.API_KEY, throttleRateLimit: 100, throttleBurstLimit: 200 }),
+  api: ApiSchema.prefault({}),
   /** E-mail address subscribed to the alarm topic. */
   alarmEmail: z.email().optional(),
   /**

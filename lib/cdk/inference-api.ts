@@ -29,15 +29,17 @@ export interface InferenceApiProps {
    */
   readonly quota?: UsagePlanQuota;
   /**
-   * Steady-state requests per second for the stage (and the usage plan).
+   * Steady-state requests per second that each method of the stage allows on its own: the stage's default method
+   * throttling (`/*` `/*`), which API Gateway applies per method, not to the stage as a whole. With `api-key` auth,
+   * the usage plan throttles the key at this rate too, its requests to all methods together.
    * @default 100
    */
-  readonly throttleRateLimit?: number;
+  readonly methodRateLimit?: number;
   /**
-   * Burst requests for the stage (and the usage plan).
+   * The burst each method of the stage allows on its own (and the API key's usage plan, all methods together).
    * @default 200
    */
-  readonly throttleBurstLimit?: number;
+  readonly methodBurstLimit?: number;
   /**
    * Version string `GET /v2` reports.
    * @default '0.0.0'
@@ -83,8 +85,8 @@ export class InferenceApi extends Construct {
         `${this.node.path}: a quota belongs to the API key's usage plan, and auth '${auth}' has no key; got ${JSON.stringify(props.quota)}`,
       );
     }
-    const rateLimit = props.throttleRateLimit ?? 100;
-    const burstLimit = props.throttleBurstLimit ?? 200;
+    const rateLimit = props.methodRateLimit ?? 100;
+    const burstLimit = props.methodBurstLimit ?? 200;
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -109,6 +111,9 @@ export class InferenceApi extends Construct {
         dataTraceEnabled: false,
         metricsEnabled: true,
         tracingEnabled: true,
+        // The default method throttling: each method (resource and verb) has a token bucket of its own at these
+        // numbers, within the account-level limit shared by every API of the region; the stage as a whole has none
+        // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
         throttlingRateLimit: rateLimit,
         throttlingBurstLimit: burstLimit,
       },

@@ -66,8 +66,8 @@ export class SluiceStack extends Stack {
     this.api = new InferenceApi(this, 'Api', {
       auth: config.api.auth,
       quota: config.api.quota,
-      throttleRateLimit: config.api.throttleRateLimit,
-      throttleBurstLimit: config.api.throttleBurstLimit,
+      methodRateLimit: config.api.methodRateLimit,
+      methodBurstLimit: config.api.methodBurstLimit,
       serverVersion: props.serverVersion,
     });
     this.releases = new ReleaseProvider(this, 'Releases', { registry: this.registry });

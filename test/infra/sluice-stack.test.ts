@@ -517,13 +517,29 @@ describe('API Gateway: the HTTP contract, routed per model to its alias, throttl
     }
   });
 
-  it('throttles the stage and writes JSON access logs', () => {
+  it('throttles each method of the stage (the default method settings, /* and *) and writes JSON access logs', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'prod',
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
-      MethodSettings: Match.arrayWith([
-        Match.objectLike({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }),
-      ]),
+      MethodSettings: [
+        Match.objectLike({
+          ResourcePath: '/*',
+          HttpMethod: '*',
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+        }),
+      ],
+    });
+    const { template: tuned } = synth(configWith({ api: { methodRateLimit: 40, methodBurstLimit: 80 } }));
+    tuned.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [
+        Match.objectLike({
+          ResourcePath: '/*',
+          HttpMethod: '*',
+          ThrottlingRateLimit: 40,
+          ThrottlingBurstLimit: 80,
+        }),
+      ],
     });
   });
 
@@ -676,6 +692,11 @@ describe('deployment config: a bad value fails synth naming the field and the va
       /rollout\.strategy: .*got "blue-green"/,
     ],
     ['an unknown auth mode', { api: { auth: 'cognito' } }, /api\.auth: .*got "cognito"/],
+    [
+      'the stage-sounding throttle of an earlier release, naming its per-method replacement',
+      { api: { throttleRateLimit: 100 } },
+      /api\.throttleRateLimit: limits each method of the stage, not the stage, and is renamed methodRateLimit/,
+    ],
     [
       'api-key auth without a usage plan quota',
       { api: { auth: 'api-key' } },

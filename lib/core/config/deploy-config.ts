@@ -291,16 +291,31 @@ export const UsagePlanQuotaSchema = z.strictObject({
 /** A usage plan quota. */
 export type UsagePlanQuota = z.infer<typeof UsagePlanQuotaSchema>;
 
-/** The API's front door settings: who may call it, and how fast. */
-export const ApiSchema = z
+/**
+ * Keys of `api` that earlier sluice releases had: named as if they limited the stage, they set API Gateway's default
+ * method throttling, which every method of the stage applies on its own
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html). Refused,
+ * naming the replacement.
+ */
+export const LEGACY_API_KEYS = {
+  throttleRateLimit: 'methodRateLimit (the steady rate each method of the stage allows on its own)',
+  throttleBurstLimit: 'methodBurstLimit (the burst each method of the stage allows on its own)',
+} as const;
+
+const ApiShape = z
   .strictObject({
     auth: z.enum([AuthMode.IAM, AuthMode.API_KEY, AuthMode.NONE]).default(AuthMode.IAM),
     /** The API key's usage plan quota; required with `api-key` auth, refused otherwise. */
     quota: UsagePlanQuotaSchema.optional(),
-    /** Steady-state requests per second per stage. */
-    throttleRateLimit: z.number().int().min(1).default(100),
-    /** Burst requests. */
-    throttleBurstLimit: z.number().int().min(1).default(200),
+    /**
+     * Steady-state requests per second that each method of the stage allows on its own (API Gateway's default method
+     * throttling): a model's V2 routes, its simple-form routes and the server routes each have this rate, within the
+     * account's limit across all APIs. With `api-key` auth, the usage plan throttles the key at it too, all methods
+     * together.
+     */
+    methodRateLimit: z.number().int().min(1).default(100),
+    /** The burst each method of the stage allows on its own (and the API key's, all methods together). */
+    methodBurstLimit: z.number().int().min(1).default(200),
   })
   .superRefine((api, context) => {
     if (api.auth === AuthMode.API_KEY && api.quota === undefined)
@@ -317,6 +332,22 @@ export const ApiSchema = z
         message: `is the API key's usage plan quota, and auth "${api.auth}" has no key`,
       });
   });
+
+/** The API's front door settings: who may call it, and how fast; refuses the legacy keys ({@link LEGACY_API_KEYS}). */
+export const ApiSchema = z
+  .unknown()
+  .superRefine((raw, context) => {
+    if (raw === null || typeof raw !== 'object') return;
+    for (const [key, replacement] of Object.entries(LEGACY_API_KEYS)) {
+      if (key in raw)
+        context.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `limits each method of the stage, not the stage, and is renamed ${replacement}; see "Throttling" in the README`,
+        });
+    }
+  })
+  .pipe(ApiShape);
 /** The API's settings. */
 export type ApiSettings = z.infer<typeof ApiSchema>;
 

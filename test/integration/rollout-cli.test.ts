@@ -145,6 +145,8 @@ describe('sluice deploy: follows the rollout the local stack carries to 100 %', 
       '50',
       '--interval',
       '1m',
+      // The failing model has no labels, unlike the iris it replaces.
+      '--allow-label-change',
     );
     const outcomes = await sendTraffic(test, 'flaky', { stop: deploy });
     const run = await deploy;
@@ -176,6 +178,8 @@ describe('sluice deploy: follows the rollout the local stack carries to 100 %', 
       String(other.version),
       '--strategy',
       'manual',
+      // The identity model has no labels, unlike the iris it replaces.
+      '--allow-label-change',
     );
     assert.equal(run.code, 0, describeRun(run));
     assert.match(

@@ -9,7 +9,7 @@ export const LOCAL_DRIVER_INTERVAL_MS = 500;
 /** Options of {@link LocalRolloutDriver}. */
 export interface LocalRolloutDriverOptions {
   /** The engine (actor `local-stack`, target inside the stack). */
-  readonly engine: Pick<RolloutEngine, 'step'>;
+  readonly engine: Pick<RolloutEngine, 'step' | 'isDue'>;
   /** The models to drive: every model of the registry. */
   readonly models: () => Promise<string[]>;
   /** A cheap read of a model's state (the alias's cache), to skip idle models without a store round trip. */

@@ -14,7 +14,7 @@ export interface RolloutControl {
   deploy(model: string, options: DeployOptions): Promise<RolloutState>;
   /** Moves the candidate on; see {@link RolloutEngine.promote}. */
   promote(model: string, options: { readonly weight?: number }): Promise<RolloutState>;
-  /** Sends the candidate's weight back to 0; see {@link RolloutEngine.rollback}. */
+  /** Sends the candidate's weight back to 0, or with none, undoes the last promotion; see {@link RolloutEngine.rollback}. */
   rollback(model: string, reason: string): Promise<RolloutState>;
   /** The state, the candidate's health, the next decision and the history; only reads. */
   status(model: string): Promise<RolloutStatusReport>;
@@ -59,7 +59,8 @@ export class EngineRolloutControl implements RolloutControl {
   }
 
   rollback(model: string, reason: string): Promise<RolloutState> {
-    return this.#engine.rollback(model, reason);
+    // A person's rollback also undoes a promotion: after it, there is no candidate left to send back.
+    return this.#engine.rollback(model, reason, { undoPromotion: true });
   }
 
   status(model: string): Promise<RolloutStatusReport> {

@@ -17,10 +17,12 @@ import {
   applyDecision,
   firstDeploy,
   initialState,
+  lastPromotion,
   promote as promoteState,
   recordGoldenFailure,
   recordRefusal,
   recordReplayFailure,
+  revertPromotion,
   rollback as rollbackState,
   startRollout,
 } from '../core/rollout/rollout-transitions.js';
@@ -260,6 +262,11 @@ export class RolloutEngine {
     return this.#stepFrom(this.#requireState(model, await this.reconcile(model)));
   }
 
+  /** Whether a state has a step due: a rollout in progress, or a promotion in its watch window. */
+  isDue(state: RolloutState): boolean {
+    return state.status === RolloutStatus.ROLLING || isWatched(state, this.#now());
+  }
+
   /**
    * Moves the candidate to `weight` percent (100 makes it the stable version), or to its plan's next step.
    * A person's decision: no bake or evidence is required. Throws {@link RolloutError} when no rollout is in
@@ -271,12 +278,22 @@ export class RolloutEngine {
   }
 
   /**
-   * Sends the candidate's weight back to 0; the stable version serves everything. Throws {@link RolloutError}
-   * when no rollout is in progress.
+   * Sends the candidate's weight back to 0; the stable version serves everything. With `undoPromotion` and no
+   * rollout in progress, reverts the last promotion instead ({@link revertPromotion}). Throws {@link RolloutError}
+   * when there is neither.
    */
-  async rollback(model: string, reason: string): Promise<RolloutState> {
+  async rollback(
+    model: string,
+    reason: string,
+    options: { readonly undoPromotion?: boolean } = {},
+  ): Promise<RolloutState> {
     const state = this.#requireState(model, await this.reconcile(model));
-    return this.#apply(rollbackState(state, { reason, actor: this.#actor, now: this.#now() }));
+    const context = { reason, actor: this.#actor, now: this.#now() };
+    // With no rollout in progress, and asked for: the undo of the last promotion (the version it replaced, at once).
+    if (state.status === RolloutStatus.IDLE && options.undoPromotion) {
+      return this.#apply(revertPromotion(state, context));
+    }
+    return this.#apply(rollbackState(state, context));
   }
 
   /**
@@ -320,6 +337,7 @@ export class RolloutEngine {
 
   /** The decision on a state, without applying it. */
   async #look(state: RolloutState): Promise<StepResult> {
+    if (isWatched(state, this.#now())) return this.#watch(state);
     if (state.status !== RolloutStatus.ROLLING || state.candidate === undefined) {
       return { state, decision: { kind: 'idle' } };
     }
@@ -375,6 +393,30 @@ export class RolloutEngine {
       }
     }
     return { state, decision, health };
+  }
+
+  /**
+   * The watch window after a promotion: the new stable version is judged by the gates alone (its own figures since
+   * the promotion, no baseline; on AWS its version alarms), and a breach reverts the promotion at once.
+   */
+  async #watch(state: RolloutState): Promise<StepResult> {
+    const promotion = lastPromotion(state) as RolloutEvent;
+    const health = await this.#target.health(state.model, state.stable, {
+      ...(state.stableBuild === undefined ? {} : { build: state.stableBuild }),
+      sinceMs: Date.parse(promotion.at),
+      minRequests: 0,
+    });
+    if (health.verdict === 'unhealthy') {
+      return {
+        state,
+        health,
+        decision: {
+          kind: 'rollback',
+          reason: `watch window after the promotion: ${health.reasons.join('; ')}`,
+        },
+      };
+    }
+    return { state, health, decision: { kind: 'idle' } };
   }
 
   async #stepFrom(state: RolloutState): Promise<StepResult> {
@@ -489,4 +531,14 @@ function isResumed(current: RolloutState | undefined, options: DeployOptions): b
 function describeHealth(health: HealthReport): string {
   const verdict = health.verdict === 'unknown' ? 'unknown (too little traffic to judge)' : health.verdict;
   return health.reasons.length > 0 ? `health ${verdict}: ${health.reasons.join('; ')}` : `health ${verdict}`;
+}
+
+/** Whether an idle state is still in the watch window of the promotion that made its stable version. */
+export function isWatched(state: RolloutState, nowMs: number): boolean {
+  return (
+    state.status === RolloutStatus.IDLE &&
+    state.watchUntil !== undefined &&
+    nowMs < Date.parse(state.watchUntil) &&
+    lastPromotion(state) !== undefined
+  );
 }

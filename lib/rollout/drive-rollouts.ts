@@ -1,6 +1,6 @@
 import type { Decision } from '../core/rollout/decide.js';
 import { RolloutConflictError } from '../core/rollout/RolloutConflictError.js';
-import { type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
+import type { RolloutState } from '../core/rollout/RolloutState.js';
 import type { RolloutStore } from '../storage/RolloutStore.js';
 import type { RolloutEngine } from './RolloutEngine.js';
 
@@ -29,7 +29,7 @@ export interface DriveLogger {
 /** What {@link driveRollouts} takes. */
 export interface DriveRolloutsInput {
   /** The engine that takes the steps; its actor names the driver in the history (`local-stack`, `scheduler`). */
-  readonly engine: Pick<RolloutEngine, 'step'>;
+  readonly engine: Pick<RolloutEngine, 'step' | 'isDue'>;
   /** Where the states are read, to skip models with nothing in progress cheaply. */
   readonly store: Pick<RolloutStore, 'current'>;
   /** The models to look at: the stack's models on AWS, every model with a state locally. */
@@ -59,7 +59,8 @@ export async function driveRollouts(input: DriveRolloutsInput): Promise<DriveOut
 async function driveOne(model: string, input: DriveRolloutsInput): Promise<DriveOutcome> {
   try {
     const state = await input.store.current(model);
-    if (state?.status !== RolloutStatus.ROLLING) return { model, kind: 'idle', ...(state ? { state } : {}) };
+    // A rollout in progress, or a promotion still in its watch window, is stepped; anything else is idle.
+    if (!state || !input.engine.isDue(state)) return { model, kind: 'idle', ...(state ? { state } : {}) };
     const { decision, state: after } = await input.engine.step(model);
     if (decision.kind !== 'wait' && decision.kind !== 'idle') {
       input.logger?.info('rollout stepped', {

@@ -18,7 +18,7 @@ import {
 import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
 import type { RolloutState } from '../../lib/core/rollout/RolloutState.js';
 import { rolloutKey } from '../../lib/core/rollout/rollout-layout.js';
-import { advance, promote, startRollout } from '../../lib/core/rollout/rollout-transitions.js';
+import { advance, promote, startRollout, WATCH_MS } from '../../lib/core/rollout/rollout-transitions.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
@@ -365,6 +365,26 @@ describe('alarm rollback: an alarm of the candidate sends its weight to 0 throug
     assert.equal(outcome.action, 'ignored');
     assert.equal(aws.routing(), '6', "the engine routed the promotion's state: v2 alone");
     assert.equal((await rollouts.current(model))?.stable, 2);
+  });
+
+  it('after a promotion, an alarm of the new stable version in the watch window reverts the promotion; after it, not', async () => {
+    await rolling();
+    const current = await rollouts.current(model);
+    assert.ok(current);
+    await rollouts.write(promote(current, { weight: 100, actor: 'scheduler', now: NOW - 60_000 }));
+    const aws = await controlPlane(model);
+    const alarm = event(`sluice-${FUNCTION}-6-model-errors`);
+    const late = await rollbackOnAlarm(alarm, { ...depsOf(aws), now: () => NOW - 60_000 + WATCH_MS });
+    assert.equal(late.action, 'ignored', 'past the watch window the stable version is not judged');
+    const outcome = await rollbackOnAlarm(alarm, { ...depsOf(aws), now: () => NOW });
+    assert.equal(outcome.action, 'rolled-back');
+    const state = await rollouts.current(model);
+    assert.deepEqual([state?.status, state?.stable], ['idle', 1]);
+    assert.match(
+      state?.history.at(-1)?.reason ?? '',
+      /^reverted the promotion of v2 .*model-errors in ALARM/,
+    );
+    assert.equal(aws.routing(), '5', 'the version the promotion replaced, alone');
   });
 });
 

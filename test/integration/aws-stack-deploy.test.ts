@@ -20,6 +20,7 @@ import { predictEnvironment } from '../../lib/core/environment/predict-environme
 import { type ModelManifest, PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { RolloutStatus } from '../../lib/core/rollout/RolloutState.js';
 import { ReleaseAction } from '../../lib/core/rollout/release-event.js';
+import { WATCH_MS } from '../../lib/core/rollout/rollout-transitions.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
@@ -360,7 +361,10 @@ describe('one cdk deploy of five models on one account: a failed rollout among t
     await release.engine.promote('alpha', { weight: 100 });
     // Four more builds nobody routes (abandoned rollouts of other versions), then the driver tidies up (keep 2).
     for (let index = 0; index < 4; index++) fns.alpha.publish();
+    // In the promotion's watch window alpha is still judged, and nothing is pruned: a revert needs version 1.
     now += MINUTE;
+    assert.equal((await tick()).pruned.alpha, undefined);
+    now += WATCH_MS;
     const { pruned } = await tick();
     assert.deepEqual(pruned.alpha?.deletedVersions, ['3', '4']);
     assert.deepEqual(

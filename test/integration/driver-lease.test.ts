@@ -76,7 +76,7 @@ describe('DriverLease: one tick of a driver at a time, without reserved concurre
       finish = resolve;
     });
     const deps = (holder: string) => ({
-      engine: { step: async () => assert.fail('no model is rolling') },
+      engine: { step: async () => assert.fail('no model is rolling'), isDue: () => false },
       // The first tick's read of the model's state waits until the test lets it go: a tick that is still running.
       store: {
         current: async () => {

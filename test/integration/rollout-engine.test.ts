@@ -25,11 +25,13 @@ import {
   initialState,
   rollback as rollbackState,
   startRollout,
+  WATCH_MS,
 } from '../../lib/core/rollout/rollout-transitions.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { driveRollouts } from '../../lib/rollout/drive-rollouts.js';
 import { followRollout } from '../../lib/rollout/follow-rollout.js';
+import { EngineRolloutControl } from '../../lib/rollout/RolloutControl.js';
 import { RolloutEngine } from '../../lib/rollout/RolloutEngine.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { KEPT_REVISIONS, RolloutStore } from '../../lib/storage/RolloutStore.js';
@@ -192,6 +194,71 @@ describe('Rollouts against the embedded S3 store', () => {
     await publishVersions(model, versions - 1);
     return { target, clock, engine };
   }
+
+  describe('Undo after a promotion: a rollback reverts it, and the watch window reverts it on its own', () => {
+    /** v1 stable, v2 promoted by the driver at the end of an all-at-once bake. */
+    async function promotedV2(model: string) {
+      const setup = await modelWithStableV1(model);
+      await setup.engine.deploy(model, { version: 2, plan: planRollout({ strategy: 'all-at-once' }) });
+      setup.clock.nowMs += 10 * MINUTE;
+      const outcome = await tick(setup.target, setup.clock, model);
+      assert.equal(outcome?.kind === 'stepped' && outcome.decision.kind, 'promote');
+      return setup;
+    }
+
+    it('sluice rollback after a promotion sends everything back to the version it replaced, at once, with the reason', async () => {
+      const model = 'undo-by-hand';
+      const { target, clock, engine } = await promotedV2(model);
+      clock.nowMs += WATCH_MS + MINUTE;
+      const control = new EngineRolloutControl({ engine, target, current: (name) => store.current(name) });
+      const state = await control.rollback(model, 'wrong labels for a client');
+      assert.deepEqual([state.status, state.stable, state.weight], ['idle', 1, 0]);
+      assert.deepEqual(target.routing.get(model), { stable: 1, weight: 0 });
+      const event = state.history.at(-1);
+      assert.deepEqual([event?.action, event?.actor, event?.candidate], ['rollback', 'cli', 2]);
+      assert.match(
+        event?.reason ?? '',
+        /^reverted the promotion of v2 \(2026-01-01T00:10:00\.000Z\): wrong labels/,
+      );
+      // Once reverted there is nothing left to undo; the engine alone (an alarm, a release) never reverts.
+      await assert.rejects(control.rollback(model, 'again'), /v1 did not come from a promotion/);
+    });
+
+    it('within the watch window an unhealthy new stable version is reverted by the driver; after it, never', async () => {
+      const model = 'undo-watched';
+      const { target, clock } = await promotedV2(model);
+      // Healthy for a while: the driver judges v2 alone, since the promotion, and changes nothing.
+      clock.nowMs += MINUTE;
+      const quiet = await tick(target, clock, model);
+      assert.equal(quiet?.kind === 'stepped' && quiet.decision.kind, 'idle');
+      const judged = target.calls.filter((call) => call.method === 'health').at(-1);
+      assert.deepEqual(judged?.method === 'health' && [judged.candidate, judged.query.minRequests], [2, 0]);
+      // Then it breaches a gate: the promotion is reverted at once.
+      target.reportedHealth = { verdict: 'unhealthy', reasons: ['error rate 30.0% (6 of 20 requests)'] };
+      clock.nowMs += MINUTE;
+      const reverted = await tick(target, clock, model);
+      assert.equal(reverted?.kind === 'stepped' && reverted.decision.kind, 'rollback');
+      const state = await store.current(model);
+      assert.equal(state?.stable, 1);
+      assert.match(
+        state?.history.at(-1)?.reason ?? '',
+        /watch window after the promotion: error rate 30\.0%/,
+      );
+      assert.deepEqual(target.routing.get(model), { stable: 1, weight: 0 });
+    });
+
+    it('ends the watch window after WATCH_MS: the driver reads the state and asks nothing more', async () => {
+      const model = 'undo-expired';
+      const { target, clock } = await promotedV2(model);
+      target.reportedHealth = { verdict: 'unhealthy', reasons: ['late'] };
+      clock.nowMs += WATCH_MS + MINUTE;
+      const calls = target.calls.length;
+      const outcome = await tick(target, clock, model);
+      assert.equal(outcome?.kind, 'idle');
+      assert.equal(target.calls.length, calls);
+      assert.equal((await store.current(model))?.stable, 2);
+    });
+  });
 
   describe('RolloutStore: durable revisions, the last few kept', () => {
     it('has no state for a model sluice never deployed', async () => {

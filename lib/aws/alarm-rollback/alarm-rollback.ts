@@ -5,7 +5,7 @@ import { AlarmState, type AlarmStateChangeEvent } from '../../core/gates/alarm-s
 import { parseVersionAlarmName } from '../../core/gates/version-alarm-name.js';
 import { RolloutError } from '../../core/rollout/RolloutError.js';
 import { type RolloutState, RolloutStatus } from '../../core/rollout/RolloutState.js';
-import type { RolloutEngine } from '../../rollout/RolloutEngine.js';
+import { isWatched, type RolloutEngine } from '../../rollout/RolloutEngine.js';
 import type { RolloutStore } from '../../storage/RolloutStore.js';
 
 /** The actor the rollback event records. */
@@ -27,6 +27,8 @@ export interface AlarmRollbackDeps {
   readonly engineFor: (functionName: string) => Pick<RolloutEngine, 'rollback'>;
   /** @default no logging */
   readonly logger?: Pick<Logger, 'info' | 'warn'>;
+  /** Epoch ms, for the watch window after a promotion. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** What the function did with one alarm event. */
@@ -87,14 +89,22 @@ export async function rollbackOnAlarm(
       state?.status === RolloutStatus.ROLLING &&
       state.candidate === target.version &&
       (state.candidateBuild === undefined || state.candidateBuild === subject.lambdaVersion);
-    if (!state || !isCandidate) {
+    // After a promotion, in its watch window, an alarm of the new stable build reverts the promotion.
+    const isWatchedStable =
+      state !== undefined &&
+      isWatched(state, (deps.now ?? Date.now)()) &&
+      state.stable === target.version &&
+      (state.stableBuild === undefined || state.stableBuild === subject.lambdaVersion);
+    if (!state || !(isCandidate || isWatchedStable)) {
       const where = state === undefined ? 'has no rollout state' : describe(state);
       return ignore(
         `${version} serves ${target.model} v${target.version}, which is not the candidate: ${target.model} ${where}`,
       );
     }
     try {
-      const written = await deps.engineFor(subject.functionName).rollback(target.model, reason);
+      const written = await deps
+        .engineFor(subject.functionName)
+        .rollback(target.model, reason, { undoPromotion: isWatchedStable });
       deps.logger?.warn('rolled the candidate back', {
         alarmName,
         model: target.model,
@@ -114,5 +124,5 @@ export async function rollbackOnAlarm(
 function describe(state: RolloutState): string {
   return state.status === RolloutStatus.ROLLING
     ? `is rolling v${state.candidate} out at ${state.weight}%`
-    : `is idle on v${state.stable}`;
+    : `is idle on v${state.stable}, past any watch window`;
 }

@@ -9,7 +9,7 @@ import { type PruneResult, pruneFunctionVersions } from '../lambda/prune-functio
 /** What {@link driveStackRollouts} needs. */
 export interface DriveStackRolloutsDeps {
   /** The engine (actor `scheduler`) over the stack's Lambda target. */
-  readonly engine: Pick<RolloutEngine, 'step'>;
+  readonly engine: Pick<RolloutEngine, 'step' | 'isDue'>;
   readonly store: Pick<RolloutStore, 'current'>;
   readonly lambda: LambdaClient;
   readonly cloudwatch: CloudWatchClient;

@@ -31,6 +31,11 @@ export const RolloutPlanSchema = z.object({
    */
   minRequests: z.number().int().nonnegative().optional(),
   /**
+   * After the promotion, how long the gates still judge the new stable version and revert the promotion on a
+   * breach (the watch window), in ms; 0 for none. Absent: `WATCH_MS` (10 minutes).
+   */
+  watchMs: z.number().int().nonnegative().optional(),
+  /**
    * Percent of the model's requests the candidate also answers, unseen by clients, before it gets any traffic: the
    * shadow phase, passed on the agreement of its answers with the stable version's. 0 or absent: no shadow phase.
    */

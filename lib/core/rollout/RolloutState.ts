@@ -108,6 +108,11 @@ export const RolloutStateSchema = z.object({
     .optional(),
   /** When the current step began (bake time counts from here). */
   stepStartedAt: z.string().datetime().optional(),
+  /**
+   * After a promotion: until when the gates still judge the new stable version, and revert the promotion at once
+   * when it breaches one (`WATCH_MS`). Absent otherwise; any later change of the routing ends it.
+   */
+  watchUntil: z.string().datetime().optional(),
   updatedAt: z.string().datetime(),
   /** Every event since the model's first rollout, newest last (bounded; oldest dropped first). */
   history: z.array(RolloutEventSchema),

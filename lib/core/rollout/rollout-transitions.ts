@@ -405,8 +405,74 @@ export function applyDecision(
       return promoted(state, candidate, input, input.reason);
     }
     case 'rollback':
-      return rollback(state, { ...input, reason: decision.reason });
+      // Idle, a rollback is the watch window's: the promotion is reverted.
+      return state.status === RolloutStatus.IDLE
+        ? revertPromotion(state, { ...input, reason: decision.reason })
+        : rollback(state, { ...input, reason: decision.reason });
   }
+}
+
+/**
+ * How long after a promotion the gates still judge the new stable version and revert it on their own: 10 minutes,
+ * as CodeDeploy and SageMaker keep watching alarms for a while after shifting traffic.
+ */
+export const WATCH_MS = 10 * 60_000;
+
+/** The actions that change routing (the others only record). */
+const ROUTING_ACTIONS: readonly string[] = [
+  RolloutAction.DEPLOY,
+  RolloutAction.STEP,
+  RolloutAction.PROMOTE,
+  RolloutAction.ROLLBACK,
+];
+
+/**
+ * The promotion an idle state's stable version came from, when it is the last change of routing: what
+ * {@link revertPromotion} undoes. Undefined when the stable version was deployed directly, or anything moved since.
+ */
+export function lastPromotion(state: RolloutState): RolloutEvent | undefined {
+  if (state.status !== RolloutStatus.IDLE) return undefined;
+  const last = state.history.filter((event) => ROUTING_ACTIONS.includes(event.action)).at(-1);
+  if (!last || last.action !== RolloutAction.PROMOTE || last.candidate !== state.stable) return undefined;
+  if (last.candidateBuild !== state.stableBuild || last.stable === undefined) return undefined;
+  // A promotion of another build of the same model version (a code-only rollout) is revertible too.
+  if (last.stable === state.stable && last.stableBuild === state.stableBuild) return undefined;
+  return last;
+}
+
+/**
+ * The state after a promotion is undone: the version it replaced (and its build) takes all traffic again, at once,
+ * and the history says which promotion was reverted and why. Throws {@link RolloutError} when the stable version
+ * was not the last promotion's.
+ *
+ * @example
+ * revertPromotion(state, { reason: 'wrong answers for a client', actor: 'cli', now: Date.now() });
+ */
+export function revertPromotion(
+  state: RolloutState,
+  input: TransitionContext & { readonly reason: string },
+): RolloutState {
+  const promotion = lastPromotion(state);
+  if (!promotion || promotion.stable === undefined) {
+    throw new RolloutError(
+      `cannot roll back: no rollout of ${state.model} is in progress, and v${state.stable} did not come from a ` +
+        'promotion that was the last change of its routing; deploy the version you want instead',
+    );
+  }
+  const next = commit(
+    state,
+    idle(promotion.stable, promotion.stableBuild),
+    {
+      action: RolloutAction.ROLLBACK,
+      candidate: state.stable,
+      weight: 0,
+      reason: `reverted the promotion of v${state.stable} (${promotion.at}): ${input.reason}`,
+    },
+    input,
+  );
+  const event = next.history.at(-1) as RolloutEvent;
+  const reverted = state.stableBuild === undefined ? event : { ...event, candidateBuild: state.stableBuild };
+  return { ...next, history: [...next.history.slice(0, -1), reverted] };
 }
 
 function promoted(
@@ -415,12 +481,14 @@ function promoted(
   context: TransitionContext,
   reason: string | undefined,
 ): RolloutState {
-  return commit(
+  const next = commit(
     state,
     idle(candidate, state.candidateBuild),
     { action: RolloutAction.PROMOTE, candidate, weight: FULL_WEIGHT, reason },
     context,
   );
+  const watchMs = state.plan?.watchMs ?? WATCH_MS;
+  return watchMs > 0 ? { ...next, watchUntil: isoTime(context.now + watchMs) } : next;
 }
 
 function requireRolling(state: RolloutState, verb: string): { candidate: number; plan: RolloutPlan } {

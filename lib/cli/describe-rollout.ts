@@ -115,6 +115,7 @@ export function stateSummary(state: RolloutState): Record<string, unknown> {
     plan: state.plan,
     stepIndex: state.stepIndex,
     stepStartedAt: state.stepStartedAt,
+    watchUntil: state.watchUntil,
     updatedAt: state.updatedAt,
   };
 }

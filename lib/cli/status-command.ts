@@ -133,6 +133,14 @@ function describeReport(
     }
   } else {
     lines.push(`${model}: idle; v${state.stable} takes all traffic`);
+    // The promotion's watch window: the gates still judge the new stable version, and a breach reverts it.
+    if (state.watchUntil !== undefined && Date.parse(state.watchUntil) > Date.now()) {
+      lines.push(
+        `  watch      v${state.stable} is judged until ${state.watchUntil}; a breach reverts the promotion ` +
+          `(\`sluice rollback ${model}\` reverts it by hand)`,
+      );
+      if (report.health) lines.push(`  health     ${describeHealth(report.health)}`);
+    }
   }
   lines.push(`  requests   ${describeObserved(observed)}`);
   const drift = describeDrift(observed);

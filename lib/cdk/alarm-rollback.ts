@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -127,6 +127,12 @@ export class AlarmRollback extends Construct {
         new targets.LambdaFunction(this.fn, props.failures ? { deadLetterQueue: props.failures.queue } : {}),
       ],
     });
+
+    // The rule's invoke permission (CDK's target writes it) names the rule; name this account too, as the API's does.
+    for (const permission of this.node.findAll()) {
+      if (permission instanceof lambda.CfnPermission && permission.principal === 'events.amazonaws.com')
+        permission.sourceAccount = Stack.of(this).account;
+    }
 
     this.acceptNagFindings(props);
   }

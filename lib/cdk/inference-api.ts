@@ -266,9 +266,12 @@ export class InferenceApi extends Construct {
         }
       }
     }
+    // This API's stage, in this account: a service principal without its source could be pointed at the function
+    // from another account's resources (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-permission.html).
     endpoint.liveAlias.addPermission(API_INVOKE_PERMISSION_ID, {
       principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
       sourceArn: this.invokeArn(),
+      sourceAccount: stack.account,
       scope: endpoint,
     });
     // The permission names the alias-qualified ARN: the release creates the alias.

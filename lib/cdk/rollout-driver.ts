@@ -104,8 +104,15 @@ export class RolloutDriver extends Construct {
     grantReadMetrics(this.fn);
     const grants = new ControlPlaneGrants(this.fn);
     for (const endpoint of props.endpoints) grants.addFunction(endpoint.fn);
+    // Only this account's schedules, in the default schedule group the schedule below belongs to, may have the
+    // scheduler assume the role: Scheduler's confused-deputy prevention scopes aws:SourceArn to a schedule group, never
+    // to a schedule (https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html).
+    const scheduleGroup = scheduler.ScheduleGroup.fromDefaultScheduleGroup(this, 'DefaultScheduleGroup');
     this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        ArnLike: { 'aws:SourceArn': scheduleGroup.scheduleGroupArn },
+      }),
       description: 'sluice: EventBridge Scheduler invokes the rollout driver',
     });
     this.schedule = new scheduler.Schedule(this, 'Schedule', {

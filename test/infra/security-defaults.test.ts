@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CfnResource, Stack } from 'aws-cdk-lib';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
-import { CDK_CONTEXT, configWith, synth } from './stack-fixture.js';
+import { parseDeployConfig } from '../../lib/core/config/deploy-config.js';
+import { CDK_CONTEXT, configWith, SHA_A, synth } from './stack-fixture.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type Statement = {
@@ -70,4 +71,50 @@ describe("registry access logs: S3's logging service writes them by bucket polic
       ]);
     });
   }
+});
+
+describe('service principals act for this account only: Lambda permissions and the scheduler role name it', () => {
+  const grouped = synth(
+    parseDeployConfig(
+      {
+        models: [
+          { name: 'iris', version: 1, sha256: SHA_A },
+          { name: 'mnist', version: 1, sha256: SHA_A, group: 'vision' },
+        ],
+      },
+      'two models, one grouped',
+    ),
+  );
+  const stacks: Stack[] = [grouped.stack, ...grouped.stack.groups];
+
+  it('gives every AWS::Lambda::Permission for an AWS service (API Gateway, EventBridge) a SourceArn and this SourceAccount, in every stack', () => {
+    const principals = new Set<unknown>();
+    for (const of of stacks) {
+      for (const [id, resource] of Object.entries(resources(Template.fromStack(of)))) {
+        if (resource.Type !== 'AWS::Lambda::Permission') continue;
+        principals.add(resource.Properties.Principal);
+        assert.match(String(resource.Properties.Principal), /\.amazonaws\.com$/, `${of.node.path}/${id}`);
+        assert.ok(resource.Properties.SourceArn, `${of.node.path}/${id} names its source`);
+        assert.equal(resource.Properties.SourceAccount, '123456789012', `${of.node.path}/${id}`);
+      }
+    }
+    assert.deepEqual([...principals].sort(), ['apigateway.amazonaws.com', 'events.amazonaws.com']);
+  });
+
+  it("lets the scheduler assume the rollout driver's role only for this account's default schedule group, in every stack", () => {
+    for (const of of stacks) {
+      const roles = Object.entries(resources(Template.fromStack(of))).filter(
+        ([, resource]) =>
+          resource.Type === 'AWS::IAM::Role' &&
+          JSON.stringify(resource.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
+      );
+      assert.equal(roles.length, 1, of.node.path);
+      const [, role] = roles[0] ?? assert.fail('no scheduler role');
+      const [statement] = (role.Properties.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement;
+      assert.deepEqual(statement?.Condition, {
+        StringEquals: { 'aws:SourceAccount': '123456789012' },
+        ArnLike: { 'aws:SourceArn': 'arn:aws:scheduler:eu-west-1:123456789012:schedule-group/default' },
+      });
+    }
+  });
 });

@@ -583,7 +583,8 @@ export class ModelRegistry {
 
   /**
    * Throws {@link PublishAbortedError} once the publish's signal has fired after its bytes were uploaded, deleting
-   * them first: the number is this publish's own, and nothing is left that needs a sweep.
+   * them first: the number is this publish's own, and nothing is left that needs a sweep (should the delete fail,
+   * {@link sweepUnpublished} removes them later).
    */
   async #throwIfAbortedAfterUpload(
     name: string,
@@ -591,7 +592,7 @@ export class ModelRegistry {
     signal: AbortSignal | undefined,
   ): Promise<void> {
     if (!signal?.aborted) return;
-    await this.#store.delete(versionKey(name, version, MODEL_OBJECT));
+    await this.#store.delete(versionKey(name, version, MODEL_OBJECT)).catch(() => undefined);
     throwIfAborted(name, version, signal);
   }
 

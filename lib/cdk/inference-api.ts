@@ -122,6 +122,17 @@ export class InferenceApi extends Construct {
         ...(auth === Auth.IAM ? { authorizationType: apigateway.AuthorizationType.IAM } : {}),
       },
     });
+    // Execution logs (level ERROR) go to the group API Gateway names API-Gateway-Execution-Logs_{rest-api-id}/{stage}
+    // and creates when it first needs it, without retention
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html): created here
+    // first, with one, before the deployment and the stage that would write to it.
+    const executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE}`,
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api.deploymentStage.node.addDependency(executionLogs);
+    this.api.latestDeployment?.node.addDependency(executionLogs);
     // Every error API Gateway itself answers is JSON `{"error": ...}`, like the function's own.
     const gatewayResponses: [apigateway.ResponseType, string | undefined][] = [
       [apigateway.ResponseType.DEFAULT_4XX, undefined],

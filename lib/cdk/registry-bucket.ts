@@ -1,11 +1,15 @@
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { MODELS_PREFIX } from '../core/manifest/registry-layout.js';
 import { ROLLOUTS_PREFIX } from '../core/rollout/rollout-layout.js';
+
+/** The construct id CDK gives the stack's provider of `autoDeleteObjects` (its resource type). */
+const AUTO_DELETE_OBJECTS_PROVIDER_ID = 'Custom::S3AutoDeleteObjectsCustomResourceProvider';
 
 /** Properties of {@link RegistryBucket}. */
 export interface RegistryBucketProps {
@@ -82,10 +86,31 @@ export class RegistryBucket extends Construct {
       removalPolicy,
       autoDeleteObjects,
     });
+    if (autoDeleteObjects) this.logAutoDeletes();
     new CfnOutput(this, 'BucketName', {
       value: this.bucket.bucketName,
       description: 'the model registry: npx sluice publish model.onnx --model NAME --bucket <this>',
     });
+  }
+
+  /**
+   * CDK empties the buckets before deleting them through one handler per stack (a CustomResourceProvider, which takes
+   * no log group), whose logs would otherwise go to a group Lambda creates without retention: point it at one with.
+   */
+  private logAutoDeletes(): void {
+    const handler = Stack.of(this)
+      .node.tryFindChild(AUTO_DELETE_OBJECTS_PROVIDER_ID)
+      ?.node.tryFindChild('Handler');
+    if (!(handler instanceof CfnResource)) {
+      throw new Error(
+        `${this.node.path}: CDK's auto-delete handler is not at ${AUTO_DELETE_OBJECTS_PROVIDER_ID}/Handler of the stack, where its log group is given a retention; got ${handler?.node.path ?? 'nothing'}`,
+      );
+    }
+    const logGroup = new logs.LogGroup(this, 'AutoDeleteObjectsLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    handler.addPropertyOverride('LoggingConfig', { LogGroup: logGroup.logGroupName });
   }
 
   /**

@@ -118,3 +118,67 @@ describe('service principals act for this account only: Lambda permissions and t
     }
   });
 });
+
+describe('log groups: every log the stack writes goes to a group of the template, with a retention', () => {
+  const configs = [
+    ['the default config', configWith()],
+    [
+      'buckets deleted with the stack (CDK empties them)',
+      configWith({ registry: { retainOnDelete: false } }),
+    ],
+    [
+      'a model group',
+      parseDeployConfig(
+        {
+          models: [
+            { name: 'iris', version: 1, sha256: SHA_A },
+            { name: 'mnist', version: 1, sha256: SHA_A, group: 'vision' },
+          ],
+        },
+        'two models, one grouped',
+      ),
+    ],
+  ] as const;
+  for (const [label, config] of configs) {
+    it(`gives every log group a retention and every function one of them, with ${label}`, () => {
+      const { stack } = synth(config);
+      for (const of of [stack, ...stack.groups]) {
+        const all = resources(Template.fromStack(of));
+        const groups = Object.entries(all).filter(([, resource]) => resource.Type === 'AWS::Logs::LogGroup');
+        for (const [id, group] of groups)
+          assert.ok(Number(group.Properties.RetentionInDays) > 0, `${of.node.path}/${id} has a retention`);
+        const functions = Object.entries(all).filter(
+          ([, resource]) => resource.Type === 'AWS::Lambda::Function',
+        );
+        assert.ok(functions.length > 0);
+        for (const [id, fn] of functions) {
+          const logGroup = (fn.Properties.LoggingConfig as { LogGroup?: { Ref?: string } } | undefined)
+            ?.LogGroup;
+          assert.ok(
+            logGroup?.Ref && groups.some(([groupId]) => groupId === logGroup.Ref),
+            `${of.node.path}/${id} logs to a log group of the template: ${JSON.stringify(logGroup)}`,
+          );
+        }
+      }
+    });
+  }
+
+  it("creates API Gateway's execution log group (API-Gateway-Execution-Logs_{api}/prod) with a retention, before the stage and deployment that write to it", () => {
+    const { stack, template } = synth(configWith());
+    const all = resources(template);
+    const apiId = logicalIdOf(stack.api.api);
+    const [groupId, group] =
+      Object.entries(all).find(
+        ([, resource]) =>
+          resource.Type === 'AWS::Logs::LogGroup' &&
+          JSON.stringify(resource.Properties.LogGroupName) ===
+            JSON.stringify({ 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: apiId }, '/prod']] }),
+      ) ?? assert.fail('no execution log group');
+    assert.equal(group.Properties.RetentionInDays, 30);
+    const json = template.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>;
+    for (const type of ['AWS::ApiGateway::Stage', 'AWS::ApiGateway::Deployment']) {
+      const [id, resource] = Object.entries(json).find(([, candidate]) => candidate.Type === type) ?? [];
+      assert.ok(resource?.DependsOn?.includes(groupId), `${id} waits for ${groupId}`);
+    }
+  });
+});

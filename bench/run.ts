@@ -2,7 +2,7 @@
  * `npm run bench`: sluice against references measured in the same run, as ratios with targets.
  * A missed target is printed as MISSED, never hidden; the exit code is 0 either way (this is a report).
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { build } from 'esbuild';
 import * as ort from 'onnxruntime-node';
 import { MAX_MODELS_PER_STACK } from '../lib/cdk/model-group.js';
 import { SluiceStack } from '../lib/cdk/sluice-stack.js';
+import { freshCliBundle } from '../lib/cli/cli-bundle.mjs';
 import { parseDeployConfig } from '../lib/core/config/deploy-config.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../lib/core/contract/headers.js';
 import { buildProxyEvent } from '../lib/core/contract/proxy-event.js';
@@ -50,6 +51,8 @@ const COLD_RUNS = quick ? 3 : 7;
 const BIG_COLD_RUNS = quick ? 2 : 4;
 const IMAGE_RUNS = quick ? 4 : 10;
 const SYNTH_ROUNDS = quick ? 1 : 2;
+/** Runs of each side of the CLI rows (a process each). */
+const CLI_RUNS = quick ? 7 : 21;
 
 interface Row {
   readonly name: string;
@@ -226,7 +229,9 @@ try {
       `${mb(oursBigRss)} vs ${mb(naiveBigRss)} MB`,
     ),
   );
-  // 5. cdk synth of 50 models, bundled, against a synth of one model.
+  // 5. The CLI's start: `sluice --version` against `node -e 0`, `sluice status --local` against a plain GET.
+  for (const row of await cliRows(home, iris.modelPath, extras)) rows.push(row);
+  // 6. cdk synth of 50 models, bundled, against a synth of one model.
   rows.push(await synthRow(home));
   await predict.engine.close();
 } finally {
@@ -767,6 +772,92 @@ async function shadowRows(scratch: string, modelPath: string, extras: PublishExt
         detail: `${mb(candidateMemory / 1024)} MB more while both versions are loaded (iris)`,
       },
     ];
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** Milliseconds from spawning `node ARGS` to its exit; a failed run throws with its output. */
+async function processMs(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const started = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: join(here, '..'),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const took = performance.now() - started;
+  if (code !== 0) throw new Error(`node ${args.join(' ')} exited ${code}: ${output}`);
+  return took;
+}
+
+/**
+ * The CLI's start, as `npx sluice` runs it (bin/sluice.js: the prebuilt bundle, checked fresh against its sources
+ * first), with the same Node as this run, alternating with each reference, medians:
+ * - `sluice --version` against `node -e 0`: what the CLI adds to a bare Node start;
+ * - `sluice status iris --local` against a plain node process that reads where the stack listens and GETs the same
+ *   two control routes (the rollout's status, the observed traffic) from the same local stack, and prints them:
+ *   what the CLI adds to the same I/O. The stack runs in this process, with iris deployed.
+ * And a figure: a build of the bundle from scratch, what the first run after a source change waits for.
+ */
+async function cliRows(scratch: string, modelPath: string, extras: PublishExtras): Promise<Row[]> {
+  await freshCliBundle();
+  const cacheDir = join(scratch, 'cli-build');
+  const buildStarted = performance.now();
+  await freshCliBundle({ cacheDir });
+  const buildMs = performance.now() - buildStarted;
+  const stack = await LocalStack.start({
+    home: join(scratch, 'cli-stack'),
+    port: 0,
+    publishSamples: false,
+    driveEveryMs: false,
+    logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }),
+  });
+  try {
+    await publishVersion(stack.registry, { name: 'iris', model: modelPath, extras });
+    await stack
+      .rolloutEngine('bench')
+      .deploy('iris', { version: 1, plan: planRollout({ strategy: 'all-at-once' }) });
+    const env = { ...process.env, SLUICE_HOME: join(scratch, 'cli-stack') };
+    const pairs: [string, readonly string[], readonly string[], number, string][] = [
+      ['sluice --version vs node -e 0', ['bin/sluice.js', '--version'], ['-e', '0'], -2, 'node -e 0'],
+      [
+        'sluice status --local vs a plain GET of the same routes',
+        ['bin/sluice.js', 'status', 'iris', '--local'],
+        [join(here, 'servers', 'status-reference.mjs'), 'iris'],
+        -4,
+        'node fetch of /_sluice/rollouts/iris and /_sluice/traffic',
+      ],
+    ];
+    const result: Row[] = [];
+    for (const [name, ours, reference, target, what] of pairs) {
+      await processMs(ours, env);
+      await processMs(reference, env);
+      const oursMs: number[] = [];
+      const referenceMs: number[] = [];
+      for (let run = 0; run < CLI_RUNS; run++) {
+        oursMs.push(await processMs(ours, env));
+        referenceMs.push(await processMs(reference, env));
+      }
+      const a = median(oursMs);
+      const b = median(referenceMs);
+      result.push(ratioRow(name, a / b, target, `${a.toFixed(0)} vs ${b.toFixed(0)} ms (median; ${what})`));
+    }
+    result.push({
+      name: 'sluice CLI: build of the bundle from scratch (esbuild)',
+      ratio: buildMs / 1000,
+      target: 'figure',
+      met: true,
+      detail: `${buildMs.toFixed(0)} ms: the first run after a source change waits this long, later runs do not`,
+    });
+    return result;
   } finally {
     await stack.stop();
   }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx sluice` works without a build step.
-import { register } from 'tsx/esm/api';
+// `sluice` (`npx sluice`, `npm run sluice`): the CLI as prebuilt JavaScript, rebuilt first whenever a source changed
+// (lib/cli/cli-bundle.mjs), so a fresh clone works after `npm install` and a stale build never runs.
+import module from 'node:module';
 
-register();
-await import('./sluice.ts');
+// V8 keeps the compiled bundle on disk (Node 22.1 and later): later starts skip compiling it.
+module.enableCompileCache?.();
+const { runCliBundle } = await import('../lib/cli/cli-bundle.mjs');
+await runCliBundle();

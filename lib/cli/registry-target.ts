@@ -1,9 +1,8 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import { readLocalStackInfo, sluiceHome } from '../local/local-home.js';
-import { createS3Client } from '../storage/create-s3-client.js';
+import { LazyObjectStore } from '../storage/LazyObjectStore.js';
 import { ModelRegistry } from '../storage/ModelRegistry.js';
-import { S3ObjectStore } from '../storage/S3ObjectStore.js';
+import type { S3ObjectStore } from '../storage/S3ObjectStore.js';
 import { UsageError } from './exit-codes.js';
 
 /** Region the clients of the local store sign for; the embedded store accepts any. */
@@ -20,8 +19,11 @@ export interface TargetOptions {
 /** A registry to talk to, and a phrase naming it for messages. */
 export interface RegistryTarget {
   readonly registry: ModelRegistry;
-  /** The registry bucket as an object store; rollout states live in the same bucket. */
-  readonly objects: S3ObjectStore;
+  /**
+   * The registry bucket as an object store; rollout states live in the same bucket. Its S3 client is loaded at the
+   * first read or write, so a command that only asks the local stack never loads it.
+   */
+  readonly objects: LazyObjectStore<S3ObjectStore>;
   /** The registry bucket. */
   readonly bucket: string;
   /** AWS region of the bucket (the local store's dummy region with `--local`). */
@@ -41,6 +43,7 @@ async function defaultRegion(env: Record<string, string | undefined>): Promise<s
   if (fromEnv) return fromEnv;
   try {
     // A client without a region resolves it the SDK's way: environment, then the shared config file's profile.
+    const { S3Client } = await import('@aws-sdk/client-s3');
     return await new S3Client({}).config.region();
   } catch (error) {
     throw new UsageError(
@@ -67,10 +70,7 @@ export async function resolveRegistryTarget(
         `the local stack is not running (nothing found in ${home}); start it with \`npm start\` in another terminal`,
       );
     }
-    const objects = new S3ObjectStore({
-      client: createS3Client({ region: LOCAL_REGION, endpoint: info.s3Endpoint }),
-      bucket: info.bucket,
-    });
+    const objects = s3Objects({ region: LOCAL_REGION, endpoint: info.s3Endpoint, bucket: info.bucket });
     return {
       registry: new ModelRegistry({ store: objects }),
       objects,
@@ -88,7 +88,7 @@ export async function resolveRegistryTarget(
   }
   const endpoint = options.endpoint ?? env.SLUICE_S3_ENDPOINT;
   const region = options.region ?? (await defaultRegion(env));
-  const objects = new S3ObjectStore({ client: createS3Client({ region, endpoint }), bucket });
+  const objects = s3Objects({ region, endpoint, bucket });
   return {
     registry: new ModelRegistry({ store: objects }),
     objects,
@@ -96,4 +96,23 @@ export async function resolveRegistryTarget(
     region,
     description: `s3://${bucket}`,
   };
+}
+
+/** The bucket as a store whose S3 client (and the SDK with it) is loaded at the first read or write. */
+function s3Objects(options: {
+  readonly region: string;
+  readonly endpoint: string | undefined;
+  readonly bucket: string;
+}): LazyObjectStore<S3ObjectStore> {
+  return new LazyObjectStore({
+    open: async () => {
+      const [{ createS3Client }, { S3ObjectStore }] = await Promise.all([
+        import('../storage/create-s3-client.js'),
+        import('../storage/S3ObjectStore.js'),
+      ]);
+      const client = createS3Client({ region: options.region, endpoint: options.endpoint });
+      return new S3ObjectStore({ client, bucket: options.bucket });
+    },
+    locate: (key) => `s3://${options.bucket}/${key}`,
+  });
 }

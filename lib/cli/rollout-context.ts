@@ -1,12 +1,7 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { LambdaRolloutTarget } from '../aws/lambda/LambdaRolloutTarget.js';
+import type { LambdaRolloutTarget } from '../aws/lambda/LambdaRolloutTarget.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import { StackRolloutClient } from '../local/StackRolloutClient.js';
-import { EngineRolloutControl, type RolloutControl } from '../rollout/RolloutControl.js';
-import { RolloutEngine } from '../rollout/RolloutEngine.js';
-import { RolloutStore } from '../storage/RolloutStore.js';
+import type { RolloutControl } from '../rollout/RolloutControl.js';
 import type { AwsClients } from './cli-io.js';
 import { UsageError } from './exit-codes.js';
 import { type RegistryTarget, resolveRegistryTarget, type TargetOptions } from './registry-target.js';
@@ -32,6 +27,12 @@ export interface RolloutTargetOptions extends TargetOptions {
   readonly function?: string;
 }
 
+/**
+ * A model's predict function when neither `--function` nor SLUICE_FUNCTION names one (AWS only): `sluice models`
+ * reads it from each model's rollout state, which names its function.
+ */
+export type FunctionOf = (model: string) => string | undefined;
+
 /** What a rollout command acts through. */
 export interface RolloutContext {
   /** Deploy, promote, rollback and status: the running local stack carries them out, or on AWS the CLI's engine. */
@@ -47,12 +48,13 @@ export interface RolloutContext {
 /**
  * Wires the rollout commands: with `--local`, the running local stack, which owns its rollout states and carries
  * each command out itself; otherwise an engine on the registry bucket's store and the deployed stack's Lambda alias
- * and alarms (LambdaRolloutTarget).
+ * and alarms (LambdaRolloutTarget). The AWS modules (SDK clients, engine, target) are loaded only on AWS.
  */
 export async function resolveRolloutContext(
   options: RolloutTargetOptions,
   env: Record<string, string | undefined>,
   clients?: AwsClients,
+  functionOf?: FunctionOf,
 ): Promise<RolloutContext> {
   const registry = await resolveRegistryTarget(options, env);
   if (options.local) {
@@ -64,7 +66,12 @@ export async function resolveRolloutContext(
       pollIntervalMs: LOCAL_FOLLOW_INTERVAL_MS,
     };
   }
-  const target = lambdaTarget(registry, options, env, clients);
+  const [target, { RolloutStore }, { RolloutEngine }, { EngineRolloutControl }] = await Promise.all([
+    lambdaTarget(registry, options, env, clients, functionOf),
+    import('../storage/RolloutStore.js'),
+    import('../rollout/RolloutEngine.js'),
+    import('../rollout/RolloutControl.js'),
+  ]);
   const store = new RolloutStore({ store: registry.objects });
   const engine = new RolloutEngine({ store, target, registry: registry.registry, actor: CLI_ACTOR });
   return {
@@ -75,25 +82,39 @@ export async function resolveRolloutContext(
   };
 }
 
-function lambdaTarget(
+async function lambdaTarget(
   registry: RegistryTarget,
   options: RolloutTargetOptions,
   env: Record<string, string | undefined>,
   clients: AwsClients | undefined,
-): LambdaRolloutTarget {
-  const functionName = options.function ?? env.SLUICE_FUNCTION;
-  if (!functionName) {
-    throw new UsageError(
-      "on AWS, pass --function NAME (or set SLUICE_FUNCTION): the model's predict function, as listed by " +
-        '`aws cloudformation describe-stack-resources --stack-name STACK`; or use --local for the local stack',
-    );
-  }
-  const clientConfig = { region: registry.region };
-  return new LambdaRolloutTarget({
-    lambda: clients?.lambda ?? new LambdaClient(clientConfig),
-    cloudwatch: clients?.cloudwatch ?? new CloudWatchClient(clientConfig),
-    logs: clients?.logs ?? new CloudWatchLogsClient(clientConfig),
-    registry: registry.registry,
-    functionName: () => functionName,
-  });
+  functionOf: FunctionOf | undefined,
+): Promise<LambdaRolloutTarget> {
+  const given = options.function ?? env.SLUICE_FUNCTION;
+  if (!given && !functionOf) throw missingFunction();
+  const functionName = (model: string): string => {
+    const name = given ?? functionOf?.(model);
+    if (!name) throw missingFunction();
+    return name;
+  };
+  const [{ LambdaRolloutTarget }, aws] = await Promise.all([
+    import('../aws/lambda/LambdaRolloutTarget.js'),
+    clients ?? awsClients(registry.region),
+  ]);
+  return new LambdaRolloutTarget({ ...aws, registry: registry.registry, functionName });
+}
+
+/**
+ * The Lambda, CloudWatch and CloudWatch Logs clients for a region, configured as sluice's control-plane functions
+ * configure theirs (retries that ride out the account's shared Lambda API rate); the SDK is loaded now.
+ */
+export async function awsClients(region: string): Promise<AwsClients> {
+  const { createControlPlaneClients } = await import('../aws/control-plane-clients.js');
+  return createControlPlaneClients(region);
+}
+
+function missingFunction(): UsageError {
+  return new UsageError(
+    "on AWS, pass --function NAME (or set SLUICE_FUNCTION): the model's predict function, as listed by " +
+      '`aws cloudformation describe-stack-resources --stack-name STACK`; or use --local for the local stack',
+  );
 }

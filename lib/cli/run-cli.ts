@@ -1,21 +1,12 @@
-import { Command, CommanderError, type OutputConfiguration } from 'commander';
+import { Command, CommanderError, Help, type OutputConfiguration } from 'commander';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import { readPackageVersion } from '../local/package-version.js';
 import { PublishInputError } from '../publish/PublishInputError.js';
 import { checkArgumentLengths } from './argument-limits.js';
+import { CLI_COMMANDS, type CliCommand, commandOf } from './cli-commands.js';
 import type { CliIo } from './cli-io.js';
 import { connectionFailure } from './connection-failure.js';
-import { registerCostCommand } from './cost-command.js';
-import { registerDeployCommand } from './deploy-command.js';
 import { ExitCode, UsageError } from './exit-codes.js';
-import { parseModelArgument } from './model-argument.js';
-import { registerModelsCommand } from './models-command.js';
-import { registerPromoteCommand } from './promote-command.js';
-import { registerPublishCommand } from './publish-command.js';
-import { registerRollbackCommand } from './rollback-command.js';
-import { registerShowCommand } from './show-command.js';
-import { registerStatusCommand } from './status-command.js';
-import { registerVersionsCommand } from './versions-command.js';
 
 /** The flag that asks for machine-readable output, errors included. */
 const JSON_FLAG = '--json';
@@ -41,7 +32,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   try {
     // Before anything else: onnxruntime crashes (SIGSEGV) in a process with a very long command line.
     checkArgumentLengths(argv);
-    const program = buildProgram(io, json);
+    const program = await buildProgram(io, json, commandOf(argv));
     await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.OK;
   } catch (error) {
@@ -63,7 +54,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   }
 }
 
-function buildProgram(io: CliIo, json: boolean): Command {
+/**
+ * The program with every command listed and only `running` registered whole (its module imported): the others are
+ * names and summaries for the command list and for commander's suggestions.
+ */
+async function buildProgram(io: CliIo, json: boolean, running: CliCommand | undefined): Promise<Command> {
   const program = new Command('sluice')
     .description(
       'Serverless inference for ONNX models: publish versions to the registry, inspect them, roll them out.',
@@ -73,24 +68,28 @@ function buildProgram(io: CliIo, json: boolean): Command {
     .enablePositionalOptions()
     .exitOverride()
     .showSuggestionAfterError()
+    // The command list shows each command as its entry describes it, loaded or not.
+    .configureHelp({
+      subcommandTerm: (command) => {
+        const entry = CLI_COMMANDS.find((candidate) => candidate.name === command.name());
+        return entry ? `${entry.name} ${entry.usage}` : new Help().subcommandTerm(command);
+      },
+    })
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 failure, 2 usage.\nTarget: --local for the running local stack (npm start), or --bucket / SLUICE_BUCKET for S3.',
     );
 
-  registerPublishCommand(program, io);
-  registerModelsCommand(program, io);
-  registerVersionsCommand(program, io);
-  registerShowCommand(program, io);
-  registerDeployCommand(program, io);
-  registerPromoteCommand(program, io);
-  registerRollbackCommand(program, io);
-  registerStatusCommand(program, io);
-  registerCostCommand(program, io);
-
-  // Every command's <model> is checked the same way: a name the registry cannot hold is a usage error (exit 2).
-  for (const command of program.commands) {
-    for (const argument of command.registeredArguments) {
+  const register = running ? await running.load() : undefined;
+  for (const entry of CLI_COMMANDS) {
+    if (entry === running && register) register(program, io);
+    else program.command(entry.name).description(entry.summary);
+  }
+  if (running) {
+    // Every command's <model> is checked the same way: a name the registry cannot hold is a usage error (exit 2).
+    const { parseModelArgument } = await import('./model-argument.js');
+    for (const argument of program.commands.find((command) => command.name() === running.name)
+      ?.registeredArguments ?? []) {
       if (argument.name() === MODEL_ARGUMENT) argument.argParser(parseModelArgument);
     }
   }

@@ -116,7 +116,16 @@ describe('sluice CLI: publish to the running local stack', () => {
       sluice(['show', 'cli-model', '--local', '--json'], test.home),
     ]);
     assert.equal(models.code, 0, describeRun(models));
-    assert.deepEqual(JSON.parse(models.stdout), { models: ['cli-model', 'iris'] });
+    const listing = z
+      .object({ models: z.array(z.object({ model: z.string(), newest: z.number() })) })
+      .parse(JSON.parse(models.stdout));
+    assert.deepEqual(
+      listing.models.map(({ model, newest }) => [model, newest]),
+      [
+        ['cli-model', 1],
+        ['iris', 1],
+      ],
+    );
 
     assert.equal(versions.code, 0, describeRun(versions));
     const listed = z

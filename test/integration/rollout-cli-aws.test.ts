@@ -88,8 +88,18 @@ after(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-/** Runs `sluice ARGS` in this process against the embedded S3 store, on "AWS" (the shared fake account). */
+/**
+ * Runs `sluice ARGS` in this process against the embedded S3 store, on "AWS" (the shared fake account), with
+ * SLUICE_FUNCTION naming the predict function unless `functionEnv` is false.
+ */
 async function sluiceOnAws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return sluiceOnAwsWith({ functionEnv: true }, ...args);
+}
+
+async function sluiceOnAwsWith(
+  options: { readonly functionEnv: boolean },
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(
@@ -104,7 +114,7 @@ async function sluiceOnAws(...args: string[]): Promise<{ code: number; stdout: s
       interactive: false,
       awsClients: { lambda: aws.lambda, cloudwatch: aws.cloudwatch, logs: aws.logs },
       env: {
-        SLUICE_FUNCTION: FUNCTION,
+        ...(options.functionEnv ? { SLUICE_FUNCTION: FUNCTION } : {}),
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
       },
@@ -146,6 +156,49 @@ describe('sluice status and rollback on AWS: the CLI wires the registry bucket, 
         ),
       [['candidate'], ['v0', 'v1']],
       "the candidate's requests since its step began (evidence), then the split (neither version has a drift baseline)",
+    );
+  });
+
+  it('models: reads the rollout states in the bucket, and judges a rolling model on the function its state names', async () => {
+    const current = await rollouts.current('iris');
+    assert.ok(current);
+    await rollouts.write({ ...current, revision: current.revision + 1, functionName: FUNCTION });
+    aws.journal.length = 0;
+    const run = await sluiceOnAwsWith({ functionEnv: false }, 'models', '--json');
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const { models } = z
+      .object({
+        models: z.array(
+          z.object({
+            model: z.string(),
+            newest: z.number(),
+            status: z.string(),
+            stable: z.number(),
+            candidate: z.number(),
+            weight: z.number(),
+            health: z.object({ verdict: z.string(), candidateRequests: z.number().optional() }),
+            lastEvent: z.object({ action: z.string(), actor: z.string() }),
+          }),
+        ),
+      })
+      .parse(JSON.parse(run.stdout));
+    assert.deepEqual(
+      models.map(({ model, newest, status, stable, candidate, weight }) => ({
+        model,
+        newest,
+        status,
+        stable,
+        candidate,
+        weight,
+      })),
+      [{ model: 'iris', newest: 2, status: 'rolling', stable: 1, candidate: 2, weight: 10 }],
+    );
+    assert.equal(models[0]?.health.verdict, 'healthy');
+    assert.deepEqual([models[0]?.lastEvent.action, models[0]?.lastEvent.actor], ['deploy', 'cli']);
+    assert.equal(aws.sequence().includes('UpdateAlias'), false, 'models only reads');
+    assert.ok(
+      aws.account.calls('DescribeAlarms').length > 0,
+      "the candidate's alarms were read on the function the state names",
     );
   });
 

@@ -59,12 +59,12 @@ describe('resolveRegistryTarget: the region as the AWS CLI finds it', () => {
     process.env.AWS_PROFILE = 'dev';
     const target = await resolveRegistryTarget({ bucket: 'b' }, {});
     assert.equal(target.region, 'eu-central-1');
-    assert.equal(await target.objects.client.config.region(), 'eu-central-1');
+    assert.equal(await (await target.objects.opened()).client.config.region(), 'eu-central-1');
   });
 
   it('follows S3 region redirects, so a bucket elsewhere is still reached', async () => {
     const target = await resolveRegistryTarget({ bucket: 'b', region: 'us-east-1' }, {});
-    assert.equal(target.objects.client.config.followRegionRedirects, true);
+    assert.equal((await target.objects.opened()).client.config.followRegionRedirects, true);
   });
 
   it('refuses to guess when no region is set anywhere, saying how to set one', async () => {

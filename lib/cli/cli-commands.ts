@@ -48,6 +48,18 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     load: async () => (await import('./show-command.js')).registerShowCommand,
   },
   {
+    name: 'diff',
+    usage: '[options] <model> <a> <b>',
+    summary: 'show what changes between two versions of a model: bytes, signature, labels, golden examples',
+    load: async () => (await import('./diff-command.js')).registerDiffCommand,
+  },
+  {
+    name: 'predict',
+    usage: '[options] <model>',
+    summary: 'send rows or a request body to a model over HTTP, as a client would, and print the answer',
+    load: async () => (await import('./predict-command.js')).registerPredictCommand,
+  },
+  {
     name: 'deploy',
     usage: '[options] <model>',
     summary: 'roll a published version out: golden check, then traffic step by step, gated on health',

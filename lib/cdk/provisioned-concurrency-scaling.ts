@@ -25,13 +25,20 @@ export interface ProvisionedConcurrencyScalerProps {
  * alias is created by the model's release, not by CloudFormation, so the target depends on it and names it by id.
  * Lambda splits an alias's provisioned concurrency across the versions of a weighted rollout.
  *
+ * The target has no `RoleARN` and the stack no role for it: for Lambda, Application Auto Scaling acts through its
+ * service-linked role `AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency`, which it creates at the account's
+ * first RegisterScalableTarget for Lambda (same page, whose own `register-scalable-target` example names no role, and
+ * https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html).
+ * CDK's `ScalableTarget` always creates a role of its own, which would only be passed and ignored: the L1
+ * `CfnScalableTarget` leaves it out.
+ *
  * @example
  * new ProvisionedConcurrencyScaler(this, 'Scaling', { functionName: fn.functionName, aliasName: 'live',
  *   scaling: { min: 2, max: 20, targetUtilization: 0.7 }, alias: release });
  */
 export class ProvisionedConcurrencyScaler extends Construct {
   /** The scalable target. */
-  readonly target: appscaling.ScalableTarget;
+  readonly target: appscaling.CfnScalableTarget;
 
   constructor(scope: Construct, id: string, props: ProvisionedConcurrencyScalerProps) {
     super(scope, id);
@@ -41,7 +48,7 @@ export class ProvisionedConcurrencyScaler extends Construct {
         `${this.node.path}: provisioned concurrency max (${max}) must be at least min (${min})`,
       );
     }
-    this.target = new appscaling.ScalableTarget(this, 'Target', {
+    this.target = new appscaling.CfnScalableTarget(this, 'Target', {
       serviceNamespace: appscaling.ServiceNamespace.LAMBDA,
       scalableDimension: PROVISIONED_CONCURRENCY_DIMENSION,
       resourceId: `function:${props.functionName}:${props.aliasName}`,
@@ -49,7 +56,8 @@ export class ProvisionedConcurrencyScaler extends Construct {
       maxCapacity: max,
     });
     this.target.node.addDependency(props.alias);
-    this.target.scaleToTrackMetric('Utilization', {
+    new appscaling.TargetTrackingScalingPolicy(this, 'Utilization', {
+      scalingTarget: this.target,
       predefinedMetric: appscaling.PredefinedMetric.LAMBDA_PROVISIONED_CONCURRENCY_UTILIZATION,
       targetValue: targetUtilization,
     });

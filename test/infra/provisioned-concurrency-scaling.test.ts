@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { DeployConfigError } from '../../lib/core/config/deploy-config.js';
 import { configWith, synth } from './stack-fixture.js';
@@ -53,5 +54,25 @@ describe('provisioned concurrency scales with load: target tracking on the live 
       () => configWith({}, { provisionedConcurrency: 3, provisionedConcurrencyScaling: { min: 1, max: 2 } }),
       /give either provisionedConcurrency \(fixed\) or provisionedConcurrencyScaling \(min, max\), not both/,
     );
+  });
+});
+
+describe("provisioned concurrency scaling acts through Application Auto Scaling's service-linked role, not a role of the stack", () => {
+  it('gives the scalable target no RoleARN and the stack no role Application Auto Scaling could assume', () => {
+    const { template } = synth(configWith({}, { provisionedConcurrencyScaling: { min: 2, max: 20 } }));
+    const [target] = Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalableTarget'));
+    assert.ok(target, 'one scalable target');
+    assert.equal((target as { Properties: Record<string, unknown> }).Properties.RoleARN, undefined);
+    const trusting = Object.entries(template.findResources('AWS::IAM::Role')).filter(([, role]) =>
+      JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('application-autoscaling'),
+    );
+    assert.deepEqual(trusting, [], 'no role trusts application-autoscaling.amazonaws.com');
+  });
+
+  it("synthesizes with the AwsSolutions checks and CloudFormation's own template validation", () => {
+    const { stack } = synth(configWith({}, { provisionedConcurrencyScaling: { min: 2, max: 20 } }), {
+      nag: true,
+    });
+    assert.doesNotThrow(() => (stack.node.root as App).synth());
   });
 });

@@ -30,8 +30,8 @@ export interface InferenceApiProps {
   readonly quota?: UsagePlanQuota;
   /**
    * Steady-state requests per second that each method of the stage allows on its own: the stage's default method
-   * throttling (resource path `/*`, method `*`), which API Gateway applies per method, not to the stage as a whole. With `api-key` auth,
-   * the usage plan throttles the key at this rate too, its requests to all methods together.
+   * throttling (resource path `/*`, method `*`), which API Gateway applies per method, not to the stage as a whole.
+   * With `api-key` auth, the usage plan throttles the key at this rate too, its requests to all methods together.
    * @default 100
    */
   readonly methodRateLimit?: number;

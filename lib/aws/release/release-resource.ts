@@ -209,7 +209,10 @@ async function act(
       // The version it names was stable until the last cdk deploy, so it takes all traffic back at once, after its
       // golden check, rather than through a canary a quiet model could not finish within CloudFormation's hour.
       // No watch window: the version CloudFormation rolls back to is not judged against the one it rolls back from.
-      const plan = { ...planRollout({ strategy: RolloutStrategy.ALL_AT_ONCE, shadowPercent: 0 }), watchMs: 0 };
+      const plan = {
+        ...planRollout({ strategy: RolloutStrategy.ALL_AT_ONCE, shadowPercent: 0 }),
+        watchMs: 0,
+      };
       await deps.engine.deploy(model, { version: decision.version, plan, build: decision.build });
       await deps.engine.promote(model, { weight: 100 });
       return none(

@@ -1,13 +1,52 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { isBinaryContentType } from '../core/contract/binary-media-types.js';
-import { INFERENCE_HEADER_CONTENT_LENGTH } from '../core/contract/headers.js';
 import { MAX_REQUEST_BYTES } from '../core/contract/limits.js';
 import { buildProxyEvent } from '../core/contract/proxy-event.js';
-import { MethodNotAllowedError, RequestTooLargeError } from '../core/errors/request-errors.js';
+import {
+  HeadersTooLargeError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  RequestTimeoutError,
+  RequestTooLargeError,
+  UrlTooLongError,
+} from '../core/errors/request-errors.js';
 import { httpErrorOf } from '../serving/http-errors.js';
+
+/**
+ * Longest URL (path and query) the emulator takes, in characters: API Gateway's "Length, in characters, of the URL
+ * for a regional API" (sluice's REST API is regional), 10240
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
+ * AWS counts the whole URL, host and stage included; the emulator counts what the client sent in the request line.
+ */
+export const MAX_URL_CHARS = 10_240;
+
+/**
+ * Largest header section the emulator takes, in bytes: API Gateway's "Total combined size of all header values,
+ * including header names, values, any line terminators, and white space", 10240 bytes (same page as
+ * {@link MAX_URL_CHARS}).
+ */
+export const MAX_HEADER_BYTES = 10_240;
+
+/**
+ * Node's own limit on the request line and headers, set above both API Gateway limits so that the emulator answers
+ * them itself (414, 431); beyond it Node's parser gives up, and the emulator still answers from what it received.
+ */
+const NODE_MAX_HEADER_SIZE = 16 * 1024;
+
+/** How long a request body may go without a byte before the emulator answers 408 and closes the connection. */
+export const BODY_IDLE_TIMEOUT_MS = 30_000;
+
+/** Longest part of a request line quoted in the emulator's refusal log. */
+const MAX_LOGGED_TARGET_CHARS = 200;
 
 /** A proxy-integration handler, as Lambda runs it behind API Gateway. */
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -52,17 +91,36 @@ export interface ApiGatewayEmulatorOptions {
   readonly host?: string;
   /** 0 picks a free port. @default 3000 */
   readonly port?: number;
-  /** Told of every request the emulator refuses itself (a body over the limit), as API Gateway logs them. @default none */
-  readonly onRefused?: (refusal: { method: string; path: string; status: number; error: string }) => void;
+  /**
+   * Told of every request the emulator refuses itself (a body over the limit, a URL or headers too long, a body
+   * ended early or stalled, a malformed request), as API Gateway logs them. @default none
+   */
+  readonly onRefused?: (refusal: Refusal) => void;
   /** Told of every fault while answering (a handler or local route that threw something not the client's doing). @default none */
   readonly onError?: (error: unknown, request: { method: string; path: string }) => void;
+  /**
+   * How long a request body may go without a byte arriving before the emulator answers 408 and closes the
+   * connection (tests pass a short one). @default BODY_IDLE_TIMEOUT_MS
+   */
+  readonly bodyTimeoutMs?: number;
 }
+
+/** A request the emulator refused itself, as `onRefused` is told of it (a type, so a logger takes it as fields). */
+export type Refusal = {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly error: string;
+};
 
 /**
  * An HTTP server that turns requests into API Gateway REST proxy events for a handler, like API Gateway does.
  *
- * Bodies over the payload limit are refused with 413 before the handler sees them, as API Gateway and
- * Lambda refuse them.
+ * What API Gateway refuses before a function is invoked, the emulator refuses itself with a JSON `{"error"}`: a body
+ * over the payload limit (413), a URL over {@link MAX_URL_CHARS} (414), headers over {@link MAX_HEADER_BYTES} (431).
+ * So does what a network between them would end: a body shorter than its Content-Length when the client ends the
+ * request (400), a body stalled for `bodyTimeoutMs` (408), a request Node cannot parse (400). Every body reaches the
+ * handler base64-encoded, as the API's `*\/*` binary media type has API Gateway pass them.
  *
  * @example
  * const api = await ApiGatewayEmulator.start({ handler: (event) => app.handle(event), port: 3000 });
@@ -76,8 +134,9 @@ export class ApiGatewayEmulator {
 
   /** Starts listening; resolves once the port is bound. */
   static async start(options: ApiGatewayEmulatorOptions): Promise<ApiGatewayEmulator> {
-    const server = createServer((request, response) => {
-      serve(options, request, response).catch((error: unknown) => {
+    const bodies = new WeakMap<Duplex, BodyProgress>();
+    const server = createServer({ maxHeaderSize: NODE_MAX_HEADER_SIZE }, (request, response) => {
+      serve(options, bodies, request, response).catch((error: unknown) => {
         // A local route's domain error (a bad query) answers by the status table; anything else is a fault,
         // logged with its path, never answered with its details.
         const reply = httpErrorOf(error);
@@ -87,6 +146,9 @@ export class ApiGatewayEmulator {
         else writeError(response, error);
       });
     });
+    server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) =>
+      answerClientError(options, bodies.get(socket), error, socket),
+    );
     server.keepAliveTimeout = 65_000;
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
@@ -108,12 +170,22 @@ export class ApiGatewayEmulator {
 
 async function serve(
   options: ApiGatewayEmulatorOptions,
+  bodies: WeakMap<Duplex, BodyProgress>,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const target = splitTarget(request.url ?? '/');
-  const local = findLocalRoute(options.localRoutes, target.path);
+  const url = request.url ?? '/';
   const method = request.method ?? 'GET';
+  const oversized = oversizedRequest(url, request.rawHeaders);
+  if (oversized) {
+    refuse(options, { method, path: url }, oversized);
+    writeError(response, oversized, { connection: 'close' });
+    // Whatever body follows is read and dropped, so closing the connection does not reset it under the answer.
+    request.resume();
+    return;
+  }
+  const target = splitTarget(url);
+  const local = findLocalRoute(options.localRoutes, target.path);
   const takes = local?.methods.some(
     (allowed) => allowed === method || (allowed === 'GET' && method === 'HEAD'),
   );
@@ -122,8 +194,22 @@ async function serve(
     writeError(response, new MethodNotAllowedError(method, target.path, local.methods));
     return;
   }
-  const body = await readBody(request);
-  if (local && body !== undefined) {
+  const read = await readBody(request, bodies, options.bodyTimeoutMs ?? BODY_IDLE_TIMEOUT_MS);
+  // The client ended the request early: answered where Node reports it (answerClientError); the socket is gone.
+  if (read.kind === 'aborted') return;
+  if (read.kind !== 'body') {
+    const refusal =
+      read.kind === 'too-large'
+        ? new RequestTooLargeError(`request body is larger than ${MAX_REQUEST_BYTES} bytes`)
+        : new RequestTimeoutError(
+            `the request body stalled: nothing arrived for ${read.idleMs} ms after ${read.received} bytes${read.expected === undefined ? '' : ` of the ${read.expected} its Content-Length announced`}; send the whole body without pausing`,
+          );
+    refuse(options, { method, path: target.path }, refusal);
+    writeError(response, refusal, { connection: 'close' });
+    return;
+  }
+  const body = read.bytes;
+  if (local) {
     const reply = await local.answer({
       method,
       path: target.path,
@@ -135,17 +221,6 @@ async function serve(
     response.end(method === 'HEAD' ? undefined : reply.body);
     return;
   }
-  if (body === undefined) {
-    const refusal = new RequestTooLargeError(`request body is larger than ${MAX_REQUEST_BYTES} bytes`);
-    options.onRefused?.({
-      method: request.method ?? 'GET',
-      path: target.path,
-      status: 413,
-      error: refusal.message,
-    });
-    writeError(response, refusal, { connection: 'close' });
-    return;
-  }
   const result = await options.handler(toEvent(request, target, body));
   const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
@@ -155,11 +230,117 @@ async function serve(
   response.end(request.method === 'HEAD' ? undefined : payload);
 }
 
+/** Tells `onRefused` of a request the emulator refused itself. */
+function refuse(
+  options: ApiGatewayEmulatorOptions,
+  request: { readonly method: string; readonly path: string },
+  error: Error,
+): void {
+  options.onRefused?.({
+    method: request.method,
+    path: request.path.slice(0, MAX_LOGGED_TARGET_CHARS),
+    status: httpErrorOf(error).status,
+    error: error.message,
+  });
+}
+
+/** The refusal of a URL or a header section API Gateway would not take, or undefined when both fit. */
+function oversizedRequest(url: string, rawHeaders: readonly string[]): Error | undefined {
+  if (url.length > MAX_URL_CHARS) return urlTooLong(url.length);
+  // Each header line is `name: value\r\n`.
+  let bytes = 0;
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    // Node reads header bytes as latin1: one character per byte.
+    bytes += (rawHeaders[index] as string).length + (rawHeaders[index + 1] as string).length + 4;
+  }
+  return bytes > MAX_HEADER_BYTES ? headersTooLarge(`${bytes} bytes`) : undefined;
+}
+
+function urlTooLong(length: number | undefined): UrlTooLongError {
+  return new UrlTooLongError(
+    `the URL is ${length === undefined ? `more than ${NODE_MAX_HEADER_SIZE}` : length} characters; API Gateway takes at most ${MAX_URL_CHARS} (a regional REST API's limit): send long values in the request body, not the query string`,
+  );
+}
+
+function headersTooLarge(size: string): HeadersTooLargeError {
+  return new HeadersTooLargeError(
+    `the request headers take ${size}; API Gateway takes at most ${MAX_HEADER_BYTES} bytes of headers in all`,
+  );
+}
+
+/**
+ * Answers what Node's HTTP parser gave up on, where it would otherwise reset the connection or answer in plain text:
+ * a request line or headers past its limit (414 when the request line alone is too long, 431 otherwise), a body the
+ * client ended before its Content-Length (400, with how far it got), a request that timed out (408), anything else
+ * malformed (400). The answer is JSON, like every other; then the connection closes, after what the client is still
+ * sending has been read (closing on unread data would reset the connection under the answer).
+ */
+function answerClientError(
+  options: ApiGatewayEmulatorOptions,
+  body: BodyProgress | undefined,
+  error: NodeJS.ErrnoException & { rawPacket?: Buffer },
+  socket: Duplex,
+): void {
+  // Node reports the rest of an overflowing request again once the first report has been answered.
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const line = requestLine(error.rawPacket);
+  let refusal: Error;
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    refusal =
+      line.complete && line.length <= MAX_URL_CHARS
+        ? headersTooLarge(`more than ${NODE_MAX_HEADER_SIZE} bytes`)
+        : urlTooLong(line.complete ? line.length : undefined);
+  } else if (error.code === 'HPE_INVALID_EOF_STATE' && body) {
+    refusal = new InvalidRequestError(
+      `the request ended after ${body.received} bytes of its body${body.expected === undefined ? ', before its last chunk' : `, but its Content-Length announced ${body.expected}`}; send the whole body`,
+    );
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    refusal = new RequestTimeoutError('the request was not received in time; send it without pausing');
+  } else {
+    refusal = new InvalidRequestError(`malformed HTTP request (${error.message}); send HTTP/1.1`);
+  }
+  refuse(options, body?.request ?? { method: line.method, path: line.target }, refusal);
+  const reply = httpErrorOf(refusal);
+  const text = JSON.stringify(reply.body);
+  socket.end(
+    `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  );
+  socket.resume();
+  // A client that never finishes sending is cut off after a while.
+  setTimeout(() => socket.destroy(), options.bodyTimeoutMs ?? BODY_IDLE_TIMEOUT_MS).unref();
+}
+
+/** What a refusal log and message can say of a request line Node could not parse: method, target, its length. */
+function requestLine(raw: Buffer | undefined): {
+  method: string;
+  target: string;
+  length: number;
+  complete: boolean;
+} {
+  if (!raw) return { method: '?', target: '?', length: 0, complete: false };
+  const end = raw.indexOf('\n');
+  const complete = end >= 0;
+  const head = raw.toString('latin1', 0, Math.min(complete ? end : raw.length, MAX_LOGGED_TARGET_CHARS + 16));
+  const [method = '?', target = '?'] = head.split(' ');
+  // `METHOD target HTTP/1.1`: the target is what lies between the two spaces.
+  const length = complete ? Math.max(0, end - method.length - ' HTTP/1.1\r'.length - 1) : 0;
+  return { method, target: target.slice(0, MAX_LOGGED_TARGET_CHARS), length, complete };
+}
+
 /** Writes an error as the one status table says, as the API's own answers are written. */
 function writeError(response: ServerResponse, error: unknown, headers: Record<string, string> = {}): void {
   const reply = httpErrorOf(error);
-  response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers, ...headers });
-  response.end(JSON.stringify(reply.body));
+  const text = JSON.stringify(reply.body);
+  response.writeHead(reply.status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...reply.headers,
+    ...headers,
+  });
+  response.end(text);
 }
 
 /** The local route for a path: an exact key first, then the longest `/*` prefix key that covers it. */
@@ -197,37 +378,93 @@ function splitTarget(url: string): RequestTarget {
   return { path: url.slice(0, mark), query: new URLSearchParams(url.slice(mark + 1)) };
 }
 
-/** Reads the body, or returns undefined once it passes the payload limit (the rest is drained unread). */
-function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
+/** How far a request's body has come, for the answer to a client that ends it early. */
+interface BodyProgress {
+  readonly request: { readonly method: string; readonly path: string };
+  received: number;
+  /** What Content-Length announced; undefined for a chunked body. */
+  readonly expected: number | undefined;
+}
+
+/** How reading a body ended. */
+type BodyRead =
+  | { readonly kind: 'body'; readonly bytes: Buffer }
+  /** Past the payload limit: the rest was read and dropped. */
+  | { readonly kind: 'too-large' }
+  /** Nothing arrived for `idleMs`. */
+  | {
+      readonly kind: 'stalled';
+      readonly idleMs: number;
+      readonly received: number;
+      readonly expected: number | undefined;
+    }
+  /** The client ended or reset the connection first. */
+  | { readonly kind: 'aborted' };
+
+/**
+ * Reads a body whole, keeping its progress where {@link answerClientError} finds it; past the payload limit the rest
+ * is drained unread. A body that goes `idleMs` without a byte is given up on.
+ */
+function readBody(
+  request: IncomingMessage,
+  bodies: WeakMap<Duplex, BodyProgress>,
+  idleMs: number,
+): Promise<BodyRead> {
+  return new Promise((resolve) => {
+    const announced = request.headers['content-length'];
+    const progress: BodyProgress = {
+      request: { method: request.method ?? 'GET', path: splitTarget(request.url ?? '/').path },
+      received: 0,
+      expected: announced === undefined ? undefined : Number(announced),
+    };
+    bodies.set(request.socket, progress);
     const chunks: Buffer[] = [];
-    let size = 0;
     let tooLarge = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (read: BodyRead): void => {
+      clearTimeout(timer);
+      bodies.delete(request.socket);
+      request.removeAllListeners('data');
+      resolve(read);
+    };
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => finish({ kind: 'stalled', idleMs, received: progress.received, expected: progress.expected }),
+        idleMs,
+      );
+    };
+    arm();
     request.on('data', (chunk: Buffer) => {
+      arm();
+      progress.received += chunk.length;
       if (tooLarge) return;
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
+      if (progress.received > MAX_REQUEST_BYTES) {
         tooLarge = true;
         chunks.length = 0;
         return;
       }
       chunks.push(chunk);
     });
-    request.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    request.on('error', reject);
+    request.on('end', () =>
+      finish(tooLarge ? { kind: 'too-large' } : { kind: 'body', bytes: Buffer.concat(chunks) }),
+    );
+    // Node reports a body ended early as an 'error' ("aborted") after its clientError: answered there.
+    request.on('error', () => finish({ kind: 'aborted' }));
   });
 }
 
 /**
- * The proxy event of a request, with the body base64 when API Gateway would encode it. A resource for each path,
+ * The proxy event of a request, with the body base64-encoded as API Gateway encodes it. A resource for each path,
  * as the emulator does not know the API's resource tree; the stage `local`.
  */
 function toEvent(request: IncomingMessage, target: RequestTarget, bytes: Buffer): APIGatewayProxyEvent {
   // Node has parsed the headers already; API Gateway gives both single- and multi-value forms.
   const headers = request.headers as Record<string, string>;
-  // As API Gateway with binary media types: binary tensor bodies reach the handler base64-encoded, unaltered.
-  const binary =
-    headers[INFERENCE_HEADER_CONTENT_LENGTH] !== undefined || isBinaryContentType(headers['content-type']);
+  // The API's binary media types are `*/*`, which "includes all content types"
+  // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html): every body
+  // reaches the function base64-encoded, the bytes as sent, and the handler decodes (and checks) them. So here.
+  const binary = bytes.byteLength > 0;
   return buildProxyEvent({
     method: request.method ?? 'GET',
     path: target.path,

@@ -5,11 +5,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { SERVED_EXTENSIONS } from '../core/contract/extensions.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH, ResponseHeader, readHeader } from '../core/contract/headers.js';
-import { PredictRequestSchema, type RequestTensor } from '../core/contract/infer-request.js';
 import { toPredictions } from '../core/contract/predictions.js';
 import { resourcePath } from '../core/contract/resource-path.js';
 import { type MatchedRoute, matchRoute, Operation } from '../core/contract/routes.js';
-import { describeIssues } from '../core/errors/describe-issues.js';
 import {
   ModelNotFoundError,
   ModelRunError,
@@ -22,10 +20,8 @@ import { answerClasses, classOutputOf, requestClass } from '../core/stats/answer
 import { DriftTallies } from '../core/stats/drift.js';
 import { binnedValues, histogramBaseline } from '../core/stats/value-histogram.js';
 import { decodeBinaryTensor, rawBinaryShape } from '../core/tensor/binary-tensor.js';
-import { decodeRows, decodeTensor } from '../core/tensor/decode-tensor.js';
+import { decodeTensor } from '../core/tensor/decode-tensor.js';
 import { outputDatatype, stringifyJson, tensorToNested } from '../core/tensor/encode-tensor.js';
-import { parseJson } from '../core/tensor/parse-json.js';
-import { checkSharedDimensions } from '../core/tensor/shared-dimensions.js';
 import type { TensorData } from '../core/tensor/TensorData.js';
 import type { TensorSpec } from '../core/tensor/TensorSpec.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
@@ -37,15 +33,18 @@ import {
   checkSize,
   describeOutputs,
   encodeInferResponse,
+  ResponseRemedy,
   utf8Length,
 } from './infer-response.js';
+import { decodeJsonFeeds, type InferRequestHead, type JsonFeedsTask, JsonForm } from './json-feeds.js';
 import type { LoadedModel } from './LoadedModel.js';
 import type { ModelResolver } from './ModelResolver.js';
 import { InferenceStatistics } from './metrics/InferenceStatistics.js';
 import { NO_METRICS, type ServingMetrics } from './metrics/ServingMetrics.js';
 import { toOrtTensor } from './onnx-runtime.js';
+import { JsonFeedsPool } from './private/JsonFeedsPool.js';
+import { collectFeeds, newFeeds, quoteList, splitBinaryInputs } from './private/request-feeds.js';
 import { errorResult, jsonResult } from './proxy-result.js';
-import { readBodyText } from './request-body.js';
 import { type ShadowAssignment, type ShadowRunInput, shadowRun } from './shadow-run.js';
 
 /** Errors in a cause chain written to a failure's log line. */
@@ -90,7 +89,23 @@ export interface InferenceAppOptions {
   readonly shadowBeforeReply?: boolean;
   /** Where answers are tallied for drift, per output (the local stack shares its own with `sluice status`). @default new */
   readonly drift?: DriftTallies;
+  /**
+   * Where big JSON bodies (`OFF_THREAD_BODY_CHARS` or more) are parsed and decoded into tensors: `'workers'` on a
+   * small pool of worker threads, so that a process answering many requests at once (the local stack) keeps
+   * answering others while they parse; `'inline'` on the request's own thread, as the Lambda function does: an
+   * execution environment handles one request at a time, so a worker would only add its start-up. Smaller bodies
+   * are always decoded in line. @default 'workers'
+   */
+  readonly bigBodies?: BigBodyDecoding;
 }
+
+/** Where big JSON bodies are decoded (see {@link InferenceAppOptions.bigBodies}). */
+export const BigBodyDecoding = {
+  WORKERS: 'workers',
+  INLINE: 'inline',
+} as const;
+/** One place big JSON bodies are decoded. */
+export type BigBodyDecoding = (typeof BigBodyDecoding)[keyof typeof BigBodyDecoding];
 
 /** Per-request facts gathered while handling, for headers, metrics and the log line. */
 interface RequestState {
@@ -122,12 +137,6 @@ interface DriftCounts {
   readonly counts: Readonly<Record<string, number>>;
 }
 
-/** One input of a V2 request: its JSON description, and its bytes when it came as binary data. */
-interface ProvidedInput {
-  readonly tensor: RequestTensor;
-  readonly bytes: Uint8Array | undefined;
-}
-
 /**
  * The HTTP contract of sluice as one function from API Gateway proxy event to proxy result.
  *
@@ -151,6 +160,8 @@ export class InferenceApp {
   private readonly shadowRuns = new Set<Promise<void>>();
   /** Each served version's drift tallies, one per output with a reference baseline. */
   private readonly drift: DriftTallies;
+  /** Decodes big JSON bodies off the request thread; absent when they are decoded in line. */
+  private readonly jsonFeeds: JsonFeedsPool | undefined;
 
   constructor(options: InferenceAppOptions) {
     this.engine = options.engine;
@@ -163,6 +174,10 @@ export class InferenceApp {
     this.statistics = options.statistics ?? new InferenceStatistics();
     this.shadowBeforeReply = options.shadowBeforeReply ?? false;
     this.drift = options.drift ?? new DriftTallies();
+    this.jsonFeeds =
+      (options.bigBodies ?? BigBodyDecoding.WORKERS) === BigBodyDecoding.WORKERS
+        ? new JsonFeedsPool()
+        : undefined;
   }
 
   /** Answers one API Gateway proxy event; never throws, never leaks a stack trace. */
@@ -359,11 +374,14 @@ export class InferenceApp {
     state.marks.loaded = performance.now();
     const body = readInferBody(event);
     const { manifest, session } = loaded;
-    const request = body.kind === 'request' ? body.request : undefined;
+    let request: InferRequestHead | undefined;
     let feeds: Record<string, TensorData>;
-    if (body.kind === 'raw') {
+    if (body.kind === 'json') {
+      ({ request, feeds } = await this.decodeJson(JsonForm.INFER, event, manifest));
+    } else if (body.kind === 'raw') {
       feeds = rawFeeds(manifest, body.bytes);
     } else {
+      request = body.request;
       const provided = splitBinaryInputs(body.request.inputs, body.binary);
       feeds = collectFeeds(manifest, provided, ({ tensor, bytes }, spec) =>
         bytes === undefined ? decodeTensor(tensor, spec) : decodeBinaryTensor(tensor, bytes, spec),
@@ -393,6 +411,8 @@ export class InferenceApp {
         tensor: results[name] as Tensor,
         binary: binaryByName.get(name) ?? allBinary,
       })),
+      // A raw body has no JSON to ask for binary or fewer outputs in.
+      body.kind === 'raw' ? ResponseRemedy.RAW_BODY : ResponseRemedy.V2,
     );
     state.marks.encoded = performance.now();
     return result;
@@ -410,26 +430,8 @@ export class InferenceApp {
         `the simple form takes JSON only; send binary tensors (${INFERENCE_HEADER_CONTENT_LENGTH}) to POST /v2/models/${route.model}/infer`,
       );
     }
-    const text = readBodyText(event);
-    const parsed = PredictRequestSchema.safeParse(parseJson(text));
-    if (!parsed.success)
-      throw new InvalidRequestError(`invalid predict request: ${describeIssues(parsed.error)}`);
     const { manifest, session } = loaded;
-    const provided = new Map<string, unknown>();
-    if (parsed.data.instances !== undefined) {
-      if (manifest.inputs.length !== 1) {
-        const names = manifest.inputs.map((spec) => spec.name).join(', ');
-        throw new InvalidRequestError(
-          `"instances" works for single-input models; this one has inputs ${names}: send {"inputs": {name: nested array}}`,
-        );
-      }
-      provided.set((manifest.inputs[0] as TensorSpec).name, parsed.data.instances);
-    } else {
-      // JSON.parse keeps the last of duplicate keys; an input named twice is refused instead (parsed again, strictly).
-      parseJson(text, { rejectDuplicateKeys: true });
-      for (const [name, value] of Object.entries(parsed.data.inputs ?? {})) provided.set(name, value);
-    }
-    const feeds = collectFeeds(manifest, provided, (rows, spec) => decodeRows(spec.name, rows, spec));
+    const { feeds } = await this.decodeJson(JsonForm.PREDICT, event, manifest);
     state.marks.decoded = performance.now();
     const fetches = selectOutputs(manifest, undefined);
     const inputTensors = ortFeeds(feeds);
@@ -442,7 +444,7 @@ export class InferenceApp {
     summarise(results, fetches, state);
     await this.observe(route, state, manifest, inputTensors, fetches, results);
     const tensors = fetches.map((name) => ({ name, tensor: results[name] as Tensor }));
-    checkJsonOutputsFit(tensors);
+    checkJsonOutputsFit(tensors, ResponseRemedy.SIMPLE_FORM);
     const batchDim = manifest.inputs[0]?.shape[0];
     const outputs = tensors.map(({ name, tensor }) => ({
       name,
@@ -458,9 +460,39 @@ export class InferenceApp {
       version: manifest.version,
       predictions: toPredictions(outputs, rows, manifest.labels),
     });
-    checkSize(describeOutputs(tensors), utf8Length(body));
+    checkSize(describeOutputs(tensors), utf8Length(body), ResponseRemedy.SIMPLE_FORM);
     state.marks.encoded = performance.now();
     return jsonResult(200, body);
+  }
+
+  /**
+   * Reads, parses and decodes a JSON body into feeds (`decodeJsonFeeds`): on the pool's workers when it is big and
+   * there is a pool, on this thread otherwise.
+   */
+  private async decodeJson(
+    form: JsonForm,
+    event: APIGatewayProxyEvent,
+    manifest: ModelManifest,
+  ): Promise<{ request: InferRequestHead | undefined; feeds: Record<string, TensorData> }> {
+    const task: JsonFeedsTask = {
+      form,
+      body: { body: event.body, isBase64Encoded: event.isBase64Encoded, headers: event.headers },
+      model: { name: manifest.name, inputs: manifest.inputs },
+    };
+    const decoded = this.jsonFeeds ? await this.jsonFeeds.decode(task) : decodeJsonFeeds(task);
+    const feeds = newFeeds<TensorData>();
+    for (const [name, tensor] of decoded.feeds) feeds[name] = tensor;
+    return { request: decoded.request, feeds };
+  }
+
+  /**
+   * Resolves once `count` request bodies are being decoded off the request thread at once (waiting for a worker or
+   * on one): what a test awaits before it checks that the stack still answers meanwhile.
+   */
+  whenDecodingOffThread(count: number): Promise<void> {
+    if (!this.jsonFeeds)
+      throw new Error('this app decodes every body on the request thread (bigBodies: inline)');
+    return this.jsonFeeds.whenInFlight(count);
   }
 
   /** Adds an answer to its version's drift tallies, one per output; a full window's figure goes to the metrics. */
@@ -586,50 +618,6 @@ function isInference(route: MatchedRoute): boolean {
   return route.operation === Operation.MODEL_INFER || route.operation === Operation.SIMPLE_PREDICT;
 }
 
-/**
- * Pairs each V2 input with its binary data: inputs with `parameters.binary_data_size` take that many bytes, in
- * order, from the data after the JSON header, which must be used up exactly. Refuses duplicate inputs.
- */
-function splitBinaryInputs(
-  inputs: readonly RequestTensor[],
-  binary: Uint8Array | undefined,
-): Map<string, ProvidedInput> {
-  const provided = new Map<string, ProvidedInput>();
-  let offset = 0;
-  for (const tensor of inputs) {
-    if (provided.has(tensor.name))
-      throw new InvalidRequestError(`input "${tensor.name}" is given more than once`);
-    const size = tensor.parameters?.binary_data_size;
-    if (size === undefined) {
-      provided.set(tensor.name, { tensor, bytes: undefined });
-      continue;
-    }
-    if (tensor.data !== undefined) {
-      throw new InvalidRequestError(
-        `input "${tensor.name}" has both "data" and parameters.binary_data_size; send its values one way`,
-      );
-    }
-    if (binary === undefined) {
-      throw new InvalidRequestError(
-        `input "${tensor.name}" has parameters.binary_data_size but the request has no binary data: set the Inference-Header-Content-Length header to the JSON header's byte length and append the data`,
-      );
-    }
-    if (offset + size > binary.byteLength) {
-      throw new InvalidRequestError(
-        `input "${tensor.name}": binary_data_size is ${size}, but only ${binary.byteLength - offset} bytes of binary data are left after the JSON header`,
-      );
-    }
-    provided.set(tensor.name, { tensor, bytes: binary.subarray(offset, offset + size) });
-    offset += size;
-  }
-  if (binary !== undefined && offset !== binary.byteLength) {
-    throw new InvalidRequestError(
-      `the body has ${binary.byteLength} bytes of binary data after the JSON header, but the inputs' binary_data_size add up to ${offset}`,
-    );
-  }
-  return provided;
-}
-
 /** The feeds of a raw binary body: the whole body is the data of the model's only input. */
 function rawFeeds(manifest: ModelManifest, bytes: Uint8Array): Record<string, TensorData> {
   if (manifest.inputs.length !== 1) {
@@ -647,11 +635,6 @@ function rawFeeds(manifest: ModelManifest, bytes: Uint8Array): Record<string, Te
   return feeds;
 }
 
-/** An empty feeds object without a prototype, so that inputs named `__proto__` or `constructor` are plain keys. */
-function newFeeds<T>(): Record<string, T> {
-  return Object.create(null) as Record<string, T>;
-}
-
 /** An error's message followed by its causes' (onnxruntime's own message is the cause of a model failure). */
 function describeChain(error: unknown): string {
   const parts: string[] = [];
@@ -661,34 +644,6 @@ function describeChain(error: unknown): string {
     current = current instanceof Error ? current.cause : undefined;
   }
   return parts.join(': ');
-}
-
-/** Builds the feeds from named request values, refusing missing, unknown and misnamed inputs. */
-function collectFeeds<T>(
-  manifest: ModelManifest,
-  provided: Map<string, T>,
-  decode: (value: T, spec: TensorSpec) => TensorData,
-): Record<string, TensorData> {
-  const expected = manifest.inputs.map((spec) => spec.name);
-  for (const name of provided.keys()) {
-    if (!expected.includes(name)) {
-      throw new InvalidRequestError(
-        `unknown input "${name}"; model "${manifest.name}" takes ${quoteList(expected)}`,
-      );
-    }
-  }
-  const feeds = newFeeds<TensorData>();
-  for (const spec of manifest.inputs) {
-    const value = provided.get(spec.name);
-    if (value === undefined) {
-      throw new InvalidRequestError(
-        `missing input "${spec.name}"; model "${manifest.name}" takes ${quoteList(expected)}`,
-      );
-    }
-    feeds[spec.name] = decode(value, spec);
-  }
-  checkSharedDimensions(manifest.inputs, (name) => feeds[name]?.dims);
-  return feeds;
 }
 
 function selectOutputs(manifest: ModelManifest, requested: string[] | undefined): string[] {
@@ -745,10 +700,6 @@ function summarise(results: InferenceSession.OnnxValueMapType, fetches: string[]
       if (!Number.isFinite(data[index] as number)) state.invalidOutputs++;
     }
   }
-}
-
-function quoteList(names: readonly string[]): string {
-  return names.map((name) => `"${name}"`).join(', ');
 }
 
 /** What an answer adds to the drift tallies of its version's outputs that have a baseline. */

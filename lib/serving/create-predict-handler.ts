@@ -8,7 +8,7 @@ import { ModelRegistry } from '../storage/ModelRegistry.js';
 import { S3ObjectStore } from '../storage/S3ObjectStore.js';
 import { FixedVersionResolver } from './FixedVersionResolver.js';
 import type { FunctionConfig } from './function-config.js';
-import { InferenceApp } from './InferenceApp.js';
+import { BigBodyDecoding, InferenceApp } from './InferenceApp.js';
 import { InferenceEngine } from './InferenceEngine.js';
 import { EmfServingMetrics } from './metrics/EmfServingMetrics.js';
 import type { ServingMetrics } from './metrics/ServingMetrics.js';
@@ -113,6 +113,10 @@ export function createPredictHandler(
     logRequests: config.logRequests,
     serverVersion: dependencies.serverVersion,
     shadowBeforeReply: true,
+    // "For each concurrent request, Lambda provisions a separate instance of your execution environment"
+    // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html): nothing waits behind a big body here,
+    // and a worker thread would add its start to the request that needed it.
+    bigBodies: BigBodyDecoding.INLINE,
   });
   const loads = [config.version, ...(config.shadow ? [config.shadow.version] : [])].map((version) =>
     engine.get(config.model, version),

@@ -6,10 +6,14 @@ import {
 } from '../core/errors/model-errors.js';
 import {
   CrossSiteRequestError,
+  HeadersTooLargeError,
   InvalidRequestError,
   MethodNotAllowedError,
+  RequestTimeoutError,
   RequestTooLargeError,
   RouteNotFoundError,
+  UnsupportedEncodingError,
+  UrlTooLongError,
 } from '../core/errors/request-errors.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
 import { redactStorageDetails } from './private/redact-storage-details.js';
@@ -43,7 +47,11 @@ const STATUS_BY_ERROR: readonly (readonly [ErrorClass, number])[] = [
   [ModelNotFoundError, 404],
   [VersionNotFoundError, 404],
   [MethodNotAllowedError, 405],
+  [RequestTimeoutError, 408],
   [RequestTooLargeError, 413],
+  [UrlTooLongError, 414],
+  [UnsupportedEncodingError, 415],
+  [HeadersTooLargeError, 431],
   // A command the rollout's state refuses (another rollout in progress, a failed golden check, nothing to promote).
   [RolloutError, 409],
   [ModelRunError, 500],

@@ -1,36 +1,39 @@
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { isBinaryContentType } from '../core/contract/binary-media-types.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH, readHeader } from '../core/contract/headers.js';
 import { type InferRequest, InferRequestSchema } from '../core/contract/infer-request.js';
 import { describeIssues } from '../core/errors/describe-issues.js';
 import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { parseJson } from '../core/tensor/parse-json.js';
-import { readBodyBytes, readBodyText } from './request-body.js';
+import { type BodyEvent, decodeUtf8Text, readBodyBytes, refuseContentEncoding } from './request-body.js';
 
 /** A header length as the binary extension writes it: a decimal byte count. */
 const HEADER_LENGTH_PATTERN = /^\s*(\d{1,10})\s*$/;
 
 /** The body of `POST .../infer`, read as the binary tensor extension allows. */
 export type InferBody =
-  /** A JSON inference request, with the binary data that followed its JSON header (if any). */
-  | { readonly kind: 'request'; readonly request: InferRequest; readonly binary: Uint8Array | undefined }
+  /** A plain JSON inference request, still unread: big ones are parsed off the request's thread (see `decodeJsonFeeds`). */
+  | { readonly kind: 'json' }
+  /** A JSON header, parsed, and the binary tensor data that followed it. */
+  | { readonly kind: 'request'; readonly request: InferRequest; readonly binary: Uint8Array }
   /** A raw binary body: the data of the model's only input, nothing else. */
   | { readonly kind: 'raw'; readonly bytes: Uint8Array };
 
 /**
  * Reads an inference request body: plain JSON; a JSON header of `Inference-Header-Content-Length` bytes followed
  * by binary tensor data; or, with that header at 0 (or absent with `Content-Type: application/octet-stream`), the
- * raw binary data of a single-input model. The JSON is parsed exactly and checked against the request schema;
- * a bad header length is a 400.
+ * raw binary data of a single-input model. A JSON header is parsed exactly and checked against the request schema;
+ * a bad header length is a 400, a content-encoded body a 415. Plain JSON is only told apart here: it is read by
+ * `decodeJsonFeeds`, which also turns its tensors into feeds.
  *
  * @example
  * const body = readInferBody(event);
- * if (body.kind === 'request') console.log(body.request.inputs.length, body.binary?.byteLength);
+ * if (body.kind === 'request') console.log(body.request.inputs.length, body.binary.byteLength);
  */
-export function readInferBody(event: APIGatewayProxyEvent): InferBody {
+export function readInferBody(event: BodyEvent): InferBody {
+  refuseContentEncoding(event);
   const headerLength = readHeader(event, INFERENCE_HEADER_CONTENT_LENGTH);
   if (headerLength === undefined && !isBinaryContentType(readHeader(event, 'content-type'))) {
-    return { kind: 'request', request: parseRequest(readBodyText(event)), binary: undefined };
+    return { kind: 'json' };
   }
   const bytes = readBodyBytes(event);
   if (headerLength === undefined) return { kind: 'raw', bytes };
@@ -49,12 +52,19 @@ export function readInferBody(event: APIGatewayProxyEvent): InferBody {
   }
   return {
     kind: 'request',
-    request: parseRequest(bytes.toString('utf8', 0, length)),
+    request: parseInferRequest(decodeUtf8Text(bytes.subarray(0, length), 'the JSON header')),
     binary: bytes.subarray(length),
   };
 }
 
-function parseRequest(text: string): InferRequest {
+/**
+ * Parses a V2 inference request's JSON exactly (see `parseJson`) and checks it against the request schema; every
+ * failure is a 400 naming the problem.
+ *
+ * @example
+ * parseInferRequest('{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}').inputs[0]?.name; // 'x'
+ */
+export function parseInferRequest(text: string): InferRequest {
   const parsed = InferRequestSchema.safeParse(parseJson(text));
   if (!parsed.success)
     throw new InvalidRequestError(`invalid inference request: ${describeIssues(parsed.error)}`);

@@ -26,14 +26,28 @@ export interface ResponseHead {
   readonly id: string | undefined;
 }
 
+/** What a client can do about an answer too large to send, by the form of its request: only what that form allows. */
+export const ResponseRemedy = {
+  /** A V2 JSON request (or a JSON header with binary data) can ask for binary or fewer outputs. */
+  V2: 'request binary outputs (parameters.binary_data_output), fewer outputs ("outputs") or fewer rows',
+  /** A raw binary body has no JSON to ask anything in. */
+  RAW_BODY: `a raw binary body cannot ask for binary or fewer outputs: send fewer rows per request, or send the input after a JSON header (${INFERENCE_HEADER_CONTENT_LENGTH}, binary_data_size) that asks for binary outputs (parameters.binary_data_output)`,
+  /** The simple form answers in JSON only. */
+  SIMPLE_FORM:
+    'the simple form answers in JSON only: send fewer rows per request, or call POST /v2/models/{m}/infer and request binary outputs (parameters.binary_data_output)',
+} as const;
+/** One remedy for an answer too large to send. */
+export type ResponseRemedy = (typeof ResponseRemedy)[keyof typeof ResponseRemedy];
+
 /**
- * The answer would be larger than a Lambda response can carry: refused, naming the size and the way round it,
- * before the stack spends seconds writing it. The input was valid, but the client can ask for less.
+ * The answer would be larger than a Lambda response can carry: refused, naming the size and the way round it that
+ * the request's form allows, before the stack spends seconds writing it. The input was valid, but the client can
+ * ask for less.
  */
 export class ResponseTooLargeError extends InvalidRequestError {
-  constructor(what: string, bytes: number, atLeast: boolean) {
+  constructor(what: string, bytes: number, atLeast: boolean, remedy: ResponseRemedy = ResponseRemedy.V2) {
     super(
-      `the response would be ${atLeast ? 'at least ' : ''}${bytes} bytes (${what}), over the ${MAX_RESPONSE_BYTES} bytes a response may have (Lambda's 6 MB response limit): request binary outputs (parameters.binary_data_output), fewer outputs ("outputs") or fewer rows`,
+      `the response would be ${atLeast ? 'at least ' : ''}${bytes} bytes (${what}), over the ${MAX_RESPONSE_BYTES} bytes a response may have (Lambda's 6 MB response limit): ${remedy}`,
     );
   }
 }
@@ -42,7 +56,7 @@ export class ResponseTooLargeError extends InvalidRequestError {
  * Writes a V2 inference response: JSON when every output is JSON, otherwise the binary tensor extension's form
  * (JSON header, then the binary outputs' bytes in order, `Inference-Header-Content-Length` set, base64 for the
  * proxy result). Refuses with {@link ResponseTooLargeError} an answer over {@link MAX_RESPONSE_BYTES}, checking a
- * lower bound first so a huge output is never written out.
+ * lower bound first so a huge output is never written out; its message offers `remedy`.
  *
  * @example
  * encodeInferResponse({ modelName: 'iris', modelVersion: 1, id: undefined }, [{ name: 'label', tensor, binary: false }]);
@@ -50,6 +64,7 @@ export class ResponseTooLargeError extends InvalidRequestError {
 export function encodeInferResponse(
   head: ResponseHead,
   outputs: readonly ResponseOutput[],
+  remedy: ResponseRemedy = ResponseRemedy.V2,
 ): APIGatewayProxyResult {
   let lowerBound = 0;
   let binaryBytes = 0;
@@ -59,7 +74,7 @@ export function encodeInferResponse(
   }
   lowerBound += base64Length(binaryBytes);
   if (lowerBound > MAX_RESPONSE_BYTES)
-    throw new ResponseTooLargeError(describeOutputs(outputs), lowerBound, true);
+    throw new ResponseTooLargeError(describeOutputs(outputs), lowerBound, true, remedy);
   let text = `{"model_name":${JSON.stringify(head.modelName)},"model_version":"${head.modelVersion}"`;
   if (head.id !== undefined) text += `,"id":${JSON.stringify(head.id)}`;
   text += ',"outputs":[';
@@ -77,11 +92,11 @@ export function encodeInferResponse(
   }
   text += ']}';
   if (chunks.length === 0) {
-    checkSize(describeOutputs(outputs), utf8Length(text));
+    checkSize(describeOutputs(outputs), utf8Length(text), remedy);
     return jsonResult(200, text);
   }
   const header = Buffer.from(text, 'utf8');
-  checkSize(describeOutputs(outputs), base64Length(header.byteLength + binaryBytes));
+  checkSize(describeOutputs(outputs), base64Length(header.byteLength + binaryBytes), remedy);
   const body = Buffer.concat([header, ...chunks], header.byteLength + binaryBytes).toString('base64');
   return {
     statusCode: 200,
@@ -100,16 +115,17 @@ export function encodeInferResponse(
  */
 export function checkJsonOutputsFit(
   outputs: readonly { readonly name: string; readonly tensor: Tensor }[],
+  remedy: ResponseRemedy,
 ): void {
   let lowerBound = 0;
   for (const output of outputs) lowerBound += output.tensor.size * MIN_JSON_CHARS_PER_ELEMENT;
   if (lowerBound > MAX_RESPONSE_BYTES)
-    throw new ResponseTooLargeError(describeOutputs(outputs), lowerBound, true);
+    throw new ResponseTooLargeError(describeOutputs(outputs), lowerBound, true, remedy);
 }
 
-/** Refuses a written answer over the limit. */
-export function checkSize(what: string, bytes: number): void {
-  if (bytes > MAX_RESPONSE_BYTES) throw new ResponseTooLargeError(what, bytes, false);
+/** Refuses a written answer over the limit, offering `remedy`. */
+export function checkSize(what: string, bytes: number, remedy: ResponseRemedy): void {
+  if (bytes > MAX_RESPONSE_BYTES) throw new ResponseTooLargeError(what, bytes, false, remedy);
 }
 
 /** UTF-8 length of a response text, measured only when it could be near the limit. */

@@ -32,3 +32,15 @@ export class MethodNotAllowedError extends SluiceError {
  * a cross-site form can send without asking): refused (403), so a page the user opens cannot move their traffic.
  */
 export class CrossSiteRequestError extends SluiceError {}
+
+/** The body comes in a content coding sluice does not decode (`Content-Encoding: gzip`): the HTTP edge answers 415. */
+export class UnsupportedEncodingError extends SluiceError {}
+
+/** The client stopped sending a request it had begun, and the local API stopped waiting for it (408). */
+export class RequestTimeoutError extends SluiceError {}
+
+/** The request's URL is longer than API Gateway takes (414). */
+export class UrlTooLongError extends SluiceError {}
+
+/** The request's header section is larger than API Gateway takes (431). */
+export class HeadersTooLargeError extends SluiceError {}

@@ -60,6 +60,13 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     load: async () => (await import('./predict-command.js')).registerPredictCommand,
   },
   {
+    name: 'logs',
+    usage: '[options] <model>',
+    summary:
+      "print a model's log lines: the function's CloudWatch logs on AWS, the local stack's with --local",
+    load: async () => (await import('./logs-command.js')).registerLogsCommand,
+  },
+  {
     name: 'deploy',
     usage: '[options] <model>',
     summary: 'roll a published version out: golden check, then traffic step by step, gated on health',
@@ -76,6 +83,12 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     usage: '[options] <model>',
     summary: "send the candidate's traffic back to the stable version",
     load: async () => (await import('./rollback-command.js')).registerRollbackCommand,
+  },
+  {
+    name: 'retire',
+    usage: '[options] <model> <version>',
+    summary: 'retire a version: no rollout is started to it again (refused while it is routed)',
+    load: async () => (await import('./retire-command.js')).registerRetireCommand,
   },
   {
     name: 'status',

@@ -14,6 +14,11 @@ export interface CliIo {
    */
   readonly sleep?: (ms: number) => Promise<void>;
   /**
+   * Ends a command that runs until stopped (`sluice logs --follow`; tests pass their own).
+   * @default Ctrl-C (SIGINT)
+   */
+  readonly signal?: AbortSignal;
+  /**
    * The Lambda, CloudWatch and CloudWatch Logs clients of the rollout commands on AWS (tests pass the fake
    * account's).
    * @default clients for the registry bucket's region

@@ -90,10 +90,10 @@ async function lambdaTarget(
   functionOf: FunctionOf | undefined,
 ): Promise<LambdaRolloutTarget> {
   const given = options.function ?? env.SLUICE_FUNCTION;
-  if (!given && !functionOf) throw missingFunction();
+  if (!given && !functionOf) throw missingFunctionError();
   const functionName = (model: string): string => {
     const name = given ?? functionOf?.(model);
-    if (!name) throw missingFunction();
+    if (!name) throw missingFunctionError();
     return name;
   };
   const [{ LambdaRolloutTarget }, aws] = await Promise.all([
@@ -112,7 +112,8 @@ export async function awsClients(region: string): Promise<AwsClients> {
   return createControlPlaneClients(region);
 }
 
-function missingFunction(): UsageError {
+/** The usage error of an AWS command that was not told the model's predict function. */
+export function missingFunctionError(): UsageError {
   return new UsageError(
     "on AWS, pass --function NAME (or set SLUICE_FUNCTION): the model's predict function, as listed by " +
       '`aws cloudformation describe-stack-resources --stack-name STACK`; or use --local for the local stack',

@@ -12,8 +12,9 @@ const SHA256_PREFIX_CHARS = 12;
 const DESCRIPTION_COLUMN_CHARS = 60;
 
 /**
- * `sluice versions <model>`: one row per published version (version, time, size, sha256, description). A version
- * whose manifest cannot be read is named with the reason, and the others are still listed (exit 0).
+ * `sluice versions <model>`: one row per published version (version, time, size, sha256, description, `retired`
+ * first when it is). A version whose manifest cannot be read is named with the reason, and the others are still
+ * listed (exit 0).
  */
 export function registerVersionsCommand(program: Command, io: CliIo): void {
   withTargetOptions(program.command('versions'), io)
@@ -22,6 +23,17 @@ export function registerVersionsCommand(program: Command, io: CliIo): void {
     .action(async (model: string, options: GlobalOptions) => {
       const { registry } = await resolveRegistryTarget(options, io.env);
       const entries = await registry.readManifests(model);
+      const retirements = new Map(
+        await Promise.all(
+          entries.map(
+            async (entry) =>
+              [
+                entry.version,
+                await registry.retirement(model, entry.version).catch(() => undefined),
+              ] as const,
+          ),
+        ),
+      );
       const unreadable = entries.flatMap((entry) =>
         entry.error ? [{ version: entry.version, error: entry.error.message }] : [],
       );
@@ -36,6 +48,7 @@ export function registerVersionsCommand(program: Command, io: CliIo): void {
               size: m.size,
               createdAt: m.createdAt,
               description: m.description,
+              retired: retirements.get(m.version),
             })),
             unreadable,
           })}\n`,
@@ -58,7 +71,7 @@ export function registerVersionsCommand(program: Command, io: CliIo): void {
                   entry.manifest.createdAt,
                   formatBytes(entry.manifest.size),
                   entry.manifest.sha256.slice(0, SHA256_PREFIX_CHARS),
-                  firstLine(entry.manifest.description ?? ''),
+                  `${retirements.get(entry.version) ? 'retired: ' : ''}${firstLine(entry.manifest.description ?? '')}`,
                 ]
               : [String(entry.version), '-', '-', '-', 'unreadable manifest (below)'],
           ),

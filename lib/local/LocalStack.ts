@@ -13,6 +13,7 @@ import { ApiGatewayEmulator } from './ApiGatewayEmulator.js';
 import { HealthWindow } from './HealthWindow.js';
 import { HomeLock } from './HomeLock.js';
 import { LOCAL_STACK_ACTOR, LocalAliasResolver } from './LocalAliasResolver.js';
+import { LocalLogBuffer } from './LocalLogBuffer.js';
 import { LocalObjectStore } from './LocalObjectStore.js';
 import { LOCAL_DRIVER_INTERVAL_MS, LocalRolloutDriver } from './LocalRolloutDriver.js';
 import { LocalRolloutStates } from './LocalRolloutStates.js';
@@ -139,7 +140,8 @@ export class LocalStack {
     await mkdir(options.home, { recursive: true });
     // One stack per data folder, taken before anything in it is touched; HomeInUseError names the running one.
     const lock = await HomeLock.acquire(options.home);
-    const logger = options.logger ?? new Logger({ serviceName: 'sluice-local' });
+    // Every line also kept, for `sluice logs --local` (the logs route below).
+    const logger = new LocalLogBuffer(options.logger ?? new Logger({ serviceName: 'sluice-local' }));
     let store: LocalObjectStore;
     try {
       store = await LocalObjectStore.start({
@@ -225,6 +227,7 @@ export class LocalStack {
             now,
             origin: () => api.url,
             control: (actor) => (stack as LocalStack).rolloutControl(actor),
+            logs: logger,
           }),
         },
       });

@@ -15,9 +15,11 @@ import type { DriftTallies } from '../core/stats/drift.js';
 import type { RolloutControl } from '../rollout/RolloutControl.js';
 import type { LocalReply, LocalRequest, LocalRoute } from './ApiGatewayEmulator.js';
 import type { HealthWindow } from './HealthWindow.js';
+import type { LocalLogBuffer } from './LocalLogBuffer.js';
 import {
   DeployCommandSchema,
   type LocalHealthResponse,
+  type LocalLogsResponse,
   LocalRoutePath,
   type LocalTrafficResponse,
   PromoteCommandSchema,
@@ -30,6 +32,9 @@ const VERSION_PATTERN = /^[1-9][0-9]{0,15}$/;
 
 /** Epoch milliseconds in the health route's `since`. */
 const EPOCH_MS_PATTERN = /^[0-9]{1,16}$/;
+
+/** A line number in the logs route's `after`. */
+const LINE_NUMBER_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
 
 /** What the local routes read and act through. */
 export interface LocalControlRoutesDeps {
@@ -45,11 +50,13 @@ export interface LocalControlRoutesDeps {
   readonly now: () => number;
   /** The stack's own origin (`http://127.0.0.1:3000`), the only one whose pages may send commands. */
   readonly origin: () => string;
+  /** The lines the stack logged, for the logs route; without it the route answers none. */
+  readonly logs?: Pick<LocalLogBuffer, 'read' | 'newest'>;
 }
 
 /**
- * The local stack's control routes, outside the API contract: the health window and observed split (read only),
- * and a model's rollout, whose commands (`POST`) the stack carries out itself, so its rollout states have one
+ * The local stack's control routes, outside the API contract: the health window, observed split and log lines (read
+ * only), and a model's rollout, whose commands (`POST`) the stack carries out itself, so its rollout states have one
  * writer and the next request routes by what a command wrote. Every failure is a domain error, answered by the one
  * status table (400 bad input, 403 cross-site, 404, 409 refused by the rollout's state).
  *
@@ -64,6 +71,7 @@ export function localControlRoutes(deps: LocalControlRoutesDeps): Record<string,
   return {
     [`${LocalRoutePath.HEALTH}*`]: { methods: ['GET'], answer: (request) => healthRoute(deps, request) },
     [LocalRoutePath.TRAFFIC]: { methods: ['GET'], answer: (request) => trafficRoute(deps, request) },
+    [LocalRoutePath.LOGS]: { methods: ['GET'], answer: (request) => logsRoute(deps, request) },
     [`${LocalRoutePath.ROLLOUTS}*`]: {
       methods: ['GET', 'POST'],
       answer: (request) => rolloutRoute(deps, request),
@@ -118,6 +126,36 @@ function trafficRoute(deps: LocalControlRoutesDeps, request: LocalRequest): Loca
     requests: deps.health.requests(model, deps.now()),
     windowMs: deps.health.windowMs,
     ...(deps.drift ? { drift: deps.drift.figures(model) } : {}),
+  };
+  return jsonReply(body);
+}
+
+/**
+ * `GET /_sluice/logs?model=M[&version=N][&after=SEQ]`: the lines the stack logged naming the model (and the version,
+ * as the version served or a rollout's stable or candidate) after line `after`, oldest first, with the number of
+ * the newest line the stack logged, for `sluice logs --local` (and `--follow`, which asks again after it).
+ */
+function logsRoute(deps: LocalControlRoutesDeps, request: LocalRequest): LocalReply {
+  const model = request.query.get('model') ?? '';
+  if (!MODEL_NAME_PATTERN.test(model))
+    throw new InvalidRequestError(`model must be a model name; got "${model}"`);
+  const version = request.query.get('version');
+  if (version !== null && !VERSION_PATTERN.test(version)) {
+    throw new InvalidRequestError(`version must be a version number (1, 2, 3, ...); got "${version}"`);
+  }
+  const after = request.query.get('after');
+  if (after !== null && !LINE_NUMBER_PATTERN.test(after)) {
+    throw new InvalidRequestError(`after must be a line number (0, 1, 2, ...); got "${after}"`);
+  }
+  const body: LocalLogsResponse = {
+    model,
+    lines:
+      deps.logs?.read({
+        model,
+        ...(version === null ? {} : { version: Number(version) }),
+        ...(after === null ? {} : { after: Number(after) }),
+      }) ?? [],
+    newest: deps.logs?.newest ?? 0,
   };
   return jsonReply(body);
 }

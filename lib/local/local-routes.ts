@@ -17,6 +17,8 @@ export const LocalRoutePath = {
    * acts on it (JSON bodies only, from the stack's own origin).
    */
   ROLLOUTS: '/_sluice/rollouts/',
+  /** `GET /_sluice/logs?model=M[&version=N][&after=SEQ]`: the lines the stack logged about a model (read only). */
+  LOGS: '/_sluice/logs',
 } as const;
 /** One local route path. */
 export type LocalRoutePath = (typeof LocalRoutePath)[keyof typeof LocalRoutePath];
@@ -137,6 +139,35 @@ export const LocalTrafficResponseSchema = z.object({
 });
 /** The body of the local traffic route. */
 export type LocalTrafficResponse = z.infer<typeof LocalTrafficResponseSchema>;
+
+/** One line of `GET /_sluice/logs`: what the stack logged, with its position in the stack's log. */
+export const LocalLogLineSchema = z.object({
+  seq: z.number().int().positive(),
+  at: z.string().datetime(),
+  level: z.enum(['INFO', 'WARN', 'ERROR']),
+  message: z.string(),
+  fields: z.record(z.string(), z.unknown()),
+});
+
+/** `GET /_sluice/logs?model=M`: the kept lines naming the model (and version), oldest first. */
+export const LocalLogsResponseSchema = z.object({
+  model: z.string(),
+  lines: z.array(LocalLogLineSchema),
+  /** The newest line the stack logged, about any model: read `after` it for what comes next. */
+  newest: z.number().int().nonnegative(),
+});
+/** The body of the local logs route. */
+export type LocalLogsResponse = z.infer<typeof LocalLogsResponseSchema>;
+
+/** The path of the logs route: a model's lines, of one version, after line `after`. */
+export function localLogsPath(
+  model: string,
+  options: { readonly version?: number; readonly after?: number } = {},
+): string {
+  const version = options.version === undefined ? '' : `&version=${options.version}`;
+  const after = options.after === undefined ? '' : `&after=${options.after}`;
+  return `${LocalRoutePath.LOGS}?model=${encodeURIComponent(model)}${version}${after}`;
+}
 
 /** The path of the health route for one version, with the evidence since `sinceMs` and `stable` to compare with. */
 export function localHealthPath(

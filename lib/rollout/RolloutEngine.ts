@@ -43,8 +43,8 @@ export interface RolloutEngineProps {
   readonly store: Pick<RolloutStore, 'current' | 'write'>;
   /** Where routing is applied and health read: the local stack or AWS. */
   readonly target: RolloutTarget;
-  /** The model registry, to check that versions exist and find the stable one. */
-  readonly registry: Pick<ModelRegistry, 'listVersions' | 'getManifest'>;
+  /** The model registry, to check that versions exist (and are not retired) and find the stable one. */
+  readonly registry: Pick<ModelRegistry, 'listVersions' | 'getManifest' | 'retirement'>;
   /** Who acts, recorded in every event: `cli`, `local-stack`, `scheduler`, `cdk`, `alarm`, ... */
   readonly actor: string;
   /**
@@ -152,6 +152,13 @@ export class RolloutEngine {
       ? `no shadow phase: this target cannot run one, so the ${asked.shadowPercent}% asked for was dropped`
       : undefined;
     const manifest = await this.#registry.getManifest(model, version);
+    const retired = await this.#registry.retirement(model, version);
+    if (retired) {
+      throw new RolloutError(
+        `${model} v${version} is retired (by ${retired.actor} at ${retired.retiredAt}: ${retired.reason}); ` +
+          'a retired version is never deployed: deploy another, or publish these bytes again as a new version',
+      );
+    }
     const stable: PreparedVersion | undefined = current
       ? {
           version: current.stable,

@@ -25,6 +25,7 @@ import {
   ReferenceItemSchema,
 } from '../core/manifest/ModelManifest.js';
 import type { ModelSignature } from '../core/manifest/ModelSignature.js';
+import { type Retirement, RetirementSchema } from '../core/manifest/Retirement.js';
 import {
   CLAIM_OBJECT,
   MANIFEST_OBJECT,
@@ -32,6 +33,7 @@ import {
   MODELS_PREFIX,
   modelPrefix,
   REFERENCE_OBJECT,
+  RETIRED_OBJECT,
   versionKey,
 } from '../core/manifest/registry-layout.js';
 import type { ValueHistogram } from '../core/stats/value-histogram.js';
@@ -241,6 +243,7 @@ export class ModelRegistry {
    *
    * Only the newest version is compared: a retry finds its own version there unless another publish of the model
    * came in between, and an older version with these bytes is one a user may deliberately publish again on top.
+   * A retired newest version is not reused either: its bytes published again are a new version.
    *
    * @example
    * const { manifest, alreadyPublished } = await registry.publishOnce({ name: 'iris', bytes, signature });
@@ -280,7 +283,10 @@ export class ModelRegistry {
     });
     if (reuseNewest) {
       const newest = await this.#newestManifest(name);
-      if (newest && isSamePublish(newest, draft)) return { manifest: newest, alreadyPublished: true };
+      // A retired version is never handed back: publishing its bytes again makes a new, deployable version.
+      if (newest && isSamePublish(newest, draft) && !(await this.retirement(name, newest.version))) {
+        return { manifest: newest, alreadyPublished: true };
+      }
     }
     const version = await this.#claimNextVersion(name, {
       publisher: `${hostname()}/${process.pid}/${randomUUID()}`,
@@ -525,6 +531,62 @@ export class ModelRegistry {
     const actual = hash.digest('hex');
     if (actual !== manifest.sha256) throw mismatch(`${actual}, ${size} bytes`);
     return { manifest, bytes };
+  }
+
+  /**
+   * Retires a published version: writes its retirement beside its manifest, once (`If-None-Match: *`), and returns
+   * it, or the retirement it already had (`alreadyRetired`), which is never replaced. Throws
+   * {@link VersionNotFoundError} (or {@link ModelNotFoundError}) for a version that is not published. Whether the
+   * version may be retired (not routed) is for the caller to check: the registry does not know the routing.
+   */
+  async retire(
+    name: string,
+    version: number,
+    input: { readonly actor: string; readonly reason: string },
+  ): Promise<{ readonly retirement: Retirement; readonly alreadyRetired: boolean }> {
+    await this.getManifest(name, version);
+    const retirement = RetirementSchema.parse({
+      schemaVersion: 1,
+      model: name,
+      version,
+      retiredAt: new Date(this.#now()).toISOString(),
+      actor: input.actor,
+      reason: input.reason,
+    });
+    const key = versionKey(name, version, RETIRED_OBJECT);
+    const written = await this.#store.putIfAbsent(key, `${JSON.stringify(retirement)}\n`, {
+      contentType: 'application/json',
+    });
+    if (written) return { retirement, alreadyRetired: false };
+    const existing = await this.retirement(name, version);
+    if (!existing) throw new InvalidManifestError(`${this.#store.locate(key)} exists but could not be read`);
+    return { retirement: existing, alreadyRetired: true };
+  }
+
+  /**
+   * A version's retirement, or undefined when it is not retired. A stored retirement that does not parse is an
+   * {@link InvalidManifestError}: a version someone meant to retire is never taken for a deployable one.
+   */
+  async retirement(name: string, version: number): Promise<Retirement | undefined> {
+    if (!ModelNameSchema.safeParse(name).success) throw new ModelNotFoundError(name);
+    if (!Number.isSafeInteger(version) || version < 1) throw new VersionNotFoundError(name, version);
+    const key = versionKey(name, version, RETIRED_OBJECT);
+    const bytes = await this.#store.get(key);
+    if (!bytes) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (error) {
+      throw new InvalidManifestError(`${this.#store.locate(key)} is not JSON`, { cause: error });
+    }
+    const parsed = RetirementSchema.safeParse(json);
+    if (!parsed.success || parsed.data.model !== name || parsed.data.version !== version) {
+      throw new InvalidManifestError(
+        `${this.#store.locate(key)} is not the retirement of "${name}" version ${version}` +
+          (parsed.success ? '' : `: ${describeIssues(parsed.error)}`),
+      );
+    }
+    return parsed.data;
   }
 
   /**

@@ -6,9 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
 import { RolloutEventSchema } from '../../lib/core/rollout/RolloutState.js';
+import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
 import { startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { IRIS_ROW, irisSample, localEngine, publishIrisAs, publishPinnedIris } from '../fixtures/rollouts.js';
-import { describeRun, runSluiceInProcess } from '../fixtures/sluice-cli.js';
+import { describeRun, type RunningCli, runSluiceInProcess, startSluice } from '../fixtures/sluice-cli.js';
 
 /** What `sluice models --json` prints, as far as these tests read it. */
 const ModelsJsonSchema = z.object({
@@ -237,5 +238,202 @@ describe('sluice diff: what changes between two versions', () => {
     const run = await sluice('diff', 'rolling', '1', '9');
     assert.equal(run.code, 1, describeRun(run));
     assert.match(run.stderr, /model "rolling" has no version 9/);
+  });
+});
+
+describe('sluice retire: a version no rollout is started to again', () => {
+  it('refuses a routed version: the stable, the candidate, the newest of a model never deployed', async () => {
+    const runs = await Promise.all([
+      sluice('retire', 'rolling', '1'),
+      sluice('retire', 'rolling', '2'),
+      sluice('retire', 'steady', '1'),
+      sluice('retire', 'fresh', '1'),
+    ]);
+    for (const run of runs) {
+      assert.equal(run.code, 1, describeRun(run));
+      assert.match(run.stderr, /cannot be retired while routed/);
+    }
+    assert.match(runs[0]?.stderr ?? '', /rolling v1 is the stable version: it takes 90% of the traffic/);
+    assert.match(
+      runs[1]?.stderr ?? '',
+      /rolling v2 is the candidate of the rollout in progress: it takes 10%/,
+    );
+    assert.match(runs[3]?.stderr ?? '', /fresh v1 is the newest version of a model never deployed/);
+    assert.equal(await test.stack.registry.retirement('rolling', 1), undefined);
+  });
+
+  it('retires a version outside the rollout, once; deploy refuses it after; versions marks it', async () => {
+    // rolling v3 (published by the diff tests above) is neither stable nor candidate.
+    const run = await sluice('retire', 'rolling', '3', '--reason', 'labels out of order');
+    assert.equal(run.code, 0, describeRun(run));
+    assert.match(run.stdout, /^retired rolling v3 on local stack .*: no rollout is started to it again/);
+    const again = await sluice('retire', 'rolling', '3', '--json');
+    assert.equal(again.code, 0, describeRun(again));
+    assert.deepEqual(
+      z.object({ result: z.string(), reason: z.string(), actor: z.string() }).parse(JSON.parse(again.stdout)),
+      { result: 'already-retired', reason: 'labels out of order', actor: 'cli' },
+      'the first retirement stays',
+    );
+
+    await localEngine(test, 'cli').rollback('rolling', 'make room for v3');
+    const deploy = await sluice('deploy', 'rolling', '--version', '3', '--allow-label-change', '--no-wait');
+    assert.equal(deploy.code, 1, describeRun(deploy));
+    assert.match(deploy.stderr, /rolling v3 is retired \(by cli at \S+: labels out of order\)/);
+    assert.equal(
+      (await test.stack.rollouts.current('rolling'))?.candidate,
+      undefined,
+      'nothing was routed to it',
+    );
+
+    const versions = await sluice('versions', 'rolling', '--json');
+    const listed = z
+      .object({
+        versions: z.array(z.object({ version: z.number(), retired: z.object({}).passthrough().optional() })),
+      })
+      .parse(JSON.parse(versions.stdout));
+    assert.deepEqual(
+      listed.versions.map((entry) => [entry.version, entry.retired !== undefined]),
+      [
+        [1, false],
+        [2, false],
+        [3, true],
+      ],
+    );
+  });
+
+  it('publishing the bytes of a retired newest version again makes a new version instead of handing it back', async () => {
+    // v3's bytes and extras, as the diff tests above published them.
+    const { extras } = await irisSample();
+    const extrasFile = join(files, 'v3-extras.json');
+    await writeFile(
+      extrasFile,
+      JSON.stringify({
+        ...extras,
+        labels: ['versicolor', 'setosa', 'virginica'],
+        goldenExamples: extras.goldenExamples?.slice(1),
+        description: 'reordered',
+      }),
+    );
+    const publish = () =>
+      sluice('publish', SAMPLE_MODELS[0].modelPath, '--model', 'rolling', '--extras', extrasFile, '--json');
+    const PublishedSchema = z.object({ version: z.number(), alreadyPublished: z.boolean() });
+    const first = await publish();
+    assert.equal(first.code, 0, describeRun(first));
+    assert.deepEqual(PublishedSchema.parse(JSON.parse(first.stdout)), {
+      version: 4,
+      alreadyPublished: false,
+    });
+    // The same publish again is a retry of v4, which is not retired: it is handed back.
+    const retry = await publish();
+    assert.deepEqual(PublishedSchema.parse(JSON.parse(retry.stdout)), { version: 4, alreadyPublished: true });
+  });
+
+  it('refuses a version that is not published (exit 1), and a bad version number (exit 2)', async () => {
+    const [missing, bad] = await Promise.all([
+      sluice('retire', 'rolling', '9'),
+      sluice('retire', 'rolling', 'x'),
+    ]);
+    assert.equal(missing.code, 1, describeRun(missing));
+    assert.match(missing.stderr, /model "rolling" has no version 9/);
+    assert.equal(bad.code, 2, describeRun(bad));
+  });
+});
+
+/** What `sluice logs --local --json` prints per line. */
+const LocalLogLineSchema = z.object({
+  at: z.string(),
+  version: z.number().optional(),
+  level: z.string(),
+  message: z.string(),
+  fields: z.record(z.string(), z.unknown()),
+});
+
+/** Resolves once the running CLI's stdout satisfies `done` (it is checked at each chunk; no clock of its own). */
+function outputUntil(cli: RunningCli, done: (stdout: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const { stdout } = cli.output();
+      if (done(stdout)) {
+        cli.child.stdout.off('data', check);
+        resolve(stdout);
+      }
+    };
+    cli.child.stdout.on('data', check);
+    cli.done.then((run) => reject(new Error(`sluice exited before: ${describeRun(run)}`)), reject);
+    check();
+  });
+}
+
+describe('sluice logs --local: what the local stack logged about a model', () => {
+  it('prints the lines naming the model, with the version they concern, as JSON lines', async () => {
+    const refused = await test.request('POST', '/models/steady/predict', { instances: [[1, 2]] });
+    assert.equal(refused.status, 400);
+    const run = await sluice('logs', 'steady', '--json');
+    assert.equal(run.code, 0, describeRun(run));
+    const lines = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => LocalLogLineSchema.parse(JSON.parse(line)));
+    const line = lines.find((candidate) => candidate.message === 'request refused');
+    assert.ok(line, run.stdout);
+    assert.deepEqual([line.version, line.level, line.fields.status], [1, 'INFO', 400]);
+    assert.ok(
+      lines.every((candidate) => candidate.fields.model === undefined),
+      'the model is the one asked for',
+    );
+  });
+
+  it('keeps to the version asked for: the lines of the version served, or naming it as stable or candidate', async () => {
+    for (const version of [1, 2]) {
+      const reply = await test.request('POST', `/models/rolling/versions/${version}/predict`, {
+        instances: [[1]],
+      });
+      assert.equal(reply.status, 400);
+    }
+    const [two, one] = await Promise.all([
+      sluice('logs', 'rolling', '--version', '2', '--json'),
+      sluice('logs', 'rolling', '--version', '1', '--json'),
+    ]);
+    for (const [run, version] of [
+      [two, 2],
+      [one, 1],
+    ] as const) {
+      assert.equal(run.code, 0, describeRun(run));
+      const lines = run.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => LocalLogLineSchema.parse(JSON.parse(line)));
+      const paths = lines.map((line) => line.fields.path);
+      assert.ok(paths.includes(`/models/rolling/versions/${version}/predict`), run.stdout);
+      assert.ok(!paths.includes(`/models/rolling/versions/${3 - version}/predict`), run.stdout);
+    }
+  });
+
+  it('the logs route refuses a bad query with a 400 naming it', async () => {
+    const [model, version, after] = await Promise.all([
+      test.request('GET', '/_sluice/logs?model=Bad%20Name'),
+      test.request('GET', '/_sluice/logs?model=iris&version=two'),
+      test.request('GET', '/_sluice/logs?model=iris&after=-1'),
+    ]);
+    assert.deepEqual([model.status, version.status, after.status], [400, 400, 400]);
+    assert.match(model.text, /model must be a model name/);
+    assert.match(version.text, /version must be a version number/);
+    assert.match(after.text, /after must be a line number/);
+  });
+
+  it('--follow prints new lines as the stack logs them, until Ctrl-C (a real process)', async (t) => {
+    const cli = startSluice(['logs', 'steady', '--local', '--follow'], test.home, t.signal);
+    const first = await outputUntil(cli, (stdout) => stdout.includes('request refused'));
+    const before = first.split('\n').filter((line) => line.includes('request refused')).length;
+    const reply = await test.request('POST', '/models/steady/predict', { instances: [[1, 2, 3]] });
+    assert.equal(reply.status, 400);
+    await outputUntil(
+      cli,
+      (stdout) => stdout.split('\n').filter((line) => line.includes('request refused')).length > before,
+    );
+    cli.child.kill('SIGINT');
+    const run = await cli.done;
+    assert.equal(run.code, 0, describeRun(run));
+    assert.match(run.stdout, /^\S+Z {2}v1 {2}INFO {2}request refused {2}\{"requestId":/m);
   });
 });

@@ -15,6 +15,7 @@ import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 import { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
+import { lambdaLogStream } from '../fixtures/fake-logs-insights.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -97,7 +98,11 @@ async function sluiceOnAws(...args: string[]): Promise<{ code: number; stdout: s
 }
 
 async function sluiceOnAwsWith(
-  options: { readonly functionEnv: boolean },
+  options: {
+    readonly functionEnv: boolean;
+    readonly sleep?: (ms: number) => Promise<void>;
+    readonly signal?: AbortSignal;
+  },
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -112,6 +117,8 @@ async function sluiceOnAwsWith(
         stderr += text;
       },
       interactive: false,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
       awsClients: { lambda: aws.lambda, cloudwatch: aws.cloudwatch, logs: aws.logs },
       env: {
         ...(options.functionEnv ? { SLUICE_FUNCTION: FUNCTION } : {}),
@@ -220,5 +227,131 @@ describe('sluice status and rollback on AWS: the CLI wires the registry bucket, 
       [state?.history.at(-1)?.action, state?.history.at(-1)?.actor, state?.history.at(-1)?.reason],
       ['rollback', 'cli', 'labels look wrong'],
     );
+  });
+
+  it('retire: refuses the stable version; retires the rolled-back one, which deploy then refuses on AWS', async () => {
+    const stable = await sluiceOnAws('retire', 'iris', '1');
+    assert.equal(stable.code, 1, stable.stderr);
+    assert.match(stable.stderr, /iris v1 is the stable version: it takes 100% of the traffic/);
+    const retired = await sluiceOnAws('retire', 'iris', '2', '--reason', 'rolled back for wrong labels');
+    assert.equal(retired.code, 0, retired.stderr + retired.stdout);
+    assert.match(retired.stdout, /^retired iris v2 on s3:\/\//);
+    aws.journal.length = 0;
+    const deploy = await sluiceOnAws('deploy', 'iris', '--version', '2', '--no-wait');
+    assert.equal(deploy.code, 1, deploy.stderr + deploy.stdout);
+    assert.match(deploy.stderr, /iris v2 is retired \(by cli at \S+: rolled back for wrong labels\)/);
+    assert.equal(aws.routing(), '5', 'the alias still routes v1 alone');
+    assert.equal((await rollouts.current('iris'))?.candidate, undefined);
+  });
+});
+
+/** What `sluice logs --json` prints per line. */
+const LogLineSchema = z.object({
+  at: z.string(),
+  version: z.number().optional(),
+  build: z.string().optional(),
+  message: z.string(),
+});
+
+describe("sluice logs on AWS: the function's CloudWatch log group, filtered by version", () => {
+  const group = `/aws/lambda/${FUNCTION}`;
+  const at = Date.now() - 60_000;
+
+  before(() => {
+    // Two execution environments, one of Lambda version 5 (iris v1) and one of 6 (iris v2), and an old line.
+    aws.insights.ingest(group, 'START RequestId: a Version: 5\n', at, lambdaLogStream('5', at));
+    aws.insights.ingest(
+      group,
+      '{"level":"INFO","message":"request served","model":"iris"}\n',
+      at + 1,
+      lambdaLogStream('5', at),
+    );
+    aws.insights.ingest(
+      group,
+      '{"level":"INFO","message":"request refused","model":"iris"}\n',
+      at + 2,
+      lambdaLogStream('6', at),
+    );
+    aws.insights.ingest(group, 'END RequestId: b\n', at + 3, lambdaLogStream('6', at));
+    aws.insights.ingest(group, '{"message":"an hour ago"}', at - 3_600_000, lambdaLogStream('6', at));
+  });
+
+  it('prints the lines of the Lambda versions serving --version, every FilterLogEvents page followed', async () => {
+    aws.insights.filtered.length = 0;
+    const run = await sluiceOnAws('logs', 'iris', '--version', '2', '--json');
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const lines = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => LogLineSchema.parse(JSON.parse(line)));
+    assert.deepEqual(
+      lines.map(({ version, build, message }) => ({ version, build, message })),
+      [
+        { version: 2, build: '6', message: '{"level":"INFO","message":"request refused","model":"iris"}' },
+        { version: 2, build: '6', message: 'END RequestId: b' },
+      ],
+    );
+    // The fake's first page is empty with a token, as a real page may be: the paginator went on.
+    assert.ok(aws.insights.filtered.length >= 2);
+    assert.equal(aws.insights.filtered[0]?.logGroupName, group);
+    assert.ok(
+      (aws.insights.filtered[0]?.startTime ?? 0) > at - 3_600_000,
+      'from --since (10m), not from the start',
+    );
+  });
+
+  it('prints every version without --version, for people: time, version, Lambda version, message', async () => {
+    const run = await sluiceOnAws('logs', 'iris');
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const lines = run.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 4);
+    assert.match(lines[0] ?? '', /^\S+Z {2}v1 \(λ5\) {2}START RequestId: a Version: 5$/);
+    assert.match(lines[2] ?? '', /^\S+Z {2}v2 \(λ6\) {2}\{"level":"INFO","message":"request refused"/);
+  });
+
+  it('--follow prints what arrives later once, until stopped', async () => {
+    const stop = new AbortController();
+    let sleeps = 0;
+    const run = await sluiceOnAwsWith(
+      {
+        functionEnv: true,
+        sleep: async () => {
+          sleeps++;
+          if (sleeps === 1) {
+            aws.insights.ingest(group, '{"message":"later"}', at + 3, lambdaLogStream('6', at));
+            aws.insights.ingest(group, '{"message":"later still"}', at + 10, lambdaLogStream('6', at));
+          }
+          if (sleeps === 3) stop.abort();
+        },
+        signal: stop.signal,
+      },
+      'logs',
+      'iris',
+      '--version',
+      '2',
+      '--follow',
+    );
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const messages = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.replace(/^\S+ {2}v2 \(λ6\) {2}/, ''));
+    assert.deepEqual(messages, [
+      '{"level":"INFO","message":"request refused","model":"iris"}',
+      'END RequestId: b',
+      '{"message":"later"}',
+      '{"message":"later still"}',
+    ]);
+  });
+
+  it('exits 1 for a version no Lambda version serves, and 2 without a function to read', async () => {
+    const [missing, noFunction] = await Promise.all([
+      sluiceOnAws('logs', 'iris', '--version', '7'),
+      sluiceOnAwsWith({ functionEnv: false }, 'logs', 'nobody'),
+    ]);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stderr, /no Lambda version of .* serves iris v7/);
+    assert.equal(noFunction.code, 2, noFunction.stderr);
+    assert.match(noFunction.stderr, /pass --function NAME \(or set SLUICE_FUNCTION\)/);
   });
 });

@@ -10,6 +10,12 @@ export const MANIFEST_OBJECT = 'manifest.json';
 /** Object name of a version's reference input set (JSON lines of `ReferenceItem`), written before the manifest. */
 export const REFERENCE_OBJECT = 'reference.jsonl';
 
+/**
+ * Object name of a version's retirement (`sluice retire`), beside its manifest: written once, never changed; the
+ * rollout engine refuses to deploy a version that has one.
+ */
+export const RETIRED_OBJECT = 'retired.json';
+
 /** Object name of the claim that reserves a version number before its bytes are uploaded. */
 export const CLAIM_OBJECT = '.claim';
 

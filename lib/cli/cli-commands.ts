@@ -30,6 +30,12 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     load: async () => (await import('./publish-command.js')).registerPublishCommand,
   },
   {
+    name: 'gc',
+    usage: '[options]',
+    summary: 'remove the bytes of publishes that died before writing their manifest',
+    load: async () => (await import('./gc-command.js')).registerGcCommand,
+  },
+  {
     name: 'models',
     usage: '[options]',
     summary: 'show every model: stable and candidate versions, weight, gate figures and the last event',

@@ -6,7 +6,7 @@ import { checkArgumentLengths } from './argument-limits.js';
 import { CLI_COMMANDS, type CliCommand, commandOf } from './cli-commands.js';
 import type { CliIo } from './cli-io.js';
 import { connectionFailure } from './connection-failure.js';
-import { ExitCode, UsageError } from './exit-codes.js';
+import { ExitCode, FollowTimeoutError, UsageError } from './exit-codes.js';
 
 /** The flag that asks for machine-readable output, errors included. */
 const JSON_FLAG = '--json';
@@ -17,7 +17,8 @@ const MODEL_ARGUMENT = 'model';
 /**
  * Runs the `sluice` CLI on `argv` (without the node and script names) and returns its exit code.
  *
- * Exit 0 ok, 1 failure, 2 usage (commander's own refusals included). With `--json`, every error is printed to
+ * Exit 0 ok, 1 failure, 2 usage (commander's own refusals included), 3 `deploy --timeout` reached with the rollout
+ * still running. With `--json`, every error is printed to
  * stdout as `{"error": "..."}`; otherwise it goes to stderr as `sluice: ...`.
  *
  * @example
@@ -49,6 +50,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     }
     fail(error instanceof Error ? error.message : String(error));
     if (error instanceof UsageError || error instanceof PublishInputError) return ExitCode.USAGE;
+    if (error instanceof FollowTimeoutError) return error.exitCode;
     if (!(error instanceof SluiceError) && io.env.SLUICE_DEBUG) io.stderr(`${(error as Error).stack}\n`);
     return ExitCode.FAILURE;
   }
@@ -77,7 +79,8 @@ async function buildProgram(io: CliIo, json: boolean, running: CliCommand | unde
     })
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 failure, 2 usage.\nTarget: --local for the running local stack (npm start), or --bucket / SLUICE_BUCKET for S3.',
+      '\nExit codes: 0 ok, 1 failure, 2 usage, 3 `deploy --timeout` reached (the rollout keeps running).\n' +
+        'Target: --local for the running local stack (npm start), or --bucket / SLUICE_BUCKET for S3.',
     );
 
   const register = running ? await running.load() : undefined;

@@ -241,6 +241,23 @@ describe('sluice diff: what changes between two versions', () => {
   });
 });
 
+describe('the exit codes of runCli', () => {
+  it('exits 3 when deploy --timeout stops following, the rollout still running', async () => {
+    await publishPinnedIris(test, 'timed');
+    await publishIrisAs(test, 'timed');
+    const run = await runSluiceInProcess(
+      ['deploy', 'timed', '--version', '2', '--interval', '1h', '--timeout', '1s', '--local'],
+      test.home,
+      {},
+      // The follower's waits return at once, as if that time had passed.
+      { sleep: async () => undefined },
+    );
+    assert.equal(run.code, 3, describeRun(run));
+    assert.match(run.stderr, /^sluice: stopped following after 1s \(--timeout\)/);
+    await localEngine(test, 'cli').rollback('timed', 'done with it');
+  });
+});
+
 describe('sluice retire: a version no rollout is started to again', () => {
   it('refuses a routed version: the stable, the candidate, the newest of a model never deployed', async () => {
     const runs = await Promise.all([

@@ -142,8 +142,8 @@ export async function buildCliBundle({ root, entry, cacheDir }) {
 
 /**
  * Runs the CLI from its fresh bundle, building it first if a source changed. A build that fails (a syntax error in
- * a source) ends the process with esbuild's messages and exit 1; a cache folder that cannot be written runs the
- * TypeScript sources through tsx instead, as slowly as before.
+ * a source) ends the process with esbuild's messages and exit 1; a cache folder that cannot be written (any file
+ * system error) runs the TypeScript sources through tsx instead, as slowly as before.
  *
  * @returns {Promise<void>}
  */
@@ -152,8 +152,9 @@ export async function runCliBundle() {
   try {
     bundle = await freshCliBundle();
   } catch (error) {
-    const code = /** @type {NodeJS.ErrnoException} */ (error).code;
-    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') {
+    const { code, syscall } = /** @type {NodeJS.ErrnoException} */ (error);
+    // The cache folder cannot be written (read-only, not a folder, no room): run the sources as before.
+    if (syscall !== undefined) {
       process.stderr.write(
         `sluice: cannot write the CLI's build (${code}); running the TypeScript sources\n`,
       );

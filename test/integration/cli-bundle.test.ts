@@ -133,6 +133,21 @@ describe('the CLI bundle: a stale build never runs', () => {
     assert.equal(run(built.path), `one ${copy}/`);
   });
 
+  it('refuses to build a source that does not parse, naming it, and keeps no build of it', async () => {
+    const { root, cacheDir } = project('one');
+    writeFileSync(join(root, 'words.ts'), 'export const words: string = ;\n');
+    await assert.rejects(
+      freshCliBundle({ root, entry: 'main.ts', cacheDir }),
+      (error: { errors?: { location?: { file?: string } }[] }) =>
+        error.errors?.[0]?.location?.file?.endsWith('words.ts') === true,
+    );
+    assert.deepEqual(
+      readdirSync(cacheDir).filter((name) => name !== 'latest.json'),
+      [],
+      'no build was kept, and no leftover',
+    );
+  });
+
   it('lets two processes build at once: both get a working bundle', async () => {
     const { root, cacheDir } = project('one');
     const [a, b] = await Promise.all([
@@ -161,6 +176,23 @@ describe('bin/sluice.js: the shipped entry runs the bundle', () => {
     assert.ok(imports.length > 0, 'the bundle imports onnxruntime-node');
     for (const specifier of imports)
       assert.match(specifier ?? '', /^file:\/\/\/.*\/node_modules\/onnxruntime-node\//);
+  });
+
+  it('runs the TypeScript sources, saying so, when its cache folder cannot be written', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sluice-cli-cache-')), 'a-file');
+    roots.push(join(file, '..'));
+    writeFileSync(file, 'not a folder');
+    const result = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'sluice.js'), '--version'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, SLUICE_CLI_CACHE: join(file, 'cache') },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.match(
+      result.stderr,
+      /^sluice: cannot write the CLI's build \(ENOTDIR\); running the TypeScript sources\n$/,
+    );
   });
 
   it('prints the package version', () => {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { ResponseHeader } from '../core/contract/headers.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
-import { readLocalStackInfo, sluiceHome } from '../local/local-home.js';
+import { runningLocalStack } from '../local/local-home.js';
 import type { CliIo } from './cli-io.js';
 import { UsageError } from './exit-codes.js';
 import { parseVersionArgument } from './model-argument.js';
@@ -117,13 +117,7 @@ function parseHeaders(values: readonly string[]): Record<string, string> {
 /** Where the request goes: the local stack's API, or the URL given (without a trailing slash). */
 async function baseUrl(options: PredictOptions, env: Record<string, string | undefined>): Promise<string> {
   if (options.local) {
-    const home = sluiceHome(env);
-    const info = await readLocalStackInfo(home);
-    if (!info) {
-      throw new SluiceError(
-        `the local stack is not running (nothing found in ${home}); start it with \`npm start\` in another terminal`,
-      );
-    }
+    const info = await runningLocalStack(env);
     return info.apiUrl.replace(/\/+$/, '');
   }
   if (options.url === undefined) {

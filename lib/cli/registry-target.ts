@@ -1,5 +1,4 @@
-import { SluiceError } from '../core/errors/SluiceError.js';
-import { readLocalStackInfo, sluiceHome } from '../local/local-home.js';
+import { runningLocalStack } from '../local/local-home.js';
 import { LazyObjectStore } from '../storage/LazyObjectStore.js';
 import { ModelRegistry } from '../storage/ModelRegistry.js';
 import type { S3ObjectStore } from '../storage/S3ObjectStore.js';
@@ -63,13 +62,7 @@ export async function resolveRegistryTarget(
   env: Record<string, string | undefined> = process.env,
 ): Promise<RegistryTarget> {
   if (options.local) {
-    const home = sluiceHome(env);
-    const info = await readLocalStackInfo(home);
-    if (!info) {
-      throw new SluiceError(
-        `the local stack is not running (nothing found in ${home}); start it with \`npm start\` in another terminal`,
-      );
-    }
+    const info = await runningLocalStack(env);
     const objects = s3Objects({ region: LOCAL_REGION, endpoint: info.s3Endpoint, bucket: info.bucket });
     return {
       registry: new ModelRegistry({ store: objects }),

@@ -44,8 +44,6 @@ export interface HealthWindowOptions {
 
 /** The figures of one version over a period: what the gates judge, with the traffic the alias routed to it. */
 export interface VersionFigures extends GateFigures {
-  /** The requests the alias routed (unversioned routes): the traffic it was given, and all the gates judge. */
-  readonly routed: number;
   /** Requests that named the version (`/versions/{v}`, golden checks among them): reported, never judged. */
   readonly direct: number;
   /** Requests the version answered as a shadow candidate, its answers compared with the stable version's. */
@@ -89,8 +87,8 @@ const DIFFERENCE_BUCKET_MS = 60_000;
 /** Counts and latencies of one second. */
 interface Bucket {
   readonly second: number;
+  /** Requests the alias routed (unversioned routes): the traffic it was given, and all the gates judge. */
   requests: number;
-  routed: number;
   /** Requests that named the version (`/versions/{v}`, golden checks among them): reported, never judged. */
   direct: number;
   errors: number;
@@ -148,7 +146,6 @@ export class HealthWindow {
       return;
     }
     bucket.requests++;
-    bucket.routed++;
     if (outcome.status >= 500) bucket.errors++;
     else if (outcome.status >= 400) bucket.rejected++;
     bucket.invalidOutputs += outcome.invalidOutputs ?? 0;
@@ -237,7 +234,6 @@ export class HealthWindow {
       bucket = {
         second,
         requests: 0,
-        routed: 0,
         direct: 0,
         errors: 0,
         rejected: 0,
@@ -270,14 +266,13 @@ export class HealthWindow {
 
   /**
    * Requests per version of `model` that the alias routed (unversioned routes) in the recent window at `at`: the
-   * observed traffic split, exact. Requests naming a version (golden checks among them) are judged but not
-   * counted here.
+   * observed traffic split, exact. Requests naming a version (golden checks among them) are not counted here.
    */
   requests(model: string, at: number): Record<string, number> {
     const split: Record<string, number> = {};
     for (const [version, buckets] of this.#records.get(model) ?? []) {
-      const { routed } = this.#sum(buckets, at - this.windowMs, at);
-      if (routed > 0) split[String(version)] = routed;
+      const { requests } = this.#sum(buckets, at - this.windowMs, at);
+      if (requests > 0) split[String(version)] = requests;
     }
     return split;
   }
@@ -319,7 +314,7 @@ export class HealthWindow {
         : this.figures(model, options.stable, sinceMs, at);
     const evidence = {
       requests,
-      candidateRequests: step.routed,
+      candidateRequests: step.requests,
       settledUntilMs: at,
       agreement: {
         compared: step.compared,
@@ -406,7 +401,6 @@ export class HealthWindow {
   ): Omit<VersionFigures, 'p99Ms' | 'differences'> & { latencies: DDSketch } {
     const latencies = new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY });
     let requests = 0;
-    let routed = 0;
     let direct = 0;
     let errors = 0;
     let rejected = 0;
@@ -420,7 +414,6 @@ export class HealthWindow {
     for (const bucket of buckets) {
       if (bucket.second < fromSecond || bucket.second > toSecond) continue;
       requests += bucket.requests;
-      routed += bucket.routed;
       direct += bucket.direct;
       errors += bucket.errors;
       rejected += bucket.rejected;
@@ -436,7 +429,6 @@ export class HealthWindow {
     }
     return {
       requests,
-      routed,
       direct,
       errors,
       rejected,

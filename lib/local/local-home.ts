@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { SluiceError } from '../core/errors/SluiceError.js';
 
 /** Folder of the local stack's data when SLUICE_HOME is not set, relative to the working directory. */
 export const DEFAULT_SLUICE_HOME = '.sluice';
@@ -66,4 +67,21 @@ export function isProcessAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * What the running local stack wrote about itself (its addresses and bucket); a clear error when none is running.
+ *
+ * @example
+ * const { apiUrl } = await runningLocalStack(process.env);
+ */
+export async function runningLocalStack(env: Record<string, string | undefined>): Promise<LocalStackInfo> {
+  const home = sluiceHome(env);
+  const info = await readLocalStackInfo(home);
+  if (!info) {
+    throw new SluiceError(
+      `the local stack is not running (nothing found in ${home}); start it with \`npm start\` in another terminal`,
+    );
+  }
+  return info;
 }

@@ -622,6 +622,59 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
       assert.equal(aws.calls('GetMetricData').length, 0);
     });
 
+    /** `count` routed requests of Lambda version `lambdaVersion` (model `version`) each `ms` long, in one settled minute. */
+    const latencies = (aws: FakeAwsControlPlane, lambdaVersion: string, version: number, ms: number[]) => {
+      const documents = new EmfDocuments(lambdaVersion);
+      for (const [index, value] of ms.entries()) {
+        const at = FIRST_WHOLE_MINUTE + 2 * MINUTE_MS + index;
+        aws.ingestLog(
+          documents.document('iris', version, [{ name: 'Latency', unit: 'Milliseconds' }], [value], at),
+          at,
+        );
+      }
+    };
+    const repeat = (count: number, ms: number) => Array.from({ length: count }, () => ms);
+
+    it("judges the candidate's p99 against the stable build's of the same settled minutes, as the local stack does", async () => {
+      const { aws, target } = canary();
+      latencies(aws, '5', 1, repeat(40, 100));
+      latencies(aws, '6', 2, repeat(20, 400));
+      const query = { build: '6', stable: 1, stableBuild: '5', sinceMs: TEN_MINUTES_AGO, minRequests: 20 };
+      const health = await target.health('iris', 2, query);
+      assert.equal(health.verdict, 'unhealthy');
+      assert.deepEqual(health.reasons, [
+        "p99 latency 400 ms over 20 routed requests in the 6 settled minutes is at or above 150 ms: 1.5 times the stable version's 100 ms in the same period (and at least 50 ms above it)",
+      ]);
+      // One period over the whole settled window, so the percentile is over every value.
+      const [read] = aws.calls('GetMetricData').slice(-1);
+      assert.equal(read?.MetricDataQueries?.[0]?.MetricStat?.Period, 360);
+      assert.deepEqual(
+        read?.MetricDataQueries?.map((q) => [
+          q.Id,
+          q.MetricStat?.Stat,
+          q.MetricStat?.Metric?.Dimensions?.at(-1),
+        ]),
+        [
+          ['candidateN', 'SampleCount', { Name: 'FunctionVersion', Value: '6' }],
+          ['candidateP99', 'p99', { Name: 'FunctionVersion', Value: '6' }],
+          ['stableN', 'SampleCount', { Name: 'FunctionVersion', Value: '5' }],
+          ['stableP99', 'p99', { Name: 'FunctionVersion', Value: '5' }],
+        ],
+      );
+    });
+
+    it('a stable build just as slow (a busy account, cold starts) keeps the candidate healthy; so does too small a baseline', async () => {
+      const slowBoth = canary();
+      latencies(slowBoth.aws, '5', 1, repeat(40, 380));
+      latencies(slowBoth.aws, '6', 2, repeat(20, 400));
+      const query = { build: '6', stable: 1, stableBuild: '5', sinceMs: TEN_MINUTES_AGO };
+      assert.equal((await slowBoth.target.health('iris', 2, query)).verdict, 'healthy');
+      const fewStable = canary();
+      latencies(fewStable.aws, '5', 1, repeat(19, 100));
+      latencies(fewStable.aws, '6', 2, repeat(20, 400));
+      assert.equal((await fewStable.target.health('iris', 2, query)).verdict, 'healthy');
+    });
+
     it('alarms still INSUFFICIENT_DATA are no evidence of health, whatever the request count', async () => {
       const { aws, target } = canary('INSUFFICIENT_DATA');
       aws.recordInvocations('6', FIRST_WHOLE_MINUTE + 30_000, 100);

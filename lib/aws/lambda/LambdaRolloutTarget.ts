@@ -31,6 +31,12 @@ import {
   VERSION_ALARM_PERIOD_SECONDS,
   versionAlarmSpecs,
 } from '../../core/gates/version-alarm-specs.js';
+import {
+  breachedGates,
+  type GateFigures,
+  type GateThresholds,
+  P99_BASELINE_MIN_REQUESTS,
+} from '../../core/gates/version-gates.js';
 import { httpGoldenTransport } from '../../core/golden/http-golden-transport.js';
 import { type ReplayResult, replayReference } from '../../core/golden/replay-reference.js';
 import { type GoldenCheckResult, runGoldenCheck } from '../../core/golden/run-golden-check.js';
@@ -459,7 +465,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
    * when a step would otherwise be taken.
    */
   async health(model: string, candidate: number, query: HealthQuery): Promise<HealthReport> {
-    const { lambdaVersion, bareName } = await this.#candidateBuild(model, candidate, query.build);
+    const { published, lambdaVersion, bareName } = await this.#candidateBuild(model, candidate, query.build);
     const alarmNames = (version: string) =>
       Object.values(VersionAlarmKind).map((kind) => versionAlarmName(bareName, version, kind));
     const names = [
@@ -479,7 +485,100 @@ export class LambdaRolloutTarget implements RolloutTarget {
       query.shadowBuild === undefined
         ? undefined
         : await this.#agreementSince(model, candidate, query.shadowBuild, query.sinceMs, settledUntilMs);
-    return { ...alarms, candidateRequests, settledUntilMs, ...(agreement ? { agreement } : {}) };
+    // The p99 against the stable build's in the same minutes; not in the shadow phase, whose build runs both.
+    const slower =
+      query.shadowBuild === undefined && query.stable !== undefined && query.stableBuild !== undefined
+        ? await this.#slowerThanStable(
+            { model, candidate, lambdaVersion, stable: query.stable, stableBuild: query.stableBuild },
+            readAlarmThresholds(published.Environment?.Variables, `${bareName}:${lambdaVersion}`),
+            { sinceMs: query.sinceMs, untilMs: settledUntilMs, minRequests: query.minRequests },
+          )
+        : undefined;
+    const judged: HealthReport =
+      slower === undefined
+        ? alarms
+        : {
+            verdict: 'unhealthy',
+            reasons: [...(alarms.verdict === 'unhealthy' ? alarms.reasons : []), slower],
+          };
+    return { ...judged, candidateRequests, settledUntilMs, ...(agreement ? { agreement } : {}) };
+  }
+
+  /**
+   * Why the candidate's p99 latency is too slow beside the stable build's over the same whole settled minutes, or
+   * undefined: the local stack's latency gate (`breachedGates`: 1.5 times the stable p99 and at least 50 ms above
+   * it, `P99_LATENCY_RATIO` and `P99_LATENCY_FLOOR_MS`) on sluice's `Latency` of each build's routed requests (the dimension set
+   * with FunctionVersion), one period over the whole window, as CloudWatch computes a percentile from the values
+   * EMF sent (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html). Judged only
+   * with {@link P99_BASELINE_MIN_REQUESTS} stable samples and the step's samples from the candidate (at most
+   * {@link P99_BASELINE_MIN_REQUESTS}); the version's p99 alarm stays the absolute ceiling, which also acts
+   * between the driver's ticks.
+   */
+  async #slowerThanStable(
+    builds: {
+      readonly model: string;
+      readonly candidate: number;
+      readonly lambdaVersion: string;
+      readonly stable: number;
+      readonly stableBuild: string;
+    },
+    thresholds: GateThresholds,
+    window: { readonly sinceMs: number; readonly untilMs: number; readonly minRequests?: number | undefined },
+  ): Promise<string | undefined> {
+    const start = Math.ceil(window.sinceMs / MINUTE_MS) * MINUTE_MS;
+    const end = Math.floor(window.untilMs / MINUTE_MS) * MINUTE_MS;
+    if (end <= start) return undefined;
+    const latency = (id: string, version: number, lambdaVersion: string, stat: string) => ({
+      Id: id,
+      ReturnData: true,
+      MetricStat: {
+        Metric: {
+          Namespace: METRICS_NAMESPACE,
+          MetricName: MetricName.LATENCY,
+          Dimensions: [
+            { Name: 'service', Value: METRICS_SERVICE },
+            { Name: MetricDimension.MODEL, Value: builds.model },
+            { Name: MetricDimension.VERSION, Value: String(version) },
+            { Name: MetricDimension.FUNCTION_VERSION, Value: lambdaVersion },
+          ],
+        },
+        Period: (end - start) / 1000,
+        Stat: stat,
+      },
+    });
+    const metrics = await this.#cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(start),
+        EndTime: new Date(end),
+        MetricDataQueries: [
+          latency('candidateN', builds.candidate, builds.lambdaVersion, 'SampleCount'),
+          latency('candidateP99', builds.candidate, builds.lambdaVersion, 'p99'),
+          latency('stableN', builds.stable, builds.stableBuild, 'SampleCount'),
+          latency('stableP99', builds.stable, builds.stableBuild, 'p99'),
+        ],
+      }),
+    );
+    const first = (id: string) =>
+      metrics.MetricDataResults?.find((result) => result.Id === id)?.Values?.[0] ?? 0;
+    const candidate = { requests: Math.round(first('candidateN')), p99Ms: first('candidateP99') };
+    const stable = { requests: Math.round(first('stableN')), p99Ms: first('stableP99') };
+    const needed = Math.max(
+      1,
+      Math.min(P99_BASELINE_MIN_REQUESTS, window.minRequests ?? P99_BASELINE_MIN_REQUESTS),
+    );
+    if (stable.requests < P99_BASELINE_MIN_REQUESTS || stable.p99Ms <= 0 || candidate.requests < needed) {
+      return undefined;
+    }
+    const figures = (side: { requests: number; p99Ms: number }): GateFigures => ({
+      ...side,
+      errors: 0,
+      rejected: 0,
+      invalidOutputs: 0,
+    });
+    const label = `over ${candidate.requests} routed requests in the ${(end - start) / MINUTE_MS} settled minutes`;
+    return breachedGates(figures(candidate), thresholds, label, figures(stable)).find(
+      (breach) => breach.gate === VersionAlarmKind.P99,
+    )?.reason;
   }
 
   /** The candidate's published Lambda version (its build when the state names one), and the names it goes by. */

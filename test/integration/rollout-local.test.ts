@@ -489,6 +489,44 @@ describe('Local rollout driver: the stack carries rollouts to their end with no 
     assert.ok(outcomes.every((outcome) => outcome.status === 200));
   });
 
+  it('a stack restarted mid-rollout resumes it at its weight, earns the evidence again, and promotes the healthy candidate', async () => {
+    // A stack of its own on a data folder the restart reuses; the rollout state is in the embedded store, written
+    // at each transition, so stopping the first stack keeps what a kill would (its health window is memory only).
+    const clock = new TestClock();
+    const first = await startTestStack({ publishSamples: false, random: cyclingDraws(), clock });
+    await publishPinnedIris(first, 'restarted');
+    await publishIrisAs(first, 'restarted');
+    await localEngine(first).deploy('restarted', {
+      version: 2,
+      plan: planRollout({ strategy: 'canary', weight: 50, intervalMs: 60_000, minRequests: 20 }),
+    });
+    const before = await sendTraffic(first, 'restarted', { count: 30 });
+    assert.deepEqual(Object.keys(countByVersion(before)).sort(), ['1', '2']);
+    await first.stack.stop();
+
+    const second = await startTestStack({ random: cyclingDraws(), clock, home: first.home });
+    try {
+      const resumed = await rolloutStoreOf(second).current('restarted');
+      assert.deepEqual([resumed?.status, resumed?.candidate, resumed?.weight], ['rolling', 2, 50]);
+      // The first requests after the restart reload both versions; the step is judged on what the new stack saw.
+      const { state, outcomes } = await trafficUntil(
+        second,
+        'restarted',
+        (current) => current?.status === 'idle',
+        {
+          maxRequests: 3_000,
+        },
+      );
+      assert.equal(state?.stable, 2);
+      assert.ok(outcomes.every((outcome) => outcome.status === 200));
+      const actions = state?.history.map((event) => event.action) ?? [];
+      assert.ok(!actions.includes('rollback'), actions.join(', '));
+      assert.match(state?.history.at(-1)?.reason ?? '', /health healthy/);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('never promotes a candidate without traffic: the bake is extended, and the health route says why', async () => {
     await publishPinnedIris(test, 'quiet');
     await publishIrisAs(test, 'quiet');

@@ -14,6 +14,11 @@ export interface CliIo {
    */
   readonly sleep?: (ms: number) => Promise<void>;
   /**
+   * The time, epoch milliseconds, for what a command says about time (`status`: the watch window, the next step).
+   * @default Date.now
+   */
+  readonly now?: () => number;
+  /**
    * Ends a command that runs until stopped (`sluice logs --follow`; tests pass their own).
    * @default Ctrl-C (SIGINT)
    */

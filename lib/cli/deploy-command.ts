@@ -29,6 +29,7 @@ interface DeployCommandOptions extends RolloutCommandOptions {
   readonly weight?: string;
   readonly interval?: string;
   readonly minRequests?: string;
+  readonly watch?: string;
   readonly shadowPercent?: string;
   readonly tolerance?: string;
   readonly alpha?: string;
@@ -81,6 +82,10 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
     .option(
       '--replay-stands-in',
       'a passed replay of the reference sets stands in for live evidence (quiet models)',
+    )
+    .option(
+      '--watch <duration>',
+      'after the promotion, how long the gates still judge the new stable version and revert it on a breach (default 10m; 0: none)',
     )
     .option(
       '--allow-label-change',
@@ -357,5 +362,6 @@ function ignoredPlanOptions(options: DeployCommandOptions, plan: RolloutPlan | u
   if (options.minRequests !== undefined && given.minRequests !== plan.minRequests) {
     ignored.push(`--min-requests ${options.minRequests}`);
   }
+  if (options.watch !== undefined && given.watchMs !== plan.watchMs) ignored.push(`--watch ${options.watch}`);
   return ignored;
 }

@@ -86,6 +86,7 @@ export function parsePlanOptions(options: {
   tolerance?: string;
   alpha?: string;
   replayStandsIn?: boolean;
+  watch?: string;
 }): RolloutPlan {
   try {
     const strategy = Object.values(RolloutStrategy).find((choice) => choice === options.strategy);
@@ -108,6 +109,7 @@ export function parsePlanOptions(options: {
       weight: parseWeightOption(options.weight, MAX_STEP_WEIGHT),
       intervalMs: options.interval === undefined ? undefined : parseDuration(options.interval),
       minRequests: parseMinRequestsOption(options.minRequests),
+      ...(options.watch === undefined ? {} : { watchMs: parseDuration(options.watch) }),
       shadowPercent,
       ...(Object.keys(gates).length > 0 ? { gates } : {}),
     });

@@ -57,7 +57,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
         );
         return;
       }
-      io.stdout(describeReport(context, model, report, newest, observed));
+      io.stdout(describeReport(context, model, report, newest, observed, (io.now ?? Date.now)()));
     });
 }
 
@@ -82,6 +82,7 @@ function describeReport(
   report: RolloutStatusReport,
   newest: number | undefined,
   observed: Observed,
+  now: number,
 ): string {
   const { state } = report;
   const lines: string[] = [];
@@ -134,7 +135,7 @@ function describeReport(
   } else {
     lines.push(`${model}: idle; v${state.stable} takes all traffic`);
     // The promotion's watch window: the gates still judge the new stable version, and a breach reverts it.
-    if (state.watchUntil !== undefined && Date.parse(state.watchUntil) > Date.now()) {
+    if (state.watchUntil !== undefined && Date.parse(state.watchUntil) > now) {
       lines.push(
         `  watch      v${state.stable} is judged until ${state.watchUntil}; a breach reverts the promotion ` +
           `(\`sluice rollback ${model}\` reverts it by hand)`,
@@ -145,7 +146,7 @@ function describeReport(
   lines.push(`  requests   ${describeObserved(observed)}`);
   const drift = describeDrift(observed);
   if (drift) lines.push(`  drift      ${drift}`);
-  lines.push(`  next       ${describeDecision(report.decision, Date.now())}`);
+  lines.push(`  next       ${describeDecision(report.decision, now)}`);
   lines.push('history:');
   for (const event of report.history) lines.push(`  ${describeEvent(event)}`);
   return `${lines.join('\n')}\n`;

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import type { GetMetricDataCommandInput, MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import type { FunctionConfiguration } from '@aws-sdk/client-lambda';
 import {
   LambdaRolloutTarget,
@@ -646,7 +646,7 @@ describe('LambdaRolloutTarget: rollouts on a deployed stack through Lambda and C
         "p99 latency 400 ms over 20 routed requests in the 6 settled minutes is at or above 150 ms: 1.5 times the stable version's 100 ms in the same period (and at least 50 ms above it)",
       ]);
       // One period over the whole settled window, so the percentile is over every value.
-      const [read] = aws.calls('GetMetricData').slice(-1);
+      const [read] = aws.calls('GetMetricData').slice(-1) as GetMetricDataCommandInput[];
       assert.equal(read?.MetricDataQueries?.[0]?.MetricStat?.Period, 360);
       assert.deepEqual(
         read?.MetricDataQueries?.map((q) => [

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { pickVersion } from '../../lib/core/rollout/pick-version.js';
 import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
-import { startRollout } from '../../lib/core/rollout/rollout-transitions.js';
+import { startRollout, WATCH_MS } from '../../lib/core/rollout/rollout-transitions.js';
 import { HEALTH_MIN_SAMPLES, HEALTH_WINDOW_MS, HealthWindow } from '../../lib/local/HealthWindow.js';
 import { LOCAL_STACK_ACTOR } from '../../lib/local/LocalAliasResolver.js';
 import {
@@ -47,6 +47,7 @@ import {
   sendTraffic,
   trafficUntil,
 } from '../fixtures/rollouts.js';
+import { describeRun, runSluiceInProcess } from '../fixtures/sluice-cli.js';
 
 const THRESHOLDS = {
   errorRatePercent: 5,
@@ -487,6 +488,63 @@ describe('Local rollout driver: the stack carries rollouts to their end with no 
     );
     assert.match(state?.history.at(-1)?.reason ?? '', /health healthy/);
     assert.ok(outcomes.every((outcome) => outcome.status === 200));
+
+    // The watch window: status says v2 is still judged, until WATCH_MS after the promotion; then it says nothing.
+    const clock = test.clock as TestClock;
+    const status = () =>
+      runSluiceInProcess(['status', 'steady', '--local'], test.home, {}, { now: clock.now });
+    const watching = await status();
+    assert.equal(watching.code, 0, describeRun(watching));
+    assert.match(
+      watching.stdout,
+      new RegExp(`watch      v2 is judged until ${state?.watchUntil}; a breach reverts the promotion`),
+    );
+    // The clock moved on a little since the promotion (each request steps it).
+    const left = Date.parse(state?.watchUntil ?? '') - clock.now();
+    assert.ok(left > WATCH_MS - 60_000 && left <= WATCH_MS, `${left} ms left of ${WATCH_MS}`);
+    clock.advance(left);
+    const after = await status();
+    assert.doesNotMatch(after.stdout, /watch {6}/);
+  });
+
+  it('deploy --watch sets the watch window after the promotion; --watch 0 leaves none', async () => {
+    await publishPinnedIris(test, 'unwatched');
+    await publishIrisAs(test, 'unwatched');
+    const deploy = (watch: string, version: string) =>
+      runSluiceInProcess(
+        [
+          'deploy',
+          'unwatched',
+          '--version',
+          version,
+          '--strategy',
+          'all-at-once',
+          '--watch',
+          watch,
+          '--local',
+          '--no-wait',
+        ],
+        test.home,
+      );
+    const none = await deploy('0', '2');
+    assert.equal(none.code, 0, describeRun(none));
+    const { state } = await trafficUntil(test, 'unwatched', (current) => current?.status === 'idle', {
+      maxRequests: 3_000,
+    });
+    assert.equal(state?.stable, 2);
+    assert.equal(state?.plan, undefined);
+    assert.equal(state?.watchUntil, undefined);
+    await publishIrisAs(test, 'unwatched');
+    const half = await deploy('30m', '3');
+    assert.equal(half.code, 0, describeRun(half));
+    const watched = await trafficUntil(test, 'unwatched', (current) => current?.stable === 3, {
+      maxRequests: 3_000,
+    });
+    const left = Date.parse(watched.state?.watchUntil ?? '') - (test.clock as TestClock).now();
+    assert.ok(left > 29 * 60_000 && left <= 30 * 60_000, `${left} ms left of 30 minutes`);
+    const refused = await deploy('soon', '2');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /invalid duration "soon"/);
   });
 
   it('a stack restarted mid-rollout resumes it at its weight, earns the evidence again, and promotes the healthy candidate', async () => {

@@ -65,12 +65,18 @@ const RolloutCommonShape = {
   minRequests: MinRequestsSchema,
   shadowPercent: ShadowPercentSchema,
   gates: RolloutGatesSchema,
+  /**
+   * Minutes the version alarms still judge the new stable version after the promotion, reverting it on a breach
+   * (0: none; at most a day). @default 10
+   */
+  watchMinutes: z.number().int().min(0).max(1440).optional(),
 };
 
 /**
  * How `cdk deploy` rolls a changed model out through sluice's engine: a preset, or a custom canary or linear
  * plan; `minRequests` (default 20) is the evidence each step needs before the clock takes the next one;
- * `shadowPercent` (default 10) the shadow phase's share and `gates` the behaviour gates' settings.
+ * `shadowPercent` (default 10) the shadow phase's share, `gates` the behaviour gates' settings and `watchMinutes`
+ * (default 10) the watch window after the promotion.
  */
 export const RolloutSchema = z.discriminatedUnion('strategy', [
   z.strictObject({
@@ -126,7 +132,7 @@ const AlarmThresholdsShape = z.strictObject({
    * 5xx `Errors`/`Requests` of the version, each its own alarm.
    */
   errorRatePercent: z.number().gt(0).max(100).default(5),
-  /** p99 latency of the function (Lambda Duration) in milliseconds. */
+  /** p99 latency in milliseconds of the version's routed requests (sluice's `Latency`, not Lambda's Duration). */
   p99LatencyMs: z.number().int().min(1).default(1000),
   /** NaN or infinite output values per minute. */
   invalidOutputs: z.number().int().min(1).default(1),

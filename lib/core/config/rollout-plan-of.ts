@@ -67,6 +67,7 @@ export function rolloutPlanOf(rollout: Rollout): RolloutPlan {
     ...(rollout.minRequests === undefined ? {} : { minRequests: rollout.minRequests }),
     shadowPercent: rollout.shadowPercent ?? DEFAULT_SHADOW_PERCENT,
     ...gatesOf(rollout.gates),
+    ...(rollout.watchMinutes === undefined ? {} : { watchMs: rollout.watchMinutes * MINUTE_MS }),
   };
   switch (rollout.strategy) {
     case 'preset':

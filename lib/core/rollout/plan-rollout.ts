@@ -57,6 +57,11 @@ export interface PlanRolloutInput {
   readonly shadowPercent?: number;
   /** The behaviour gates' settings. @default the defaults of gate-settings.ts */
   readonly gates?: RolloutPlan['gates'];
+  /**
+   * Milliseconds the gates still judge the new stable version after the promotion and revert it on a breach (0: no
+   * watch window). @default WATCH_MS (10 minutes), left out of the plan
+   */
+  readonly watchMs?: number;
 }
 
 const DEFAULT_INTERVAL_MS: Record<RolloutStrategy, number> = {
@@ -104,10 +109,16 @@ export function planRollout(input: PlanRolloutInput): RolloutPlan {
   if (!Number.isFinite(shadowPercent) || shadowPercent < 0 || shadowPercent > 100) {
     throw new RolloutError(`the shadow share must be a percent from 0 to 100; got ${shadowPercent}`);
   }
+  if (input.watchMs !== undefined && !(Number.isSafeInteger(input.watchMs) && input.watchMs >= 0)) {
+    throw new RolloutError(
+      `the watch window must be a whole number of milliseconds, 0 or more; got ${input.watchMs}`,
+    );
+  }
   const gated = {
     minRequests,
     ...(shadowPercent > 0 ? { shadowPercent } : {}),
     ...(input.gates ? { gates: input.gates } : {}),
+    ...(input.watchMs === undefined ? {} : { watchMs: input.watchMs }),
   };
   if (strategy === RolloutStrategy.ALL_AT_ONCE) {
     return { strategy, steps: [FULL_WEIGHT], intervalMs, ...gated };

@@ -278,6 +278,7 @@ export class LocalStack {
     await this.api.stop();
     // Shadow runs of answered requests finish before their sessions close.
     await this.app.shadowsSettled();
+    await this.app.close();
     await this.engine.close();
     await this.store.stop();
     await this.lock.release();

@@ -505,6 +505,11 @@ export class InferenceApp {
     }
   }
 
+  /** Stops the threads that decode big bodies (a body still waiting for one is refused); requests after it decode in line. */
+  async close(): Promise<void> {
+    await this.jsonFeeds?.close();
+  }
+
   /**
    * Resolves once every shadow run started so far has been compared and recorded: what a test awaits before it
    * judges the shadow phase (runs are off the client's path, so a reply comes before its comparison).

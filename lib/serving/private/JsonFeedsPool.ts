@@ -43,6 +43,11 @@ export interface JsonFeedsPoolOptions {
   readonly workers?: number;
   /** @default OFF_THREAD_BODY_CHARS */
   readonly minOffThreadChars?: number;
+  /**
+   * The worker's module; null for none (every body decoded on the request thread).
+   * @default the json-feeds-worker file beside this one, when there is one
+   */
+  readonly entry?: URL | null;
 }
 
 /** A body waiting for, or being decoded by, a worker. */
@@ -89,6 +94,7 @@ export class JsonFeedsPool {
   constructor(options: JsonFeedsPoolOptions = {}) {
     this.size = Math.max(1, options.workers ?? Math.min(MAX_DECODE_WORKERS, availableParallelism() - 1));
     this.minOffThreadChars = options.minOffThreadChars ?? OFF_THREAD_BODY_CHARS;
+    this.entry = options.entry;
   }
 
   /** Decodes a body: on a worker when it is big, on this thread otherwise. Rejects as `decodeJsonFeeds` throws. */
@@ -116,8 +122,9 @@ export class JsonFeedsPool {
     });
   }
 
-  /** Stops every worker; bodies still waiting are refused with a 500. */
+  /** Stops every worker; bodies still waiting are refused with a 500, and bodies after it are decoded in line. */
   async close(): Promise<void> {
+    this.entry = null;
     for (const pending of this.queue.splice(0)) pending.reject(new Error('the body decoder was closed'));
     await Promise.all([...this.workers].map((worker) => worker.terminate()));
   }

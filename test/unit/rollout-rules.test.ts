@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { boundedFailures, MAX_FAILURE_REASON_BYTES } from '../../lib/aws/release/release-resource.js';
+import { parsePlanOptions } from '../../lib/cli/rollout-arguments.js';
+import { parseDeployConfig } from '../../lib/core/config/deploy-config.js';
+import { rolloutPlanOf } from '../../lib/core/config/rollout-plan-of.js';
 import { decide, EVIDENCE_RECHECK_MS, WaitReason } from '../../lib/core/rollout/decide.js';
 import {
   assertValidPlan,
@@ -119,6 +122,35 @@ describe('planRollout: turns a strategy into weights and bake times', () => {
     for (const steps of [[10, 50], [50, 10, 100], [0, 100], []]) {
       assert.throws(() => assertValidPlan({ strategy: 'linear', steps, intervalMs: 0 }), RolloutError);
     }
+  });
+});
+
+describe('the watch window in a plan: planRollout, the config, the CLI', () => {
+  it('keeps watchMs when given (0: none), leaves it out otherwise, and refuses a fraction or a negative', () => {
+    assert.equal(planRollout({ strategy: 'canary' }).watchMs, undefined);
+    assert.equal(planRollout({ strategy: 'canary', watchMs: 0 }).watchMs, 0);
+    assert.equal(planRollout({ strategy: 'all-at-once', watchMs: 1_800_000 }).watchMs, 1_800_000);
+    for (const watchMs of [-1, 0.5]) {
+      assert.throws(
+        () => planRollout({ strategy: 'canary', watchMs }),
+        /the watch window must be a whole number/,
+      );
+    }
+  });
+
+  it('reads rollout.watchMinutes from sluice.config.json as minutes, and deploy --watch as a duration', () => {
+    const config = (rollout: Record<string, unknown>) =>
+      parseDeployConfig(
+        { models: [{ name: 'iris', version: 1, sha256: 'a'.repeat(64), rollout }] },
+        'test config',
+      ).models[0]?.rollout;
+    const preset = config({ strategy: 'preset', preset: 'canary-10-percent-5-minutes', watchMinutes: 30 });
+    assert.ok(preset);
+    assert.equal(rolloutPlanOf(preset).watchMs, 30 * 60_000);
+    assert.throws(() => config({ strategy: 'all-at-once', watchMinutes: 1441 }), /watchMinutes/);
+    assert.equal(parsePlanOptions({ strategy: 'canary', watch: '0' }).watchMs, 0);
+    assert.equal(parsePlanOptions({ strategy: 'canary', watch: '45m' }).watchMs, 45 * 60_000);
+    assert.throws(() => parsePlanOptions({ strategy: 'canary', watch: 'later' }), /invalid duration "later"/);
   });
 });
 

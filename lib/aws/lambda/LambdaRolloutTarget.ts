@@ -535,12 +535,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
         Metric: {
           Namespace: METRICS_NAMESPACE,
           MetricName: MetricName.LATENCY,
-          Dimensions: [
-            { Name: 'service', Value: METRICS_SERVICE },
-            { Name: MetricDimension.MODEL, Value: builds.model },
-            { Name: MetricDimension.VERSION, Value: String(version) },
-            { Name: MetricDimension.FUNCTION_VERSION, Value: lambdaVersion },
-          ],
+          Dimensions: routedDimensions(builds.model, version, lambdaVersion),
         },
         Period: (end - start) / 1000,
         Stat: stat,
@@ -671,12 +666,7 @@ export class LambdaRolloutTarget implements RolloutTarget {
     const start = Math.ceil(sinceMs / MINUTE_MS) * MINUTE_MS;
     const end = Math.floor(untilMs / MINUTE_MS) * MINUTE_MS;
     if (end <= start) return { compared: 0, disagreed: 0 };
-    const dimensions = [
-      { Name: 'service', Value: METRICS_SERVICE },
-      { Name: MetricDimension.MODEL, Value: model },
-      { Name: MetricDimension.VERSION, Value: String(candidate) },
-      { Name: MetricDimension.FUNCTION_VERSION, Value: shadowBuild },
-    ];
+    const dimensions = routedDimensions(model, candidate, shadowBuild);
     const query = (id: string, metricName: string) => ({
       Id: id,
       ReturnData: true,
@@ -1061,6 +1051,19 @@ export class LambdaRolloutTarget implements RolloutTarget {
       );
     }
   }
+}
+
+/**
+ * The dimensions of sluice's metrics of one model version as one Lambda version emitted them (the EMF set with
+ * FunctionVersion, which only routed requests carry).
+ */
+function routedDimensions(model: string, version: number, lambdaVersion: string) {
+  return [
+    { Name: 'service', Value: METRICS_SERVICE },
+    { Name: MetricDimension.MODEL, Value: model },
+    { Name: MetricDimension.VERSION, Value: String(version) },
+    { Name: MetricDimension.FUNCTION_VERSION, Value: lambdaVersion },
+  ];
 }
 
 function versionOf(config: FunctionConfiguration): string {

@@ -39,7 +39,8 @@ import {
 import type { ValueHistogram } from '../core/stats/value-histogram.js';
 import { stringifyJson } from '../core/tensor/encode-tensor.js';
 import { parseJson } from '../core/tensor/parse-json.js';
-import type { ObjectRange, ObjectStore } from './ObjectStore.js';
+import type { ObjectStore } from './ObjectStore.js';
+import { readObjectRanges } from './read-object-ranges.js';
 
 /** Version numbers a publish tries to claim before giving up; each failed claim means another publish won that number. */
 export const MAX_VERSION_CLAIM_ATTEMPTS = 32;
@@ -485,51 +486,25 @@ export class ModelRegistry {
       firstPart.discard();
       throw mismatch(`an object of ${firstPart.total} bytes`);
     }
-    const size = manifest.size;
-    const bytes = new Uint8Array(size);
+    const bytes = new Uint8Array(manifest.size);
     const hash = createHash('sha256');
-    const parts = Math.max(1, Math.ceil(size / FETCH_PART_BYTES));
-    const filled = new Array<number>(parts).fill(0);
     let hashed = 0;
     // Hashes every byte that has arrived in order so far; parts finish out of order, the hash cannot.
-    const advance = (): void => {
-      while (hashed < size) {
-        const part = Math.floor(hashed / FETCH_PART_BYTES);
-        const end = part * FETCH_PART_BYTES + (filled[part] as number);
-        if (end <= hashed) return;
+    await readObjectRanges({
+      store: this.#store,
+      key,
+      into: bytes,
+      first: firstPart,
+      partBytes: FETCH_PART_BYTES,
+      concurrency: FETCH_CONCURRENCY,
+      onContiguous: (end) => {
         hash.update(bytes.subarray(hashed, end));
         hashed = end;
-      }
-    };
-    const readPart = async (part: number, range: ObjectRange): Promise<void> => {
-      const start = part * FETCH_PART_BYTES;
-      const end = Math.min(size, start + FETCH_PART_BYTES);
-      let offset = start;
-      for await (const chunk of range.body) {
-        if (offset + chunk.byteLength > end) throw mismatch('more bytes than the manifest says');
-        bytes.set(chunk, offset);
-        offset += chunk.byteLength;
-        filled[part] = offset - start;
-        advance();
-      }
-      if (offset !== end)
-        throw mismatch(`${offset - start} bytes in the range at ${start}, expected ${end - start}`);
-    };
-    let next = 1;
-    const worker = async (): Promise<void> => {
-      while (next < parts) {
-        const part = next++;
-        const range = await this.#store.getRange(key, part * FETCH_PART_BYTES, FETCH_PART_BYTES);
-        if (!range) throw mismatch('missing (no model.onnx object)');
-        await readPart(part, range);
-      }
-    };
-    await Promise.all([
-      readPart(0, firstPart),
-      ...Array.from({ length: Math.min(FETCH_CONCURRENCY, parts - 1) }, worker),
-    ]);
+      },
+      problem: mismatch,
+    });
     const actual = hash.digest('hex');
-    if (actual !== manifest.sha256) throw mismatch(`${actual}, ${size} bytes`);
+    if (actual !== manifest.sha256) throw mismatch(`${actual}, ${manifest.size} bytes`);
     return { manifest, bytes };
   }
 

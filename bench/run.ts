@@ -22,8 +22,6 @@ import { INFERENCE_HEADER_CONTENT_LENGTH } from '../lib/core/contract/headers.js
 import { buildProxyEvent } from '../lib/core/contract/proxy-event.js';
 import { type PublishExtras, PublishExtrasSchema } from '../lib/core/manifest/ModelManifest.js';
 import { planRollout } from '../lib/core/rollout/plan-rollout.js';
-import { encodeTensorJson } from '../lib/core/tensor/encode-tensor.js';
-import { fromFloat16Bits } from '../lib/core/tensor/float16.js';
 import { parseJson } from '../lib/core/tensor/parse-json.js';
 import { LocalObjectStore } from '../lib/local/LocalObjectStore.js';
 import { LocalStack } from '../lib/local/LocalStack.js';
@@ -37,11 +35,12 @@ import { createS3Client } from '../lib/storage/create-s3-client.js';
 import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
 import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
+import { encodingRows } from './encoding-rows.js';
 import { BIG_MODEL_WIDTH, bigModel, convNetModel, IMAGE_SIDE } from './models.js';
+import { fastestMs, fmt, median, quick, type Row, ratioRow } from './row.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '.out');
-const quick = process.env.BENCH_QUICK === '1';
 
 /** Requests timed per side of the shadow rows. */
 const SHADOW_REQUESTS = quick ? 500 : 2_000;
@@ -53,14 +52,6 @@ const IMAGE_RUNS = quick ? 4 : 10;
 const SYNTH_ROUNDS = quick ? 1 : 2;
 /** Runs of each side of the CLI rows (a process each). */
 const CLI_RUNS = quick ? 7 : 21;
-
-interface Row {
-  readonly name: string;
-  readonly ratio: number;
-  readonly target: string;
-  readonly met: boolean;
-  readonly detail: string;
-}
 
 const rows: Row[] = [];
 const home = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
@@ -369,195 +360,6 @@ async function coldStartFigures(script: string, env: NodeJS.ProcessEnv): Promise
   const line = stderr.split('\n').find((candidate) => candidate.startsWith('{"coldStartMs"'));
   if (code !== 0 || !line) throw new Error(`${script} failed (${code}): ${stderr}`);
   return JSON.parse(line) as ColdStart;
-}
-
-/** Milliseconds of the fastest of `runs` calls of `work`, after one warm-up call. */
-function fastestMs(work: () => unknown, runs: number): number {
-  work();
-  let best = Number.POSITIVE_INFINITY;
-  for (let run = 0; run < runs; run++) {
-    const started = performance.now();
-    work();
-    best = Math.min(best, performance.now() - started);
-  }
-  return best;
-}
-
-/**
- * Output encoding against `JSON.stringify(Array.from(x))` (BigInts as numbers, which is what that reference can
- * write): one row per value pattern named by the issue, one for the slowest of every other datatype.
- */
-function encodingRows(): Row[] {
-  const random = seededRandom(3);
-  const floats = (length: number, value: (index: number) => number) =>
-    Float32Array.from({ length }, (_, index) => value(index));
-  const softmax = floats(265_000, () => random());
-  let sum = 0;
-  for (const value of softmax) sum += value;
-  for (let index = 0; index < softmax.length; index++) softmax[index] = (softmax[index] as number) / sum;
-  const patterns: [string, ort.Tensor][] = [
-    ['265k-value softmax (FP32)', new ort.Tensor('float32', softmax, [1, softmax.length])],
-    [
-      '1M uniform floats (FP32)',
-      new ort.Tensor(
-        'float32',
-        floats(1_000_000, () => random()),
-        [1_000_000],
-      ),
-    ],
-    [
-      '1M mostly-zero map (FP32)',
-      new ort.Tensor(
-        'float32',
-        floats(1_000_000, () => (random() < 0.95 ? 0 : random())),
-        [1_000_000],
-      ),
-    ],
-  ];
-  const count = 500_000;
-  const datatypes: [string, ort.Tensor][] = [
-    [
-      'FP64',
-      new ort.Tensor(
-        'float64',
-        Float64Array.from({ length: count }, () => random()),
-        [count],
-      ),
-    ],
-    [
-      'FP16',
-      new ort.Tensor(
-        'float16',
-        Uint16Array.from({ length: count }, () => (random() * 0x7bff) | 0),
-        [count],
-      ),
-    ],
-    [
-      'INT8',
-      new ort.Tensor(
-        'int8',
-        Int8Array.from({ length: count }, () => (random() * 255 - 128) | 0),
-        [count],
-      ),
-    ],
-    [
-      'INT16',
-      new ort.Tensor(
-        'int16',
-        Int16Array.from({ length: count }, () => (random() * 65535 - 32768) | 0),
-        [count],
-      ),
-    ],
-    [
-      'INT32',
-      new ort.Tensor(
-        'int32',
-        Int32Array.from({ length: count }, () => (random() * 2 ** 32 - 2 ** 31) | 0),
-        [count],
-      ),
-    ],
-    [
-      'INT64',
-      new ort.Tensor(
-        'int64',
-        BigInt64Array.from({ length: count }, () => BigInt(Math.floor(random() * 1e12))),
-        [count],
-      ),
-    ],
-    [
-      'UINT8',
-      new ort.Tensor(
-        'uint8',
-        Uint8Array.from({ length: count }, () => (random() * 255) | 0),
-        [count],
-      ),
-    ],
-    [
-      'UINT16',
-      new ort.Tensor(
-        'uint16',
-        Uint16Array.from({ length: count }, () => (random() * 65535) | 0),
-        [count],
-      ),
-    ],
-    [
-      'UINT32',
-      new ort.Tensor(
-        'uint32',
-        Uint32Array.from({ length: count }, () => Math.floor(random() * 2 ** 32)),
-        [count],
-      ),
-    ],
-    [
-      'UINT64',
-      new ort.Tensor(
-        'uint64',
-        BigUint64Array.from({ length: count }, () => BigInt(Math.floor(random() * 1e12))),
-        [count],
-      ),
-    ],
-    [
-      'BOOL',
-      new ort.Tensor(
-        'bool',
-        Uint8Array.from({ length: count }, () => (random() < 0.5 ? 1 : 0)),
-        [count],
-      ),
-    ],
-    [
-      'BYTES',
-      new ort.Tensor(
-        'string',
-        Array.from({ length: 100_000 }, (_, index) => `label-${index}`),
-        [100_000],
-      ),
-    ],
-  ];
-  const runs = quick ? 3 : 7;
-  const speedup = (tensor: ort.Tensor): { ours: number; reference: number } => {
-    const data = tensor.data as ArrayLike<unknown>;
-    // The values themselves: 64-bit integers as numbers (all JSON.stringify can write), FP16 as the halves they
-    // denote (its raw data is bit patterns, which would be a different and easier text).
-    const reference =
-      tensor.type === 'float16'
-        ? () => JSON.stringify(Array.from(data as ArrayLike<number>, fromFloat16Bits))
-        : typeof data[0] === 'bigint'
-          ? () => JSON.stringify(Array.from(data, Number))
-          : () => JSON.stringify(Array.from(data));
-    const ours = () => encodeTensorJson('y', tensor);
-    // Alternated, best of each, so drift on a shared machine hits both sides.
-    let best = { ours: Number.POSITIVE_INFINITY, reference: Number.POSITIVE_INFINITY };
-    for (let round = 0; round < 2; round++) {
-      best = {
-        ours: Math.min(best.ours, fastestMs(ours, runs)),
-        reference: Math.min(best.reference, fastestMs(reference, runs)),
-      };
-    }
-    return best;
-  };
-  const result: Row[] = patterns.map(([label, tensor]) => {
-    const { ours, reference } = speedup(tensor);
-    return ratioRow(
-      `output encoding, ${label}`,
-      reference / ours,
-      1,
-      `${ours.toFixed(1)} vs ${reference.toFixed(1)} ms (JSON.stringify(Array.from(x)))`,
-    );
-  });
-  let worst = { label: '', ratio: Number.POSITIVE_INFINITY, ours: 0, reference: 0 };
-  for (const [label, tensor] of datatypes) {
-    const { ours, reference } = speedup(tensor);
-    if (reference / ours < worst.ratio) worst = { label, ratio: reference / ours, ours, reference };
-  }
-  result.push(
-    ratioRow(
-      'output encoding, every other datatype (slowest)',
-      worst.ratio,
-      1,
-      `${worst.label}: ${worst.ours.toFixed(1)} vs ${worst.reference.toFixed(1)} ms`,
-    ),
-  );
-  return result;
 }
 
 /** Input parsing of a large numeric V2 body (just under 6 MB): parseJson against JSON.parse. */
@@ -907,28 +709,6 @@ async function synthRow(scratch: string): Promise<Row> {
     -5,
     `${fifty.toFixed(0)} vs ${one.toFixed(0)} ms (one predict asset for all)`,
   );
-}
-
-/** A ratio row; a negative target means "at most", a positive one "at least". */
-function ratioRow(name: string, ratio: number, target: number, detail: string): Row {
-  const atMost = target < 0;
-  const bound = Math.abs(target);
-  return {
-    name,
-    ratio,
-    target: `${atMost ? '<=' : '>='} ${bound}`,
-    met: atMost ? ratio <= bound : ratio >= bound,
-    detail,
-  };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-function fmt(value: number): string {
-  return value.toFixed(0);
 }
 
 function mb(kb: number): string {

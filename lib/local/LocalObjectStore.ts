@@ -10,6 +10,7 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Mutex } from 'async-mutex';
 import { z } from 'zod';
 import { S3ObjectStore, type S3ObjectStoreProps } from '../storage/S3ObjectStore.js';
+import { presignedSignatureMiddleware } from './presigned-url-check.js';
 
 /** Bucket the local stack keeps its registry in unless told otherwise. */
 export const DEFAULT_LOCAL_BUCKET = 'sluice-models';
@@ -142,6 +143,11 @@ export class LocalObjectStore {
       multipartAbortMiddleware(server.store, this.bucket, this.#locks),
       conditionalWriteMiddleware(server.store, this.#locks),
       listObjectsV2Middleware(server.store),
+      // Presigned URLs (tensors sent by reference) are signed as on S3: s3rver would take any signature.
+      presignedSignatureMiddleware(
+        (id) => (id === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS.secretAccessKey : undefined),
+        (ctx: KoaContext, status, code, message) => respondWithError(ctx, status, code, message),
+      ),
     );
     const address = ListeningAddressSchema.parse(await server.run());
     this.#port = address.port;

@@ -7,8 +7,10 @@ import { RolloutEngine } from '../rollout/RolloutEngine.js';
 import type { AppLogger } from '../serving/InferenceApp.js';
 import { InferenceApp } from '../serving/InferenceApp.js';
 import { InferenceEngine } from '../serving/InferenceEngine.js';
+import { ObjectTransfers } from '../serving/ObjectTransfers.js';
 import { ModelRegistry, UNPUBLISHED_GRACE_MS } from '../storage/ModelRegistry.js';
 import { RolloutStore } from '../storage/RolloutStore.js';
+import { S3RequestObjects } from '../storage/S3RequestObjects.js';
 import { ApiGatewayEmulator } from './ApiGatewayEmulator.js';
 import { HealthWindow } from './HealthWindow.js';
 import { HomeLock } from './HomeLock.js';
@@ -200,6 +202,10 @@ export class LocalStack {
         logger,
         logRequests: options.logRequests ?? false,
         serverVersion: readPackageVersion(),
+        // Tensors sent by reference: presigned URLs of the embedded store, on 127.0.0.1 like it.
+        objects: new ObjectTransfers({
+          store: new S3RequestObjects({ client: store.createClient(), bucket: store.bucket }),
+        }),
       });
       let stack: LocalStack | undefined;
       // The port is bound before the registry is written to: a start that fails on a taken port has published no

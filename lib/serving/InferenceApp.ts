@@ -14,13 +14,12 @@ import {
   ModelUnavailableError,
   VersionNotFoundError,
 } from '../core/errors/model-errors.js';
-import { InvalidRequestError } from '../core/errors/request-errors.js';
+import { InvalidRequestError, ObjectReferenceError } from '../core/errors/request-errors.js';
 import { MODEL_NAME_PATTERN, type ModelManifest } from '../core/manifest/ModelManifest.js';
 import { answerClasses, classOutputOf, requestClass } from '../core/stats/answer-classes.js';
 import { DriftTallies } from '../core/stats/drift.js';
 import { binnedValues, histogramBaseline } from '../core/stats/value-histogram.js';
 import { decodeBinaryTensor, rawBinaryShape } from '../core/tensor/binary-tensor.js';
-import { decodeTensor } from '../core/tensor/decode-tensor.js';
 import { outputDatatype, stringifyJson, tensorToNested } from '../core/tensor/encode-tensor.js';
 import type { TensorData } from '../core/tensor/TensorData.js';
 import type { TensorSpec } from '../core/tensor/TensorSpec.js';
@@ -41,10 +40,18 @@ import type { LoadedModel } from './LoadedModel.js';
 import type { ModelResolver } from './ModelResolver.js';
 import { InferenceStatistics } from './metrics/InferenceStatistics.js';
 import { NO_METRICS, type ServingMetrics } from './metrics/ServingMetrics.js';
+import type { ObjectOutputMode, ObjectTransfers, ReadInputs } from './ObjectTransfers.js';
 import { toOrtTensor } from './onnx-runtime.js';
 import { JsonFeedsPool } from './private/JsonFeedsPool.js';
-import { collectFeeds, newFeeds, quoteList, splitBinaryInputs } from './private/request-feeds.js';
+import {
+  collectFeeds,
+  decodeProvidedInput,
+  newFeeds,
+  quoteList,
+  splitBinaryInputs,
+} from './private/request-feeds.js';
 import { errorResult, jsonResult } from './proxy-result.js';
+import { readBodyText } from './request-body.js';
 import { type ShadowAssignment, type ShadowRunInput, shadowRun } from './shadow-run.js';
 
 /** Errors in a cause chain written to a failure's log line. */
@@ -97,6 +104,11 @@ export interface InferenceAppOptions {
    * are always decoded in line. @default 'workers'
    */
   readonly bigBodies?: BigBodyDecoding;
+  /**
+   * Tensors sent by reference (`POST /v2/models/{m}/uploads`, `parameters.sluice_object`, outputs by reference):
+   * where their objects are read and written. @default none: such requests are refused with a 400
+   */
+  readonly objects?: ObjectTransfers;
 }
 
 /** Where big JSON bodies are decoded (see {@link InferenceAppOptions.bigBodies}). */
@@ -162,6 +174,8 @@ export class InferenceApp {
   private readonly drift: DriftTallies;
   /** Decodes big JSON bodies off the request thread; absent when they are decoded in line. */
   private readonly jsonFeeds: JsonFeedsPool | undefined;
+  /** Tensors sent by reference; absent when this app takes none. */
+  private readonly objects: ObjectTransfers | undefined;
 
   constructor(options: InferenceAppOptions) {
     this.engine = options.engine;
@@ -178,6 +192,7 @@ export class InferenceApp {
       (options.bigBodies ?? BigBodyDecoding.WORKERS) === BigBodyDecoding.WORKERS
         ? new JsonFeedsPool()
         : undefined;
+    this.objects = options.objects;
   }
 
   /** Answers one API Gateway proxy event; never throws, never leaks a stack trace. */
@@ -293,6 +308,8 @@ export class InferenceApp {
         return this.infer(route, event, state);
       case Operation.SIMPLE_PREDICT:
         return this.predict(route, event, state);
+      case Operation.MODEL_UPLOADS:
+        return this.uploads(route, event, state);
     }
   }
 
@@ -383,10 +400,10 @@ export class InferenceApp {
     } else {
       request = body.request;
       const provided = splitBinaryInputs(body.request.inputs, body.binary);
-      feeds = collectFeeds(manifest, provided, ({ tensor, bytes }, spec) =>
-        bytes === undefined ? decodeTensor(tensor, spec) : decodeBinaryTensor(tensor, bytes, spec),
-      );
+      feeds = collectFeeds(manifest, provided, decodeProvidedInput);
     }
+    // Inputs sent by reference are read into the tensors decoding made for them.
+    const read = request ? await this.readObjects(manifest, request, feeds) : undefined;
     state.marks.decoded = performance.now();
     const fetches = selectOutputs(
       manifest,
@@ -404,18 +421,83 @@ export class InferenceApp {
     const binaryByName = new Map<string, boolean | undefined>();
     for (const output of request?.outputs ?? [])
       binaryByName.set(output.name, output.parameters?.binary_data);
-    const result = encodeInferResponse(
-      { modelName: manifest.name, modelVersion: manifest.version, id: request?.id },
-      fetches.map((name) => ({
-        name,
-        tensor: results[name] as Tensor,
-        binary: binaryByName.get(name) ?? allBinary,
-      })),
-      // A raw body has no JSON to ask for binary or fewer outputs in.
-      body.kind === 'raw' ? ResponseRemedy.RAW_BODY : ResponseRemedy.V2,
-    );
+    const head = { modelName: manifest.name, modelVersion: manifest.version, id: request?.id };
+    const outputs = fetches.map((name) => ({
+      name,
+      tensor: results[name] as Tensor,
+      binary: binaryByName.get(name) ?? allBinary,
+    }));
+    // A raw body has no JSON to ask for binary or fewer outputs in.
+    const remedy = body.kind === 'raw' ? ResponseRemedy.RAW_BODY : ResponseRemedy.V2;
+    const modes = request ? objectOutputModes(request, fetches) : undefined;
+    const result = modes
+      ? await this.requireObjects().respond(
+          head,
+          outputs.map((output) => ({ ...output, mode: modes.get(output.name) ?? false })),
+          remedy,
+        )
+      : encodeInferResponse(head, outputs, remedy);
     state.marks.encoded = performance.now();
+    if (read) await this.deleteObjects(read, state);
     return result;
+  }
+
+  /**
+   * `POST /v2/models/{m}[/versions/{v}]/uploads`: a presigned PUT per input the body names, checked against the
+   * signature of the version the route names (or the alias serves); see {@link ObjectTransfers.tickets}.
+   */
+  private async uploads(
+    route: MatchedRoute,
+    event: APIGatewayProxyEvent,
+    state: RequestState,
+  ): Promise<APIGatewayProxyResult> {
+    const { model, version } = await this.resolveVersion(route, state);
+    const manifest =
+      this.engine.peek(model, version)?.manifest ??
+      (await fromStore(this.registry.getManifest(model, version), `model "${model}" version ${version}`));
+    state.version = version;
+    const tickets = await this.requireObjects().tickets(manifest, readBodyText(event));
+    return jsonResult(200, JSON.stringify(tickets));
+  }
+
+  /** Reads the inputs a V2 request sends by reference into their feeds; undefined when it sends none. */
+  private async readObjects(
+    manifest: ModelManifest,
+    request: InferRequestHead,
+    feeds: Record<string, TensorData>,
+  ): Promise<ReadInputs | undefined> {
+    if (!request.inputs.some((input) => input.parameters?.sluice_object !== undefined)) return undefined;
+    return this.requireObjects().readInputs(manifest.name, request.inputs, feeds);
+  }
+
+  /**
+   * Deletes the input objects of a request that was answered, so a reference works once. A failed delete does not
+   * fail the answer: it is logged, and the lifecycle rule on `requests/` removes the object within two days.
+   * A request that fails before this point (bad input, a model failure, an answer too large) deletes nothing: its
+   * objects can be named again until they expire.
+   */
+  private async deleteObjects(read: ReadInputs, state: RequestState): Promise<void> {
+    try {
+      await this.requireObjects().deleteInputs(read);
+    } catch (error) {
+      this.logger?.warn(
+        'could not delete the input objects of an answered request; they expire by lifecycle',
+        {
+          requestId: state.requestId,
+          model: state.model,
+          reason: describeChain(error),
+        },
+      );
+    }
+  }
+
+  private requireObjects(): ObjectTransfers {
+    if (!this.objects) {
+      throw new ObjectReferenceError(
+        'this server takes no tensors by reference (parameters.sluice_object, POST /v2/models/{m}/uploads): send the values as JSON data or binary data',
+      );
+    }
+    return this.objects;
   }
 
   private async predict(
@@ -621,6 +703,23 @@ function v2TensorMetadata({
 
 function isInference(route: MatchedRoute): boolean {
   return route.operation === Operation.MODEL_INFER || route.operation === Operation.SIMPLE_PREDICT;
+}
+
+/**
+ * How each output of a V2 request travels with respect to objects (per-output `parameters.sluice_object` over the
+ * request's `parameters.sluice_object_output`); undefined when the request asks for none by reference.
+ */
+function objectOutputModes(
+  request: InferRequestHead,
+  fetches: readonly string[],
+): Map<string, ObjectOutputMode> | undefined {
+  const all: ObjectOutputMode = request.parameters?.sluice_object_output ?? false;
+  const modes = new Map<string, ObjectOutputMode>(fetches.map((name) => [name, all]));
+  for (const output of request.outputs ?? []) {
+    const own = output.parameters?.sluice_object;
+    if (own !== undefined) modes.set(output.name, own);
+  }
+  return [...modes.values()].some((mode) => mode !== false) ? modes : undefined;
 }
 
 /** The feeds of a raw binary body: the whole body is the data of the model's only input. */

@@ -6,12 +6,14 @@ import { METRICS_SERVICE } from '../core/metrics/metric-names.js';
 import { createS3Client } from '../storage/create-s3-client.js';
 import { ModelRegistry } from '../storage/ModelRegistry.js';
 import { S3ObjectStore } from '../storage/S3ObjectStore.js';
+import { S3RequestObjects } from '../storage/S3RequestObjects.js';
 import { FixedVersionResolver } from './FixedVersionResolver.js';
 import type { FunctionConfig } from './function-config.js';
 import { BigBodyDecoding, InferenceApp } from './InferenceApp.js';
 import { InferenceEngine } from './InferenceEngine.js';
 import { EmfServingMetrics } from './metrics/EmfServingMetrics.js';
 import type { ServingMetrics } from './metrics/ServingMetrics.js';
+import { ObjectTransfers } from './ObjectTransfers.js';
 
 /** The Lambda entry and its cold-start work. */
 export interface PredictHandler {
@@ -45,11 +47,13 @@ export function createPredictHandler(
     dependencies.logger ??
     new Logger({ serviceName: METRICS_SERVICE, persistentKeys: { model: config.model } });
   const metrics = dependencies.metrics ?? new EmfServingMetrics(undefined, config.functionVersion);
-  const registry = new ModelRegistry({
-    store: new S3ObjectStore({
-      client: dependencies.client ?? createS3Client({ region: config.region, endpoint: config.s3Endpoint }),
-      bucket: config.bucket,
-    }),
+  const client =
+    dependencies.client ?? createS3Client({ region: config.region, endpoint: config.s3Endpoint });
+  const registry = new ModelRegistry({ store: new S3ObjectStore({ client, bucket: config.bucket }) });
+  // Tensors sent by reference live in the same bucket, under requests/MODEL/ (the function may touch its own only).
+  const objects = new ObjectTransfers({
+    store: new S3RequestObjects({ client, bucket: config.bucket }),
+    urlSeconds: config.objectUrlSeconds,
   });
   let coldStart = true;
   const engine = new InferenceEngine({
@@ -113,6 +117,7 @@ export function createPredictHandler(
     logRequests: config.logRequests,
     serverVersion: dependencies.serverVersion,
     shadowBeforeReply: true,
+    objects,
     // "For each concurrent request, Lambda provisions a separate instance of your execution environment"
     // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html): nothing waits behind a big body here,
     // and a worker thread would add its start to the request that needed it.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_OBJECT_URL_SECONDS, MAX_OBJECT_URL_SECONDS } from '../core/contract/tensor-objects.js';
 import { ConfigError } from '../core/environment/ConfigError.js';
 import { parseEnvironment } from '../core/environment/parse-environment.js';
 import {
@@ -34,6 +35,11 @@ export interface FunctionConfig {
   readonly logRequests: boolean;
   /** The published Lambda version running this code (AWS_LAMBDA_FUNCTION_VERSION), unset for `$LATEST` and off Lambda. */
   readonly functionVersion: string | undefined;
+  /**
+   * Lifetime of the presigned URLs of tensors sent by reference (SLUICE_OBJECT_URL_SECONDS), in seconds; their
+   * objects live under `requests/MODEL/` of {@link bucket}.
+   */
+  readonly objectUrlSeconds: number;
   /** In a shadow build: the candidate that answers every request too, unseen (see SLUICE_SHADOW_VERSION). */
   readonly shadow?: ShadowCandidate;
 }
@@ -48,6 +54,14 @@ const EnvSchema = z.object({
     .optional(),
   [FunctionVariable.S3_ENDPOINT]: z.url().optional(),
   [FunctionVariable.LOG_REQUESTS]: z.enum(['true', 'false']).optional(),
+  [FunctionVariable.OBJECT_URL_SECONDS]: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, 'must be a positive number of seconds')
+    .refine(
+      (text) => Number(text) <= MAX_OBJECT_URL_SECONDS,
+      `must be at most ${MAX_OBJECT_URL_SECONDS} seconds`,
+    )
+    .optional(),
   AWS_REGION: z.string().min(1).optional(),
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z
     .string()
@@ -83,6 +97,9 @@ export function readFunctionConfig(env: Record<string, string | undefined>): Fun
     s3Endpoint: values.SLUICE_S3_ENDPOINT,
     region: values.AWS_REGION ?? 'us-east-1',
     logRequests: values.SLUICE_LOG_REQUESTS === 'true',
+    objectUrlSeconds: values.SLUICE_OBJECT_URL_SECONDS
+      ? Number(values.SLUICE_OBJECT_URL_SECONDS)
+      : DEFAULT_OBJECT_URL_SECONDS,
     functionVersion: PUBLISHED_VERSION_PATTERN.test(values.AWS_LAMBDA_FUNCTION_VERSION ?? '')
       ? values.AWS_LAMBDA_FUNCTION_VERSION
       : undefined,

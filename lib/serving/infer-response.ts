@@ -17,6 +17,8 @@ export interface ResponseOutput {
   readonly tensor: Tensor;
   /** True: written as binary data after the JSON header; false: as JSON `data`. */
   readonly binary: boolean;
+  /** Present: the output was written to an object, and is answered with these parameters and no data. */
+  readonly reference?: Readonly<Record<string, string | number>>;
 }
 
 /** What a V2 inference response says besides its outputs. */
@@ -29,7 +31,7 @@ export interface ResponseHead {
 /** What a client can do about an answer too large to send, by the form of its request: only what that form allows. */
 export const ResponseRemedy = {
   /** A V2 JSON request (or a JSON header with binary data) can ask for binary or fewer outputs. */
-  V2: 'request binary outputs (parameters.binary_data_output), fewer outputs ("outputs") or fewer rows',
+  V2: 'request binary outputs (parameters.binary_data_output), fewer outputs ("outputs"), fewer rows, or outputs by reference (parameters.sluice_object_output: "auto")',
   /** A raw binary body has no JSON to ask anything in. */
   RAW_BODY: `a raw binary body cannot ask for binary or fewer outputs: send fewer rows per request, or send the input after a JSON header (${INFERENCE_HEADER_CONTENT_LENGTH}, binary_data_size) that asks for binary outputs (parameters.binary_data_output)`,
   /** The simple form answers in JSON only. */
@@ -69,6 +71,7 @@ export function encodeInferResponse(
   let lowerBound = 0;
   let binaryBytes = 0;
   for (const output of outputs) {
+    if (output.reference) continue;
     if (output.binary) binaryBytes += binaryTensorSize(output.tensor);
     else lowerBound += output.tensor.size * MIN_JSON_CHARS_PER_ELEMENT;
   }
@@ -80,9 +83,11 @@ export function encodeInferResponse(
   text += ',"outputs":[';
   const chunks: Uint8Array[] = [];
   for (let index = 0; index < outputs.length; index++) {
-    const { name, tensor, binary } = outputs[index] as ResponseOutput;
+    const { name, tensor, binary, reference } = outputs[index] as ResponseOutput;
     if (index > 0) text += ',';
-    if (binary) {
+    if (reference) {
+      text += `{"name":${JSON.stringify(name)},"datatype":"${outputDatatype(tensor)}","shape":${JSON.stringify(tensor.dims)},"parameters":${JSON.stringify(reference)}}`;
+    } else if (binary) {
       const bytes = encodeBinaryTensor(tensor);
       chunks.push(bytes);
       text += `{"name":${JSON.stringify(name)},"datatype":"${outputDatatype(tensor)}","shape":${JSON.stringify(tensor.dims)},"parameters":{"binary_data_size":${bytes.byteLength}}}`;

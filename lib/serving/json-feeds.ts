@@ -1,12 +1,17 @@
 import { type InferRequest, PredictRequestSchema } from '../core/contract/infer-request.js';
 import { describeIssues } from '../core/errors/describe-issues.js';
 import { InvalidRequestError } from '../core/errors/request-errors.js';
-import { decodeRows, decodeTensor } from '../core/tensor/decode-tensor.js';
+import { decodeRows } from '../core/tensor/decode-tensor.js';
 import { parseJson } from '../core/tensor/parse-json.js';
 import type { TensorData } from '../core/tensor/TensorData.js';
 import type { TensorSpec } from '../core/tensor/TensorSpec.js';
 import { parseInferRequest } from './infer-body.js';
-import { collectFeeds, type FeedModel, splitBinaryInputs } from './private/request-feeds.js';
+import {
+  collectFeeds,
+  decodeProvidedInput,
+  type FeedModel,
+  splitBinaryInputs,
+} from './private/request-feeds.js';
 import { type BodyEvent, readBodyText } from './request-body.js';
 
 /** The request forms with a JSON body: V2 (`POST .../infer`) and the simple form (`POST .../predict`). */
@@ -51,7 +56,7 @@ export function decodeJsonFeeds(task: JsonFeedsTask): JsonFeeds {
     const request = parseInferRequest(text);
     // Without binary data, an input with binary_data_size is refused here.
     const provided = splitBinaryInputs(request.inputs, undefined);
-    const feeds = collectFeeds(task.model, provided, ({ tensor }, spec) => decodeTensor(tensor, spec));
+    const feeds = collectFeeds(task.model, provided, decodeProvidedInput);
     return {
       request: { ...request, inputs: request.inputs.map(({ data: _data, ...head }) => head) },
       feeds: entries(task.model, feeds),

@@ -50,7 +50,7 @@ describe('Statistics extension: GET /v2/models/{m}/stats reports counts and cumu
     const reply = await test.request('GET', '/v2');
     assert.equal(reply.status, 200);
     assert.deepEqual(JSON.parse(reply.text).extensions, [...SERVED_EXTENSIONS]);
-    assert.deepEqual([...SERVED_EXTENSIONS], ['binary_tensor_data', 'statistics']);
+    assert.deepEqual([...SERVED_EXTENSIONS], ['binary_tensor_data', 'statistics', 'sluice_object']);
   });
 
   it('counts successes (rows as inferences), failures and the time of each phase after traffic', async () => {

@@ -1,16 +1,32 @@
 import { z } from 'zod';
 import { MAX_INPUT_TENSORS, MAX_REQUEST_BYTES, MAX_REQUEST_ID_LENGTH } from './limits.js';
 
-/** Parameters of an input tensor; `binary_data_size` says its data follows the JSON header as binary. */
+/** Longest object reference an input may name, in characters (sluice's are 81: a model name, `/`, 32 hex digits). */
+const MAX_OBJECT_REFERENCE_LENGTH = 256;
+
+/**
+ * Parameters of an input tensor; `binary_data_size` says its data follows the JSON header as binary, `sluice_object`
+ * that it is in an object uploaded through `POST /v2/models/{m}/uploads` (see tensor-objects.ts).
+ */
 const InputParametersSchema = z.looseObject({
   binary_data_size: z.number().int().min(0).max(MAX_REQUEST_BYTES).optional(),
+  sluice_object: z.string().min(1).max(MAX_OBJECT_REFERENCE_LENGTH).optional(),
 });
 
-/** Parameters of a requested output; `binary_data` asks for it as binary data. */
-const OutputParametersSchema = z.looseObject({ binary_data: z.boolean().optional() });
+/** Parameters of a requested output; `binary_data` asks for it as binary data, `sluice_object` as an object. */
+const OutputParametersSchema = z.looseObject({
+  binary_data: z.boolean().optional(),
+  sluice_object: z.boolean().optional(),
+});
 
-/** Request parameters; `binary_data_output` asks for every output as binary data unless one says otherwise. */
-const RequestParametersSchema = z.looseObject({ binary_data_output: z.boolean().optional() });
+/**
+ * Request parameters; `binary_data_output` asks for every output as binary data unless one says otherwise,
+ * `sluice_object_output` every output as an object (`true`) or those that would not fit the response (`"auto"`).
+ */
+const RequestParametersSchema = z.looseObject({
+  binary_data_output: z.boolean().optional(),
+  sluice_object_output: z.union([z.boolean(), z.literal('auto')]).optional(),
+});
 
 /** One input tensor of a V2 inference request; shape, datatype and data are checked against the model. */
 export const RequestTensorSchema = z.strictObject({

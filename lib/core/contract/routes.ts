@@ -10,6 +10,8 @@ export const Operation = {
   MODEL_STATS: 'model-stats',
   MODEL_INFER: 'model-infer',
   SIMPLE_PREDICT: 'simple-predict',
+  /** Upload URLs for inputs sent by reference (see tensor-objects.ts). */
+  MODEL_UPLOADS: 'model-uploads',
 } as const;
 
 /** One operation of the HTTP contract. */
@@ -55,6 +57,11 @@ const ROUTES: readonly RouteDefinition[] = [
     method: 'POST',
     pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?/infer$`),
     operation: Operation.MODEL_INFER,
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?/uploads$`),
+    operation: Operation.MODEL_UPLOADS,
   },
   {
     method: 'POST',

@@ -31,6 +31,11 @@ export const FunctionVariable = {
   /** An S3-compatible endpoint (the embedded store in tests); unset on AWS. */
   S3_ENDPOINT: 'SLUICE_S3_ENDPOINT',
   /**
+   * Lifetime in seconds of the presigned URLs of tensors sent by reference (objects under `requests/MODEL/` of the
+   * registry bucket); unset: DEFAULT_OBJECT_URL_SECONDS.
+   */
+  OBJECT_URL_SECONDS: 'SLUICE_OBJECT_URL_SECONDS',
+  /**
    * A shadow build's candidate: the model version that also answers every request of the unversioned routes,
    * unseen, its answers compared with those of SLUICE_MODEL_VERSION (which the clients get). Only in the Lambda
    * versions sluice publishes for a shadow phase.
@@ -93,6 +98,11 @@ export interface PredictEnvironmentInput {
    * @default no notifications
    */
   readonly alarmTopicArn?: string;
+  /**
+   * Lifetime of the presigned URLs of tensors sent by reference, in seconds.
+   * @default the function's own default, DEFAULT_OBJECT_URL_SECONDS
+   */
+  readonly objectUrlSeconds?: number;
 }
 
 /**
@@ -109,6 +119,9 @@ export function predictEnvironment(input: PredictEnvironmentInput): Record<strin
     [FunctionVariable.MODEL_SHA256]: input.sha256,
     [FunctionVariable.ALARM_THRESHOLDS]: JSON.stringify(input.alarms),
     ...(input.alarmTopicArn === undefined ? {} : { [FunctionVariable.ALARM_TOPIC_ARN]: input.alarmTopicArn }),
+    ...(input.objectUrlSeconds === undefined
+      ? {}
+      : { [FunctionVariable.OBJECT_URL_SECONDS]: String(input.objectUrlSeconds) }),
   };
 }
 

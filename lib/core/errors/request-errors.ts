@@ -9,6 +9,13 @@ import { SluiceError } from './SluiceError.js';
  */
 export class InvalidRequestError extends SluiceError {}
 
+/**
+ * A tensor sent by reference names an object sluice cannot use: malformed, made for another model, missing (never
+ * uploaded, already used, expired) or of another size than the input's datatype and shape need (400, like any bad
+ * input). Nothing is changed by the refused request: the object, if any, stays until it is used or expires.
+ */
+export class ObjectReferenceError extends InvalidRequestError {}
+
 /** The request body is larger than sluice takes (the HTTP edge answers 413). */
 export class RequestTooLargeError extends SluiceError {}
 

@@ -1,5 +1,8 @@
 import type { RequestTensor } from '../../core/contract/infer-request.js';
 import { InvalidRequestError } from '../../core/errors/request-errors.js';
+import { decodeBinaryTensor } from '../../core/tensor/binary-tensor.js';
+import { decodeTensor } from '../../core/tensor/decode-tensor.js';
+import { referencedTensor } from '../../core/tensor/referenced-tensor.js';
 import { checkSharedDimensions } from '../../core/tensor/shared-dimensions.js';
 import type { TensorData } from '../../core/tensor/TensorData.js';
 import type { TensorSpec } from '../../core/tensor/TensorSpec.js';
@@ -58,6 +61,23 @@ export function splitBinaryInputs(
     );
   }
   return provided;
+}
+
+/**
+ * Decodes one V2 input however it came: JSON `data`, binary data, or by reference (`parameters.sluice_object`),
+ * whose tensor is made empty here, of the right type and size, and filled from its object later (see
+ * `ObjectTransfers.readInputs`): decoding stays synchronous and free of I/O, on a worker thread too.
+ */
+export function decodeProvidedInput({ tensor, bytes }: ProvidedInput, spec: TensorSpec): TensorData {
+  if (tensor.parameters?.sluice_object === undefined) {
+    return bytes === undefined ? decodeTensor(tensor, spec) : decodeBinaryTensor(tensor, bytes, spec);
+  }
+  if (tensor.data !== undefined || tensor.parameters.binary_data_size !== undefined) {
+    throw new InvalidRequestError(
+      `input "${tensor.name}" has parameters.sluice_object and also ${tensor.data === undefined ? 'parameters.binary_data_size' : '"data"'}; send its values one way`,
+    );
+  }
+  return referencedTensor(tensor, spec);
 }
 
 /** Builds the feeds from named request values, refusing missing, unknown and misnamed inputs. */

@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import { ObjectReferenceError } from '../errors/request-errors.js';
+import { MODEL_NAME_PATTERN } from '../manifest/ModelManifest.js';
+import { MAX_INPUT_TENSORS } from './limits.js';
+
+/**
+ * Tensors by reference: inputs and outputs larger than a Lambda payload travel as S3 objects under a request prefix
+ * of the registry bucket, uploaded and downloaded through presigned URLs, in the spirit of Triton's shared-memory
+ * extension (an input names a region instead of carrying `data`). The wire names, the key layout and the limits are
+ * declared once here: the function, the local stack and the CDK (IAM, lifecycle) all read them.
+ */
+
+/**
+ * Key prefix of every request object in the registry bucket: `requests/MODEL/ID`. A lifecycle rule expires it (the
+ * CDK's RegistryBucket), and a model's function may read, write and delete under its own model's prefix only.
+ */
+export const REQUESTS_PREFIX = 'requests/';
+
+/** The parameter that names an input's object (on an input) or asks for an output by reference (on an output). */
+export const SLUICE_OBJECT_PARAMETER = 'sluice_object';
+
+/** The request parameter that sends outputs by reference: `true` every output, `"auto"` those that would not fit. */
+export const SLUICE_OBJECT_OUTPUT_PARAMETER = 'sluice_object_output';
+
+/** The output parameters of an output answered by reference, besides {@link SLUICE_OBJECT_PARAMETER}. */
+export const ObjectOutputParameter = {
+  /** A presigned GET URL of the object. */
+  URL: 'sluice_object_url',
+  /** When that URL stops working (ISO 8601). */
+  EXPIRES_AT: 'sluice_object_expires_at',
+  /** The object's size in bytes: the tensor's raw little-endian row-major bytes, as the binary tensor extension. */
+  BYTE_SIZE: 'sluice_object_byte_size',
+} as const;
+
+/**
+ * How long a presigned URL sluice hands out is valid, in seconds, unless the function's environment says otherwise:
+ * long enough to upload a large tensor over a slow link, short enough that a leaked URL soon stops working. A URL
+ * signed with temporary credentials stops working when they expire, whichever comes first
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html#PresignedUrl-Expiration).
+ */
+export const DEFAULT_OBJECT_URL_SECONDS = 900;
+
+/**
+ * Longest lifetime of a presigned URL a function may be configured with: SigV4 query-string authentication takes
+ * `X-Amz-Expires` up to 604800 seconds, 7 days
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html); objects expire after a day anyway.
+ */
+export const MAX_OBJECT_URL_SECONDS = 12 * 60 * 60;
+
+/**
+ * Days after which S3 expires a request object nobody deleted (an upload never used, an output never fetched).
+ * Lifecycle expiration counts in whole days, a "non-zero positive integer"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html), and S3 rounds the expiry to the
+ * next midnight UTC (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html): an object
+ * lives between one and two days at most.
+ */
+export const REQUEST_OBJECT_EXPIRY_DAYS = 1;
+
+/**
+ * Largest tensor sent by reference, in bytes (1 GiB): the function holds it in memory whole (up to 10,240 MB,
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), beside the model and its outputs.
+ */
+export const MAX_OBJECT_TENSOR_BYTES = 1024 * 1024 * 1024;
+
+/** Random part of an object's id: 128 bits, lowercase hex. */
+const OBJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** Longest reference quoted back in an error message, in characters. */
+const MAX_QUOTED_REFERENCE_CHARS = 80;
+
+/** One tensor a client wants to upload: its name, datatype and shape, checked against the model's signature. */
+export const UploadTensorSchema = z.strictObject({
+  name: z.string().min(1),
+  datatype: z.string(),
+  shape: z.unknown(),
+});
+/** One tensor a client wants to upload. */
+export type UploadTensor = z.infer<typeof UploadTensorSchema>;
+
+/** The body of `POST /v2/models/{m}/uploads`: the inputs to upload, as a V2 request would name them without data. */
+export const UploadsRequestSchema = z.strictObject({
+  inputs: z.array(UploadTensorSchema).min(1).max(MAX_INPUT_TENSORS),
+});
+/** The body of `POST /v2/models/{m}/uploads`. */
+export type UploadsRequest = z.infer<typeof UploadsRequestSchema>;
+
+/** One upload sluice answers with: where to PUT the input's bytes and what to name it by in the inference request. */
+export interface UploadTicket {
+  /** The input it is for. */
+  readonly name: string;
+  /** What the inference request names in `parameters.sluice_object`. */
+  readonly object: string;
+  /** The presigned URL. */
+  readonly url: string;
+  /** Always PUT. */
+  readonly method: 'PUT';
+  /** Headers the upload must carry exactly (the signed `content-length`). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The bytes to upload: the datatype's size times the shape's element count. */
+  readonly byte_size: number;
+  /** When the URL stops working (ISO 8601). */
+  readonly expires_at: string;
+}
+
+/** The answer of `POST /v2/models/{m}/uploads`. */
+export interface UploadsResponse {
+  readonly model_name: string;
+  readonly model_version: string;
+  readonly uploads: readonly UploadTicket[];
+}
+
+/** `requests/MODEL/`: the prefix of one model's request objects. */
+export function requestObjectPrefix(model: string): string {
+  return `${REQUESTS_PREFIX}${model}/`;
+}
+
+/**
+ * A new object reference, `MODEL/ID`, from 16 random bytes in hex: the model is part of it so that naming another
+ * model's object is told apart from naming one that does not exist.
+ *
+ * @example
+ * newObjectReference('isnet', 'f'.repeat(32)); // 'isnet/ffffffffffffffffffffffffffffffff'
+ */
+export function newObjectReference(model: string, randomHex: string): string {
+  if (!MODEL_NAME_PATTERN.test(model) || !OBJECT_ID_PATTERN.test(randomHex)) {
+    throw new Error(
+      `not an object reference: model ${JSON.stringify(model)}, id ${JSON.stringify(randomHex)}`,
+    );
+  }
+  return `${model}/${randomHex}`;
+}
+
+/**
+ * The store key of a reference a client sent for `model`: `requests/MODEL/ID`. A reference that is not one sluice
+ * hands out, or one made for another model, is refused with an {@link ObjectReferenceError} that says which: the key
+ * is built from the route's model, never from what the client wrote, so no reference reaches another prefix.
+ *
+ * @example
+ * objectKey('isnet', 'isnet/0123456789abcdef0123456789abcdef'); // 'requests/isnet/0123456789abcdef0123456789abcdef'
+ */
+export function objectKey(model: string, reference: string, what = 'the object reference'): string {
+  const slash = reference.indexOf('/');
+  const owner = slash < 0 ? '' : reference.slice(0, slash);
+  const id = slash < 0 ? '' : reference.slice(slash + 1);
+  if (!MODEL_NAME_PATTERN.test(owner) || !OBJECT_ID_PATTERN.test(id)) {
+    throw new ObjectReferenceError(
+      `${what} ${quote(reference)} is not one sluice hands out: expected MODEL/ID as POST /v2/models/${model}/uploads answers in "object"`,
+    );
+  }
+  if (owner !== model) {
+    throw new ObjectReferenceError(
+      `${what} ${quote(reference)} was uploaded for model "${owner}", not "${model}": ask POST /v2/models/${model}/uploads for an upload URL of this model`,
+    );
+  }
+  return `${requestObjectPrefix(model)}${id}`;
+}
+
+function quote(reference: string): string {
+  return JSON.stringify(
+    reference.length > MAX_QUOTED_REFERENCE_CHARS
+      ? `${reference.slice(0, MAX_QUOTED_REFERENCE_CHARS)}...`
+      : reference,
+  );
+}

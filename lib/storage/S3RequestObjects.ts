@@ -1,8 +1,8 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FETCH_CONCURRENCY, FETCH_PART_BYTES } from './ModelRegistry.js';
-import { readObjectRanges } from './read-object-ranges.js';
 import type { PresignedRequest, RequestObjectStore } from './RequestObjectStore.js';
+import { readObjectRanges } from './read-object-ranges.js';
 import { S3ObjectStore } from './S3ObjectStore.js';
 
 /** Content type request objects are written with: raw little-endian tensor bytes. */
@@ -99,7 +99,8 @@ export class S3RequestObjects implements RequestObjectStore {
   ): Promise<PresignedRequest> {
     const client = this.#presigner();
     const signedAt = this.#now();
-    const url = await getSignedUrl(client, command, { expiresIn: seconds });
+    // Signed at the injected clock's time, so that X-Amz-Date and expiresAt agree.
+    const url = await getSignedUrl(client, command, { expiresIn: seconds, signingDate: new Date(signedAt) });
     // "If you created a presigned URL using a temporary token, then the URL expires when the token expires, even if
     // the URL was created with a later expiration time"; a function signs with its role's session
     // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html#PresignedUrl-Expiration).

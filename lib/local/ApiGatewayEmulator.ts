@@ -9,6 +9,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { attachBodyBytes, type WithBodyBytes } from '../core/contract/body-bytes.js';
 import { MAX_REQUEST_BYTES } from '../core/contract/limits.js';
 import { buildProxyEvent } from '../core/contract/proxy-event.js';
 import {
@@ -120,7 +121,8 @@ export type Refusal = {
  * over the payload limit (413), a URL over {@link MAX_URL_CHARS} (414), headers over {@link MAX_HEADER_BYTES} (431).
  * So does what a network between them would end: a body shorter than its Content-Length when the client ends the
  * request (400), a body stalled for `bodyTimeoutMs` (408), a request Node cannot parse (400). Every body reaches the
- * handler base64-encoded, as the API's `*\/*` binary media type has API Gateway pass them.
+ * handler as API Gateway's `*\/*` binary media type has it pass them, base64 (whose bytes the handler reads as they
+ * came, see `attachBodyBytes`); every answer carries a Content-Length.
  *
  * @example
  * const api = await ApiGatewayEmulator.start({ handler: (event) => app.handle(event), port: 3000 });
@@ -221,12 +223,17 @@ async function serve(
     response.end(method === 'HEAD' ? undefined : reply.body);
     return;
   }
-  const result = await options.handler(toEvent(request, target, body));
+  const result: APIGatewayProxyResult & WithBodyBytes = await options.handler(toEvent(request, target, body));
   const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
     headers[name] = values.map(String);
+  // A result made for the local stack carries its bytes; any other is decoded as API Gateway decodes it.
+  const payload = result.bytes ?? (result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+  // API Gateway answers with a Content-Length, not in chunks; and one write is cheaper than chunked framing.
+  headers['content-length'] = String(
+    typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength,
+  );
   response.writeHead(result.statusCode, headers);
-  const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   response.end(request.method === 'HEAD' ? undefined : payload);
 }
 
@@ -455,24 +462,19 @@ function readBody(
 }
 
 /**
- * The proxy event of a request, with the body base64-encoded as API Gateway encodes it. A resource for each path,
- * as the emulator does not know the API's resource tree; the stage `local`.
+ * The proxy event of a request, as API Gateway builds it, with its body's bytes attached as they came (see
+ * `attachBodyBytes`): the handler reads them as they are, and `body` is their base64 form only if something reads
+ * it. A resource for each path, as the emulator does not know the API's resource tree; the stage `local`.
  */
 function toEvent(request: IncomingMessage, target: RequestTarget, bytes: Buffer): APIGatewayProxyEvent {
   // Node has parsed the headers already; API Gateway gives both single- and multi-value forms.
   const headers = request.headers as Record<string, string>;
-  // The API's binary media types are `*/*`, which "includes all content types"
-  // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html): every body
-  // reaches the function base64-encoded, the bytes as sent, and the handler decodes (and checks) them. So here.
-  const binary = bytes.byteLength > 0;
-  return buildProxyEvent({
+  const event = buildProxyEvent({
     method: request.method ?? 'GET',
     path: target.path,
     query: target.query,
     headers,
-    multiValueHeaders: request.headersDistinct as Record<string, string[]>,
-    body: bytes.toString(binary ? 'base64' : 'utf8'),
-    isBase64Encoded: binary,
+    multiValueHeaders: {},
     requestId: randomUUID(),
     requestTimeEpoch: Date.now(),
     stage: LOCAL,
@@ -482,4 +484,15 @@ function toEvent(request: IncomingMessage, target: RequestTarget, bytes: Buffer)
     sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
     protocol: `HTTP/${request.httpVersion}`,
   });
+  // Node builds the multi-value form on first read; most requests never read it.
+  Object.defineProperty(event, 'multiValueHeaders', {
+    get: () => request.headersDistinct,
+    enumerable: true,
+    configurable: true,
+  });
+  // The API's binary media types are `*/*`, which "includes all content types"
+  // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html): every body
+  // reaches the function base64-encoded, the bytes as sent, and the handler decodes (and checks) them; here it
+  // reads the bytes themselves.
+  return bytes.byteLength > 0 ? attachBodyBytes(event, bytes) : event;
 }

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { attachBodyBytes } from '../core/contract/body-bytes.js';
 import { httpErrorOf } from './http-errors.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -10,6 +11,18 @@ export function jsonResult(
   headers: Record<string, string> = {},
 ): APIGatewayProxyResult {
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body };
+}
+
+/**
+ * Builds a binary proxy result: base64 `body` for API Gateway and Lambda, written only when read, and the bytes
+ * themselves for the local emulator (see `attachBodyBytes`).
+ */
+export function binaryResult(
+  statusCode: number,
+  bytes: Uint8Array,
+  headers: Record<string, string>,
+): APIGatewayProxyResult {
+  return attachBodyBytes({ statusCode, headers, body: '', isBase64Encoded: true }, bytes);
 }
 
 /**

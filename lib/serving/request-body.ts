@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { WithBodyBytes } from '../core/contract/body-bytes.js';
 import { readHeader } from '../core/contract/headers.js';
 import { MAX_REQUEST_BYTES } from '../core/contract/limits.js';
 import {
@@ -20,8 +21,11 @@ const IDENTITY_CODING = 'identity';
 /** Longest header value quoted back in an error message, in characters. */
 const MAX_QUOTED_HEADER_CHARS = 40;
 
-/** What a body reader reads of a proxy event. */
-export type BodyEvent = Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'headers'>;
+/**
+ * What a body reader reads of a proxy event: its body as API Gateway sends it, or (locally) its bytes as the
+ * emulator received them (see `attachBodyBytes`), which are read instead of the body's base64 form.
+ */
+export type BodyEvent = Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'headers'> & WithBodyBytes;
 
 /**
  * Reads a proxy event's body as text (decoding base64 when API Gateway encoded it), refusing it when absent, over
@@ -33,6 +37,7 @@ export type BodyEvent = Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 
  */
 export function readBodyText(event: BodyEvent): string {
   refuseContentEncoding(event);
+  if (event.bytes) return decodeUtf8Text(requireBytes(event.bytes), 'request body');
   const raw = requireBody(event);
   const text = event.isBase64Encoded
     ? decodeUtf8Text(Buffer.from(raw, 'base64'), 'request body')
@@ -52,10 +57,36 @@ export function readBodyText(event: BodyEvent): string {
  */
 export function readBodyBytes(event: BodyEvent): Buffer {
   refuseContentEncoding(event);
+  if (event.bytes) {
+    const bytes = requireBytes(event.bytes);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
   const raw = requireBody(event);
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (bytes.byteLength > MAX_REQUEST_BYTES) throw tooLarge();
   return bytes;
+}
+
+/**
+ * The part of an event a body reader reads, as a plain object that crosses to a worker thread whole: the bytes of
+ * a body passed as bytes (see `attachBodyBytes`) as an enumerable field, without their base64 form.
+ *
+ * @example
+ * worker.postMessage({ body: bodyOf(event) });
+ */
+export function bodyOf(event: BodyEvent): BodyEvent {
+  return event.bytes
+    ? { body: null, isBase64Encoded: false, headers: event.headers, bytes: event.bytes }
+    : { body: event.body, isBase64Encoded: event.isBase64Encoded, headers: event.headers };
+}
+
+/**
+ * How long a body is in the characters of its event's `body` (base64 or text), without writing a base64 form of a
+ * body passed as bytes: what size thresholds are stated in.
+ */
+export function bodyChars(event: BodyEvent): number {
+  if (event.bytes) return Math.ceil(event.bytes.byteLength / 3) * 4;
+  return event.body?.length ?? 0;
 }
 
 /**
@@ -112,6 +143,13 @@ function requireBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded
   const limit = event.isBase64Encoded ? (MAX_REQUEST_BYTES * 4) / 3 + BASE64_SLACK_CHARS : MAX_REQUEST_BYTES;
   if (raw.length > limit) throw tooLarge();
   return raw;
+}
+
+/** The bytes of a body passed as bytes, refused as {@link requireBody} refuses a text body. */
+function requireBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength === 0) throw new InvalidRequestError('request body is required: a JSON object');
+  if (bytes.byteLength > MAX_REQUEST_BYTES) throw tooLarge();
+  return bytes;
 }
 
 function withoutByteOrderMark(text: string): string {

@@ -4,10 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { WithBodyBytes } from '../../lib/core/contract/body-bytes.js';
 import { MANIFEST_OBJECT, versionKey } from '../../lib/core/manifest/registry-layout.js';
+import { ApiGatewayEmulator } from '../../lib/local/ApiGatewayEmulator.js';
 import { LocalStack } from '../../lib/local/LocalStack.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import type { AppLogger } from '../../lib/serving/InferenceApp.js';
+import { binaryResult } from '../../lib/serving/proxy-result.js';
 import { bodyOf, ErrorBodySchema, httpRequest } from '../fixtures/local-stack.js';
 import { identityModel } from '../fixtures/models.js';
 
@@ -111,5 +115,54 @@ describe('InferenceApp behind the emulator: 503 bodies do not show storage locat
       errors.some((line) => line.includes(location)),
       `the log keeps the location: ${errors.join('\n')}`,
     );
+  });
+});
+
+describe('ApiGatewayEmulator: bodies travel as bytes locally, and answers carry a Content-Length', () => {
+  it('hands the handler the bytes as sent (base64 on body for what reads it) and answers a result with bytes as they are', async () => {
+    const sent = Buffer.from([0x00, 0xff, 0x10, 0x80, 0x7b]);
+    let seen: (APIGatewayProxyEvent & WithBodyBytes) | undefined;
+    const api = await ApiGatewayEmulator.start({
+      port: 0,
+      handler: async (event) => {
+        seen = event;
+        return binaryResult(200, Buffer.concat([sent, sent]), { 'content-type': 'application/octet-stream' });
+      },
+    });
+    try {
+      const response = await fetch(`${api.url}/v2/models/m/infer`, { method: 'POST', body: sent });
+      const answer = Buffer.from(await response.arrayBuffer());
+      assert.deepEqual(answer, Buffer.concat([sent, sent]));
+      assert.equal(response.headers.get('content-length'), '10');
+      assert.equal(response.headers.get('transfer-encoding'), null);
+      assert.deepEqual(seen?.bytes, sent);
+      assert.equal(seen?.isBase64Encoded, true);
+      assert.equal(seen?.body, sent.toString('base64'), 'the base64 form API Gateway would send');
+      assert.deepEqual(seen?.multiValueHeaders['content-length'], ['5']);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('decodes a base64 result without bytes as API Gateway does, and sizes text answers in bytes', async () => {
+    const replies = [
+      {
+        statusCode: 200,
+        headers: {},
+        body: Buffer.from('binary\u0000').toString('base64'),
+        isBase64Encoded: true,
+      },
+      { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"é":1}' },
+    ];
+    const api = await ApiGatewayEmulator.start({ port: 0, handler: async () => replies.shift() as never });
+    try {
+      const binary = await fetch(`${api.url}/v2`);
+      assert.equal(Buffer.from(await binary.arrayBuffer()).toString('latin1'), 'binary\u0000');
+      const text = await fetch(`${api.url}/v2`);
+      assert.equal(text.headers.get('content-length'), '8', 'é is two bytes');
+      assert.equal(await text.text(), '{"é":1}');
+    } finally {
+      await api.stop();
+    }
   });
 });

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { attachBodyBytes, type WithBodyBytes } from '../../lib/core/contract/body-bytes.js';
+import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
 import { API_STAGE, buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
+import { RequestTooLargeError } from '../../lib/core/errors/request-errors.js';
+import { binaryResult } from '../../lib/serving/proxy-result.js';
+import { bodyChars, bodyOf, readBodyBytes, readBodyText } from '../../lib/serving/request-body.js';
 
 // What API Gateway sends a Lambda proxy integration of a REST API:
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
@@ -135,5 +140,80 @@ describe('buildProxyEvent: a request becomes the REST proxy event API Gateway wo
     assert.equal(custom.requestContext.domainName, 'ml.example.com');
     assert.equal(custom.requestContext.domainPrefix, 'ml');
     assert.deepEqual(custom.pathParameters, { proxy: 'infer' });
+  });
+});
+
+describe('Bodies as bytes: the local stack passes bytes, Lambda and API Gateway see base64', () => {
+  const bytes = Buffer.from([0x7b, 0xff, 0x00, 0x22, 0xc3]);
+
+  it('a result made for the emulator serialises as the base64 result Lambda returns, without its bytes', () => {
+    const result = binaryResult(200, bytes, { 'content-type': 'application/octet-stream' });
+    assert.equal((result as WithBodyBytes).bytes, bytes);
+    // The Lambda runtime serialises a handler's result with JSON.stringify.
+    assert.deepEqual(JSON.parse(JSON.stringify(result)), {
+      statusCode: 200,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes.toString('base64'),
+      isBase64Encoded: true,
+    });
+    assert.equal(Object.hasOwn({ ...result }, 'bytes'), false, 'a copy is a plain base64 result');
+  });
+
+  it('an event with bytes reads as the bytes, and its body is their base64 form for whatever reads it', () => {
+    const event = attachBodyBytes(
+      buildProxyEvent({ method: 'POST', path: '/v2', requestId: 'r', requestTimeEpoch: EXAMPLE_EPOCH }),
+      bytes,
+    );
+    assert.equal(event.isBase64Encoded, true);
+    assert.equal(event.body, bytes.toString('base64'));
+    assert.deepEqual(readBodyBytes(event), bytes);
+    assert.throws(() => readBodyText(event), /not valid UTF-8 at byte offset 1 \(0xff\)/);
+    const text = attachBodyBytes(
+      buildProxyEvent({ method: 'POST', path: '/v2', requestId: 'r', requestTimeEpoch: 0 }),
+      Buffer.from('\ufeff{"a":1}'),
+    );
+    assert.equal(readBodyText(text), '{"a":1}', 'the byte order mark is dropped, as from a base64 body');
+  });
+
+  it('bodyOf gives a worker thread the bytes themselves, not their base64 form', () => {
+    const event = attachBodyBytes(
+      buildProxyEvent({
+        method: 'POST',
+        path: '/v2',
+        requestId: 'r',
+        requestTimeEpoch: 0,
+        headers: { a: 'b' },
+      }),
+      bytes,
+    );
+    const crossed = structuredClone(bodyOf(event));
+    assert.deepEqual(crossed, {
+      body: null,
+      isBase64Encoded: false,
+      headers: { a: 'b' },
+      bytes: new Uint8Array(bytes),
+    });
+    assert.deepEqual(readBodyBytes(crossed), bytes);
+    assert.equal(bodyChars(crossed), 8, 'sized as its base64 form would be');
+    const plain = buildProxyEvent({
+      method: 'POST',
+      path: '/v2',
+      requestId: 'r',
+      requestTimeEpoch: 0,
+      body: 'abc',
+    });
+    assert.deepEqual(bodyOf(plain), { body: 'abc', isBase64Encoded: false, headers: {} });
+  });
+
+  it('an empty or oversized body passed as bytes is refused as its text form is', () => {
+    const empty = { headers: {}, body: null, isBase64Encoded: false, bytes: new Uint8Array(0) };
+    assert.throws(() => readBodyText(empty), /request body is required/);
+    const big = {
+      headers: {},
+      body: null,
+      isBase64Encoded: false,
+      bytes: new Uint8Array(MAX_REQUEST_BYTES + 1),
+    };
+    assert.throws(() => readBodyBytes(big), RequestTooLargeError);
   });
 });

@@ -181,6 +181,16 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** `$context.requestTime`, in the common log format API Gateway uses: `04/Mar/2020:19:15:17 +0000`. */
 function clfTime(epochMs: number): string {
+  // Requests come many to the second: the text of the last second is kept.
+  const second = Math.floor(epochMs / 1000);
+  if (second !== lastClf.second) lastClf = { second, text: formatClfTime(epochMs) };
+  return lastClf.text;
+}
+
+/** The second {@link clfTime} last formatted, and its text. */
+let lastClf = { second: Number.NaN, text: '' };
+
+function formatClfTime(epochMs: number): string {
   const time = new Date(epochMs);
   const two = (n: number) => String(n).padStart(2, '0');
   return `${two(time.getUTCDate())}/${MONTHS[time.getUTCMonth()]}/${time.getUTCFullYear()}:${two(time.getUTCHours())}:${two(time.getUTCMinutes())}:${two(time.getUTCSeconds())} +0000`;

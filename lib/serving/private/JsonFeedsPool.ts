@@ -4,6 +4,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { decodeJsonFeeds, type JsonFeeds, type JsonFeedsTask } from '../json-feeds.js';
+import { bodyChars } from '../request-body.js';
 import { type DecodeReply, type DecodeRequest, errorOf } from './json-feeds-messages.js';
 
 /**
@@ -99,7 +100,7 @@ export class JsonFeedsPool {
 
   /** Decodes a body: on a worker when it is big, on this thread otherwise. Rejects as `decodeJsonFeeds` throws. */
   async decode(task: JsonFeedsTask): Promise<JsonFeeds> {
-    if ((task.body.body?.length ?? 0) < this.minOffThreadChars) return decodeJsonFeeds(task);
+    if (bodyChars(task.body) < this.minOffThreadChars) return decodeJsonFeeds(task);
     if (this.entry === undefined) this.entry = workerEntry() ?? null;
     if (this.entry === null) return decodeJsonFeeds(task);
     return new Promise<JsonFeeds>((resolve, reject) => {

@@ -51,7 +51,7 @@ import {
   splitBinaryInputs,
 } from './private/request-feeds.js';
 import { errorResult, jsonResult } from './proxy-result.js';
-import { readBodyText } from './request-body.js';
+import { bodyOf, readBodyText } from './request-body.js';
 import { type ShadowAssignment, type ShadowRunInput, shadowRun } from './shadow-run.js';
 
 /** Errors in a cause chain written to a failure's log line. */
@@ -558,7 +558,7 @@ export class InferenceApp {
   ): Promise<{ request: InferRequestHead | undefined; feeds: Record<string, TensorData> }> {
     const task: JsonFeedsTask = {
       form,
-      body: { body: event.body, isBase64Encoded: event.isBase64Encoded, headers: event.headers },
+      body: bodyOf(event),
       model: { name: manifest.name, inputs: manifest.inputs },
     };
     const decoded = this.jsonFeeds ? await this.jsonFeeds.decode(task) : decodeJsonFeeds(task);

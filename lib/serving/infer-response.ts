@@ -6,7 +6,7 @@ import { MAX_RESPONSE_BYTES } from '../core/contract/limits.js';
 import { InvalidRequestError } from '../core/errors/request-errors.js';
 import { binaryTensorSize, encodeBinaryTensor } from '../core/tensor/binary-tensor.js';
 import { encodeTensorJson, outputDatatype } from '../core/tensor/encode-tensor.js';
-import { jsonResult } from './proxy-result.js';
+import { binaryResult, jsonResult } from './proxy-result.js';
 
 /** Fewest JSON characters one element takes in `data` (a digit and a comma); bounds a response before writing it. */
 const MIN_JSON_CHARS_PER_ELEMENT = 2;
@@ -102,16 +102,10 @@ export function encodeInferResponse(
   }
   const header = Buffer.from(text, 'utf8');
   checkSize(describeOutputs(outputs), base64Length(header.byteLength + binaryBytes), remedy);
-  const body = Buffer.concat([header, ...chunks], header.byteLength + binaryBytes).toString('base64');
-  return {
-    statusCode: 200,
-    headers: {
-      'content-type': BINARY_CONTENT_TYPE,
-      [INFERENCE_HEADER_CONTENT_LENGTH]: String(header.byteLength),
-    },
-    body,
-    isBase64Encoded: true,
-  };
+  return binaryResult(200, Buffer.concat([header, ...chunks], header.byteLength + binaryBytes), {
+    'content-type': BINARY_CONTENT_TYPE,
+    [INFERENCE_HEADER_CONTENT_LENGTH]: String(header.byteLength),
+  });
 }
 
 /**

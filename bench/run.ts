@@ -37,6 +37,7 @@ import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
 import { encodingRows } from './encoding-rows.js';
 import { BIG_MODEL_WIDTH, bigModel, convNetModel, IMAGE_SIDE } from './models.js';
+import { referenceRows } from './reference-rows.js';
 import { fastestMs, fmt, median, quick, type Row, ratioRow } from './row.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -149,6 +150,7 @@ try {
       ratioRow('peak RSS while serving', oursRss / leastRss, -1.3, `${mb(oursRss)} vs ${mb(leastRss)} MB`),
     );
     rows.push(await imageRow(sluiceServer.port, localInfo));
+    for (const row of await referenceRows(sluiceServer.port, localInfo)) rows.push(row);
     rows.push(await threadsRow());
   } finally {
     sluiceServer.kill();

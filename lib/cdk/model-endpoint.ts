@@ -7,6 +7,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Architecture, type ModelDeployment, ModelDeploymentSchema } from '../core/config/deploy-config.js';
 import { rolloutPlanOf } from '../core/config/rollout-plan-of.js';
+import { requestObjectPrefix } from '../core/contract/tensor-objects.js';
 import { predictEnvironment } from '../core/environment/predict-environment.js';
 import {
   METRICS_NAMESPACE,
@@ -139,6 +140,9 @@ export class ModelEndpoint extends Construct {
       currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
     });
     props.registry.grantReadModel(this.fn, model.name);
+    // Tensors sent by reference: this model's request objects only (the bucket and URL lifetime come from the
+    // environment above: SLUICE_BUCKET, and SLUICE_OBJECT_URL_SECONDS unset for the function's default).
+    props.registry.grantRequestObjects(this.fn, model.name);
 
     new CfnOutput(this, 'FunctionName', {
       value: this.fn.functionName,
@@ -229,6 +233,11 @@ export class ModelEndpoint extends Construct {
       {
         id: `AwsSolutions-IAM5[Resource::${nagArn(registry.bucket, this)}/models/${this.modelName}/*]`,
         reason: NagReason.MODEL_OBJECTS,
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(registry.bucket, this)}/${requestObjectPrefix(this.modelName)}*]`,
+        reason:
+          "Tensors sent by reference: one object per request under this model's requests/<model>/ prefix, with random keys made at run time; nothing of another model or of models/.",
       },
     );
   }

@@ -5,8 +5,36 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import {
+  REQUEST_OBJECT_EXPIRY_DAYS,
+  REQUESTS_PREFIX,
+  requestObjectPrefix,
+} from '../core/contract/tensor-objects.js';
 import { MODELS_PREFIX } from '../core/manifest/registry-layout.js';
 import { ROLLOUTS_PREFIX } from '../core/rollout/rollout-layout.js';
+
+/**
+ * The lifecycle rule of `requests/`: objects of tensors sent by reference that nobody deleted (an upload never used,
+ * an output never fetched) expire after {@link REQUEST_OBJECT_EXPIRY_DAYS}, as do the versions a function's delete
+ * left noncurrent (the bucket is versioned: a DeleteObject without a version id adds a delete marker and keeps the
+ * bytes as a noncurrent version), and unfinished multipart uploads (large outputs) are aborted as soon.
+ * - In a versioned bucket an expiration makes the current version noncurrent behind a delete marker
+ *   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html), and with
+ *   an expiration of current versions S3 also removes the delete markers left alone
+ *   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ManagingDelMarkers.html).
+ * - This rule overlaps the bucket-wide one (30 days for noncurrent versions): "if two expiration policies overlap,
+ *   the shorter expiration policy is honored"
+ *   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-conflicts.html).
+ */
+function requestObjectsRule(): s3.LifecycleRule {
+  return {
+    id: 'RequestObjects',
+    prefix: REQUESTS_PREFIX,
+    expiration: Duration.days(REQUEST_OBJECT_EXPIRY_DAYS),
+    noncurrentVersionExpiration: Duration.days(REQUEST_OBJECT_EXPIRY_DAYS),
+    abortIncompleteMultipartUploadAfter: Duration.days(REQUEST_OBJECT_EXPIRY_DAYS),
+  };
+}
 
 /** The construct id CDK gives the stack's provider of `autoDeleteObjects` (its resource type). */
 const AUTO_DELETE_OBJECTS_PROVIDER_ID = 'Custom::S3AutoDeleteObjectsCustomResourceProvider';
@@ -82,6 +110,7 @@ export class RegistryBucket extends Construct {
           noncurrentVersionExpiration: Duration.days(noncurrentVersionDays),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
+        requestObjectsRule(),
       ],
       removalPolicy,
       autoDeleteObjects,
@@ -129,6 +158,34 @@ export class RegistryBucket extends Construct {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
+    });
+  }
+
+  /**
+   * Lets a model's function use the objects of tensors sent by reference (`requests/<model>/*`) and nothing else
+   * there: get (read an input; a presigned GET of an output), put (a presigned upload; an output, in parts when
+   * large, hence AbortMultipartUpload), delete (an input once used), list that prefix only (so a missing object
+   * reads as missing, see S3ObjectStore), and encrypt and decrypt with the registry key. A presigned URL acts with
+   * the permissions of the principal that signed it and no more: "The credentials used by the presigned URL are
+   * those of the AWS Identity and Access Management (IAM) principal who generated the URL"
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html), so a client's URL reaches this
+   * model's prefix only. Uploading and downloading SSE-KMS objects takes `kms:GenerateDataKey` and `kms:Decrypt`
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html,
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions).
+   */
+  grantRequestObjects(grantee: iam.IGrantable, model: string): iam.Grant {
+    const prefix = requestObjectPrefix(model);
+    this.key.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+    });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
       resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
     });
   }

@@ -144,8 +144,8 @@ describe('IAM: least privilege, no wildcard actions, no hand-built ARNs', () => 
     )) {
       assert.match(
         JSON.stringify(statement.Resource),
-        /"\/rollouts\/\*"\]\]\}$/,
-        'nothing deployed may write models, only rollout states',
+        /"\/(rollouts|requests\/iris)\/\*"\]\]\}$/,
+        'nothing deployed may write models, only rollout states and its own request objects (tensors by reference)',
       );
     }
   });
@@ -776,6 +776,9 @@ describe('binary tensors on API Gateway: bodies reach the function unaltered, GE
     assert.ok(mocks.length >= 3, 'the /v2 and health mocks');
     for (const mock of mocks) assert.match(JSON.stringify(mock), /"ContentHandling":"CONVERT_TO_TEXT"/);
     const v2 = mocks.find((mock) => JSON.stringify(mock).includes('extensions'));
-    assert.match(JSON.stringify(v2), /\\"extensions\\":\[\\"binary_tensor_data\\",\\"statistics\\"\]/);
+    assert.match(
+      JSON.stringify(v2),
+      /\\"extensions\\":\[\\"binary_tensor_data\\",\\"statistics\\",\\"sluice_object\\"\]/,
+    );
   });
 });

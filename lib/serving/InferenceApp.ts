@@ -542,7 +542,7 @@ export class InferenceApp {
       version: manifest.version,
       predictions: toPredictions(outputs, rows, manifest.labels),
     });
-    checkSize(describeOutputs(tensors), utf8Length(body), ResponseRemedy.SIMPLE_FORM);
+    checkSize(() => describeOutputs(tensors), utf8Length(body), ResponseRemedy.SIMPLE_FORM);
     state.marks.encoded = performance.now();
     return jsonResult(200, body);
   }

@@ -132,9 +132,14 @@ export class InferenceEngine {
    * Runs `run` (a `session.run` of this version); the first time, measures how much resident memory it added and
    * counts it against the budget, evicting other versions if that takes the cache over.
    */
-  async measureFirstRun<T>(model: string, version: number, run: () => Promise<T>): Promise<T> {
+  measureFirstRun<T>(model: string, version: number, run: () => Promise<T>): Promise<T> {
     const entry = this.cache.get(cacheKey(model, version));
+    // Every run after the first is the run itself: no async frame of its own around it.
     if (!entry || entry.runMeasured) return run();
+    return this.measureRun(entry, run);
+  }
+
+  private async measureRun<T>(entry: CacheEntry, run: () => Promise<T>): Promise<T> {
     entry.runMeasured = true;
     const before = this.residentMemory();
     const result = await run();

@@ -97,11 +97,11 @@ export function encodeInferResponse(
   }
   text += ']}';
   if (chunks.length === 0) {
-    checkSize(describeOutputs(outputs), utf8Length(text), remedy);
+    checkSize(() => describeOutputs(outputs), utf8Length(text), remedy);
     return jsonResult(200, text);
   }
   const header = Buffer.from(text, 'utf8');
-  checkSize(describeOutputs(outputs), base64Length(header.byteLength + binaryBytes), remedy);
+  checkSize(() => describeOutputs(outputs), base64Length(header.byteLength + binaryBytes), remedy);
   return binaryResult(200, Buffer.concat([header, ...chunks], header.byteLength + binaryBytes), {
     'content-type': BINARY_CONTENT_TYPE,
     [INFERENCE_HEADER_CONTENT_LENGTH]: String(header.byteLength),
@@ -122,9 +122,9 @@ export function checkJsonOutputsFit(
     throw new ResponseTooLargeError(describeOutputs(outputs), lowerBound, true, remedy);
 }
 
-/** Refuses a written answer over the limit, offering `remedy`. */
-export function checkSize(what: string, bytes: number, remedy: ResponseRemedy): void {
-  if (bytes > MAX_RESPONSE_BYTES) throw new ResponseTooLargeError(what, bytes, false, remedy);
+/** Refuses a written answer over the limit, offering `remedy`; `what` names the outputs, only then. */
+export function checkSize(what: () => string, bytes: number, remedy: ResponseRemedy): void {
+  if (bytes > MAX_RESPONSE_BYTES) throw new ResponseTooLargeError(what(), bytes, false, remedy);
 }
 
 /** UTF-8 length of a response text, measured only when it could be near the limit. */

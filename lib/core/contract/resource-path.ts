@@ -21,6 +21,8 @@ export function resourcePath(
 ): string {
   const { resource } = event;
   if (typeof resource !== 'string' || resource === '') return event.path;
+  // A resource without parameters is the path itself (the local emulator's, one resource per path).
+  if (!resource.includes('{')) return resource;
   const parameters = event.pathParameters ?? {};
   let missing = false;
   const filled = resource.replace(TEMPLATE_PARAMETER, (_match, name: string) => {

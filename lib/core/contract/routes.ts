@@ -80,6 +80,27 @@ const ROUTES: readonly RouteDefinition[] = [
  * matchRoute('POST', '/v2/models/iris/versions/2/infer'); // { operation: 'model-infer', model: 'iris', version: 2 }
  */
 export function matchRoute(method: string, rawPath: string): MatchedRoute {
+  // Clients call the same few paths over and over: a matched one is looked up, not matched again (about 1.5 us).
+  const key = `${method} ${rawPath}`;
+  const known = matchedRoutes.get(key);
+  if (known) return known;
+  const matched = matchUncached(method, rawPath);
+  if (rawPath.length > MAX_MATCHED_PATH_CHARS) return matched;
+  if (matchedRoutes.size >= MAX_MATCHED_ROUTES) matchedRoutes.clear();
+  matchedRoutes.set(key, matched);
+  return matched;
+}
+
+/** Most matched routes kept: paths name models and versions, so a client could make any number of them. */
+const MAX_MATCHED_ROUTES = 1024;
+
+/** Longest path kept matched (a model name is at most 64 characters): the kept paths take at most about 256 KB. */
+const MAX_MATCHED_PATH_CHARS = 256;
+
+/** Routes matched so far, by method and path; emptied when full. Frozen: every request with the path shares one. */
+const matchedRoutes = new Map<string, MatchedRoute>();
+
+function matchUncached(method: string, rawPath: string): MatchedRoute {
   const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
   const allowed: string[] = [];
   for (const route of ROUTES) {
@@ -90,11 +111,11 @@ export function matchRoute(method: string, rawPath: string): MatchedRoute {
       continue;
     }
     const [, model, version] = match;
-    return {
+    return Object.freeze({
       operation: route.operation,
       ...(model === undefined ? {} : { model: decodeSegment(model) }),
       ...(version === undefined ? {} : { version: parseVersion(version) }),
-    };
+    });
   }
   if (allowed.length > 0) throw new MethodNotAllowedError(method, path, allowed);
   throw new RouteNotFoundError(

@@ -7,7 +7,9 @@ import { fastestMs, quick, type Row, ratioRow } from './row.js';
 
 /**
  * Output encoding against `JSON.stringify(Array.from(x))` (BigInts as numbers, which is what that reference can
- * write): one row per value pattern named by the issue, one for the slowest of every other datatype.
+ * write): one row per value pattern named by the issue (the 1M uniform floats row at the issue's 2x, the others at
+ * 1x), one for the slowest of every other datatype, and one for the characters an FP32 value takes against its
+ * float64 form.
  */
 export function encodingRows(): Row[] {
   const random = seededRandom(3);
@@ -17,16 +19,14 @@ export function encodingRows(): Row[] {
   let sum = 0;
   for (const value of softmax) sum += value;
   for (let index = 0; index < softmax.length; index++) softmax[index] = (softmax[index] as number) / sum;
-  const patterns: [string, ort.Tensor][] = [
-    ['265k-value softmax (FP32)', new ort.Tensor('float32', softmax, [1, softmax.length])],
-    [
-      '1M uniform floats (FP32)',
-      new ort.Tensor(
-        'float32',
-        floats(1_000_000, () => random()),
-        [1_000_000],
-      ),
-    ],
+  const uniform = new ort.Tensor(
+    'float32',
+    floats(1_000_000, () => random()),
+    [1_000_000],
+  );
+  const patterns: [string, ort.Tensor, number][] = [
+    ['265k-value softmax (FP32)', new ort.Tensor('float32', softmax, [1, softmax.length]), 1],
+    ['1M uniform floats (FP32)', uniform, 2],
     [
       '1M mostly-zero map (FP32)',
       new ort.Tensor(
@@ -34,6 +34,7 @@ export function encodingRows(): Row[] {
         floats(1_000_000, () => (random() < 0.95 ? 0 : random())),
         [1_000_000],
       ),
+      1,
     ],
   ];
   const count = 500_000;
@@ -157,15 +158,25 @@ export function encodingRows(): Row[] {
     }
     return best;
   };
-  const result: Row[] = patterns.map(([label, tensor]) => {
+  const result: Row[] = patterns.map(([label, tensor, target]) => {
     const { ours, reference } = speedup(tensor);
     return ratioRow(
       `output encoding, ${label}`,
       reference / ours,
-      1,
+      target,
       `${ours.toFixed(1)} vs ${reference.toFixed(1)} ms (JSON.stringify(Array.from(x)))`,
     );
   });
+  const ourChars = encodeTensorJson('y', uniform).length;
+  const float64Chars = JSON.stringify(Array.from(uniform.data as Float32Array)).length;
+  result.push(
+    ratioRow(
+      'output encoding, characters per FP32 value vs its float64 form (1M uniform floats)',
+      ourChars / float64Chars,
+      -0.7,
+      `${(ourChars / uniform.size).toFixed(1)} vs ${(float64Chars / uniform.size).toFixed(1)} characters`,
+    ),
+  );
   let worst = { label: '', ratio: Number.POSITIVE_INFINITY, ours: 0, reference: 0 };
   for (const [label, tensor] of datatypes) {
     const { ours, reference } = speedup(tensor);

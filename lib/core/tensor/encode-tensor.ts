@@ -1,5 +1,5 @@
 import { DATATYPE_BY_ORT_TYPE, type OrtTensorType, type TensorDatatype } from './datatypes.js';
-import { fromFloat16Bits } from './float16.js';
+import { encodeFloat16Json, encodeFloat32Json } from './float32-text.js';
 import { type ScratchKind, scratchArray } from './private/scratch-arrays.js';
 import type { OutputTensor, TensorValues } from './TensorData.js';
 
@@ -24,10 +24,15 @@ type NumberArray =
 /**
  * Writes one output tensor as the JSON text of a V2 response tensor: `{"name","datatype","shape","data"}`.
  *
- * `data` is flat and row-major. INT64/UINT64 are written as exact integer literals (clients that need them
- * beyond 2^53 must parse them as such), FP16 as the numbers the halves denote, BOOL as true/false and BYTES
- * as JSON strings. JSON has no NaN or Infinity, so non-finite floats are written as `null` (as JSON.stringify
- * does); the invalid-output metric counts them.
+ * `data` is flat and row-major. FP32 and FP16 values are written in their shortest text that reads back as
+ * the same float32 (half) through `Math.fround(JSON.parse(text))`, -0 as `-0` (see float32-text.ts); FP64 and
+ * the integers as JSON.stringify writes them. INT64/UINT64 are written as exact integer literals (clients that
+ * need them beyond 2^53 must parse them as such), BOOL as true/false and BYTES as JSON strings. JSON has no NaN
+ * or Infinity, so non-finite floats are written as `null` (as JSON.stringify does); the invalid-output metric
+ * counts them.
+ *
+ * Everything but the name and BYTES data is ASCII, so for an ASCII name and a non-BYTES tensor the text's length
+ * is its UTF-8 size.
  *
  * @example
  * encodeTensorJson('y', tensorOf('float32', new Float32Array([0.5, 2]), [1, 2]));
@@ -41,7 +46,9 @@ export function encodeTensorJson(name: string, tensor: OutputTensor): string {
 /**
  * Returns a tensor's values nested by its dims, as JSON-safe JS values, for the simple predict form.
  *
- * Numbers stay numbers (non-finite floats become `null`, FP16 is decoded); INT64/UINT64 values are numbers
+ * Numbers stay numbers (non-finite floats become `null`); FP32 and FP16 values are the numbers their shortest texts
+ * denote, exactly what a reader of the V2 JSON answer gets, so both forms and every golden-check transport see the
+ * same values (JSON.stringify writes them back as those texts). INT64/UINT64 values are numbers
  * where they are safe integers and bigints beyond (write them with {@link stringifyJson}); BOOL is boolean and
  * BYTES is string. A rank-0 tensor yields its single value, any other an array nested `dims.length` deep.
  *
@@ -109,8 +116,9 @@ function encodeData(datatype: TensorDatatype, data: TensorValues): string {
     case 'UINT64':
       return encodeBigInts(data as BigInt64Array | BigUint64Array);
     case 'FP16':
-      return encodeFloat16(data as ArrayLike<number>);
+      return encodeFloat16Json(data as ArrayLike<number>);
     case 'FP32':
+      return encodeFloat32Json(data as Float32Array);
     case 'FP64':
       return encodeNumbers(data as NumberArray, 'float');
     default:
@@ -126,17 +134,6 @@ function encodeNumbers(data: NumberArray, kind: ScratchKind): string {
   const length = data.length;
   const values = scratchArray(kind, length);
   for (let index = 0; index < length; index++) values[index] = data[index];
-  return JSON.stringify(values);
-}
-
-function encodeFloat16(data: ArrayLike<number>): string {
-  const length = data.length;
-  const values = scratchArray('float', length);
-  const bits = data instanceof Uint16Array;
-  for (let index = 0; index < length; index++) {
-    const value = data[index] as number;
-    values[index] = bits ? fromFloat16Bits(value) : value;
-  }
   return JSON.stringify(values);
 }
 
@@ -162,20 +159,6 @@ function encodeBigInts(data: BigInt64Array | BigUint64Array): string {
   return JSON.stringify(values);
 }
 
-/**
- * FP16 data as numbers: onnxruntime-node hands out bit patterns in a Uint16Array where the runtime has
- * no Float16Array, and a Float16Array (already numbers) where it has one.
- */
-function float16Numbers(data: ArrayLike<number>): Float64Array {
-  const numbers = new Float64Array(data.length);
-  const bits = data instanceof Uint16Array;
-  for (let index = 0; index < data.length; index++) {
-    const value = data[index] as number;
-    numbers[index] = bits ? fromFloat16Bits(value) : value;
-  }
-  return numbers;
-}
-
 /** A tensor's flat data as JSON-safe JS values. */
 function flatValues(datatype: TensorDatatype, data: TensorValues): unknown[] {
   switch (datatype) {
@@ -193,8 +176,12 @@ function flatValues(datatype: TensorDatatype, data: TensorValues): unknown[] {
       }
       return values;
     }
+    case 'FP32':
+      return JSON.parse(encodeFloat32Json(data as Float32Array)) as unknown[];
+    case 'FP16':
+      return JSON.parse(encodeFloat16Json(data as ArrayLike<number>)) as unknown[];
     default: {
-      const source = datatype === 'FP16' ? float16Numbers(data as ArrayLike<number>) : (data as NumberArray);
+      const source = data as NumberArray;
       const values: unknown[] = new Array(source.length);
       for (let index = 0; index < source.length; index++) {
         const value = source[index] as number;

@@ -58,7 +58,8 @@ export const REQUEST_OBJECT_EXPIRY_DAYS = 1;
 
 /**
  * Largest tensor sent by reference, in bytes (1 GiB): the function holds it in memory whole (up to 10,240 MB,
- * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), beside the model and its outputs.
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), beside the model and its outputs. Today
+ * the element limit of every tensor (`MAX_TENSOR_ELEMENTS`, 16 Mi) binds first: 64 MiB of FP32, 128 MiB of INT64.
  */
 export const MAX_OBJECT_TENSOR_BYTES = 1024 * 1024 * 1024;
 

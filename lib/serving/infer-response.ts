@@ -127,9 +127,18 @@ export function checkSize(what: () => string, bytes: number, remedy: ResponseRem
   if (bytes > MAX_RESPONSE_BYTES) throw new ResponseTooLargeError(what(), bytes, false, remedy);
 }
 
-/** UTF-8 length of a response text, measured only when it could be near the limit. */
+/**
+ * UTF-8 length of a response text, measured only where its character count cannot settle the size check: a text of
+ * at most a third of the limit in characters fits whatever it holds (a UTF-16 unit is at most 3 bytes), and one of
+ * more characters than the limit is over it whatever it holds (each is at least a byte). Both are given as their
+ * character count, which is their exact size for the ASCII text of numeric outputs with ASCII names
+ * (encodeTensorJson writes only ASCII there) and a lower bound otherwise; so refusing an 11 MB answer takes no
+ * second pass over it.
+ */
 export function utf8Length(text: string): number {
-  return text.length * 3 > MAX_RESPONSE_BYTES ? Buffer.byteLength(text, 'utf8') : text.length;
+  const characters = text.length;
+  if (characters * 3 <= MAX_RESPONSE_BYTES || characters > MAX_RESPONSE_BYTES) return characters;
+  return Buffer.byteLength(text, 'utf8');
 }
 
 /** Names the outputs and their element counts, for the error message. */

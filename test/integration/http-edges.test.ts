@@ -415,8 +415,8 @@ describe(`HTTP edges (local API): a URL over ${MAX_URL_CHARS} characters is a 41
 
 describe('HTTP edges: an answer too large to send says what the request form can do instead', () => {
   it('a raw binary body (no JSON header): fewer rows, or a JSON header asking for binary outputs; locally and on Lambda', async () => {
-    // 600 000 FP32 values of 0.1 as raw bytes (2.4 MB): about 12 MB of JSON to answer.
-    const values = new Float32Array(600_000).fill(0.1);
+    // 600 000 FP32 values of 1/3 as raw bytes (2.4 MB): 6.6 MB of JSON to answer (`0.33333334,` each).
+    const values = new Float32Array(600_000).fill(1 / 3);
     const body = Buffer.from(values.buffer);
     const says =
       /^the response would be \d+ bytes .*: a raw binary body cannot ask for binary or fewer outputs: send fewer rows per request, or send the input after a JSON header \(inference-header-content-length, binary_data_size\) that asks for binary outputs \(parameters\.binary_data_output\)$/;

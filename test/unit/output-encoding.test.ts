@@ -218,6 +218,22 @@ describe('FP16 output: the shortest text that converts back to the same half', (
     }
   });
 
+  it('the longest half texts, negative, fill their buffer without loss', () => {
+    const texts = encodeFloat16Json(Uint16Array.from({ length: 0x7c00 }, (_, bits) => bits))
+      .slice(1, -1)
+      .split(',');
+    const longest = texts.reduce(
+      (best, text, bits) => (text.length > (texts[best] as string).length ? bits : best),
+      0,
+    );
+    assert.ok((texts[longest] as string).length <= 11, texts[longest]);
+    const negative = new Uint16Array(10_000).fill(longest | 0x8000);
+    assert.equal(
+      encodeFloat16Json(negative),
+      `[${Array(negative.length).fill(`-${texts[longest]}`).join(',')}]`,
+    );
+  });
+
   it('numbers of a Float16Array-like source are written as the halves they are', () => {
     const numbers = [1, 0.5, -2, 65504, 1 / 3].map((value) => fromFloat16Bits(toFloat16Bits(value)));
     assert.equal(encodeFloat16Json(numbers), '[1,0.5,-2,65500,0.3333]');

@@ -68,7 +68,7 @@ const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, index) =>
  */
 const DECIMAL_EXPONENT = new Int16Array(256);
 const NEXT_DECIMAL_POWER = new Float64Array(256);
-/** By biased exponent: half a unit in the last place, 2^(E-151) (E=0, subnormals, share E=1's unit). */
+/** By biased exponent (1..254): half a unit in the last place, 2^(E-151). */
 const HALF_ULP = new Float64Array(256);
 /**
  * By biased exponent and whether the value is past NEXT_DECIMAL_POWER: the digit count to try first, one fewer
@@ -90,7 +90,6 @@ for (let biased = 1; biased < 255; biased++) {
     FIRST_DIGITS[biased * 2 + step] = Math.max(1, digits - 1);
   }
 }
-HALF_ULP[0] = HALF_ULP[1] as number;
 
 let scratch: Buffer | undefined;
 
@@ -204,7 +203,8 @@ export function encodeFloat16Json(data: ArrayLike<number>): string {
   const length = data.length;
   const bitPatterns = data instanceof Uint16Array;
   const cache = halfCache();
-  const buffer = scratchBuffer(length * HALF_CACHE_STRIDE + 2);
+  // A sign, the text and a comma per value.
+  const buffer = scratchBuffer(length * (HALF_CACHE_STRIDE + 2) + 2);
   let at = 0;
   buffer[at++] = CHAR.open;
   for (let index = 0; index < length; index++) {

@@ -49,7 +49,7 @@ export function presignedSignatureMiddleware<Context extends PresignedRequestCon
     const signature = value('X-Amz-Signature');
     const secret = credential?.[0] === undefined ? undefined : secretOf(credential[0]);
     // Missing parameters and unknown keys: s3rver answers those as S3 would.
-    if (!credential || credential.length !== 5 || !amzDate || !signedHeaders || !signature || !secret) {
+    if (credential?.length !== 5 || !amzDate || !signedHeaders || !signature || !secret) {
       return next();
     }
     const [, date = '', region = '', service = ''] = credential;
@@ -60,9 +60,7 @@ export function presignedSignatureMiddleware<Context extends PresignedRequestCon
       .map(([name, text]) => `${name}=${text}`)
       .join('&');
     const headerNames = signedHeaders.split(';');
-    const canonicalHeaders = headerNames
-      .map((name) => `${name}:${headerValue(ctx.req, name)}\n`)
-      .join('');
+    const canonicalHeaders = headerNames.map((name) => `${name}:${headerValue(ctx.req, name)}\n`).join('');
     const canonicalRequest = [
       ctx.method,
       queryStart < 0 ? url : url.slice(0, queryStart),

@@ -60,7 +60,8 @@ export interface ObjectTransfersProps {
  *
  * @example
  * const transfers = new ObjectTransfers({ store: new S3RequestObjects({ client, bucket }) });
- * const response = await transfers.tickets(manifest, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4] }] });
+ * const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4] }] });
+ * const response = await transfers.tickets(manifest, body);
  */
 export class ObjectTransfers {
   readonly #store: RequestObjectStore;

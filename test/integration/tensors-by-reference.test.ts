@@ -4,12 +4,27 @@ import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../lib/core/contract/headers.js';
 import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
-import { ObjectOutputParameter, REQUESTS_PREFIX } from '../../lib/core/contract/tensor-objects.js';
+import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
+import {
+  DEFAULT_OBJECT_URL_SECONDS,
+  MAX_OBJECT_URL_SECONDS,
+  ObjectOutputParameter,
+  REQUESTS_PREFIX,
+} from '../../lib/core/contract/tensor-objects.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
+import { createPredictHandler } from '../../lib/serving/create-predict-handler.js';
+import { readFunctionConfig } from '../../lib/serving/function-config.js';
+import { NO_METRICS } from '../../lib/serving/metrics/ServingMetrics.js';
 import { lambdaSessionOptions } from '../../lib/serving/session-options.js';
 import { seededRandom } from '../../lib/tools/seeded-random.js';
 import { IMAGE_SCALE_BYTES, IMAGE_SCALE_SHAPE, imageScaleModel } from '../fixtures/image-scale-model.js';
-import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
+import {
+  bodyOf,
+  ErrorBodySchema,
+  silentLogger,
+  startTestStack,
+  type TestStack,
+} from '../fixtures/local-stack.js';
 import { identityModel } from '../fixtures/models.js';
 
 /** The answer of `POST /v2/models/{m}/uploads`, as the README documents it. */
@@ -278,6 +293,75 @@ describe('tensors by reference: inputs and outputs larger than a payload travel 
         .subarray(headerLength)
         .equals(Buffer.from(bytesOf((expected.mean as ort.Tensor).data as Float32Array))),
     );
+  });
+
+  it('the Lambda function does the same from its environment (SLUICE_BUCKET, SLUICE_OBJECT_URL_SECONDS): tickets for 60 s, the input read by reference', async () => {
+    const config = readFunctionConfig({
+      SLUICE_BUCKET: test.stack.store.bucket,
+      SLUICE_MODEL: 'image',
+      SLUICE_MODEL_VERSION: '1',
+      SLUICE_S3_ENDPOINT: test.stack.store.endpoint,
+      SLUICE_OBJECT_URL_SECONDS: '60',
+    });
+    assert.equal(config.objectUrlSeconds, 60);
+    const fn = createPredictHandler(config, { metrics: NO_METRICS, logger: silentLogger() });
+    try {
+      const call = (path: string, body: object) =>
+        fn.handler(
+          buildProxyEvent({
+            method: 'POST',
+            path,
+            body: JSON.stringify(body),
+            headers: { 'content-type': 'application/json' },
+            requestId: `by-reference ${path}`,
+            requestTimeEpoch: 1_800_000_000_000,
+          }),
+        );
+      const tickets = await call('/v2/models/image/uploads', {
+        inputs: [{ name: 'image', datatype: 'FP32', shape: [...IMAGE_SCALE_SHAPE] }],
+      });
+      assert.equal(tickets.statusCode, 200, tickets.body);
+      const [upload] = bodyOf({ status: tickets.statusCode, text: tickets.body }, UploadsReplySchema).uploads;
+      assert.ok(upload);
+      const signed = new URL(upload.url).searchParams;
+      assert.equal(signed.get('X-Amz-Expires'), '60');
+      // X-Amz-Date is the signing time to the second; expires_at is 60 s after it, to the millisecond.
+      const signedAt = Date.parse(
+        (signed.get('X-Amz-Date') ?? '').replace(
+          /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
+          '$1-$2-$3T$4:$5:$6Z',
+        ),
+      );
+      const lifetime = Date.parse(upload.expires_at) - signedAt;
+      assert.ok(lifetime >= 60_000 && lifetime < 61_000, String(lifetime));
+      assert.equal((await put(upload, bytesOf(pixels))).status, 200);
+      const answer = await call('/v2/models/image/infer', inferBody(upload.object, MEAN_ONLY));
+      assert.equal(answer.statusCode, 200, answer.body);
+      const [mean] = bodyOf({ status: answer.statusCode, text: answer.body }, InferReplySchema).outputs;
+      const expected = await session.run({
+        image: new ort.Tensor('float32', pixels, [...IMAGE_SCALE_SHAPE]),
+      });
+      assert.deepEqual(bitsOf(mean?.data ?? []), bitsOf((expected.mean as ort.Tensor).data as Float32Array));
+      assert.equal(await stored(upload.object), undefined);
+    } finally {
+      await fn.engine.close();
+    }
+  });
+
+  it('a function refuses a URL lifetime it cannot sign, naming the variable', () => {
+    const env = {
+      SLUICE_BUCKET: 'registry',
+      SLUICE_MODEL: 'image',
+      SLUICE_MODEL_VERSION: '1',
+    };
+    assert.equal(readFunctionConfig(env).objectUrlSeconds, DEFAULT_OBJECT_URL_SECONDS);
+    for (const seconds of ['0', '-5', 'soon', String(MAX_OBJECT_URL_SECONDS + 1)]) {
+      assert.throws(
+        () => readFunctionConfig({ ...env, SLUICE_OBJECT_URL_SECONDS: seconds }),
+        /SLUICE_OBJECT_URL_SECONDS/,
+        seconds,
+      );
+    }
   });
 
   it('upload tickets are checked against the signature: unknown input, wrong shape, wrong datatype are 400s', async () => {

@@ -5,7 +5,16 @@ import { describe, it } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { objectKey } from '../../lib/core/contract/tensor-objects.js';
-import { ObjectReferenceError } from '../../lib/core/errors/request-errors.js';
+import { InvalidRequestError, ObjectReferenceError } from '../../lib/core/errors/request-errors.js';
+import { BINARY_ELEMENT_BYTES } from '../../lib/core/tensor/binary-tensor.js';
+import { TENSOR_DATATYPES, type TensorDatatype } from '../../lib/core/tensor/datatypes.js';
+import {
+  checkReferencedValues,
+  objectTensorSize,
+  referencedTensor,
+  tensorBytes,
+} from '../../lib/core/tensor/referenced-tensor.js';
+import type { TensorSpec } from '../../lib/core/tensor/TensorSpec.js';
 import {
   type PresignedRequestContext,
   presignedSignatureMiddleware,
@@ -174,5 +183,50 @@ describe("S3RequestObjects: presigned URLs end with their own expiry or their cr
     const download = await objectsWith(ends).presignDownload('requests/image/aa', 900);
     assert.equal(download.method, 'GET');
     assert.equal(download.expiresAt.getTime(), ends.getTime());
+  });
+});
+
+describe('referencedTensor: the tensor of an input sent by reference, before its object fills it', () => {
+  const spec = (datatype: TensorDatatype, shape: number[]): TensorSpec => ({ name: 'x', datatype, shape });
+
+  it('is zeroed, of the datatype and size the object must have, for every fixed-size datatype', () => {
+    for (const datatype of TENSOR_DATATYPES.filter((candidate) => candidate !== 'BYTES')) {
+      const tensor = referencedTensor({ name: 'x', datatype, shape: [2, 3] }, spec(datatype, [-1, 3]));
+      assert.deepEqual(tensor.dims, [2, 3], datatype);
+      const bytes = tensorBytes(tensor);
+      assert.equal(bytes.byteLength, 6 * (BINARY_ELEMENT_BYTES[datatype] as number), datatype);
+      assert.ok(
+        bytes.every((byte) => byte === 0),
+        datatype,
+      );
+      assert.equal(
+        objectTensorSize({ name: 'x', datatype, shape: [2, 3] }, spec(datatype, [-1, 3])).byteSize,
+        bytes.byteLength,
+      );
+    }
+  });
+
+  it('refuses BYTES inputs, another datatype and another shape than the model takes', () => {
+    assert.throws(
+      () => objectTensorSize({ name: 'x', datatype: 'BYTES', shape: [1] }, spec('BYTES', [1])),
+      /BYTES inputs cannot be sent by reference/,
+    );
+    assert.throws(
+      () => objectTensorSize({ name: 'x', datatype: 'FP64', shape: [1] }, spec('FP32', [1])),
+      /datatype is "FP64", expected FP32/,
+    );
+    assert.throws(
+      () => objectTensorSize({ name: 'x', datatype: 'FP32', shape: [2] }, spec('FP32', [1])),
+      InvalidRequestError,
+    );
+  });
+
+  it('takes float bit patterns as they are and refuses BOOL bytes other than 0 and 1', () => {
+    const floats = referencedTensor({ name: 'x', datatype: 'FP32', shape: [2] }, spec('FP32', [2]));
+    tensorBytes(floats).set([0, 0, 0xc0, 0x7f, 0, 0, 0x80, 0xff]);
+    assert.doesNotThrow(() => checkReferencedValues('x', floats));
+    const flags = referencedTensor({ name: 'x', datatype: 'BOOL', shape: [3] }, spec('BOOL', [3]));
+    tensorBytes(flags).set([1, 0, 2]);
+    assert.throws(() => checkReferencedValues('x', flags), /BOOL byte 2 of its object is 2/);
   });
 });

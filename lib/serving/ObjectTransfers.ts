@@ -21,7 +21,7 @@ import { binaryTensorSize, encodeBinaryTensor } from '../core/tensor/binary-tens
 import { parseJson } from '../core/tensor/parse-json.js';
 import { checkReferencedValues, objectTensorSize, tensorBytes } from '../core/tensor/referenced-tensor.js';
 import type { TensorData } from '../core/tensor/TensorData.js';
-import type { RequestObjectStore } from '../storage/RequestObjectStore.js';
+import { ObjectChangedError, type RequestObjectStore } from '../storage/RequestObjectStore.js';
 import {
   encodeInferResponse,
   type ResponseHead,
@@ -126,7 +126,15 @@ export class ObjectTransfers {
       referenced.map(async ({ name, key }) => {
         const tensor = feeds[name] as TensorData;
         const into = tensorBytes(tensor);
-        const size = await this.#reach(this.#store.readInto(key, into));
+        const size = await this.#reach(
+          this.#store.readInto(key, into).catch((error: unknown) => {
+            if (!(error instanceof ObjectChangedError)) throw error;
+            throw new ObjectReferenceError(
+              `input "${name}": its object changed while it was read (another request using the same reference deletes it once answered); upload the tensor again`,
+              { cause: error },
+            );
+          }),
+        );
         if (size === undefined) {
           throw new ObjectReferenceError(
             `input "${name}": no object for this reference: never uploaded, already used (an object is deleted once an answer used it) or expired; upload the tensor again through POST /v2/models/${model}/uploads`,

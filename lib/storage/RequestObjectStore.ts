@@ -1,3 +1,11 @@
+/**
+ * An object changed under a read: deleted while it was read (another request used the same reference at the same
+ * time), or its bytes were not the size it said. What the store found, not a failure of the store.
+ */
+export class ObjectChangedError extends Error {
+  override readonly name = 'ObjectChangedError';
+}
+
 /** A request someone else makes on sluice's behalf: a presigned URL, the headers it must carry, and its end. */
 export interface PresignedRequest {
   readonly url: string;
@@ -20,7 +28,8 @@ export interface RequestObjectStore {
   presignDownload(key: string, seconds: number): Promise<PresignedRequest>;
   /**
    * Reads the object at `key` into `into` when it has exactly `into.byteLength` bytes, and returns its size either
-   * way (nothing is read from an object of another size); undefined when there is no such object.
+   * way (nothing is read from an object of another size); undefined when there is no such object. Throws
+   * {@link ObjectChangedError} when the object changes while it is read.
    */
   readInto(key: string, into: Uint8Array): Promise<number | undefined>;
   /** Writes a new object. */

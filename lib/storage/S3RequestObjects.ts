@@ -1,7 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FETCH_CONCURRENCY, FETCH_PART_BYTES } from './ModelRegistry.js';
-import type { PresignedRequest, RequestObjectStore } from './RequestObjectStore.js';
+import { ObjectChangedError, type PresignedRequest, type RequestObjectStore } from './RequestObjectStore.js';
 import { readObjectRanges } from './read-object-ranges.js';
 import { S3ObjectStore } from './S3ObjectStore.js';
 
@@ -88,7 +88,7 @@ export class S3RequestObjects implements RequestObjectStore {
       first,
       partBytes: FETCH_PART_BYTES,
       concurrency: FETCH_CONCURRENCY,
-      problem: (what) => new Error(`${this.#store.locate(key)}: ${what}`),
+      problem: (what) => new ObjectChangedError(`${this.#store.locate(key)}: ${what}`),
     });
     return first.total;
   }

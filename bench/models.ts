@@ -103,3 +103,90 @@ export function bigModel(layers = 6): Uint8Array {
 
 /** The big model's input width, for building its request. */
 export const BIG_MODEL_WIDTH = BIG_WIDTH;
+
+/** Input of the small conv net: 1x3x48x192, a text-line crop as PaddleOCR's direction classifier takes it. */
+export const SMALL_CONV_SHAPE = [1, 3, 48, 192] as const;
+
+/**
+ * A ~1 MB conv net on a 1x3x48x192 FP32 crop, the size and shape of PaddleOCR's direction classifier (issue 18's
+ * "cls"): four 3x3 convs 3->32->64->128->128 with ReLU, the last three of stride 2 (about 240 000 weights, 0.11
+ * GMAC), a global average pool and a 128->2 Gemm with a softmax. A run takes a few milliseconds, as cls's does: the
+ * fixed cost per request shows here.
+ */
+export function smallConvNetModel(): Uint8Array {
+  const random = seededRandom(13);
+  const weights = (count: number, scale: number) =>
+    Float32Array.from({ length: count }, () => (random() * 2 - 1) * scale);
+  const widths = [3, 32, 64, 128, 128];
+  const initializers = [];
+  const nodes = [];
+  let current = 'image';
+  for (let layer = 0; layer + 1 < widths.length; layer++) {
+    const [from, to] = [widths[layer] as number, widths[layer + 1] as number];
+    initializers.push(
+      { name: `w${layer}`, dims: [to, from, 3, 3], data: weights(to * from * 9, 0.1) },
+      { name: `b${layer}`, dims: [to], data: weights(to, 0.05) },
+    );
+    nodes.push(
+      {
+        opType: 'Conv',
+        inputs: [current, `w${layer}`, `b${layer}`],
+        outputs: [`c${layer}`],
+        attributes: {
+          kernel_shape: { ints: [3, 3] },
+          pads: { ints: [1, 1, 1, 1] },
+          strides: { ints: layer === 0 ? [1, 1] : [2, 2] },
+        },
+      },
+      { opType: 'Relu', inputs: [`c${layer}`], outputs: [`r${layer}`] },
+    );
+    current = `r${layer}`;
+  }
+  initializers.push(
+    { name: 'fc', dims: [128, 2], data: weights(256, 0.1) },
+    { name: 'fcb', dims: [2], data: weights(2, 0.05) },
+  );
+  nodes.push(
+    { opType: 'GlobalAveragePool', inputs: [current], outputs: ['pooled'] },
+    { opType: 'Flatten', inputs: ['pooled'], outputs: ['flat'] },
+    { opType: 'Gemm', inputs: ['flat', 'fc', 'fcb'], outputs: ['logits'] },
+    { opType: 'Softmax', inputs: ['logits'], outputs: ['probabilities'], attributes: { axis: { int: 1 } } },
+  );
+  return buildModel({
+    graphName: 'small_conv_net',
+    inputs: [{ name: 'image', datatype: 'FP32', shape: [...SMALL_CONV_SHAPE] }],
+    outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [1, 2] }],
+    initializers,
+    nodes,
+  });
+}
+
+/** Features of the MLP's input: an 8x8 digit, as scikit-learn's digits. */
+export const MLP_FEATURES = 64;
+
+/**
+ * A ~10 KB MLP on 8x8 digits: 64->32 Gemm, ReLU, 32->10 Gemm, softmax (2 410 weights). Its run takes tens of
+ * microseconds: a request to it is all fixed cost.
+ */
+export function digitsMlpModel(): Uint8Array {
+  const random = seededRandom(17);
+  const weights = (count: number, scale: number) =>
+    Float32Array.from({ length: count }, () => (random() * 2 - 1) * scale);
+  return buildModel({
+    graphName: 'digits_mlp',
+    inputs: [{ name: 'pixels', datatype: 'FP32', shape: ['batch', MLP_FEATURES] }],
+    outputs: [{ name: 'probabilities', datatype: 'FP32', shape: ['batch', 10] }],
+    initializers: [
+      { name: 'w1', dims: [MLP_FEATURES, 32], data: weights(MLP_FEATURES * 32, 0.2) },
+      { name: 'b1', dims: [32], data: weights(32, 0.05) },
+      { name: 'w2', dims: [32, 10], data: weights(320, 0.2) },
+      { name: 'b2', dims: [10], data: weights(10, 0.05) },
+    ],
+    nodes: [
+      { opType: 'Gemm', inputs: ['pixels', 'w1', 'b1'], outputs: ['h'] },
+      { opType: 'Relu', inputs: ['h'], outputs: ['hr'] },
+      { opType: 'Gemm', inputs: ['hr', 'w2', 'b2'], outputs: ['logits'] },
+      { opType: 'Softmax', inputs: ['logits'], outputs: ['probabilities'], attributes: { axis: { int: 1 } } },
+    ],
+  });
+}

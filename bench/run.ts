@@ -38,6 +38,7 @@ import { seededRandom } from '../lib/tools/seeded-random.js';
 import { encodingRows } from './encoding-rows.js';
 import { BIG_MODEL_WIDTH, bigModel, convNetModel, IMAGE_SIDE } from './models.js';
 import { referenceRows } from './reference-rows.js';
+import { cpuPerRequestRow, smallModelRows } from './request-cost-rows.js';
 import { fastestMs, fmt, median, quick, type Row, ratioRow } from './row.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -84,7 +85,7 @@ try {
   // The same session options as the handler's, so the ratio measures the pipeline, not the options.
   const reference = await ort.InferenceSession.create(modelBytes, lambdaSessionOptions());
   for (const [label, body, target] of [
-    ['in-process handler, 1 row (4-feature classifier)', single, 0.7],
+    ['in-process handler, 1 row (4-feature classifier)', single, 0.8],
     ['in-process handler, 256-row batch', batch, 0.9],
   ] as const) {
     const event = buildProxyEvent({
@@ -149,6 +150,12 @@ try {
     rows.push(
       ratioRow('peak RSS while serving', oursRss / leastRss, -1.3, `${mb(oursRss)} vs ${mb(leastRss)} MB`),
     );
+    rows.push(await cpuPerRequestRow(sluiceServer, minimalServer, single));
+    for (const row of await smallModelRows(sluiceServer.port, localInfo, async (url) => {
+      const server = await startServer(join(here, 'servers', 'minimal-server.mjs'), [url], env);
+      return { port: server.port, stop: server.kill };
+    }))
+      rows.push(row);
     rows.push(await imageRow(sluiceServer.port, localInfo));
     for (const row of await referenceRows(sluiceServer.port, localInfo)) rows.push(row);
     rows.push(await threadsRow());
@@ -306,6 +313,8 @@ async function bundle(): Promise<void> {
 interface ServerProcess {
   readonly port: number;
   readonly maxRssKb: () => Promise<number>;
+  /** User plus system CPU time the process has used so far, in microseconds. */
+  readonly cpuMicros: () => Promise<number>;
   readonly kill: () => void;
 }
 
@@ -323,6 +332,11 @@ async function startServer(script: string, args: string[], env: NodeJS.ProcessEn
       new Promise((resolve) => {
         child.once('message', (message: { maxRssKb: number }) => resolve(message.maxRssKb));
         child.send('rss');
+      }),
+    cpuMicros: () =>
+      new Promise((resolve) => {
+        child.once('message', (message: { cpuMicros: number }) => resolve(message.cpuMicros));
+        child.send('cpu');
       }),
     kill: () => child.kill(),
   };

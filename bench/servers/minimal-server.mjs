@@ -38,3 +38,8 @@ process.on('message', (message) => {
 process.on('message', (message) => {
   if (message === 'exit') process.exit(0);
 });
+process.on('message', (message) => {
+  if (message !== 'cpu') return;
+  const { user, system } = process.cpuUsage();
+  process.send({ cpuMicros: user + system });
+});

@@ -16,6 +16,7 @@ import { createPredictHandler } from '../../lib/serving/create-predict-handler.j
 import { readFunctionConfig } from '../../lib/serving/function-config.js';
 import { NO_METRICS } from '../../lib/serving/metrics/ServingMetrics.js';
 import { lambdaSessionOptions } from '../../lib/serving/session-options.js';
+import { S3RequestObjects } from '../../lib/storage/S3RequestObjects.js';
 import { seededRandom } from '../../lib/tools/seeded-random.js';
 import { IMAGE_SCALE_BYTES, IMAGE_SCALE_SHAPE, imageScaleModel } from '../fixtures/image-scale-model.js';
 import {
@@ -211,6 +212,22 @@ describe('tensors by reference: inputs and outputs larger than a payload travel 
     const reply = await test.request('POST', '/v2/models/image/infer', inferBody(upload.object));
     assert.equal(reply.status, 400);
     assert.match(bodyOf(reply, ErrorBodySchema).error, /no object for this reference/);
+  });
+
+  it('an upload URL past its expiry is refused by the store (403 AccessDenied), and nothing is written', async () => {
+    // Signed by a clock at a fixed time long past: the store judges expiry by its own.
+    const objects = new S3RequestObjects({
+      client: test.stack.store.createClient(),
+      bucket: test.stack.store.bucket,
+      now: () => Date.parse('2026-01-01T00:00:00Z'),
+    });
+    const key = `${REQUESTS_PREFIX}image/${'e'.repeat(32)}`;
+    const upload = await objects.presignUpload(key, 8, 60);
+    assert.equal(upload.expiresAt.toISOString(), '2026-01-01T00:01:00.000Z');
+    const refused = await put(upload, new Uint8Array(8));
+    assert.equal(refused.status, 403);
+    assert.match(refused.text, /<Code>AccessDenied<\/Code>.*Request has expired/s);
+    assert.equal(await test.stack.store.objects().get(key), undefined);
   });
 
   it('an object of the wrong size (written past the URL) is a 400 naming both sizes, and is kept', async () => {

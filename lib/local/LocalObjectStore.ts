@@ -69,6 +69,9 @@ export interface LocalObjectStoreProps {
  * - AbortMultipartUpload deletes the upload's parts (s3rver does not implement it, so the parts of a failed
  *   upload stayed on disk), and parts no upload can finish any more, those of clients killed while the store
  *   was last running, are deleted at start.
+ * - Presigned URLs (tensors sent by reference) are checked as S3 checks them: s3rver checks their expiry but takes
+ *   any SigV4 signature, so an upload of another length than the signed `content-length` would pass
+ *   (see presigned-url-check.ts).
  * - An object becomes visible only once all its bytes are on disk (s3rver answers a PUT before its
  *   file is flushed and lets readers see a half-written object); writes go to a temporary file
  *   that is renamed into place, and listings tolerate files vanishing under them.

@@ -12,6 +12,7 @@ import { ModelRegistry, UNPUBLISHED_GRACE_MS } from '../storage/ModelRegistry.js
 import { RolloutStore } from '../storage/RolloutStore.js';
 import { S3RequestObjects } from '../storage/S3RequestObjects.js';
 import { ApiGatewayEmulator } from './ApiGatewayEmulator.js';
+import { expireRequestObjects } from './expire-request-objects.js';
 import { HealthWindow } from './HealthWindow.js';
 import { HomeLock } from './HomeLock.js';
 import { LOCAL_STACK_ACTOR, LocalAliasResolver } from './LocalAliasResolver.js';
@@ -241,6 +242,7 @@ export class LocalStack {
       let info: LocalStackInfo;
       try {
         await sweepUnpublished(registry, now(), logger);
+        await expireOldRequestObjects(store, now(), logger);
         published = options.publishSamples === false ? [] : await publishSamples(registry);
         info = { apiUrl: api.url, s3Endpoint: store.endpoint, bucket: store.bucket, pid: process.pid };
         await writeLocalStackInfo(options.home, info);
@@ -288,6 +290,23 @@ export class LocalStack {
     await this.engine.close();
     await this.store.stop();
     await this.lock.release();
+  }
+}
+
+/**
+ * The start's stand-in for the lifecycle of `requests/` on AWS: objects of tensors sent by reference older than their
+ * expiry are deleted (see `expireRequestObjects`). A failure is logged, not fatal, as the sweep of the registry's.
+ */
+async function expireOldRequestObjects(
+  store: LocalObjectStore,
+  now: number,
+  logger: AppLogger,
+): Promise<void> {
+  try {
+    const expired = await expireRequestObjects(store.createClient(), store.bucket, now);
+    if (expired.length > 0) logger.info('expired request objects', { objects: expired.length });
+  } catch (error) {
+    logger.warn('could not expire request objects', { error: error as Error });
   }
 }
 

@@ -9,8 +9,10 @@ import {
   DEFAULT_OBJECT_URL_SECONDS,
   MAX_OBJECT_URL_SECONDS,
   ObjectOutputParameter,
+  REQUEST_OBJECT_EXPIRY_DAYS,
   REQUESTS_PREFIX,
 } from '../../lib/core/contract/tensor-objects.js';
+import { expireRequestObjects } from '../../lib/local/expire-request-objects.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { createPredictHandler } from '../../lib/serving/create-predict-handler.js';
 import { readFunctionConfig } from '../../lib/serving/function-config.js';
@@ -24,6 +26,7 @@ import {
   ErrorBodySchema,
   silentLogger,
   startTestStack,
+  TestClock,
   type TestStack,
 } from '../fixtures/local-stack.js';
 import { identityModel } from '../fixtures/models.js';
@@ -67,6 +70,8 @@ const ObjectOutputSchema = z.object({
   [ObjectOutputParameter.EXPIRES_AT]: z.iso.datetime(),
   [ObjectOutputParameter.BYTE_SIZE]: z.number().int(),
 });
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Asks for the small output only: every output as JSON would not fit a response. */
 const MEAN_ONLY = { outputs: [{ name: 'mean' }] };
@@ -399,5 +404,38 @@ describe('tensors by reference: inputs and outputs larger than a payload travel 
       inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }],
     });
     assert.equal(unknown.status, 404);
+  });
+});
+
+describe('the local stack expires request objects at start, as the lifecycle rule does on AWS', () => {
+  it(`deletes requests/ objects older than ${REQUEST_OBJECT_EXPIRY_DAYS} day when it starts, and keeps younger ones and models/`, async () => {
+    const first = await startTestStack({ publishSamples: false });
+    const old = `${REQUESTS_PREFIX}image/${'a'.repeat(32)}`;
+    await first.stack.store.objects().putIfAbsent(old, new Uint8Array(4));
+    await first.stack.store.objects().putIfAbsent('models/kept/README', 'not a request object');
+    const written = Date.now();
+    await first.stack.stop();
+    // The same data folder, started by a clock two days on: what was written before is past its expiry.
+    const later = await startTestStack({
+      publishSamples: false,
+      home: first.home,
+      clock: new TestClock(written + 2 * DAY_MS),
+    });
+    try {
+      const objects = later.stack.store.objects();
+      assert.equal(await objects.get(old), undefined);
+      assert.ok(await objects.get('models/kept/README'));
+      const young = `${REQUESTS_PREFIX}image/${'b'.repeat(32)}`;
+      await objects.putIfAbsent(young, new Uint8Array(4));
+      const kept = await expireRequestObjects(
+        later.stack.store.createClient(),
+        later.stack.store.bucket,
+        written,
+      );
+      assert.deepEqual(kept, []);
+      assert.ok(await objects.get(young));
+    } finally {
+      await later.stop();
+    }
   });
 });

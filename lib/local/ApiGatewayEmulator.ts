@@ -9,7 +9,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { attachBodyBytes, type WithBodyBytes } from '../core/contract/body-bytes.js';
+import type { WithBodyBytes } from '../core/contract/body-bytes.js';
 import { MAX_REQUEST_BYTES } from '../core/contract/limits.js';
 import { buildProxyEvent } from '../core/contract/proxy-event.js';
 import {
@@ -122,7 +122,7 @@ export type Refusal = {
  * So does what a network between them would end: a body shorter than its Content-Length when the client ends the
  * request (400), a body stalled for `bodyTimeoutMs` (408), a request Node cannot parse (400). Every body reaches the
  * handler as API Gateway's `*\/*` binary media type has it pass them, base64 (whose bytes the handler reads as they
- * came, see `attachBodyBytes`); every answer carries a Content-Length.
+ * came, see `WithBodyBytes`); every answer carries a Content-Length.
  *
  * @example
  * const api = await ApiGatewayEmulator.start({ handler: (event) => app.handle(event), port: 3000 });
@@ -462,19 +462,23 @@ function readBody(
 }
 
 /**
- * The proxy event of a request, as API Gateway builds it, with its body's bytes attached as they came (see
- * `attachBodyBytes`): the handler reads them as they are, and `body` is their base64 form only if something reads
- * it. A resource for each path, as the emulator does not know the API's resource tree; the stage `local`.
+ * The proxy event of a request, as API Gateway builds it, with its body's bytes as they came (see `WithBodyBytes`):
+ * the handler reads them as they are, and `body` is their base64 form only if something reads it. A resource for each path, as the emulator does not know the API's resource tree; the stage `local`.
  */
 function toEvent(request: IncomingMessage, target: RequestTarget, bytes: Buffer): APIGatewayProxyEvent {
-  // Node has parsed the headers already; API Gateway gives both single- and multi-value forms.
-  const headers = request.headers as Record<string, string>;
-  const event = buildProxyEvent({
+  // The API's binary media types are `*/*`, which "includes all content types"
+  // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html): every body
+  // reaches the function base64-encoded, the bytes as sent, and the handler decodes (and checks) them; here it
+  // reads the bytes themselves.
+  return buildProxyEvent({
     method: request.method ?? 'GET',
     path: target.path,
     query: target.query,
-    headers,
-    multiValueHeaders: {},
+    // Node has parsed the headers already; API Gateway gives both single- and multi-value forms, and Node builds
+    // the multi-value form on first read (most requests never read it).
+    headers: request.headers as Record<string, string>,
+    multiValueHeaders: () => request.headersDistinct as Record<string, string[]>,
+    bytes,
     requestId: randomUUID(),
     requestTimeEpoch: Date.now(),
     stage: LOCAL,
@@ -484,15 +488,4 @@ function toEvent(request: IncomingMessage, target: RequestTarget, bytes: Buffer)
     sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
     protocol: `HTTP/${request.httpVersion}`,
   });
-  // Node builds the multi-value form on first read; most requests never read it.
-  Object.defineProperty(event, 'multiValueHeaders', {
-    get: () => request.headersDistinct,
-    enumerable: true,
-    configurable: true,
-  });
-  // The API's binary media types are `*/*`, which "includes all content types"
-  // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html): every body
-  // reaches the function base64-encoded, the bytes as sent, and the handler decodes (and checks) them; here it
-  // reads the bytes themselves.
-  return bytes.byteLength > 0 ? attachBodyBytes(event, bytes) : event;
 }

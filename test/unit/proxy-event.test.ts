@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { attachBodyBytes, type WithBodyBytes } from '../../lib/core/contract/body-bytes.js';
+import type { WithBodyBytes } from '../../lib/core/contract/body-bytes.js';
 import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
 import { API_STAGE, buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
 import { RequestTooLargeError } from '../../lib/core/errors/request-errors.js';
@@ -159,33 +159,60 @@ describe('Bodies as bytes: the local stack passes bytes, Lambda and API Gateway 
     assert.equal(Object.hasOwn({ ...result }, 'bytes'), false, 'a copy is a plain base64 result');
   });
 
-  it('an event with bytes reads as the bytes, and its body is their base64 form for whatever reads it', () => {
-    const event = attachBodyBytes(
-      buildProxyEvent({ method: 'POST', path: '/v2', requestId: 'r', requestTimeEpoch: EXAMPLE_EPOCH }),
+  it('an event made from bytes writes its multi-value headers and base64 body only when read, and takes new ones', () => {
+    let made = 0;
+    const event = buildProxyEvent({
+      method: 'POST',
+      path: '/v2',
+      requestId: 'r',
+      requestTimeEpoch: 0,
+      headers: { a: 'b' },
+      multiValueHeaders: () => {
+        made++;
+        return { a: ['b'] };
+      },
       bytes,
-    );
+    });
+    assert.equal(made, 0);
+    assert.deepEqual(event.multiValueHeaders, { a: ['b'] });
+    assert.deepEqual(event.multiValueHeaders, { a: ['b'] });
+    assert.equal(made, 1, 'made once');
+    event.body = 'text';
+    assert.equal(event.body, 'text');
+    assert.equal(event.bytes, undefined, 'a new body replaces the bytes');
+  });
+
+  it('an event with bytes reads as the bytes, and its body is their base64 form for whatever reads it', () => {
+    const event = buildProxyEvent({
+      method: 'POST',
+      path: '/v2',
+      requestId: 'r',
+      requestTimeEpoch: EXAMPLE_EPOCH,
+      bytes,
+    });
     assert.equal(event.isBase64Encoded, true);
     assert.equal(event.body, bytes.toString('base64'));
     assert.deepEqual(readBodyBytes(event), bytes);
     assert.throws(() => readBodyText(event), /not valid UTF-8 at byte offset 1 \(0xff\)/);
-    const text = attachBodyBytes(
-      buildProxyEvent({ method: 'POST', path: '/v2', requestId: 'r', requestTimeEpoch: 0 }),
-      Buffer.from('\ufeff{"a":1}'),
-    );
+    const text = buildProxyEvent({
+      method: 'POST',
+      path: '/v2',
+      requestId: 'r',
+      requestTimeEpoch: 0,
+      bytes: Buffer.from('\ufeff{"a":1}'),
+    });
     assert.equal(readBodyText(text), '{"a":1}', 'the byte order mark is dropped, as from a base64 body');
   });
 
   it('bodyOf gives a worker thread the bytes themselves, not their base64 form', () => {
-    const event = attachBodyBytes(
-      buildProxyEvent({
-        method: 'POST',
-        path: '/v2',
-        requestId: 'r',
-        requestTimeEpoch: 0,
-        headers: { a: 'b' },
-      }),
+    const event = buildProxyEvent({
+      method: 'POST',
+      path: '/v2',
+      requestId: 'r',
+      requestTimeEpoch: 0,
+      headers: { a: 'b' },
       bytes,
-    );
+    });
     const crossed = structuredClone(bodyOf(event));
     assert.deepEqual(crossed, {
       body: null,

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { WithBodyBytes } from './body-bytes.js';
 import { readHeader } from './headers.js';
 
 /** Stage name in the API URL: `https://ID.execute-api.REGION.amazonaws.com/prod/v2/...`. */
@@ -31,15 +32,22 @@ export interface ProxyRequest {
    */
   readonly headers?: Readonly<Record<string, string>>;
   /**
-   * Every value of each header (the event holds this object, not a copy).
+   * Every value of each header (the event holds this object, not a copy), or a function that makes them when the
+   * event's `multiValueHeaders` is first read.
    * @default each of `headers` as its only value
    */
-  readonly multiValueHeaders?: Readonly<Record<string, string[]>>;
+  readonly multiValueHeaders?: Readonly<Record<string, string[]>> | (() => Record<string, string[]>);
   /**
    * The body: text, or base64 when {@link isBase64Encoded}. An empty body is no body.
    * @default none
    */
   readonly body?: string;
+  /**
+   * The body as bytes, as the local emulator passes it (see `WithBodyBytes`): the event's `body` is their base64
+   * form, written only if something reads it, and `isBase64Encoded` is true. Takes the place of `body`.
+   * @default none
+   */
+  readonly bytes?: Uint8Array;
   /**
    * Whether `body` is base64, as API Gateway encodes a body that matches one of the API's binary media types.
    * @default false
@@ -99,26 +107,53 @@ export interface ProxyRequest {
  * @example
  * buildProxyEvent({ method: 'GET', path: '/v2/models/iris/ready', requestId: 'check-1', requestTimeEpoch: 0 });
  */
-export function buildProxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
+export function buildProxyEvent(request: ProxyRequest): APIGatewayProxyEvent & WithBodyBytes {
   const { method, path } = request;
   const resource = request.resource ?? path;
   const headers = request.headers ?? {};
   const stage = request.stage ?? API_STAGE;
   const query = queryParameters(request.query);
+  const given = request.multiValueHeaders;
+  let multiValueHeaders: Record<string, string[]> | undefined;
+  let bytes = request.bytes !== undefined && request.bytes.byteLength > 0 ? request.bytes : undefined;
+  let body: string | null | undefined =
+    bytes !== undefined ? undefined : request.body === undefined || request.body === '' ? null : request.body;
+  // Accessors in the literal (not defineProperty afterwards, which would leave the object a slow dictionary): the
+  // multi-value headers and a base64 body are written only if something reads them.
   return {
     resource,
     path,
     httpMethod: method,
     headers,
-    multiValueHeaders:
-      request.multiValueHeaders ??
-      Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+    get multiValueHeaders(): Record<string, string[]> {
+      multiValueHeaders ??=
+        typeof given === 'function'
+          ? given()
+          : (given ?? Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])));
+      return multiValueHeaders;
+    },
+    set multiValueHeaders(value: Record<string, string[]>) {
+      multiValueHeaders = value;
+    },
     queryStringParameters: query?.single ?? null,
     multiValueQueryStringParameters: query?.multi ?? null,
     pathParameters: request.pathParameters ?? null,
     stageVariables: null,
-    body: request.body === undefined || request.body === '' ? null : request.body,
-    isBase64Encoded: request.isBase64Encoded ?? false,
+    get body(): string | null {
+      body ??=
+        bytes === undefined
+          ? null
+          : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+      return body;
+    },
+    set body(value: string | null) {
+      body = value;
+      bytes = undefined;
+    },
+    get bytes(): Uint8Array | undefined {
+      return bytes;
+    },
+    isBase64Encoded: bytes !== undefined || (request.isBase64Encoded ?? false),
     requestContext: {
       accountId: request.accountId ?? '',
       apiId: request.apiId ?? '',

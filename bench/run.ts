@@ -36,10 +36,11 @@ import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
 import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
 import { encodingRows } from './encoding-rows.js';
-import { BIG_MODEL_WIDTH, bigModel, convNetModel, IMAGE_SIDE } from './models.js';
+import { convNetModel, IMAGE_SIDE } from './models.js';
 import { referenceRows } from './reference-rows.js';
 import { cpuPerRequestRow, smallModelRows } from './request-cost-rows.js';
 import { fastestMs, fmt, median, quick, type Row, ratioRow } from './row.js';
+import { coldStartRows, localStackReadyRow, servingRssRows } from './startup-rows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '.out');
@@ -48,8 +49,6 @@ const outDir = join(here, '.out');
 const SHADOW_REQUESTS = quick ? 500 : 2_000;
 const IN_PROCESS_MS = quick ? 300 : 1000;
 const HTTP_SECONDS = quick ? 2 : 8;
-const COLD_RUNS = quick ? 3 : 7;
-const BIG_COLD_RUNS = quick ? 2 : 4;
 const IMAGE_RUNS = quick ? 4 : 10;
 const SYNTH_ROUNDS = quick ? 1 : 2;
 /** Runs of each side of the CLI rows (a process each). */
@@ -145,11 +144,6 @@ try {
         `${fmt(oursHttp)} vs ${fmt(leastHttp)} req/s`,
       ),
     );
-    const oursRss = await sluiceServer.maxRssKb();
-    const leastRss = await minimalServer.maxRssKb();
-    rows.push(
-      ratioRow('peak RSS while serving', oursRss / leastRss, -1.3, `${mb(oursRss)} vs ${mb(leastRss)} MB`),
-    );
     rows.push(await cpuPerRequestRow(sluiceServer, minimalServer, single));
     for (const row of await smallModelRows(sluiceServer.port, localInfo, async (url) => {
       const server = await startServer(join(here, 'servers', 'minimal-server.mjs'), [url], env);
@@ -164,71 +158,16 @@ try {
     minimalServer.kill();
   }
 
-  // 3. Cold start: fresh process to first prediction, model from the embedded S3.
-  const coldEnv = { ...env, BENCH_BODY: single };
-  const oursCold: number[] = [];
-  const leastCold: number[] = [];
-  for (let run = 0; run < COLD_RUNS; run++) {
-    oursCold.push(await coldStart(join(outDir, 'cold-start.mjs'), coldEnv));
-    leastCold.push(await coldStart(join(here, 'servers', 'cold-start-reference.mjs'), coldEnv));
-  }
-  const oursMedian = median(oursCold);
-  const leastMedian = median(leastCold);
-  rows.push(
-    ratioRow(
-      'cold start (median)',
-      oursMedian / leastMedian,
-      -1.3,
-      `${oursMedian.toFixed(0)} vs ${leastMedian.toFixed(0)} ms`,
-    ),
-  );
-  // 4. A ~100 MB model: cold start and peak RSS against a naive sequential loader (read, hash, create, run).
-  const big = bigModel();
-  const bigManifest = await publishVersion(registry, { name: 'big', model: big });
-  const bigEnv = {
-    ...env,
-    SLUICE_MODEL: 'big',
-    SLUICE_MODEL_VERSION: String(bigManifest.version),
-    SLUICE_MODEL_SHA256: bigManifest.sha256,
-    // The function's cache must hold the model: Lambda's budget is 40 % of memory; here, room for one session.
-    SLUICE_CACHE_BYTES: String(2 * 1024 * 1024 * 1024),
-    BENCH_BODY: JSON.stringify({
-      inputs: [
-        {
-          name: 'x',
-          datatype: 'FP32',
-          shape: [1, BIG_MODEL_WIDTH],
-          data: new Array(BIG_MODEL_WIDTH).fill(0.5),
-        },
-      ],
-    }),
+  // 3-4. Cold starts (iris, a ~100 MB model), peak RSS while serving, the local stack's start: bench/startup-rows.ts.
+  const startup = {
+    env: { ...env, BENCH_BODY: single },
+    registry,
+    irisModelPath: iris.modelPath,
+    scratch: home,
   };
-  const oursBig: ColdStart[] = [];
-  const naiveBig: ColdStart[] = [];
-  for (let run = 0; run < BIG_COLD_RUNS; run++) {
-    oursBig.push(await coldStartFigures(join(outDir, 'cold-start.mjs'), bigEnv));
-    naiveBig.push(await coldStartFigures(join(here, 'servers', 'cold-start-naive.mjs'), bigEnv));
-  }
-  const oursBigMs = median(oursBig.map((figures) => figures.coldStartMs));
-  const naiveBigMs = median(naiveBig.map((figures) => figures.coldStartMs));
-  rows.push(
-    ratioRow(
-      `cold start, ${mb(big.byteLength / 1024)} MB model (median)`,
-      oursBigMs / naiveBigMs,
-      -0.9,
-      `${oursBigMs.toFixed(0)} vs ${naiveBigMs.toFixed(0)} ms (naive: read, hash, create)`,
-    ),
-  );
-  const oursBigRss = median(oursBig.map((figures) => figures.maxRssKb));
-  const naiveBigRss = median(naiveBig.map((figures) => figures.maxRssKb));
-  rows.push(
-    ratioRow(
-      `peak RSS, ${mb(big.byteLength / 1024)} MB model`,
-      oursBigRss / naiveBigRss,
-      -1.3,
-      `${mb(oursBigRss)} vs ${mb(naiveBigRss)} MB`,
-    ),
-  );
+  for (const row of await coldStartRows(startup)) rows.push(row);
+  for (const row of await servingRssRows(startup)) rows.push(row);
+  rows.push(await localStackReadyRow(startup));
   // 5. The CLI's start: `sluice --version` against `node -e 0`, `sluice status --local` against a plain GET.
   for (const row of await cliRows(home, iris.modelPath, extras)) rows.push(row);
   // 6. cdk synth of 50 models, bundled, against a synth of one model.
@@ -292,7 +231,6 @@ async function bundle(): Promise<void> {
   await build({
     entryPoints: {
       'sluice-server': join(here, 'servers', 'sluice-server.ts'),
-      'cold-start': join(here, 'servers', 'cold-start.ts'),
     },
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
@@ -355,27 +293,6 @@ async function load(port: number, body: string): Promise<number> {
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`HTTP load on port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return result.requests.average;
-}
-
-interface ColdStart {
-  readonly coldStartMs: number;
-  readonly maxRssKb: number;
-}
-
-async function coldStart(script: string, env: NodeJS.ProcessEnv): Promise<number> {
-  return (await coldStartFigures(script, env)).coldStartMs;
-}
-
-async function coldStartFigures(script: string, env: NodeJS.ProcessEnv): Promise<ColdStart> {
-  const child = fork(script, [], { env, execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const line = stderr.split('\n').find((candidate) => candidate.startsWith('{"coldStartMs"'));
-  if (code !== 0 || !line) throw new Error(`${script} failed (${code}): ${stderr}`);
-  return JSON.parse(line) as ColdStart;
 }
 
 /** Input parsing of a large numeric V2 body (just under 6 MB): parseJson against JSON.parse. */

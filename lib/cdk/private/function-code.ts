@@ -13,6 +13,7 @@ import { buildSync, type Metafile } from 'esbuild';
 import { z } from 'zod';
 import type { Architecture } from '../../core/config/deploy-config.js';
 import { SluiceError } from '../../core/errors/SluiceError.js';
+import { builtinsByRequire } from './builtins-by-require.js';
 import { directorySize } from './directory-size.js';
 
 /**
@@ -159,6 +160,8 @@ function bundleEntry(entry: string, outputDir: string): string[] {
       legalComments: 'none',
       external: [ONNXRUNTIME_NODE, ONNXRUNTIME_COMMON],
       banner: { js: REQUIRE_SHIM },
+      // node:http(s) by `require` where a module initialises, not by hoisted ES imports (see builtinsByRequire).
+      alias: builtinsByRequire(),
       metafile: true,
       logLevel: 'silent',
     });

@@ -69,7 +69,29 @@ export function decodeBinaryTensor(
   // A copy into a fresh buffer of exactly this size: typed arrays need an aligned offset, and the request's
   // buffer (a Node Buffer may be a slice of a shared pool) is not kept. Not Buffer#slice: that one shares memory.
   const buffer = new Uint8Array(bytes).buffer;
-  switch (spec.datatype) {
+  const tensor = tensorOverBuffer(spec.datatype, buffer, dims);
+  if (tensor.type === 'bool') {
+    const values = tensor.data as Uint8Array;
+    const wrong = values.findIndex((value) => value > 1);
+    if (wrong >= 0) throw bad(name, `binary BOOL byte ${wrong} is ${values[wrong]}; BOOL bytes are 0 or 1`);
+  }
+  return tensor;
+}
+
+/**
+ * A tensor of a fixed-size datatype over `buffer` as it is (no copy): the typed array onnxruntime-node takes for
+ * it, FP16 as half-precision bit patterns, BOOL as bytes (not checked here). `buffer` must hold exactly the
+ * elements `dims` has.
+ *
+ * @example
+ * tensorOverBuffer('FP32', new ArrayBuffer(8), [2]).data; // Float32Array [0, 0]
+ */
+export function tensorOverBuffer(
+  datatype: Exclude<TensorDatatype, 'BYTES'>,
+  buffer: ArrayBuffer,
+  dims: readonly number[],
+): TensorData {
+  switch (datatype) {
     case 'FP32':
       return tensorOf('float32', new Float32Array(buffer), dims);
     case 'FP64':
@@ -92,12 +114,8 @@ export function decodeBinaryTensor(
       return tensorOf('uint32', new Uint32Array(buffer), dims);
     case 'UINT64':
       return tensorOf('uint64', new BigUint64Array(buffer), dims);
-    case 'BOOL': {
-      const values = new Uint8Array(buffer);
-      const wrong = values.findIndex((value) => value > 1);
-      if (wrong >= 0) throw bad(name, `binary BOOL byte ${wrong} is ${values[wrong]}; BOOL bytes are 0 or 1`);
-      return tensorOf('bool', values, dims);
-    }
+    case 'BOOL':
+      return tensorOf('bool', new Uint8Array(buffer), dims);
   }
 }
 

@@ -1,8 +1,8 @@
 import { MAX_OBJECT_TENSOR_BYTES } from '../contract/tensor-objects.js';
 import { InvalidRequestError } from '../errors/request-errors.js';
-import { BINARY_ELEMENT_BYTES, type BinaryTensorHeader } from './binary-tensor.js';
+import { BINARY_ELEMENT_BYTES, type BinaryTensorHeader, tensorOverBuffer } from './binary-tensor.js';
 import { checkInputShape } from './decode-tensor.js';
-import { type TensorData, type TensorValues, tensorOf } from './TensorData.js';
+import type { TensorData, TensorValues } from './TensorData.js';
 import type { TensorSpec } from './TensorSpec.js';
 
 /** An input sent by reference, checked against the model: its dims and the size its object must have. */
@@ -53,36 +53,9 @@ export function objectTensorSize(header: BinaryTensorHeader, spec: TensorSpec): 
  */
 export function referencedTensor(header: BinaryTensorHeader, spec: TensorSpec): TensorData {
   const { dims, byteSize } = objectTensorSize(header, spec);
-  const buffer = new ArrayBuffer(byteSize);
-  switch (spec.datatype) {
-    case 'FP32':
-      return tensorOf('float32', new Float32Array(buffer), dims);
-    case 'FP64':
-      return tensorOf('float64', new Float64Array(buffer), dims);
-    case 'FP16':
-      return tensorOf('float16', new Uint16Array(buffer), dims);
-    case 'INT8':
-      return tensorOf('int8', new Int8Array(buffer), dims);
-    case 'INT16':
-      return tensorOf('int16', new Int16Array(buffer), dims);
-    case 'INT32':
-      return tensorOf('int32', new Int32Array(buffer), dims);
-    case 'INT64':
-      return tensorOf('int64', new BigInt64Array(buffer), dims);
-    case 'UINT8':
-      return tensorOf('uint8', new Uint8Array(buffer), dims);
-    case 'UINT16':
-      return tensorOf('uint16', new Uint16Array(buffer), dims);
-    case 'UINT32':
-      return tensorOf('uint32', new Uint32Array(buffer), dims);
-    case 'UINT64':
-      return tensorOf('uint64', new BigUint64Array(buffer), dims);
-    case 'BOOL':
-      return tensorOf('bool', new Uint8Array(buffer), dims);
-    case 'BYTES':
-      // objectTensorSize has refused it.
-      throw bad(header.name, 'BYTES inputs cannot be sent by reference');
-  }
+  // objectTensorSize has refused BYTES.
+  if (spec.datatype === 'BYTES') throw bad(header.name, 'BYTES inputs cannot be sent by reference');
+  return tensorOverBuffer(spec.datatype, new ArrayBuffer(byteSize), dims);
 }
 
 /**

@@ -148,18 +148,7 @@ export class RegistryBucket extends Construct {
    */
   grantReadModel(grantee: iam.IGrantable, model: string): iam.Grant {
     const prefix = `${MODELS_PREFIX}${model}/`;
-    this.key.grant(grantee, 'kms:Decrypt');
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:ListBucket'],
-      resourceArns: [this.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
-    });
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:GetObject'],
-      resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
-    });
+    return this.grantPrefix(grantee, prefix, ['s3:GetObject'], ['kms:Decrypt']);
   }
 
   /**
@@ -175,19 +164,12 @@ export class RegistryBucket extends Construct {
    * https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions).
    */
   grantRequestObjects(grantee: iam.IGrantable, model: string): iam.Grant {
-    const prefix = requestObjectPrefix(model);
-    this.key.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
-    iam.Grant.addToPrincipal({
+    return this.grantPrefix(
       grantee,
-      actions: ['s3:ListBucket'],
-      resourceArns: [this.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
-    });
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-      resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
-    });
+      requestObjectPrefix(model),
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+      ['kms:Decrypt', 'kms:GenerateDataKey'],
+    );
   }
 
   /**
@@ -195,18 +177,7 @@ export class RegistryBucket extends Construct {
    * which checks the golden examples and sha256 of whichever model of the stack it rolls out.
    */
   grantReadModels(grantee: iam.IGrantable): iam.Grant {
-    this.key.grant(grantee, 'kms:Decrypt');
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:ListBucket'],
-      resourceArns: [this.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${MODELS_PREFIX}*`] } },
-    });
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:GetObject'],
-      resourceArns: [this.bucket.arnForObjects(`${MODELS_PREFIX}*`)],
-    });
+    return this.grantPrefix(grantee, MODELS_PREFIX, ['s3:GetObject'], ['kms:Decrypt']);
   }
 
   /** Lets a principal publish versions of any model and read the registry (a CI publisher, or the CLI's role). */
@@ -225,17 +196,35 @@ export class RegistryBucket extends Construct {
    * its objects, and encrypt and decrypt with the registry key. Nothing under `models/` is granted.
    */
   grantRollouts(grantee: iam.IGrantable): iam.Grant {
-    this.key.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    return this.grantPrefix(
+      grantee,
+      ROLLOUTS_PREFIX,
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      ['kms:Decrypt', 'kms:GenerateDataKey'],
+    );
+  }
+
+  /**
+   * The grant every prefix of the bucket gets the same way: `objectActions` on the objects under `prefix`, a
+   * listing of that prefix only (an `s3:prefix` condition), and `keyActions` on the registry key.
+   */
+  private grantPrefix(
+    grantee: iam.IGrantable,
+    prefix: string,
+    objectActions: string[],
+    keyActions: string[],
+  ): iam.Grant {
+    this.key.grant(grantee, ...keyActions);
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['s3:ListBucket'],
       resourceArns: [this.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${ROLLOUTS_PREFIX}*`] } },
+      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
     });
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-      resourceArns: [this.bucket.arnForObjects(`${ROLLOUTS_PREFIX}*`)],
+      actions: objectActions,
+      resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
     });
   }
 }

@@ -29,7 +29,7 @@ import {
   TestClock,
   type TestStack,
 } from '../fixtures/local-stack.js';
-import { identityModel } from '../fixtures/models.js';
+import { identityModel, twoInputModel } from '../fixtures/models.js';
 
 /** The answer of `POST /v2/models/{m}/uploads`, as the README documents it. */
 const UploadsReplySchema = z.strictObject({
@@ -102,6 +102,7 @@ describe('tensors by reference: inputs and outputs larger than a payload travel 
     test = await startTestStack({ publishSamples: false });
     await publishVersion(test.stack.registry, { name: 'image', model: imageScaleModel() });
     await publishVersion(test.stack.registry, { name: 'small', model: identityModel('FP32', [1, 4]) });
+    await publishVersion(test.stack.registry, { name: 'pair', model: twoInputModel() });
     session = await ort.InferenceSession.create(imageScaleModel(), lambdaSessionOptions());
   });
 
@@ -384,6 +385,35 @@ describe('tensors by reference: inputs and outputs larger than a payload travel 
         seconds,
       );
     }
+  });
+
+  it('on the binary-data path a referenced input mixes with a binary one: a + b of a two-input model', async () => {
+    const upload = await ticket('pair', 'a', [2, 3]);
+    assert.equal(upload.byte_size, 24);
+    const a = Float32Array.of(1, 2, 3, 4, 5, 6);
+    assert.equal((await put(upload, bytesOf(a))).status, 200);
+    const b = Float32Array.of(0.5, 0.25, -1, 8, 16, 32);
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [
+          { name: 'a', datatype: 'FP32', shape: [2, 3], parameters: { sluice_object: upload.object } },
+          { name: 'b', datatype: 'FP32', shape: [2, 3], parameters: { binary_data_size: b.byteLength } },
+        ],
+      }),
+    );
+    const response = await fetch(`${test.url}/v2/models/pair/infer`, {
+      method: 'POST',
+      body: Buffer.concat([header, bytesOf(b)]),
+      headers: {
+        'content-type': 'application/octet-stream',
+        [INFERENCE_HEADER_CONTENT_LENGTH]: String(header.byteLength),
+      },
+    });
+    const text = await response.text();
+    assert.equal(response.status, 200, text);
+    const [sum] = InferReplySchema.parse(JSON.parse(text)).outputs;
+    assert.deepEqual(bitsOf(sum?.data ?? []), bitsOf(a.map((value, index) => value + (b[index] as number))));
+    assert.equal(await stored(upload.object), undefined);
   });
 
   it('upload tickets are checked against the signature: unknown input, wrong shape, wrong datatype are 400s', async () => {

@@ -39,7 +39,10 @@ function expectedText(value: number, readsBack: (text: string) => boolean): stri
   throw new Error(`no decimal of 17 digits reads back as ${value}`);
 }
 
-/** Whether a value lies exactly halfway between two decimals of `digits` digits: its exact expansion has one more, a 5. */
+/**
+ * Whether a value lies exactly halfway between two decimals of `digits` digits: its exact expansion has one
+ * digit more, a 5.
+ */
 function isTie(magnitude: number, digits: number): boolean {
   const exact = (magnitude.toPrecision(100).split('e')[0] ?? '')
     .replace('.', '')
@@ -94,7 +97,10 @@ function assertReadsBack(values: Float32Array): string[] {
   return text.slice(1, -1).split(',');
 }
 
-/** Edge cases: zeros, subnormals, the normal range's ends, powers of two and ten and their neighbours, notation boundaries, integers around 2^24, and all of them negated. */
+/**
+ * Edge cases: zeros, subnormals, the normal range's ends, powers of two and ten and their neighbours, notation
+ * boundaries, integers around 2^24 and past it, and all of them negated.
+ */
 function edgeCases(): Float32Array {
   const words: number[] = [0, 1, 2, 3, 0x7fffff, 0x7ffffe, 0x800000, 0x800001, 0x7f7fffff, 0x7f7ffffe];
   const floats = new Float32Array(1);

@@ -86,29 +86,33 @@ export const UploadsRequestSchema = z.strictObject({
 export type UploadsRequest = z.infer<typeof UploadsRequestSchema>;
 
 /** One upload sluice answers with: where to PUT the input's bytes and what to name it by in the inference request. */
-export interface UploadTicket {
+export const UploadTicketSchema = z.strictObject({
   /** The input it is for. */
-  readonly name: string;
+  name: z.string(),
   /** What the inference request names in `parameters.sluice_object`. */
-  readonly object: string;
+  object: z.string(),
   /** The presigned URL. */
-  readonly url: string;
+  url: z.string(),
   /** Always PUT. */
-  readonly method: 'PUT';
+  method: z.literal('PUT'),
   /** Headers the upload must carry exactly (the signed `content-length`). */
-  readonly headers: Readonly<Record<string, string>>;
+  headers: z.record(z.string(), z.string()),
   /** The bytes to upload: the datatype's size times the shape's element count. */
-  readonly byte_size: number;
+  byte_size: z.number().int().min(0),
   /** When the URL stops working (ISO 8601). */
-  readonly expires_at: string;
-}
+  expires_at: z.string(),
+});
+/** One upload sluice answers with. */
+export type UploadTicket = z.infer<typeof UploadTicketSchema>;
 
+/** The answer of `POST /v2/models/{m}/uploads`: one ticket per input asked for, in the order asked. */
+export const UploadsResponseSchema = z.strictObject({
+  model_name: z.string(),
+  model_version: z.string(),
+  uploads: z.array(UploadTicketSchema),
+});
 /** The answer of `POST /v2/models/{m}/uploads`. */
-export interface UploadsResponse {
-  readonly model_name: string;
-  readonly model_version: string;
-  readonly uploads: readonly UploadTicket[];
-}
+export type UploadsResponse = z.infer<typeof UploadsResponseSchema>;
 
 /** `requests/MODEL/`: the prefix of one model's request objects. */
 export function requestObjectPrefix(model: string): string {

@@ -6,7 +6,10 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../lib/core/contract/headers.js';
+import { UNIT_PRICES } from '../lib/core/cost/unit-prices.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
+import { EmfDocuments } from '../lib/serving/metrics/EmfDocuments.js';
+import { EmfServingMetrics } from '../lib/serving/metrics/EmfServingMetrics.js';
 import { lambdaSessionOptions } from '../lib/serving/session-options.js';
 import { createS3Client } from '../lib/storage/create-s3-client.js';
 import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
@@ -93,7 +96,10 @@ export async function smallModelRows(
 
   const conv = smallConvNetModel();
   const convVersion = (await publishVersion(registry, { name: 'cls', model: conv })).version;
-  const pixels = Float32Array.from({ length: SMALL_CONV_SHAPE.reduce((a: number, b: number) => a * b, 1) }, () => random());
+  const pixels = Float32Array.from(
+    { length: SMALL_CONV_SHAPE.reduce((a: number, b: number) => a * b, 1) },
+    () => random(),
+  );
   const header = Buffer.from(
     JSON.stringify({
       inputs: [
@@ -199,4 +205,44 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await work();
   return performance.now() - started;
+}
+
+/**
+ * Bytes of metric log a routed success writes on Lambda (its EMF document, with the FunctionVersion set and the
+ * answered class), against the document that wrote all six inference metrics whatever their value (issue 19's
+ * lean metrics: zero counts of refusals and errors are left out). Each byte is billed as log ingestion.
+ */
+export function logBytesRow(): Row {
+  const lines: string[] = [];
+  const metrics = new EmfServingMetrics(
+    (line) => lines.push(line),
+    '7',
+    () => 1_800_000_000_000,
+  );
+  metrics.recordInference({
+    model: 'iris',
+    version: 3,
+    status: 200,
+    latencyMs: 1.234,
+    predictions: 1,
+    invalidOutputs: 0,
+    routed: true,
+    answeredClass: '0',
+  });
+  const lean = Buffer.byteLength(lines.join(''));
+  const every = (
+    ['Requests', 'Latency', 'Predictions', 'RejectedInputs', 'Errors', 'InvalidOutputs'] as const
+  ).map((name) => ({ name, unit: name === 'Latency' ? ('Milliseconds' as const) : ('Count' as const) }));
+  const before = Buffer.byteLength(
+    new EmfDocuments('7').document('iris', 3, every, [1, 1.234, 1, 0, 0, 0], 1_800_000_000_000, {
+      properties: { AnsweredClass: '0' },
+    }),
+  );
+  const usdPerMillion = (bytes: number) => ((bytes * 1e6) / 1e9) * UNIT_PRICES.logIngestionGb.usd;
+  return ratioRow(
+    'metric log bytes per request (EMF, routed success)',
+    lean / before,
+    -0.85,
+    `${lean} vs ${before} bytes (every metric written); ${usdPerMillion(lean).toFixed(3)} vs ${usdPerMillion(before).toFixed(3)} USD of log ingestion per million requests`,
+  );
 }

@@ -47,19 +47,20 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
     const [directive] = parsed._aws.CloudWatchMetrics;
     assert.deepEqual(directive?.Dimensions, [['service', 'Model', 'Version']]);
     const units = Object.fromEntries(directive?.Metrics.map((metric) => [metric.Name, metric.Unit]) ?? []);
+    // Lean: a success's zero counts of refusals and errors are left out (their readers FILL a missing value with 0).
     assert.deepEqual(units, {
       Requests: 'Count',
       Latency: 'Milliseconds',
       Predictions: 'Count',
-      RejectedInputs: 'Count',
-      Errors: 'Count',
       InvalidOutputs: 'Count',
     });
     for (const name of Object.keys(units))
       assert.equal(typeof document[name], 'number', `${name} has a value`);
     assert.equal(document.Latency, 1.235);
     assert.equal(document.Predictions, 4);
-    assert.equal(document.Errors, 0);
+    assert.equal(document.InvalidOutputs, 0, 'always written: its alarm reads it alone');
+    assert.equal(document.Errors, undefined);
+    assert.equal(document.RejectedInputs, undefined);
   });
 
   it('writes a drift figure under the version and output and, for the per-model alarm, under the model alone', () => {
@@ -96,10 +97,43 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
     metrics.recordInference({ ...record, status: 400 });
     metrics.recordInference({ ...record, status: 503 });
     const [rejected, failed] = lines.map((line) => JSON.parse(line));
+    const named = (document: { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } }) =>
+      document._aws.CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name);
     assert.equal(rejected.RejectedInputs, 1);
-    assert.equal(rejected.Errors, 0);
-    assert.equal(failed.RejectedInputs, 0);
+    assert.equal(rejected.Errors, undefined);
+    assert.deepEqual(named(rejected), ['Requests', 'Latency', 'RejectedInputs', 'InvalidOutputs']);
+    assert.equal(failed.RejectedInputs, undefined);
     assert.equal(failed.Errors, 1);
+    assert.deepEqual(named(failed), ['Requests', 'Latency', 'Errors', 'InvalidOutputs']);
+    assert.equal(rejected.Predictions, undefined, 'no rows predicted, none written');
+  });
+
+  it('writes every metric a value it declares, in every combination of the optional ones', () => {
+    const { lines, metrics } = capture();
+    for (const status of [200, 400, 503])
+      for (const predictions of [0, 3])
+        for (const waitedForLoad of [false, true])
+          metrics.recordInference({
+            model: 'm',
+            version: 1,
+            status,
+            latencyMs: 2,
+            predictions,
+            invalidOutputs: 1,
+            waitedForLoad,
+          });
+    assert.equal(lines.length, 12);
+    for (const line of lines) {
+      const document = JSON.parse(line);
+      const names = EmfDocumentSchema.parse(document)._aws.CloudWatchMetrics[0]?.Metrics.map(
+        (metric) => metric.Name,
+      );
+      const written = Object.keys(document).filter(
+        (key) => !['_aws', 'service', 'Model', 'Version'].includes(key),
+      );
+      assert.deepEqual(new Set(written), new Set(names), line);
+      for (const name of names ?? []) assert.equal(typeof document[name], 'number');
+    }
   });
 
   it('writes model load time and cold start on a load', () => {

@@ -10,19 +10,31 @@ import type { InferenceRecord, ServingMetrics } from './ServingMetrics.js';
 /** Writes one line; on Lambda stdout is a pipe, and pipe writes are synchronous on Linux. */
 export type LineWriter = (line: string) => void;
 
-const INFERENCE_METRICS: readonly EmfMetric[] = [
-  { name: MetricName.REQUESTS, unit: 'Count' },
-  { name: MetricName.LATENCY, unit: 'Milliseconds' },
-  { name: MetricName.PREDICTIONS, unit: 'Count' },
-  { name: MetricName.REJECTED_INPUTS, unit: 'Count' },
-  { name: MetricName.ERRORS, unit: 'Count' },
-  { name: MetricName.INVALID_OUTPUTS, unit: 'Count' },
-];
+/** The metrics an inference document may carry, in the order it writes them. */
+const INFERENCE_METRIC = {
+  REQUESTS: { name: MetricName.REQUESTS, unit: 'Count' },
+  LATENCY: { name: MetricName.LATENCY, unit: 'Milliseconds' },
+  PREDICTIONS: { name: MetricName.PREDICTIONS, unit: 'Count' },
+  REJECTED_INPUTS: { name: MetricName.REJECTED_INPUTS, unit: 'Count' },
+  ERRORS: { name: MetricName.ERRORS, unit: 'Count' },
+  INVALID_OUTPUTS: { name: MetricName.INVALID_OUTPUTS, unit: 'Count' },
+} as const satisfies Record<string, EmfMetric>;
 
-/** A request that waited for its model's load: no `Latency`, which would be the load's. */
-const LOAD_WAIT_METRICS: readonly EmfMetric[] = INFERENCE_METRICS.filter(
-  (metric) => metric.name !== MetricName.LATENCY,
-);
+/** Which optional metrics an inference document carries, as bits: the index of its metric set. */
+const Carries = { LATENCY: 1, PREDICTIONS: 2, REJECTED: 4, ERROR: 8 } as const;
+
+/**
+ * The metric set of each combination of {@link Carries}, made once: the documents' fixed text is cached per set
+ * (see `EmfDocuments`), so a request only appends its numbers.
+ */
+const INFERENCE_METRIC_SETS: readonly (readonly EmfMetric[])[] = Array.from({ length: 16 }, (_, bits) => [
+  INFERENCE_METRIC.REQUESTS,
+  ...(bits & Carries.LATENCY ? [INFERENCE_METRIC.LATENCY] : []),
+  ...(bits & Carries.PREDICTIONS ? [INFERENCE_METRIC.PREDICTIONS] : []),
+  ...(bits & Carries.REJECTED ? [INFERENCE_METRIC.REJECTED_INPUTS] : []),
+  ...(bits & Carries.ERROR ? [INFERENCE_METRIC.ERRORS] : []),
+  INFERENCE_METRIC.INVALID_OUTPUTS,
+]);
 
 const COMPARISON_METRICS: readonly EmfMetric[] = [
   { name: MetricName.SHADOW_COMPARED, unit: 'Count' },
@@ -65,18 +77,34 @@ export class EmfServingMetrics implements ServingMetrics {
     this.#documents = new EmfDocuments(functionVersion);
   }
 
+  /**
+   * One request's document. Lean: `RejectedInputs`, `Errors` and `Predictions` are written only when they are not
+   * 0 (about 110 of a success's 530 bytes), since every reader of them takes a missing value as 0: the rate alarms
+   * divide `FILL(x, 0)` by `Requests` (see `versionAlarmSpecs`) and the dashboards sum what there is. `Requests`
+   * and `InvalidOutputs` are always written: `InvalidOutputs` is alarmed on alone, and a minute without it would be
+   * missing data, which the rollout engine reads as no evidence. A request that waited for its model's load writes
+   * no `Latency` (it would be the load's).
+   */
   recordInference(record: InferenceRecord): void {
-    const rejected = record.status >= 400 && record.status < 500 ? 1 : 0;
-    const error = record.status >= 500 ? 1 : 0;
+    const rejected = record.status >= 400 && record.status < 500;
+    const error = record.status >= 500;
     const waited = record.waitedForLoad === true;
-    const values = waited
-      ? [1, record.predictions, rejected, error, record.invalidOutputs]
-      : [1, record.latencyMs, record.predictions, rejected, error, record.invalidOutputs];
+    const bits =
+      (waited ? 0 : Carries.LATENCY) |
+      (record.predictions > 0 ? Carries.PREDICTIONS : 0) |
+      (rejected ? Carries.REJECTED : 0) |
+      (error ? Carries.ERROR : 0);
+    const values = [1];
+    if (!waited) values.push(record.latencyMs);
+    if (record.predictions > 0) values.push(record.predictions);
+    if (rejected) values.push(1);
+    if (error) values.push(1);
+    values.push(record.invalidOutputs);
     this.#write(
       this.#documents.document(
         record.model,
         record.version,
-        waited ? LOAD_WAIT_METRICS : INFERENCE_METRICS,
+        INFERENCE_METRIC_SETS[bits] as readonly EmfMetric[],
         values,
         this.#now(),
         // The answered class is a property, not a metric: the class-share gate counts it with a Logs Insights query

@@ -1,5 +1,3 @@
 // A node process that does nothing: the floor under every RSS figure.
 process.send({ ready: 1 });
-process.on('message', (message) => {
-  if (message === 'rss') process.send({ maxRssKb: process.resourceUsage().maxRSS });
-});
+process.on('message', () => undefined);

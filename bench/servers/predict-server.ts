@@ -8,6 +8,3 @@ const predict = createPredictHandler(readFunctionConfig(process.env));
 await predict.warm;
 const api = await ApiGatewayEmulator.start({ handler: (event) => predict.handler(event), port: 0 });
 process.send?.({ ready: Number(new URL(api.url).port) });
-process.on('message', (message) => {
-  if (message === 'rss') process.send?.({ maxRssKb: process.resourceUsage().maxRSS });
-});

@@ -5,6 +5,3 @@ const [directory] = process.argv.slice(2);
 if (!directory) throw new Error('usage: store-only DIRECTORY');
 const store = await LocalObjectStore.start({ directory, port: 0 });
 process.send?.({ ready: Number(new URL(store.endpoint).port) });
-process.on('message', (message) => {
-  if (message === 'rss') process.send?.({ maxRssKb: process.resourceUsage().maxRSS });
-});

@@ -101,6 +101,17 @@ function emittedPerRequest(
     invalidOutputs: 0,
   });
   const requestLine = lines[0] ?? '';
+  // A success leaves out the zero counts (lean metrics); a metric exists for the month once any request wrote it,
+  // and one refused input or one error a month is enough: the month is priced with all of them.
+  for (const status of [400, 503])
+    metrics.recordInference({
+      model: 'iris',
+      version: 4,
+      status,
+      latencyMs: 3.2,
+      predictions: 0,
+      invalidOutputs: 0,
+    });
   metrics.recordModelLoad('iris', 4, 850, true);
   const names = new Set<string>();
   let dimensionSets = 0;

@@ -159,9 +159,10 @@ describe('functions/predict wiring: what the Lambda function writes for CloudWat
     }
     assert.deepEqual(
       requests.map((document) => [document.Predictions, document.RejectedInputs, document.Errors]),
+      // Lean: zero counts are left out (their alarms FILL a missing value with 0).
       [
-        [2, 0, 0],
-        [0, 1, 0],
+        [2, undefined, undefined],
+        [undefined, 1, undefined],
       ],
     );
 

@@ -12,6 +12,7 @@ import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-cont
 import { METRICS_SERVICE } from '../../lib/core/metrics/metric-names.js';
 import { createPredictHandler } from '../../lib/serving/create-predict-handler.js';
 import { readFunctionConfig } from '../../lib/serving/function-config.js';
+import { acceptEveryDoor } from '../../lib/serving/http-event-format.js';
 import { finishLoadInInit } from '../../lib/serving/init-load.js';
 import { createS3Client } from '../../lib/storage/create-s3-client.js';
 
@@ -37,5 +38,5 @@ await finishLoadInInit({
   },
 });
 
-/** The handler Lambda invokes. */
-export const handler = withLambdaContext(logger, predict.handler);
+/** The handler Lambda invokes: REST proxy events, and payload format 2.0 ones (HTTP API, function URL). */
+export const handler = withLambdaContext(logger, acceptEveryDoor(predict.handler));

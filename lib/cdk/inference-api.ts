@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import {
   AuthMode as Auth,
   type AuthMode,
+  FrontDoorKind,
   type QuotaPeriod,
   type UsagePlanQuota,
 } from '../core/config/deploy-config.js';
@@ -13,13 +14,14 @@ import { BINARY_MEDIA_TYPES } from '../core/contract/binary-media-types.js';
 import { SERVED_EXTENSIONS } from '../core/contract/extensions.js';
 import { API_STAGE } from '../core/contract/proxy-event.js';
 import { accessLogFormat } from './access-log-format.js';
+import { type FrontDoor, SigningService } from './front-door.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason } from './nag-suppressions.js';
 
 /** Properties of {@link InferenceApi}. */
 export interface InferenceApiProps {
   /**
-   * How clients authenticate: IAM (SigV4), an API key with a usage plan, or none.
+   * How clients authenticate: IAM (SigV4), an API key with a usage plan, or none ('jwt' is refused: HTTP API only).
    * @default 'iam'
    */
   readonly auth?: AuthMode;
@@ -65,7 +67,9 @@ const USAGE_PLAN_PERIOD = {
  * api.addModel(irisEndpoint);
  * api.grantInvoke(clientRole);
  */
-export class InferenceApi extends Construct {
+export class InferenceApi extends Construct implements FrontDoor {
+  readonly kind = FrontDoorKind.REST;
+  readonly signingService = SigningService.EXECUTE_API;
   readonly api: apigateway.RestApi;
   /** The API key, with `api-key` auth. */
   readonly apiKey?: apigateway.IApiKey;
@@ -75,6 +79,11 @@ export class InferenceApi extends Construct {
   constructor(scope: Construct, id: string, props: InferenceApiProps = {}) {
     super(scope, id);
     const auth = props.auth ?? Auth.IAM;
+    if (auth === Auth.JWT) {
+      throw new Error(
+        `${this.node.path}: a REST API has no JWT authorizer of its own (only Cognito user pools or a Lambda authorizer); got auth 'jwt'. Use the HTTP API door (HttpInferenceApi, api.door "http"), whose routes validate JWTs (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html)`,
+      );
+    }
     if (auth === Auth.API_KEY && props.quota === undefined) {
       throw new Error(
         `${this.node.path}: api-key auth needs a usage plan quota ({ limit, period }); got none. An API key identifies and meters callers, it does not authenticate them: use 'iam' where callers have AWS credentials`,

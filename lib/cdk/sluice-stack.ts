@@ -5,9 +5,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import type { DeployConfig } from '../core/config/deploy-config.js';
+import { type DeployConfig, FrontDoorKind } from '../core/config/deploy-config.js';
 import type { AlarmRollback } from './alarm-rollback.js';
 import { FailureQueue } from './failure-queue.js';
+import type { FrontDoor } from './front-door.js';
+import { FunctionUrlDoor } from './function-url-door.js';
+import { HttpInferenceApi } from './http-inference-api.js';
 import { InferenceApi } from './inference-api.js';
 import { ModelDashboard } from './model-dashboard.js';
 import type { ModelEndpoint } from './model-endpoint.js';
@@ -39,7 +42,8 @@ export interface SluiceStackProps extends StackProps {
  */
 export class SluiceStack extends Stack {
   readonly registry: RegistryBucket;
-  readonly api: InferenceApi;
+  /** The front door the config chose (`api.door`): the REST API, the HTTP API or the function URLs. */
+  readonly frontDoor: FrontDoor;
   readonly endpoints: ModelEndpoint[];
   readonly alarmTopic: sns.Topic;
   /** Rolls rollouts of the main stack's models back on alarm; absent when it has none (each group has its own). */
@@ -63,13 +67,7 @@ export class SluiceStack extends Stack {
     this.alarmTopic = this.createAlarmTopic();
     if (config.alarmEmail)
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
-    this.api = new InferenceApi(this, 'Api', {
-      auth: config.api.auth,
-      quota: config.api.quota,
-      methodRateLimit: config.api.methodRateLimit,
-      methodBurstLimit: config.api.methodBurstLimit,
-      serverVersion: props.serverVersion,
-    });
+    this.frontDoor = this.createFrontDoor(config, props.serverVersion);
     this.releases = new ReleaseProvider(this, 'Releases', { registry: this.registry });
     this.endpoints = [];
     this.groups = [];
@@ -80,7 +78,7 @@ export class SluiceStack extends Stack {
       const shared = {
         registry: this.registry,
         releases: this.releases,
-        api: this.api,
+        api: this.frontDoor,
         alarmTopic: this.alarmTopic,
         failures: this.controlPlaneFailures,
       };
@@ -111,6 +109,40 @@ export class SluiceStack extends Stack {
     }
     new ModelDashboard(this, 'Dashboard', { endpoints: this.endpoints });
     this.node.addValidation({ validate: () => this.checkQuotas(config) });
+  }
+
+  /** The REST API: the front door of the default config (`api.door` "rest"); refused for another door. */
+  get api(): InferenceApi {
+    if (!(this.frontDoor instanceof InferenceApi)) {
+      throw new Error(
+        `${this.node.path}: the front door is "${this.frontDoor.kind}", not the REST API; use frontDoor`,
+      );
+    }
+    return this.frontDoor;
+  }
+
+  /** The door `api.door` names, with the authentication `api.auth` gives it (the schema refused what it cannot carry). */
+  private createFrontDoor(config: DeployConfig, serverVersion: string | undefined): FrontDoor {
+    const { api } = config;
+    switch (api.door) {
+      case FrontDoorKind.HTTP:
+        return new HttpInferenceApi(this, 'Api', {
+          auth: api.auth,
+          ...(api.jwt ? { jwt: api.jwt } : {}),
+          routeRateLimit: api.methodRateLimit,
+          routeBurstLimit: api.methodBurstLimit,
+        });
+      case FrontDoorKind.FUNCTION_URL:
+        return new FunctionUrlDoor(this, 'Urls', { auth: api.auth });
+      case FrontDoorKind.REST:
+        return new InferenceApi(this, 'Api', {
+          auth: api.auth,
+          quota: api.quota,
+          methodRateLimit: api.methodRateLimit,
+          methodBurstLimit: api.methodBurstLimit,
+          serverVersion,
+        });
+    }
   }
 
   /**

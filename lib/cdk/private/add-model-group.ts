@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import type { ModelDeployment } from '../../core/config/deploy-config.js';
 import { AlarmRollback } from '../alarm-rollback.js';
 import type { FailureQueue } from '../failure-queue.js';
-import type { InferenceApi } from '../inference-api.js';
+import type { FrontDoor } from '../front-door.js';
 import { ModelEndpoint } from '../model-endpoint.js';
 import type { RegistryBucket } from '../registry-bucket.js';
 import type { ReleaseProvider } from '../release-provider.js';
@@ -24,7 +24,7 @@ export const MAX_MODELS_PER_STACK = 20;
 export interface ModelGroupProps {
   readonly registry: RegistryBucket;
   readonly releases: ReleaseProvider;
-  readonly api: InferenceApi;
+  readonly api: FrontDoor;
   readonly alarmTopic: sns.ITopic;
   readonly failures: FailureQueue;
   readonly models: readonly ModelDeployment[];

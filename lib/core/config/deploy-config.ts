@@ -273,13 +273,48 @@ export const ModelDeploymentSchema = z
 export type ModelDeployment = z.infer<typeof ModelDeploymentSchema>;
 
 /**
- * API authentication: IAM (SigV4, the default), an API key with a usage plan that has a quota, or none (written
- * out). API Gateway advises against API keys as the only means of authentication: they identify and meter callers
+ * API authentication: IAM (SigV4, the default), an API key with a usage plan that has a quota (REST only), a JWT
+ * authorizer (HTTP API only), or none (written out). API Gateway advises against API keys as the only means of authentication: they identify and meter callers
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
  */
-export const AuthMode = { IAM: 'iam', API_KEY: 'api-key', NONE: 'none' } as const;
+export const AuthMode = { IAM: 'iam', API_KEY: 'api-key', JWT: 'jwt', NONE: 'none' } as const;
 /** An API authentication mode. */
 export type AuthMode = (typeof AuthMode)[keyof typeof AuthMode];
+
+/**
+ * The front door clients call: API Gateway's REST API (the default), its HTTP API, or one Lambda function URL per
+ * model. README "Front doors" says what each carries of the HTTP contract and what it costs.
+ */
+export const FrontDoorKind = { REST: 'rest', HTTP: 'http', FUNCTION_URL: 'function-url' } as const;
+/** A front door. */
+export type FrontDoorKind = (typeof FrontDoorKind)[keyof typeof FrontDoorKind];
+
+/**
+ * The authentication each door can carry. REST: IAM, an API key with its usage plan, or none (API keys and usage
+ * plans are REST API features: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
+ * HTTP API: IAM or a JWT authorizer
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control.html). Function URL: `AWS_IAM`
+ * or `NONE`, nothing else (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html).
+ */
+export const AUTH_OF_DOOR = {
+  rest: [AuthMode.IAM, AuthMode.API_KEY, AuthMode.NONE],
+  http: [AuthMode.IAM, AuthMode.JWT, AuthMode.NONE],
+  'function-url': [AuthMode.IAM, AuthMode.NONE],
+} as const satisfies Record<FrontDoorKind, readonly AuthMode[]>;
+
+/**
+ * An HTTP API's JWT authorizer: API Gateway validates the token's signature against the issuer's JWKS, its `iss`,
+ * its `aud` (or `client_id`) against `audience`, and its `exp`/`nbf`/`iat`
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
+ */
+export const JwtSettingsSchema = z.strictObject({
+  /** The token issuer: an https URL (an OIDC provider's, e.g. `https://cognito-idp.REGION.amazonaws.com/POOL_ID`). */
+  issuer: z.url({ protocol: /^https$/, error: 'must be the https URL of the token issuer' }),
+  /** Accepted audiences (`aud` or `client_id` claims); at least one, at most 50 per authorizer. */
+  audience: z.array(z.string().min(1)).min(1).max(50),
+});
+/** JWT authorizer settings. */
+export type JwtSettings = z.infer<typeof JwtSettingsSchema>;
 
 /** The periods a usage plan's quota counts over (QuotaSettings: https://docs.aws.amazon.com/apigateway/latest/api/API_QuotaSettings.html). */
 export const QuotaPeriod = { DAY: 'DAY', WEEK: 'WEEK', MONTH: 'MONTH' } as const;
@@ -310,9 +345,15 @@ export const LEGACY_API_KEYS = {
 
 const ApiShape = z
   .strictObject({
-    auth: z.enum([AuthMode.IAM, AuthMode.API_KEY, AuthMode.NONE]).default(AuthMode.IAM),
+    /** The front door: `rest` (default), `http` or `function-url`. */
+    door: z
+      .enum([FrontDoorKind.REST, FrontDoorKind.HTTP, FrontDoorKind.FUNCTION_URL])
+      .default(FrontDoorKind.REST),
+    auth: z.enum([AuthMode.IAM, AuthMode.API_KEY, AuthMode.JWT, AuthMode.NONE]).default(AuthMode.IAM),
     /** The API key's usage plan quota; required with `api-key` auth, refused otherwise. */
     quota: UsagePlanQuotaSchema.optional(),
+    /** The JWT authorizer's issuer and audiences; required with `jwt` auth, refused otherwise. */
+    jwt: JwtSettingsSchema.optional(),
     /**
      * Steady-state requests per second that each method of the stage allows on its own (API Gateway's default method
      * throttling): a model's V2 routes, its simple-form routes and the server routes each have this rate, within the
@@ -324,6 +365,32 @@ const ApiShape = z
     methodBurstLimit: z.number().int().min(1).default(200),
   })
   .superRefine((api, context) => {
+    const carried: readonly AuthMode[] = AUTH_OF_DOOR[api.door];
+    if (!carried.includes(api.auth))
+      context.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message:
+          `"${api.auth}" is not an authentication the "${api.door}" door can carry; it carries ${carried.map((auth) => `"${auth}"`).join(', ')}` +
+          (api.auth === AuthMode.API_KEY
+            ? ' (API keys and usage plans exist on REST APIs only)'
+            : api.auth === AuthMode.JWT
+              ? ' (JWT authorizers are an HTTP API feature: use door "http")'
+              : ''),
+      });
+    if (api.auth === AuthMode.JWT && api.jwt === undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['jwt'],
+        message:
+          'jwt auth needs its authorizer, e.g. {"issuer": "https://cognito-idp.eu-west-1.amazonaws.com/POOL_ID", "audience": ["CLIENT_ID"]}',
+      });
+    if (api.auth !== AuthMode.JWT && api.jwt !== undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['jwt'],
+        message: `is the JWT authorizer's settings, and auth "${api.auth}" has none`,
+      });
     if (api.auth === AuthMode.API_KEY && api.quota === undefined)
       context.addIssue({
         code: 'custom',
@@ -351,6 +418,19 @@ export const ApiSchema = z
           path: [key],
           message: `limits each method of the stage, not the stage, and is renamed ${replacement}; see "Throttling" in the README`,
         });
+    }
+    // A function URL has no throttle of its own: reserved concurrency is its only limit
+    // (https://docs.aws.amazon.com/lambda/latest/dg/urls-configuration.html#urls-throttling).
+    if ('door' in raw && raw.door === FrontDoorKind.FUNCTION_URL) {
+      for (const key of ['methodRateLimit', 'methodBurstLimit']) {
+        if (key in raw)
+          context.addIssue({
+            code: 'custom',
+            path: [key],
+            message:
+              'a function URL has no request throttle (only the function\'s reserved concurrency limits it); remove it, or use door "rest" or "http"',
+          });
+      }
     }
   })
   .pipe(ApiShape);

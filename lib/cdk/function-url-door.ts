@@ -1,0 +1,127 @@
+import { CfnOutput, Lazy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import {
+  AUTH_OF_DOOR,
+  AuthMode as Auth,
+  type AuthMode,
+  FrontDoorKind,
+} from '../core/config/deploy-config.js';
+import { LIVE_ALIAS } from '../core/rollout/stack-names.js';
+import { type FrontDoor, SigningService } from './front-door.js';
+import type { ModelEndpoint } from './model-endpoint.js';
+
+/** Properties of {@link FunctionUrlDoor}. */
+export interface FunctionUrlDoorProps {
+  /**
+   * How clients authenticate: IAM (`AWS_IAM`: SigV4 for the service `lambda`) or none (`NONE`: public).
+   * @default 'iam'
+   */
+  readonly auth?: AuthMode;
+}
+
+/** The function URL auth type of each auth mode a function URL carries. */
+const URL_AUTH_TYPE = {
+  iam: lambda.FunctionUrlAuthType.AWS_IAM,
+  none: lambda.FunctionUrlAuthType.NONE,
+} as const;
+
+/**
+ * The function URL front door: one Lambda function URL per model, on the model's `live` alias (`Qualifier: live`),
+ * so a request through it is routed by the alias's weights like any invocation of the alias, during a rollout too
+ * (https://docs.aws.amazon.com/lambda/latest/dg/urls-configuration.html). Each URL is its own host
+ * (`https://<url-id>.lambda-url.<region>.on.aws`): the whole HTTP contract under it (`/v2/models/{m}/...`,
+ * `/models/{m}/...`, `/v2`, `/v2/health/...`), answered by that model's function, whose event is payload format 2.0
+ * (https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html). BUFFERED invoke mode: 6 MB each way, as the
+ * function answers today; no stage, no throttle but the function's reserved concurrency, no custom domain without
+ * a CloudFront distribution in front.
+ *
+ * @example
+ * const door = new FunctionUrlDoor(this, 'Urls', { auth: 'iam' });
+ * door.addModel(irisEndpoint);
+ * door.grantInvoke(clientRole);
+ */
+export class FunctionUrlDoor extends Construct implements FrontDoor {
+  readonly kind = FrontDoorKind.FUNCTION_URL;
+  readonly signingService = SigningService.LAMBDA;
+  /** Each model's function URL, by model name. */
+  readonly urls = new Map<string, lambda.CfnUrl>();
+  private readonly auth: keyof typeof URL_AUTH_TYPE;
+  private readonly aliasArns: string[] = [];
+
+  constructor(scope: Construct, id: string, props: FunctionUrlDoorProps = {}) {
+    super(scope, id);
+    const auth = props.auth ?? Auth.IAM;
+    const carried: readonly AuthMode[] = AUTH_OF_DOOR['function-url'];
+    if (auth !== Auth.IAM && auth !== Auth.NONE) {
+      throw new Error(
+        `${this.node.path}: a function URL's auth type is AWS_IAM or NONE (${carried.map((mode) => `'${mode}'`).join(', ')}); got '${auth}' (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). API keys need the REST door, JWTs the HTTP door`,
+      );
+    }
+    this.auth = auth;
+  }
+
+  /**
+   * Gives the model's `live` alias a function URL (`Qualifier: live`), in the model's stack, with an output naming
+   * it; with auth `none`, the two public permissions a URL of auth type NONE needs. The L1 resource, not `FunctionUrl`:
+   * that reads a qualifier only from an `Alias` construct, and the alias here is the release's (an import, to which
+   * CDK adds no permissions).
+   */
+  addModel(endpoint: ModelEndpoint): void {
+    const url = new lambda.CfnUrl(endpoint, 'Url', {
+      authType: URL_AUTH_TYPE[this.auth],
+      targetFunctionArn: endpoint.fn.functionArn,
+      qualifier: LIVE_ALIAS,
+      invokeMode: lambda.InvokeMode.BUFFERED,
+    });
+    // The URL names the alias: the release creates it.
+    url.node.addDependency(endpoint.release);
+    if (this.auth === Auth.NONE) {
+      // Public: every caller may invoke through the URL, and only through it
+      // (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html#urls-auth-none).
+      endpoint.liveAlias.addPermission('PublicUrlInvoke', {
+        principal: new iam.AnyPrincipal(),
+        action: 'lambda:InvokeFunctionUrl',
+        functionUrlAuthType: lambda.FunctionUrlAuthType.NONE,
+        scope: endpoint,
+      });
+      endpoint.liveAlias.addPermission('PublicUrlInvokeFunction', {
+        principal: new iam.AnyPrincipal(),
+        action: 'lambda:InvokeFunction',
+        invokedViaFunctionUrl: true,
+        scope: endpoint,
+      });
+      for (const id of ['PublicUrlInvoke', 'PublicUrlInvokeFunction'])
+        endpoint.node.findChild(id).node.addDependency(endpoint.release);
+    }
+    this.urls.set(endpoint.modelName, url);
+    this.aliasArns.push(endpoint.liveAlias.functionArn);
+    new CfnOutput(endpoint, 'FunctionUrl', {
+      value: url.attrFunctionUrl,
+      description: `${endpoint.modelName}'s function URL (its live alias): the HTTP contract under it; ${this.auth === Auth.IAM ? 'sign requests with SigV4 for the service lambda' : 'open (auth NONE)'}`,
+    });
+  }
+
+  /**
+   * Lets a principal call every model's URL: `lambda:InvokeFunctionUrl` (for an `AWS_IAM` URL) and, as function URLs
+   * created since October 2025 also require, `lambda:InvokeFunction` when invoked through a URL
+   * (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html), on each `live` alias, also of models added later.
+   */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    const resources = Lazy.list({ produce: () => this.aliasArns });
+    const urlGrant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunctionUrl'],
+      resourceArns: resources,
+      conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': lambda.FunctionUrlAuthType.AWS_IAM } },
+    });
+    const invokeGrant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: resources,
+      conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+    });
+    return urlGrant.combine(invokeGrant);
+  }
+}

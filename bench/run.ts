@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import autocannon from 'autocannon';
 import { App, AssetStaging } from 'aws-cdk-lib';
@@ -28,7 +28,6 @@ import { LocalStack } from '../lib/local/LocalStack.js';
 import { readLocalStackInfo } from '../lib/local/local-home.js';
 import { SAMPLE_MODELS } from '../lib/local/sample-models.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
-import { createPredictHandler } from '../lib/serving/create-predict-handler.js';
 import { readFunctionConfig } from '../lib/serving/function-config.js';
 import { lambdaSessionOptions } from '../lib/serving/session-options.js';
 import { createS3Client } from '../lib/storage/create-s3-client.js';
@@ -38,7 +37,7 @@ import { seededRandom } from '../lib/tools/seeded-random.js';
 import { encodingRows } from './encoding-rows.js';
 import { convNetModel, IMAGE_SIDE } from './models.js';
 import { referenceRows } from './reference-rows.js';
-import { cpuPerRequestRow, smallModelRows } from './request-cost-rows.js';
+import { cpuPerRequestRow, logBytesRow, smallModelRows } from './request-cost-rows.js';
 import { fastestMs, fmt, median, quick, type Row, ratioRow } from './row.js';
 import { coldStartRows, localStackReadyRow, servingRssRows } from './startup-rows.js';
 
@@ -79,6 +78,12 @@ try {
   const batch = v2Body(256);
 
   // 1. In-process: API Gateway event in, result out, against JSON.parse + run + JSON.stringify.
+  // The handler as it ships: bundled and minified like the function's asset (what Lambda runs), not the sources
+  // through tsx, whose kept function names cost a defineProperty for every closure a request makes.
+  await bundle();
+  const { createPredictHandler } = (await import(
+    pathToFileURL(join(outDir, 'predict-handler.mjs')).href
+  )) as typeof import('../lib/serving/create-predict-handler.js');
   const predict = createPredictHandler(readFunctionConfig(env));
   await predict.warm;
   // The same session options as the handler's, so the ratio measures the pipeline, not the options.
@@ -114,10 +119,10 @@ try {
 
   // 1b. Output encoding and input parsing, in process, against JSON.stringify / JSON.parse.
   for (const row of encodingRows()) rows.push(row);
+  rows.push(logBytesRow());
   rows.push(parsingRow());
 
   // 2. HTTP on loopback, 16 connections: the handler behind the API emulator vs a minimal node:http server.
-  await bundle();
   const modelUrl = `${store.endpoint}/${store.bucket}/models/iris/${manifest.version}/model.onnx`;
   const localHome = join(home, 'local-stack');
   const sluiceServer = await startServer(join(outDir, 'sluice-server.mjs'), [localHome], env);
@@ -231,6 +236,7 @@ async function bundle(): Promise<void> {
   await build({
     entryPoints: {
       'sluice-server': join(here, 'servers', 'sluice-server.ts'),
+      'predict-handler': join(here, '..', 'lib', 'serving', 'create-predict-handler.ts'),
     },
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
@@ -250,7 +256,6 @@ async function bundle(): Promise<void> {
 
 interface ServerProcess {
   readonly port: number;
-  readonly maxRssKb: () => Promise<number>;
   /** User plus system CPU time the process has used so far, in microseconds. */
   readonly cpuMicros: () => Promise<number>;
   readonly kill: () => void;
@@ -266,11 +271,6 @@ async function startServer(script: string, args: string[], env: NodeJS.ProcessEn
   });
   return {
     port,
-    maxRssKb: () =>
-      new Promise((resolve) => {
-        child.once('message', (message: { maxRssKb: number }) => resolve(message.maxRssKb));
-        child.send('rss');
-      }),
     cpuMicros: () =>
       new Promise((resolve) => {
         child.once('message', (message: { cpuMicros: number }) => resolve(message.cpuMicros));

@@ -33,9 +33,6 @@ const server = createServer((request, response) => {
 });
 server.listen(0, '127.0.0.1', () => process.send({ ready: server.address().port }));
 process.on('message', (message) => {
-  if (message === 'rss') process.send({ maxRssKb: process.resourceUsage().maxRSS });
-});
-process.on('message', (message) => {
   if (message === 'exit') process.exit(0);
 });
 process.on('message', (message) => {

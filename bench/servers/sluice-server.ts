@@ -13,9 +13,6 @@ const stack = await LocalStack.start({
 });
 process.send?.({ ready: Number(new URL(stack.apiUrl).port) });
 process.on('message', (message) => {
-  if (message === 'rss') process.send?.({ maxRssKb: process.resourceUsage().maxRSS });
-});
-process.on('message', (message) => {
   if (message === 'exit') process.exit(0);
 });
 process.on('message', (message) => {

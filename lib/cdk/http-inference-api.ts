@@ -39,7 +39,18 @@ export interface HttpInferenceApiProps {
    * @default 200
    */
   readonly routeBurstLimit?: number;
+  /**
+   * The account's "Routes per API" quota, checked at synth over the whole app (each model takes four routes).
+   * @default HTTP_API_ROUTES_PER_API
+   */
+  readonly routesPerApi?: number;
 }
+
+/**
+ * API Gateway's default "Routes per API" for an HTTP API, adjustable per API
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
+ */
+export const HTTP_API_ROUTES_PER_API = 300;
 
 /**
  * The payload format the integrations speak: 2.0, the event a function URL sends too, so one adapter
@@ -147,6 +158,21 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
           "grant execute-api:Invoke on this to the callers' roles (or HttpInferenceApi.grantInvoke); they sign requests with SigV4 for the service execute-api",
       });
     }
+    const routesPerApi = props.routesPerApi ?? HTTP_API_ROUTES_PER_API;
+    this.node.addValidation({
+      validate: () => {
+        const routes = Stack.of(this)
+          .node.findAll()
+          .filter(
+            (construct) => construct instanceof apigwv2.HttpRoute && construct.httpApi === this.api,
+          ).length;
+        return routes <= routesPerApi
+          ? []
+          : [
+              `the HTTP API needs ${routes} routes (4 per model and $default); API Gateway allows ${routesPerApi} per HTTP API ("Routes per API", adjustable: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html). Ask AWS to raise it for this API, or deploy fewer models per app`,
+            ];
+      },
+    });
     acceptFindings(this.stage, {
       id: 'AwsSolutions-APIG3',
       reason:

@@ -4,6 +4,8 @@ import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { type FrontDoor, SigningService } from '../../lib/cdk/front-door.js';
 import { FunctionUrlDoor } from '../../lib/cdk/function-url-door.js';
@@ -392,5 +394,20 @@ describe("model groups: a grouped model's door resources live in its nested stac
     assert.ok(group);
     assert.equal(count(template, 'AWS::Lambda::Url'), 1);
     assert.equal(count(Template.fromStack(group), 'AWS::Lambda::Url'), 1);
+  });
+});
+
+describe('HTTP API quota: routes per API, checked at synth', () => {
+  it('refuses an app whose models need more routes than the quota allows, naming it', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Quota', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const api = new HttpInferenceApi(stack, 'Api', { routesPerApi: 3 });
+    for (const path of ['/a', '/b', '/c', '/d'])
+      new apigwv2.HttpRoute(stack, `Route${path}`, {
+        httpApi: api.api,
+        routeKey: apigwv2.HttpRouteKey.with(path),
+        integration: new HttpUrlIntegration(`Integration${path}`, 'https://example.com'),
+      });
+    assert.throws(() => app.synth(), /needs 4 routes .* allows 3 per HTTP API/);
   });
 });

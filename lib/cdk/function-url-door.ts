@@ -10,6 +10,7 @@ import {
 } from '../core/config/deploy-config.js';
 import { LIVE_ALIAS } from '../core/rollout/stack-names.js';
 import { type FrontDoor, SigningService } from './front-door.js';
+import { FunctionUrlDistribution } from './function-url-distribution.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 
 /** Properties of {@link FunctionUrlDoor}. */
@@ -19,6 +20,12 @@ export interface FunctionUrlDoorProps {
    * @default 'iam'
    */
   readonly auth?: AuthMode;
+  /**
+   * A CloudFront distribution with origin access control in front of the URLs: one host for every model, open to
+   * viewers (auth must be `none`), the URLs `AWS_IAM` and invocable by the distribution only.
+   * @default false
+   */
+  readonly cloudFront?: boolean;
 }
 
 /** The function URL auth type of each auth mode a function URL carries. */
@@ -48,6 +55,8 @@ export class FunctionUrlDoor extends Construct implements FrontDoor {
   /** Each model's function URL, by model name. */
   readonly urls = new Map<string, lambda.CfnUrl>();
   private readonly auth: keyof typeof URL_AUTH_TYPE;
+  /** The CloudFront distribution in front, with `cloudFront`. */
+  readonly edge?: FunctionUrlDistribution;
   private readonly aliasArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: FunctionUrlDoorProps = {}) {
@@ -59,7 +68,13 @@ export class FunctionUrlDoor extends Construct implements FrontDoor {
         `${this.node.path}: a function URL's auth type is AWS_IAM or NONE (${carried.map((mode) => `'${mode}'`).join(', ')}); got '${auth}' (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). API keys need the REST door, JWTs the HTTP door`,
       );
     }
+    if (props.cloudFront && auth !== Auth.NONE) {
+      throw new Error(
+        `${this.node.path}: CloudFront does not authenticate its viewers, so a distribution in front of the URLs is open; write auth 'none' with cloudFront (the URLs stay AWS_IAM, invocable by the distribution only); got '${auth}'`,
+      );
+    }
     this.auth = auth;
+    if (props.cloudFront) this.edge = new FunctionUrlDistribution(this, 'Edge');
   }
 
   /**
@@ -70,14 +85,16 @@ export class FunctionUrlDoor extends Construct implements FrontDoor {
    */
   addModel(endpoint: ModelEndpoint): void {
     const url = new lambda.CfnUrl(endpoint, 'Url', {
-      authType: URL_AUTH_TYPE[this.auth],
+      // Behind CloudFront's origin access control the URL is AWS_IAM, whatever the viewers' auth.
+      authType: this.edge ? lambda.FunctionUrlAuthType.AWS_IAM : URL_AUTH_TYPE[this.auth],
       targetFunctionArn: endpoint.fn.functionArn,
       qualifier: LIVE_ALIAS,
       invokeMode: lambda.InvokeMode.BUFFERED,
     });
     // The URL names the alias: the release creates it.
     url.node.addDependency(endpoint.release);
-    if (this.auth === Auth.NONE) {
+    this.edge?.addModel(endpoint, url);
+    if (this.auth === Auth.NONE && !this.edge) {
       // Public: every caller may invoke through the URL, and only through it
       // (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html#urls-auth-none).
       endpoint.liveAlias.addPermission('PublicUrlInvoke', {
@@ -99,7 +116,7 @@ export class FunctionUrlDoor extends Construct implements FrontDoor {
     this.aliasArns.push(endpoint.liveAlias.functionArn);
     new CfnOutput(endpoint, 'FunctionUrl', {
       value: url.attrFunctionUrl,
-      description: `${endpoint.modelName}'s function URL (its live alias): the HTTP contract under it; ${this.auth === Auth.IAM ? 'sign requests with SigV4 for the service lambda' : 'open (auth NONE)'}`,
+      description: `${endpoint.modelName}'s function URL (its live alias): the HTTP contract under it; ${this.edge ? 'AWS_IAM, invoked by the CloudFront distribution only (call the Edge Url)' : this.auth === Auth.IAM ? 'sign requests with SigV4 for the service lambda' : 'open (auth NONE)'}`,
     });
   }
 

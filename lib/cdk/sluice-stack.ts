@@ -133,7 +133,7 @@ export class SluiceStack extends Stack {
           routeBurstLimit: api.methodBurstLimit,
         });
       case FrontDoorKind.FUNCTION_URL:
-        return new FunctionUrlDoor(this, 'Urls', { auth: api.auth });
+        return new FunctionUrlDoor(this, 'Urls', { auth: api.auth, cloudFront: api.cloudFront });
       case FrontDoorKind.REST:
         return new InferenceApi(this, 'Api', {
           auth: api.auth,

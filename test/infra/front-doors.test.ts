@@ -411,3 +411,81 @@ describe('HTTP API quota: routes per API, checked at synth', () => {
     assert.throws(() => app.synth(), /needs 4 routes .* allows 3 per HTTP API/);
   });
 });
+
+describe('function URLs behind CloudFront (api.cloudFront): one host, origin access control, URLs invocable by the distribution only', () => {
+  const edge = synth(configWith({ api: { door: 'function-url', auth: 'none', cloudFront: true } }), {
+    nag: true,
+  });
+
+  it('keeps the URL AWS_IAM (origin access control signs for it) and adds no public permission', () => {
+    edge.template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', Qualifier: 'live' });
+    assert.ok(
+      propertiesOf(edge.template, 'AWS::Lambda::Permission').every(
+        (permission) => permission.Principal !== '*',
+      ),
+    );
+  });
+
+  it('signs every request to the URL with SigV4 through a Lambda origin access control', () => {
+    edge.template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({
+        OriginAccessControlOriginType: 'lambda',
+        SigningBehavior: 'always',
+        SigningProtocol: 'sigv4',
+      }),
+    });
+  });
+
+  it('lets only this distribution invoke the alias through its URL (both actions), after the release', () => {
+    const permissions = Object.values(resourcesOf(edge.template, 'AWS::Lambda::Permission')).filter(
+      (permission) => permission.Properties.Principal === 'cloudfront.amazonaws.com',
+    );
+    assert.deepEqual(permissions.map((permission) => permission.Properties.Action).sort(), [
+      'lambda:InvokeFunction',
+      'lambda:InvokeFunctionUrl',
+    ]);
+    for (const permission of permissions) {
+      assert.match(JSON.stringify(permission.Properties.FunctionName), /":live"/);
+      assert.match(JSON.stringify(permission.Properties.SourceArn), /:distribution\//);
+      assert.ok(permission.DependsOn?.some((id) => id.startsWith('ModelirisRelease')));
+    }
+  });
+
+  it("routes the model's four paths to its URL, uncached, every method, every viewer header but Host", () => {
+    const [distribution] = propertiesOf(edge.template, 'AWS::CloudFront::Distribution');
+    const config = distribution?.DistributionConfig as {
+      CacheBehaviors: { PathPattern: string; AllowedMethods: string[]; CachePolicyId: string }[];
+      DefaultCacheBehavior: { AllowedMethods: string[] };
+    };
+    assert.deepEqual(
+      config.CacheBehaviors.map((behavior) => behavior.PathPattern),
+      ['/v2/models/iris', '/v2/models/iris/*', '/models/iris', '/models/iris/*'],
+    );
+    for (const behavior of [...config.CacheBehaviors, config.DefaultCacheBehavior])
+      assert.ok(behavior.AllowedMethods.includes('POST'));
+    // The managed CachingDisabled policy.
+    assert.ok(
+      config.CacheBehaviors.every(
+        (behavior) => behavior.CachePolicyId === '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+      ),
+    );
+  });
+
+  it('passes cdk-nag, its accepted findings written down', () => {
+    assert.deepEqual(nagErrors(edge.stack), []);
+  });
+
+  it('is refused without auth "none" (CloudFront does not authenticate viewers) and with another door', () => {
+    const config = (api: Record<string, unknown>) => () =>
+      parseDeployConfig({ api, models: [{ name: 'iris', version: 1, sha256: SHA_A }] }, 'test config');
+    assert.throws(
+      config({ door: 'function-url', cloudFront: true }),
+      /CloudFront does not authenticate its viewers/,
+    );
+    assert.throws(config({ door: 'http', cloudFront: true }), /api\.cloudFront.*the door is "http"/s);
+    assert.throws(
+      () => new FunctionUrlDoor(new Stack(new App(), 'Refusal'), 'Urls', { auth: 'iam', cloudFront: true }),
+      /write auth 'none' with cloudFront/,
+    );
+  });
+});

@@ -355,6 +355,11 @@ const ApiShape = z
     /** The JWT authorizer's issuer and audiences; required with `jwt` auth, refused otherwise. */
     jwt: JwtSettingsSchema.optional(),
     /**
+     * With door `function-url`: a CloudFront distribution with origin access control in front of the URLs, one host
+     * for every model, open to viewers (so `auth` must be `none`; the URLs stay `AWS_IAM`).
+     */
+    cloudFront: z.boolean().default(false),
+    /**
      * Steady-state requests per second that each method of the stage allows on its own (API Gateway's default method
      * throttling): a model's V2 routes, its simple-form routes and the server routes each have this rate, within the
      * account's limit across all APIs. With `api-key` auth, the usage plan throttles the key at it too, all methods
@@ -377,6 +382,19 @@ const ApiShape = z
             : api.auth === AuthMode.JWT
               ? ' (JWT authorizers are an HTTP API feature: use door "http")'
               : ''),
+      });
+    if (api.cloudFront && api.door !== FrontDoorKind.FUNCTION_URL)
+      context.addIssue({
+        code: 'custom',
+        path: ['cloudFront'],
+        message: `puts CloudFront in front of function URLs, and the door is "${api.door}"`,
+      });
+    if (api.cloudFront && api.door === FrontDoorKind.FUNCTION_URL && api.auth !== AuthMode.NONE)
+      context.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message:
+          'CloudFront does not authenticate its viewers: with cloudFront the door is open, so write auth "none" (the URLs stay AWS_IAM, invocable by the distribution only)',
       });
     if (api.auth === AuthMode.JWT && api.jwt === undefined)
       context.addIssue({

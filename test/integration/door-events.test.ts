@@ -17,9 +17,11 @@ import { silentLogger, startTestStack, type TestStack } from '../fixtures/local-
 import { identityModel } from '../fixtures/models.js';
 
 let test: TestStack;
-let door: { iris: ReturnType<typeof acceptEveryDoor>; fp32: ReturnType<typeof acceptEveryDoor> };
+/** A model's handler as functions/predict exports it, fed 2.0 events. */
+type DoorHandler = (event: HttpEventV2) => Promise<unknown>;
+let door: { iris: DoorHandler; fp32: DoorHandler };
 
-async function doorHandler(model: string): Promise<ReturnType<typeof acceptEveryDoor>> {
+async function doorHandler(model: string): Promise<DoorHandler> {
   const manifest = await test.stack.registry.getManifest(model, 1);
   const predict = createPredictHandler(
     readFunctionConfig({
@@ -33,7 +35,8 @@ async function doorHandler(model: string): Promise<ReturnType<typeof acceptEvery
     { logger: silentLogger(), metrics: NO_METRICS },
   );
   await predict.warm;
-  return acceptEveryDoor(predict.handler);
+  const handler = acceptEveryDoor(predict.handler);
+  return (request) => handler(request);
 }
 
 /** A 2.0 event: an HTTP API route's (routeKey `ANY <path template>`) or a function URL's (`$default`). */

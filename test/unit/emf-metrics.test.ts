@@ -22,9 +22,40 @@ const EmfDocumentSchema = z.object({
   Version: z.string(),
 });
 
-function capture(): { lines: string[]; metrics: EmfServingMetrics } {
+/** 2027-01-15T08:00:00Z, the start of a minute. */
+const MINUTE_START = 1_800_000_000_000 - (1_800_000_000_000 % 60_000);
+
+/**
+ * Metrics writing into `lines`, at a clock the test moves; the minute's first document of each version (which
+ * writes every count) has been written already, so the documents a test makes are the minute's lean ones.
+ */
+function capture(): { lines: string[]; metrics: EmfServingMetrics; clock: { now: number } } {
   const lines: string[] = [];
-  return { lines, metrics: new EmfServingMetrics((line) => lines.push(line)) };
+  const clock = { now: MINUTE_START };
+  const metrics = new EmfServingMetrics(
+    (line) => lines.push(line),
+    undefined,
+    () => clock.now,
+  );
+  for (const version of [1, 3])
+    metrics.recordInference({
+      model: 'iris',
+      version,
+      status: 200,
+      latencyMs: 1,
+      predictions: 1,
+      invalidOutputs: 0,
+    });
+  metrics.recordInference({
+    model: 'm',
+    version: 1,
+    status: 200,
+    latencyMs: 1,
+    predictions: 1,
+    invalidOutputs: 0,
+  });
+  lines.length = 0;
+  return { lines, metrics, clock };
 }
 
 describe('EmfServingMetrics: one valid EMF document per request, per model and version', () => {
@@ -106,6 +137,32 @@ describe('EmfServingMetrics: one valid EMF document per request, per model and v
     assert.equal(failed.Errors, 1);
     assert.deepEqual(named(failed), ['Requests', 'Latency', 'Errors', 'InvalidOutputs']);
     assert.equal(rejected.Predictions, undefined, 'no rows predicted, none written');
+  });
+
+  it('writes every count, zeros included, in the first document of each minute of a version and routing', () => {
+    const { lines, metrics, clock } = capture();
+    const success = { model: 'iris', status: 200, latencyMs: 1, predictions: 1, invalidOutputs: 0 } as const;
+    const names = (line: string) =>
+      EmfDocumentSchema.parse(JSON.parse(line))._aws.CloudWatchMetrics[0]?.Metrics.map(
+        (metric) => metric.Name,
+      );
+    const every = ['Requests', 'Latency', 'Predictions', 'RejectedInputs', 'Errors', 'InvalidOutputs'];
+    const lean = ['Requests', 'Latency', 'Predictions', 'InvalidOutputs'];
+    metrics.recordInference({ ...success, version: 3 });
+    metrics.recordInference({ ...success, version: 3, routed: false });
+    clock.now += 59_999;
+    metrics.recordInference({ ...success, version: 3 });
+    clock.now += 1;
+    metrics.recordInference({ ...success, version: 3 });
+    metrics.recordInference({ ...success, version: 3 });
+    metrics.recordInference({ ...success, version: 4 });
+    assert.deepEqual(lines.map(names), [lean, every, lean, every, lean, every]);
+    const first = JSON.parse(lines[3] ?? '');
+    assert.deepEqual(
+      [first.RejectedInputs, first.Errors],
+      [0, 0],
+      'the zeros, so each minute has a datapoint',
+    );
   });
 
   it('writes every metric a value it declares, in every combination of the optional ones', () => {

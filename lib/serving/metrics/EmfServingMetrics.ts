@@ -20,6 +20,9 @@ const INFERENCE_METRIC = {
   INVALID_OUTPUTS: { name: MetricName.INVALID_OUTPUTS, unit: 'Count' },
 } as const satisfies Record<string, EmfMetric>;
 
+/** A minute, the period of every version alarm (see `VERSION_ALARM_PERIOD_SECONDS`). */
+const MINUTE_MS = 60_000;
+
 /** Which optional metrics an inference document carries, as bits: the index of its metric set. */
 const Carries = { LATENCY: 1, PREDICTIONS: 2, REJECTED: 4, ERROR: 8 } as const;
 
@@ -60,6 +63,8 @@ export class EmfServingMetrics implements ServingMetrics {
   readonly #write: LineWriter;
   readonly #now: () => number;
   readonly #documents: EmfDocuments;
+  /** The minute of the last document that wrote every count, by routing, version and model. */
+  readonly #lastFullMinute = new Map<string, number>();
 
   /**
    * @param write where the lines go. @default stdout
@@ -79,26 +84,30 @@ export class EmfServingMetrics implements ServingMetrics {
 
   /**
    * One request's document. Lean: `RejectedInputs`, `Errors` and `Predictions` are written only when they are not
-   * 0 (about 110 of a success's 530 bytes), since every reader of them takes a missing value as 0: the rate alarms
-   * divide `FILL(x, 0)` by `Requests` (see `versionAlarmSpecs`) and the dashboards sum what there is. `Requests`
-   * and `InvalidOutputs` are always written: `InvalidOutputs` is alarmed on alone, and a minute without it would be
-   * missing data, which the rollout engine reads as no evidence. A request that waited for its model's load writes
-   * no `Latency` (it would be the load's).
+   * 0 (about 100 of a success's 600 bytes), except in the first document of each minute of a model, version and
+   * routing, which writes every count, zeros included. The version alarms divide `FILL(x, 0)` by `Requests` (see
+   * `versionAlarmSpecs`), and AWS's pages do not say that FILL makes datapoints of a metric with no data at all in
+   * the range, so every minute with requests publishes each count at least once; the later zeros of the minute add
+   * nothing to its Sum. `Requests` and `InvalidOutputs` are always written (`InvalidOutputs` is alarmed on alone).
+   * A request that waited for its model's load writes no `Latency` (it would be the load's).
    */
   recordInference(record: InferenceRecord): void {
     const rejected = record.status >= 400 && record.status < 500;
     const error = record.status >= 500;
     const waited = record.waitedForLoad === true;
+    const routed = record.routed ?? true;
+    const now = this.#now();
+    const full = this.#firstOfMinute(record.model, record.version, routed, now);
     const bits =
       (waited ? 0 : Carries.LATENCY) |
-      (record.predictions > 0 ? Carries.PREDICTIONS : 0) |
-      (rejected ? Carries.REJECTED : 0) |
-      (error ? Carries.ERROR : 0);
+      (full || record.predictions > 0 ? Carries.PREDICTIONS : 0) |
+      (full || rejected ? Carries.REJECTED : 0) |
+      (full || error ? Carries.ERROR : 0);
     const values = [1];
     if (!waited) values.push(record.latencyMs);
-    if (record.predictions > 0) values.push(record.predictions);
-    if (rejected) values.push(1);
-    if (error) values.push(1);
+    if (bits & Carries.PREDICTIONS) values.push(record.predictions);
+    if (bits & Carries.REJECTED) values.push(rejected ? 1 : 0);
+    if (bits & Carries.ERROR) values.push(error ? 1 : 0);
     values.push(record.invalidOutputs);
     this.#write(
       this.#documents.document(
@@ -106,17 +115,26 @@ export class EmfServingMetrics implements ServingMetrics {
         record.version,
         INFERENCE_METRIC_SETS[bits] as readonly EmfMetric[],
         values,
-        this.#now(),
+        now,
         // The answered class is a property, not a metric: the class-share gate counts it with a Logs Insights query
         // at a step's end, so a model of 1,000 classes costs no custom metric per class.
         {
-          routed: record.routed ?? true,
+          routed,
           ...(record.answeredClass === undefined
             ? {}
             : { properties: { [ANSWERED_CLASS_PROPERTY]: record.answeredClass } }),
         },
       ),
     );
+  }
+
+  /** True for the first inference document of `now`'s minute of this model, version and routing. */
+  #firstOfMinute(model: string, version: number, routed: boolean, now: number): boolean {
+    const minute = Math.floor(now / MINUTE_MS);
+    const key = `${routed ? 'r' : 'd'}${version}/${model}`;
+    if (this.#lastFullMinute.get(key) === minute) return false;
+    this.#lastFullMinute.set(key, minute);
+    return true;
   }
 
   recordModelLoad(model: string, version: number, loadMs: number, coldStart: boolean): void {

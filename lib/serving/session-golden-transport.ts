@@ -6,7 +6,7 @@ import {
 } from '../core/golden/run-golden-check.js';
 import type { GoldenExample, ModelManifest } from '../core/manifest/ModelManifest.js';
 import { decodeTensor } from '../core/tensor/decode-tensor.js';
-import { tensorToNested } from '../core/tensor/encode-tensor.js';
+import { outputDatatype, tensorToNested } from '../core/tensor/encode-tensor.js';
 import type { TensorSpec } from '../core/tensor/TensorSpec.js';
 import { toOrtTensor } from './onnx-runtime.js';
 
@@ -39,6 +39,7 @@ export function sessionGoldenTransport(
         outputs: example.outputs.map((expected) => ({
           name: expected.name,
           data: tensorToNested(results[expected.name] as Tensor),
+          datatype: outputDatatype(results[expected.name] as Tensor),
         })),
       };
     },

@@ -228,7 +228,8 @@ async function serve(
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
     headers[name] = values.map(String);
   // A result made for the local stack carries its bytes; any other is decoded as API Gateway decodes it.
-  const payload = result.bytes ?? (result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+  const payload =
+    result.bytes ?? (result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? ''));
   // API Gateway answers with a Content-Length, not in chunks; and one write is cheaper than chunked framing.
   headers['content-length'] = String(
     typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength,

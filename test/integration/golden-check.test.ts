@@ -162,7 +162,7 @@ describe('compareGoldenOutputs: the comparison every transport shares', () => {
 
   it('FP32 and FP16 outputs are compared as their type: a shortest text matches the exact value it stands for', () => {
     // 4112 is a half; its shortest text is 4110, 4.9e-4 away: outside 1e-4 as numbers, the same half as FP16.
-    const half = [{ name: 'y', data: [4112, 0.0999755859375] }];
+    const half = [{ name: 'y', shape: [2], data: [4112, 0.0999755859375] }];
     const written = (datatype?: string) => [
       { name: 'y', data: [4110, 0.09998], ...(datatype ? { datatype } : {}) },
     ];
@@ -171,7 +171,7 @@ describe('compareGoldenOutputs: the comparison every transport shares', () => {
     // 0.1 as FP32 is 0.10000000149011612; the answer writes 0.1.
     assert.deepEqual(
       compareGoldenOutputs(
-        [{ name: 'p', data: [0.10000000149011612] }],
+        [{ name: 'p', shape: [1], data: [0.10000000149011612] }],
         [{ name: 'p', data: [0.1], datatype: 'FP32' }],
         0,
       ),
@@ -179,7 +179,7 @@ describe('compareGoldenOutputs: the comparison every transport shares', () => {
     );
     assert.deepEqual(
       compareGoldenOutputs(
-        [{ name: 'y', data: [4112] }],
+        [{ name: 'y', shape: [1], data: [4112] }],
         [{ name: 'y', data: [4128], datatype: 'FP16' }],
         1e-4,
       ),

@@ -244,3 +244,35 @@ describe('Bodies as bytes: the local stack passes bytes, Lambda and API Gateway 
     assert.throws(() => readBodyBytes(big), RequestTooLargeError);
   });
 });
+
+describe('Bodies as bytes: what a handler may do with them', () => {
+  it('a result body written over the bytes replaces them; an event body written over them is text', () => {
+    const result = binaryResult(200, Buffer.from([1, 2, 3]), {});
+    result.body = 'replaced';
+    assert.equal(result.body, 'replaced');
+    assert.equal((result as WithBodyBytes).bytes, undefined, 'the emulator then answers the new body');
+    const event = buildProxyEvent({
+      method: 'POST',
+      path: '/v2',
+      requestId: 'r',
+      requestTimeEpoch: 0,
+      bytes: Buffer.from('{}'),
+    });
+    event.body = '{"a":1}';
+    assert.equal(event.isBase64Encoded, false);
+    assert.equal(readBodyText(event), '{"a":1}');
+  });
+
+  it("an event's bytes are not enumerable: a JSON dump or a spread carries the body once, as base64", () => {
+    const event = buildProxyEvent({
+      method: 'POST',
+      path: '/v2',
+      requestId: 'r',
+      requestTimeEpoch: 0,
+      bytes: Buffer.from('hi'),
+    });
+    assert.equal(Object.keys(event).includes('bytes'), false);
+    assert.equal(JSON.parse(JSON.stringify(event)).body, Buffer.from('hi').toString('base64'));
+    assert.equal('bytes' in JSON.parse(JSON.stringify(event)), false);
+  });
+});

@@ -29,11 +29,16 @@ export function attachBodyBytes<T extends { body?: string | null; isBase64Encode
   bytes: Uint8Array,
 ): T & { readonly bytes: Uint8Array } {
   let text: string | undefined;
-  Object.defineProperty(target, 'bytes', { value: bytes, enumerable: false });
+  Object.defineProperty(target, 'bytes', { value: bytes, enumerable: false, configurable: true });
   Object.defineProperty(target, 'body', {
     get: () => {
       text ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
       return text;
+    },
+    // A body written over it replaces the bytes' base64 form (the bytes stay for the emulator only if unchanged).
+    set: (value: string) => {
+      text = value;
+      Object.defineProperty(target, 'bytes', { value: undefined });
     },
     enumerable: true,
     configurable: true,

@@ -120,7 +120,7 @@ export function buildProxyEvent(request: ProxyRequest): APIGatewayProxyEvent & W
     bytes !== undefined ? undefined : request.body === undefined || request.body === '' ? null : request.body;
   // Accessors in the literal (not defineProperty afterwards, which would leave the object a slow dictionary): the
   // multi-value headers and a base64 body are written only if something reads them.
-  return {
+  const event: APIGatewayProxyEvent & WithBodyBytes = {
     resource,
     path,
     httpMethod: method,
@@ -147,11 +147,10 @@ export function buildProxyEvent(request: ProxyRequest): APIGatewayProxyEvent & W
       return body;
     },
     set body(value: string | null) {
+      // A body written over the bytes is text unless the writer says otherwise after.
+      if (bytes !== undefined) this.isBase64Encoded = false;
       body = value;
       bytes = undefined;
-    },
-    get bytes(): Uint8Array | undefined {
-      return bytes;
     },
     isBase64Encoded: bytes !== undefined || (request.isBase64Encoded ?? false),
     requestContext: {
@@ -190,6 +189,10 @@ export function buildProxyEvent(request: ProxyRequest): APIGatewayProxyEvent & W
       resourcePath: resource,
     },
   };
+  // Not enumerable, so a JSON dump or a spread of the event carries the body once (as base64), not its bytes too;
+  // a new property (not a reconfigured one) keeps the object's fast shape.
+  Object.defineProperty(event, 'bytes', { get: () => bytes, enumerable: false });
+  return event;
 }
 
 /** Both forms of a query string, or undefined for none (API Gateway sends `null`, not `{}`). */

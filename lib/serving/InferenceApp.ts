@@ -471,8 +471,9 @@ export class InferenceApp {
   }
 
   /**
-   * Deletes the input objects of a request that was answered, so a reference works once. A failed delete does not
-   * fail the answer: it is logged, and the lifecycle rule on `requests/` removes the object within two days.
+   * Deletes the input objects of a request that was answered, so the same reference is refused until someone
+   * uploads to it again (its upload URL works until it expires). A failed delete does not fail the answer: it is
+   * logged, and the lifecycle rule on `requests/` removes the object (see REQUEST_OBJECT_EXPIRY_DAYS).
    * A request that fails before this point (bad input, a model failure, an answer too large) deletes nothing: its
    * objects can be named again until they expire.
    */

@@ -152,7 +152,8 @@ export class ObjectTransfers {
   }
 
   /**
-   * Deletes the objects a successful answer used, so that a reference works once. Throws the store's error; the
+   * Deletes the objects a successful answer used, so that a reference is refused until uploaded to again (a
+   * presigned URL can be used any number of times until it expires). Throws the store's error; the
    * caller logs it and answers anyway: the lifecycle rule on `requests/` removes what was not deleted.
    */
   async deleteInputs(read: ReadInputs): Promise<void> {

@@ -43,7 +43,10 @@ export const DEFAULT_OBJECT_URL_SECONDS = 900;
 /**
  * Longest lifetime of a presigned URL a function may be configured with: SigV4 query-string authentication takes
  * `X-Amz-Expires` up to 604800 seconds, 7 days
- * (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html); objects expire after a day anyway.
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html); sluice keeps to 12 hours, well
+ * inside the objects' day of life. On Lambda the SDK reads the role's credentials from the environment, which says
+ * nothing of their expiry, so `expires_at` there is the URL's own expiry: an upper bound, since a URL signed with a
+ * session's credentials also stops when they do.
  */
 export const MAX_OBJECT_URL_SECONDS = 12 * 60 * 60;
 
@@ -51,8 +54,12 @@ export const MAX_OBJECT_URL_SECONDS = 12 * 60 * 60;
  * Days after which S3 expires a request object nobody deleted (an upload never used, an output never fetched).
  * Lifecycle expiration counts in whole days, a "non-zero positive integer"
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html), and S3 rounds the expiry to the
- * next midnight UTC (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html): an object
- * lives between one and two days at most.
+ * next midnight UTC (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html). The
+ * registry bucket is versioned: an expiration (or sluice's own delete, which names no version) only adds a delete
+ * marker, and the bytes stay as a noncurrent version until the rule's noncurrent expiration (one more day, rounded
+ * the same way), and S3 removes expired objects asynchronously, after a delay of its own
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html): the bytes of
+ * an object nobody deleted last about two to four days, those of a deleted one one to two days, plus that delay.
  */
 export const REQUEST_OBJECT_EXPIRY_DAYS = 1;
 

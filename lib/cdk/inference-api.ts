@@ -43,6 +43,11 @@ export interface InferenceApiProps {
    */
   readonly methodBurstLimit?: number;
   /**
+   * X-Ray tracing of the stage (sluice.config.json `tracing`).
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
    * Version string `GET /v2` reports.
    * @default '0.0.0'
    */
@@ -119,7 +124,7 @@ export class InferenceApi extends Construct implements FrontDoor {
         loggingLevel: apigateway.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
-        tracingEnabled: true,
+        tracingEnabled: props.tracing ?? false,
         // The default method throttling: each method (resource and verb) has a token bucket of its own at these
         // numbers, within the account-level limit shared by every API of the region; the stage as a whole has none
         // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).

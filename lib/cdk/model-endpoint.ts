@@ -54,6 +54,11 @@ export interface ModelEndpointProps {
    * @default no notifications
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * X-Ray active tracing of the function (its S3 client traced too, see `traceAwsClient`).
+   * @default false: sluice.config.json `tracing`
+   */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -133,7 +138,7 @@ export class ModelEndpoint extends Construct {
         retention: logs.RetentionDays.ONE_MONTH,
         removalPolicy: RemovalPolicy.DESTROY,
       }),
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       // CloudFormation keeps the versions it published when the next deploy replaces them: the engine may still
       // route to one (a rollout from it, or a version `sluice deploy` promoted), and one owner deletes versions
       // and their alarms, sluice's retention (pruneFunctionVersions), never CloudFormation's cleanup.

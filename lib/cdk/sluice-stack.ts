@@ -81,6 +81,7 @@ export class SluiceStack extends Stack {
         api: this.frontDoor,
         alarmTopic: this.alarmTopic,
         failures: this.controlPlaneFailures,
+        tracing: config.tracing,
       };
       const main = config.models.filter((model) => model.group === undefined);
       if (main.length > 0) {
@@ -141,6 +142,7 @@ export class SluiceStack extends Stack {
           methodRateLimit: api.methodRateLimit,
           methodBurstLimit: api.methodBurstLimit,
           serverVersion,
+          tracing: config.tracing,
         });
     }
   }

@@ -11,11 +11,14 @@ import { UsageError } from './exit-codes.js';
 import { formatTable } from './format-table.js';
 
 /**
- * Bytes of Lambda's own lines per invocation in its text log format: START (about 90), END (about 55), REPORT
- * (about 190 on a warm start) and, with active tracing, XRAY (about 110), as the examples of
- * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html show them. An approximation.
+ * Bytes of Lambda's own lines per invocation in its text log format: START (about 90), END (about 55) and REPORT
+ * (about 190 on a warm start), as the examples of https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html
+ * show them. An approximation.
  */
-const PLATFORM_LOG_BYTES = 445;
+const PLATFORM_LOG_BYTES = 335;
+
+/** Bytes of the XRAY line Lambda adds per invocation with active tracing (about 110, same page). */
+const XRAY_LOG_BYTES = 110;
 
 /**
  * Bytes of one API access log line: the 20 fields of the stage's format (lib/cdk/access-log-format.ts) with typical
@@ -51,7 +54,7 @@ export function registerCostCommand(program: Command, io: CliIo): void {
       const estimate = estimateCost(app, {
         requestsPerMonth,
         meanDurationMs,
-        ...emittedPerRequest(app.restApis > 0),
+        ...emittedPerRequest(app.restApis > 0, app.tracing),
         alarmMetricsPerLambdaVersion: alarmMetricsPerLambdaVersion(),
         alarmedVersionsPerModel: app.keepVersions + 1,
       });
@@ -85,6 +88,7 @@ async function readTemplates(dir: string): Promise<unknown[]> {
  */
 function emittedPerRequest(
   accessLogs: boolean,
+  tracing: boolean,
 ): Pick<CostUsage, 'customMetricsPerServingVersion' | 'logBytesPerRequest'> {
   const lines: string[] = [];
   const metrics = new EmfServingMetrics(
@@ -126,7 +130,10 @@ function emittedPerRequest(
   return {
     customMetricsPerServingVersion: names.size * dimensionSets,
     logBytesPerRequest:
-      Buffer.byteLength(requestLine) + PLATFORM_LOG_BYTES + (accessLogs ? ACCESS_LOG_BYTES : 0),
+      Buffer.byteLength(requestLine) +
+      PLATFORM_LOG_BYTES +
+      (tracing ? XRAY_LOG_BYTES : 0) +
+      (accessLogs ? ACCESS_LOG_BYTES : 0),
   };
 }
 

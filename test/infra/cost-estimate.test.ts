@@ -116,4 +116,45 @@ describe('sluice cost: a month of the synthesized app, from its templates', () =
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--requests must be a number >= 0; got "many"/);
   });
+
+  it('traces nothing by default (no function, no stage, no X-Ray line); "tracing": true traces both and prices the traces', async () => {
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { SLUICE_MODEL: 'iris' } } },
+    });
+    assert.equal(Object.keys(functions).length, 1);
+    for (const fn of Object.values(functions))
+      assert.equal((fn as { Properties: { TracingConfig?: unknown } }).Properties.TracingConfig, undefined);
+    template.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: false });
+    const untraced = await estimate();
+    assert.equal(
+      untraced.lines.some((candidate) => /X-Ray/.test(candidate.item)),
+      false,
+    );
+
+    const tracedDir = await mkdtemp(join(tmpdir(), 'sluice-cost-traced-'));
+    try {
+      const app = new App({ outdir: tracedDir, context: { 'aws:cdk:bundling-stacks': [] } });
+      const config = parseDeployConfig(
+        { tracing: true, models: [{ name: 'iris', version: 1, sha256: SHA_A }] },
+        'test config',
+      );
+      const stack = new SluiceStack(app, 'Sluice', {
+        config,
+        env: { account: '123456789012', region: 'eu-west-1' },
+      });
+      const traced = Template.fromStack(stack);
+      traced.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: { SLUICE_MODEL: 'iris' } },
+        TracingConfig: { Mode: 'Active' },
+      });
+      traced.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: true });
+      app.synth();
+      const run = await runSluiceInProcess(['cost', '--app', tracedDir, '--json'], tracedDir);
+      assert.equal(run.code, 0, run.stderr);
+      const result = JSON.parse(run.stdout) as CostEstimate;
+      assert.equal(line(result, /X-Ray/).price.usd, UNIT_PRICES.xrayTrace.usd);
+    } finally {
+      await rm(tracedDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -28,6 +28,8 @@ export interface ModelGroupProps {
   readonly alarmTopic: sns.ITopic;
   readonly failures: FailureQueue;
   readonly models: readonly ModelDeployment[];
+  /** X-Ray active tracing of the models' functions (sluice.config.json `tracing`). @default false */
+  readonly tracing?: boolean;
 }
 
 /** The constructs of one group of models. */
@@ -59,6 +61,7 @@ export function addModelGroup(scope: Construct, props: ModelGroupProps): ModelGr
       model,
       releases: props.releases,
       alarmTopic: props.alarmTopic,
+      tracing: props.tracing ?? false,
     });
     props.api.addModel(endpoint);
     return endpoint;

@@ -474,6 +474,15 @@ export const DeployConfigSchema = z.strictObject({
   /** E-mail address subscribed to the alarm topic. */
   alarmEmail: z.email().optional(),
   /**
+   * X-Ray active tracing of the predict functions and the REST API's stage. Off by default: at X-Ray's default
+   * sampling (the first request each second, then 5 %, https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html)
+   * a service of a few requests a second traces nearly every one, 5 USD per million
+   * (https://aws.amazon.com/xray/pricing/), more than the rest of a small model's requests together (`sluice cost`).
+   * Turning it on or off changes each function's configuration, so the next deploy publishes a Lambda version and
+   * rolls it out.
+   */
+  tracing: z.boolean().default(false),
+  /**
    * The account's quotas that synth checks the app against, as AWS sets them by default; raise one here once AWS
    * has raised it for you (Service Quotas).
    */

@@ -54,7 +54,7 @@ export function registerCostCommand(program: Command, io: CliIo): void {
       const estimate = estimateCost(app, {
         requestsPerMonth,
         meanDurationMs,
-        ...emittedPerRequest(app.restApis > 0, app.tracing),
+        ...emittedPerRequest(app.restApis > 0 || app.httpApis > 0, app.tracing),
         alarmMetricsPerLambdaVersion: alarmMetricsPerLambdaVersion(),
         alarmedVersionsPerModel: app.keepVersions + 1,
       });

@@ -157,4 +157,43 @@ describe('sluice cost: a month of the synthesized app, from its templates', () =
       await rm(tracedDir, { recursive: true, force: true });
     }
   });
+
+  it('prices each front door: REST 3.50, HTTP API 1.00 a million, function URLs nothing of their own, CloudFront its requests', async () => {
+    const doorEstimate = async (api: Record<string, unknown>): Promise<CostEstimate> => {
+      const doorDir = await mkdtemp(join(tmpdir(), 'sluice-cost-door-'));
+      try {
+        const app = new App({ outdir: doorDir, context: { 'aws:cdk:bundling-stacks': [] } });
+        const config = parseDeployConfig(
+          { api, models: [{ name: 'iris', version: 1, sha256: SHA_A }] },
+          'test config',
+        );
+        new SluiceStack(app, 'Sluice', { config, env: { account: '123456789012', region: 'eu-west-1' } });
+        app.synth();
+        const run = await runSluiceInProcess(['cost', '--app', doorDir, '--json'], doorDir);
+        assert.equal(run.code, 0, run.stderr);
+        return JSON.parse(run.stdout) as CostEstimate;
+      } finally {
+        await rm(doorDir, { recursive: true, force: true });
+      }
+    };
+    const doorLines = (result: CostEstimate) =>
+      result.lines
+        .filter((candidate) => /API requests|URL requests|CloudFront/.test(candidate.item))
+        .map((candidate) => [candidate.item, candidate.monthlyUsd]);
+    const http = await doorEstimate({ door: 'http' });
+    assert.deepEqual(doorLines(http), [['HTTP API requests', 1]]);
+    const urls = await doorEstimate({ door: 'function-url' });
+    assert.deepEqual(doorLines(urls), [['function URL requests', 0]]);
+    const rest = await estimate();
+    assert.ok(
+      rest.perMillionRequestsUsd - http.perMillionRequestsUsd > 2.5,
+      'REST costs 2.50 a million more',
+    );
+    assert.ok(http.perMillionRequestsUsd > urls.perMillionRequestsUsd);
+    const fronted = await doorEstimate({ door: 'function-url', auth: 'none', cloudFront: true });
+    assert.deepEqual(doorLines(fronted), [
+      ['function URL requests', 0],
+      ['CloudFront requests (before the function URLs)', 1],
+    ]);
+  });
 });

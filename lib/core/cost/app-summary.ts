@@ -11,6 +11,12 @@ export interface AppSummary {
   readonly controlFunctions: readonly LambdaFunction[];
   /** REST APIs (API Gateway): each request is billed. */
   readonly restApis: number;
+  /** HTTP APIs (API Gateway v2): each request is billed, at a lower price. */
+  readonly httpApis: number;
+  /** Lambda function URLs: no price of their own. */
+  readonly functionUrls: number;
+  /** CloudFront distributions in front of the URLs: each request is billed. */
+  readonly cloudFrontDistributions: number;
   readonly kmsKeys: number;
   readonly dashboards: number;
   /** The alarms in the templates, by the metrics each reads. */
@@ -100,6 +106,9 @@ export function summarizeApp(templates: readonly unknown[]): AppSummary {
     models,
     controlFunctions,
     restApis: ofType('AWS::ApiGateway::RestApi').length,
+    httpApis: ofType('AWS::ApiGatewayV2::Api').length,
+    functionUrls: ofType('AWS::Lambda::Url').length,
+    cloudFrontDistributions: ofType('AWS::CloudFront::Distribution').length,
     kmsKeys: ofType('AWS::KMS::Key').length,
     dashboards: ofType('AWS::CloudWatch::Dashboard').length,
     templateAlarmMetrics: alarms.reduce((sum, alarm) => sum + alarmMetrics(alarm.Properties ?? {}), 0),

@@ -114,7 +114,16 @@ export function estimateCost(app: AppSummary, usage: CostUsage): CostEstimate {
   }
 
   // Per request.
+  // The front door: one per stack (README "Front doors").
   add('per-request', 'REST API requests', app.restApis > 0 ? requests : 0, 'restApiRequest');
+  add('per-request', 'HTTP API requests', app.httpApis > 0 ? requests : 0, 'httpApiRequest');
+  add('per-request', 'function URL requests', app.functionUrls > 0 ? requests : 0, 'functionUrlRequest');
+  add(
+    'per-request',
+    'CloudFront requests (before the function URLs)',
+    app.cloudFrontDistributions > 0 ? requests : 0,
+    'cloudFrontRequest',
+  );
   add('per-request', 'predict invocations (Lambda requests)', requests, 'lambdaRequest');
   for (const model of app.models) {
     add(

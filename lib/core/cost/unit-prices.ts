@@ -24,6 +24,21 @@ export const UNIT_PRICES = {
   provisionedGbSecondX86: { usd: 0.0000041667, per: 'provisioned GB-second (x86_64)', source: LAMBDA },
   provisionedGbSecondArm: { usd: 0.0000033334, per: 'provisioned GB-second (arm64)', source: LAMBDA },
   restApiRequest: { usd: 3.5 / 1e6, per: 'REST API request', source: API_GATEWAY },
+  /** The first 300 million a month; "requests are metered in 512 KB increments" (same page). */
+  httpApiRequest: { usd: 1 / 1e6, per: 'HTTP API request (each 512 KB counts as one)', source: API_GATEWAY },
+  /**
+   * A function URL has no price of its own: its requests are the function's invocations, billed as Lambda requests
+   * and duration (https://aws.amazon.com/lambda/pricing/ prices no URL; Lambda's guide calls URLs the option
+   * "optimized for simplicity and cost-effectiveness",
+   * https://docs.aws.amazon.com/lambda/latest/dg/furls-http-invoke-decision.html).
+   */
+  functionUrlRequest: { usd: 0, per: 'function URL request (billed as its invocation)', source: LAMBDA },
+  /** HTTPS requests in the United States and Europe; data transfer out is not counted here. */
+  cloudFrontRequest: {
+    usd: 0.01 / 10_000,
+    per: 'CloudFront HTTPS request (US, Europe)',
+    source: 'https://aws.amazon.com/cloudfront/pricing/',
+  },
   customMetric: { usd: 0.3, per: 'custom metric-month', source: CLOUDWATCH },
   /** A standard-resolution alarm is billed per metric it reads (metric math: each metric in it). */
   alarmMetric: { usd: 0.1, per: 'alarm metric-month', source: CLOUDWATCH },

@@ -28,6 +28,9 @@ interface PredictOptions {
   readonly file?: string;
   readonly header: string[];
   readonly json?: boolean;
+  readonly sigv4?: boolean;
+  readonly region?: string;
+  readonly service?: string;
 }
 
 /** The request `sluice predict` sends: where, and the body as it goes. */
@@ -67,11 +70,21 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
       [],
     )
     .option('--json', "print the server's answer as it came")
+    .option(
+      '--sigv4',
+      "sign the request with SigV4 as an AWS SDK client does (api.auth iam): the AWS credentials of the environment or the SDK's default chain",
+    )
+    .option('--region <region>', 'with --sigv4: the region to sign for (default: from an AWS endpoint URL)')
+    .option(
+      '--service <service>',
+      'with --sigv4: the service to sign for, execute-api or lambda (default: from an AWS endpoint URL)',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n' +
         "  npx sluice predict iris --local --rows '[[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]'\n" +
         '  npx sluice predict iris --local --version 2 --file body.json --json\n' +
+        "  npx sluice predict iris --url https://abc123.execute-api.eu-west-1.amazonaws.com/prod --sigv4 --rows '[[5.1,3.5,1.4,0.2]]'\n" +
         "  npx sluice predict iris --url https://abc123.execute-api.eu-west-1.amazonaws.com/prod --header 'x-api-key: KEY' --rows '[[5.1,3.5,1.4,0.2]]'",
     )
     .action(async (model: string, options: PredictOptions) => {
@@ -79,12 +92,14 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
       const request = await buildRequest(model, options);
       const base = await baseUrl(options, io.env);
       const url = `${base}${request.path}`;
+      const plain = { 'content-type': 'application/json', ...headers };
+      const sent = options.sigv4 ? await signedHeaders(url, request.body, plain, options, io) : plain;
       let response: Response;
       try {
         response = await fetch(url, {
           method: 'POST',
           body: request.body,
-          headers: { 'content-type': 'application/json', ...headers },
+          headers: sent,
           signal: AbortSignal.timeout(PREDICT_TIMEOUT_MS),
         });
       } catch (error) {
@@ -101,6 +116,50 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
       }
       io.stdout(describeAnswer(model, served, request.form, text));
     });
+}
+
+/**
+ * The headers of the request signed with SigV4 (`--sigv4`): for the service and region of the URL's AWS host, or
+ * `--service` and `--region`; with the credentials of the CLI's environment (`AWS_ACCESS_KEY_ID`,
+ * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), else the SDK's default chain (profiles, SSO, a role), loaded only
+ * then.
+ */
+async function signedHeaders(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  options: PredictOptions,
+  io: CliIo,
+): Promise<Record<string, string>> {
+  const { signRequest, signingScopeOf } = await import('./sigv4-request.js');
+  const parsed = new URL(url);
+  const fromHost = signingScopeOf(parsed);
+  const service = options.service ?? fromHost?.service;
+  const region = options.region ?? fromHost?.region;
+  if (service === undefined || region === undefined) {
+    throw new UsageError(
+      `--sigv4 cannot tell the service and region of ${parsed.host} (not an execute-api or lambda-url endpoint): give --service (execute-api or lambda) and --region`,
+    );
+  }
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = io.env;
+  const credentials =
+    accessKeyId && secretAccessKey
+      ? {
+          accessKeyId,
+          secretAccessKey,
+          ...(io.env.AWS_SESSION_TOKEN ? { sessionToken: io.env.AWS_SESSION_TOKEN } : {}),
+        }
+      : (await import('@aws-sdk/credential-provider-node')).defaultProvider();
+  try {
+    return await signRequest(
+      { url: parsed, method: 'POST', headers, body },
+      { service, region },
+      credentials,
+      new Date((io.now ?? Date.now)()),
+    );
+  } catch (error) {
+    throw new SluiceError(`--sigv4: no AWS credentials to sign with: ${(error as Error).message}`);
+  }
 }
 
 /** The `--header` values as a header object; a malformed one is a usage error. */

@@ -5,8 +5,10 @@ import { MAX_RESPONSE_BYTES } from '../../lib/core/contract/limits.js';
 import { ModelUnavailableError } from '../../lib/core/errors/model-errors.js';
 import { ObjectReferenceError } from '../../lib/core/errors/request-errors.js';
 import { tensorOf } from '../../lib/core/tensor/TensorData.js';
+import type { TensorSpec } from '../../lib/core/tensor/TensorSpec.js';
 import { ResponseRemedy, ResponseTooLargeError } from '../../lib/serving/infer-response.js';
 import { ObjectTransfers } from '../../lib/serving/ObjectTransfers.js';
+import { decodeProvidedInput } from '../../lib/serving/private/request-feeds.js';
 import {
   ObjectChangedError,
   type PresignedRequest,
@@ -134,5 +136,47 @@ describe('ObjectTransfers.respond: outputs by reference, forced or "auto"', () =
       transfersOn(store).respond(head, [{ ...big('a', half * 2), mode: false }], ResponseRemedy.V2),
       ResponseTooLargeError,
     );
+  });
+});
+
+describe('decodeProvidedInput: a reference is checked before a buffer is made for it', () => {
+  const spec: TensorSpec = { name: 'x', datatype: 'FP32', shape: [-1, 4] };
+  const model = { name: 'isnet', inputs: [spec] };
+  // 4M rows of 4 FP32: a 64 MiB buffer, were it made before the reference is looked at.
+  const big = (reference: string) => ({
+    tensor: {
+      name: 'x',
+      datatype: 'FP32',
+      shape: [4 * 1024 * 1024, 4],
+      parameters: { sluice_object: reference },
+    },
+    bytes: undefined,
+  });
+
+  it("refuses a malformed reference, or another model's, as an ObjectReferenceError, before allocating", () => {
+    assert.throws(() => decodeProvidedInput(big('../etc/passwd'), spec, model), ObjectReferenceError);
+    assert.throws(
+      () => decodeProvidedInput(big(`other/${'0'.repeat(32)}`), spec, model),
+      (error: unknown) =>
+        error instanceof ObjectReferenceError && /uploaded for model "other"/.test(error.message),
+    );
+  });
+
+  it('makes the tensor of a well-formed reference of this model, zeroed, to be filled from its object', () => {
+    const tensor = decodeProvidedInput(
+      {
+        tensor: {
+          name: 'x',
+          datatype: 'FP32',
+          shape: [2, 4],
+          parameters: { sluice_object: `isnet/${'a'.repeat(32)}` },
+        },
+        bytes: undefined,
+      },
+      spec,
+      model,
+    );
+    assert.deepEqual(tensor.dims, [2, 4]);
+    assert.equal((tensor.data as Float32Array).length, 8);
   });
 });

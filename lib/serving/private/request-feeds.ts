@@ -1,4 +1,5 @@
 import type { RequestTensor } from '../../core/contract/infer-request.js';
+import { objectKey } from '../../core/contract/tensor-objects.js';
 import { InvalidRequestError } from '../../core/errors/request-errors.js';
 import { decodeBinaryTensor } from '../../core/tensor/binary-tensor.js';
 import { decodeTensor } from '../../core/tensor/decode-tensor.js';
@@ -68,7 +69,11 @@ export function splitBinaryInputs(
  * whose tensor is made empty here, of the right type and size, and filled from its object later (see
  * `ObjectTransfers.readInputs`): decoding stays synchronous and free of I/O, on a worker thread too.
  */
-export function decodeProvidedInput({ tensor, bytes }: ProvidedInput, spec: TensorSpec): TensorData {
+export function decodeProvidedInput(
+  { tensor, bytes }: ProvidedInput,
+  spec: TensorSpec,
+  model: FeedModel,
+): TensorData {
   if (tensor.parameters?.sluice_object === undefined) {
     return bytes === undefined ? decodeTensor(tensor, spec) : decodeBinaryTensor(tensor, bytes, spec);
   }
@@ -77,6 +82,9 @@ export function decodeProvidedInput({ tensor, bytes }: ProvidedInput, spec: Tens
       `input "${tensor.name}" has parameters.sluice_object and also ${tensor.data === undefined ? 'parameters.binary_data_size' : '"data"'}; send its values one way`,
     );
   }
+  // The reference is checked before the tensor's buffer is made for it: a malformed one, or one of another model,
+  // costs no allocation of the size the request claims (up to MAX_OBJECT_TENSOR_BYTES).
+  objectKey(model.name, tensor.parameters.sluice_object, `input "${tensor.name}": the object`);
   return referencedTensor(tensor, spec);
 }
 
@@ -84,7 +92,7 @@ export function decodeProvidedInput({ tensor, bytes }: ProvidedInput, spec: Tens
 export function collectFeeds<T>(
   model: FeedModel,
   provided: Map<string, T>,
-  decode: (value: T, spec: TensorSpec) => TensorData,
+  decode: (value: T, spec: TensorSpec, model: FeedModel) => TensorData,
 ): Record<string, TensorData> {
   const expected = model.inputs.map((spec) => spec.name);
   for (const name of provided.keys()) {
@@ -102,7 +110,7 @@ export function collectFeeds<T>(
         `missing input "${spec.name}"; model "${model.name}" takes ${quoteList(expected)}`,
       );
     }
-    feeds[spec.name] = decode(value, spec);
+    feeds[spec.name] = decode(value, spec, model);
   }
   checkSharedDimensions(model.inputs, (name) => feeds[name]?.dims);
   return feeds;

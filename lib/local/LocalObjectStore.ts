@@ -145,6 +145,7 @@ export class LocalObjectStore {
       }),
       multipartAbortMiddleware(server.store, this.bucket, this.#locks),
       conditionalWriteMiddleware(server.store, this.#locks),
+      ifMatchReadMiddleware(server.store),
       listObjectsV2Middleware(server.store),
       // Presigned URLs (tensors sent by reference) are signed as on S3: s3rver would take any signature.
       presignedSignatureMiddleware(
@@ -238,6 +239,8 @@ interface FilesystemStore {
   existsObject(bucket: string, key: string): Promise<boolean>;
   getResourcePath(bucket: string, key: string, resource: string): string;
   putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+  /** The object's metadata, its quoted `etag` among it; throws for a missing object. */
+  getMetadata(bucket: string, key: string): Promise<unknown>;
   putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
   listObjects(bucket: string, options: ListOptions): Promise<unknown>;
   getBucket(bucket: string): Promise<unknown>;
@@ -397,6 +400,40 @@ function conditionalWriteMiddleware(store: FilesystemStore, locks: KeyedMutex): 
         return;
       }
       await next();
+    });
+  };
+}
+
+/**
+ * Answers a GetObject or HeadObject with `If-Match` as S3 does, which s3rver does not (it ignores the header): "Return
+ * the object only if its entity tag (ETag) is the same as the one specified in this header; otherwise, return a 412
+ * Precondition Failed error" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html). The later ranges
+ * of a ranged read ask for the first range's ETag, so an object written again mid-read is refused instead of mixed.
+ * The tag is compared before s3rver reads the file (the local stand-in does not hold a lock over the read); a missing
+ * object is left to s3rver's own 404.
+ */
+function ifMatchReadMiddleware(store: FilesystemStore): KoaMiddleware {
+  return async (ctx, next) => {
+    const wanted = ctx.get('if-match').trim();
+    if (wanted === '' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    const query = new URLSearchParams(ctx.querystring);
+    // An object read: the SDK's `x-id`, a part number; any other parameter names a sub-resource.
+    if (![...query.keys()].every((name) => name === 'x-id' || name === 'partNumber')) return next();
+    const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+    const bucket = match?.[1] === undefined ? undefined : decodePathSegment(match[1]);
+    const key = match?.[2] === undefined ? undefined : decodePathSegment(match[2]);
+    if (bucket === undefined || key === undefined) return next();
+    let etag: string;
+    try {
+      etag = z.object({ etag: z.string() }).parse(await store.getMetadata(bucket, key)).etag;
+    } catch {
+      return next();
+    }
+    const tags = wanted.split(',').map((tag) => tag.trim());
+    if (tags.includes('*') || tags.includes(etag)) return next();
+    respondWithError(ctx, 412, 'PreconditionFailed', PRECONDITION_FAILED_MESSAGE, {
+      Condition: 'If-Match',
+      Resource: `/${bucket}/${key}`,
     });
   };
 }

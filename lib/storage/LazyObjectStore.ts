@@ -1,4 +1,4 @@
-import type { ObjectRange, ObjectStore, PutOptions } from './ObjectStore.js';
+import type { ObjectRange, ObjectStore, PutOptions, RangeOptions } from './ObjectStore.js';
 
 /** Properties of {@link LazyObjectStore}. */
 export interface LazyObjectStoreProps<T extends ObjectStore> {
@@ -43,8 +43,13 @@ export class LazyObjectStore<T extends ObjectStore = ObjectStore> implements Obj
     return (await this.opened()).get(key);
   }
 
-  async getRange(key: string, start: number, length: number): Promise<ObjectRange | undefined> {
-    return (await this.opened()).getRange(key, start, length);
+  async getRange(
+    key: string,
+    start: number,
+    length: number,
+    options?: RangeOptions,
+  ): Promise<ObjectRange | undefined> {
+    return (await this.opened()).getRange(key, start, length, options);
   }
 
   async putIfAbsent(key: string, body: Uint8Array | string, options?: PutOptions): Promise<boolean> {

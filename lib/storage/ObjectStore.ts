@@ -6,6 +6,17 @@ export interface ObjectRange {
   readonly body: AsyncIterable<Uint8Array>;
   /** Closes the body without reading it, so its connection is not held open. */
   discard(): void;
+  /** The object's entity tag, when the store gives one: what a later range can ask to match (`ifMatch`). */
+  readonly etag?: string;
+}
+
+/** How {@link ObjectStore.getRange} reads. */
+export interface RangeOptions {
+  /**
+   * Read only the version of the object with this entity tag (HTTP `If-Match`): another version, one written
+   * since, answers as a missing object. @default any
+   */
+  readonly ifMatch?: string;
 }
 
 /** How {@link ObjectStore.putIfAbsent} writes. */
@@ -33,7 +44,12 @@ export interface ObjectStore {
   /** An object's bytes; undefined when the key does not exist. */
   get(key: string): Promise<Uint8Array | undefined>;
   /** A byte range of an object (an empty object has a range of nothing); undefined when the key does not exist. */
-  getRange(key: string, start: number, length: number): Promise<ObjectRange | undefined>;
+  getRange(
+    key: string,
+    start: number,
+    length: number,
+    options?: RangeOptions,
+  ): Promise<ObjectRange | undefined>;
   /** Writes an object only if its key is free: true when written, false when the key exists. Never overwrites. */
   putIfAbsent(key: string, body: Uint8Array | string, options?: PutOptions): Promise<boolean>;
   /** Every key under a prefix, in the store's (lexicographic) order. */

@@ -8,7 +8,7 @@ import {
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import type { ObjectRange, ObjectStore, PutOptions } from './ObjectStore.js';
+import type { ObjectRange, ObjectStore, PutOptions, RangeOptions } from './ObjectStore.js';
 
 /**
  * Bodies larger than this are uploaded in parts: S3 takes up to 5 GiB in one PUT, but parts retry and run in
@@ -121,20 +121,40 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async getRange(key: string, start: number, length: number): Promise<ObjectRange | undefined> {
+  async getRange(
+    key: string,
+    start: number,
+    length: number,
+    options: RangeOptions = {},
+  ): Promise<ObjectRange | undefined> {
     try {
       const response = await this.#client.send(
         new GetObjectCommand({
           Bucket: this.#bucket,
           Key: key,
           Range: `bytes=${start}-${start + length - 1}`,
+          ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
         }),
       );
       const total = Number(/\/(\d+)$/.exec(response.ContentRange ?? '')?.[1] ?? response.ContentLength ?? 0);
       const body = (response.Body ?? emptyBody()) as AsyncIterable<Uint8Array> & { destroy?: () => void };
-      return { total, body, discard: () => body.destroy?.() };
+      return {
+        total,
+        body,
+        discard: () => body.destroy?.(),
+        ...(response.ETag === undefined ? {} : { etag: response.ETag }),
+      };
     } catch (error) {
       if (isNoSuchKey(error) || (await this.#deniedBecauseMissing(key, error))) return undefined;
+      // "If-Match: Return the object only if its entity tag (ETag) is the same as the one specified in this header;
+      // otherwise, return a 412 Precondition Failed error" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html):
+      // that version is gone, as far as this read is concerned.
+      if (
+        options.ifMatch !== undefined &&
+        error instanceof S3ServiceException &&
+        error.$metadata.httpStatusCode === 412
+      )
+        return undefined;
       // An empty object has no byte 0: S3 answers 416 InvalidRange.
       if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416) {
         return { total: 0, body: emptyBody(), discard: () => undefined };

@@ -71,8 +71,15 @@ export async function readObjectRanges(options: RangedReadOptions): Promise<void
   const worker = async (): Promise<void> => {
     while (next < parts) {
       const part = next++;
-      const range = await store.getRange(key, part * partBytes, partBytes);
-      if (!range) throw problem('missing (the object was deleted while it was read)');
+      // The same version as the first range, or nothing: a write to the key meanwhile must not mix two objects.
+      const range = await store.getRange(
+        key,
+        part * partBytes,
+        partBytes,
+        first.etag === undefined ? {} : { ifMatch: first.etag },
+      );
+      if (!range)
+        throw problem('missing or replaced (the object was deleted or written again while it was read)');
       await readPart(part, range);
     }
   };

@@ -16,6 +16,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DEFAULT_LOCAL_BUCKET, LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import type { RangeOptions } from '../../lib/storage/ObjectStore.js';
+import { readObjectRanges } from '../../lib/storage/read-object-ranges.js';
+import { S3ObjectStore } from '../../lib/storage/S3ObjectStore.js';
 
 /** The AWS SDK's view of a refused `If-None-Match: *` write, as real S3 answers it. */
 function isPreconditionFailed(error: unknown): boolean {
@@ -216,5 +219,61 @@ describe('LocalObjectStore: an S3-compatible store on loopback', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  it('answers GetObject with If-Match as S3 does: the object when its ETag matches, 412 PreconditionFailed when not', async () => {
+    const key = 'if-match/object.bin';
+    await client.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: Buffer.from('first') }));
+    const head = await client.send(new GetObjectCommand({ Bucket: store.bucket, Key: key }));
+    await head.Body?.transformToByteArray();
+    const etag = head.ETag as string;
+    const matched = await client.send(
+      new GetObjectCommand({ Bucket: store.bucket, Key: key, IfMatch: etag }),
+    );
+    assert.equal(await matched.Body?.transformToString(), 'first');
+    await client.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: Buffer.from('again') }));
+    await assert.rejects(
+      client.send(
+        new GetObjectCommand({ Bucket: store.bucket, Key: key, IfMatch: etag, Range: 'bytes=0-1' }),
+      ),
+      (error: unknown) =>
+        error instanceof S3ServiceException &&
+        error.$metadata.httpStatusCode === 412 &&
+        error.name === 'PreconditionFailed',
+    );
+  });
+
+  it('a ranged read refuses an object written again between its ranges instead of mixing the two', async () => {
+    const objects = new S3ObjectStore({ client, bucket: store.bucket });
+    const key = 'if-match/ranged.bin';
+    const size = 4096;
+    await objects.putIfAbsent(key, new Uint8Array(size).fill(1));
+    let replaced = false;
+    // The store as readObjectRanges sees it: the object is written again (same size, other bytes) after the first range.
+    const racing = {
+      getRange: async (rangeKey: string, start: number, length: number, options?: RangeOptions) => {
+        if (start > 0 && !replaced) {
+          replaced = true;
+          await objects.delete(key);
+          await objects.putIfAbsent(key, new Uint8Array(size).fill(2));
+        }
+        return objects.getRange(rangeKey, start, length, options);
+      },
+    };
+    const first = await objects.getRange(key, 0, 1024);
+    assert.ok(first?.etag, 'a range carries its ETag');
+    await assert.rejects(
+      readObjectRanges({
+        store: racing,
+        key,
+        into: new Uint8Array(size),
+        first,
+        partBytes: 1024,
+        concurrency: 1,
+        problem: (what) => new Error(what),
+      }),
+      /missing or replaced/,
+    );
+    assert.equal(replaced, true);
   });
 });

@@ -12,7 +12,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import autocannon from 'autocannon';
 import { App, AssetStaging } from 'aws-cdk-lib';
-import { build } from 'esbuild';
 import * as ort from 'onnxruntime-node';
 import { MAX_MODELS_PER_STACK } from '../lib/cdk/model-group.js';
 import { SluiceStack } from '../lib/cdk/sluice-stack.js';
@@ -34,6 +33,7 @@ import { createS3Client } from '../lib/storage/create-s3-client.js';
 import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
 import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
+import { BENCH_OUT, bundleLikeTheAsset } from './bundle.js';
 import { encodingRows } from './encoding-rows.js';
 import { convNetModel, IMAGE_SIDE } from './models.js';
 import { referenceRows } from './reference-rows.js';
@@ -42,7 +42,7 @@ import { fastestMs, fmt, median, quick, type Row, ratioRow } from './row.js';
 import { coldStartRows, localStackReadyRow, servingRssRows } from './startup-rows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outDir = join(here, '.out');
+const outDir = BENCH_OUT;
 
 /** Requests timed per side of the shadow rows. */
 const SHADOW_REQUESTS = quick ? 500 : 2_000;
@@ -232,25 +232,11 @@ async function throughput(work: () => Promise<void>): Promise<number> {
   return (calls / (performance.now() - started)) * 1000;
 }
 
-async function bundle(): Promise<void> {
-  await build({
-    entryPoints: {
-      'sluice-server': join(here, 'servers', 'sluice-server.ts'),
-      'predict-handler': join(here, '..', 'lib', 'serving', 'create-predict-handler.ts'),
-    },
-    outdir: outDir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // Minified like the function's asset (lib/cdk/private/function-code.ts), so the cold start measures what ships.
-    minify: true,
-    external: ['onnxruntime-node'],
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    logLevel: 'error',
+/** The bench's own servers and the in-process handler, bundled as the function's asset is. */
+function bundle(): Promise<void> {
+  return bundleLikeTheAsset({
+    'sluice-server': join(here, 'servers', 'sluice-server.ts'),
+    'predict-handler': join(here, '..', 'lib', 'serving', 'create-predict-handler.ts'),
   });
 }
 

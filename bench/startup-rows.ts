@@ -9,19 +9,18 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { build } from 'esbuild';
-import { builtinsByRequire } from '../lib/cdk/private/builtins-by-require.js';
 import { readLocalStackInfo } from '../lib/local/local-home.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
 import { createS3Client } from '../lib/storage/create-s3-client.js';
 import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
 import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
+import { BENCH_OUT, bundleLikeTheAsset } from './bundle.js';
 import { BIG_MODEL_WIDTH, bigModel } from './models.js';
 import { median, quick, type Row, ratioRow } from './row.js';
 
 const here = import.meta.dirname;
 /** Beside run.ts's bundles (a bundle finds package.json two folders up, as from lib/local), with names of their own. */
-const outDir = join(here, '.out');
+const outDir = BENCH_OUT;
 const root = join(here, '..');
 
 /** Runs of each side of the iris cold start (a process each). */
@@ -202,28 +201,13 @@ export async function localStackReadyRow(bench: StartupBench): Promise<Row> {
   };
 }
 
-/** The bench's processes, built as the function's asset is (minified, node:http(s) by require: builtinsByRequire). */
-async function bundle(): Promise<void> {
-  await build({
-    entryPoints: {
-      'startup-cold-start': join(here, 'servers', 'cold-start.ts'),
-      'startup-predict-server': join(here, 'servers', 'predict-server.ts'),
-      'startup-sluice-server': join(here, 'servers', 'sluice-server.ts'),
-      'startup-store-only': join(here, 'servers', 'store-only.ts'),
-    },
-    outdir: outDir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    minify: true,
-    external: ['onnxruntime-node'],
-    alias: builtinsByRequire(),
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    logLevel: 'error',
+/** The startup rows' processes, built as the function's asset is. */
+function bundle(): Promise<void> {
+  return bundleLikeTheAsset({
+    'startup-cold-start': join(here, 'servers', 'cold-start.ts'),
+    'startup-predict-server': join(here, 'servers', 'predict-server.ts'),
+    'startup-sluice-server': join(here, 'servers', 'sluice-server.ts'),
+    'startup-store-only': join(here, 'servers', 'store-only.ts'),
   });
 }
 

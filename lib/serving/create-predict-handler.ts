@@ -14,6 +14,7 @@ import { InferenceEngine } from './InferenceEngine.js';
 import { EmfServingMetrics } from './metrics/EmfServingMetrics.js';
 import type { ServingMetrics } from './metrics/ServingMetrics.js';
 import { ObjectTransfers } from './ObjectTransfers.js';
+import { errorResult } from './proxy-result.js';
 
 /** The Lambda entry and its cold-start work. */
 export interface PredictHandler {
@@ -41,7 +42,14 @@ export interface PredictHandler {
  */
 export function createPredictHandler(
   config: FunctionConfig,
-  dependencies: { client?: S3Client; metrics?: ServingMetrics; logger?: Logger; serverVersion?: string } = {},
+  dependencies: {
+    client?: S3Client;
+    metrics?: ServingMetrics;
+    logger?: Logger;
+    serverVersion?: string;
+    /** How the request pipeline's modules are loaded (tests make it fail). @default import('./InferenceApp.js') */
+    loadPipeline?: () => Promise<typeof import('./InferenceApp.js')>;
+  } = {},
 ): PredictHandler {
   const logger =
     dependencies.logger ??
@@ -117,7 +125,7 @@ export function createPredictHandler(
   // loopback it measured no different (246 vs 246 ms, medians of 21 cold starts: the embedded store answers in a few
   // ms); on Lambda the first S3 requests' connection and first byte are the idle time it fills.
   const app: Promise<InferenceApp> = new Promise((resolve) => setImmediate(resolve))
-    .then(() => import('./InferenceApp.js'))
+    .then(() => (dependencies.loadPipeline ?? (() => import('./InferenceApp.js')))())
     .then(
       ({ InferenceApp, BigBodyDecoding }) =>
         new InferenceApp({
@@ -142,8 +150,18 @@ export function createPredictHandler(
       logger.error('cold start load failed; requests will retry', { error: error as Error }),
   );
   return {
-    handler: async (event, context) =>
-      (await app).handle(event, event.requestContext?.requestId ?? context?.awsRequestId),
+    handler: async (event, context) => {
+      let pipeline: InferenceApp;
+      try {
+        pipeline = await app;
+      } catch (error) {
+        // A module that did not load will not load on a retry: every request says so in the contract's JSON (a
+        // 500 whose body tells nothing of internals), not as a Lambda function error.
+        logger.error('request failed: the request pipeline did not load', { error: error as Error });
+        return errorResult(error);
+      }
+      return pipeline.handle(event, event.requestContext?.requestId ?? context?.awsRequestId);
+    },
     warm,
     engine,
   };

@@ -85,4 +85,32 @@ describe('createPredictHandler: the request pipeline loads after the model reque
       await predict.engine.close();
     }
   });
+
+  it("answers every request with the contract's JSON 500 when the pipeline cannot load, and logs why", async () => {
+    const logged: string[] = [];
+    const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+    logger.error = (message: unknown, ..._extra: unknown[]) => {
+      logged.push(String(message));
+    };
+    const predict = createPredictHandler(readFunctionConfig(env), {
+      metrics: silentMetrics,
+      logger,
+      loadPipeline: () => Promise.reject(new Error('Cannot find module ./InferenceApp.js')),
+    });
+    try {
+      await predict.warm;
+      for (const requestId of ['one', 'two']) {
+        const result = await predict.handler(
+          buildProxyEvent({ method: 'GET', path: '/v2/health/ready', requestId, requestTimeEpoch: 0 }),
+        );
+        assert.equal(result.statusCode, 500);
+        assert.equal(result.headers?.['content-type'], 'application/json');
+        const body = JSON.parse(result.body) as { error: string };
+        assert.doesNotMatch(body.error, /InferenceApp/, 'nothing of internals in the answer');
+      }
+      assert.equal(logged.filter((line) => /pipeline did not load/.test(line)).length, 2);
+    } finally {
+      await predict.engine.close();
+    }
+  });
 });

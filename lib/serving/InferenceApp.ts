@@ -796,18 +796,34 @@ function firstDim(feeds: Record<string, TensorData>, manifest: ModelManifest): n
   return first && first.dims.length > 0 ? Number(first.dims[0]) : 1;
 }
 
-/** Counts non-finite outputs and takes the mean of each numeric output, for drift and health metrics. */
+/**
+ * Counts the non-finite values (NaN, ±Infinity) of the float outputs, for `InvalidOutputs` and the health gates:
+ * FP32 and FP64 by value, FP16 by its bits (exponent all ones: `0x7c00`); integer outputs cannot hold one.
+ */
 function summarise(results: InferenceSession.OnnxValueMapType, fetches: string[], state: RequestState): void {
   for (const name of fetches) {
     const tensor = results[name] as Tensor;
     const data = tensor.data;
-    if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array))
-      continue;
-    for (let index = 0; index < data.length; index++) {
-      if (!Number.isFinite(data[index] as number)) state.invalidOutputs++;
+    if (data instanceof Float32Array || data instanceof Float64Array) {
+      for (let index = 0; index < data.length; index++) {
+        if (!Number.isFinite(data[index] as number)) state.invalidOutputs++;
+      }
+    } else if (tensor.type === 'float16' && data instanceof Uint16Array) {
+      for (let index = 0; index < data.length; index++) {
+        if (((data[index] as number) & FLOAT16_EXPONENT) === FLOAT16_EXPONENT) state.invalidOutputs++;
+      }
+    } else if (tensor.type === 'float16' && ArrayBuffer.isView(data)) {
+      // A runtime with Float16Array gives the values themselves.
+      const values = data as unknown as ArrayLike<number>;
+      for (let index = 0; index < values.length; index++) {
+        if (!Number.isFinite(values[index] as number)) state.invalidOutputs++;
+      }
     }
   }
 }
+
+/** The exponent bits of a half: all ones for NaN and the infinities. */
+const FLOAT16_EXPONENT = 0x7c00;
 
 /** What an answer adds to the drift tallies of its version's outputs that have a baseline. */
 function driftCounts(

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TENSOR_DATATYPES, type TensorDatatype } from '../../lib/core/tensor/datatypes.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
-import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';
+import {
+  bodyOf,
+  ErrorBodySchema,
+  readMetrics,
+  sample,
+  startTestStack,
+  type TestStack,
+} from '../fixtures/local-stack.js';
 import { identityModel } from '../fixtures/models.js';
 
 /**
@@ -269,4 +276,42 @@ describe('V2 datatypes over HTTP: 64-bit integers that a JSON number cannot carr
       assert.match(error, says);
     });
   }
+});
+
+describe('V2 datatypes over HTTP: non-finite outputs are counted as invalid, whatever the float type', () => {
+  it('counts NaN and infinities of FP32, FP64 and FP16 answers (FP16 by its bits), and nothing of integers', async () => {
+    const before = await readMetrics(test);
+    const invalid = (datatype: TensorDatatype, metrics: Map<string, number>) =>
+      metrics.get(sample('sluice_invalid_outputs_total', modelName(datatype), 1)) ?? 0;
+    // Binary inputs carry the bit patterns JSON cannot: NaN, +Inf, -Inf and a finite value.
+    const send = async (datatype: TensorDatatype, bytes: Uint8Array, count: number) => {
+      const header = JSON.stringify({
+        inputs: [{ name: 'x', datatype, shape: [count], parameters: { binary_data_size: bytes.byteLength } }],
+      });
+      const response = await fetch(`${test.stack.apiUrl}/v2/models/${modelName(datatype)}/infer`, {
+        method: 'POST',
+        body: Buffer.concat([Buffer.from(header), bytes]),
+        headers: {
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': String(header.length),
+        },
+      });
+      assert.equal(response.status, 200, await response.text());
+    };
+    await send(
+      'FP32',
+      new Uint8Array(Float32Array.from([Number.NaN, Number.POSITIVE_INFINITY, -Infinity, 1]).buffer),
+      4,
+    );
+    await send('FP64', new Uint8Array(Float64Array.from([Number.NaN, 2]).buffer), 2);
+    await send('FP16', new Uint8Array(Uint16Array.from([0x7e00, 0x7c00, 0xfc00, 0x3c00]).buffer), 4);
+    await send('INT32', new Uint8Array(Int32Array.from([-1, 0]).buffer), 2);
+    const after = await readMetrics(test);
+    assert.deepEqual(
+      (['FP32', 'FP64', 'FP16', 'INT32'] as const).map(
+        (datatype) => invalid(datatype, after) - invalid(datatype, before),
+      ),
+      [3, 1, 3, 0],
+    );
+  });
 });

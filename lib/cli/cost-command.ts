@@ -5,7 +5,7 @@ import { AlarmThresholdsSchema } from '../core/config/deploy-config.js';
 import { summarizeApp } from '../core/cost/app-summary.js';
 import { type CostEstimate, type CostUsage, estimateCost } from '../core/cost/estimate-cost.js';
 import { versionAlarmSpecs } from '../core/gates/version-alarm-specs.js';
-import { EmfServingMetrics } from '../serving/metrics/EmfServingMetrics.js';
+import { EmfServingMetrics, successMetricLines } from '../serving/metrics/EmfServingMetrics.js';
 import type { CliIo } from './cli-io.js';
 import { UsageError } from './exit-codes.js';
 import { formatTable } from './format-table.js';
@@ -96,18 +96,8 @@ function emittedPerRequest(
     '7',
     () => 1_800_000_000_000,
   );
-  const success = {
-    model: 'iris',
-    version: 4,
-    status: 200,
-    latencyMs: 3.2,
-    predictions: 1,
-    invalidOutputs: 0,
-  } as const;
   // The first document of a minute writes every count; a request's typical line is the minute's later, lean one.
-  metrics.recordInference(success);
-  metrics.recordInference(success);
-  const requestLine = lines[1] ?? '';
+  const requestLine = successMetricLines().lean;
   // A success leaves out the zero counts (lean metrics); a metric exists for the month once any request wrote it,
   // and one refused input or one error a month is enough: the month is priced with all of them.
   for (const status of [400, 503])

@@ -35,6 +35,7 @@ import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
 import { BENCH_OUT, bundleLikeTheAsset } from './bundle.js';
 import { encodingRows } from './encoding-rows.js';
+import { functionEnv } from './function-env.js';
 import { convNetModel, IMAGE_SIDE } from './models.js';
 import { referenceRows } from './reference-rows.js';
 import { cpuPerRequestRow, logBytesRow, smallModelRows } from './request-cost-rows.js';
@@ -63,16 +64,7 @@ try {
   const registry = new ModelRegistry({ store: store.objects() });
   const extras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
   const manifest = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
-  const env = {
-    ...process.env,
-    SLUICE_BUCKET: store.bucket,
-    SLUICE_MODEL: 'iris',
-    SLUICE_MODEL_VERSION: String(manifest.version),
-    SLUICE_MODEL_SHA256: manifest.sha256,
-    SLUICE_S3_ENDPOINT: store.endpoint,
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
-    BENCH_SESSION_OPTIONS: JSON.stringify(lambdaSessionOptions()),
-  };
+  const env = functionEnv(store, manifest, 'INFO');
   const modelBytes = await readFile(iris.modelPath);
   const single = v2Body(1);
   const batch = v2Body(256);

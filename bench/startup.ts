@@ -9,8 +9,8 @@ import { PublishExtrasSchema } from '../lib/core/manifest/ModelManifest.js';
 import { LocalObjectStore } from '../lib/local/LocalObjectStore.js';
 import { SAMPLE_MODELS } from '../lib/local/sample-models.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
-import { lambdaSessionOptions } from '../lib/serving/session-options.js';
 import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
+import { functionEnv } from './function-env.js';
 import type { Row } from './row.js';
 import { coldStartRows, localStackReadyRow, servingRssRows } from './startup-rows.js';
 
@@ -24,14 +24,7 @@ try {
   const extras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
   const manifest = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
   const env = {
-    ...process.env,
-    SLUICE_BUCKET: store.bucket,
-    SLUICE_MODEL: 'iris',
-    SLUICE_MODEL_VERSION: String(manifest.version),
-    SLUICE_MODEL_SHA256: manifest.sha256,
-    SLUICE_S3_ENDPOINT: store.endpoint,
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-    BENCH_SESSION_OPTIONS: JSON.stringify(lambdaSessionOptions()),
+    ...functionEnv(store, manifest, 'WARN'),
     BENCH_BODY: JSON.stringify({
       id: 'bench',
       inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [[5.1, 3.5, 1.4, 0.2]] }],

@@ -8,12 +8,7 @@ import { INFERENCE_HEADER_CONTENT_LENGTH, ResponseHeader, readHeader } from '../
 import { toPredictions } from '../core/contract/predictions.js';
 import { resourcePath } from '../core/contract/resource-path.js';
 import { type MatchedRoute, matchRoute, Operation } from '../core/contract/routes.js';
-import {
-  ModelNotFoundError,
-  ModelRunError,
-  ModelUnavailableError,
-  VersionNotFoundError,
-} from '../core/errors/model-errors.js';
+import { ModelNotFoundError, ModelRunError, VersionNotFoundError } from '../core/errors/model-errors.js';
 import { InvalidRequestError, ObjectReferenceError } from '../core/errors/request-errors.js';
 import { MODEL_NAME_PATTERN, type ModelManifest } from '../core/manifest/ModelManifest.js';
 import { answerClasses, classOutputOf, requestClass } from '../core/stats/answer-classes.js';
@@ -24,7 +19,6 @@ import { outputDatatype, stringifyJson, tensorToNested } from '../core/tensor/en
 import type { TensorData } from '../core/tensor/TensorData.js';
 import type { TensorSpec } from '../core/tensor/TensorSpec.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
-import { httpStatusOf } from './http-errors.js';
 import type { InferenceEngine } from './InferenceEngine.js';
 import { readInferBody } from './infer-body.js';
 import {
@@ -50,6 +44,7 @@ import {
   quoteList,
   splitBinaryInputs,
 } from './private/request-feeds.js';
+import { storeFailure } from './private/store-failure.js';
 import { errorResult, jsonResult } from './proxy-result.js';
 import { bodyOf, readBodyText } from './request-body.js';
 import { type ShadowAssignment, type ShadowRunInput, shadowRun } from './shadow-run.js';
@@ -677,19 +672,9 @@ export class InferenceApp {
   }
 }
 
-/**
- * Awaits a registry lookup. A failure of the store itself (unreachable, throttled, access denied) is a 503,
- * as the engine answers for loads; sluice's own errors (unknown model or version) keep their status.
- */
+/** Awaits a registry lookup: a failure of the store itself is a 503 naming `what` (see `storeFailure`). */
 function fromStore<T>(lookup: Promise<T>, what: string): Promise<T> {
-  // A catch handler rather than an async function: one promise fewer on every request's path.
-  return lookup.catch((error: unknown) => {
-    if (httpStatusOf(error) < 500) throw error;
-    const reason = error instanceof Error ? error.message || error.name : String(error);
-    throw new ModelUnavailableError(`${what} cannot be looked up in the model store: ${reason}`, {
-      cause: error,
-    });
-  });
+  return storeFailure(lookup, (reason) => `${what} cannot be looked up in the model store: ${reason}`);
 }
 
 /** A tensor as V2 model metadata describes it: name, datatype and shape only. */
@@ -809,14 +794,9 @@ function summarise(results: InferenceSession.OnnxValueMapType, fetches: string[]
         if (!Number.isFinite(data[index] as number)) state.invalidOutputs++;
       }
     } else if (tensor.type === 'float16' && data instanceof Uint16Array) {
+      // Always bit patterns: onnx-runtime.ts keeps onnxruntime from seeing Node's Float16Array.
       for (let index = 0; index < data.length; index++) {
         if (((data[index] as number) & FLOAT16_EXPONENT) === FLOAT16_EXPONENT) state.invalidOutputs++;
-      }
-    } else if (tensor.type === 'float16' && ArrayBuffer.isView(data)) {
-      // A runtime with Float16Array gives the values themselves.
-      const values = data as unknown as ArrayLike<number>;
-      for (let index = 0; index < values.length; index++) {
-        if (!Number.isFinite(values[index] as number)) state.invalidOutputs++;
       }
     }
   }

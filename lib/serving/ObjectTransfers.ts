@@ -14,7 +14,6 @@ import {
   type UploadTicket,
 } from '../core/contract/tensor-objects.js';
 import { describeIssues } from '../core/errors/describe-issues.js';
-import { ModelUnavailableError } from '../core/errors/model-errors.js';
 import { InvalidRequestError, ObjectReferenceError } from '../core/errors/request-errors.js';
 import type { ModelManifest } from '../core/manifest/ModelManifest.js';
 import { binaryTensorSize, encodeBinaryTensor } from '../core/tensor/binary-tensor.js';
@@ -30,6 +29,7 @@ import {
   ResponseTooLargeError,
 } from './infer-response.js';
 import { quoteList } from './private/request-feeds.js';
+import { storeFailure } from './private/store-failure.js';
 
 /** Bytes of randomness in an object's id (128 bits: a reference cannot be guessed). */
 const OBJECT_ID_BYTES = 16;
@@ -219,14 +219,8 @@ export class ObjectTransfers {
   }
 
   /** Awaits the store; its own failure (unreachable, throttled, denied) is a 503, as for the model store. */
-  async #reach<T>(operation: Promise<T>): Promise<T> {
-    try {
-      return await operation;
-    } catch (error) {
-      if (error instanceof InvalidRequestError) throw error;
-      const reason = error instanceof Error ? error.message || error.name : String(error);
-      throw new ModelUnavailableError(`the request objects cannot be reached: ${reason}`, { cause: error });
-    }
+  #reach<T>(operation: Promise<T>): Promise<T> {
+    return storeFailure(operation, (reason) => `the request objects cannot be reached: ${reason}`);
   }
 }
 

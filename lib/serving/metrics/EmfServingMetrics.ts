@@ -63,8 +63,11 @@ export class EmfServingMetrics implements ServingMetrics {
   readonly #write: LineWriter;
   readonly #now: () => number;
   readonly #documents: EmfDocuments;
-  /** The minute of the last document that wrote every count, by routing, version and model. */
-  readonly #lastFullMinute = new Map<string, number>();
+  /**
+   * The minute of the last document that wrote every count, by model and version, `[direct, routed]`: nested maps,
+   * found without building a key, as `EmfDocuments` finds its prefixes.
+   */
+  readonly #lastFullMinute = new Map<string, Map<number, [number, number]>>();
 
   /**
    * @param write where the lines go. @default stdout
@@ -131,9 +134,19 @@ export class EmfServingMetrics implements ServingMetrics {
   /** True for the first inference document of `now`'s minute of this model, version and routing. */
   #firstOfMinute(model: string, version: number, routed: boolean, now: number): boolean {
     const minute = Math.floor(now / MINUTE_MS);
-    const key = `${routed ? 'r' : 'd'}${version}/${model}`;
-    if (this.#lastFullMinute.get(key) === minute) return false;
-    this.#lastFullMinute.set(key, minute);
+    let byVersion = this.#lastFullMinute.get(model);
+    if (byVersion === undefined) {
+      byVersion = new Map();
+      this.#lastFullMinute.set(model, byVersion);
+    }
+    let minutes = byVersion.get(version);
+    if (minutes === undefined) {
+      minutes = [Number.NaN, Number.NaN];
+      byVersion.set(version, minutes);
+    }
+    const slot = routed ? 1 : 0;
+    if (minutes[slot] === minute) return false;
+    minutes[slot] = minute;
     return true;
   }
 

@@ -464,7 +464,8 @@ function readBody(
 
 /**
  * The proxy event of a request, as API Gateway builds it, with its body's bytes as they came (see `WithBodyBytes`):
- * the handler reads them as they are, and `body` is their base64 form only if something reads it. A resource for each path, as the emulator does not know the API's resource tree; the stage `local`.
+ * the handler reads them as they are, and `body` is their base64 form only if something reads it. A resource for each path, as the emulator does not know the API's resource tree; the stage `local`, which the
+ * local URL leaves out (its `requestContext.path` is the path).
  */
 function toEvent(request: IncomingMessage, target: RequestTarget, bytes: Buffer): APIGatewayProxyEvent {
   // The API's binary media types are `*/*`, which "includes all content types"
@@ -483,6 +484,8 @@ function toEvent(request: IncomingMessage, target: RequestTarget, bytes: Buffer)
     requestId: randomUUID(),
     requestTimeEpoch: Date.now(),
     stage: LOCAL,
+    // The local URL carries no stage in its path, as a custom domain's with no base path does not.
+    domainName: request.headers.host ?? '127.0.0.1',
     accountId: LOCAL,
     apiId: LOCAL,
     resourceId: LOCAL,

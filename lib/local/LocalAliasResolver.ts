@@ -28,7 +28,7 @@ export interface RolloutStateStore extends RolloutStateReader {
 /** Options of {@link LocalAliasResolver}. */
 export interface LocalAliasResolverOptions {
   /** Lists versions and answers for models without a rollout state (the newest version). */
-  readonly registry: Pick<RegistryResolver, 'resolve' | 'versions' | 'ready'>;
+  readonly registry: Pick<RegistryResolver, 'resolve' | 'versions' | 'models' | 'ready'>;
   /**
    * Where the rollout state (the alias) is read from, and where a model's first pin is written: the stack's own
    * {@link LocalRolloutStates}, which every writer of the stack shares, so a write routes the next request.
@@ -60,7 +60,7 @@ export interface LocalAliasResolverOptions {
  * const resolver = new LocalAliasResolver({ registry: new RegistryResolver(registry), states: store, health });
  */
 export class LocalAliasResolver implements ModelResolver {
-  readonly #registry: Pick<RegistryResolver, 'resolve' | 'versions' | 'ready'>;
+  readonly #registry: Pick<RegistryResolver, 'resolve' | 'versions' | 'models' | 'ready'>;
   readonly #states: RolloutStateStore;
   readonly #health: HealthWindow;
   readonly #random: () => number;
@@ -88,6 +88,10 @@ export class LocalAliasResolver implements ModelResolver {
 
   versions(model: string): Promise<number[]> {
     return this.#registry.versions(model);
+  }
+
+  models(): Promise<string[]> {
+    return this.#registry.models();
   }
 
   ready(): Promise<boolean> {

@@ -59,6 +59,10 @@ export class FixedVersionResolver implements ModelResolver {
     return this.#versions.get(model);
   }
 
+  async models(): Promise<string[]> {
+    return [this.#options.model];
+  }
+
   ready(): Promise<boolean> {
     return this.#options.isReady();
   }

@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { SERVED_EXTENSIONS } from '../core/contract/extensions.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH, ResponseHeader, readHeader } from '../core/contract/headers.js';
+import { openApiDocument } from '../core/contract/openapi-document.js';
 import { toPredictions } from '../core/contract/predictions.js';
 import { resourcePath } from '../core/contract/resource-path.js';
 import { type MatchedRoute, matchRoute, Operation } from '../core/contract/routes.js';
@@ -305,7 +306,42 @@ export class InferenceApp {
         return this.predict(route, event, state);
       case Operation.MODEL_UPLOADS:
         return this.uploads(route, event, state);
+      case Operation.OPENAPI:
+        return this.openApi(await fromStore(this.resolver.models(), 'the served models'), event);
+      case Operation.MODEL_OPENAPI: {
+        const { model } = await this.resolveVersion({ ...route, version: undefined }, state);
+        return this.openApi([model], event);
+      }
     }
+  }
+
+  /**
+   * The OpenAPI document of `models`, each with the signature of the version that answers them (named, so routing
+   * draws nothing), with the base URL the request came through (the stage or a custom domain's base path).
+   */
+  private async openApi(
+    models: readonly string[],
+    event: APIGatewayProxyEvent,
+  ): Promise<APIGatewayProxyResult> {
+    const documented = await Promise.all(
+      models.map(async (model) => {
+        const version = await fromStore(
+          this.resolver.resolve(model, { explicitVersion: true }),
+          `model "${model}"`,
+        );
+        const manifest =
+          this.engine.peek(model, version)?.manifest ??
+          (await fromStore(this.registry.getManifest(model, version), `model "${model}" version ${version}`));
+        const versions = await fromStore(this.resolver.versions(model), `model "${model}"`);
+        return { name: model, manifest, versions };
+      }),
+    );
+    const document = openApiDocument({
+      models: documented,
+      serverVersion: this.serverVersion,
+      serverUrl: basePath(event) || '/',
+    });
+    return jsonResult(200, JSON.stringify(document));
   }
 
   /** The model and version a route names; neither is recorded in `state` until it is known to exist. */
@@ -684,6 +720,15 @@ function v2TensorMetadata({
   shape,
 }: TensorSpec): Pick<TensorSpec, 'name' | 'datatype' | 'shape'> {
   return { name, datatype, shape };
+}
+
+/**
+ * The part of the URL in front of the contract's paths: the stage on an API's own endpoint (`/prod`), a custom
+ * domain's base path, or nothing (API Gateway gives the whole path in `requestContext.path`, the resource's in `path`).
+ */
+function basePath(event: APIGatewayProxyEvent): string {
+  const whole = event.requestContext?.path ?? event.path;
+  return whole.endsWith(event.path) ? whole.slice(0, whole.length - event.path.length) : '';
 }
 
 function isInference(route: MatchedRoute): boolean {

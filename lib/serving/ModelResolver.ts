@@ -12,6 +12,8 @@ export interface ModelResolver {
   resolve(model: string, options?: ResolveOptions): Promise<number>;
   /** The published versions of a served model, ascending; throws ModelNotFoundError. */
   versions(model: string): Promise<number[]>;
+  /** The models served here (for `GET /openapi.json`). */
+  models(): Promise<string[]>;
   /** True when the deployment can answer inference requests now. */
   ready(): Promise<boolean>;
   /** Called with the version that served a request, so weighted routing can account for it. */

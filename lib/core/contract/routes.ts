@@ -12,6 +12,10 @@ export const Operation = {
   SIMPLE_PREDICT: 'simple-predict',
   /** Upload URLs for inputs sent by reference (see tensor-objects.ts). */
   MODEL_UPLOADS: 'model-uploads',
+  /** The OpenAPI document of every model served here (`GET /openapi.json`). */
+  OPENAPI: 'openapi',
+  /** The OpenAPI document of one model (`GET /v2/models/{m}/openapi.json`). */
+  MODEL_OPENAPI: 'model-openapi',
 } as const;
 
 /** One operation of the HTTP contract. */
@@ -38,6 +42,12 @@ const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', pattern: /^\/v2$/, operation: Operation.SERVER_METADATA },
   { method: 'GET', pattern: /^\/v2\/health\/live$/, operation: Operation.SERVER_LIVE },
   { method: 'GET', pattern: /^\/v2\/health\/ready$/, operation: Operation.SERVER_READY },
+  { method: 'GET', pattern: /^\/openapi\.json$/, operation: Operation.OPENAPI },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v2/models/${SEGMENT}/openapi\\.json$`),
+    operation: Operation.MODEL_OPENAPI,
+  },
   {
     method: 'GET',
     pattern: new RegExp(`^/v2/models/${SEGMENT}(?:/versions/${SEGMENT})?$`),

@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import {
+  ErrorBodySchema,
+  InferResponseSchema,
+  ModelReadyResponseSchema as ReadyResponseSchema,
+} from '../contract/response-schemas.js';
 import { describeIssues } from '../errors/describe-issues.js';
 import type { GoldenExample } from '../manifest/ModelManifest.js';
 import { stringifyJson } from '../tensor/encode-tensor.js';
@@ -45,25 +50,10 @@ export interface HttpGoldenTransportProps {
   readonly expected: { readonly model: string; readonly version: number };
 }
 
-/** A V2 inference response (`POST /v2/models/{m}/infer`). */
-const InferResponseSchema = z.object({
-  model_name: z.string(),
-  model_version: z.string(),
-  outputs: z.array(
-    z.object({
-      name: z.string(),
-      datatype: z.string(),
-      shape: z.array(z.number()),
-      data: z.array(z.unknown()),
-    }),
-  ),
+/** A V2 inference response whose outputs are JSON data, as a golden check asks for them. */
+const JsonInferResponseSchema = InferResponseSchema.extend({
+  outputs: z.array(InferResponseSchema.shape.outputs.element.required({ data: true })),
 });
-
-/** A V2 model readiness response (`GET /v2/models/{m}/ready`). */
-const ReadyResponseSchema = z.object({ name: z.string(), version: z.string(), ready: z.literal(true) });
-
-/** The error body of the HTTP contract. */
-const ErrorBodySchema = z.object({ error: z.string() });
 
 /**
  * The golden-example transport over sluice's HTTP contract: each example as `POST` of a V2 inference request to
@@ -93,7 +83,7 @@ export function httpGoldenTransport(props: HttpGoldenTransportProps): GoldenTran
       } catch (error) {
         throw new GoldenTransportError(`the response is not JSON: ${messageOf(error)}`);
       }
-      const response = InferResponseSchema.safeParse(json);
+      const response = JsonInferResponseSchema.safeParse(json);
       if (!response.success) {
         throw new GoldenTransportError(
           `the response is not a V2 inference response: ${describeIssues(response.error)}`,

@@ -1,12 +1,25 @@
-/** `npm start`: the local stack on 127.0.0.1 (PORT, SLUICE_HOME override the defaults). */
+/**
+ * `npm start`: the local stack on 127.0.0.1 (PORT, SLUICE_HOME override the defaults); `npm start -- --allow-actions`
+ * gives the console page promote and rollback buttons.
+ */
 // The SDK warns on every client when it runs on a Node older than 22 (platforms without the project's own Node 24).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+import { parseArgs } from 'node:util';
 import { HomeInUseError } from '../lib/local/HomeLock.js';
 import { DEFAULT_LOCAL_PORT, LocalStack } from '../lib/local/LocalStack.js';
 import { type LocalConfig, readLocalConfig } from '../lib/local/local-config.js';
 import { sluiceHome } from '../lib/local/local-home.js';
 
+let allowActions: boolean;
+try {
+  allowActions = parseArgs({ options: { 'allow-actions': { type: 'boolean', default: false } } }).values[
+    'allow-actions'
+  ];
+} catch (error) {
+  process.stderr.write(`sluice: ${(error as Error).message}\nusage: npm start [-- --allow-actions]\n`);
+  process.exit(2);
+}
 const port = process.env.PORT ? Number(process.env.PORT) : DEFAULT_LOCAL_PORT;
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`PORT must be a port number (0-65535); got ${JSON.stringify(process.env.PORT)}\n`);
@@ -24,6 +37,7 @@ const stack = await LocalStack.start({
   home,
   port,
   config,
+  consoleActions: allowActions,
   logRequests: process.env.SLUICE_LOG_REQUESTS === 'true',
 }).catch((error: Error) => {
   if (error instanceof HomeInUseError) {
@@ -44,6 +58,9 @@ process.stdout.write(
       (sample) => `published sample model ${sample.model} version ${sample.version}`,
     ),
     `models: ${models.join(', ') || 'none'}`,
+    '',
+    `Console: ${url}/  (models, rollouts and their gates${allowActions ? ', with promote and rollback' : '; npm start -- --allow-actions adds promote and rollback'})`,
+    `API docs: ${url}/docs  (OpenAPI: ${url}/openapi.json)`,
     '',
     'Endpoints:',
     `  GET  ${url}/v2                                  server metadata`,

@@ -30,6 +30,8 @@ export interface RegistryTarget {
   readonly description: string;
   /** The local stack's API URL, with `--local`. */
   readonly apiUrl?: string;
+  /** The local stack's control token, with `--local` (its rollout commands carry it). */
+  readonly controlToken?: string;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function resolveRegistryTarget(
       region: LOCAL_REGION,
       description: `local stack (${info.apiUrl})`,
       apiUrl: info.apiUrl,
+      controlToken: info.controlToken,
     };
   }
   const bucket = options.bucket ?? env.SLUICE_BUCKET;

@@ -58,9 +58,14 @@ export async function resolveRolloutContext(
 ): Promise<RolloutContext> {
   const registry = await resolveRegistryTarget(options, env);
   if (options.local) {
-    if (!registry.apiUrl) throw new SluiceError('the local stack did not say where its API listens');
+    if (!registry.apiUrl || !registry.controlToken)
+      throw new SluiceError('the local stack did not say where its API listens, or its control token');
     return {
-      control: new StackRolloutClient({ apiUrl: registry.apiUrl, actor: CLI_ACTOR }),
+      control: new StackRolloutClient({
+        apiUrl: registry.apiUrl,
+        actor: CLI_ACTOR,
+        controlToken: registry.controlToken,
+      }),
       registry,
       local: true,
       pollIntervalMs: LOCAL_FOLLOW_INTERVAL_MS,

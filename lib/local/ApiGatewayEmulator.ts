@@ -56,7 +56,9 @@ export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayPr
 export interface LocalReply {
   readonly status: number;
   readonly contentType: string;
-  readonly body: string;
+  readonly body: string | Buffer;
+  /** More response headers (a page's Content-Security-Policy, an asset's Cache-Control). @default none */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A request to a {@link LocalRoute}: its method, path, query, headers and (for POST) body text. */
@@ -219,7 +221,7 @@ async function serve(
       headers: request.headers,
       body: body.toString('utf8'),
     });
-    response.writeHead(reply.status, { 'content-type': reply.contentType });
+    response.writeHead(reply.status, { ...reply.headers, 'content-type': reply.contentType });
     response.end(method === 'HEAD' ? undefined : reply.body);
     return;
   }

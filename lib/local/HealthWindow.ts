@@ -65,6 +65,24 @@ export interface VersionFigures extends GateFigures {
   readonly classes: Readonly<Record<string, number>>;
 }
 
+/** One period of {@link HealthWindow.series}: counts of every outcome, and latency quantiles (null with no request). */
+export interface SeriesPoint {
+  /** The period's start, epoch milliseconds. */
+  readonly at: number;
+  /** Requests the alias routed. */
+  readonly requests: number;
+  /** Requests that named the version. */
+  readonly direct: number;
+  readonly errors: number;
+  readonly rejected: number;
+  readonly invalidOutputs: number;
+  /** Shadow comparisons, and the disagreeing share summed over them. */
+  readonly compared: number;
+  readonly disagreed: number;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
 /** What {@link HealthWindow.judge} judges besides the recent window. */
 export interface JudgeOptions {
   /** The current step's start (epoch ms): evidence and the step's own figures count from here. */
@@ -285,6 +303,44 @@ export class HealthWindow {
       differences: this.#differenceFigures(model, version, from, to),
       p99Ms: latencies.count === 0 ? 0 : latencies.getValueAtQuantile(HEALTH_LATENCY_PERCENTILE),
     };
+  }
+
+  /**
+   * One version's figures over `[from, to)` in consecutive periods of `periodMs` (whole seconds), oldest first: the
+   * console's charts. Each second counts in one period only; a period with no outcome has zero requests.
+   */
+  series(model: string, version: number, from: number, to: number, periodMs: number): SeriesPoint[] {
+    const periodSeconds = Math.max(1, Math.round(periodMs / BUCKET_MS));
+    const firstSecond = Math.floor(from / BUCKET_MS);
+    const count = Math.max(0, Math.ceil((Math.floor(to / BUCKET_MS) - firstSecond) / periodSeconds));
+    const points = Array.from({ length: count }, (_, index) => ({
+      at: (firstSecond + index * periodSeconds) * BUCKET_MS,
+      requests: 0,
+      direct: 0,
+      errors: 0,
+      rejected: 0,
+      invalidOutputs: 0,
+      compared: 0,
+      disagreed: 0,
+      latencies: new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY }),
+    }));
+    for (const bucket of this.#records.get(model)?.get(version) ?? []) {
+      const point = points[Math.floor((bucket.second - firstSecond) / periodSeconds)];
+      if (bucket.second < firstSecond || !point) continue;
+      point.requests += bucket.requests;
+      point.direct += bucket.direct;
+      point.errors += bucket.errors;
+      point.rejected += bucket.rejected;
+      point.invalidOutputs += bucket.invalidOutputs;
+      point.compared += bucket.compared;
+      point.disagreed += bucket.disagreed;
+      if (bucket.latencies.count > 0) point.latencies.merge(bucket.latencies);
+    }
+    return points.map(({ latencies, ...counts }) => ({
+      ...counts,
+      p50Ms: latencies.count === 0 ? null : latencies.getValueAtQuantile(0.5),
+      p99Ms: latencies.count === 0 ? null : latencies.getValueAtQuantile(HEALTH_LATENCY_PERCENTILE),
+    }));
   }
 
   /**

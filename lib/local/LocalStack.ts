@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -12,6 +13,7 @@ import { ModelRegistry, UNPUBLISHED_GRACE_MS } from '../storage/ModelRegistry.js
 import { RolloutStore } from '../storage/RolloutStore.js';
 import { S3RequestObjects } from '../storage/S3RequestObjects.js';
 import { ApiGatewayEmulator } from './ApiGatewayEmulator.js';
+import { consoleRoutes } from './console-routes.js';
 import { expireRequestObjects } from './expire-request-objects.js';
 import { HealthWindow } from './HealthWindow.js';
 import { HomeLock } from './HomeLock.js';
@@ -23,6 +25,7 @@ import { LocalRolloutStates } from './LocalRolloutStates.js';
 import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { localControlRoutes } from './local-control-routes.js';
 import { type LocalStackInfo, removeLocalStackInfo, writeLocalStackInfo } from './local-home.js';
+import { hostGuarded, hostsOf } from './local-route-guard.js';
 import { PrometheusServingMetrics } from './PrometheusServingMetrics.js';
 import { readPackageVersion } from './package-version.js';
 import { publishSamples } from './publish-samples.js';
@@ -59,7 +62,12 @@ export interface LocalStackOptions {
    * call `driver.tick()`). @default LOCAL_DRIVER_INTERVAL_MS
    */
   readonly driveEveryMs?: number | false;
+  /** The console page offers promote and rollback (`npm start -- --allow-actions`). @default false */
+  readonly consoleActions?: boolean;
 }
+
+/** The actor of what the console reads and does. */
+export const CONSOLE_ACTOR = 'console';
 
 /**
  * Everything sluice runs on AWS, on one machine: the embedded S3-compatible registry, the same
@@ -109,6 +117,11 @@ export class LocalStack {
   /** The API base URL, e.g. `http://127.0.0.1:3000`. */
   get apiUrl(): string {
     return this.api.url;
+  }
+
+  /** This start's token of rollout commands (see `CONTROL_TOKEN_HEADER`). */
+  get controlToken(): string {
+    return this.info.controlToken;
   }
 
   /**
@@ -209,6 +222,8 @@ export class LocalStack {
         }),
       });
       let stack: LocalStack | undefined;
+      // Rollout commands carry it (see localControlRoutes): `sluice --local` reads it from the stack's file.
+      const token = randomBytes(16).toString('hex');
       // The port is bound before the registry is written to: a start that fails on a taken port has published no
       // sample (and removed nothing) in a folder it never served.
       const api = await ApiGatewayEmulator.start({
@@ -218,25 +233,40 @@ export class LocalStack {
         onRefused: (refusal) => logger.info('request refused', refusal),
         onError: (error, request) =>
           logger.error('the local API failed to answer', { ...request, error: error as Error }),
-        localRoutes: {
-          '/metrics': {
-            methods: ['GET'],
-            answer: async () => ({
-              status: 200,
-              contentType: metrics.contentType,
-              body: await metrics.render(),
+        localRoutes: hostGuarded(
+          {
+            '/metrics': {
+              methods: ['GET'],
+              answer: async () => ({
+                status: 200,
+                contentType: metrics.contentType,
+                body: await metrics.render(),
+              }),
+            },
+            ...localControlRoutes({
+              health,
+              drift,
+              thresholds: config.health,
+              now,
+              origins: () => hostsOf(api.url).map((host) => `http://${host}`),
+              token,
+              control: (actor) => (stack as LocalStack).rolloutControl(actor),
+              logs: logger,
+            }),
+            ...consoleRoutes({
+              models: () => versions.models(),
+              registry,
+              status: (model) => (stack as LocalStack).rolloutControl(CONSOLE_ACTOR).status(model),
+              health,
+              drift,
+              thresholds: config.health,
+              now,
+              token,
+              actions: options.consoleActions ?? false,
             }),
           },
-          ...localControlRoutes({
-            health,
-            drift,
-            thresholds: config.health,
-            now,
-            origin: () => api.url,
-            control: (actor) => (stack as LocalStack).rolloutControl(actor),
-            logs: logger,
-          }),
-        },
+          () => hostsOf(api.url),
+        ),
       });
       let published: { model: string; version: number }[];
       let info: LocalStackInfo;
@@ -244,7 +274,13 @@ export class LocalStack {
         await sweepUnpublished(registry, now(), logger);
         await expireOldRequestObjects(store, now(), logger);
         published = options.publishSamples === false ? [] : await publishSamples(registry);
-        info = { apiUrl: api.url, s3Endpoint: store.endpoint, bucket: store.bucket, pid: process.pid };
+        info = {
+          apiUrl: api.url,
+          s3Endpoint: store.endpoint,
+          bucket: store.bucket,
+          pid: process.pid,
+          controlToken: token,
+        };
         await writeLocalStackInfo(options.home, info);
       } catch (error) {
         await api.stop();

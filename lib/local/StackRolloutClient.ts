@@ -6,6 +6,7 @@ import type { ObservedTraffic } from '../core/rollout/RolloutTarget.js';
 import type { RolloutControl } from '../rollout/RolloutControl.js';
 import type { DeployOptions, RolloutStatusReport } from '../rollout/RolloutEngine.js';
 import {
+  CONTROL_TOKEN_HEADER,
   LocalTrafficResponseSchema,
   localRolloutPath,
   localTrafficPath,
@@ -29,6 +30,8 @@ export interface StackRolloutClientOptions {
   readonly apiUrl: string;
   /** Who acts, recorded in the events the stack writes (`cli`). */
   readonly actor: string;
+  /** The stack's control token, from its file in the data folder (see `CONTROL_TOKEN_HEADER`). */
+  readonly controlToken: string;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   /** @default LOCAL_CONTROL_TIMEOUT_MS */
@@ -41,18 +44,20 @@ export interface StackRolloutClientOptions {
  * command wrote. A refusal comes back as {@link RolloutError} with the stack's own message.
  *
  * @example
- * const control = new StackRolloutClient({ apiUrl: 'http://127.0.0.1:3000', actor: 'cli' });
+ * const control = new StackRolloutClient({ apiUrl: info.apiUrl, actor: 'cli', controlToken: info.controlToken });
  * await control.rollback('iris', 'wrong labels');
  */
 export class StackRolloutClient implements RolloutControl {
   readonly #apiUrl: string;
   readonly #actor: string;
+  readonly #token: string;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
 
   constructor(options: StackRolloutClientOptions) {
     this.#apiUrl = options.apiUrl.replace(/\/+$/, '');
     this.#actor = options.actor;
+    this.#token = options.controlToken;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#timeoutMs = options.timeoutMs ?? LOCAL_CONTROL_TIMEOUT_MS;
   }
@@ -120,7 +125,10 @@ export class StackRolloutClient implements RolloutControl {
         signal: AbortSignal.timeout(this.#timeoutMs),
         ...(body === undefined
           ? {}
-          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+          : {
+              body: JSON.stringify(body),
+              headers: { 'content-type': 'application/json', [CONTROL_TOKEN_HEADER]: this.#token },
+            }),
       });
     } catch (error) {
       throw new RolloutError(

@@ -17,6 +17,7 @@ import type { LocalReply, LocalRequest, LocalRoute } from './ApiGatewayEmulator.
 import type { HealthWindow } from './HealthWindow.js';
 import type { LocalLogBuffer } from './LocalLogBuffer.js';
 import {
+  CONTROL_TOKEN_HEADER,
   DeployCommandSchema,
   type LocalHealthResponse,
   type LocalLogsResponse,
@@ -48,8 +49,10 @@ export interface LocalControlRoutesDeps {
   readonly control: (actor: string) => RolloutControl;
   /** The clock, epoch milliseconds. */
   readonly now: () => number;
-  /** The stack's own origin (`http://127.0.0.1:3000`), the only one whose pages may send commands. */
-  readonly origin: () => string;
+  /** The stack's own origins (`http://127.0.0.1:3000`, `http://localhost:3000`), the only ones whose pages may send commands. */
+  readonly origins: () => readonly string[];
+  /** The per-start token every command must carry in {@link CONTROL_TOKEN_HEADER}. */
+  readonly token: string;
   /** The lines the stack logged, for the logs route; without it the route answers none. */
   readonly logs?: Pick<LocalLogBuffer, 'read' | 'newest'>;
 }
@@ -60,12 +63,14 @@ export interface LocalControlRoutesDeps {
  * writer and the next request routes by what a command wrote. Every failure is a domain error, answered by the one
  * status table (400 bad input, 403 cross-site, 404, 409 refused by the rollout's state).
  *
- * Any web page the user opens can send requests to 127.0.0.1, so a command must come as `application/json` (a
- * content type a cross-site form cannot send, and a cross-site script may send only after a CORS preflight,
- * which the stack never approves) and, when the request names an `Origin`, from the stack's own.
+ * Any web page the user opens can send requests to 127.0.0.1, so a command must carry the stack's per-start token
+ * (which only the user's own `sluice` and, with --allow-actions, the stack's own console page can read), come as
+ * `application/json` (a content type a cross-site form cannot send, and a cross-site script may send only after a
+ * CORS preflight, which the stack never approves) and, when the request names an `Origin`, from the stack's own.
+ * The stack checks the Host of all its own routes besides (see `hostGuarded`).
  *
  * @example
- * const routes = localControlRoutes({ health, thresholds, control, now: Date.now, origin: () => api.url });
+ * const routes = localControlRoutes({ health, thresholds, control, now: Date.now, origins: () => [api.url], token });
  */
 export function localControlRoutes(deps: LocalControlRoutesDeps): Record<string, LocalRoute> {
   return {
@@ -206,8 +211,14 @@ function refuseCrossSite(deps: LocalControlRoutesDeps, request: LocalRequest): v
       `rollout commands take Content-Type: application/json; got ${JSON.stringify(contentType || null)}`,
     );
   }
+  const token = request.headers[CONTROL_TOKEN_HEADER];
+  if (token !== deps.token) {
+    throw new CrossSiteRequestError(
+      `rollout commands carry the local stack's control token in ${CONTROL_TOKEN_HEADER} (sluice --local reads it from the stack's data folder); ${token === undefined ? 'none was sent' : "the one sent is not this start's"}`,
+    );
+  }
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== deps.origin()) {
+  if (origin !== undefined && !deps.origins().includes(origin)) {
     throw new CrossSiteRequestError(
       `a rollout command from ${JSON.stringify(origin)} is refused: only the local stack's own origin may send one`,
     );

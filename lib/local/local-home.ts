@@ -15,6 +15,8 @@ export const LocalStackInfoSchema = z.object({
   s3Endpoint: z.url(),
   bucket: z.string().min(3),
   pid: z.number().int().positive(),
+  /** The per-start token of the stack's rollout commands (see `CONTROL_TOKEN_HEADER`). */
+  controlToken: z.string().min(16),
 });
 /** Where the running local stack listens. */
 export type LocalStackInfo = z.infer<typeof LocalStackInfoSchema>;
@@ -24,9 +26,12 @@ export function sluiceHome(env: Record<string, string | undefined> = process.env
   return resolve(env.SLUICE_HOME || DEFAULT_SLUICE_HOME);
 }
 
-/** Records where the local stack listens. */
+/** Records where the local stack listens, readable by the user only: it holds the control token. */
 export async function writeLocalStackInfo(home: string, info: LocalStackInfo): Promise<void> {
-  await writeFile(join(home, LOCAL_STACK_FILE), `${JSON.stringify(info, null, 2)}\n`);
+  const path = join(home, LOCAL_STACK_FILE);
+  // Removed first: `mode` applies to a new file only, and a file an older start left may be readable by others.
+  await rm(path, { force: true });
+  await writeFile(path, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** Forgets the local stack's address (at stop), unless the file describes another stack than `info`. */

@@ -19,9 +19,19 @@ export const LocalRoutePath = {
   ROLLOUTS: '/_sluice/rollouts/',
   /** `GET /_sluice/logs?model=M[&version=N][&after=SEQ]`: the lines the stack logged about a model (read only). */
   LOGS: '/_sluice/logs',
+  /** `GET /_sluice/console/state?minutes=N`: what the console page shows (read only). */
+  CONSOLE_STATE: '/_sluice/console/state',
+  /** `GET /_sluice/assets/{file}`: the console's and the docs page's scripts and styles. */
+  ASSETS: '/_sluice/assets/',
 } as const;
 /** One local route path. */
 export type LocalRoutePath = (typeof LocalRoutePath)[keyof typeof LocalRoutePath];
+
+/**
+ * The header a rollout command carries the stack's per-start token in: written to the stack's file in its data
+ * folder (readable by the user only) for `sluice --local`, and given to the console page only with --allow-actions.
+ */
+export const CONTROL_TOKEN_HEADER = 'x-sluice-control-token';
 
 /** The commands of `POST /_sluice/rollouts/{model}/{command}`. */
 export const RolloutCommand = {
@@ -189,3 +199,75 @@ export function localTrafficPath(model: string): string {
 export function localRolloutPath(model: string, command?: RolloutCommand): string {
   return `${LocalRoutePath.ROLLOUTS}${encodeURIComponent(model)}${command === undefined ? '' : `/${command}`}`;
 }
+
+/** `GET /_sluice/console/state?minutes=N`: how long a window the console's charts show by default, in minutes. */
+export const CONSOLE_DEFAULT_MINUTES = 15;
+
+/** Longest window the console's charts show, in minutes: what the health window keeps (six hours). */
+export const CONSOLE_MAX_MINUTES = 360;
+
+/** Periods per chart: the window is cut into this many points. */
+export const CONSOLE_POINTS = 60;
+
+/** One period of one version on the console's charts (see `HealthWindow.series`). */
+const ConsolePointSchema = z.object({
+  at: z.number(),
+  requests: z.number().int().nonnegative(),
+  direct: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+  invalidOutputs: z.number().int().nonnegative(),
+  compared: z.number().int().nonnegative(),
+  disagreed: z.number().nonnegative(),
+  p50Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+});
+
+/** A published version as the console lists it. */
+const ConsoleVersionSchema = z.object({
+  version: z.number().int().positive(),
+  sha256: z.string(),
+  size: z.number().int().nonnegative(),
+  createdAt: z.string(),
+  inputs: z.array(z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) })),
+  outputs: z.array(z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) })),
+  labels: z.array(z.string()).optional(),
+  description: z.string().optional(),
+  goldenExamples: z.number().int().nonnegative(),
+  reference: z.boolean(),
+});
+
+/** One model on the console: its versions, its rollout as `sluice status` reads it, and its charts' series. */
+const ConsoleModelSchema = z.object({
+  name: z.string(),
+  versions: z.array(ConsoleVersionSchema),
+  rollout: RolloutStatusResponseSchema,
+  /** Per version (keyed by its number) the window's periods, oldest first. */
+  series: z.record(z.string(), z.array(ConsolePointSchema)),
+  /** Each version's latest drift figure per output. */
+  drift: z.record(z.string(), z.record(z.string(), z.number().nonnegative())),
+});
+
+/**
+ * `GET /_sluice/console/state`: everything the console shows, read in one request: the models, their versions and
+ * rollouts, the charts' series over the window, and the thresholds the gates judge against.
+ */
+export const ConsoleStateSchema = z.object({
+  /** The stack's clock when it answered, epoch milliseconds. */
+  now: z.number(),
+  /** The charts' window: `[from, now)`, cut into periods of `periodMs`. */
+  from: z.number(),
+  periodMs: z.number().int().positive(),
+  /** The limits of the local gates (what rolls a candidate back). */
+  thresholds: z.object({
+    errorRatePercent: z.number(),
+    p99LatencyMs: z.number(),
+    invalidOutputs: z.number(),
+    rejectedInputsPercent: z.number(),
+  }),
+  /** Whether the page may offer promote and rollback (the stack was started with --allow-actions). */
+  actions: z.boolean(),
+  models: z.array(ConsoleModelSchema),
+});
+/** The body of the console's state route. */
+export type ConsoleState = z.input<typeof ConsoleStateSchema>;

@@ -381,7 +381,13 @@ describe('sluice CLI: a local stack that went away', () => {
     const bucket = gone.stack.store.bucket;
     await gone.stack.stop();
     // As if the stack died without cleaning up: its file is there and names a live process (this one).
-    await writeLocalStackInfo(gone.home, { apiUrl, s3Endpoint, bucket, pid: process.pid });
+    await writeLocalStackInfo(gone.home, {
+      apiUrl,
+      s3Endpoint,
+      bucket,
+      pid: process.pid,
+      controlToken: gone.stack.controlToken,
+    });
     try {
       const [text, json] = await Promise.all([
         runSluiceInProcess(['models', '--local'], gone.home),
@@ -453,6 +459,7 @@ describe('sluice publish: Ctrl-C during the upload (a real process)', () => {
         s3Endpoint: `http://127.0.0.1:${port}`,
         bucket: test.stack.store.bucket,
         pid: process.pid,
+        controlToken: test.stack.controlToken,
       });
       child = startSluice(['publish', big, '--model', 'interrupted', '--local'], home, t.signal);
       const run = await child.done;

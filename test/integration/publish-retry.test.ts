@@ -82,6 +82,7 @@ async function answerLosingProxy(options: {
     s3Endpoint: `http://127.0.0.1:${port}`,
     bucket: test.stack.store.bucket,
     pid: process.pid,
+    controlToken: test.stack.controlToken,
   });
   return {
     home,

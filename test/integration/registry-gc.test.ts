@@ -252,6 +252,7 @@ describe('sluice gc: on the local stack and on a bucket', () => {
         apiUrl: 'http://127.0.0.1:9',
         s3Endpoint: s3.endpoint,
         bucket: s3.bucket,
+        controlToken: '0'.repeat(32),
         pid: process.pid,
       });
       await killedPublish('localgc', LONG_AGO);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request as httpRequestRaw } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { pickVersion } from '../../lib/core/rollout/pick-version.js';
@@ -15,6 +16,7 @@ import {
   readLocalConfig,
 } from '../../lib/local/local-config.js';
 import {
+  CONTROL_TOKEN_HEADER,
   LocalHealthResponseSchema,
   LocalTrafficResponseSchema,
   localHealthPath,
@@ -380,7 +382,8 @@ describe('Local routes: /_sluice/health, /_sluice/traffic and /_sluice/rollouts 
 });
 
 describe('sluice --local: the stack carries out rollout commands itself, so the next request routes by them', () => {
-  const client = () => new StackRolloutClient({ apiUrl: test.url, actor: 'cli' });
+  const client = () =>
+    new StackRolloutClient({ apiUrl: test.url, actor: 'cli', controlToken: test.stack.controlToken });
 
   it('deploys through the stack: the very next requests are split by the new weight, and the events name the cli', async () => {
     await publishPinnedIris(test, 'asked');
@@ -430,42 +433,91 @@ describe('sluice --local: the stack carries out rollout commands itself, so the 
     const reply = await fetch(`${test.url}${localRolloutPath('bad-plan', 'deploy')}`, {
       method: 'POST',
       body: JSON.stringify({ actor: 'cli', version: 2, plan }),
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', [CONTROL_TOKEN_HEADER]: test.stack.controlToken },
     });
     assert.equal(reply.status, 400);
     assert.match(await reply.text(), /invalid plan: a manual rollout plan has no shadow phase/);
     assert.equal((await rolloutStoreOf(test).current('bad-plan'))?.status, 'idle', 'nothing was deployed');
   });
 
-  it('refuses commands a web page could send: a form content type, or another origin (403)', async () => {
+  it('refuses commands a web page could send: no or a wrong control token, a form content type, another origin or Host (403)', async () => {
     await publishPinnedIris(test, 'guarded');
     await publishIrisAs(test, 'guarded');
     const body = JSON.stringify({ actor: 'cli', version: 2, plan: planRollout({ strategy: 'manual' }) });
     const path = localRolloutPath('guarded', 'deploy');
-    const form = await fetch(`${test.url}${path}`, {
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'text/plain' },
-    });
+    const token = { [CONTROL_TOKEN_HEADER]: test.stack.controlToken };
+    const send = async (headers: Record<string, string>) => {
+      const reply = await fetch(`${test.url}${path}`, { method: 'POST', body, headers });
+      return { status: reply.status, text: await reply.text() };
+    };
+    const form = await send({ 'content-type': 'text/plain', ...token });
     assert.equal(form.status, 403);
-    assert.match(await form.text(), /Content-Type: application\/json/);
-    const foreign = await fetch(`${test.url}${path}`, {
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+    assert.match(form.text, /Content-Type: application\/json/);
+    const tokenless = await send({ 'content-type': 'application/json' });
+    assert.equal(tokenless.status, 403);
+    assert.match(tokenless.text, /control token .*none was sent/);
+    const wrong = await send({ 'content-type': 'application/json', [CONTROL_TOKEN_HEADER]: 'f'.repeat(32) });
+    assert.equal(wrong.status, 403);
+    assert.match(wrong.text, /not this start's/);
+    const foreign = await send({
+      'content-type': 'application/json',
+      origin: 'https://evil.example',
+      ...token,
     });
     assert.equal(foreign.status, 403);
-    assert.match(await foreign.text(), /only the local stack's own origin/);
+    assert.match(foreign.text, /only the local stack's own origin/);
+    // DNS rebinding: a page of rebound.example, its name resolving to 127.0.0.1, sends its own name as the Host.
+    const rebound = await requestWithHost(test.url, path, 'rebound.example:80', body, token);
+    assert.equal(rebound.status, 403);
+    assert.match(rebound.text, /Host it listens on/);
+    const readByRebound = await requestWithHost(test.url, localRolloutPath('guarded'), 'rebound.example:80');
+    assert.equal(readByRebound.status, 403, "reads of the stack's own routes are refused too");
     const get = await httpRequest(test.url, 'GET', path);
     assert.equal(get.status, 405, get.text);
     assert.equal((await rolloutStoreOf(test).current('guarded'))?.status, 'idle', 'nothing was deployed');
+    const localhost = await fetch(
+      `${test.url.replace('127.0.0.1', 'localhost')}${localRolloutPath('guarded')}`,
+    );
+    assert.equal(localhost.status, 200, 'localhost names the stack too');
   });
 
   it('fails with a clear message when the stack is not there', async () => {
-    const gone = new StackRolloutClient({ apiUrl: 'http://127.0.0.1:9', actor: 'cli' });
+    const gone = new StackRolloutClient({
+      apiUrl: 'http://127.0.0.1:9',
+      actor: 'cli',
+      controlToken: '0'.repeat(32),
+    });
     await assert.rejects(gone.status('target'), /cannot reach the local stack at http:\/\/127\.0\.0\.1:9/);
   });
 });
+
+/** A request naming `host` as its Host (fetch may not set one), read whole. */
+function requestWithHost(
+  url: string,
+  path: string,
+  host: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequestRaw(
+      `${url}${path}`,
+      {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { host, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 describe('Local rollout driver: the stack carries rollouts to their end with no command running', () => {
   it('promotes a healthy canary under traffic step by step, with the engine, as the scheduler does on AWS', async () => {

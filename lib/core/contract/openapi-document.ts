@@ -104,7 +104,7 @@ function modelPaths(model: DocumentedModel): Record<string, unknown> {
       versions && versions.length > 0 ? { type: 'string', enum: versions.map(String) } : { type: 'string' },
   };
   const served = manifest
-    ? `Version ${manifest.version} answers unversioned routes now; a rollout may change that.`
+    ? `Inputs and outputs as version ${manifest.version} declares them; the version that answers is named in the ${ResponseHeader.MODEL_VERSION} header.`
     : `This model's own document, with its real inputs, is at ${modelOpenApiPath(model.name)}.`;
   return {
     [base]: { get: operation(`Metadata of ${model.name}`, 'ModelMetadata', { tag, notFound: true }) },

@@ -1,0 +1,211 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { InvalidRequestError, RouteNotFoundError } from '../core/errors/request-errors.js';
+import type { GateThresholds } from '../core/gates/version-gates.js';
+import type { ModelManifest } from '../core/manifest/ModelManifest.js';
+import type { DriftTallies } from '../core/stats/drift.js';
+import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
+import type { ModelRegistry } from '../storage/ModelRegistry.js';
+import type { LocalReply, LocalRoute } from './ApiGatewayEmulator.js';
+import type { HealthWindow } from './HealthWindow.js';
+import {
+  CONSOLE_DEFAULT_MINUTES,
+  CONSOLE_MAX_MINUTES,
+  CONSOLE_POINTS,
+  type ConsoleState,
+  LocalRoutePath,
+} from './local-routes.js';
+
+/** The path of the console page. */
+export const CONSOLE_PATH = '/';
+
+/** The path of the interactive API docs page (Swagger UI over `GET /openapi.json`). */
+export const DOCS_PATH = '/docs';
+
+/** Most versions of one model the console lists, newest first. */
+const MAX_LISTED_VERSIONS = 20;
+
+/** A page's name for its per-start control token, read by the console's script to send promote and rollback. */
+export const CONTROL_TOKEN_META = 'sluice-control-token';
+
+/**
+ * What pages may load and where they may connect: only the stack's own scripts, styles and API, never framed (a
+ * page that frames the console could trick a click on its buttons). Swagger UI sets inline styles and shows data:
+ * images, so styles and images allow those.
+ */
+const PAGE_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+const require = createRequire(import.meta.url);
+
+/** The files under `/_sluice/assets/`, by name: the pages' own, and the libraries they use, from node_modules. */
+const ASSETS: Readonly<Record<string, { readonly path: () => string; readonly type: string }>> = {
+  'console.js': { path: () => pageFile('console.js'), type: 'text/javascript; charset=utf-8' },
+  'console.css': { path: () => pageFile('console.css'), type: 'text/css; charset=utf-8' },
+  'docs.js': { path: () => pageFile('docs.js'), type: 'text/javascript; charset=utf-8' },
+  'uPlot.iife.min.js': {
+    path: () => require.resolve('uplot/dist/uPlot.iife.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  'uPlot.min.css': {
+    path: () => require.resolve('uplot/dist/uPlot.min.css'),
+    type: 'text/css; charset=utf-8',
+  },
+  'swagger-ui-bundle.js': {
+    path: () => require.resolve('swagger-ui-dist/swagger-ui-bundle.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  'swagger-ui.css': {
+    path: () => require.resolve('swagger-ui-dist/swagger-ui.css'),
+    type: 'text/css; charset=utf-8',
+  },
+};
+
+/** What the console reads. */
+export interface ConsoleRoutesDeps {
+  /** The models in the registry. */
+  readonly models: () => Promise<string[]>;
+  readonly registry: Pick<ModelRegistry, 'listVersions' | 'getManifest'>;
+  /** A model's rollout, as `sluice status --local` reads it. */
+  readonly status: (model: string) => Promise<RolloutStatusReport>;
+  readonly health: Pick<HealthWindow, 'series'>;
+  readonly drift: Pick<DriftTallies, 'figures'>;
+  readonly thresholds: GateThresholds;
+  /** The clock, epoch milliseconds. */
+  readonly now: () => number;
+  /** The per-start token the control routes ask for; given to the page only when `actions`. */
+  readonly token: string;
+  /** Whether the page offers promote and rollback (`npm start -- --allow-actions`). */
+  readonly actions: boolean;
+}
+
+/**
+ * The console (`GET /`), the API docs page (`GET /docs`), the state the console shows
+ * (`GET /_sluice/console/state`) and their assets: plain pages and one small chart library (uPlot), served from the
+ * project and node_modules, nothing from a CDN, so they work offline.
+ *
+ * @example
+ * const routes = consoleRoutes({ models, registry, status, health, drift, thresholds, now, token, actions: false });
+ */
+export function consoleRoutes(deps: ConsoleRoutesDeps): Record<string, LocalRoute> {
+  const files = new Map<string, Promise<Buffer>>();
+  const read = (path: string): Promise<Buffer> => {
+    let file = files.get(path);
+    if (!file) {
+      file = readFile(path);
+      // A failed read is tried again next time, not kept.
+      file.catch(() => files.delete(path));
+      files.set(path, file);
+    }
+    return file;
+  };
+  return {
+    [CONSOLE_PATH]: {
+      methods: ['GET'],
+      answer: async () => {
+        const html = (await read(pageFile('index.html'))).toString('utf8');
+        const meta = deps.actions ? `<meta name="${CONTROL_TOKEN_META}" content="${deps.token}">` : '';
+        return page(html.replace('<!--control-token-->', meta));
+      },
+    },
+    [DOCS_PATH]: {
+      methods: ['GET'],
+      answer: async () => page((await read(pageFile('docs.html'))).toString('utf8')),
+    },
+    [LocalRoutePath.CONSOLE_STATE]: {
+      methods: ['GET'],
+      answer: async (request) => {
+        const minutes = request.query.get('minutes') ?? String(CONSOLE_DEFAULT_MINUTES);
+        if (!/^[1-9][0-9]{0,2}$/.test(minutes) || Number(minutes) > CONSOLE_MAX_MINUTES) {
+          throw new InvalidRequestError(
+            `minutes must be a whole number from 1 to ${CONSOLE_MAX_MINUTES}; got "${minutes}"`,
+          );
+        }
+        const state = await consoleState(deps, Number(minutes) * 60_000);
+        return { status: 200, contentType: 'application/json', body: JSON.stringify(state) };
+      },
+    },
+    [`${LocalRoutePath.ASSETS}*`]: {
+      methods: ['GET'],
+      answer: async (request) => {
+        const name = request.path.slice(LocalRoutePath.ASSETS.length);
+        const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+        if (!asset) throw new RouteNotFoundError(`no asset ${name}`);
+        return {
+          status: 200,
+          contentType: asset.type,
+          body: await read(asset.path()),
+          headers: { 'cache-control': 'no-cache' },
+        };
+      },
+    },
+  };
+}
+
+/** What the console shows now: every model, its versions, rollout, and charts over the last `windowMs`. */
+export async function consoleState(deps: ConsoleRoutesDeps, windowMs: number): Promise<ConsoleState> {
+  const now = deps.now();
+  const periodMs = Math.max(1_000, Math.ceil(windowMs / CONSOLE_POINTS / 1_000) * 1_000);
+  const from = now - periodMs * CONSOLE_POINTS;
+  const names = (await deps.models()).sort();
+  const models = await Promise.all(
+    names.map(async (name) => {
+      const [listed, rollout] = await Promise.all([deps.registry.listVersions(name), deps.status(name)]);
+      const shown = listed.slice(-MAX_LISTED_VERSIONS).reverse();
+      const manifests = await Promise.all(shown.map((version) => deps.registry.getManifest(name, version)));
+      const series: Record<string, ReturnType<HealthWindow['series']>> = {};
+      for (const version of shown) {
+        const points = deps.health.series(name, version, from, now, periodMs);
+        if (points.some((point) => point.requests + point.direct + point.compared > 0))
+          series[version] = points;
+      }
+      return {
+        name,
+        versions: manifests.map(listedVersion),
+        rollout: rollout as ConsoleState['models'][number]['rollout'],
+        series,
+        drift: deps.drift.figures(name),
+      };
+    }),
+  );
+  const { errorRatePercent, p99LatencyMs, invalidOutputs, rejectedInputsPercent } = deps.thresholds;
+  return {
+    now,
+    from,
+    periodMs,
+    thresholds: { errorRatePercent, p99LatencyMs, invalidOutputs, rejectedInputsPercent },
+    actions: deps.actions,
+    models,
+  };
+}
+
+function listedVersion(manifest: ModelManifest): ConsoleState['models'][number]['versions'][number] {
+  const tensor = ({ name, datatype, shape }: ModelManifest['inputs'][number]) => ({ name, datatype, shape });
+  return {
+    version: manifest.version,
+    sha256: manifest.sha256,
+    size: manifest.size,
+    createdAt: manifest.createdAt,
+    inputs: manifest.inputs.map(tensor),
+    outputs: manifest.outputs.map(tensor),
+    ...(manifest.labels ? { labels: manifest.labels } : {}),
+    ...(manifest.description ? { description: manifest.description } : {}),
+    goldenExamples: manifest.goldenExamples?.length ?? 0,
+    reference: manifest.reference !== undefined,
+  };
+}
+
+/** A file of the pages, beside this module. */
+function pageFile(name: string): string {
+  return fileURLToPath(new URL(`./console/${name}`, import.meta.url));
+}
+
+function page(html: string): LocalReply {
+  return {
+    status: 200,
+    contentType: 'text/html; charset=utf-8',
+    body: html,
+    headers: { 'content-security-policy': PAGE_SECURITY_POLICY, 'cache-control': 'no-store' },
+  };
+}

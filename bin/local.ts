@@ -6,9 +6,11 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { parseArgs } from 'node:util';
+import { DEFAULT_DEPLOY_CONFIG_FILE } from '../lib/core/config/deploy-config.js';
+import type { CorsSettings } from '../lib/core/contract/cors.js';
 import { HomeInUseError } from '../lib/local/HomeLock.js';
 import { DEFAULT_LOCAL_PORT, LocalStack } from '../lib/local/LocalStack.js';
-import { type LocalConfig, readLocalConfig } from '../lib/local/local-config.js';
+import { type LocalConfig, readLocalConfig, readLocalCors } from '../lib/local/local-config.js';
 import { sluiceHome } from '../lib/local/local-home.js';
 
 let allowActions: boolean;
@@ -26,8 +28,10 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 let config: LocalConfig;
+let cors: CorsSettings | undefined;
 try {
   config = readLocalConfig(process.env);
+  cors = await readLocalCors(process.env.SLUICE_CONFIG ?? DEFAULT_DEPLOY_CONFIG_FILE);
 } catch (error) {
   process.stderr.write(`sluice: ${(error as Error).message}\n`);
   process.exit(2);
@@ -38,6 +42,7 @@ const stack = await LocalStack.start({
   port,
   config,
   consoleActions: allowActions,
+  ...(cors ? { cors } : {}),
   logRequests: process.env.SLUICE_LOG_REQUESTS === 'true',
 }).catch((error: Error) => {
   if (error instanceof HomeInUseError) {

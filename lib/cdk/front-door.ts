@@ -1,5 +1,6 @@
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { FrontDoorKind } from '../core/config/deploy-config.js';
+import type { CorsSettings } from '../core/contract/cors.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 
 /** The SigV4 service names of the doors. */
@@ -25,6 +26,12 @@ export interface FrontDoor {
    * `lambda` for a function URL (https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html).
    */
   readonly signingService: SigningService;
+  /**
+   * The CORS settings the model functions must apply to their own answers: a REST API's proxy integrations pass the
+   * function's headers through and add none. Undefined where the door adds them itself (HTTP API, function URLs) or
+   * CORS is off.
+   */
+  readonly functionCors?: CorsSettings;
   /** Routes a model's paths to its `live` alias, in the stack that holds the model. */
   addModel(endpoint: ModelEndpoint): void;
   /** Lets a principal call every model the door routes, as its IAM auth requires of callers. */

@@ -8,6 +8,12 @@ import {
   type AuthMode,
   FrontDoorKind,
 } from '../core/config/deploy-config.js';
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_ALLOW_METHODS,
+  CORS_EXPOSE_HEADERS,
+  type CorsSettings,
+} from '../core/contract/cors.js';
 import { LIVE_ALIAS } from '../core/rollout/stack-names.js';
 import { type FrontDoor, SigningService } from './front-door.js';
 import { FunctionUrlDistribution } from './function-url-distribution.js';
@@ -26,6 +32,12 @@ export interface FunctionUrlDoorProps {
    * @default false
    */
   readonly cloudFront?: boolean;
+  /**
+   * Which web pages may call the URLs (sluice.config.json `api.cors`): Lambda answers preflights and adds the
+   * CORS headers from the URL's CORS settings (https://docs.aws.amazon.com/lambda/latest/api/API_Cors.html).
+   * @default none: CORS off
+   */
+  readonly cors?: CorsSettings;
 }
 
 /** The function URL auth type of each auth mode a function URL carries. */
@@ -58,6 +70,7 @@ export class FunctionUrlDoor extends Construct implements FrontDoor {
   /** The CloudFront distribution in front, with `cloudFront`. */
   readonly edge?: FunctionUrlDistribution;
   private readonly aliasArns: string[] = [];
+  private readonly cors?: CorsSettings;
 
   constructor(scope: Construct, id: string, props: FunctionUrlDoorProps = {}) {
     super(scope, id);
@@ -74,6 +87,7 @@ export class FunctionUrlDoor extends Construct implements FrontDoor {
       );
     }
     this.auth = auth;
+    this.cors = props.cors;
     if (props.cloudFront) this.edge = new FunctionUrlDistribution(this, 'Edge');
   }
 
@@ -90,6 +104,17 @@ export class FunctionUrlDoor extends Construct implements FrontDoor {
       targetFunctionArn: endpoint.fn.functionArn,
       qualifier: LIVE_ALIAS,
       invokeMode: lambda.InvokeMode.BUFFERED,
+      ...(this.cors
+        ? {
+            cors: {
+              allowOrigins: this.cors.allowOrigins,
+              allowMethods: [...CORS_ALLOW_METHODS],
+              allowHeaders: [...CORS_ALLOW_HEADERS],
+              exposeHeaders: [...CORS_EXPOSE_HEADERS],
+              maxAge: this.cors.maxAgeSeconds,
+            },
+          }
+        : {}),
     });
     // The URL names the alias: the release creates it.
     url.node.addDependency(endpoint.release);

@@ -1,4 +1,4 @@
-import { CfnOutput, CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -13,6 +13,12 @@ import {
   FrontDoorKind,
   type JwtSettings,
 } from '../core/config/deploy-config.js';
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_ALLOW_METHODS,
+  CORS_EXPOSE_HEADERS,
+  type CorsSettings,
+} from '../core/contract/cors.js';
 import { type FrontDoor, SigningService } from './front-door.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason } from './nag-suppressions.js';
@@ -44,6 +50,15 @@ export interface HttpInferenceApiProps {
    * @default HTTP_API_ROUTES_PER_API
    */
   readonly routesPerApi?: number;
+  /**
+   * Which web pages may call the API (sluice.config.json `api.cors`): API Gateway answers preflights and adds the
+   * CORS headers to every answer itself, ignoring the function's
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html). An `ANY` route would take the
+   * preflight to the function, through the authorizer, so with CORS each path has a GET and a POST route, and no
+   * `$default` route takes unknown paths (API Gateway answers them 404 `{"message":"Not Found"}`).
+   * @default none: CORS off
+   */
+  readonly cors?: CorsSettings;
 }
 
 /**
@@ -104,6 +119,7 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
   private readonly auth: AuthMode;
   private readonly authorizer?: apigwv2.IHttpRouteAuthorizer;
   private defaultRouted = false;
+  private readonly cors?: CorsSettings;
 
   constructor(scope: Construct, id: string, props: HttpInferenceApiProps = {}) {
     super(scope, id);
@@ -120,9 +136,21 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
       );
     }
     this.auth = auth;
+    this.cors = props.cors;
     this.api = new apigwv2.HttpApi(this, 'Api', {
       description: 'sluice inference API (HTTP API: Open Inference Protocol V2 and the simple predict form)',
       createDefaultStage: false,
+      ...(props.cors
+        ? {
+            corsPreflight: {
+              allowOrigins: props.cors.allowOrigins,
+              allowMethods: CORS_ALLOW_METHODS.map((method) => apigwv2.CorsHttpMethod[method]),
+              allowHeaders: [...CORS_ALLOW_HEADERS],
+              exposeHeaders: [...CORS_EXPOSE_HEADERS],
+              maxAge: Duration.seconds(props.cors.maxAgeSeconds),
+            },
+          }
+        : {}),
     });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -169,7 +197,7 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
         return routes <= routesPerApi
           ? []
           : [
-              `the HTTP API needs ${routes} routes (4 per model and $default); API Gateway allows ${routesPerApi} per HTTP API ("Routes per API", adjustable: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html). Ask AWS to raise it for this API, or deploy fewer models per app`,
+              `the HTTP API needs ${routes} routes (${this.cors ? '8 per model: GET and POST of 4 paths, with CORS' : '4 per model and $default'}); API Gateway allows ${routesPerApi} per HTTP API ("Routes per API", adjustable: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html). Ask AWS to raise it for this API, or deploy fewer models per app`,
             ];
       },
     });
@@ -198,8 +226,9 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
       `/models/${name}`,
       `/models/${name}/{proxy+}`,
     ];
-    const keys = paths.map((path) => apigwv2.HttpRouteKey.with(path, apigwv2.HttpMethod.ANY));
-    if (!this.defaultRouted) {
+    const methods = this.cors ? [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST] : [apigwv2.HttpMethod.ANY];
+    const keys = paths.flatMap((path) => methods.map((method) => apigwv2.HttpRouteKey.with(path, method)));
+    if (!this.defaultRouted && !this.cors) {
       keys.push(apigwv2.HttpRouteKey.DEFAULT);
       this.defaultRouted = true;
     }

@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,6 +11,7 @@ import {
   type UsagePlanQuota,
 } from '../core/config/deploy-config.js';
 import { BINARY_MEDIA_TYPES } from '../core/contract/binary-media-types.js';
+import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type CorsSettings } from '../core/contract/cors.js';
 import { SERVED_EXTENSIONS } from '../core/contract/extensions.js';
 import { API_STAGE } from '../core/contract/proxy-event.js';
 import { accessLogFormat } from './access-log-format.js';
@@ -52,6 +53,13 @@ export interface InferenceApiProps {
    * @default '0.0.0'
    */
   readonly serverVersion?: string;
+  /**
+   * Which web pages may call the API (sluice.config.json `api.cors`): every resource answers preflights (mock
+   * OPTIONS methods, open, as browsers send preflights without credentials), the functions add CORS headers to
+   * their answers (see {@link functionCors}), and API Gateway's own answers carry the origin when there is one.
+   * @default none: CORS off
+   */
+  readonly cors?: CorsSettings;
 }
 
 const JSON_TYPE = 'application/json';
@@ -78,8 +86,11 @@ export class InferenceApi extends Construct implements FrontDoor {
   readonly api: apigateway.RestApi;
   /** The API key, with `api-key` auth. */
   readonly apiKey?: apigateway.IApiKey;
+  readonly functionCors?: CorsSettings;
   private readonly v2Models: apigateway.Resource;
   private readonly simpleModels: apigateway.Resource;
+  /** Every resource's preflight answer, with `cors`. */
+  private readonly preflight?: apigateway.CorsOptions;
 
   constructor(scope: Construct, id: string, props: InferenceApiProps = {}) {
     super(scope, id);
@@ -98,6 +109,15 @@ export class InferenceApi extends Construct implements FrontDoor {
       throw new Error(
         `${this.node.path}: a quota belongs to the API key's usage plan, and auth '${auth}' has no key; got ${JSON.stringify(props.quota)}`,
       );
+    }
+    if (props.cors) {
+      this.functionCors = props.cors;
+      this.preflight = {
+        allowOrigins: props.cors.allowOrigins,
+        allowMethods: [...CORS_ALLOW_METHODS],
+        allowHeaders: [...CORS_ALLOW_HEADERS],
+        maxAge: Duration.seconds(props.cors.maxAgeSeconds),
+      };
     }
     const rateLimit = props.methodRateLimit ?? 100;
     const burstLimit = props.methodBurstLimit ?? 200;
@@ -135,6 +155,7 @@ export class InferenceApi extends Construct implements FrontDoor {
         ...(auth === Auth.API_KEY ? { apiKeyRequired: true } : {}),
         ...(auth === Auth.IAM ? { authorizationType: apigateway.AuthorizationType.IAM } : {}),
       },
+      ...(this.preflight ? { defaultCorsPreflightOptions: this.preflight } : {}),
     });
     // Execution logs (level ERROR) go to the group API Gateway names API-Gateway-Execution-Logs_{rest-api-id}/{stage}
     // and creates when it first needs it, without retention
@@ -155,10 +176,15 @@ export class InferenceApi extends Construct implements FrontDoor {
     // Without IAM auth, a missing token can only mean an unknown path: answer it as the 404 it is.
     if (auth !== Auth.IAM)
       gatewayResponses.push([apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404']);
+    // A gateway response's headers are constants: they can name one allowed origin (or "*"), not pick among several
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html).
+    const [onlyOrigin, ...otherOrigins] = props.cors?.allowOrigins ?? [];
+    const staticOrigin = onlyOrigin !== undefined && otherOrigins.length === 0 ? onlyOrigin : undefined;
     for (const [type, status] of gatewayResponses) {
       this.api.addGatewayResponse(`${type.responseType}Response`, {
         type,
         ...(status ? { statusCode: status } : {}),
+        ...(staticOrigin ? { responseHeaders: { 'Access-Control-Allow-Origin': `'${staticOrigin}'` } } : {}),
         templates: {
           [JSON_TYPE]:
             status === '404'
@@ -169,6 +195,8 @@ export class InferenceApi extends Construct implements FrontDoor {
     }
 
     const v2 = this.api.root.addResource('v2');
+    const mockJson = (resource: apigateway.Resource, body: string) =>
+      addMockJson(resource, body, staticOrigin);
     mockJson(
       v2,
       JSON.stringify({
@@ -258,14 +286,17 @@ export class InferenceApi extends Construct implements FrontDoor {
       ...(this.auth === Auth.API_KEY ? { apiKeyRequired: true } : {}),
       ...(this.auth === Auth.IAM ? { authorizationType: apigateway.AuthorizationType.IAM } : {}),
     };
+    // Imported parents carry no defaults either: each resource names its preflight answer itself.
+    const preflight = this.preflight ? { defaultCorsPreflightOptions: this.preflight } : {};
     for (const parent of [parents.v2, parents.simple]) {
-      const resource = parent.addResource(endpoint.modelName);
+      const resource = parent.addResource(endpoint.modelName, preflight);
       const methods = [
         resource.addMethod('ANY', integration, methodOptions),
         resource.addProxy({
           defaultIntegration: integration,
           defaultMethodOptions: methodOptions,
           anyMethod: true,
+          ...preflight,
         }).anyMethod,
       ];
       for (const method of methods) {
@@ -345,7 +376,9 @@ export class InferenceApi extends Construct implements FrontDoor {
 /** Construct id (under the model's endpoint) of the permission that lets API Gateway invoke the model's alias. */
 export const API_INVOKE_PERMISSION_ID = 'ApiInvokePermission';
 
-function mockJson(resource: apigateway.Resource, body: string): void {
+/** A constant JSON answer of API Gateway's own, naming `origin` as the allowed CORS origin when there is one. */
+function addMockJson(resource: apigateway.Resource, body: string, origin: string | undefined): void {
+  const allowOrigin = 'method.response.header.Access-Control-Allow-Origin';
   const method = resource.addMethod(
     'GET',
     new apigateway.MockIntegration({
@@ -353,11 +386,19 @@ function mockJson(resource: apigateway.Resource, body: string): void {
       // that makes the mock answer 200 still applies.
       contentHandling: apigateway.ContentHandling.CONVERT_TO_TEXT,
       requestTemplates: { [JSON_TYPE]: '{"statusCode": 200}' },
-      integrationResponses: [{ statusCode: '200', responseTemplates: { [JSON_TYPE]: body } }],
+      integrationResponses: [
+        {
+          statusCode: '200',
+          responseTemplates: { [JSON_TYPE]: body },
+          ...(origin ? { responseParameters: { [allowOrigin]: `'${origin}'` } } : {}),
+        },
+      ],
     }),
     // Health and server metadata are constants answered by API Gateway: open, so probes need no credentials.
     {
-      methodResponses: [{ statusCode: '200' }],
+      methodResponses: [
+        { statusCode: '200', ...(origin ? { responseParameters: { [allowOrigin]: true } } : {}) },
+      ],
       apiKeyRequired: false,
       authorizationType: apigateway.AuthorizationType.NONE,
     },

@@ -7,6 +7,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Architecture, type ModelDeployment, ModelDeploymentSchema } from '../core/config/deploy-config.js';
 import { rolloutPlanOf } from '../core/config/rollout-plan-of.js';
+import type { CorsSettings } from '../core/contract/cors.js';
 import { requestObjectPrefix } from '../core/contract/tensor-objects.js';
 import { predictEnvironment } from '../core/environment/predict-environment.js';
 import {
@@ -59,6 +60,11 @@ export interface ModelEndpointProps {
    * @default false: sluice.config.json `tracing`
    */
   readonly tracing?: boolean;
+  /**
+   * CORS headers the function adds to its answers (a REST door's `functionCors`).
+   * @default none
+   */
+  readonly cors?: CorsSettings;
 }
 
 /**
@@ -130,6 +136,7 @@ export class ModelEndpoint extends Construct {
           sha256: model.sha256,
           alarms: model.alarms,
           ...(props.alarmTopic ? { alarmTopicArn: props.alarmTopic.topicArn } : {}),
+          ...(props.cors ? { cors: props.cors } : {}),
         }),
         NODE_OPTIONS: '--enable-source-maps',
       },

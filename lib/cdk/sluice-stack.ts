@@ -132,15 +132,21 @@ export class SluiceStack extends Stack {
           ...(api.jwt ? { jwt: api.jwt } : {}),
           routeRateLimit: api.methodRateLimit,
           routeBurstLimit: api.methodBurstLimit,
+          ...(api.cors ? { cors: api.cors } : {}),
         });
       case FrontDoorKind.FUNCTION_URL:
-        return new FunctionUrlDoor(this, 'Urls', { auth: api.auth, cloudFront: api.cloudFront });
+        return new FunctionUrlDoor(this, 'Urls', {
+          auth: api.auth,
+          cloudFront: api.cloudFront,
+          ...(api.cors ? { cors: api.cors } : {}),
+        });
       case FrontDoorKind.REST:
         return new InferenceApi(this, 'Api', {
           auth: api.auth,
           quota: api.quota,
           methodRateLimit: api.methodRateLimit,
           methodBurstLimit: api.methodBurstLimit,
+          ...(api.cors ? { cors: api.cors } : {}),
           serverVersion,
           tracing: config.tracing,
         });

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { WithBodyBytes } from '../core/contract/body-bytes.js';
+import { type CorsSettings, corsHeaders, preflightHeaders } from '../core/contract/cors.js';
 import { MAX_REQUEST_BYTES } from '../core/contract/limits.js';
 import { buildProxyEvent } from '../core/contract/proxy-event.js';
 import {
@@ -106,6 +107,12 @@ export interface ApiGatewayEmulatorOptions {
    * connection (tests pass a short one). @default BODY_IDLE_TIMEOUT_MS
    */
   readonly bodyTimeoutMs?: number;
+  /**
+   * Which web pages may call the API's routes (sluice.config.json `api.cors`): preflights of those routes answered
+   * here, as API Gateway's mock OPTIONS methods answer them, and CORS headers added to the handler's answers, as the
+   * function adds them behind a REST API. The stack's own routes never take part. @default none: CORS off
+   */
+  readonly cors?: CorsSettings;
 }
 
 /** A request the emulator refused itself, as `onRefused` is told of it (a type, so a logger takes it as fields). */
@@ -190,6 +197,15 @@ async function serve(
   }
   const target = splitTarget(url);
   const local = findLocalRoute(options.localRoutes, target.path);
+  const origin = request.headers.origin;
+  if (options.cors && !local && method === 'OPTIONS' && request.headers['access-control-request-method']) {
+    // A preflight from an origin not allowed gets no CORS headers: the browser then sends nothing.
+    const headers = preflightHeaders(options.cors, origin) ?? {};
+    response.writeHead(204, headers);
+    response.end();
+    request.resume();
+    return;
+  }
   const takes = local?.methods.some(
     (allowed) => allowed === method || (allowed === 'GET' && method === 'HEAD'),
   );
@@ -226,7 +242,10 @@ async function serve(
     return;
   }
   const result: APIGatewayProxyResult & WithBodyBytes = await options.handler(toEvent(request, target, body));
-  const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
+  const headers: Record<string, string | string[]> = {
+    ...(result.headers as Record<string, string>),
+    ...(options.cors ? corsHeaders(options.cors, origin) : {}),
+  };
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
     headers[name] = values.map(String);
   // A result made for the local stack carries its bytes; any other is decoded as API Gateway decodes it.

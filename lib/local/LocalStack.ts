@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { CorsSettings } from '../core/contract/cors.js';
 import { DriftTallies } from '../core/stats/drift.js';
 import { EngineRolloutControl, type RolloutControl } from '../rollout/RolloutControl.js';
 import { RolloutEngine } from '../rollout/RolloutEngine.js';
@@ -64,6 +65,8 @@ export interface LocalStackOptions {
   readonly driveEveryMs?: number | false;
   /** The console page offers promote and rollback (`npm start -- --allow-actions`). @default false */
   readonly consoleActions?: boolean;
+  /** Which web pages may call the API (`api.cors` of sluice.config.json, see `readLocalCors`). @default none: CORS off */
+  readonly cors?: CorsSettings;
 }
 
 /** The actor of what the console reads and does. */
@@ -229,6 +232,7 @@ export class LocalStack {
       const api = await ApiGatewayEmulator.start({
         handler: (event) => app.handle(event),
         port: options.port ?? DEFAULT_LOCAL_PORT,
+        ...(options.cors ? { cors: options.cors } : {}),
         // Refusals are always logged, as the app logs its own.
         onRefused: (refusal) => logger.info('request refused', refusal),
         onError: (error, request) =>

@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { parseDeployConfig } from '../core/config/deploy-config.js';
+import type { CorsSettings } from '../core/contract/cors.js';
 import { parseEnvironment } from '../core/environment/parse-environment.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import type { GateThresholds } from '../core/gates/version-gates.js';
@@ -82,4 +85,29 @@ export function readLocalConfig(env: Record<string, string | undefined>): LocalC
       ),
     },
   };
+}
+
+/**
+ * The CORS settings the local stack applies: `api.cors` of the deployment config (`path`, sluice.config.json), so a
+ * web app calls the local stack as it will call the deployed API. None when the file is absent; a config that is
+ * not valid fails the start, naming what is wrong, as `cdk synth` would.
+ *
+ * @example
+ * const cors = await readLocalCors('sluice.config.json');
+ */
+export async function readLocalCors(path: string): Promise<CorsSettings | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LocalConfigError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new LocalConfigError(`${path} is not JSON: ${(error as Error).message}`);
+  }
+  return parseDeployConfig(raw, path).api.cors;
 }

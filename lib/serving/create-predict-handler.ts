@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { corsHeaders } from '../core/contract/cors.js';
+import { readHeader } from '../core/contract/headers.js';
 import { ChecksumMismatchError } from '../core/errors/model-errors.js';
 import { METRICS_SERVICE } from '../core/metrics/metric-names.js';
 import { createS3Client } from '../storage/create-s3-client.js';
@@ -14,7 +16,7 @@ import { InferenceEngine } from './InferenceEngine.js';
 import { EmfServingMetrics } from './metrics/EmfServingMetrics.js';
 import type { ServingMetrics } from './metrics/ServingMetrics.js';
 import { ObjectTransfers } from './ObjectTransfers.js';
-import { errorResult } from './proxy-result.js';
+import { errorResult, withHeaders } from './proxy-result.js';
 
 /** The Lambda entry and its cold-start work. */
 export interface PredictHandler {
@@ -160,7 +162,10 @@ export function createPredictHandler(
         logger.error('request failed: the request pipeline did not load', { error: error as Error });
         return errorResult(error);
       }
-      return pipeline.handle(event, event.requestContext?.requestId ?? context?.awsRequestId);
+      const result = await pipeline.handle(event, event.requestContext?.requestId ?? context?.awsRequestId);
+      return config.cors
+        ? withHeaders(result, corsHeaders(config.cors, readHeader(event, 'origin')))
+        : result;
     },
     warm,
     engine,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type CorsSettings, CorsSettingsSchema } from '../core/contract/cors.js';
 import { DEFAULT_OBJECT_URL_SECONDS, MAX_OBJECT_URL_SECONDS } from '../core/contract/tensor-objects.js';
 import { ConfigError } from '../core/environment/ConfigError.js';
 import { parseEnvironment } from '../core/environment/parse-environment.js';
@@ -42,6 +43,8 @@ export interface FunctionConfig {
   readonly objectUrlSeconds: number;
   /** In a shadow build: the candidate that answers every request too, unseen (see SLUICE_SHADOW_VERSION). */
   readonly shadow?: ShadowCandidate;
+  /** The CORS headers to add to answers (SLUICE_CORS; behind a REST API only). */
+  readonly cors?: CorsSettings;
 }
 
 /** The predict function's environment (the contract in function-environment.ts) plus what Lambda sets. */
@@ -61,6 +64,18 @@ const EnvSchema = z.object({
       (text) => Number(text) <= MAX_OBJECT_URL_SECONDS,
       `must be at most ${MAX_OBJECT_URL_SECONDS} seconds`,
     )
+    .optional(),
+  [FunctionVariable.CORS]: z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(CorsSettingsSchema)
     .optional(),
   AWS_REGION: z.string().min(1).optional(),
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z
@@ -104,6 +119,7 @@ export function readFunctionConfig(env: Record<string, string | undefined>): Fun
       ? values.AWS_LAMBDA_FUNCTION_VERSION
       : undefined,
     ...shadowOf(env),
+    ...(values.SLUICE_CORS === undefined ? {} : { cors: values.SLUICE_CORS }),
   };
 }
 

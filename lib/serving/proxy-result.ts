@@ -33,3 +33,16 @@ export function errorResult(error: unknown, headers: Record<string, string> = {}
   const reply = httpErrorOf(error);
   return jsonResult(reply.status, JSON.stringify(reply.body), { ...headers, ...reply.headers });
 }
+
+/**
+ * The result with `headers` added (the result itself, so a local result's bytes stay attached); the result
+ * unchanged when there are none.
+ */
+export function withHeaders(
+  result: APIGatewayProxyResult,
+  headers: Readonly<Record<string, string>>,
+): APIGatewayProxyResult {
+  if (Object.keys(headers).length === 0) return result;
+  result.headers = { ...result.headers, ...headers };
+  return result;
+}

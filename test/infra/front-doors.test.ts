@@ -489,3 +489,103 @@ describe('function URLs behind CloudFront (api.cloudFront): one host, origin acc
     );
   });
 });
+
+describe('CORS (api.cors): off by default; with it, each door answers preflights its own way', () => {
+  const cors = { allowOrigins: ['https://app.example.com', 'http://localhost:5173'], maxAgeSeconds: 300 };
+  const restCors = synth(configWith({ api: { cors } }), { nag: true });
+  const oneOrigin = synth(configWith({ api: { cors: { allowOrigins: ['https://app.example.com'] } } }));
+  const httpCors = synth(configWith({ api: { door: 'http', cors } }), { nag: true });
+  const urlCors = synth(configWith({ api: { door: 'function-url', cors } }), { nag: true });
+  const methods = (template: Template) => propertiesOf(template, 'AWS::ApiGateway::Method');
+
+  it('without api.cors no door has a preflight method, CORS configuration or CORS headers in the function', () => {
+    assert.equal(methods(rest.template).filter((method) => method.HttpMethod === 'OPTIONS').length, 0);
+    for (const template of [http.template, urls.template]) {
+      assert.doesNotMatch(JSON.stringify(template.toJSON()), /CorsConfiguration|"Cors"|SLUICE_CORS/);
+    }
+    assert.doesNotMatch(JSON.stringify(rest.template.toJSON()), /SLUICE_CORS|Access-Control/);
+  });
+
+  it('REST: an open OPTIONS mock on every resource (preflights carry no credentials); the function adds the headers', () => {
+    const options = methods(restCors.template).filter((method) => method.HttpMethod === 'OPTIONS');
+    const resources = Object.keys(resourcesOf(restCors.template, 'AWS::ApiGateway::Resource')).length;
+    assert.equal(options.length, resources + 1, 'every resource and the root');
+    for (const method of options) {
+      assert.equal(method.AuthorizationType, 'NONE');
+      assert.equal((method.Integration as { Type: string }).Type, 'MOCK');
+    }
+    const text = JSON.stringify(options);
+    assert.match(text, /https:\/\/app\.example\.com/);
+    assert.match(text, /http:\/\/localhost:5173/);
+    assert.match(text, /inference-header-content-length/);
+    const predict = propertiesOf(restCors.template, 'AWS::Lambda::Function').find((fn) =>
+      JSON.stringify(fn.Environment).includes('SLUICE_MODEL"'),
+    );
+    const variables = (predict?.Environment as { Variables: Record<string, string> }).Variables;
+    assert.deepEqual(JSON.parse(variables.SLUICE_CORS ?? 'null'), cors);
+    assert.deepEqual(nagErrors(restCors.stack), []);
+  });
+
+  it("REST: with one origin, API Gateway's own answers (errors, /v2, health) name it; with several, none can", () => {
+    const header = "'https://app.example.com'";
+    for (const response of propertiesOf(oneOrigin.template, 'AWS::ApiGateway::GatewayResponse')) {
+      assert.deepEqual(response.ResponseParameters, {
+        'gatewayresponse.header.Access-Control-Allow-Origin': header,
+      });
+    }
+    const mocks = methods(oneOrigin.template).filter(
+      (method) => method.HttpMethod === 'GET' && (method.Integration as { Type: string }).Type === 'MOCK',
+    );
+    assert.equal(mocks.length, 3, '/v2 and its two health routes');
+    for (const mock of mocks) assert.match(JSON.stringify(mock.Integration), /Access-Control-Allow-Origin/);
+    for (const response of propertiesOf(restCors.template, 'AWS::ApiGateway::GatewayResponse')) {
+      assert.equal(response.ResponseParameters, undefined);
+    }
+  });
+
+  it('HTTP API: API Gateway answers preflights from its CORS configuration; GET and POST routes, no ANY, no $default', () => {
+    httpCors.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: cors.allowOrigins,
+        AllowMethods: ['GET', 'POST'],
+        AllowHeaders: Match.arrayWith(['content-type', 'authorization']),
+        ExposeHeaders: Match.arrayWith(['x-sluice-model-version']),
+        MaxAge: 300,
+      },
+    });
+    const keys = propertiesOf(httpCors.template, 'AWS::ApiGatewayV2::Route').map((route) => route.RouteKey);
+    assert.equal(keys.length, 8);
+    assert.ok(
+      keys.every((key) => /^(GET|POST) \//.test(String(key))),
+      keys.join(', '),
+    );
+    assert.doesNotMatch(JSON.stringify(httpCors.template.toJSON()), /SLUICE_CORS/);
+    assert.deepEqual(nagErrors(httpCors.stack), []);
+  });
+
+  it("function URL: the URL's own CORS settings", () => {
+    urlCors.template.hasResourceProperties('AWS::Lambda::Url', {
+      Cors: {
+        AllowOrigins: cors.allowOrigins,
+        AllowMethods: ['GET', 'POST'],
+        AllowHeaders: Match.arrayWith(['content-type', 'x-amz-content-sha256']),
+        ExposeHeaders: Match.arrayWith(['x-sluice-model-version', 'x-request-id']),
+        MaxAge: 300,
+      },
+    });
+    assert.doesNotMatch(JSON.stringify(urlCors.template.toJSON()), /SLUICE_CORS/);
+    assert.deepEqual(nagErrors(urlCors.stack), []);
+  });
+
+  it('refuses an origin with a path, a trailing slash or upper case, and "*" beside other origins', () => {
+    for (const allowOrigins of [
+      ['https://app.example.com/'],
+      ['https://App.example.com'],
+      ['https://a.example/x'],
+      ['*', 'https://a.example'],
+    ]) {
+      assert.throws(() => configWith({ api: { cors: { allowOrigins } } }), DeployConfigError);
+    }
+    assert.throws(() => configWith({ api: { cors: { allowOrigins: [] } } }), DeployConfigError);
+  });
+});

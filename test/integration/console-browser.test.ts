@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -131,5 +133,110 @@ describe('Console: the local stack shows models, rollouts and their gates in a r
     const shot = join(shots, 'docs.png');
     await page.screenshot({ path: shot, fullPage: true });
     t.diagnostic(`screenshot: ${shot}`);
+  });
+});
+
+/** A page of another origin (a web app on its own port) that calls the stack's predict route from the browser. */
+async function startAppPage(stackUrl: () => string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(`<!doctype html><html><body><pre id="out">waiting</pre><script>
+      fetch(${JSON.stringify(`${stackUrl()}/models/iris/predict`)}, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2]] }),
+      })
+        .then(async (response) => {
+          const body = await response.json();
+          document.getElementById('out').textContent =
+            'answered ' + response.status + ' by version ' + response.headers.get('x-sluice-model-version') + ': ' + JSON.stringify(body.predictions);
+        })
+        .catch((error) => { document.getElementById('out').textContent = 'blocked: ' + error.message; });
+    </script></body></html>`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('CORS on the local stack (api.cors): a web app of an allowed origin calls it from a real browser, others cannot', () => {
+  let test: TestStack;
+  let browser: Browser;
+  let allowed: Awaited<ReturnType<typeof startAppPage>>;
+  let other: Awaited<ReturnType<typeof startAppPage>>;
+  before(async () => {
+    allowed = await startAppPage(() => test.url);
+    other = await startAppPage(() => test.url);
+    [test, browser] = await Promise.all([
+      startTestStack({ cors: { allowOrigins: [allowed.url], maxAgeSeconds: 60 } }),
+      launchBrowser(),
+    ]);
+  });
+  after(async () => {
+    await browser?.close();
+    await test?.stop();
+    await allowed?.close();
+    await other?.close();
+  });
+
+  it("the allowed origin's page gets the prediction and reads the served version; another origin's is blocked", async () => {
+    const page = await browser.newPage();
+    await page.goto(allowed.url);
+    await waitForText(page, '#out', 'answered 200');
+    assert.match(await textOf(page, '#out'), /by version 1: \[\{"label":"setosa"/);
+    await page.goto(other.url);
+    await waitForText(page, '#out', 'blocked');
+    await page.close();
+  });
+
+  it("answers the preflight with the contract's methods and headers, the stack's own routes never", async () => {
+    const preflight = await fetch(`${test.url}/v2/models/iris/infer`, {
+      method: 'OPTIONS',
+      headers: { origin: allowed.url, 'access-control-request-method': 'POST' },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), allowed.url);
+    assert.equal(preflight.headers.get('access-control-allow-methods'), 'GET, POST');
+    assert.match(
+      preflight.headers.get('access-control-allow-headers') ?? '',
+      /inference-header-content-length/,
+    );
+    assert.equal(preflight.headers.get('access-control-max-age'), '60');
+    const stranger = await fetch(`${test.url}/v2/models/iris/infer`, {
+      method: 'OPTIONS',
+      headers: { origin: other.url, 'access-control-request-method': 'POST' },
+    });
+    assert.equal(stranger.headers.get('access-control-allow-origin'), null);
+    const control = await fetch(`${test.url}/_sluice/rollouts/iris`, {
+      method: 'OPTIONS',
+      headers: { origin: allowed.url, 'access-control-request-method': 'POST' },
+    });
+    assert.equal(control.status, 405);
+    assert.equal(control.headers.get('access-control-allow-origin'), null);
+  });
+});
+
+describe('CORS is off by default on the local stack', () => {
+  it('answers no preflight and names no origin', async () => {
+    const test = await startTestStack();
+    try {
+      const preflight = await fetch(`${test.url}/models/iris/predict`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+      });
+      assert.equal(preflight.headers.get('access-control-allow-origin'), null);
+      const answer = await fetch(`${test.url}/models/iris/predict`, {
+        method: 'POST',
+        headers: { origin: 'https://app.example', 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2]] }),
+      });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers.get('access-control-allow-origin'), null);
+    } finally {
+      await test.stop();
+    }
   });
 });

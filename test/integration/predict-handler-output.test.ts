@@ -189,3 +189,66 @@ describe('functions/predict wiring: what the Lambda function writes for CloudWat
     assert.equal(raw.includes(PAYLOAD_MARKER), false, 'no payload in any log or metric line');
   });
 });
+
+describe('functions/predict behind a REST API with api.cors: the function names the allowed origin', () => {
+  it('adds Access-Control-Allow-Origin and the readable headers for an allowed Origin, only Vary for another', async () => {
+    const output = captureOutput();
+    try {
+      const cors = { allowOrigins: ['https://app.example.com'], maxAgeSeconds: 600 };
+      const predict = createPredictHandler(
+        readFunctionConfig({
+          SLUICE_BUCKET: store.bucket,
+          SLUICE_MODEL: 'iris',
+          SLUICE_MODEL_VERSION: '1',
+          SLUICE_MODEL_SHA256: sha256,
+          SLUICE_S3_ENDPOINT: store.endpoint,
+          SLUICE_CORS: JSON.stringify(cors),
+          AWS_REGION: 'us-east-1',
+        }),
+      );
+      await predict.warm;
+      const request = {
+        inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+      };
+      const from = (origin: string) => {
+        const sent = event(request, `req-${origin}`);
+        return predict.handler({ ...sent, headers: { ...sent.headers, Origin: origin } });
+      };
+      const allowed = await from('https://app.example.com');
+      assert.equal(allowed.statusCode, 200);
+      assert.equal(allowed.headers?.['access-control-allow-origin'], 'https://app.example.com');
+      assert.match(String(allowed.headers?.['access-control-expose-headers']), /x-sluice-model-version/);
+      assert.equal(allowed.headers?.vary, 'Origin');
+      const other = await from('https://evil.example');
+      assert.equal(other.statusCode, 200);
+      assert.equal(other.headers?.['access-control-allow-origin'], undefined);
+      const refused = await predict.handler({
+        ...event({ inputs: [] }, 'req-bad'),
+        headers: { 'content-type': 'application/json', origin: 'https://app.example.com' },
+      });
+      assert.equal(refused.statusCode, 400);
+      assert.equal(
+        refused.headers?.['access-control-allow-origin'],
+        'https://app.example.com',
+        'errors are readable too',
+      );
+      await predict.engine.close();
+    } finally {
+      output.restore();
+    }
+  });
+
+  it('refuses SLUICE_CORS that is not JSON or not CORS settings, naming the variable', () => {
+    const env = {
+      SLUICE_BUCKET: 'bucket',
+      SLUICE_MODEL: 'iris',
+      SLUICE_MODEL_VERSION: '1',
+      SLUICE_MODEL_SHA256: 'a'.repeat(64),
+    };
+    assert.throws(
+      () => readFunctionConfig({ ...env, SLUICE_CORS: 'https://app.example.com' }),
+      /SLUICE_CORS.*JSON/s,
+    );
+    assert.throws(() => readFunctionConfig({ ...env, SLUICE_CORS: '{"allowOrigins":[]}' }), /SLUICE_CORS/);
+  });
+});

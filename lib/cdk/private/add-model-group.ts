@@ -62,6 +62,7 @@ export function addModelGroup(scope: Construct, props: ModelGroupProps): ModelGr
       releases: props.releases,
       alarmTopic: props.alarmTopic,
       tracing: props.tracing ?? false,
+      ...(props.api.functionCors ? { cors: props.api.functionCors } : {}),
     });
     props.api.addModel(endpoint);
     return endpoint;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CorsSettingsSchema } from '../contract/cors.js';
 import { describeIssues } from '../errors/describe-issues.js';
 import { SluiceError } from '../errors/SluiceError.js';
 import { ModelNameSchema } from '../manifest/ModelManifest.js';
@@ -359,6 +360,11 @@ const ApiShape = z
      * for every model, open to viewers (so `auth` must be `none`; the URLs stay `AWS_IAM`).
      */
     cloudFront: z.boolean().default(false),
+    /**
+     * Which web pages may call the API from a browser: off unless given. The door answers preflights (API Gateway,
+     * a function URL), and the local stack applies the same settings (README "CORS").
+     */
+    cors: CorsSettingsSchema.optional(),
     /**
      * Steady-state requests per second that each method of the stage allows on its own (API Gateway's default method
      * throttling): a model's V2 routes, its simple-form routes and the server routes each have this rate, within the

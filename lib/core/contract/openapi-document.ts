@@ -53,7 +53,7 @@ export type OpenApiDocument = Record<string, unknown>;
  *
  * @example
  * const doc = openApiDocument({ models: [{ name: 'iris', manifest, versions: [1, 2] }], serverVersion: '0.1.0' });
- * doc.paths['/v2/models/iris/infer'].post.requestBody; // inputs: [{ name: 'input', datatype: 'FP32', ... }]
+ * JSON.stringify(doc.paths); // ... "/v2/models/iris/infer": { "post": { "requestBody": ... "const": "features" ...
  */
 export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
   const paths: Record<string, unknown> = {

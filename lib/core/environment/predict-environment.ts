@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type AlarmThresholds, AlarmThresholdsSchema } from '../config/deploy-config.js';
+import type { CorsSettings } from '../contract/cors.js';
 import { describeIssues } from '../errors/describe-issues.js';
 import { ModelNameSchema } from '../manifest/ModelManifest.js';
 import { ConfigError } from './ConfigError.js';
@@ -35,6 +36,11 @@ export const FunctionVariable = {
    * registry bucket); unset: DEFAULT_OBJECT_URL_SECONDS.
    */
   OBJECT_URL_SECONDS: 'SLUICE_OBJECT_URL_SECONDS',
+  /**
+   * The CORS settings (`api.cors`) as JSON, behind a REST API only: its proxy integrations pass the function's
+   * headers through, so the function names the allowed origin; the other doors add CORS headers themselves.
+   */
+  CORS: 'SLUICE_CORS',
   /**
    * A shadow build's candidate: the model version that also answers every request of the unversioned routes,
    * unseen, its answers compared with those of SLUICE_MODEL_VERSION (which the clients get). Only in the Lambda
@@ -103,6 +109,11 @@ export interface PredictEnvironmentInput {
    * @default the function's own default, DEFAULT_OBJECT_URL_SECONDS
    */
   readonly objectUrlSeconds?: number;
+  /**
+   * The CORS settings the function applies to its answers (REST door only).
+   * @default none: no CORS headers
+   */
+  readonly cors?: CorsSettings;
 }
 
 /**
@@ -122,6 +133,7 @@ export function predictEnvironment(input: PredictEnvironmentInput): Record<strin
     ...(input.objectUrlSeconds === undefined
       ? {}
       : { [FunctionVariable.OBJECT_URL_SECONDS]: String(input.objectUrlSeconds) }),
+    ...(input.cors === undefined ? {} : { [FunctionVariable.CORS]: JSON.stringify(input.cors) }),
   };
 }
 

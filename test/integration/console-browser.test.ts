@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -50,7 +50,12 @@ describe('Console: the local stack shows models, rollouts and their gates in a r
     [test, browser, shots] = await Promise.all([
       startTestStack({ clock, random: cyclingDraws(), consoleActions: true }),
       launchBrowser(),
-      mkdtemp(join(tmpdir(), 'sluice-console-shots-')),
+      // `npm run screenshots` writes them where the README shows them from.
+      process.env.SLUICE_SCREENSHOTS
+        ? mkdir(process.env.SLUICE_SCREENSHOTS, { recursive: true }).then(
+            () => process.env.SLUICE_SCREENSHOTS as string,
+          )
+        : mkdtemp(join(tmpdir(), 'sluice-console-shots-')),
     ]);
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });

@@ -420,7 +420,8 @@ function drawChart(box, modelName, spec, times, versions) {
   );
   const hasData =
     spec.always ||
-    (spec.data.length > 0 && spec.data.some((line) => line.some((value) => value !== null && value > 0)));
+    (spec.data.length > 0 &&
+      spec.data.some((line) => line.some((value) => value !== null && value !== undefined)));
   holder.dataset.points = String(points);
   holder.dataset.series = spec.labels.join(',');
   const plot = holder.querySelector('.plot');
@@ -453,6 +454,8 @@ function drawChart(box, modelName, spec, times, versions) {
       width: 1.5,
       dash: spec.dashed?.[index] ? [4, 3] : undefined,
       spanGaps: false,
+      // Periods with no request are gaps: a version with few requests shows as points, not as nothing.
+      points: { show: true, size: 4 },
       paths: spec.step ? window.uPlot.paths.stepped({ align: 1 }) : undefined,
     })),
   ];

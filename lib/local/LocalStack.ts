@@ -261,9 +261,16 @@ export class LocalStack {
               models: () => versions.models(),
               registry,
               status: (model) => (stack as LocalStack).rolloutControl(CONSOLE_ACTOR).status(model),
-              health,
-              drift,
+              series: async (model, shown, window) =>
+                Object.fromEntries(
+                  shown.map((version) => [
+                    String(version),
+                    health.series(model, version, window.from, window.to, window.periodMs),
+                  ]),
+                ),
+              drift: async (model) => drift.figures(model),
               thresholds: config.health,
+              source: 'local',
               now,
               token,
               actions: options.consoleActions ?? false,

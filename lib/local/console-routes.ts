@@ -4,11 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { InvalidRequestError, RouteNotFoundError } from '../core/errors/request-errors.js';
 import type { GateThresholds } from '../core/gates/version-gates.js';
 import type { ModelManifest } from '../core/manifest/ModelManifest.js';
-import type { DriftTallies } from '../core/stats/drift.js';
 import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import type { LocalReply, LocalRoute } from './ApiGatewayEmulator.js';
-import type { HealthWindow } from './HealthWindow.js';
+import type { SeriesPoint } from './HealthWindow.js';
 import {
   CONSOLE_DEFAULT_MINUTES,
   CONSOLE_MAX_MINUTES,
@@ -69,9 +68,23 @@ export interface ConsoleRoutesDeps {
   readonly registry: Pick<ModelRegistry, 'listVersions' | 'getManifest'>;
   /** A model's rollout, as `sluice status --local` reads it. */
   readonly status: (model: string) => Promise<RolloutStatusReport>;
-  readonly health: Pick<HealthWindow, 'series'>;
-  readonly drift: Pick<DriftTallies, 'figures'>;
-  readonly thresholds: GateThresholds;
+  /** Each listed version's periods over `[from, to)`, by version number; versions with no figures may be left out. */
+  readonly series: (
+    model: string,
+    versions: readonly number[],
+    window: { readonly from: number; readonly to: number; readonly periodMs: number },
+  ) => Promise<Record<string, SeriesPoint[]>>;
+  /** Each version's latest drift figure per output. */
+  readonly drift: (model: string) => Promise<Record<string, Record<string, number>>>;
+  /** The gates' limits, when one set holds for every model (the local stack's). */
+  readonly thresholds?: GateThresholds;
+  /** Where the figures come from: the local stack, or an AWS deployment. */
+  readonly source: 'local' | 'aws';
+  /**
+   * Periods per chart are whole multiples of this (CloudWatch keeps standard-resolution metrics per minute).
+   * @default 1000
+   */
+  readonly periodStepMs?: number;
   /** The clock, epoch milliseconds. */
   readonly now: () => number;
   /** The per-start token the control routes ask for; given to the page only when `actions`. */
@@ -86,7 +99,7 @@ export interface ConsoleRoutesDeps {
  * project and node_modules, nothing from a CDN, so they work offline.
  *
  * @example
- * const routes = consoleRoutes({ models, registry, status, health, drift, thresholds, now, token, actions: false });
+ * const routes = consoleRoutes({ models, registry, status, series, drift, now, token, actions: false, source: 'local' });
  */
 export function consoleRoutes(deps: ConsoleRoutesDeps): Record<string, LocalRoute> {
   const files = new Map<string, Promise<Buffer>>();
@@ -146,17 +159,21 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Record<string, LocalRout
 /** What the console shows now: every model, its versions, rollout, and charts over the last `windowMs`. */
 export async function consoleState(deps: ConsoleRoutesDeps, windowMs: number): Promise<ConsoleState> {
   const now = deps.now();
-  const periodMs = Math.max(1_000, Math.ceil(windowMs / CONSOLE_POINTS / 1_000) * 1_000);
-  const from = now - periodMs * CONSOLE_POINTS;
+  const step = deps.periodStepMs ?? 1_000;
+  const periodMs = Math.max(step, Math.ceil(windowMs / CONSOLE_POINTS / step) * step);
+  const from = now - periodMs * Math.max(1, Math.round(windowMs / periodMs));
   const names = (await deps.models()).sort();
   const models = await Promise.all(
     names.map(async (name) => {
       const [listed, rollout] = await Promise.all([deps.registry.listVersions(name), deps.status(name)]);
       const shown = listed.slice(-MAX_LISTED_VERSIONS).reverse();
-      const manifests = await Promise.all(shown.map((version) => deps.registry.getManifest(name, version)));
-      const series: Record<string, ReturnType<HealthWindow['series']>> = {};
-      for (const version of shown) {
-        const points = deps.health.series(name, version, from, now, periodMs);
+      const [manifests, all, drift] = await Promise.all([
+        Promise.all(shown.map((version) => deps.registry.getManifest(name, version))),
+        deps.series(name, shown, { from, to: now, periodMs }),
+        deps.drift(name),
+      ]);
+      const series: Record<string, SeriesPoint[]> = {};
+      for (const [version, points] of Object.entries(all)) {
         if (points.some((point) => point.requests + point.direct + point.compared > 0))
           series[version] = points;
       }
@@ -165,17 +182,27 @@ export async function consoleState(deps: ConsoleRoutesDeps, windowMs: number): P
         versions: manifests.map(listedVersion),
         rollout: rollout as ConsoleState['models'][number]['rollout'],
         series,
-        drift: deps.drift.figures(name),
+        drift,
       };
     }),
   );
-  const { errorRatePercent, p99LatencyMs, invalidOutputs, rejectedInputsPercent } = deps.thresholds;
+  const thresholds = deps.thresholds;
   return {
     now,
     from,
     periodMs,
-    thresholds: { errorRatePercent, p99LatencyMs, invalidOutputs, rejectedInputsPercent },
+    ...(thresholds
+      ? {
+          thresholds: {
+            errorRatePercent: thresholds.errorRatePercent,
+            p99LatencyMs: thresholds.p99LatencyMs,
+            invalidOutputs: thresholds.invalidOutputs,
+            rejectedInputsPercent: thresholds.rejectedInputsPercent,
+          },
+        }
+      : {}),
     actions: deps.actions,
+    source: deps.source,
     models,
   };
 }

@@ -77,6 +77,23 @@ export function localControlRoutes(deps: LocalControlRoutesDeps): Record<string,
     [`${LocalRoutePath.HEALTH}*`]: { methods: ['GET'], answer: (request) => healthRoute(deps, request) },
     [LocalRoutePath.TRAFFIC]: { methods: ['GET'], answer: (request) => trafficRoute(deps, request) },
     [LocalRoutePath.LOGS]: { methods: ['GET'], answer: (request) => logsRoute(deps, request) },
+    ...rolloutRoutes(deps),
+  };
+}
+
+/** What {@link rolloutRoutes} acts through. */
+export type RolloutRoutesDeps = Pick<LocalControlRoutesDeps, 'control' | 'origins' | 'token'>;
+
+/**
+ * `GET /_sluice/rollouts/{model}` and `POST /_sluice/rollouts/{model}/{deploy|promote|rollback}` on a rollout control:
+ * the local stack's own, or (`sluice console` on AWS) the CLI's engine on the deployed stack; commands refused as
+ * {@link localControlRoutes} says unless they carry the token, as JSON, from one of `origins`.
+ *
+ * @example
+ * const routes = rolloutRoutes({ control: (actor) => controlAs(actor), origins: () => [url], token });
+ */
+export function rolloutRoutes(deps: RolloutRoutesDeps): Record<string, LocalRoute> {
+  return {
     [`${LocalRoutePath.ROLLOUTS}*`]: {
       methods: ['GET', 'POST'],
       answer: (request) => rolloutRoute(deps, request),
@@ -166,7 +183,7 @@ function logsRoute(deps: LocalControlRoutesDeps, request: LocalRequest): LocalRe
 }
 
 /** `GET /_sluice/rollouts/{model}` and `POST /_sluice/rollouts/{model}/{command}`. */
-async function rolloutRoute(deps: LocalControlRoutesDeps, request: LocalRequest): Promise<LocalReply> {
+async function rolloutRoute(deps: RolloutRoutesDeps, request: LocalRequest): Promise<LocalReply> {
   const [encodedModel = '', command, ...rest] = request.path.slice(LocalRoutePath.ROLLOUTS.length).split('/');
   const model = modelOf(encodedModel);
   if (rest.length > 0) throw new RouteNotFoundError(`no local route ${request.path}`);
@@ -204,7 +221,7 @@ async function rolloutRoute(deps: LocalControlRoutesDeps, request: LocalRequest)
 }
 
 /** Refuses a command a web page of another origin (or a plain form) could have sent; see {@link localControlRoutes}. */
-function refuseCrossSite(deps: LocalControlRoutesDeps, request: LocalRequest): void {
+function refuseCrossSite(deps: RolloutRoutesDeps, request: LocalRequest): void {
   const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (contentType !== 'application/json') {
     throw new CrossSiteRequestError(

@@ -258,15 +258,19 @@ export const ConsoleStateSchema = z.object({
   /** The charts' window: `[from, now)`, cut into periods of `periodMs`. */
   from: z.number(),
   periodMs: z.number().int().positive(),
-  /** The limits of the local gates (what rolls a candidate back). */
-  thresholds: z.object({
-    errorRatePercent: z.number(),
-    p99LatencyMs: z.number(),
-    invalidOutputs: z.number(),
-    rejectedInputsPercent: z.number(),
-  }),
-  /** Whether the page may offer promote and rollback (the stack was started with --allow-actions). */
+  /** The limits of the gates (what rolls a candidate back): the local stack's; on AWS each model's alarms have their own. */
+  thresholds: z
+    .object({
+      errorRatePercent: z.number(),
+      p99LatencyMs: z.number(),
+      invalidOutputs: z.number(),
+      rejectedInputsPercent: z.number(),
+    })
+    .optional(),
+  /** Whether the page may offer promote and rollback (started with --allow-actions). */
   actions: z.boolean(),
+  /** What the page shows: the local stack (with its API docs and metrics), or an AWS deployment read through the SDK. */
+  source: z.enum(['local', 'aws']),
   models: z.array(ConsoleModelSchema),
 });
 /** The body of the console's state route. */

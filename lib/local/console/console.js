@@ -65,6 +65,9 @@ function showProblem(text) {
 }
 
 function render(state) {
+  // An AWS deployment's console has no API docs or metrics of its own to link to.
+  for (const link of document.querySelectorAll('[data-local-only]')) link.hidden = state.source !== 'local';
+  document.getElementById('source').textContent = state.source === 'aws' ? 'AWS' : 'local stack';
   const rolling = state.models.filter((model) => model.rollout.state?.status === 'rolling').length;
   document.getElementById('summary').textContent =
     `${state.models.length} model${state.models.length === 1 ? '' : 's'}, ${rolling} rolling · as of ${time(state.now)}`;
@@ -197,12 +200,14 @@ function actionsOf(model, state) {
 function gatesTable(model, state) {
   const health = model.rollout.health;
   const thresholds = state.thresholds;
-  const rows = [
-    ['error rate limit', `${thresholds.errorRatePercent}%`],
-    ['p99 latency limit', `${thresholds.p99LatencyMs} ms (or 1.5x stable)`],
-    ['NaN outputs limit', String(thresholds.invalidOutputs)],
-    ['refused inputs', `≤ stable + ${thresholds.rejectedInputsPercent} points`],
-  ];
+  const rows = thresholds
+    ? [
+        ['error rate limit', `${thresholds.errorRatePercent}%`],
+        ['p99 latency limit', `${thresholds.p99LatencyMs} ms (or 1.5x stable)`],
+        ['NaN outputs limit', String(thresholds.invalidOutputs)],
+        ['refused inputs', `≤ stable + ${thresholds.rejectedInputsPercent} points`],
+      ]
+    : [['limits', "each version's alarms (sluice status MODEL lists them)"]];
   if (health) {
     rows.push(['verdict', health.verdict]);
     for (const reason of health.reasons) rows.push(['', reason]);
@@ -349,7 +354,8 @@ function weightSeries(times, history) {
 
 function drawCharts(box, model, state) {
   const versions = Object.keys(model.series).sort((a, b) => Number(a) - Number(b));
-  const times = Array.from({ length: 60 }, (_, index) => (state.from + index * state.periodMs) / 1000);
+  const count = Math.round((state.now - state.from) / state.periodMs);
+  const times = Array.from({ length: count }, (_, index) => (state.from + index * state.periodMs) / 1000);
   const of = (pick) => versions.map((version) => model.series[version].map(pick));
   const perSecond = state.periodMs / 1000;
   const specs = [
@@ -378,7 +384,7 @@ function drawCharts(box, model, state) {
       ]),
       colors: versions.flatMap((v) => [colorOf(v), colorOf(v)]),
       dashed: versions.flatMap(() => [true, false]),
-      threshold: state.thresholds.p99LatencyMs,
+      threshold: state.thresholds?.p99LatencyMs,
     },
     {
       name: 'errors',
@@ -390,7 +396,7 @@ function drawCharts(box, model, state) {
       ]),
       colors: versions.flatMap((v) => [colorOf(v), colorOf(v)]),
       dashed: versions.flatMap(() => [false, true]),
-      threshold: state.thresholds.errorRatePercent,
+      threshold: state.thresholds?.errorRatePercent,
     },
     {
       name: 'agreement',

@@ -521,7 +521,8 @@ describe('CORS (api.cors): off by default; with it, each door answers preflights
     const predict = propertiesOf(restCors.template, 'AWS::Lambda::Function').find((fn) =>
       JSON.stringify(fn.Environment).includes('SLUICE_MODEL"'),
     );
-    const variables = (predict?.Environment as { Variables: Record<string, string> }).Variables;
+    assert.ok(predict, 'the predict function');
+    const variables = (predict.Environment as { Variables: Record<string, string> }).Variables;
     assert.deepEqual(JSON.parse(variables.SLUICE_CORS ?? 'null'), cors);
     assert.deepEqual(nagErrors(restCors.stack), []);
   });

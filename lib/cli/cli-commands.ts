@@ -103,6 +103,12 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     load: async () => (await import('./status-command.js')).registerStatusCommand,
   },
   {
+    name: 'console',
+    usage: '[options]',
+    summary: 'open the console page: models, rollouts and their gates, charted (AWS: read through the SDK)',
+    load: async () => (await import('./console-command.js')).registerConsoleCommand,
+  },
+  {
     name: 'cost',
     usage: '[options]',
     summary: 'estimate what the synthesized app (cdk.out) costs a month and per million requests',

@@ -55,6 +55,8 @@ export async function resolveRolloutContext(
   env: Record<string, string | undefined>,
   clients?: AwsClients,
   functionOf?: FunctionOf,
+  /** Who the commands name in the rollout history. */
+  actor: string = CLI_ACTOR,
 ): Promise<RolloutContext> {
   const registry = await resolveRegistryTarget(options, env);
   if (options.local) {
@@ -63,7 +65,7 @@ export async function resolveRolloutContext(
     return {
       control: new StackRolloutClient({
         apiUrl: registry.apiUrl,
-        actor: CLI_ACTOR,
+        actor,
         controlToken: registry.controlToken,
       }),
       registry,
@@ -78,7 +80,7 @@ export async function resolveRolloutContext(
     import('../rollout/RolloutControl.js'),
   ]);
   const store = new RolloutStore({ store: registry.objects });
-  const engine = new RolloutEngine({ store, target, registry: registry.registry, actor: CLI_ACTOR });
+  const engine = new RolloutEngine({ store, target, registry: registry.registry, actor });
   return {
     control: new EngineRolloutControl({ engine, target, current: (model) => store.current(model) }),
     registry,

@@ -1,6 +1,7 @@
 import { DDSketch } from '@datadog/sketches-js';
 import { VersionAlarmKind } from '../core/gates/version-alarm-name.js';
 import { breachedGates, type GateFigures, type GateThresholds } from '../core/gates/version-gates.js';
+import type { SeriesPoint } from '../core/metrics/series-point.js';
 import { DEFAULT_MAX_SHADOW_MS } from '../core/rollout/gate-settings.js';
 import type { DifferenceFigures, HealthReport } from '../core/rollout/RolloutTarget.js';
 import { requestClass } from '../core/stats/answer-classes.js';
@@ -63,24 +64,6 @@ export interface VersionFigures extends GateFigures {
    * requests, not correlated rows, the same way on AWS.
    */
   readonly classes: Readonly<Record<string, number>>;
-}
-
-/** One period of {@link HealthWindow.series}: counts of every outcome, and latency quantiles (null with no request). */
-export interface SeriesPoint {
-  /** The period's start, epoch milliseconds. */
-  readonly at: number;
-  /** Requests the alias routed. */
-  readonly requests: number;
-  /** Requests that named the version. */
-  readonly direct: number;
-  readonly errors: number;
-  readonly rejected: number;
-  readonly invalidOutputs: number;
-  /** Shadow comparisons, and the disagreeing share summed over them. */
-  readonly compared: number;
-  readonly disagreed: number;
-  readonly p50Ms: number | null;
-  readonly p99Ms: number | null;
 }
 
 /** What {@link HealthWindow.judge} judges besides the recent window. */

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { InvalidRequestError, RouteNotFoundError } from '../core/errors/request-errors.js';
 import type { GateThresholds } from '../core/gates/version-gates.js';
 import type { ModelManifest } from '../core/manifest/ModelManifest.js';
+import type { SeriesPoint } from '../core/metrics/series-point.js';
 import type { RolloutStatusReport } from '../rollout/RolloutEngine.js';
 import type { ModelRegistry } from '../storage/ModelRegistry.js';
 import type { LocalReply, LocalRoute } from './ApiGatewayEmulator.js';
-import type { SeriesPoint } from './HealthWindow.js';
 import {
   CONSOLE_DEFAULT_MINUTES,
   CONSOLE_MAX_MINUTES,

@@ -17,6 +17,12 @@ import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-o
 /** Port of `sluice console` on AWS when --port is not given: beside the local stack's 3000. */
 export const DEFAULT_CONSOLE_PORT = 3001;
 
+/**
+ * How often the AWS console's page reads the state again: sluice's metrics have a point per minute, and each read
+ * asks GetMetricData for eight metrics per version, priced per metric requested.
+ */
+export const CONSOLE_AWS_REFRESH_MS = 30_000;
+
 /** Who the console's promote and rollback name in the rollout history. */
 export const CONSOLE_ACTOR = 'console';
 
@@ -98,6 +104,8 @@ export function registerConsoleCommand(program: Command, io: CliIo): void {
               actions: options.allowActions ?? false,
               source: 'aws',
               periodStepMs: METRIC_PERIOD_STEP_MS,
+              // CloudWatch has a new point a minute, and each read costs (GetMetricData is priced per metric).
+              refreshMs: CONSOLE_AWS_REFRESH_MS,
             }),
             ...rolloutRoutes({
               control: () => context.control,

@@ -22,6 +22,9 @@ export const CONSOLE_PATH = '/';
 /** The path of the interactive API docs page (Swagger UI over `GET /openapi.json`). */
 export const DOCS_PATH = '/docs';
 
+/** How often the console page reads the local stack's state: it answers from memory. */
+export const CONSOLE_REFRESH_MS = 2_000;
+
 /** Most versions of one model the console lists, newest first. */
 const MAX_LISTED_VERSIONS = 20;
 
@@ -85,6 +88,11 @@ export interface ConsoleRoutesDeps {
    * @default 1000
    */
   readonly periodStepMs?: number;
+  /**
+   * How often the page reads the state again.
+   * @default CONSOLE_REFRESH_MS
+   */
+  readonly refreshMs?: number;
   /** The clock, epoch milliseconds. */
   readonly now: () => number;
   /** The per-start token the control routes ask for; given to the page only when `actions`. */
@@ -202,6 +210,7 @@ export async function consoleState(deps: ConsoleRoutesDeps, windowMs: number): P
         }
       : {}),
     actions: deps.actions,
+    refreshMs: deps.refreshMs ?? CONSOLE_REFRESH_MS,
     source: deps.source,
     models,
   };

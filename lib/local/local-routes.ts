@@ -269,6 +269,8 @@ export const ConsoleStateSchema = z.object({
     .optional(),
   /** Whether the page may offer promote and rollback (started with --allow-actions). */
   actions: z.boolean(),
+  /** How long the page waits before it reads the state again, in milliseconds. */
+  refreshMs: z.number().int().positive(),
   /** What the page shows: the local stack (with its API docs and metrics), or an AWS deployment read through the SDK. */
   source: z.enum(['local', 'aws']),
   models: z.array(ConsoleModelSchema),

@@ -1,4 +1,8 @@
-import { type CloudWatchClient, type MetricDataQuery, paginateGetMetricData } from '@aws-sdk/client-cloudwatch';
+import {
+  type CloudWatchClient,
+  type MetricDataQuery,
+  paginateGetMetricData,
+} from '@aws-sdk/client-cloudwatch';
 import {
   METRICS_NAMESPACE,
   METRICS_SERVICE,

@@ -1,7 +1,10 @@
-// The sluice console: reads /_sluice/console/state every REFRESH_MS and draws each model's rollout, charts and gates.
+// The sluice console: reads /_sluice/console/state (again after the state's refreshMs) and draws each model's
+// rollout, charts and gates.
 // Plain browser JavaScript with no build step; uPlot (a global, from node_modules) draws the charts.
 
-const REFRESH_MS = 2000;
+/** Until the first state says otherwise. */
+let refreshMs = 2000;
+let timer;
 /** One color per version, by the version number. */
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#4b5563'];
 const token =
@@ -44,6 +47,8 @@ const shape = (tensor) => `${tensor.name} ${tensor.datatype}[${tensor.shape.join
 const percent = (part, whole) => (whole > 0 ? (100 * part) / whole : null);
 
 async function refresh() {
+  clearTimeout(timer);
+  timer = setTimeout(refresh, refreshMs);
   let state;
   try {
     const response = await fetch(`/_sluice/console/state?minutes=${windowMinutes}`, { cache: 'no-store' });
@@ -55,6 +60,11 @@ async function refresh() {
     return;
   }
   showProblem(undefined);
+  if (state.refreshMs !== refreshMs) {
+    refreshMs = state.refreshMs;
+    clearTimeout(timer);
+    timer = setTimeout(refresh, refreshMs);
+  }
   render(state);
 }
 
@@ -477,4 +487,3 @@ function drawChart(box, modelName, spec, times, versions) {
 }
 
 refresh();
-setInterval(refresh, REFRESH_MS);

@@ -104,6 +104,18 @@ describe('Console: the local stack shows models, rollouts and their gates in a r
       await page.$(`${iris} button.rollback`),
       'started with --allow-actions, the page offers rollback',
     );
+    // A narrow window (a phone, a split screen) scrolls nothing sideways but the versions table.
+    await page.setViewport({ width: 420, height: 900 });
+    const overflow = await page.evaluate(() => {
+      const root = (
+        globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number; clientWidth: number } };
+        }
+      ).document.documentElement;
+      return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth };
+    });
+    assert.ok(overflow.scrollWidth <= overflow.clientWidth, `page is ${overflow.scrollWidth} px wide in 420`);
+    await page.setViewport({ width: 1280, height: 900 });
     const shot = join(shots, 'console-canary.png');
     await page.screenshot({ path: shot, fullPage: true });
     t.diagnostic(`screenshot: ${shot}`);

@@ -136,7 +136,8 @@ function renderModel(section, model, state) {
       h('div', {}, h('h4', {}, 'Timeline'), timeline(rollout.history)),
     ),
     h('h4', {}, 'Versions'),
-    versionsTable(model, current),
+    // A narrow window scrolls the wide table, not the page.
+    h('div', { class: 'scroll' }, versionsTable(model, current)),
   ];
   section.replaceChildren(...parts.filter((part) => part !== undefined));
   drawCharts(chartBox, model, state);
@@ -477,13 +478,19 @@ function drawChart(box, modelName, spec, times, versions) {
   ];
   if (limit !== undefined)
     series.push({ label: 'limit', stroke: '#b91c1c', dash: [2, 4], width: 1, points: { show: false } });
-  const width = Math.max(280, holder.clientWidth || 320);
+  const width = Math.max(200, holder.clientWidth || 320);
   const created = new window.uPlot(
     { width, height: 160, series, scales: { x: { time: true } }, legend: { live: false } },
     data,
     plot,
   );
-  charts.set(key, { plot: created, shapeKey });
+  charts.set(key, { plot: created, shapeKey, holder });
 }
+
+// Charts follow their column's width when the window changes size.
+window.addEventListener('resize', () => {
+  for (const { plot, holder } of charts.values())
+    plot.setSize({ width: Math.max(200, holder.clientWidth), height: 160 });
+});
 
 refresh();

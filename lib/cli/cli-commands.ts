@@ -103,6 +103,12 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     load: async () => (await import('./status-command.js')).registerStatusCommand,
   },
   {
+    name: 'batch',
+    usage: '[options] <model>',
+    summary: 'score files of rows with a model in batches, results and a summary in a folder (resumable)',
+    load: async () => (await import('./batch-command.js')).registerBatchCommand,
+  },
+  {
     name: 'console',
     usage: '[options]',
     summary: 'open the console page: models, rollouts and their gates, charted (AWS: read through the SDK)',

@@ -106,15 +106,23 @@ describe('Console: the local stack shows models, rollouts and their gates in a r
     );
     // A narrow window (a phone, a split screen) scrolls nothing sideways but the versions table.
     await page.setViewport({ width: 420, height: 900 });
-    const overflow = await page.evaluate(() => {
+    // The charts follow the new width on the window's resize event: waited for, not timed.
+    const fits = () => {
       const root = (
         globalThis as unknown as {
           document: { documentElement: { scrollWidth: number; clientWidth: number } };
         }
       ).document.documentElement;
-      return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth };
+      return root.scrollWidth <= root.clientWidth;
+    };
+    await page.waitForFunction(fits, { timeout: PAGE_WAIT_MS, polling: 100 }).catch(async () => {
+      const width = await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+            .documentElement.scrollWidth,
+      );
+      assert.fail(`the page is ${width} px wide in a 420 px window`);
     });
-    assert.ok(overflow.scrollWidth <= overflow.clientWidth, `page is ${overflow.scrollWidth} px wide in 420`);
     await page.setViewport({ width: 1280, height: 900 });
     const shot = join(shots, 'console-canary.png');
     await page.screenshot({ path: shot, fullPage: true });

@@ -1,0 +1,367 @@
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import {
+  BatchInputFormat,
+  type BatchItem,
+  batchesOf,
+  formatOf,
+  type ItemError,
+  parseCsv,
+  parseJsonLines,
+} from '../core/batch/batch-items.js';
+import {
+  type BatchResult,
+  BatchResultSchema,
+  type BatchRun,
+  BatchRunSchema,
+  type BatchSummary,
+  partName,
+  summarize,
+} from '../core/batch/batch-results.js';
+import { SluiceError } from '../core/errors/SluiceError.js';
+
+/** Attempts of one batch request that failed for a reason not its own (a 5xx, a dropped connection). */
+export const BATCH_ATTEMPTS = 3;
+
+/** Wait before the second attempt of a batch, in milliseconds; doubled before each one after. */
+export const BATCH_RETRY_MS = 200;
+
+/** Batch requests in flight at once when the run does not say. */
+export const DEFAULT_BATCH_CONCURRENCY = 4;
+
+/** The files of a run's output folder. */
+export const BatchOutput = {
+  /** What the run was asked (a resumed run must ask the same). */
+  RUN: 'run.json',
+  /** One file per finished batch, written whole (a temporary name, then renamed). */
+  PARTS: 'parts',
+  /** Every result line, in input order, once the run has ended. */
+  RESULTS: 'results.jsonl',
+  /** Counts, versions and the first failures. */
+  SUMMARY: 'summary.json',
+} as const;
+
+/** The output folder holds another run's parts: resuming it would mix two runs. */
+export class BatchRunMismatchError extends SluiceError {}
+
+/** Progress of a run, after each batch. */
+export interface BatchProgress {
+  readonly batchesDone: number;
+  readonly batches: number;
+  readonly rowsDone: number;
+  readonly rows: number;
+  readonly failed: number;
+}
+
+/** Options of {@link runLocalBatch}. */
+export interface LocalBatchOptions {
+  /** The local stack's API URL. */
+  readonly apiUrl: string;
+  readonly model: string;
+  /** Score with this version; absent: the version the alias routes each batch to. */
+  readonly version?: number;
+  /** The input files (JSON lines or CSV), in order. */
+  readonly inputs: readonly string[];
+  /** The output folder. */
+  readonly output: string;
+  readonly batchSize: number;
+  /** @default DEFAULT_BATCH_CONCURRENCY */
+  readonly concurrency?: number;
+  /** @default BATCH_ATTEMPTS */
+  readonly attempts?: number;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Waits between attempts. @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default Date.now */
+  readonly now?: () => number;
+  readonly onProgress?: (progress: BatchProgress) => void;
+}
+
+const MetadataSchema = z.object({ inputs: z.array(z.object({ name: z.string() })).min(1) });
+const PredictSchema = z.object({ version: z.number().int().positive(), predictions: z.unknown() });
+const ErrorSchema = z.object({ error: z.string() });
+
+/**
+ * A batch run against the running local stack, the same contract as on AWS: the input files' rows (JSON lines or
+ * CSV, `parseJsonLines`/`parseCsv`) in batches of `batchSize`, each batch one simple-form request (one session.run
+ * for all its rows), `concurrency` of them at once. A batch refused as too large is split in halves; a batch refused
+ * for its input is sent again row by row, so a bad row is named and the others are scored; a 5xx or a dropped
+ * connection is tried `attempts` times. Every row gets a result line, a prediction or an error, never dropped.
+ *
+ * Each finished batch is written whole to its part file (named by its file and place: `partName`), so a run killed
+ * halfway and started again with the same output folder sends only the batches with no part: no row is scored twice
+ * in the results. At the end the parts are joined into `results.jsonl` in input order (file, then line), and
+ * `summary.json` written.
+ *
+ * @example
+ * const summary = await runLocalBatch({ apiUrl, model: 'iris', inputs: ['rows.jsonl'], output: 'out', batchSize: 256 });
+ */
+export async function runLocalBatch(options: LocalBatchOptions): Promise<BatchSummary> {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  const send = options.fetch ?? globalThis.fetch;
+  const apiUrl = options.apiUrl.replace(/\/+$/, '');
+  const metadata = await getJson(
+    send,
+    `${apiUrl}/v2/models/${encodeURIComponent(options.model)}${options.version === undefined ? '' : `/versions/${options.version}`}`,
+    MetadataSchema,
+  );
+  const inputNames = metadata.inputs.map((input) => input.name);
+  const run: BatchRun = {
+    model: options.model,
+    ...(options.version === undefined ? {} : { version: options.version }),
+    batchSize: options.batchSize,
+    inputs: options.inputs.map((input) => basename(input)),
+  };
+  const parts = join(options.output, BatchOutput.PARTS);
+  await mkdir(parts, { recursive: true });
+  await claimRun(options.output, run);
+  await removeLeftovers(parts);
+
+  const files = await Promise.all(
+    options.inputs.map(async (input) => {
+      const text = await readFile(input, 'utf8');
+      const source = basename(input);
+      return formatOf(input) === BatchInputFormat.CSV
+        ? parseCsv(text, source, inputNames)
+        : parseJsonLines(text, source, inputNames);
+    }),
+  );
+  const work: { readonly part: string; readonly items: BatchItem[] }[] = [];
+  const ordered: string[] = [];
+  for (const [inputIndex, file] of files.entries()) {
+    // The lines that are no rows are a part of their own, the same on every run.
+    const errorsPart = `part-${String(inputIndex).padStart(4, '0')}-errors.jsonl`;
+    await writeWhole(join(parts, errorsPart), file.errors.map(errorLine));
+    ordered.push(errorsPart);
+    for (const [batchIndex, items] of batchesOf(file.items, options.batchSize).entries()) {
+      const part = partName(inputIndex, batchIndex);
+      ordered.push(part);
+      work.push({ part, items });
+    }
+  }
+  const done = new Set((await readdir(parts)).filter((name) => name.endsWith('.jsonl')));
+  const pending = work.filter((batch) => !done.has(batch.part));
+  const rows = work.reduce((total, batch) => total + batch.items.length, 0);
+  let batchesDone = work.length - pending.length;
+  let rowsDone = work
+    .filter((batch) => done.has(batch.part))
+    .reduce((total, batch) => total + batch.items.length, 0);
+  let failed = 0;
+  const path = `/models/${encodeURIComponent(options.model)}${options.version === undefined ? '' : `/versions/${options.version}`}/predict`;
+  const score = (items: readonly BatchItem[]) =>
+    scoreBatch(items, {
+      url: `${apiUrl}${path}`,
+      send,
+      inputNames,
+      model: options.model,
+      attempts: options.attempts ?? BATCH_ATTEMPTS,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    });
+  let next = 0;
+  const worker = async () => {
+    while (next < pending.length) {
+      const batch = pending[next++] as (typeof pending)[number];
+      const results = await score(batch.items);
+      await writeWhole(
+        join(parts, batch.part),
+        results.map((result) => JSON.stringify(result)),
+      );
+      batchesDone++;
+      rowsDone += batch.items.length;
+      failed += results.filter((result) => 'error' in result).length;
+      options.onProgress?.({ batchesDone, batches: work.length, rowsDone, rows, failed });
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.max(1, options.concurrency ?? DEFAULT_BATCH_CONCURRENCY) }, worker),
+  );
+
+  const results: BatchResult[] = [];
+  for (const part of ordered) {
+    const text = await readFile(join(parts, part), 'utf8');
+    for (const line of text.split('\n'))
+      if (line !== '') results.push(BatchResultSchema.parse(JSON.parse(line)));
+  }
+  // In input order: each file's lines as they came, its refused lines among them.
+  const order = new Map(run.inputs.map((input, index) => [input, index]));
+  results.sort((a, b) => (order.get(a.source) ?? 0) - (order.get(b.source) ?? 0) || a.line - b.line);
+  await writeWhole(
+    join(options.output, BatchOutput.RESULTS),
+    results.map((result) => JSON.stringify(result)),
+  );
+  const summary = summarize(options.model, results, {
+    batches: work.length,
+    resumedBatches: work.length - pending.length,
+    startedAt,
+    finishedAt: now(),
+  });
+  await writeFile(join(options.output, BatchOutput.SUMMARY), `${JSON.stringify(summary, null, 2)}\n`);
+  return summary;
+}
+
+/** Writes what this run asks, or checks it against what the folder's earlier run asked. */
+async function claimRun(output: string, run: BatchRun): Promise<void> {
+  const path = join(output, BatchOutput.RUN);
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    await writeFile(path, `${JSON.stringify(run, null, 2)}\n`);
+    return;
+  }
+  const earlier = BatchRunSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+  if (!earlier.success || JSON.stringify(earlier.data) !== JSON.stringify(run)) {
+    throw new BatchRunMismatchError(
+      `${output} holds another run (${path}: ${earlier.success ? JSON.stringify(earlier.data) : 'unreadable'}); ` +
+        'resume it with the same model, version, batch size and inputs, or give another --output',
+    );
+  }
+}
+
+/** Writes lines whole: to a temporary name, then renamed, so a killed run leaves no half part. */
+async function writeWhole(path: string, lines: readonly string[]): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+  await rename(temporary, path);
+}
+
+function errorLine(error: ItemError): string {
+  return JSON.stringify({ source: error.source, line: error.line, error: error.error } satisfies BatchResult);
+}
+
+interface ScoreContext {
+  readonly url: string;
+  readonly send: typeof fetch;
+  readonly inputNames: readonly string[];
+  readonly model: string;
+  readonly attempts: number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** The results of one batch: one request, split or row by row when the batch is refused (see {@link runLocalBatch}). */
+async function scoreBatch(items: readonly BatchItem[], context: ScoreContext): Promise<BatchResult[]> {
+  const [only, ...more] = context.inputNames;
+  const body =
+    only !== undefined && more.length === 0
+      ? { instances: items.map((item) => item.inputs[only]) }
+      : {
+          inputs: Object.fromEntries(
+            context.inputNames.map((name) => [name, items.map((item) => item.inputs[name])]),
+          ),
+        };
+  const answer = await post(context, body);
+  if (answer.kind === 'answered' && answer.status === 200) {
+    const parsed = PredictSchema.safeParse(answer.json);
+    const predictions = parsed.success ? parsed.data.predictions : undefined;
+    const perRow = Array.isArray(predictions) && predictions.length === items.length;
+    if (parsed.success && (perRow || items.length === 1)) {
+      return items.map((item, index) => ({
+        ...where(item),
+        model: context.model,
+        version: parsed.data.version,
+        prediction: perRow ? (predictions as unknown[])[index] : predictions,
+      }));
+    }
+    if (items.length > 1) return scoreRows(items, context);
+    return [{ ...where(items[0] as BatchItem), error: 'the answer is not a prediction', status: 200 }];
+  }
+  if (answer.kind === 'answered' && answer.status === 413 && items.length > 1) {
+    const half = Math.ceil(items.length / 2);
+    return [
+      ...(await scoreBatch(items.slice(0, half), context)),
+      ...(await scoreBatch(items.slice(half), context)),
+    ];
+  }
+  if (answer.kind === 'answered' && answer.status >= 400 && answer.status < 500 && items.length > 1) {
+    return scoreRows(items, context);
+  }
+  const error =
+    answer.kind === 'answered'
+      ? (ErrorSchema.safeParse(answer.json).data?.error ?? `answered ${answer.status}`)
+      : answer.error;
+  return items.map((item) => ({
+    ...where(item),
+    error,
+    ...(answer.kind === 'answered' ? { status: answer.status } : {}),
+  }));
+}
+
+/** Each row alone: what a batch refused for its input comes to. */
+async function scoreRows(items: readonly BatchItem[], context: ScoreContext): Promise<BatchResult[]> {
+  const results: BatchResult[] = [];
+  for (const item of items) results.push(...(await scoreBatch([item], context)));
+  return results;
+}
+
+function where(item: BatchItem): { source: string; line: number; id?: string } {
+  return { source: item.source, line: item.line, ...(item.id === undefined ? {} : { id: item.id }) };
+}
+
+type Answer =
+  | { readonly kind: 'answered'; readonly status: number; readonly json: unknown }
+  | { readonly kind: 'unreachable'; readonly error: string };
+
+/** One request, tried again after a 5xx or a dropped connection, `attempts` times in all. */
+async function post(context: ScoreContext, body: object): Promise<Answer> {
+  let last: Answer = { kind: 'unreachable', error: 'not sent' };
+  for (let attempt = 1; attempt <= context.attempts; attempt++) {
+    if (attempt > 1) await context.sleep(BATCH_RETRY_MS * 2 ** (attempt - 2));
+    try {
+      const response = await context.send(context.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      last = { kind: 'answered', status: response.status, json };
+      if (response.status < 500) return last;
+    } catch (error) {
+      last = { kind: 'unreachable', error: `the local stack is not reachable: ${(error as Error).message}` };
+    }
+  }
+  return last;
+}
+
+async function getJson<T>(send: typeof fetch, url: string, schema: z.ZodType<T>): Promise<T> {
+  let response: Response;
+  try {
+    response = await send(url);
+  } catch (error) {
+    throw new SluiceError(
+      `cannot reach the local stack at ${url} (${(error as Error).message}); is \`npm start\` running?`,
+    );
+  }
+  const json: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    throw new SluiceError(ErrorSchema.safeParse(json).data?.error ?? `${url} answered ${response.status}`);
+  }
+  return schema.parse(json);
+}
+
+/** The input files of `--input`: a file, or the JSON lines and CSV files of a folder, by name. */
+export async function inputFiles(path: string): Promise<string[]> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new SluiceError(`no input at ${path}`);
+  if (!info.isDirectory()) return [path];
+  const names = (await readdir(path)).filter((name) => /\.(jsonl|json|csv)$/i.test(name)).sort();
+  if (names.length === 0) throw new SluiceError(`${path} holds no .jsonl, .json or .csv file`);
+  return names.map((name) => join(path, name));
+}
+
+/** Removes the temporary files a killed run left in the parts folder. */
+async function removeLeftovers(parts: string): Promise<void> {
+  const names = await readdir(parts).catch(() => [] as string[]);
+  await Promise.all(
+    names.filter((name) => name.endsWith('.tmp')).map((name) => rm(join(parts, name), { force: true })),
+  );
+}

@@ -20,12 +20,7 @@ import {
   summarize,
 } from '../core/batch/batch-results.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
-
-/** Attempts of one batch request that failed for a reason not its own (a 5xx, a dropped connection). */
-export const BATCH_ATTEMPTS = 3;
-
-/** Wait before the second attempt of a batch, in milliseconds; doubled before each one after. */
-export const BATCH_RETRY_MS = 200;
+import { type BatchTransport, scoreBatch } from '../serving/score-batch.js';
 
 /** Batch requests in flight at once when the run does not say. */
 export const DEFAULT_BATCH_CONCURRENCY = 4;
@@ -68,7 +63,7 @@ export interface LocalBatchOptions {
   readonly batchSize: number;
   /** @default DEFAULT_BATCH_CONCURRENCY */
   readonly concurrency?: number;
-  /** @default BATCH_ATTEMPTS */
+  /** @default BATCH_ATTEMPTS (score-batch.ts) */
   readonly attempts?: number;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
@@ -80,7 +75,6 @@ export interface LocalBatchOptions {
 }
 
 const MetadataSchema = z.object({ inputs: z.array(z.object({ name: z.string() })).min(1) });
-const PredictSchema = z.object({ version: z.number().int().positive(), predictions: z.unknown() });
 const ErrorSchema = z.object({ error: z.string() });
 
 /**
@@ -151,13 +145,13 @@ export async function runLocalBatch(options: LocalBatchOptions): Promise<BatchSu
     .reduce((total, batch) => total + batch.items.length, 0);
   let failed = 0;
   const path = `/models/${encodeURIComponent(options.model)}${options.version === undefined ? '' : `/versions/${options.version}`}/predict`;
+  const transport = httpTransport(send, `${apiUrl}${path}`);
   const score = (items: readonly BatchItem[]) =>
     scoreBatch(items, {
-      url: `${apiUrl}${path}`,
-      send,
+      transport,
       inputNames,
       model: options.model,
-      attempts: options.attempts ?? BATCH_ATTEMPTS,
+      ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     });
   let next = 0;
@@ -233,85 +227,11 @@ function errorLine(error: ItemError): string {
   return JSON.stringify({ source: error.source, line: error.line, error: error.error } satisfies BatchResult);
 }
 
-interface ScoreContext {
-  readonly url: string;
-  readonly send: typeof fetch;
-  readonly inputNames: readonly string[];
-  readonly model: string;
-  readonly attempts: number;
-  readonly sleep: (ms: number) => Promise<void>;
-}
-
-/** The results of one batch: one request, split or row by row when the batch is refused (see {@link runLocalBatch}). */
-async function scoreBatch(items: readonly BatchItem[], context: ScoreContext): Promise<BatchResult[]> {
-  const [only, ...more] = context.inputNames;
-  const body =
-    only !== undefined && more.length === 0
-      ? { instances: items.map((item) => item.inputs[only]) }
-      : {
-          inputs: Object.fromEntries(
-            context.inputNames.map((name) => [name, items.map((item) => item.inputs[name])]),
-          ),
-        };
-  const answer = await post(context, body);
-  if (answer.kind === 'answered' && answer.status === 200) {
-    const parsed = PredictSchema.safeParse(answer.json);
-    const predictions = parsed.success ? parsed.data.predictions : undefined;
-    const perRow = Array.isArray(predictions) && predictions.length === items.length;
-    if (parsed.success && (perRow || items.length === 1)) {
-      return items.map((item, index) => ({
-        ...where(item),
-        model: context.model,
-        version: parsed.data.version,
-        prediction: perRow ? (predictions as unknown[])[index] : predictions,
-      }));
-    }
-    if (items.length > 1) return scoreRows(items, context);
-    return [{ ...where(items[0] as BatchItem), error: 'the answer is not a prediction', status: 200 }];
-  }
-  if (answer.kind === 'answered' && answer.status === 413 && items.length > 1) {
-    const half = Math.ceil(items.length / 2);
-    return [
-      ...(await scoreBatch(items.slice(0, half), context)),
-      ...(await scoreBatch(items.slice(half), context)),
-    ];
-  }
-  if (answer.kind === 'answered' && answer.status >= 400 && answer.status < 500 && items.length > 1) {
-    return scoreRows(items, context);
-  }
-  const error =
-    answer.kind === 'answered'
-      ? (ErrorSchema.safeParse(answer.json).data?.error ?? `answered ${answer.status}`)
-      : answer.error;
-  return items.map((item) => ({
-    ...where(item),
-    error,
-    ...(answer.kind === 'answered' ? { status: answer.status } : {}),
-  }));
-}
-
-/** Each row alone: what a batch refused for its input comes to. */
-async function scoreRows(items: readonly BatchItem[], context: ScoreContext): Promise<BatchResult[]> {
-  const results: BatchResult[] = [];
-  for (const item of items) results.push(...(await scoreBatch([item], context)));
-  return results;
-}
-
-function where(item: BatchItem): { source: string; line: number; id?: string } {
-  return { source: item.source, line: item.line, ...(item.id === undefined ? {} : { id: item.id }) };
-}
-
-type Answer =
-  | { readonly kind: 'answered'; readonly status: number; readonly json: unknown }
-  | { readonly kind: 'unreachable'; readonly error: string };
-
-/** One request, tried again after a 5xx or a dropped connection, `attempts` times in all. */
-async function post(context: ScoreContext, body: object): Promise<Answer> {
-  let last: Answer = { kind: 'unreachable', error: 'not sent' };
-  for (let attempt = 1; attempt <= context.attempts; attempt++) {
-    if (attempt > 1) await context.sleep(BATCH_RETRY_MS * 2 ** (attempt - 2));
+/** A batch's requests to the local stack over HTTP. */
+function httpTransport(send: typeof fetch, url: string): BatchTransport {
+  return async (body) => {
     try {
-      const response = await context.send(context.url, {
+      const response = await send(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -323,13 +243,11 @@ async function post(context: ScoreContext, body: object): Promise<Answer> {
       } catch {
         json = undefined;
       }
-      last = { kind: 'answered', status: response.status, json };
-      if (response.status < 500) return last;
+      return { kind: 'answered', status: response.status, json };
     } catch (error) {
-      last = { kind: 'unreachable', error: `the local stack is not reachable: ${(error as Error).message}` };
+      return { kind: 'unreachable', error: `the local stack is not reachable: ${(error as Error).message}` };
     }
-  }
-  return last;
+  };
 }
 
 async function getJson<T>(send: typeof fetch, url: string, schema: z.ZodType<T>): Promise<T> {

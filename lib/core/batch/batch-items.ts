@@ -53,9 +53,8 @@ const JsonLineSchema = z.union([
 ]);
 
 /**
- * The rows of a JSON lines file for a model with inputs `inputNames`: each non-blank line one row, as an array (a
- * single-input model's row), `{"id": ..., "row": [...]}`, or `{"id": ..., "inputs": {name: value}}` (every input).
- * A line that is not JSON, not one of these, or names other inputs is an error of its own; the others still count.
+ * The rows of a JSON lines file for a model with inputs `inputNames`: each non-blank line one row (see
+ * {@link itemOfJson}). A line that is not JSON is an error of its own; the others still count.
  *
  * @example
  * parseJsonLines('[5.1, 3.5, 1.4, 0.2]\n{"id": "b", "row": [6.7, 3, 5.2, 2.3]}', 'rows.jsonl', ['features']).items.length; // 2
@@ -63,8 +62,7 @@ const JsonLineSchema = z.union([
 export function parseJsonLines(text: string, source: string, inputNames: readonly string[]): ParsedItems {
   const items: BatchItem[] = [];
   const errors: ItemError[] = [];
-  const lines = text.split('\n');
-  lines.forEach((raw, index) => {
+  text.split('\n').forEach((raw, index) => {
     const line = index + 1;
     if (raw.trim() === '') return;
     let json: unknown;
@@ -74,59 +72,72 @@ export function parseJsonLines(text: string, source: string, inputNames: readonl
       errors.push({ source, line, error: `not JSON: ${(error as Error).message}` });
       return;
     }
-    const parsed = JsonLineSchema.safeParse(json);
-    if (!parsed.success) {
-      errors.push({
-        source,
-        line,
-        error: 'a line is a row (an array), {"id", "row"} or {"id", "inputs": {name: value}}',
-      });
-      return;
-    }
-    const value = parsed.data;
-    const [only, ...more] = inputNames;
-    if (Array.isArray(value) || 'row' in value) {
-      if (only === undefined || more.length > 0) {
-        errors.push({
-          source,
-          line,
-          error: `the model has inputs ${inputNames.join(', ')}: give each as {"inputs": {name: value}}`,
-        });
-        return;
-      }
-      const row = Array.isArray(value) ? value : value.row;
-      const id = Array.isArray(value) ? undefined : value.id;
-      items.push({ source, line, ...(id === undefined ? {} : { id }), inputs: { [only]: row } });
-      return;
-    }
-    const given = Object.keys(value.inputs).sort();
-    const expected = [...inputNames].sort();
-    if (given.join(',') !== expected.join(',')) {
-      errors.push({
-        source,
-        line,
-        error: `inputs must be ${expected.join(', ')}; got ${given.join(', ') || 'none'}`,
-      });
-      return;
-    }
-    items.push({ source, line, ...(value.id === undefined ? {} : { id: value.id }), inputs: value.inputs });
+    const item = itemOfJson(json, source, line, inputNames);
+    if ('error' in item) errors.push(item);
+    else items.push(item);
   });
   return { items, errors };
 }
 
 /**
- * The rows of a CSV file with a header, for a single-input model: every column but `id` is one of the input's
- * values, in the header's order, as a number. A line with another number of fields, or a value that is not a
- * number, is an error of its own. Quoted fields are not read (model rows are numbers).
+ * One row from one JSON value: an array (a single-input model's row), `{"id": ..., "row": [...]}`, or
+ * `{"id": ..., "inputs": {name: value}}` (every input); anything else, or other inputs, is an error naming why.
+ * What a JSON lines file's line is, and what Step Functions' JSON lines reader hands a batch.
+ *
+ * @example
+ * itemOfJson({ id: 'a', row: [1, 2] }, 'rows.jsonl', 3, ['features']); // { source, line: 3, id: 'a', inputs: { features: [1, 2] } }
+ */
+export function itemOfJson(
+  json: unknown,
+  source: string,
+  line: number,
+  inputNames: readonly string[],
+): BatchItem | ItemError {
+  const parsed = JsonLineSchema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      source,
+      line,
+      error: 'a line is a row (an array), {"id", "row"} or {"id", "inputs": {name: value}}',
+    };
+  }
+  const value = parsed.data;
+  const [only, ...more] = inputNames;
+  if (Array.isArray(value) || 'row' in value) {
+    if (only === undefined || more.length > 0) {
+      return {
+        source,
+        line,
+        error: `the model has inputs ${inputNames.join(', ')}: give each as {"inputs": {name: value}}`,
+      };
+    }
+    const row = Array.isArray(value) ? value : value.row;
+    const id = Array.isArray(value) ? undefined : value.id;
+    return { source, line, ...(id === undefined ? {} : { id }), inputs: { [only]: row } };
+  }
+  const given = Object.keys(value.inputs).sort();
+  const expected = [...inputNames].sort();
+  if (given.join(',') !== expected.join(',')) {
+    return {
+      source,
+      line,
+      error: `inputs must be ${expected.join(', ')}; got ${given.join(', ') || 'none'}`,
+    };
+  }
+  return { source, line, ...(value.id === undefined ? {} : { id: value.id }), inputs: value.inputs };
+}
+
+/**
+ * The rows of a CSV file with a header, for a single-input model (see {@link itemOfCsvRecord}). Quoted fields are
+ * not read (model rows are numbers).
  *
  * @example
  * parseCsv('id,a,b,c,d\nx,5.1,3.5,1.4,0.2', 'rows.csv', ['features']).items[0]?.inputs; // { features: [5.1, 3.5, 1.4, 0.2] }
  */
 export function parseCsv(text: string, source: string, inputNames: readonly string[]): ParsedItems {
-  const [only, ...more] = inputNames;
   const lines = text.split(/\r?\n/);
   const header = (lines[0] ?? '').split(',').map((name) => name.trim());
-  if (only === undefined || more.length > 0) {
+  if (inputNames.length !== 1) {
     return {
       items: [],
       errors: [
@@ -138,7 +149,6 @@ export function parseCsv(text: string, source: string, inputNames: readonly stri
       ],
     };
   }
-  const idColumn = header.indexOf('id');
   const items: BatchItem[] = [];
   const errors: ItemError[] = [];
   lines.slice(1).forEach((raw, index) => {
@@ -149,24 +159,48 @@ export function parseCsv(text: string, source: string, inputNames: readonly stri
       errors.push({ source, line, error: `${fields.length} fields; the header has ${header.length}` });
       return;
     }
-    const row: number[] = [];
-    for (const [column, field] of fields.entries()) {
-      if (column === idColumn) continue;
-      const value = Number(field);
-      if (field === '' || !Number.isFinite(value)) {
-        errors.push({
-          source,
-          line,
-          error: `column ${header[column]} is not a number: ${JSON.stringify(field)}`,
-        });
-        return;
-      }
-      row.push(value);
-    }
-    const id = idColumn < 0 ? undefined : fields[idColumn];
-    items.push({ source, line, ...(id ? { id } : {}), inputs: { [only]: row } });
+    const record = Object.fromEntries(header.map((name, column) => [name, fields[column] ?? '']));
+    const item = itemOfCsvRecord(record, header, source, line, inputNames);
+    if ('error' in item) errors.push(item);
+    else items.push(item);
   });
   return { items, errors };
+}
+
+/**
+ * One row from one CSV record (its fields by column name, as Step Functions' CSV reader hands them): every column
+ * of `header` but `id` one of the single input's values, in the header's order, as a number.
+ *
+ * @example
+ * itemOfCsvRecord({ id: 'x', a: '1', b: '2' }, ['id', 'a', 'b'], 'rows.csv', 2, ['features']); // inputs: { features: [1, 2] }
+ */
+export function itemOfCsvRecord(
+  record: Readonly<Record<string, string>>,
+  header: readonly string[],
+  source: string,
+  line: number,
+  inputNames: readonly string[],
+): BatchItem | ItemError {
+  const [only, ...more] = inputNames;
+  if (only === undefined || more.length > 0) {
+    return {
+      source,
+      line,
+      error: `CSV rows fit a single-input model; this one has ${inputNames.join(', ')}: use JSON lines`,
+    };
+  }
+  const row: number[] = [];
+  for (const name of header) {
+    if (name === 'id') continue;
+    const field = (record[name] ?? '').trim();
+    const value = Number(field);
+    if (field === '' || !Number.isFinite(value)) {
+      return { source, line, error: `column ${name} is not a number: ${JSON.stringify(field)}` };
+    }
+    row.push(value);
+  }
+  const id = record.id?.trim();
+  return { source, line, ...(id ? { id } : {}), inputs: { [only]: row } };
 }
 
 /** The format of a file by its name: `.csv`, else JSON lines. */

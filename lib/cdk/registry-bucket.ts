@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { batchPrefix } from '../core/batch/batch-event.js';
 import {
   REQUEST_OBJECT_EXPIRY_DAYS,
   REQUESTS_PREFIX,
@@ -168,6 +169,25 @@ export class RegistryBucket extends Construct {
       grantee,
       requestObjectPrefix(model),
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+      ['kms:Decrypt', 'kms:GenerateDataKey'],
+    );
+  }
+
+  /** Lets a principal read the inputs of a model's batch runs (`batch/<model>/input/*`): its state machine's reader. */
+  grantBatchInput(grantee: iam.IGrantable, model: string): iam.Grant {
+    return this.grantPrefix(grantee, `${batchPrefix(model)}input/`, ['s3:GetObject'], ['kms:Decrypt']);
+  }
+
+  /**
+   * Lets a principal write the results of a model's batch runs (`batch/<model>/output/*`): its function's parts, and
+   * the state machine's result writer, which uploads in parts
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html).
+   */
+  grantBatchOutput(grantee: iam.IGrantable, model: string): iam.Grant {
+    return this.grantPrefix(
+      grantee,
+      `${batchPrefix(model)}output/`,
+      ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
       ['kms:Decrypt', 'kms:GenerateDataKey'],
     );
   }

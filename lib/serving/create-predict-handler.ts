@@ -1,8 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { type BatchEvent, type BatchOutcome, batchPartKey, itemsOfBatch } from '../core/batch/batch-event.js';
+import type { BatchResult } from '../core/batch/batch-results.js';
 import { corsHeaders } from '../core/contract/cors.js';
 import { readHeader } from '../core/contract/headers.js';
+import { buildProxyEvent } from '../core/contract/proxy-event.js';
 import { ChecksumMismatchError } from '../core/errors/model-errors.js';
 import { METRICS_SERVICE } from '../core/metrics/metric-names.js';
 import { createS3Client } from '../storage/create-s3-client.js';
@@ -17,6 +20,7 @@ import { EmfServingMetrics } from './metrics/EmfServingMetrics.js';
 import type { ServingMetrics } from './metrics/ServingMetrics.js';
 import { ObjectTransfers } from './ObjectTransfers.js';
 import { errorResult, withHeaders } from './proxy-result.js';
+import { type BatchTransport, scoreBatch } from './score-batch.js';
 
 /** The Lambda entry and its cold-start work. */
 export interface PredictHandler {
@@ -25,6 +29,12 @@ export interface PredictHandler {
     event: APIGatewayProxyEvent,
     context?: Pick<Context, 'awsRequestId'>,
   ) => Promise<APIGatewayProxyResult>;
+  /**
+   * One batch of a Step Functions Distributed Map run (`sluice batch` on AWS): its rows scored by the version it
+   * names (or the configured one) through the request pipeline in process, named as `/versions/{v}` requests (so
+   * batch work never counts as the alias's traffic), their results written as one part to the registry bucket.
+   */
+  readonly batch: (event: BatchEvent) => Promise<BatchOutcome>;
   /** Settles when the configured version has been loaded (or failed to; requests then retry the load). */
   readonly warm: Promise<void>;
   /** The engine, for tests and shutdown. */
@@ -59,7 +69,8 @@ export function createPredictHandler(
   const metrics = dependencies.metrics ?? new EmfServingMetrics(undefined, config.functionVersion);
   const client =
     dependencies.client ?? createS3Client({ region: config.region, endpoint: config.s3Endpoint });
-  const registry = new ModelRegistry({ store: new S3ObjectStore({ client, bucket: config.bucket }) });
+  const store = new S3ObjectStore({ client, bucket: config.bucket });
+  const registry = new ModelRegistry({ store });
   // Tensors sent by reference live in the same bucket, under requests/MODEL/ (the function may touch its own only).
   const objects = new ObjectTransfers({
     store: new S3RequestObjects({ client, bucket: config.bucket }),
@@ -166,6 +177,46 @@ export function createPredictHandler(
       return config.cors
         ? withHeaders(result, corsHeaders(config.cors, readHeader(event, 'origin')))
         : result;
+    },
+    batch: async (event) => {
+      const pipeline = await app;
+      const { version = config.version, runId } = event.BatchInput.sluiceBatch;
+      const { manifest } = await engine.get(config.model, version);
+      const inputNames = manifest.inputs.map((input) => input.name);
+      const { items, errors } = itemsOfBatch(event, inputNames);
+      const path = `/models/${config.model}/versions/${version}/predict`;
+      const transport: BatchTransport = async (body) => {
+        const result = await pipeline.handle(
+          buildProxyEvent({
+            method: 'POST',
+            path,
+            body: JSON.stringify(body),
+            headers: { 'content-type': 'application/json' },
+            requestId: `${runId}-${items[0]?.line ?? 0}`,
+            requestTimeEpoch: Date.now(),
+          }),
+        );
+        return { kind: 'answered', status: result.statusCode, json: JSON.parse(result.body) };
+      };
+      // Step Functions retries a failed invocation (the map's Retry): in here a batch is sent once.
+      const scored = await scoreBatch(items, {
+        transport,
+        inputNames,
+        model: config.model,
+        attempts: 1,
+        sleep: async () => undefined,
+      });
+      const results: BatchResult[] = [
+        ...errors.map((error) => ({ source: error.source, line: error.line, error: error.error })),
+        ...scored,
+      ].sort((a, b) => a.line - b.line);
+      const part = batchPartKey(config.model, event);
+      // A retried batch finds its part written by the attempt that got this far: the same rows, never twice.
+      await store.putIfAbsent(part, `${results.map((result) => JSON.stringify(result)).join('\n')}\n`, {
+        contentType: 'application/x-ndjson',
+      });
+      const failed = results.filter((result) => 'error' in result).length;
+      return { part, rows: results.length, succeeded: results.length - failed, failed };
     },
     warm,
     engine,

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { BatchEventSchema } from '../../lib/core/batch/batch-event.js';
+import { BatchResultSchema } from '../../lib/core/batch/batch-results.js';
 import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
 import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
@@ -250,5 +252,67 @@ describe('functions/predict behind a REST API with api.cors: the function names 
       /SLUICE_CORS.*JSON/s,
     );
     assert.throws(() => readFunctionConfig({ ...env, SLUICE_CORS: '{"allowOrigins":[]}' }), /SLUICE_CORS/);
+  });
+});
+
+describe('functions/predict with a batch of a Distributed Map run: rows scored in process, results as one part', () => {
+  it('scores the rows by one request, names the refused ones, and writes the same part when the batch is retried', async () => {
+    const output = captureOutput();
+    try {
+      const predict = createPredictHandler(
+        readFunctionConfig({
+          SLUICE_BUCKET: store.bucket,
+          SLUICE_MODEL: 'iris',
+          SLUICE_MODEL_VERSION: '1',
+          SLUICE_MODEL_SHA256: sha256,
+          SLUICE_S3_ENDPOINT: store.endpoint,
+          AWS_REGION: 'us-east-1',
+        }),
+      );
+      await predict.warm;
+      const event = BatchEventSchema.parse({
+        Items: [
+          { index: 40, value: [5.1, 3.5, 1.4, 0.2] },
+          { index: 41, value: { id: 'v', row: [6.7, 3.0, 5.2, 2.3] } },
+          { index: 42, value: { id: 'short', row: [1, 2] } },
+          { index: 43, value: 'not a row' },
+        ],
+        BatchInput: {
+          sluiceBatch: { runId: 'run-1', key: 'batch/iris/input/run-1/rows.jsonl', format: 'jsonl' },
+        },
+      });
+      const outcome = await predict.batch(event);
+      assert.deepEqual(outcome, {
+        part: 'batch/iris/output/run-1/parts/part-0000000040.jsonl',
+        rows: 4,
+        succeeded: 2,
+        failed: 2,
+      });
+      const text = new TextDecoder().decode(await store.objects().get(outcome.part));
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((line) => BatchResultSchema.parse(JSON.parse(line)));
+      assert.deepEqual(
+        lines.map((line) => [
+          line.line,
+          'prediction' in line ? (line.prediction as { label: string }).label : line.error.slice(0, 20),
+        ]),
+        [
+          [41, 'setosa'],
+          [42, 'virginica'],
+          [43, lines[2] && 'error' in lines[2] ? lines[2].error.slice(0, 20) : ''],
+          [44, 'a line is a row (an '],
+        ],
+      );
+      assert.ok(
+        lines[2] && 'error' in lines[2] && lines[2].status === 400,
+        'the short row was refused by the model',
+      );
+      assert.deepEqual(await predict.batch(event), outcome, 'a retried batch writes nothing new');
+      await predict.engine.close();
+    } finally {
+      output.restore();
+    }
   });
 });

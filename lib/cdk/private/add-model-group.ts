@@ -2,6 +2,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { ModelDeployment } from '../../core/config/deploy-config.js';
 import { AlarmRollback } from '../alarm-rollback.js';
+import { BatchStateMachine } from '../batch-state-machine.js';
 import type { FailureQueue } from '../failure-queue.js';
 import type { FrontDoor } from '../front-door.js';
 import { ModelEndpoint } from '../model-endpoint.js';
@@ -65,6 +66,8 @@ export function addModelGroup(scope: Construct, props: ModelGroupProps): ModelGr
       ...(props.api.functionCors ? { cors: props.api.functionCors } : {}),
     });
     props.api.addModel(endpoint);
+    if (model.batch)
+      new BatchStateMachine(endpoint, 'Batch', { registry: props.registry, endpoint, batch: model.batch });
     return endpoint;
   });
   const alarmRollback = new AlarmRollback(scope, 'AlarmRollback', {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS } from '../batch/batch-items.js';
 import { CorsSettingsSchema } from '../contract/cors.js';
 import { describeIssues } from '../errors/describe-issues.js';
 import { SluiceError } from '../errors/SluiceError.js';
@@ -232,6 +233,31 @@ export const ProvisionedConcurrencyScalingSchema = z
 /** Provisioned concurrency scaling of one model. */
 export type ProvisionedConcurrencyScaling = z.infer<typeof ProvisionedConcurrencyScalingSchema>;
 
+/**
+ * Most batches of a `sluice batch` run scored at once: Distributed Map's child executions run up to 10,000 in
+ * parallel (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html); each batch is one
+ * invocation of the model's function, sharing the account's Lambda concurrency with live traffic.
+ */
+export const MAX_BATCH_CONCURRENCY = 1000;
+
+/**
+ * A model's batch scoring (`sluice batch` on AWS): a Step Functions state machine with a Distributed Map over JSON
+ * lines or CSV objects under `batch/MODEL/input/` of the registry bucket. Off unless given.
+ */
+export const BatchScoringSchema = z.strictObject({
+  /**
+   * Batches in flight at once: each is one invocation of the model's function, so this many of the account's
+   * concurrent executions (1,000 by default, as few as 10 on a new account) can go to batch work at a time.
+   */
+  maxConcurrency: z.number().int().min(1).max(MAX_BATCH_CONCURRENCY).default(10),
+  /** Rows per batch (one session.run); a batch's items are also capped at 256 KiB, Step Functions' payload limit. */
+  batchRows: z.number().int().min(1).max(MAX_BATCH_ROWS).default(DEFAULT_BATCH_ROWS),
+  /** Share of batches (percent) that may fail with the run still succeeding; failed rows are listed either way. */
+  toleratedFailurePercent: z.number().min(0).max(100).default(0),
+});
+/** A model's batch scoring settings. */
+export type BatchScoring = z.infer<typeof BatchScoringSchema>;
+
 /** One model to deploy: the version its `live` alias serves and how it gets there. */
 export const ModelDeploymentSchema = z
   .strictObject({
@@ -261,6 +287,8 @@ export const ModelDeploymentSchema = z
      * deployed model to another group replaces its function and routes (remove it in one deploy, add it in the next).
      */
     group: ModelGroupNameSchema.optional(),
+    /** Batch scoring on Step Functions (`sluice batch`). @default none */
+    batch: BatchScoringSchema.optional(),
   })
   .refine(
     (model) => model.provisionedConcurrencyScaling === undefined || model.provisionedConcurrency === 0,

@@ -84,7 +84,8 @@ describe('batch scoring (model batch): a Step Functions Distributed Map per mode
       )[0];
       // The batch is the invocation's payload, the function's answer the batch's outcome: the live alias itself.
       assert.match(JSON.stringify(score?.Resource), /ModelirisFunction[0-9A-F]+','Arn'\]\}:live"$/);
-      assert.deepEqual((score?.Retry as { MaxAttempts: number }[])[0]?.MaxAttempts, 2);
+      assert.ok(score, 'the batch task');
+      assert.deepEqual((score.Retry as { MaxAttempts: number }[])[0]?.MaxAttempts, 2);
     }
     assert.deepEqual(
       maps

@@ -33,6 +33,7 @@ import { createS3Client } from '../lib/storage/create-s3-client.js';
 import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
 import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
+import { batchRow } from './batch-rows.js';
 import { BENCH_OUT, bundleLikeTheAsset } from './bundle.js';
 import { encodingRows } from './encoding-rows.js';
 import { functionEnv } from './function-env.js';
@@ -149,6 +150,7 @@ try {
       rows.push(row);
     rows.push(await imageRow(sluiceServer.port, localInfo));
     for (const row of await referenceRows(sluiceServer.port, localInfo)) rows.push(row);
+    rows.push(await batchRow(sluiceServer.port));
     rows.push(await threadsRow());
   } finally {
     sluiceServer.kill();

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS } from '../core/batch/batch-items.js';
 import type { BatchSummary } from '../core/batch/batch-results.js';
@@ -84,7 +85,7 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
       const failedPercent = summary.rows === 0 ? 0 : (100 * summary.failed) / summary.rows;
       if (failedPercent > tolerated) {
         throw new SluiceError(
-          `${summary.failed} of ${summary.rows} rows failed (${failedPercent.toFixed(2)}%), more than --tolerate-failures ${tolerated}%; see ${options.output}/${BatchOutput.RESULTS}`,
+          `${summary.failed} of ${summary.rows} rows failed (${failedPercent.toFixed(2)}%), more than --tolerate-failures ${tolerated}%; see ${join(options.output, BatchOutput.RESULTS)}`,
         );
       }
     });
@@ -110,7 +111,7 @@ function describeSummary(summary: BatchSummary, output: string): string {
         (failure) =>
           `  ${failure.source}:${failure.line}${failure.id ? ` (${failure.id})` : ''}: ${failure.error}`,
       ),
-    `results: ${output}/${BatchOutput.RESULTS}, summary: ${output}/${BatchOutput.SUMMARY}`,
+    `results: ${join(output, BatchOutput.RESULTS)}, summary: ${join(output, BatchOutput.SUMMARY)}`,
   ];
   return `${lines.join('\n')}\n`;
 }

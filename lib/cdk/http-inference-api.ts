@@ -54,8 +54,9 @@ export interface HttpInferenceApiProps {
    * Which web pages may call the API (sluice.config.json `api.cors`): API Gateway answers preflights and adds the
    * CORS headers to every answer itself, ignoring the function's
    * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html). An `ANY` route would take the
-   * preflight to the function, through the authorizer, so with CORS each path has a GET and a POST route, and no
-   * `$default` route takes unknown paths (API Gateway answers them 404 `{"message":"Not Found"}`).
+   * preflight to the function, through the authorizer, so with CORS each path has a GET and a POST route, the
+   * server routes (`/v2`, health, `/openapi.json`) a GET route each, and no `$default` route takes unknown paths
+   * (API Gateway answers them 404 `{"message":"Not Found"}`).
    * @default none: CORS off
    */
   readonly cors?: CorsSettings;
@@ -98,11 +99,16 @@ const HTTP_ACCESS_LOG_FIELDS = {
   authorizerError: '$context.authorizer.error',
 } as const;
 
+/** The contract's server routes, which the first model's function answers. */
+const SERVER_PATHS = ['/v2', '/v2/health/live', '/v2/health/ready', '/openapi.json'] as const;
+
 /**
  * The HTTP API front door: per model, `ANY /v2/models/{m}`, `ANY /v2/models/{m}/{proxy+}`, `ANY /models/{m}` and
  * `ANY /models/{m}/{proxy+}` to that model's `live` alias (payload format 2.0), and a `$default` route to the first
  * model's alias, whose function answers the server routes (`/v2`, `/v2/health/...`) and, with sluice's JSON 404,
- * every unknown path: an HTTP API has no mock integrations nor gateway responses to answer them itself. Every
+ * every unknown path: an HTTP API has no mock integrations nor gateway responses to answer them itself. With CORS,
+ * each path has a GET and a POST route instead of ANY, and the server routes a GET route each, instead of `$default`
+ * (see {@link HttpInferenceApiProps.cors}): unknown paths then get API Gateway's own 404. Every
  * route carries the configured authorization: IAM (`AWS_IAM`) or the JWT authorizer
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control.html).
  *
@@ -197,7 +203,7 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
         return routes <= routesPerApi
           ? []
           : [
-              `the HTTP API needs ${routes} routes (${this.cors ? '8 per model: GET and POST of 4 paths, with CORS' : '4 per model and $default'}); API Gateway allows ${routesPerApi} per HTTP API ("Routes per API", adjustable: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html). Ask AWS to raise it for this API, or deploy fewer models per app`,
+              `the HTTP API needs ${routes} routes (${this.cors ? '8 per model (GET and POST of 4 paths) and 4 server routes, with CORS' : '4 per model and $default'}); API Gateway allows ${routesPerApi} per HTTP API ("Routes per API", adjustable: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html). Ask AWS to raise it for this API, or deploy fewer models per app`,
             ];
       },
     });
@@ -228,8 +234,14 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
     ];
     const methods = this.cors ? [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST] : [apigwv2.HttpMethod.ANY];
     const keys = paths.flatMap((path) => methods.map((method) => apigwv2.HttpRouteKey.with(path, method)));
-    if (!this.defaultRouted && !this.cors) {
-      keys.push(apigwv2.HttpRouteKey.DEFAULT);
+    if (!this.defaultRouted) {
+      // The server routes go to the first model's function: by `$default`, or with CORS by a GET route each (a
+      // `$default` route would take preflights to the function too).
+      keys.push(
+        ...(this.cors
+          ? SERVER_PATHS.map((path) => apigwv2.HttpRouteKey.with(path, apigwv2.HttpMethod.GET))
+          : [apigwv2.HttpRouteKey.DEFAULT]),
+      );
       this.defaultRouted = true;
     }
     keys.forEach((routeKey, index) => {

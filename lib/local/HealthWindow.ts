@@ -298,26 +298,12 @@ export class HealthWindow {
     const count = Math.max(0, Math.ceil((Math.floor(to / BUCKET_MS) - firstSecond) / periodSeconds));
     const points = Array.from({ length: count }, (_, index) => ({
       at: (firstSecond + index * periodSeconds) * BUCKET_MS,
-      requests: 0,
-      direct: 0,
-      errors: 0,
-      rejected: 0,
-      invalidOutputs: 0,
-      compared: 0,
-      disagreed: 0,
-      latencies: new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY }),
+      ...emptyCounts(),
     }));
     for (const bucket of this.#records.get(model)?.get(version) ?? []) {
       const point = points[Math.floor((bucket.second - firstSecond) / periodSeconds)];
       if (bucket.second < firstSecond || !point) continue;
-      point.requests += bucket.requests;
-      point.direct += bucket.direct;
-      point.errors += bucket.errors;
-      point.rejected += bucket.rejected;
-      point.invalidOutputs += bucket.invalidOutputs;
-      point.compared += bucket.compared;
-      point.disagreed += bucket.disagreed;
-      if (bucket.latencies.count > 0) point.latencies.merge(bucket.latencies);
+      addCounts(point, bucket);
     }
     return points.map(({ latencies, ...counts }) => ({
       ...counts,
@@ -438,46 +424,20 @@ export class HealthWindow {
     from: number,
     to: number,
   ): Omit<VersionFigures, 'p99Ms' | 'differences'> & { latencies: DDSketch } {
-    const latencies = new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY });
-    let requests = 0;
-    let direct = 0;
-    let errors = 0;
-    let rejected = 0;
-    let invalidOutputs = 0;
-    let compared = 0;
-    let disagreed = 0;
+    const sum = emptyCounts();
     const disagreedOutputs: Record<string, number> = {};
     const classes: Record<string, number> = {};
     const fromSecond = Math.floor(from / BUCKET_MS);
     const toSecond = Math.floor(to / BUCKET_MS);
     for (const bucket of buckets) {
       if (bucket.second < fromSecond || bucket.second > toSecond) continue;
-      requests += bucket.requests;
-      direct += bucket.direct;
-      errors += bucket.errors;
-      rejected += bucket.rejected;
-      invalidOutputs += bucket.invalidOutputs;
-      compared += bucket.compared;
-      disagreed += bucket.disagreed;
+      addCounts(sum, bucket);
       for (const [name, count] of bucket.disagreedOutputs) {
         disagreedOutputs[name] = (disagreedOutputs[name] ?? 0) + count;
       }
       for (const [name, count] of bucket.classes) classes[name] = (classes[name] ?? 0) + count;
-      // A second with only shadow comparisons has no latencies of its own.
-      if (bucket.latencies.count > 0) latencies.merge(bucket.latencies);
     }
-    return {
-      requests,
-      direct,
-      errors,
-      rejected,
-      invalidOutputs,
-      compared,
-      disagreed,
-      disagreedOutputs,
-      classes,
-      latencies,
-    };
+    return { ...sum, disagreedOutputs, classes };
   }
 
   /** Drops buckets older than the retention. */
@@ -487,6 +447,38 @@ export class HealthWindow {
     while (stale < buckets.length && (buckets[stale] as Bucket).second < oldestSecond) stale++;
     if (stale > 0) buckets.splice(0, stale);
   }
+}
+
+/** The counts of a period, summed over its seconds by {@link addCounts}. */
+type Counts = Pick<
+  Bucket,
+  'requests' | 'direct' | 'errors' | 'rejected' | 'invalidOutputs' | 'compared' | 'disagreed' | 'latencies'
+>;
+
+function emptyCounts(): Counts {
+  return {
+    requests: 0,
+    direct: 0,
+    errors: 0,
+    rejected: 0,
+    invalidOutputs: 0,
+    compared: 0,
+    disagreed: 0,
+    latencies: new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY }),
+  };
+}
+
+/** Adds one second's counts and latencies to a period's. */
+function addCounts(into: Counts, bucket: Bucket): void {
+  into.requests += bucket.requests;
+  into.direct += bucket.direct;
+  into.errors += bucket.errors;
+  into.rejected += bucket.rejected;
+  into.invalidOutputs += bucket.invalidOutputs;
+  into.compared += bucket.compared;
+  into.disagreed += bucket.disagreed;
+  // A second with only shadow comparisons has no latencies of its own.
+  if (bucket.latencies.count > 0) into.latencies.merge(bucket.latencies);
 }
 
 /** A count that may be fractional (shares of batch requests), to two decimals. */

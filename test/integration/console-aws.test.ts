@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../lib/cli/run-cli.js';
-import { versionAlarmName } from '../../lib/core/gates/version-alarm-name.js';
-import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
 import { firstDeploy, startRollout } from '../../lib/core/rollout/rollout-transitions.js';
 import { CONTROL_TOKEN_META } from '../../lib/local/console-routes.js';
-import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
+import type { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { CONTROL_TOKEN_HEADER, ConsoleStateSchema } from '../../lib/local/local-routes.js';
-import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
-import { publishVersion } from '../../lib/publish/publish-version.js';
 import { EmfServingMetrics } from '../../lib/serving/metrics/EmfServingMetrics.js';
-import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 import { launchBrowser, PAGE_WAIT_MS } from '../fixtures/browser.js';
-import { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
+import type { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
+import { type IrisCanaryOnAws, irisCanaryOnAws } from '../fixtures/iris-canary-on-aws.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -27,37 +21,15 @@ const REGION = 'eu-west-1';
 /** The console's clock: half a minute into a minute, so the last whole minutes are settled. */
 const NOW = Date.parse('2026-11-30T10:30:30.000Z');
 
+let canary: IrisCanaryOnAws;
 let home: string;
 let store: LocalObjectStore;
 let rollouts: RolloutStore;
 let aws: FakeAwsControlPlane;
 
 before(async () => {
-  home = await mkdtemp(join(tmpdir(), 'sluice-console-aws-'));
-  store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
-  const iris = SAMPLE_MODELS[0];
-  const extras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
-  const registry = new ModelRegistry({ store: store.objects() });
-  const v1 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
-  const v2 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
-  const serving = (version: number, sha256: string) => ({
-    SLUICE_MODEL: 'iris',
-    SLUICE_MODEL_VERSION: String(version),
-    SLUICE_MODEL_SHA256: sha256,
-  });
-  aws = new FakeAwsControlPlane(
-    FUNCTION,
-    serving(2, v2.sha256),
-    'gJrXW1BqQMgjcWZNzAsu3KO/MGfDeeDM1WaVs55/i5c=',
-  );
-  aws.addVersion('5', serving(1, v1.sha256));
-  aws.addVersion('6', serving(2, v2.sha256));
-  aws.createAlias({ Name: 'live', FunctionVersion: '5' });
-  aws.updateAlias({ Name: 'live', RoutingConfig: { AdditionalVersionWeights: { '6': 0.1 } } });
-  for (const kind of ['errors', 'p99', 'model-errors', 'invalid-outputs', 'rejected-inputs'] as const) {
-    const AlarmName = versionAlarmName(FUNCTION, '6', kind);
-    aws.alarms.set(AlarmName, { AlarmName, StateValue: 'OK' });
-  }
+  canary = await irisCanaryOnAws(FUNCTION);
+  ({ home, store, aws } = canary);
   // Ten minutes of the function's own EMF: 9 requests a minute on v1 (Lambda version 5), 1 on v2 (6), one of
   // v2's failing, as the predict function writes them and CloudWatch takes them from its log group.
   for (let minute = 10; minute >= 1; minute--) {
@@ -107,10 +79,7 @@ before(async () => {
   );
 });
 
-after(async () => {
-  await store.stop();
-  await rm(home, { recursive: true, force: true });
-});
+after(() => canary.stop());
 
 /** A request with any Host (fetch may not set one), read whole. */
 function send(

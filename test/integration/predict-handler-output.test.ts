@@ -90,6 +90,19 @@ function event(body: unknown, requestId: string): APIGatewayProxyEvent {
 
 let home: string;
 let store: LocalObjectStore;
+
+/** The function's configuration serving iris v1 from the test's store, with `extra` variables. */
+function irisConfig(extra: Record<string, string> = {}) {
+  return readFunctionConfig({
+    SLUICE_BUCKET: store.bucket,
+    SLUICE_MODEL: 'iris',
+    SLUICE_MODEL_VERSION: '1',
+    SLUICE_MODEL_SHA256: sha256,
+    SLUICE_S3_ENDPOINT: store.endpoint,
+    AWS_REGION: 'us-east-1',
+    ...extra,
+  });
+}
 let sha256: string;
 
 before(async () => {
@@ -112,17 +125,7 @@ describe('functions/predict wiring: what the Lambda function writes for CloudWat
     let lines: unknown[];
     let raw: string;
     try {
-      const predict = createPredictHandler(
-        readFunctionConfig({
-          SLUICE_BUCKET: store.bucket,
-          SLUICE_MODEL: 'iris',
-          SLUICE_MODEL_VERSION: '1',
-          SLUICE_MODEL_SHA256: sha256,
-          SLUICE_S3_ENDPOINT: store.endpoint,
-          AWS_REGION: 'us-east-1',
-          AWS_LAMBDA_FUNCTION_VERSION: '7',
-        }),
-      );
+      const predict = createPredictHandler(irisConfig({ AWS_LAMBDA_FUNCTION_VERSION: '7' }));
       await predict.warm;
       const good = {
         id: PAYLOAD_MARKER,
@@ -197,17 +200,7 @@ describe('functions/predict behind a REST API with api.cors: the function names 
     const output = captureOutput();
     try {
       const cors = { allowOrigins: ['https://app.example.com'], maxAgeSeconds: 600 };
-      const predict = createPredictHandler(
-        readFunctionConfig({
-          SLUICE_BUCKET: store.bucket,
-          SLUICE_MODEL: 'iris',
-          SLUICE_MODEL_VERSION: '1',
-          SLUICE_MODEL_SHA256: sha256,
-          SLUICE_S3_ENDPOINT: store.endpoint,
-          SLUICE_CORS: JSON.stringify(cors),
-          AWS_REGION: 'us-east-1',
-        }),
-      );
+      const predict = createPredictHandler(irisConfig({ SLUICE_CORS: JSON.stringify(cors) }));
       await predict.warm;
       const request = {
         inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
@@ -259,16 +252,7 @@ describe('functions/predict with a batch of a Distributed Map run: rows scored i
   it('scores the rows by one request, names the refused ones, and writes the same part when the batch is retried', async () => {
     const output = captureOutput();
     try {
-      const predict = createPredictHandler(
-        readFunctionConfig({
-          SLUICE_BUCKET: store.bucket,
-          SLUICE_MODEL: 'iris',
-          SLUICE_MODEL_VERSION: '1',
-          SLUICE_MODEL_SHA256: sha256,
-          SLUICE_S3_ENDPOINT: store.endpoint,
-          AWS_REGION: 'us-east-1',
-        }),
-      );
+      const predict = createPredictHandler(irisConfig());
       await predict.warm;
       const event = BatchEventSchema.parse({
         Items: [

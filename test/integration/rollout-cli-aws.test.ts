@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { runCli } from '../../lib/cli/run-cli.js';
 import { versionAlarmName } from '../../lib/core/gates/version-alarm-name.js';
-import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
 import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
 import { firstDeploy, startRollout } from '../../lib/core/rollout/rollout-transitions.js';
-import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
-import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
-import { publishVersion } from '../../lib/publish/publish-version.js';
-import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import type { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { RolloutStore } from '../../lib/storage/RolloutStore.js';
-import { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
+import type { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
 import { lambdaLogStream } from '../fixtures/fake-logs-insights.js';
+import { type IrisCanaryOnAws, irisCanaryOnAws } from '../fixtures/iris-canary-on-aws.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -35,38 +29,14 @@ const StatusSchema = z.object({
   decision: z.object({ kind: z.string() }),
 });
 
-/** The environment of a Lambda version of the predict function serving iris `modelVersion`. */
-function environmentServing(modelVersion: number, sha256: string): Record<string, string> {
-  return { SLUICE_MODEL: 'iris', SLUICE_MODEL_VERSION: String(modelVersion), SLUICE_MODEL_SHA256: sha256 };
-}
-
-let home: string;
+let canary: IrisCanaryOnAws;
 let store: LocalObjectStore;
 let rollouts: RolloutStore;
 let aws: FakeAwsControlPlane;
 
 before(async () => {
-  home = await mkdtemp(join(tmpdir(), 'sluice-cli-aws-'));
-  store = await LocalObjectStore.start({ directory: join(home, 's3'), port: 0 });
-  const iris = SAMPLE_MODELS[0];
-  const extras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
-  const registry = new ModelRegistry({ store: store.objects() });
-  const v1 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
-  const v2 = await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
-  // Lambda versions 5 and 6 of the predict function serve iris v1 and v2; the alias sends 10 % to 6.
-  aws = new FakeAwsControlPlane(
-    FUNCTION,
-    environmentServing(2, v2.sha256),
-    'gJrXW1BqQMgjcWZNzAsu3KO/MGfDeeDM1WaVs55/i5c=',
-  );
-  aws.addVersion('5', environmentServing(1, v1.sha256));
-  aws.addVersion('6', environmentServing(2, v2.sha256));
-  aws.createAlias({ Name: 'live', FunctionVersion: '5' });
-  aws.updateAlias({ Name: 'live', RoutingConfig: { AdditionalVersionWeights: { '6': 0.1 } } });
-  for (const kind of ['errors', 'p99', 'model-errors', 'invalid-outputs', 'rejected-inputs'] as const) {
-    const AlarmName = versionAlarmName(FUNCTION, '6', kind);
-    aws.alarms.set(AlarmName, { AlarmName, StateValue: 'OK' });
-  }
+  canary = await irisCanaryOnAws(FUNCTION);
+  ({ store, aws } = canary);
   // The requests of the last minutes through the alias: 900 on version 5, 100 on the candidate.
   const recent = Date.now() - 5 * 60_000;
   aws.recordInvocations('5', recent, 900);
@@ -84,10 +54,7 @@ before(async () => {
   );
 });
 
-after(async () => {
-  await store.stop();
-  await rm(home, { recursive: true, force: true });
-});
+after(() => canary.stop());
 
 /**
  * Runs `sluice ARGS` in this process against the embedded S3 store, on "AWS" (the shared fake account), with

@@ -42,12 +42,13 @@ export interface BatchStateMachineProps {
 /**
  * A model's batch scoring: a Step Functions state machine whose Distributed Map reads one JSON lines or CSV object
  * under `batch/<model>/input/` of the registry bucket (Step Functions' own item reader, `InputType` JSONL or CSV
- * with the header in the first row), batches its items (`batchRows`, at most 256 KiB), and invokes the model's
- * function through its `live` alias with each batch, at most `maxConcurrency` at once; the function scores a batch
+ * with the header in the first row), batches its items (`batchRows`, at most 256 KiB), and invokes the Lambda version
+ * of the model's function this deploy published (not the `live` alias, whose invocations are a rollout's evidence)
+ * with each batch, at most `maxConcurrency` at once; the function scores a batch
  * with one session.run and writes its results to a part under `batch/<model>/output/<run>/parts/`, and the map's
- * result writer puts the run's manifest and each batch's outcome under `batch/<model>/output/`. A failed invocation
- * is tried {@link BATCH_INVOKE_ATTEMPTS} times; the run fails when more than `toleratedFailurePercent` of its
- * batches did. Per model, not per stack: its IAM names that model's function and prefixes only.
+ * result writer puts the run's manifest and each batch's outcome under `batch/<model>/output/` (a batch that failed
+ * every attempt is listed there with its input, its rows having no part). A failed invocation is tried
+ * {@link BATCH_INVOKE_ATTEMPTS} times; the run fails when more than `toleratedFailurePercent` of its batches did. Per model, not per stack: its IAM names that model's function and prefixes only.
  *
  * Execution input: `{"run": {"runId", "key", "format": "jsonl"|"csv", "version"?}}` (see `BatchRunInputSchema`).
  *
@@ -109,8 +110,9 @@ export class BatchStateMachine extends Construct {
       },
       prefixes,
       {
-        id: `AwsSolutions-IAM5[Resource::${nagArn(props.endpoint.fn)}:live:*]`,
-        reason: "Invokes the model's live alias only; CDK's LambdaInvoke grants it with its qualifiers.",
+        id: `AwsSolutions-IAM5[Resource::${nagRef(props.endpoint.version)}:*]`,
+        reason:
+          "Invokes one published version of the model's function only; CDK's LambdaInvoke grants it with its qualifiers.",
       },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -134,7 +136,7 @@ export class BatchStateMachine extends Construct {
     acceptFindings(props.endpoint.fn, prefixes);
     new CfnOutput(this, 'StateMachineArn', {
       value: this.stateMachine.stateMachineArn,
-      description: `${model}'s batch scoring: \`sluice batch ${model} --state-machine <this>\``,
+      description: `${model}'s batch scoring: aws stepfunctions start-execution --state-machine-arn <this> --input '{"run": {"runId": ..., "key": "batch/${model}/input/...", "format": "jsonl"}}'`,
     });
   }
 
@@ -168,7 +170,10 @@ export class BatchStateMachine extends Construct {
       resultPath: '$.results',
     });
     const invoke = new tasks.LambdaInvoke(this, `Score-${format}`, {
-      lambdaFunction: props.endpoint.liveAlias,
+      // The Lambda version this deploy published, not the live alias: Lambda counts an alias's invocations per
+      // executed version, the evidence of a rollout's steps and its version alarms, and batch work is not traffic
+      // (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+      lambdaFunction: props.endpoint.version,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
     });

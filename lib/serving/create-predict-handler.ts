@@ -6,7 +6,7 @@ import type { BatchResult } from '../core/batch/batch-results.js';
 import { corsHeaders } from '../core/contract/cors.js';
 import { readHeader } from '../core/contract/headers.js';
 import { buildProxyEvent } from '../core/contract/proxy-event.js';
-import { ChecksumMismatchError } from '../core/errors/model-errors.js';
+import { ChecksumMismatchError, ModelUnavailableError } from '../core/errors/model-errors.js';
 import { METRICS_SERVICE } from '../core/metrics/metric-names.js';
 import { createS3Client } from '../storage/create-s3-client.js';
 import { ModelRegistry } from '../storage/ModelRegistry.js';
@@ -206,17 +206,24 @@ export function createPredictHandler(
         attempts: 1,
         sleep: async () => undefined,
       });
+      // A fault not of the rows' making (the model cannot load, the store is down) fails the invocation, so Step
+      // Functions tries the batch again (the map's Retry) instead of recording every row as failed for good.
+      const fault = scored.find((result) => 'error' in result && (result.status ?? 500) >= 500);
+      if (fault && 'error' in fault)
+        throw new ModelUnavailableError(`the batch could not be scored: ${fault.error}`);
       const results: BatchResult[] = [
         ...errors.map((error) => ({ source: error.source, line: error.line, error: error.error })),
         ...scored,
       ].sort((a, b) => a.line - b.line);
       const part = batchPartKey(config.model, event);
-      // A retried batch finds its part written by the attempt that got this far: the same rows, never twice.
-      await store.putIfAbsent(part, `${results.map((result) => JSON.stringify(result)).join('\n')}\n`, {
-        contentType: 'application/x-ndjson',
-      });
-      const failed = results.filter((result) => 'error' in result).length;
-      return { part, rows: results.length, succeeded: results.length - failed, failed };
+      const text = `${results.map((result) => JSON.stringify(result)).join('\n')}\n`;
+      // A retried batch finds its part written by the attempt that got this far: the same rows, never twice, and
+      // its counts are the stored part's.
+      const written = await store.putIfAbsent(part, text, { contentType: 'application/x-ndjson' });
+      const stored = written ? text : new TextDecoder().decode(await store.get(part));
+      const lines = stored.split('\n').filter((line) => line !== '');
+      const failed = lines.filter((line) => 'error' in JSON.parse(line)).length;
+      return { part, rows: lines.length, succeeded: lines.length - failed, failed };
     },
     warm,
     engine,

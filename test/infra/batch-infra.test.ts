@@ -82,8 +82,12 @@ describe('batch scoring (model batch): a Step Functions Distributed Map per mode
       const score = Object.values(
         (map.ItemProcessor as { States: Record<string, Record<string, unknown>> }).States,
       )[0];
-      // The batch is the invocation's payload, the function's answer the batch's outcome: the live alias itself.
-      assert.match(JSON.stringify(score?.Resource), /ModelirisFunction[0-9A-F]+','Arn'\]\}:live"$/);
+      // The batch is the invocation's payload, the function's answer the batch's outcome: the Lambda version this
+      // deploy published, never the live alias, whose invocations are a rollout's evidence.
+      assert.match(
+        JSON.stringify(score?.Resource),
+        /^"\{'Ref':'ModelirisFunctionCurrentVersion[0-9A-Fa-f]+'\}"$/,
+      );
       assert.ok(score, 'the batch task');
       assert.deepEqual((score.Retry as { MaxAttempts: number }[])[0]?.MaxAttempts, 2);
     }
@@ -108,12 +112,9 @@ describe('batch scoring (model batch): a Step Functions Distributed Map per mode
           statement.actions.includes('s3:GetObject') && /batch\/iris\/input\/\*/.test(statement.resources),
       ),
     );
-    assert.ok(
-      machine.some(
-        (statement) =>
-          statement.actions.includes('lambda:InvokeFunction') && /live/.test(statement.resources),
-      ),
-    );
+    const invoke = machine.find((statement) => statement.actions.includes('lambda:InvokeFunction'));
+    assert.match(invoke?.resources ?? '', /ModelirisFunctionCurrentVersion/);
+    assert.doesNotMatch(invoke?.resources ?? '', /live/);
     assert.equal(JSON.stringify(machine).includes('models/'), false, 'no access to the models');
     const fn = statementsOf(/ModelirisFunctionServiceRole/);
     assert.ok(

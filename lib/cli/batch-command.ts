@@ -47,7 +47,7 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
     .action(async (model: string, options: BatchOptions) => {
       if (!options.local) {
         throw new UsageError(
-          'sluice batch runs against the local stack (--local); on AWS its Step Functions state machine is not built yet',
+          "sluice batch runs against the local stack (--local) for now; on AWS start the model's batch state machine (its BatchStateMachineArn output) with aws stepfunctions start-execution",
         );
       }
       const batchSize = wholeNumber('--batch-size', options.batchSize, 1, MAX_BATCH_ROWS);

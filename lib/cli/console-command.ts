@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import { RouteNotFoundError } from '../core/errors/request-errors.js';
 import { ApiGatewayEmulator } from '../local/ApiGatewayEmulator.js';
-import { CONSOLE_PATH, consoleRoutes } from '../local/console-routes.js';
+import { CONSOLE_ACTOR, CONSOLE_PATH, consoleRoutes } from '../local/console-routes.js';
 import { rolloutRoutes } from '../local/local-control-routes.js';
 import { runningLocalStack } from '../local/local-home.js';
 import { hostGuarded, hostsOf } from '../local/local-route-guard.js';
@@ -22,9 +22,6 @@ export const DEFAULT_CONSOLE_PORT = 3001;
  * asks GetMetricData for eight metrics per version, priced per metric requested.
  */
 export const CONSOLE_AWS_REFRESH_MS = 30_000;
-
-/** Who the console's promote and rollback name in the rollout history. */
-export const CONSOLE_ACTOR = 'console';
 
 /** Options of `sluice console`. */
 interface ConsoleOptions extends RolloutCommandOptions {

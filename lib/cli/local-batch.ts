@@ -19,6 +19,7 @@ import {
   partName,
   summarize,
 } from '../core/batch/batch-results.js';
+import { ErrorBodySchema } from '../core/contract/response-schemas.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import { type BatchTransport, scoreBatch } from '../serving/score-batch.js';
 
@@ -75,7 +76,6 @@ export interface LocalBatchOptions {
 }
 
 const MetadataSchema = z.object({ inputs: z.array(z.object({ name: z.string() })).min(1) });
-const ErrorSchema = z.object({ error: z.string() });
 
 /**
  * A batch run against the running local stack, the same contract as on AWS: the input files' rows (JSON lines or
@@ -261,7 +261,9 @@ async function getJson<T>(send: typeof fetch, url: string, schema: z.ZodType<T>)
   }
   const json: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
-    throw new SluiceError(ErrorSchema.safeParse(json).data?.error ?? `${url} answered ${response.status}`);
+    throw new SluiceError(
+      ErrorBodySchema.safeParse(json).data?.error ?? `${url} answered ${response.status}`,
+    );
   }
   return schema.parse(json);
 }
@@ -271,8 +273,8 @@ export async function inputFiles(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new SluiceError(`no input at ${path}`);
   if (!info.isDirectory()) return [path];
-  const names = (await readdir(path)).filter((name) => /\.(jsonl|json|csv)$/i.test(name)).sort();
-  if (names.length === 0) throw new SluiceError(`${path} holds no .jsonl, .json or .csv file`);
+  const names = (await readdir(path)).filter((name) => /\.(jsonl|csv)$/i.test(name)).sort();
+  if (names.length === 0) throw new SluiceError(`${path} holds no .jsonl or .csv file`);
   return names.map((name) => join(path, name));
 }
 

@@ -14,7 +14,7 @@ import { ModelRegistry, UNPUBLISHED_GRACE_MS } from '../storage/ModelRegistry.js
 import { RolloutStore } from '../storage/RolloutStore.js';
 import { S3RequestObjects } from '../storage/S3RequestObjects.js';
 import { ApiGatewayEmulator } from './ApiGatewayEmulator.js';
-import { consoleRoutes } from './console-routes.js';
+import { CONSOLE_ACTOR, consoleRoutes } from './console-routes.js';
 import { expireRequestObjects } from './expire-request-objects.js';
 import { HealthWindow } from './HealthWindow.js';
 import { HomeLock } from './HomeLock.js';
@@ -68,9 +68,6 @@ export interface LocalStackOptions {
   /** Which web pages may call the API (`api.cors` of sluice.config.json, see `readLocalCors`). @default none: CORS off */
   readonly cors?: CorsSettings;
 }
-
-/** The actor of what the console reads and does. */
-export const CONSOLE_ACTOR = 'console';
 
 /**
  * Everything sluice runs on AWS, on one machine: the embedded S3-compatible registry, the same

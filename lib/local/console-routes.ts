@@ -16,6 +16,9 @@ import {
   LocalRoutePath,
 } from './local-routes.js';
 
+/** Who the console's promote and rollback name in the rollout history, locally and on AWS. */
+export const CONSOLE_ACTOR = 'console';
+
 /** The path of the console page. */
 export const CONSOLE_PATH = '/';
 
@@ -68,7 +71,7 @@ const ASSETS: Readonly<Record<string, { readonly path: () => string; readonly ty
 export interface ConsoleRoutesDeps {
   /** The models in the registry. */
   readonly models: () => Promise<string[]>;
-  readonly registry: Pick<ModelRegistry, 'listVersions' | 'getManifest'>;
+  readonly registry: Pick<ModelRegistry, 'readManifests'>;
   /** A model's rollout, as `sluice status --local` reads it. */
   readonly status: (model: string) => Promise<RolloutStatusReport>;
   /** Each listed version's periods over `[from, to)`, by version number; versions with no figures may be left out. */
@@ -165,7 +168,7 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Record<string, LocalRout
 }
 
 /** What the console shows now: every model, its versions, rollout, and charts over the last `windowMs`. */
-export async function consoleState(deps: ConsoleRoutesDeps, windowMs: number): Promise<ConsoleState> {
+async function consoleState(deps: ConsoleRoutesDeps, windowMs: number): Promise<ConsoleState> {
   const now = deps.now();
   const step = deps.periodStepMs ?? 1_000;
   const periodMs = Math.max(step, Math.ceil(windowMs / CONSOLE_POINTS / step) * step);
@@ -173,10 +176,14 @@ export async function consoleState(deps: ConsoleRoutesDeps, windowMs: number): P
   const names = (await deps.models()).sort();
   const models = await Promise.all(
     names.map(async (name) => {
-      const [listed, rollout] = await Promise.all([deps.registry.listVersions(name), deps.status(name)]);
-      const shown = listed.slice(-MAX_LISTED_VERSIONS).reverse();
-      const [manifests, all, drift] = await Promise.all([
-        Promise.all(shown.map((version) => deps.registry.getManifest(name, version))),
+      // A version whose manifest cannot be read is left out; the others are shown (as `sluice versions` does).
+      const [read, rollout] = await Promise.all([deps.registry.readManifests(name), deps.status(name)]);
+      const manifests = read
+        .flatMap((entry) => (entry.manifest ? [entry.manifest] : []))
+        .slice(-MAX_LISTED_VERSIONS)
+        .reverse();
+      const shown = manifests.map((manifest) => manifest.version);
+      const [all, drift] = await Promise.all([
         deps.series(name, shown, { from, to: now, periodMs }),
         deps.drift(name),
       ]);

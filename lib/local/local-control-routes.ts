@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { describeIssues } from '../core/errors/describe-issues.js';
 import {
@@ -229,7 +230,7 @@ function refuseCrossSite(deps: RolloutRoutesDeps, request: LocalRequest): void {
     );
   }
   const token = request.headers[CONTROL_TOKEN_HEADER];
-  if (token !== deps.token) {
+  if (typeof token !== 'string' || !sameSecret(token, deps.token)) {
     throw new CrossSiteRequestError(
       `rollout commands carry the local stack's control token in ${CONTROL_TOKEN_HEADER} (sluice --local reads it from the stack's data folder); ${token === undefined ? 'none was sent' : "the one sent is not this start's"}`,
     );
@@ -240,6 +241,13 @@ function refuseCrossSite(deps: RolloutRoutesDeps, request: LocalRequest): void {
       `a rollout command from ${JSON.stringify(origin)} is refused: only the local stack's own origin may send one`,
     );
   }
+}
+
+/** Whether two secrets are equal, compared in a time that does not tell how much of them matched. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function parseBody<T>(request: LocalRequest, schema: z.ZodType<T>): T {

@@ -33,8 +33,12 @@ export function hostGuarded(
   return guarded;
 }
 
-/** The Host values of a stack listening at `url` (`http://127.0.0.1:3000`): its address, and `localhost`. */
+/**
+ * The Host values of a stack listening at `url` (`http://127.0.0.1:3000`): its address, and `localhost`, with the
+ * port as a browser sends it (none for 80); none while the stack does not know its address yet.
+ */
 export function hostsOf(url: string): string[] {
-  const { port, hostname } = new URL(url);
-  return [...new Set([`${hostname}:${port}`, `localhost:${port}`])];
+  if (url === '') return [];
+  const { host, port } = new URL(url);
+  return [...new Set([host, port === '' ? 'localhost' : `localhost:${port}`])];
 }

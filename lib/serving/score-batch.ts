@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { BatchItem } from '../core/batch/batch-items.js';
 import type { BatchResult } from '../core/batch/batch-results.js';
+import { ErrorBodySchema, PredictResponseSchema } from '../core/contract/response-schemas.js';
 
 /** Attempts of one batch request that failed for a reason not its own (a 5xx, a dropped connection). */
 export const BATCH_ATTEMPTS = 3;
@@ -29,9 +29,6 @@ export interface ScoreBatchContext {
   readonly sleep: (ms: number) => Promise<void>;
 }
 
-const PredictSchema = z.object({ version: z.number().int().positive(), predictions: z.unknown() });
-const ErrorSchema = z.object({ error: z.string() });
-
 /**
  * The result of each row of a batch, the same for the local stack (over HTTP) and a Lambda function (in process):
  * one simple-form request for all the rows (one session.run); a batch refused as too large (413) is split in
@@ -57,7 +54,7 @@ export async function scoreBatch(
         };
   const answer = await withRetries(context, body);
   if (answer.kind === 'answered' && answer.status === 200) {
-    const parsed = PredictSchema.safeParse(answer.json);
+    const parsed = PredictResponseSchema.safeParse(answer.json);
     const predictions = parsed.success ? parsed.data.predictions : undefined;
     const perRow = Array.isArray(predictions) && predictions.length === items.length;
     if (parsed.success && (perRow || items.length === 1)) {
@@ -84,7 +81,7 @@ export async function scoreBatch(
   }
   const error =
     answer.kind === 'answered'
-      ? (ErrorSchema.safeParse(answer.json).data?.error ?? `answered ${answer.status}`)
+      ? (ErrorBodySchema.safeParse(answer.json).data?.error ?? `answered ${answer.status}`)
       : answer.error;
   return items.map((item) => ({
     ...where(item),

@@ -57,7 +57,10 @@ describe('sluice batch --local: files of rows scored in batches against the loca
 
   it('scores 3,000 rows with one request per batch; a bad row and a line that is no JSON are reported, not lost', async () => {
     const { text, labels } = irisLines(3000);
-    const bad = `${text}{"id": "short", "row": [1, 2]}\nnot json\n`;
+    // The short row in the middle of the first batch: that batch is refused and sent again row by row.
+    const lines = text.trimEnd().split('\n');
+    lines.splice(49, 0, '{"id": "short", "row": [1, 2]}');
+    const bad = `${lines.join('\n')}\nnot json\n`;
     const input = join(work, 'rows.jsonl');
     await writeFile(input, bad);
     const output = join(work, 'scored');
@@ -86,21 +89,24 @@ describe('sluice batch --local: files of rows scored in batches against the loca
     );
     const results = await resultsOf(output);
     assertEachRowOnce(results, 3002);
-    results.slice(0, 3000).forEach((result, index) => {
-      assert.ok('prediction' in result, JSON.stringify(result));
-      assert.equal(result.id, `r${index}`);
-      assert.equal((result.prediction as { label: string }).label, labels[index]);
-    });
+    results
+      .filter((result) => result.id !== 'short' && result.line !== 3002)
+      .forEach((result, index) => {
+        assert.ok('prediction' in result, JSON.stringify(result));
+        assert.equal(result.id, `r${index}`);
+        assert.equal((result.prediction as { label: string }).label, labels[index]);
+      });
     const short = results.find((result) => result.id === 'short');
     assert.ok(short && 'error' in short);
     assert.equal(short.status, 400);
+    assert.equal(short.line, 50);
     assert.match(short.error, /shape|4/);
     const notJson = results.find((result) => result.line === 3002);
     assert.ok(notJson && 'error' in notJson);
     assert.match(notJson.error, /not JSON/);
-    // 30 batches of 100 rows, and a last one of the bad row alone: a request per batch, not per row.
+    // 31 batch requests (30 of 100 rows, the last of 1), and the 100 rows of the refused first batch one by one.
     const after = (await readMetrics(test)).get(sample('sluice_requests_total', 'iris', 1)) ?? 0;
-    assert.equal(after - before, 31);
+    assert.equal(after - before, 131);
   });
 
   it('reads CSV with a header and an id column, and exits 0 within --tolerate-failures', async () => {

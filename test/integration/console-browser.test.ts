@@ -217,6 +217,12 @@ describe('CORS on the local stack (api.cors): a web app of an allowed origin cal
     await page.close();
   });
 
+  it('started without --allow-actions, gives the console page no control token', async () => {
+    const page = await fetch(`${test.url}/`);
+    assert.equal(page.status, 200);
+    assert.doesNotMatch(await page.text(), /sluice-control-token/);
+  });
+
   it("answers the preflight with the contract's methods and headers, the stack's own routes never", async () => {
     const preflight = await fetch(`${test.url}/v2/models/iris/infer`, {
       method: 'OPTIONS',

@@ -75,15 +75,17 @@ export function allowedOrigin(cors: CorsSettings, origin: string | undefined): s
 
 /**
  * The CORS headers of an answer to a request from `origin`: which origin may read it and which headers it may read.
- * Empty for a request with no Origin or from one not allowed (the browser then keeps the answer from the page).
- * `Vary: Origin` when the allowed origin depends on the request, so a cache never hands one page's answer to another.
+ * For a request with no Origin or from one not allowed, only `Vary: Origin` (the browser then keeps the answer from
+ * the page); with `["*"]`, the same headers for every request. `Vary: Origin` whenever the allowed origin depends on
+ * the request, so a cache never hands one page's answer to another.
  *
  * @example
  * corsHeaders({ allowOrigins: ['https://app.example.com'], maxAgeSeconds: 600 }, 'https://app.example.com');
  */
 export function corsHeaders(cors: CorsSettings, origin: string | undefined): Record<string, string> {
-  const allowed = allowedOrigin(cors, origin);
-  if (allowed === undefined) return cors.allowOrigins.includes('*') ? {} : { vary: 'Origin' };
+  // With "*" every answer is the same for every page, Origin or not: nothing to vary on.
+  const allowed = cors.allowOrigins.includes('*') ? '*' : allowedOrigin(cors, origin);
+  if (allowed === undefined) return { vary: 'Origin' };
   return {
     'access-control-allow-origin': allowed,
     'access-control-expose-headers': CORS_EXPOSE_HEADERS.join(', '),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ModelManifest } from '../manifest/ModelManifest.js';
-import { INTEGER_DATATYPES, TensorDatatype } from '../tensor/datatypes.js';
+import { TensorDatatype } from '../tensor/datatypes.js';
 import type { TensorSpec } from '../tensor/TensorSpec.js';
 import { ResponseHeader } from './headers.js';
 import { InferRequestSchema, PredictRequestSchema, RequestTensorSchema } from './infer-request.js';
@@ -16,22 +16,15 @@ import {
 /** The OpenAPI version of the documents sluice writes (JSON Schema draft 2020-12, which zod 4 emits). */
 export const OPENAPI_VERSION = '3.1.0';
 
-/** The path of the stack's document; each model's own is at {@link modelOpenApiPath}. */
-export const OPENAPI_PATH = '/openapi.json';
+/** Most values an example input carries: a bigger one (an image) is left out, not cut (a cut one would be refused). */
+const MAX_EXAMPLE_VALUES = 4096;
 
-/** The path of one model's document, served by the model's own function on every front door. */
-export function modelOpenApiPath(model: string): string {
-  return `/v2/models/${encodeURIComponent(model)}/openapi.json`;
+/** A model the document describes: its served version's manifest (real input names, datatypes, shapes) and versions. */
+export interface DocumentedModel {
+  readonly name: string;
+  readonly manifest: ModelManifest;
+  readonly versions: readonly number[];
 }
-
-/**
- * A model the document describes: with its served version's manifest (real input names, datatypes and shapes) and
- * published versions, or by name only (the CDK app knows no signature at synth: its document points at each
- * model's own).
- */
-export type DocumentedModel =
-  | { readonly name: string; readonly manifest: ModelManifest; readonly versions: readonly number[] }
-  | { readonly name: string; readonly manifest?: undefined };
 
 /** Options of {@link openApiDocument}. */
 export interface OpenApiOptions {
@@ -78,7 +71,7 @@ export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
       { name: 'server', description: 'The server as a whole' },
       ...options.models.map((model) => ({
         name: model.name,
-        description: model.manifest?.description ?? `Model ${model.name}`,
+        description: model.manifest.description ?? `Model ${model.name}`,
       })),
     ],
     paths,
@@ -94,18 +87,14 @@ function modelPaths(model: DocumentedModel): Record<string, unknown> {
   const manifest = model.manifest;
   const infer = inferBody(manifest);
   const predict = predictBody(manifest);
-  const versions = model.manifest ? model.versions : undefined;
   const versionParameter = {
     name: 'version',
     in: 'path',
     required: true,
     description: 'A published version of the model',
-    schema:
-      versions && versions.length > 0 ? { type: 'string', enum: versions.map(String) } : { type: 'string' },
+    schema: { type: 'string', enum: model.versions.map(String) },
   };
-  const served = manifest
-    ? `Inputs and outputs as version ${manifest.version} declares them; the version that answers is named in the ${ResponseHeader.MODEL_VERSION} header.`
-    : `This model's own document, with its real inputs, is at ${modelOpenApiPath(model.name)}.`;
+  const served = `Inputs and outputs as version ${manifest.version} declares them; the version that answers is named in the ${ResponseHeader.MODEL_VERSION} header.`;
   return {
     [base]: { get: operation(`Metadata of ${model.name}`, 'ModelMetadata', { tag, notFound: true }) },
     [`${base}/ready`]: {
@@ -205,9 +194,8 @@ function operation(summary: string, component: string | undefined, options: Oper
   };
 }
 
-/** The V2 request body, its inputs narrowed to the manifest's (or the generic schema without one). */
-function inferBody(manifest: ModelManifest | undefined): { schema: unknown; example: unknown } {
-  if (!manifest) return { schema: ref('InferRequest'), example: undefined };
+/** The V2 request body, its inputs narrowed to the manifest's. */
+function inferBody(manifest: ModelManifest): { schema: unknown; example: unknown } {
   const tensors = manifest.inputs.map((spec) =>
     RequestTensorSchema.extend({
       name: z.literal(spec.name),
@@ -220,8 +208,9 @@ function inferBody(manifest: ModelManifest | undefined): { schema: unknown; exam
   const schema = InferRequestSchema.extend({
     inputs: z.array(inputItem).min(1).max(manifest.inputs.length),
   });
-  const example = {
-    inputs: exampleInputs(manifest).map((input) => ({
+  const inputs = exampleInputs(manifest);
+  const example = inputs && {
+    inputs: inputs.map((input) => ({
       name: input.name,
       shape: input.shape,
       datatype: input.datatype,
@@ -232,10 +221,8 @@ function inferBody(manifest: ModelManifest | undefined): { schema: unknown; exam
 }
 
 /** The simple form's body: rows for a single-input model, or the inputs by name. */
-function predictBody(manifest: ModelManifest | undefined): { schema: unknown; example: unknown } {
-  if (!manifest) return { schema: ref('PredictRequest'), example: undefined };
+function predictBody(manifest: ModelManifest): { schema: unknown; example: unknown } {
   const inputs = exampleInputs(manifest);
-  const [only] = inputs;
   const byName = z.strictObject(
     Object.fromEntries(
       manifest.inputs.map((spec) => [
@@ -245,19 +232,25 @@ function predictBody(manifest: ModelManifest | undefined): { schema: unknown; ex
     ),
   );
   const schema = PredictRequestSchema.safeExtend({ inputs: byName.optional() });
+  const [only, ...more] = inputs ?? [];
   const example =
-    inputs.length === 1 && only
-      ? { instances: nest(only.data, only.shape) }
-      : { inputs: Object.fromEntries(inputs.map((input) => [input.name, nest(input.data, input.shape)])) };
+    inputs === undefined
+      ? undefined
+      : only && more.length === 0
+        ? { instances: nest(only.data, only.shape) }
+        : { inputs: Object.fromEntries(inputs.map((input) => [input.name, nest(input.data, input.shape)])) };
   return { schema: jsonSchema(schema), example };
 }
 
-/** An example's inputs: the first golden example's, or zeros of each input's shape (dynamic dimensions as 1). */
+/**
+ * An example's inputs: the first golden example's, or zeros of each input's shape (dynamic dimensions as 1); none
+ * when an input would carry more than {@link MAX_EXAMPLE_VALUES} values.
+ */
 function exampleInputs(
   manifest: ModelManifest,
-): { name: string; datatype: string; shape: number[]; data: unknown[] }[] {
+): { name: string; datatype: string; shape: number[]; data: unknown[] }[] | undefined {
   const golden = manifest.goldenExamples?.[0];
-  return manifest.inputs.map((spec) => {
+  const inputs = manifest.inputs.map((spec) => {
     const given = golden?.inputs.find((input) => input.name === spec.name);
     if (given)
       return {
@@ -268,19 +261,26 @@ function exampleInputs(
       };
     const shape = spec.shape.map((dim) => (dim < 0 ? 1 : dim));
     const count = shape.reduce((product, dim) => product * dim, 1);
+    // Too big to show is not allocated either (an image input holds millions).
+    if (count > MAX_EXAMPLE_VALUES) return undefined;
     return {
       name: spec.name,
       datatype: spec.datatype,
       shape,
-      data: new Array(Math.min(count, 4096)).fill(zeroOf(spec.datatype)),
+      data: new Array(count).fill(zeroOf(spec.datatype)),
     };
   });
+  const shown = inputs.flatMap((input) =>
+    input !== undefined && input.data.length <= MAX_EXAMPLE_VALUES ? [input] : [],
+  );
+  return shown.length === inputs.length ? shown : undefined;
 }
 
+/** A zero of a datatype, as a V2 client writes it. */
 function zeroOf(datatype: string): unknown {
   if (datatype === TensorDatatype.BOOL) return false;
   if (datatype === TensorDatatype.BYTES) return '';
-  return INTEGER_DATATYPES.has(datatype as TensorDatatype) ? 0 : 0.0;
+  return 0;
 }
 
 /** Flat row-major data as nested arrays of `shape`. */

@@ -46,26 +46,36 @@ const bytes = (size) =>
 const shape = (tensor) => `${tensor.name} ${tensor.datatype}[${tensor.shape.join(', ')}]`;
 const percent = (part, whole) => (whole > 0 ? (100 * part) / whole : null);
 
+/** The read in flight: a newer one (a window change) stops it, so an older answer never draws over a newer one. */
+let reading;
+
 async function refresh() {
   clearTimeout(timer);
-  timer = setTimeout(refresh, refreshMs);
+  reading?.abort();
+  const controller = new AbortController();
+  reading = controller;
   let state;
   try {
-    const response = await fetch(`/_sluice/console/state?minutes=${windowMinutes}`, { cache: 'no-store' });
+    const response = await fetch(`/_sluice/console/state?minutes=${windowMinutes}`, {
+      cache: 'no-store',
+      signal: controller.signal,
+    });
     const body = await response.json();
     if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
     state = body;
   } catch (error) {
+    if (controller.signal.aborted) return;
     showProblem(`cannot read the stack's state: ${error.message}`);
+    timer = setTimeout(refresh, refreshMs);
     return;
   }
+  if (controller.signal.aborted) return;
   showProblem(undefined);
-  if (state.refreshMs !== refreshMs) {
-    refreshMs = state.refreshMs;
-    clearTimeout(timer);
-    timer = setTimeout(refresh, refreshMs);
-  }
+  refreshMs = state.refreshMs;
+  document.getElementById('refresh').textContent = `every ${Math.round(refreshMs / 1000)} s`;
   render(state);
+  // The next read is scheduled once this one is drawn: reads never pile up behind a slow one.
+  timer = setTimeout(refresh, refreshMs);
 }
 
 function showProblem(text) {

@@ -35,11 +35,14 @@ const MAX_LISTED_VERSIONS = 20;
 export const CONTROL_TOKEN_META = 'sluice-control-token';
 
 /**
- * What pages may load and where they may connect: only the stack's own scripts, styles and API, never framed (a
- * page that frames the console could trick a click on its buttons). Swagger UI sets inline styles and shows data:
- * images, so styles and images allow those.
+ * What the console may load and where it may connect: only the stack's own scripts, styles and API, never framed
+ * (a page that frames the console could trick a click on its buttons).
  */
-const PAGE_SECURITY_POLICY =
+const CONSOLE_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/** The docs page's: Swagger UI sets inline styles and shows data: images, and its form sends requests to the API. */
+const DOCS_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 const require = createRequire(import.meta.url);
@@ -130,12 +133,12 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Record<string, LocalRout
       answer: async () => {
         const html = (await read(pageFile('index.html'))).toString('utf8');
         const meta = deps.actions ? `<meta name="${CONTROL_TOKEN_META}" content="${deps.token}">` : '';
-        return page(html.replace('<!--control-token-->', meta));
+        return page(html.replace('<!--control-token-->', meta), CONSOLE_SECURITY_POLICY);
       },
     },
     [DOCS_PATH]: {
       methods: ['GET'],
-      answer: async () => page((await read(pageFile('docs.html'))).toString('utf8')),
+      answer: async () => page((await read(pageFile('docs.html'))).toString('utf8'), DOCS_SECURITY_POLICY),
     },
     [LocalRoutePath.CONSOLE_STATE]: {
       methods: ['GET'],
@@ -160,7 +163,7 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Record<string, LocalRout
           status: 200,
           contentType: asset.type,
           body: await read(asset.path()),
-          headers: { 'cache-control': 'no-cache' },
+          headers: { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' },
         };
       },
     },
@@ -244,11 +247,15 @@ function pageFile(name: string): string {
   return fileURLToPath(new URL(`./console/${name}`, import.meta.url));
 }
 
-function page(html: string): LocalReply {
+function page(html: string, policy: string): LocalReply {
   return {
     status: 200,
     contentType: 'text/html; charset=utf-8',
     body: html,
-    headers: { 'content-security-policy': PAGE_SECURITY_POLICY, 'cache-control': 'no-store' },
+    headers: {
+      'content-security-policy': policy,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    },
   };
 }

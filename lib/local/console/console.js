@@ -25,6 +25,8 @@ function h(tag, attributes = {}, ...children) {
     if (value === undefined || value === false) continue;
     if (name === 'on')
       for (const [type, listener] of Object.entries(value)) element.addEventListener(type, listener);
+    // Through the CSSOM: the console's policy refuses style attributes.
+    else if (name === 'style') element.style.cssText = String(value);
     else element.setAttribute(name, value === true ? '' : String(value));
   }
   for (const child of children.flat()) {

@@ -360,12 +360,13 @@ function versionsTable(model, current) {
   );
 }
 
-/** The candidate's weight at each period start, from the rollout's events (the weight after the last one before it). */
-function weightSeries(times, history) {
+/** The candidate's weight at each period's end, from the rollout's events (the weight after the last one by then). */
+function weightSeries(times, history, periodMs) {
   return times.map((at) => {
     let weight = 0;
     for (const event of history) {
-      if (Date.parse(event.at) > at * 1000) break;
+      // The weight at the period's end: a step or a rollback shows in the period it happened in.
+      if (Date.parse(event.at) > at * 1000 + periodMs) break;
       // A first version's deploy names it as both stable and candidate, and a promote leaves no candidate: 0.
       const rolling =
         event.candidate !== undefined && event.candidate !== event.stable && event.action !== 'promote';
@@ -386,7 +387,7 @@ function drawCharts(box, model, state) {
       name: 'weight',
       title: 'Candidate weight (%)',
       labels: ['weight'],
-      data: [weightSeries(times, model.rollout.history)],
+      data: [weightSeries(times, model.rollout.history, state.periodMs)],
       colors: ['#b45309'],
       step: true,
       always: model.rollout.history.length > 0,

@@ -232,19 +232,7 @@ export class HealthWindow {
     const second = Math.floor(at / BUCKET_MS);
     let bucket = buckets.at(-1);
     if (!bucket || bucket.second !== second) {
-      bucket = {
-        second,
-        requests: 0,
-        direct: 0,
-        errors: 0,
-        rejected: 0,
-        invalidOutputs: 0,
-        compared: 0,
-        disagreed: 0,
-        disagreedOutputs: new Map(),
-        classes: new Map(),
-        latencies: new DDSketch({ relativeAccuracy: HEALTH_LATENCY_ACCURACY }),
-      };
+      bucket = { second, ...emptyCounts(), disagreedOutputs: new Map(), classes: new Map() };
       buckets.push(bucket);
       this.#prune(buckets, at);
     }

@@ -21,6 +21,7 @@ import {
 } from '../core/batch/batch-results.js';
 import { ErrorBodySchema } from '../core/contract/response-schemas.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
+import { HomeLock } from '../local/HomeLock.js';
 import { type BatchTransport, scoreBatch } from '../serving/score-batch.js';
 
 /** Batch requests in flight at once when the run does not say. */
@@ -36,9 +37,11 @@ export const BatchOutput = {
   RESULTS: 'results.jsonl',
   /** Counts, versions and the first failures. */
   SUMMARY: 'summary.json',
+  /** Held while a run writes the folder. */
+  LOCK: 'batch.lock',
 } as const;
 
-/** The output folder holds another run's parts: resuming it would mix two runs. */
+/** The output folder holds another run's parts, or another run is writing it: going on would mix two runs. */
 export class BatchRunMismatchError extends SluiceError {}
 
 /** Progress of a run, after each batch. */
@@ -111,6 +114,32 @@ export async function runLocalBatch(options: LocalBatchOptions): Promise<BatchSu
   };
   const parts = join(options.output, BatchOutput.PARTS);
   await mkdir(parts, { recursive: true });
+  // One run per output folder at a time: two would score the same batches and remove each other's temporary files.
+  const lock = await HomeLock.acquire(options.output, {
+    file: BatchOutput.LOCK,
+    inUse: (owner) =>
+      new BatchRunMismatchError(
+        `another sluice batch (pid ${owner.pid}, started ${owner.startedAt}) is writing ${options.output}; wait for it, or give another --output`,
+      ),
+  });
+  try {
+    return await runLocked(options, run, parts, inputNames, apiUrl, send, startedAt, now);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The run itself, its output folder held. */
+async function runLocked(
+  options: LocalBatchOptions,
+  run: BatchRun,
+  parts: string,
+  inputNames: readonly string[],
+  apiUrl: string,
+  send: typeof fetch,
+  startedAt: number,
+  now: () => number,
+): Promise<BatchSummary> {
   await claimRun(options.output, run);
   await removeLeftovers(parts);
 

@@ -54,8 +54,17 @@ export class HomeLock {
   ) {}
 
   /** Takes the data folder for this process, or throws {@link HomeInUseError} naming the stack that has it. */
-  static async acquire(home: string): Promise<HomeLock> {
-    const path = join(home, HOME_LOCK_FILE);
+  static async acquire(
+    home: string,
+    options: {
+      /** The lock's file name in the folder. @default HOME_LOCK_FILE */
+      readonly file?: string;
+      /** The error a live owner makes. @default HomeInUseError */
+      readonly inUse?: (owner: HomeLockContent) => Error;
+    } = {},
+  ): Promise<HomeLock> {
+    const path = join(home, options.file ?? HOME_LOCK_FILE);
+    const inUse = options.inUse ?? ((owner: HomeLockContent) => new HomeInUseError(home, owner));
     const content: HomeLockContent = { pid: process.pid, startedAt: new Date().toISOString() };
     for (let attempt = 1; attempt <= STALE_LOCK_ATTEMPTS; attempt++) {
       // Written whole under a private name, then linked into place: link() fails if the lock exists, and a lock
@@ -71,12 +80,12 @@ export class HomeLock {
         await rm(draft, { force: true });
       }
       const owner = await readOwner(path);
-      if (owner && isProcessAlive(owner.pid)) throw new HomeInUseError(home, owner);
+      if (owner && isProcessAlive(owner.pid)) throw inUse(owner);
       // The owner is gone (or the file is unreadable, a start killed while writing it): the lock is stale.
       await rm(path, { force: true });
     }
     const owner = await readOwner(path);
-    throw new HomeInUseError(home, owner ?? { pid: 0, startedAt: 'unknown' });
+    throw inUse(owner ?? { pid: 0, startedAt: 'unknown' });
   }
 
   /** Gives the data folder up; the file is removed only while it is still this lock's. */

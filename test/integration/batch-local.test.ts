@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { watch } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { z } from 'zod';
 import { BatchResultSchema, BatchSummarySchema } from '../../lib/core/batch/batch-results.js';
+import { HomeLock } from '../../lib/local/HomeLock.js';
 import { readMetrics, sample, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { describeRun, runSluiceInProcess, startSluice } from '../fixtures/sluice-cli.js';
 
@@ -202,6 +203,34 @@ describe('sluice batch --local: files of rows scored in batches against the loca
     );
     assert.equal(other.code, 1);
     assert.match(other.stderr, /holds another run/);
+  });
+
+  it('refuses a second run on an output folder another run is writing (a killed one is taken over, above)', async () => {
+    const input = join(work, 'two.jsonl');
+    await writeFile(input, '[5.1, 3.5, 1.4, 0.2]\n');
+    const output = join(work, 'busy');
+    await mkdir(output, { recursive: true });
+    const lock = await HomeLock.acquire(output, { file: 'batch.lock' });
+    try {
+      const run = await runSluiceInProcess(
+        ['batch', 'iris', '--input', input, '--output', output, '--local'],
+        test.home,
+      );
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /another sluice batch \(pid [0-9]+, started .*\) is writing/);
+    } finally {
+      await lock.release();
+    }
+    const free = await runSluiceInProcess(
+      ['batch', 'iris', '--input', input, '--output', output, '--local'],
+      test.home,
+    );
+    assert.equal(free.code, 0, describeRun(free));
+    assert.deepEqual(
+      (await readdir(output)).filter((name) => name.endsWith('.lock')),
+      [],
+      'the run let the folder go',
+    );
   });
 
   it('refuses what it cannot do: no --local (the AWS path is not built), a bad batch size, a missing input', async () => {

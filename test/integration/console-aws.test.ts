@@ -13,6 +13,8 @@ import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 import { launchBrowser, PAGE_WAIT_MS } from '../fixtures/browser.js';
 import type { FakeAwsControlPlane } from '../fixtures/fake-aws-control-plane.js';
 import { type IrisCanaryOnAws, irisCanaryOnAws } from '../fixtures/iris-canary-on-aws.js';
+import { startTestStack } from '../fixtures/local-stack.js';
+import { describeRun, runSluiceInProcess } from '../fixtures/sluice-cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -288,16 +290,16 @@ describe('sluice console on AWS: the console page read through the SDK, served o
 
 describe('sluice console --local', () => {
   it("prints the running local stack's console address, and fails plainly when none runs", async () => {
-    let stderr = '';
-    const code = await runCli(['console', '--local'], {
-      stdout: () => {},
-      stderr: (text) => {
-        stderr += text;
-      },
-      interactive: false,
-      env: { SLUICE_HOME: join(home, 'no-stack') },
-    });
-    assert.notEqual(code, 0);
-    assert.match(stderr, /local stack/i);
+    const local = await startTestStack();
+    try {
+      const printed = await runSluiceInProcess(['console', '--local'], local.home);
+      assert.equal(printed.code, 0, describeRun(printed));
+      assert.equal(printed.stdout, `${local.url}/\n`);
+    } finally {
+      await local.stop();
+    }
+    const none = await runSluiceInProcess(['console', '--local'], join(home, 'no-stack'));
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /local stack/i);
   });
 });

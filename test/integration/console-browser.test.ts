@@ -88,15 +88,28 @@ describe('Console: the local stack shows models, rollouts and their gates in a r
     const candidate = await canaryStory(test, clock);
     await waitForText(page, 'section[data-model="iris"] .routing', `v${candidate} candidate at 10%`);
     const iris = 'section[data-model="iris"]';
+    // The page reads the stack every 2 s, also while the story runs: what it shows is waited for until it is the
+    // story's end (both versions answered), never read from whichever read came first.
+    await page
+      .waitForFunction(
+        (css, wanted) => document.querySelector(css)?.getAttribute('data-series') === wanted,
+        { timeout: PAGE_WAIT_MS, polling: 100 },
+        `${iris} .chart[data-chart="requests"]`,
+        `v1,v${candidate}`,
+      )
+      .catch(async (error: Error) => {
+        const series = await page.$eval(`${iris} .chart[data-chart="requests"]`, (chart) =>
+          chart.getAttribute('data-series'),
+        );
+        assert.fail(
+          `both versions never answered in the window: the requests chart shows ${series}; ${error.message}`,
+        );
+      });
     await page.waitForFunction(
       (css) => Number(document.querySelector(css)?.getAttribute('data-points')) > 0,
       { timeout: PAGE_WAIT_MS, polling: 100 },
       `${iris} .chart[data-chart="weight"]`,
     );
-    const series = await page.$eval(`${iris} .chart[data-chart="requests"]`, (chart) =>
-      chart.getAttribute('data-series'),
-    );
-    assert.equal(series, `v1,v${candidate}`, 'both versions answered in the window');
     assert.ok(await page.$(`${iris} .chart[data-chart="latency"] canvas`), 'the latency chart is drawn');
     assert.match(await textOf(page, `${iris} ol.timeline`), /deploy v2 at 10% · by cli/);
     assert.match(await textOf(page, `${iris} table.class-shares`), /setosa/);

@@ -5,7 +5,7 @@ import { ApiGatewayEmulator } from '../local/ApiGatewayEmulator.js';
 import { CONSOLE_ACTOR, CONSOLE_PATH, consoleRoutes } from '../local/console-routes.js';
 import { rolloutRoutes } from '../local/local-control-routes.js';
 import { runningLocalStack } from '../local/local-home.js';
-import { hostGuarded, hostsOf } from '../local/local-route-guard.js';
+import { hostGuarded, hostsOf, originsOf } from '../local/local-route-guard.js';
 import { errorResult } from '../serving/proxy-result.js';
 import { RolloutStore } from '../storage/RolloutStore.js';
 import type { CliIo } from './cli-io.js';
@@ -106,7 +106,7 @@ export function registerConsoleCommand(program: Command, io: CliIo): void {
             }),
             ...rolloutRoutes({
               control: () => context.control,
-              origins: () => hostsOf(url).map((host) => `http://${host}`),
+              origins: () => originsOf(url),
               token,
             }),
           },

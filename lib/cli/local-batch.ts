@@ -1,12 +1,11 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   BatchInputFormat,
   type BatchItem,
   batchesOf,
   formatOf,
-  type ItemError,
   parseCsv,
   parseJsonLines,
 } from '../core/batch/batch-items.js';
@@ -16,10 +15,11 @@ import {
   type BatchRun,
   BatchRunSchema,
   type BatchSummary,
+  errorsPartName,
   partName,
   summarize,
 } from '../core/batch/batch-results.js';
-import { ErrorBodySchema } from '../core/contract/response-schemas.js';
+import { ErrorBodySchema, ModelMetadataResponseSchema } from '../core/contract/response-schemas.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import { HomeLock } from '../local/HomeLock.js';
 import { type BatchTransport, scoreBatch } from '../serving/score-batch.js';
@@ -78,8 +78,6 @@ export interface LocalBatchOptions {
   readonly onProgress?: (progress: BatchProgress) => void;
 }
 
-const MetadataSchema = z.object({ inputs: z.array(z.object({ name: z.string() })).min(1) });
-
 /**
  * A batch run against the running local stack, the same contract as on AWS: the input files' rows (JSON lines or
  * CSV, `parseJsonLines`/`parseCsv`) in batches of `batchSize`, each batch one simple-form request (one session.run
@@ -96,24 +94,7 @@ const MetadataSchema = z.object({ inputs: z.array(z.object({ name: z.string() })
  * const summary = await runLocalBatch({ apiUrl, model: 'iris', inputs: ['rows.jsonl'], output: 'out', batchSize: 256 });
  */
 export async function runLocalBatch(options: LocalBatchOptions): Promise<BatchSummary> {
-  const now = options.now ?? Date.now;
-  const startedAt = now();
-  const send = options.fetch ?? globalThis.fetch;
-  const apiUrl = options.apiUrl.replace(/\/+$/, '');
-  const metadata = await getJson(
-    send,
-    `${apiUrl}/v2/models/${encodeURIComponent(options.model)}${options.version === undefined ? '' : `/versions/${options.version}`}`,
-    MetadataSchema,
-  );
-  const inputNames = metadata.inputs.map((input) => input.name);
-  const run: BatchRun = {
-    model: options.model,
-    ...(options.version === undefined ? {} : { version: options.version }),
-    batchSize: options.batchSize,
-    inputs: options.inputs.map((input) => basename(input)),
-  };
-  const parts = join(options.output, BatchOutput.PARTS);
-  await mkdir(parts, { recursive: true });
+  await mkdir(join(options.output, BatchOutput.PARTS), { recursive: true });
   // One run per output folder at a time: two would score the same batches and remove each other's temporary files.
   const lock = await HomeLock.acquire(options.output, {
     file: BatchOutput.LOCK,
@@ -123,23 +104,30 @@ export async function runLocalBatch(options: LocalBatchOptions): Promise<BatchSu
       ),
   });
   try {
-    return await runLocked(options, run, parts, inputNames, apiUrl, send, startedAt, now);
+    return await runHeld(options);
   } finally {
     await lock.release();
   }
 }
 
 /** The run itself, its output folder held. */
-async function runLocked(
-  options: LocalBatchOptions,
-  run: BatchRun,
-  parts: string,
-  inputNames: readonly string[],
-  apiUrl: string,
-  send: typeof fetch,
-  startedAt: number,
-  now: () => number,
-): Promise<BatchSummary> {
+async function runHeld(options: LocalBatchOptions): Promise<BatchSummary> {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  const send = options.fetch ?? globalThis.fetch;
+  // The model's routes, or the version's when the run names one.
+  const version = options.version === undefined ? '' : `/versions/${options.version}`;
+  const model = encodeURIComponent(options.model);
+  const apiUrl = options.apiUrl.replace(/\/+$/, '');
+  const metadata = await getJson(send, `${apiUrl}/v2/models/${model}${version}`, ModelMetadataResponseSchema);
+  const inputNames = metadata.inputs.map((input) => input.name);
+  const run: BatchRun = {
+    model: options.model,
+    ...(options.version === undefined ? {} : { version: options.version }),
+    batchSize: options.batchSize,
+    inputs: options.inputs.map((input) => basename(input)),
+  };
+  const parts = join(options.output, BatchOutput.PARTS);
   await claimRun(options.output, run);
   await removeLeftovers(parts);
 
@@ -155,9 +143,12 @@ async function runLocked(
   const work: { readonly part: string; readonly items: BatchItem[] }[] = [];
   const ordered: string[] = [];
   for (const [inputIndex, file] of files.entries()) {
-    // The lines that are no rows are a part of their own, the same on every run.
-    const errorsPart = `part-${String(inputIndex).padStart(4, '0')}-errors.jsonl`;
-    await writeWhole(join(parts, errorsPart), file.errors.map(errorLine));
+    // The lines that are no rows are a part of their own, the same on every run (each is a result line as it is).
+    const errorsPart = errorsPartName(inputIndex);
+    await writeWhole(
+      join(parts, errorsPart),
+      file.errors.map((error) => JSON.stringify(error satisfies BatchResult)),
+    );
     ordered.push(errorsPart);
     for (const [batchIndex, items] of batchesOf(file.items, options.batchSize).entries()) {
       const part = partName(inputIndex, batchIndex);
@@ -173,8 +164,7 @@ async function runLocked(
     .filter((batch) => done.has(batch.part))
     .reduce((total, batch) => total + batch.items.length, 0);
   let failed = 0;
-  const path = `/models/${encodeURIComponent(options.model)}${options.version === undefined ? '' : `/versions/${options.version}`}/predict`;
-  const transport = httpTransport(send, `${apiUrl}${path}`);
+  const transport = httpTransport(send, `${apiUrl}/models/${model}${version}/predict`);
   const score = (items: readonly BatchItem[]) =>
     scoreBatch(items, {
       transport,
@@ -250,10 +240,6 @@ async function writeWhole(path: string, lines: readonly string[]): Promise<void>
   const temporary = `${path}.${process.pid}.tmp`;
   await writeFile(temporary, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
   await rename(temporary, path);
-}
-
-function errorLine(error: ItemError): string {
-  return JSON.stringify({ source: error.source, line: error.line, error: error.error } satisfies BatchResult);
 }
 
 /** A batch's requests to the local stack over HTTP. */

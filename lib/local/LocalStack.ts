@@ -26,7 +26,7 @@ import { LocalRolloutStates } from './LocalRolloutStates.js';
 import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { localControlRoutes } from './local-control-routes.js';
 import { type LocalStackInfo, removeLocalStackInfo, writeLocalStackInfo } from './local-home.js';
-import { hostGuarded, hostsOf } from './local-route-guard.js';
+import { hostGuarded, hostsOf, originsOf } from './local-route-guard.js';
 import { PrometheusServingMetrics } from './PrometheusServingMetrics.js';
 import { readPackageVersion } from './package-version.js';
 import { publishSamples } from './publish-samples.js';
@@ -249,7 +249,7 @@ export class LocalStack {
               drift,
               thresholds: config.health,
               now,
-              origins: () => hostsOf(api.url).map((host) => `http://${host}`),
+              origins: () => originsOf(api.url),
               token,
               control: (actor) => (stack as LocalStack).rolloutControl(actor),
               logs: logger,

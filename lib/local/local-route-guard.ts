@@ -42,3 +42,8 @@ export function hostsOf(url: string): string[] {
   const { host, port } = new URL(url);
   return [...new Set([host, port === '' ? 'localhost' : `localhost:${port}`])];
 }
+
+/** The origins of the pages a stack listening at `url` serves itself (see {@link hostsOf}). */
+export function originsOf(url: string): string[] {
+  return hostsOf(url).map((host) => `http://${host}`);
+}

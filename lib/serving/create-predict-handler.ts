@@ -211,10 +211,8 @@ export function createPredictHandler(
       const fault = scored.find((result) => 'error' in result && (result.status ?? 500) >= 500);
       if (fault && 'error' in fault)
         throw new ModelUnavailableError(`the batch could not be scored: ${fault.error}`);
-      const results: BatchResult[] = [
-        ...errors.map((error) => ({ source: error.source, line: error.line, error: error.error })),
-        ...scored,
-      ].sort((a, b) => a.line - b.line);
+      // An item that is no row is a result line as it is.
+      const results: BatchResult[] = [...errors, ...scored].sort((a, b) => a.line - b.line);
       const part = batchPartKey(config.model, event);
       const text = `${results.map((result) => JSON.stringify(result)).join('\n')}\n`;
       // A retried batch finds its part written by the attempt that got this far: the same rows, never twice, and

@@ -30,6 +30,9 @@ const SERIES_QUERIES = [
   { field: 'p99Ms', metric: MetricName.LATENCY, stat: 'p99' },
 ] as const;
 
+/** A field of {@link SeriesPoint} a query fills. */
+type SeriesField = (typeof SERIES_QUERIES)[number]['field'];
+
 /**
  * Each version's figures over `[from, to)` in periods of `periodMs` (a multiple of {@link METRIC_PERIOD_STEP_MS}),
  * oldest first, from the EMF metrics every predict function sends per model and version (the dimension set
@@ -51,9 +54,11 @@ export async function versionSeries(
   const from = Math.floor(window.from / period) * period;
   const count = Math.max(0, Math.ceil((window.to - from) / period));
   if (versions.length === 0 || count === 0) return {};
+  // A query's id names its version and the field it fills (ids are letters, digits and underscores).
+  const idOf = (version: number, field: SeriesField) => `v${version}_${field}`;
   const queries: MetricDataQuery[] = versions.flatMap((version) =>
-    SERIES_QUERIES.map((query, index) => ({
-      Id: `v${version}q${index}`,
+    SERIES_QUERIES.map((query) => ({
+      Id: idOf(version, query.field),
       ReturnData: true,
       MetricStat: {
         Metric: {
@@ -92,30 +97,21 @@ export async function versionSeries(
   }
   const series: Record<string, SeriesPoint[]> = {};
   for (const version of versions) {
-    const read = (index: number, at: number) => values.get(`v${version}q${index}`)?.get(at);
     series[String(version)] = Array.from({ length: count }, (_, slot) => {
       const at = from + slot * period;
-      const sum = (field: (typeof SERIES_QUERIES)[number]['field']) =>
-        read(
-          SERIES_QUERIES.findIndex((query) => query.field === field),
-          at,
-        ) ?? 0;
-      const quantile = (field: 'p50Ms' | 'p99Ms') =>
-        read(
-          SERIES_QUERIES.findIndex((query) => query.field === field),
-          at,
-        ) ?? null;
+      const read = (field: SeriesField) => values.get(idOf(version, field))?.get(at);
+      const whole = (field: SeriesField) => Math.round(read(field) ?? 0);
       return {
         at,
-        requests: Math.round(sum('requests')),
+        requests: whole('requests'),
         direct: 0,
-        errors: Math.round(sum('errors')),
-        rejected: Math.round(sum('rejected')),
-        invalidOutputs: Math.round(sum('invalidOutputs')),
-        compared: Math.round(sum('compared')),
-        disagreed: sum('disagreed'),
-        p50Ms: quantile('p50Ms'),
-        p99Ms: quantile('p99Ms'),
+        errors: whole('errors'),
+        rejected: whole('rejected'),
+        invalidOutputs: whole('invalidOutputs'),
+        compared: whole('compared'),
+        disagreed: read('disagreed') ?? 0,
+        p50Ms: read('p50Ms') ?? null,
+        p99Ms: read('p99Ms') ?? null,
       };
     });
   }

@@ -65,7 +65,16 @@ export type BatchSummary = z.infer<typeof BatchSummarySchema>;
 
 /** The part file of one batch: numbered by its input file and its place in it, so a resumed run finds it. */
 export function partName(inputIndex: number, batchIndex: number): string {
-  return `part-${String(inputIndex).padStart(4, '0')}-${String(batchIndex).padStart(6, '0')}.jsonl`;
+  return `part-${inputNumber(inputIndex)}-${String(batchIndex).padStart(6, '0')}.jsonl`;
+}
+
+/** The part file of an input file's lines that are no rows: the same on every run. */
+export function errorsPartName(inputIndex: number): string {
+  return `part-${inputNumber(inputIndex)}-errors.jsonl`;
+}
+
+function inputNumber(inputIndex: number): string {
+  return String(inputIndex).padStart(4, '0');
 }
 
 /**

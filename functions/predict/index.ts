@@ -7,20 +7,13 @@
  * traced (the model fetch shows in X-Ray) and every log line carries the Lambda context.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Context } from 'aws-lambda';
 import { traceAwsClient } from '../../lib/aws/lambda-runtime/trace-aws-client.js';
 import { withLambdaContext } from '../../lib/aws/lambda-runtime/with-lambda-context.js';
-import {
-  type BatchEvent,
-  BatchEventSchema,
-  type BatchOutcome,
-  isBatchEvent,
-} from '../../lib/core/batch/batch-event.js';
 import { METRICS_SERVICE } from '../../lib/core/metrics/metric-names.js';
 import { createPredictHandler } from '../../lib/serving/create-predict-handler.js';
 import { readFunctionConfig } from '../../lib/serving/function-config.js';
-import { acceptEveryDoor } from '../../lib/serving/http-event-format.js';
 import { finishLoadInInit } from '../../lib/serving/init-load.js';
+import { predictEntry } from '../../lib/serving/predict-entry.js';
 import { createS3Client } from '../../lib/storage/create-s3-client.js';
 
 const config = readFunctionConfig(process.env);
@@ -45,20 +38,8 @@ await finishLoadInInit({
   },
 });
 
-const http = acceptEveryDoor(predict.handler);
-
-/** A batch of a `sluice batch` run (Step Functions' Distributed Map). */
-async function entry(event: BatchEvent, context?: Context): Promise<BatchOutcome>;
-/** An HTTP request through any door. */
-async function entry(event: Parameters<typeof http>[0], context?: Context): ReturnType<typeof http>;
-async function entry(event: unknown, context?: Context): Promise<unknown> {
-  return isBatchEvent(event)
-    ? predict.batch(BatchEventSchema.parse(event))
-    : http(event as Parameters<typeof http>[0], context);
-}
-
 /**
  * The handler Lambda invokes: REST proxy events, payload format 2.0 ones (HTTP API, function URL), and the batches
- * of a `sluice batch` run; a batch that is not one is refused (the map counts it as that batch's failure).
+ * of a `sluice batch` run (see predictEntry).
  */
-export const handler = withLambdaContext(logger, entry);
+export const handler = withLambdaContext(logger, predictEntry(predict));

@@ -1,94 +1,360 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import {
+  type BatchExecutionState,
+  modelOfKey,
+  readBatchExecution,
+} from '../aws/stepfunctions/batch-execution.js';
 import { DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS } from '../core/batch/batch-items.js';
 import type { BatchSummary } from '../core/batch/batch-results.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import { runningLocalStack } from '../local/local-home.js';
+import {
+  type BatchDestination,
+  collectAwsBatch,
+  destinationOf,
+  followAwsBatch,
+  startAwsBatch,
+} from './aws-batch.js';
 import type { CliIo } from './cli-io.js';
-import { UsageError } from './exit-codes.js';
+import { formatDuration } from './describe-rollout.js';
+import { FollowTimeoutError, UsageError } from './exit-codes.js';
+import { FollowDeadline, followSleep, parseTimeoutOption } from './follow-timeout.js';
 import { BatchOutput, DEFAULT_BATCH_CONCURRENCY, inputFiles, runLocalBatch } from './local-batch.js';
 import { parseVersionArgument } from './model-argument.js';
+import { createProgressReporter } from './progress.js';
+import { type RegistryTarget, resolveRegistryTarget } from './registry-target.js';
 import { type GlobalOptions, withTargetOptions } from './target-options.js';
 
 /** Options of `sluice batch`. */
 interface BatchOptions extends GlobalOptions {
-  readonly input: string;
-  readonly output: string;
+  readonly input?: string;
+  readonly output?: string;
   readonly version?: number;
   readonly batchSize: string;
   readonly concurrency: string;
   readonly tolerateFailures: string;
+  readonly stateMachine?: string;
+  readonly runId?: string;
+  /** False with `--no-wait`. */
+  readonly wait: boolean;
+  readonly timeout?: string;
+}
+
+/** Options of `sluice batch status`. */
+interface BatchStatusOptions extends GlobalOptions {
+  readonly output?: string;
+  readonly stateMachine?: string;
+  readonly tolerateFailures: string;
 }
 
 /**
- * `sluice batch <model> --input FILE|DIR --output DIR --local`: scores every row of JSON lines or CSV files with the
- * model, in batches (one request, one session.run, per batch), into `DIR/results.jsonl` and `DIR/summary.json`;
- * started again with the same output it resumes (see `runLocalBatch`). Exit 1 when more rows failed than
- * `--tolerate-failures` percent allows.
+ * `sluice batch <model> --input FILE --output DIR|s3://...`: scores every row of a JSON lines or CSV file with the
+ * model, in batches (one request, one session.run, per batch). With `--local` against the running local stack (a
+ * folder of files too; started again with the same output it resumes, see `runLocalBatch`); otherwise on AWS, an
+ * execution of the model's batch state machine, followed to its end (`--no-wait`: its id at once; `sluice batch
+ * status ID` reads it). Either way the results are `results.jsonl` and `summary.json`. Exit 1 when the run failed or
+ * more rows failed than `--tolerate-failures` percent allows, 3 when `--timeout` stopped the following.
  */
 export function registerBatchCommand(program: Command, io: CliIo): void {
-  withTargetOptions(program.command('batch'), io)
-    .description('score files of rows with a model in batches, results and a summary in a folder (resumable)')
+  const batch = withTargetOptions(program.command('batch'), io)
+    .description('score a file of rows with a model in batches: results and a summary (local stack or AWS)')
     .argument('<model>', 'model name')
-    .requiredOption('--input <path>', 'a JSON lines (.jsonl) or CSV (.csv) file, or a folder of them')
-    .requiredOption(
+    .option(
+      '--input <path>',
+      'a JSON lines (.jsonl) or CSV (.csv) file (--local: or a folder of them; AWS: or s3://<registry>/batch/<model>/input/...)',
+    )
+    .option(
       '--output <dir>',
-      'folder of the results (results.jsonl, summary.json, parts/); resumes a run there',
+      'folder of the results (results.jsonl, summary.json; --local resumes a run there), or on AWS s3://<registry>/batch/<model>/output/',
     )
     .option(
       '--version <n>',
-      'score with this version (default: what the alias routes each batch to)',
+      'score with this version (default: --local what the alias routes each batch to; AWS the version the function serves)',
       parseVersionArgument,
     )
-    .option('--batch-size <rows>', 'rows per request', String(DEFAULT_BATCH_ROWS))
-    .option('--concurrency <n>', 'requests in flight at once', String(DEFAULT_BATCH_CONCURRENCY))
+    .option('--batch-size <rows>', '--local: rows per request', String(DEFAULT_BATCH_ROWS))
+    .option('--concurrency <n>', '--local: requests in flight at once', String(DEFAULT_BATCH_CONCURRENCY))
     .option('--tolerate-failures <percent>', 'exit 0 while at most this share of rows failed', '0')
-    .addHelpText('after', '\nExample:\n  npx sluice batch iris --input rows.jsonl --output scored/ --local')
+    .option(
+      '--state-machine <arn>',
+      "AWS: the model's batch state machine, its stack's BatchStateMachineArn output (default: $SLUICE_BATCH_STATE_MACHINE)",
+    )
+    .option('--run-id <id>', 'AWS: name the run (the execution); default: <model>-<time>-<random>')
+    .option('--no-wait', 'AWS: print the run and return; `sluice batch status ID` reads it')
+    .option('--timeout <duration>', 'AWS: stop following after this long, e.g. 30m (exit 3); the run goes on')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 scored (failed rows within --tolerate-failures), 1 failed, 2 usage, 3 --timeout reached.\n' +
+        '\nExamples:\n  npx sluice batch iris --input rows.jsonl --output scored/ --local\n' +
+        '  npx sluice batch iris --input rows.jsonl --output scored/ --state-machine arn:aws:states:...:stateMachine:...\n' +
+        '  npx sluice batch status iris-20261203T101500Z-3fa2 --state-machine arn:... --output scored/',
+    )
     .action(async (model: string, options: BatchOptions) => {
-      if (!options.local) {
-        throw new UsageError(
-          "sluice batch runs against the local stack (--local) for now; on AWS start the model's batch state machine (its BatchStateMachineArn output) with aws stepfunctions start-execution",
-        );
+      const input = required('--input', options.input);
+      const output = required('--output', options.output);
+      const tolerated = toleratedPercent(options.tolerateFailures);
+      if (options.local) {
+        await runLocal(io, model, { ...options, input, output }, tolerated);
+        return;
       }
-      const batchSize = wholeNumber('--batch-size', options.batchSize, 1, MAX_BATCH_ROWS);
-      const concurrency = wholeNumber('--concurrency', options.concurrency, 1, 64);
-      const tolerated = Number(options.tolerateFailures);
-      if (!/^[0-9]+(\.[0-9]+)?$/.test(options.tolerateFailures) || tolerated > 100) {
-        throw new UsageError(
-          `--tolerate-failures must be a percentage from 0 to 100; got "${options.tolerateFailures}"`,
-        );
+      const timeoutMs = parseTimeoutOption(options.timeout);
+      const { target, sfn, stateMachineArn } = await awsBatchContext(io, options);
+      const destination = destinationOf(output, target, model);
+      const runId = options.runId ?? defaultRunId(model, (io.now ?? Date.now)());
+      if (!/^[A-Za-z0-9_-]{1,80}$/.test(runId)) {
+        throw new UsageError(`--run-id must be 1 to 80 letters, digits, - and _; got "${runId}"`);
       }
-      const { apiUrl } = await runningLocalStack(io.env);
-      const inputs = await inputFiles(options.input);
-      let shown = -1;
-      const summary = await runLocalBatch({
-        apiUrl,
+      const upload = createProgressReporter(io, !options.json);
+      const started = await startAwsBatch({
+        target,
+        sfn,
+        stateMachineArn,
         model,
         ...(options.version === undefined ? {} : { version: options.version }),
-        inputs,
-        output: options.output,
-        batchSize,
-        concurrency,
-        ...(io.sleep ? { sleep: io.sleep } : {}),
-        ...(io.now ? { now: io.now } : {}),
-        onProgress: (progress) => {
-          // A line per tenth of the batches: a log, not a flood.
-          const tenth = Math.floor((10 * progress.batchesDone) / progress.batches);
-          if (options.json || tenth === shown) return;
-          shown = tenth;
-          io.stderr(
-            `batch ${progress.batchesDone} of ${progress.batches}: ${progress.rowsDone} of ${progress.rows} rows, ${progress.failed} failed\n`,
-          );
-        },
-      });
-      io.stdout(options.json ? `${JSON.stringify(summary)}\n` : describeSummary(summary, options.output));
-      const failedPercent = summary.rows === 0 ? 0 : (100 * summary.failed) / summary.rows;
-      if (failedPercent > tolerated) {
-        throw new SluiceError(
-          `${summary.failed} of ${summary.rows} rows failed (${failedPercent.toFixed(2)}%), more than --tolerate-failures ${tolerated}%; see ${join(options.output, BatchOutput.RESULTS)}`,
+        input,
+        runId,
+        onUpload: upload.update,
+      }).finally(upload.stop);
+      const status = `sluice batch status ${runId} --state-machine ${stateMachineArn}`;
+      if (!options.wait) {
+        io.stdout(
+          options.json
+            ? `${JSON.stringify({ runId, executionArn: started.executionArn, input: started.run.key })}\n`
+            : `started ${runId}: ${started.executionArn}\n  read it with \`${status}\`\n`,
+        );
+        return;
+      }
+      if (!options.json) io.stderr(`started ${runId} (${started.executionArn}), following\n`);
+      let ended: BatchExecutionState;
+      try {
+        ended = await followAwsBatch(sfn, started.executionArn, {
+          sleep: followSleep(io, timeoutMs),
+          onProgress: progressOf(io, options.json === true),
+        });
+      } catch (error) {
+        if (!(error instanceof FollowDeadline)) throw error;
+        throw new FollowTimeoutError(
+          `stopped following after ${formatDuration(error.timeoutMs)} (--timeout): run ${runId} goes on; read it with \`${status} --output ${output}\``,
         );
       }
+      await finish(io, ended, target, destination, tolerated, options.json === true);
     });
+
+  withTargetOptions(batch.command('status'), io)
+    .description('read a batch run on AWS; once it has ended, --output writes its results')
+    .argument('<run>', 'the run id (with --state-machine) or its execution ARN')
+    .option(
+      '--output <dir>',
+      'write the results of an ended run here (a folder, or s3://<registry>/batch/<model>/output/)',
+    )
+    .option(
+      '--state-machine <arn>',
+      "the model's batch state machine (default: $SLUICE_BATCH_STATE_MACHINE); not needed with an execution ARN",
+    )
+    .option('--tolerate-failures <percent>', 'exit 0 while at most this share of rows failed', '0')
+    .action(async (run: string, _options: BatchStatusOptions, command: Command) => {
+      const options = command.optsWithGlobals<BatchStatusOptions>();
+      if (options.local)
+        throw new UsageError('sluice batch status reads runs on AWS; --local runs end as they run');
+      const tolerated = toleratedPercent(options.tolerateFailures);
+      const executionArn = run.startsWith('arn:')
+        ? run
+        : `${stateMachineOf(io, options).replace(':stateMachine:', ':execution:')}:${run}`;
+      const { target, sfn } = await awsBatchContext(io, { ...options, stateMachine: executionArn });
+      const state = await readBatchExecution(sfn, executionArn);
+      const model = modelOfKey(state.run.key);
+      if (state.status === 'RUNNING' || state.status === 'PENDING_REDRIVE' || options.output === undefined) {
+        io.stdout(options.json ? `${JSON.stringify(state)}\n` : `${describeState(state)}\n`);
+        if (
+          state.status !== 'RUNNING' &&
+          state.status !== 'PENDING_REDRIVE' &&
+          state.status !== 'SUCCEEDED'
+        ) {
+          throw new SluiceError(failureOf(state));
+        }
+        return;
+      }
+      const destination = destinationOf(options.output, target, model);
+      await finish(io, state, target, destination, tolerated, options.json === true);
+    });
+}
+
+/** `--local`: the run against the local stack. */
+async function runLocal(
+  io: CliIo,
+  model: string,
+  options: BatchOptions & { readonly input: string; readonly output: string },
+  tolerated: number,
+): Promise<void> {
+  for (const option of ['stateMachine', 'runId', 'timeout'] as const) {
+    if (options[option] !== undefined) {
+      throw new UsageError(
+        `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for runs on AWS, not --local`,
+      );
+    }
+  }
+  const batchSize = wholeNumber('--batch-size', options.batchSize, 1, MAX_BATCH_ROWS);
+  const concurrency = wholeNumber('--concurrency', options.concurrency, 1, 64);
+  const { apiUrl } = await runningLocalStack(io.env);
+  const inputs = await inputFiles(options.input);
+  let shown = -1;
+  const summary = await runLocalBatch({
+    apiUrl,
+    model,
+    ...(options.version === undefined ? {} : { version: options.version }),
+    inputs,
+    output: options.output,
+    batchSize,
+    concurrency,
+    ...(io.sleep ? { sleep: io.sleep } : {}),
+    ...(io.now ? { now: io.now } : {}),
+    onProgress: (progress) => {
+      // A line per tenth of the batches: a log, not a flood.
+      const tenth = Math.floor((10 * progress.batchesDone) / progress.batches);
+      if (options.json || tenth === shown) return;
+      shown = tenth;
+      io.stderr(
+        `batch ${progress.batchesDone} of ${progress.batches}: ${progress.rowsDone} of ${progress.rows} rows, ${progress.failed} failed\n`,
+      );
+    },
+  });
+  report(io, summary, join(options.output, BatchOutput.RESULTS), tolerated, options.json === true);
+}
+
+/** The registry, the Step Functions client and the state machine of a run on AWS. */
+async function awsBatchContext(
+  io: CliIo,
+  options: GlobalOptions & { readonly stateMachine?: string },
+): Promise<{ target: RegistryTarget; sfn: SFNClient; stateMachineArn: string }> {
+  const stateMachineArn = stateMachineOf(io, options);
+  const target = await resolveRegistryTarget(options, io.env);
+  const sfn =
+    io.stepFunctions ??
+    new (await import('@aws-sdk/client-sfn')).SFNClient(
+      (await import('../aws/control-plane-clients.js')).controlPlaneClientConfig(target.region),
+    );
+  return { target, sfn, stateMachineArn };
+}
+
+function stateMachineOf(io: CliIo, options: { readonly stateMachine?: string }): string {
+  const arn = options.stateMachine ?? io.env.SLUICE_BATCH_STATE_MACHINE;
+  if (!arn) {
+    throw new UsageError(
+      "on AWS, pass --state-machine ARN (or set SLUICE_BATCH_STATE_MACHINE): the model's batch state machine, its stack's BatchStateMachineArn output (a model's `batch` setting in sluice.config.json adds it); or use --local for the local stack",
+    );
+  }
+  return arn;
+}
+
+/** A run id nobody else picks by chance: the model, the time to the second, four random hex digits. */
+function defaultRunId(model: string, now: number): string {
+  const time = new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${model.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 50)}-${time}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Draws the run's progress: a bar on a terminal, else a line per tenth of the rows (nothing with --json). */
+function progressOf(io: CliIo, json: boolean): (state: BatchExecutionState) => void {
+  if (json) return () => undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  let shown = -1;
+  return (state) => {
+    const items = state.items;
+    if (!items || items.total === 0) return;
+    const done = items.succeeded + items.failed;
+    const seconds = Math.max(1, ((io.now ?? Date.now)() - state.startDate.getTime()) / 1000);
+    const rate = done / seconds;
+    const payload = { failed: items.failed, rate: rate.toFixed(1) };
+    if (io.interactive) {
+      if (!bar) {
+        bar = new cliProgress.SingleBar(
+          {
+            format:
+              'scoring [{bar}] {percentage}% {value}/{total} rows, {failed} failed, {rate} rows/s, ETA {eta_formatted}',
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(items.total, 0, payload);
+      }
+      bar.update(done, payload);
+      if (state.status !== 'RUNNING') bar.stop();
+      return;
+    }
+    const tenth = Math.floor((10 * done) / items.total);
+    if (tenth === shown) return;
+    shown = tenth;
+    const eta = rate > 0 ? ` ETA ${formatDuration(Math.round(((items.total - done) / rate) * 1000))}` : '';
+    io.stderr(
+      `${done} of ${items.total} rows, ${items.failed} failed, ${payload.rate} rows/s${done < items.total ? eta : ''}\n`,
+    );
+  };
+}
+
+/** A run's state in a line. */
+function describeState(state: BatchExecutionState): string {
+  const items = state.items;
+  const counts = items
+    ? `${items.succeeded + items.failed} of ${items.total} rows done, ${items.failed} failed (${state.batches?.total ?? 0} batches)`
+    : 'reading its input';
+  return `${state.run.runId} (${modelOfKey(state.run.key)}, ${state.run.key}): ${state.status}, ${counts}${state.error ? `; ${failureOf(state)}` : ''}`;
+}
+
+function failureOf(state: BatchExecutionState): string {
+  return `run ${state.run.runId} ${state.status}${state.error ? `: ${state.error}` : ''}${state.cause ? ` (${state.cause})` : ''}`;
+}
+
+/** An ended run: its results collected and written, the summary printed, the exit decided. */
+async function finish(
+  io: CliIo,
+  state: BatchExecutionState,
+  target: RegistryTarget,
+  destination: BatchDestination,
+  tolerated: number,
+  json: boolean,
+): Promise<void> {
+  const summary = await collectAwsBatch(target.objects, state, destination);
+  const results =
+    destination.kind === 'folder'
+      ? join(destination.path, BatchOutput.RESULTS)
+      : `s3://${target.bucket}/${destination.prefix}${state.run.runId}/${BatchOutput.RESULTS}`;
+  if (state.status !== 'SUCCEEDED') {
+    io.stdout(json ? `${JSON.stringify(summary)}\n` : describeSummary(summary, results));
+    throw new SluiceError(
+      `${failureOf(state)}; the rows it scored and the ones it did not are in ${results}`,
+    );
+  }
+  report(io, summary, results, tolerated, json);
+}
+
+/** Prints a summary and fails when more rows failed than tolerated. */
+function report(io: CliIo, summary: BatchSummary, results: string, tolerated: number, json: boolean): void {
+  io.stdout(json ? `${JSON.stringify(summary)}\n` : describeSummary(summary, results));
+  const failedPercent = summary.rows === 0 ? 0 : (100 * summary.failed) / summary.rows;
+  if (failedPercent > tolerated) {
+    throw new SluiceError(
+      `${summary.failed} of ${summary.rows} rows failed (${failedPercent.toFixed(2)}%), more than --tolerate-failures ${tolerated}%; see ${results}`,
+    );
+  }
+}
+
+function required(option: string, value: string | undefined): string {
+  if (value === undefined) throw new UsageError(`sluice batch needs ${option}`);
+  return value;
+}
+
+function toleratedPercent(text: string): number {
+  const tolerated = Number(text);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || tolerated > 100) {
+    throw new UsageError(`--tolerate-failures must be a percentage from 0 to 100; got "${text}"`);
+  }
+  return tolerated;
 }
 
 function wholeNumber(option: string, text: string, min: number, max: number): number {
@@ -99,7 +365,7 @@ function wholeNumber(option: string, text: string, min: number, max: number): nu
   return value;
 }
 
-function describeSummary(summary: BatchSummary, output: string): string {
+function describeSummary(summary: BatchSummary, results: string): string {
   const versions = Object.entries(summary.versions)
     .map(([version, rows]) => `v${version}: ${rows}`)
     .join(', ');
@@ -111,7 +377,7 @@ function describeSummary(summary: BatchSummary, output: string): string {
         (failure) =>
           `  ${failure.source}:${failure.line}${failure.id ? ` (${failure.id})` : ''}: ${failure.error}`,
       ),
-    `results: ${join(output, BatchOutput.RESULTS)}, summary: ${join(output, BatchOutput.SUMMARY)}`,
+    `results: ${results}, summary: ${results.replace(/results\.jsonl$/, BatchOutput.SUMMARY)}`,
   ];
   return `${lines.join('\n')}\n`;
 }

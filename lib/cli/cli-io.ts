@@ -1,6 +1,7 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -29,6 +30,11 @@ export interface CliIo {
    * @default clients for the registry bucket's region
    */
   readonly awsClients?: AwsClients;
+  /**
+   * The Step Functions client of `sluice batch` on AWS (tests pass the fake account's).
+   * @default a client for the registry bucket's region
+   */
+  readonly stepFunctions?: SFNClient;
 }
 
 /** The AWS control-plane clients the CLI's rollout commands use. */

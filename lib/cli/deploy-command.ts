@@ -1,7 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { compareVersions, LabelChange, type VersionChanges } from '../core/manifest/compare-versions.js';
-import { parseDuration } from '../core/rollout/plan-rollout.js';
 import { RolloutError } from '../core/rollout/RolloutError.js';
 import { type RolloutPlan, RolloutStrategy } from '../core/rollout/RolloutPlan.js';
 import { RolloutAction, type RolloutState, RolloutStatus } from '../core/rollout/RolloutState.js';
@@ -18,6 +16,7 @@ import {
   stateSummary,
 } from './describe-rollout.js';
 import { FollowTimeoutError, UsageError } from './exit-codes.js';
+import { FollowDeadline, followSleep, parseTimeoutOption } from './follow-timeout.js';
 import { parsePlanOptions, parseVersionOption, STRATEGY_CHOICES } from './rollout-arguments.js';
 import { type RolloutContext, resolveRolloutContext } from './rollout-context.js';
 import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-options.js';
@@ -222,48 +221,6 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
           : `the rollout of ${model} v${version} ended without promoting it; run \`sluice status ${model}\``,
       );
     });
-}
-
-/** Thrown by {@link followSleep} once the follower has used up its `--timeout`. */
-class FollowDeadline extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`following ended after ${timeoutMs} ms`);
-  }
-}
-
-/**
- * The follower's wait between two reads, ending the following (with {@link FollowDeadline}) once `timeoutMs` has
- * passed: the last wait is shortened so the rollout is read once more at the deadline itself. Time is the wall clock,
- * or, when the io brings its own `sleep` (a test's clock), the time that sleep was asked to wait, so a test's
- * following ends by its clock and never by the machine's.
- */
-function followSleep(io: CliIo, timeoutMs: number | undefined): (ms: number) => Promise<void> {
-  const sleep = io.sleep ?? ((ms: number) => delay(ms));
-  if (timeoutMs === undefined) return sleep;
-  let slept = 0;
-  const now = io.sleep ? () => slept : Date.now;
-  const started = now();
-  return async (ms) => {
-    const left = timeoutMs - (now() - started);
-    if (left <= 0) throw new FollowDeadline(timeoutMs);
-    const wait = Math.min(ms, left);
-    await sleep(wait);
-    slept += wait;
-  };
-}
-
-/** Reads `--timeout`: a duration above 0 such as 10m; a usage error otherwise. */
-function parseTimeoutOption(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  let ms: number;
-  try {
-    ms = parseDuration(text);
-  } catch (error) {
-    if (error instanceof RolloutError) throw new UsageError(`--timeout: ${error.message}`, { cause: error });
-    throw error;
-  }
-  if (ms === 0) throw new UsageError('--timeout must be above 0; use --no-wait not to follow at all');
-  return ms;
 }
 
 /** What changes from the stable version to `version`; undefined without a stable version, or when it is `version`. */

@@ -233,7 +233,7 @@ describe('sluice batch --local: files of rows scored in batches against the loca
     );
   });
 
-  it('refuses what it cannot do: no --local (the AWS path is not built), a bad batch size, a missing input', async () => {
+  it('refuses what it cannot do: on AWS without a state machine, a bad batch size, a missing input', async () => {
     const missing = await runSluiceInProcess(
       ['batch', 'iris', '--input', join(work, 'nope.jsonl'), '--output', join(work, 'x'), '--local'],
       test.home,
@@ -245,7 +245,7 @@ describe('sluice batch --local: files of rows scored in batches against the loca
       test.home,
     );
     assert.equal(aws.code, 2);
-    assert.match(aws.stderr, /--local/);
+    assert.match(aws.stderr, /pass --state-machine ARN .*or use --local/);
     const size = await runSluiceInProcess(
       ['batch', 'iris', '--input', 'a.jsonl', '--output', 'out', '--local', '--batch-size', '0'],
       test.home,

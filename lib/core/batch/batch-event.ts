@@ -81,14 +81,35 @@ export function itemsOfBatch(
   const items: BatchItem[] = [];
   const errors: ItemError[] = [];
   for (const { index, value } of event.Items) {
+    const line = lineOfItem(format, index);
     const item =
       format === BatchInputFormat.CSV
-        ? csvItem(value, key, index + 2, inputNames)
-        : itemOfJson(value, key, index + 1, inputNames);
+        ? csvItem(value, key, line, inputNames)
+        : itemOfJson(value, key, line, inputNames);
     if ('error' in item) errors.push(item);
     else items.push(item);
   }
   return { items, errors };
+}
+
+/** An item's line in its object: a JSON lines item's index + 1, a CSV record's + 2 (after the header). */
+function lineOfItem(format: BatchInputFormat, index: number): number {
+  return format === BatchInputFormat.CSV ? index + 2 : index + 1;
+}
+
+/**
+ * Where each item of a batch came from, as its result line names it: the input object, the line, and the row's id
+ * when it has one (an object's `id` text). What a batch that failed every attempt still says of its rows.
+ *
+ * @example
+ * placesOfBatch(event).map((place) => place.line);
+ */
+export function placesOfBatch(event: BatchEvent): { source: string; line: number; id?: string }[] {
+  const { key, format } = event.BatchInput.sluiceBatch;
+  return event.Items.map(({ index, value }) => {
+    const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
+    return { source: key, line: lineOfItem(format, index), ...(typeof id === 'string' ? { id } : {}) };
+  });
 }
 
 function csvItem(

@@ -1,0 +1,201 @@
+import {
+  DescribeExecutionCommand,
+  DescribeMapRunCommand,
+  ExecutionAlreadyExists,
+  ListMapRunsCommand,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import { type BatchRunInput, BatchRunInputSchema, batchPrefix } from '../../core/batch/batch-event.js';
+import { SluiceError } from '../../core/errors/SluiceError.js';
+import type { ObjectStore } from '../../storage/ObjectStore.js';
+
+/**
+ * An execution's status (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html):
+ * RUNNING until it ends SUCCEEDED, FAILED, TIMED_OUT or ABORTED (PENDING_REDRIVE while a redrive starts).
+ */
+export type BatchExecutionStatus =
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'TIMED_OUT'
+  | 'ABORTED'
+  | 'PENDING_REDRIVE';
+
+/** Where a batch execution stands: its status, and its map run's counters once the map has started. */
+export interface BatchExecutionState {
+  readonly executionArn: string;
+  readonly status: BatchExecutionStatus;
+  /** The run the execution was started with (its input's `run`). */
+  readonly run: BatchRunInput;
+  readonly startDate: Date;
+  readonly stopDate?: Date;
+  /** Why a failed execution failed (`States.ExceedToleratedFailureThreshold`, ...). */
+  readonly error?: string;
+  readonly cause?: string;
+  /** The result writer's manifest, once the map has written it. */
+  readonly manifestKey?: string;
+  /**
+   * Items (rows) of the map run (DescribeMapRun `itemCounts`; a failed batch counts all its items failed), and its
+   * child executions (`executionCounts`, one per batch); absent before the map run starts.
+   */
+  readonly items?: MapRunCounts;
+  readonly batches?: MapRunCounts;
+}
+
+/** The counters of a map run sluice shows. */
+export interface MapRunCounts {
+  readonly total: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  /** Neither succeeded nor failed yet. */
+  readonly pending: number;
+}
+
+/** The execution's input as `sluice batch` starts it. */
+const ExecutionInputSchema = z.object({ run: BatchRunInputSchema });
+
+/** The state machine's output: the map's result at `$.results` (ResultWriterDetails: where the manifest is). */
+const ExecutionOutputSchema = z.object({
+  results: z.object({ ResultWriterDetails: z.object({ Bucket: z.string(), Key: z.string() }) }),
+});
+
+/**
+ * Starts a batch run: an execution of the model's batch state machine named by the run, so that starting the same
+ * run again while it runs answers the same execution (same name, same input: StartExecution is idempotent), and a
+ * run id already used is refused (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+ *
+ * @example
+ * const arn = await startBatchExecution(sfn, machineArn, { runId, key, format: 'jsonl' });
+ */
+export async function startBatchExecution(
+  client: SFNClient,
+  stateMachineArn: string,
+  run: BatchRunInput,
+): Promise<string> {
+  try {
+    const started = await client.send(
+      new StartExecutionCommand({ stateMachineArn, name: run.runId, input: JSON.stringify({ run }) }),
+    );
+    return started.executionArn ?? '';
+  } catch (error) {
+    if (error instanceof ExecutionAlreadyExists) {
+      throw new SluiceError(
+        `batch run ${run.runId} has already run (an execution name is used once in 90 days); see \`sluice batch status ${run.runId}\`, or give another --run-id`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Reads a batch execution: DescribeExecution, and the counters of its map run (ListMapRuns, DescribeMapRun)
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html).
+ *
+ * @example
+ * const state = await readBatchExecution(sfn, executionArn);
+ */
+export async function readBatchExecution(
+  client: SFNClient,
+  executionArn: string,
+): Promise<BatchExecutionState> {
+  const execution = await client.send(new DescribeExecutionCommand({ executionArn }));
+  const input = ExecutionInputSchema.safeParse(JSON.parse(execution.input ?? '{}'));
+  if (!input.success) {
+    throw new SluiceError(`${executionArn} is no sluice batch run: its input has no run`);
+  }
+  const output = ExecutionOutputSchema.safeParse(
+    execution.output === undefined ? undefined : JSON.parse(execution.output),
+  );
+  const { mapRuns = [] } = await client.send(new ListMapRunsCommand({ executionArn }));
+  const mapRunArn = mapRuns[0]?.mapRunArn;
+  const mapRun = mapRunArn ? await client.send(new DescribeMapRunCommand({ mapRunArn })) : undefined;
+  const counts = (
+    counters: {
+      total?: number;
+      succeeded?: number;
+      failed?: number;
+      timedOut?: number;
+      aborted?: number;
+    } = {},
+  ): MapRunCounts => {
+    const failed = (counters.failed ?? 0) + (counters.timedOut ?? 0) + (counters.aborted ?? 0);
+    const total = counters.total ?? 0;
+    const succeeded = counters.succeeded ?? 0;
+    return { total, succeeded, failed, pending: Math.max(0, total - succeeded - failed) };
+  };
+  // A failed map run's result writer still writes its manifest: the map's name for it is in the execution's
+  // output only when it succeeded, so a failed one's is found by its map run id.
+  const mapRunId = mapRunArn?.split(':').pop();
+  const manifestKey =
+    output.data?.results.ResultWriterDetails.Key ??
+    (mapRunId && execution.status !== 'RUNNING'
+      ? `${batchPrefix(modelOfKey(input.data.run.key))}output/${mapRunId}/manifest.json`
+      : undefined);
+  return {
+    executionArn,
+    status: (execution.status ?? 'RUNNING') as BatchExecutionStatus,
+    run: input.data.run,
+    startDate: execution.startDate ?? new Date(0),
+    ...(execution.stopDate ? { stopDate: execution.stopDate } : {}),
+    ...(execution.error === undefined ? {} : { error: execution.error }),
+    ...(execution.cause === undefined ? {} : { cause: execution.cause }),
+    ...(manifestKey ? { manifestKey } : {}),
+    ...(mapRun ? { items: counts(mapRun.itemCounts), batches: counts(mapRun.executionCounts) } : {}),
+  };
+}
+
+/** The model of a batch input key, `batch/<model>/input/...`. */
+export function modelOfKey(key: string): string {
+  return /^batch\/([^/]+)\/input\//.exec(key)?.[1] ?? '';
+}
+
+/** A batch that failed every attempt, as the result writer lists it: its items and why. */
+export interface FailedBatch {
+  /** The child execution's input: the batch as the function was invoked with it. */
+  readonly input: unknown;
+  readonly error: string;
+  readonly cause: string;
+}
+
+/** The result writer's manifest: the files of each status (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html). */
+const ManifestSchema = z.object({
+  ResultFiles: z.object({ FAILED: z.array(z.object({ Key: z.string() })).default([]) }).partial(),
+});
+
+/** One child execution in a result writer's FAILED file. */
+const FailedExecutionSchema = z.object({
+  Input: z.string(),
+  Error: z.string().optional(),
+  Cause: z.string().optional(),
+});
+
+/**
+ * The batches of a map run that failed every attempt, read from its result writer's manifest and FAILED files; none
+ * when the manifest is not there (the map run ended before it could write).
+ *
+ * @example
+ * const failed = await failedBatches(objects, state.manifestKey);
+ */
+export async function failedBatches(objects: ObjectStore, manifestKey: string): Promise<FailedBatch[]> {
+  const manifest = await objects.get(manifestKey);
+  if (manifest === undefined) return [];
+  const files = ManifestSchema.parse(JSON.parse(new TextDecoder().decode(manifest))).ResultFiles.FAILED ?? [];
+  const batches: FailedBatch[] = [];
+  for (const file of files) {
+    const body = await objects.get(file.Key);
+    if (body === undefined) throw new SluiceError(`the result writer's ${file.Key} is missing`);
+    for (const execution of z
+      .array(FailedExecutionSchema)
+      .parse(JSON.parse(new TextDecoder().decode(body)))) {
+      batches.push({
+        input: JSON.parse(execution.Input),
+        error: execution.Error ?? 'States.TaskFailed',
+        cause: execution.Cause ?? '',
+      });
+    }
+  }
+  return batches;
+}

@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import {
+  type BatchExecutionState,
+  failedBatches,
+  modelOfKey,
+  readBatchExecution,
+  startBatchExecution,
+} from '../aws/stepfunctions/batch-execution.js';
+import {
+  BatchEventSchema,
+  type BatchRunInput,
+  batchPartsPrefix,
+  batchPrefix,
+  placesOfBatch,
+} from '../core/batch/batch-event.js';
+import { formatOf } from '../core/batch/batch-items.js';
+import {
+  type BatchResult,
+  BatchResultSchema,
+  type BatchSummary,
+  summarize,
+} from '../core/batch/batch-results.js';
+import { SluiceError } from '../core/errors/SluiceError.js';
+import type { ObjectStore } from '../storage/ObjectStore.js';
+import { UsageError } from './exit-codes.js';
+import { BatchOutput } from './local-batch.js';
+import type { RegistryTarget } from './registry-target.js';
+
+/**
+ * How often `sluice batch` re-reads a run on AWS it follows: each read is three Step Functions requests
+ * (DescribeExecution, ListMapRuns, DescribeMapRun), and a map run's counters move by whole batches.
+ */
+export const AWS_BATCH_FOLLOW_INTERVAL_MS = 5_000;
+
+/** What starting a run on AWS needs. */
+export interface StartAwsBatchOptions {
+  readonly target: RegistryTarget;
+  readonly sfn: SFNClient;
+  /** The model's batch state machine (its stack's `BatchStateMachineArn` output). */
+  readonly stateMachineArn: string;
+  readonly model: string;
+  readonly version?: number;
+  /** A local JSON lines or CSV file, or `s3://<registry>/batch/<model>/input/...`. */
+  readonly input: string;
+  readonly runId: string;
+  /** Called as the input's bytes reach S3. */
+  readonly onUpload?: (loaded: number, total: number) => void;
+}
+
+/**
+ * Starts a batch run on AWS: checks the model (and version) are in the registry, puts a local input file under
+ * `batch/<model>/input/<run>/` (the only prefix the state machine may read), and starts the model's state machine
+ * with the run. Started again with the same run id and input while it runs, it answers the same execution.
+ *
+ * @example
+ * const { executionArn } = await startAwsBatch({ target, sfn, stateMachineArn, model: 'iris', input: 'rows.jsonl', runId });
+ */
+export async function startAwsBatch(
+  options: StartAwsBatchOptions,
+): Promise<{ readonly executionArn: string; readonly run: BatchRunInput }> {
+  const { model, target } = options;
+  const versions = await target.registry.listVersions(model);
+  if (versions.length === 0) throw new UsageError(`no model ${model} in ${target.description}`);
+  if (options.version !== undefined && !versions.includes(options.version)) {
+    throw new UsageError(
+      `${model} has no version ${options.version} in ${target.description} (it has ${versions.join(', ')})`,
+    );
+  }
+  const key = await inputKey(options);
+  const run: BatchRunInput = {
+    runId: options.runId,
+    key,
+    format: formatOf(key),
+    ...(options.version === undefined ? {} : { version: options.version }),
+  };
+  const executionArn = await startBatchExecution(options.sfn, options.stateMachineArn, run);
+  return { executionArn, run };
+}
+
+/** The input's key in the registry bucket: an object already under the model's input prefix, or a file put there. */
+async function inputKey(options: StartAwsBatchOptions): Promise<string> {
+  const { model, target } = options;
+  const prefix = `${batchPrefix(model)}input/`;
+  const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(options.input);
+  if (s3) {
+    const [, bucket, key = ''] = s3;
+    // The state machine's role reads the model's input prefix of the registry bucket and nothing else.
+    if (bucket !== target.bucket || !key.startsWith(prefix)) {
+      throw new UsageError(
+        `the batch state machine reads s3://${target.bucket}/${prefix}... only; copy the input there (aws s3 cp ${options.input} s3://${target.bucket}/${prefix}) or give a local file`,
+      );
+    }
+    return key;
+  }
+  const info = await stat(options.input).catch(() => undefined);
+  if (!info) throw new SluiceError(`no input at ${options.input}`);
+  if (info.isDirectory()) {
+    throw new UsageError(
+      'on AWS a run reads one object: give one .jsonl or .csv file (a folder is for --local)',
+    );
+  }
+  if (!/\.(jsonl|csv)$/i.test(options.input)) {
+    throw new UsageError(`${options.input}: the input is a JSON lines (.jsonl) or CSV (.csv) file`);
+  }
+  const body = await readFile(options.input);
+  const key = `${prefix}${options.runId}/${basename(options.input)}`;
+  const put = await target.objects.putIfAbsent(key, body, {
+    contentType: formatOf(key) === 'csv' ? 'text/csv' : 'application/x-ndjson',
+    onProgress: (loaded) => options.onUpload?.(loaded, body.byteLength),
+  });
+  if (!put) {
+    // The run's input is there already (the same run started again): it must be this file.
+    const stored = await target.objects.get(key);
+    if (stored === undefined || sha256(stored) !== sha256(body)) {
+      throw new UsageError(
+        `run ${options.runId} already has another input at s3://${target.bucket}/${key}; give another --run-id`,
+      );
+    }
+  }
+  return key;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Follows a run until its execution ends, reading it every `intervalMs` (`sleep` injected: tests pass their
+ * clock) and telling `onProgress` each read.
+ *
+ * @example
+ * const ended = await followAwsBatch(sfn, executionArn, { sleep, onProgress: draw });
+ */
+export async function followAwsBatch(
+  sfn: SFNClient,
+  executionArn: string,
+  options: {
+    readonly sleep: (ms: number) => Promise<void>;
+    readonly intervalMs?: number;
+    readonly onProgress?: (state: BatchExecutionState) => void;
+  },
+): Promise<BatchExecutionState> {
+  for (;;) {
+    const state = await readBatchExecution(sfn, executionArn);
+    options.onProgress?.(state);
+    if (state.status !== 'RUNNING' && state.status !== 'PENDING_REDRIVE') return state;
+    await options.sleep(options.intervalMs ?? AWS_BATCH_FOLLOW_INTERVAL_MS);
+  }
+}
+
+/**
+ * Where the results of a run on AWS are written: a local folder, or `s3://<registry>/batch/<model>/output/` (the
+ * run's files then go under its `<run>/`, beside its parts: the only output prefix sluice's grants write).
+ */
+export type BatchDestination =
+  | { readonly kind: 'folder'; readonly path: string }
+  | { readonly kind: 's3'; readonly prefix: string };
+
+/**
+ * Reads `--output` for a run on AWS.
+ *
+ * @example
+ * destinationOf('scored/', target, 'iris'); // { kind: 'folder', path: 'scored/' }
+ */
+export function destinationOf(output: string, target: RegistryTarget, model: string): BatchDestination {
+  const s3 = /^s3:\/\/([^/]+)\/(.*)$/.exec(output);
+  if (!s3) return { kind: 'folder', path: output };
+  const prefix = `${batchPrefix(model)}output/`;
+  const [, bucket, key = ''] = s3;
+  if (bucket !== target.bucket || key.replace(/\/?$/, '/') !== prefix) {
+    throw new UsageError(
+      `on S3 a run's results are written beside its parts, s3://${target.bucket}/${prefix}<run>/; give that prefix, or a local folder`,
+    );
+  }
+  return { kind: 's3', prefix };
+}
+
+/**
+ * The results of an ended run on AWS: every row's result line from the parts the function wrote, and for each batch
+ * that failed every attempt (the result writer's FAILED files) a failed line per row naming the batch's error; a row
+ * is in the results once (a part's line wins over its failed batch's). Written to `destination` as `results.jsonl`
+ * (input order) and `summary.json`.
+ *
+ * @example
+ * const summary = await collectAwsBatch(target.objects, ended, { kind: 'folder', path: 'scored/' });
+ */
+export async function collectAwsBatch(
+  objects: ObjectStore,
+  state: BatchExecutionState,
+  destination: BatchDestination,
+): Promise<BatchSummary> {
+  const model = modelOfKey(state.run.key);
+  const results = new Map<number, BatchResult>();
+  for await (const key of objects.list(batchPartsPrefix(model, state.run.runId))) {
+    const body = await objects.get(key);
+    for (const line of new TextDecoder().decode(body).split('\n')) {
+      if (line === '') continue;
+      const result = BatchResultSchema.parse(JSON.parse(line));
+      results.set(result.line, result);
+    }
+  }
+  if (state.manifestKey) {
+    for (const batch of await failedBatches(objects, state.manifestKey)) {
+      const event = BatchEventSchema.safeParse(batch.input);
+      if (!event.success) continue;
+      const reason = `the batch failed every attempt: ${batch.error}${causeOf(batch.cause)}`;
+      for (const place of placesOfBatch(event.data)) {
+        if (!results.has(place.line)) results.set(place.line, { ...place, error: reason });
+      }
+    }
+  }
+  const ordered = [...results.values()].sort((a, b) => a.line - b.line);
+  const summary = summarize(model, ordered, {
+    batches: state.batches?.total ?? 0,
+    resumedBatches: 0,
+    startedAt: state.startDate.getTime(),
+    finishedAt: (state.stopDate ?? state.startDate).getTime(),
+  });
+  const lines = ordered.map((result) => JSON.stringify(result)).join('\n');
+  const files = {
+    [BatchOutput.RESULTS]: lines === '' ? '' : `${lines}\n`,
+    [BatchOutput.SUMMARY]: `${JSON.stringify(summary, null, 2)}\n`,
+  };
+  for (const [name, text] of Object.entries(files)) {
+    if (destination.kind === 'folder') {
+      await mkdir(destination.path, { recursive: true });
+      await writeFile(join(destination.path, name), text);
+    } else {
+      const key = `${destination.prefix}${state.run.runId}/${name}`;
+      // Written once: a second collection of the same ended run finds the same files.
+      await objects.putIfAbsent(key, text, {
+        contentType: name.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/json',
+      });
+    }
+  }
+  return summary;
+}
+
+/** The message of a Lambda error's cause (the runtime's `{"errorType", "errorMessage", ...}`), else the cause. */
+function causeOf(cause: string): string {
+  if (cause === '') return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return `: ${parsed.errorMessage}`;
+  } catch {
+    // Not JSON: the cause as it is.
+  }
+  return `: ${cause}`;
+}

@@ -25,6 +25,7 @@ import {
 } from '../core/batch/batch-results.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import type { ObjectStore } from '../storage/ObjectStore.js';
+import { RolloutStore } from '../storage/RolloutStore.js';
 import { UsageError } from './exit-codes.js';
 import { BatchOutput } from './local-batch.js';
 import type { RegistryTarget } from './registry-target.js';
@@ -51,7 +52,8 @@ export interface StartAwsBatchOptions {
 }
 
 /**
- * Starts a batch run on AWS: checks the model (and version) are in the registry, puts a local input file under
+ * Starts a batch run on AWS: checks the model (and version) are in the registry, names the version to score (the
+ * one given, else the rollout state's stable version, else the one the invoked function serves), puts a local input file under
  * `batch/<model>/input/<run>/` (the only prefix the state machine may read), and starts the model's state machine
  * with the run. Started again with the same run id and input while it runs, it answers the same execution.
  *
@@ -69,12 +71,16 @@ export async function startAwsBatch(
       `${model} has no version ${options.version} in ${target.description} (it has ${versions.join(', ')})`,
     );
   }
+  // Without --version, the version the alias serves as stable now: the Lambda version the state machine invokes
+  // serves the version of the deploy that published it, which a promotion since has replaced.
+  const version =
+    options.version ?? (await new RolloutStore({ store: target.objects }).current(model))?.stable;
   const key = await inputKey(options);
   const run: BatchRunInput = {
     runId: options.runId,
     key,
     format: formatOf(key),
-    ...(options.version === undefined ? {} : { version: options.version }),
+    ...(version === undefined ? {} : { version }),
   };
   const executionArn = await startBatchExecution(options.sfn, options.stateMachineArn, run);
   return { executionArn, run };

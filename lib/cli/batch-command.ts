@@ -73,7 +73,7 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
     )
     .option(
       '--version <n>',
-      'score with this version (default: --local what the alias routes each batch to; AWS the version the function serves)',
+      'score with this version (default: --local what the alias routes each batch to; AWS the stable version)',
       parseVersionArgument,
     )
     .option('--batch-size <rows>', '--local: rows per request', String(DEFAULT_BATCH_ROWS))

@@ -10,10 +10,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../lib/cli/run-cli.js';
 import { BatchResultSchema, BatchSummarySchema } from '../../lib/core/batch/batch-results.js';
+import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
+import { firstDeploy } from '../../lib/core/rollout/rollout-transitions.js';
+import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';
+import { publishVersion } from '../../lib/publish/publish-version.js';
 import { createPredictHandler, type PredictHandler } from '../../lib/serving/create-predict-handler.js';
 import { readFunctionConfig } from '../../lib/serving/function-config.js';
 import { EmfServingMetrics } from '../../lib/serving/metrics/EmfServingMetrics.js';
 import { predictEntry } from '../../lib/serving/predict-entry.js';
+import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { RolloutStore } from '../../lib/storage/RolloutStore.js';
 import type { FakeStepFunctions } from '../fixtures/fake-step-functions.js';
 import { resolveDefinition } from '../fixtures/fake-step-functions.js';
 import { type IrisCanaryOnAws, irisCanaryOnAws } from '../fixtures/iris-canary-on-aws.js';
@@ -216,6 +222,11 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     const csv = ['id,sepal_length,sepal_width,petal_length,petal_width'];
     for (let line = 0; line < 250; line++) csv.push(`c${line},6.7,3.0,5.2,2.3`);
     await writeFile(join(work, 'rows.csv'), `${csv.join('\n')}\n`);
+    // A rollout state whose stable version is v1: without --version, the run scores what the alias serves as
+    // stable, not the version of the deploy that published the Lambda version it invokes (v2).
+    await new RolloutStore({ store: canary.store.objects() }).write(
+      firstDeploy({ model: 'iris', version: 1, actor: 'cli', now: Date.parse('2026-12-01T00:00:00Z') }),
+    );
     const started = await sluiceOnAws([
       'batch',
       'iris',
@@ -265,16 +276,25 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
       .map((line) => BatchResultSchema.parse(JSON.parse(line)));
     // A CSV record's line counts the header: the first record is line 2; its id column is the row's id.
     assert.deepEqual([results[0]?.line, results[0]?.id, results.at(-1)?.line], [2, 'c0', 251]);
+    assert.deepEqual(summary.versions, { '1': 250 }, 'scored by the stable version');
   });
 
   it('a version that cannot be loaded: each batch tried three times, the run fails, and every row is listed as failed', async () => {
     const work = join(canary.home, 'run-3');
     await mkdir(work, { recursive: true });
     await writeFile(join(work, 'rows.jsonl'), rows(150));
-    // v1's bytes are corrupt: its checksum no longer matches, so no function can load it (a 5xx, a fault).
+    // A new version whose bytes are then corrupted: its checksum no longer matches, so no function can load it (a
+    // fault, a 5xx, not the rows' doing).
+    const iris = SAMPLE_MODELS[0];
+    const extras = PublishExtrasSchema.parse(JSON.parse(await readFile(iris.extrasPath, 'utf8')));
     const objects = canary.store.objects();
-    await objects.delete('models/iris/1/model.onnx');
-    await objects.putIfAbsent('models/iris/1/model.onnx', new Uint8Array(canary.v1.size).fill(7));
+    const v3 = await publishVersion(new ModelRegistry({ store: objects }), {
+      name: 'iris',
+      model: iris.modelPath,
+      extras,
+    });
+    await objects.delete(`models/iris/${v3.version}/model.onnx`);
+    await objects.putIfAbsent(`models/iris/${v3.version}/model.onnx`, new Uint8Array(v3.size).fill(7));
     const run = await sluiceOnAws([
       'batch',
       'iris',
@@ -287,7 +307,7 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
       '--run-id',
       'run-3',
       '--version',
-      '1',
+      String(v3.version),
     ]);
     assert.equal(run.code, 1, run.stdout);
     assert.match(run.stderr, /run run-3 FAILED: States\.ExceedToleratedFailureThreshold/);

@@ -1,9 +1,16 @@
 import { CfnOutput, Resource } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import {
+  CLOUDFRONT_CERTIFICATE_REGION,
+  type CustomDomain,
+  certificateRegion,
+} from '../core/config/deploy-config.js';
+import { domainTargetOutput } from './custom-domain.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings } from './nag-suppressions.js';
 
@@ -57,8 +64,20 @@ export class FunctionUrlDistribution extends Construct {
   distribution?: cloudfront.Distribution;
   private readonly pending: { endpoint: ModelEndpoint; origin: cloudfront.IOrigin }[] = [];
 
-  constructor(scope: Construct, id: string) {
+  private readonly domain?: CustomDomain;
+
+  /** @param props.domain a custom domain for the distribution, its certificate in us-east-1. @default none */
+  constructor(scope: Construct, id: string, props: { readonly domain?: CustomDomain } = {}) {
     super(scope, id);
+    if (props.domain) {
+      const region = certificateRegion(props.domain.certificateArn);
+      if (region !== CLOUDFRONT_CERTIFICATE_REGION) {
+        throw new Error(
+          `${this.node.path}: CloudFront reads viewer certificates from ${CLOUDFRONT_CERTIFICATE_REGION} only; ${props.domain.certificateArn} is in ${region} (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html)`,
+        );
+      }
+      this.domain = props.domain;
+    }
     this.node.addValidation({
       validate: () => {
         const behaviors = this.pending.length * 4;
@@ -87,9 +106,21 @@ export class FunctionUrlDistribution extends Construct {
       this.distribution = new cloudfront.Distribution(this, 'Distribution', {
         comment: 'sluice inference API (function URLs behind origin access control)',
         defaultBehavior: { origin, ...behavior },
+        ...(this.domain
+          ? {
+              domainNames: [this.domain.name],
+              certificate: acm.Certificate.fromCertificateArn(
+                this,
+                'Certificate',
+                this.domain.certificateArn,
+              ),
+              minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            }
+          : {}),
       });
+      if (this.domain) domainTargetOutput(this, this.domain, this.distribution.distributionDomainName);
       new CfnOutput(this, 'Url', {
-        value: `https://${this.distribution.distributionDomainName}/`,
+        value: `https://${this.domain?.name ?? this.distribution.distributionDomainName}/`,
         description:
           'base URL of the inference API (CloudFront in front of the function URLs); POST bodies need x-amz-content-sha256',
       });
@@ -109,12 +140,14 @@ export class FunctionUrlDistribution extends Construct {
           reason:
             'No CloudFront access logs by default: the function logs every refused request and its metrics.',
         },
-        {
+      );
+      if (!this.domain) {
+        acceptFindings(this.distribution, {
           id: 'AwsSolutions-CFR4',
           reason:
-            "The distribution's own domain and certificate; give it a custom domain to set the TLS policy.",
-        },
-      );
+            "The distribution's own domain and certificate; a custom domain (api.domain) sets the TLS policy, TLS 1.2.",
+        });
+      }
     }
     const name = endpoint.modelName;
     for (const path of [`/v2/models/${name}`, `/v2/models/${name}/*`, `/models/${name}`, `/models/${name}/*`])

@@ -6,6 +6,7 @@ import {
   AUTH_OF_DOOR,
   AuthMode as Auth,
   type AuthMode,
+  type CustomDomain,
   FrontDoorKind,
 } from '../core/config/deploy-config.js';
 import {
@@ -38,6 +39,11 @@ export interface FunctionUrlDoorProps {
    * @default none: CORS off
    */
   readonly cors?: CorsSettings;
+  /**
+   * A custom domain for the CloudFront distribution (needs `cloudFront`; its certificate in us-east-1).
+   * @default none: the distribution's own host
+   */
+  readonly domain?: CustomDomain;
 }
 
 /** The function URL auth type of each auth mode a function URL carries. */
@@ -86,9 +92,15 @@ export class FunctionUrlDoor extends Construct implements FrontDoor {
         `${this.node.path}: CloudFront does not authenticate its viewers, so a distribution in front of the URLs is open; write auth 'none' with cloudFront (the URLs stay AWS_IAM, invocable by the distribution only); got '${auth}'`,
       );
     }
+    if (props.domain && !props.cloudFront) {
+      throw new Error(
+        `${this.node.path}: a function URL has no custom domain of its own; ${props.domain.name} needs cloudFront in front of the URLs`,
+      );
+    }
     this.auth = auth;
     this.cors = props.cors;
-    if (props.cloudFront) this.edge = new FunctionUrlDistribution(this, 'Edge');
+    if (props.cloudFront)
+      this.edge = new FunctionUrlDistribution(this, 'Edge', props.domain ? { domain: props.domain } : {});
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   AUTH_OF_DOOR,
   AuthMode as Auth,
   type AuthMode,
+  type CustomDomain,
   FrontDoorKind,
   type JwtSettings,
 } from '../core/config/deploy-config.js';
@@ -19,6 +20,7 @@ import {
   CORS_EXPOSE_HEADERS,
   type CorsSettings,
 } from '../core/contract/cors.js';
+import { domainTargetOutput, regionalCertificate } from './custom-domain.js';
 import { type FrontDoor, SigningService } from './front-door.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason } from './nag-suppressions.js';
@@ -60,6 +62,12 @@ export interface HttpInferenceApiProps {
    * @default none: CORS off
    */
   readonly cors?: CorsSettings;
+  /**
+   * A custom domain (sluice.config.json `api.domain`): a regional domain name with an API mapping to the `$default`
+   * stage at its root (the function routes by the route key, so a mapping's path would not matter either).
+   * @default none: the execute-api URL only
+   */
+  readonly domain?: CustomDomain;
 }
 
 /**
@@ -185,6 +193,15 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
       value: this.stage.url,
       description: 'base URL of the inference API (HTTP API)',
     });
+    if (props.domain) {
+      const domain = new apigwv2.DomainName(this, 'Domain', {
+        domainName: props.domain.name,
+        certificate: regionalCertificate(this, props.domain),
+        securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+      });
+      new apigwv2.ApiMapping(this, 'DomainMapping', { api: this.api, domainName: domain, stage: this.stage });
+      domainTargetOutput(this, props.domain, domain.regionalDomainName);
+    }
     if (auth === Auth.IAM) {
       new CfnOutput(this, 'InvokeArn', {
         value: this.invokeArn(),

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import {
   AuthMode as Auth,
   type AuthMode,
+  type CustomDomain,
   FrontDoorKind,
   type QuotaPeriod,
   type UsagePlanQuota,
@@ -15,6 +16,7 @@ import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type CorsSettings } from '../co
 import { SERVED_EXTENSIONS } from '../core/contract/extensions.js';
 import { API_STAGE } from '../core/contract/proxy-event.js';
 import { accessLogFormat } from './access-log-format.js';
+import { domainTargetOutput, regionalCertificate } from './custom-domain.js';
 import { type FrontDoor, SigningService } from './front-door.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { acceptFindings, NagReason } from './nag-suppressions.js';
@@ -60,6 +62,12 @@ export interface InferenceApiProps {
    * @default none: CORS off
    */
   readonly cors?: CorsSettings;
+  /**
+   * A custom domain (sluice.config.json `api.domain`): a regional domain name mapped to the stage at its root, so
+   * `https://<name>/models/...` without the stage (the function routes by the matched resource, whatever the path).
+   * @default none: the execute-api URL only
+   */
+  readonly domain?: CustomDomain;
 }
 
 const JSON_TYPE = 'application/json';
@@ -236,6 +244,15 @@ export class InferenceApi extends Construct implements FrontDoor {
       });
     }
     new CfnOutput(this, 'Url', { value: this.api.url, description: 'base URL of the inference API' });
+    if (props.domain) {
+      const domain = this.api.addDomainName('Domain', {
+        domainName: props.domain.name,
+        certificate: regionalCertificate(this, props.domain),
+        endpointType: apigateway.EndpointType.REGIONAL,
+        securityPolicy: apigateway.SecurityPolicy.TLS_1_2,
+      });
+      domainTargetOutput(this, props.domain, domain.domainNameAliasDomainName);
+    }
     this.auth = auth;
     acceptFindings(this.api, {
       id: 'AwsSolutions-APIG2',

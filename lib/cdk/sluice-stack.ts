@@ -133,12 +133,14 @@ export class SluiceStack extends Stack {
           routeRateLimit: api.methodRateLimit,
           routeBurstLimit: api.methodBurstLimit,
           ...(api.cors ? { cors: api.cors } : {}),
+          ...(api.domain ? { domain: api.domain } : {}),
         });
       case FrontDoorKind.FUNCTION_URL:
         return new FunctionUrlDoor(this, 'Urls', {
           auth: api.auth,
           cloudFront: api.cloudFront,
           ...(api.cors ? { cors: api.cors } : {}),
+          ...(api.domain ? { domain: api.domain } : {}),
         });
       case FrontDoorKind.REST:
         return new InferenceApi(this, 'Api', {
@@ -147,6 +149,7 @@ export class SluiceStack extends Stack {
           methodRateLimit: api.methodRateLimit,
           methodBurstLimit: api.methodBurstLimit,
           ...(api.cors ? { cors: api.cors } : {}),
+          ...(api.domain ? { domain: api.domain } : {}),
           serverVersion,
           tracing: config.tracing,
         });

@@ -596,3 +596,98 @@ describe('CORS (api.cors): off by default; with it, each door answers preflights
     assert.throws(() => configWith({ api: { cors: { allowOrigins: [] } } }), DeployConfigError);
   });
 });
+
+describe('custom domains (api.domain): a regional domain name for the APIs, CloudFront aliases for function URLs', () => {
+  const REGIONAL = 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
+  const VIRGINIA = 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
+  const domain = (certificateArn: string) => ({ name: 'api.example.com', certificateArn });
+  const restDomain = synth(configWith({ api: { domain: domain(REGIONAL) } }), { nag: true });
+  const httpDomain = synth(configWith({ api: { door: 'http', domain: domain(REGIONAL) } }), { nag: true });
+  const edgeDomain = synth(
+    configWith({ api: { door: 'function-url', auth: 'none', cloudFront: true, domain: domain(VIRGINIA) } }),
+    { nag: true },
+  );
+  const outputs = (template: Template) =>
+    Object.entries(template.toJSON().Outputs as Record<string, { Value: unknown }>);
+
+  it('REST: a regional domain name (TLS 1.2) with the certificate, mapped to the stage at its root, and its DNS target', () => {
+    assert.deepEqual(propertiesOf(restDomain.template, 'AWS::ApiGateway::DomainName'), [
+      {
+        DomainName: 'api.example.com',
+        EndpointConfiguration: { Types: ['REGIONAL'] },
+        RegionalCertificateArn: REGIONAL,
+        SecurityPolicy: 'TLS_1_2',
+      },
+    ]);
+    const [mapping] = propertiesOf(restDomain.template, 'AWS::ApiGateway::BasePathMapping');
+    assert.ok(mapping && mapping.BasePath === undefined, 'mapped at the root: no base path');
+    assert.ok(mapping.Stage, 'mapped to the stage');
+    const target = outputs(restDomain.template).find(([id]) => id.includes('DomainTarget'));
+    assert.ok(target, 'the DNS target is an output');
+    assert.match(JSON.stringify(target[1].Value), /RegionalDomainName/);
+    assert.deepEqual(nagErrors(restDomain.stack), []);
+  });
+
+  it('HTTP API: a regional domain name (TLS 1.2) and an API mapping to the $default stage', () => {
+    assert.deepEqual(propertiesOf(httpDomain.template, 'AWS::ApiGatewayV2::DomainName'), [
+      {
+        DomainName: 'api.example.com',
+        DomainNameConfigurations: [
+          { CertificateArn: REGIONAL, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' },
+        ],
+      },
+    ]);
+    const [mapping] = propertiesOf(httpDomain.template, 'AWS::ApiGatewayV2::ApiMapping');
+    assert.equal(mapping?.Stage, '$default');
+    assert.equal(mapping?.ApiMappingKey, undefined, 'mapped at the root: no mapping key');
+    assert.ok(outputs(httpDomain.template).some(([id]) => id.includes('DomainTarget')));
+    assert.deepEqual(nagErrors(httpDomain.stack), []);
+  });
+
+  it('function URLs behind CloudFront: the domain as an alias of the distribution, TLS 1.2, the Url output on it', () => {
+    const [distribution] = propertiesOf(edgeDomain.template, 'AWS::CloudFront::Distribution');
+    const config = distribution?.DistributionConfig as Record<string, unknown>;
+    assert.deepEqual(config.Aliases, ['api.example.com']);
+    assert.deepEqual(config.ViewerCertificate, {
+      AcmCertificateArn: VIRGINIA,
+      MinimumProtocolVersion: 'TLSv1.2_2021',
+      SslSupportMethod: 'sni-only',
+    });
+    const url = outputs(edgeDomain.template).find(([id]) => id.includes('EdgeUrl'));
+    assert.equal(url?.[1].Value, 'https://api.example.com/');
+    assert.deepEqual(nagErrors(edgeDomain.stack), []);
+  });
+
+  it('refuses what AWS would refuse: a domain on bare function URLs, a CloudFront certificate outside us-east-1, a regional one of another region, no host name', () => {
+    assert.throws(
+      () =>
+        parseDeployConfig({ api: { door: 'function-url', domain: domain(VIRGINIA) }, models: [] }, 'test'),
+      (error: unknown) =>
+        error instanceof DeployConfigError &&
+        /a function URL has no custom domain of its own/.test(error.message),
+    );
+    assert.throws(
+      () =>
+        parseDeployConfig(
+          {
+            api: { door: 'function-url', auth: 'none', cloudFront: true, domain: domain(REGIONAL) },
+            models: [],
+          },
+          'test',
+        ),
+      /CloudFront reads viewer certificates from us-east-1 only; this one is in eu-west-1/,
+    );
+    assert.throws(
+      () => synth(configWith({ api: { domain: domain(VIRGINIA) } })),
+      /needs a certificate in the API's region eu-west-1; .* is in us-east-1/,
+    );
+    assert.throws(
+      () =>
+        parseDeployConfig(
+          { api: { domain: { name: 'API.Example', certificateArn: REGIONAL } }, models: [] },
+          'test',
+        ),
+      /must be a lower-case host name/,
+    );
+  });
+});

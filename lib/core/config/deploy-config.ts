@@ -372,6 +372,42 @@ export const LEGACY_API_KEYS = {
   throttleBurstLimit: 'methodBurstLimit (the burst each method of the stage allows on its own)',
 } as const;
 
+/** The region of an ACM certificate's ARN (`arn:aws:acm:REGION:ACCOUNT:certificate/ID`). */
+export function certificateRegion(certificateArn: string): string {
+  return certificateArn.split(':')[3] ?? '';
+}
+
+/**
+ * A custom domain for the API: its host name and the ACM certificate that covers it. API Gateway's regional
+ * custom domains (`rest`, `http`) take a certificate in the API's own region
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-regional-api-custom-domain-create.html);
+ * CloudFront (`function-url` with `cloudFront`) one in US East (N. Virginia), us-east-1
+ * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html). The DNS
+ * record (a CNAME or a Route 53 alias to the stack's `DomainTarget` output) is the user's.
+ */
+export const CustomDomainSchema = z.strictObject({
+  /** The host name clients call, e.g. `api.example.com`. */
+  name: z
+    .string()
+    .max(253)
+    .regex(
+      /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+      'must be a lower-case host name such as api.example.com',
+    ),
+  /** The ACM certificate covering `name`. */
+  certificateArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/,
+      'must be an ACM certificate ARN, arn:aws:acm:REGION:ACCOUNT:certificate/ID',
+    ),
+});
+/** A custom domain. */
+export type CustomDomain = z.infer<typeof CustomDomainSchema>;
+
+/** The region CloudFront reads its viewer certificates from. */
+export const CLOUDFRONT_CERTIFICATE_REGION = 'us-east-1';
+
 const ApiShape = z
   .strictObject({
     /** The front door: `rest` (default), `http` or `function-url`. */
@@ -393,6 +429,8 @@ const ApiShape = z
      * a function URL), and the local stack applies the same settings (README "CORS").
      */
     cors: CorsSettingsSchema.optional(),
+    /** A custom domain for the door (REST and HTTP APIs: a regional domain name; function URLs: through CloudFront). */
+    domain: CustomDomainSchema.optional(),
     /**
      * Steady-state requests per second that each method of the stage allows on its own (API Gateway's default method
      * throttling): a model's V2 routes, its simple-form routes and the server routes each have this rate, within the
@@ -429,6 +467,23 @@ const ApiShape = z
         path: ['auth'],
         message:
           'CloudFront does not authenticate its viewers: with cloudFront the door is open, so write auth "none" (the URLs stay AWS_IAM, invocable by the distribution only)',
+      });
+    if (api.domain && api.door === FrontDoorKind.FUNCTION_URL && !api.cloudFront)
+      context.addIssue({
+        code: 'custom',
+        path: ['domain'],
+        message:
+          'a function URL has no custom domain of its own (its host is <id>.lambda-url.<region>.on.aws): set "cloudFront": true for one host with your domain, or use door "rest" or "http"',
+      });
+    if (
+      api.domain &&
+      api.cloudFront &&
+      certificateRegion(api.domain.certificateArn) !== CLOUDFRONT_CERTIFICATE_REGION
+    )
+      context.addIssue({
+        code: 'custom',
+        path: ['domain', 'certificateArn'],
+        message: `CloudFront reads viewer certificates from ${CLOUDFRONT_CERTIFICATE_REGION} only; this one is in ${certificateRegion(api.domain.certificateArn)} (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html)`,
       });
     if (api.auth === AuthMode.JWT && api.jwt === undefined)
       context.addIssue({

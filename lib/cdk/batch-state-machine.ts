@@ -48,7 +48,7 @@ export interface BatchStateMachineProps {
  * with one session.run and writes its results to a part under `batch/<model>/output/<run>/parts/`, and the map's
  * result writer puts the run's manifest and each batch's outcome under `batch/<model>/output/` (a batch that failed
  * every attempt is listed there with its input, its rows having no part). A failed invocation is tried
- * {@link BATCH_INVOKE_ATTEMPTS} times; the run fails when more than `toleratedFailurePercent` of its batches did. Per model, not per stack: its IAM names that model's function and prefixes only.
+ * {@link BATCH_INVOKE_ATTEMPTS} times; the run fails when more than `toleratedFailurePercent` of its rows are in batches that failed (Step Functions counts items: https://docs.aws.amazon.com/step-functions/latest/dg/maprun-fail-threshold.html). Per model, not per stack: its IAM names that model's function and prefixes only.
  *
  * Execution input: `{"run": {"runId", "key", "format": "jsonl"|"csv", "version"?}}` (see `BatchRunInputSchema`).
  *

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import {
   type BatchExecutionState,
   failedBatches,
+  findManifest,
+  isOpen,
   modelOfKey,
   readBatchExecution,
   startBatchExecution,
@@ -14,13 +15,14 @@ import {
   type BatchRunInput,
   batchPartsPrefix,
   batchPrefix,
+  lineOfItem,
   placesOfBatch,
 } from '../core/batch/batch-event.js';
-import { formatOf } from '../core/batch/batch-items.js';
+import { BATCH_INPUT_NAME, formatOf } from '../core/batch/batch-items.js';
 import {
   type BatchResult,
-  BatchResultSchema,
   type BatchSummary,
+  parseResultLines,
   summarize,
 } from '../core/batch/batch-results.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
@@ -90,9 +92,8 @@ export async function startAwsBatch(
 async function inputKey(options: StartAwsBatchOptions): Promise<string> {
   const { model, target } = options;
   const prefix = `${batchPrefix(model)}input/`;
-  const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(options.input);
-  if (s3) {
-    const [, bucket, key = ''] = s3;
+  if (options.input.startsWith('s3://')) {
+    const [, bucket, key = ''] = /^s3:\/\/([^/]*)\/?(.*)$/.exec(options.input) ?? [];
     // The state machine's role reads the model's input prefix of the registry bucket and nothing else.
     if (bucket !== target.bucket || !key.startsWith(prefix)) {
       throw new UsageError(
@@ -108,7 +109,7 @@ async function inputKey(options: StartAwsBatchOptions): Promise<string> {
       'on AWS a run reads one object: give one .jsonl or .csv file (a folder is for --local)',
     );
   }
-  if (!/\.(jsonl|csv)$/i.test(options.input)) {
+  if (!BATCH_INPUT_NAME.test(options.input)) {
     throw new UsageError(`${options.input}: the input is a JSON lines (.jsonl) or CSV (.csv) file`);
   }
   const body = await readFile(options.input);
@@ -120,17 +121,13 @@ async function inputKey(options: StartAwsBatchOptions): Promise<string> {
   if (!put) {
     // The run's input is there already (the same run started again): it must be this file.
     const stored = await target.objects.get(key);
-    if (stored === undefined || sha256(stored) !== sha256(body)) {
+    if (stored === undefined || !body.equals(stored)) {
       throw new UsageError(
         `run ${options.runId} already has another input at s3://${target.bucket}/${key}; give another --run-id`,
       );
     }
   }
   return key;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
@@ -152,7 +149,7 @@ export async function followAwsBatch(
   for (;;) {
     const state = await readBatchExecution(sfn, executionArn);
     options.onProgress?.(state);
-    if (state.status !== 'RUNNING' && state.status !== 'PENDING_REDRIVE') return state;
+    if (!isOpen(state.status)) return state;
     await options.sleep(options.intervalMs ?? AWS_BATCH_FOLLOW_INTERVAL_MS);
   }
 }
@@ -172,10 +169,9 @@ export type BatchDestination =
  * destinationOf('scored/', target, 'iris'); // { kind: 'folder', path: 'scored/' }
  */
 export function destinationOf(output: string, target: RegistryTarget, model: string): BatchDestination {
-  const s3 = /^s3:\/\/([^/]+)\/(.*)$/.exec(output);
-  if (!s3) return { kind: 'folder', path: output };
+  if (!output.startsWith('s3://')) return { kind: 'folder', path: output };
   const prefix = `${batchPrefix(model)}output/`;
-  const [, bucket, key = ''] = s3;
+  const [, bucket, key = ''] = /^s3:\/\/([^/]*)\/?(.*)$/.exec(output) ?? [];
   if (bucket !== target.bucket || key.replace(/\/?$/, '/') !== prefix) {
     throw new UsageError(
       `on S3 a run's results are written beside its parts, s3://${target.bucket}/${prefix}<run>/; give that prefix, or a local folder`,
@@ -185,10 +181,11 @@ export function destinationOf(output: string, target: RegistryTarget, model: str
 }
 
 /**
- * The results of an ended run on AWS: every row's result line from the parts the function wrote, and for each batch
- * that failed every attempt (the result writer's FAILED files) a failed line per row naming the batch's error; a row
- * is in the results once (a part's line wins over its failed batch's). Written to `destination` as `results.jsonl`
- * (input order) and `summary.json`.
+ * The results of an ended run on AWS, one line per row of its input, each once: the rows' lines from the parts the
+ * function wrote; for each batch that failed every attempt (the result writer's FAILED files) a failed line per row
+ * naming the batch's error; and for every other row of the input (a batch the map run never ran: it failed past its
+ * tolerated failures, timed out or was aborted first, or it never started) a failed line saying so. Written to
+ * `destination` as `results.jsonl` (input order) and `summary.json`.
  *
  * @example
  * const summary = await collectAwsBatch(target.objects, ended, { kind: 'folder', path: 'scored/' });
@@ -200,23 +197,25 @@ export async function collectAwsBatch(
 ): Promise<BatchSummary> {
   const model = modelOfKey(state.run.key);
   const results = new Map<number, BatchResult>();
+  const add = (result: BatchResult) => {
+    // A part's line wins: a batch whose part was written has its rows scored.
+    if (!results.has(result.line)) results.set(result.line, result);
+  };
   for await (const key of objects.list(batchPartsPrefix(model, state.run.runId))) {
-    const body = await objects.get(key);
-    for (const line of new TextDecoder().decode(body).split('\n')) {
-      if (line === '') continue;
-      const result = BatchResultSchema.parse(JSON.parse(line));
-      results.set(result.line, result);
-    }
+    for (const result of parseResultLines(new TextDecoder().decode(await objects.get(key)))) add(result);
   }
-  if (state.manifestKey) {
-    for (const batch of await failedBatches(objects, state.manifestKey)) {
-      const event = BatchEventSchema.safeParse(batch.input);
-      if (!event.success) continue;
-      const reason = `the batch failed every attempt: ${batch.error}${causeOf(batch.cause)}`;
-      for (const place of placesOfBatch(event.data)) {
-        if (!results.has(place.line)) results.set(place.line, { ...place, error: reason });
-      }
-    }
+  const manifest = await findManifest(objects, state);
+  for (const batch of manifest ? await failedBatches(objects, manifest) : []) {
+    const event = BatchEventSchema.safeParse(batch.input);
+    // Not a batch of sluice's (the input was edited): its rows are listed below as not scored.
+    if (!event.success) continue;
+    const reason = `the batch failed every attempt: ${batch.error}${causeOf(batch.cause)}`;
+    for (const place of placesOfBatch(event.data)) add({ ...place, error: reason });
+  }
+  const items = state.items?.total ?? (await itemsIn(objects, state.run));
+  const why = `not scored: the run ended ${state.status}${state.error ? ` (${state.error})` : ''} before this row's batch ran`;
+  for (let index = 0; index < items; index++) {
+    add({ source: state.run.key, line: lineOfItem(state.run.format, index), error: why });
   }
   const ordered = [...results.values()].sort((a, b) => a.line - b.line);
   const summary = summarize(model, ordered, {
@@ -236,13 +235,28 @@ export async function collectAwsBatch(
       await writeFile(join(destination.path, name), text);
     } else {
       const key = `${destination.prefix}${state.run.runId}/${name}`;
-      // Written once: a second collection of the same ended run finds the same files.
+      // Replaced, not kept: a redriven run collected again writes what it ends with now.
+      await objects.delete(key);
       await objects.putIfAbsent(key, text, {
         contentType: name.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/json',
       });
     }
   }
   return summary;
+}
+
+/**
+ * The items of a run's input object, as the map's reader counts them: its non-empty lines, less a CSV's header.
+ * For a run whose map never started (no map run to count them).
+ */
+async function itemsIn(objects: ObjectStore, run: BatchRunInput): Promise<number> {
+  const body = await objects.get(run.key);
+  if (body === undefined) return 0;
+  const lines = new TextDecoder()
+    .decode(body)
+    .split(/\r?\n/)
+    .filter((line) => line !== '').length;
+  return run.format === 'csv' ? Math.max(0, lines - 1) : lines;
 }
 
 /** The message of a Lambda error's cause (the runtime's `{"errorType", "errorMessage", ...}`), else the cause. */

@@ -5,9 +5,11 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import {
   type BatchExecutionState,
+  isOpen,
   modelOfKey,
   readBatchExecution,
 } from '../aws/stepfunctions/batch-execution.js';
+import { BatchRunInputSchema } from '../core/batch/batch-event.js';
 import { DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS } from '../core/batch/batch-items.js';
 import type { BatchSummary } from '../core/batch/batch-results.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
@@ -22,7 +24,7 @@ import {
 import type { CliIo } from './cli-io.js';
 import { formatDuration } from './describe-rollout.js';
 import { FollowTimeoutError, UsageError } from './exit-codes.js';
-import { FollowDeadline, followSleep, parseTimeoutOption } from './follow-timeout.js';
+import { FollowDeadlineError, followSleep, parseTimeoutOption } from './follow-timeout.js';
 import { BatchOutput, DEFAULT_BATCH_CONCURRENCY, inputFiles, runLocalBatch } from './local-batch.js';
 import { parseVersionArgument } from './model-argument.js';
 import { createProgressReporter } from './progress.js';
@@ -60,7 +62,8 @@ interface BatchStatusOptions extends GlobalOptions {
  * more rows failed than `--tolerate-failures` percent allows, 3 when `--timeout` stopped the following.
  */
 export function registerBatchCommand(program: Command, io: CliIo): void {
-  const batch = withTargetOptions(program.command('batch'), io)
+  // Positional options: `sluice batch status RUN --output X` gives --output to status, not to batch.
+  const batch = withTargetOptions(program.command('batch').enablePositionalOptions(), io)
     .description('score a file of rows with a model in batches: results and a summary (local stack or AWS)')
     .argument('<model>', 'model name')
     .option(
@@ -102,12 +105,13 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
         return;
       }
       const timeoutMs = parseTimeoutOption(options.timeout);
-      const { target, sfn, stateMachineArn } = await awsBatchContext(io, options);
-      const destination = destinationOf(output, target, model);
+      const stateMachineArn = stateMachineOf(io, options);
       const runId = options.runId ?? defaultRunId(model, (io.now ?? Date.now)());
-      if (!/^[A-Za-z0-9_-]{1,80}$/.test(runId)) {
+      if (!BatchRunInputSchema.shape.runId.safeParse(runId).success) {
         throw new UsageError(`--run-id must be 1 to 80 letters, digits, - and _; got "${runId}"`);
       }
+      const { target, sfn } = await awsBatchContext(io, options);
+      const destination = destinationOf(output, target, model);
       const upload = createProgressReporter(io, !options.json);
       const started = await startAwsBatch({
         target,
@@ -119,7 +123,7 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
         runId,
         onUpload: upload.update,
       }).finally(upload.stop);
-      const status = `sluice batch status ${runId} --state-machine ${stateMachineArn}`;
+      const status = `sluice batch status ${runId} --state-machine ${stateMachineArn} --output ${output}`;
       if (!options.wait) {
         io.stdout(
           options.json
@@ -130,16 +134,19 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
       }
       if (!options.json) io.stderr(`started ${runId} (${started.executionArn}), following\n`);
       let ended: BatchExecutionState;
+      const progress = progressOf(io, options.json === true);
       try {
         ended = await followAwsBatch(sfn, started.executionArn, {
           sleep: followSleep(io, timeoutMs),
-          onProgress: progressOf(io, options.json === true),
+          onProgress: progress.update,
         });
       } catch (error) {
-        if (!(error instanceof FollowDeadline)) throw error;
+        if (!(error instanceof FollowDeadlineError)) throw error;
         throw new FollowTimeoutError(
-          `stopped following after ${formatDuration(error.timeoutMs)} (--timeout): run ${runId} goes on; read it with \`${status} --output ${output}\``,
+          `stopped following after ${formatDuration(error.timeoutMs)} (--timeout): run ${runId} goes on; collect it when it has ended with \`${status}\``,
         );
+      } finally {
+        progress.stop();
       }
       await finish(io, ended, target, destination, tolerated, options.json === true);
     });
@@ -156,26 +163,20 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
       "the model's batch state machine (default: $SLUICE_BATCH_STATE_MACHINE); not needed with an execution ARN",
     )
     .option('--tolerate-failures <percent>', 'exit 0 while at most this share of rows failed', '0')
-    .action(async (run: string, _options: BatchStatusOptions, command: Command) => {
-      const options = command.optsWithGlobals<BatchStatusOptions>();
+    .action(async (run: string, options: BatchStatusOptions) => {
       if (options.local)
         throw new UsageError('sluice batch status reads runs on AWS; --local runs end as they run');
       const tolerated = toleratedPercent(options.tolerateFailures);
       const executionArn = run.startsWith('arn:')
         ? run
         : `${stateMachineOf(io, options).replace(':stateMachine:', ':execution:')}:${run}`;
-      const { target, sfn } = await awsBatchContext(io, { ...options, stateMachine: executionArn });
+      const { target, sfn } = await awsBatchContext(io, options);
       const state = await readBatchExecution(sfn, executionArn);
       const model = modelOfKey(state.run.key);
-      if (state.status === 'RUNNING' || state.status === 'PENDING_REDRIVE' || options.output === undefined) {
+      if (isOpen(state.status) || options.output === undefined) {
+        // Its state only: the counts of failed rows are known once the results are collected (--output).
         io.stdout(options.json ? `${JSON.stringify(state)}\n` : `${describeState(state)}\n`);
-        if (
-          state.status !== 'RUNNING' &&
-          state.status !== 'PENDING_REDRIVE' &&
-          state.status !== 'SUCCEEDED'
-        ) {
-          throw new SluiceError(failureOf(state));
-        }
+        if (!isOpen(state.status) && state.status !== 'SUCCEEDED') throw new SluiceError(failureOf(state));
         return;
       }
       const destination = destinationOf(options.output, target, model);
@@ -190,6 +191,7 @@ async function runLocal(
   options: BatchOptions & { readonly input: string; readonly output: string },
   tolerated: number,
 ): Promise<void> {
+  if (!options.wait) throw new UsageError('--no-wait is for runs on AWS: a --local run ends as it runs');
   for (const option of ['stateMachine', 'runId', 'timeout'] as const) {
     if (options[option] !== undefined) {
       throw new UsageError(
@@ -225,19 +227,18 @@ async function runLocal(
   report(io, summary, join(options.output, BatchOutput.RESULTS), tolerated, options.json === true);
 }
 
-/** The registry, the Step Functions client and the state machine of a run on AWS. */
+/** The registry and the Step Functions client of a run on AWS (a client for the registry's region). */
 async function awsBatchContext(
   io: CliIo,
-  options: GlobalOptions & { readonly stateMachine?: string },
-): Promise<{ target: RegistryTarget; sfn: SFNClient; stateMachineArn: string }> {
-  const stateMachineArn = stateMachineOf(io, options);
+  options: GlobalOptions,
+): Promise<{ target: RegistryTarget; sfn: SFNClient }> {
   const target = await resolveRegistryTarget(options, io.env);
   const sfn =
     io.stepFunctions ??
     new (await import('@aws-sdk/client-sfn')).SFNClient(
       (await import('../aws/control-plane-clients.js')).controlPlaneClientConfig(target.region),
     );
-  return { target, sfn, stateMachineArn };
+  return { target, sfn };
 }
 
 function stateMachineOf(io: CliIo, options: { readonly stateMachine?: string }): string {
@@ -259,12 +260,19 @@ function defaultRunId(model: string, now: number): string {
   return `${model.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 50)}-${time}-${randomBytes(2).toString('hex')}`;
 }
 
-/** Draws the run's progress: a bar on a terminal, else a line per tenth of the rows (nothing with --json). */
-function progressOf(io: CliIo, json: boolean): (state: BatchExecutionState) => void {
-  if (json) return () => undefined;
+/**
+ * Draws the run's progress: a bar on a terminal, else a line per tenth of the rows (nothing with --json). The
+ * failed rows it counts are those of failed batches (the map run's counters); rows a batch's part lists as refused
+ * are counted once the results are collected.
+ */
+function progressOf(
+  io: CliIo,
+  json: boolean,
+): { readonly update: (state: BatchExecutionState) => void; readonly stop: () => void } {
   let bar: cliProgress.SingleBar | undefined;
   let shown = -1;
-  return (state) => {
+  const update = (state: BatchExecutionState) => {
+    if (json) return;
     const items = state.items;
     if (!items || items.total === 0) return;
     const done = items.succeeded + items.failed;
@@ -276,7 +284,7 @@ function progressOf(io: CliIo, json: boolean): (state: BatchExecutionState) => v
         bar = new cliProgress.SingleBar(
           {
             format:
-              'scoring [{bar}] {percentage}% {value}/{total} rows, {failed} failed, {rate} rows/s, ETA {eta_formatted}',
+              'scoring [{bar}] {percentage}% {value}/{total} rows, {failed} in failed batches, {rate} rows/s, ETA {eta_formatted}',
             hideCursor: true,
           },
           cliProgress.Presets.shades_classic,
@@ -284,7 +292,6 @@ function progressOf(io: CliIo, json: boolean): (state: BatchExecutionState) => v
         bar.start(items.total, 0, payload);
       }
       bar.update(done, payload);
-      if (state.status !== 'RUNNING') bar.stop();
       return;
     }
     const tenth = Math.floor((10 * done) / items.total);
@@ -292,9 +299,10 @@ function progressOf(io: CliIo, json: boolean): (state: BatchExecutionState) => v
     shown = tenth;
     const eta = rate > 0 ? ` ETA ${formatDuration(Math.round(((items.total - done) / rate) * 1000))}` : '';
     io.stderr(
-      `${done} of ${items.total} rows, ${items.failed} failed, ${payload.rate} rows/s${done < items.total ? eta : ''}\n`,
+      `${done} of ${items.total} rows, ${items.failed} in failed batches, ${payload.rate} rows/s${done < items.total ? eta : ''}\n`,
     );
   };
+  return { update, stop: () => bar?.stop() };
 }
 
 /** A run's state in a line. */

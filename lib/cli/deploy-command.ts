@@ -16,7 +16,7 @@ import {
   stateSummary,
 } from './describe-rollout.js';
 import { FollowTimeoutError, UsageError } from './exit-codes.js';
-import { FollowDeadline, followSleep, parseTimeoutOption } from './follow-timeout.js';
+import { FollowDeadlineError, followSleep, parseTimeoutOption } from './follow-timeout.js';
 import { parsePlanOptions, parseVersionOption, STRATEGY_CHOICES } from './rollout-arguments.js';
 import { type RolloutContext, resolveRolloutContext } from './rollout-context.js';
 import { type RolloutCommandOptions, withRolloutTargetOptions } from './target-options.js';
@@ -198,7 +198,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
             ),
         });
       } catch (error) {
-        if (!(error instanceof FollowDeadline)) throw error;
+        if (!(error instanceof FollowDeadlineError)) throw error;
         const current = await context.control.current(model);
         const routing = current ? describeRouting(current) : 'no state';
         throw new FollowTimeoutError(

@@ -5,14 +5,14 @@ import type { CliIo } from './cli-io.js';
 import { UsageError } from './exit-codes.js';
 
 /** Thrown by {@link followSleep} once the follower has used up its `--timeout`. */
-export class FollowDeadline extends Error {
+export class FollowDeadlineError extends Error {
   constructor(readonly timeoutMs: number) {
     super(`following ended after ${timeoutMs} ms`);
   }
 }
 
 /**
- * The follower's wait between two reads, ending the following (with {@link FollowDeadline}) once `timeoutMs` has
+ * The follower's wait between two reads, ending the following (with {@link FollowDeadlineError}) once `timeoutMs` has
  * passed: the last wait is shortened so what it follows (a rollout, a batch run) is read once more at the deadline itself. Time is the wall clock,
  * or, when the io brings its own `sleep` (a test's clock), the time that sleep was asked to wait, so a test's
  * following ends by its clock and never by the machine's.
@@ -25,7 +25,7 @@ export function followSleep(io: CliIo, timeoutMs: number | undefined): (ms: numb
   const started = now();
   return async (ms) => {
     const left = timeoutMs - (now() - started);
-    if (left <= 0) throw new FollowDeadline(timeoutMs);
+    if (left <= 0) throw new FollowDeadlineError(timeoutMs);
     const wait = Math.min(ms, left);
     await sleep(wait);
     slept += wait;

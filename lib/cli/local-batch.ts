@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, join } from 'node:path';
 import type { z } from 'zod';
 import {
+  BATCH_INPUT_NAME,
   BatchInputFormat,
   type BatchItem,
   batchesOf,
@@ -11,11 +12,11 @@ import {
 } from '../core/batch/batch-items.js';
 import {
   type BatchResult,
-  BatchResultSchema,
   type BatchRun,
   BatchRunSchema,
   type BatchSummary,
   errorsPartName,
+  parseResultLines,
   partName,
   summarize,
 } from '../core/batch/batch-results.js';
@@ -193,11 +194,7 @@ async function runHeld(options: LocalBatchOptions): Promise<BatchSummary> {
   );
 
   const results: BatchResult[] = [];
-  for (const part of ordered) {
-    const text = await readFile(join(parts, part), 'utf8');
-    for (const line of text.split('\n'))
-      if (line !== '') results.push(BatchResultSchema.parse(JSON.parse(line)));
-  }
+  for (const part of ordered) results.push(...parseResultLines(await readFile(join(parts, part), 'utf8')));
   // In input order: each file's lines as they came, its refused lines among them.
   const order = new Map(run.inputs.map((input, index) => [input, index]));
   results.sort((a, b) => (order.get(a.source) ?? 0) - (order.get(b.source) ?? 0) || a.line - b.line);
@@ -288,7 +285,7 @@ export async function inputFiles(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new SluiceError(`no input at ${path}`);
   if (!info.isDirectory()) return [path];
-  const names = (await readdir(path)).filter((name) => /\.(jsonl|csv)$/i.test(name)).sort();
+  const names = (await readdir(path)).filter((name) => BATCH_INPUT_NAME.test(name)).sort();
   if (names.length === 0) throw new SluiceError(`${path} holds no .jsonl or .csv file`);
   return names.map((name) => join(path, name));
 }

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { type BatchEvent, type BatchOutcome, batchPartKey, itemsOfBatch } from '../core/batch/batch-event.js';
-import type { BatchResult } from '../core/batch/batch-results.js';
+import { type BatchResult, parseResultLines } from '../core/batch/batch-results.js';
 import { corsHeaders } from '../core/contract/cors.js';
 import { readHeader } from '../core/contract/headers.js';
 import { buildProxyEvent } from '../core/contract/proxy-event.js';
@@ -219,8 +219,8 @@ export function createPredictHandler(
       // its counts are the stored part's.
       const written = await store.putIfAbsent(part, text, { contentType: 'application/x-ndjson' });
       const stored = written ? text : new TextDecoder().decode(await store.get(part));
-      const lines = stored.split('\n').filter((line) => line !== '');
-      const failed = lines.filter((line) => 'error' in JSON.parse(line)).length;
+      const lines = parseResultLines(stored);
+      const failed = lines.filter((line) => 'error' in line).length;
       return { part, rows: lines.length, succeeded: lines.length - failed, failed };
     },
     warm,

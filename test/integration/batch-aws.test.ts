@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { runCli } from '../../lib/cli/run-cli.js';
 import { BatchResultSchema, BatchSummarySchema } from '../../lib/core/batch/batch-results.js';
 import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
@@ -135,6 +136,9 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     const work = join(canary.home, 'run-1');
     await mkdir(work, { recursive: true });
     await writeFile(join(work, 'rows.jsonl'), rows(600));
+    // No rollout state: the run scores what the Lambda version it invokes serves.
+    const objects = canary.store.objects();
+    for await (const key of objects.list('rollouts/iris/')) await objects.delete(key);
     sfn.journal.length = 0;
     const run = await sluiceOnAws([
       'batch',
@@ -279,10 +283,10 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     assert.deepEqual(summary.versions, { '1': 250 }, 'scored by the stable version');
   });
 
-  it('a version that cannot be loaded: each batch tried three times, the run fails, and every row is listed as failed', async () => {
+  it('a version that cannot be loaded: each batch tried three times, the run fails past its tolerance, and every row is listed (failed, or never run)', async () => {
     const work = join(canary.home, 'run-3');
     await mkdir(work, { recursive: true });
-    await writeFile(join(work, 'rows.jsonl'), rows(150));
+    await writeFile(join(work, 'rows.jsonl'), rows(450));
     // A new version whose bytes are then corrupted: its checksum no longer matches, so no function can load it (a
     // fault, a 5xx, not the rows' doing).
     const iris = SAMPLE_MODELS[0];
@@ -311,15 +315,27 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     ]);
     assert.equal(run.code, 1, run.stdout);
     assert.match(run.stderr, /run run-3 FAILED: States\.ExceedToleratedFailureThreshold/);
+    // Five batches, two at a time: the first two fail every attempt, and with 200 of 450 rows failed (none tolerated)
+    // the map run fails; the three batches not started never run.
     const executionArn = `${machineArn.replace(':stateMachine:', ':execution:')}:run-3`;
     assert.equal(sfn.attempts(executionArn), 6, 'two batches, three attempts each (the Retry of the task)');
     const results = await resultsIn(join(work, 'out'));
-    assert.equal(results.length, 150, 'no row lost');
-    for (const result of results) {
-      assert.ok('error' in result, `line ${result.line} is listed as failed`);
-      assert.match(result.error, /^the batch failed every attempt: /);
-    }
-    assert.match(results[0] && 'error' in results[0] ? results[0].error : '', /checksum|sha256/i);
+    assert.deepEqual(
+      results.map((result) => result.line),
+      Array.from({ length: 450 }, (_, index) => index + 1),
+      'every row of the input once',
+    );
+    const reasons = results.map((result) => ('error' in result ? result.error : 'scored'));
+    assert.equal(reasons.filter((reason) => /^the batch failed every attempt: /.test(reason)).length, 200);
+    assert.match(reasons[0] ?? '', /checksum|sha256/i, "the function's own error message");
+    assert.equal(
+      reasons.filter((reason) =>
+        /^not scored: the run ended FAILED \(States\.ExceedToleratedFailureThreshold\) before this row's batch ran$/.test(
+          reason,
+        ),
+      ).length,
+      250,
+    );
   });
 
   it('--timeout stops following (exit 3) and the run goes on; the refusals say what to give instead', async () => {
@@ -348,6 +364,12 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     );
     assert.equal(outside.code, 2);
     assert.match(outside.stderr, /reads s3:\/\/.+\/batch\/iris\/input\/\.\.\. only/);
+    const bareBucket = await sluiceOnAws(
+      ['batch', 'iris', '--input', join(work, 'rows.jsonl'), '--output', `s3://${canary.store.bucket}`],
+      { env: { SLUICE_BATCH_STATE_MACHINE: machineArn } },
+    );
+    assert.equal(bareBucket.code, 2, 'an s3:// output is never taken for a folder');
+    assert.match(bareBucket.stderr, /results are written beside its parts/);
     const folder = await sluiceOnAws(['batch', 'iris', '--input', work, '--output', join(work, 'out')], {
       env: { SLUICE_BATCH_STATE_MACHINE: machineArn },
     });
@@ -364,5 +386,48 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
       'nothing was started by a refused command',
     );
     await rm(join(work, 'out'), { recursive: true, force: true });
+  });
+});
+
+describe("the fake's StartExecution: the rules of AWS's page, and what sluice batch says of a run id taken", () => {
+  it('refuses a bad name, answers the same execution for the same name and input while open, and ExecutionAlreadyExists otherwise', async () => {
+    const start = (name: string, input: string) =>
+      sfn.client.send(new StartExecutionCommand({ stateMachineArn: machineArn, name, input }));
+    await assert.rejects(start('has space', '{}'), (error: Error) => error.name === 'InvalidName');
+    await assert.rejects(start('a'.repeat(81), '{}'), (error: Error) => error.name === 'InvalidName');
+    await assert.rejects(
+      start('bad-input', '{not json'),
+      (error: Error) => error.name === 'InvalidExecutionInput',
+    );
+    const input = JSON.stringify({
+      run: { runId: 'twice', key: 'batch/iris/input/none.jsonl', format: 'jsonl' },
+    });
+    const first = await start('twice', input);
+    assert.equal(
+      (await start('twice', input)).executionArn,
+      first.executionArn,
+      'same name, same input, open',
+    );
+    await assert.rejects(start('twice', '{}'), (error: Error) => error.name === 'ExecutionAlreadyExists');
+
+    // The CLI says which: a run going on with another input (another stable version, another file).
+    const work = join(canary.home, 'twice');
+    await mkdir(work, { recursive: true });
+    await writeFile(join(work, 'none.jsonl'), rows(3));
+    const again = await sluiceOnAws([
+      'batch',
+      'iris',
+      '--input',
+      join(work, 'none.jsonl'),
+      '--output',
+      join(work, 'out'),
+      '--state-machine',
+      machineArn,
+      '--run-id',
+      'twice',
+    ]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /batch run twice is running with another input than this command's/);
+    await sfn.runToEnd();
   });
 });

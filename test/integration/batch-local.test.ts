@@ -246,6 +246,12 @@ describe('sluice batch --local: files of rows scored in batches against the loca
     );
     assert.equal(aws.code, 2);
     assert.match(aws.stderr, /pass --state-machine ARN .*or use --local/);
+    const noWait = await runSluiceInProcess(
+      ['batch', 'iris', '--input', 'a.jsonl', '--output', 'out', '--local', '--no-wait'],
+      test.home,
+    );
+    assert.equal(noWait.code, 2);
+    assert.match(noWait.stderr, /--no-wait is for runs on AWS/);
     const size = await runSluiceInProcess(
       ['batch', 'iris', '--input', 'a.jsonl', '--output', 'out', '--local', '--batch-size', '0'],
       test.home,

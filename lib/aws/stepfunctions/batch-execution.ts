@@ -2,6 +2,7 @@ import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
   ExecutionAlreadyExists,
+  type ExecutionStatus,
   ListMapRunsCommand,
   type SFNClient,
   StartExecutionCommand,
@@ -12,21 +13,17 @@ import { SluiceError } from '../../core/errors/SluiceError.js';
 import type { ObjectStore } from '../../storage/ObjectStore.js';
 
 /**
- * An execution's status (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html):
- * RUNNING until it ends SUCCEEDED, FAILED, TIMED_OUT or ABORTED (PENDING_REDRIVE while a redrive starts).
+ * True while an execution has not ended: RUNNING, or PENDING_REDRIVE while a redrive starts; it ends SUCCEEDED,
+ * FAILED, TIMED_OUT or ABORTED (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
  */
-export type BatchExecutionStatus =
-  | 'RUNNING'
-  | 'SUCCEEDED'
-  | 'FAILED'
-  | 'TIMED_OUT'
-  | 'ABORTED'
-  | 'PENDING_REDRIVE';
+export function isOpen(status: ExecutionStatus): boolean {
+  return status === 'RUNNING' || status === 'PENDING_REDRIVE';
+}
 
 /** Where a batch execution stands: its status, and its map run's counters once the map has started. */
 export interface BatchExecutionState {
   readonly executionArn: string;
-  readonly status: BatchExecutionStatus;
+  readonly status: ExecutionStatus;
   /** The run the execution was started with (its input's `run`). */
   readonly run: BatchRunInput;
   readonly startDate: Date;
@@ -34,8 +31,10 @@ export interface BatchExecutionState {
   /** Why a failed execution failed (`States.ExceedToleratedFailureThreshold`, ...). */
   readonly error?: string;
   readonly cause?: string;
-  /** The result writer's manifest, once the map has written it. */
+  /** The result writer's manifest as the execution's output names it (a succeeded run's). */
   readonly manifestKey?: string;
+  /** The map run's id (the last part of its ARN), once the map has started: a failed run's manifest is under it. */
+  readonly mapRunId?: string;
   /**
    * Items (rows) of the map run (DescribeMapRun `itemCounts`; a failed batch counts all its items failed), and its
    * child executions (`executionCounts`, one per batch); absent before the map run starts.
@@ -78,15 +77,20 @@ export async function startBatchExecution(
     const started = await client.send(
       new StartExecutionCommand({ stateMachineArn, name: run.runId, input: JSON.stringify({ run }) }),
     );
-    return started.executionArn ?? '';
+    if (!started.executionArn) throw new SluiceError('StartExecution answered no executionArn');
+    return started.executionArn;
   } catch (error) {
-    if (error instanceof ExecutionAlreadyExists) {
-      throw new SluiceError(
-        `batch run ${run.runId} has already run (an execution name is used once in 90 days); see \`sluice batch status ${run.runId}\`, or give another --run-id`,
-        { cause: error },
-      );
-    }
-    throw error;
+    if (!(error instanceof ExecutionAlreadyExists)) throw error;
+    // The name is taken by an open execution with another input, or by an ended one (any input).
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${run.runId}`;
+    const earlier = await client.send(new DescribeExecutionCommand({ executionArn }));
+    const status = `\`sluice batch status ${run.runId}\``;
+    throw new SluiceError(
+      earlier.status && isOpen(earlier.status)
+        ? `batch run ${run.runId} is running with another input than this command's (${earlier.input}); follow it with ${status}, or give another --run-id`
+        : `batch run ${run.runId} has already run (${earlier.status}; an execution name is used once in 90 days); see ${status}, or give another --run-id`,
+      { cause: error },
+    );
   }
 }
 
@@ -126,23 +130,19 @@ export async function readBatchExecution(
     const succeeded = counters.succeeded ?? 0;
     return { total, succeeded, failed, pending: Math.max(0, total - succeeded - failed) };
   };
-  // A failed map run's result writer still writes its manifest: the map's name for it is in the execution's
-  // output only when it succeeded, so a failed one's is found by its map run id.
   const mapRunId = mapRunArn?.split(':').pop();
-  const manifestKey =
-    output.data?.results.ResultWriterDetails.Key ??
-    (mapRunId && execution.status !== 'RUNNING'
-      ? `${batchPrefix(modelOfKey(input.data.run.key))}output/${mapRunId}/manifest.json`
-      : undefined);
+  const manifestKey = output.data?.results.ResultWriterDetails.Key;
+  if (!execution.status) throw new SluiceError(`DescribeExecution of ${executionArn} answered no status`);
   return {
     executionArn,
-    status: (execution.status ?? 'RUNNING') as BatchExecutionStatus,
+    status: execution.status,
     run: input.data.run,
     startDate: execution.startDate ?? new Date(0),
     ...(execution.stopDate ? { stopDate: execution.stopDate } : {}),
     ...(execution.error === undefined ? {} : { error: execution.error }),
     ...(execution.cause === undefined ? {} : { cause: execution.cause }),
     ...(manifestKey ? { manifestKey } : {}),
+    ...(mapRunId ? { mapRunId } : {}),
     ...(mapRun ? { items: counts(mapRun.itemCounts), batches: counts(mapRun.executionCounts) } : {}),
   };
 }
@@ -162,8 +162,31 @@ export interface FailedBatch {
 
 /** The result writer's manifest: the files of each status (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html). */
 const ManifestSchema = z.object({
-  ResultFiles: z.object({ FAILED: z.array(z.object({ Key: z.string() })).default([]) }).partial(),
+  ResultFiles: z.object({ FAILED: z.array(z.object({ Key: z.string() })).optional() }),
 });
+
+/**
+ * Where the result writer put a map run's manifest: the key the execution's output names when it succeeded, else
+ * under the writer's prefix in a folder named by the map run's id, as the execution's output shows it
+ * (`<Prefix>/<map run id>/manifest.json`: https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html);
+ * the prefix ends in `/` here, and AWS's pages do not say whether the writer adds another, so both are looked for.
+ * Undefined when neither is there (the map run ended before it could write).
+ */
+export async function findManifest(
+  objects: ObjectStore,
+  state: BatchExecutionState,
+): Promise<string | undefined> {
+  if (state.manifestKey) return state.manifestKey;
+  if (!state.mapRunId) return undefined;
+  const prefix = `${batchPrefix(modelOfKey(state.run.key))}output/`;
+  for (const key of [
+    `${prefix}${state.mapRunId}/manifest.json`,
+    `${prefix}/${state.mapRunId}/manifest.json`,
+  ]) {
+    if ((await objects.get(key)) !== undefined) return key;
+  }
+  return undefined;
+}
 
 /** One child execution in a result writer's FAILED file. */
 const FailedExecutionSchema = z.object({

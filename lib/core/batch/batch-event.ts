@@ -93,7 +93,7 @@ export function itemsOfBatch(
 }
 
 /** An item's line in its object: a JSON lines item's index + 1, a CSV record's + 2 (after the header). */
-function lineOfItem(format: BatchInputFormat, index: number): number {
+export function lineOfItem(format: BatchInputFormat, index: number): number {
   return format === BatchInputFormat.CSV ? index + 2 : index + 1;
 }
 

@@ -203,6 +203,9 @@ export function itemOfCsvRecord(
   return { source, line, ...(id ? { id } : {}), inputs: { [only]: row } };
 }
 
+/** The name of a file `sluice batch` reads: JSON lines or CSV. */
+export const BATCH_INPUT_NAME = /\.(jsonl|csv)$/i;
+
 /** The format of a file by its name: `.csv`, else JSON lines. */
 export function formatOf(name: string): BatchInputFormat {
   return name.toLowerCase().endsWith('.csv') ? BatchInputFormat.CSV : BatchInputFormat.JSON_LINES;

@@ -29,6 +29,19 @@ export const BatchResultSchema = z.union([
 /** One result line. */
 export type BatchResult = z.infer<typeof BatchResultSchema>;
 
+/**
+ * The result lines of a part or a results file (JSON lines), each checked against {@link BatchResultSchema}.
+ *
+ * @example
+ * parseResultLines('{"source":"rows.jsonl","line":1,"error":"not a row"}\n').length; // 1
+ */
+export function parseResultLines(text: string): BatchResult[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => BatchResultSchema.parse(JSON.parse(line)));
+}
+
 /** What a batch run was asked: a resumed run must ask the same, or its parts would not line up. */
 export const BatchRunSchema = z.strictObject({
   model: z.string(),

@@ -252,7 +252,10 @@ export const BatchScoringSchema = z.strictObject({
   maxConcurrency: z.number().int().min(1).max(MAX_BATCH_CONCURRENCY).default(10),
   /** Rows per batch (one session.run); a batch's items are also capped at 256 KiB, Step Functions' payload limit. */
   batchRows: z.number().int().min(1).max(MAX_BATCH_ROWS).default(DEFAULT_BATCH_ROWS),
-  /** Share of batches (percent) that may fail with the run still succeeding; failed rows are listed either way. */
+  /**
+   * Share of rows (percent) that may be in failed batches with the run still succeeding (Step Functions counts items,
+   * a failed batch all its items); failed rows are listed either way.
+   */
   toleratedFailurePercent: z.number().min(0).max(100).default(0),
 });
 /** A model's batch scoring settings. */

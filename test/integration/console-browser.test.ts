@@ -47,9 +47,10 @@ describe('Console: the local stack shows models, rollouts and their gates in a r
   let shots: string;
   before(async () => {
     clock = new TestClock();
-    [test, browser, shots] = await Promise.all([
+    // The browser first: when it cannot start, nothing else is left running (a stack would hold the process open).
+    browser = await launchBrowser();
+    [test, shots] = await Promise.all([
       startTestStack({ clock, random: cyclingDraws(), consoleActions: true }),
-      launchBrowser(),
       // `npm run screenshots` writes them where the README shows them from.
       process.env.SLUICE_SCREENSHOTS
         ? mkdir(process.env.SLUICE_SCREENSHOTS, { recursive: true }).then(
@@ -206,12 +207,11 @@ describe('CORS on the local stack (api.cors): a web app of an allowed origin cal
   let allowed: Awaited<ReturnType<typeof startAppPage>>;
   let other: Awaited<ReturnType<typeof startAppPage>>;
   before(async () => {
+    // The browser first: when it cannot start, nothing else is left running.
+    browser = await launchBrowser();
     allowed = await startAppPage(() => test.url);
     other = await startAppPage(() => test.url);
-    [test, browser] = await Promise.all([
-      startTestStack({ cors: { allowOrigins: [allowed.url], maxAgeSeconds: 60 } }),
-      launchBrowser(),
-    ]);
+    test = await startTestStack({ cors: { allowOrigins: [allowed.url], maxAgeSeconds: 60 } });
   });
   after(async () => {
     await browser?.close();

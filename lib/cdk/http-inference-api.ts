@@ -132,6 +132,8 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
   readonly stage: apigwv2.HttpStage;
   private readonly auth: AuthMode;
   private readonly authorizer?: apigwv2.IHttpRouteAuthorizer;
+  /** The scopes every route demands of a JWT (`jwt.scopes`). */
+  private readonly scopes?: readonly string[];
   private defaultRouted = false;
   private readonly cors?: CorsSettings;
 
@@ -184,6 +186,7 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
     });
     if (auth === Auth.IAM) this.authorizer = new HttpIamAuthorizer();
     if (auth === Auth.JWT && props.jwt) {
+      this.scopes = props.jwt.scopes;
       this.authorizer = new HttpJwtAuthorizer('Jwt', props.jwt.issuer, {
         jwtAudience: [...props.jwt.audience],
         authorizerName: 'sluice-jwt',
@@ -267,6 +270,7 @@ export class HttpInferenceApi extends Construct implements FrontDoor {
         routeKey,
         integration,
         ...(this.authorizer ? { authorizer: this.authorizer } : {}),
+        ...(this.scopes ? { authorizationScopes: [...this.scopes] } : {}),
       });
       if (this.auth === Auth.NONE) {
         acceptFindings(route, {

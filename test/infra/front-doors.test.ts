@@ -28,6 +28,7 @@ function propertiesOf(template: Template, type: string): Record<string, unknown>
 const JWT = {
   issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example',
   audience: ['client-id'],
+  scopes: ['sluice/predict'],
 };
 
 /** The AWS principal of every door's callers, granted through `FrontDoor.grantInvoke`. */
@@ -115,7 +116,7 @@ describe('HTTP API door: per-model routes to the live alias, payload format 2.0,
     assert.ok(permission?.DependsOn?.some((id) => id.startsWith('ModelirisRelease')));
   });
 
-  it('with jwt auth, one JWT authorizer (issuer, audience, the Authorization header) on every route', () => {
+  it('with jwt auth, one JWT authorizer (issuer, audience, the Authorization header) on every route, with its scopes', () => {
     httpJwt.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',
       IdentitySource: ['$request.header.Authorization'],
@@ -124,6 +125,7 @@ describe('HTTP API door: per-model routes to the live alias, payload format 2.0,
     for (const route of propertiesOf(httpJwt.template, 'AWS::ApiGatewayV2::Route')) {
       assert.equal(route.AuthorizationType, 'JWT');
       assert.ok(route.AuthorizerId);
+      assert.deepEqual(route.AuthorizationScopes, ['sluice/predict'], 'the scopes jwt.scopes names');
     }
   });
 

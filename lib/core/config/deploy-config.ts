@@ -344,6 +344,12 @@ export const JwtSettingsSchema = z.strictObject({
   issuer: z.url({ protocol: /^https$/, error: 'must be the https URL of the token issuer' }),
   /** Accepted audiences (`aud` or `client_id` claims); at least one, at most 50 per authorizer. */
   audience: z.array(z.string().min(1)).min(1).max(50),
+  /**
+   * Authorization scopes every route demands: a token passes when its `scope` (or `scp`) claim holds at least one of
+   * them (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html). Absent: any
+   * valid token of an accepted audience passes.
+   */
+  scopes: z.array(z.string().min(1).regex(/^\S+$/, 'a scope has no spaces')).min(1).optional(),
 });
 /** JWT authorizer settings. */
 export type JwtSettings = z.infer<typeof JwtSettingsSchema>;

@@ -69,13 +69,22 @@ export class ModelDashboard extends Construct {
           period: PERIOD,
           usingMetrics: {},
         });
+      // A document carries one dimension set: a routed request's names its Lambda version (FunctionVersion), one
+      // that named its model version does not. Each graph searches both: a line per model and Lambda version, and
+      // one per model version for the named requests.
       const sluiceSearch = (metric: string, stat: string, label: string) =>
-        new cloudwatch.MathExpression({
-          expression: `SEARCH('{${METRICS_NAMESPACE},${MetricDimension.MODEL},${MetricDimension.VERSION},service} MetricName="${metric}" ${MetricDimension.MODEL}="${model}"', '${stat}', 60)`,
-          label,
-          period: PERIOD,
-          usingMetrics: {},
-        });
+        [
+          { dimensions: `${MetricDimension.FUNCTION_VERSION},`, suffix: '' },
+          { dimensions: '', suffix: ' (named version)' },
+        ].map(
+          ({ dimensions, suffix }) =>
+            new cloudwatch.MathExpression({
+              expression: `SEARCH('{${METRICS_NAMESPACE},${dimensions}${MetricDimension.MODEL},${MetricDimension.VERSION},service} MetricName="${metric}" ${MetricDimension.MODEL}="${model}"', '${stat}', 60)`,
+              label: label === '' && suffix !== '' ? suffix.trim() : `${label}${suffix}`,
+              period: PERIOD,
+              usingMetrics: {},
+            }),
+        );
       dashboard.addWidgets(
         new cloudwatch.TextWidget({
           markdown: `## ${model}\nServing version ${endpoint.modelVersion} on alias \`live\`.`,
@@ -92,18 +101,18 @@ export class ModelDashboard extends Construct {
         new cloudwatch.GraphWidget({
           title: `${model}: latency per model version (ms)`,
           left: [
-            sluiceSearch(MetricName.LATENCY, 'p50', 'p50'),
-            sluiceSearch(MetricName.LATENCY, 'p90', 'p90'),
-            sluiceSearch(MetricName.LATENCY, 'p99', 'p99'),
+            ...sluiceSearch(MetricName.LATENCY, 'p50', 'p50'),
+            ...sluiceSearch(MetricName.LATENCY, 'p90', 'p90'),
+            ...sluiceSearch(MetricName.LATENCY, 'p99', 'p99'),
           ],
           width: 8,
         }),
         new cloudwatch.GraphWidget({
           title: `${model}: errors and rejections per model version`,
           left: [
-            sluiceSearch(MetricName.ERRORS, 'Sum', 'errors'),
-            sluiceSearch(MetricName.REJECTED_INPUTS, 'Sum', 'rejected'),
-            sluiceSearch(MetricName.INVALID_OUTPUTS, 'Sum', 'invalid outputs'),
+            ...sluiceSearch(MetricName.ERRORS, 'Sum', 'errors'),
+            ...sluiceSearch(MetricName.REJECTED_INPUTS, 'Sum', 'rejected'),
+            ...sluiceSearch(MetricName.INVALID_OUTPUTS, 'Sum', 'invalid outputs'),
             lambdaSearch('Errors', 'Sum', 'lambda errors'),
           ],
           width: 8,
@@ -112,17 +121,17 @@ export class ModelDashboard extends Construct {
       dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: `${model}: predictions per model version`,
-          left: [sluiceSearch(MetricName.PREDICTIONS, 'Sum', '')],
+          left: sluiceSearch(MetricName.PREDICTIONS, 'Sum', ''),
           width: 8,
         }),
         new cloudwatch.GraphWidget({
           title: `${model}: model load time (ms)`,
-          left: [sluiceSearch(MetricName.MODEL_LOAD_TIME, 'Maximum', '')],
+          left: sluiceSearch(MetricName.MODEL_LOAD_TIME, 'Maximum', ''),
           width: 8,
         }),
         new cloudwatch.GraphWidget({
           title: `${model}: cold starts`,
-          left: [sluiceSearch(MetricName.COLD_START, 'Sum', '')],
+          left: sluiceSearch(MetricName.COLD_START, 'Sum', ''),
           width: 8,
         }),
       );
@@ -143,8 +152,8 @@ export class ModelDashboard extends Construct {
         new cloudwatch.GraphWidget({
           title: `${model}: shadow comparisons per candidate version (compared, disagreed)`,
           left: [
-            sluiceSearch(MetricName.SHADOW_COMPARED, 'Sum', 'compared'),
-            sluiceSearch(MetricName.SHADOW_DISAGREED, 'Sum', 'disagreed'),
+            ...sluiceSearch(MetricName.SHADOW_COMPARED, 'Sum', 'compared'),
+            ...sluiceSearch(MetricName.SHADOW_DISAGREED, 'Sum', 'disagreed'),
           ],
           width: 12,
         }),

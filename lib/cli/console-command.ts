@@ -75,7 +75,9 @@ export function registerConsoleCommand(program: Command, io: CliIo): void {
         (model) => functions.get(model),
         CONSOLE_ACTOR,
       );
-      const { versionSeries, METRIC_PERIOD_STEP_MS } = await import('../aws/cloudwatch/version-series.js');
+      const { chartedVersions, versionSeries, METRIC_PERIOD_STEP_MS } = await import(
+        '../aws/cloudwatch/version-series.js'
+      );
       const token = randomBytes(16).toString('hex');
       let url = '';
       const server = await ApiGatewayEmulator.start({
@@ -93,7 +95,14 @@ export function registerConsoleCommand(program: Command, io: CliIo): void {
                 if (functionName !== undefined) functions.set(model, functionName);
                 return context.control.status(model);
               },
-              series: (model, versions, window) => versionSeries(clients.cloudwatch, model, versions, window),
+              // Each version's routed metrics are per build (Lambda version): the state names the builds it had.
+              series: async (model, versions, window) =>
+                versionSeries(
+                  clients.cloudwatch,
+                  model,
+                  chartedVersions(versions, await states.current(model)),
+                  window,
+                ),
               // Drift figures are per output and version in CloudWatch (DriftPsi); the page shows them locally only.
               drift: async () => ({}),
               now: io.now ?? Date.now,

@@ -87,9 +87,9 @@ describe('sluice cost: a month of the synthesized app, from its templates', () =
     assert.equal(line(result, /alarms in the template/).quantity, count('AWS::CloudWatch::Alarm'));
     // The control plane's five alarms per Lambda version read eight metrics; the routed version and those kept.
     assert.equal(line(result, /version alarms/).quantity, 2 * (DEFAULT_KEEP_VERSIONS + 1) * 8);
-    // Requests, Latency, Predictions, RejectedInputs, Errors, InvalidOutputs, ModelLoadTime, ColdStart, under two
-    // dimension sets.
-    assert.equal(line(result, /custom metrics/).quantity, 2 * 16);
+    // Requests, Latency, Predictions, RejectedInputs, Errors, InvalidOutputs, ModelLoadTime, ColdStart, under one
+    // dimension set (a routed request's, with FunctionVersion), for each of the two models.
+    assert.equal(line(result, /custom metrics/).quantity, 2 * 8);
     assert.equal(line(result, /provisioned concurrency of digits/).quantity, 2 * 2 * SECONDS_PER_MONTH);
     assert.equal(
       result.lines.some((candidate) => /provisioned concurrency of iris/.test(candidate.item)),

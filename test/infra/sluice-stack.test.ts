@@ -623,6 +623,9 @@ describe("dashboard: per model, every version's traffic, latency percentiles, er
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
     for (const needle of ['Invocations', 'Latency', 'p99', 'Errors', 'ModelLoadTime', 'iris'])
       assert.ok(body.includes(needle), needle);
+    // A document has one dimension set: each graph searches the routed one (with FunctionVersion) and the other.
+    assert.ok(body.includes('{Sluice,FunctionVersion,Model,Version,service} MetricName='));
+    assert.ok(body.includes('{Sluice,Model,Version,service} MetricName='));
   });
 });
 

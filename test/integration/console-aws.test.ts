@@ -64,21 +64,36 @@ before(async () => {
       predictions: minute === 3 ? 0 : 1,
       invalidOutputs: 0,
     });
+    // And in the last minute one request that named v2 (a smoke test): the set without FunctionVersion.
+    if (minute === 1) {
+      stable.recordInference({
+        model: 'iris',
+        version: 2,
+        status: 200,
+        latencyMs: 4,
+        predictions: 1,
+        invalidOutputs: 0,
+        routed: false,
+      });
+    }
   }
   rollouts = new RolloutStore({ store: store.objects() });
+  // The builds the states name (Lambda versions 5 and 6): a routed request's metrics are per build.
   const stable = await rollouts.write({
     ...firstDeploy({ model: 'iris', version: 1, actor: 'cdk', now: NOW - 3_600_000 }),
     functionName: FUNCTION,
+    stableBuild: '5',
   });
-  await rollouts.write(
-    startRollout(stable, {
+  await rollouts.write({
+    ...startRollout(stable, {
       model: 'iris',
       candidate: 2,
       plan: planRollout({ strategy: 'manual', weight: 10 }),
       actor: 'cli',
       now: NOW - 600_000,
     }),
-  );
+    candidateBuild: '6',
+  });
 });
 
 after(() => canary.stop());
@@ -181,11 +196,12 @@ describe('sluice console on AWS: the console page read through the SDK, served o
     const sum = (version: string, field: 'requests' | 'errors') =>
       (iris?.series[version] ?? []).reduce((total, point) => total + point[field], 0);
     assert.equal(sum('1', 'requests'), 90);
-    assert.equal(sum('2', 'requests'), 10);
+    assert.equal(sum('2', 'requests'), 11, "v2's routed requests (build 6) and the one that named it");
     assert.equal(sum('2', 'errors'), 1);
     const latency = iris?.series['1']?.find((point) => point.p99Ms !== null);
     assert.ok(latency && latency.p99Ms !== null && latency.p99Ms >= 9, 'p99 of 2..10 ms');
-    // Status reads Lambda's Invocations too; the charts read sluice's own metrics, per model and version.
+    // Status reads Lambda's Invocations too; the charts read sluice's own metrics, per model and version: the set
+    // of the requests that named it, and the set of each build the state names (routed requests).
     const queries = aws.account
       .calls('GetMetricData')
       .flatMap(
@@ -199,13 +215,19 @@ describe('sluice console on AWS: the console page read through the SDK, served o
           ).MetricDataQueries,
       )
       .filter((query) => query.MetricStat.Metric.Namespace === 'Sluice');
-    assert.ok(queries.length > 0);
-    for (const query of queries) {
-      assert.deepEqual(
-        query.MetricStat.Metric.Dimensions.map((dimension) => dimension.Name),
-        ['service', 'Model', 'Version'],
-      );
-    }
+    const sets = new Set(
+      queries.map((query) =>
+        query.MetricStat.Metric.Dimensions.map(
+          (dimension) => `${dimension.Name}=${(dimension as { Value?: string }).Value}`,
+        ).join(','),
+      ),
+    );
+    assert.deepEqual([...sets].sort(), [
+      'service=sluice,Model=iris,Version=1',
+      'service=sluice,Model=iris,Version=1,FunctionVersion=5',
+      'service=sluice,Model=iris,Version=2',
+      'service=sluice,Model=iris,Version=2,FunctionVersion=6',
+    ]);
     assert.equal(aws.sequence().includes('UpdateAlias'), false, 'reading changes nothing');
   });
 

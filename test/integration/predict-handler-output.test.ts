@@ -155,8 +155,8 @@ describe('functions/predict wiring: what the Lambda function writes for CloudWat
     assert.equal(requests.length, 2, 'one EMF document per request');
     for (const document of requests) {
       assert.deepEqual([document.Model, document.Version], ['iris', '1']);
+      // One dimension set: the routed request's, naming the Lambda version.
       assert.deepEqual(document._aws.CloudWatchMetrics[0]?.Dimensions, [
-        ['service', 'Model', 'Version'],
         ['service', 'Model', 'Version', 'FunctionVersion'],
       ]);
       assert.equal(document.FunctionVersion, '7', 'the Lambda version, which its alarms watch');

@@ -17,8 +17,12 @@ export interface EmfMetric {
 /**
  * The one writer of CloudWatch Embedded Metric Format documents
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):
- * per model and version, dimension sets `service, Model, Version` and, when the emitting Lambda version is known,
- * `service, Model, Version, FunctionVersion`.
+ * one dimension set a document. A routed request's (one the alias sent) is `service, Model, Version, FunctionVersion`
+ * when the emitting Lambda version is known (on Lambda), what the version alarms, the rollout's gates and the console
+ * read per build; a request that named its version, and every request where no Lambda version is known (the local
+ * stack), `service, Model, Version`. CloudWatch bills each dimension set of a metric as a metric of its own
+ * (https://aws.amazon.com/cloudwatch/pricing/): one set a document halves what a routed version's metrics cost, and a
+ * version's whole traffic is the sum of its sets (see `versionSeries`).
  *
  * Written by hand rather than through Powertools' Metrics: the document is small and fixed, and everything up to
  * its timestamp is built once per model, version and metric set, so a request only appends its numbers.
@@ -33,14 +37,16 @@ export class EmfDocuments {
    * maps, so a request looks its prefix up without building a key (a joined key cost about 1 us a request).
    */
   readonly #prefixes = new WeakMap<readonly EmfMetric[], Map<string, Map<number, EmfPrefix>>[]>();
-  readonly #dimensions: string[][];
+  /** A routed request's dimension set: with FunctionVersion when the emitting Lambda version is known. */
+  readonly #routedDimensions: string[];
   readonly #functionVersion: Record<string, string>;
 
-  /** @param functionVersion the published Lambda version emitting, for the second dimension set. @default none */
+  /** @param functionVersion the published Lambda version emitting, for routed requests' dimension set. @default none */
   constructor(functionVersion?: string) {
-    const base = [...VERSION_DIMENSIONS];
-    this.#dimensions =
-      functionVersion === undefined ? [base] : [base, [...base, MetricDimension.FUNCTION_VERSION]];
+    this.#routedDimensions =
+      functionVersion === undefined
+        ? [...VERSION_DIMENSIONS]
+        : [...VERSION_DIMENSIONS, MetricDimension.FUNCTION_VERSION];
     this.#functionVersion =
       functionVersion === undefined ? {} : { [MetricDimension.FUNCTION_VERSION]: functionVersion };
   }
@@ -59,7 +65,7 @@ export class EmfDocuments {
     options: {
       readonly properties?: Readonly<Record<string, string>>;
       /**
-       * False for a request that named its version: the document carries only `service, Model, Version`, so the
+       * False for a request that named its version: the document's set is `service, Model, Version`, so the
        * emitting Lambda version's alarms (which read the set with `FunctionVersion`) never count it. @default true
        */
       readonly routed?: boolean;
@@ -95,9 +101,9 @@ export class EmfDocuments {
   }
 
   /**
-   * One value of a per-output metric of a version, under `service, Model, Version, Output` and, when the emitting
-   * Lambda version is known, `service, Model, Version, FunctionVersion, Output`: e.g. a shadow comparison's
-   * relative difference of one output. Not cached: one line per output of a compared request.
+   * One value of a per-output metric of a version, under `service, Model, Version, FunctionVersion, Output` when the
+   * emitting Lambda version is known, else `service, Model, Version, Output`: e.g. a shadow comparison's relative
+   * difference of one output. Not cached: one line per output of a compared request.
    */
   outputDocument(
     model: string,
@@ -109,12 +115,7 @@ export class EmfDocuments {
   ): string {
     return this.#valueDocument(
       { ...this.#root(model, version, true), [MetricDimension.OUTPUT]: output },
-      [
-        [...VERSION_DIMENSIONS, MetricDimension.OUTPUT],
-        ...(MetricDimension.FUNCTION_VERSION in this.#functionVersion
-          ? [[...VERSION_DIMENSIONS, MetricDimension.FUNCTION_VERSION, MetricDimension.OUTPUT]]
-          : []),
-      ],
+      [[...this.#routedDimensions, MetricDimension.OUTPUT]],
       metric,
       // Unrounded: relative differences are often far below the microsecond rounding of other values.
       Number.isFinite(value) ? value : 0,
@@ -185,7 +186,7 @@ export class EmfDocuments {
           CloudWatchMetrics: [
             {
               Namespace: METRICS_NAMESPACE,
-              Dimensions: routed ? this.#dimensions : this.#dimensions.slice(0, 1),
+              Dimensions: [routed ? this.#routedDimensions : [...VERSION_DIMENSIONS]],
               Metrics: metrics.map(({ name, unit }) => ({ Name: name, Unit: unit })),
             },
           ],

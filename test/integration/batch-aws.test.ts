@@ -112,6 +112,23 @@ async function sluiceOnAws(
   return { code, stdout, stderr };
 }
 
+/** `sluice batch iris --input INPUT --output OUTPUT` on "AWS", the run named `runId`, with `extra` arguments. */
+function batchOnAws(input: string, output: string, runId: string, ...extra: string[]) {
+  return sluiceOnAws([
+    'batch',
+    'iris',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-machine',
+    machineArn,
+    '--run-id',
+    runId,
+    ...extra,
+  ]);
+}
+
 /** JSON lines of `count` iris rows, with line 7 too short for the model and line 12 no row at all. */
 function rows(count: number): string {
   const lines: string[] = [];
@@ -140,20 +157,13 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     const objects = canary.store.objects();
     for await (const key of objects.list('rollouts/iris/')) await objects.delete(key);
     sfn.journal.length = 0;
-    const run = await sluiceOnAws([
-      'batch',
-      'iris',
-      '--input',
+    const run = await batchOnAws(
       join(work, 'rows.jsonl'),
-      '--output',
       join(work, 'out'),
-      '--state-machine',
-      machineArn,
-      '--run-id',
       'run-1',
       '--tolerate-failures',
       '1',
-    ]);
+    );
     assert.equal(run.code, 0, run.stderr + run.stdout);
 
     // One execution, named by the run, its input the uploaded object under the model's input prefix.
@@ -204,18 +214,7 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     assert.match(run.stdout, /iris: 598 of 600 rows scored \(v2: 598\), 2 failed, in 6 batches/);
 
     // The same run id again: the execution has ended, its name is used (StartExecution: ExecutionAlreadyExists).
-    const again = await sluiceOnAws([
-      'batch',
-      'iris',
-      '--input',
-      join(work, 'rows.jsonl'),
-      '--output',
-      join(work, 'again'),
-      '--state-machine',
-      machineArn,
-      '--run-id',
-      'run-1',
-    ]);
+    const again = await batchOnAws(join(work, 'rows.jsonl'), join(work, 'again'), 'run-1');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /batch run run-1 has already run/);
   });
@@ -231,20 +230,13 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     await new RolloutStore({ store: canary.store.objects() }).write(
       firstDeploy({ model: 'iris', version: 1, actor: 'cli', now: Date.parse('2026-12-01T00:00:00Z') }),
     );
-    const started = await sluiceOnAws([
-      'batch',
-      'iris',
-      '--input',
+    const started = await batchOnAws(
       join(work, 'rows.csv'),
-      '--output',
       `s3://${canary.store.bucket}/batch/iris/output/`,
-      '--state-machine',
-      machineArn,
-      '--run-id',
       'run-2',
       '--no-wait',
       '--json',
-    ]);
+    );
     assert.equal(started.code, 0, started.stderr);
     const { executionArn } = JSON.parse(started.stdout) as { executionArn: string };
     assert.match(executionArn, /:execution:IrisBatch:run-2$/);
@@ -299,20 +291,13 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     });
     await objects.delete(`models/iris/${v3.version}/model.onnx`);
     await objects.putIfAbsent(`models/iris/${v3.version}/model.onnx`, new Uint8Array(v3.size).fill(7));
-    const run = await sluiceOnAws([
-      'batch',
-      'iris',
-      '--input',
+    const run = await batchOnAws(
       join(work, 'rows.jsonl'),
-      '--output',
       join(work, 'out'),
-      '--state-machine',
-      machineArn,
-      '--run-id',
       'run-3',
       '--version',
       String(v3.version),
-    ]);
+    );
     assert.equal(run.code, 1, run.stdout);
     assert.match(run.stderr, /run run-3 FAILED: States\.ExceedToleratedFailureThreshold/);
     // Five batches, two at a time: the first two fail every attempt, and with 200 of 450 rows failed (none tolerated)
@@ -414,18 +399,7 @@ describe("the fake's StartExecution: the rules of AWS's page, and what sluice ba
     const work = join(canary.home, 'twice');
     await mkdir(work, { recursive: true });
     await writeFile(join(work, 'none.jsonl'), rows(3));
-    const again = await sluiceOnAws([
-      'batch',
-      'iris',
-      '--input',
-      join(work, 'none.jsonl'),
-      '--output',
-      join(work, 'out'),
-      '--state-machine',
-      machineArn,
-      '--run-id',
-      'twice',
-    ]);
+    const again = await batchOnAws(join(work, 'none.jsonl'), join(work, 'out'), 'twice');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /batch run twice is running with another input than this command's/);
     await sfn.runToEnd();

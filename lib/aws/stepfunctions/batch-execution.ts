@@ -48,8 +48,6 @@ export interface MapRunCounts {
   readonly total: number;
   readonly succeeded: number;
   readonly failed: number;
-  /** Neither succeeded nor failed yet. */
-  readonly pending: number;
 }
 
 /** The execution's input as `sluice batch` starts it. */
@@ -128,7 +126,7 @@ export async function readBatchExecution(
     const failed = (counters.failed ?? 0) + (counters.timedOut ?? 0) + (counters.aborted ?? 0);
     const total = counters.total ?? 0;
     const succeeded = counters.succeeded ?? 0;
-    return { total, succeeded, failed, pending: Math.max(0, total - succeeded - failed) };
+    return { total, succeeded, failed };
   };
   const mapRunId = mapRunArn?.split(':').pop();
   const manifestKey = output.data?.results.ResultWriterDetails.Key;

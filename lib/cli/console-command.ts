@@ -19,7 +19,8 @@ export const DEFAULT_CONSOLE_PORT = 3001;
 
 /**
  * How often the AWS console's page reads the state again: sluice's metrics have a point per minute, and each read
- * asks GetMetricData for eight metrics per version, priced per metric requested.
+ * asks GetMetricData for sixteen queries per version (each build's routed metrics found by a search, and the named
+ * requests' set), priced per metric returned.
  */
 export const CONSOLE_AWS_REFRESH_MS = 30_000;
 
@@ -33,8 +34,8 @@ interface ConsoleOptions extends RolloutCommandOptions {
  * `sluice console`: the console page for an AWS deployment, served on 127.0.0.1 by this process and read through
  * the SDK with the user's own credentials: the registry's models and versions (S3), each model's rollout as
  * `sluice status` reads it (its state in the registry bucket, its function's alias and alarms), and each version's
- * figures from CloudWatch (sluice's EMF metrics per model and version, one GetMetricData call per model and
- * refresh). Nothing is hosted or made public. With `--local`, prints the running local stack's console address.
+ * figures from CloudWatch (sluice's EMF metrics per model and version, a GetMetricData call per 500 queries of a model
+ * and refresh). Nothing is hosted or made public. With `--local`, prints the running local stack's console address.
  * `--allow-actions` adds promote and rollback, carried out by this process's engine (actor `console`), under the
  * same cross-site checks as the local stack's commands.
  */
@@ -75,9 +76,7 @@ export function registerConsoleCommand(program: Command, io: CliIo): void {
         (model) => functions.get(model),
         CONSOLE_ACTOR,
       );
-      const { chartedVersions, versionSeries, METRIC_PERIOD_STEP_MS } = await import(
-        '../aws/cloudwatch/version-series.js'
-      );
+      const { versionSeries, METRIC_PERIOD_STEP_MS } = await import('../aws/cloudwatch/version-series.js');
       const token = randomBytes(16).toString('hex');
       let url = '';
       const server = await ApiGatewayEmulator.start({
@@ -95,14 +94,7 @@ export function registerConsoleCommand(program: Command, io: CliIo): void {
                 if (functionName !== undefined) functions.set(model, functionName);
                 return context.control.status(model);
               },
-              // Each version's routed metrics are per build (Lambda version): the state names the builds it had.
-              series: async (model, versions, window) =>
-                versionSeries(
-                  clients.cloudwatch,
-                  model,
-                  chartedVersions(versions, await states.current(model)),
-                  window,
-                ),
+              series: (model, versions, window) => versionSeries(clients.cloudwatch, model, versions, window),
               // Drift figures are per output and version in CloudWatch (DriftPsi); the page shows them locally only.
               drift: async () => ({}),
               now: io.now ?? Date.now,

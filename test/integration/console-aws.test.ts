@@ -193,41 +193,48 @@ describe('sluice console on AWS: the console page read through the SDK, served o
       },
       { status: 'rolling', candidate: 2, weight: 10 },
     );
-    const sum = (version: string, field: 'requests' | 'errors') =>
+    const sum = (version: string, field: 'requests' | 'direct' | 'errors') =>
       (iris?.series[version] ?? []).reduce((total, point) => total + point[field], 0);
     assert.equal(sum('1', 'requests'), 90);
-    assert.equal(sum('2', 'requests'), 11, "v2's routed requests (build 6) and the one that named it");
+    assert.equal(sum('2', 'requests'), 10, "v2's routed requests (build 6)");
+    assert.equal(sum('2', 'direct'), 1, 'and the one that named it');
     assert.equal(sum('2', 'errors'), 1);
     const latency = iris?.series['1']?.find((point) => point.p99Ms !== null);
     assert.ok(latency && latency.p99Ms !== null && latency.p99Ms >= 9, 'p99 of 2..10 ms');
     // Status reads Lambda's Invocations too; the charts read sluice's own metrics, per model and version: the set
-    // of the requests that named it, and the set of each build the state names (routed requests).
-    const queries = aws.account
-      .calls('GetMetricData')
-      .flatMap(
-        (input) =>
-          (
-            input as {
-              MetricDataQueries: {
-                MetricStat: { Metric: { Namespace: string; Dimensions: { Name: string }[] } };
-              }[];
-            }
-          ).MetricDataQueries,
-      )
-      .filter((query) => query.MetricStat.Metric.Namespace === 'Sluice');
-    const sets = new Set(
-      queries.map((query) =>
-        query.MetricStat.Metric.Dimensions.map(
-          (dimension) => `${dimension.Name}=${(dimension as { Value?: string }).Value}`,
-        ).join(','),
-      ),
+    // of the requests that named it, and each build's routed set, found by a search.
+    const queries = aws.account.calls('GetMetricData').flatMap(
+      (input) =>
+        (
+          input as {
+            MetricDataQueries: {
+              Id: string;
+              Expression?: string;
+              MetricStat?: { Metric: { Namespace: string; Dimensions: { Name: string; Value: string }[] } };
+            }[];
+          }
+        ).MetricDataQueries,
     );
-    assert.deepEqual([...sets].sort(), [
+    // The named requests' set by its dimensions; each build's routed set found by a search, whatever the builds.
+    const named = new Set(
+      queries
+        // The console's own queries (status reads each build's set too, for the gates).
+        .filter((query) => query.MetricStat?.Metric.Namespace === 'Sluice' && query.Id.includes('_n_'))
+        .map((query) =>
+          (query.MetricStat?.Metric.Dimensions ?? []).map((d) => `${d.Name}=${d.Value}`).join(','),
+        ),
+    );
+    assert.deepEqual([...named].sort(), [
       'service=sluice,Model=iris,Version=1',
-      'service=sluice,Model=iris,Version=1,FunctionVersion=5',
       'service=sluice,Model=iris,Version=2',
-      'service=sluice,Model=iris,Version=2,FunctionVersion=6',
     ]);
+    const searches = queries.flatMap((query) => query.Expression ?? []);
+    assert.ok(
+      searches.includes(
+        `SUM(SEARCH('{Sluice,FunctionVersion,Model,Version,service} MetricName="Requests" Model="iris" Version="2"', 'Sum', 60))`,
+      ),
+      searches.join('\n'),
+    );
     assert.equal(aws.sequence().includes('UpdateAlias'), false, 'reading changes nothing');
   });
 

@@ -10,7 +10,6 @@ import {
   MetricName,
 } from '../../core/metrics/metric-names.js';
 import type { SeriesPoint } from '../../core/metrics/series-point.js';
-import type { RolloutState } from '../../core/rollout/RolloutState.js';
 
 /**
  * Shortest period of sluice's metrics, in milliseconds: EMF sends standard-resolution metrics, which CloudWatch
@@ -37,57 +36,24 @@ type SeriesField = (typeof SERIES_QUERIES)[number]['field'];
 /** Most queries one GetMetricData call takes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html). */
 const MAX_QUERIES_PER_CALL = 500;
 
-/** A version to chart, and the Lambda versions (builds) that have served it through the alias. */
-export interface ChartedVersion {
-  readonly version: number;
-  readonly builds: readonly string[];
-}
-
-/**
- * The builds each version of a model has had, from its rollout state: the stable and candidate builds now and in
- * every recorded event (a version can have several: a code-only rollout serves it from a new build).
- *
- * @example
- * const charted = chartedVersions([1, 2], await store.current('iris'));
- */
-export function chartedVersions(
-  versions: readonly number[],
-  state: RolloutState | undefined,
-): ChartedVersion[] {
-  const builds = new Map<number, Set<string>>();
-  const add = (version: number | undefined, build: string | undefined) => {
-    if (version === undefined || build === undefined) return;
-    const known = builds.get(version) ?? new Set<string>();
-    known.add(build);
-    builds.set(version, known);
-  };
-  if (state) {
-    add(state.stable, state.stableBuild);
-    add(state.candidate, state.candidateBuild);
-    for (const event of state.history) {
-      add(event.stable, event.stableBuild);
-      add(event.candidate, event.candidateBuild);
-    }
-  }
-  return versions.map((version) => ({ version, builds: [...(builds.get(version) ?? [])].sort() }));
-}
-
 /**
  * Each version's figures over `[from, to)` in periods of `periodMs` (a multiple of {@link METRIC_PERIOD_STEP_MS}),
- * oldest first, from the EMF metrics the predict functions send: a document carries one dimension set, so a
- * version's traffic is the sum of the set without FunctionVersion (requests that named the version) and the set of
- * each build that served it through the alias (`service, Model, Version, FunctionVersion`). Counts are summed;
- * p50 and p99 are those of the set with the most requests in the period (percentiles do not add). Eight queries per
- * set, in GetMetricData calls of at most 500, their pages followed; a period with no datapoint counts 0 requests.
- * `direct` is 0: the routed and named requests are not told apart here.
+ * oldest first, from the EMF metrics the predict functions send, which carry one dimension set a document: the
+ * requests the alias routed are under `service, Model, Version, FunctionVersion`, one series per build (Lambda
+ * version) that served the version, shadow builds included, found with a search and combined by metric math (SUM
+ * of the counts, MAX of the percentiles: the slowest build shows) without knowing the builds
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-search-expressions.html); the requests that
+ * named the version are under `service, Model, Version` (`direct`). Errors, rejections, invalid outputs and shadow
+ * comparisons count both; p50 and p99 are the highest of either. Sixteen queries per version, in GetMetricData
+ * calls of at most 500, their pages followed; a period with no datapoint counts 0 requests.
  *
  * @example
- * const series = await versionSeries(cloudwatch, 'iris', [{ version: 2, builds: ['7'] }], { from, to, periodMs: 60_000 });
+ * const series = await versionSeries(cloudwatch, 'iris', [1, 2], { from, to, periodMs: 60_000 });
  */
 export async function versionSeries(
   cloudwatch: CloudWatchClient,
   model: string,
-  versions: readonly ChartedVersion[],
+  versions: readonly number[],
   window: { readonly from: number; readonly to: number; readonly periodMs: number },
 ): Promise<Record<string, SeriesPoint[]>> {
   const periodSeconds = Math.max(60, Math.round(window.periodMs / METRIC_PERIOD_STEP_MS) * 60);
@@ -95,31 +61,33 @@ export async function versionSeries(
   const from = Math.floor(window.from / period) * period;
   const count = Math.max(0, Math.ceil((window.to - from) / period));
   if (versions.length === 0 || count === 0) return {};
-  // Each set of each version, with an id naming both (ids are letters, digits and underscores).
-  const sets = versions.flatMap(({ version, builds }) => [
-    { version, build: undefined as string | undefined, key: `v${version}_direct` },
-    ...builds.map((build) => ({ version, build, key: `v${version}_b${build.replace(/\W/g, '_')}` })),
-  ]);
-  const idOf = (key: string, field: SeriesField) => `${key}_${field}`;
-  const queries: MetricDataQuery[] = sets.flatMap(({ version, build, key }) =>
-    SERIES_QUERIES.map((query) => ({
-      Id: idOf(key, query.field),
-      ReturnData: true,
-      MetricStat: {
-        Metric: {
-          Namespace: METRICS_NAMESPACE,
-          MetricName: query.metric,
-          Dimensions: [
-            { Name: 'service', Value: METRICS_SERVICE },
-            { Name: MetricDimension.MODEL, Value: model },
-            { Name: MetricDimension.VERSION, Value: String(version) },
-            ...(build === undefined ? [] : [{ Name: MetricDimension.FUNCTION_VERSION, Value: build }]),
-          ],
-        },
-        Period: periodSeconds,
-        Stat: query.stat,
+  // A query's id names its version, its set (r: routed, n: named) and the field it fills.
+  const idOf = (version: number, set: 'r' | 'n', field: SeriesField) => `v${version}_${set}_${field}`;
+  const queries: MetricDataQuery[] = versions.flatMap((version) =>
+    SERIES_QUERIES.flatMap((query) => [
+      {
+        Id: idOf(version, 'r', query.field),
+        ReturnData: true,
+        Expression: `${query.stat.startsWith('p') ? 'MAX' : 'SUM'}(SEARCH('{${METRICS_NAMESPACE},${MetricDimension.FUNCTION_VERSION},${MetricDimension.MODEL},${MetricDimension.VERSION},service} MetricName="${query.metric}" ${MetricDimension.MODEL}="${model}" ${MetricDimension.VERSION}="${version}"', '${query.stat}', ${periodSeconds}))`,
       },
-    })),
+      {
+        Id: idOf(version, 'n', query.field),
+        ReturnData: true,
+        MetricStat: {
+          Metric: {
+            Namespace: METRICS_NAMESPACE,
+            MetricName: query.metric,
+            Dimensions: [
+              { Name: 'service', Value: METRICS_SERVICE },
+              { Name: MetricDimension.MODEL, Value: model },
+              { Name: MetricDimension.VERSION, Value: String(version) },
+            ],
+          },
+          Period: periodSeconds,
+          Stat: query.stat,
+        },
+      },
+    ]),
   );
   const values = new Map<string, Map<number, number>>();
   for (let start = 0; start < queries.length; start += MAX_QUERIES_PER_CALL) {
@@ -144,29 +112,26 @@ export async function versionSeries(
     }
   }
   const series: Record<string, SeriesPoint[]> = {};
-  for (const { version } of versions) {
-    const own = sets.filter((set) => set.version === version);
+  for (const version of versions) {
     series[String(version)] = Array.from({ length: count }, (_, slot) => {
       const at = from + slot * period;
-      const read = (key: string, field: SeriesField) => values.get(idOf(key, field))?.get(at);
-      const sum = (field: SeriesField) => own.reduce((total, set) => total + (read(set.key, field) ?? 0), 0);
-      // The percentiles of the busiest set of the period.
-      const busiest = own.reduce<(typeof own)[number] | undefined>(
-        (best, set) =>
-          (read(set.key, 'requests') ?? 0) > (best ? (read(best.key, 'requests') ?? 0) : 0) ? set : best,
-        undefined,
-      );
+      const read = (set: 'r' | 'n', field: SeriesField) => values.get(idOf(version, set, field))?.get(at);
+      const both = (field: SeriesField) => (read('r', field) ?? 0) + (read('n', field) ?? 0);
+      const highest = (field: SeriesField) => {
+        const found = [read('r', field), read('n', field)].filter((value) => value !== undefined);
+        return found.length === 0 ? null : Math.max(...found);
+      };
       return {
         at,
-        requests: Math.round(sum('requests')),
-        direct: 0,
-        errors: Math.round(sum('errors')),
-        rejected: Math.round(sum('rejected')),
-        invalidOutputs: Math.round(sum('invalidOutputs')),
-        compared: Math.round(sum('compared')),
-        disagreed: sum('disagreed'),
-        p50Ms: busiest ? (read(busiest.key, 'p50Ms') ?? null) : null,
-        p99Ms: busiest ? (read(busiest.key, 'p99Ms') ?? null) : null,
+        requests: Math.round(read('r', 'requests') ?? 0),
+        direct: Math.round(read('n', 'requests') ?? 0),
+        errors: Math.round(both('errors')),
+        rejected: Math.round(both('rejected')),
+        invalidOutputs: Math.round(both('invalidOutputs')),
+        compared: Math.round(both('compared')),
+        disagreed: both('disagreed'),
+        p50Ms: highest('p50Ms'),
+        p99Ms: highest('p99Ms'),
       };
     });
   }

@@ -5,7 +5,7 @@ import {
   MetricName,
 } from '../../core/metrics/metric-names.js';
 
-/** The dimension set every per-version document carries. */
+/** The dimension set of a document with no Lambda version to name: a named-version request's, `$LATEST`'s. */
 const VERSION_DIMENSIONS = ['service', MetricDimension.MODEL, MetricDimension.VERSION] as const;
 
 /** One metric of an EMF document: its name and CloudWatch unit. */
@@ -18,9 +18,9 @@ export interface EmfMetric {
  * The one writer of CloudWatch Embedded Metric Format documents
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):
  * one dimension set a document. A routed request's (one the alias sent) is `service, Model, Version, FunctionVersion`
- * when the emitting Lambda version is known (on Lambda), what the version alarms, the rollout's gates and the console
- * read per build; a request that named its version, and every request where no Lambda version is known (the local
- * stack), `service, Model, Version`. CloudWatch bills each dimension set of a metric as a metric of its own
+ * when the emitting Lambda version is known (a published version on Lambda), what the version alarms, the rollout's
+ * gates and the console read per build; a request that named its version, and any document where no Lambda version
+ * is known (`$LATEST`), `service, Model, Version`. (The local stack writes no EMF: it keeps its own figures.) CloudWatch bills each dimension set of a metric as a metric of its own
  * (https://aws.amazon.com/cloudwatch/pricing/): one set a document halves what a routed version's metrics cost, and a
  * version's whole traffic is the sum of its sets (see `versionSeries`).
  *

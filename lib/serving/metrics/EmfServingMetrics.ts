@@ -71,8 +71,9 @@ export class EmfServingMetrics implements ServingMetrics {
 
   /**
    * @param write where the lines go. @default stdout
-   * @param functionVersion the published Lambda version emitting; adds the dimension set
-   *   `service, Model, Version, FunctionVersion`, which the alarms of that Lambda version watch. @default none
+   * @param functionVersion the published Lambda version emitting; a routed request's documents are then under
+   *   `service, Model, Version, FunctionVersion` (instead of `service, Model, Version`), which the alarms of that
+   *   Lambda version watch. @default none
    * @param now the documents' timestamps (epoch ms). @default Date.now
    */
   constructor(
@@ -211,7 +212,7 @@ export class EmfServingMetrics implements ServingMetrics {
  * minute's. Measured on the writer itself, so the figures follow any change to it.
  *
  * @example
- * const { lean } = successMetricLines(); // about 480 bytes
+ * const { lean } = successMetricLines(); // about 450 bytes
  */
 export function successMetricLines(answeredClass?: string): { readonly full: string; readonly lean: string } {
   const lines: string[] = [];

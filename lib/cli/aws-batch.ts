@@ -5,17 +5,18 @@ import {
   type BatchExecutionState,
   failedBatches,
   findManifest,
-  isOpen,
-  modelOfKey,
   readBatchExecution,
   startBatchExecution,
 } from '../aws/stepfunctions/batch-execution.js';
+
 import {
   BatchEventSchema,
   type BatchRunInput,
   batchPartsPrefix,
   batchPrefix,
+  isOpen,
   lineOfItem,
+  modelOfKey,
   placesOfBatch,
 } from '../core/batch/batch-event.js';
 import { BATCH_INPUT_NAME, formatOf } from '../core/batch/batch-items.js';
@@ -31,6 +32,9 @@ import { RolloutStore } from '../storage/RolloutStore.js';
 import { UsageError } from './exit-codes.js';
 import { BatchOutput } from './local-batch.js';
 import type { RegistryTarget } from './registry-target.js';
+
+// For `sluice batch status`: the command loads this module, and the Step Functions SDK with it, for runs on AWS only.
+export { readBatchExecution };
 
 /**
  * How often `sluice batch` re-reads a run on AWS it follows: each read is three Step Functions requests

@@ -3,24 +3,13 @@ import { join } from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import {
-  type BatchExecutionState,
-  isOpen,
-  modelOfKey,
-  readBatchExecution,
-} from '../aws/stepfunctions/batch-execution.js';
-import { BatchRunInputSchema } from '../core/batch/batch-event.js';
+import type { BatchExecutionState } from '../aws/stepfunctions/batch-execution.js';
+import { BatchRunInputSchema, isOpen, modelOfKey } from '../core/batch/batch-event.js';
 import { DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS } from '../core/batch/batch-items.js';
 import type { BatchSummary } from '../core/batch/batch-results.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import { runningLocalStack } from '../local/local-home.js';
-import {
-  type BatchDestination,
-  collectAwsBatch,
-  destinationOf,
-  followAwsBatch,
-  startAwsBatch,
-} from './aws-batch.js';
+import type { BatchDestination } from './aws-batch.js';
 import type { CliIo } from './cli-io.js';
 import { formatDuration } from './describe-rollout.js';
 import { FollowTimeoutError, UsageError } from './exit-codes.js';
@@ -111,18 +100,21 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
         throw new UsageError(`--run-id must be 1 to 80 letters, digits, - and _; got "${runId}"`);
       }
       const { target, sfn } = await awsBatchContext(io, options);
-      const destination = destinationOf(output, target, model);
+      const aws = await awsBatch();
+      const destination = aws.destinationOf(output, target, model);
       const upload = createProgressReporter(io, !options.json);
-      const started = await startAwsBatch({
-        target,
-        sfn,
-        stateMachineArn,
-        model,
-        ...(options.version === undefined ? {} : { version: options.version }),
-        input,
-        runId,
-        onUpload: upload.update,
-      }).finally(upload.stop);
+      const started = await aws
+        .startAwsBatch({
+          target,
+          sfn,
+          stateMachineArn,
+          model,
+          ...(options.version === undefined ? {} : { version: options.version }),
+          input,
+          runId,
+          onUpload: upload.update,
+        })
+        .finally(upload.stop);
       const status = `sluice batch status ${runId} --state-machine ${stateMachineArn} --output ${output}`;
       if (!options.wait) {
         io.stdout(
@@ -136,7 +128,7 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
       let ended: BatchExecutionState;
       const progress = progressOf(io, options.json === true);
       try {
-        ended = await followAwsBatch(sfn, started.executionArn, {
+        ended = await aws.followAwsBatch(sfn, started.executionArn, {
           sleep: followSleep(io, timeoutMs),
           onProgress: progress.update,
         });
@@ -171,7 +163,8 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
         ? run
         : `${stateMachineOf(io, options).replace(':stateMachine:', ':execution:')}:${run}`;
       const { target, sfn } = await awsBatchContext(io, options);
-      const state = await readBatchExecution(sfn, executionArn);
+      const aws = await awsBatch();
+      const state = await aws.readBatchExecution(sfn, executionArn);
       const model = modelOfKey(state.run.key);
       if (isOpen(state.status) || options.output === undefined) {
         // Its state only: the counts of failed rows are known once the results are collected (--output).
@@ -179,9 +172,14 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
         if (!isOpen(state.status) && state.status !== 'SUCCEEDED') throw new SluiceError(failureOf(state));
         return;
       }
-      const destination = destinationOf(options.output, target, model);
+      const destination = aws.destinationOf(options.output, target, model);
       await finish(io, state, target, destination, tolerated, options.json === true);
     });
+}
+
+/** The AWS side of the command, and the Step Functions SDK with it (about 150 ms to load): only for runs on AWS. */
+function awsBatch() {
+  return import('./aws-batch.js');
 }
 
 /** `--local`: the run against the local stack. */
@@ -327,7 +325,7 @@ async function finish(
   tolerated: number,
   json: boolean,
 ): Promise<void> {
-  const summary = await collectAwsBatch(target.objects, state, destination);
+  const summary = await (await awsBatch()).collectAwsBatch(target.objects, state, destination);
   const results =
     destination.kind === 'folder'
       ? join(destination.path, BatchOutput.RESULTS)

@@ -98,6 +98,15 @@ describe('the CLI loads only what a command uses', () => {
     );
   });
 
+  it('batch loads no Step Functions SDK until a run is on AWS (--local runs never need it)', async () => {
+    const { packages } = await packagesLoadedBy(['batch', '--help'], test.home);
+    assert.deepEqual(
+      packages.filter((name) => name.startsWith('@aws-sdk/')),
+      [],
+      `batch --help loaded ${packages.join(', ')}`,
+    );
+  });
+
   it('publish loads the ONNX parser: the command that needs it still gets it', async () => {
     const { packages } = await packagesLoadedBy(['publish', '--help'], test.home);
     assert.ok(packages.includes('onnx-proto'), packages.join(', '));

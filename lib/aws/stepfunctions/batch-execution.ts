@@ -8,17 +8,15 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import { type BatchRunInput, BatchRunInputSchema, batchPrefix } from '../../core/batch/batch-event.js';
+import {
+  type BatchRunInput,
+  BatchRunInputSchema,
+  batchPrefix,
+  isOpen,
+  modelOfKey,
+} from '../../core/batch/batch-event.js';
 import { SluiceError } from '../../core/errors/SluiceError.js';
 import type { ObjectStore } from '../../storage/ObjectStore.js';
-
-/**
- * True while an execution has not ended: RUNNING, or PENDING_REDRIVE while a redrive starts; it ends SUCCEEDED,
- * FAILED, TIMED_OUT or ABORTED (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
- */
-export function isOpen(status: ExecutionStatus): boolean {
-  return status === 'RUNNING' || status === 'PENDING_REDRIVE';
-}
 
 /** Where a batch execution stands: its status, and its map run's counters once the map has started. */
 export interface BatchExecutionState {
@@ -143,11 +141,6 @@ export async function readBatchExecution(
     ...(mapRunId ? { mapRunId } : {}),
     ...(mapRun ? { items: counts(mapRun.itemCounts), batches: counts(mapRun.executionCounts) } : {}),
   };
-}
-
-/** The model of a batch input key, `batch/<model>/input/...`. */
-export function modelOfKey(key: string): string {
-  return /^batch\/([^/]+)\/input\//.exec(key)?.[1] ?? '';
 }
 
 /** A batch that failed every attempt, as the result writer lists it: its items and why. */

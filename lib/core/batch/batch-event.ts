@@ -12,6 +12,19 @@ export function batchPrefix(model: string): string {
   return `batch/${model}/`;
 }
 
+/** The model of a batch input key, `batch/<model>/input/...`. */
+export function modelOfKey(key: string): string {
+  return /^batch\/([^/]+)\/input\//.exec(key)?.[1] ?? '';
+}
+
+/**
+ * True while an execution has not ended: RUNNING, or PENDING_REDRIVE while a redrive starts; it ends SUCCEEDED,
+ * FAILED, TIMED_OUT or ABORTED (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
+ */
+export function isOpen(status: string): boolean {
+  return status === 'RUNNING' || status === 'PENDING_REDRIVE';
+}
+
 /** Where a run's result parts go: `batch/MODEL/output/RUN/parts/`. */
 export function batchPartsPrefix(model: string, runId: string): string {
   return `${batchPrefix(model)}output/${runId}/parts/`;

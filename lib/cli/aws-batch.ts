@@ -3,8 +3,8 @@ import { basename, join } from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import {
   type BatchExecutionState,
+  executionArnOf,
   failedBatches,
-  findManifest,
   readBatchExecution,
   startBatchExecution,
 } from '../aws/stepfunctions/batch-execution.js';
@@ -34,7 +34,7 @@ import { BatchOutput } from './local-batch.js';
 import type { RegistryTarget } from './registry-target.js';
 
 // For `sluice batch status`: the command loads this module, and the Step Functions SDK with it, for runs on AWS only.
-export { readBatchExecution };
+export { executionArnOf, readBatchExecution };
 
 /**
  * How often `sluice batch` re-reads a run on AWS it follows: each read is three Step Functions requests
@@ -96,8 +96,9 @@ export async function startAwsBatch(
 async function inputKey(options: StartAwsBatchOptions): Promise<string> {
   const { model, target } = options;
   const prefix = `${batchPrefix(model)}input/`;
-  if (options.input.startsWith('s3://')) {
-    const [, bucket, key = ''] = /^s3:\/\/([^/]*)\/?(.*)$/.exec(options.input) ?? [];
+  const s3 = s3Location(options.input);
+  if (s3) {
+    const { bucket, key } = s3;
     // The state machine's role reads the model's input prefix of the registry bucket and nothing else.
     if (bucket !== target.bucket || !key.startsWith(prefix)) {
       throw new UsageError(
@@ -173,9 +174,10 @@ export type BatchDestination =
  * destinationOf('scored/', target, 'iris'); // { kind: 'folder', path: 'scored/' }
  */
 export function destinationOf(output: string, target: RegistryTarget, model: string): BatchDestination {
-  if (!output.startsWith('s3://')) return { kind: 'folder', path: output };
+  const s3 = s3Location(output);
+  if (!s3) return { kind: 'folder', path: output };
   const prefix = `${batchPrefix(model)}output/`;
-  const [, bucket, key = ''] = /^s3:\/\/([^/]*)\/?(.*)$/.exec(output) ?? [];
+  const { bucket, key } = s3;
   if (bucket !== target.bucket || key.replace(/\/?$/, '/') !== prefix) {
     throw new UsageError(
       `on S3 a run's results are written beside its parts, s3://${target.bucket}/${prefix}<run>/; give that prefix, or a local folder`,
@@ -184,21 +186,33 @@ export function destinationOf(output: string, target: RegistryTarget, model: str
   return { kind: 's3', prefix };
 }
 
+/** An `s3://bucket/key` argument's bucket and key (either may be empty), or undefined for a local path. */
+function s3Location(argument: string): { readonly bucket: string; readonly key: string } | undefined {
+  const found = /^s3:\/\/([^/]*)\/?(.*)$/.exec(argument);
+  return found ? { bucket: found[1] ?? '', key: found[2] ?? '' } : undefined;
+}
+
+/** Where a run's results file and summary were written: a path, or an `s3://` location. */
+export interface BatchFiles {
+  readonly results: string;
+  readonly summary: string;
+}
+
 /**
  * The results of an ended run on AWS, one line per row of its input, each once: the rows' lines from the parts the
  * function wrote; for each batch that failed every attempt (the result writer's FAILED files) a failed line per row
  * naming the batch's error; and for every other row of the input (a batch the map run never ran: it failed past its
  * tolerated failures, timed out or was aborted first, or it never started) a failed line saying so. Written to
- * `destination` as `results.jsonl` (input order) and `summary.json`.
+ * `destination` as `results.jsonl` (input order) and `summary.json`, whose locations it answers with the summary.
  *
  * @example
- * const summary = await collectAwsBatch(target.objects, ended, { kind: 'folder', path: 'scored/' });
+ * const { summary, files } = await collectAwsBatch(target.objects, ended, { kind: 'folder', path: 'scored/' });
  */
 export async function collectAwsBatch(
   objects: ObjectStore,
   state: BatchExecutionState,
   destination: BatchDestination,
-): Promise<BatchSummary> {
+): Promise<{ readonly summary: BatchSummary; readonly files: BatchFiles }> {
   const model = modelOfKey(state.run.key);
   const results = new Map<number, BatchResult>();
   const add = (result: BatchResult) => {
@@ -208,8 +222,7 @@ export async function collectAwsBatch(
   for await (const key of objects.list(batchPartsPrefix(model, state.run.runId))) {
     for (const result of parseResultLines(new TextDecoder().decode(await objects.get(key)))) add(result);
   }
-  const manifest = await findManifest(objects, state);
-  for (const batch of manifest ? await failedBatches(objects, manifest) : []) {
+  for (const batch of await failedBatches(objects, state)) {
     const event = BatchEventSchema.safeParse(batch.input);
     // Not a batch of sluice's (the input was edited): its rows are listed below as not scored.
     if (!event.success) continue;
@@ -229,24 +242,28 @@ export async function collectAwsBatch(
     finishedAt: (state.stopDate ?? state.startDate).getTime(),
   });
   const lines = ordered.map((result) => JSON.stringify(result)).join('\n');
-  const files = {
-    [BatchOutput.RESULTS]: lines === '' ? '' : `${lines}\n`,
-    [BatchOutput.SUMMARY]: `${JSON.stringify(summary, null, 2)}\n`,
-  };
-  for (const [name, text] of Object.entries(files)) {
+  const locationOf = async (name: string, text: string): Promise<string> => {
     if (destination.kind === 'folder') {
       await mkdir(destination.path, { recursive: true });
-      await writeFile(join(destination.path, name), text);
-    } else {
-      const key = `${destination.prefix}${state.run.runId}/${name}`;
-      // Replaced, not kept: a redriven run collected again writes what it ends with now.
-      await objects.delete(key);
-      await objects.putIfAbsent(key, text, {
-        contentType: name.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/json',
-      });
+      const path = join(destination.path, name);
+      await writeFile(path, text);
+      return path;
     }
-  }
-  return summary;
+    const key = `${destination.prefix}${state.run.runId}/${name}`;
+    // Replaced, not kept: a redriven run collected again writes what it ends with now.
+    await objects.delete(key);
+    await objects.putIfAbsent(key, text, {
+      contentType: name.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/json',
+    });
+    return objects.locate(key);
+  };
+  return {
+    summary,
+    files: {
+      results: await locationOf(BatchOutput.RESULTS, lines === '' ? '' : `${lines}\n`),
+      summary: await locationOf(BatchOutput.SUMMARY, `${JSON.stringify(summary, null, 2)}\n`),
+    },
+  };
 }
 
 /**

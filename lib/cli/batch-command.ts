@@ -9,7 +9,7 @@ import { DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS } from '../core/batch/batch-items.js
 import type { BatchSummary } from '../core/batch/batch-results.js';
 import { SluiceError } from '../core/errors/SluiceError.js';
 import { runningLocalStack } from '../local/local-home.js';
-import type { BatchDestination } from './aws-batch.js';
+import type { BatchDestination, BatchFiles } from './aws-batch.js';
 import type { CliIo } from './cli-io.js';
 import { formatDuration } from './describe-rollout.js';
 import { FollowTimeoutError, UsageError } from './exit-codes.js';
@@ -159,11 +159,11 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
       if (options.local)
         throw new UsageError('sluice batch status reads runs on AWS; --local runs end as they run');
       const tolerated = toleratedPercent(options.tolerateFailures);
+      const aws = await awsBatch();
       const executionArn = run.startsWith('arn:')
         ? run
-        : `${stateMachineOf(io, options).replace(':stateMachine:', ':execution:')}:${run}`;
+        : aws.executionArnOf(stateMachineOf(io, options), run);
       const { target, sfn } = await awsBatchContext(io, options);
-      const aws = await awsBatch();
       const state = await aws.readBatchExecution(sfn, executionArn);
       const model = modelOfKey(state.run.key);
       if (isOpen(state.status) || options.output === undefined) {
@@ -222,7 +222,11 @@ async function runLocal(
       );
     },
   });
-  report(io, summary, join(options.output, BatchOutput.RESULTS), tolerated, options.json === true);
+  const files = {
+    results: join(options.output, BatchOutput.RESULTS),
+    summary: join(options.output, BatchOutput.SUMMARY),
+  };
+  report(io, summary, files, tolerated, options.json === true);
 }
 
 /** The registry and the Step Functions client of a run on AWS (a client for the registry's region). */
@@ -325,27 +329,23 @@ async function finish(
   tolerated: number,
   json: boolean,
 ): Promise<void> {
-  const summary = await (await awsBatch()).collectAwsBatch(target.objects, state, destination);
-  const results =
-    destination.kind === 'folder'
-      ? join(destination.path, BatchOutput.RESULTS)
-      : `s3://${target.bucket}/${destination.prefix}${state.run.runId}/${BatchOutput.RESULTS}`;
+  const { summary, files } = await (await awsBatch()).collectAwsBatch(target.objects, state, destination);
   if (state.status !== 'SUCCEEDED') {
-    io.stdout(json ? `${JSON.stringify(summary)}\n` : describeSummary(summary, results));
+    io.stdout(json ? `${JSON.stringify(summary)}\n` : describeSummary(summary, files));
     throw new SluiceError(
-      `${failureOf(state)}; the rows it scored and the ones it did not are in ${results}`,
+      `${failureOf(state)}; the rows it scored and the ones it did not are in ${files.results}`,
     );
   }
-  report(io, summary, results, tolerated, json);
+  report(io, summary, files, tolerated, json);
 }
 
 /** Prints a summary and fails when more rows failed than tolerated. */
-function report(io: CliIo, summary: BatchSummary, results: string, tolerated: number, json: boolean): void {
-  io.stdout(json ? `${JSON.stringify(summary)}\n` : describeSummary(summary, results));
+function report(io: CliIo, summary: BatchSummary, files: BatchFiles, tolerated: number, json: boolean): void {
+  io.stdout(json ? `${JSON.stringify(summary)}\n` : describeSummary(summary, files));
   const failedPercent = summary.rows === 0 ? 0 : (100 * summary.failed) / summary.rows;
   if (failedPercent > tolerated) {
     throw new SluiceError(
-      `${summary.failed} of ${summary.rows} rows failed (${failedPercent.toFixed(2)}%), more than --tolerate-failures ${tolerated}%; see ${results}`,
+      `${summary.failed} of ${summary.rows} rows failed (${failedPercent.toFixed(2)}%), more than --tolerate-failures ${tolerated}%; see ${files.results}`,
     );
   }
 }
@@ -371,7 +371,7 @@ function wholeNumber(option: string, text: string, min: number, max: number): nu
   return value;
 }
 
-function describeSummary(summary: BatchSummary, results: string): string {
+function describeSummary(summary: BatchSummary, files: BatchFiles): string {
   const versions = Object.entries(summary.versions)
     .map(([version, rows]) => `v${version}: ${rows}`)
     .join(', ');
@@ -383,7 +383,7 @@ function describeSummary(summary: BatchSummary, results: string): string {
         (failure) =>
           `  ${failure.source}:${failure.line}${failure.id ? ` (${failure.id})` : ''}: ${failure.error}`,
       ),
-    `results: ${results}, summary: ${results.replace(/results\.jsonl$/, BatchOutput.SUMMARY)}`,
+    `results: ${files.results}, summary: ${files.summary}`,
   ];
   return `${lines.join('\n')}\n`;
 }

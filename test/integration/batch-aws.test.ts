@@ -9,6 +9,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { executionArnOf } from '../../lib/aws/stepfunctions/batch-execution.js';
 import { runCli } from '../../lib/cli/run-cli.js';
 import { BatchResultSchema, BatchSummarySchema } from '../../lib/core/batch/batch-results.js';
 import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
@@ -183,7 +184,7 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     // 6 batches of 100, 2 at a time: the follower saw the rows done grow by rounds, from its counters.
     const progress = run.stderr.match(/^\d+ of 600 rows/gm) ?? [];
     assert.deepEqual(progress, ['0 of 600 rows', '200 of 600 rows', '400 of 600 rows', '600 of 600 rows']);
-    const executionArn = `${machineArn.replace(':stateMachine:', ':execution:')}:run-1`;
+    const executionArn = executionArnOf(machineArn, 'run-1');
     assert.equal(sfn.attempts(executionArn), 6, 'each batch invoked once');
 
     const results = await resultsIn(join(work, 'out'));
@@ -302,7 +303,7 @@ describe('sluice batch on AWS: a Distributed Map run started, followed and colle
     assert.match(run.stderr, /run run-3 FAILED: States\.ExceedToleratedFailureThreshold/);
     // Five batches, two at a time: the first two fail every attempt, and with 200 of 450 rows failed (none tolerated)
     // the map run fails; the three batches not started never run.
-    const executionArn = `${machineArn.replace(':stateMachine:', ':execution:')}:run-3`;
+    const executionArn = executionArnOf(machineArn, 'run-3');
     assert.equal(sfn.attempts(executionArn), 6, 'two batches, three attempts each (the Retry of the task)');
     const results = await resultsIn(join(work, 'out'));
     assert.deepEqual(

@@ -57,6 +57,17 @@ const ExecutionOutputSchema = z.object({
 });
 
 /**
+ * The ARN of a state machine's execution named `name`: `arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME`
+ * beside the machine's `...:stateMachine:MACHINE` (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
+ *
+ * @example
+ * executionArnOf('arn:aws:states:eu-west-1:123456789012:stateMachine:IrisBatch', 'run-1');
+ */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/**
  * Starts a batch run: an execution of the model's batch state machine named by the run, so that starting the same
  * run again while it runs answers the same execution (same name, same input: StartExecution is idempotent), and a
  * run id already used is refused (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
@@ -78,8 +89,9 @@ export async function startBatchExecution(
   } catch (error) {
     if (!(error instanceof ExecutionAlreadyExists)) throw error;
     // The name is taken by an open execution with another input, or by an ended one (any input).
-    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${run.runId}`;
-    const earlier = await client.send(new DescribeExecutionCommand({ executionArn }));
+    const earlier = await client.send(
+      new DescribeExecutionCommand({ executionArn: executionArnOf(stateMachineArn, run.runId) }),
+    );
     const status = `\`sluice batch status ${run.runId}\``;
     throw new SluiceError(
       earlier.status && isOpen(earlier.status)
@@ -157,24 +169,25 @@ const ManifestSchema = z.object({
 });
 
 /**
- * Where the result writer put a map run's manifest: the key the execution's output names when it succeeded, else
- * under the writer's prefix in a folder named by the map run's id, as the execution's output shows it
- * (`<Prefix>/<map run id>/manifest.json`: https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html);
- * the prefix ends in `/` here, and AWS's pages do not say whether the writer adds another, so both are looked for.
- * Undefined when neither is there (the map run ended before it could write).
+ * A map run's manifest, read: the key the execution's output names when it succeeded, else under the writer's prefix
+ * in a folder named by the map run's id, as the execution's output shows it (`<Prefix>/<map run id>/manifest.json`:
+ * https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html); the prefix ends in `/` here,
+ * and AWS's pages do not say whether the writer adds another, so both are looked for. Undefined when none is there
+ * (the map run ended before it could write).
  */
-export async function findManifest(
+async function readManifest(
   objects: ObjectStore,
   state: BatchExecutionState,
-): Promise<string | undefined> {
-  if (state.manifestKey) return state.manifestKey;
-  if (!state.mapRunId) return undefined;
+): Promise<Uint8Array | undefined> {
   const prefix = `${batchPrefix(modelOfKey(state.run.key))}output/`;
-  for (const key of [
-    `${prefix}${state.mapRunId}/manifest.json`,
-    `${prefix}/${state.mapRunId}/manifest.json`,
-  ]) {
-    if ((await objects.get(key)) !== undefined) return key;
+  const keys = state.manifestKey
+    ? [state.manifestKey]
+    : state.mapRunId
+      ? [`${prefix}${state.mapRunId}/manifest.json`, `${prefix}/${state.mapRunId}/manifest.json`]
+      : [];
+  for (const key of keys) {
+    const body = await objects.get(key);
+    if (body !== undefined) return body;
   }
   return undefined;
 }
@@ -188,13 +201,16 @@ const FailedExecutionSchema = z.object({
 
 /**
  * The batches of a map run that failed every attempt, read from its result writer's manifest and FAILED files; none
- * when the manifest is not there (the map run ended before it could write).
+ * when there is no manifest (the map run ended before it could write).
  *
  * @example
- * const failed = await failedBatches(objects, state.manifestKey);
+ * const failed = await failedBatches(objects, state);
  */
-export async function failedBatches(objects: ObjectStore, manifestKey: string): Promise<FailedBatch[]> {
-  const manifest = await objects.get(manifestKey);
+export async function failedBatches(
+  objects: ObjectStore,
+  state: BatchExecutionState,
+): Promise<FailedBatch[]> {
+  const manifest = await readManifest(objects, state);
   if (manifest === undefined) return [];
   const files = ManifestSchema.parse(JSON.parse(new TextDecoder().decode(manifest))).ResultFiles.FAILED ?? [];
   const batches: FailedBatch[] = [];

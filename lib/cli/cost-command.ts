@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { AlarmThresholdsSchema } from '../core/config/deploy-config.js';
+import { AlarmThresholdsSchema } from '../core/config/alarm-thresholds.js';
 import { summarizeApp } from '../core/cost/app-summary.js';
 import { type CostEstimate, type CostUsage, estimateCost } from '../core/cost/estimate-cost.js';
 import { versionAlarmSpecs } from '../core/gates/version-alarm-specs.js';

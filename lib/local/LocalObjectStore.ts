@@ -8,7 +8,7 @@ import { Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Mutex } from 'async-mutex';
-import { z } from 'zod';
+import * as z from 'zod';
 import { S3ObjectStore, type S3ObjectStoreProps } from '../storage/S3ObjectStore.js';
 import { presignedSignatureMiddleware } from './presigned-url-check.js';
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDeployConfig } from '../core/config/deploy-config.js';
 import type { CorsSettings } from '../core/contract/cors.js';
 import { parseEnvironment } from '../core/environment/parse-environment.js';

@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SluiceError } from '../core/errors/SluiceError.js';
 
 /** Folder of the local stack's data when SLUICE_HOME is not set, relative to the working directory. */

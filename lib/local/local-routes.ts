@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { WaitReason } from '../core/rollout/decide.js';
 import { RolloutPlanSchema } from '../core/rollout/RolloutPlan.js';
 import { RolloutEventSchema, RolloutStateSchema } from '../core/rollout/RolloutState.js';

@@ -5,7 +5,6 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { SERVED_EXTENSIONS } from '../core/contract/extensions.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH, ResponseHeader, readHeader } from '../core/contract/headers.js';
-import { openApiDocument } from '../core/contract/openapi-document.js';
 import { toPredictions } from '../core/contract/predictions.js';
 import { resourcePath } from '../core/contract/resource-path.js';
 import { type MatchedRoute, matchRoute, Operation } from '../core/contract/routes.js';
@@ -336,6 +335,8 @@ export class InferenceApp {
         return { name: model, manifest, versions };
       }),
     );
+    // Loaded by the first request for it: its response schemas are no part of a cold start's first answer.
+    const { openApiDocument } = await import('../core/contract/openapi-document.js');
     const document = openApiDocument({
       models: documented,
       serverVersion: this.serverVersion,

@@ -1,12 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { type BatchEvent, type BatchOutcome, batchPartKey, itemsOfBatch } from '../core/batch/batch-event.js';
-import { type BatchResult, parseResultLines } from '../core/batch/batch-results.js';
+import type { BatchOutcome } from '../core/batch/batch-event.js';
 import { corsHeaders } from '../core/contract/cors.js';
 import { readHeader } from '../core/contract/headers.js';
-import { buildProxyEvent } from '../core/contract/proxy-event.js';
-import { ChecksumMismatchError, ModelUnavailableError } from '../core/errors/model-errors.js';
+import { ChecksumMismatchError } from '../core/errors/model-errors.js';
 import { METRICS_SERVICE } from '../core/metrics/metric-names.js';
 import { createS3Client } from '../storage/create-s3-client.js';
 import { ModelRegistry } from '../storage/ModelRegistry.js';
@@ -20,7 +18,7 @@ import { EmfServingMetrics } from './metrics/EmfServingMetrics.js';
 import type { ServingMetrics } from './metrics/ServingMetrics.js';
 import { ObjectTransfers } from './ObjectTransfers.js';
 import { errorResult, withHeaders } from './proxy-result.js';
-import { type BatchTransport, scoreBatch } from './score-batch.js';
+import type { scoreBatchEvent } from './score-batch-event.js';
 
 /** The Lambda entry and its cold-start work. */
 export interface PredictHandler {
@@ -30,11 +28,10 @@ export interface PredictHandler {
     context?: Pick<Context, 'awsRequestId'>,
   ) => Promise<APIGatewayProxyResult>;
   /**
-   * One batch of a Step Functions Distributed Map run (`sluice batch` on AWS): its rows scored by the version it
-   * names (or the configured one) through the request pipeline in process, named as `/versions/{v}` requests (so
-   * batch work never counts as the alias's traffic), their results written as one part to the registry bucket.
+   * One batch of a Step Functions Distributed Map run (`sluice batch` on AWS), checked against BatchEventSchema
+   * and scored by {@link scoreBatchEvent}.
    */
-  readonly batch: (event: BatchEvent) => Promise<BatchOutcome>;
+  readonly batch: (event: unknown) => Promise<BatchOutcome>;
   /** Settles when the configured version has been loaded (or failed to; requests then retry the load). */
   readonly warm: Promise<void>;
   /** The engine, for tests and shutdown. */
@@ -179,49 +176,10 @@ export function createPredictHandler(
         : result;
     },
     batch: async (event) => {
-      const pipeline = await app;
-      const { version = config.version, runId } = event.BatchInput.sluiceBatch;
-      const { manifest } = await engine.get(config.model, version);
-      const inputNames = manifest.inputs.map((input) => input.name);
-      const { items, errors } = itemsOfBatch(event, inputNames);
-      const path = `/models/${config.model}/versions/${version}/predict`;
-      const transport: BatchTransport = async (body) => {
-        const result = await pipeline.handle(
-          buildProxyEvent({
-            method: 'POST',
-            path,
-            body: JSON.stringify(body),
-            headers: { 'content-type': 'application/json' },
-            requestId: `${runId}-${items[0]?.line ?? 0}`,
-            requestTimeEpoch: Date.now(),
-          }),
-        );
-        return { kind: 'answered', status: result.statusCode, json: JSON.parse(result.body) };
-      };
-      // Step Functions retries a failed invocation (the map's Retry): in here a batch is sent once.
-      const scored = await scoreBatch(items, {
-        transport,
-        inputNames,
-        model: config.model,
-        attempts: 1,
-        sleep: async () => undefined,
-      });
-      // A fault not of the rows' making (the model cannot load, the store is down) fails the invocation, so Step
-      // Functions tries the batch again (the map's Retry) instead of recording every row as failed for good.
-      const fault = scored.find((result) => 'error' in result && (result.status ?? 500) >= 500);
-      if (fault && 'error' in fault)
-        throw new ModelUnavailableError(`the batch could not be scored: ${fault.error}`);
-      // An item that is no row is a result line as it is.
-      const results: BatchResult[] = [...errors, ...scored].sort((a, b) => a.line - b.line);
-      const part = batchPartKey(config.model, event);
-      const text = `${results.map((result) => JSON.stringify(result)).join('\n')}\n`;
-      // A retried batch finds its part written by the attempt that got this far: the same rows, never twice, and
-      // its counts are the stored part's.
-      const written = await store.putIfAbsent(part, text, { contentType: 'application/x-ndjson' });
-      const stored = written ? text : new TextDecoder().decode(await store.get(part));
-      const lines = parseResultLines(stored);
-      const failed = lines.filter((line) => 'error' in line).length;
-      return { part, rows: lines.length, succeeded: lines.length - failed, failed };
+      // Batch scoring (its schemas and the result lines) is loaded by the first batch: an HTTP cold start never
+      // compiles it (see FUNCTION_BUNDLE_OPTIONS).
+      const [{ scoreBatchEvent }, pipeline] = await Promise.all([import('./score-batch-event.js'), app]);
+      return scoreBatchEvent(event, { config, engine, pipeline, store });
     },
     warm,
     engine,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CorsSettings, CorsSettingsSchema } from '../core/contract/cors.js';
 import { DEFAULT_OBJECT_URL_SECONDS, MAX_OBJECT_URL_SECONDS } from '../core/contract/tensor-objects.js';
 import { ConfigError } from '../core/environment/ConfigError.js';

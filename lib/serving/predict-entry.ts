@@ -1,10 +1,6 @@
 import type { Context } from 'aws-lambda';
-import {
-  type BatchEvent,
-  BatchEventSchema,
-  type BatchOutcome,
-  isBatchEvent,
-} from '../core/batch/batch-event.js';
+import type { BatchEvent, BatchOutcome } from '../core/batch/batch-event.js';
+import { isBatchEvent } from '../core/batch/is-batch-event.js';
 import type { PredictHandler } from './create-predict-handler.js';
 import { acceptEveryDoor } from './http-event-format.js';
 
@@ -31,6 +27,6 @@ export function predictEntry(predict: Pick<PredictHandler, 'handler' | 'batch'>)
   const http = acceptEveryDoor(predict.handler);
   return (async (event: unknown, context?: Pick<Context, 'awsRequestId'>) =>
     isBatchEvent(event)
-      ? predict.batch(BatchEventSchema.parse(event))
+      ? predict.batch(event)
       : http(event as Parameters<HttpEntry>[0], context)) as PredictEntry;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROLLOUTS_PREFIX } from '../core/rollout/rollout-layout.js';
 import type { ObjectStore } from './ObjectStore.js';
 

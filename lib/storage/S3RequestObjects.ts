@@ -1,5 +1,4 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FETCH_CONCURRENCY, FETCH_PART_BYTES } from './ModelRegistry.js';
 import { ObjectChangedError, type PresignedRequest, type RequestObjectStore } from './RequestObjectStore.js';
 import { readObjectRanges } from './read-object-ranges.js';
@@ -112,6 +111,8 @@ export class S3RequestObjects implements RequestObjectStore {
     const client = this.#presigner();
     const signedAt = this.#now();
     // Signed at the injected clock's time, so that X-Amz-Date and expiresAt agree.
+    // Loaded by the first URL: a cold start of a function serving tensors inline never compiles the presigner.
+    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
     const url = await getSignedUrl(client, command, { expiresIn: seconds, signingDate: new Date(signedAt) });
     // "If you created a presigned URL using a temporary token, then the URL expires when the token expires, even if
     // the URL was created with a later expiration time"; a function signs with its role's session

@@ -12,13 +12,15 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { directorySize } from '../../lib/cdk/private/directory-size.js';
 import { FunctionEntry } from '../../lib/cdk/private/entry-paths.js';
+import { environmentCredentials } from '../../lib/cdk/private/environment-credentials.js';
 import {
   BUNDLE_FILE,
   type FunctionCodeProps,
   functionCode,
   MAX_FUNCTION_ASSET_BYTES,
 } from '../../lib/cdk/private/function-code.js';
-import { AlarmThresholdsSchema, type Architecture } from '../../lib/core/config/deploy-config.js';
+import { AlarmThresholdsSchema } from '../../lib/core/config/alarm-thresholds.js';
+import type { Architecture } from '../../lib/core/config/deploy-config.js';
 import { ResponseHeader } from '../../lib/core/contract/headers.js';
 import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
 import { FunctionVariable, predictEnvironment } from '../../lib/core/environment/predict-environment.js';
@@ -98,6 +100,50 @@ function filesUnder(directory: string): string[] {
     .sort();
 }
 
+/**
+ * The bundle's own files in an asset: index.mjs, the chunks esbuild split off (what modules load by import(), and
+ * what only those share) and a source map for each.
+ */
+function bundleFilesUnder(directory: string): string[] {
+  return filesUnder(directory).filter((file) => !file.startsWith('node_modules/'));
+}
+
+/** Asserts an asset carries its bundle alone: index.mjs and its chunks, each with its source map, nothing else. */
+function assertBundleAlone(directory: string): void {
+  const files = filesUnder(directory);
+  assert.ok(files.includes(BUNDLE_FILE), `no ${BUNDLE_FILE} in ${files.join(', ')}`);
+  for (const file of files) assert.match(file, /^[\w-]+\.mjs(\.map)?$/, 'a file beside the bundle');
+  const code = files.filter((file) => file.endsWith('.mjs'));
+  assert.deepEqual(
+    files.filter((file) => file.endsWith('.map')),
+    code.map((file) => `${file}.map`),
+    'a source map for each file of the bundle',
+  );
+}
+
+/** The bundle's JavaScript files that index.mjs imports statically, itself included: what a cold start compiles. */
+function staticBundleFiles(directory: string): string[] {
+  const found = new Set<string>();
+  const pending = [BUNDLE_FILE];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (found.has(file)) continue;
+    found.add(file);
+    const code = readFileSync(join(directory, file), 'utf8');
+    // `import{a}from"./chunk-X.mjs"` and `import"./chunk-X.mjs"`; not `import("./x.mjs")`, which loads on demand.
+    for (const match of code.matchAll(/(?:from|import)\s*["']\.\/([\w-]+\.mjs)["']/g))
+      pending.push(match[1] as string);
+  }
+  return [...found].sort();
+}
+
+/** All of the bundle's JavaScript in an asset, its chunks included. */
+function bundleCode(directory: string): string {
+  return bundleFilesUnder(directory)
+    .filter((file) => file.endsWith('.mjs'))
+    .map((file) => readFileSync(join(directory, file), 'utf8'))
+    .join('\n');
+}
+
 const ONNXRUNTIME_BINARIES = 'node_modules/onnxruntime-node/bin/napi-v6/';
 
 // Bundled once per architecture and shared by the tests below.
@@ -151,7 +197,7 @@ describe('predict function asset: bundled locally into index.mjs with only its a
   });
 
   it('bundles the function code only: no aws-cdk-lib, and onnxruntime-node imported from node_modules, not inlined', () => {
-    const bundle = readFileSync(join(x64.directory, BUNDLE_FILE), 'utf8');
+    const bundle = bundleCode(x64.directory);
     assert.doesNotMatch(bundle, /aws-cdk-lib|@aws-cdk\/|jsii/, 'the CDK must not reach the function');
     // A static import, or the dynamic one the engine uses to load the runtime while the model downloads.
     assert.match(bundle, /(from\s*|import\(\s*)["']onnxruntime-node["']/, 'onnxruntime-node stays an import');
@@ -163,20 +209,30 @@ describe('predict function asset: bundled locally into index.mjs with only its a
   });
 
   it('imports no node:http or node:https at its top level: they load by require where a module needs them (about 50 ms of a cold start)', () => {
-    const bundle = readFileSync(join(x64.directory, BUNDLE_FILE), 'utf8');
+    const bundle = bundleCode(x64.directory);
     // esbuild writes the static imports of externals as `import ... from "node:x"` statements, hoisted to the top.
     assert.doesNotMatch(bundle, /from\s*["'](node:)?https?["']/, 'an ES import of node:http(s)');
     assert.match(bundle, /\["node","https?"\]\.join\(":"\)/, 'the stand-ins of builtins-by-require');
   });
 });
 
-/** The npm packages a bundle was built from, as its source map lists them. */
+/** The sources of some of a bundle's files (all of them by default), as their source maps list them. */
+function bundledSources(
+  directory: string,
+  files = bundleFilesUnder(directory).filter((file) => file.endsWith('.mjs')),
+): string[] {
+  return files.flatMap(
+    (file) =>
+      z
+        .object({ sources: z.array(z.string()) })
+        .parse(JSON.parse(readFileSync(join(directory, `${file}.map`), 'utf8'))).sources,
+  );
+}
+
+/** The npm packages a bundle was built from, as its source maps list them. */
 function bundledPackages(directory: string): Set<string> {
-  const map = z
-    .object({ sources: z.array(z.string()) })
-    .parse(JSON.parse(readFileSync(join(directory, `${BUNDLE_FILE}.map`), 'utf8')));
   const packages = new Set<string>();
-  for (const source of map.sources) {
+  for (const source of bundledSources(directory)) {
     const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source);
     if (match?.[1]) packages.add(match[1]);
   }
@@ -199,6 +255,86 @@ describe('function bundles: what each Lambda function carries', () => {
       'commander',
     ]) {
       assert.ok(!packages.has(forbidden), `the predict bundle carries ${forbidden}`);
+    }
+  });
+
+  it('the predict function compiles at a cold start only what its first request needs: no tracer, batch scoring, OpenAPI, presigner, zod locale but English or deploy config', () => {
+    const staticFiles = staticBundleFiles(x64.directory);
+    const compiled = bundledSources(x64.directory, staticFiles);
+    const all = bundledSources(x64.directory);
+    assert.ok(
+      compiled.some((source) => source.endsWith('lib/serving/create-predict-handler.ts')),
+      'the handler',
+    );
+    assert.ok(
+      compiled.some((source) => source.includes('zod/v4/locales/en.js')),
+      "zod's default locale",
+    );
+    for (const [lazy, what] of [
+      ['@aws-lambda-powertools/tracer/', 'the tracer (loaded with active tracing only)'],
+      ['aws-xray-sdk-core/', "the tracer's X-Ray SDK"],
+      ['lib/serving/InferenceApp.ts', 'the request pipeline (loaded while the model downloads)'],
+      ['lib/serving/score-batch-event.ts', 'batch scoring'],
+      ['lib/core/contract/openapi-document.ts', 'the OpenAPI document'],
+      ['@aws-sdk/s3-request-presigner/', 'the presigner (tensors by reference)'],
+    ] as const) {
+      assert.ok(
+        all.some((source) => source.includes(lazy)),
+        `${what}: in the bundle`,
+      );
+      assert.ok(!compiled.some((source) => source.includes(lazy)), `${what}: in ${staticFiles.join(', ')}`);
+    }
+    // zod's namespace re-export `import { z } from 'zod'` kept every locale (264 KB of 1.3 MB); `import * as z` keeps one.
+    assert.deepEqual(
+      all.filter((source) => /zod\/v4\/locales\/(?!en\.js)/.test(source)),
+      [],
+      'zod locales other than English',
+    );
+    assert.ok(
+      !all.some((source) => source.endsWith('lib/core/config/deploy-config.ts')),
+      'the deploy config schemas',
+    );
+    // The SDK's default credential chain, which the S3 client requires whole: only the environment's is bundled.
+    for (const chain of [
+      '@aws-sdk/credential-provider-node/',
+      '@aws-sdk/credential-provider-ini/',
+      '@aws-sdk/nested-clients/',
+    ])
+      assert.ok(!all.some((source) => source.includes(chain)), `${chain} in the bundle`);
+    assert.ok(
+      compiled.some((source) => source.includes('@aws-sdk/credential-provider-env/')),
+      'the environment provider',
+    );
+  });
+
+  it("the functions' default credentials are the environment's, as Lambda sets them from the execution role", async () => {
+    const [standIn] = Object.values(environmentCredentials());
+    const { defaultProvider } = createRequire(import.meta.url)(standIn as string) as {
+      defaultProvider: () => () => Promise<{
+        accessKeyId: string;
+        secretAccessKey: string;
+        sessionToken?: string;
+      }>;
+    };
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, {
+        AWS_ACCESS_KEY_ID: 'AKIDROLE',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        AWS_SESSION_TOKEN: 'token',
+      });
+      const credentials = await defaultProvider()();
+      assert.deepEqual(
+        [credentials.accessKeyId, credentials.secretAccessKey, credentials.sessionToken],
+        ['AKIDROLE', 'secret', 'token'],
+      );
+      delete process.env.AWS_ACCESS_KEY_ID;
+      await assert.rejects(defaultProvider()(), /Unable to find environment variable credentials/);
+    } finally {
+      for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
     }
   });
 
@@ -482,9 +618,9 @@ describe('control-plane assets: the release handlers and the rollout driver bund
     return root;
   };
 
-  it('functions/rollout-driver: index.mjs alone; a tick of a stack without models does nothing and says so', async (t) => {
+  it('functions/rollout-driver: its bundle alone; a tick of a stack without models does nothing and says so', async (t) => {
     const asset = controlPlaneAsset(FunctionEntry.ROLLOUT_DRIVER);
-    assert.deepEqual(filesUnder(asset.directory), [BUNDLE_FILE, `${BUNDLE_FILE}.map`]);
+    assertBundleAlone(asset.directory);
     const root = taskRootOf(asset.directory);
     try {
       // EventBridge Scheduler's invocation carries the target's input; the driver needs nothing from it.
@@ -495,9 +631,9 @@ describe('control-plane assets: the release handlers and the rollout driver bund
     }
   });
 
-  it('functions/release: index.mjs alone, exporting onEvent and isComplete; isComplete of a Create is complete at once', async (t) => {
+  it('functions/release: its bundle alone, exporting onEvent and isComplete; isComplete of a Create is complete at once', async (t) => {
     const asset = controlPlaneAsset(FunctionEntry.RELEASE);
-    assert.deepEqual(filesUnder(asset.directory), [BUNDLE_FILE, `${BUNDLE_FILE}.map`]);
+    assertBundleAlone(asset.directory);
     const root = taskRootOf(asset.directory);
     try {
       const created = {

@@ -7,7 +7,7 @@ import { CreateAliasCommand } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { LambdaRolloutTarget } from '../../lib/aws/lambda/LambdaRolloutTarget.js';
 import { findPublishedVersion } from '../../lib/aws/lambda/published-version.js';
-import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
+import { AlarmThresholdsSchema } from '../../lib/core/config/alarm-thresholds.js';
 import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
 import { ConfigError } from '../../lib/core/environment/ConfigError.js';
 import { predictEnvironment } from '../../lib/core/environment/predict-environment.js';

@@ -13,7 +13,7 @@ import {
   type ReleaseDeps,
   type ReleaseResponse,
 } from '../../lib/aws/release/release-resource.js';
-import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
+import { AlarmThresholdsSchema } from '../../lib/core/config/alarm-thresholds.js';
 import { rolloutPlanOf } from '../../lib/core/config/rollout-plan-of.js';
 import { IDLE_TICK_REQUESTS } from '../../lib/core/cost/driver-tick-requests.js';
 import { predictEnvironment } from '../../lib/core/environment/predict-environment.js';

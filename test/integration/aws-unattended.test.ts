@@ -11,7 +11,7 @@ import {
   onReleaseEvent,
   type ReleaseDeps,
 } from '../../lib/aws/release/release-resource.js';
-import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
+import { AlarmThresholdsSchema } from '../../lib/core/config/alarm-thresholds.js';
 import { rolloutPlanOf } from '../../lib/core/config/rollout-plan-of.js';
 import { predictEnvironment } from '../../lib/core/environment/predict-environment.js';
 import { type ModelManifest, PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';

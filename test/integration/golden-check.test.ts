@@ -14,7 +14,7 @@ import {
   type Invocation,
   lambdaGoldenSend,
 } from '../../lib/aws/lambda/lambda-golden-send.js';
-import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
+import { AlarmThresholdsSchema } from '../../lib/core/config/alarm-thresholds.js';
 import { ConfigError } from '../../lib/core/environment/ConfigError.js';
 import { readControlPlaneConfig } from '../../lib/core/environment/control-plane-environment.js';
 import {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { versionAlarmInput } from '../../lib/aws/cloudwatch/version-alarm-input.js';
-import { AlarmThresholdsSchema, parseDeployConfig } from '../../lib/core/config/deploy-config.js';
+import { AlarmThresholdsSchema } from '../../lib/core/config/alarm-thresholds.js';
+import { parseDeployConfig } from '../../lib/core/config/deploy-config.js';
 import { versionAlarmSpecs } from '../../lib/core/gates/version-alarm-specs.js';
 
 const TARGET = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AlarmThresholdsSchema } from '../../lib/core/config/deploy-config.js';
+import { AlarmThresholdsSchema } from '../../lib/core/config/alarm-thresholds.js';
 import { VersionAlarmKind } from '../../lib/core/gates/version-alarm-name.js';
 import { versionAlarmSpecs } from '../../lib/core/gates/version-alarm-specs.js';
 import { breachedGates, VERSION_GATES } from '../../lib/core/gates/version-gates.js';

@@ -1,6 +1,6 @@
 import { InvocationType, InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { buildProxyEvent } from '../../core/contract/proxy-event.js';
 import {
   type GoldenHttpAnswer,

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readControlPlaneConfig } from '../../core/environment/control-plane-environment.js';
 import { METRICS_SERVICE } from '../../core/metrics/metric-names.js';
 import { RolloutEngine } from '../../rollout/RolloutEngine.js';

@@ -7,7 +7,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type BatchRunInput,
   BatchRunInputSchema,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BatchInputFormat,
   type BatchItem,
@@ -64,19 +64,6 @@ export const BatchOutcomeSchema = z.strictObject({
 });
 /** What the function answers for a batch. */
 export type BatchOutcome = z.infer<typeof BatchOutcomeSchema>;
-
-/** True for a Distributed Map batch (it has `Items` and sluice's `BatchInput`), not an HTTP event. */
-export function isBatchEvent(event: unknown): boolean {
-  return (
-    typeof event === 'object' &&
-    event !== null &&
-    'Items' in event &&
-    'BatchInput' in event &&
-    typeof (event as { BatchInput: unknown }).BatchInput === 'object' &&
-    (event as { BatchInput: object | null }).BatchInput !== null &&
-    'sluiceBatch' in (event as { BatchInput: object }).BatchInput
-  );
-}
 
 /**
  * The rows of a batch, each with its line in the input object (a JSON lines item's index + 1; a CSV record's + 2,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Most rows one batch request carries when the run does not say: enough that a small model's session.run

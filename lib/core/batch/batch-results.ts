@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Most failures a run's summary lists one by one (every failure is in the result lines). */
 export const MAX_LISTED_FAILURES = 100;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { INFERENCE_HEADER_CONTENT_LENGTH, ResponseHeader } from './headers.js';
 
 /** How long a browser may keep a preflight's answer when the config does not say, in seconds. */

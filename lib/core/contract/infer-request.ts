@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_INPUT_TENSORS, MAX_REQUEST_BYTES, MAX_REQUEST_ID_LENGTH } from './limits.js';
 
 /** Longest object reference an input may name, in characters (sluice's are 81: a model name, `/`, 32 hex digits). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ModelManifest } from '../manifest/ModelManifest.js';
 import { TensorDatatype } from '../tensor/datatypes.js';
 import type { TensorSpec } from '../tensor/TensorSpec.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TensorSpecSchema } from '../tensor/TensorSpec.js';
 
 /** The error body of every refusal and failure of the HTTP contract. */

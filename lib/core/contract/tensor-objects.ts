@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ObjectReferenceError } from '../errors/request-errors.js';
 import { MODEL_NAME_PATTERN } from '../manifest/ModelManifest.js';
 import { MAX_INPUT_TENSORS } from './limits.js';

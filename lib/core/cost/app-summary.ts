@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ControlPlaneVariable } from '../environment/control-plane-environment.js';
 import { FunctionVariable } from '../environment/predict-environment.js';
 import { DEFAULT_KEEP_VERSIONS } from '../rollout/retention.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ModelNameSchema } from '../manifest/ModelManifest.js';
 import { DEFAULT_KEEP_VERSIONS } from '../rollout/retention.js';
 import { ConfigError } from './ConfigError.js';

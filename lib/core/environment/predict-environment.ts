@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { type AlarmThresholds, AlarmThresholdsSchema } from '../config/deploy-config.js';
+import * as z from 'zod';
+import { type AlarmThresholds, AlarmThresholdsSchema } from '../config/alarm-thresholds.js';
 import type { CorsSettings } from '../contract/cors.js';
 import { describeIssues } from '../errors/describe-issues.js';
 import { ModelNameSchema } from '../manifest/ModelManifest.js';

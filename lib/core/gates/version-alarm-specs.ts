@@ -1,4 +1,4 @@
-import type { AlarmThresholds } from '../config/deploy-config.js';
+import type { AlarmThresholds } from '../config/alarm-thresholds.js';
 import { METRICS_NAMESPACE, METRICS_SERVICE, MetricDimension, MetricName } from '../metrics/metric-names.js';
 import { VersionAlarmKind, versionAlarmName } from './version-alarm-name.js';
 

@@ -1,4 +1,4 @@
-import type { AlarmThresholds } from '../config/deploy-config.js';
+import type { AlarmThresholds } from '../config/alarm-thresholds.js';
 import { VersionAlarmKind } from './version-alarm-name.js';
 
 /** The figures of one version over a period that the gates judge. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ModelNameSchema, ModelVersionSchema } from './ModelManifest.js';
 
 /** Longest reason a retirement keeps: one readable line, as a rollback's. */

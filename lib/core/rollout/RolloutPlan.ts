@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** How a manual rollout moves traffic to the new version. */
 export const RolloutStrategy = {

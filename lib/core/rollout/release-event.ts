@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ModelNameSchema } from '../manifest/ModelManifest.js';
 import { RolloutPlanSchema } from './RolloutPlan.js';
 

@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ObjectOutputParameter } from '../lib/core/contract/tensor-objects.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
 import { lambdaSessionOptions } from '../lib/serving/session-options.js';

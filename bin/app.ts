@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readDeployConfig } from '../lib/cdk/read-deploy-config.js';
 import { SluiceStack } from '../lib/cdk/sluice-stack.js';
 import {

@@ -9,7 +9,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { directorySize } from '../../lib/cdk/private/directory-size.js';
 import { FunctionEntry } from '../../lib/cdk/private/entry-paths.js';
 import { environmentCredentials } from '../../lib/cdk/private/environment-credentials.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { configWith, synth } from './stack-fixture.js';
 
 /** The Node the project installs for its own tools (package.json), on the platforms it exists for. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SluiceStack } from '../../lib/cdk/sluice-stack.js';
 import { type DeployConfig, parseDeployConfig } from '../../lib/core/config/deploy-config.js';
 

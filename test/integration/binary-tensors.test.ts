@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BINARY_CONTENT_TYPE } from '../../lib/core/contract/binary-media-types.js';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../lib/core/contract/headers.js';
 import { MAX_RESPONSE_BYTES } from '../../lib/core/contract/limits.js';

@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { freshCliBundle } from '../../lib/cli/cli-bundle.mjs';
 import { PROJECT_ROOT } from '../fixtures/sluice-cli.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_ARGUMENT_CHARS } from '../../lib/cli/argument-limits.js';
 import { MANIFEST_OBJECT, versionKey } from '../../lib/core/manifest/registry-layout.js';
 import { writeLocalStackInfo } from '../../lib/local/local-home.js';

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ResponseHeader } from '../../lib/core/contract/headers.js';
 import { bodyOf, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { classifierModel, identityModel, paddedIdentityModel } from '../fixtures/models.js';

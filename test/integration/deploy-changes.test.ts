@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CliIo } from '../../lib/cli/cli-io.js';
 import { registerDeployCommand } from '../../lib/cli/deploy-command.js';
 import { ExitCode, FollowTimeoutError } from '../../lib/cli/exit-codes.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ResponseHeader } from '../../lib/core/contract/headers.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ONNX_PLATFORM } from '../../lib/serving/InferenceApp.js';

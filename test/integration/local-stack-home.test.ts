@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { HOME_LOCK_FILE, HomeInUseError, HomeLockContentSchema } from '../../lib/local/HomeLock.js';
 import { LocalStack } from '../../lib/local/LocalStack.js';
 import { readLocalStackInfo } from '../../lib/local/local-home.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { bodyOf, startTestStack, type TestStack } from '../fixtures/local-stack.js';
 import { identityModel, twoInputModel } from '../fixtures/models.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BatchEventSchema } from '../../lib/core/batch/batch-event.js';
 import { BatchResultSchema } from '../../lib/core/batch/batch-results.js';
 import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PublishExtras } from '../../lib/core/manifest/ModelManifest.js';
 import { writeLocalStackInfo } from '../../lib/local/local-home.js';
 import { readModelSignature } from '../../lib/publish/read-model-signature.js';

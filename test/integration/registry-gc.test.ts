@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CliIo } from '../../lib/cli/cli-io.js';
 import { UsageError } from '../../lib/cli/exit-codes.js';
 import { registerGcCommand } from '../../lib/cli/gc-command.js';

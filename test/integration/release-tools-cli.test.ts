@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { planRollout } from '../../lib/core/rollout/plan-rollout.js';
 import { RolloutEventSchema } from '../../lib/core/rollout/RolloutState.js';
 import { SAMPLE_MODELS } from '../../lib/local/sample-models.js';

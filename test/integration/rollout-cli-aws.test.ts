@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { runCli } from '../../lib/cli/run-cli.js';
 import { versionAlarmName } from '../../lib/core/gates/version-alarm-name.js';
 import { planRollout } from '../../lib/core/rollout/plan-rollout.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RolloutEventSchema } from '../../lib/core/rollout/RolloutState.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { cyclingDraws, startTestStack, TestClock, type TestStack } from '../fixtures/local-stack.js';

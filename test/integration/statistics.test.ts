@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SERVED_EXTENSIONS } from '../../lib/core/contract/extensions.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { bodyOf, ErrorBodySchema, startTestStack, type TestStack } from '../fixtures/local-stack.js';

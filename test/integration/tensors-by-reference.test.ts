@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from '../../lib/core/contract/headers.js';
 import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
 import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';

@@ -109,10 +109,10 @@ export class S3RequestObjects implements RequestObjectStore {
     headers: Record<string, string>,
   ): Promise<PresignedRequest> {
     const client = this.#presigner();
-    const signedAt = this.#now();
-    // Signed at the injected clock's time, so that X-Amz-Date and expiresAt agree.
     // Loaded by the first URL: a cold start of a function serving tensors inline never compiles the presigner.
     const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const signedAt = this.#now();
+    // Signed at the injected clock's time, so that X-Amz-Date and expiresAt agree.
     const url = await getSignedUrl(client, command, { expiresIn: seconds, signingDate: new Date(signedAt) });
     // "If you created a presigned URL using a temporary token, then the URL expires when the token expires, even if
     // the URL was created with a later expiration time"; a function signs with its role's session

@@ -4,7 +4,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 /**
- * Creates the S3 client for the registry: the default AWS chain, or the embedded store when an endpoint is given.
+ * Creates the S3 client for the registry: the default AWS credentials (in a function's bundle, the environment's:
+ * see lib/cdk/private/environment-credentials.ts), or the embedded store's when an endpoint is given.
  *
  * @example
  * const client = createS3Client({ region: 'eu-west-1' });

@@ -23,6 +23,7 @@ import { AlarmThresholdsSchema } from '../../lib/core/config/alarm-thresholds.js
 import type { Architecture } from '../../lib/core/config/deploy-config.js';
 import { ResponseHeader } from '../../lib/core/contract/headers.js';
 import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
+import { UploadsResponseSchema } from '../../lib/core/contract/tensor-objects.js';
 import { FunctionVariable, predictEnvironment } from '../../lib/core/environment/predict-environment.js';
 import type { ModelManifest } from '../../lib/core/manifest/ModelManifest.js';
 import { PublishExtrasSchema } from '../../lib/core/manifest/ModelManifest.js';
@@ -307,6 +308,42 @@ describe('function bundles: what each Lambda function carries', () => {
     );
   });
 
+  it('every chunk a bundle loads by import() exports its names (a CommonJS package split off exports only `default`)', () => {
+    for (const directory of [
+      x64.directory,
+      synthFunctionAsset({
+        entry: FunctionEntry.ROLLOUT_DRIVER,
+        architecture: 'x86_64',
+        includeOnnxRuntime: false,
+      }).directory,
+    ]) {
+      const files = bundleFilesUnder(directory).filter((file) => file.endsWith('.mjs'));
+      const loaded = new Set(
+        files.flatMap((file) =>
+          [
+            ...readFileSync(join(directory, file), 'utf8').matchAll(
+              /import\(\s*["']\.\/([\w-]+\.mjs)["']\s*\)/g,
+            ),
+          ].map((match) => match[1] as string),
+        ),
+      );
+      assert.ok(
+        directory !== x64.directory || loaded.size > 0,
+        'the predict bundle loads chunks by import()',
+      );
+      for (const file of loaded) {
+        // The node:http(s) stand-ins are CommonJS by design (builtinsByRequire); only @smithy's instance-metadata
+        // region lookup imports them so, which Lambda never runs (it sets AWS_REGION).
+        if (/^https?-/.test(file)) continue;
+        assert.doesNotMatch(
+          readFileSync(join(directory, file), 'utf8'),
+          /\bexport\s+default\b/,
+          `${file} exports only default`,
+        );
+      }
+    }
+  });
+
   it("the functions' default credentials are the environment's, as Lambda sets them from the execution role", async () => {
     const [standIn] = Object.values(environmentCredentials());
     const { defaultProvider } = createRequire(import.meta.url)(standIn as string) as {
@@ -566,6 +603,10 @@ describe('predict function asset: answers on its own, copied out of the reposito
           inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
         }),
         proxyEvent('/models/iris/predict', { instances: [[5.1, 3.5, 1.4, 0.2]] }),
+        // An upload URL: the presigner, a chunk the bundle loads by import() on the first one.
+        proxyEvent('/v2/models/iris/uploads', {
+          inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4] }],
+        }),
       ],
       suite.signal,
     );
@@ -589,6 +630,18 @@ describe('predict function asset: answers on its own, copied out of the reposito
     const probabilities = output('probabilities');
     assert.equal(probabilities.length, 3);
     assert.ok(Math.abs(probabilities.reduce((sum, p) => sum + p, 0) - 1) < 1e-4, `${probabilities}`);
+  });
+
+  it('answers POST /v2/models/iris/uploads with a presigned PUT into the request prefix (the presigner, loaded on first use)', () => {
+    const [, , uploads] = results;
+    assert.ok(uploads);
+    assert.equal(uploads.statusCode, 200, uploads.body);
+    const [ticket] = UploadsResponseSchema.parse(JSON.parse(uploads.body)).uploads;
+    assert.ok(ticket);
+    const url = new URL(ticket.url);
+    assert.equal(url.pathname, `/${store.bucket}/requests/iris/${ticket.object.split('/').at(-1)}`);
+    assert.equal(url.searchParams.get('X-Amz-Algorithm'), 'AWS4-HMAC-SHA256');
+    assert.equal(ticket.method, 'PUT');
   });
 
   it("answers POST /models/iris/predict (the simple form) with 'setosa'", () => {

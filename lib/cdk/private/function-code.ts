@@ -72,9 +72,15 @@ export const FUNCTION_BUNDLE_OPTIONS = {
   target: BUNDLE_TARGET,
   minify: true,
   outExtension: { '.js': '.mjs' },
+  // Packages' ES builds before their CommonJS ones, as the CDK's own ESM bundling is shown configured
+  // (https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.aws_lambda_nodejs/OutputFormat.html: "prefer ECMAScript
+  // versions of dependencies"). Split, a CommonJS package loaded by import() becomes a chunk whose only export is
+  // `default`, so `const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner')` read undefined; the ES
+  // builds keep their names, and shake better (the predict bundle 868 -> 723 KB).
+  mainFields: ['module', 'main'],
   // What a module loads by import() goes in a file of its own (with the modules only such files share), compiled
-  // only when it is imported: the tracer, the SDK's other credential providers, the request pipeline. The predict
-  // bundle was one 1.3 MB file, compiled whole at every cold start; what its cold start compiles is 0.66 MB now.
+  // only when it is imported: the tracer, the request pipeline, batch scoring, the presigner. The predict
+  // bundle was one 1.3 MB file, compiled whole at every cold start; what its cold start compiles is 0.51 MB now.
   splitting: true,
   banner: { js: REQUIRE_SHIM },
   // node:http(s) by `require` where a module initialises, not by hoisted ES imports (see builtinsByRequire); the

@@ -1,4 +1,6 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import {
@@ -117,16 +119,25 @@ async function inputKey(options: StartAwsBatchOptions): Promise<string> {
   if (!BATCH_INPUT_NAME.test(options.input)) {
     throw new UsageError(`${options.input}: the input is a JSON lines (.jsonl) or CSV (.csv) file`);
   }
-  const body = await readFile(options.input);
   const key = `${prefix}${options.runId}/${basename(options.input)}`;
-  const put = await target.objects.putIfAbsent(key, body, {
-    contentType: formatOf(key) === 'csv' ? 'text/csv' : 'application/x-ndjson',
-    onProgress: (loaded) => options.onUpload?.(loaded, body.byteLength),
-  });
+  // Streamed from the file, never read whole: an input may be many GB (a part at a time above 8 MiB).
+  const input = options.input;
+  const put = await target.objects.putIfAbsent(
+    key,
+    { size: info.size, open: () => createReadStream(input) },
+    {
+      contentType: formatOf(key) === 'csv' ? 'text/csv' : 'application/x-ndjson',
+      onProgress: (loaded) => options.onUpload?.(loaded, info.size),
+    },
+  );
   if (!put) {
-    // The run's input is there already (the same run started again): it must be this file.
-    const stored = await target.objects.get(key);
-    if (stored === undefined || !body.equals(stored)) {
+    // The run's input is there already (the same run started again): it must be this file, byte for byte.
+    const stored = await target.objects.getRange(key, 0, info.size);
+    const same =
+      stored !== undefined &&
+      stored.total === info.size &&
+      (await sha256Of(stored.body)) === (await sha256Of(createReadStream(input)));
+    if (!same) {
       throw new UsageError(
         `run ${options.runId} already has another input at s3://${target.bucket}/${key}; give another --run-id`,
       );
@@ -290,4 +301,11 @@ function causeOf(cause: string): string {
     // Not JSON: the cause as it is.
   }
   return `: ${cause}`;
+}
+
+/** The sha256 of a stream's bytes, read a chunk at a time. */
+async function sha256Of(chunks: AsyncIterable<Uint8Array>): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of chunks) hash.update(chunk);
+  return hash.digest('hex');
 }

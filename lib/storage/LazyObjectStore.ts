@@ -1,4 +1,4 @@
-import type { ObjectRange, ObjectStore, PutOptions, RangeOptions } from './ObjectStore.js';
+import type { ObjectRange, ObjectStore, PutOptions, RangeOptions, StreamedBody } from './ObjectStore.js';
 
 /** Properties of {@link LazyObjectStore}. */
 export interface LazyObjectStoreProps<T extends ObjectStore> {
@@ -52,7 +52,11 @@ export class LazyObjectStore<T extends ObjectStore = ObjectStore> implements Obj
     return (await this.opened()).getRange(key, start, length, options);
   }
 
-  async putIfAbsent(key: string, body: Uint8Array | string, options?: PutOptions): Promise<boolean> {
+  async putIfAbsent(
+    key: string,
+    body: Uint8Array | string | StreamedBody,
+    options?: PutOptions,
+  ): Promise<boolean> {
     return (await this.opened()).putIfAbsent(key, body, options);
   }
 

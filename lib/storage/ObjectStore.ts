@@ -19,6 +19,22 @@ export interface RangeOptions {
   readonly ifMatch?: string;
 }
 
+/**
+ * A body read from its source as it is written, never held whole (a batch input of many GB): its size, and how to
+ * open it, once per write.
+ */
+export interface StreamedBody {
+  /** Its size in bytes, known before the write (a multipart upload's parts, the progress's total). */
+  readonly size: number;
+  /** Opens the body's bytes, in order. */
+  readonly open: () => AsyncIterable<Uint8Array>;
+}
+
+/** A streamed body was not the size it said (a file that changed while it was read): nothing was written. */
+export class BodyChangedError extends Error {
+  override readonly name = 'BodyChangedError';
+}
+
 /** How {@link ObjectStore.putIfAbsent} writes. */
 export interface PutOptions {
   /** @default 'application/octet-stream' */
@@ -51,7 +67,7 @@ export interface ObjectStore {
     options?: RangeOptions,
   ): Promise<ObjectRange | undefined>;
   /** Writes an object only if its key is free: true when written, false when the key exists. Never overwrites. */
-  putIfAbsent(key: string, body: Uint8Array | string, options?: PutOptions): Promise<boolean>;
+  putIfAbsent(key: string, body: Uint8Array | string | StreamedBody, options?: PutOptions): Promise<boolean>;
   /** Every key under a prefix, in the store's (lexicographic) order. */
   list(prefix: string): AsyncIterable<string>;
   /** Deletes an object; deleting a missing key is not an error. */

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -8,7 +9,14 @@ import {
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import type { ObjectRange, ObjectStore, PutOptions, RangeOptions } from './ObjectStore.js';
+import {
+  BodyChangedError,
+  type ObjectRange,
+  type ObjectStore,
+  type PutOptions,
+  type RangeOptions,
+  type StreamedBody,
+} from './ObjectStore.js';
 
 /**
  * Bodies larger than this are uploaded in parts: S3 takes up to 5 GiB in one PUT, but parts retry and run in
@@ -163,18 +171,33 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async putIfAbsent(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<boolean> {
-    const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  async putIfAbsent(
+    key: string,
+    given: Uint8Array | string | StreamedBody,
+    options: PutOptions = {},
+  ): Promise<boolean> {
+    const size =
+      typeof given === 'string'
+        ? Buffer.byteLength(given)
+        : given instanceof Uint8Array
+          ? given.byteLength
+          : given.size;
     options.signal?.throwIfAborted();
+    // A streamed body that fits one PutObject is read whole (at most the threshold); a bigger one goes to the
+    // multipart upload as a stream, a part at a time.
+    const body =
+      typeof given === 'string' || given instanceof Uint8Array || size > this.#multipartThresholdBytes
+        ? given
+        : await collect(given);
     const written =
       size > this.#multipartThresholdBytes && typeof body !== 'string'
-        ? await this.#upload(key, body, options)
+        ? await this.#upload(key, body, size, options)
         : await ifAbsent(
             this.#client.send(
               new PutObjectCommand({
                 Bucket: this.#bucket,
                 Key: key,
-                Body: body,
+                Body: body as Uint8Array | string,
                 ContentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
                 IfNoneMatch: '*',
               }),
@@ -199,10 +222,14 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** A multipart upload with `If-None-Match: *` on its completion; stopped by the signal with its parts deleted. */
-  async #upload(key: string, body: Uint8Array, options: PutOptions): Promise<boolean> {
+  async #upload(
+    key: string,
+    body: Uint8Array | StreamedBody,
+    total: number,
+    options: PutOptions,
+  ): Promise<boolean> {
     // Loaded only for large bodies: the predict function never uploads, and never pays for this module at start.
     const { Upload } = await import('@aws-sdk/lib-storage');
-    const total = body.byteLength;
     let reported = -1;
     const upload = new Upload({
       client: this.#client,
@@ -211,7 +238,8 @@ export class S3ObjectStore implements ObjectStore {
       params: {
         Bucket: this.#bucket,
         Key: key,
-        Body: body,
+        // lib-storage cuts a stream into parts as it reads it: at most queueSize parts are held at once.
+        Body: body instanceof Uint8Array ? body : Readable.from(exactly(body)),
         ContentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
         IfNoneMatch: '*',
       },
@@ -247,6 +275,38 @@ export class S3ObjectStore implements ObjectStore {
 }
 
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}
+
+/**
+ * A streamed body's bytes, refusing a body that is not the size it said (a file that changed while it was read):
+ * the write then fails (a multipart upload is aborted, its parts deleted) rather than storing other bytes.
+ */
+async function* exactly(body: StreamedBody): AsyncGenerator<Uint8Array> {
+  let read = 0;
+  for await (const chunk of body.open()) {
+    read += chunk.byteLength;
+    if (read > body.size)
+      throw new BodyChangedError(
+        `a body said to be ${body.size} bytes gave more: it changed while it was written`,
+      );
+    yield chunk;
+  }
+  if (read !== body.size) {
+    throw new BodyChangedError(
+      `a body said to be ${body.size} bytes ended at ${read}: it changed while it was written`,
+    );
+  }
+}
+
+/** A streamed body's bytes in one buffer of its size. */
+async function collect(body: StreamedBody): Promise<Uint8Array> {
+  const bytes = new Uint8Array(body.size);
+  let offset = 0;
+  for await (const chunk of exactly(body)) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
 
 /** Resolves true once a conditional write succeeded, false when S3 refused it because the key exists. */
 async function ifAbsent(write: Promise<unknown>): Promise<boolean> {

@@ -405,4 +405,33 @@ describe("the fake's StartExecution: the rules of AWS's page, and what sluice ba
     assert.match(again.stderr, /batch run twice is running with another input than this command's/);
     await sfn.runToEnd();
   });
+
+  it('the same run started again: the same file is its input, another of the same name and size is refused', async () => {
+    const work = join(canary.home, 'again');
+    await mkdir(join(work, 'other'), { recursive: true });
+    await writeFile(join(work, 'rows.jsonl'), rows(20));
+    const first = await batchOnAws(join(work, 'rows.jsonl'), join(work, 'out'), 'again', '--no-wait');
+    assert.equal(first.code, 0, first.stderr);
+    const key = 'batch/iris/input/again/rows.jsonl';
+    const uploaded = await canary.store.objects().get(key);
+    assert.equal(new TextDecoder().decode(uploaded), rows(20));
+    // The same file: the object in place is its input (compared by sha256, streamed), and the run open with that input.
+    const same = await batchOnAws(join(work, 'rows.jsonl'), join(work, 'out'), 'again', '--no-wait');
+    assert.equal(same.code, 0, same.stderr);
+    // Another file of the same name and size: refused, naming the object, which is left as it was.
+    await writeFile(join(work, 'other', 'rows.jsonl'), rows(20).replace('r1"', 'x1"'));
+    const other = await batchOnAws(
+      join(work, 'other', 'rows.jsonl'),
+      join(work, 'out'),
+      'again',
+      '--no-wait',
+    );
+    assert.notEqual(other.code, 0);
+    assert.match(
+      other.stderr,
+      /run again already has another input at s3:\/\/[^/]+\/batch\/iris\/input\/again\/rows\.jsonl; give another --run-id/,
+    );
+    assert.deepEqual(await canary.store.objects().get(key), uploaded);
+    await sfn.runToEnd();
+  });
 });

@@ -24,6 +24,7 @@ import {
 import { LocalObjectStore } from '../../lib/local/LocalObjectStore.js';
 import { publishVersion } from '../../lib/publish/publish-version.js';
 import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
+import { BodyChangedError, type StreamedBody } from '../../lib/storage/ObjectStore.js';
 import {
   MULTIPART_PART_BYTES,
   MULTIPART_THRESHOLD_BYTES,
@@ -364,6 +365,77 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
         (await registry.fetchModel('raised', manifest.version)).bytes.byteLength,
         bytes.byteLength,
       );
+    });
+  });
+
+  describe('S3ObjectStore: a streamed body (a batch input) written from its stream, in parts above the threshold', () => {
+    /** A body said to be `size` bytes that gives `size + extra` (byte i is i % 251), in 1 MiB chunks. */
+    function streamed(size: number, extra = 0): { body: StreamedBody; bytes: Uint8Array } {
+      const bytes = Uint8Array.from({ length: size + extra }, (_, index) => index % 251);
+      return {
+        bytes,
+        body: {
+          size,
+          open: async function* () {
+            for (let offset = 0; offset < bytes.byteLength; offset += 1024 * 1024) {
+              yield bytes.subarray(offset, Math.min(offset + 1024 * 1024, bytes.byteLength));
+            }
+          },
+        },
+      };
+    }
+
+    it('above the threshold: a multipart upload of the stream, progress to its size, the same bytes back; once only', async () => {
+      const size = MULTIPART_THRESHOLD_BYTES + MULTIPART_PART_BYTES / 2;
+      const commands = countCommands(store.createClient());
+      const objects = new S3ObjectStore({ client: commands.client, bucket: store.bucket });
+      const source = streamed(size);
+      const events: number[] = [];
+      assert.equal(
+        await objects.putIfAbsent('batch/streamed/input.jsonl', source.body, {
+          onProgress: (loaded) => events.push(loaded),
+        }),
+        true,
+      );
+      assert.equal(commands.sent.filter((command) => command === 'UploadPartCommand').length, 2);
+      assert.deepEqual(events.at(-1), size);
+      const stored = await objects.get('batch/streamed/input.jsonl');
+      assert.equal(sha256(stored ?? new Uint8Array()), sha256(source.bytes));
+      // The key is taken: a second write is refused, whatever it streams.
+      assert.equal(await objects.putIfAbsent('batch/streamed/input.jsonl', streamed(size).body), false);
+    });
+
+    it('at most the threshold: one PutObject', async () => {
+      const commands = countCommands(store.createClient());
+      const objects = new S3ObjectStore({ client: commands.client, bucket: store.bucket });
+      const source = streamed(3 * 1024 * 1024 + 5);
+      assert.equal(await objects.putIfAbsent('batch/streamed/small.csv', source.body), true);
+      assert.deepEqual(commands.sent, ['PutObjectCommand']);
+      assert.equal(
+        sha256((await objects.get('batch/streamed/small.csv')) ?? new Uint8Array()),
+        sha256(source.bytes),
+      );
+    });
+
+    it('a body that is not the size it said (a file that changed) is refused and nothing is written, no parts left', async () => {
+      const objects = new S3ObjectStore({ client: store.createClient(), bucket: store.bucket });
+      const size = MULTIPART_THRESHOLD_BYTES + MULTIPART_PART_BYTES / 2;
+      await assert.rejects(
+        objects.putIfAbsent('batch/streamed/longer.jsonl', streamed(size, 1).body),
+        BodyChangedError,
+      );
+      await assert.rejects(
+        objects.putIfAbsent('batch/streamed/shorter.jsonl', streamed(size, -1).body),
+        BodyChangedError,
+      );
+      await assert.rejects(
+        objects.putIfAbsent('batch/streamed/short.csv', streamed(1024, -1).body),
+        BodyChangedError,
+      );
+      for (const key of ['longer.jsonl', 'shorter.jsonl', 'short.csv'])
+        assert.equal(await objects.get(`batch/streamed/${key}`), undefined, key);
+      const uploads = join(directory, 's3', store.bucket, '._S3rver_uploads');
+      assert.deepEqual(await readdir(uploads).catch(() => []), [], 'no multipart parts are left');
     });
   });
 

@@ -120,28 +120,27 @@ async function inputKey(options: StartAwsBatchOptions): Promise<string> {
     throw new UsageError(`${options.input}: the input is a JSON lines (.jsonl) or CSV (.csv) file`);
   }
   const key = `${prefix}${options.runId}/${basename(options.input)}`;
-  // Streamed from the file, never read whole: an input may be many GB (a part at a time above 8 MiB).
   const input = options.input;
-  const put = await target.objects.putIfAbsent(
-    key,
-    { size: info.size, open: () => createReadStream(input) },
-    {
-      contentType: formatOf(key) === 'csv' ? 'text/csv' : 'application/x-ndjson',
-      onProgress: (loaded) => options.onUpload?.(loaded, info.size),
-    },
-  );
-  if (!put) {
-    // The run's input is there already (the same run started again): it must be this file, byte for byte.
-    const stored = await target.objects.getRange(key, 0, info.size);
-    const same =
-      stored !== undefined &&
-      stored.total === info.size &&
-      (await sha256Of(stored.body)) === (await sha256Of(createReadStream(input)));
-    if (!same) {
-      throw new UsageError(
-        `run ${options.runId} already has another input at s3://${target.bucket}/${key}; give another --run-id`,
-      );
-    }
+  const refuse = () =>
+    new UsageError(
+      `run ${options.runId} already has another input at s3://${target.bucket}/${key}; give another --run-id`,
+    );
+  // The same run started again finds its input there: compared before anything is sent, not after a re-upload of
+  // what may be many GB.
+  const same = await storedInputIs(target.objects, key, input, info.size);
+  if (same === false) throw refuse();
+  if (same === undefined) {
+    // Streamed from the file, never read whole: an input may be many GB (a part at a time above 8 MiB).
+    const put = await target.objects.putIfAbsent(
+      key,
+      { size: info.size, open: () => createReadStream(input) },
+      {
+        contentType: formatOf(key) === 'csv' ? 'text/csv' : 'application/x-ndjson',
+        onProgress: (loaded) => options.onUpload?.(loaded, info.size),
+      },
+    );
+    // Written meanwhile by another command of the same run: it must be this file too.
+    if (!put && !(await storedInputIs(target.objects, key, input, info.size))) throw refuse();
   }
   return key;
 }
@@ -308,4 +307,24 @@ async function sha256Of(chunks: AsyncIterable<Uint8Array>): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of chunks) hash.update(chunk);
   return hash.digest('hex');
+}
+
+/**
+ * Whether the object at `key` holds the file's bytes (same size and sha256, both read as streams); undefined when
+ * there is no object.
+ */
+async function storedInputIs(
+  objects: Pick<ObjectStore, 'getRange'>,
+  key: string,
+  path: string,
+  size: number,
+): Promise<boolean | undefined> {
+  // One byte at least: a range of none is no valid HTTP range, and an empty object answers as one of nothing.
+  const stored = await objects.getRange(key, 0, Math.max(size, 1));
+  if (stored === undefined) return undefined;
+  if (stored.total !== size) {
+    stored.discard();
+    return false;
+  }
+  return (await sha256Of(stored.body)) === (await sha256Of(createReadStream(path)));
 }

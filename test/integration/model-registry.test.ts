@@ -27,6 +27,7 @@ import { ModelRegistry } from '../../lib/storage/ModelRegistry.js';
 import { BodyChangedError, type StreamedBody } from '../../lib/storage/ObjectStore.js';
 import {
   MULTIPART_PART_BYTES,
+  MULTIPART_QUEUE_SIZE,
   MULTIPART_THRESHOLD_BYTES,
   S3ObjectStore,
 } from '../../lib/storage/S3ObjectStore.js';
@@ -403,6 +404,42 @@ describe('ModelRegistry: versions in a real S3-compatible store', () => {
       assert.equal(sha256(stored ?? new Uint8Array()), sha256(source.bytes));
       // The key is taken: a second write is refused, whatever it streams.
       assert.equal(await objects.putIfAbsent('batch/streamed/input.jsonl', streamed(size).body), false);
+    });
+
+    it('reads the stream as its parts go, a few parts ahead of the upload, never the whole body first', async () => {
+      const size = 12 * MULTIPART_PART_BYTES;
+      let read = 0;
+      let readAtFirstPart: number | undefined;
+      const client = store.createClient();
+      client.middlewareStack.add(
+        (next, context) => (args) => {
+          if (context.commandName === 'UploadPartCommand') readAtFirstPart ??= read;
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      const objects = new S3ObjectStore({ client, bucket: store.bucket });
+      const body: StreamedBody = {
+        size,
+        open: async function* () {
+          for (; read < size; ) {
+            read += 1024 * 1024;
+            yield new Uint8Array(1024 * 1024).fill(read % 251);
+          }
+        },
+      };
+      assert.equal(await objects.putIfAbsent('batch/streamed/big.jsonl', body), true);
+      // lib-storage fills up to MULTIPART_QUEUE_SIZE parts while its first requests go, and Readable.from buffers
+      // 16 chunks: the first part leaves with at most that read, nowhere near the whole body.
+      const bound = (MULTIPART_QUEUE_SIZE + 1) * MULTIPART_PART_BYTES + 16 * 1024 * 1024;
+      assert.ok(
+        readAtFirstPart !== undefined && readAtFirstPart <= bound,
+        `${readAtFirstPart} read before the first part (bound ${bound}, body ${size})`,
+      );
+      const stored = await objects.getRange('batch/streamed/big.jsonl', 0, 1);
+      stored?.discard();
+      assert.equal(stored?.total, size);
+      await objects.delete('batch/streamed/big.jsonl');
     });
 
     it('at most the threshold: one PutObject', async () => {

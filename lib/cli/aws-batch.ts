@@ -10,7 +10,6 @@ import {
   readBatchExecution,
   startBatchExecution,
 } from '../aws/stepfunctions/batch-execution.js';
-
 import {
   BatchEventSchema,
   type BatchRunInput,

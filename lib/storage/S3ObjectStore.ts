@@ -173,22 +173,18 @@ export class S3ObjectStore implements ObjectStore {
 
   async putIfAbsent(
     key: string,
-    given: Uint8Array | string | StreamedBody,
+    body: Uint8Array | string | StreamedBody,
     options: PutOptions = {},
   ): Promise<boolean> {
     const size =
-      typeof given === 'string'
-        ? Buffer.byteLength(given)
-        : given instanceof Uint8Array
-          ? given.byteLength
-          : given.size;
+      typeof body === 'string'
+        ? Buffer.byteLength(body)
+        : body instanceof Uint8Array
+          ? body.byteLength
+          : body.size;
     options.signal?.throwIfAborted();
-    // A streamed body that fits one PutObject is read whole (at most the threshold); a bigger one goes to the
-    // multipart upload as a stream, a part at a time.
-    const body =
-      typeof given === 'string' || given instanceof Uint8Array || size > this.#multipartThresholdBytes
-        ? given
-        : await collect(given);
+    // Above the threshold, bytes and streams go in parts (a stream as it is read); below it, one PutObject, of a
+    // streamed body read whole (at most the threshold).
     const written =
       size > this.#multipartThresholdBytes && typeof body !== 'string'
         ? await this.#upload(key, body, size, options)
@@ -197,7 +193,7 @@ export class S3ObjectStore implements ObjectStore {
               new PutObjectCommand({
                 Bucket: this.#bucket,
                 Key: key,
-                Body: body as Uint8Array | string,
+                Body: typeof body === 'string' || body instanceof Uint8Array ? body : await collect(body),
                 ContentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
                 IfNoneMatch: '*',
               }),

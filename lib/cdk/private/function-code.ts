@@ -33,7 +33,7 @@ export const BUNDLE_TARGET = 'node20';
 export const BUNDLE_FILE = 'index.mjs';
 
 /** {@link BUNDLE_FILE} without its extension, as esbuild names an entry point. */
-const BUNDLE_NAME = 'index';
+const BUNDLE_NAME = basename(BUNDLE_FILE, '.mjs');
 
 /** Image the CDK API requires beside local bundling; never pulled, as local bundling succeeds or throws. */
 const UNUSED_BUNDLING_IMAGE = 'public.ecr.aws/sam/build-nodejs24.x';

@@ -214,7 +214,7 @@ async function serve(
     writeError(response, new MethodNotAllowedError(method, target.path, local.methods));
     return;
   }
-  const read = await readBody(request, bodies, options.bodyTimeoutMs ?? BODY_IDLE_TIMEOUT_MS);
+  const read = await readBody(request, target.path, bodies, options.bodyTimeoutMs ?? BODY_IDLE_TIMEOUT_MS);
   // The client ended the request early: answered where Node reports it (answerClientError); the socket is gone.
   if (read.kind === 'aborted') return;
   if (read.kind !== 'body') {
@@ -381,15 +381,30 @@ function findLocalRoute(
   // `routes` is an object literal: a path such as `constructor` must not find its prototype's members.
   const exact = Object.hasOwn(routes, path) ? routes[path] : undefined;
   if (exact) return exact;
-  let best: { length: number; route: LocalRoute } | undefined;
-  for (const [key, route] of Object.entries(routes)) {
-    if (!key.endsWith('/*')) continue;
-    const prefix = key.slice(0, -1);
-    if (path.startsWith(prefix) && path.length > prefix.length && (!best || prefix.length > best.length)) {
-      best = { length: prefix.length, route };
-    }
+  for (const { prefix, route } of prefixRoutesOf(routes)) {
+    if (path.startsWith(prefix) && path.length > prefix.length) return route;
   }
-  return best?.route;
+  return undefined;
+}
+
+/** The `/*` keys of each routes object, longest prefix first, found once (every inference request looks). */
+const prefixRoutes = new WeakMap<
+  object,
+  readonly { readonly prefix: string; readonly route: LocalRoute }[]
+>();
+
+function prefixRoutesOf(
+  routes: Readonly<Record<string, LocalRoute>>,
+): readonly { readonly prefix: string; readonly route: LocalRoute }[] {
+  let found = prefixRoutes.get(routes);
+  if (!found) {
+    found = Object.entries(routes)
+      .filter(([key]) => key.endsWith('/*'))
+      .map(([key, route]) => ({ prefix: key.slice(0, -1), route }))
+      .sort((a, b) => b.prefix.length - a.prefix.length);
+    prefixRoutes.set(routes, found);
+  }
+  return found;
 }
 
 /** The emulator's stage, and its account, API and resource ids: its events are told from a deployed API's. */
@@ -436,13 +451,14 @@ type BodyRead =
  */
 function readBody(
   request: IncomingMessage,
+  path: string,
   bodies: WeakMap<Duplex, BodyProgress>,
   idleMs: number,
 ): Promise<BodyRead> {
   return new Promise((resolve) => {
     const announced = request.headers['content-length'];
     const progress: BodyProgress = {
-      request: { method: request.method ?? 'GET', path: splitTarget(request.url ?? '/').path },
+      request: { method: request.method ?? 'GET', path },
       received: 0,
       expected: announced === undefined ? undefined : Number(announced),
     };
@@ -456,16 +472,13 @@ function readBody(
       request.removeAllListeners('data');
       resolve(read);
     };
-    const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(
-        () => finish({ kind: 'stalled', idleMs, received: progress.received, expected: progress.expected }),
-        idleMs,
-      );
-    };
-    arm();
+    // One timer per body, restarted by each chunk (refresh, not a new timer per chunk).
+    timer = setTimeout(
+      () => finish({ kind: 'stalled', idleMs, received: progress.received, expected: progress.expected }),
+      idleMs,
+    );
     request.on('data', (chunk: Buffer) => {
-      arm();
+      timer?.refresh();
       progress.received += chunk.length;
       if (tooLarge) return;
       if (progress.received > MAX_REQUEST_BYTES) {

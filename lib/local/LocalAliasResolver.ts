@@ -17,6 +17,11 @@ export const LOCAL_STACK_ACTOR = 'local-stack';
 export interface RolloutStateReader {
   /** The model's newest rollout state, or undefined when it never had one. */
   current(model: string): Promise<RolloutState | undefined>;
+  /**
+   * What {@link current} would answer from memory without waiting (`{ value: undefined }`: known to have none);
+   * undefined when it would have to read. @default always undefined
+   */
+  currentNow?(model: string): { readonly value: RolloutState | undefined } | undefined;
 }
 
 /** Reads and writes rollout states; `RolloutStore` is one. */
@@ -28,7 +33,8 @@ export interface RolloutStateStore extends RolloutStateReader {
 /** Options of {@link LocalAliasResolver}. */
 export interface LocalAliasResolverOptions {
   /** Lists versions and answers for models without a rollout state (the newest version). */
-  readonly registry: Pick<RegistryResolver, 'resolve' | 'versions' | 'models' | 'ready'>;
+  readonly registry: Pick<RegistryResolver, 'resolve' | 'versions' | 'models' | 'ready'> &
+    Partial<Pick<RegistryResolver, 'resolveNow'>>;
   /**
    * Where the rollout state (the alias) is read from, and where a model's first pin is written: the stack's own
    * {@link LocalRolloutStates}, which every writer of the stack shares, so a write routes the next request.
@@ -60,7 +66,7 @@ export interface LocalAliasResolverOptions {
  * const resolver = new LocalAliasResolver({ registry: new RegistryResolver(registry), states: store, health });
  */
 export class LocalAliasResolver implements ModelResolver {
-  readonly #registry: Pick<RegistryResolver, 'resolve' | 'versions' | 'models' | 'ready'>;
+  readonly #registry: LocalAliasResolverOptions['registry'];
   readonly #states: RolloutStateStore;
   readonly #health: HealthWindow;
   readonly #random: () => number;
@@ -84,6 +90,17 @@ export class LocalAliasResolver implements ModelResolver {
     const state = (await this.state(model)) ?? (await this.#pin(model, newest));
     const routing = routingOf(state);
     return pickVersion(routing, this.#random());
+  }
+
+  /**
+   * {@link resolve} from memory: the newest version listed and the model's rollout state both known, the state not
+   * the first pin to write. The routed draw is the one `resolve` would make.
+   */
+  resolveNow(model: string, options: ResolveOptions = {}): number | undefined {
+    const newest = this.#registry.resolveNow?.(model);
+    if (newest === undefined || options.explicitVersion) return newest;
+    const state = this.#states.currentNow?.(model)?.value;
+    return state === undefined ? undefined : pickVersion(routingOf(state), this.#random());
   }
 
   versions(model: string): Promise<number[]> {

@@ -33,6 +33,11 @@ export class LocalRolloutStates {
     return this.#states.get(model);
   }
 
+  /** {@link current} without waiting, once read (`{ value: undefined }` for a model known to have none). */
+  currentNow(model: string): { readonly value: RolloutState | undefined } | undefined {
+    return this.#states.peek(model);
+  }
+
   /**
    * Calls `listener` with every state written, after it routes; returns the function that stops the calls.
    *

@@ -38,6 +38,11 @@ export class RegistryResolver implements ModelResolver {
     return newest;
   }
 
+  /** {@link resolve} from memory: the newest version of the listing held, undefined when it is not held. */
+  resolveNow(model: string): number | undefined {
+    return this.#versions.peek(model)?.value.at(-1);
+  }
+
   versions(model: string): Promise<number[]> {
     return this.#versions.get(model);
   }

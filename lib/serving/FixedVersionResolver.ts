@@ -39,9 +39,20 @@ export interface FixedVersionResolverOptions {
 export class FixedVersionResolver implements ModelResolver {
   readonly #options: FixedVersionResolverOptions;
   readonly #versions: LoadingCache<number[]>;
+  /**
+   * The shadow candidate of a shadow build, for every request of the served version; absent in any other build,
+   * so a request there draws no shadow at all (no await on its path).
+   */
+  readonly shadow: ((model: string, served: number) => Promise<ShadowAssignment | undefined>) | undefined;
 
   constructor(options: FixedVersionResolverOptions) {
     this.#options = options;
+    const { shadow } = options;
+    this.shadow =
+      shadow === undefined
+        ? undefined
+        : async (model, served) =>
+            model === options.model && served === options.version ? shadow : undefined;
     this.#versions = new LoadingCache({
       load: (model) => options.registry.listVersions(model),
       ttlMs: VERSION_LIST_TTL_MS,
@@ -52,6 +63,11 @@ export class FixedVersionResolver implements ModelResolver {
   async resolve(model: string): Promise<number> {
     if (model !== this.#options.model) throw new ModelNotFoundError(model);
     return this.#options.version;
+  }
+
+  /** The configured version for the served model; undefined (so {@link resolve} refuses it) for any other. */
+  resolveNow(model: string): number | undefined {
+    return model === this.#options.model ? this.#options.version : undefined;
   }
 
   async versions(model: string): Promise<number[]> {
@@ -65,12 +81,5 @@ export class FixedVersionResolver implements ModelResolver {
 
   ready(): Promise<boolean> {
     return this.#options.isReady();
-  }
-
-  async shadow(model: string, served: number): Promise<ShadowAssignment | undefined> {
-    const { shadow } = this.#options;
-    return shadow !== undefined && model === this.#options.model && served === this.#options.version
-      ? shadow
-      : undefined;
   }
 }

@@ -29,7 +29,13 @@ import {
   ResponseRemedy,
   utf8Length,
 } from './infer-response.js';
-import { decodeJsonFeeds, type InferRequestHead, type JsonFeedsTask, JsonForm } from './json-feeds.js';
+import {
+  decodeJsonFeeds,
+  type InferRequestHead,
+  type JsonFeeds,
+  type JsonFeedsTask,
+  JsonForm,
+} from './json-feeds.js';
 import type { LoadedModel } from './LoadedModel.js';
 import type { ModelResolver } from './ModelResolver.js';
 import { InferenceStatistics } from './metrics/InferenceStatistics.js';
@@ -193,11 +199,18 @@ export class InferenceApp {
   /** Answers one API Gateway proxy event; never throws, never leaks a stack trace. */
   async handle(event: APIGatewayProxyEvent, requestId?: string): Promise<APIGatewayProxyResult> {
     const started = performance.now();
+    // Every field in the literal, set or not: the object keeps one shape while the request fills it in.
     const state: RequestState = {
       requestId: requestId ?? event.requestContext?.requestId ?? randomUUID(),
+      model: undefined,
+      version: undefined,
       predictions: 0,
       invalidOutputs: 0,
-      marks: {},
+      waitedForLoad: false,
+      marks: { loaded: undefined, decoded: undefined, ran: undefined, encoded: undefined },
+      classes: undefined,
+      shadow: undefined,
+      drift: undefined,
     };
     let result: APIGatewayProxyResult;
     let route: MatchedRoute | undefined;
@@ -225,6 +238,8 @@ export class InferenceApp {
     const latencyMs = performance.now() - started;
     if (route && isInference(route) && state.model !== undefined && state.version !== undefined) {
       const answered = state.classes && result.statusCode < 400 ? requestClass(state.classes) : undefined;
+      const routed = route.version === undefined;
+      const waitedForLoad = state.waitedForLoad === true;
       this.metrics.recordInference({
         model: state.model,
         version: state.version,
@@ -232,17 +247,17 @@ export class InferenceApp {
         latencyMs,
         predictions: state.predictions,
         invalidOutputs: state.invalidOutputs,
-        routed: route.version === undefined,
-        waitedForLoad: state.waitedForLoad === true,
-        ...(answered === undefined ? {} : { answeredClass: answered }),
+        routed,
+        waitedForLoad,
+        answeredClass: answered,
       });
       this.resolver.served?.(state.model, state.version, {
         status: result.statusCode,
         latencyMs,
-        routed: route.version === undefined,
+        routed,
         invalidOutputs: state.invalidOutputs,
-        waitedForLoad: state.waitedForLoad === true,
-        ...(state.classes ? { classes: state.classes } : {}),
+        waitedForLoad,
+        classes: state.classes,
       });
       this.recordStatistics(state, result.statusCode, started, latencyMs);
       if (result.statusCode < 400) this.tallyDrift(state);
@@ -266,52 +281,75 @@ export class InferenceApp {
     return result;
   }
 
-  private async dispatch(
+  /**
+   * The operation's answer. Not an async function: an inference route's promise is its handler's own, with no
+   * frame around it (each is a promise and a microtask on every request).
+   */
+  private dispatch(
     route: MatchedRoute,
     event: APIGatewayProxyEvent,
     state: RequestState,
   ): Promise<APIGatewayProxyResult> {
     switch (route.operation) {
-      case Operation.SERVER_METADATA:
-        return jsonResult(
-          200,
-          JSON.stringify({ name: 'sluice', version: this.serverVersion, extensions: SERVED_EXTENSIONS }),
-        );
-      case Operation.SERVER_LIVE:
-        return jsonResult(200, '{"live":true}');
-      case Operation.SERVER_READY: {
-        const ready = await this.resolver.ready().catch(() => false);
-        return ready
-          ? jsonResult(200, '{"ready":true}')
-          : jsonResult(
-              503,
-              '{"error":"not ready: the model store or the served models cannot be reached","ready":false}',
-            );
-      }
-      case Operation.MODEL_METADATA:
-        return this.metadata(route, state);
-      case Operation.MODEL_READY: {
-        await this.load(route, state);
-        return jsonResult(
-          200,
-          JSON.stringify({ name: state.model, version: String(state.version), ready: true }),
-        );
-      }
-      case Operation.MODEL_STATS:
-        return this.stats(route, state);
       case Operation.MODEL_INFER:
         return this.infer(route, event, state);
       case Operation.SIMPLE_PREDICT:
         return this.predict(route, event, state);
+      case Operation.SERVER_METADATA:
+        return Promise.resolve(
+          jsonResult(
+            200,
+            JSON.stringify({ name: 'sluice', version: this.serverVersion, extensions: SERVED_EXTENSIONS }),
+          ),
+        );
+      case Operation.SERVER_LIVE:
+        return Promise.resolve(jsonResult(200, '{"live":true}'));
+      case Operation.SERVER_READY:
+        return this.serverReady();
+      case Operation.MODEL_METADATA:
+        return this.metadata(route, state);
+      case Operation.MODEL_READY:
+        return this.modelReady(route, state);
+      case Operation.MODEL_STATS:
+        return this.stats(route, state);
       case Operation.MODEL_UPLOADS:
         return this.uploads(route, event, state);
       case Operation.OPENAPI:
-        return this.openApi(await fromStore(this.resolver.models(), 'the served models'), event);
-      case Operation.MODEL_OPENAPI: {
-        const { model } = await this.resolveVersion({ ...route, version: undefined }, state);
-        return this.openApi([model], event);
-      }
+        return this.openApiOfAll(event);
+      case Operation.MODEL_OPENAPI:
+        return this.openApiOfModel(route, event, state);
     }
+  }
+
+  private async serverReady(): Promise<APIGatewayProxyResult> {
+    const ready = await this.resolver.ready().catch(() => false);
+    return ready
+      ? jsonResult(200, '{"ready":true}')
+      : jsonResult(
+          503,
+          '{"error":"not ready: the model store or the served models cannot be reached","ready":false}',
+        );
+  }
+
+  private async modelReady(route: MatchedRoute, state: RequestState): Promise<APIGatewayProxyResult> {
+    await this.load(route, state);
+    return jsonResult(
+      200,
+      JSON.stringify({ name: state.model, version: String(state.version), ready: true }),
+    );
+  }
+
+  private async openApiOfAll(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    return this.openApi(await fromStore(this.resolver.models(), 'the served models'), event);
+  }
+
+  private async openApiOfModel(
+    route: MatchedRoute,
+    event: APIGatewayProxyEvent,
+    state: RequestState,
+  ): Promise<APIGatewayProxyResult> {
+    const { model } = await this.resolveVersion({ ...route, version: undefined }, state);
+    return this.openApi([model], event);
   }
 
   /**
@@ -349,19 +387,39 @@ export class InferenceApp {
   private async resolveVersion(
     route: MatchedRoute,
     state: RequestState,
+    servedNow?: number,
   ): Promise<{ model: string; version: number }> {
     const model = route.model ?? '';
     if (!MODEL_NAME_PATTERN.test(model)) throw new ModelNotFoundError(model);
-    const servedVersion = await fromStore(
-      this.resolver.resolve(model, { explicitVersion: route.version !== undefined }),
-      `model "${model}"`,
-    );
+    const servedVersion =
+      servedNow ??
+      (await fromStore(
+        this.resolver.resolve(model, { explicitVersion: route.version !== undefined }),
+        `model "${model}"`,
+      ));
     state.model = model;
     return { model, version: route.version ?? servedVersion };
   }
 
-  private async load(route: MatchedRoute, state: RequestState): Promise<LoadedModel> {
-    const { model, version } = await this.resolveVersion(route, state);
+  /**
+   * The route's model, when the resolver knows its version from memory and that version is loaded: the request
+   * goes on with no await before its run (what nearly every request of a warm process is). Otherwise
+   * {@link load}, given the version the resolver drew, if it drew one, so a routed request draws once.
+   */
+  private loadAtOnce(route: MatchedRoute, state: RequestState): LoadedModel | Promise<LoadedModel> {
+    const model = route.model ?? '';
+    const served = this.resolver.resolveNow?.(model, { explicitVersion: route.version !== undefined });
+    if (served === undefined) return this.load(route, state);
+    const version = route.version ?? served;
+    const loaded = this.engine.useLoaded(model, version);
+    if (loaded === undefined) return this.load(route, state, served);
+    state.model = model;
+    state.version = version;
+    return loaded;
+  }
+
+  private async load(route: MatchedRoute, state: RequestState, servedNow?: number): Promise<LoadedModel> {
+    const { model, version } = await this.resolveVersion(route, state, servedNow);
     // A version the alias routed to exists (the alias only routes published versions), so whatever its answer,
     // a 503 because it cannot load included, it counts against it in metrics and health: a candidate that cannot
     // load must fail its rollout. A version named in the path is recorded only once it loaded, so probing
@@ -419,14 +477,18 @@ export class InferenceApp {
     event: APIGatewayProxyEvent,
     state: RequestState,
   ): Promise<APIGatewayProxyResult> {
-    const loaded = await this.load(route, state);
+    const atOnce = this.loadAtOnce(route, state);
+    const loaded = atOnce instanceof Promise ? await atOnce : atOnce;
     state.marks.loaded = performance.now();
     const body = readInferBody(event);
     const { manifest, session } = loaded;
     let request: InferRequestHead | undefined;
     let feeds: Record<string, TensorData>;
     if (body.kind === 'json') {
-      ({ request, feeds } = await this.decodeJson(JsonForm.INFER, event, manifest));
+      const task = jsonTask(JsonForm.INFER, event, manifest);
+      ({ request, feeds } = withFeedRecord(
+        this.jsonFeeds?.takes(task) ? await this.jsonFeeds.decode(task) : decodeJsonFeeds(task),
+      ));
     } else if (body.kind === 'raw') {
       feeds = rawFeeds(manifest, body.bytes);
     } else {
@@ -435,20 +497,20 @@ export class InferenceApp {
       feeds = collectFeeds(manifest, provided, decodeProvidedInput);
     }
     // Inputs sent by reference are read into the tensors decoding made for them.
-    const read = request ? await this.readObjects(manifest, request, feeds) : undefined;
+    const read =
+      request && sendsObjects(request) ? await this.readObjects(manifest, request, feeds) : undefined;
     state.marks.decoded = performance.now();
     const fetches = selectOutputs(
       manifest,
       request?.outputs?.map((output) => output.name),
     );
     const tensors = ortFeeds(feeds);
-    const results = await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
-      run(session, tensors, fetches, manifest),
-    );
+    const results = await this.run(session, tensors, fetches, manifest);
     state.marks.ran = performance.now();
     state.predictions = firstDim(feeds, manifest);
     summarise(results, fetches, state);
-    await this.observe(route, state, manifest, tensors, fetches, results);
+    if (this.observe(route, state, manifest, results))
+      await this.drawShadow(state, manifest, tensors, fetches, results);
     const allBinary = request?.parameters?.binary_data_output ?? false;
     const named = request?.outputs;
     const binaryOf = (name: string): boolean =>
@@ -492,13 +554,12 @@ export class InferenceApp {
     return jsonResult(200, JSON.stringify(tickets));
   }
 
-  /** Reads the inputs a V2 request sends by reference into their feeds; undefined when it sends none. */
-  private async readObjects(
+  /** Reads the inputs a V2 request sends by reference (see {@link sendsObjects}) into their feeds. */
+  private readObjects(
     manifest: ModelManifest,
     request: InferRequestHead,
     feeds: Record<string, TensorData>,
-  ): Promise<ReadInputs | undefined> {
-    if (!request.inputs.some((input) => input.parameters?.sluice_object !== undefined)) return undefined;
+  ): Promise<ReadInputs> {
     return this.requireObjects().readInputs(manifest.name, request.inputs, feeds);
   }
 
@@ -538,7 +599,8 @@ export class InferenceApp {
     event: APIGatewayProxyEvent,
     state: RequestState,
   ): Promise<APIGatewayProxyResult> {
-    const loaded = await this.load(route, state);
+    const atOnce = this.loadAtOnce(route, state);
+    const loaded = atOnce instanceof Promise ? await atOnce : atOnce;
     state.marks.loaded = performance.now();
     if (readHeader(event, INFERENCE_HEADER_CONTENT_LENGTH) !== undefined) {
       throw new InvalidRequestError(
@@ -546,18 +608,20 @@ export class InferenceApp {
       );
     }
     const { manifest, session } = loaded;
-    const { feeds } = await this.decodeJson(JsonForm.PREDICT, event, manifest);
+    const task = jsonTask(JsonForm.PREDICT, event, manifest);
+    const { feeds } = withFeedRecord(
+      this.jsonFeeds?.takes(task) ? await this.jsonFeeds.decode(task) : decodeJsonFeeds(task),
+    );
     state.marks.decoded = performance.now();
     const fetches = selectOutputs(manifest, undefined);
     const inputTensors = ortFeeds(feeds);
-    const results = await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
-      run(session, inputTensors, fetches, manifest),
-    );
+    const results = await this.run(session, inputTensors, fetches, manifest);
     state.marks.ran = performance.now();
     const rows = firstDim(feeds, manifest);
     state.predictions = rows;
     summarise(results, fetches, state);
-    await this.observe(route, state, manifest, inputTensors, fetches, results);
+    if (this.observe(route, state, manifest, results))
+      await this.drawShadow(state, manifest, inputTensors, fetches, results);
     const tensors = fetches.map((name) => ({ name, tensor: results[name] as Tensor }));
     checkJsonOutputsFit(tensors, ResponseRemedy.SIMPLE_FORM);
     const batchDim = manifest.inputs[0]?.shape[0];
@@ -578,26 +642,6 @@ export class InferenceApp {
     checkSize(() => describeOutputs(tensors), utf8Length(body), ResponseRemedy.SIMPLE_FORM);
     state.marks.encoded = performance.now();
     return jsonResult(200, body);
-  }
-
-  /**
-   * Reads, parses and decodes a JSON body into feeds (`decodeJsonFeeds`): on the pool's workers when it is big and
-   * there is a pool, on this thread otherwise.
-   */
-  private async decodeJson(
-    form: JsonForm,
-    event: APIGatewayProxyEvent,
-    manifest: ModelManifest,
-  ): Promise<{ request: InferRequestHead | undefined; feeds: Record<string, TensorData> }> {
-    const task: JsonFeedsTask = {
-      form,
-      body: bodyOf(event),
-      model: { name: manifest.name, inputs: manifest.inputs },
-    };
-    const decoded = this.jsonFeeds ? await this.jsonFeeds.decode(task) : decodeJsonFeeds(task);
-    const feeds = newFeeds<TensorData>();
-    for (const [name, tensor] of decoded.feeds) feeds[name] = tensor;
-    return { request: decoded.request, feeds };
   }
 
   /**
@@ -663,25 +707,36 @@ export class InferenceApp {
   }
 
   /**
-   * What the rollout gates need of an answer of an unversioned route: its classes (for the class-share gate), and,
-   * when the alias drew this request for the shadow phase, the run of the candidate on the same tensors, kept for
+   * What the rollout gates need of an answer of an unversioned route: its classes (for the class-share gate) and
+   * its drift counts. True when the request may be drawn for the shadow phase ({@link drawShadow}): an unversioned
+   * route, and a resolver that draws shadows.
+   */
+  private observe(
+    route: MatchedRoute,
+    state: RequestState,
+    manifest: ModelManifest,
+    results: InferenceSession.OnnxValueMapType,
+  ): boolean {
+    if (route.version !== undefined) return false;
+    // By class index, not label: two versions are compared class for class, whatever labels each was published with.
+    // Every routed answer's classes: the class-share gate counts them (the metrics carry them on AWS), and drift.
+    state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, undefined);
+    if (manifest.reference) state.drift = driftCounts(manifest, state.classes, results);
+    return this.resolver.shadow !== undefined;
+  }
+
+  /**
+   * When the alias drew this request for the shadow phase, the run of the candidate on the same tensors, kept for
    * {@link startShadow}. The client's answer is this one whatever the candidate does; a failed draw only loses the
    * shadow.
    */
-  private async observe(
-    route: MatchedRoute,
+  private async drawShadow(
     state: RequestState,
     manifest: ModelManifest,
     feeds: Record<string, Tensor>,
     fetches: string[],
     results: InferenceSession.OnnxValueMapType,
   ): Promise<void> {
-    if (route.version !== undefined) return;
-    // By class index, not label: two versions are compared class for class, whatever labels each was published with.
-    // Every routed answer's classes: the class-share gate counts them (the metrics carry them on AWS), and drift.
-    state.classes = answerClasses(results as Record<string, Tensor>, manifest.outputs, undefined);
-    if (manifest.reference) state.drift = driftCounts(manifest, state.classes, results);
-    if (!this.resolver.shadow) return;
     let shadow: ShadowAssignment | undefined;
     try {
       shadow = await this.resolver.shadow?.(manifest.name, manifest.version);
@@ -690,6 +745,28 @@ export class InferenceApp {
     }
     if (shadow)
       state.shadow = { engine: this.engine, manifest, feeds, fetches, stableResults: results, shadow };
+  }
+
+  /**
+   * The model's run on the feeds (its first run measured by the engine): a failure is the model's, a 500 whose
+   * cause is onnxruntime's message.
+   */
+  private async run(
+    session: InferenceSession,
+    tensors: Record<string, Tensor>,
+    fetches: string[],
+    manifest: ModelManifest,
+  ): Promise<InferenceSession.OnnxValueMapType> {
+    try {
+      return await this.engine.measureFirstRun(manifest.name, manifest.version, () =>
+        session.run(tensors, fetches),
+      );
+    } catch (error) {
+      throw new ModelRunError(
+        `model "${manifest.name}" version ${manifest.version} failed to run on this input`,
+        { cause: error },
+      );
+    }
   }
 
   private recordStatistics(state: RequestState, status: number, started: number, latencyMs: number): void {
@@ -734,6 +811,12 @@ function basePath(event: APIGatewayProxyEvent): string {
 
 function isInference(route: MatchedRoute): boolean {
   return route.operation === Operation.MODEL_INFER || route.operation === Operation.SIMPLE_PREDICT;
+}
+
+/** True when a V2 request sends an input by reference (`parameters.sluice_object`). */
+function sendsObjects(request: InferRequestHead): boolean {
+  for (const input of request.inputs) if (input.parameters?.sluice_object !== undefined) return true;
+  return false;
 }
 
 /**
@@ -804,22 +887,19 @@ function ortFeeds(feeds: Record<string, TensorData>): Record<string, Tensor> {
   return tensors;
 }
 
-async function run(
-  session: InferenceSession,
-  tensors: Record<string, Tensor>,
-  fetches: string[],
-  manifest: ModelManifest,
-): Promise<InferenceSession.OnnxValueMapType> {
-  try {
-    return await session.run(tensors, fetches);
-  } catch (error) {
-    throw new ModelRunError(
-      `model "${manifest.name}" version ${manifest.version} failed to run on this input`,
-      {
-        cause: error,
-      },
-    );
-  }
+/** What `decodeJsonFeeds` is given for a JSON body of `form` to `manifest`'s model. */
+function jsonTask(form: JsonForm, event: APIGatewayProxyEvent, manifest: ModelManifest): JsonFeedsTask {
+  return { form, body: bodyOf(event), model: { name: manifest.name, inputs: manifest.inputs } };
+}
+
+/** Decoded feeds as the record the request path reads by input name. */
+function withFeedRecord(decoded: JsonFeeds): {
+  request: InferRequestHead | undefined;
+  feeds: Record<string, TensorData>;
+} {
+  const feeds = newFeeds<TensorData>();
+  for (const [name, tensor] of decoded.feeds) feeds[name] = tensor;
+  return { request: decoded.request, feeds };
 }
 
 function firstDim(feeds: Record<string, TensorData>, manifest: ModelManifest): number {

@@ -94,23 +94,35 @@ export class InferenceEngine {
     return this.cache.get(cacheKey(model, version))?.model;
   }
 
+  /**
+   * The session of a loaded version, as {@link get} answers a hit (the version becomes the most recently used), or
+   * undefined when it is not loaded: a request path goes on synchronously with it and awaits `get` only on a miss.
+   */
+  useLoaded(model: string, version: number): LoadedModel | undefined {
+    return this.hit(cacheKey(model, version))?.model;
+  }
+
   /** Returns the session of a model version, loading it on first use. */
   async get(model: string, version: number): Promise<LoadedModel> {
     const key = cacheKey(model, version);
-    const hit = this.cache.get(key);
-    if (hit) {
-      if (this.cache.size > 1) {
-        this.cache.delete(key);
-        this.cache.set(key, hit);
-      }
-      return hit.model;
-    }
+    const hit = this.hit(key);
+    if (hit) return hit.model;
     let pending = this.loading.get(key);
     if (!pending) {
       pending = this.load(model, version).finally(() => this.loading.delete(key));
       this.loading.set(key, pending);
     }
     return pending;
+  }
+
+  /** A cached entry, moved to the end of the recency order. */
+  private hit(key: string): CacheEntry | undefined {
+    const hit = this.cache.get(key);
+    if (hit && this.cache.size > 1) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+    }
+    return hit;
   }
 
   /** Keeps a version in the cache whatever the budget: the version a function is configured to serve. */

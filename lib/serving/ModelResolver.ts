@@ -10,6 +10,12 @@ import type { ShadowAssignment } from './shadow-run.js';
 export interface ModelResolver {
   /** The version that serves `POST /v2/models/{m}/infer`; throws ModelNotFoundError for a model not served here. */
   resolve(model: string, options?: ResolveOptions): Promise<number>;
+  /**
+   * What {@link resolve} would answer, when the resolver knows it from memory without waiting (no store read, no
+   * write); undefined sends the request through {@link resolve}. A routed answer draws exactly as `resolve` does, so
+   * the request path asks this first and calls `resolve` only on undefined, never both for one request.
+   */
+  resolveNow?(model: string, options?: ResolveOptions): number | undefined;
   /** The published versions of a served model, ascending; throws ModelNotFoundError. */
   versions(model: string): Promise<number[]>;
   /** The models served here (for `GET /openapi.json`). */

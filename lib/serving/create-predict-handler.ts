@@ -159,20 +159,40 @@ export function createPredictHandler(
     (error: unknown) =>
       logger.error('cold start load failed; requests will retry', { error: error as Error }),
   );
+  // Once loaded, the pipeline is read from here: no await of a settled promise on every request.
+  let pipelineLoaded: InferenceApp | undefined;
+  app.then(
+    (loaded) => {
+      pipelineLoaded = loaded;
+    },
+    () => {},
+  );
+  // The first requests (and every one, if the pipeline failed to load) wait for it; a 500 says it did not load.
+  const handleWhenLoaded = async (
+    event: APIGatewayProxyEvent,
+    requestId: string | undefined,
+  ): Promise<APIGatewayProxyResult> => {
+    let pipeline: InferenceApp;
+    try {
+      pipeline = await app;
+    } catch (error) {
+      // A module that did not load will not load on a retry: every request says so in the contract's JSON (a
+      // 500 whose body tells nothing of internals), not as a Lambda function error.
+      logger.error('request failed: the request pipeline did not load', { error: error as Error });
+      return errorResult(error);
+    }
+    return pipeline.handle(event, requestId);
+  };
   return {
-    handler: async (event, context) => {
-      let pipeline: InferenceApp;
-      try {
-        pipeline = await app;
-      } catch (error) {
-        // A module that did not load will not load on a retry: every request says so in the contract's JSON (a
-        // 500 whose body tells nothing of internals), not as a Lambda function error.
-        logger.error('request failed: the request pipeline did not load', { error: error as Error });
-        return errorResult(error);
-      }
-      const result = await pipeline.handle(event, event.requestContext?.requestId ?? context?.awsRequestId);
-      return config.cors
-        ? withHeaders(result, corsHeaders(config.cors, readHeader(event, 'origin')))
+    // Not an async function: a warm request's promise is the pipeline's own.
+    handler: (event, context) => {
+      const requestId = event.requestContext?.requestId ?? context?.awsRequestId;
+      const result = pipelineLoaded
+        ? pipelineLoaded.handle(event, requestId)
+        : handleWhenLoaded(event, requestId);
+      const cors = config.cors;
+      return cors
+        ? result.then((answer) => withHeaders(answer, corsHeaders(cors, readHeader(event, 'origin'))))
         : result;
     },
     batch: async (event) => {

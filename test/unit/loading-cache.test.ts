@@ -49,4 +49,38 @@ describe('LoadingCache: loads on a miss, once for concurrent callers, until inva
     await assert.rejects(strict.get('k'), /nope/);
     await assert.rejects(strict.get('k'), /nope/, 'loaded again, not the failure kept');
   });
+
+  it('peeks only at a value it could answer without waiting, and loads nothing by peeking', async () => {
+    let now = 1_000;
+    let loads = 0;
+    let answer: (value: number) => void = () => {};
+    const cache = new LoadingCache({
+      load: () =>
+        new Promise<number>((resolve) => {
+          loads++;
+          answer = resolve;
+        }),
+      ttlMs: 100,
+      now: () => now,
+    });
+    assert.equal(cache.peek('k'), undefined, 'nothing loaded');
+    assert.equal(loads, 0, 'a peek loads nothing');
+    const pending = cache.get('k');
+    assert.equal(cache.peek('k'), undefined, 'a load in flight is not a value');
+    answer(7);
+    assert.equal(await pending, 7);
+    assert.deepEqual(cache.peek('k'), { value: 7 });
+    now += 101;
+    assert.equal(cache.peek('k'), undefined, 'expired on the injected clock');
+    cache.set('k', 8);
+    assert.deepEqual(cache.peek('k'), { value: 8 }, 'a written value at once');
+    cache.invalidate('k');
+    assert.equal(cache.peek('k'), undefined, 'invalidated');
+    const undefinedValue = new LoadingCache<undefined>({ load: async () => undefined });
+    await undefinedValue.get('none');
+    assert.deepEqual(undefinedValue.peek('none'), { value: undefined }, 'a known absence is a value');
+    const failing = new LoadingCache<number>({ load: async () => Promise.reject(new Error('down')) });
+    await assert.rejects(failing.get('k'));
+    assert.equal(failing.peek('k'), undefined, 'a failed load is no value');
+  });
 });

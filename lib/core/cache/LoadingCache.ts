@@ -16,10 +16,12 @@ export interface LoadingCacheOptions<Value> {
   readonly now?: () => number;
 }
 
-/** One key's entry: the value (or its load in flight) and when it was loaded. */
+/** One key's entry: the value (or its load in flight), when it was loaded, and the value once it is known. */
 interface Entry<Value> {
   readonly at: number;
   readonly value: Promise<Value>;
+  /** Set when the load has answered (at once for {@link LoadingCache.set}): what {@link LoadingCache.peek} gives. */
+  known?: { readonly value: Value };
 }
 
 /**
@@ -49,11 +51,29 @@ export class LoadingCache<Value> {
     if (cached && now - cached.at <= ttlMs) return cached.value;
     const entry: Entry<Value> = { at: now, value: this.#load(key) };
     this.#entries.set(key, entry);
-    // A failed load is not kept: the next call tries again (a store that was down may be back).
-    entry.value.catch(() => {
-      if (this.#entries.get(key) === entry) this.#entries.delete(key);
-    });
+    entry.value.then(
+      (value) => {
+        entry.known = { value };
+      },
+      // A failed load is not kept: the next call tries again (a store that was down may be back).
+      () => {
+        if (this.#entries.get(key) === entry) this.#entries.delete(key);
+      },
+    );
     return entry.value;
+  }
+
+  /**
+   * The key's value when {@link get} would answer it from memory without waiting: loaded, still fresh, not
+   * invalidated. Undefined otherwise (nothing is loaded by asking); a request path that can go on synchronously
+   * reads this first and awaits {@link get} only when it must.
+   */
+  peek(key: string): { readonly value: Value } | undefined {
+    const cached = this.#entries.get(key);
+    if (!cached?.known) return undefined;
+    const ttlMs = this.#options.ttlMs ?? Number.POSITIVE_INFINITY;
+    if (Number.isFinite(ttlMs) && (this.#options.now ?? Date.now)() - cached.at > ttlMs) return undefined;
+    return cached.known;
   }
 
   /** Sets a key's value, as the writer of the data does after writing it: the next read gets it at once. */
@@ -61,7 +81,7 @@ export class LoadingCache<Value> {
     const now = Number.isFinite(this.#options.ttlMs ?? Number.POSITIVE_INFINITY)
       ? (this.#options.now ?? Date.now)()
       : 0;
-    this.#entries.set(key, { at: now, value: Promise.resolve(value) });
+    this.#entries.set(key, { at: now, value: Promise.resolve(value), known: { value } });
     this.#last.set(key, value);
   }
 

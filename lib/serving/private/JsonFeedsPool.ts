@@ -98,11 +98,19 @@ export class JsonFeedsPool {
     this.entry = options.entry;
   }
 
+  /**
+   * Whether {@link decode} would send this body to a worker: big enough, and a worker's module to run. A caller
+   * decodes any other body with `decodeJsonFeeds` itself, with no promise on its path.
+   */
+  takes(task: JsonFeedsTask): boolean {
+    if (bodyChars(task.body) < this.minOffThreadChars) return false;
+    if (this.entry === undefined) this.entry = workerEntry() ?? null;
+    return this.entry !== null;
+  }
+
   /** Decodes a body: on a worker when it is big, on this thread otherwise. Rejects as `decodeJsonFeeds` throws. */
   async decode(task: JsonFeedsTask): Promise<JsonFeeds> {
-    if (bodyChars(task.body) < this.minOffThreadChars) return decodeJsonFeeds(task);
-    if (this.entry === undefined) this.entry = workerEntry() ?? null;
-    if (this.entry === null) return decodeJsonFeeds(task);
+    if (!this.takes(task)) return decodeJsonFeeds(task);
     return new Promise<JsonFeeds>((resolve, reject) => {
       this.queue.push({ task, resolve, reject });
       this.dispatch();

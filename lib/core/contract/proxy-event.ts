@@ -114,22 +114,68 @@ export function buildProxyEvent(request: ProxyRequest): APIGatewayProxyEvent & W
   const stage = request.stage ?? API_STAGE;
   const query = queryParameters(request.query);
   const given = request.multiValueHeaders;
+  const requestContext: APIGatewayProxyEvent['requestContext'] = {
+    accountId: request.accountId ?? '',
+    apiId: request.apiId ?? '',
+    authorizer: null,
+    ...(request.domainName === undefined
+      ? {}
+      : { domainName: request.domainName, domainPrefix: request.domainName.split('.')[0] }),
+    protocol: request.protocol ?? 'HTTP/1.1',
+    httpMethod: method,
+    identity: {
+      accessKey: null,
+      accountId: null,
+      apiKey: null,
+      apiKeyId: null,
+      caller: null,
+      clientCert: null,
+      cognitoAuthenticationProvider: null,
+      cognitoAuthenticationType: null,
+      cognitoIdentityId: null,
+      cognitoIdentityPoolId: null,
+      principalOrgId: null,
+      sourceIp: request.sourceIp ?? '127.0.0.1',
+      user: null,
+      userAgent: readHeader({ headers }, 'user-agent') ?? null,
+      userArn: null,
+    },
+    // $context.path: the stage is part of the URL of the API's own endpoint, the base path that of a custom domain.
+    path: request.domainName === undefined ? `/${stage}${path}` : path,
+    stage,
+    requestId: request.requestId,
+    requestTime: clfTime(request.requestTimeEpoch),
+    requestTimeEpoch: request.requestTimeEpoch,
+    resourceId: request.resourceId ?? '',
+    resourcePath: resource,
+  };
+  const bytes = request.bytes !== undefined && request.bytes.byteLength > 0 ? request.bytes : undefined;
+  if (bytes !== undefined) {
+    return new BytesProxyEvent(
+      {
+        resource,
+        path,
+        httpMethod: method,
+        headers,
+        queryStringParameters: query?.single ?? null,
+        multiValueQueryStringParameters: query?.multi ?? null,
+        pathParameters: request.pathParameters ?? null,
+        requestContext,
+      },
+      bytes,
+      () => multiValueHeadersOf(headers, given),
+    );
+  }
   let multiValueHeaders: Record<string, string[]> | undefined;
-  let bytes = request.bytes !== undefined && request.bytes.byteLength > 0 ? request.bytes : undefined;
-  let body: string | null | undefined =
-    bytes !== undefined ? undefined : request.body === undefined || request.body === '' ? null : request.body;
   // Accessors in the literal (not defineProperty afterwards, which would leave the object a slow dictionary): the
-  // multi-value headers and a base64 body are written only if something reads them.
-  const event: APIGatewayProxyEvent & WithBodyBytes = {
+  // multi-value headers are written only if something reads them.
+  return {
     resource,
     path,
     httpMethod: method,
     headers,
     get multiValueHeaders(): Record<string, string[]> {
-      multiValueHeaders ??=
-        typeof given === 'function'
-          ? given()
-          : (given ?? Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])));
+      multiValueHeaders ??= multiValueHeadersOf(headers, given);
       return multiValueHeaders;
     },
     set multiValueHeaders(value: Record<string, string[]>) {
@@ -139,60 +185,120 @@ export function buildProxyEvent(request: ProxyRequest): APIGatewayProxyEvent & W
     multiValueQueryStringParameters: query?.multi ?? null,
     pathParameters: request.pathParameters ?? null,
     stageVariables: null,
-    get body(): string | null {
-      body ??=
-        bytes === undefined
-          ? null
-          : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-      return body;
-    },
-    set body(value: string | null) {
-      // A body written over the bytes is text unless the writer says otherwise after.
-      if (bytes !== undefined) this.isBase64Encoded = false;
-      body = value;
-      bytes = undefined;
-    },
-    isBase64Encoded: bytes !== undefined || (request.isBase64Encoded ?? false),
-    requestContext: {
-      accountId: request.accountId ?? '',
-      apiId: request.apiId ?? '',
-      authorizer: null,
-      ...(request.domainName === undefined
-        ? {}
-        : { domainName: request.domainName, domainPrefix: request.domainName.split('.')[0] }),
-      protocol: request.protocol ?? 'HTTP/1.1',
-      httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: request.sourceIp ?? '127.0.0.1',
-        user: null,
-        userAgent: readHeader({ headers }, 'user-agent') ?? null,
-        userArn: null,
-      },
-      // $context.path: the stage is part of the URL of the API's own endpoint, the base path that of a custom domain.
-      path: request.domainName === undefined ? `/${stage}${path}` : path,
-      stage,
-      requestId: request.requestId,
-      requestTime: clfTime(request.requestTimeEpoch),
-      requestTimeEpoch: request.requestTimeEpoch,
-      resourceId: request.resourceId ?? '',
-      resourcePath: resource,
-    },
+    body: request.body === undefined || request.body === '' ? null : request.body,
+    isBase64Encoded: request.isBase64Encoded ?? false,
+    requestContext,
   };
-  // Not enumerable, so a JSON dump or a spread of the event carries the body once (as base64), not its bytes too;
-  // a new property (not a reconfigured one) keeps the object's fast shape.
-  Object.defineProperty(event, 'bytes', { get: () => bytes, enumerable: false });
-  return event;
+}
+
+/** The multi-value form of the headers: as given (made by the function given, on first read), or each value alone. */
+function multiValueHeadersOf(
+  headers: Readonly<Record<string, string>>,
+  given: ProxyRequest['multiValueHeaders'],
+): Record<string, string[]> {
+  if (typeof given === 'function') return given();
+  return (
+    (given as Record<string, string[]> | undefined) ??
+    Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]]))
+  );
+}
+
+/** The fields of an event made from bytes that are plain data. */
+type EventData = Pick<
+  APIGatewayProxyEvent,
+  | 'resource'
+  | 'path'
+  | 'httpMethod'
+  | 'headers'
+  | 'queryStringParameters'
+  | 'multiValueQueryStringParameters'
+  | 'pathParameters'
+  | 'requestContext'
+>;
+
+/**
+ * An event made from bytes (the emulator's, one per request): its base64 `body` and its `multiValueHeaders` are
+ * written only if something reads them, and `bytes` is not enumerable, so JSON (through {@link toJSON}) carries
+ * the body once, as base64. A class, not an object literal with accessors: V8 builds such a literal's accessors at
+ * every evaluation, 1.2-1.6 us an event against 0.03 us for the class (measured in a loop of 300 000 on Node 24;
+ * the whole event 3.3 -> 0.8 us), and the emulator makes one per request. A spread copies its data fields only:
+ * copy one with its JSON form.
+ */
+class BytesProxyEvent implements APIGatewayProxyEvent, WithBodyBytes {
+  resource: string;
+  path: string;
+  httpMethod: string;
+  headers: APIGatewayProxyEvent['headers'];
+  queryStringParameters: APIGatewayProxyEvent['queryStringParameters'];
+  multiValueQueryStringParameters: APIGatewayProxyEvent['multiValueQueryStringParameters'];
+  pathParameters: APIGatewayProxyEvent['pathParameters'];
+  stageVariables: APIGatewayProxyEvent['stageVariables'] = null;
+  isBase64Encoded = true;
+  requestContext: APIGatewayProxyEvent['requestContext'];
+  #bytes: Uint8Array | undefined;
+  #body: string | null | undefined;
+  #multiValueHeaders: Record<string, string[]> | undefined;
+  readonly #makeMultiValueHeaders: () => Record<string, string[]>;
+
+  constructor(data: EventData, bytes: Uint8Array, multiValueHeaders: () => Record<string, string[]>) {
+    this.resource = data.resource;
+    this.path = data.path;
+    this.httpMethod = data.httpMethod;
+    this.headers = data.headers;
+    this.queryStringParameters = data.queryStringParameters;
+    this.multiValueQueryStringParameters = data.multiValueQueryStringParameters;
+    this.pathParameters = data.pathParameters;
+    this.requestContext = data.requestContext;
+    this.#bytes = bytes;
+    this.#makeMultiValueHeaders = multiValueHeaders;
+  }
+
+  get bytes(): Uint8Array | undefined {
+    return this.#bytes;
+  }
+
+  get body(): string | null {
+    const bytes = this.#bytes;
+    this.#body ??=
+      bytes === undefined
+        ? null
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+    return this.#body;
+  }
+
+  set body(value: string | null) {
+    // A body written over the bytes is text unless the writer says otherwise after.
+    if (this.#bytes !== undefined) this.isBase64Encoded = false;
+    this.#body = value;
+    this.#bytes = undefined;
+  }
+
+  get multiValueHeaders(): Record<string, string[]> {
+    this.#multiValueHeaders ??= this.#makeMultiValueHeaders();
+    return this.#multiValueHeaders;
+  }
+
+  set multiValueHeaders(value: Record<string, string[]>) {
+    this.#multiValueHeaders = value;
+  }
+
+  /** The event as API Gateway would send it: the body as base64, no bytes. */
+  toJSON(): APIGatewayProxyEvent {
+    return {
+      resource: this.resource,
+      path: this.path,
+      httpMethod: this.httpMethod,
+      headers: this.headers,
+      multiValueHeaders: this.multiValueHeaders,
+      queryStringParameters: this.queryStringParameters,
+      multiValueQueryStringParameters: this.multiValueQueryStringParameters,
+      pathParameters: this.pathParameters,
+      stageVariables: this.stageVariables,
+      body: this.body,
+      isBase64Encoded: this.isBase64Encoded,
+      requestContext: this.requestContext,
+    };
+  }
 }
 
 /** Both forms of a query string, or undefined for none (API Gateway sends `null`, not `{}`). */

@@ -97,10 +97,11 @@ export class DriftTally {
  * tallies.figures('iris'); // { '3': { label: 0.02 } }
  */
 export class DriftTallies {
-  readonly #tallies = new Map<
-    string,
-    { readonly version: number; readonly output: string; readonly tally: DriftTally; latest?: number }
-  >();
+  /**
+   * By model, version and output: nested maps, found without building a key per answer (as `EmfDocuments` finds
+   * its prefixes).
+   */
+  readonly #tallies = new Map<string, Map<number, Map<string, { tally: DriftTally; latest?: number }>>>();
 
   /** Adds one answer's counts (classes, or values per bin) to the tally of the version's output; the window's figure when this fills it. */
   add(
@@ -111,11 +112,20 @@ export class DriftTallies {
     counts: Readonly<Record<string, number>>,
     kind: 'classes' | 'values' = 'classes',
   ): number | undefined {
-    const key = `${model}\u0000${version}\u0000${output}`;
-    let entry = this.#tallies.get(key);
+    let versions = this.#tallies.get(model);
+    if (!versions) {
+      versions = new Map();
+      this.#tallies.set(model, versions);
+    }
+    let outputs = versions.get(version);
+    if (!outputs) {
+      outputs = new Map();
+      versions.set(version, outputs);
+    }
+    let entry = outputs.get(output);
     if (!entry) {
-      entry = { version, output, tally: new DriftTally(baseline) };
-      this.#tallies.set(key, entry);
+      entry = { tally: new DriftTally(baseline) };
+      outputs.set(output, entry);
     }
     // A class tally's window counts rows; a numeric output's, requests (its values are sampled per request).
     const psi = entry.tally.add(counts, kind === 'values' ? 1 : undefined);
@@ -126,11 +136,13 @@ export class DriftTallies {
   /** The latest figure of each output of each version of `model` that filled a window (version -> output -> PSI). */
   figures(model: string): Record<string, Record<string, number>> {
     const figures: Record<string, Record<string, number>> = {};
-    for (const [key, { version, output, latest }] of this.#tallies) {
-      if (!key.startsWith(`${model}\u0000`) || latest === undefined) continue;
-      const ofVersion = figures[String(version)] ?? {};
-      ofVersion[output] = latest;
-      figures[String(version)] = ofVersion;
+    for (const [version, outputs] of this.#tallies.get(model) ?? []) {
+      for (const [output, { latest }] of outputs) {
+        if (latest === undefined) continue;
+        const ofVersion = figures[String(version)] ?? {};
+        ofVersion[output] = latest;
+        figures[String(version)] = ofVersion;
+      }
     }
     return figures;
   }

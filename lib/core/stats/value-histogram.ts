@@ -54,24 +54,39 @@ export function numericOutputsOf(specs: readonly TensorSpec[]): TensorSpec[] {
  * sampleValues(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]); // [1, 2, 3, 4, 5, 6]
  */
 export function sampleValues(data: ArrayLike<number | bigint>, dims: readonly number[]): number[] {
-  const rows = Math.max(1, dims.length > 1 ? (dims[0] ?? 1) : 1);
-  const width = Math.floor(data.length / rows);
-  if (width === 0) return [];
-  const positions = evenly(width, DRIFT_VALUES_PER_ROW);
   const values: number[] = [];
-  for (const row of evenly(rows, DRIFT_ROWS_PER_ANSWER)) {
-    for (const position of positions) {
-      const value = Number(data[row * width + position]);
-      if (Number.isFinite(value)) values.push(value);
-    }
-  }
+  forEachSample(data, dims, (value) => {
+    values.push(value);
+  });
   return values;
 }
 
-/** Up to `count` indices in [0, length), evenly spaced (all of them when there are no more). */
-function evenly(length: number, count: number): number[] {
-  if (length <= count) return Array.from({ length }, (_, index) => index);
-  return Array.from({ length: count }, (_, index) => Math.floor((index * length) / count));
+/**
+ * Calls `visit` with each value {@link sampleValues} samples, in its order, without building the list: what every
+ * answer's drift counts read (no array per answer).
+ */
+function forEachSample(
+  data: ArrayLike<number | bigint>,
+  dims: readonly number[],
+  visit: (value: number) => void,
+): void {
+  const rows = Math.max(1, dims.length > 1 ? (dims[0] ?? 1) : 1);
+  const width = Math.floor(data.length / rows);
+  if (width === 0) return;
+  const rowCount = Math.min(rows, DRIFT_ROWS_PER_ANSWER);
+  const positionCount = Math.min(width, DRIFT_VALUES_PER_ROW);
+  for (let rowIndex = 0; rowIndex < rowCount; rowIndex++) {
+    const row = evenlyAt(rowIndex, rows, DRIFT_ROWS_PER_ANSWER);
+    for (let positionIndex = 0; positionIndex < positionCount; positionIndex++) {
+      const value = Number(data[row * width + evenlyAt(positionIndex, width, DRIFT_VALUES_PER_ROW)]);
+      if (Number.isFinite(value)) visit(value);
+    }
+  }
+}
+
+/** The `index`-th of up to `count` indices in [0, length), evenly spaced (every index when there are no more). */
+function evenlyAt(index: number, length: number, count: number): number {
+  return length <= count ? index : Math.floor((index * length) / count);
 }
 
 /**
@@ -131,10 +146,10 @@ export function binnedValues(
 ): Record<string, number> {
   const counts: Record<string, number> = {};
   if (!tensor) return counts;
-  for (const value of sampleValues(tensor.data as ArrayLike<number | bigint>, tensor.dims)) {
-    const bin = String(binOf(histogram.edges, value));
+  forEachSample(tensor.data as ArrayLike<number | bigint>, tensor.dims, (value) => {
+    const bin = binOf(histogram.edges, value);
     counts[bin] = (counts[bin] ?? 0) + 1;
-  }
+  });
   return counts;
 }
 

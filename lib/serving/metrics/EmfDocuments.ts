@@ -39,6 +39,8 @@ export class EmfDocuments {
   readonly #prefixes = new WeakMap<readonly EmfMetric[], Map<string, Map<number, EmfPrefix>>[]>();
   /** A routed request's dimension set: with FunctionVersion when the emitting Lambda version is known. */
   readonly #routedDimensions: string[];
+  /** The JSON members of each properties object seen (callers that reuse one write it without re-encoding). */
+  readonly #memberTexts = new WeakMap<Readonly<Record<string, string>>, string>();
   readonly #functionVersion: Record<string, string>;
 
   /** @param functionVersion the published Lambda version emitting, for routed requests' dimension set. @default none */
@@ -63,6 +65,7 @@ export class EmfDocuments {
     values: readonly number[],
     timestamp: number,
     options: {
+      /** Written as root members; encoded once per object, so an object passed again must be unchanged. */
       readonly properties?: Readonly<Record<string, string>>;
       /**
        * False for a request that named its version: the document's set is `service, Model, Version`, so the
@@ -74,12 +77,20 @@ export class EmfDocuments {
     const { head, keys } = this.#prefix(model, version, metrics, options.routed ?? true);
     let line = `${head}${timestamp}}`;
     for (let index = 0; index < keys.length; index++) line += `${keys[index]}${finite(values[index] ?? 0)}`;
-    if (options.properties) {
-      for (const [name, value] of Object.entries(options.properties)) {
-        line += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
-      }
-    }
+    if (options.properties) line += this.#members(options.properties);
     return `${line}}\n`;
+  }
+
+  /** `,"name":"value"` for each property, made once per properties object. */
+  #members(properties: Readonly<Record<string, string>>): string {
+    let text = this.#memberTexts.get(properties);
+    if (text === undefined) {
+      text = '';
+      for (const [name, value] of Object.entries(properties))
+        text += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
+      this.#memberTexts.set(properties, text);
+    }
+    return text;
   }
 
   /**

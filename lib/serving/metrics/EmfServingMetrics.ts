@@ -20,6 +20,9 @@ const INFERENCE_METRIC = {
   INVALID_OUTPUTS: { name: MetricName.INVALID_OUTPUTS, unit: 'Count' },
 } as const satisfies Record<string, EmfMetric>;
 
+/** Answered classes whose document options are kept per routing (see `#documentOptions`). */
+const MAX_CACHED_CLASSES = 1024;
+
 /** A minute, the period of every version alarm (see `VERSION_ALARM_PERIOD_SECONDS`). */
 const MINUTE_MS = 60_000;
 
@@ -68,6 +71,13 @@ export class EmfServingMetrics implements ServingMetrics {
    * found without building a key, as `EmfDocuments` finds its prefixes.
    */
   readonly #lastFullMinute = new Map<string, Map<number, [number, number]>>();
+  /** The numbers of the document being written (see `recordInference`). */
+  readonly #values: number[] = [];
+  /** Inference documents' options by routing (`[direct, routed]`) and answered class ('' for none). */
+  readonly #options = [
+    new Map<string, { readonly routed: boolean; readonly properties?: Readonly<Record<string, string>> }>(),
+    new Map<string, { readonly routed: boolean; readonly properties?: Readonly<Record<string, string>> }>(),
+  ] as const;
 
   /**
    * @param write where the lines go. @default stdout
@@ -107,7 +117,10 @@ export class EmfServingMetrics implements ServingMetrics {
       (full || record.predictions > 0 ? Carries.PREDICTIONS : 0) |
       (full || rejected ? Carries.REJECTED : 0) |
       (full || error ? Carries.ERROR : 0);
-    const values = [1];
+    // One array for every document: `document` reads it before this returns.
+    const values = this.#values;
+    values.length = 0;
+    values.push(1);
     if (!waited) values.push(record.latencyMs);
     if (bits & Carries.PREDICTIONS) values.push(record.predictions);
     if (bits & Carries.REJECTED) values.push(rejected ? 1 : 0);
@@ -122,14 +135,32 @@ export class EmfServingMetrics implements ServingMetrics {
         now,
         // The answered class is a property, not a metric: the class-share gate counts it with a Logs Insights query
         // at a step's end, so a model of 1,000 classes costs no custom metric per class.
-        {
-          routed,
-          ...(record.answeredClass === undefined
-            ? {}
-            : { properties: { [ANSWERED_CLASS_PROPERTY]: record.answeredClass } }),
-        },
+        this.#documentOptions(routed, record.answeredClass),
       ),
     );
+  }
+
+  /**
+   * The options of an inference document, one object per routing and answered class, made once: `EmfDocuments`
+   * writes the properties of an options object it has seen from its own cache (no entries, no JSON per request).
+   */
+  #documentOptions(
+    routed: boolean,
+    answeredClass: string | undefined,
+  ): { readonly routed: boolean; readonly properties?: Readonly<Record<string, string>> } {
+    const byClass = this.#options[routed ? 1 : 0];
+    const key = answeredClass ?? '';
+    let options = byClass.get(key);
+    if (options === undefined) {
+      options =
+        answeredClass === undefined
+          ? { routed }
+          : { routed, properties: { [ANSWERED_CLASS_PROPERTY]: answeredClass } };
+      // A model's classes are few; a bound keeps a model of labels without end from growing this.
+      if (byClass.size >= MAX_CACHED_CLASSES) byClass.clear();
+      byClass.set(key, options);
+    }
+    return options;
   }
 
   /** True for the first inference document of `now`'s minute of this model, version and routing. */

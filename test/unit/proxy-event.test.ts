@@ -285,7 +285,11 @@ describe('Bodies as bytes: what a handler may do with them', () => {
       body: Buffer.from('hi').toString('base64'),
       isBase64Encoded: true,
     });
-    assert.deepEqual(dumped, JSON.parse(JSON.stringify(text)), 'the same JSON as the event of its base64 text');
+    assert.deepEqual(
+      dumped,
+      JSON.parse(JSON.stringify(text)),
+      'the same JSON as the event of its base64 text',
+    );
     assert.deepEqual(Object.keys(dumped), Object.keys(JSON.parse(JSON.stringify(text))), 'in the same order');
   });
 });

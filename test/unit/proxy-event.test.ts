@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { WithBodyBytes } from '../../lib/core/contract/body-bytes.js';
 import { MAX_REQUEST_BYTES } from '../../lib/core/contract/limits.js';
-import { API_STAGE, buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
+import { API_STAGE, buildProxyEvent, type ProxyRequest } from '../../lib/core/contract/proxy-event.js';
 import { RequestTooLargeError } from '../../lib/core/errors/request-errors.js';
 import { binaryResult } from '../../lib/serving/proxy-result.js';
 import { bodyChars, bodyOf, readBodyBytes, readBodyText } from '../../lib/serving/request-body.js';
@@ -264,27 +264,21 @@ describe('Bodies as bytes: what a handler may do with them', () => {
   });
 
   it("an event's bytes are not enumerable: a JSON dump is the event API Gateway sends, the body once, as base64", () => {
-    const event = buildProxyEvent({
-      method: 'POST',
-      path: '/v2',
-      requestId: 'r',
-      requestTimeEpoch: 0,
-      headers: { a: 'b' },
-      bytes: Buffer.from('hi'),
-    });
+    const of = (body: Pick<ProxyRequest, 'bytes' | 'body' | 'isBase64Encoded'>) =>
+      buildProxyEvent({
+        method: 'POST',
+        path: '/v2',
+        requestId: 'r',
+        requestTimeEpoch: 0,
+        headers: { a: 'b' },
+        ...body,
+      });
+    const event = of({ bytes: Buffer.from('hi') });
     assert.equal(Object.keys(event).includes('bytes'), false);
     const dumped = JSON.parse(JSON.stringify(event));
     assert.equal(dumped.body, Buffer.from('hi').toString('base64'));
     assert.equal('bytes' in dumped, false);
-    const text = buildProxyEvent({
-      method: 'POST',
-      path: '/v2',
-      requestId: 'r',
-      requestTimeEpoch: 0,
-      headers: { a: 'b' },
-      body: Buffer.from('hi').toString('base64'),
-      isBase64Encoded: true,
-    });
+    const text = of({ body: Buffer.from('hi').toString('base64'), isBase64Encoded: true });
     assert.deepEqual(
       dumped,
       JSON.parse(JSON.stringify(text)),

@@ -772,8 +772,6 @@ export class InferenceApp {
   private recordStatistics(state: RequestState, status: number, started: number, latencyMs: number): void {
     if (state.model === undefined || state.version === undefined) return;
     const { loaded, decoded, ran, encoded } = state.marks;
-    const ns = (from: number | undefined, to: number | undefined): number =>
-      from === undefined || to === undefined ? 0 : (to - from) * 1e6;
     this.statistics.record(state.model, state.version, {
       success: status < 400,
       rows: state.predictions,
@@ -784,6 +782,11 @@ export class InferenceApp {
       outputNs: ns(ran, encoded),
     });
   }
+}
+
+/** Nanoseconds between two phase marks; 0 when a phase was not reached. */
+function ns(from: number | undefined, to: number | undefined): number {
+  return from === undefined || to === undefined ? 0 : (to - from) * 1e6;
 }
 
 /** Awaits a registry lookup: a failure of the store itself is a 503 naming `what` (see `storeFailure`). */

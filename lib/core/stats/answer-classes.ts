@@ -70,7 +70,10 @@ export function answerClasses(
 export function requestClass(classes: Readonly<Record<string, number>>): string | undefined {
   let best: string | undefined;
   let most = 0;
-  for (const [name, count] of Object.entries(classes)) {
+  // for...in over the own keys of a plain record: no entries array per answer.
+  for (const name in classes) {
+    if (!Object.hasOwn(classes, name)) continue;
+    const count = classes[name] as number;
     if (count > most) {
       best = name;
       most = count;

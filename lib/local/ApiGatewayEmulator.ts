@@ -146,8 +146,9 @@ export class ApiGatewayEmulator {
   /** Starts listening; resolves once the port is bound. */
   static async start(options: ApiGatewayEmulatorOptions): Promise<ApiGatewayEmulator> {
     const bodies = new WeakMap<Duplex, BodyProgress>();
+    const routes = localRouteTable(options.localRoutes);
     const server = createServer({ maxHeaderSize: NODE_MAX_HEADER_SIZE }, (request, response) => {
-      serve(options, bodies, request, response).catch((error: unknown) => {
+      serve(options, routes, bodies, request, response).catch((error: unknown) => {
         // A local route's domain error (a bad query) answers by the status table; anything else is a fault,
         // logged with its path, never answered with its details.
         const reply = httpErrorOf(error);
@@ -181,6 +182,7 @@ export class ApiGatewayEmulator {
 
 async function serve(
   options: ApiGatewayEmulatorOptions,
+  routes: LocalRouteTable | undefined,
   bodies: WeakMap<Duplex, BodyProgress>,
   request: IncomingMessage,
   response: ServerResponse,
@@ -196,7 +198,7 @@ async function serve(
     return;
   }
   const target = splitTarget(url);
-  const local = findLocalRoute(options.localRoutes, target.path);
+  const local = routes && findLocalRoute(routes, target.path);
   const origin = request.headers.origin;
   if (options.cors && !local && method === 'OPTIONS' && request.headers['access-control-request-method']) {
     // A preflight from an origin not allowed gets no CORS headers: the browser then sends nothing.
@@ -372,39 +374,33 @@ function writeError(response: ServerResponse, error: unknown, headers: Record<st
   response.end(text);
 }
 
-/** The local route for a path: an exact key first, then the longest `/*` prefix key that covers it. */
-function findLocalRoute(
+/** The local routes as the emulator looks them up: by exact key, then by `/*` prefix, longest first. */
+interface LocalRouteTable {
+  readonly routes: Readonly<Record<string, LocalRoute>>;
+  readonly prefixes: readonly { readonly prefix: string; readonly route: LocalRoute }[];
+}
+
+/** The table of the emulator's local routes, made once when it starts. */
+function localRouteTable(
   routes: Readonly<Record<string, LocalRoute>> | undefined,
-  path: string,
-): LocalRoute | undefined {
+): LocalRouteTable | undefined {
   if (!routes) return undefined;
+  const prefixes = Object.entries(routes)
+    .filter(([key]) => key.endsWith('/*'))
+    .map(([key, route]) => ({ prefix: key.slice(0, -1), route }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+  return { routes, prefixes };
+}
+
+/** The local route for a path: an exact key first, then the longest `/*` prefix key that covers it. */
+function findLocalRoute({ routes, prefixes }: LocalRouteTable, path: string): LocalRoute | undefined {
   // `routes` is an object literal: a path such as `constructor` must not find its prototype's members.
   const exact = Object.hasOwn(routes, path) ? routes[path] : undefined;
   if (exact) return exact;
-  for (const { prefix, route } of prefixRoutesOf(routes)) {
+  for (const { prefix, route } of prefixes) {
     if (path.startsWith(prefix) && path.length > prefix.length) return route;
   }
   return undefined;
-}
-
-/** The `/*` keys of each routes object, longest prefix first, found once (every inference request looks). */
-const prefixRoutes = new WeakMap<
-  object,
-  readonly { readonly prefix: string; readonly route: LocalRoute }[]
->();
-
-function prefixRoutesOf(
-  routes: Readonly<Record<string, LocalRoute>>,
-): readonly { readonly prefix: string; readonly route: LocalRoute }[] {
-  let found = prefixRoutes.get(routes);
-  if (!found) {
-    found = Object.entries(routes)
-      .filter(([key]) => key.endsWith('/*'))
-      .map(([key, route]) => ({ prefix: key.slice(0, -1), route }))
-      .sort((a, b) => b.prefix.length - a.prefix.length);
-    prefixRoutes.set(routes, found);
-  }
-  return found;
 }
 
 /** The emulator's stage, and its account, API and resource ids: its events are told from a deployed API's. */
@@ -465,7 +461,6 @@ function readBody(
     bodies.set(request.socket, progress);
     const chunks: Buffer[] = [];
     let tooLarge = false;
-    let timer: NodeJS.Timeout | undefined;
     const finish = (read: BodyRead): void => {
       clearTimeout(timer);
       bodies.delete(request.socket);
@@ -473,12 +468,12 @@ function readBody(
       resolve(read);
     };
     // One timer per body, restarted by each chunk (refresh, not a new timer per chunk).
-    timer = setTimeout(
+    const timer = setTimeout(
       () => finish({ kind: 'stalled', idleMs, received: progress.received, expected: progress.expected }),
       idleMs,
     );
     request.on('data', (chunk: Buffer) => {
-      timer?.refresh();
+      timer.refresh();
       progress.received += chunk.length;
       if (tooLarge) return;
       if (progress.received > MAX_REQUEST_BYTES) {

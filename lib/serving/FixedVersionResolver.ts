@@ -61,8 +61,9 @@ export class FixedVersionResolver implements ModelResolver {
   }
 
   async resolve(model: string): Promise<number> {
-    if (model !== this.#options.model) throw new ModelNotFoundError(model);
-    return this.#options.version;
+    const version = this.resolveNow(model);
+    if (version === undefined) throw new ModelNotFoundError(model);
+    return version;
   }
 
   /** The configured version for the served model; undefined (so {@link resolve} refuses it) for any other. */

@@ -485,10 +485,8 @@ export class InferenceApp {
     let request: InferRequestHead | undefined;
     let feeds: Record<string, TensorData>;
     if (body.kind === 'json') {
-      const task = jsonTask(JsonForm.INFER, event, manifest);
-      ({ request, feeds } = withFeedRecord(
-        this.jsonFeeds?.takes(task) ? await this.jsonFeeds.decode(task) : decodeJsonFeeds(task),
-      ));
+      const json = this.decodeJson(JsonForm.INFER, event, manifest);
+      ({ request, feeds } = json instanceof Promise ? await json : json);
     } else if (body.kind === 'raw') {
       feeds = rawFeeds(manifest, body.bytes);
     } else {
@@ -608,10 +606,8 @@ export class InferenceApp {
       );
     }
     const { manifest, session } = loaded;
-    const task = jsonTask(JsonForm.PREDICT, event, manifest);
-    const { feeds } = withFeedRecord(
-      this.jsonFeeds?.takes(task) ? await this.jsonFeeds.decode(task) : decodeJsonFeeds(task),
-    );
+    const json = this.decodeJson(JsonForm.PREDICT, event, manifest);
+    const { feeds } = json instanceof Promise ? await json : json;
     state.marks.decoded = performance.now();
     const fetches = selectOutputs(manifest, undefined);
     const inputTensors = ortFeeds(feeds);
@@ -642,6 +638,25 @@ export class InferenceApp {
     checkSize(() => describeOutputs(tensors), utf8Length(body), ResponseRemedy.SIMPLE_FORM);
     state.marks.encoded = performance.now();
     return jsonResult(200, body);
+  }
+
+  /**
+   * Reads, parses and decodes a JSON body into feeds (`decodeJsonFeeds`): on the pool's workers when it is big and
+   * there is a pool (a promise), on this thread otherwise (at once, with no promise on the request's path).
+   */
+  private decodeJson(
+    form: JsonForm,
+    event: APIGatewayProxyEvent,
+    manifest: ModelManifest,
+  ): DecodedJson | Promise<DecodedJson> {
+    const task: JsonFeedsTask = {
+      form,
+      body: bodyOf(event),
+      model: { name: manifest.name, inputs: manifest.inputs },
+    };
+    return this.jsonFeeds?.takes(task)
+      ? this.jsonFeeds.decode(task).then(withFeedRecord)
+      : withFeedRecord(decodeJsonFeeds(task));
   }
 
   /**
@@ -890,16 +905,14 @@ function ortFeeds(feeds: Record<string, TensorData>): Record<string, Tensor> {
   return tensors;
 }
 
-/** What `decodeJsonFeeds` is given for a JSON body of `form` to `manifest`'s model. */
-function jsonTask(form: JsonForm, event: APIGatewayProxyEvent, manifest: ModelManifest): JsonFeedsTask {
-  return { form, body: bodyOf(event), model: { name: manifest.name, inputs: manifest.inputs } };
+/** A JSON body decoded: its request head (V2) and its feeds by input name. */
+interface DecodedJson {
+  readonly request: InferRequestHead | undefined;
+  readonly feeds: Record<string, TensorData>;
 }
 
 /** Decoded feeds as the record the request path reads by input name. */
-function withFeedRecord(decoded: JsonFeeds): {
-  request: InferRequestHead | undefined;
-  feeds: Record<string, TensorData>;
-} {
+function withFeedRecord(decoded: JsonFeeds): DecodedJson {
   const feeds = newFeeds<TensorData>();
   for (const [name, tensor] of decoded.feeds) feeds[name] = tensor;
   return { request: decoded.request, feeds };

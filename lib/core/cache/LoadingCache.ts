@@ -45,10 +45,9 @@ export class LoadingCache<Value> {
 
   /** The key's value: the cached one while it is fresh, otherwise loaded (once for concurrent callers). */
   get(key: string): Promise<Value> {
-    const ttlMs = this.#options.ttlMs ?? Number.POSITIVE_INFINITY;
-    const now = Number.isFinite(ttlMs) ? (this.#options.now ?? Date.now)() : 0;
+    const now = this.#now();
     const cached = this.#entries.get(key);
-    if (cached && now - cached.at <= ttlMs) return cached.value;
+    if (cached && this.#fresh(cached, now)) return cached.value;
     const entry: Entry<Value> = { at: now, value: this.#load(key) };
     this.#entries.set(key, entry);
     entry.value.then(
@@ -70,18 +69,12 @@ export class LoadingCache<Value> {
    */
   peek(key: string): { readonly value: Value } | undefined {
     const cached = this.#entries.get(key);
-    if (!cached?.known) return undefined;
-    const ttlMs = this.#options.ttlMs ?? Number.POSITIVE_INFINITY;
-    if (Number.isFinite(ttlMs) && (this.#options.now ?? Date.now)() - cached.at > ttlMs) return undefined;
-    return cached.known;
+    return cached?.known && this.#fresh(cached, this.#now()) ? cached.known : undefined;
   }
 
   /** Sets a key's value, as the writer of the data does after writing it: the next read gets it at once. */
   set(key: string, value: Value): void {
-    const now = Number.isFinite(this.#options.ttlMs ?? Number.POSITIVE_INFINITY)
-      ? (this.#options.now ?? Date.now)()
-      : 0;
-    this.#entries.set(key, { at: now, value: Promise.resolve(value), known: { value } });
+    this.#entries.set(key, { at: this.#now(), value: Promise.resolve(value), known: { value } });
     this.#last.set(key, value);
   }
 
@@ -94,6 +87,18 @@ export class LoadingCache<Value> {
   /** The keys with a value loaded or loading. */
   keys(): string[] {
     return [...this.#entries.keys()];
+  }
+
+  /** The clock, read only when values have a lifetime (0 otherwise: every value stays fresh). */
+  #now(): number {
+    return Number.isFinite(this.#options.ttlMs ?? Number.POSITIVE_INFINITY)
+      ? (this.#options.now ?? Date.now)()
+      : 0;
+  }
+
+  /** Whether an entry loaded at `entry.at` is still within its lifetime at `now`. */
+  #fresh(entry: Entry<Value>, now: number): boolean {
+    return now - entry.at <= (this.#options.ttlMs ?? Number.POSITIVE_INFINITY);
   }
 
   async #load(key: string): Promise<Value> {

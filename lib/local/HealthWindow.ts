@@ -4,7 +4,6 @@ import { breachedGates, type GateFigures, type GateThresholds } from '../core/ga
 import type { SeriesPoint } from '../core/metrics/series-point.js';
 import { DEFAULT_MAX_SHADOW_MS } from '../core/rollout/gate-settings.js';
 import type { DifferenceFigures, HealthReport } from '../core/rollout/RolloutTarget.js';
-import { requestClass } from '../core/stats/answer-classes.js';
 import { type AnswerComparison, disagreementShare } from '../core/stats/compare-answers.js';
 import type { ServedOutcome } from '../serving/ModelResolver.js';
 
@@ -152,7 +151,7 @@ export class HealthWindow {
     bucket.invalidOutputs += outcome.invalidOutputs ?? 0;
     // A request that waited for its model to load is counted, but its latency is the load's, not the model's.
     if (outcome.waitedForLoad !== true) bucket.latencies.accept(Math.max(0, outcome.latencyMs));
-    const answered = outcome.classes ? requestClass(outcome.classes) : undefined;
+    const answered = outcome.answeredClass;
     if (answered !== undefined) bucket.classes.set(answered, (bucket.classes.get(answered) ?? 0) + 1);
   }
 

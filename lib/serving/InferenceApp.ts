@@ -257,7 +257,7 @@ export class InferenceApp {
         routed,
         invalidOutputs: state.invalidOutputs,
         waitedForLoad,
-        classes: state.classes,
+        answeredClass: answered,
       });
       this.recordStatistics(state, result.statusCode, started, latencyMs);
       if (result.statusCode < 400) this.tallyDrift(state);

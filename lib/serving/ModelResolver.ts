@@ -61,6 +61,9 @@ export interface ServedOutcome {
   readonly invalidOutputs?: number;
   /** True when the request waited for its model version to load: its latency is not the model's. @default false */
   readonly waitedForLoad?: boolean;
-  /** Rows of the answer per class of the model's class output, when it has one and the resolver asked. */
-  readonly classes?: Readonly<Record<string, number>>;
+  /**
+   * The class an answered request (status under 400) counts for in the class-share gate: the one most of its rows
+   * fell in (`requestClass`), when the model has a class output. The same value the request's metrics carry.
+   */
+  readonly answeredClass?: string;
 }

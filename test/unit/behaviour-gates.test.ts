@@ -16,7 +16,7 @@ import {
   rollback,
   startRollout,
 } from '../../lib/core/rollout/rollout-transitions.js';
-import { answerClasses, classOutputOf } from '../../lib/core/stats/answer-classes.js';
+import { answerClasses, classOutputOf, requestClass } from '../../lib/core/stats/answer-classes.js';
 import { compareClassShares } from '../../lib/core/stats/class-shares.js';
 import { compareAnswers, disagreementShare } from '../../lib/core/stats/compare-answers.js';
 import { judgeDisagreement, type SequentialVerdict } from '../../lib/core/stats/sequential-test.js';
@@ -267,13 +267,24 @@ describe('HealthWindow: comparisons and classes count per request', () => {
     window.recordComparison('iris', 2, { rows: 64, disagreements: 64, outputs: [] }, at);
     window.recordComparison('iris', 2, { rows: 4, disagreements: 1, outputs: [] }, at);
     window.recordComparison('iris', 2, { rows: 0, disagreements: 0, outputs: [] }, at);
-    window.record('iris', 1, { status: 200, latencyMs: 1, classes: { setosa: 3, virginica: 1 } }, at);
-    window.record('iris', 1, { status: 200, latencyMs: 1, classes: { setosa: 1 } }, at);
+    // 3 setosa + 1 virginica counts setosa; of a tie, the first class listed.
+    assert.deepEqual(
+      [
+        requestClass({ setosa: 3, virginica: 1 }),
+        requestClass({ virginica: 2, setosa: 2 }),
+        requestClass({}),
+      ],
+      ['setosa', 'virginica', undefined],
+    );
+    window.record('iris', 1, { status: 200, latencyMs: 1, answeredClass: 'setosa' }, at);
+    window.record('iris', 1, { status: 200, latencyMs: 1, answeredClass: 'setosa' }, at);
     const candidate = window.figures('iris', 2, at - 5_000, at);
     assert.deepEqual([candidate.compared, candidate.disagreed], [2, 1.25]);
-    window.record('iris', 1, { status: 200, latencyMs: 1, classes: { virginica: 2, setosa: 2 } }, at);
-    // 3 setosa + 1 virginica counts setosa; of a tie, the first class listed.
-    assert.deepEqual(window.figures('iris', 1, at - 5_000, at).classes, { setosa: 2, virginica: 1 });
+    window.record('iris', 1, { status: 200, latencyMs: 1, answeredClass: 'virginica' }, at);
+    // A refused request has no answered class: counted as a request, not for a class.
+    window.record('iris', 1, { status: 503, latencyMs: 1 }, at);
+    const figures = window.figures('iris', 1, at - 5_000, at);
+    assert.deepEqual([figures.requests, figures.classes], [4, { setosa: 2, virginica: 1 }]);
   });
 });
 
@@ -292,7 +303,7 @@ describe('compareClassShares on requests counted once: batches do not inflate th
         for (let request = 0; request < requests; request++) {
           const value = random();
           const name = value < 0.5 ? 'a' : value < 0.8 ? 'b' : 'c';
-          window.record('m', version, { status: 200, latencyMs: 1, classes: { [name]: 10 } }, at);
+          window.record('m', version, { status: 200, latencyMs: 1, answeredClass: name }, at);
           const counts = rows[String(version)] as Record<string, number>;
           counts[name] = (counts[name] ?? 0) + 10;
         }

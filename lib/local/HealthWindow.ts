@@ -135,7 +135,8 @@ export class HealthWindow {
 
   /**
    * Records one inference answered by `version` of `model` at `at` (ms since the epoch): its status, latency and
-   * invalid outputs, and the classes of a routed answer.
+   * invalid outputs, and the class a routed answer counts for (`answeredClass`, which the app gives answered
+   * requests only, as it writes it into the request's metrics on AWS).
    */
   record(model: string, version: number, outcome: ServedOutcome, at: number): void {
     const bucket = this.#bucket(model, version, at);

@@ -22,6 +22,8 @@ import { type GlobalOptions, withTargetOptions } from './target-options.js';
 
 /** Options of `sluice batch`. */
 interface BatchOptions extends GlobalOptions {
+  /** The model, as an option: the way to name a model called `status`, which is the subcommand's name. */
+  readonly model?: string;
   readonly input?: string;
   readonly output?: string;
   readonly version?: number;
@@ -54,7 +56,8 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
   // Positional options: `sluice batch status RUN --output X` gives --output to status, not to batch.
   const batch = withTargetOptions(program.command('batch').enablePositionalOptions(), io)
     .description('score a file of rows with a model in batches: results and a summary (local stack or AWS)')
-    .argument('<model>', 'model name')
+    .argument('[model]', 'model name')
+    .option('--model <name>', 'the model, instead of the argument (a model named `status`: `--model status`)')
     .option(
       '--input <path>',
       'a JSON lines (.jsonl) or CSV (.csv) file (--local: or a folder of them; AWS: or s3://<registry>/batch/<model>/input/...)',
@@ -85,7 +88,8 @@ export function registerBatchCommand(program: Command, io: CliIo): void {
         '  npx sluice batch iris --input rows.jsonl --output scored/ --state-machine arn:aws:states:...:stateMachine:...\n' +
         '  npx sluice batch status iris-20261203T101500Z-3fa2 --state-machine arn:... --output scored/',
     )
-    .action(async (model: string, options: BatchOptions) => {
+    .action(async (modelArgument: string | undefined, options: BatchOptions) => {
+      const model = modelOf(modelArgument, options.model);
       const input = required('--input', options.input);
       const output = required('--output', options.output);
       const tolerated = toleratedPercent(options.tolerateFailures);
@@ -386,4 +390,14 @@ function describeSummary(summary: BatchSummary, files: BatchFiles): string {
     `results: ${files.results}, summary: ${files.summary}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The model `sluice batch` scores: its argument or `--model`, one of the two. */
+function modelOf(argument: string | undefined, option: string | undefined): string {
+  if (argument !== undefined && option !== undefined && argument !== option) {
+    throw new UsageError(`two models given: "${argument}" and --model "${option}"; give one`);
+  }
+  const model = argument ?? option;
+  if (model === undefined) throw new UsageError('name the model: `sluice batch MODEL` or `--model MODEL`');
+  return model;
 }

@@ -259,4 +259,26 @@ describe('sluice batch --local: files of rows scored in batches against the loca
     assert.equal(size.code, 2);
     assert.match(size.stderr, /--batch-size must be a whole number from 1 to 10000/);
   });
+
+  it('takes the model as --model too: a model named status reaches the batch, not the subcommand', async () => {
+    // On AWS without a state machine: a refusal only the batch itself makes, after reading its model.
+    const named = await runSluiceInProcess(
+      ['batch', '--model', 'status', '--input', 'a.jsonl', '--output', 'out', '--bucket', 'b'],
+      test.home,
+    );
+    assert.equal(named.code, 2);
+    assert.match(named.stderr, /pass --state-machine ARN .*or use --local/);
+    const both = await runSluiceInProcess(
+      ['batch', 'iris', '--model', 'digits', '--input', 'a.jsonl', '--output', 'out', '--local'],
+      test.home,
+    );
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /two models given: "iris" and --model "digits"/);
+    const none = await runSluiceInProcess(
+      ['batch', '--input', 'a.jsonl', '--output', 'out', '--local'],
+      test.home,
+    );
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /name the model/);
+  });
 });

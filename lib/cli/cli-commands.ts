@@ -104,7 +104,7 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   },
   {
     name: 'batch',
-    usage: '[options] <model>',
+    usage: '[options] [model]',
     summary: 'score a file of rows with a model in batches: results and a summary (local stack or AWS)',
     load: async () => (await import('./batch-command.js')).registerBatchCommand,
   },

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { WithBodyBytes } from '../core/contract/body-bytes.js';
 import { type CorsSettings, corsHeaders, preflightHeaders } from '../core/contract/cors.js';
+import { INFERENCE_HEADER_CONTENT_LENGTH } from '../core/contract/headers.js';
 import { MAX_REQUEST_BYTES } from '../core/contract/limits.js';
 import { buildProxyEvent } from '../core/contract/proxy-event.js';
 import {
@@ -21,6 +22,7 @@ import {
   RequestTooLargeError,
   UrlTooLongError,
 } from '../core/errors/request-errors.js';
+import { alignedBodyBuffer } from '../core/tensor/binary-tensor.js';
 import { httpErrorOf } from '../serving/http-errors.js';
 
 /**
@@ -459,6 +461,10 @@ function readBody(
       expected: announced === undefined ? undefined : Number(announced),
     };
     bodies.set(request.socket, progress);
+    // A body of announced length is received into one buffer of its own, placed for its binary tensors to be viewed
+    // where they are (see alignedBodyBuffer); one of unknown length (chunked) is gathered and joined.
+    let target = announcedTarget(request, progress.expected);
+    let filled = 0;
     const chunks: Buffer[] = [];
     let tooLarge = false;
     const finish = (read: BodyRead): void => {
@@ -481,14 +487,44 @@ function readBody(
         chunks.length = 0;
         return;
       }
+      if (target && filled + chunk.length <= target.byteLength) {
+        target.set(chunk, filled);
+        filled += chunk.length;
+        return;
+      }
+      // More than announced (Node's parser stops at the Content-Length, so never, but the bytes are kept anyway).
+      if (target) chunks.push(target.subarray(0, filled));
+      target = undefined;
       chunks.push(chunk);
     });
-    request.on('end', () =>
-      finish(tooLarge ? { kind: 'too-large' } : { kind: 'body', bytes: Buffer.concat(chunks) }),
-    );
+    request.on('end', () => {
+      if (tooLarge) return finish({ kind: 'too-large' });
+      const bytes =
+        target === undefined
+          ? Buffer.concat(chunks)
+          : filled === target.byteLength
+            ? target
+            : target.subarray(0, filled);
+      finish({ kind: 'body', bytes });
+    });
     // Node reports a body ended early as an 'error' ("aborted") after its clientError: answered there.
     request.on('error', () => finish({ kind: 'aborted' }));
   });
+}
+
+/**
+ * The buffer a body of announced length is received into, its binary data (after the JSON header an
+ * `Inference-Header-Content-Length` announces, or from its first byte) aligned; none for a body of unknown length,
+ * an empty one, or one over the payload limit (refused as it comes).
+ */
+function announcedTarget(request: IncomingMessage, length: number | undefined): Buffer | undefined {
+  if (length === undefined || !Number.isSafeInteger(length) || length <= 0 || length > MAX_REQUEST_BYTES)
+    return undefined;
+  const header = Number(request.headers[INFERENCE_HEADER_CONTENT_LENGTH] ?? 0);
+  return alignedBodyBuffer(
+    length,
+    Number.isSafeInteger(header) && header >= 0 && header <= length ? header : 0,
+  );
 }
 
 /**

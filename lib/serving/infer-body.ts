@@ -35,9 +35,10 @@ export function readInferBody(event: BodyEvent): InferBody {
   if (headerLength === undefined && !isBinaryContentType(readHeader(event, 'content-type'))) {
     return { kind: 'json' };
   }
-  const bytes = readBodyBytes(event);
+  const match = headerLength === undefined ? null : HEADER_LENGTH_PATTERN.exec(headerLength);
+  // The binary data after the header aligned where the body is decoded, so its tensors are viewed, not copied.
+  const bytes = readBodyBytes(event, match ? Number(match[1]) : 0);
   if (headerLength === undefined) return { kind: 'raw', bytes };
-  const match = HEADER_LENGTH_PATTERN.exec(headerLength);
   if (!match) {
     throw new InvalidRequestError(
       `header ${INFERENCE_HEADER_CONTENT_LENGTH} is ${JSON.stringify(headerLength.slice(0, 40))}; expected the byte length of the JSON header (0 for a raw binary body)`,

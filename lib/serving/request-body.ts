@@ -8,6 +8,7 @@ import {
   RequestTooLargeError,
   UnsupportedEncodingError,
 } from '../core/errors/request-errors.js';
+import { alignedBodyBuffer } from '../core/tensor/binary-tensor.js';
 
 /** Slack allowed on a base64 body's length over 4/3 of the byte limit: padding. */
 const BASE64_SLACK_CHARS = 4;
@@ -50,21 +51,31 @@ export function readBodyText(event: BodyEvent): string {
 
 /**
  * Reads a proxy event's body as bytes: base64 bodies decoded (API Gateway's binary media types, the local
- * emulator), text bodies as UTF-8. Refused when absent, over {@link MAX_REQUEST_BYTES} or content-encoded.
+ * emulator), text bodies as UTF-8. Refused when absent, over {@link MAX_REQUEST_BYTES} or content-encoded. A base64
+ * body is decoded into a buffer of its own whose byte `binaryOffset` is aligned (see `alignedBodyBuffer`), so the
+ * binary tensors from there are viewed in place; the emulator's bytes come aligned already.
  *
  * @example
  * const bytes = readBodyBytes(event);
  */
-export function readBodyBytes(event: BodyEvent): Buffer {
+export function readBodyBytes(event: BodyEvent, binaryOffset = 0): Buffer {
   refuseContentEncoding(event);
   if (event.bytes) {
     const bytes = requireBytes(event.bytes);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   const raw = requireBody(event);
-  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  const bytes = event.isBase64Encoded ? decodeBase64(raw, binaryOffset) : Buffer.from(raw, 'utf8');
   if (bytes.byteLength > MAX_REQUEST_BYTES) throw tooLarge();
   return bytes;
+}
+
+/** Base64 text decoded into an aligned buffer of its own (byteLength is exact for well-formed base64, an upper bound otherwise). */
+function decodeBase64(text: string, binaryOffset: number): Buffer {
+  const bound = Buffer.byteLength(text, 'base64');
+  const bytes = alignedBodyBuffer(bound, Math.min(binaryOffset, bound));
+  const written = bytes.write(text, 'base64');
+  return written === bound ? bytes : bytes.subarray(0, written);
 }
 
 /**

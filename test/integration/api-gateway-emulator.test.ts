@@ -144,6 +144,48 @@ describe('ApiGatewayEmulator: bodies travel as bytes locally, and answers carry 
     }
   });
 
+  it('receives a body of known length into memory of its own with its binary data aligned, a chunked one whole', async () => {
+    const seen: Uint8Array[] = [];
+    const api = await ApiGatewayEmulator.start({
+      port: 0,
+      handler: async (event) => {
+        seen.push((event as WithBodyBytes).bytes ?? new Uint8Array());
+        return { statusCode: 204, headers: {}, body: '' };
+      },
+    });
+    try {
+      // Chunks of a socket's size, so the body arrives in several reads.
+      const header = Buffer.from('{"inputs":[]}   ');
+      const data = Buffer.alloc(300_000, 7);
+      const body = Buffer.concat([header, data]);
+      await fetch(`${api.url}/v2/models/m/infer`, {
+        method: 'POST',
+        body,
+        headers: { 'inference-header-content-length': String(header.byteLength - 3) },
+      });
+      const [whole] = seen;
+      assert.ok(whole && Buffer.from(whole).equals(body));
+      assert.equal((whole.byteOffset + header.byteLength - 3) % 8, 0, 'the data after the header is aligned');
+      assert.ok(whole.buffer.byteLength < body.byteLength + 8, 'a buffer of its own, not a join of the reads');
+      const chunked = new ReadableStream({
+        start(controller) {
+          controller.enqueue(body.subarray(0, 1000));
+          controller.enqueue(body.subarray(1000));
+          controller.close();
+        },
+      });
+      const response = await fetch(`${api.url}/v2/models/m/infer`, {
+        method: 'POST',
+        body: chunked,
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(response.status, 204);
+      assert.ok(seen[1] && Buffer.from(seen[1]).equals(body), 'a chunked body, of no announced length, whole');
+    } finally {
+      await api.stop();
+    }
+  });
+
   it('decodes a base64 result without bytes as API Gateway does, and sizes text answers in bytes', async () => {
     const replies = [
       {

@@ -44,6 +44,8 @@ export interface BinaryTensorHeader {
  * element count times the element size (little-endian, row-major), BOOL bytes 0 or 1, and BYTES elements
  * length-prefixed, valid UTF-8 without NUL (onnxruntime-node's strings are NUL-terminated UTF-8). Floats are
  * taken bit for bit, NaN and infinities included. Every failure is a {@link InvalidRequestError} naming the input.
+ * A fixed-size tensor views `bytes` in place when they sit aligned for its type (the caller hands them over: nothing
+ * may write to them afterwards), and copies them otherwise.
  *
  * @example
  * decodeBinaryTensor({ name: 'x', datatype: 'FP32', shape: [1, 2] }, new Uint8Array(new Float32Array([0.5, 1]).buffer), spec);
@@ -66,10 +68,7 @@ export function decodeBinaryTensor(
       `binary data is ${bytes.byteLength} bytes; shape [${dims.join(',')}] of ${spec.datatype} needs ${count * size} (${count} x ${size})`,
     );
   }
-  // A copy into a fresh buffer of exactly this size: typed arrays need an aligned offset, and the request's
-  // buffer (a Node Buffer may be a slice of a shared pool) is not kept. Not Buffer#slice: that one shares memory.
-  const buffer = new Uint8Array(bytes).buffer;
-  const tensor = tensorOverBuffer(spec.datatype, buffer, dims);
+  const tensor = tensorOverBytes(spec.datatype, bytes, dims);
   if (tensor.type === 'bool') {
     const values = tensor.data as Uint8Array;
     const wrong = values.findIndex((value) => value > 1);
@@ -79,9 +78,47 @@ export function decodeBinaryTensor(
 }
 
 /**
+ * A tensor over a request's bytes: a view of them where they sit at an offset aligned for the datatype's typed array
+ * (as {@link alignedBodyBuffer} places them), else a copy into a buffer of its own. Bodies are the request's alone
+ * (the emulator's buffer, the base64 decode of an API Gateway body, a worker's structured clone), and nothing writes
+ * to an input tensor, so the view is safe; it saves a copy of the whole tensor and the garbage a 4.9 MB copy makes
+ * (the conv net over HTTP, issue 18).
+ */
+function tensorOverBytes(
+  datatype: Exclude<TensorDatatype, 'BYTES'>,
+  bytes: Uint8Array,
+  dims: readonly number[],
+): TensorData {
+  const size = BINARY_ELEMENT_BYTES[datatype];
+  if (bytes.byteOffset % size === 0 && bytes.buffer instanceof ArrayBuffer)
+    return tensorOverBuffer(datatype, bytes.buffer, dims, bytes.byteOffset, bytes.byteLength / size);
+  // Not Buffer#slice: that one shares memory, at the same unaligned offset.
+  return tensorOverBuffer(datatype, new Uint8Array(bytes).buffer, dims);
+}
+
+/**
+ * A buffer of `length` bytes, uninitialised, for a body whose binary data starts at `binaryOffset` (its JSON
+ * header's length, 0 for a raw binary body): its own memory (never a slice of Node's shared pool), placed so that
+ * byte `binaryOffset` is 8-byte aligned, so every fixed-size tensor of the data can be viewed in place (see
+ * `decodeBinaryTensor`) when the inputs before it keep the alignment their types need.
+ *
+ * @example
+ * const body = alignedBodyBuffer(1_000, 37);
+ * (body.byteOffset + 37) % 8; // 0
+ */
+export function alignedBodyBuffer(length: number, binaryOffset: number): Buffer {
+  const pad = (BODY_ALIGNMENT - (binaryOffset % BODY_ALIGNMENT)) % BODY_ALIGNMENT;
+  // Not zero-filled: the body's bytes are written over it, and only what was written is read.
+  return Buffer.allocUnsafeSlow(pad + length).subarray(pad);
+}
+
+/** The alignment {@link alignedBodyBuffer} gives binary data: that of the widest element (FP64, INT64, UINT64). */
+const BODY_ALIGNMENT = 8;
+
+/**
  * A tensor of a fixed-size datatype over `buffer` as it is (no copy): the typed array onnxruntime-node takes for
- * it, FP16 as half-precision bit patterns, BOOL as bytes (not checked here). `buffer` must hold exactly the
- * elements `dims` has.
+ * it, FP16 as half-precision bit patterns, BOOL as bytes (not checked here). The part viewed, `length` elements from
+ * `byteOffset` (aligned for the datatype; the whole buffer by default), must be exactly the elements `dims` has.
  *
  * @example
  * tensorOverBuffer('FP32', new ArrayBuffer(8), [2]).data; // Float32Array [0, 0]
@@ -90,32 +127,34 @@ export function tensorOverBuffer(
   datatype: Exclude<TensorDatatype, 'BYTES'>,
   buffer: ArrayBuffer,
   dims: readonly number[],
+  byteOffset = 0,
+  length = (buffer.byteLength - byteOffset) / BINARY_ELEMENT_BYTES[datatype],
 ): TensorData {
   switch (datatype) {
     case 'FP32':
-      return tensorOf('float32', new Float32Array(buffer), dims);
+      return tensorOf('float32', new Float32Array(buffer, byteOffset, length), dims);
     case 'FP64':
-      return tensorOf('float64', new Float64Array(buffer), dims);
+      return tensorOf('float64', new Float64Array(buffer, byteOffset, length), dims);
     case 'FP16':
-      return tensorOf('float16', new Uint16Array(buffer), dims);
+      return tensorOf('float16', new Uint16Array(buffer, byteOffset, length), dims);
     case 'INT8':
-      return tensorOf('int8', new Int8Array(buffer), dims);
+      return tensorOf('int8', new Int8Array(buffer, byteOffset, length), dims);
     case 'INT16':
-      return tensorOf('int16', new Int16Array(buffer), dims);
+      return tensorOf('int16', new Int16Array(buffer, byteOffset, length), dims);
     case 'INT32':
-      return tensorOf('int32', new Int32Array(buffer), dims);
+      return tensorOf('int32', new Int32Array(buffer, byteOffset, length), dims);
     case 'INT64':
-      return tensorOf('int64', new BigInt64Array(buffer), dims);
+      return tensorOf('int64', new BigInt64Array(buffer, byteOffset, length), dims);
     case 'UINT8':
-      return tensorOf('uint8', new Uint8Array(buffer), dims);
+      return tensorOf('uint8', new Uint8Array(buffer, byteOffset, length), dims);
     case 'UINT16':
-      return tensorOf('uint16', new Uint16Array(buffer), dims);
+      return tensorOf('uint16', new Uint16Array(buffer, byteOffset, length), dims);
     case 'UINT32':
-      return tensorOf('uint32', new Uint32Array(buffer), dims);
+      return tensorOf('uint32', new Uint32Array(buffer, byteOffset, length), dims);
     case 'UINT64':
-      return tensorOf('uint64', new BigUint64Array(buffer), dims);
+      return tensorOf('uint64', new BigUint64Array(buffer, byteOffset, length), dims);
     case 'BOOL':
-      return tensorOf('bool', new Uint8Array(buffer), dims);
+      return tensorOf('bool', new Uint8Array(buffer, byteOffset, length), dims);
   }
 }
 

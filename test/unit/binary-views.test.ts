@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildProxyEvent } from '../../lib/core/contract/proxy-event.js';
+import { alignedBodyBuffer, decodeBinaryTensor } from '../../lib/core/tensor/binary-tensor.js';
+import type { TensorSpec } from '../../lib/core/tensor/TensorSpec.js';
+import { readInferBody } from '../../lib/serving/infer-body.js';
+
+const FP64: TensorSpec = { name: 'x', datatype: 'FP64', shape: [-1] };
+const VALUES = [0.1, -0, Number.MAX_VALUE, 5e-324];
+
+/** The FP64 values as little-endian bytes, `at` bytes into a buffer of their own. */
+function bytesAt(at: number): Uint8Array {
+  const bytes = new Uint8Array(new ArrayBuffer(at + VALUES.length * 8), at, VALUES.length * 8);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  VALUES.forEach((value, index) => view.setFloat64(index * 8, value, true));
+  return bytes;
+}
+
+describe('Binary tensors are viewed where they sit, not copied, when their bytes are aligned', () => {
+  it('an aligned tensor is a view of the request bytes; an unaligned one a copy of its own, with the same values', () => {
+    const header = { name: 'x', datatype: 'FP64', shape: [VALUES.length] };
+    const aligned = bytesAt(16);
+    const viewed = decodeBinaryTensor(header, aligned, FP64);
+    assert.equal((viewed.data as Float64Array).buffer, aligned.buffer, 'the same memory');
+    assert.equal((viewed.data as Float64Array).byteOffset, 16);
+    const unaligned = bytesAt(12);
+    const copied = decodeBinaryTensor(header, unaligned, FP64);
+    assert.notEqual((copied.data as Float64Array).buffer, unaligned.buffer);
+    for (const tensor of [viewed, copied]) assert.deepEqual(Array.from(tensor.data as Float64Array), VALUES);
+  });
+
+  it('alignedBodyBuffer puts the byte after any header length at an 8-byte boundary of memory of its own', () => {
+    for (let header = 0; header < 24; header++) {
+      const body = alignedBodyBuffer(100, header);
+      assert.equal(body.byteLength, 100);
+      assert.equal((body.byteOffset + header) % 8, 0, `header of ${header} bytes`);
+      assert.ok(body.buffer.byteLength < 108, 'not a slice of a shared pool');
+    }
+  });
+
+  it('a base64 body (what API Gateway sends) is decoded with its binary data aligned, whatever its header length', () => {
+    for (const padding of ['', ' ', '  ', '   ']) {
+      const json = Buffer.from(
+        `{"inputs":[{"name":"x","datatype":"FP64","shape":[4],"parameters":{"binary_data_size":32}}]}${padding}`,
+      );
+      const data = bytesAt(0);
+      const event = buildProxyEvent({
+        method: 'POST',
+        path: '/v2/models/m/infer',
+        headers: { 'inference-header-content-length': String(json.byteLength) },
+        body: Buffer.concat([json, data]).toString('base64'),
+        isBase64Encoded: true,
+        requestId: 'views',
+        requestTimeEpoch: 0,
+      });
+      const body = readInferBody(event);
+      assert.equal(body.kind, 'request');
+      if (body.kind !== 'request') continue;
+      assert.equal(body.binary.byteOffset % 8, 0, `a header of ${json.byteLength} bytes`);
+      assert.deepEqual(Buffer.from(body.binary), Buffer.from(data));
+      const tensor = decodeBinaryTensor(body.request.inputs[0] as never, body.binary, FP64);
+      assert.equal((tensor.data as Float64Array).buffer, body.binary.buffer, 'viewed, not copied');
+    }
+  });
+});

@@ -166,7 +166,10 @@ describe('ApiGatewayEmulator: bodies travel as bytes locally, and answers carry 
       const [whole] = seen;
       assert.ok(whole && Buffer.from(whole).equals(body));
       assert.equal((whole.byteOffset + header.byteLength - 3) % 8, 0, 'the data after the header is aligned');
-      assert.ok(whole.buffer.byteLength < body.byteLength + 8, 'a buffer of its own, not a join of the reads');
+      assert.ok(
+        whole.buffer.byteLength < body.byteLength + 8,
+        'a buffer of its own, not a join of the reads',
+      );
       const chunked = new ReadableStream({
         start(controller) {
           controller.enqueue(body.subarray(0, 1000));
@@ -180,7 +183,10 @@ describe('ApiGatewayEmulator: bodies travel as bytes locally, and answers carry 
         duplex: 'half',
       } as RequestInit);
       assert.equal(response.status, 204);
-      assert.ok(seen[1] && Buffer.from(seen[1]).equals(body), 'a chunked body, of no announced length, whole');
+      assert.ok(
+        seen[1] && Buffer.from(seen[1]).equals(body),
+        'a chunked body, of no announced length, whole',
+      );
     } finally {
       await api.stop();
     }

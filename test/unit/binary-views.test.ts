@@ -12,7 +12,7 @@ const VALUES = [0.1, -0, Number.MAX_VALUE, 5e-324];
 function bytesAt(at: number): Uint8Array {
   const bytes = new Uint8Array(new ArrayBuffer(at + VALUES.length * 8), at, VALUES.length * 8);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  VALUES.forEach((value, index) => view.setFloat64(index * 8, value, true));
+  for (const [index, value] of VALUES.entries()) view.setFloat64(index * 8, value, true);
   return bytes;
 }
 

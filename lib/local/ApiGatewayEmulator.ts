@@ -462,7 +462,8 @@ function readBody(
     };
     bodies.set(request.socket, progress);
     // A body of announced length is received into one buffer of its own, placed for its binary tensors to be viewed
-    // where they are (see alignedBodyBuffer); one of unknown length (chunked) is gathered and joined.
+    // where they are (see alignedBodyBuffer); one of unknown length (chunked) is gathered and joined. The buffer is
+    // reserved as the headers arrive (up to the payload limit, uninitialised: its pages are touched as bytes come).
     let target = announcedTarget(request, progress.expected);
     let filled = 0;
     const chunks: Buffer[] = [];

@@ -53,7 +53,8 @@ export function readBodyText(event: BodyEvent): string {
  * Reads a proxy event's body as bytes: base64 bodies decoded (API Gateway's binary media types, the local
  * emulator), text bodies as UTF-8. Refused when absent, over {@link MAX_REQUEST_BYTES} or content-encoded. A base64
  * body is decoded into a buffer of its own whose byte `binaryOffset` is aligned (see `alignedBodyBuffer`), so the
- * binary tensors from there are viewed in place; the emulator's bytes come aligned already.
+ * binary tensors from there are viewed in place; the emulator's bytes come so aligned when the body had a
+ * Content-Length (a chunked one is joined, unaligned, and its tensors copied).
  *
  * @example
  * const bytes = readBodyBytes(event);

@@ -79,10 +79,12 @@ export function decodeBinaryTensor(
 
 /**
  * A tensor over a request's bytes: a view of them where they sit at an offset aligned for the datatype's typed array
- * (as {@link alignedBodyBuffer} places them), else a copy into a buffer of its own. Bodies are the request's alone
- * (the emulator's buffer, the base64 decode of an API Gateway body, a worker's structured clone), and nothing writes
- * to an input tensor, so the view is safe; it saves a copy of the whole tensor and the garbage a 4.9 MB copy makes
- * (the conv net over HTTP, issue 18).
+ * (as {@link alignedBodyBuffer} places them), else a copy into a buffer of its own. A body's buffer is the request's
+ * own (the emulator's, the base64 decode of an API Gateway body), and no tensor decoded from binary data is written
+ * to (only inputs sent by reference are filled, into buffers of their own), so the view is safe; it saves a copy of
+ * the whole tensor and the garbage a 4.9 MB copy makes (the conv net over HTTP, issue 18). Under
+ * {@link smallestViewedTensor} the bytes are copied even when aligned: a small body may be a slice of Node's shared pool,
+ * whose other bytes are not the request's.
  */
 function tensorOverBytes(
   datatype: Exclude<TensorDatatype, 'BYTES'>,
@@ -90,10 +92,24 @@ function tensorOverBytes(
   dims: readonly number[],
 ): TensorData {
   const size = BINARY_ELEMENT_BYTES[datatype];
-  if (bytes.byteOffset % size === 0 && bytes.buffer instanceof ArrayBuffer)
+  if (
+    bytes.byteLength >= smallestViewedTensor() &&
+    bytes.byteOffset % size === 0 &&
+    bytes.buffer instanceof ArrayBuffer
+  )
     return tensorOverBuffer(datatype, bytes.buffer, dims, bytes.byteOffset, bytes.byteLength / size);
   // Not Buffer#slice: that one shares memory, at the same unaligned offset.
   return tensorOverBuffer(datatype, new Uint8Array(bytes).buffer, dims);
+}
+
+/**
+ * The smallest tensor viewed in its body, in bytes: Node takes allocations from its shared pool "only when size is less than
+ * `Buffer.poolSize >>> 1`" (https://nodejs.org/api/buffer.html#static-method-bufferallocunsafesize), so a body that
+ * holds a tensor at least that large is never a slice of it (32 KiB on Node 24, whose pool is 64 KiB). Copying a
+ * tensor that small costs microseconds.
+ */
+function smallestViewedTensor(): number {
+  return Buffer.poolSize >>> 1;
 }
 
 /**
@@ -118,7 +134,8 @@ const BODY_ALIGNMENT = 8;
 /**
  * A tensor of a fixed-size datatype over `buffer` as it is (no copy): the typed array onnxruntime-node takes for
  * it, FP16 as half-precision bit patterns, BOOL as bytes (not checked here). The part viewed, `length` elements from
- * `byteOffset` (aligned for the datatype; the whole buffer by default), must be exactly the elements `dims` has.
+ * `byteOffset` (aligned for the datatype; by default the rest of the buffer, which must then be a whole number of
+ * elements, or the typed array's constructor throws), must be exactly the elements `dims` has.
  *
  * @example
  * tensorOverBuffer('FP32', new ArrayBuffer(8), [2]).data; // Float32Array [0, 0]
@@ -128,7 +145,7 @@ export function tensorOverBuffer(
   buffer: ArrayBuffer,
   dims: readonly number[],
   byteOffset = 0,
-  length = (buffer.byteLength - byteOffset) / BINARY_ELEMENT_BYTES[datatype],
+  length?: number,
 ): TensorData {
   switch (datatype) {
     case 'FP32':

@@ -14,9 +14,16 @@ export const BENCH_OUT = join(import.meta.dirname, '.out');
  * @example
  * await bundleLikeTheAsset({ 'sluice-server': join(here, 'servers', 'sluice-server.ts') });
  */
-export async function bundleLikeTheAsset(entryPoints: Readonly<Record<string, string>>): Promise<void> {
+export async function bundleLikeTheAsset(
+  entryPoints: Readonly<Record<string, string>>,
+  options: {
+    /** False keeps the functions' names, for a CPU profile to be read by them. @default true, as the asset */
+    readonly minify?: boolean;
+  } = {},
+): Promise<void> {
   await build({
     ...FUNCTION_BUNDLE_OPTIONS,
+    minify: options.minify ?? FUNCTION_BUNDLE_OPTIONS.minify,
     entryPoints: { ...entryPoints },
     outdir: BENCH_OUT,
     external: ['onnxruntime-node'],

@@ -2,6 +2,7 @@
  * Models the benchmark generates for itself (never committed): an image-sized conv net and a ~100 MB model.
  */
 import onnxProto from 'onnx-proto';
+import { INFERENCE_HEADER_CONTENT_LENGTH } from '../lib/core/contract/headers.js';
 import { buildModel } from '../lib/tools/model-builder.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
 
@@ -189,4 +190,35 @@ export function digitsMlpModel(): Uint8Array {
       { opType: 'Softmax', inputs: ['logits'], outputs: ['probabilities'], attributes: { axis: { int: 1 } } },
     ],
   });
+}
+
+/**
+ * The conv net's request with binary tensors: seeded pixels, the body (a JSON header asking for the map as binary
+ * data, then the pixels' bytes) and the HTTP headers it is sent with (`Inference-Header-Content-Length`).
+ */
+export function convNetRequest(): { pixels: Float32Array; body: Buffer; headers: Record<string, string> } {
+  const pixels = new Float32Array(3 * IMAGE_SIDE * IMAGE_SIDE);
+  const random = seededRandom(9);
+  for (let index = 0; index < pixels.length; index++) pixels[index] = random();
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        {
+          name: 'image',
+          datatype: 'FP32',
+          shape: [1, 3, IMAGE_SIDE, IMAGE_SIDE],
+          parameters: { binary_data_size: pixels.byteLength },
+        },
+      ],
+      outputs: [{ name: 'map', parameters: { binary_data: true } }],
+    }),
+  );
+  return {
+    pixels,
+    body: Buffer.concat([header, Buffer.from(pixels.buffer)]),
+    headers: {
+      'content-type': 'application/octet-stream',
+      [INFERENCE_HEADER_CONTENT_LENGTH]: String(header.byteLength),
+    },
+  };
 }

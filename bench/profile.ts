@@ -11,17 +11,13 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { INFERENCE_HEADER_CONTENT_LENGTH } from '../lib/core/contract/headers.js';
 import { PublishExtrasSchema } from '../lib/core/manifest/ModelManifest.js';
 import { readLocalStackInfo } from '../lib/local/local-home.js';
 import { SAMPLE_MODELS } from '../lib/local/sample-models.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
-import { createS3Client } from '../lib/storage/create-s3-client.js';
-import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
-import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
-import { seededRandom } from '../lib/tools/seeded-random.js';
 import { BENCH_OUT, bundleLikeTheAsset } from './bundle.js';
-import { convNetModel, IMAGE_SIDE } from './models.js';
+import { convNetModel, convNetRequest } from './models.js';
+import { stackRegistry } from './stack-registry.js';
 
 /** Lines of each table printed. */
 const TOP = 25;
@@ -53,12 +49,7 @@ const server = fork(join(BENCH_OUT, 'profile-sluice-server.mjs'), [home], {
 await new Promise((resolve) => server.once('message', resolve));
 const info = await readLocalStackInfo(home);
 if (!info) throw new Error('the local stack did not record where it listens');
-const registry = new ModelRegistry({
-  store: new S3ObjectStore({
-    client: createS3Client({ region: 'us-east-1', endpoint: info.s3Endpoint }),
-    bucket: info.bucket,
-  }),
-});
+const registry = stackRegistry(info);
 const cpuMicros = (): Promise<number> =>
   new Promise((resolve) => {
     server.once('message', (message: { cpuMicros: number }) => resolve(message.cpuMicros));
@@ -113,23 +104,7 @@ async function httpLoad(): Promise<() => Promise<number>> {
 /** Binary conv net requests (4.9 MB in, 1.6 MB out), one at a time; answers how many it made. */
 async function imageLoad(): Promise<() => Promise<number>> {
   const manifest = await publishVersion(registry, { name: 'image', model: convNetModel() });
-  const pixels = new Float32Array(3 * IMAGE_SIDE * IMAGE_SIDE);
-  const random = seededRandom(9);
-  for (let index = 0; index < pixels.length; index++) pixels[index] = random();
-  const header = Buffer.from(
-    JSON.stringify({
-      inputs: [
-        {
-          name: 'image',
-          datatype: 'FP32',
-          shape: [1, 3, IMAGE_SIDE, IMAGE_SIDE],
-          parameters: { binary_data_size: pixels.byteLength },
-        },
-      ],
-      outputs: [{ name: 'map', parameters: { binary_data: true } }],
-    }),
-  );
-  const body = Buffer.concat([header, Buffer.from(pixels.buffer)]);
+  const { body, headers } = convNetRequest();
   const url = `${info?.apiUrl}/v2/models/image/versions/${manifest.version}/infer`;
   const runs = Number(process.env.PROFILE_RUNS ?? 10);
   let warm = false;
@@ -140,10 +115,7 @@ async function imageLoad(): Promise<() => Promise<number>> {
       const response = await fetch(url, {
         method: 'POST',
         body,
-        headers: {
-          'content-type': 'application/octet-stream',
-          [INFERENCE_HEADER_CONTENT_LENGTH]: String(header.byteLength),
-        },
+        headers,
       });
       await response.arrayBuffer();
       if (response.status !== 200) throw new Error(`image request: ${response.status}`);

@@ -10,12 +10,10 @@ import * as z from 'zod';
 import { ObjectOutputParameter } from '../lib/core/contract/tensor-objects.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
 import { lambdaSessionOptions } from '../lib/serving/session-options.js';
-import { createS3Client } from '../lib/storage/create-s3-client.js';
-import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
-import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
 import { IMAGE_SCALE_BYTES, IMAGE_SCALE_SHAPE, imageScaleModel } from '../test/fixtures/image-scale-model.js';
 import { median, quick, type Row, ratioRow } from './row.js';
+import { stackRegistry } from './stack-registry.js';
 
 /** Round trips per row (after one warm-up), alternating with raw runs. */
 const RUNS = quick ? 3 : 9;
@@ -54,15 +52,7 @@ export async function referenceRows(
   info: { readonly s3Endpoint: string; readonly bucket: string },
 ): Promise<Row[]> {
   const model = imageScaleModel();
-  const manifest = await publishVersion(
-    new ModelRegistry({
-      store: new S3ObjectStore({
-        client: createS3Client({ region: 'us-east-1', endpoint: info.s3Endpoint }),
-        bucket: info.bucket,
-      }),
-    }),
-    { name: 'image-by-reference', model },
-  );
+  const manifest = await publishVersion(stackRegistry(info), { name: 'image-by-reference', model });
   const base = `http://127.0.0.1:${port}/v2/models/${manifest.name}/versions/${manifest.version}`;
   const pixels = new Float32Array(IMAGE_SCALE_BYTES / Float32Array.BYTES_PER_ELEMENT);
   const random = seededRandom(11);

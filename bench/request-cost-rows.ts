@@ -10,12 +10,10 @@ import { UNIT_PRICES } from '../lib/core/cost/unit-prices.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
 import { successMetricLines } from '../lib/serving/metrics/EmfServingMetrics.js';
 import { lambdaSessionOptions } from '../lib/serving/session-options.js';
-import { createS3Client } from '../lib/storage/create-s3-client.js';
-import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
-import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
 import { digitsMlpModel, MLP_FEATURES, SMALL_CONV_SHAPE, smallConvNetModel } from './models.js';
 import { median, quick, type Row, ratioRow } from './row.js';
+import { stackRegistry } from './stack-registry.js';
 
 /** A server process the rows drive: where it listens and how much CPU it has used so far. */
 export interface CpuServer {
@@ -85,12 +83,7 @@ export async function smallModelRows(
   store: StackStore,
   startLeast: (modelUrl: string) => Promise<{ port: number; stop: () => void }>,
 ): Promise<Row[]> {
-  const registry = new ModelRegistry({
-    store: new S3ObjectStore({
-      client: createS3Client({ region: 'us-east-1', endpoint: store.s3Endpoint }),
-      bucket: store.bucket,
-    }),
-  });
+  const registry = stackRegistry(store);
   const random = seededRandom(21);
   const rows: Row[] = [];
 

@@ -17,7 +17,6 @@ import { MAX_MODELS_PER_STACK } from '../lib/cdk/model-group.js';
 import { SluiceStack } from '../lib/cdk/sluice-stack.js';
 import { freshCliBundle } from '../lib/cli/cli-bundle.mjs';
 import { parseDeployConfig } from '../lib/core/config/deploy-config.js';
-import { INFERENCE_HEADER_CONTENT_LENGTH } from '../lib/core/contract/headers.js';
 import { buildProxyEvent } from '../lib/core/contract/proxy-event.js';
 import { type PublishExtras, PublishExtrasSchema } from '../lib/core/manifest/ModelManifest.js';
 import { planRollout } from '../lib/core/rollout/plan-rollout.js';
@@ -29,18 +28,17 @@ import { SAMPLE_MODELS } from '../lib/local/sample-models.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
 import { readFunctionConfig } from '../lib/serving/function-config.js';
 import { lambdaSessionOptions } from '../lib/serving/session-options.js';
-import { createS3Client } from '../lib/storage/create-s3-client.js';
 import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
-import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
 import { seededRandom } from '../lib/tools/seeded-random.js';
 import { batchRow } from './batch-rows.js';
 import { BENCH_OUT, bundleLikeTheAsset } from './bundle.js';
 import { encodingRows } from './encoding-rows.js';
 import { functionEnv } from './function-env.js';
-import { convNetModel, IMAGE_SIDE } from './models.js';
+import { convNetModel, convNetRequest, IMAGE_SIDE } from './models.js';
 import { referenceRows } from './reference-rows.js';
 import { cpuPerRequestRow, logBytesRow, smallModelRows } from './request-cost-rows.js';
 import { fastestMs, fmt, median, quick, type Row, ratioRow } from './row.js';
+import { stackRegistry } from './stack-registry.js';
 import { coldStartRows, localStackReadyRow, servingRssRows } from './startup-rows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -121,15 +119,7 @@ try {
   const sluiceServer = await startServer(join(outDir, 'sluice-server.mjs'), [localHome], env);
   const localInfo = await readLocalStackInfo(localHome);
   if (!localInfo) throw new Error('the local stack did not record where it listens');
-  await publishVersion(
-    new ModelRegistry({
-      store: new S3ObjectStore({
-        client: createS3Client({ region: 'us-east-1', endpoint: localInfo.s3Endpoint }),
-        bucket: localInfo.bucket,
-      }),
-    }),
-    { name: 'iris', model: iris.modelPath, extras },
-  );
+  await publishVersion(stackRegistry(localInfo), { name: 'iris', model: iris.modelPath, extras });
   const minimalServer = await startServer(join(here, 'servers', 'minimal-server.mjs'), [modelUrl], env);
   try {
     const oursHttp = await load(sluiceServer.port, single);
@@ -309,43 +299,15 @@ function parsingRow(): Row {
  */
 async function imageRow(port: number, info: { s3Endpoint: string; bucket: string }): Promise<Row> {
   const model = convNetModel();
-  const manifest = await publishVersion(
-    new ModelRegistry({
-      store: new S3ObjectStore({
-        client: createS3Client({ region: 'us-east-1', endpoint: info.s3Endpoint }),
-        bucket: info.bucket,
-      }),
-    }),
-    { name: 'image', model },
-  );
-  const pixels = new Float32Array(3 * IMAGE_SIDE * IMAGE_SIDE);
-  const random = seededRandom(9);
-  for (let index = 0; index < pixels.length; index++) pixels[index] = random();
-  const data = Buffer.from(pixels.buffer);
-  const header = Buffer.from(
-    JSON.stringify({
-      inputs: [
-        {
-          name: 'image',
-          datatype: 'FP32',
-          shape: [1, 3, IMAGE_SIDE, IMAGE_SIDE],
-          parameters: { binary_data_size: data.byteLength },
-        },
-      ],
-      outputs: [{ name: 'map', parameters: { binary_data: true } }],
-    }),
-  );
-  const body = Buffer.concat([header, data]);
+  const manifest = await publishVersion(stackRegistry(info), { name: 'image', model });
+  const { pixels, body, headers } = convNetRequest();
   const url = `http://127.0.0.1:${port}/v2/models/image/versions/${manifest.version}/infer`;
   const roundTrip = async (): Promise<number> => {
     const started = performance.now();
     const response = await fetch(url, {
       method: 'POST',
       body,
-      headers: {
-        'content-type': 'application/octet-stream',
-        [INFERENCE_HEADER_CONTENT_LENGTH]: String(header.byteLength),
-      },
+      headers,
     });
     const bytes = Buffer.from(await response.arrayBuffer());
     if (response.status !== 200)

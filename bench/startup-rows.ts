@@ -11,12 +11,11 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { readLocalStackInfo } from '../lib/local/local-home.js';
 import { publishVersion } from '../lib/publish/publish-version.js';
-import { createS3Client } from '../lib/storage/create-s3-client.js';
-import { ModelRegistry } from '../lib/storage/ModelRegistry.js';
-import { S3ObjectStore } from '../lib/storage/S3ObjectStore.js';
+import type { ModelRegistry } from '../lib/storage/ModelRegistry.js';
 import { BENCH_OUT, bundleLikeTheAsset } from './bundle.js';
 import { BIG_MODEL_WIDTH, bigModel } from './models.js';
 import { median, quick, type Row, ratioRow } from './row.js';
+import { stackRegistry } from './stack-registry.js';
 
 const here = import.meta.dirname;
 /** Beside run.ts's bundles (a bundle finds package.json two folders up, as from lib/local), with names of their own. */
@@ -152,12 +151,7 @@ export async function servingRssRows(bench: StartupBench): Promise<Row[]> {
     async () => {
       const info = await readLocalStackInfo(stackHome);
       if (!info) throw new Error('the local stack did not record where it listens');
-      const registry = new ModelRegistry({
-        store: new S3ObjectStore({
-          client: createS3Client({ region: 'us-east-1', endpoint: info.s3Endpoint }),
-          bucket: info.bucket,
-        }),
-      });
+      const registry = stackRegistry(info);
       await publishVersion(registry, { name: 'iris', model: bench.irisModelPath });
     },
   );

@@ -49,6 +49,7 @@ const server = fork(join(BENCH_OUT, 'profile-sluice-server.mjs'), [home], {
 await new Promise((resolve) => server.once('message', resolve));
 const info = await readLocalStackInfo(home);
 if (!info) throw new Error('the local stack did not record where it listens');
+const { apiUrl } = info;
 const registry = stackRegistry(info);
 const cpuMicros = (): Promise<number> =>
   new Promise((resolve) => {
@@ -83,7 +84,7 @@ async function httpLoad(): Promise<() => Promise<number>> {
   await publishVersion(registry, { name: 'iris', model: iris.modelPath, extras });
   const seconds = Number(process.env.PROFILE_SECONDS ?? 6);
   const options = {
-    url: `${info?.apiUrl}/v2/models/iris/infer`,
+    url: `${apiUrl}/v2/models/iris/infer`,
     method: 'POST' as const,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -105,7 +106,7 @@ async function httpLoad(): Promise<() => Promise<number>> {
 async function imageLoad(): Promise<() => Promise<number>> {
   const manifest = await publishVersion(registry, { name: 'image', model: convNetModel() });
   const { body, headers } = convNetRequest();
-  const url = `${info?.apiUrl}/v2/models/image/versions/${manifest.version}/infer`;
+  const url = `${apiUrl}/v2/models/image/versions/${manifest.version}/infer`;
   const runs = Number(process.env.PROFILE_RUNS ?? 10);
   let warm = false;
   return async () => {

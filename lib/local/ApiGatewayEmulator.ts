@@ -500,13 +500,7 @@ function readBody(
     });
     request.on('end', () => {
       if (tooLarge) return finish({ kind: 'too-large' });
-      const bytes =
-        target === undefined
-          ? Buffer.concat(chunks)
-          : filled === target.byteLength
-            ? target
-            : target.subarray(0, filled);
-      finish({ kind: 'body', bytes });
+      finish({ kind: 'body', bytes: target ? target.subarray(0, filled) : Buffer.concat(chunks) });
     });
     // Node reports a body ended early as an 'error' ("aborted") after its clientError: answered there.
     request.on('error', () => finish({ kind: 'aborted' }));

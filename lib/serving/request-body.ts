@@ -71,12 +71,13 @@ export function readBodyBytes(event: BodyEvent, binaryOffset = 0): Buffer {
   return bytes;
 }
 
-/** Base64 text decoded into an aligned buffer of its own (byteLength is exact for well-formed base64, an upper bound otherwise). */
+/**
+ * Base64 text decoded into an aligned buffer of its own, cut to what was written (the byte length Node computes is
+ * exact for well-formed base64 and an upper bound otherwise).
+ */
 function decodeBase64(text: string, binaryOffset: number): Buffer {
-  const bound = Buffer.byteLength(text, 'base64');
-  const bytes = alignedBodyBuffer(bound, Math.min(binaryOffset, bound));
-  const written = bytes.write(text, 'base64');
-  return written === bound ? bytes : bytes.subarray(0, written);
+  const bytes = alignedBodyBuffer(Buffer.byteLength(text, 'base64'), binaryOffset);
+  return bytes.subarray(0, bytes.write(text, 'base64'));
 }
 
 /**

@@ -83,8 +83,8 @@ export function decodeBinaryTensor(
  * own (the emulator's, the base64 decode of an API Gateway body), and no tensor decoded from binary data is written
  * to (only inputs sent by reference are filled, into buffers of their own), so the view is safe; it saves a copy of
  * the whole tensor and the garbage a 4.9 MB copy makes (the conv net over HTTP, issue 18). Under
- * {@link smallestViewedTensor} the bytes are copied even when aligned: a small body may be a slice of Node's shared pool,
- * whose other bytes are not the request's.
+ * {@link smallestViewedTensor} the bytes are copied even when aligned: a small body may be a slice of Node's shared
+ * pool, whose other bytes are not the request's.
  */
 function tensorOverBytes(
   datatype: Exclude<TensorDatatype, 'BYTES'>,
@@ -103,9 +103,9 @@ function tensorOverBytes(
 }
 
 /**
- * The smallest tensor viewed in its body, in bytes: Node takes allocations from its shared pool "only when size is less than
- * `Buffer.poolSize >>> 1`" (https://nodejs.org/api/buffer.html#static-method-bufferallocunsafesize), so a body that
- * holds a tensor at least that large is never a slice of it (32 KiB on Node 24, whose pool is 64 KiB). Copying a
+ * The smallest tensor viewed in its body, in bytes: Node takes allocations from its shared pool "only when size is
+ * less than `Buffer.poolSize >>> 1`" (https://nodejs.org/api/buffer.html#static-method-bufferallocunsafesize), so a
+ * body that holds a tensor at least that large is never a slice of it (32 KiB on Node 24, whose pool is 64 KiB). Copying a
  * tensor that small costs microseconds.
  */
 function smallestViewedTensor(): number {
